@@ -1,0 +1,81 @@
+//! The `idea` binary as a user runs it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::process::Command;
+
+fn idea(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args(args)
+        .output()
+        .expect("run idea");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn requirements_json_lists_every_id() {
+    let (ok, stdout, _) = idea(&["requirements", "--json"]);
+    assert!(ok);
+    let list: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let list = list.as_array().expect("array");
+    assert_eq!(list.len(), 78);
+    let catalogue = idea_conformance::Catalogue::builtin();
+    for (item, r) in list.iter().zip(&catalogue.requirements) {
+        assert_eq!(item["id"], r.id.as_str());
+        assert_eq!(item["area"], r.area.as_str());
+        assert!(item["check"] == "test" || item["check"] == "declared");
+        assert!(!item["text"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn requirements_area_filter() {
+    let (ok, stdout, _) = idea(&["requirements", "--json", "--area", "te"]);
+    assert!(ok);
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "TE-01", "TE-02", "TE-03", "TE-04", "TE-05", "TE-06", "TE-07", "TE-08", "TE-09"
+        ]
+    );
+}
+
+#[test]
+fn requirements_table_and_unknown_area() {
+    let (ok, stdout, _) = idea(&["requirements", "--area", "NG"]);
+    assert!(ok);
+    assert!(stdout.starts_with("ID"));
+    assert!(stdout.contains("NG-R6"));
+    assert!(
+        stdout.contains("17 requirements: 17 checked by test, 0 declared"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = idea(&["requirements", "--area", "XX"]);
+    assert!(!ok);
+    assert!(stderr.contains("unknown area \"XX\""), "{stderr}");
+}
+
+#[test]
+fn version_and_help() {
+    let (ok, stdout, _) = idea(&["--version"]);
+    assert!(ok);
+    assert_eq!(stdout.trim(), format!("idea {}", env!("CARGO_PKG_VERSION")));
+    let (ok, stdout, _) = idea(&["--help"]);
+    assert!(ok);
+    assert!(stdout.contains("requirements"), "{stdout}");
+}

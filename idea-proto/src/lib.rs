@@ -1,0 +1,2 @@
+//! The typed IDEA domain (in progress).
+#![forbid(unsafe_code)]

@@ -1,0 +1,141 @@
+//! Project automation.
+//!
+//! `cargo xtask test` prepares the interoperability peers (a Python virtual environment built from the pinned
+//! `interop/requirements.txt`) and then runs every check CI runs, in this order, stopping at the first failure:
+//! `cargo fmt --check`, clippy with `-D warnings` on all targets, rustdoc with `-D warnings`, and the tests of
+//! the whole workspace. `--no-lint` runs only the peers and the tests.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&root, args.iter().any(|a| a == "--no-lint")),
+        Some("peers") => prepare_peers(&root).map(|_| ()),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask test [--no-lint]   every check CI runs\n       cargo xtask peers               only prepare the interoperability peers"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+fn test(root: &Path, no_lint: bool) -> Result<(), String> {
+    let python = prepare_peers(root)?;
+    let mut steps: Vec<Step> = Vec::new();
+    if !no_lint {
+        steps.push(("rustfmt", vec!["fmt", "--all", "--check"], vec![]));
+        steps.push((
+            "clippy",
+            vec![
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            vec![],
+        ));
+        steps.push((
+            "rustdoc",
+            vec!["doc", "--workspace", "--no-deps"],
+            vec![("RUSTDOCFLAGS", "-D warnings")],
+        ));
+    }
+    steps.push(("tests", vec!["test", "--workspace"], vec![]));
+    for (name, args, env) in steps {
+        println!("==> {name}: cargo {}", args.join(" "));
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(root).args(&args).envs(env);
+        if let Some(python) = &python {
+            cmd.env("IDEA_PYTHON", python);
+        }
+        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("{name} failed ({status})"));
+        }
+    }
+    Ok(())
+}
+
+/// One cargo invocation: a name for the log, its arguments, and extra environment.
+type Step = (
+    &'static str,
+    Vec<&'static str>,
+    Vec<(&'static str, &'static str)>,
+);
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Builds `target/interop-venv` from the pinned requirements when they change; returns its interpreter, or
+/// `None` while no peer is pinned.
+fn prepare_peers(root: &Path) -> Result<Option<PathBuf>, String> {
+    let requirements = root.join("interop/requirements.txt");
+    let text = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let pinned = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count();
+    if pinned == 0 {
+        println!("==> interop peers: none pinned yet in interop/requirements.txt");
+        return Ok(None);
+    }
+    let venv = root.join("target/interop-venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join("requirements.stamp");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(text.as_str()) && python.exists() {
+        println!("==> interop peers: up to date in {}", venv.display());
+        return Ok(Some(python));
+    }
+    println!(
+        "==> interop peers: installing {pinned} pinned packages into {}",
+        venv.display()
+    );
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv))?;
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements))?;
+    std::fs::write(&stamp, &text).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    Ok(Some(python))
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
+}
