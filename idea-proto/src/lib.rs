@@ -74,6 +74,9 @@ mod transaction;
 mod units;
 pub mod wire;
 
+#[cfg(feature = "proptest")]
+pub mod strategies;
+
 pub use auxiliary::{AuxiliaryMessage, AuxiliaryUseCase, ServicePriority};
 pub use cell::{
     CellLimits, CellRef, ConnectionPoint, ElectricalUnit, Flexibility, InterfaceDevice, PowerCell,
