@@ -134,6 +134,7 @@ pub struct SubscriptionFields {
     /// The owner's priority: 0 is the highest.
     pub priority: u32,
     /// The largest active power the service may claim from the cell; ≥ 0.
+    #[serde(rename = "max_active_w")]
     pub max_active: ActivePower,
     /// When it starts.
     pub since: Timestamp,

@@ -41,7 +41,7 @@ where
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn power_cell(m in strategies::power_cell()) { check(&m)?; }

@@ -637,3 +637,90 @@ fn auxiliary_use_cases_carry_their_ids_and_rules() {
         "priorities[1].service: s appears twice"
     );
 }
+
+#[test]
+fn json_keys_carry_their_units() {
+    let load = unit(
+        "l1",
+        UnitKind::Load {
+            rated: ActivePower::from_w(3000),
+            controllable: true,
+        },
+    );
+    let cell = PowerCell::new(house(vec![load], PowerCellType::ActiveConsumer)).unwrap();
+    let json = serde_json::to_value(&cell).unwrap();
+    assert_eq!(json["limits"]["max_import_w"], 10_000);
+    assert_eq!(json["units"][0]["kind"], "load");
+    assert_eq!(json["units"][0]["rated_w"], 3000);
+    assert_eq!(json["connection"]["nominal_voltage_mv"], 400_000);
+    assert_eq!(json["cell_type"], "active-consumer");
+    let t = energy_terms();
+    let json = serde_json::to_value(&t).unwrap();
+    assert_eq!(json["window"]["start"], "2026-11-24T10:00:00Z");
+    assert_eq!(json["window"]["period_s"], 900);
+    assert_eq!(json["profile"]["energy_wh"], serde_json::json!([500, 700]));
+    assert_eq!(json["tolerance"]["absolute_wh"], 10);
+    assert_eq!(json["price"]["currency"]["code"], "EUR");
+}
+
+#[test]
+fn services_and_subscriptions() {
+    let fields = ServiceFields {
+        id: ServiceId::new("shed").unwrap(),
+        name: "Load shedding".into(),
+        kind: ServiceKind::LoadShedding,
+        operator: UserId::new("op").unwrap(),
+        version: 1,
+        subjects: vec![Subject::Flexibility],
+    };
+    let v1 = ServiceDescription::new(fields.clone()).unwrap();
+    let v2 = ServiceDescription::new(ServiceFields {
+        version: 2,
+        ..fields.clone()
+    })
+    .unwrap();
+    assert!(v1.accepts_update(&v2).is_ok(), "AUX-07 raises the version");
+    assert!(v2.accepts_update(&v1).is_err());
+    let hijack = ServiceDescription::new(ServiceFields {
+        version: 3,
+        operator: UserId::new("mallory").unwrap(),
+        ..fields.clone()
+    });
+    assert!(
+        v1.accepts_update(&hijack.unwrap()).is_err(),
+        "another operator cannot update the service"
+    );
+    let twice = ServiceFields {
+        subjects: vec![Subject::Energy, Subject::Energy],
+        ..fields.clone()
+    };
+    assert_eq!(
+        ServiceDescription::new(twice).unwrap_err().to_string(),
+        "subjects[1]: energy appears twice"
+    );
+    assert!(
+        ServiceDescription::new(ServiceFields {
+            name: String::new(),
+            ..fields
+        })
+        .is_err()
+    );
+
+    let sub = |until: Option<Timestamp>| {
+        Subscription::new(SubscriptionFields {
+            id: SubscriptionId::new("sub-1").unwrap(),
+            cell: CellId::new("house-1").unwrap(),
+            service: ServiceId::new("shed").unwrap(),
+            priority: 0,
+            max_active: ActivePower::from_w(2000),
+            since: start(),
+            until,
+        })
+    };
+    let end = start().checked_add(Duration::from_mins(60)).unwrap();
+    let s = sub(Some(end)).unwrap();
+    assert!(s.is_active_at(start()));
+    assert!(!s.is_active_at(end));
+    assert!(sub(Some(start())).is_err(), "until must follow since");
+    assert!(sub(None).unwrap().is_active_at(Timestamp::MAX));
+}

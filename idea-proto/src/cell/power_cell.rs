@@ -19,12 +19,16 @@ pub const MAX_NOMINAL_VOLTAGE: Voltage = Voltage::from_mv(110_000_000);
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CellLimits {
     /// Largest active power drawn from the grid.
+    #[serde(rename = "max_import_w")]
     pub max_import: ActivePower,
     /// Largest active power fed into the grid.
+    #[serde(rename = "max_export_w")]
     pub max_export: ActivePower,
     /// Largest reactive power absorbed.
+    #[serde(rename = "max_import_var")]
     pub max_import_q: ReactivePower,
     /// Largest reactive power injected.
+    #[serde(rename = "max_export_var")]
     pub max_export_q: ReactivePower,
 }
 
@@ -35,31 +39,40 @@ pub enum UnitKind {
     /// A rotating or fuel-cell generator.
     Generator {
         /// Rated active power.
+        #[serde(rename = "rated_w")]
         rated: ActivePower,
         /// Rated apparent power.
+        #[serde(rename = "rated_va")]
         rated_apparent: ApparentPower,
         /// Follows a setpoint (diesel set, mini-CHP); false for wind and other stochastic sources.
         dispatchable: bool,
     },
     /// A photovoltaic array behind its inverter (stochastic: Table 1 counts it as not flexible).
+    #[serde(rename = "pv")]
     Photovoltaic {
         /// Peak power of the array.
+        #[serde(rename = "peak_w")]
         peak: ActivePower,
         /// Rating of its inverter.
+        #[serde(rename = "inverter_va")]
         inverter: ApparentPower,
     },
     /// Electricity storage: both supplies and consumes, and is flexible.
     Storage {
         /// Usable capacity.
+        #[serde(rename = "capacity_wh")]
         capacity: Energy,
         /// Largest charging power.
+        #[serde(rename = "max_charge_w")]
         max_charge: ActivePower,
         /// Largest discharging power.
+        #[serde(rename = "max_discharge_w")]
         max_discharge: ActivePower,
     },
     /// An electric load.
     Load {
         /// Rated power.
+        #[serde(rename = "rated_w")]
         rated: ActivePower,
         /// Remotely controllable (air conditioning, water heater) rather than fixed.
         controllable: bool,
@@ -141,6 +154,7 @@ pub struct ConnectionPoint {
     /// The grid node (bus).
     pub node: NodeId,
     /// Nominal voltage of the node; at most 110 kV (ARCH-06).
+    #[serde(rename = "nominal_voltage_mv")]
     pub nominal_voltage: Voltage,
     /// A DC connection (the 48 V mesh of the demonstration complex) rather than AC.
     pub dc: bool,

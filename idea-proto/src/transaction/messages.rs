@@ -218,8 +218,10 @@ pub struct MeasurementReportFields {
     /// The start of the interval.
     pub interval_start: Timestamp,
     /// The length of the interval; above zero.
+    #[serde(rename = "interval_ms")]
     pub interval: Duration,
     /// Energy exported (positive) or imported (negative) over the interval.
+    #[serde(rename = "energy_wh")]
     pub energy: Energy,
     /// Average power over the interval.
     pub average: PowerLevel,

@@ -13,8 +13,10 @@ const DAY_S: u32 = 86_400;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PowerLevel {
     /// Active power.
+    #[serde(rename = "active_w")]
     pub active: ActivePower,
     /// Reactive power.
+    #[serde(rename = "reactive_var")]
     pub reactive: ReactivePower,
 }
 
@@ -145,6 +147,7 @@ impl From<DeliveryWindow> for DeliveryWindowFields {
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// Energy per interval (subject energy); each value ≥ 0.
+    #[serde(rename = "energy_wh")]
     Energy(Vec<Energy>),
     /// Power held per interval (subjects power and flexibility).
     Power(Vec<PowerLevel>),
@@ -172,6 +175,7 @@ pub struct ToleranceBand {
     /// Basis points (1/100 %) of the contracted quantity, 0..=10000.
     pub relative_bp: u32,
     /// A floor in energy, ≥ 0.
+    #[serde(rename = "absolute_wh")]
     pub absolute: Energy,
 }
 
