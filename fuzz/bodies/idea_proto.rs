@@ -1,6 +1,7 @@
 //! Fuzz target bodies for `idea-proto`, shared by `fuzz/fuzz_targets/*` and the corpus-replay test
 //! `idea-proto/tests/fuzz_corpus.rs`. Each body must never panic except on a broken invariant, which is the
 //! bug the fuzzer looks for.
+#![allow(unreachable_pub, clippy::expect_used, clippy::panic)]
 
 use idea_proto::wire::AnyMessage;
 use idea_proto::{SignedEnvelope, WireMessage};
@@ -12,7 +13,10 @@ pub fn proto_message(data: &[u8]) {
         return;
     };
     let names = AnyMessage::TYPE_NAMES;
-    let Some(name) = names.get(usize::from(selector) % names.len()) else {
+    let Some(name) = usize::from(selector)
+        .checked_rem(names.len())
+        .and_then(|i| names.get(i))
+    else {
         return;
     };
     if let Ok(message) = AnyMessage::decode_payload(name, payload) {
