@@ -1,7 +1,7 @@
 //! Fuzz target bodies for `idea-proto`, shared by `fuzz/fuzz_targets/*` and the corpus-replay test
 //! `idea-proto/tests/fuzz_corpus.rs`. Each body must never panic except on a broken invariant, which is the
 //! bug the fuzzer looks for.
-#![allow(unreachable_pub, clippy::expect_used, clippy::panic)]
+#![allow(unreachable_pub, dead_code, clippy::expect_used, clippy::panic)]
 
 use idea_proto::wire::AnyMessage;
 use idea_proto::{SignedEnvelope, WireMessage};
