@@ -18,16 +18,19 @@ pub struct AuxiliaryMessage(AuxiliaryUseCase);
 #[serde(rename_all = "kebab-case", tag = "use_case")]
 pub enum AuxiliaryUseCase {
     /// AUX-01: connect a cell.
+    #[doc(alias = "AUX-01")]
     ConnectCell {
         /// The cell, as it declares itself.
         cell: PowerCell,
     },
     /// AUX-02: place a service application.
+    #[doc(alias = "AUX-02")]
     PlaceService {
         /// The service.
         service: ServiceDescription,
     },
     /// AUX-03: configure a cell's agent: the owner's priorities per service.
+    #[doc(alias = "AUX-03")]
     ConfigureAgent {
         /// The agent.
         agent: AgentId,
@@ -37,11 +40,13 @@ pub enum AuxiliaryUseCase {
         priorities: Vec<ServicePriority>,
     },
     /// AUX-04: subscribe a cell to a service.
+    #[doc(alias = "AUX-04")]
     Subscribe {
         /// The subscription.
         subscription: Subscription,
     },
     /// AUX-05: change a cell's electrical installations.
+    #[doc(alias = "AUX-05")]
     ChangeInstallations {
         /// The cell.
         cell: CellId,
@@ -51,6 +56,7 @@ pub enum AuxiliaryUseCase {
         limits: CellLimits,
     },
     /// AUX-06: change a cell's user.
+    #[doc(alias = "AUX-06")]
     ChangeUser {
         /// The cell.
         cell: CellId,
@@ -58,11 +64,13 @@ pub enum AuxiliaryUseCase {
         new_owner: UserId,
     },
     /// AUX-07: update a service application.
+    #[doc(alias = "AUX-07")]
     UpdateService {
         /// The new description (same id, higher version).
         service: ServiceDescription,
     },
     /// AUX-08: end a subscription.
+    #[doc(alias = "AUX-08")]
     EndSubscription {
         /// The subscription.
         subscription: SubscriptionId,
@@ -70,6 +78,7 @@ pub enum AuxiliaryUseCase {
         reason: String,
     },
     /// AUX-09: disconnect a cell.
+    #[doc(alias = "AUX-09")]
     DisconnectCell {
         /// The cell.
         cell: CellId,

@@ -27,24 +27,33 @@ use std::fmt;
 #[serde(rename_all = "kebab-case")]
 pub enum TransactionState {
     /// UC-01: a request was sent.
+    #[doc(alias = "UC-01")]
     Requested,
     /// UC-02: the other side answered.
+    #[doc(alias = "UC-02")]
     Answered,
     /// UC-03: messages are being exchanged to form the contract.
     Negotiating,
     /// UC-03: the contract parameters are agreed.
+    #[doc(alias = "UC-03")]
     Agreed,
     /// UC-04: the contract parameters are recorded.
+    #[doc(alias = "UC-04")]
     Recorded,
     /// UC-05: commands were sent to the cells' control systems.
+    #[doc(alias = "UC-05")]
     Commanded,
     /// UC-06: the flows are changing; UC-07 stability is being kept.
+    #[doc(alias = "UC-06")]
     Executing,
     /// UC-08: the actual flow of an interval was measured.
+    #[doc(alias = "UC-08")]
     Measured,
     /// UC-09: execution was completed by command.
+    #[doc(alias = "UC-09")]
     Completed,
     /// UC-10: paid on the measured flow.
+    #[doc(alias = "UC-10")]
     Settled,
     /// Refused by the other side.
     Rejected,

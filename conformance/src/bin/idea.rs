@@ -5,9 +5,9 @@ use idea_conformance::{Catalogue, render};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// The IDEA SDK command line: requirements, conformance, reference devices and the demonstration complex.
+/// The IDEA SDK command line. Subcommands arrive with the crates they drive; today: the requirement catalogue.
 #[derive(Debug, Parser)]
-#[command(name = "idea", version, about, long_about = None, propagate_version = true)]
+#[command(name = "idea", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

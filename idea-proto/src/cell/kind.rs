@@ -29,6 +29,7 @@ pub enum Flexibility {
 /// The six power-cell types of Table 1 (ARCH-02), each fixed by a supply capability and a flexibility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[doc(alias = "Table 1")]
 pub enum PowerCellType {
     /// Supply only, flexible: mini-CHP, diesel generator set.
     LoadFollowingGenerator,
@@ -69,6 +70,7 @@ pub enum Side {
 /// The interconnecting device a cell type needs (Table 3, ARCH-04).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[doc(alias = "Table 3")]
 pub enum InterfaceDevice {
     /// Power supply (consumption) regulator: an energy port or inverter.
     EnergyPort,
@@ -179,6 +181,7 @@ impl PowerCellType {
 /// assert!(allowed(PowerCellType::Prosumer, Subject::Flexibility, Side::Seller));
 /// assert!(!allowed(PowerCellType::PassiveConsumer, Subject::Flexibility, Side::Seller));
 /// ```
+#[doc(alias = "Table 2")]
 pub fn allowed(cell_type: PowerCellType, subject: Subject, side: Side) -> bool {
     cell_type.may_take(subject, side)
 }
