@@ -56,6 +56,32 @@ pub fn json(requirements: &[&Requirement]) -> String {
     serde_json::to_string_pretty(requirements).unwrap_or_else(|_| String::from("[]"))
 }
 
+/// A power-flow result for a terminal: a summary, then one line per bus.
+pub fn power_flow(r: &ng_control::powerflow::PowerFlowResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "converged by {:?} in {} iterations; losses {:.3} kW; slack supplies {:.4} MW, {:.4} MVAr",
+        r.method,
+        r.iterations,
+        r.losses_mw * 1000.0,
+        r.slack_p_mw,
+        r.slack_q_mvar
+    );
+    if let Some(min) = r.min_voltage() {
+        let _ = writeln!(
+            out,
+            "lowest voltage {:.5} p.u. at bus {}",
+            min.vm_pu, min.bus
+        );
+    }
+    let _ = writeln!(out, "{:>6}  {:>9}  {:>10}", "BUS", "VM (p.u.)", "VA (deg)");
+    for b in &r.buses {
+        let _ = writeln!(out, "{:>6}  {:>9.5}  {:>10.4}", b.bus, b.vm_pu, b.va_deg);
+    }
+    out
+}
+
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
     for word in text.split_whitespace() {

@@ -81,3 +81,41 @@ fn version_and_help() {
     assert!(ok);
     assert!(stdout.contains("requirements"), "{stdout}");
 }
+
+#[test]
+fn ng_pf_prints_the_power_flow_as_json() {
+    let case = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ng-control/data/cases/case33bw.m"
+    );
+    let (ok, stdout, stderr) = idea(&["ng", "pf", case, "--json"]);
+    assert!(ok, "{stderr}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(r["converged"], true);
+    assert_eq!(r["buses"].as_array().unwrap().len(), 33);
+    assert_eq!(r["buses"][17]["bus"], 18);
+    assert!((r["buses"][17]["vm_pu"].as_f64().unwrap() - 0.91309).abs() < 1e-5);
+    assert!((r["losses_mw"].as_f64().unwrap() - 0.202677).abs() < 1e-5);
+    let b = &r["branches"][0];
+    assert!(
+        b["from"].is_u64()
+            && b["to"].is_u64()
+            && b["p_from_mw"].is_f64()
+            && b["q_from_mvar"].is_f64()
+    );
+    assert!(b["loading"].is_null(), "no rating, no loading");
+    let (ok, stdout, _) = idea(&["ng", "pf", case]);
+    assert!(ok);
+    assert!(
+        stdout.contains("lowest voltage 0.91309 p.u. at bus 18"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = idea(&["ng", "pf", case, "--method", "nr", "--max-iterations", "1"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("did not converge in 1 iterations"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = idea(&["ng", "pf", "/nonexistent.m"]);
+    assert!(!ok && stderr.contains("/nonexistent.m"), "{stderr}");
+}

@@ -1,0 +1,213 @@
+//! The case indexed for solving: buses in service, the slack, PV and PQ sets, specified injections, the
+//! branch π models and the bus admittance matrix as sparse rows.
+
+use crate::case::{BusType, Case};
+use crate::error::{Error, Result};
+use num_complex::Complex64;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A branch in service, in the π model with its admittances on the system base.
+pub(crate) struct BranchModel {
+    /// Index of the branch in the case.
+    pub(crate) case_index: usize,
+    pub(crate) from: usize,
+    pub(crate) to: usize,
+    pub(crate) series_z: Complex64,
+    pub(crate) charging: f64,
+    pub(crate) yff: Complex64,
+    pub(crate) yft: Complex64,
+    pub(crate) ytf: Complex64,
+    pub(crate) ytt: Complex64,
+    /// Nominal tap (ratio 0 or 1) and no phase shift: what the radial sweep can handle.
+    pub(crate) nominal: bool,
+}
+
+pub(crate) struct Network {
+    /// Case bus index of each network bus.
+    pub(crate) case_bus: Vec<usize>,
+    pub(crate) slack: usize,
+    pub(crate) pv: Vec<usize>,
+    pub(crate) pq: Vec<usize>,
+    /// Specified injection (generation − load), p.u.
+    pub(crate) sbus: Vec<Complex64>,
+    /// Bus shunt admittance, p.u.
+    pub(crate) shunt: Vec<Complex64>,
+    /// Start voltages: flat, with setpoints at the slack and PV buses.
+    pub(crate) v0: Vec<Complex64>,
+    pub(crate) branches: Vec<BranchModel>,
+    /// Bus admittance matrix, row by row: `(column, value)`, one entry per column.
+    pub(crate) ybus: Vec<Vec<(usize, Complex64)>>,
+    pub(crate) base_mva: f64,
+}
+
+impl Network {
+    pub(crate) fn build(case: &Case) -> Result<Network> {
+        case.validate()?;
+        let mut index = BTreeMap::new();
+        let mut case_bus = Vec::new();
+        for (i, b) in case.buses.iter().enumerate() {
+            if b.bus_type != BusType::Isolated {
+                index.insert(b.id, case_bus.len());
+                case_bus.push(i);
+            }
+        }
+        let n = case_bus.len();
+        let bus_of = |k: usize| &case.buses[case_bus[k]];
+        let refs: Vec<usize> = (0..n)
+            .filter(|&k| bus_of(k).bus_type == BusType::Reference)
+            .collect();
+        let slack = match refs.as_slice() {
+            [] => return Err(Error::NoSlack),
+            [one] => *one,
+            several => {
+                return Err(Error::SeveralSlacks(
+                    several.iter().map(|&k| bus_of(k).id).collect(),
+                ));
+            }
+        };
+        let base = case.base_mva;
+        let mut sbus: Vec<Complex64> = (0..n)
+            .map(|k| Complex64::new(-bus_of(k).pd_mw, -bus_of(k).qd_mvar) / base)
+            .collect();
+        let shunt: Vec<Complex64> = (0..n)
+            .map(|k| Complex64::new(bus_of(k).gs_mw, bus_of(k).bs_mvar) / base)
+            .collect();
+        let mut setpoint: Vec<Option<f64>> = vec![None; n];
+        for g in case.generators.iter().filter(|g| g.in_service) {
+            let Some(&k) = index.get(&g.bus) else {
+                return Err(Error::CaseData(format!(
+                    "a generator in service is on isolated bus {}",
+                    g.bus
+                )));
+            };
+            sbus[k] += Complex64::new(g.pg_mw, g.qg_mvar) / base;
+            setpoint[k].get_or_insert(g.vg_pu);
+        }
+        let mut pv = Vec::new();
+        let mut pq = Vec::new();
+        for (k, set) in setpoint.iter().enumerate() {
+            match bus_of(k).bus_type {
+                BusType::Pv if set.is_some() => pv.push(k),
+                BusType::Reference => {}
+                _ => pq.push(k),
+            }
+        }
+        let v0: Vec<Complex64> = (0..n)
+            .map(|k| {
+                let b = bus_of(k);
+                if k == slack {
+                    Complex64::from_polar(setpoint[k].unwrap_or(b.vm_pu), b.va_deg.to_radians())
+                } else if pv.contains(&k) {
+                    Complex64::new(setpoint[k].unwrap_or(1.0), 0.0)
+                } else {
+                    Complex64::new(1.0, 0.0)
+                }
+            })
+            .collect();
+        let mut branches = Vec::new();
+        for (i, br) in case
+            .branches
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.in_service)
+        {
+            let (Some(&f), Some(&t)) = (index.get(&br.from), index.get(&br.to)) else {
+                return Err(Error::CaseData(format!(
+                    "branch {} in service touches an isolated bus",
+                    i + 1
+                )));
+            };
+            let z = Complex64::new(br.r_pu, br.x_pu);
+            let ys = z.inv();
+            let tap_ratio = if br.ratio == 0.0 { 1.0 } else { br.ratio };
+            let tap = Complex64::from_polar(tap_ratio, br.shift_deg.to_radians());
+            let ytt = ys + Complex64::new(0.0, br.b_pu / 2.0);
+            branches.push(BranchModel {
+                case_index: i,
+                from: f,
+                to: t,
+                series_z: z,
+                charging: br.b_pu,
+                yff: ytt / (tap * tap.conj()),
+                yft: -ys / tap.conj(),
+                ytf: -ys / tap,
+                ytt,
+                nominal: tap_ratio == 1.0 && br.shift_deg == 0.0,
+            });
+        }
+        let mut rows: Vec<BTreeMap<usize, Complex64>> = vec![BTreeMap::new(); n];
+        for k in 0..n {
+            *rows[k].entry(k).or_default() += shunt[k];
+        }
+        for b in &branches {
+            *rows[b.from].entry(b.from).or_default() += b.yff;
+            *rows[b.from].entry(b.to).or_default() += b.yft;
+            *rows[b.to].entry(b.from).or_default() += b.ytf;
+            *rows[b.to].entry(b.to).or_default() += b.ytt;
+        }
+        let net = Network {
+            case_bus,
+            slack,
+            pv,
+            pq,
+            sbus,
+            shunt,
+            v0,
+            branches,
+            ybus: rows.into_iter().map(|r| r.into_iter().collect()).collect(),
+            base_mva: base,
+        };
+        net.check_connected(case)?;
+        Ok(net)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.case_bus.len()
+    }
+
+    /// Adjacency: for each bus, `(neighbour, branch index)`.
+    pub(crate) fn adjacency(&self) -> Vec<Vec<(usize, usize)>> {
+        let mut adj = vec![Vec::new(); self.len()];
+        for (i, b) in self.branches.iter().enumerate() {
+            adj[b.from].push((b.to, i));
+            adj[b.to].push((b.from, i));
+        }
+        adj
+    }
+
+    fn check_connected(&self, case: &Case) -> Result<()> {
+        let adj = self.adjacency();
+        let mut seen = vec![false; self.len()];
+        seen[self.slack] = true;
+        let mut queue = VecDeque::from([self.slack]);
+        while let Some(k) = queue.pop_front() {
+            for &(m, _) in &adj[k] {
+                if !seen[m] {
+                    seen[m] = true;
+                    queue.push_back(m);
+                }
+            }
+        }
+        let islanded: Vec<u32> = (0..self.len())
+            .filter(|&k| !seen[k])
+            .map(|k| case.buses[self.case_bus[k]].id)
+            .collect();
+        if islanded.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Island(islanded))
+        }
+    }
+
+    /// `S = V · conj(Y V)`, p.u.
+    pub(crate) fn injections(&self, v: &[Complex64]) -> Vec<Complex64> {
+        self.ybus
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let current: Complex64 = row.iter().map(|&(k, y)| y * v[k]).sum();
+                v[i] * current.conj()
+            })
+            .collect()
+    }
+}
