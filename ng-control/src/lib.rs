@@ -1,14 +1,19 @@
 //! Reference Neural Grid algorithms of IDEA (NG-01..NG-06): the physical side of energy transactions.
 //!
-//! What it does today: reads power-flow cases in the MATPOWER text format ([`Case`]) and solves the balanced
-//! steady state ([`powerflow::solve`]) by backward/forward sweep on radial feeders or Newton–Raphson on meshed
-//! networks, reporting bus voltages, branch flows, loading and losses. Results are checked against pandapower
-//! on the IEEE 33-bus and 69-bus feeders and a synthetic feeder of over 1000 buses.
+//! What it does today:
+//! - [`powerflow`]: reads power-flow cases in the MATPOWER text format ([`Case`]) and solves the balanced
+//!   steady state by backward/forward sweep on radial feeders or Newton–Raphson on meshed networks, reporting
+//!   bus voltages, branch flows, loading and losses; checked against pandapower on the IEEE 33-bus and 69-bus
+//!   feeders and a synthetic feeder of over 1000 buses.
+//! - [`der`]: the IEEE 1547-2018 DER functions with the Category A/B defaults, the open-loop response lag, and
+//!   the Category I–III trip settings with a range checker and a must-trip evaluator (defaults as data).
+//! - [`hub`]: the energy hub as a virtual synchronous machine (droop with deadband, virtual inertia, frequency
+//!   restoration, Q–V droop), the frequency norms of isolated systems as a trace checker, and a time-domain
+//!   simulation of an isolated microgrid with load steps, generation loss and cells joining.
 //!
-//! What it does not do yet: the energy hub's droop and secondary control, the IEEE 1547-2018 functions, the
-//! energy router modes, transaction-pool arbitration of nested cells, load shedding, protection and the
-//! dynamic simulation. Newton–Raphson factorises a dense Jacobian, which suits networks of a few hundred buses;
-//! radial feeders of any size go through the sweep.
+//! What it does not do yet: the energy router modes, transaction-pool arbitration of nested cells, load
+//! shedding and protection. Newton–Raphson factorises a dense Jacobian, which suits networks of a few hundred
+//! buses; radial feeders of any size go through the sweep.
 //!
 //! ```
 //! use ng_control::{Case, powerflow};
@@ -26,7 +31,9 @@
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 mod case;
+pub mod der;
 mod error;
+pub mod hub;
 pub mod powerflow;
 pub mod synthetic;
 
