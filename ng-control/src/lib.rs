@@ -35,6 +35,9 @@ pub mod der;
 mod error;
 pub mod hub;
 pub mod powerflow;
+pub mod protection;
+pub mod router;
+pub mod shedding;
 pub mod synthetic;
 
 pub use case::{Branch, Bus, BusType, Case, Generator, MAX_CASE_BYTES};
