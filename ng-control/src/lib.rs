@@ -34,6 +34,7 @@ mod case;
 pub mod der;
 mod error;
 pub mod hub;
+pub mod pool;
 pub mod powerflow;
 pub mod protection;
 pub mod router;

@@ -1,0 +1,6 @@
+function mpc = x
+% comment
+mpc.baseMVA = Inf;
+mpc.bus = [1 3 0 0 0 0 1 1 0 12.66 1 1 1, ...
+];
+mpc.branch = [];
