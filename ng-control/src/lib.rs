@@ -11,9 +11,16 @@
 //!   restoration, Q–V droop), the frequency norms of isolated systems as a trace checker, and a time-domain
 //!   simulation of an isolated microgrid with load steps, generation loss and cells joining.
 //!
-//! What it does not do yet: the energy router modes, transaction-pool arbitration of nested cells, load
-//! shedding and protection. Newton–Raphson factorises a dense Jacobian, which suits networks of a few hundred
-//! buses; radial feeders of any size go through the sweep.
+//! - [`router`]: the energy router's modes NG-R1..NG-R5 as a controller over its ports.
+//! - [`pool`]: the transaction pool turned into flows, with deterministic, explained arbitration of line,
+//!   voltage and nested-cell connection limits (NG-06, ARCH-08).
+//! - [`shedding`]: the exact least-cost load-shedding plan with feeder minimums.
+//! - [`protection`]: inverse-time (IEC 60255-151, IEEE C37.112) and directional elements, adaptive setting
+//!   groups, and a coordination check.
+//!
+//! What it does not do yet: the voltage and frequency ride-through regions of IEEE 1547-2018. Newton–Raphson
+//! factorises a dense Jacobian, which suits networks of a few hundred buses; radial feeders of any size go
+//! through the sweep.
 //!
 //! ```
 //! use ng_control::{Case, powerflow};
