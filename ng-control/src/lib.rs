@@ -5,8 +5,9 @@
 //!   steady state by backward/forward sweep on radial feeders or Newton–Raphson on meshed networks, reporting
 //!   bus voltages, branch flows, loading and losses; checked against pandapower on the IEEE 33-bus and 69-bus
 //!   feeders and a synthetic feeder of over 1000 buses.
-//! - [`der`]: the IEEE 1547-2018 DER functions with the Category A/B defaults, the open-loop response lag, and
-//!   the Category I–III trip settings with a range checker and a must-trip evaluator (defaults as data).
+//! - [`der`]: the IEEE 1547-2018 DER functions with the Category A/B defaults, the open-loop response lag, the
+//!   Category I–III trip settings with a range checker and a must-trip evaluator, and the ride-through regions
+//!   with a trip checker (defaults as data).
 //! - [`hub`]: the energy hub as a virtual synchronous machine (droop with deadband, virtual inertia, frequency
 //!   restoration, Q–V droop), the frequency norms of isolated systems as a trace checker, and a time-domain
 //!   simulation of an isolated microgrid with load steps, generation loss and cells joining.
@@ -18,9 +19,8 @@
 //! - [`protection`]: inverse-time (IEC 60255-151, IEEE C37.112) and directional elements, adaptive setting
 //!   groups, and a coordination check.
 //!
-//! What it does not do yet: the voltage and frequency ride-through regions of IEEE 1547-2018. Newton–Raphson
-//! factorises a dense Jacobian, which suits networks of a few hundred buses; radial feeders of any size go
-//! through the sweep.
+//! What it does not do: I/O (callers read case files and drive time). Newton–Raphson factorises a dense
+//! Jacobian, which suits networks of a few hundred buses; radial feeders of any size go through the sweep.
 //!
 //! ```
 //! use ng_control::{Case, powerflow};

@@ -1,7 +1,7 @@
 //! IEEE 1547-2018 DER functions (IOT-04, NG-S1): constant power factor, constant var, volt-var, watt-var,
 //! volt-watt and frequency-droop, with the Category A/B default curves, the open-loop response as a first-order
-//! lag, and the voltage and frequency trip settings of Categories I–III with a range checker and a must-trip
-//! evaluator. Defaults and ranges are data (`data/ieee1547-2018.toml`).
+//! lag, the voltage and frequency trip settings of Categories I–III with a range checker and a must-trip
+//! evaluator, and the voltage and frequency ride-through regions with a check of a DER's trip against them. Defaults and ranges are data (`data/ieee1547-2018.toml`).
 //!
 //! Per-unit bases: voltage on nominal, active power on Prated, reactive power on Srated; positive reactive power
 //! is injected.
@@ -18,9 +18,11 @@
 //! assert!((p - (0.8 - (0.25 - 0.03) / (50.0 * 0.05))).abs() < 1e-12);
 //! ```
 
+mod ride_through;
 mod settings;
 mod trip;
 
+pub use ride_through::{Requirement, RideThroughMode, RideThroughTable, RideThroughVerdict};
 pub use settings::{Capability, Droop};
 pub use trip::{TripEvent, TripSetting, TripViolation, check_trip_settings, first_trip};
 
@@ -154,6 +156,18 @@ impl Ieee1547 {
             t.threshold_range = t.threshold_range.map(scale);
             t
         })
+    }
+
+    /// Voltage ride-through regions of a category (Tables 14–16), in p.u.
+    pub fn voltage_ride_through(category: PerformanceCategory) -> RideThroughTable {
+        settings::file().voltage_ride_through(category)
+    }
+
+    /// Frequency ride-through regions (Table 19), scaled to `nominal_hz` (the table is for 60 Hz).
+    pub fn frequency_ride_through(nominal_hz: f64) -> RideThroughTable {
+        settings::file()
+            .frequency_ride_through()
+            .scaled(nominal_hz, 60.0)
     }
 
     /// The rate of change of frequency a DER of the category rides through, Hz/s (Table 21).

@@ -1,5 +1,6 @@
 //! The IEEE 1547-2018 defaults and ranges of `data/ieee1547-2018.toml`, parsed once.
 
+use super::ride_through::{Region, RideThroughTable};
 use super::{Category, Curve, PerformanceCategory, TripSetting};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -18,6 +19,22 @@ pub(super) struct File {
     voltage_trip: BTreeMap<String, VoltageTrips>,
     frequency_trip: FrequencyTrips,
     rocof_ride_through_hz_per_s: BTreeMap<String, f64>,
+    voltage_ride_through: BTreeMap<String, RawRideThrough>,
+    frequency_ride_through: RawFrequencyRideThrough,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRideThrough {
+    continuous_pu: [f64; 2],
+    regions: Vec<Region>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFrequencyRideThrough {
+    continuous_hz: [f64; 2],
+    regions: Vec<Region>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +220,22 @@ impl File {
             t.uf1.setting("UF1", false),
             t.uf2.setting("UF2", false),
         ]
+    }
+
+    pub(super) fn voltage_ride_through(&self, c: PerformanceCategory) -> RideThroughTable {
+        let t = &self.voltage_ride_through[aop_key(c)];
+        RideThroughTable {
+            continuous: t.continuous_pu,
+            regions: t.regions.clone(),
+        }
+    }
+
+    pub(super) fn frequency_ride_through(&self) -> RideThroughTable {
+        let t = &self.frequency_ride_through;
+        RideThroughTable {
+            continuous: t.continuous_hz,
+            regions: t.regions.clone(),
+        }
     }
 
     pub(super) fn rocof(&self, c: PerformanceCategory) -> f64 {
