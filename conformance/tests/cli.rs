@@ -119,3 +119,31 @@ fn ng_pf_prints_the_power_flow_as_json() {
     let (ok, _, stderr) = idea(&["ng", "pf", "/nonexistent.m"]);
     assert!(!ok && stderr.contains("/nonexistent.m"), "{stderr}");
 }
+
+#[test]
+fn decode_iec104_prints_fields_and_json() {
+    let frame = "68 12 00 00 00 00 0d 01 03 00 01 00 e9 03 00 00 00 48 42 00";
+    let (ok, stdout, stderr) = idea(&["decode", "iec104", frame]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("M_ME_NC_1") && stdout.contains("IOA 1001"),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = idea(&["decode", "iec104", frame, "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["format"], "I");
+    assert_eq!(v["asdu"]["type_id"], 13);
+    assert_eq!(v["asdu"]["cot"], 3);
+    assert_eq!(v["asdu"]["objects"][0]["value"], 50.0);
+    let (ok, stdout, _) = idea(&["decode", "iec104", "68 04 07 00 00 00", "--json"]);
+    assert!(ok);
+    assert!(stdout.contains("STARTDT_ACT"));
+    let (ok, _, stderr) = idea(&[
+        "decode",
+        "iec104",
+        "68 0e 00 00 00 00 01 02 03 00 01 00 01 00 00 01",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("VSQ"), "{stderr}");
+}

@@ -31,6 +31,32 @@ enum Command {
     /// Neural Grid algorithms on case files.
     #[command(subcommand)]
     Ng(NgCommand),
+    /// Decode a protocol frame into readable form or JSON.
+    #[command(subcommand)]
+    Decode(DecodeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DecodeCommand {
+    /// Decode an IEC 60870-5-104 APDU given as hex (spaces and colons allowed), field by field.
+    Iec104 {
+        /// The APDU in hex, e.g. "68 04 07 00 00 00".
+        hex: String,
+        /// Print JSON: {"format": "I"|"S"|"U", "ns", "nr", "u", "asdu": {"type_id", "type", "sq", "count", "cot",
+        /// "negative", "test", "originator", "common_address", "objects": [{"ioa", "value", "quality",
+        /// "time"}]}}; times are ISO 8601.
+        #[arg(long)]
+        json: bool,
+        /// Octets of the cause of transmission (1 or 2).
+        #[arg(long, default_value_t = 2)]
+        cot_size: u8,
+        /// Octets of the common address (1 or 2).
+        #[arg(long, default_value_t = 2)]
+        ca_size: u8,
+        /// Octets of an information object address (1, 2 or 3).
+        #[arg(long, default_value_t = 3)]
+        ioa_size: u8,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +131,34 @@ fn run(cli: Cli) -> Result<String, String> {
                 Ok(render::json(&selected) + "\n")
             } else {
                 Ok(render::table(&selected, 100))
+            }
+        }
+        Command::Decode(DecodeCommand::Iec104 {
+            hex,
+            json,
+            cot_size,
+            ca_size,
+            ioa_size,
+        }) => {
+            let params = iec104::AsduParams {
+                cot_size,
+                ca_size,
+                ioa_size,
+            };
+            let bytes = iec104::parse_hex(&hex).map_err(|e| e.to_string())?;
+            let (apdu, used) = iec104::Apdu::decode(&bytes, &params).map_err(|e| e.to_string())?;
+            if used != bytes.len() {
+                return Err(format!(
+                    "{} octets after the APDU (it ends at octet {used})",
+                    bytes.len().saturating_sub(used)
+                ));
+            }
+            if json {
+                serde_json::to_string_pretty(&iec104::view::to_json(&apdu))
+                    .map(|s| s + "\n")
+                    .map_err(|e| e.to_string())
+            } else {
+                Ok(iec104::view::to_text(&apdu))
             }
         }
         Command::Ng(NgCommand::Pf {
