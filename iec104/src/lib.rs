@@ -1,5 +1,5 @@
 //! IEC 60870-5-104, the energy router's higher-level control protocol (NG-R6): a sans-IO codec for APDUs and
-//! ASDUs.
+//! ASDUs and the link layer.
 //!
 //! What it does: decodes and encodes I, S and U frames (start 0x68, length ≤ 253, sequence numbers modulo
 //! 32768) and ASDUs with configurable field sizes (COT 1|2, CA 1|2, IOA 1|2|3; IEC 104 uses 2/2/3), for every
@@ -7,8 +7,11 @@
 //! commands (100–107) and parameters (110–113), in both sequence forms; unknown types decode as raw octets.
 //! Decoding then encoding gives back the same octets. Errors carry the offset and the field.
 //!
-//! What it does not do yet: the link layer (k, w, t0–t3), stations, TLS and the energy-router profile; those
-//! build on this codec.
+//! The [`link`] module is the link layer as a sans-IO state machine: STARTDT/STOPDT/TESTFR, the k and w
+//! windows and the t1–t3 timers, driven by explicit time.
+//!
+//! What it does not do yet: stations (tokio controlled and controlling stations), TLS, the energy-router profile,
+//! and the interoperability tests against lib60870 (`c104`); those build on this codec and link layer.
 //!
 //! ```
 //! use iec104::{Apdu, AsduParams, Element, Objects, parse_hex};
@@ -32,6 +35,7 @@ mod apci;
 mod asdu;
 mod element;
 mod error;
+pub mod link;
 mod time;
 mod types;
 pub mod view;
