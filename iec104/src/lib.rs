@@ -36,6 +36,7 @@ mod asdu;
 mod element;
 mod error;
 pub mod link;
+pub mod station;
 mod time;
 mod types;
 pub mod view;
