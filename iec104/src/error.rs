@@ -26,6 +26,12 @@ pub enum Error {
     /// Link-layer parameters that break the standard's rules.
     #[error("link parameters: {0}")]
     Parameters(String),
+    /// The connection failed or closed.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// A request was not answered in time.
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 pub(crate) fn decode_error<T>(

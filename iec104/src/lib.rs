@@ -10,8 +10,11 @@
 //! The [`link`] module is the link layer as a sans-IO state machine: STARTDT/STOPDT/TESTFR, the k and w
 //! windows and the t1–t3 timers, driven by explicit time.
 //!
-//! What it does not do yet: stations (tokio controlled and controlling stations), TLS, the energy-router profile,
-//! and the interoperability tests against lib60870 (`c104`); those build on this codec and link layer.
+//! The [`station`] module is the controlled station's application logic (sans-IO), and `net` (feature `tokio`)
+//! runs controlled and controlling stations over TCP.
+//!
+//! What it does not do yet: redundancy groups, TLS, the energy-router information-object map and its `idea serve`
+//! command, and the benchmarks.
 //!
 //! ```
 //! use iec104::{Apdu, AsduParams, Element, Objects, parse_hex};
@@ -36,6 +39,8 @@ mod asdu;
 mod element;
 mod error;
 pub mod link;
+#[cfg(feature = "tokio")]
+pub mod net;
 pub mod station;
 mod time;
 mod types;

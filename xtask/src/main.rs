@@ -3,7 +3,7 @@
 //! `cargo xtask test` prepares the interoperability peers (a Python virtual environment built from the pinned
 //! `interop/requirements.txt`) and then runs every check CI runs, in this order, stopping at the first failure:
 //! `cargo fmt --check`, clippy with `-D warnings` on all targets, rustdoc with `-D warnings`, and the tests of
-//! the whole workspace. `--no-lint` runs only the peers and the tests.
+//! the whole workspace, all with every feature on (the tokio transports included). `--no-lint` runs only the peers and the tests.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
@@ -47,6 +47,7 @@ fn test(root: &Path, no_lint: bool) -> Result<(), String> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
@@ -55,11 +56,15 @@ fn test(root: &Path, no_lint: bool) -> Result<(), String> {
         ));
         steps.push((
             "rustdoc",
-            vec!["doc", "--workspace", "--no-deps"],
+            vec!["doc", "--workspace", "--no-deps", "--all-features"],
             vec![("RUSTDOCFLAGS", "-D warnings")],
         ));
     }
-    steps.push(("tests", vec!["test", "--workspace"], vec![]));
+    steps.push((
+        "tests",
+        vec!["test", "--workspace", "--all-features"],
+        vec![],
+    ));
     for (name, args, env) in steps {
         println!("==> {name}: cargo {}", args.join(" "));
         let mut cmd = Command::new(cargo());

@@ -1,0 +1,357 @@
+//! The controlling station (client): connects within t0, starts data transfer, serves one request at a time
+//! (interrogations collect their data until the termination; commands await their confirmation and
+//! termination), passes every other ASDU to an event stream, and reconnects by its policy. The connection state
+//! is visible through a watch channel.
+
+use super::framing::{ReceiveBuffer, flush};
+use crate::asdu::{Asdu, AsduParams, Cot, InformationObject, Objects};
+use crate::element::Element;
+use crate::error::Error;
+use crate::link::{Event, Link, LinkParams, Role};
+use crate::station::cause;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// When and how often to reconnect after the connection is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconnectPolicy {
+    /// Wait between attempts.
+    pub delay: Duration,
+    /// Give up after this many failed attempts in a row (`None`: never).
+    pub max_attempts: Option<u32>,
+}
+
+/// Client settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Link parameters; t0 bounds each connection attempt.
+    pub link: LinkParams,
+    /// ASDU field sizes.
+    pub asdu: AsduParams,
+    /// Reconnection.
+    pub reconnect: ReconnectPolicy,
+    /// How long a command waits for its termination after a positive confirmation.
+    pub termination_wait: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> ClientConfig {
+        ClientConfig {
+            link: LinkParams::default(),
+            asdu: AsduParams::IEC104,
+            reconnect: ReconnectPolicy {
+                delay: Duration::from_secs(5),
+                max_attempts: None,
+            },
+            termination_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The connection as the caller sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Connecting or waiting to reconnect.
+    Connecting,
+    /// Connected, data transfer not started.
+    Connected,
+    /// Data transfer started.
+    Started,
+    /// Given up (reconnection policy exhausted) or the client was dropped.
+    Closed,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutcome {
+    /// The confirmation was positive.
+    pub confirmed: bool,
+    /// An activation termination followed.
+    pub terminated: bool,
+    /// Every ASDU the command brought back.
+    pub answers: Vec<Asdu>,
+}
+
+enum Kind {
+    Interrogation,
+    Command,
+}
+
+struct Request {
+    asdu: Asdu,
+    kind: Kind,
+    reply: oneshot::Sender<Result<Vec<Asdu>, Error>>,
+}
+
+/// A controlling station.
+pub struct Client {
+    requests: mpsc::Sender<Request>,
+    events: mpsc::UnboundedReceiver<Asdu>,
+    state: watch::Receiver<ConnectionState>,
+    termination_wait: Duration,
+}
+
+impl Client {
+    /// Starts a client for the station at `address`; it connects in the background.
+    pub fn connect(address: SocketAddr, config: ClientConfig) -> Result<Client, Error> {
+        config.link.validate()?;
+        config.asdu.validate()?;
+        let (requests, rx) = mpsc::channel(16);
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(ConnectionState::Connecting);
+        tokio::spawn(run(address, config, rx, events_tx, state_tx));
+        Ok(Client {
+            requests,
+            events,
+            state,
+            termination_wait: config.termination_wait,
+        })
+    }
+
+    /// The connection state now.
+    pub fn state(&self) -> ConnectionState {
+        *self.state.borrow()
+    }
+
+    /// Waits until data transfer is started, at most `within`.
+    pub async fn wait_started(&mut self, within: Duration) -> Result<(), Error> {
+        let wait = self
+            .state
+            .wait_for(|s| matches!(s, ConnectionState::Started | ConnectionState::Closed));
+        match tokio::time::timeout(within, wait).await {
+            Ok(Ok(s)) if *s == ConnectionState::Started => Ok(()),
+            Ok(_) => Err(Error::Transport("the client gave up connecting".into())),
+            Err(_) => Err(Error::Timeout(within)),
+        }
+    }
+
+    /// The next ASDU that is not the answer to a request (spontaneous, cyclic, …).
+    pub async fn next_event(&mut self) -> Option<Asdu> {
+        self.events.recv().await
+    }
+
+    async fn request(&self, asdu: Asdu, kind: Kind, within: Duration) -> Result<Vec<Asdu>, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request { asdu, kind, reply })
+            .await
+            .map_err(|_| Error::Transport("client stopped".into()))?;
+        match tokio::time::timeout(within, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(Error::Transport("client stopped".into())),
+            Err(_) => Err(Error::Timeout(within)),
+        }
+    }
+
+    /// A general (QOI 20) or group (21–36) interrogation of `common_address`: the data ASDUs, in order.
+    pub async fn interrogate(
+        &self,
+        common_address: u16,
+        qoi: u8,
+        within: Duration,
+    ) -> Result<Vec<Asdu>, Error> {
+        let asdu = Asdu {
+            type_id: 100,
+            sq: false,
+            count: 1,
+            cot: Cot::new(cause::ACTIVATION),
+            common_address,
+            objects: Objects::Known(vec![InformationObject {
+                ioa: 0,
+                elements: vec![Element::Qoi(qoi)],
+            }]),
+        };
+        let answers = self.request(asdu, Kind::Interrogation, within).await?;
+        if answers.iter().any(|a| a.type_id == 100 && a.cot.negative) {
+            return Err(Error::Transport("the interrogation was refused".into()));
+        }
+        Ok(answers.into_iter().filter(|a| a.type_id != 100).collect())
+    }
+
+    /// Sends a command (types 45–64, activation) and waits for its confirmation and termination.
+    pub async fn command(&self, asdu: Asdu, within: Duration) -> Result<CommandOutcome, Error> {
+        let answers = self
+            .request(
+                asdu,
+                Kind::Command,
+                within.saturating_add(self.termination_wait),
+            )
+            .await?;
+        let confirmed = answers
+            .iter()
+            .any(|a| a.cot.cause == cause::ACTIVATION_CON && !a.cot.negative);
+        let terminated = answers
+            .iter()
+            .any(|a| a.cot.cause == cause::ACTIVATION_TERM);
+        Ok(CommandOutcome {
+            confirmed,
+            terminated,
+            answers,
+        })
+    }
+}
+
+struct Pending {
+    request: Request,
+    answers: Vec<Asdu>,
+    confirmed_at: Option<Instant>,
+}
+
+impl Pending {
+    fn belongs(&self, a: &Asdu) -> bool {
+        let same = a.common_address == self.request.asdu.common_address
+            || self.request.asdu.common_address == 0xffff;
+        match self.request.kind {
+            Kind::Interrogation => same && (a.type_id == 100 || (20..=36).contains(&a.cot.cause)),
+            Kind::Command => same && a.type_id == self.request.asdu.type_id,
+        }
+    }
+
+    /// Whether the request is answered.
+    fn done(&self, now: Instant, termination_wait: Duration) -> bool {
+        let own = |a: &&Asdu| a.type_id == self.request.asdu.type_id;
+        // Any negative answer ends the request: a negative confirmation (cause 7) or the mirrored ASDU with an
+        // unknown type, cause, common address or object address (causes 44–47), both with P/N = 1.
+        let negative = self.answers.iter().filter(own).any(|a| a.cot.negative);
+        let terminated = self
+            .answers
+            .iter()
+            .filter(own)
+            .any(|a| a.cot.cause == cause::ACTIVATION_TERM);
+        let waited = self
+            .confirmed_at
+            .is_some_and(|at| now.duration_since(at) >= termination_wait);
+        negative || terminated || (matches!(self.request.kind, Kind::Command) && waited)
+    }
+}
+
+async fn run(
+    address: SocketAddr,
+    config: ClientConfig,
+    mut requests: mpsc::Receiver<Request>,
+    events: mpsc::UnboundedSender<Asdu>,
+    state: watch::Sender<ConnectionState>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let _ = state.send(ConnectionState::Connecting);
+        let connected = tokio::time::timeout(config.link.t0, TcpStream::connect(address)).await;
+        match connected {
+            Ok(Ok(stream)) => {
+                failures = 0;
+                let _ = state.send(ConnectionState::Connected);
+                let _ = session(stream, &config, &mut requests, &events, &state).await;
+                if requests.is_closed() && events.is_closed() {
+                    break;
+                }
+            }
+            _ => failures = failures.saturating_add(1),
+        }
+        if config.reconnect.max_attempts.is_some_and(|m| failures >= m) || events.is_closed() {
+            break;
+        }
+        tokio::time::sleep(config.reconnect.delay).await;
+    }
+    let _ = state.send(ConnectionState::Closed);
+}
+
+async fn session(
+    stream: TcpStream,
+    config: &ClientConfig,
+    requests: &mut mpsc::Receiver<Request>,
+    events: &mpsc::UnboundedSender<Asdu>,
+    state: &watch::Sender<ConnectionState>,
+) -> Result<(), Error> {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let mut link = Link::new(Role::Controlling, config.link, Instant::now())?;
+    link.start();
+    let mut buffer = ReceiveBuffer::default();
+    let mut chunk = vec![0u8; 8192];
+    let mut pending: Option<Pending> = None;
+    let result = loop {
+        if let Err(e) = flush(&mut link, &config.asdu, &mut writer).await {
+            break Err(e);
+        }
+        if link.is_closed() {
+            break Err(Error::Transport("link closed".into()));
+        }
+        let now = Instant::now();
+        if pending
+            .as_ref()
+            .is_some_and(|p| p.done(now, config.termination_wait))
+            && let Some(p) = pending.take()
+        {
+            let _ = p.request.reply.send(Ok(p.answers));
+        }
+        let termination_deadline = pending
+            .as_ref()
+            .and_then(|p| p.confirmed_at)
+            .and_then(|at| at.checked_add(config.termination_wait));
+        let wake = super::framing::earliest(link.poll_timeout(), termination_deadline);
+        let sleep = async {
+            match wake {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let can_request = pending.is_none() && link.is_started();
+        tokio::select! {
+            read = reader.read(&mut chunk) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break Err(Error::Transport("connection closed".into())),
+                    Ok(n) => n,
+                };
+                buffer.extend(chunk.get(..n).unwrap_or_default());
+                loop {
+                    let apdu = match buffer.next(&config.asdu) {
+                        Ok(Some(apdu)) => apdu,
+                        Ok(None) => break,
+                        Err(e) => return Err(e),
+                    };
+                    let now = Instant::now();
+                    link.handle_apdu(apdu, now);
+                    while let Some(event) = link.poll_event() {
+                        match event {
+                            Event::Started => {
+                                let _ = state.send(ConnectionState::Started);
+                            }
+                            Event::Stopped => {
+                                let _ = state.send(ConnectionState::Connected);
+                            }
+                            Event::Closed(reason) => return Err(Error::Transport(format!("{reason:?}"))),
+                            Event::Asdu(asdu) => match pending.as_mut() {
+                                Some(p) if p.belongs(&asdu) => {
+                                    if asdu.cot.cause == cause::ACTIVATION_CON && !asdu.cot.negative {
+                                        p.confirmed_at = Some(now);
+                                    }
+                                    p.answers.push(asdu);
+                                }
+                                _ => {
+                                    let _ = events.send(asdu);
+                                }
+                            },
+                        }
+                    }
+                }
+            }
+            () = sleep => link.handle_timeout(Instant::now()),
+            request = requests.recv(), if can_request => {
+                let Some(request) = request else { break Ok(()) };
+                link.send_asdu(request.asdu.clone());
+                pending = Some(Pending { request, answers: Vec::new(), confirmed_at: None });
+            }
+        }
+    };
+    if let Some(p) = pending.take() {
+        let _ = p
+            .request
+            .reply
+            .send(Err(Error::Transport("connection lost".into())));
+    }
+    let _ = state.send(ConnectionState::Connecting);
+    result
+}

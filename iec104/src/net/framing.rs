@@ -1,0 +1,64 @@
+//! Frames over a byte stream: a receive buffer that yields whole APDUs, and writing what a link has to send.
+
+use crate::apci::Apdu;
+use crate::asdu::AsduParams;
+use crate::error::Error;
+use crate::link::Link;
+use std::time::Instant;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+
+/// Octets received but not yet decoded.
+#[derive(Default)]
+pub(super) struct ReceiveBuffer {
+    bytes: Vec<u8>,
+}
+
+impl ReceiveBuffer {
+    pub(super) fn extend(&mut self, data: &[u8]) {
+        self.bytes.extend_from_slice(data);
+    }
+
+    /// The next whole APDU, `Ok(None)` when more octets are needed, an error when the stream is corrupt.
+    pub(super) fn next(&mut self, params: &AsduParams) -> Result<Option<Apdu>, Error> {
+        let Some(&len) = self.bytes.get(1) else {
+            return Ok(None);
+        };
+        if self.bytes.first() != Some(&crate::apci::START) {
+            return Apdu::decode(&self.bytes, params).map(|_| None);
+        }
+        if self.bytes.len() < usize::from(len).saturating_add(2) {
+            return Ok(None);
+        }
+        let (apdu, used) = Apdu::decode(&self.bytes, params)?;
+        self.bytes.drain(..used);
+        Ok(Some(apdu))
+    }
+}
+
+/// Writes every frame the link has to send now.
+pub(super) async fn flush(
+    link: &mut Link,
+    params: &AsduParams,
+    writer: &mut OwnedWriteHalf,
+) -> Result<(), Error> {
+    let mut out = Vec::new();
+    while let Some(apdu) = link.poll_transmit(Instant::now()) {
+        apdu.encode(params, &mut out)?;
+    }
+    if !out.is_empty() {
+        writer
+            .write_all(&out)
+            .await
+            .map_err(|e| Error::Transport(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The earlier of two optional instants.
+pub(super) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

@@ -1,0 +1,189 @@
+//! Our controlling station against our controlled station over TCP on loopback (feature `tokio`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use iec104::net::{Client, ClientConfig, ConnectionState, ReconnectPolicy, Server, ServerConfig};
+use iec104::station::{
+    CommandHandler, CommandMode, CommandResult, Outstation, OutstationConfig, Point, PointDatabase,
+};
+use iec104::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct App(Vec<(u8, u32)>);
+
+impl CommandHandler for App {
+    fn command(&mut self, type_id: u8, object: &InformationObject, _now: Instant) -> CommandResult {
+        self.0.push((type_id, object.ioa));
+        CommandResult::Accept
+    }
+}
+
+async fn server() -> (Arc<Server<App>>, std::net::SocketAddr) {
+    let mut db = PointDatabase::new();
+    db.insert(
+        1001,
+        Point {
+            type_id: 13,
+            elements: vec![Element::R32(50.0f32.to_bits()), Element::Qds(0)],
+            groups: vec![],
+            counter: false,
+        },
+    )
+    .unwrap();
+    db.insert(
+        2001,
+        Point {
+            type_id: 1,
+            elements: vec![Element::Siq(1)],
+            groups: vec![],
+            counter: false,
+        },
+    )
+    .unwrap();
+    let mut config = OutstationConfig::new(1);
+    config.commands.insert(4001, (45, CommandMode::Direct));
+    config
+        .commands
+        .insert(5001, (45, CommandMode::SelectBeforeOperate));
+    let station = Outstation::new(config, db, App(Vec::new()), Instant::now());
+    let server = Server::new(station, ServerConfig::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(Arc::clone(&server).run(listener));
+    (server, address)
+}
+
+fn single_command(ioa: u32, sco: u8) -> Asdu {
+    Asdu {
+        type_id: 45,
+        sq: false,
+        count: 1,
+        cot: Cot::new(6),
+        common_address: 1,
+        objects: Objects::Known(vec![InformationObject {
+            ioa,
+            elements: vec![Element::Sco(sco)],
+        }]),
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrogation_commands_and_spontaneous_reports() {
+    let (server, address) = server().await;
+    let mut client = Client::connect(address, ClientConfig::default()).unwrap();
+    client.wait_started(WAIT).await.unwrap();
+    assert_eq!(client.state(), ConnectionState::Started);
+
+    let data = client.interrogate(1, 20, WAIT).await.unwrap();
+    let types: Vec<u8> = data.iter().map(|a| a.type_id).collect();
+    assert_eq!(types, [1, 13]);
+    assert!(data.iter().all(|a| a.cot.cause == 20));
+
+    let outcome = client.command(single_command(4001, 1), WAIT).await.unwrap();
+    assert!(outcome.confirmed && outcome.terminated, "{outcome:?}");
+    let refused = client.command(single_command(9999, 1), WAIT).await.unwrap();
+    assert!(!refused.confirmed, "unknown address: {refused:?}");
+    // Select before operate.
+    assert!(
+        client
+            .command(single_command(5001, 0x81), WAIT)
+            .await
+            .unwrap()
+            .confirmed
+    );
+    assert!(
+        client
+            .command(single_command(5001, 0x01), WAIT)
+            .await
+            .unwrap()
+            .terminated
+    );
+    server.with_station(|s| assert_eq!(s.handler_mut().0, [(45, 4001), (45, 5001)]));
+
+    // A second client; both receive a spontaneous change.
+    let mut second = Client::connect(address, ClientConfig::default()).unwrap();
+    second.wait_started(WAIT).await.unwrap();
+    server
+        .update(1001, vec![Element::R32(51.5f32.to_bits()), Element::Qds(0)])
+        .unwrap();
+    for c in [&mut client, &mut second] {
+        let event = tokio::time::timeout(WAIT, c.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.cot.cause, 3);
+        let Objects::Known(o) = &event.objects else {
+            panic!()
+        };
+        assert_eq!(o[0].elements[0], Element::R32(51.5f32.to_bits()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_reconnects_and_reports_its_state() {
+    // Nobody listens on this port: the client keeps trying, then gives up after two attempts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let config = ClientConfig {
+        reconnect: ReconnectPolicy {
+            delay: Duration::from_millis(50),
+            max_attempts: Some(2),
+        },
+        ..ClientConfig::default()
+    };
+    let mut client = Client::connect(address, config).unwrap();
+    assert!(client.wait_started(WAIT).await.is_err());
+    assert_eq!(client.state(), ConnectionState::Closed);
+
+    // A server that appears later is found by a client that keeps trying.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let late = listener.local_addr().unwrap();
+    drop(listener);
+    let config = ClientConfig {
+        reconnect: ReconnectPolicy {
+            delay: Duration::from_millis(100),
+            max_attempts: None,
+        },
+        ..ClientConfig::default()
+    };
+    let mut patient = Client::connect(late, config).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(patient.state(), ConnectionState::Connecting);
+    let mut db = PointDatabase::new();
+    db.insert(
+        1,
+        Point {
+            type_id: 1,
+            elements: vec![Element::Siq(0)],
+            groups: vec![],
+            counter: false,
+        },
+    )
+    .unwrap();
+    let server = Server::new(
+        Outstation::new(
+            OutstationConfig::new(1),
+            db,
+            App(Vec::new()),
+            Instant::now(),
+        ),
+        ServerConfig::default(),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind(late).await.unwrap();
+    tokio::spawn(server.run(listener));
+    patient.wait_started(WAIT).await.unwrap();
+    assert_eq!(patient.interrogate(1, 20, WAIT).await.unwrap().len(), 1);
+}
