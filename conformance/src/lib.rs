@@ -20,6 +20,7 @@
 mod catalogue;
 mod error;
 pub mod render;
+pub mod serve;
 
 pub use catalogue::{Area, Catalogue, Check, Requirement};
 pub use error::Error;

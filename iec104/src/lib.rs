@@ -41,6 +41,7 @@ mod error;
 pub mod link;
 #[cfg(feature = "tokio")]
 pub mod net;
+pub mod profile;
 pub mod station;
 mod time;
 mod types;

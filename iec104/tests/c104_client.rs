@@ -7,8 +7,9 @@
 //!   `Init.NONE` too). Our outstation closes the connection for an I frame before STARTDT, as the standard
 //!   requires; c104 reconnects and starts data transfer properly, but keeps that interrogation pending, so the next
 //!   `interrogation()` to the same station returns its stale timeout (False). The script asks once more.
-//! - `Connection.is_connected` is already true while the connection is muted (before STARTDT); the script waits
-//!   until it is connected and not muted.
+//! - `Connection.is_connected` is already true while the connection is muted (before STARTDT), and `is_muted` can
+//!   stay true after its reconnect although data transfer runs; the script waits for the connection and judges by
+//!   the operations. An interrogation attempted while c104 reconnects fails at once; the script retries it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -34,6 +34,16 @@ enum Command {
     /// Decode a protocol frame into readable form or JSON.
     #[command(subcommand)]
     Decode(DecodeCommand),
+    /// Run a reference device on a real socket until interrupted (Ctrl-C).
+    Serve {
+        /// What to run: iec104-router (the IDEA energy router's IEC 104 profile with a simulated router behind
+        /// it: setpoints move the measured flows, limits clamp them, NG-R1..R5 by the mode setpoint).
+        #[arg(value_parser = ["iec104-router"])]
+        kind: String,
+        /// Address to listen on, e.g. 127.0.0.1:2404.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +107,15 @@ fn parse_method(s: &str) -> Result<ng_control::powerflow::Method, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Serve { kind, listen } = &cli.command {
+        return match serve(kind, *listen) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                let _ = writeln!(std::io::stderr(), "idea: {message}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match run(cli) {
         Ok(text) => {
             let mut stdout = std::io::stdout().lock();
@@ -112,8 +131,35 @@ fn main() -> ExitCode {
     }
 }
 
+fn serve(kind: &str, listen: std::net::SocketAddr) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("{listen}: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        match kind {
+            "iec104-router" => {
+                idea_conformance::serve::iec104_router(listener)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            other => return Err(format!("unknown device {other}")),
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "idea: serving {kind} on {address}; Ctrl-C stops"
+        );
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+    })
+}
+
 fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
+        Command::Serve { .. } => Err("serve runs in main".into()),
         Command::Requirements { json, area } => {
             let catalogue = Catalogue::builtin();
             let selected = match &area {

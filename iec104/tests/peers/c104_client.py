@@ -30,23 +30,23 @@ def main():
     client.start()
     # `is_connected` is already true while the connection is muted (before STARTDT); c104 would then send
     # commands on a muted connection, which a strict outstation answers by closing it. Wait for OPEN.
+    # `is_connected` turns true before STARTDT and `is_muted` is not reliable across c104's reconnects: wait for
+    # the connection, let data transfer start, and judge by the operations below.
     deadline = time.time() + 15
-    open_since = None
-    while time.time() < deadline:
-        if connection.is_connected and not connection.is_muted:
-            open_since = open_since or time.time()
-            # Connected and unmuted (data transfer started) without interruption for a second.
-            if time.time() - open_since > 1.0:
-                break
-        else:
-            open_since = None
+    while not connection.is_connected and time.time() < deadline:
         time.sleep(0.05)
-    result = {"connected": connection.is_connected and not connection.is_muted}
-    # c104 keeps a C_IC_NA_1 it sent on the first, muted connection pending under the same key; the first call
-    # returns that stale timeout. Ask again once.
-    first = connection.interrogation(common_address=1)
-    result["interrogation_first_call"] = first
-    result["interrogation"] = first or connection.interrogation(common_address=1)
+    time.sleep(1.0)
+    result = {"connected": connection.is_connected}
+    # c104 keeps a C_IC_NA_1 it sent on a muted connection pending under the same key, and a call made while it
+    # reconnects fails at once; ask until it goes through (at most five times).
+    attempts = []
+    for _ in range(5):
+        attempts.append(connection.interrogation(common_address=1))
+        if attempts[-1]:
+            break
+        time.sleep(0.5)
+    result["interrogation_attempts"] = attempts
+    result["interrogation"] = attempts[-1]
     result["counter_interrogation"] = connection.counter_interrogation(common_address=1)
     result["clock_sync"] = connection.clock_sync(common_address=1)
     result["measured"] = measured.value

@@ -1,0 +1,201 @@
+//! Reference devices for `idea serve`: real servers on real sockets with behaviour behind their registers.
+
+use iec104::net::{Server, ServerConfig};
+use iec104::profile::Profile;
+use iec104::station::{CommandHandler, CommandResult, Outstation};
+use iec104::{Element, InformationObject};
+use ng_control::router::{Mode, PortLimits, Router};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// Rating of each router port when no limit is set, kW.
+const PORT_RATING_KW: f64 = 25.0;
+
+/// What the router has been told to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouterState {
+    /// NG-R1..NG-R5 as 1..=5.
+    pub mode: i16,
+    /// Whether it regulates (false: every port at zero).
+    pub enabled: bool,
+    /// Requested active power per port, kW (positive into the port's side).
+    pub p_setpoint_kw: Vec<f64>,
+    /// Requested reactive power per port, kvar.
+    pub q_setpoint_kvar: Vec<f64>,
+    /// Limit per port, kW (both directions).
+    pub p_limit_kw: Vec<f64>,
+}
+
+/// The command side of the simulated router.
+struct RouterCommands {
+    names: BTreeMap<u32, String>,
+    state: Arc<Mutex<RouterState>>,
+}
+
+fn port_of(name: &str) -> Option<(String, usize)> {
+    let (base, rest) = name.split_once('[')?;
+    Some((base.to_owned(), rest.trim_end_matches(']').parse().ok()?))
+}
+
+impl CommandHandler for RouterCommands {
+    fn command(
+        &mut self,
+        _type_id: u8,
+        object: &InformationObject,
+        _now: Instant,
+    ) -> CommandResult {
+        let Some(name) = self.names.get(&object.ioa) else {
+            return CommandResult::Reject;
+        };
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let value = object.elements.iter().find_map(|e| match e {
+            Element::R32(bits) => Some(f64::from(f32::from_bits(*bits))),
+            Element::Sva(v) => Some(f64::from(*v)),
+            Element::Sco(b) => Some(f64::from(b & 1)),
+            _ => None,
+        });
+        let Some(value) = value.filter(|v| v.is_finite()) else {
+            return CommandResult::Reject;
+        };
+        match (name.as_str(), port_of(name)) {
+            ("set_mode", _) if (1.0..=5.0).contains(&value) && value.fract() == 0.0 => {
+                // Checked whole and within 1..=5 just above.
+                #[allow(clippy::cast_possible_truncation)]
+                let mode = value as i16;
+                s.mode = mode;
+            }
+            ("set_enable", _) => s.enabled = value != 0.0,
+            (_, Some((base, port))) => {
+                let target = match base.as_str() {
+                    "p_setpoint_kw" => &mut s.p_setpoint_kw,
+                    "q_setpoint_kvar" => &mut s.q_setpoint_kvar,
+                    "p_limit_kw" if value >= 0.0 => &mut s.p_limit_kw,
+                    _ => return CommandResult::Reject,
+                };
+                match target.get_mut(port) {
+                    Some(slot) => *slot = value,
+                    None => return CommandResult::Reject,
+                }
+            }
+            _ => return CommandResult::Reject,
+        }
+        CommandResult::Accept
+    }
+}
+
+/// The flows the router settles at for its state: NG-R1..R5 over the ports, setpoints moving the flows and
+/// limits clamping them, kW per port.
+pub fn router_flows(state: &RouterState) -> Vec<f64> {
+    let ports = state.p_setpoint_kw.len();
+    if !state.enabled || ports < 2 {
+        return vec![0.0; ports];
+    }
+    let limits = state
+        .p_limit_kw
+        .iter()
+        .map(|l| PortLimits::symmetric(l * 1000.0))
+        .collect();
+    let router = Router::new(limits);
+    let microgrid_limits = (1..ports)
+        .map(|p| (p, state.p_limit_kw.get(p).copied().unwrap_or(0.0) * 1000.0))
+        .collect();
+    let mode = match state.mode {
+        2 => Mode::R2 { sources: vec![1] },
+        3 => Mode::R3 {
+            limits: microgrid_limits,
+        },
+        4 => Mode::R4 {
+            grid_export_limit_w: state.p_limit_kw.first().copied().unwrap_or(0.0) * 1000.0,
+        },
+        5 => Mode::R5 { sources: vec![1] },
+        _ => Mode::R1,
+    };
+    let requests: Vec<f64> = state.p_setpoint_kw.iter().map(|kw| kw * 1000.0).collect();
+    router.setpoints(&mode, &requests).map_or_else(
+        |_| vec![0.0; ports],
+        |s| s.port_w.iter().map(|w| w / 1000.0).collect(),
+    )
+}
+
+/// Serves the IDEA energy router's IEC 104 profile on `listener` with a simulated router behind it, until the
+/// task is dropped. Returns the shared state for tests and status displays.
+pub async fn iec104_router(
+    listener: TcpListener,
+) -> Result<Arc<Mutex<RouterState>>, iec104::Error> {
+    let profile = Profile::energy_router()?;
+    let ports = profile
+        .points
+        .iter()
+        .filter(|p| p.name.starts_with("p_kw["))
+        .count();
+    let state = Arc::new(Mutex::new(RouterState {
+        mode: 1,
+        enabled: false,
+        p_setpoint_kw: vec![0.0; ports],
+        q_setpoint_kvar: vec![0.0; ports],
+        p_limit_kw: vec![PORT_RATING_KW; ports],
+    }));
+    let names = profile
+        .commands
+        .iter()
+        .map(|c| (c.ioa, c.name.clone()))
+        .collect();
+    let (db, config) = profile.station();
+    let app = RouterCommands {
+        names,
+        state: Arc::clone(&state),
+    };
+    let server = Server::new(
+        Outstation::new(config, db, app, Instant::now()),
+        ServerConfig::default(),
+    )?;
+    tokio::spawn(Arc::clone(&server).run(listener));
+    let shared = Arc::clone(&state);
+    tokio::spawn(async move {
+        let ioa = |name: &str| profile.entry(name).map(|e| e.ioa);
+        let float = |v: f64| {
+            // Measurements are reported as short floats.
+            #[allow(clippy::cast_possible_truncation)]
+            let f = v as f32;
+            vec![Element::R32(f.to_bits()), Element::Qds(0)]
+        };
+        let mut last: BTreeMap<u32, Vec<Element>> = BTreeMap::new();
+        loop {
+            let s = shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            let flows = router_flows(&s);
+            let mut values: Vec<(Option<u32>, Vec<Element>)> = vec![
+                (ioa("voltage_v"), float(400.0)),
+                (ioa("frequency_hz"), float(50.0)),
+                (ioa("mode"), vec![Element::Sva(s.mode), Element::Qds(0)]),
+                (ioa("enabled"), vec![Element::Siq(u8::from(s.enabled))]),
+            ];
+            for (port, p) in flows.iter().enumerate() {
+                values.push((ioa(&format!("p_kw[{port}]")), float(*p)));
+                let q = if s.enabled {
+                    s.q_setpoint_kvar.get(port).copied().unwrap_or(0.0)
+                } else {
+                    0.0
+                };
+                values.push((ioa(&format!("q_kvar[{port}]")), float(q)));
+            }
+            for (address, elements) in values {
+                if let Some(address) = address
+                    && last.get(&address) != Some(&elements)
+                {
+                    server.update(address, elements.clone());
+                    last.insert(address, elements);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    Ok(state)
+}
