@@ -354,3 +354,48 @@ fn large_databases_report_in_frames_that_fit() {
         assert!(frame.len() <= 255);
     }
 }
+
+#[test]
+fn consecutive_addresses_go_out_as_sequences_and_the_rest_as_lists() {
+    let t = Instant::now();
+    let mut db = PointDatabase::new();
+    let float = |v: u32| Point {
+        type_id: 13,
+        elements: vec![Element::R32(v), Element::Qds(0)],
+        groups: vec![],
+        counter: false,
+    };
+    // 100 consecutive addresses, then three short runs that do not pay for a sequence of their own.
+    for ioa in (5000..5100u32).chain([7000, 7001, 7005, 7010, 7011, 7012]) {
+        db.insert(ioa, float(ioa)).unwrap();
+    }
+    let mut s = Outstation::new(OutstationConfig::new(1), db, App::default(), t);
+    let out = s.handle_asdu(&asdu(100, 6, 1, 0, vec![Element::Qoi(20)]), t);
+    let data: Vec<_> = out.iter().filter(|a| a.cot.cause == 20).collect();
+    let shape: Vec<_> = data.iter().map(|a| (a.sq, a.count)).collect();
+    // Sequence capacity: (249 − 6 − 3) / 5 = 48 values; a list holds 243 / 8 = 30 objects.
+    assert_eq!(shape, [(true, 48), (true, 48), (true, 4), (false, 6)]);
+    assert_eq!(ioas(data[0]).first(), Some(&5000));
+    assert_eq!(ioas(data[3]), [7000, 7001, 7005, 7010, 7011, 7012]);
+    // Every frame encodes within 253 octets of APDU and decodes back to the same objects.
+    let mut received = Vec::new();
+    for a in &data {
+        let mut frame = Vec::new();
+        Apdu::I {
+            ns: 0,
+            nr: 0,
+            asdu: (*a).clone(),
+        }
+        .encode(&AsduParams::IEC104, &mut frame)
+        .unwrap();
+        assert!(frame.len() <= 255);
+        let (back, used) = Apdu::decode(&frame, &AsduParams::IEC104).unwrap();
+        assert_eq!(used, frame.len());
+        let Apdu::I { asdu, .. } = back else {
+            panic!("not an I frame")
+        };
+        received.extend(ioas(&asdu));
+    }
+    assert_eq!(received.len(), 106);
+    assert!(received.contains(&5099) && received.contains(&7012));
+}
