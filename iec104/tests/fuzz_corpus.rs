@@ -1,4 +1,5 @@
-//! Replays the IEC 104 fuzz corpus (`fuzz/corpus/iec104_apdu/`) through the fuzz target body.
+//! Replays the IEC 104 fuzz corpora (`fuzz/corpus/iec104_apdu/`, `fuzz/corpus/iec104_link/`) through the fuzz
+//! target bodies.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,17 +10,25 @@
 #[path = "../../fuzz/bodies/iec104.rs"]
 mod bodies;
 
-#[test]
-fn iec104_apdu_corpus() {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/iec104_apdu");
+fn corpus(name: &str) -> Vec<Vec<u8>> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(name);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "{} files", files.len());
-    for f in files {
-        bodies::apdu(&std::fs::read(&f).unwrap());
-    }
+    assert!(files.len() >= 5, "{name}: {} files", files.len());
+    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+#[test]
+fn iec104_apdu_corpus() {
+    corpus("iec104_apdu").iter().for_each(|c| bodies::apdu(c));
+}
+
+#[test]
+fn iec104_link_corpus() {
+    corpus("iec104_link").iter().for_each(|c| bodies::link(c));
 }

@@ -10,6 +10,7 @@
 use iec104::net::{Client, ClientConfig, ConnectionState, ReconnectPolicy, Server, ServerConfig};
 use iec104::station::{
     CommandHandler, CommandMode, CommandResult, Outstation, OutstationConfig, Point, PointDatabase,
+    RedundancyGroup,
 };
 use iec104::*;
 use std::sync::Arc;
@@ -186,4 +187,115 @@ async fn the_client_reconnects_and_reports_its_state() {
     tokio::spawn(server.run(listener));
     patient.wait_started(WAIT).await.unwrap();
     assert_eq!(patient.interrogate(1, 20, WAIT).await.unwrap().len(), 1);
+}
+
+/// A server whose only redundancy group admits the given addresses.
+async fn grouped_server(
+    clients: Vec<std::net::IpAddr>,
+) -> (Arc<Server<App>>, std::net::SocketAddr) {
+    let mut db = PointDatabase::new();
+    db.insert(
+        2001,
+        Point {
+            type_id: 1,
+            elements: vec![Element::Siq(0)],
+            groups: vec![],
+            counter: false,
+        },
+    )
+    .unwrap();
+    let config = ServerConfig {
+        redundancy_groups: vec![RedundancyGroup::new("scada", clients)],
+        ..ServerConfig::default()
+    };
+    let station = Outstation::new(
+        OutstationConfig::new(1),
+        db,
+        App(Vec::new()),
+        Instant::now(),
+    );
+    let server = Server::new(station, config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(Arc::clone(&server).run(listener));
+    (server, address)
+}
+
+fn single_value(event: &Asdu) -> Element {
+    let Objects::Known(o) = &event.objects else {
+        panic!("raw objects")
+    };
+    o[0].elements[0]
+}
+
+async fn until(what: impl Fn() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !what() {
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redundancy_group_reports_through_its_last_started_connection_and_keeps_a_backlog() {
+    let (server, address) = grouped_server(vec!["127.0.0.1".parse().unwrap()]).await;
+    let mut first = Client::connect(address, ClientConfig::default()).unwrap();
+    first.wait_started(WAIT).await.unwrap();
+    server.update(2001, vec![Element::Siq(1)]).unwrap();
+    let event = tokio::time::timeout(WAIT, first.next_event())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(single_value(&event), Element::Siq(1));
+
+    // A second connection of the group starts: it takes the reports over; the first gets nothing more.
+    let mut second = Client::connect(address, ClientConfig::default()).unwrap();
+    second.wait_started(WAIT).await.unwrap();
+    until(|| server.redundancy_status()[0].active == Some(1)).await;
+    server.update(2001, vec![Element::Siq(0)]).unwrap();
+    let event = tokio::time::timeout(WAIT, second.next_event())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(single_value(&event), Element::Siq(0));
+    let silent = tokio::time::timeout(Duration::from_millis(300), first.next_event()).await;
+    assert!(silent.is_err(), "the stand-by connection got {silent:?}");
+
+    // Nobody started: changes wait in the backlog and reach the next connection that starts, in order.
+    drop(first);
+    drop(second);
+    until(|| server.redundancy_status()[0].active.is_none()).await;
+    server.update(2001, vec![Element::Siq(1)]).unwrap();
+    server.update(2001, vec![Element::Siq(0)]).unwrap();
+    assert_eq!(server.redundancy_status()[0].backlog, 2);
+    let mut third = Client::connect(address, ClientConfig::default()).unwrap();
+    third.wait_started(WAIT).await.unwrap();
+    for expected in [Element::Siq(1), Element::Siq(0)] {
+        let event = tokio::time::timeout(WAIT, third.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(single_value(&event), expected);
+    }
+    // Delivered once: nothing else follows.
+    let extra = tokio::time::timeout(Duration::from_millis(300), third.next_event()).await;
+    assert!(extra.is_err(), "duplicate report {extra:?}");
+    assert_eq!(server.redundancy_status()[0].backlog, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_of_no_redundancy_group_is_refused() {
+    let (_server, address) = grouped_server(vec!["192.0.2.1".parse().unwrap()]).await;
+    let config = ClientConfig {
+        reconnect: ReconnectPolicy {
+            delay: Duration::from_millis(50),
+            max_attempts: Some(1),
+        },
+        ..ClientConfig::default()
+    };
+    let mut outsider = Client::connect(address, config).unwrap();
+    assert!(outsider.wait_started(Duration::from_secs(1)).await.is_err());
 }

@@ -5,7 +5,8 @@ use crate::asdu::{Asdu, AsduParams};
 use crate::element::Element;
 use crate::error::Error;
 use crate::link::{Event, Link, LinkParams, Role};
-use crate::station::{CommandHandler, Outstation};
+use crate::station::{CommandHandler, GroupStatus, Outstation, RedundancyGroup, RedundancyGroups};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use tokio::io::AsyncReadExt;
@@ -13,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 
 /// Server settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Link parameters of every connection.
     pub link: LinkParams,
@@ -21,6 +22,11 @@ pub struct ServerConfig {
     pub asdu: AsduParams,
     /// Most connections served at once (further ones are closed at accept).
     pub max_connections: usize,
+    /// Redundancy groups (IEC 60870-5-104 edition 2). Empty: every connection is independent and every started
+    /// connection gets every report. Otherwise a client joins the group that names its address (or a
+    /// catch-all group), only the group's last started connection gets its reports, reports made while none
+    /// is started wait for the next one, and clients of no group are refused.
+    pub redundancy_groups: Vec<RedundancyGroup>,
 }
 
 impl Default for ServerConfig {
@@ -29,6 +35,7 @@ impl Default for ServerConfig {
             link: LinkParams::default(),
             asdu: AsduParams::IEC104,
             max_connections: 8,
+            redundancy_groups: Vec::new(),
         }
     }
 }
@@ -36,9 +43,14 @@ impl Default for ServerConfig {
 /// A controlled station serving clients over TCP.
 pub struct Server<H: CommandHandler + Send + 'static> {
     station: Mutex<Outstation<H>>,
-    reports: broadcast::Sender<Vec<Asdu>>,
+    /// Reports with their publication number, so a connection that took over a group's backlog skips what
+    /// the backlog already held.
+    reports: broadcast::Sender<(u64, Vec<Asdu>)>,
+    published: AtomicU64,
     config: ServerConfig,
-    connections: std::sync::atomic::AtomicUsize,
+    connections: AtomicUsize,
+    next_connection: AtomicU64,
+    groups: Option<Mutex<RedundancyGroups>>,
 }
 
 impl<H: CommandHandler + Send + 'static> Server<H> {
@@ -47,11 +59,16 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
         config.link.validate()?;
         config.asdu.validate()?;
         let (reports, _) = broadcast::channel(1024);
+        let groups = (!config.redundancy_groups.is_empty())
+            .then(|| Mutex::new(RedundancyGroups::new(config.redundancy_groups.clone())));
         Ok(Arc::new(Server {
             station: Mutex::new(station),
             reports,
+            published: AtomicU64::new(0),
             config,
-            connections: Default::default(),
+            connections: AtomicUsize::new(0),
+            next_connection: AtomicU64::new(0),
+            groups,
         }))
     }
 
@@ -60,6 +77,35 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
         self.station
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn groups(&self) -> Option<MutexGuard<'_, RedundancyGroups>> {
+        self.groups
+            .as_ref()
+            .map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// How each redundancy group stands (empty without groups).
+    pub fn redundancy_status(&self) -> Vec<GroupStatus> {
+        self.groups().map(|g| g.status()).unwrap_or_default()
+    }
+
+    /// Sends reports to the started connections and keeps them for groups with none started.
+    fn publish(&self, reports: Vec<Asdu>) {
+        if reports.is_empty() {
+            return;
+        }
+        // Under the groups lock, so a connection that starts sees either the backlog or the broadcast of a
+        // publication, never both.
+        let groups = self.groups();
+        let number = self
+            .published
+            .fetch_add(1, Ordering::SeqCst)
+            .saturating_add(1);
+        if let Some(mut groups) = groups {
+            groups.report(&reports);
+        }
+        let _ = self.reports.send((number, reports));
     }
 
     /// Runs `f` on the station (to read points or reach the application).
@@ -75,7 +121,7 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
             station.database_mut().update(ioa, elements)?;
             station.poll_spontaneous()
         };
-        let _ = self.reports.send(reports);
+        self.publish(reports);
         Some(())
     }
 
@@ -83,25 +129,30 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
     pub async fn run(self: Arc<Self>, listener: TcpListener) -> Result<(), Error> {
         let ticker = tokio::spawn(Arc::clone(&self).cyclic());
         let result = loop {
-            let (stream, _) = match listener.accept().await {
+            let (stream, peer) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(e) => break Err(Error::Transport(e.to_string())),
             };
-            let active = self
-                .connections
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let group = match self.groups() {
+                Some(groups) => match groups.group_of(peer.ip()) {
+                    Some(g) => Some(g),
+                    // A controlling station of no redundancy group is not admitted.
+                    None => continue,
+                },
+                None => None,
+            };
+            let active = self.connections.fetch_add(1, Ordering::SeqCst);
             if active >= self.config.max_connections {
-                self.connections
-                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                self.connections.fetch_sub(1, Ordering::SeqCst);
                 drop(stream);
                 continue;
             }
             let server = Arc::clone(&self);
+            let id = self.next_connection.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
-                let _ = server.connection(stream).await;
-                server
-                    .connections
-                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = server.connection(stream, Member { id, group }).await;
+                server.step_down(Member { id, group });
+                server.connections.fetch_sub(1, Ordering::SeqCst);
             });
         };
         ticker.abort();
@@ -116,19 +167,46 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                 None => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
             }
             let reports = self.lock().handle_timeout(Instant::now());
-            if !reports.is_empty() {
-                let _ = self.reports.send(reports);
-            }
+            self.publish(reports);
         }
     }
 
-    async fn connection(&self, stream: TcpStream) -> Result<(), Error> {
+    /// Whether `member` sends reports now: started, and the active connection of its group if it has one.
+    fn reports_to(&self, member: Member, link: &Link) -> bool {
+        link.is_started()
+            && match (member.group, self.groups()) {
+                (Some(group), Some(groups)) => groups.is_active(group, member.id),
+                _ => true,
+            }
+    }
+
+    /// `member` started data transfer: it becomes its group's active connection and sends the backlog. Returns
+    /// the last publication the backlog covers.
+    fn take_over(&self, member: Member, link: &mut Link) -> Option<u64> {
+        let group = member.group?;
+        let mut groups = self.groups()?;
+        groups
+            .started(group, member.id)
+            .into_iter()
+            .for_each(|a| link.send_asdu(a));
+        Some(self.published.load(Ordering::SeqCst))
+    }
+
+    /// `member` stopped data transfer: its group has no active connection until another starts.
+    fn step_down(&self, member: Member) {
+        if let (Some(group), Some(mut groups)) = (member.group, self.groups()) {
+            groups.stopped(group, member.id);
+        }
+    }
+
+    async fn connection(&self, stream: TcpStream, member: Member) -> Result<(), Error> {
         let _ = stream.set_nodelay(true);
         let (mut reader, mut writer) = stream.into_split();
         let mut link = Link::new(Role::Controlled, self.config.link, Instant::now())?;
         let mut reports = self.reports.subscribe();
         let mut buffer = ReceiveBuffer::default();
         let mut chunk = vec![0u8; 8192];
+        let mut skip_through = 0u64;
         loop {
             flush(&mut link, &self.config.asdu, &mut writer).await?;
             if link.is_closed() {
@@ -158,15 +236,21 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                                     answers.into_iter().for_each(|a| link.send_asdu(a));
                                 }
                                 Event::Closed(_) => return Ok(()),
-                                Event::Started | Event::Stopped => {}
+                                Event::Started => {
+                                    if let Some(through) = self.take_over(member, &mut link) {
+                                        skip_through = through;
+                                    }
+                                }
+                                Event::Stopped => self.step_down(member),
                             }
                         }
                     }
                 }
                 () = sleep => link.handle_timeout(Instant::now()),
                 report = reports.recv() => {
-                    if let Ok(asdus) = report
-                        && link.is_started()
+                    if let Ok((number, asdus)) = report
+                        && number > skip_through
+                        && self.reports_to(member, &link)
                     {
                         asdus.into_iter().for_each(|a| link.send_asdu(a));
                     }
@@ -174,4 +258,11 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
             }
         }
     }
+}
+
+/// A connection's identity and redundancy group.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    id: u64,
+    group: Option<usize>,
 }

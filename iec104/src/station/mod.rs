@@ -5,11 +5,13 @@
 
 mod database;
 mod outstation;
+mod redundancy;
 
 pub use database::{Point, PointDatabase};
 pub use outstation::{
     CommandHandler, CommandMode, CommandResult, GLOBAL_ADDRESS, Outstation, OutstationConfig,
 };
+pub use redundancy::{GroupStatus, RedundancyGroup, RedundancyGroups};
 
 /// Causes of transmission used by the stations (IEC 60870-5-101 clause 7.2.3).
 pub mod cause {
