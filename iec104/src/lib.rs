@@ -10,11 +10,13 @@
 //! The [`link`] module is the link layer as a sans-IO state machine: STARTDT/STOPDT/TESTFR, the k and w
 //! windows and the t1–t3 timers, driven by explicit time.
 //!
-//! The [`station`] module is the controlled station's application logic (sans-IO), and `net` (feature `tokio`)
-//! runs controlled and controlling stations over TCP.
+//! The [`station`] module is the controlled station's application logic (sans-IO: point database,
+//! interrogations, commands, negative confirmations, redundancy groups); `net` (feature `tokio`) runs controlled
+//! and controlling stations over TCP, and over TLS to the IEC 62351-3 profile with feature `tls` (rustls).
+//! [`profile`] reads the energy-router information-object map.
 //!
-//! What it does not do yet: redundancy groups, TLS, the energy-router information-object map and its `idea serve`
-//! command, and the benchmarks.
+//! What it does not do: file transfer (types 120–127 decode as raw octets with their type id), IEC 60870-5-101
+//! serial link framing (its ASDU field sizes are supported), TLS 1.2 renegotiation and certificate revocation.
 //!
 //! ```
 //! use iec104::{Apdu, AsduParams, Element, Objects, parse_hex};

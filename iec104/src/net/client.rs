@@ -11,7 +11,7 @@ use crate::link::{Event, Link, LinkParams, Role};
 use crate::station::cause;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -25,7 +25,7 @@ pub struct ReconnectPolicy {
 }
 
 /// Client settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// Link parameters; t0 bounds each connection attempt.
     pub link: LinkParams,
@@ -35,6 +35,9 @@ pub struct ClientConfig {
     pub reconnect: ReconnectPolicy,
     /// How long a command waits for its termination after a positive confirmation.
     pub termination_wait: Duration,
+    /// TLS (IEC 62351-3 profile) over the TCP connection; `None` for plain TCP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::tls::ClientTls>,
 }
 
 impl Default for ClientConfig {
@@ -47,6 +50,8 @@ impl Default for ClientConfig {
                 max_attempts: None,
             },
             termination_wait: Duration::from_secs(1),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -102,12 +107,13 @@ impl Client {
         let (requests, rx) = mpsc::channel(16);
         let (events_tx, events) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(ConnectionState::Connecting);
+        let termination_wait = config.termination_wait;
         tokio::spawn(run(address, config, rx, events_tx, state_tx));
         Ok(Client {
             requests,
             events,
             state,
-            termination_wait: config.termination_wait,
+            termination_wait,
         })
     }
 
@@ -238,9 +244,8 @@ async fn run(
     let mut failures = 0u32;
     loop {
         let _ = state.send(ConnectionState::Connecting);
-        let connected = tokio::time::timeout(config.link.t0, TcpStream::connect(address)).await;
-        match connected {
-            Ok(Ok(stream)) => {
+        match open(address, &config).await {
+            Ok(stream) => {
                 failures = 0;
                 let _ = state.send(ConnectionState::Connected);
                 let _ = session(stream, &config, &mut requests, &events, &state).await;
@@ -248,7 +253,7 @@ async fn run(
                     break;
                 }
             }
-            _ => failures = failures.saturating_add(1),
+            Err(_) => failures = failures.saturating_add(1),
         }
         if config.reconnect.max_attempts.is_some_and(|m| failures >= m) || events.is_closed() {
             break;
@@ -258,15 +263,39 @@ async fn run(
     let _ = state.send(ConnectionState::Closed);
 }
 
+/// A byte stream to a controlled station: TCP, or TLS over TCP.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// Opens the connection within t0: TCP, then the TLS handshake when configured.
+async fn open(address: SocketAddr, config: &ClientConfig) -> Result<Box<dyn Stream>, Error> {
+    let t0 = config.link.t0;
+    let stream = tokio::time::timeout(t0, TcpStream::connect(address))
+        .await
+        .map_err(|_| Error::Timeout(t0))?
+        .map_err(|e| Error::Transport(e.to_string()))?;
+    let _ = stream.set_nodelay(true);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::clone(&tls.config));
+        let secured = tokio::time::timeout(t0, connector.connect(tls.server_name.clone(), stream))
+            .await
+            .map_err(|_| Error::Timeout(t0))?
+            .map_err(|e| Error::Transport(format!("TLS handshake: {e}")))?;
+        return Ok(Box::new(secured));
+    }
+    Ok(Box::new(stream))
+}
+
 async fn session(
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     config: &ClientConfig,
     requests: &mut mpsc::Receiver<Request>,
     events: &mpsc::UnboundedSender<Asdu>,
     state: &watch::Sender<ConnectionState>,
 ) -> Result<(), Error> {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut link = Link::new(Role::Controlling, config.link, Instant::now())?;
     link.start();
     let mut buffer = ReceiveBuffer::default();

@@ -5,8 +5,7 @@ use crate::asdu::AsduParams;
 use crate::error::Error;
 use crate::link::Link;
 use std::time::Instant;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Octets received but not yet decoded.
 #[derive(Default)]
@@ -40,7 +39,7 @@ impl ReceiveBuffer {
 pub(super) async fn flush(
     link: &mut Link,
     params: &AsduParams,
-    writer: &mut OwnedWriteHalf,
+    writer: &mut (impl AsyncWrite + Unpin),
 ) -> Result<(), Error> {
     let mut out = Vec::new();
     while let Some(apdu) = link.poll_transmit(Instant::now()) {

@@ -5,6 +5,8 @@
 mod client;
 mod framing;
 mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use client::{Client, ClientConfig, CommandOutcome, ConnectionState, ReconnectPolicy};
 pub use server::{Server, ServerConfig};

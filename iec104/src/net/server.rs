@@ -9,8 +9,8 @@ use crate::station::{CommandHandler, GroupStatus, Outstation, RedundancyGroup, R
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 /// Server settings.
@@ -127,6 +127,27 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
 
     /// Accepts connections on `listener` until the task is dropped; cyclic reports run alongside.
     pub async fn run(self: Arc<Self>, listener: TcpListener) -> Result<(), Error> {
+        self.serve(listener, None).await
+    }
+
+    /// As [`Server::run`], with TLS on every connection (feature `tls`; see [`super::tls::server_config`]): a
+    /// client that does not complete the handshake with a certificate from the configured trust anchors is
+    /// closed before any IEC 104 frame is exchanged.
+    #[cfg(feature = "tls")]
+    pub async fn run_tls(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<(), Error> {
+        self.serve(listener, Some(tokio_rustls::TlsAcceptor::from(tls)))
+            .await
+    }
+
+    async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Option<Acceptor>,
+    ) -> Result<(), Error> {
         let ticker = tokio::spawn(Arc::clone(&self).cyclic());
         let result = loop {
             let (stream, peer) = match listener.accept().await {
@@ -149,8 +170,23 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
             }
             let server = Arc::clone(&self);
             let id = self.next_connection.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.set_nodelay(true);
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let _ = server.connection(stream, Member { id, group }).await;
+                let member = Member { id, group };
+                let _ = match tls {
+                    None => server.connection(stream, member).await,
+                    #[cfg(feature = "tls")]
+                    Some(acceptor) => {
+                        let t0 = server.config.link.t0;
+                        match tokio::time::timeout(t0, acceptor.accept(stream)).await {
+                            Ok(Ok(secured)) => server.connection(secured, member).await,
+                            _ => Ok(()),
+                        }
+                    }
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => match never {},
+                };
                 server.step_down(Member { id, group });
                 server.connections.fetch_sub(1, Ordering::SeqCst);
             });
@@ -199,9 +235,12 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
         }
     }
 
-    async fn connection(&self, stream: TcpStream, member: Member) -> Result<(), Error> {
-        let _ = stream.set_nodelay(true);
-        let (mut reader, mut writer) = stream.into_split();
+    async fn connection(
+        &self,
+        stream: impl AsyncRead + AsyncWrite + Unpin,
+        member: Member,
+    ) -> Result<(), Error> {
+        let (mut reader, mut writer) = tokio::io::split(stream);
         let mut link = Link::new(Role::Controlled, self.config.link, Instant::now())?;
         let mut reports = self.reports.subscribe();
         let mut buffer = ReceiveBuffer::default();
@@ -266,3 +305,10 @@ struct Member {
     id: u64,
     group: Option<usize>,
 }
+
+/// The TLS acceptor when the feature is on; an uninhabited type otherwise.
+#[cfg(feature = "tls")]
+type Acceptor = tokio_rustls::TlsAcceptor;
+#[cfg(not(feature = "tls"))]
+#[derive(Clone, Copy)]
+enum Acceptor {}
