@@ -324,3 +324,16 @@ proptest! {
         let _ = Apdu::decode(&bytes, &AsduParams::IEC104);
     }
 }
+
+/// An octet after the last information object (which c104's outstation accepts) is an error here, with the
+/// offset: the VSQ count and the APDU length disagree.
+#[test]
+fn a_trailing_octet_after_the_objects_is_an_error() {
+    // C_SC_NA_1, one object, activation, CA 1, IOA 4001, SCO = 1; then one octet too many (length 15, not 14).
+    let frame = parse_hex("68 0f 00 00 00 00  2d 01 06 00 01 00  a1 0f 00  01  00").unwrap();
+    let error = Apdu::decode(&frame, &AsduParams::IEC104).unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error}");
+    // Without the extra octet it decodes.
+    let exact = parse_hex("68 0e 00 00 00 00  2d 01 06 00 01 00  a1 0f 00  01").unwrap();
+    assert!(Apdu::decode(&exact, &AsduParams::IEC104).is_ok());
+}

@@ -8,6 +8,11 @@
 //!   confirmation with cause 7 (P/N = 1), then the same ASDU with cause 47 *without* P/N, then an activation
 //!   termination (cause 10). The standard expects one mirrored ASDU with cause 47 and P/N = 1. Our controlling
 //!   side takes the negative confirmation as the answer and the other two as information.
+//! - A command sent with cause 3 (spontaneous) instead of 6 is executed, with no answer; the standard wants a
+//!   negative confirmation with cause 45 (our outstation sends it and executes nothing: `tests/outstation.rs`).
+//! - A frame with an octet after its last object (APDU length one more than the VSQ count implies) is executed,
+//!   with no answer; our decoder refuses it with the offset (`tests/codec.rs`) and our outstation closes the
+//!   connection.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -301,13 +306,46 @@ fn our_controlling_station_against_a_lib60870_outstation() {
     // The deviation documented above; if a newer c104 fixes it, this assertion says so.
     assert_eq!(answers, [(45, 7, true), (45, 47, false), (45, 10, false)]);
 
+    // A command with cause 3 (spontaneous) instead of 6 (activation), value 0 this time.
+    let mut spontaneous = command(45, 4001, vec![Element::Sco(0x00)]);
+    spontaneous.cot = Cot::new(3);
+    client.link.send_asdu(spontaneous);
+    let events = client.exchange_until(Duration::from_secs(2), |_| false);
+    let cause_3_answers: Vec<_> = asdus(&events)
+        .into_iter()
+        .map(|a| (a.type_id, a.cot.cause, a.cot.negative))
+        .collect();
+    // Deviation: no answer at all (the standard wants a negative confirmation with cause 45); it executes.
+    assert_eq!(cause_3_answers, [], "answer to a command with cause 3");
+
     client.link.stop();
     let events = client.exchange_until(wait, |e| e.contains(&Event::Stopped));
     assert!(events.contains(&Event::Stopped), "STOPDT confirmed");
 
+    // A frame with one octet after its only object, on a connection of its own (raw octets).
+    let trailing_answers = trailing_octet_probe(port);
+    // Deviation: no answer, and it executes (checked below); a strict station refuses the frame.
+    assert_eq!(
+        trailing_answers,
+        [],
+        "answer to a frame with a trailing octet"
+    );
+
     // The outstation executed the three commands it knows (the select alone executes nothing).
     std::thread::sleep(Duration::from_millis(200));
     let received = outstation.received();
+    assert!(
+        received.iter().any(|l| l == "RECEIVED 4001 False"),
+        "the command with cause 3 executed (deviation): {received:?}"
+    );
+    assert_eq!(
+        received
+            .iter()
+            .filter(|l| *l == "RECEIVED 4001 True")
+            .count(),
+        2,
+        "the direct command and the one with a trailing octet executed (deviation): {received:?}"
+    );
     for ioa in ["3001", "4001", "5001"] {
         assert!(
             received
@@ -316,4 +354,46 @@ fn our_controlling_station_against_a_lib60870_outstation() {
             "{ioa} executed: {received:?}"
         );
     }
+}
+
+/// Starts data transfer on a new connection and sends C_SC_NA_1 (IOA 4001, SCO 1) with one octet too many;
+/// returns the (type, cause, negative) of every ASDU answered within a second.
+fn trailing_octet_probe(port: u16) -> Vec<(u8, u8, bool)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut received = Vec::new();
+    let read_for = |stream: &mut TcpStream, within: Duration, received: &mut Vec<u8>| {
+        let deadline = Instant::now() + within;
+        let mut chunk = [0u8; 1024];
+        while Instant::now() < deadline {
+            match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => received.extend_from_slice(&chunk[..n]),
+                Err(_) => {}
+            }
+        }
+    };
+    stream
+        .write_all(&parse_hex("68 04 07 00 00 00").unwrap())
+        .unwrap();
+    read_for(&mut stream, Duration::from_millis(300), &mut received);
+    assert!(
+        received.starts_with(&parse_hex("68 04 0b 00 00 00").unwrap()),
+        "STARTDT con: {received:02x?}"
+    );
+    received.clear();
+    let frame = parse_hex("68 0f 00 00 00 00  2d 01 06 00 01 00  a1 0f 00  01  00").unwrap();
+    stream.write_all(&frame).unwrap();
+    read_for(&mut stream, Duration::from_secs(1), &mut received);
+    let mut answers = Vec::new();
+    let mut rest = received.as_slice();
+    while let Ok((apdu, used)) = Apdu::decode(rest, &AsduParams::IEC104) {
+        if let Apdu::I { asdu, .. } = apdu {
+            answers.push((asdu.type_id, asdu.cot.cause, asdu.cot.negative));
+        }
+        rest = &rest[used..];
+    }
+    answers
 }

@@ -299,3 +299,29 @@ async fn a_client_of_no_redundancy_group_is_refused() {
     let mut outsider = Client::connect(address, config).unwrap();
     assert!(outsider.wait_started(Duration::from_secs(1)).await.is_err());
 }
+
+/// Strict as a server: a frame whose APDU length disagrees with its VSQ count (an octet after the last object,
+/// which c104 accepts) closes the connection and executes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_with_a_trailing_octet_closes_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, address) = server().await;
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(&parse_hex("68 04 07 00 00 00").unwrap())
+        .await
+        .unwrap();
+    let mut con = [0u8; 6];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut con))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(con, [0x68, 0x04, 0x0b, 0, 0, 0]);
+    let frame = parse_hex("68 0f 00 00 00 00  2d 01 06 00 01 00  a1 0f 00  01  00").unwrap();
+    stream.write_all(&frame).await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(WAIT, stream.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the server kept the connection open");
+    assert!(rest.is_empty(), "answered {rest:02x?}");
+    server.with_station(|s| assert!(s.handler_mut().0.is_empty()));
+}

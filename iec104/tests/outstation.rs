@@ -281,6 +281,12 @@ fn negative_confirmations_44_to_47() {
         summary(&s.handle_asdu(&asdu(100, 3, 1, 0, vec![Element::Qoi(20)]), t)),
         [(100, 45, true)]
     );
+    // A command sent spontaneously (cause 3) is refused with 45 and not executed (c104 executes it).
+    assert_eq!(
+        summary(&s.handle_asdu(&asdu(45, 3, 1, 4001, vec![Element::Sco(1)]), t)),
+        [(45, 45, true)]
+    );
+    assert!(s.handler_mut().commands.is_empty());
     // 47: an unknown command point.
     assert_eq!(
         summary(&s.handle_asdu(&asdu(45, 6, 1, 9999, vec![Element::Sco(1)]), t)),
