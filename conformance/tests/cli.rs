@@ -147,3 +147,48 @@ fn decode_iec104_prints_fields_and_json() {
     assert!(!ok);
     assert!(stderr.contains("VSQ"), "{stderr}");
 }
+
+#[test]
+fn decode_fipa_prints_fields_json_and_re_encodes() {
+    let search = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fipa-acl/vectors/jade-dftest/Search.acl"
+    );
+    let (ok, stdout, stderr) = idea(&["decode", "fipa", search]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("reply-by         2002-03-14T09:14:00.500Z"),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = idea(&["decode", "fipa", search, "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in [
+        "performative",
+        "sender",
+        "receivers",
+        "reply_to",
+        "content",
+        "language",
+        "encoding",
+        "ontology",
+        "protocol",
+        "conversation_id",
+        "reply_with",
+        "in_reply_to",
+        "reply_by",
+        "user_params",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing: {stdout}");
+    }
+    assert_eq!(v["performative"], "request");
+    assert_eq!(v["receivers"][0]["name"], "df@IBM10308:1099/JADE");
+    let (ok, stdout, _) = idea(&["decode", "fipa", search, "--to", "string"]);
+    assert!(ok);
+    assert!(
+        stdout.starts_with("(request\n :sender (agent-identifier :name da0@IBM10308:1099/JADE)"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = idea(&["decode", "fipa", "/nonexistent.acl"]);
+    assert!(!ok && stderr.contains("/nonexistent.acl"));
+}

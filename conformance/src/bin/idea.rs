@@ -48,6 +48,19 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum DecodeCommand {
+    /// Decode a FIPA-ACL message in the string representation (SC00070) from a file or `-` (standard input).
+    Fipa {
+        /// The file, or `-` for standard input.
+        file: String,
+        /// Print JSON: {"performative", "sender", "receivers", "reply_to", "content" (and "content_hex" when not
+        /// UTF-8), "language", "encoding", "ontology", "protocol", "conversation_id", "reply_with",
+        /// "in_reply_to", "reply_by", "user_params"}.
+        #[arg(long, conflicts_with = "to")]
+        json: bool,
+        /// Re-encode in another representation and write it to standard output (only `string` so far).
+        #[arg(long, value_parser = ["string"])]
+        to: Option<String>,
+    },
     /// Decode an IEC 60870-5-104 APDU given as hex (spaces and colons allowed), field by field.
     Iec104 {
         /// The APDU in hex, e.g. "68 04 07 00 00 00".
@@ -177,6 +190,34 @@ fn run(cli: Cli) -> Result<String, String> {
                 Ok(render::json(&selected) + "\n")
             } else {
                 Ok(render::table(&selected, 100))
+            }
+        }
+        Command::Decode(DecodeCommand::Fipa { file, json, to }) => {
+            let bytes = if file == "-" {
+                let mut buffer = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buffer)
+                    .map_err(|e| format!("standard input: {e}"))?;
+                buffer
+            } else {
+                std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?
+            };
+            let (message, _) =
+                fipa_acl::AclMessage::decode_string(&bytes).map_err(|e| format!("{file}: {e}"))?;
+            if to.is_some() {
+                let mut out = Vec::new();
+                message.encode_string(&mut out).map_err(|e| e.to_string())?;
+                out.push(b'\n');
+                return String::from_utf8(out).map_err(|_| {
+                    "the re-encoded message is not UTF-8 (byte-length content); write it with the library"
+                        .to_owned()
+                });
+            }
+            if json {
+                serde_json::to_string_pretty(&fipa_acl::view::to_json(&message))
+                    .map(|s| s + "\n")
+                    .map_err(|e| e.to_string())
+            } else {
+                Ok(fipa_acl::view::to_text(&message))
             }
         }
         Command::Decode(DecodeCommand::Iec104 {

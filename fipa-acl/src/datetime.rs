@@ -1,0 +1,148 @@
+//! FIPA date-times (SC00070 `DateTimeToken`): `YYYYMMDDTHHMMSSmmm` with an optional type designator letter
+//! (`Z` for UTC; none for local time) and an optional sign that makes it relative (`+` later than now, `-`
+//! earlier), in which case the fields are an offset, not a calendar date.
+
+use crate::error::Error;
+
+/// A date-time as written in a message, kept field by field so it prints back as it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DateTime {
+    /// `Some('+')` or `Some('-')` for a relative time.
+    pub sign: Option<char>,
+    /// Year, 0–9999.
+    pub year: u16,
+    /// Month 1–12 (for a relative time, 0–99).
+    pub month: u8,
+    /// Day 1–31 (for a relative time, 0–99).
+    pub day: u8,
+    /// Hour 0–23.
+    pub hour: u8,
+    /// Minute 0–59.
+    pub minute: u8,
+    /// Second 0–59 (60 for a leap second).
+    pub second: u8,
+    /// Milliseconds 0–999.
+    pub millisecond: u16,
+    /// The type designator letter: `Z` is UTC; `None` is local time.
+    pub designator: Option<char>,
+}
+
+impl DateTime {
+    /// A UTC date-time.
+    pub fn utc(
+        year: u16,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        millisecond: u16,
+    ) -> DateTime {
+        DateTime {
+            sign: None,
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            millisecond,
+            designator: Some('Z'),
+        }
+    }
+
+    /// Whether `text` has the shape of a date-time token (used to tell one from a word).
+    pub fn looks_like(text: &[u8]) -> bool {
+        let body = match text.first() {
+            Some(b'+' | b'-') => text.get(1..).unwrap_or_default(),
+            _ => text,
+        };
+        matches!(body.len(), 18 | 19)
+            && body.get(8) == Some(&b'T')
+            && body.iter().enumerate().all(|(i, b)| match i {
+                8 => true,
+                18 => b.is_ascii_alphabetic(),
+                _ => b.is_ascii_digit(),
+            })
+    }
+
+    /// Parses a token; `offset` is where it starts in the input, for the error.
+    pub fn parse(text: &[u8], offset: usize) -> Result<DateTime, Error> {
+        let bad = |reason: &str| Error::Decode {
+            offset,
+            field: "date-time",
+            reason: reason.to_owned(),
+        };
+        if !DateTime::looks_like(text) {
+            return Err(bad("expected [+|-]YYYYMMDDTHHMMSSmmm[designator]"));
+        }
+        let (sign, body) = match text.first() {
+            Some(&c @ (b'+' | b'-')) => (Some(char::from(c)), text.get(1..).unwrap_or_default()),
+            _ => (None, text),
+        };
+        let number = |from: usize, to: usize| -> u16 {
+            body.get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .fold(0u16, |n, d| {
+                    n.saturating_mul(10)
+                        .saturating_add(u16::from(d.saturating_sub(b'0')))
+                })
+        };
+        let narrow = |n: u16| u8::try_from(n).unwrap_or(u8::MAX);
+        let t = DateTime {
+            sign,
+            year: number(0, 4),
+            month: narrow(number(4, 6)),
+            day: narrow(number(6, 8)),
+            hour: narrow(number(9, 11)),
+            minute: narrow(number(11, 13)),
+            second: narrow(number(13, 15)),
+            millisecond: number(15, 18),
+            designator: body.get(18).map(|&c| char::from(c)),
+        };
+        if t.sign.is_none() && !((1..=12).contains(&t.month) && (1..=31).contains(&t.day)) {
+            return Err(bad("month or day out of range"));
+        }
+        if t.hour > 23 || t.minute > 59 || t.second > 60 {
+            return Err(bad("hour, minute or second out of range"));
+        }
+        Ok(t)
+    }
+}
+
+impl std::fmt::Display for DateTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(s) = self.sign {
+            write!(f, "{s}")?;
+        }
+        write!(
+            f,
+            "{:04}{:02}{:02}T{:02}{:02}{:02}{:03}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second, self.millisecond
+        )?;
+        if let Some(d) = self.designator {
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_relative_and_local_forms() {
+        let t = DateTime::parse(b"20020314T091400500Z", 0).unwrap();
+        assert_eq!(t, DateTime::utc(2002, 3, 14, 9, 14, 0, 500));
+        assert_eq!(t.to_string(), "20020314T091400500Z");
+        let local = DateTime::parse(b"20261124T235959999", 0).unwrap();
+        assert_eq!(local.designator, None);
+        let later = DateTime::parse(b"+00000000T000130000", 0).unwrap();
+        assert_eq!((later.sign, later.minute, later.second), (Some('+'), 1, 30));
+        assert_eq!(later.to_string(), "+00000000T000130000");
+        assert!(DateTime::parse(b"20021314T091400500Z", 3).is_err());
+        assert!(DateTime::parse(b"2002-03-14", 3).is_err());
+    }
+}

@@ -1,0 +1,41 @@
+//! FIPA-ACL for IDEA agents (AG-09): messages (FIPA SC00061) with all 22 performatives (SC00037), agent
+//! identifiers (SC00023), and the string representation (SC00070) written from its grammar.
+//!
+//! What it does: decodes and encodes the string representation exactly — case-insensitive keywords with case
+//! kept in values, quoted strings where only `\"` is an escape, byte-length strings `#N"…` where N counts
+//! bytes (any byte inside, NUL and invalid UTF-8 included), numbers, date-times (absolute, local and relative),
+//! nested expressions, sets and sequences. Content is bytes. The encoder picks, per value, a form that decodes
+//! back to the same bytes. Decoders never panic and bound size and nesting ([`Limits`]); errors carry the byte
+//! offset and the parameter. [`AclMessage::reply`] fills receivers, conversation and `in-reply-to`.
+//!
+//! What it does not do yet: the XML (SC00071) and bit-efficient (SC00069) representations, SL0 content,
+//! interaction protocols, the agent directory and the MQTT transport.
+//!
+//! ```
+//! use fipa_acl::{AclMessage, AgentIdentifier, Performative};
+//! let cfp = AclMessage::new(Performative::Cfp)
+//!     .from(AgentIdentifier::new("buyer@cell-7"))
+//!     .to(AgentIdentifier::new("seller@cell-3"))
+//!     .content("(offer (energy 12 kWh))");
+//! let mut wire = Vec::new();
+//! cfp.encode_string(&mut wire)?;
+//! let (back, used) = AclMessage::decode_string(&wire)?;
+//! assert_eq!((back, used), (cfp.clone(), wire.len()));
+//! let answer = cfp.reply(Performative::Propose, AgentIdentifier::new("seller@cell-3"));
+//! assert_eq!(answer.receivers, [AgentIdentifier::new("buyer@cell-7")]);
+//! # Ok::<(), fipa_acl::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod datetime;
+mod error;
+mod message;
+mod performative;
+mod string;
+pub mod view;
+
+pub use datetime::DateTime;
+pub use error::Error;
+pub use message::{AclMessage, AgentIdentifier, Expression};
+pub use performative::Performative;
+pub use string::Limits;

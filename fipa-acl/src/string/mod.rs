@@ -1,0 +1,45 @@
+//! The string representation of ACL messages (FIPA SC00070), written from its grammar.
+
+mod decode;
+mod encode;
+mod tree;
+
+use crate::error::Error;
+use crate::message::AclMessage;
+
+/// Bounds on what a decoder accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message, in bytes (default 4 MiB).
+    pub max_size: usize,
+    /// Deepest nesting of parentheses (default 64).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_size: 4 << 20,
+            max_depth: 64,
+        }
+    }
+}
+
+impl AclMessage {
+    /// Decodes a message in the string representation from the start of `input` (leading white space
+    /// skipped), with the default [`Limits`]; returns it and the number of bytes used.
+    pub fn decode_string(input: &[u8]) -> Result<(AclMessage, usize), Error> {
+        decode::decode(input, &Limits::default())
+    }
+
+    /// As [`AclMessage::decode_string`], with explicit limits.
+    pub fn decode_string_with(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize), Error> {
+        decode::decode(input, limits)
+    }
+
+    /// Appends the message in the string representation to `out`. Fails only for values no representation
+    /// can carry: a user parameter name that is not a word, an [`crate::Expression::Word`] that is not a word.
+    pub fn encode_string(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        encode::encode(self, out)
+    }
+}
