@@ -32,18 +32,18 @@ pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize
         });
     }
     let mut parser = Parser::new(input, limits);
-    let root = parser.node(0)?;
-    let Kind::List(items) = &root.kind else {
+    let Node { at: root_at, kind } = parser.node(0)?;
+    let Kind::List(items) = kind else {
         return Err(error(
-            root.at,
+            root_at,
             "message",
             "expected '(' performative parameters ')'",
         ));
     };
-    let mut items = items.iter();
+    let mut items = items.into_iter();
     let first = items
         .next()
-        .ok_or_else(|| error(root.at, "performative", "empty message"))?;
+        .ok_or_else(|| error(root_at, "performative", "empty message"))?;
     let performative = match &first.kind {
         Kind::Word(w) => Performative::from_name(w).ok_or_else(|| {
             error(
@@ -77,7 +77,7 @@ pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize
             }
             message
                 .user_params
-                .push((user.to_owned(), value.to_expression()));
+                .push((user.to_owned(), value.into_expression()));
             continue;
         };
         if seen.contains(&field) {
@@ -136,21 +136,19 @@ fn strip_x(name: &str) -> &str {
 }
 
 /// A string value; a word is accepted too (JADE writes some as words).
-fn string(node: &Node, field: &'static str) -> Result<Vec<u8>, Error> {
-    match &node.kind {
-        Kind::String(s) => Ok(s.clone()),
-        Kind::Word(w) | Kind::Number(w) => Ok(w.clone().into_bytes()),
+fn string(node: Node, field: &'static str) -> Result<Vec<u8>, Error> {
+    match node.kind {
+        Kind::String(s) => Ok(s),
+        Kind::Word(w) | Kind::Number(w) => Ok(w.into_bytes()),
         _ => Err(error(node.at, field, "expected a string")),
     }
 }
 
 /// A textual value: a word, a number, or a UTF-8 string.
-fn text(node: &Node, field: &'static str) -> Result<String, Error> {
-    match &node.kind {
-        Kind::String(s) => {
-            String::from_utf8(s.clone()).map_err(|_| error(node.at, field, "not UTF-8"))
-        }
-        Kind::Word(w) | Kind::Number(w) => Ok(w.clone()),
+fn text(node: Node, field: &'static str) -> Result<String, Error> {
+    match node.kind {
+        Kind::String(s) => String::from_utf8(s).map_err(|_| error(node.at, field, "not UTF-8")),
+        Kind::Word(w) | Kind::Number(w) => Ok(w),
         Kind::DateTime(t) => Ok(t.to_string()),
         Kind::List(_) => Err(error(
             node.at,
@@ -164,50 +162,50 @@ fn keyword(node: Option<&Node>, expected: &str) -> bool {
     matches!(node.map(|n| &n.kind), Some(Kind::Word(w)) if w.eq_ignore_ascii_case(expected))
 }
 
+/// The items of `(keyword item…)` after the keyword, or `None` when `node` is not such a list.
+fn tagged(node: Node, tag: &str) -> Result<std::vec::IntoIter<Node>, usize> {
+    match node.kind {
+        Kind::List(items) if keyword(items.first(), tag) => {
+            let mut items = items.into_iter();
+            items.next();
+            Ok(items)
+        }
+        _ => Err(node.at),
+    }
+}
+
 /// `(set AID…)` or `(sequence AID…)`.
 fn agent_identifiers(
-    node: &Node,
+    node: Node,
     collection: &str,
     field: &'static str,
 ) -> Result<Vec<AgentIdentifier>, Error> {
-    let Kind::List(items) = &node.kind else {
-        return Err(error(
-            node.at,
-            field,
-            format!("expected ({collection} agent-identifier…)"),
-        ));
-    };
-    if !keyword(items.first(), collection) {
-        return Err(error(
-            node.at,
-            field,
-            format!("expected ({collection} agent-identifier…)"),
-        ));
-    }
-    items.iter().skip(1).map(agent_identifier).collect()
+    tagged(node, collection)
+        .map_err(|at| {
+            error(
+                at,
+                field,
+                format!("expected ({collection} agent-identifier…)"),
+            )
+        })?
+        .map(agent_identifier)
+        .collect()
 }
 
 /// `(agent-identifier :name word [:addresses (sequence url…)] [:resolvers (sequence aid…)] [:X-… expr]…)`.
-fn agent_identifier(node: &Node) -> Result<AgentIdentifier, Error> {
-    let Kind::List(items) = &node.kind else {
-        return Err(error(
-            node.at,
+fn agent_identifier(node: Node) -> Result<AgentIdentifier, Error> {
+    let at = node.at;
+    let mut rest = tagged(node, "agent-identifier").map_err(|at| {
+        error(
+            at,
             "agent-identifier",
             "expected (agent-identifier :name …)",
-        ));
-    };
-    if !keyword(items.first(), "agent-identifier") {
-        return Err(error(
-            node.at,
-            "agent-identifier",
-            "expected (agent-identifier :name …)",
-        ));
-    }
+        )
+    })?;
     let mut aid = AgentIdentifier::default();
     let mut name = None;
-    let mut rest = items.iter().skip(1);
     while let Some(key) = rest.next() {
-        let Kind::Word(k) = &key.kind else {
+        let Kind::Word(k) = key.kind else {
             return Err(error(
                 key.at,
                 "agent-identifier",
@@ -217,53 +215,41 @@ fn agent_identifier(node: &Node) -> Result<AgentIdentifier, Error> {
         let value = rest
             .next()
             .ok_or_else(|| error(key.at, "agent-identifier", format!("{k} has no value")))?;
-        match k.to_ascii_lowercase().as_str() {
-            ":name" => name = Some(text(value, "agent-identifier :name")?),
-            ":addresses" => {
-                let Kind::List(urls) = &value.kind else {
-                    return Err(error(
-                        value.at,
+        let Some(bare) = k.strip_prefix(':') else {
+            return Err(error(
+                key.at,
+                "agent-identifier",
+                format!("{k} does not start with ':'"),
+            ));
+        };
+        if bare.eq_ignore_ascii_case("name") {
+            name = Some(text(value, "agent-identifier :name")?);
+        } else if bare.eq_ignore_ascii_case("addresses") {
+            aid.addresses = tagged(value, "sequence")
+                .map_err(|at| {
+                    error(
+                        at,
                         "agent-identifier :addresses",
                         "expected (sequence url…)",
-                    ));
-                };
-                if !keyword(urls.first(), "sequence") {
-                    return Err(error(
-                        value.at,
-                        "agent-identifier :addresses",
-                        "expected (sequence url…)",
-                    ));
-                }
-                aid.addresses = urls
-                    .iter()
-                    .skip(1)
-                    .map(|u| text(u, "agent-identifier :addresses"))
-                    .collect::<Result<_, _>>()?;
+                    )
+                })?
+                .map(|u| text(u, "agent-identifier :addresses"))
+                .collect::<Result<_, _>>()?;
+        } else if bare.eq_ignore_ascii_case("resolvers") {
+            aid.resolvers = agent_identifiers(value, "sequence", "agent-identifier :resolvers")?;
+        } else {
+            let user = strip_x(bare);
+            if user.is_empty() {
+                return Err(error(
+                    key.at,
+                    "agent-identifier",
+                    "empty user parameter name",
+                ));
             }
-            ":resolvers" => {
-                aid.resolvers = agent_identifiers(value, "sequence", "agent-identifier :resolvers")?
-            }
-            other => {
-                let Some(user) = other.strip_prefix(':') else {
-                    return Err(error(
-                        key.at,
-                        "agent-identifier",
-                        format!("{k} does not start with ':'"),
-                    ));
-                };
-                let original = strip_x(k.get(1..).unwrap_or(user));
-                if original.is_empty() {
-                    return Err(error(
-                        key.at,
-                        "agent-identifier",
-                        "empty user parameter name",
-                    ));
-                }
-                aid.user_params
-                    .push((original.to_owned(), value.to_expression()));
-            }
+            aid.user_params
+                .push((user.to_owned(), value.into_expression()));
         }
     }
-    aid.name = name.ok_or_else(|| error(node.at, "agent-identifier", "no :name"))?;
+    aid.name = name.ok_or_else(|| error(at, "agent-identifier", "no :name"))?;
     Ok(aid)
 }

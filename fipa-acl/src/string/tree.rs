@@ -25,13 +25,15 @@ pub(crate) enum Kind {
 
 impl Node {
     /// The public form, without offsets.
-    pub(crate) fn to_expression(&self) -> Expression {
-        match &self.kind {
-            Kind::Word(w) => Expression::Word(w.clone()),
-            Kind::String(s) => Expression::String(s.clone()),
-            Kind::Number(n) => Expression::Number(n.clone()),
-            Kind::DateTime(t) => Expression::DateTime(*t),
-            Kind::List(items) => Expression::List(items.iter().map(Node::to_expression).collect()),
+    pub(crate) fn into_expression(self) -> Expression {
+        match self.kind {
+            Kind::Word(w) => Expression::Word(w),
+            Kind::String(s) => Expression::String(s),
+            Kind::Number(n) => Expression::Number(n),
+            Kind::DateTime(t) => Expression::DateTime(t),
+            Kind::List(items) => {
+                Expression::List(items.into_iter().map(Node::into_expression).collect())
+            }
         }
     }
 }
@@ -170,17 +172,22 @@ impl<'a> Parser<'a> {
         let mut value = Vec::new();
         let mut i = at.saturating_add(1);
         loop {
-            match self.input.get(i) {
-                None => return Err(self.error(at, "string", "unterminated string")),
-                Some(b'"') => break,
-                Some(b'\\') if self.input.get(i.saturating_add(1)) == Some(&b'"') => {
-                    value.push(b'"');
-                    i = i.saturating_add(2);
-                }
-                Some(&b) => {
-                    value.push(b);
-                    i = i.saturating_add(1);
-                }
+            let rest = self.input.get(i..).unwrap_or_default();
+            let Some(stop) = rest.iter().position(|&b| b == b'"' || b == b'\\') else {
+                return Err(self.error(at, "string", "unterminated string"));
+            };
+            value.extend_from_slice(rest.get(..stop).unwrap_or_default());
+            i = i.saturating_add(stop);
+            if rest.get(stop) == Some(&b'"') {
+                break;
+            }
+            // A backslash: an escape only before a quote.
+            if rest.get(stop.saturating_add(1)) == Some(&b'"') {
+                value.push(b'"');
+                i = i.saturating_add(2);
+            } else {
+                value.push(b'\\');
+                i = i.saturating_add(1);
             }
         }
         self.pos = i.saturating_add(1);
