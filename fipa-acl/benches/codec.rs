@@ -1,7 +1,13 @@
 //! String-representation throughput on a mix of energy-negotiation messages (a call for proposals, proposals,
 //! an acceptance, a refusal, an inform with a settlement report), 200–2000 bytes each. Reported as messages per
 //! second (criterion's elements/s).
-#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 use criterion::{Criterion, Throughput};
 use fipa_acl::{AclMessage, AgentIdentifier, DateTime, Expression, Performative};
