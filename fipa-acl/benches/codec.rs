@@ -40,7 +40,7 @@ fn mix() -> Vec<Vec<u8>> {
         messages.push(propose);
     }
     let mut accept = cfp.clone();
-    accept.performative = Performative::AcceptProposal;
+    accept.performative = Performative::AcceptProposal.into();
     accept.in_reply_to = Some("proposal-0".into());
     messages.push(accept);
     let mut refuse = cfp.reply(Performative::Refuse, aid("generator-2"));

@@ -8,8 +8,11 @@
 //! back to the same bytes. Decoders never panic and bound size and nesting ([`Limits`]); errors carry the byte
 //! offset and the parameter. [`AclMessage::reply`] fills receivers, conversation and `in-reply-to`.
 //!
-//! What it does not do yet: the XML (SC00071) and bit-efficient (SC00069) representations, SL0 content,
-//! interaction protocols, the agent directory and the MQTT transport.
+//! It also decodes the bit-efficient representation (SC00069, the `0xFA` form without code tables), including
+//! user-defined message types ([`MessageType::UserDefined`]).
+//!
+//! What it does not do yet: the XML representation (SC00071), bit-efficient encoding and code tables, SL0
+//! content, interaction protocols, the agent directory and the MQTT transport.
 //!
 //! ```
 //! use fipa_acl::{AclMessage, AgentIdentifier, Performative};
@@ -27,6 +30,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod bit_efficient;
 mod datetime;
 mod error;
 mod message;
@@ -37,5 +41,5 @@ pub mod view;
 pub use datetime::DateTime;
 pub use error::Error;
 pub use message::{AclMessage, AgentIdentifier, Expression};
-pub use performative::Performative;
+pub use performative::{MessageType, Performative};
 pub use string::Limits;

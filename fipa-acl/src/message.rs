@@ -2,7 +2,7 @@
 //! agent identifiers (SC00023).
 
 use crate::datetime::DateTime;
-use crate::performative::Performative;
+use crate::performative::MessageType;
 
 /// An expression as the string representation carries it: the value of a user-defined parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,8 +54,9 @@ impl AgentIdentifier {
 /// mandatory. `content` is bytes: FIPA content is whatever the content language says, binary included.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AclMessage {
-    /// The type of communicative act.
-    pub performative: Performative,
+    /// The type of communicative act (a performative, or a user-defined type in the bit-efficient
+    /// representation).
+    pub performative: MessageType,
     /// `:sender`.
     pub sender: Option<AgentIdentifier>,
     /// `:receiver`, a set.
@@ -86,9 +87,9 @@ pub struct AclMessage {
 
 impl AclMessage {
     /// A message with only its performative.
-    pub fn new(performative: Performative) -> AclMessage {
+    pub fn new(performative: impl Into<MessageType>) -> AclMessage {
         AclMessage {
-            performative,
+            performative: performative.into(),
             sender: None,
             receivers: Vec::new(),
             reply_to: Vec::new(),
@@ -139,7 +140,11 @@ impl AclMessage {
     /// The reply to this message from `replier` (SC00061 clause 2.3): it goes to `:reply-to` if set, else to the
     /// sender; it keeps the conversation, protocol, language, ontology and encoding, and quotes `:reply-with` in
     /// `:in-reply-to`.
-    pub fn reply(&self, performative: Performative, replier: AgentIdentifier) -> AclMessage {
+    pub fn reply(
+        &self,
+        performative: impl Into<MessageType>,
+        replier: AgentIdentifier,
+    ) -> AclMessage {
         let receivers = if self.reply_to.is_empty() {
             self.sender.iter().cloned().collect()
         } else {

@@ -90,3 +90,50 @@ mod tests {
         assert_eq!(Performative::from_name("offer"), None);
     }
 }
+
+/// The type of an ACL message: one of the 22 performatives, or a user-defined type, which only the
+/// bit-efficient representation can carry (SC00069 `UserDefinedMessageType`; the string representation refuses
+/// unknown performatives).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MessageType {
+    /// A performative of the Communicative Act Library.
+    Performative(Performative),
+    /// A user-defined message type, by name.
+    UserDefined(String),
+}
+
+impl MessageType {
+    /// The name: the performative's, or the user-defined one.
+    pub fn name(&self) -> &str {
+        match self {
+            MessageType::Performative(p) => p.name(),
+            MessageType::UserDefined(name) => name,
+        }
+    }
+
+    /// The performative, unless the type is user-defined.
+    pub fn performative(&self) -> Option<Performative> {
+        match self {
+            MessageType::Performative(p) => Some(*p),
+            MessageType::UserDefined(_) => None,
+        }
+    }
+}
+
+impl From<Performative> for MessageType {
+    fn from(p: Performative) -> MessageType {
+        MessageType::Performative(p)
+    }
+}
+
+impl PartialEq<Performative> for MessageType {
+    fn eq(&self, other: &Performative) -> bool {
+        self.performative() == Some(*other)
+    }
+}
+
+impl std::fmt::Display for MessageType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -17,3 +17,21 @@ pub fn string(data: &[u8]) {
     assert_eq!(used, again.len());
     assert_eq!(back, message);
 }
+
+/// Decodes the bit-efficient representation; a decoded message with a performative converts to the string
+/// representation and back with every field.
+pub fn bit_efficient(data: &[u8]) {
+    let Ok((message, used)) = AclMessage::decode_bit_efficient(data) else {
+        return;
+    };
+    assert!(used <= data.len());
+    if message.performative.performative().is_none() {
+        return;
+    }
+    let mut text = Vec::new();
+    message
+        .encode_string(&mut text)
+        .expect("a decoded message encodes as a string");
+    let (back, _) = AclMessage::decode_string(&text).expect("and decodes");
+    assert_eq!(back, message);
+}

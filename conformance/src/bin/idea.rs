@@ -48,7 +48,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum DecodeCommand {
-    /// Decode a FIPA-ACL message in the string representation (SC00070) from a file or `-` (standard input).
+    /// Decode a FIPA-ACL message from a file or `-` (standard input): the string representation (SC00070), or
+    /// the bit-efficient one (SC00069) when the input starts with its message id 0xFA.
     Fipa {
         /// The file, or `-` for standard input.
         file: String,
@@ -201,8 +202,12 @@ fn run(cli: Cli) -> Result<String, String> {
             } else {
                 std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?
             };
-            let (message, _) =
-                fipa_acl::AclMessage::decode_string(&bytes).map_err(|e| format!("{file}: {e}"))?;
+            // The bit-efficient representation starts with its message id (0xFA–0xFC); text starts with '('.
+            let decoded = match bytes.first() {
+                Some(0xfa..=0xfc) => fipa_acl::AclMessage::decode_bit_efficient(&bytes),
+                _ => fipa_acl::AclMessage::decode_string(&bytes),
+            };
+            let (message, _) = decoded.map_err(|e| format!("{file}: {e}"))?;
             if to.is_some() {
                 let mut out = Vec::new();
                 message.encode_string(&mut out).map_err(|e| e.to_string())?;

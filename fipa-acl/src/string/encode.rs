@@ -124,7 +124,16 @@ fn set(aids: &[AgentIdentifier], out: &mut Vec<u8>) -> Result<(), Error> {
 pub(crate) fn encode(message: &AclMessage, out: &mut Vec<u8>) -> Result<(), Error> {
     let mut body = Vec::new();
     body.push(b'(');
-    body.extend_from_slice(message.performative.name().as_bytes());
+    let Some(performative) = message.performative.performative() else {
+        return Err(Error::Invalid {
+            field: "performative",
+            reason: format!(
+                "the string representation has no user-defined message types ({})",
+                message.performative
+            ),
+        });
+    };
+    body.extend_from_slice(performative.name().as_bytes());
     if let Some(sender) = &message.sender {
         body.extend_from_slice(b"\n :sender ");
         agent_identifier(sender, &mut body)?;

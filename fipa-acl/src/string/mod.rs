@@ -4,6 +4,8 @@ mod decode;
 mod encode;
 mod tree;
 
+pub(crate) use tree::{is_number, is_word};
+
 use crate::error::Error;
 use crate::message::AclMessage;
 
