@@ -262,7 +262,9 @@ impl<'a> Reader<'a> {
     }
 
     fn agent_identifier(&mut self, depth: usize) -> Result<AgentIdentifier, Error> {
-        if depth > self.limits.max_depth {
+        // Counted as in the string form, where an identifier `depth` resolvers down sits in lists nested
+        // 3 + 2 × depth deep, so that what decodes here also fits the string representation's limit.
+        if depth.saturating_mul(2).saturating_add(3) >= self.limits.max_depth {
             return Err(Error::Limit {
                 offset: self.pos,
                 what: "nesting depth",
