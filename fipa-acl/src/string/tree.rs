@@ -245,7 +245,14 @@ impl<'a> Parser<'a> {
         self.pos = at.saturating_add(len);
         let text = std::str::from_utf8(bytes)
             .map_err(|_| self.error(at, "word", "not UTF-8 (use a byte-length string)"))?;
-        let kind = if DateTime::looks_like(bytes) {
+        // A token that starts with a letter or ':' can only be a word (numbers and date-times start with a
+        // digit, a sign or '.'); the common case skips the other checks.
+        let kind = if bytes
+            .first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b':')
+        {
+            Kind::Word(text.to_owned())
+        } else if DateTime::looks_like(bytes) {
             Kind::DateTime(DateTime::parse(bytes, at)?)
         } else if is_number(text) {
             Kind::Number(text.to_owned())
