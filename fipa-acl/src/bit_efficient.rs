@@ -78,7 +78,13 @@ impl<'a> Reader<'a> {
 
     /// `BinWord = 0x10 Word 0x00`.
     fn word(&mut self, field: &'static str) -> Result<String, Error> {
-        match self.byte(field)? {
+        let tag = self.byte(field)?;
+        self.word_after(tag, field)
+    }
+
+    /// A word, after its tag.
+    fn word_after(&mut self, tag: u8, field: &'static str) -> Result<String, Error> {
+        match tag {
             0x10 => {
                 let at = self.pos;
                 let bytes = self.terminated(field)?;
@@ -185,10 +191,7 @@ impl<'a> Reader<'a> {
     fn expression(&mut self, field: &'static str) -> Result<Expression, Error> {
         let tag = self.byte(field)?;
         match tag {
-            0x10 => {
-                self.pos = self.pos.saturating_sub(1);
-                self.word(field).map(Expression::Word)
-            }
+            0x10 | 0x11 => self.word_after(tag, field).map(Expression::Word),
             0x12 | 0x13 => self.digits(field).map(Expression::Number),
             0x14..=0x19 => self.string_after(tag, field).map(Expression::String),
             0xff => {
@@ -256,8 +259,14 @@ impl<'a> Reader<'a> {
             millisecond,
             designator,
         };
-        // Check the fields as the string form would.
-        DateTime::parse(t.to_string().as_bytes(), at)?;
+        t.check(at)?;
+        if t.designator.is_some_and(|d| !d.is_ascii_alphabetic()) {
+            return Err(Error::Decode {
+                offset: at,
+                field,
+                reason: "the type designator is not a letter".into(),
+            });
+        }
         Ok(t)
     }
 

@@ -101,13 +101,26 @@ impl DateTime {
             millisecond: number(15, 18),
             designator: body.get(18).map(|&c| char::from(c)),
         };
-        if t.sign.is_none() && !((1..=12).contains(&t.month) && (1..=31).contains(&t.day)) {
-            return Err(bad("month or day out of range"));
-        }
-        if t.hour > 23 || t.minute > 59 || t.second > 60 {
-            return Err(bad("hour, minute or second out of range"));
-        }
+        t.check(offset)?;
         Ok(t)
+    }
+
+    /// Checks the fields' ranges (a relative time may have month and day 0); `offset` is for the error.
+    pub(crate) fn check(&self, offset: usize) -> Result<(), Error> {
+        let reason = if self.sign.is_none()
+            && !((1..=12).contains(&self.month) && (1..=31).contains(&self.day))
+        {
+            "month or day out of range"
+        } else if self.hour > 23 || self.minute > 59 || self.second > 60 || self.millisecond > 999 {
+            "hour, minute, second or millisecond out of range"
+        } else {
+            return Ok(());
+        };
+        Err(Error::Decode {
+            offset,
+            field: "date-time",
+            reason: reason.to_owned(),
+        })
     }
 }
 

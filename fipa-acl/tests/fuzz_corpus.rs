@@ -4,38 +4,32 @@
 #[path = "../../fuzz/bodies/fipa.rs"]
 mod bodies;
 
-#[test]
-fn fipa_string_corpus() {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/fipa_string");
+/// The corpus files of fuzz target `name`, in name order.
+fn corpus(name: &str) -> Vec<Vec<u8>> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(name);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "{} files", files.len());
-    for f in files {
-        bodies::string(&std::fs::read(&f).unwrap());
-    }
+    assert!(files.len() >= 5, "{name}: {} files", files.len());
+    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+#[test]
+fn fipa_string_corpus() {
+    corpus("fipa_string").iter().for_each(|c| bodies::string(c));
 }
 
 #[test]
 fn fipa_bit_efficient_corpus() {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus/fipa_bit_efficient");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 5, "{} files", files.len());
-    let mut decoded = 0;
-    for f in files {
-        let bytes = std::fs::read(&f).unwrap();
-        if fipa_acl::AclMessage::decode_bit_efficient(&bytes).is_ok() {
-            decoded += 1;
-        }
-        bodies::bit_efficient(&bytes);
-    }
+    let inputs = corpus("fipa_bit_efficient");
+    let decoded = inputs
+        .iter()
+        .filter(|c| fipa_acl::AclMessage::decode_bit_efficient(c).is_ok())
+        .count();
     assert!(decoded >= 5, "the seed messages decode");
+    inputs.iter().for_each(|c| bodies::bit_efficient(c));
 }
