@@ -22,6 +22,18 @@ pub enum Error {
         /// Which limit.
         what: &'static str,
     },
+    /// A named parameter of SL content has no value (`(service-description :name :type t)`): the content is
+    /// well-formed up to that point, and the FIPA answer is a `missing-parameter` refusal, not
+    /// `not-understood`.
+    #[error("byte {offset}: parameter :{parameter} of {function} has no value")]
+    MissingValue {
+        /// Byte offset of the parameter name.
+        offset: usize,
+        /// The function symbol of the frame.
+        function: String,
+        /// The parameter name, without `:`.
+        parameter: String,
+    },
     /// A value cannot be represented (for example a user parameter name that is not a word).
     #[error("{field}: {reason}")]
     Invalid {

@@ -8,11 +8,13 @@
 //! back to the same bytes. Decoders never panic and bound size and nesting ([`Limits`]); errors carry the byte
 //! offset and the parameter. [`AclMessage::reply`] fills receivers, conversation and `in-reply-to`.
 //!
-//! It also decodes the bit-efficient representation (SC00069, the `0xFA` form without code tables), including
-//! user-defined message types ([`MessageType::UserDefined`]).
+//! It also reads and writes the XML representation (SC00071) and the bit-efficient one (SC00069, the `0xFA`
+//! form without code tables, including user-defined message types, [`MessageType::UserDefined`]); every field
+//! survives conversion between the three, and what one cannot carry (binary content in XML, for example) is
+//! refused, never altered. [`Representation`] tells them apart by their first byte. [`sl0`] parses and prints
+//! SL0 content (SC00008).
 //!
-//! What it does not do yet: the XML representation (SC00071), bit-efficient encoding and code tables, SL0
-//! content, interaction protocols, the agent directory and the MQTT transport.
+//! What it does not do: the bit-efficient code tables (`0xFB`/`0xFC`), SL1/SL2 content.
 //!
 //! ```
 //! use fipa_acl::{AclMessage, AgentIdentifier, Performative};
@@ -35,11 +37,15 @@ mod datetime;
 mod error;
 mod message;
 mod performative;
+mod representation;
+pub mod sl0;
 mod string;
 pub mod view;
+mod xml;
 
 pub use datetime::DateTime;
 pub use error::Error;
 pub use message::{AclMessage, AgentIdentifier, Expression};
 pub use performative::{MessageType, Performative};
+pub use representation::Representation;
 pub use string::Limits;

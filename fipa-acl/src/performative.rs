@@ -50,6 +50,23 @@ performatives! {
 }
 
 impl Performative {
+    /// The predefined message-type code of the bit-efficient representation (SC00069): 1 for
+    /// `accept-proposal` through 22 for `subscribe`, the library's alphabetical order.
+    pub fn code(self) -> u8 {
+        let index = Performative::ALL
+            .iter()
+            .position(|&p| p == self)
+            .unwrap_or_default();
+        u8::try_from(index).unwrap_or_default().saturating_add(1)
+    }
+
+    /// The performative with bit-efficient code `code`, if it is one of 1–22.
+    pub fn from_code(code: u8) -> Option<Performative> {
+        Performative::ALL
+            .get(usize::from(code).wrapping_sub(1))
+            .copied()
+    }
+
     /// Looks a performative up by name, ignoring case (keywords are case-insensitive in SC00070).
     pub fn from_name(name: &str) -> Option<Performative> {
         Performative::ALL

@@ -1,4 +1,4 @@
-//! Replays the fuzz corpus `fuzz/corpus/fipa_string/` through the fuzz target body.
+//! Replays the fuzz corpora `fuzz/corpus/fipa_*/` through the fuzz target bodies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../fuzz/bodies/fipa.rs"]
@@ -32,4 +32,15 @@ fn fipa_bit_efficient_corpus() {
         .count();
     assert!(decoded >= 5, "the seed messages decode");
     inputs.iter().for_each(|c| bodies::bit_efficient(c));
+}
+
+#[test]
+fn fipa_xml_corpus() {
+    let inputs = corpus("fipa_xml");
+    let decoded = inputs
+        .iter()
+        .filter(|c| fipa_acl::AclMessage::decode_xml(c).is_ok())
+        .count();
+    assert!(decoded >= 10, "the seed documents decode");
+    inputs.iter().for_each(|c| bodies::xml(c));
 }

@@ -6,8 +6,11 @@
     clippy::indexing_slicing
 )]
 
-use fipa_acl::{AclMessage, AgentIdentifier, DateTime, Error, Expression, Limits, Performative};
+use fipa_acl::{AclMessage, AgentIdentifier, Error, Expression, Limits, Performative};
 use proptest::prelude::*;
+
+mod common;
+use common::message;
 
 fn decode(text: &[u8]) -> Result<AclMessage, Error> {
     AclMessage::decode_string(text).map(|(m, _)| m)
@@ -200,71 +203,6 @@ fn reply_fills_receivers_conversation_and_in_reply_to() {
     request.reply_to = vec![AgentIdentifier::new("broker@c")];
     let redirected = request.reply(Performative::Refuse, AgentIdentifier::new("seller@b"));
     assert_eq!(redirected.receivers, [AgentIdentifier::new("broker@c")]);
-}
-
-fn word() -> impl Strategy<Value = String> {
-    "[a-zA-Z][a-zA-Z0-9@:/._-]{0,12}"
-}
-
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof![word(), "[ -~]{0,16}", "\\PC{0,8}"]
-}
-
-fn aid() -> impl Strategy<Value = AgentIdentifier> {
-    (word(), prop::collection::vec(text(), 0..3)).prop_map(|(name, addresses)| AgentIdentifier {
-        name,
-        addresses,
-        resolvers: vec![],
-        user_params: vec![],
-    })
-}
-
-fn expression() -> impl Strategy<Value = Expression> {
-    let leaf =
-        prop_oneof![
-            word().prop_map(Expression::Word),
-            prop::collection::vec(any::<u8>(), 0..24).prop_map(Expression::String),
-            (-1_000_000i64..1_000_000).prop_map(|n| Expression::Number(n.to_string())),
-            (
-                0u16..10000,
-                1u8..13,
-                1u8..29,
-                0u8..24,
-                0u8..60,
-                0u8..60,
-                0u16..1000
-            )
-                .prop_map(|(y, mo, d, h, mi, s, ms)| Expression::DateTime(
-                    DateTime::utc(y, mo, d, h, mi, s, ms)
-                )),
-        ];
-    leaf.prop_recursive(3, 16, 4, |inner| {
-        prop::collection::vec(inner, 0..4).prop_map(Expression::List)
-    })
-}
-
-fn message() -> impl Strategy<Value = AclMessage> {
-    (
-        prop::sample::select(Performative::ALL.to_vec()),
-        prop::option::of(aid()),
-        prop::collection::vec(aid(), 0..3),
-        prop::option::of(prop::collection::vec(any::<u8>(), 0..64)),
-        prop::option::of(text()),
-        prop::option::of(text()),
-        prop::collection::vec(("[a-z][a-z0-9-]{0,8}", expression()), 0..3),
-    )
-        .prop_map(
-            |(performative, sender, receivers, content, conversation_id, ontology, user)| {
-                let mut m = AclMessage::new(performative);
-                m.sender = sender;
-                m.receivers = receivers;
-                m.content = content;
-                m.conversation_id = conversation_id;
-                m.ontology = ontology;
-                m.user_params = user;
-                m
-            },
-        )
 }
 
 proptest! {

@@ -1,7 +1,22 @@
 //! Fuzz target bodies for `fipa-acl`, shared by `fuzz/fuzz_targets/*` and `fipa-acl/tests/fuzz_corpus.rs`.
 #![allow(unreachable_pub, dead_code, clippy::expect_used, clippy::panic)]
 
-use fipa_acl::AclMessage;
+use fipa_acl::{AclMessage, Error, Representation};
+
+/// Encodes `message` in `representation` and decodes it back: it must come back whole, or be refused as a
+/// value the representation cannot carry.
+fn converts(message: &AclMessage, representation: Representation) {
+    let mut wire = Vec::new();
+    match message.encode_as(representation, &mut wire) {
+        Ok(()) => {}
+        Err(Error::Invalid { .. }) => return,
+        Err(other) => panic!("{representation}: {other}"),
+    }
+    let (back, used) = AclMessage::decode_as(&wire, representation, &fipa_acl::Limits::default())
+        .expect("an encoded message decodes");
+    assert!(used <= wire.len());
+    assert_eq!(&back, message, "{representation}");
+}
 
 /// Decodes the string representation; whatever decodes encodes, and decodes back to the same message.
 pub fn string(data: &[u8]) {
@@ -16,15 +31,24 @@ pub fn string(data: &[u8]) {
     let (back, used) = AclMessage::decode_string(&again).expect("an encoded message decodes");
     assert_eq!(used, again.len());
     assert_eq!(back, message);
+    converts(&message, Representation::BitEfficient);
+    converts(&message, Representation::Xml);
 }
 
-/// Decodes the bit-efficient representation; a decoded message with a performative converts to the string
-/// representation and back with every field.
+/// Decodes the bit-efficient representation; a decoded message re-encodes, and one with a performative
+/// converts to the other representations and back with every field.
 pub fn bit_efficient(data: &[u8]) {
     let Ok((message, used)) = AclMessage::decode_bit_efficient(data) else {
         return;
     };
     assert!(used <= data.len());
+    let mut again = Vec::new();
+    message
+        .encode_bit_efficient(&mut again)
+        .expect("a decoded message re-encodes");
+    let (back, _) = AclMessage::decode_bit_efficient(&again).expect("and decodes");
+    assert_eq!(back, message);
+    converts(&message, Representation::Xml);
     if message.performative.performative().is_none() {
         return;
     }
@@ -34,4 +58,15 @@ pub fn bit_efficient(data: &[u8]) {
         .expect("a decoded message encodes as a string");
     let (back, _) = AclMessage::decode_string(&text).expect("and decodes");
     assert_eq!(back, message);
+}
+
+/// Decodes the XML representation; whatever decodes converts to every representation and back.
+pub fn xml(data: &[u8]) {
+    let Ok((message, used)) = AclMessage::decode_xml(data) else {
+        return;
+    };
+    assert!(used <= data.len());
+    for representation in Representation::ALL {
+        converts(&message, representation);
+    }
 }

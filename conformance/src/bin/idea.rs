@@ -48,8 +48,9 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum DecodeCommand {
-    /// Decode a FIPA-ACL message from a file or `-` (standard input): the string representation (SC00070), or
-    /// the bit-efficient one (SC00069) when the input starts with its message id 0xFA.
+    /// Decode a FIPA-ACL message from a file or `-` (standard input) in any representation: bit-efficient
+    /// (SC00069) when it starts with its message id 0xFA, XML (SC00071) when it starts with `<`, else the
+    /// string representation (SC00070).
     Fipa {
         /// The file, or `-` for standard input.
         file: String,
@@ -58,8 +59,8 @@ enum DecodeCommand {
         /// "in_reply_to", "reply_by", "user_params"}.
         #[arg(long, conflicts_with = "to")]
         json: bool,
-        /// Re-encode in another representation and write it to standard output (only `string` so far).
-        #[arg(long, value_parser = ["string"])]
+        /// Re-encode in a representation and write it to standard output (bit-efficient output is binary).
+        #[arg(long, value_parser = ["string", "xml", "bit-efficient"])]
         to: Option<String>,
     },
     /// Decode an IEC 60870-5-104 APDU given as hex (spaces and colons allowed), field by field.
@@ -202,20 +203,24 @@ fn run(cli: Cli) -> Result<String, String> {
             } else {
                 std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?
             };
-            // The bit-efficient representation starts with its message id (0xFA–0xFC); text starts with '('.
-            let decoded = match bytes.first() {
-                Some(0xfa..=0xfc) => fipa_acl::AclMessage::decode_bit_efficient(&bytes),
-                _ => fipa_acl::AclMessage::decode_string(&bytes),
-            };
-            let (message, _) = decoded.map_err(|e| format!("{file}: {e}"))?;
-            if to.is_some() {
+            let (message, _, _) =
+                fipa_acl::AclMessage::decode_any(&bytes).map_err(|e| format!("{file}: {e}"))?;
+            if let Some(to) = to {
+                let representation = fipa_acl::Representation::from_name(&to)
+                    .ok_or_else(|| format!("unknown representation {to:?}"))?;
                 let mut out = Vec::new();
-                message.encode_string(&mut out).map_err(|e| e.to_string())?;
-                out.push(b'\n');
-                return String::from_utf8(out).map_err(|_| {
-                    "the re-encoded message is not UTF-8 (byte-length content); write it with the library"
-                        .to_owned()
-                });
+                message
+                    .encode_as(representation, &mut out)
+                    .map_err(|e| format!("{representation}: {e}"))?;
+                if representation == fipa_acl::Representation::String {
+                    out.push(b'\n');
+                }
+                let mut stdout = std::io::stdout().lock();
+                stdout
+                    .write_all(&out)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| format!("standard output: {e}"))?;
+                return Ok(String::new());
             }
             if json {
                 serde_json::to_string_pretty(&fipa_acl::view::to_json(&message))

@@ -46,7 +46,7 @@ fn user_name(name: &str, field: &'static str) -> Result<(), Error> {
     }
 }
 
-fn expression(e: &Expression, out: &mut Vec<u8>) -> Result<(), Error> {
+pub(super) fn expression(e: &Expression, out: &mut Vec<u8>) -> Result<(), Error> {
     match e {
         Expression::Word(w) if is_word(w) || w.starts_with(':') => {
             out.extend_from_slice(w.as_bytes())

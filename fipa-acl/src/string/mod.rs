@@ -2,12 +2,26 @@
 
 mod decode;
 mod encode;
-mod tree;
+pub(crate) mod tree;
 
-pub(crate) use tree::{is_number, is_word};
+pub(crate) use tree::{is_number, is_parameter_name, is_word};
 
 use crate::error::Error;
-use crate::message::AclMessage;
+use crate::message::{AclMessage, Expression};
+
+/// Writes one expression as the string representation would (used where another representation carries an
+/// expression as text).
+pub(crate) fn write_expression(e: &Expression, out: &mut Vec<u8>) -> Result<(), Error> {
+    encode::expression(e, out)
+}
+
+/// Reads `text` as exactly one expression (white space around it allowed); `None` when it is not one.
+pub(crate) fn read_expression(text: &[u8], limits: &Limits) -> Option<Expression> {
+    let mut parser = tree::Parser::new(text, limits);
+    let node = parser.node(0).ok()?;
+    parser.skip_space();
+    (parser.position() == text.len()).then(|| node.into_expression())
+}
 
 /// Bounds on what a decoder accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

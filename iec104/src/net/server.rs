@@ -310,5 +310,5 @@ struct Member {
 #[cfg(feature = "tls")]
 type Acceptor = tokio_rustls::TlsAcceptor;
 #[cfg(not(feature = "tls"))]
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Acceptor {}

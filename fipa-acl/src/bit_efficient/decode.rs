@@ -1,9 +1,9 @@
-//! The bit-efficient representation (FIPA SC00069), decoding: the `0xFA` form (no code tables) with predefined
+//! Decoding the bit-efficient representation (FIPA SC00069): the `0xFA` form (no code tables) with predefined
 //! and user-defined message types and parameters, words, strings (literal `0x14` and byte-length `0x16`,
-//! `0x17`, `0x19`), decimal numbers in coded nibbles, and binary date-times (`0x20`–`0x22`, `0x24`–`0x26`).
+//! `0x17`, `0x19`), numbers in coded nibbles, binary date-times (`0x20`–`0x22`, `0x24`–`0x26`) and nested
+//! expressions (level down `0x60`, level up `0x40`).
 //!
-//! Not yet: the code-table forms (`0xFB`, `0xFC` and the index tokens), nested binary expressions, and
-//! encoding.
+//! Not supported: the code-table forms (`0xFB`, `0xFC` and the index tokens); they are refused with the offset.
 
 use crate::datetime::DateTime;
 use crate::error::Error;
@@ -11,10 +11,7 @@ use crate::message::{AclMessage, AgentIdentifier, Expression};
 use crate::performative::{MessageType, Performative};
 use crate::string::Limits;
 
-/// The message identifier of the form without code tables.
-const WITHOUT_CODE_TABLES: u8 = 0xfa;
-/// End of a message or of a collection.
-const END: u8 = 0x01;
+use super::{END, LEVEL_DOWN, LEVEL_UP, WITHOUT_CODE_TABLES};
 
 struct Reader<'a> {
     input: &'a [u8],
@@ -80,6 +77,25 @@ impl<'a> Reader<'a> {
     fn word(&mut self, field: &'static str) -> Result<String, Error> {
         let tag = self.byte(field)?;
         self.word_after(tag, field)
+    }
+
+    /// A parameter name: a `BinWord` holding anything the string representation accepts after `:X-`.
+    fn name(&mut self, field: &'static str) -> Result<String, Error> {
+        let tag = self.byte(field)?;
+        if tag != 0x10 {
+            return Err(self.error(field, format!("expected a word (0x10), found 0x{tag:02x}")));
+        }
+        let at = self.pos;
+        let bytes = self.terminated(field)?;
+        let name = self.utf8(bytes, field)?;
+        if !crate::string::is_parameter_name(&name) {
+            return Err(Error::Decode {
+                offset: at,
+                field,
+                reason: format!("{name:?} is not a parameter name"),
+            });
+        }
+        Ok(name)
     }
 
     /// A word, after its tag.
@@ -181,33 +197,47 @@ impl<'a> Reader<'a> {
                 };
                 text.push(c);
             }
-            if text.len() > 64 {
-                return Err(self.error(field, "number longer than 64 digits"));
-            }
         }
     }
 
-    /// `BinExpression`: a word, a string, a number, or `0xFF` and a string.
-    fn expression(&mut self, field: &'static str) -> Result<Expression, Error> {
+    /// `BinExpression`: a word, a string, a number, a date-time, `0xFF` and a string, or a nested expression
+    /// (`0x60`, its items, `0x40`). `depth` counts enclosing lists, bounded by [`Limits::max_depth`].
+    fn expression(&mut self, field: &'static str, depth: usize) -> Result<Expression, Error> {
         let tag = self.byte(field)?;
         match tag {
             0x10 | 0x11 => self.word_after(tag, field).map(Expression::Word),
             0x12 | 0x13 => self.digits(field).map(Expression::Number),
             0x14..=0x19 => self.string_after(tag, field).map(Expression::String),
+            0x20..=0x22 | 0x24..=0x26 => {
+                self.pos = self.pos.saturating_sub(1);
+                self.date_time(field).map(Expression::DateTime)
+            }
             0xff => {
                 let tag = self.byte(field)?;
                 self.string_after(tag, field).map(Expression::String)
             }
-            other => Err(self.error(
-                field,
-                format!("0x{other:02x}: nested binary expressions are not supported yet"),
-            )),
+            LEVEL_DOWN => {
+                let depth = depth.saturating_add(1);
+                if depth >= self.limits.max_depth {
+                    return Err(Error::Limit {
+                        offset: self.pos,
+                        what: "nesting depth",
+                    });
+                }
+                let mut items = Vec::new();
+                while self.peek() != Some(LEVEL_UP) {
+                    items.push(self.expression(field, depth)?);
+                }
+                self.pos = self.pos.saturating_add(1);
+                Ok(Expression::List(items))
+            }
+            other => Err(self.error(field, format!("0x{other:02x} does not start an expression"))),
         }
     }
 
     /// A textual parameter value.
     fn text(&mut self, field: &'static str) -> Result<String, Error> {
-        match self.expression(field)? {
+        match self.expression(field, 0)? {
             Expression::Word(w) | Expression::Number(w) => Ok(w),
             Expression::String(s) => self.utf8(&s, field),
             _ => Err(self.error(field, "expected a word, number or string")),
@@ -286,21 +316,24 @@ impl<'a> Reader<'a> {
                 format!("expected 0x02, found 0x{tag:02x}"),
             ));
         }
-        let mut aid = AgentIdentifier::new(self.word("agent-identifier :name")?);
+        let mut aid = AgentIdentifier::new(self.text("agent-identifier :name")?);
         loop {
             match self.byte("agent-identifier")? {
                 END => return Ok(aid),
                 0x02 => {
                     while self.peek() != Some(END) {
                         aid.addresses
-                            .push(self.word("agent-identifier :addresses")?);
+                            .push(self.text("agent-identifier :addresses")?);
                     }
                     self.pos = self.pos.saturating_add(1);
                 }
                 0x03 => aid.resolvers = self.agent_identifiers(depth.saturating_add(1))?,
                 0x04 => {
-                    let name = self.word("agent-identifier user parameter")?;
-                    let value = self.expression("agent-identifier user parameter")?;
+                    let name = self.name("agent-identifier user parameter")?;
+                    let value = self.expression(
+                        "agent-identifier user parameter",
+                        depth.saturating_mul(2).saturating_add(2),
+                    )?;
                     aid.user_params.push((name, value));
                 }
                 other => {
@@ -333,92 +366,95 @@ fn unescape(inner: &[u8]) -> Vec<u8> {
     out
 }
 
-impl AclMessage {
-    /// Decodes a message in the bit-efficient representation (SC00069, the `0xFA` form) from the start of
-    /// `input`; returns it and the number of bytes used.
-    pub fn decode_bit_efficient(input: &[u8]) -> Result<(AclMessage, usize), Error> {
-        AclMessage::decode_bit_efficient_with(input, &Limits::default())
+/// Decodes one message from the start of `input`; returns it and the number of bytes used.
+pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize), Error> {
+    if input.len() > limits.max_size {
+        return Err(Error::Limit {
+            offset: limits.max_size,
+            what: "message size",
+        });
     }
-
-    /// As [`AclMessage::decode_bit_efficient`], with explicit limits.
-    pub fn decode_bit_efficient_with(
-        input: &[u8],
-        limits: &Limits,
-    ) -> Result<(AclMessage, usize), Error> {
-        if input.len() > limits.max_size {
-            return Err(Error::Limit {
-                offset: limits.max_size,
-                what: "message size",
-            });
+    let mut r = Reader {
+        input,
+        pos: 0,
+        limits,
+    };
+    let header_error = |reason: String| Error::Decode {
+        offset: 0,
+        field: "header",
+        reason,
+    };
+    match r.byte("header")? {
+        WITHOUT_CODE_TABLES => {}
+        0xfb | 0xfc => {
+            return Err(header_error(
+                "code tables (0xFB, 0xFC) are not supported".into(),
+            ));
         }
-        let mut r = Reader {
-            input,
-            pos: 0,
-            limits,
-        };
-        let header_error = |reason: String| Error::Decode {
-            offset: 0,
-            field: "header",
-            reason,
-        };
-        match r.byte("header")? {
-            WITHOUT_CODE_TABLES => {}
-            0xfb | 0xfc => {
-                return Err(header_error(
-                    "code tables (0xFB, 0xFC) are not supported".into(),
-                ));
-            }
-            other => {
-                return Err(header_error(format!(
-                    "0x{other:02x} is not a bit-efficient message id"
-                )));
-            }
+        other => {
+            return Err(header_error(format!(
+                "0x{other:02x} is not a bit-efficient message id"
+            )));
         }
-        let _version = r.byte("version")?;
+    }
+    let _version = r.byte("version")?;
+    let at = r.pos;
+    let performative: MessageType = match r.byte("message type")? {
+        0x00 => MessageType::UserDefined(r.word("message type")?),
+        code => Performative::from_code(code)
+            .map(MessageType::Performative)
+            .ok_or_else(|| Error::Decode {
+                offset: at,
+                field: "message type",
+                reason: format!("0x{code:02x} is not a predefined message type"),
+            })?,
+    };
+    let mut m = AclMessage::new(performative);
+    // Standard parameters seen so far, one bit per code: a second occurrence is refused, as in the string
+    // representation.
+    let mut seen: u16 = 0;
+    loop {
         let at = r.pos;
-        let performative: MessageType = match r.byte("message type")? {
-            0x00 => MessageType::UserDefined(r.word("message type")?),
-            code => Performative::ALL
-                .get(usize::from(code).wrapping_sub(1))
-                .copied()
-                .map(MessageType::Performative)
-                .ok_or_else(|| Error::Decode {
+        let code = r.byte("parameter")?;
+        if (0x02..=0x0d).contains(&code) {
+            let bit = 1u16.checked_shl(u32::from(code)).unwrap_or(0);
+            if seen & bit != 0 {
+                return Err(Error::Decode {
                     offset: at,
-                    field: "message type",
-                    reason: format!("0x{code:02x} is not a predefined message type"),
-                })?,
-        };
-        let mut m = AclMessage::new(performative);
-        loop {
-            match r.byte("parameter")? {
-                END => return Ok((m, r.pos)),
-                0x00 => {
-                    let name = r.word("user parameter")?;
-                    let value = r.expression("user parameter")?;
-                    m.user_params.push((name, value));
-                }
-                0x02 => m.sender = Some(r.agent_identifier(0)?),
-                0x03 => m.receivers = r.agent_identifiers(0)?,
-                0x04 => {
-                    let tag = r.byte("content")?;
-                    m.content = Some(r.string_after(tag, "content")?);
-                }
-                0x05 => m.reply_with = Some(r.text("reply-with")?),
-                0x06 => m.reply_by = Some(r.date_time("reply-by")?),
-                0x07 => m.in_reply_to = Some(r.text("in-reply-to")?),
-                0x08 => m.reply_to = r.agent_identifiers(0)?,
-                0x09 => m.language = Some(r.text("language")?),
-                0x0a => m.encoding = Some(r.text("encoding")?),
-                0x0b => m.ontology = Some(r.text("ontology")?),
-                0x0c => m.protocol = Some(r.word("protocol")?),
-                0x0d => m.conversation_id = Some(r.text("conversation-id")?),
-                other => {
-                    r.pos = r.pos.saturating_sub(1);
-                    return Err(r.error(
-                        "parameter",
-                        format!("0x{other:02x} is not a parameter code"),
-                    ));
-                }
+                    field: "parameter",
+                    reason: format!("parameter 0x{code:02x} appears twice"),
+                });
+            }
+            seen |= bit;
+        }
+        match code {
+            END => return Ok((m, r.pos)),
+            0x00 => {
+                let name = r.name("user parameter")?;
+                let value = r.expression("user parameter", 1)?;
+                m.user_params.push((name, value));
+            }
+            0x02 => m.sender = Some(r.agent_identifier(0)?),
+            0x03 => m.receivers = r.agent_identifiers(0)?,
+            0x04 => {
+                let tag = r.byte("content")?;
+                m.content = Some(r.string_after(tag, "content")?);
+            }
+            0x05 => m.reply_with = Some(r.text("reply-with")?),
+            0x06 => m.reply_by = Some(r.date_time("reply-by")?),
+            0x07 => m.in_reply_to = Some(r.text("in-reply-to")?),
+            0x08 => m.reply_to = r.agent_identifiers(0)?,
+            0x09 => m.language = Some(r.text("language")?),
+            0x0a => m.encoding = Some(r.text("encoding")?),
+            0x0b => m.ontology = Some(r.text("ontology")?),
+            0x0c => m.protocol = Some(r.text("protocol")?),
+            0x0d => m.conversation_id = Some(r.text("conversation-id")?),
+            other => {
+                r.pos = r.pos.saturating_sub(1);
+                return Err(r.error(
+                    "parameter",
+                    format!("0x{other:02x} is not a parameter code"),
+                ));
             }
         }
     }
