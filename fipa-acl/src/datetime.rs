@@ -51,6 +51,69 @@ impl DateTime {
         }
     }
 
+    /// The UTC date-time of `t`, with designator `Z`.
+    pub fn from_timestamp(t: idea_proto::Timestamp) -> DateTime {
+        // RFC 3339 in UTC from idea-proto: `YYYY-MM-DDTHH:MM:SS[.mmm]Z`.
+        let text = t.to_string();
+        let field = |from: usize, to: usize| -> u16 {
+            text.get(from..to)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_default()
+        };
+        let narrow = |n: u16| u8::try_from(n).unwrap_or_default();
+        DateTime::utc(
+            field(0, 4),
+            narrow(field(5, 7)),
+            narrow(field(8, 10)),
+            narrow(field(11, 13)),
+            narrow(field(14, 16)),
+            narrow(field(17, 19)),
+            field(20, 23),
+        )
+    }
+
+    /// The instant this date-time names, given the current time `now`: an absolute time in UTC (designator
+    /// `Z`) or local time (no designator, taken as UTC: IDEA agents keep UTC clocks), or `now` plus or minus a
+    /// relative one. `None` for another designator (a time zone this crate does not know) and for a relative
+    /// time with years or months, which have no fixed length.
+    pub fn to_timestamp(&self, now: idea_proto::Timestamp) -> Option<idea_proto::Timestamp> {
+        match self.sign {
+            None => {
+                if self.designator.is_some_and(|d| d != 'Z') {
+                    return None;
+                }
+                let text = format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                    self.year,
+                    self.month,
+                    self.day,
+                    self.hour,
+                    self.minute,
+                    self.second,
+                    self.millisecond
+                );
+                text.parse().ok()
+            }
+            Some(sign) => {
+                if self.year != 0 || self.month != 0 {
+                    return None;
+                }
+                let ms = u64::from(self.day)
+                    .checked_mul(86_400_000)?
+                    .checked_add(u64::from(self.hour).checked_mul(3_600_000)?)?
+                    .checked_add(u64::from(self.minute).checked_mul(60_000)?)?
+                    .checked_add(u64::from(self.second).checked_mul(1_000)?)?
+                    .checked_add(u64::from(self.millisecond))?;
+                let offset = idea_proto::Duration::from_ms(ms);
+                if sign == '-' {
+                    now.checked_sub(offset).ok()
+                } else {
+                    now.checked_add(offset).ok()
+                }
+            }
+        }
+    }
+
     /// Whether `text` has the shape of a date-time token (used to tell one from a word).
     pub fn looks_like(text: &[u8]) -> bool {
         let body = match text.first() {

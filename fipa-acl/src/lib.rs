@@ -37,6 +37,7 @@ mod datetime;
 mod error;
 mod message;
 mod performative;
+pub mod protocol;
 mod representation;
 pub mod sl0;
 mod string;
