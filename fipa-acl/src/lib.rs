@@ -34,6 +34,7 @@
 
 mod bit_efficient;
 mod datetime;
+pub mod directory;
 mod error;
 mod message;
 mod performative;

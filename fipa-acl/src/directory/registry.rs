@@ -1,0 +1,181 @@
+//! The directory's store and its template matching (SC00023 §6.1.4: a description matches a template when
+//! every value the template gives is present in the description; a set in the template is a subset).
+
+use super::description::{AmsAgentDescription, DfAgentDescription, ServiceDescription};
+use std::collections::BTreeMap;
+
+/// Why a directory operation failed: the FIPA `failure` reasons of SC00023.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// `already-registered`.
+    AlreadyRegistered,
+    /// `not-registered`.
+    NotRegistered,
+    /// The description has no `:name`.
+    MissingName,
+}
+
+impl RegistryError {
+    /// The SL0 proposition naming the reason.
+    pub fn proposition(self) -> &'static str {
+        match self {
+            RegistryError::AlreadyRegistered => "already-registered",
+            RegistryError::NotRegistered => "not-registered",
+            RegistryError::MissingName => "missing-parameter",
+        }
+    }
+}
+
+/// The directory facilitator's and the AMS's registrations, keyed by agent name.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    df: BTreeMap<String, DfAgentDescription>,
+    ams: BTreeMap<String, AmsAgentDescription>,
+}
+
+fn subset(template: &[String], of: &[String]) -> bool {
+    template.iter().all(|t| of.contains(t))
+}
+
+fn same<T: PartialEq>(template: &Option<T>, value: &Option<T>) -> bool {
+    template.is_none() || template == value
+}
+
+fn service_matches(template: &ServiceDescription, s: &ServiceDescription) -> bool {
+    same(&template.name, &s.name)
+        && same(&template.service_type, &s.service_type)
+        && same(&template.ownership, &s.ownership)
+        && subset(&template.protocols, &s.protocols)
+        && subset(&template.ontologies, &s.ontologies)
+        && subset(&template.languages, &s.languages)
+        && template.properties.iter().all(|p| s.properties.contains(p))
+}
+
+/// Whether `d` matches `template`.
+pub(crate) fn df_matches(template: &DfAgentDescription, d: &DfAgentDescription) -> bool {
+    template
+        .name
+        .as_ref()
+        .is_none_or(|n| d.name.as_ref().is_some_and(|m| m.name == n.name))
+        && subset(&template.protocols, &d.protocols)
+        && subset(&template.ontologies, &d.ontologies)
+        && subset(&template.languages, &d.languages)
+        && template
+            .services
+            .iter()
+            .all(|t| d.services.iter().any(|s| service_matches(t, s)))
+}
+
+fn ams_matches(template: &AmsAgentDescription, d: &AmsAgentDescription) -> bool {
+    template
+        .name
+        .as_ref()
+        .is_none_or(|n| d.name.as_ref().is_some_and(|m| m.name == n.name))
+        && same(&template.ownership, &d.ownership)
+        && same(&template.state, &d.state)
+}
+
+impl Directory {
+    /// An empty directory.
+    pub fn new() -> Directory {
+        Directory::default()
+    }
+
+    fn key(name: Option<&crate::AgentIdentifier>) -> Result<&str, RegistryError> {
+        name.map(|n| n.name.as_str())
+            .ok_or(RegistryError::MissingName)
+    }
+
+    /// Registers `d` with the DF.
+    pub fn register(&mut self, d: DfAgentDescription) -> Result<(), RegistryError> {
+        let key = Directory::key(d.name.as_ref())?.to_owned();
+        if self.df.contains_key(&key) {
+            return Err(RegistryError::AlreadyRegistered);
+        }
+        self.df.insert(key, d);
+        Ok(())
+    }
+
+    /// Removes the DF registration of the agent `d` names.
+    pub fn deregister(&mut self, d: &DfAgentDescription) -> Result<(), RegistryError> {
+        let key = Directory::key(d.name.as_ref())?;
+        self.df
+            .remove(key)
+            .map(|_| ())
+            .ok_or(RegistryError::NotRegistered)
+    }
+
+    /// Replaces the DF registration of the agent `d` names.
+    pub fn modify(&mut self, d: DfAgentDescription) -> Result<(), RegistryError> {
+        let key = Directory::key(d.name.as_ref())?;
+        let entry = self.df.get_mut(key).ok_or(RegistryError::NotRegistered)?;
+        *entry = d;
+        Ok(())
+    }
+
+    /// The DF registrations matching `template`, at most `max_results` of them, in agent-name order.
+    pub fn search(
+        &self,
+        template: &DfAgentDescription,
+        max_results: Option<usize>,
+    ) -> Vec<DfAgentDescription> {
+        self.df
+            .values()
+            .filter(|d| df_matches(template, d))
+            .take(max_results.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
+
+    /// Registers an agent with the AMS.
+    pub fn register_agent(&mut self, d: AmsAgentDescription) -> Result<(), RegistryError> {
+        let key = Directory::key(d.name.as_ref())?.to_owned();
+        if self.ams.contains_key(&key) {
+            return Err(RegistryError::AlreadyRegistered);
+        }
+        self.ams.insert(key, d);
+        Ok(())
+    }
+
+    /// Removes an agent from the AMS.
+    pub fn deregister_agent(&mut self, d: &AmsAgentDescription) -> Result<(), RegistryError> {
+        let key = Directory::key(d.name.as_ref())?;
+        self.ams
+            .remove(key)
+            .map(|_| ())
+            .ok_or(RegistryError::NotRegistered)
+    }
+
+    /// Replaces an agent's AMS description.
+    pub fn modify_agent(&mut self, d: AmsAgentDescription) -> Result<(), RegistryError> {
+        let key = Directory::key(d.name.as_ref())?;
+        let entry = self.ams.get_mut(key).ok_or(RegistryError::NotRegistered)?;
+        *entry = d;
+        Ok(())
+    }
+
+    /// The AMS descriptions matching `template`.
+    pub fn search_agents(
+        &self,
+        template: &AmsAgentDescription,
+        max_results: Option<usize>,
+    ) -> Vec<AmsAgentDescription> {
+        self.ams
+            .values()
+            .filter(|d| ams_matches(template, d))
+            .take(max_results.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
+
+    /// How many DF registrations there are.
+    pub fn len(&self) -> usize {
+        self.df.len()
+    }
+
+    /// Whether the DF has no registrations.
+    pub fn is_empty(&self) -> bool {
+        self.df.is_empty()
+    }
+}
