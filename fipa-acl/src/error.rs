@@ -34,6 +34,12 @@ pub enum Error {
         /// The parameter name, without `:`.
         parameter: String,
     },
+    /// The transport failed: the broker is unreachable, the connection dropped, a publish was refused.
+    #[error("transport: {reason}")]
+    Transport {
+        /// What happened.
+        reason: String,
+    },
     /// A value cannot be represented (for example a user parameter name that is not a word).
     #[error("{field}: {reason}")]
     Invalid {

@@ -37,6 +37,8 @@ mod datetime;
 pub mod directory;
 mod error;
 mod message;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
 mod performative;
 pub mod protocol;
 mod representation;
