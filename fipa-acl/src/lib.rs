@@ -35,6 +35,7 @@
 mod bit_efficient;
 mod datetime;
 pub mod directory;
+pub mod energy;
 mod error;
 mod message;
 #[cfg(feature = "mqtt")]
