@@ -44,3 +44,14 @@ fn fipa_xml_corpus() {
     assert!(decoded >= 10, "the seed documents decode");
     inputs.iter().for_each(|c| bodies::xml(c));
 }
+
+#[test]
+fn fipa_sl0_corpus() {
+    let inputs = corpus("fipa_sl0");
+    let parsed = inputs
+        .iter()
+        .filter(|c| fipa_acl::sl0::Content::parse(c).is_ok())
+        .count();
+    assert!(parsed >= 10, "the seed contents parse");
+    inputs.iter().for_each(|c| bodies::sl0(c));
+}

@@ -70,3 +70,13 @@ pub fn xml(data: &[u8]) {
         converts(&message, representation);
     }
 }
+
+/// Parses SL0 content; whatever parses prints and parses back to the same content.
+pub fn sl0(data: &[u8]) {
+    let Ok(content) = fipa_acl::sl0::Content::parse(data) else {
+        return;
+    };
+    let printed = content.to_bytes();
+    let back = fipa_acl::sl0::Content::parse(&printed).expect("printed content parses");
+    assert_eq!(back, content);
+}

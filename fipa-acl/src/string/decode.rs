@@ -24,6 +24,9 @@ fn error(at: usize, field: &'static str, reason: impl Into<String>) -> Error {
 }
 
 /// Decodes one message from the start of `input` (leading white space skipped); returns it and the bytes used.
+///
+/// The message and its agent identifiers are walked in place (keywords are compared where they lie, never
+/// copied); only values the message keeps are allocated.
 pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize), Error> {
     if input.len() > limits.max_size {
         return Err(Error::Limit {
@@ -32,100 +35,110 @@ pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize
         });
     }
     let mut parser = Parser::new(input, limits);
-    let Node { at: root_at, kind } = parser.node(0)?;
-    let Kind::List(items) = kind else {
-        return Err(error(
-            root_at,
-            "message",
-            "expected '(' performative parameters ')'",
-        ));
-    };
-    let mut items = items.into_iter();
-    let first = items
-        .next()
-        .ok_or_else(|| error(root_at, "performative", "empty message"))?;
-    let performative = match &first.kind {
-        Kind::Word(w) => Performative::from_name(w).ok_or_else(|| {
-            error(
-                first.at,
-                "performative",
-                format!("unknown performative {w:?}"),
-            )
-        })?,
-        _ => return Err(error(first.at, "performative", "expected a word")),
+    let root_at = parser.open(0, "message", "'(' performative parameters ')'")?;
+    if parser.close(root_at)? {
+        return Err(error(root_at, "performative", "empty message"));
+    }
+    let performative = match parser.bare() {
+        Some((at, name)) => std::str::from_utf8(name)
+            .ok()
+            .and_then(Performative::from_name)
+            .ok_or_else(|| {
+                error(
+                    at,
+                    "performative",
+                    format!("unknown performative {:?}", String::from_utf8_lossy(name)),
+                )
+            })?,
+        None => {
+            let at = parser.position();
+            return Err(error(at, "performative", "expected a word"));
+        }
     };
     let mut message = AclMessage::new(performative);
-    let mut seen: Vec<&'static str> = Vec::new();
-    while let Some(key) = items.next() {
-        let Kind::Word(name) = &key.kind else {
-            return Err(error(key.at, "parameter", "expected a :parameter name"));
+    // The standard parameters seen so far, one bit each (see `STANDARD`).
+    let mut seen: u16 = 0;
+    while !parser.close(root_at)? {
+        let Some((key_at, key)) = parser.bare() else {
+            let at = parser.position();
+            return Err(error(at, "parameter", "expected a :parameter name"));
         };
-        let Some(name) = name.strip_prefix(':') else {
+        let key = std::str::from_utf8(key).map_err(|_| error(key_at, "parameter", "not UTF-8"))?;
+        let Some(name) = key.strip_prefix(':') else {
             return Err(error(
-                key.at,
+                key_at,
                 "parameter",
-                format!("{name:?} does not start with ':'"),
+                format!("{key:?} does not start with ':'"),
             ));
         };
-        let value = items
-            .next()
-            .ok_or_else(|| error(key.at, "parameter", format!(":{name} has no value")))?;
-        let Some(field) = standard(name) else {
+        if parser.close(root_at)? {
+            return Err(error(key_at, "parameter", format!(":{name} has no value")));
+        }
+        let Some((index, field)) = standard(name) else {
             let user = strip_x(name);
             if user.is_empty() {
-                return Err(error(key.at, "parameter", "empty user parameter name"));
+                return Err(error(key_at, "parameter", "empty user parameter name"));
             }
+            let value = parser.node(1)?;
             message
                 .user_params
                 .push((user.to_owned(), value.into_expression()));
             continue;
         };
-        if seen.contains(&field) {
-            return Err(error(key.at, field, "given twice"));
+        let bit = 1u16
+            .checked_shl(u32::try_from(index).unwrap_or(u32::MAX))
+            .unwrap_or(0);
+        if seen & bit != 0 {
+            return Err(error(key_at, field, "given twice"));
         }
-        seen.push(field);
+        seen |= bit;
         match field {
-            "sender" => message.sender = Some(agent_identifier(value)?),
-            "receiver" => message.receivers = agent_identifiers(value, "set", "receiver")?,
-            "reply-to" => message.reply_to = agent_identifiers(value, "set", "reply-to")?,
-            "content" => message.content = Some(string(value, "content")?),
+            "sender" => message.sender = Some(agent_identifier(&mut parser, 1)?),
+            "receiver" => message.receivers = agent_identifiers(&mut parser, 1, "set", "receiver")?,
+            "reply-to" => message.reply_to = agent_identifiers(&mut parser, 1, "set", "reply-to")?,
+            "content" => message.content = Some(string(parser.node(1)?, "content")?),
             "reply-by" => {
+                let value = parser.node(1)?;
                 message.reply_by = Some(match &value.kind {
                     Kind::DateTime(t) => *t,
                     Kind::String(s) => DateTime::parse(s, value.at)?,
                     _ => return Err(error(value.at, "reply-by", "expected a date-time")),
                 })
             }
-            "language" => message.language = Some(text(value, field)?),
-            "encoding" => message.encoding = Some(text(value, field)?),
-            "ontology" => message.ontology = Some(text(value, field)?),
-            "protocol" => message.protocol = Some(text(value, field)?),
-            "conversation-id" => message.conversation_id = Some(text(value, field)?),
-            "reply-with" => message.reply_with = Some(text(value, field)?),
-            _ => message.in_reply_to = Some(text(value, field)?),
+            "language" => message.language = Some(text(parser.node(1)?, field)?),
+            "encoding" => message.encoding = Some(text(parser.node(1)?, field)?),
+            "ontology" => message.ontology = Some(text(parser.node(1)?, field)?),
+            "protocol" => message.protocol = Some(text(parser.node(1)?, field)?),
+            "conversation-id" => message.conversation_id = Some(text(parser.node(1)?, field)?),
+            "reply-with" => message.reply_with = Some(text(parser.node(1)?, field)?),
+            _ => message.in_reply_to = Some(text(parser.node(1)?, field)?),
         }
     }
     Ok((message, parser.position()))
 }
 
-/// The standard parameter `name` (any case), as a static name.
-fn standard(name: &str) -> Option<&'static str> {
-    [
-        "sender",
-        "receiver",
-        "reply-to",
-        "content",
-        "reply-by",
-        "language",
-        "encoding",
-        "ontology",
-        "protocol",
-        "conversation-id",
-        "reply-with",
-        "in-reply-to",
-    ]
-    .into_iter()
-    .find(|s| s.eq_ignore_ascii_case(name))
+/// The standard parameters of SC00061.
+const STANDARD: [&str; 12] = [
+    "sender",
+    "receiver",
+    "reply-to",
+    "content",
+    "reply-by",
+    "language",
+    "encoding",
+    "ontology",
+    "protocol",
+    "conversation-id",
+    "reply-with",
+    "in-reply-to",
+];
+
+/// The standard parameter `name` (any case): its index in [`STANDARD`] and its static name.
+fn standard(name: &str) -> Option<(usize, &'static str)> {
+    STANDARD
+        .into_iter()
+        .enumerate()
+        .find(|(_, s)| s.eq_ignore_ascii_case(name))
 }
 
 fn strip_x(name: &str) -> &str {
@@ -158,94 +171,104 @@ fn text(node: Node, field: &'static str) -> Result<String, Error> {
     }
 }
 
-fn keyword(node: Option<&Node>, expected: &str) -> bool {
-    matches!(node.map(|n| &n.kind), Some(Kind::Word(w)) if w.eq_ignore_ascii_case(expected))
-}
-
-/// The items of `(keyword item…)` after the keyword, or `None` when `node` is not such a list.
-fn tagged(node: Node, tag: &str) -> Result<std::vec::IntoIter<Node>, usize> {
-    match node.kind {
-        Kind::List(items) if keyword(items.first(), tag) => {
-            let mut items = items.into_iter();
-            items.next();
-            Ok(items)
-        }
-        _ => Err(node.at),
+/// Opens `(keyword …` at nesting `depth`; returns the list's offset. `expected` describes the whole form
+/// for the error.
+fn open_tagged(
+    parser: &mut Parser<'_>,
+    depth: usize,
+    tag: &str,
+    field: &'static str,
+    expected: &str,
+) -> Result<usize, Error> {
+    let at = parser.open(depth, field, expected)?;
+    match parser.bare() {
+        Some((_, word)) if word.eq_ignore_ascii_case(tag.as_bytes()) => Ok(at),
+        _ => Err(error(at, field, format!("expected {expected}"))),
     }
 }
 
-/// `(set AID…)` or `(sequence AID…)`.
+/// `(set AID…)` or `(sequence AID…)`, the list at nesting `depth`.
 fn agent_identifiers(
-    node: Node,
+    parser: &mut Parser<'_>,
+    depth: usize,
     collection: &str,
     field: &'static str,
 ) -> Result<Vec<AgentIdentifier>, Error> {
-    tagged(node, collection)
-        .map_err(|at| {
-            error(
-                at,
-                field,
-                format!("expected ({collection} agent-identifier…)"),
-            )
-        })?
-        .map(agent_identifier)
-        .collect()
+    let expected = if collection == "set" {
+        "(set agent-identifier…)"
+    } else {
+        "(sequence agent-identifier…)"
+    };
+    let at = open_tagged(parser, depth, collection, field, expected)?;
+    let mut aids = Vec::new();
+    while !parser.close(at)? {
+        aids.push(agent_identifier(parser, depth.saturating_add(1))?);
+    }
+    Ok(aids)
 }
 
-/// `(agent-identifier :name word [:addresses (sequence url…)] [:resolvers (sequence aid…)] [:X-… expr]…)`.
-fn agent_identifier(node: Node) -> Result<AgentIdentifier, Error> {
-    let at = node.at;
-    let mut rest = tagged(node, "agent-identifier").map_err(|at| {
-        error(
-            at,
-            "agent-identifier",
-            "expected (agent-identifier :name …)",
-        )
-    })?;
+/// `(agent-identifier :name word [:addresses (sequence url…)] [:resolvers (sequence aid…)] [:X-… expr]…)`
+/// at nesting `depth`.
+fn agent_identifier(parser: &mut Parser<'_>, depth: usize) -> Result<AgentIdentifier, Error> {
+    let at = open_tagged(
+        parser,
+        depth,
+        "agent-identifier",
+        "agent-identifier",
+        "(agent-identifier :name …)",
+    )?;
+    let inner = depth.saturating_add(1);
     let mut aid = AgentIdentifier::default();
     let mut name = None;
-    while let Some(key) = rest.next() {
-        let Kind::Word(k) = key.kind else {
-            return Err(error(
-                key.at,
-                "agent-identifier",
-                "expected a :parameter name",
-            ));
+    while !parser.close(at)? {
+        let Some((key_at, k)) = parser.bare() else {
+            let at = parser.position();
+            return Err(error(at, "agent-identifier", "expected a :parameter name"));
         };
-        let value = rest
-            .next()
-            .ok_or_else(|| error(key.at, "agent-identifier", format!("{k} has no value")))?;
+        let k =
+            std::str::from_utf8(k).map_err(|_| error(key_at, "agent-identifier", "not UTF-8"))?;
+        if parser.close(at)? {
+            return Err(error(
+                key_at,
+                "agent-identifier",
+                format!("{k} has no value"),
+            ));
+        }
         let Some(bare) = k.strip_prefix(':') else {
             return Err(error(
-                key.at,
+                key_at,
                 "agent-identifier",
                 format!("{k} does not start with ':'"),
             ));
         };
         if bare.eq_ignore_ascii_case("name") {
-            name = Some(text(value, "agent-identifier :name")?);
+            name = Some(text(parser.node(inner)?, "agent-identifier :name")?);
         } else if bare.eq_ignore_ascii_case("addresses") {
-            aid.addresses = tagged(value, "sequence")
-                .map_err(|at| {
-                    error(
-                        at,
-                        "agent-identifier :addresses",
-                        "expected (sequence url…)",
-                    )
-                })?
-                .map(|u| text(u, "agent-identifier :addresses"))
-                .collect::<Result<_, _>>()?;
+            let list = open_tagged(
+                parser,
+                inner,
+                "sequence",
+                "agent-identifier :addresses",
+                "(sequence url…)",
+            )?;
+            while !parser.close(list)? {
+                let url = parser.node(inner.saturating_add(1))?;
+                aid.addresses
+                    .push(text(url, "agent-identifier :addresses")?);
+            }
         } else if bare.eq_ignore_ascii_case("resolvers") {
-            aid.resolvers = agent_identifiers(value, "sequence", "agent-identifier :resolvers")?;
+            aid.resolvers =
+                agent_identifiers(parser, inner, "sequence", "agent-identifier :resolvers")?;
         } else {
             let user = strip_x(bare);
             if user.is_empty() {
                 return Err(error(
-                    key.at,
+                    key_at,
                     "agent-identifier",
                     "empty user parameter name",
                 ));
             }
+            let value = parser.node(inner)?;
             aid.user_params
                 .push((user.to_owned(), value.into_expression()));
         }

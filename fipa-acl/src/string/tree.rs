@@ -130,6 +130,58 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Consumes the `(` that must come next (after white space), opening a list at nesting `depth`; returns
+    /// its offset. For streaming decoders that walk a list without building it.
+    pub(crate) fn open(
+        &mut self,
+        depth: usize,
+        field: &'static str,
+        expected: &str,
+    ) -> Result<usize, Error> {
+        self.skip_space();
+        let at = self.pos;
+        if self.peek() != Some(b'(') {
+            return Err(self.error(at, field, format!("expected {expected}")));
+        }
+        if depth >= self.limits.max_depth {
+            return Err(Error::Limit {
+                offset: at,
+                what: "nesting depth",
+            });
+        }
+        self.pos = self.pos.saturating_add(1);
+        Ok(at)
+    }
+
+    /// Whether the list opened at `list_at` ends here; consumes its `)` if so.
+    pub(crate) fn close(&mut self, list_at: usize) -> Result<bool, Error> {
+        self.skip_space();
+        match self.peek() {
+            None => Err(self.error(list_at, "expression", "unclosed parenthesis")),
+            Some(b')') => {
+                self.pos = self.pos.saturating_add(1);
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+        }
+    }
+
+    /// The next bare token (a word, number or date-time) as it is written, without allocating; `None`, with
+    /// nothing consumed, when the next item is a list or a string.
+    pub(crate) fn bare(&mut self) -> Option<(usize, &'a [u8])> {
+        self.skip_space();
+        let at = self.pos;
+        match self.peek() {
+            None | Some(b'(' | b')' | b'"' | b'#') => None,
+            Some(_) => {
+                let rest = self.input.get(at..).unwrap_or_default();
+                let len = rest.iter().take_while(|&&b| !is_delimiter(b)).count();
+                self.pos = at.saturating_add(len);
+                Some((at, rest.get(..len).unwrap_or_default()))
+            }
+        }
+    }
+
     /// One expression at the current position.
     pub(crate) fn node(&mut self, depth: usize) -> Result<Node, Error> {
         self.skip_space();
@@ -173,7 +225,7 @@ impl<'a> Parser<'a> {
         let mut i = at.saturating_add(1);
         loop {
             let rest = self.input.get(i..).unwrap_or_default();
-            let Some(stop) = rest.iter().position(|&b| b == b'"' || b == b'\\') else {
+            let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
                 return Err(self.error(at, "string", "unterminated string"));
             };
             value.extend_from_slice(rest.get(..stop).unwrap_or_default());
