@@ -10,7 +10,9 @@
 )]
 
 use criterion::{Criterion, Throughput};
-use fipa_acl::{AclMessage, AgentIdentifier, DateTime, Expression, Performative};
+use fipa_acl::{
+    AclMessage, AgentIdentifier, DateTime, Expression, Limits, Performative, Representation,
+};
 use std::hint::black_box;
 
 fn aid(name: &str) -> AgentIdentifier {
@@ -97,6 +99,41 @@ fn main() {
         })
     });
     group.finish();
+    for representation in [Representation::BitEfficient, Representation::Xml] {
+        // XML cannot carry the report's binary signature: each representation gets the messages it carries.
+        let carried: Vec<&AclMessage> = decoded
+            .iter()
+            .filter(|m| m.encode_as(representation, &mut Vec::new()).is_ok())
+            .collect();
+        let encoded: Vec<Vec<u8>> = carried
+            .iter()
+            .map(|m| {
+                let mut out = Vec::new();
+                m.encode_as(representation, &mut out).unwrap();
+                out
+            })
+            .collect();
+        let limits = Limits::default();
+        let mut group = c.benchmark_group(format!("{representation}_representation"));
+        group.throughput(Throughput::Elements(encoded.len() as u64));
+        group.bench_function("decode_mix", |b| {
+            b.iter(|| {
+                for w in &encoded {
+                    black_box(AclMessage::decode_as(black_box(w), representation, &limits).unwrap());
+                }
+            })
+        });
+        group.bench_function("encode_mix", |b| {
+            let mut out = Vec::with_capacity(4096);
+            b.iter(|| {
+                for m in &carried {
+                    out.clear();
+                    black_box(m).encode_as(representation, &mut out).unwrap();
+                }
+            })
+        });
+        group.finish();
+    }
     c.final_summary();
     println!("mix: {} messages of {:?} bytes", wire.len(), sizes);
 }

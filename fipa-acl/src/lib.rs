@@ -11,10 +11,17 @@
 //! It also reads and writes the XML representation (SC00071) and the bit-efficient one (SC00069, the `0xFA`
 //! form without code tables, including user-defined message types, [`MessageType::UserDefined`]); every field
 //! survives conversion between the three, and what one cannot carry (binary content in XML, for example) is
-//! refused, never altered. [`Representation`] tells them apart by their first byte. [`sl0`] parses and prints
-//! SL0 content (SC00008).
+//! refused, never altered. [`Representation`] tells them apart by their first byte.
 //!
-//! What it does not do: the bit-efficient code tables (`0xFB`/`0xFC`), SL1/SL2 content.
+//! Around the messages: [`sl0`] parses and prints SL0 content (SC00008); [`energy`] is the `idea-energy`
+//! ontology (every `idea-proto` message as SL0 frames or as protobuf in a byte-length string); [`protocol`]
+//! holds the interaction protocols (Request, Query, Propose, Subscribe, Contract Net, Iterated Contract Net) as
+//! sans-IO machines driven by explicit time; [`directory`] is the agent directory (DF and AMS, SC00023) and its
+//! facilitator agent; `mqtt` (feature `mqtt`) carries messages between agents over an MQTT broker, with rumqttd
+//! embedded for tests and demonstrations.
+//!
+//! What it does not do: the bit-efficient code tables (`0xFB`/`0xFC`), SL1/SL2 content, the HTTP message
+//! transport (SC00084), and borrowed (zero-copy) messages — content is copied once into the message.
 //!
 //! ```
 //! use fipa_acl::{AclMessage, AgentIdentifier, Performative};
