@@ -119,7 +119,9 @@ fn main() {
         group.bench_function("decode_mix", |b| {
             b.iter(|| {
                 for w in &encoded {
-                    black_box(AclMessage::decode_as(black_box(w), representation, &limits).unwrap());
+                    black_box(
+                        AclMessage::decode_as(black_box(w), representation, &limits).unwrap(),
+                    );
                 }
             })
         });
