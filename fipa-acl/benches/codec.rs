@@ -37,7 +37,7 @@ fn mix() -> Vec<Vec<u8>> {
     messages.push(cfp.clone());
     for i in 0..3 {
         let mut propose = cfp.reply(Performative::Propose, aid(&format!("generator-{i}")));
-        propose.content = Some(format!("((offer (energy-offer :period (interval 20261124T120000000Z 20261124T121500000Z) :energy-wh 2500 :price-minor {} :currency EUR :source pv :penalty-minor-per-kwh 4)))", 27 + i).into_bytes());
+        propose.content = Some(format!("((offer (energy-offer :period (interval 20261124T120000000Z 20261124T121500000Z) :energy-wh 2500 :price-minor {} :currency EUR :source pv :penalty-minor-per-kwh 4)))", 27 + i).into_bytes().into());
         propose.reply_with = Some(format!("proposal-{i}"));
         messages.push(propose);
     }
@@ -46,7 +46,7 @@ fn mix() -> Vec<Vec<u8>> {
     accept.in_reply_to = Some("proposal-0".into());
     messages.push(accept);
     let mut refuse = cfp.reply(Performative::Refuse, aid("generator-2"));
-    refuse.content = Some(b"((action (agent-identifier :name generator-2@idea.cell) (sell-energy)) (capacity-exhausted))".to_vec());
+    refuse.content = Some(b"((action (agent-identifier :name generator-2@idea.cell) (sell-energy)) (capacity-exhausted))".to_vec().into());
     messages.push(refuse);
     let mut report = cfp.reply(Performative::Inform, aid("meter-17"));
     let readings: Vec<String> = (0..15)
@@ -57,7 +57,7 @@ fn mix() -> Vec<Vec<u8>> {
             )
         })
         .collect();
-    report.content = Some(format!("((settlement-report :contract cn-20261124-120000-prosumer-17 :readings (sequence {}) :delivered-wh 2490 :deviation-wh -10 :penalty-minor 0))", readings.join(" ")).into_bytes());
+    report.content = Some(format!("((settlement-report :contract cn-20261124-120000-prosumer-17 :readings (sequence {}) :delivered-wh 2490 :deviation-wh -10 :penalty-minor 0))", readings.join(" ")).into_bytes().into());
     report
         .user_params
         .push(("signature".into(), Expression::String(vec![0xa5; 64])));
@@ -86,6 +86,15 @@ fn main() {
         b.iter(|| {
             for w in &wire {
                 black_box(AclMessage::decode_string(black_box(w)).unwrap());
+            }
+        })
+    });
+    let shared: Vec<fipa_acl::Bytes> = wire.iter().map(|w| w.clone().into()).collect();
+    let limits = Limits::default();
+    group.bench_function("decode_mix_shared", |b| {
+        b.iter(|| {
+            for w in &shared {
+                black_box(AclMessage::decode_string_shared(black_box(w), &limits).unwrap());
             }
         })
     });

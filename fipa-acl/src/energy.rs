@@ -192,7 +192,7 @@ pub fn from_content(content: &Content) -> Result<AnyMessage, Error> {
 
 /// Writes `message` as the content of `m` in `form`, with `:language fipa-sl0 :ontology idea-energy`.
 pub fn write(message: &AnyMessage, form: ContentForm, m: &mut AclMessage) {
-    m.content = Some(to_content(message, form).to_bytes());
+    m.content = Some(to_content(message, form).to_bytes().into());
     m.language = Some(LANGUAGE.to_owned());
     m.ontology = Some(ONTOLOGY.to_owned());
 }

@@ -20,8 +20,11 @@
 //! facilitator agent; `mqtt` (feature `mqtt`) carries messages between agents over an MQTT broker, with rumqttd
 //! embedded for tests and demonstrations.
 //!
+//! Content is a [`Bytes`]: decoding from a shared buffer ([`AclMessage::decode_shared`], what the MQTT
+//! transport does with each payload) leaves verbatim content in that buffer instead of copying it.
+//!
 //! What it does not do: the bit-efficient code tables (`0xFB`/`0xFC`), SL1/SL2 content, the HTTP message
-//! transport (SC00084), and borrowed (zero-copy) messages — content is copied once into the message.
+//! transport (SC00084).
 //!
 //! ```
 //! use fipa_acl::{AclMessage, AgentIdentifier, Performative};
@@ -55,6 +58,7 @@ mod string;
 pub mod view;
 mod xml;
 
+pub use bytes::Bytes;
 pub use datetime::DateTime;
 pub use error::Error;
 pub use message::{AclMessage, AgentIdentifier, Expression};

@@ -3,6 +3,7 @@
 
 use crate::datetime::DateTime;
 use crate::performative::MessageType;
+use bytes::Bytes;
 
 /// An expression as the string representation carries it: the value of a user-defined parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -51,7 +52,9 @@ impl AgentIdentifier {
 }
 
 /// An ACL message: a communicative act and its parameters (FIPA SC00061 clause 2). Only the performative is
-/// mandatory. `content` is bytes: FIPA content is whatever the content language says, binary included.
+/// mandatory. `content` is bytes: FIPA content is whatever the content language says, binary included. It is
+/// a [`Bytes`], so a message decoded from a shared buffer ([`AclMessage::decode_shared`]) can refer to its
+/// content in that buffer without copying it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AclMessage {
     /// The type of communicative act (a performative, or a user-defined type in the bit-efficient
@@ -64,7 +67,7 @@ pub struct AclMessage {
     /// `:reply-to`: where replies go instead of the sender.
     pub reply_to: Vec<AgentIdentifier>,
     /// `:content`.
-    pub content: Option<Vec<u8>>,
+    pub content: Option<Bytes>,
     /// `:language` of the content.
     pub language: Option<String>,
     /// `:encoding` of the content.
@@ -132,7 +135,7 @@ impl AclMessage {
     }
 
     /// With `:content`.
-    pub fn content(mut self, content: impl Into<Vec<u8>>) -> AclMessage {
+    pub fn content(mut self, content: impl Into<Bytes>) -> AclMessage {
         self.content = Some(content.into());
         self
     }

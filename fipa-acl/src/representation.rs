@@ -92,6 +92,22 @@ impl AclMessage {
         Ok((m, used, representation))
     }
 
+    /// Decodes a message from a shared buffer in whichever representation [`Representation::detect`] finds,
+    /// with `limits`: in the string and bit-efficient representations the content refers to `input` instead
+    /// of being copied wherever it is written verbatim (byte-length strings, quoted strings without escapes).
+    pub fn decode_shared(
+        input: &bytes::Bytes,
+        limits: &Limits,
+    ) -> Result<(AclMessage, usize, Representation), Error> {
+        let representation = Representation::detect(input);
+        let (m, used) = match representation {
+            Representation::String => AclMessage::decode_string_shared(input, limits)?,
+            Representation::BitEfficient => AclMessage::decode_bit_efficient_shared(input, limits)?,
+            Representation::Xml => AclMessage::decode_xml_with(input, limits)?,
+        };
+        Ok((m, used, representation))
+    }
+
     /// Appends the message in representation `representation` to `out`; on error nothing is appended.
     pub fn encode_as(
         &self,

@@ -44,11 +44,11 @@ fn content_that_breaks_idea_rules_is_refused_with_the_reason() {
     let mut m = AclMessage::new(Performative::AcceptProposal);
     m.ontology = Some("idea-energy".into());
     m.content = Some(
-        br#"((idea-energy (transaction-answer :decision "reject" :from-agent "pv" :transaction-id "00")))"#.to_vec(),
+        br#"((idea-energy (transaction-answer :decision "reject" :from-agent "pv" :transaction-id "00")))"#.to_vec().into(),
     );
     let e = energy::read(&m).unwrap_err().to_string();
     assert!(e.contains("transaction"), "{e}");
-    m.content = Some(b"((idea-energy (tariff :price 3)))".to_vec());
+    m.content = Some(b"((idea-energy (tariff :price 3)))".to_vec().into());
     assert!(
         energy::read(&m)
             .unwrap_err()

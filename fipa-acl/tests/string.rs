@@ -61,7 +61,7 @@ fn byte_length_strings_count_bytes_and_carry_anything() {
 #[test]
 fn quoted_strings_have_one_escape() {
     let m = decode(br#"(inform :content "say \"hi\" \n \\ path")"#).unwrap();
-    assert_eq!(m.content.unwrap(), br#"say "hi" \n \\ path"#);
+    assert_eq!(m.content.as_deref().unwrap(), br#"say "hi" \n \\ path"#);
 }
 
 #[test]

@@ -31,6 +31,10 @@ pub fn string(data: &[u8]) {
     let (back, used) = AclMessage::decode_string(&again).expect("an encoded message decodes");
     assert_eq!(used, again.len());
     assert_eq!(back, message);
+    let shared = fipa_acl::Bytes::copy_from_slice(data);
+    let (from_shared, _) = AclMessage::decode_string_shared(&shared, &fipa_acl::Limits::default())
+        .expect("shared decoding agrees");
+    assert_eq!(from_shared, message);
     converts(&message, Representation::BitEfficient);
     converts(&message, Representation::Xml);
 }

@@ -12,6 +12,8 @@ use crate::performative::{MessageType, Performative};
 use crate::string::Limits;
 
 use super::{END, LEVEL_DOWN, LEVEL_UP, WITHOUT_CODE_TABLES};
+use bytes::Bytes;
+use std::borrow::Cow;
 
 struct Reader<'a> {
     input: &'a [u8],
@@ -127,6 +129,11 @@ impl<'a> Reader<'a> {
 
     /// The string forms, after their tag.
     fn string_after(&mut self, tag: u8, field: &'static str) -> Result<Vec<u8>, Error> {
+        self.string_slice_after(tag, field).map(Cow::into_owned)
+    }
+
+    /// The string forms, after their tag: borrowed from the input except a literal with `\"` escapes.
+    fn string_slice_after(&mut self, tag: u8, field: &'static str) -> Result<Cow<'a, [u8]>, Error> {
         let bytes = match tag {
             0x14 => {
                 let literal = self.terminated(field)?;
@@ -135,13 +142,16 @@ impl<'a> Reader<'a> {
                     .strip_prefix(b"\"")
                     .and_then(|l| l.strip_suffix(b"\""))
                 {
-                    Some(inner) => unescape(inner),
-                    None => literal.to_vec(),
+                    Some(inner) if inner.windows(2).any(|w| w == b"\\\"") => {
+                        Cow::Owned(unescape(inner))
+                    }
+                    Some(inner) => Cow::Borrowed(inner),
+                    None => Cow::Borrowed(literal),
                 }
             }
             0x16 => {
                 let n = self.byte(field)?;
-                self.take(usize::from(n), field)?.to_vec()
+                Cow::Borrowed(self.take(usize::from(n), field)?)
             }
             0x17 => {
                 let n = self.take(2, field)?;
@@ -149,7 +159,7 @@ impl<'a> Reader<'a> {
                     n.first().copied().unwrap_or(0),
                     n.get(1).copied().unwrap_or(0),
                 ]);
-                self.take(usize::from(n), field)?.to_vec()
+                Cow::Borrowed(self.take(usize::from(n), field)?)
             }
             0x19 => {
                 let n = self.take(4, field)?;
@@ -162,7 +172,7 @@ impl<'a> Reader<'a> {
                         what: "byte sequence longer than the size limit",
                     });
                 }
-                self.take(n, field)?.to_vec()
+                Cow::Borrowed(self.take(n, field)?)
             }
             0x15 | 0x18 => {
                 return Err(self.error(field, "code-table index: code tables are not supported"));
@@ -367,7 +377,12 @@ fn unescape(inner: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes one message from the start of `input`; returns it and the number of bytes used.
-pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize), Error> {
+/// With `source` (the buffer `input` is), byte-string content is a slice of it, not a copy.
+pub(crate) fn decode(
+    input: &[u8],
+    limits: &Limits,
+    source: Option<&Bytes>,
+) -> Result<(AclMessage, usize), Error> {
     if input.len() > limits.max_size {
         return Err(Error::Limit {
             offset: limits.max_size,
@@ -438,7 +453,11 @@ pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize
             0x03 => m.receivers = r.agent_identifiers(0)?,
             0x04 => {
                 let tag = r.byte("content")?;
-                m.content = Some(r.string_after(tag, "content")?);
+                let content = r.string_slice_after(tag, "content")?;
+                m.content = Some(match content {
+                    Cow::Borrowed(slice) => crate::string::shared(source, slice),
+                    Cow::Owned(value) => Bytes::from(value),
+                });
             }
             0x05 => m.reply_with = Some(r.text("reply-with")?),
             0x06 => m.reply_by = Some(r.date_time("reply-by")?),

@@ -27,7 +27,7 @@ impl AclMessage {
     /// Decodes a message in the bit-efficient representation (SC00069, the `0xFA` form) from the start of
     /// `input`; returns it and the number of bytes used.
     pub fn decode_bit_efficient(input: &[u8]) -> Result<(AclMessage, usize), Error> {
-        decode::decode(input, &Limits::default())
+        decode::decode(input, &Limits::default(), None)
     }
 
     /// As [`AclMessage::decode_bit_efficient`], with explicit limits.
@@ -35,7 +35,16 @@ impl AclMessage {
         input: &[u8],
         limits: &Limits,
     ) -> Result<(AclMessage, usize), Error> {
-        decode::decode(input, limits)
+        decode::decode(input, limits, None)
+    }
+
+    /// As [`AclMessage::decode_bit_efficient_with`], from a shared buffer: byte-string content refers to
+    /// `input` instead of being copied.
+    pub fn decode_bit_efficient_shared(
+        input: &bytes::Bytes,
+        limits: &Limits,
+    ) -> Result<(AclMessage, usize), Error> {
+        decode::decode(input, limits, Some(input))
     }
 
     /// Appends the message in the bit-efficient representation (SC00069, `0xFA` form) to `out`; on error

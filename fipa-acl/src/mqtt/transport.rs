@@ -79,8 +79,8 @@ async fn drive(
     loop {
         match events.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                let decoded = Representation::detect(&p.payload);
-                let message = AclMessage::decode_as(&p.payload, decoded, &limits).map(|(m, _)| m);
+                // The content stays in the received payload: no copy for the string and bit-efficient forms.
+                let message = AclMessage::decode_shared(&p.payload, &limits).map(|(m, _, _)| m);
                 if inbox.send(message).await.is_err() {
                     return;
                 }

@@ -109,7 +109,7 @@ impl ContractNetInitiator {
     fn reject(&mut self, proposal: &AclMessage, reason: &str) {
         let mut reject = proposal.reply(Performative::RejectProposal, self.conversation.me.clone());
         reject.protocol = Some(self.conversation.protocol.name().to_owned());
-        reject.content = Some(reason.as_bytes().to_vec());
+        reject.content = Some(reason.as_bytes().to_vec().into());
         self.conversation.queue(reject);
     }
 
@@ -374,7 +374,7 @@ impl ContractNetParticipant {
         })
     }
 
-    fn reply(&mut self, to: &AclMessage, p: Performative, content: Vec<u8>) -> String {
+    fn reply(&mut self, to: &AclMessage, p: Performative, content: bytes::Bytes) -> String {
         let mut reply = to.reply(p, self.conversation.me.clone());
         reply.content = Some(content);
         reply.protocol = Some(self.conversation.protocol.name().to_owned());
@@ -386,7 +386,11 @@ impl ContractNetParticipant {
 
     /// Proposes `content` in answer to the call. Refused after the call's deadline: the initiator would
     /// reject it as late anyway.
-    pub fn propose(&mut self, content: impl Into<Vec<u8>>, now: Timestamp) -> Result<(), Error> {
+    pub fn propose(
+        &mut self,
+        content: impl Into<bytes::Bytes>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
         if self.role != Role::Called {
             return Err(Error::Invalid {
                 field: "protocol",
@@ -406,7 +410,7 @@ impl ContractNetParticipant {
     }
 
     /// Refuses the call, with the reason as content.
-    pub fn refuse(&mut self, reason: impl Into<Vec<u8>>) -> Result<(), Error> {
+    pub fn refuse(&mut self, reason: impl Into<bytes::Bytes>) -> Result<(), Error> {
         if self.role != Role::Called {
             return Err(Error::Invalid {
                 field: "protocol",
@@ -420,7 +424,7 @@ impl ContractNetParticipant {
         Ok(())
     }
 
-    fn report(&mut self, p: Performative, content: Vec<u8>) -> Result<(), Error> {
+    fn report(&mut self, p: Performative, content: bytes::Bytes) -> Result<(), Error> {
         let Role::Working(accept) = self.role.clone() else {
             return Err(Error::Invalid {
                 field: "protocol",
@@ -434,12 +438,12 @@ impl ContractNetParticipant {
     }
 
     /// Reports the accepted task done (`inform`), with the result as content.
-    pub fn inform(&mut self, content: impl Into<Vec<u8>>) -> Result<(), Error> {
+    pub fn inform(&mut self, content: impl Into<bytes::Bytes>) -> Result<(), Error> {
         self.report(Performative::Inform, content.into())
     }
 
     /// Reports that the accepted task failed (`failure`).
-    pub fn failure(&mut self, reason: impl Into<Vec<u8>>) -> Result<(), Error> {
+    pub fn failure(&mut self, reason: impl Into<bytes::Bytes>) -> Result<(), Error> {
         self.report(Performative::Failure, reason.into())
     }
 

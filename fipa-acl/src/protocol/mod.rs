@@ -150,6 +150,6 @@ pub fn not_understood(m: &AclMessage, me: &AgentIdentifier, reason: &str) -> Acl
     ]);
     let mut reply = m.reply(crate::Performative::NotUnderstood, me.clone());
     reply.language = Some("fipa-sl0".into());
-    reply.content = Some(content.to_bytes());
+    reply.content = Some(content.to_bytes().into());
     reply
 }

@@ -81,7 +81,7 @@ impl Responder {
         })
     }
 
-    fn answer(&mut self, p: Performative, content: Option<Vec<u8>>) {
+    fn answer(&mut self, p: Performative, content: Option<bytes::Bytes>) {
         let mut reply = self.opening.reply(p, self.conversation.me.clone());
         reply.content = content;
         reply.protocol = Some(self.conversation.protocol.name().to_owned());
@@ -99,7 +99,7 @@ impl Responder {
     }
 
     /// Refuses, with the reason as content; the conversation ends.
-    pub fn refuse(&mut self, reason: impl Into<Vec<u8>>) -> Result<(), Error> {
+    pub fn refuse(&mut self, reason: impl Into<bytes::Bytes>) -> Result<(), Error> {
         if self.state != State::Received || self.conversation.protocol == Protocol::Propose {
             return Err(out_of_order("refuse"));
         }
@@ -110,7 +110,7 @@ impl Responder {
 
     /// Informs: the result of a request or query (the conversation ends), or a subscription's notification
     /// (it goes on until cancelled).
-    pub fn inform(&mut self, content: impl Into<Vec<u8>>) -> Result<(), Error> {
+    pub fn inform(&mut self, content: impl Into<bytes::Bytes>) -> Result<(), Error> {
         if self.state == State::Done || self.conversation.protocol == Protocol::Propose {
             return Err(out_of_order("inform"));
         }
@@ -124,7 +124,7 @@ impl Responder {
     }
 
     /// Reports failure after agreeing; the conversation ends.
-    pub fn failure(&mut self, reason: impl Into<Vec<u8>>) -> Result<(), Error> {
+    pub fn failure(&mut self, reason: impl Into<bytes::Bytes>) -> Result<(), Error> {
         if self.state == State::Done || self.conversation.protocol == Protocol::Propose {
             return Err(out_of_order("failure"));
         }

@@ -14,6 +14,24 @@ use crate::datetime::DateTime;
 use crate::error::Error;
 use crate::message::{AclMessage, AgentIdentifier};
 use crate::performative::Performative;
+use bytes::Bytes;
+use std::borrow::Cow;
+
+/// `slice` as a slice of `source` when it lies within it (no copy), else a copy.
+pub(crate) fn shared(source: Option<&Bytes>, slice: &[u8]) -> Bytes {
+    match source {
+        Some(buffer) if !slice.is_empty() => {
+            let outer = buffer.as_ptr_range();
+            let inner = slice.as_ptr_range();
+            if outer.start <= inner.start && inner.end <= outer.end {
+                buffer.slice_ref(slice)
+            } else {
+                Bytes::copy_from_slice(slice)
+            }
+        }
+        _ => Bytes::copy_from_slice(slice),
+    }
+}
 
 fn error(at: usize, field: &'static str, reason: impl Into<String>) -> Error {
     Error::Decode {
@@ -27,7 +45,14 @@ fn error(at: usize, field: &'static str, reason: impl Into<String>) -> Error {
 ///
 /// The message and its agent identifiers are walked in place (keywords are compared where they lie, never
 /// copied); only values the message keeps are allocated.
-pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize), Error> {
+///
+/// With `source` (the buffer `input` is), a content written as a byte-length string, or as a quoted string
+/// without escapes, is a slice of `source`: not copied.
+pub(crate) fn decode(
+    input: &[u8],
+    limits: &Limits,
+    source: Option<&Bytes>,
+) -> Result<(AclMessage, usize), Error> {
     if input.len() > limits.max_size {
         return Err(Error::Limit {
             offset: limits.max_size,
@@ -96,7 +121,13 @@ pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize
             "sender" => message.sender = Some(agent_identifier(&mut parser, 1)?),
             "receiver" => message.receivers = agent_identifiers(&mut parser, 1, "set", "receiver")?,
             "reply-to" => message.reply_to = agent_identifiers(&mut parser, 1, "set", "reply-to")?,
-            "content" => message.content = Some(string(parser.node(1)?, "content")?),
+            "content" => {
+                message.content = Some(match parser.string_slice()? {
+                    Some(Cow::Borrowed(slice)) => shared(source, slice),
+                    Some(Cow::Owned(value)) => Bytes::from(value),
+                    None => Bytes::from(string(parser.node(1)?, "content")?),
+                })
+            }
             "reply-by" => {
                 let value = parser.node(1)?;
                 message.reply_by = Some(match &value.kind {

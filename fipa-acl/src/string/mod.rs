@@ -4,6 +4,8 @@ mod decode;
 mod encode;
 pub(crate) mod tree;
 
+pub(crate) use decode::shared;
+
 pub(crate) use tree::{is_number, is_parameter_name, is_word};
 
 use crate::error::Error;
@@ -45,12 +47,21 @@ impl AclMessage {
     /// Decodes a message in the string representation from the start of `input` (leading white space
     /// skipped), with the default [`Limits`]; returns it and the number of bytes used.
     pub fn decode_string(input: &[u8]) -> Result<(AclMessage, usize), Error> {
-        decode::decode(input, &Limits::default())
+        decode::decode(input, &Limits::default(), None)
     }
 
     /// As [`AclMessage::decode_string`], with explicit limits.
     pub fn decode_string_with(input: &[u8], limits: &Limits) -> Result<(AclMessage, usize), Error> {
-        decode::decode(input, limits)
+        decode::decode(input, limits, None)
+    }
+
+    /// As [`AclMessage::decode_string_with`], from a shared buffer: a content written as a byte-length string
+    /// or as a quoted string without escapes refers to `input` instead of being copied.
+    pub fn decode_string_shared(
+        input: &bytes::Bytes,
+        limits: &Limits,
+    ) -> Result<(AclMessage, usize), Error> {
+        decode::decode(input, limits, Some(input))
     }
 
     /// Appends the message in the string representation to `out`. Fails only for values no representation

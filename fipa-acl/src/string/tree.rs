@@ -6,6 +6,7 @@ use super::Limits;
 use crate::datetime::DateTime;
 use crate::error::Error;
 use crate::message::Expression;
+use std::borrow::Cow;
 
 /// A parsed node and where it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,44 +214,80 @@ impl<'a> Parser<'a> {
                 }
             }
             Some(b')') => Err(self.error(at, "expression", "unexpected ')'")),
-            Some(b'"') => self.quoted(at),
-            Some(b'#') => self.byte_length(at),
+            Some(b'"') | Some(b'#') => {
+                let value = self.string_value(at)?;
+                Ok(Node {
+                    at,
+                    kind: Kind::String(value.into_owned()),
+                })
+            }
             Some(_) => self.token(at),
         }
     }
 
-    /// `"…"` where only `\"` is an escape.
-    fn quoted(&mut self, at: usize) -> Result<Node, Error> {
-        let mut value = Vec::new();
-        let mut i = at.saturating_add(1);
+    /// The next item if it is a string (quoted or byte-length): its bytes, borrowed from the input unless a
+    /// `\"` escape had to be undone. `None`, with nothing consumed, for any other item.
+    pub(crate) fn string_slice(&mut self) -> Result<Option<Cow<'a, [u8]>>, Error> {
+        self.skip_space();
+        let at = self.pos;
+        match self.peek() {
+            Some(b'"' | b'#') => self.string_value(at).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn string_value(&mut self, at: usize) -> Result<Cow<'a, [u8]>, Error> {
+        if self.peek() == Some(b'"') {
+            self.quoted(at)
+        } else {
+            self.byte_length(at)
+        }
+    }
+
+    /// `"…"` where only `\"` is an escape; borrowed when there is none.
+    fn quoted(&mut self, at: usize) -> Result<Cow<'a, [u8]>, Error> {
+        let start = at.saturating_add(1);
+        let mut owned: Option<Vec<u8>> = None;
+        let mut i = start;
         loop {
             let rest = self.input.get(i..).unwrap_or_default();
             let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
                 return Err(self.error(at, "string", "unterminated string"));
             };
-            value.extend_from_slice(rest.get(..stop).unwrap_or_default());
-            i = i.saturating_add(stop);
+            let segment = rest.get(..stop).unwrap_or_default();
             if rest.get(stop) == Some(&b'"') {
-                break;
+                self.pos = i.saturating_add(stop).saturating_add(1);
+                return Ok(match owned {
+                    None => Cow::Borrowed(
+                        self.input
+                            .get(start..i.saturating_add(stop))
+                            .unwrap_or_default(),
+                    ),
+                    Some(mut value) => {
+                        value.extend_from_slice(segment);
+                        Cow::Owned(value)
+                    }
+                });
             }
             // A backslash: an escape only before a quote.
             if rest.get(stop.saturating_add(1)) == Some(&b'"') {
+                let value = owned
+                    .get_or_insert_with(|| self.input.get(start..i).unwrap_or_default().to_vec());
+                value.extend_from_slice(segment);
                 value.push(b'"');
-                i = i.saturating_add(2);
+                i = i.saturating_add(stop).saturating_add(2);
             } else {
-                value.push(b'\\');
-                i = i.saturating_add(1);
+                if let Some(value) = owned.as_mut() {
+                    value.extend_from_slice(segment);
+                    value.push(b'\\');
+                }
+                i = i.saturating_add(stop).saturating_add(1);
             }
         }
-        self.pos = i.saturating_add(1);
-        Ok(Node {
-            at,
-            kind: Kind::String(value),
-        })
     }
 
     /// `#N"` followed by exactly N bytes, whatever they are.
-    fn byte_length(&mut self, at: usize) -> Result<Node, Error> {
+    fn byte_length(&mut self, at: usize) -> Result<Cow<'a, [u8]>, Error> {
         let digits_start = at.saturating_add(1);
         let rest = self.input.get(digits_start..).unwrap_or_default();
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -283,10 +320,7 @@ impl<'a> Parser<'a> {
             )
         })?;
         self.pos = end;
-        Ok(Node {
-            at,
-            kind: Kind::String(value.to_vec()),
-        })
+        Ok(Cow::Borrowed(value))
     }
 
     /// A word, number or date-time: everything up to a space or parenthesis.

@@ -274,7 +274,7 @@ impl<'a> Xml<'a> {
                             self.error("content", "content by reference (href) is not supported")
                         );
                     }
-                    m.content = Some(self.text("content")?.into_bytes());
+                    m.content = Some(self.text("content")?.into_bytes().into());
                 }
                 b"language" => m.language = Some(self.text("language")?),
                 b"encoding" => m.encoding = Some(self.text("encoding")?),
