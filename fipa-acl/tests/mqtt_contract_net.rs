@@ -13,7 +13,7 @@ use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions, system_now
 use fipa_acl::protocol::{
     ContractNetInitiator, ContractNetParticipant, Duration, Event, Initiator, Outcome, Protocol,
 };
-use fipa_acl::sl0::{Action, Content, ContentElement, Formula, Term};
+use fipa_acl::sl0::{Content, ContentElement, Formula, Term};
 use fipa_acl::{AclMessage, AgentIdentifier, Performative};
 
 const SERVICE: &str = "idea-energy-seller";
@@ -37,13 +37,7 @@ async fn ask_directory(
     act: Term,
     id: &str,
 ) -> Outcome {
-    let content = Content::one(ContentElement::Action(Action {
-        actor: Term::agent_identifier(df),
-        act,
-    }));
-    let mut request = AclMessage::new(Performative::Request).content(content.to_bytes());
-    request.language = Some("fipa-sl0".into());
-    request.ontology = Some("FIPA-Agent-Management".into());
+    let request = fipa_acl::directory::request(df, act);
     let deadline = system_now().checked_add(Duration::from_secs(10)).unwrap();
     let me = t.identifier().clone();
     let mut i = Initiator::new(

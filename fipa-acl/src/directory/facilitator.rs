@@ -52,6 +52,20 @@ fn proposition(symbol: &str, args: Vec<Term>) -> ContentElement {
     })
 }
 
+/// The FIPA Request asking directory `df` to perform `act` (`(register (df-agent-description …))`,
+/// `(search (df-agent-description …) (search-constraints …))`, …): SL0 content in the
+/// `FIPA-Agent-Management` ontology, ready for a [`crate::protocol::Initiator`].
+pub fn request(df: &AgentIdentifier, act: Term) -> AclMessage {
+    let content = Content::one(ContentElement::Action(crate::sl0::Action {
+        actor: Term::agent_identifier(df),
+        act,
+    }));
+    let mut m = AclMessage::new(Performative::Request).content(content.to_bytes());
+    m.language = Some("fipa-sl0".into());
+    m.ontology = Some("FIPA-Agent-Management".into());
+    m
+}
+
 impl DirectoryFacilitator {
     /// A facilitator named `me` over an empty directory, with [`Authorisation::SelfOnly`].
     pub fn new(me: AgentIdentifier) -> DirectoryFacilitator {

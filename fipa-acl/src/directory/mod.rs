@@ -12,5 +12,5 @@ mod facilitator;
 mod registry;
 
 pub use description::{AgentState, AmsAgentDescription, DfAgentDescription, ServiceDescription};
-pub use facilitator::{Authorisation, DirectoryFacilitator};
+pub use facilitator::{Authorisation, DirectoryFacilitator, request};
 pub use registry::{Directory, RegistryError};

@@ -27,13 +27,6 @@ impl RegistryError {
     }
 }
 
-/// The directory facilitator's and the AMS's registrations, keyed by agent name.
-#[derive(Debug, Clone, Default)]
-pub struct Directory {
-    df: BTreeMap<String, DfAgentDescription>,
-    ams: BTreeMap<String, AmsAgentDescription>,
-}
-
 fn subset(template: &[String], of: &[String]) -> bool {
     template.iter().all(|t| of.contains(t))
 }
@@ -76,42 +69,101 @@ fn ams_matches(template: &AmsAgentDescription, d: &AmsAgentDescription) -> bool 
         && same(&template.state, &d.state)
 }
 
+/// A description the directory files under its agent's name.
+trait Named {
+    fn agent(&self) -> Option<&crate::AgentIdentifier>;
+}
+
+impl Named for DfAgentDescription {
+    fn agent(&self) -> Option<&crate::AgentIdentifier> {
+        self.name.as_ref()
+    }
+}
+
+impl Named for AmsAgentDescription {
+    fn agent(&self) -> Option<&crate::AgentIdentifier> {
+        self.name.as_ref()
+    }
+}
+
+/// Descriptions of one kind, keyed by agent name.
+#[derive(Debug, Clone)]
+struct Table<D>(BTreeMap<String, D>);
+
+impl<D> Default for Table<D> {
+    fn default() -> Table<D> {
+        Table(BTreeMap::new())
+    }
+}
+
+impl<D: Named + Clone> Table<D> {
+    fn key(d: &D) -> Result<String, RegistryError> {
+        d.agent()
+            .map(|n| n.name.clone())
+            .ok_or(RegistryError::MissingName)
+    }
+
+    fn register(&mut self, d: D) -> Result<(), RegistryError> {
+        let key = Table::key(&d)?;
+        if self.0.contains_key(&key) {
+            return Err(RegistryError::AlreadyRegistered);
+        }
+        self.0.insert(key, d);
+        Ok(())
+    }
+
+    fn deregister(&mut self, d: &D) -> Result<(), RegistryError> {
+        self.0
+            .remove(&Table::key(d)?)
+            .map(|_| ())
+            .ok_or(RegistryError::NotRegistered)
+    }
+
+    fn modify(&mut self, d: D) -> Result<(), RegistryError> {
+        let entry = self
+            .0
+            .get_mut(&Table::key(&d)?)
+            .ok_or(RegistryError::NotRegistered)?;
+        *entry = d;
+        Ok(())
+    }
+
+    fn search(&self, matches: impl Fn(&D) -> bool, max_results: Option<usize>) -> Vec<D> {
+        self.0
+            .values()
+            .filter(|d| matches(d))
+            .take(max_results.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The directory facilitator's and the AMS's registrations, keyed by agent name.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    df: Table<DfAgentDescription>,
+    ams: Table<AmsAgentDescription>,
+}
+
 impl Directory {
     /// An empty directory.
     pub fn new() -> Directory {
         Directory::default()
     }
 
-    fn key(name: Option<&crate::AgentIdentifier>) -> Result<&str, RegistryError> {
-        name.map(|n| n.name.as_str())
-            .ok_or(RegistryError::MissingName)
-    }
-
     /// Registers `d` with the DF.
     pub fn register(&mut self, d: DfAgentDescription) -> Result<(), RegistryError> {
-        let key = Directory::key(d.name.as_ref())?.to_owned();
-        if self.df.contains_key(&key) {
-            return Err(RegistryError::AlreadyRegistered);
-        }
-        self.df.insert(key, d);
-        Ok(())
+        self.df.register(d)
     }
 
     /// Removes the DF registration of the agent `d` names.
     pub fn deregister(&mut self, d: &DfAgentDescription) -> Result<(), RegistryError> {
-        let key = Directory::key(d.name.as_ref())?;
-        self.df
-            .remove(key)
-            .map(|_| ())
-            .ok_or(RegistryError::NotRegistered)
+        self.df.deregister(d)
     }
 
     /// Replaces the DF registration of the agent `d` names.
     pub fn modify(&mut self, d: DfAgentDescription) -> Result<(), RegistryError> {
-        let key = Directory::key(d.name.as_ref())?;
-        let entry = self.df.get_mut(key).ok_or(RegistryError::NotRegistered)?;
-        *entry = d;
-        Ok(())
+        self.df.modify(d)
     }
 
     /// The DF registrations matching `template`, at most `max_results` of them, in agent-name order.
@@ -120,39 +172,22 @@ impl Directory {
         template: &DfAgentDescription,
         max_results: Option<usize>,
     ) -> Vec<DfAgentDescription> {
-        self.df
-            .values()
-            .filter(|d| df_matches(template, d))
-            .take(max_results.unwrap_or(usize::MAX))
-            .cloned()
-            .collect()
+        self.df.search(|d| df_matches(template, d), max_results)
     }
 
     /// Registers an agent with the AMS.
     pub fn register_agent(&mut self, d: AmsAgentDescription) -> Result<(), RegistryError> {
-        let key = Directory::key(d.name.as_ref())?.to_owned();
-        if self.ams.contains_key(&key) {
-            return Err(RegistryError::AlreadyRegistered);
-        }
-        self.ams.insert(key, d);
-        Ok(())
+        self.ams.register(d)
     }
 
     /// Removes an agent from the AMS.
     pub fn deregister_agent(&mut self, d: &AmsAgentDescription) -> Result<(), RegistryError> {
-        let key = Directory::key(d.name.as_ref())?;
-        self.ams
-            .remove(key)
-            .map(|_| ())
-            .ok_or(RegistryError::NotRegistered)
+        self.ams.deregister(d)
     }
 
     /// Replaces an agent's AMS description.
     pub fn modify_agent(&mut self, d: AmsAgentDescription) -> Result<(), RegistryError> {
-        let key = Directory::key(d.name.as_ref())?;
-        let entry = self.ams.get_mut(key).ok_or(RegistryError::NotRegistered)?;
-        *entry = d;
-        Ok(())
+        self.ams.modify(d)
     }
 
     /// The AMS descriptions matching `template`.
@@ -161,21 +196,16 @@ impl Directory {
         template: &AmsAgentDescription,
         max_results: Option<usize>,
     ) -> Vec<AmsAgentDescription> {
-        self.ams
-            .values()
-            .filter(|d| ams_matches(template, d))
-            .take(max_results.unwrap_or(usize::MAX))
-            .cloned()
-            .collect()
+        self.ams.search(|d| ams_matches(template, d), max_results)
     }
 
     /// How many DF registrations there are.
     pub fn len(&self) -> usize {
-        self.df.len()
+        self.df.0.len()
     }
 
     /// Whether the DF has no registrations.
     pub fn is_empty(&self) -> bool {
-        self.df.is_empty()
+        self.df.0.is_empty()
     }
 }
