@@ -192,3 +192,32 @@ fn decode_fipa_prints_fields_json_and_re_encodes() {
     let (ok, _, stderr) = idea(&["decode", "fipa", "/nonexistent.acl"]);
     assert!(!ok && stderr.contains("/nonexistent.acl"));
 }
+
+#[test]
+fn decode_modbus_prints_tcp_and_rtu_frames() {
+    let (ok, stdout, stderr) = idea(&[
+        "decode",
+        "modbus",
+        "00 01 00 00 00 06 01 03 9C 40 00 02",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["adu"], "tcp");
+    assert_eq!(v["direction"], "request");
+    assert_eq!(v["transaction"], 1);
+    assert_eq!(v["pdu"]["address"], 40000);
+    assert_eq!(v["pdu"]["count"], 2);
+    // An RTU exception response: a value, decoded like any other.
+    let (ok, stdout, _) = idea(&["decode", "modbus", "--rtu", "01 83 02 C0 F1", "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["direction"], "response");
+    assert_eq!(v["pdu"]["exception"], 2);
+    // A corrupted CRC is named.
+    let (ok, _, stderr) = idea(&["decode", "modbus", "--rtu", "01 03 00 00 00 0A C5 CE"]);
+    assert!(!ok);
+    assert!(stderr.contains("crc"), "{stderr}");
+    let (ok, stdout, _) = idea(&["decode", "modbus", "--rtu", "01 03 00 00 00 0A C5 CD"]);
+    assert!(ok && stdout.contains("read holding registers"), "{stdout}");
+}

@@ -63,6 +63,22 @@ enum DecodeCommand {
         #[arg(long, value_parser = ["string", "xml", "bit-efficient"])]
         to: Option<String>,
     },
+    /// Decode a Modbus frame given as hex: a TCP ADU (MBAP header), or with `--rtu` an RTU ADU (unit id, PDU,
+    /// CRC). The direction is found by decoding (a request first); `--response` forces it.
+    Modbus {
+        /// The frame in hex, e.g. "00 01 00 00 00 06 01 03 9C 40 00 02".
+        hex: String,
+        /// The frame is RTU (CRC-16 checked).
+        #[arg(long)]
+        rtu: bool,
+        /// Read the frame as a response (a server's answer).
+        #[arg(long)]
+        response: bool,
+        /// Print JSON: {"adu": "tcp"|"rtu", "direction": "request"|"response", "transaction" (TCP), "unit",
+        /// "pdu": {"function", "name", …fields; "exception" and "exception_name" for an exception}}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode an IEC 60870-5-104 APDU given as hex (spaces and colons allowed), field by field.
     Iec104 {
         /// The APDU in hex, e.g. "68 04 07 00 00 00".
@@ -172,6 +188,93 @@ fn serve(kind: &str, listen: std::net::SocketAddr) -> Result<(), String> {
     })
 }
 
+/// Decodes a Modbus ADU given as hex into its JSON view; a request unless `response` (or unless it only
+/// decodes as a response).
+fn decode_modbus(hex: &str, rtu: bool, response: bool) -> Result<serde_json::Value, String> {
+    use modbus_profiles::frame::{MbapHeader, Request, Response, RtuFrame, TcpFrame, view};
+    let bytes = iec104::parse_hex(hex).map_err(|e| e.to_string())?;
+    let whole = |used: usize| -> Result<(), String> {
+        if used == bytes.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} bytes after the frame (it ends at byte {used})",
+                bytes.len().saturating_sub(used)
+            ))
+        }
+    };
+    let adu = if rtu { "rtu" } else { "tcp" };
+    let as_request = || -> Result<serde_json::Value, modbus_profiles::Error> {
+        if rtu {
+            let (f, used) = RtuFrame::<Request>::decode(&bytes)?;
+            whole(used).map_err(|e| modbus_profiles::Error::Invalid {
+                field: "frame",
+                reason: e,
+            })?;
+            Ok(view::adu_json(
+                adu,
+                "request",
+                MbapHeader {
+                    transaction: 0,
+                    unit: f.unit,
+                },
+                view::request_json(&f.pdu),
+            ))
+        } else {
+            let (f, used) = TcpFrame::<Request>::decode(&bytes)?;
+            whole(used).map_err(|e| modbus_profiles::Error::Invalid {
+                field: "frame",
+                reason: e,
+            })?;
+            Ok(view::adu_json(
+                adu,
+                "request",
+                f.header,
+                view::request_json(&f.pdu),
+            ))
+        }
+    };
+    let as_response = || -> Result<serde_json::Value, modbus_profiles::Error> {
+        if rtu {
+            let (f, used) = RtuFrame::<Response>::decode(&bytes)?;
+            whole(used).map_err(|e| modbus_profiles::Error::Invalid {
+                field: "frame",
+                reason: e,
+            })?;
+            Ok(view::adu_json(
+                adu,
+                "response",
+                MbapHeader {
+                    transaction: 0,
+                    unit: f.unit,
+                },
+                view::response_json(&f.pdu),
+            ))
+        } else {
+            let (f, used) = TcpFrame::<Response>::decode(&bytes)?;
+            whole(used).map_err(|e| modbus_profiles::Error::Invalid {
+                field: "frame",
+                reason: e,
+            })?;
+            Ok(view::adu_json(
+                adu,
+                "response",
+                f.header,
+                view::response_json(&f.pdu),
+            ))
+        }
+    };
+    if response {
+        return as_response().map_err(|e| e.to_string());
+    }
+    match as_request() {
+        Ok(v) => Ok(v),
+        Err(request_error) => as_response().map_err(|response_error| {
+            format!("not a request ({request_error}) nor a response ({response_error})")
+        }),
+    }
+}
+
 fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
         Command::Serve { .. } => Err("serve runs in main".into()),
@@ -228,6 +331,21 @@ fn run(cli: Cli) -> Result<String, String> {
                     .map_err(|e| e.to_string())
             } else {
                 Ok(fipa_acl::view::to_text(&message))
+            }
+        }
+        Command::Decode(DecodeCommand::Modbus {
+            hex,
+            rtu,
+            response,
+            json,
+        }) => {
+            let value = decode_modbus(&hex, rtu, response)?;
+            if json {
+                serde_json::to_string_pretty(&value)
+                    .map(|s| s + "\n")
+                    .map_err(|e| e.to_string())
+            } else {
+                Ok(modbus_profiles::frame::view::to_text(&value))
             }
         }
         Command::Decode(DecodeCommand::Iec104 {
