@@ -4,28 +4,20 @@
 #[path = "../../fuzz/bodies/fipa.rs"]
 mod bodies;
 
-/// The corpus files of fuzz target `name`, in name order.
-fn corpus(name: &str) -> Vec<Vec<u8>> {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(name);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 5, "{name}: {} files", files.len());
-    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
-}
+#[path = "../../fuzz/bodies/corpus.rs"]
+mod corpus_files;
+use corpus_files::corpus;
 
 #[test]
 fn fipa_string_corpus() {
-    corpus("fipa_string").iter().for_each(|c| bodies::string(c));
+    corpus("fipa_string", 5)
+        .iter()
+        .for_each(|c| bodies::string(c));
 }
 
 #[test]
 fn fipa_bit_efficient_corpus() {
-    let inputs = corpus("fipa_bit_efficient");
+    let inputs = corpus("fipa_bit_efficient", 5);
     let decoded = inputs
         .iter()
         .filter(|c| fipa_acl::AclMessage::decode_bit_efficient(c).is_ok())
@@ -36,7 +28,7 @@ fn fipa_bit_efficient_corpus() {
 
 #[test]
 fn fipa_xml_corpus() {
-    let inputs = corpus("fipa_xml");
+    let inputs = corpus("fipa_xml", 5);
     let decoded = inputs
         .iter()
         .filter(|c| fipa_acl::AclMessage::decode_xml(c).is_ok())
@@ -47,7 +39,7 @@ fn fipa_xml_corpus() {
 
 #[test]
 fn fipa_sl0_corpus() {
-    let inputs = corpus("fipa_sl0");
+    let inputs = corpus("fipa_sl0", 5);
     let parsed = inputs
         .iter()
         .filter(|c| fipa_acl::sl0::Content::parse(c).is_ok())

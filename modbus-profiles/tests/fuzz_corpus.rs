@@ -9,22 +9,13 @@
 #[path = "../../fuzz/bodies/modbus.rs"]
 mod bodies;
 
-fn corpus(name: &str) -> Vec<Vec<u8>> {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(name);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "{name}: {} files", files.len());
-    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
-}
+#[path = "../../fuzz/bodies/corpus.rs"]
+mod corpus_files;
+use corpus_files::corpus;
 
 #[test]
 fn modbus_tcp_corpus() {
-    let inputs = corpus("modbus_tcp");
+    let inputs = corpus("modbus_tcp", 10);
     let framed = inputs
         .iter()
         .filter(|c| {
@@ -39,6 +30,6 @@ fn modbus_tcp_corpus() {
 
 #[test]
 fn modbus_rtu_corpus() {
-    let inputs = corpus("modbus_rtu");
+    let inputs = corpus("modbus_rtu", 10);
     inputs.iter().for_each(|c| bodies::rtu(c));
 }

@@ -191,88 +191,16 @@ fn serve(kind: &str, listen: std::net::SocketAddr) -> Result<(), String> {
 /// Decodes a Modbus ADU given as hex into its JSON view; a request unless `response` (or unless it only
 /// decodes as a response).
 fn decode_modbus(hex: &str, rtu: bool, response: bool) -> Result<serde_json::Value, String> {
-    use modbus_profiles::frame::{MbapHeader, Request, Response, RtuFrame, TcpFrame, view};
+    use modbus_profiles::frame::view;
     let bytes = iec104::parse_hex(hex).map_err(|e| e.to_string())?;
-    let whole = |used: usize| -> Result<(), String> {
-        if used == bytes.len() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} bytes after the frame (it ends at byte {used})",
-                bytes.len().saturating_sub(used)
-            ))
-        }
-    };
-    let adu = if rtu { "rtu" } else { "tcp" };
-    let as_request = || -> Result<serde_json::Value, modbus_profiles::Error> {
-        if rtu {
-            let (f, used) = RtuFrame::<Request>::decode(&bytes)?;
-            whole(used).map_err(|e| modbus_profiles::Error::Invalid {
-                field: "frame",
-                reason: e,
-            })?;
-            Ok(view::adu_json(
-                adu,
-                "request",
-                MbapHeader {
-                    transaction: 0,
-                    unit: f.unit,
-                },
-                view::request_json(&f.pdu),
-            ))
-        } else {
-            let (f, used) = TcpFrame::<Request>::decode(&bytes)?;
-            whole(used).map_err(|e| modbus_profiles::Error::Invalid {
-                field: "frame",
-                reason: e,
-            })?;
-            Ok(view::adu_json(
-                adu,
-                "request",
-                f.header,
-                view::request_json(&f.pdu),
-            ))
-        }
-    };
-    let as_response = || -> Result<serde_json::Value, modbus_profiles::Error> {
-        if rtu {
-            let (f, used) = RtuFrame::<Response>::decode(&bytes)?;
-            whole(used).map_err(|e| modbus_profiles::Error::Invalid {
-                field: "frame",
-                reason: e,
-            })?;
-            Ok(view::adu_json(
-                adu,
-                "response",
-                MbapHeader {
-                    transaction: 0,
-                    unit: f.unit,
-                },
-                view::response_json(&f.pdu),
-            ))
-        } else {
-            let (f, used) = TcpFrame::<Response>::decode(&bytes)?;
-            whole(used).map_err(|e| modbus_profiles::Error::Invalid {
-                field: "frame",
-                reason: e,
-            })?;
-            Ok(view::adu_json(
-                adu,
-                "response",
-                f.header,
-                view::response_json(&f.pdu),
-            ))
-        }
-    };
     if response {
-        return as_response().map_err(|e| e.to_string());
+        return view::response_adu_json(&bytes, rtu).map_err(|e| e.to_string());
     }
-    match as_request() {
-        Ok(v) => Ok(v),
-        Err(request_error) => as_response().map_err(|response_error| {
+    view::request_adu_json(&bytes, rtu).or_else(|request_error| {
+        view::response_adu_json(&bytes, rtu).map_err(|response_error| {
             format!("not a request ({request_error}) nor a response ({response_error})")
-        }),
-    }
+        })
+    })
 }
 
 fn run(cli: Cli) -> Result<String, String> {

@@ -234,9 +234,9 @@ impl DirectoryFacilitator {
             ("deregister", Description::Ams(d)) => {
                 self.directory.deregister_agent(&d).map(|()| None)
             }
-            ("modify", Description::Df(d)) => self.directory.modify(d).map(|()| None),
-            (_, Description::Ams(d)) => self.directory.modify_agent(d).map(|()| None),
+            // The remaining function, checked above, is modify.
             (_, Description::Df(d)) => self.directory.modify(d).map(|()| None),
+            (_, Description::Ams(d)) => self.directory.modify_agent(d).map(|()| None),
         };
         let action = action.clone();
         match result {

@@ -167,8 +167,7 @@ impl Initiator {
         if matches!(self.state, State::Done | State::Cancelling(_)) {
             return;
         }
-        let mut cancel = AclMessage::new(Performative::Cancel).to(self.responder.clone());
-        cancel.in_reply_to = None;
+        let cancel = AclMessage::new(Performative::Cancel).to(self.responder.clone());
         let rw = self.conversation.send(cancel);
         self.state = State::Cancelling(rw);
     }

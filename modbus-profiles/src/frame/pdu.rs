@@ -302,18 +302,17 @@ impl<'a> Cursor<'a> {
         Cursor { bytes, pos: 0 }
     }
 
-    fn u8(&mut self, field: &'static str) -> Result<u8, Error> {
+    fn u8(&mut self) -> Result<u8, Error> {
         let b = self.bytes.get(self.pos).copied().ok_or(Error::Incomplete {
             needed: self.pos.saturating_add(1),
             available: self.bytes.len(),
         })?;
-        let _ = field;
         self.pos = self.pos.saturating_add(1);
         Ok(b)
     }
 
-    fn u16(&mut self, field: &'static str) -> Result<u16, Error> {
-        Ok(u16::from_be_bytes([self.u8(field)?, self.u8(field)?]))
+    fn u16(&mut self) -> Result<u16, Error> {
+        Ok(u16::from_be_bytes([self.u8()?, self.u8()?]))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
@@ -324,6 +323,19 @@ impl<'a> Cursor<'a> {
         })?;
         self.pos = end;
         Ok(bytes)
+    }
+
+    /// A single coil's value at offset 3: `0xFF00` on, `0x0000` off, nothing else.
+    fn coil(&mut self) -> Result<bool, Error> {
+        match self.u16()? {
+            0xff00 => Ok(true),
+            0x0000 => Ok(false),
+            other => Err(bad(
+                3,
+                "value",
+                format!("0x{other:04x} is neither 0xFF00 nor 0x0000"),
+            )),
+        }
     }
 
     fn words(&mut self, n: usize) -> Result<Vec<u16>, Error> {
@@ -377,6 +389,11 @@ fn unpack(bytes: &[u8], count: usize) -> Vec<bool> {
     (0..count)
         .map(|i| bytes.get(i / 8).is_some_and(|b| b & (1u8 << (i % 8)) != 0))
         .collect()
+}
+
+/// A single coil's value on the wire.
+fn coil_value(on: bool) -> [u8; 2] {
+    if on { [0xff, 0x00] } else { [0x00, 0x00] }
 }
 
 fn push_words(out: &mut Vec<u8>, words: &[u16]) {
@@ -438,11 +455,11 @@ impl Request {
     /// whether quantities and addresses are acceptable is the server's question ([`Request::check`]).
     pub fn decode(pdu: &[u8]) -> Result<(Request, usize), Error> {
         let mut c = Cursor::new(pdu);
-        let function = c.u8("function")?;
+        let function = c.u8()?;
         let request = match function {
             0x01..=0x04 => {
-                let address = c.u16("address")?;
-                let count = c.u16("quantity")?;
+                let address = c.u16()?;
+                let count = c.u16()?;
                 match function {
                     0x01 => Request::ReadCoils { address, count },
                     0x02 => Request::ReadDiscreteInputs { address, count },
@@ -451,28 +468,18 @@ impl Request {
                 }
             }
             0x05 => {
-                let address = c.u16("address")?;
-                let value = match c.u16("value")? {
-                    0xff00 => true,
-                    0x0000 => false,
-                    other => {
-                        return Err(bad(
-                            3,
-                            "value",
-                            format!("0x{other:04x} is neither 0xFF00 nor 0x0000"),
-                        ));
-                    }
-                };
+                let address = c.u16()?;
+                let value = c.coil()?;
                 Request::WriteSingleCoil { address, value }
             }
             0x06 => Request::WriteSingleRegister {
-                address: c.u16("address")?,
-                value: c.u16("value")?,
+                address: c.u16()?,
+                value: c.u16()?,
             },
             0x0f => {
-                let address = c.u16("address")?;
-                let count = usize::from(c.u16("quantity")?);
-                let n = usize::from(c.u8("byte count")?);
+                let address = c.u16()?;
+                let count = usize::from(c.u16()?);
+                let n = usize::from(c.u8()?);
                 if n != count.div_ceil(8) {
                     return Err(bad(5, "byte count", format!("{n} bytes for {count} coils")));
                 }
@@ -482,9 +489,9 @@ impl Request {
                 }
             }
             0x10 => {
-                let address = c.u16("address")?;
-                let count = usize::from(c.u16("quantity")?);
-                let n = usize::from(c.u8("byte count")?);
+                let address = c.u16()?;
+                let count = usize::from(c.u16()?);
+                let n = usize::from(c.u8()?);
                 if n != count.saturating_mul(2) {
                     return Err(bad(
                         5,
@@ -498,11 +505,11 @@ impl Request {
                 }
             }
             0x17 => {
-                let read_address = c.u16("read address")?;
-                let read_count = c.u16("read quantity")?;
-                let write_address = c.u16("write address")?;
-                let count = usize::from(c.u16("write quantity")?);
-                let n = usize::from(c.u8("byte count")?);
+                let read_address = c.u16()?;
+                let read_count = c.u16()?;
+                let write_address = c.u16()?;
+                let count = usize::from(c.u16()?);
+                let n = usize::from(c.u8()?);
                 if n != count.saturating_mul(2) {
                     return Err(bad(
                         9,
@@ -518,7 +525,7 @@ impl Request {
                 }
             }
             0x2b => {
-                let mei = c.u8("MEI type")?;
+                let mei = c.u8()?;
                 if mei != MEI_DEVICE_ID {
                     return Err(bad(
                         1,
@@ -527,8 +534,8 @@ impl Request {
                     ));
                 }
                 Request::ReadDeviceIdentification {
-                    code: c.u8("read device id code")?,
-                    object_id: c.u8("object id")?,
+                    code: c.u8()?,
+                    object_id: c.u8()?,
                 }
             }
             other => {
@@ -624,7 +631,7 @@ impl Request {
             }
             Request::WriteSingleCoil { address, value } => {
                 pdu.extend_from_slice(&address.to_be_bytes());
-                pdu.extend_from_slice(if *value { &[0xff, 0x00] } else { &[0x00, 0x00] });
+                pdu.extend_from_slice(&coil_value(*value));
             }
             Request::WriteSingleRegister { address, value } => {
                 pdu.extend_from_slice(&address.to_be_bytes());
@@ -743,14 +750,14 @@ impl Response {
     /// Decodes a response PDU from the start of `pdu`; returns it and the bytes used.
     pub fn decode(pdu: &[u8]) -> Result<(Response, usize), Error> {
         let mut c = Cursor::new(pdu);
-        let function = c.u8("function")?;
+        let function = c.u8()?;
         let response = match function {
             f if f & 0x80 != 0 => Response::Exception {
                 function: f & 0x7f,
-                code: ExceptionCode::from_code(c.u8("exception code")?),
+                code: ExceptionCode::from_code(c.u8()?),
             },
             0x01 | 0x02 => {
-                let n = usize::from(c.u8("byte count")?);
+                let n = usize::from(c.u8()?);
                 let bytes = c.take(n)?.to_vec();
                 if function == 0x01 {
                     Response::ReadCoils(bytes)
@@ -759,7 +766,7 @@ impl Response {
                 }
             }
             0x03 | 0x04 | 0x17 => {
-                let n = usize::from(c.u8("byte count")?);
+                let n = usize::from(c.u8()?);
                 if n % 2 != 0 {
                     return Err(bad(
                         1,
@@ -775,27 +782,17 @@ impl Response {
                 }
             }
             0x05 => {
-                let address = c.u16("address")?;
-                let value = match c.u16("value")? {
-                    0xff00 => true,
-                    0x0000 => false,
-                    other => {
-                        return Err(bad(
-                            3,
-                            "value",
-                            format!("0x{other:04x} is neither 0xFF00 nor 0x0000"),
-                        ));
-                    }
-                };
+                let address = c.u16()?;
+                let value = c.coil()?;
                 Response::WriteSingleCoil { address, value }
             }
             0x06 => Response::WriteSingleRegister {
-                address: c.u16("address")?,
-                value: c.u16("value")?,
+                address: c.u16()?,
+                value: c.u16()?,
             },
             0x0f | 0x10 => {
-                let address = c.u16("address")?;
-                let count = c.u16("quantity")?;
+                let address = c.u16()?;
+                let count = c.u16()?;
                 if function == 0x0f {
                     Response::WriteMultipleCoils { address, count }
                 } else {
@@ -803,7 +800,7 @@ impl Response {
                 }
             }
             0x2b => {
-                let mei = c.u8("MEI type")?;
+                let mei = c.u8()?;
                 if mei != MEI_DEVICE_ID {
                     return Err(bad(
                         1,
@@ -811,9 +808,9 @@ impl Response {
                         format!("0x{mei:02x} is not read device identification (0x0E)"),
                     ));
                 }
-                let code = c.u8("read device id code")?;
-                let conformity = c.u8("conformity level")?;
-                let more_follows = match c.u8("more follows")? {
+                let code = c.u8()?;
+                let conformity = c.u8()?;
+                let more_follows = match c.u8()? {
                     0x00 => false,
                     0xff => true,
                     other => {
@@ -824,12 +821,12 @@ impl Response {
                         ));
                     }
                 };
-                let next_object_id = c.u8("next object id")?;
-                let n = c.u8("number of objects")?;
+                let next_object_id = c.u8()?;
+                let n = c.u8()?;
                 let mut objects = Vec::with_capacity(usize::from(n));
                 for _ in 0..n {
-                    let id = c.u8("object id")?;
-                    let len = usize::from(c.u8("object length")?);
+                    let id = c.u8()?;
+                    let len = usize::from(c.u8()?);
                     objects.push(DeviceIdObject {
                         id,
                         value: c.take(len)?.to_vec(),
@@ -876,7 +873,7 @@ impl Response {
             }
             Response::WriteSingleCoil { address, value } => {
                 pdu.extend_from_slice(&address.to_be_bytes());
-                pdu.extend_from_slice(if *value { &[0xff, 0x00] } else { &[0x00, 0x00] });
+                pdu.extend_from_slice(&coil_value(*value));
             }
             Response::WriteSingleRegister { address, value } => {
                 pdu.extend_from_slice(&address.to_be_bytes());

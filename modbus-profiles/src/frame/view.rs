@@ -1,6 +1,7 @@
 //! Frames as JSON and as text, for `idea decode modbus` and logs.
 
-use super::{MbapHeader, Request, Response};
+use super::{MbapHeader, Pdu, Request, Response, RtuFrame, TcpFrame};
+use crate::error::Error;
 use serde_json::{Value, json};
 
 fn hex(bytes: &[u8]) -> String {
@@ -107,6 +108,46 @@ pub fn adu_json(adu: &str, direction: &str, header: MbapHeader, pdu: Value) -> V
         map.insert("transaction".into(), json!(header.transaction));
     }
     v
+}
+
+/// Decodes `bytes` as exactly one ADU (RTU when `rtu`, else TCP) carrying a `P`, into the JSON of
+/// [`adu_json`] with the PDU's JSON from `pdu_json`; bytes after the frame are an error.
+fn whole_adu<P: Pdu>(
+    bytes: &[u8],
+    rtu: bool,
+    direction: &str,
+    pdu_json: fn(&P) -> Value,
+) -> Result<Value, Error> {
+    let (header, pdu, used) = if rtu {
+        let (f, used) = RtuFrame::<P>::decode(bytes)?;
+        let header = MbapHeader {
+            transaction: 0,
+            unit: f.unit,
+        };
+        (header, f.pdu, used)
+    } else {
+        let (f, used) = TcpFrame::<P>::decode(bytes)?;
+        (f.header, f.pdu, used)
+    };
+    if used != bytes.len() {
+        return Err(Error::Decode {
+            offset: used,
+            field: "frame",
+            reason: format!("{} bytes after the frame", bytes.len().saturating_sub(used)),
+        });
+    }
+    let adu = if rtu { "rtu" } else { "tcp" };
+    Ok(adu_json(adu, direction, header, pdu_json(&pdu)))
+}
+
+/// A whole request ADU as JSON (see [`adu_json`]).
+pub fn request_adu_json(bytes: &[u8], rtu: bool) -> Result<Value, Error> {
+    whole_adu::<Request>(bytes, rtu, "request", request_json)
+}
+
+/// A whole response ADU as JSON (see [`adu_json`]).
+pub fn response_adu_json(bytes: &[u8], rtu: bool) -> Result<Value, Error> {
+    whole_adu::<Response>(bytes, rtu, "response", response_json)
 }
 
 /// The JSON as indented `key: value` lines.
