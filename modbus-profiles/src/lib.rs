@@ -29,5 +29,6 @@
 
 mod error;
 pub mod frame;
+pub mod sunspec;
 
 pub use error::Error;
