@@ -29,6 +29,8 @@
 
 mod error;
 pub mod frame;
+pub mod server;
+pub mod simulator;
 pub mod sunspec;
 
 pub use error::Error;
