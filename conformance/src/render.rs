@@ -99,6 +99,48 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// A scanned SunSpec device as text: each model with its address and length, then its points with
+/// their scaled values and units (absent points left out).
+pub fn sunspec_device(device: &modbus_profiles::sunspec::Device) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "SunSpec map at {}: {} models",
+        device.base(),
+        device.models().len()
+    );
+    for model in device.models() {
+        let name = model.def().map_or("(unknown model)", |d| d.name());
+        let _ = writeln!(
+            out,
+            "\nmodel {} {name} at {} (L = {})",
+            model.id(),
+            model.address(),
+            model.len()
+        );
+        if let Some(problem) = model.problem() {
+            let _ = writeln!(out, "  problem: {problem}");
+        }
+        for (path, point) in model.points() {
+            if matches!(
+                point.def.kind,
+                modbus_profiles::sunspec::PointType::Pad
+                    | modbus_profiles::sunspec::PointType::Sunssf
+            ) {
+                continue;
+            }
+            let value = point.to_json();
+            if value.is_null() {
+                continue;
+            }
+            let units = point.def.units.as_deref().unwrap_or("");
+            let _ = writeln!(out, "  {path:<28} {value} {units}");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

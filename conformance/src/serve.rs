@@ -4,6 +4,8 @@ use iec104::net::{Server, ServerConfig};
 use iec104::profile::Profile;
 use iec104::station::{CommandHandler, CommandResult, Outstation};
 use iec104::{Element, InformationObject};
+use modbus_profiles::simulator::SimulatedDevice;
+use modbus_profiles::sunspec::Catalog;
 use ng_control::router::{Mode, PortLimits, Router};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -198,4 +200,48 @@ pub async fn iec104_router(
         }
     });
     Ok(state)
+}
+
+/// The Modbus devices `idea serve` runs, by name: the IDEA device profiles of `modbus-profiles`.
+pub const MODBUS_DEVICES: [&str; 7] = [
+    "modbus-router",
+    "modbus-hub",
+    "modbus-port",
+    "modbus-rectiverter",
+    "modbus-meter",
+    "modbus-relay",
+    "modbus-der",
+];
+
+/// Serves the simulated Modbus device of profile `name` (one of [`MODBUS_DEVICES`]) on `listener`, its
+/// SunSpec map at `base`, answering as `unit`, until the task is dropped. Returns the shared server core.
+pub fn modbus_device(
+    listener: TcpListener,
+    name: &str,
+    base: u16,
+    unit: u8,
+) -> Result<modbus_profiles::net::Shared<SimulatedDevice>, modbus_profiles::Error> {
+    let catalog = Catalog::builtin()?;
+    let device = SimulatedDevice::new(
+        modbus_profiles::simulator::Profile::builtin(name)?,
+        &catalog,
+        base,
+    )?;
+    let server = Arc::new(Mutex::new(modbus_profiles::server::Server::new(
+        unit, device,
+    )));
+    tokio::spawn(modbus_profiles::net::serve_tcp(
+        listener,
+        Arc::clone(&server),
+    ));
+    Ok(server)
+}
+
+/// Scans the SunSpec device at `address` (`HOST:PORT`) as `unit`.
+pub async fn sunspec_scan(
+    address: &str,
+    unit: u8,
+) -> Result<modbus_profiles::sunspec::Device, modbus_profiles::Error> {
+    let mut client = modbus_profiles::net::Client::connect(address, unit).await?;
+    client.scan(Catalog::builtin()?).await
 }

@@ -27,6 +27,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "../../interop/python.rs"]
+mod python;
+
 #[derive(Default)]
 struct App {
     commands: Vec<(u8, u32, Vec<Element>)>,
@@ -44,22 +47,11 @@ impl CommandHandler for App {
     }
 }
 
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("IDEA_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    if std::env::var_os("IDEA_SKIP_INTEROP").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: lib60870 client interoperability (IDEA_SKIP_INTEROP=1)");
-        return None;
-    }
-    panic!(
-        "IDEA_PYTHON is not set: run `cargo xtask test`, or set IDEA_SKIP_INTEROP=1 to skip interop tests"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lib60870_client_against_our_outstation() {
-    let Some(python) = python() else { return };
+    let Some(python) = python::python("lib60870 client interoperability") else {
+        return;
+    };
     let mut db = PointDatabase::new();
     db.insert(
         1001,

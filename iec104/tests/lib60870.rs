@@ -30,18 +30,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("IDEA_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    if std::env::var_os("IDEA_SKIP_INTEROP").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: lib60870 interoperability (IDEA_SKIP_INTEROP=1)");
-        return None;
-    }
-    panic!(
-        "IDEA_PYTHON is not set: run `cargo xtask test`, or set IDEA_SKIP_INTEROP=1 to skip interop tests"
-    );
-}
+#[path = "../../interop/python.rs"]
+mod python;
 
 struct Outstation {
     child: Child,
@@ -199,7 +189,9 @@ fn free_port() -> u16 {
 
 #[test]
 fn our_controlling_station_against_a_lib60870_outstation() {
-    let Some(python) = python() else { return };
+    let Some(python) = python::python("lib60870 interoperability") else {
+        return;
+    };
     let port = free_port();
     let outstation = Outstation::start(&python, port);
     let mut client = Client::connect(port);

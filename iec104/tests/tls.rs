@@ -14,6 +14,9 @@ use iec104::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+#[path = "../../interop/python.rs"]
+mod python;
+
 const WAIT: Duration = Duration::from_secs(5);
 
 fn cert(name: &str) -> Vec<u8> {
@@ -140,25 +143,14 @@ fn malformed_pem_is_an_error() {
     assert!(trust_anchors(b"").is_err());
 }
 
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("IDEA_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    if std::env::var_os("IDEA_SKIP_INTEROP").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: lib60870 TLS interoperability (IDEA_SKIP_INTEROP=1)");
-        return None;
-    }
-    panic!(
-        "IDEA_PYTHON is not set: run `cargo xtask test`, or set IDEA_SKIP_INTEROP=1 to skip interop tests"
-    );
-}
-
 /// Our controlling station over TLS against a lib60870 outstation (c104 on mbedtls) that validates our
 /// certificate against the test CA.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_against_a_lib60870_tls_outstation() {
     use std::io::BufRead;
-    let Some(python) = python() else { return };
+    let Some(python) = python::python("lib60870 TLS interoperability") else {
+        return;
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

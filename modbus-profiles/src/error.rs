@@ -40,4 +40,23 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// The connection failed or closed.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// No answer within the request timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The device answered something that does not answer the request.
+    #[error("unexpected answer: {0}")]
+    Unexpected(String),
+    /// A write was accepted but reading it back gave other values.
+    #[error("read back {address}: wrote {written:?}, read {read:?}")]
+    ReadBack {
+        /// First register.
+        address: u16,
+        /// What was written.
+        written: Vec<u16>,
+        /// What was read back.
+        read: Vec<u16>,
+    },
 }

@@ -29,6 +29,8 @@
 
 mod error;
 pub mod frame;
+#[cfg(feature = "tokio")]
+pub mod net;
 pub mod server;
 pub mod simulator;
 pub mod sunspec;

@@ -316,7 +316,7 @@ impl<R: Registers> Server<R> {
 }
 
 /// The big-endian 16-bit value at `at`, 0 past the end.
-fn be16(bytes: &[u8], at: usize) -> u16 {
+pub(crate) fn be16(bytes: &[u8], at: usize) -> u16 {
     match bytes.get(at..at.saturating_add(2)) {
         Some(&[hi, lo]) => u16::from_be_bytes([hi, lo]),
         _ => 0,

@@ -17,18 +17,8 @@ use ng_control::powerflow::{Options, solve};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("IDEA_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    if std::env::var_os("IDEA_SKIP_INTEROP").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: pandapower comparison (IDEA_SKIP_INTEROP=1)");
-        return None;
-    }
-    panic!(
-        "IDEA_PYTHON is not set: run `cargo xtask test`, or set IDEA_SKIP_INTEROP=1 to skip interop tests"
-    );
-}
+#[path = "../../interop/python.rs"]
+mod python;
 
 fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -84,7 +74,9 @@ fn published(name: &str) -> Case {
 
 #[test]
 fn agrees_with_pandapower() {
-    let Some(python) = python() else { return };
+    let Some(python) = python::python("pandapower comparison") else {
+        return;
+    };
     compare(&python, "case33bw", &published("case33bw"));
     compare(&python, "case69", &published("case69"));
     let mut meshed = published("case33bw");

@@ -37,12 +37,38 @@ enum Command {
     /// Run a reference device on a real socket until interrupted (Ctrl-C).
     Serve {
         /// What to run: iec104-router (the IDEA energy router's IEC 104 profile with a simulated router behind
-        /// it: setpoints move the measured flows, limits clamp them, NG-R1..R5 by the mode setpoint).
-        #[arg(value_parser = ["iec104-router"])]
+        /// it: setpoints move the measured flows, limits clamp them, NG-R1..R5 by the mode setpoint), or a
+        /// simulated Modbus/SunSpec device: modbus-router, modbus-hub, modbus-port, modbus-rectiverter,
+        /// modbus-meter, modbus-relay, modbus-der.
+        #[arg(value_parser = ["iec104-router", "modbus-router", "modbus-hub", "modbus-port", "modbus-rectiverter", "modbus-meter", "modbus-relay", "modbus-der"])]
         kind: String,
-        /// Address to listen on, e.g. 127.0.0.1:2404.
+        /// Address to listen on, e.g. 127.0.0.1:2404 or 127.0.0.1:1502.
         #[arg(long)]
         listen: std::net::SocketAddr,
+        /// Modbus devices: the register address of the SunSpec map ("SunS").
+        #[arg(long, default_value_t = 40000)]
+        base: u16,
+        /// Modbus devices: the unit id answered.
+        #[arg(long, default_value_t = 1)]
+        unit: u8,
+    },
+    /// SunSpec devices over Modbus TCP.
+    #[command(subcommand)]
+    Sunspec(SunspecCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SunspecCommand {
+    /// Scan a device: find "SunS" at 40000, 0 or 50000, read every model and print its points.
+    Scan {
+        /// The device, HOST:PORT.
+        target: String,
+        /// Unit id.
+        #[arg(long, default_value_t = 1)]
+        unit: u8,
+        /// Print JSON (base, models with id, name, address, length and points) instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -138,8 +164,28 @@ fn parse_method(s: &str) -> Result<ng_control::powerflow::Method, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Serve { kind, listen } = &cli.command {
-        return match serve(kind, *listen) {
+    if let Command::Sunspec(SunspecCommand::Scan { target, unit, json }) = &cli.command {
+        return match scan(target, *unit, *json) {
+            Ok(text) => {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                let _ = writeln!(std::io::stderr(), "idea: {message}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Command::Serve {
+        kind,
+        listen,
+        base,
+        unit,
+    } = &cli.command
+    {
+        return match serve(kind, *listen, *base, *unit) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 let _ = writeln!(std::io::stderr(), "idea: {message}");
@@ -162,7 +208,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(kind: &str, listen: std::net::SocketAddr) -> Result<(), String> {
+fn scan(target: &str, unit: u8, json: bool) -> Result<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let device = runtime
+        .block_on(idea_conformance::serve::sunspec_scan(target, unit))
+        .map_err(|e| format!("{target}: {e}"))?;
+    Ok(if json {
+        format!("{:#}\n", device.to_json())
+    } else {
+        render::sunspec_device(&device)
+    })
+}
+
+fn serve(kind: &str, listen: std::net::SocketAddr, base: u16, unit: u8) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -176,6 +237,10 @@ fn serve(kind: &str, listen: std::net::SocketAddr) -> Result<(), String> {
             "iec104-router" => {
                 idea_conformance::serve::iec104_router(listener)
                     .await
+                    .map_err(|e| e.to_string())?;
+            }
+            modbus if idea_conformance::serve::MODBUS_DEVICES.contains(&modbus) => {
+                idea_conformance::serve::modbus_device(listener, modbus, base, unit)
                     .map_err(|e| e.to_string())?;
             }
             other => return Err(format!("unknown device {other}")),
@@ -205,7 +270,7 @@ fn decode_modbus(hex: &str, rtu: bool, response: bool) -> Result<serde_json::Val
 
 fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
-        Command::Serve { .. } => Err("serve runs in main".into()),
+        Command::Serve { .. } | Command::Sunspec(_) => Err("runs in main".into()),
         Command::Requirements { json, area } => {
             let catalogue = Catalogue::builtin();
             let selected = match &area {

@@ -366,11 +366,18 @@ impl Model {
             }
         }
         for (g, instances) in def.groups.iter().zip(&layout.groups) {
-            let items: Vec<_> = instances
+            let mut items: Vec<_> = instances
                 .iter()
                 .map(|i| self.group_json(g, i, scopes))
                 .collect();
-            out.insert(g.name.clone(), serde_json::Value::Array(items));
+            let value = match (&g.count, items.pop()) {
+                (GroupCount::Fixed(1), Some(only)) => only,
+                (_, last) => {
+                    items.extend(last);
+                    serde_json::Value::Array(items)
+                }
+            };
+            out.insert(g.name.clone(), value);
         }
         scopes.pop();
         serde_json::Value::Object(out)
@@ -392,13 +399,13 @@ impl Model {
         }
         for (g, instances) in def.groups.iter().zip(&layout.groups) {
             for (i, instance) in instances.iter().enumerate() {
-                self.collect(
-                    g,
-                    instance,
-                    &format!("{prefix}{}[{i}].", g.name),
-                    scopes,
-                    out,
-                );
+                // A group that occurs once by definition is named without an index (`PFWInj.PF`).
+                let name = if g.count == GroupCount::Fixed(1) {
+                    format!("{prefix}{}.", g.name)
+                } else {
+                    format!("{prefix}{}[{i}].", g.name)
+                };
+                self.collect(g, instance, &name, scopes, out);
             }
         }
         scopes.pop();

@@ -1,0 +1,283 @@
+//! A Modbus client over tokio: TCP (MBAP) or RTU framing over any byte stream (a serial port, or RTU over
+//! TCP). One request at a time, each with its timeout; a late answer carrying a stale transaction id is
+//! discarded, never matched to the next request; RTU answers from other units are ignored.
+
+use crate::Error;
+use crate::frame::{ExceptionCode, MbapHeader, Request, Response, RtuFrame, TcpFrame};
+use crate::sunspec::{Catalog, Device, Model, ReadFailure, Scanner};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout_at};
+
+/// How requests are framed on the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Modbus TCP: MBAP header with transaction ids.
+    Tcp,
+    /// Modbus RTU: unit id and CRC-16 (serial lines, or RTU carried over TCP).
+    Rtu,
+}
+
+/// The answer to a request: the response, or the exception the device answered with.
+pub type Answer<T> = Result<T, ExceptionCode>;
+
+/// A Modbus client.
+#[derive(Debug)]
+pub struct Client<S> {
+    stream: S,
+    framing: Framing,
+    unit: u8,
+    timeout: Duration,
+    transaction: u16,
+    buffer: Vec<u8>,
+    out: Vec<u8>,
+    discarded: u64,
+}
+
+impl Client<TcpStream> {
+    /// Connects to a Modbus TCP server.
+    ///
+    /// # Errors
+    /// [`Error::Transport`] when the connection fails.
+    pub async fn connect(address: &str, unit: u8) -> Result<Self, Error> {
+        let stream = TcpStream::connect(address)
+            .await
+            .map_err(|e| Error::Transport(format!("{address}: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        Ok(Self::new(stream, Framing::Tcp, unit))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// A client over an open stream.
+    pub fn new(stream: S, framing: Framing, unit: u8) -> Self {
+        Self {
+            stream,
+            framing,
+            unit,
+            timeout: Duration::from_secs(1),
+            transaction: 0,
+            buffer: Vec::with_capacity(512),
+            out: Vec::with_capacity(260),
+            discarded: 0,
+        }
+    }
+
+    /// Sets the per-request timeout (1 s by default).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Answers discarded so far: stale transaction ids, other units, broken frames.
+    pub fn discarded(&self) -> u64 {
+        self.discarded
+    }
+
+    /// Sends one request and waits for its answer; a Modbus exception is a [`Response::Exception`].
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when no answer comes in time, [`Error::Transport`] when the stream fails.
+    pub async fn request(&mut self, request: &Request) -> Result<Response, Error> {
+        self.out.clear();
+        self.transaction = self.transaction.wrapping_add(1);
+        match self.framing {
+            Framing::Tcp => TcpFrame {
+                header: MbapHeader {
+                    transaction: self.transaction,
+                    unit: self.unit,
+                },
+                pdu: request.clone(),
+            }
+            .encode(&mut self.out)?,
+            Framing::Rtu => RtuFrame {
+                unit: self.unit,
+                pdu: request.clone(),
+            }
+            .encode(&mut self.out)?,
+        }
+        // Whatever arrived before this request answers an older one.
+        self.drain_stale();
+        self.stream
+            .write_all(&self.out)
+            .await
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        let now = Instant::now();
+        let deadline = now.checked_add(self.timeout).unwrap_or(now);
+        loop {
+            if let Some(response) = self.take_answer() {
+                return Ok(response);
+            }
+            let mut chunk = [0u8; 512];
+            let read = timeout_at(deadline, self.stream.read(&mut chunk)).await;
+            match read {
+                Err(_) => {
+                    // The answer may still come: drop what is buffered so it is not taken for the next one.
+                    self.buffer.clear();
+                    return Err(Error::Timeout(self.timeout));
+                }
+                Ok(Err(e)) => return Err(Error::Transport(e.to_string())),
+                Ok(Ok(0)) => return Err(Error::Transport("connection closed".into())),
+                Ok(Ok(n)) => self
+                    .buffer
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            }
+        }
+    }
+
+    fn drain_stale(&mut self) {
+        if !self.buffer.is_empty() {
+            self.discarded = self.discarded.saturating_add(1);
+            self.buffer.clear();
+        }
+    }
+
+    /// The answer to the current request if the buffer holds it; frames answering others are dropped.
+    fn take_answer(&mut self) -> Option<Response> {
+        loop {
+            match self.framing {
+                Framing::Tcp => match TcpFrame::<Response>::decode(&self.buffer) {
+                    Ok((frame, used)) => {
+                        self.buffer.drain(..used.min(self.buffer.len()));
+                        if frame.header.transaction == self.transaction
+                            && frame.header.unit == self.unit
+                        {
+                            return Some(frame.pdu);
+                        }
+                        self.discarded = self.discarded.saturating_add(1);
+                    }
+                    Err(Error::Incomplete { .. }) => return None,
+                    Err(_) => {
+                        // Not a frame we can follow: resynchronise on the next bytes.
+                        self.discarded = self.discarded.saturating_add(1);
+                        self.buffer.clear();
+                        return None;
+                    }
+                },
+                Framing::Rtu => match RtuFrame::<Response>::decode(&self.buffer) {
+                    Ok((frame, used)) => {
+                        self.buffer.drain(..used.min(self.buffer.len()));
+                        if frame.unit == self.unit {
+                            return Some(frame.pdu);
+                        }
+                        self.discarded = self.discarded.saturating_add(1);
+                    }
+                    Err(Error::Incomplete { .. }) => return None,
+                    Err(_) => {
+                        self.discarded = self.discarded.saturating_add(1);
+                        self.buffer.clear();
+                        return None;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Reads holding registers (function 3).
+    ///
+    /// # Errors
+    /// As [`request`](Self::request), and [`Error::Unexpected`] for an answer of the wrong kind or size.
+    pub async fn read_holding_registers(
+        &mut self,
+        address: u16,
+        count: u16,
+    ) -> Result<Answer<Vec<u16>>, Error> {
+        match self
+            .request(&Request::ReadHoldingRegisters { address, count })
+            .await?
+        {
+            Response::ReadHoldingRegisters(values) if values.len() == usize::from(count) => {
+                Ok(Ok(values))
+            }
+            Response::Exception { code, .. } => Ok(Err(code)),
+            other => Err(Error::Unexpected(format!(
+                "{other:?} to a read of {count} at {address}"
+            ))),
+        }
+    }
+
+    /// Writes holding registers (function 16).
+    ///
+    /// # Errors
+    /// As [`request`](Self::request), and [`Error::Unexpected`] for an answer of the wrong kind.
+    pub async fn write_multiple_registers(
+        &mut self,
+        address: u16,
+        values: &[u16],
+    ) -> Result<Answer<()>, Error> {
+        let request = Request::WriteMultipleRegisters {
+            address,
+            values: values.to_vec(),
+        };
+        match self.request(&request).await? {
+            Response::WriteMultipleRegisters { address: a, count }
+                if a == address && usize::from(count) == values.len() =>
+            {
+                Ok(Ok(()))
+            }
+            Response::Exception { code, .. } => Ok(Err(code)),
+            other => Err(Error::Unexpected(format!(
+                "{other:?} to a write of {} at {address}",
+                values.len()
+            ))),
+        }
+    }
+
+    /// Scans the device's SunSpec map with `catalog`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when no SunSpec map is found; transport errors other than timeouts.
+    pub async fn scan(&mut self, catalog: Catalog) -> Result<Device, Error> {
+        let mut scanner = Scanner::new(catalog);
+        while let Some(read) = scanner.poll_read() {
+            match self.read_holding_registers(read.address, read.count).await {
+                Ok(Ok(values)) => scanner.handle_registers(&values)?,
+                Ok(Err(code)) => scanner.handle_failure(&ReadFailure::Exception(code)),
+                Err(Error::Timeout(t)) => {
+                    scanner.handle_failure(&ReadFailure::NoAnswer(format!("no answer in {t:?}")))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        scanner.finish()
+    }
+
+    /// Sends the writes `model` has pending ([`Model::set`]) — a `sync` group in one request — then reads
+    /// each range back and checks the device holds what was written.
+    ///
+    /// # Errors
+    /// [`Error::ReadBack`] when the device holds other values; [`Error::Unexpected`] carrying the exception
+    /// when the device refuses a write.
+    pub async fn write_verified(&mut self, model: &mut Model) -> Result<(), Error> {
+        for write in model.take_writes() {
+            if let Err(code) = self
+                .write_multiple_registers(write.address, &write.registers)
+                .await?
+            {
+                return Err(Error::Unexpected(format!(
+                    "exception {code:?} writing {} at {}",
+                    write.registers.len(),
+                    write.address
+                )));
+            }
+            let count = u16::try_from(write.registers.len()).unwrap_or(u16::MAX);
+            match self.read_holding_registers(write.address, count).await? {
+                Ok(read) if read == write.registers => {}
+                Ok(read) => {
+                    return Err(Error::ReadBack {
+                        address: write.address,
+                        written: write.registers,
+                        read,
+                    });
+                }
+                Err(code) => {
+                    return Err(Error::Unexpected(format!(
+                        "exception {code:?} reading back {}",
+                        write.address
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}

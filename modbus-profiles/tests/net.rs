@@ -1,0 +1,221 @@
+//! The tokio transports on loopback: scans, verified writes, timeouts with stale answers, RTU streams.
+#![cfg(feature = "tokio")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+#![allow(missing_docs)]
+
+use modbus_profiles::Error;
+use modbus_profiles::frame::{ExceptionCode, MbapHeader, Request, Response, TcpFrame};
+use modbus_profiles::net::{Client, Framing, serve_rtu, serve_tcp};
+use modbus_profiles::server::Server;
+use modbus_profiles::simulator::{Profile, SimulatedDevice};
+use modbus_profiles::sunspec::{Catalog, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+fn shared(name: &str) -> Arc<Mutex<Server<SimulatedDevice>>> {
+    let catalog = Catalog::builtin().unwrap();
+    Arc::new(Mutex::new(Server::new(
+        1,
+        SimulatedDevice::new(Profile::builtin(name).unwrap(), &catalog, 40000).unwrap(),
+    )))
+}
+
+async fn listen(name: &str) -> (String, Arc<Mutex<Server<SimulatedDevice>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let server = shared(name);
+    tokio::spawn(serve_tcp(listener, Arc::clone(&server)));
+    (address, server)
+}
+
+#[tokio::test]
+async fn tcp_scan_and_verified_write() {
+    let (address, server) = listen("modbus-der").await;
+    let mut client = Client::connect(&address, 1).await.unwrap();
+    let device = client.scan(Catalog::builtin().unwrap()).await.unwrap();
+    let ids: Vec<u16> = device.models().iter().map(|m| m.id()).collect();
+    assert_eq!(ids, [1, 701, 702, 704, 705, 711, 712, 713]);
+    // Write a setpoint and a sync group, read both back.
+    let mut ctl = device.model(704).unwrap().clone();
+    ctl.set_scaled("WSet", 4200.0).unwrap();
+    ctl.set_scaled("PFWInj.PF", 0.9).unwrap();
+    ctl.set("PFWInj.Ext", &Value::Uint(1)).unwrap();
+    client.write_verified(&mut ctl).await.unwrap();
+    assert_eq!(
+        server
+            .lock()
+            .unwrap()
+            .registers()
+            .scaled("704.WSet")
+            .unwrap(),
+        Some(4200.0)
+    );
+    assert_eq!(
+        server
+            .lock()
+            .unwrap()
+            .registers()
+            .scaled("704.PFWInj.PF")
+            .unwrap(),
+        Some(0.9)
+    );
+    // The measurement follows (tau 0.5 s).
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let again = client.scan(Catalog::builtin().unwrap()).await.unwrap();
+    let w = again.model(701).unwrap().get_scaled("W").unwrap().unwrap();
+    assert!((w - 4200.0).abs() < 50.0, "W {w}");
+    // A refused write is an error carrying the exception, and nothing changes.
+    ctl.set_scaled("WSet", 20000.0).unwrap();
+    let err = client
+        .write_verified(&mut ctl)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("IllegalDataValue"), "{err}");
+    // Exceptions are values.
+    assert_eq!(
+        client.read_holding_registers(1, 2).await.unwrap(),
+        Err(ExceptionCode::IllegalDataAddress)
+    );
+    match client
+        .request(&Request::ReadDeviceIdentification {
+            code: 1,
+            object_id: 0,
+        })
+        .await
+        .unwrap()
+    {
+        Response::ReadDeviceIdentification { objects, .. } => {
+            assert_eq!(objects[1].value, b"DER simulator")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A server that answers the first request late (after the client gave up) and then answers the second.
+#[tokio::test]
+async fn late_answers_with_stale_transaction_ids_are_discarded() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut pending = Vec::new();
+        let mut buf = [0u8; 256];
+        for round in 0..2 {
+            let n = stream.read(&mut buf).await.unwrap();
+            let (frame, _) = TcpFrame::<Request>::decode(&buf[..n]).unwrap();
+            let value = if round == 0 { 0xDEAD } else { 0x0BEE };
+            pending.push(TcpFrame {
+                header: frame.header,
+                pdu: Response::ReadHoldingRegisters(vec![value]),
+            });
+            if round == 0 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+        // Both answers at once, the stale one first.
+        let mut out = Vec::new();
+        for frame in &pending {
+            frame.encode(&mut out).unwrap();
+        }
+        stream.write_all(&out).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    });
+    let mut client = Client::connect(&address, 1).await.unwrap();
+    client.set_timeout(Duration::from_millis(150));
+    assert!(matches!(
+        client.read_holding_registers(40000, 1).await,
+        Err(Error::Timeout(_))
+    ));
+    client.set_timeout(Duration::from_secs(2));
+    assert_eq!(
+        client.read_holding_registers(40000, 1).await.unwrap(),
+        Ok(vec![0x0BEE])
+    );
+    assert!(client.discarded() >= 1);
+}
+
+#[tokio::test]
+async fn rtu_over_a_stream_answers_its_unit_only() {
+    let server = shared("modbus-meter");
+    let (near, far) = tokio::io::duplex(4096);
+    tokio::spawn(serve_rtu(
+        far,
+        Arc::clone(&server),
+        Duration::from_millis(5),
+    ));
+    let mut client = Client::new(near, Framing::Rtu, 1);
+    let device = client.scan(Catalog::builtin().unwrap()).await.unwrap();
+    assert_eq!(
+        device.model(203).unwrap().get_scaled("W").unwrap(),
+        Some(3600.0)
+    );
+    assert_eq!(
+        client
+            .request(&Request::WriteSingleRegister {
+                address: 40000,
+                value: 1
+            })
+            .await
+            .unwrap(),
+        Response::Exception {
+            function: 6,
+            code: ExceptionCode::IllegalDataAddress
+        }
+    );
+    // Another unit id on the same line: the server stays silent.
+    let (near, far) = tokio::io::duplex(4096);
+    tokio::spawn(serve_rtu(far, server, Duration::from_millis(5)));
+    let mut other = Client::new(near, Framing::Rtu, 2);
+    other.set_timeout(Duration::from_millis(200));
+    assert!(matches!(
+        other.read_holding_registers(40000, 2).await,
+        Err(Error::Timeout(_))
+    ));
+}
+
+#[tokio::test]
+async fn pipelined_requests_on_one_connection_are_all_answered() {
+    let (address, _server) = listen("modbus-relay").await;
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut out = Vec::new();
+    for t in 0..20u16 {
+        TcpFrame {
+            header: MbapHeader {
+                transaction: t,
+                unit: 1,
+            },
+            pdu: Request::ReadHoldingRegisters {
+                address: 40000,
+                count: 2,
+            },
+        }
+        .encode(&mut out)
+        .unwrap();
+    }
+    stream.write_all(&out).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < 20 * 13 {
+        let n = stream.read(&mut buf).await.unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    let mut at = 0;
+    for t in 0..20u16 {
+        let (frame, used) = TcpFrame::<Response>::decode(&got[at..]).unwrap();
+        assert_eq!(frame.header.transaction, t);
+        assert_eq!(
+            frame.pdu,
+            Response::ReadHoldingRegisters(vec![0x5375, 0x6e53])
+        );
+        at += used;
+    }
+}
