@@ -3,10 +3,13 @@
 //!
 //! What it does: Modbus PDUs for function codes 1–6, 15, 16, 0x17 and 0x2B/0x0E as typed requests and
 //! responses with exceptions as values, the TCP (MBAP) and RTU (CRC-16) ADUs, as pure codecs that never panic
-//! on wire data ([`frame`]).
+//! on wire data ([`frame`]); the SunSpec model engine with the official JSON models as data, discovery,
+//! scale factors and repeating groups ([`sunspec`]); a sans-IO server core over rmodbus ([`server`]); the IDEA
+//! device profiles and simulated devices ([`simulator`]); tokio client and servers for TCP and RTU streams
+//! (`net`, feature `tokio`).
 //!
-//! What it does not do yet: the SunSpec model engine, the IDEA device profiles and simulated devices, the
-//! tokio client and server, `idea serve modbus-*`.
+//! What it does not do: open serial ports (RTU runs over any byte stream; bring a serial crate), Modbus ASCII,
+//! TLS (Modbus/TCP Security), or a register map typed by hand.
 //!
 //! ```
 //! use modbus_profiles::frame::{MbapHeader, Request, Response, TcpFrame};
