@@ -202,18 +202,7 @@ pub async fn iec104_router(
     Ok(state)
 }
 
-/// The Modbus devices `idea serve` runs, by name: the IDEA device profiles of `modbus-profiles`.
-pub const MODBUS_DEVICES: [&str; 7] = [
-    "modbus-router",
-    "modbus-hub",
-    "modbus-port",
-    "modbus-rectiverter",
-    "modbus-meter",
-    "modbus-relay",
-    "modbus-der",
-];
-
-/// Serves the simulated Modbus device of profile `name` (one of [`MODBUS_DEVICES`]) on `listener`, its
+/// Serves the simulated Modbus device of profile `name` (a name of [`modbus_profiles::simulator::SHIPPED`]) on `listener`, its
 /// SunSpec map at `base`, answering as `unit`, until the task is dropped. Returns the shared server core.
 pub fn modbus_device(
     listener: TcpListener,

@@ -185,11 +185,12 @@ impl<R: Registers> Server<R> {
         if frame.parse().is_err() || !frame.processing_required && !frame.response_required {
             return Handled::Silent;
         }
+        let function = frame.responding_to_fn;
         if frame.processing_required && frame.error.is_none() {
             let outcome = if frame.readonly {
                 let result = match frame.get_external_read() {
                     Ok(Read::Words(words)) => {
-                        let table = if frame_function(adu, proto) == 4 {
+                        let table = if function == 4 {
                             Table::Input
                         } else {
                             Table::Holding
@@ -203,7 +204,7 @@ impl<R: Registers> Server<R> {
                         )
                     }
                     Ok(Read::Bits(bits)) => {
-                        let discrete = frame_function(adu, proto) == 2;
+                        let discrete = function == 2;
                         read_bits(
                             &mut self.registers,
                             &mut self.bits,
@@ -321,11 +322,6 @@ pub(crate) fn be16(bytes: &[u8], at: usize) -> u16 {
         Some(&[hi, lo]) => u16::from_be_bytes([hi, lo]),
         _ => 0,
     }
-}
-
-fn frame_function(adu: &[u8], proto: ModbusProto) -> u8 {
-    let at = if proto == ModbusProto::TcpUdp { 7 } else { 1 };
-    adu.get(at).copied().unwrap_or(0)
 }
 
 /// A PDU of function 1–6, 15 or 16 whose length and counts agree, so rmodbus's processor can take it.

@@ -313,20 +313,22 @@ fn read_write_multiple_and_device_identification() {
     );
 }
 
+/// An RTU request for the "SunS" marker, to `unit`.
+fn read_marker(unit: u8) -> Vec<u8> {
+    let mut adu = Vec::new();
+    let pdu = Request::ReadHoldingRegisters {
+        address: 40000,
+        count: 2,
+    };
+    RtuFrame { unit, pdu }.encode(&mut adu).unwrap();
+    adu
+}
+
 #[test]
 fn rtu_answers_its_unit_only_and_never_a_broken_frame() {
     let mut meter = device("modbus-meter");
     let mut out = Vec::new();
-    let mut adu = Vec::new();
-    RtuFrame {
-        unit: 1,
-        pdu: Request::ReadHoldingRegisters {
-            address: 40000,
-            count: 2,
-        },
-    }
-    .encode(&mut adu)
-    .unwrap();
+    let adu = read_marker(1);
     assert_eq!(meter.handle_rtu(&adu, &mut out), Handled::Reply);
     let (frame, _) = RtuFrame::<Response>::decode(&out).unwrap();
     assert_eq!(
@@ -334,28 +336,10 @@ fn rtu_answers_its_unit_only_and_never_a_broken_frame() {
         Response::ReadHoldingRegisters(vec![0x5375, 0x6e53])
     );
     // Another unit: silence.
-    adu.clear();
-    RtuFrame {
-        unit: 7,
-        pdu: Request::ReadHoldingRegisters {
-            address: 40000,
-            count: 2,
-        },
-    }
-    .encode(&mut adu)
-    .unwrap();
+    let adu = read_marker(7);
     assert_eq!(meter.handle_rtu(&adu, &mut out), Handled::Silent);
     // A bad CRC: silence.
-    adu.clear();
-    RtuFrame {
-        unit: 1,
-        pdu: Request::ReadHoldingRegisters {
-            address: 40000,
-            count: 2,
-        },
-    }
-    .encode(&mut adu)
-    .unwrap();
+    let mut adu = read_marker(1);
     *adu.last_mut().unwrap() ^= 0xFF;
     assert_eq!(meter.handle_rtu(&adu, &mut out), Handled::Silent);
     // TCP for another unit: silence too; arbitrary bytes never panic.

@@ -40,7 +40,7 @@ enum Command {
         /// it: setpoints move the measured flows, limits clamp them, NG-R1..R5 by the mode setpoint), or a
         /// simulated Modbus/SunSpec device: modbus-router, modbus-hub, modbus-port, modbus-rectiverter,
         /// modbus-meter, modbus-relay, modbus-der.
-        #[arg(value_parser = ["iec104-router", "modbus-router", "modbus-hub", "modbus-port", "modbus-rectiverter", "modbus-meter", "modbus-relay", "modbus-der"])]
+        #[arg(value_parser = serve_kinds())]
         kind: String,
         /// Address to listen on, e.g. 127.0.0.1:2404 or 127.0.0.1:1502.
         #[arg(long)]
@@ -162,22 +162,16 @@ fn parse_method(s: &str) -> Result<ng_control::powerflow::Method, String> {
     }
 }
 
+/// What `idea serve` runs: the IEC 104 router and every shipped Modbus device profile.
+fn serve_kinds() -> clap::builder::PossibleValuesParser {
+    let modbus = modbus_profiles::simulator::SHIPPED
+        .iter()
+        .map(|(name, _)| *name);
+    clap::builder::PossibleValuesParser::new(std::iter::once("iec104-router").chain(modbus))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Sunspec(SunspecCommand::Scan { target, unit, json }) = &cli.command {
-        return match scan(target, *unit, *json) {
-            Ok(text) => {
-                let mut stdout = std::io::stdout().lock();
-                let _ = stdout.write_all(text.as_bytes());
-                let _ = stdout.flush();
-                ExitCode::SUCCESS
-            }
-            Err(message) => {
-                let _ = writeln!(std::io::stderr(), "idea: {message}");
-                ExitCode::from(2)
-            }
-        };
-    }
     if let Command::Serve {
         kind,
         listen,
@@ -208,6 +202,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Pretty JSON with a final newline.
+fn pretty(value: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| e.to_string())
+}
+
 fn scan(target: &str, unit: u8, json: bool) -> Result<String, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -217,7 +218,7 @@ fn scan(target: &str, unit: u8, json: bool) -> Result<String, String> {
         .block_on(idea_conformance::serve::sunspec_scan(target, unit))
         .map_err(|e| format!("{target}: {e}"))?;
     Ok(if json {
-        format!("{:#}\n", device.to_json())
+        pretty(&device.to_json())?
     } else {
         render::sunspec_device(&device)
     })
@@ -239,7 +240,11 @@ fn serve(kind: &str, listen: std::net::SocketAddr, base: u16, unit: u8) -> Resul
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            modbus if idea_conformance::serve::MODBUS_DEVICES.contains(&modbus) => {
+            modbus
+                if modbus_profiles::simulator::SHIPPED
+                    .iter()
+                    .any(|(name, _)| *name == modbus) =>
+            {
                 idea_conformance::serve::modbus_device(listener, modbus, base, unit)
                     .map_err(|e| e.to_string())?;
             }
@@ -270,7 +275,8 @@ fn decode_modbus(hex: &str, rtu: bool, response: bool) -> Result<serde_json::Val
 
 fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
-        Command::Serve { .. } | Command::Sunspec(_) => Err("runs in main".into()),
+        Command::Serve { .. } => Err("serve runs in main".into()),
+        Command::Sunspec(SunspecCommand::Scan { target, unit, json }) => scan(&target, unit, json),
         Command::Requirements { json, area } => {
             let catalogue = Catalogue::builtin();
             let selected = match &area {
@@ -319,9 +325,7 @@ fn run(cli: Cli) -> Result<String, String> {
                 return Ok(String::new());
             }
             if json {
-                serde_json::to_string_pretty(&fipa_acl::view::to_json(&message))
-                    .map(|s| s + "\n")
-                    .map_err(|e| e.to_string())
+                pretty(&fipa_acl::view::to_json(&message))
             } else {
                 Ok(fipa_acl::view::to_text(&message))
             }
@@ -334,9 +338,7 @@ fn run(cli: Cli) -> Result<String, String> {
         }) => {
             let value = decode_modbus(&hex, rtu, response)?;
             if json {
-                serde_json::to_string_pretty(&value)
-                    .map(|s| s + "\n")
-                    .map_err(|e| e.to_string())
+                pretty(&value)
             } else {
                 Ok(modbus_profiles::frame::view::to_text(&value))
             }
@@ -362,9 +364,7 @@ fn run(cli: Cli) -> Result<String, String> {
                 ));
             }
             if json {
-                serde_json::to_string_pretty(&iec104::view::to_json(&apdu))
-                    .map(|s| s + "\n")
-                    .map_err(|e| e.to_string())
+                pretty(&iec104::view::to_json(&apdu))
             } else {
                 Ok(iec104::view::to_text(&apdu))
             }
@@ -388,9 +388,7 @@ fn run(cli: Cli) -> Result<String, String> {
             let result = ng_control::powerflow::solve(&parsed, &options)
                 .map_err(|e| format!("{}: {e}", case.display()))?;
             if json {
-                serde_json::to_string_pretty(&result)
-                    .map(|s| s + "\n")
-                    .map_err(|e| e.to_string())
+                pretty(&result)
             } else {
                 Ok(render::power_flow(&result))
             }

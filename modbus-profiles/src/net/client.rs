@@ -135,40 +135,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// The answer to the current request if the buffer holds it; frames answering others are dropped.
     fn take_answer(&mut self) -> Option<Response> {
         loop {
-            match self.framing {
-                Framing::Tcp => match TcpFrame::<Response>::decode(&self.buffer) {
-                    Ok((frame, used)) => {
-                        self.buffer.drain(..used.min(self.buffer.len()));
-                        if frame.header.transaction == self.transaction
-                            && frame.header.unit == self.unit
-                        {
-                            return Some(frame.pdu);
-                        }
-                        self.discarded = self.discarded.saturating_add(1);
+            // The frame, whether it answers the current request, and its length.
+            let decoded = match self.framing {
+                Framing::Tcp => TcpFrame::<Response>::decode(&self.buffer).map(|(frame, used)| {
+                    let ours = frame.header.transaction == self.transaction
+                        && frame.header.unit == self.unit;
+                    (frame.pdu, ours, used)
+                }),
+                Framing::Rtu => RtuFrame::<Response>::decode(&self.buffer)
+                    .map(|(frame, used)| (frame.pdu, frame.unit == self.unit, used)),
+            };
+            match decoded {
+                Ok((pdu, ours, used)) => {
+                    self.buffer.drain(..used.min(self.buffer.len()));
+                    if ours {
+                        return Some(pdu);
                     }
-                    Err(Error::Incomplete { .. }) => return None,
-                    Err(_) => {
-                        // Not a frame we can follow: resynchronise on the next bytes.
-                        self.discarded = self.discarded.saturating_add(1);
-                        self.buffer.clear();
-                        return None;
-                    }
-                },
-                Framing::Rtu => match RtuFrame::<Response>::decode(&self.buffer) {
-                    Ok((frame, used)) => {
-                        self.buffer.drain(..used.min(self.buffer.len()));
-                        if frame.unit == self.unit {
-                            return Some(frame.pdu);
-                        }
-                        self.discarded = self.discarded.saturating_add(1);
-                    }
-                    Err(Error::Incomplete { .. }) => return None,
-                    Err(_) => {
-                        self.discarded = self.discarded.saturating_add(1);
-                        self.buffer.clear();
-                        return None;
-                    }
-                },
+                    self.discarded = self.discarded.saturating_add(1);
+                }
+                Err(Error::Incomplete { .. }) => return None,
+                Err(_) => {
+                    // Not a frame we can follow: resynchronise on the next bytes.
+                    self.discarded = self.discarded.saturating_add(1);
+                    self.buffer.clear();
+                    return None;
+                }
             }
         }
     }

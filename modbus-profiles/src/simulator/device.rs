@@ -107,9 +107,12 @@ impl SimulatedDevice {
     /// [`Error::Invalid`] for an unknown point or a value it cannot hold.
     pub fn put_scaled(&mut self, point: &str, value: f64) -> Result<(), Error> {
         self.exact.remove(point);
-        self.store_scaled(point, value)
+        self.store_scaled(point, value)?;
+        self.refresh();
+        Ok(())
     }
 
+    /// Sets a point without copying it into the flat map: callers [`refresh`](Self::refresh) once after.
     fn store_scaled(&mut self, point: &str, value: f64) -> Result<(), Error> {
         let at = PointRef::parse(point)?;
         let model = self
@@ -119,9 +122,7 @@ impl SimulatedDevice {
                 field: "point",
                 reason: format!("no model {}", at.model),
             })?;
-        model.put_scaled(&at.path, value)?;
-        self.refresh();
-        Ok(())
+        model.put_scaled(&at.path, value)
     }
 
     fn named_points(&self) -> Vec<String> {

@@ -248,7 +248,7 @@ pub struct GroupDef {
 impl GroupDef {
     /// Registers one instance takes when it holds no variable-count group; `None` otherwise.
     pub fn fixed_len(&self) -> Option<u32> {
-        let mut len: u32 = self.points.iter().map(|p| u32::from(p.size)).sum();
+        let mut len = u32::try_from(self.points_len()).ok()?;
         for group in &self.groups {
             let GroupCount::Fixed(n) = group.count else {
                 return None;
@@ -256,6 +256,11 @@ impl GroupDef {
             len = len.checked_add(group.fixed_len()?.checked_mul(u32::from(n))?)?;
         }
         Some(len)
+    }
+
+    /// Registers its own points take (not counting its groups).
+    pub fn points_len(&self) -> usize {
+        self.points.iter().map(|p| usize::from(p.size)).sum()
     }
 
     /// The point called `name` directly in this group.

@@ -234,13 +234,7 @@ impl Scanner {
         // First the top-level points (they hold the counts), then the rest once laid out.
         let reads = match self.catalog.get(id) {
             Some(def) => {
-                let root_end: usize = def
-                    .root
-                    .points
-                    .iter()
-                    .map(|p| usize::from(p.size))
-                    .sum::<usize>()
-                    .min(total);
+                let root_end = def.root.points_len().min(total);
                 let starts = point_starts(def.root.points.iter().map(|p| usize::from(p.size)));
                 chunks(&starts, 2, root_end)
             }
@@ -267,13 +261,7 @@ impl Scanner {
         let id = regs.first().copied().unwrap_or(0);
         let def = self.catalog.get(id).cloned();
         if !laid_out && let Some(def) = &def {
-            let root_end: usize = def
-                .root
-                .points
-                .iter()
-                .map(|p| usize::from(p.size))
-                .sum::<usize>()
-                .min(regs.len());
+            let root_end = def.root.points_len().min(regs.len());
             let model = Model::from_registers(Some(def.clone()), address, regs.clone());
             let starts: Vec<usize> = model
                 .points()

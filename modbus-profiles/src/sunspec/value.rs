@@ -82,6 +82,19 @@ fn bytes(regs: &[u16]) -> Vec<u8> {
     regs.iter().flat_map(|r| r.to_be_bytes()).collect()
 }
 
+/// The inverse of [`bytes`] for an even number of bytes.
+fn words(bytes: &[u8]) -> Vec<u16> {
+    bytes
+        .chunks_exact(2)
+        .map(|c| {
+            u16::from_be_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
+        .collect()
+}
+
 /// Decodes a point of type `kind` from its registers (`regs.len()` is the point's size).
 pub fn decode(kind: PointType, regs: &[u16]) -> Value {
     use PointType as T;
@@ -267,37 +280,14 @@ pub fn encode(kind: PointType, size: u16, value: &Value) -> Result<Vec<u16>, Err
             }
             let mut raw = s.to_vec();
             raw.resize(max, 0);
-            raw.chunks(2)
-                .map(|c| {
-                    u16::from_be_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                })
-                .collect()
+            words(&raw)
         }
         (T::Ipaddr, Value::Ipv4(a)) => split(u64::from(u32::from(*a)), 2),
-        (T::Ipv6addr, Value::Ipv6(a)) => a
-            .octets()
-            .chunks(2)
-            .map(|c| {
-                u16::from_be_bytes([
-                    c.first().copied().unwrap_or(0),
-                    c.get(1).copied().unwrap_or(0),
-                ])
-            })
-            .collect(),
+        (T::Ipv6addr, Value::Ipv6(a)) => words(&a.octets()),
         (T::Eui48, Value::Eui48(m)) => {
             let mut raw = vec![0u8, 0];
             raw.extend_from_slice(m);
-            raw.chunks(2)
-                .map(|c| {
-                    u16::from_be_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                })
-                .collect()
+            words(&raw)
         }
         (T::Pad, _) => absent(kind, size),
         (_, v) => {
