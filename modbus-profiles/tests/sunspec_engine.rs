@@ -95,6 +95,19 @@ fn malformed_definitions_name_file_and_point() {
             "DERVoltVar.Crv.Pt.Var",
             "int17",
         ),
+        // A name a path could not reach, and a name used twice in one group.
+        (
+            "\"name\": \"Ena\"",
+            "\"name\": \"En.a\"",
+            "DERVoltVar.En.a",
+            "'.'",
+        ),
+        (
+            "\"name\": \"AdptCrvReq\"",
+            "\"name\": \"Ena\"",
+            "DERVoltVar.Ena",
+            "repeated",
+        ),
     ];
     for (from, to, point, word) in cases {
         assert!(base.contains(from), "{from}");

@@ -407,6 +407,18 @@ fn check_references<'a>(
     Ok(())
 }
 
+const NAME_RULE: &str =
+    "a name is letters, digits, '_' and '-' (paths separate names with '.' and '[')";
+
+/// Whether `name` can be a point or group name: non-empty ASCII letters, digits, `_` and `-` (model 805 has
+/// `lithium-ion-module-cell`), so that a path such as `Crv[1].Pt[0].V` names one point.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 struct Reader<'a> {
     source: &'a str,
 }
@@ -434,6 +446,9 @@ impl Reader<'_> {
         } else {
             format!("{parent}.{name}")
         };
+        if !is_name(&name) {
+            return Err(self.fail(&path, NAME_RULE.into()));
+        }
         if depth >= MAX_GROUP_DEPTH {
             return Err(self.fail(
                 &path,
@@ -524,6 +539,9 @@ impl Reader<'_> {
             .ok_or_else(|| self.fail(&format!("{group}.(point)"), "point without a name".into()))?;
         let path = format!("{group}.{name}");
         let fail = |reason: String| self.fail(&path, reason);
+        if !is_name(&name) {
+            return Err(fail(NAME_RULE.into()));
+        }
         let kind_name = json
             .get("type")
             .and_then(Json::as_str)
