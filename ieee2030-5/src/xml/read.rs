@@ -1,0 +1,434 @@
+//! A pull reader over quick-xml that resolves namespaces, bounds depth and size, and hands out elements one
+//! at a time: the generated readers match children by namespace and local name, in any order.
+
+use super::extension::Extension;
+use crate::Error;
+use quick_xml::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{Namespace as QNamespace, ResolveResult};
+use std::borrow::Cow;
+
+/// The IEEE 2030.5 namespace.
+pub const SEP_NS: &str = "urn:ieee:std:2030.5:ns";
+/// The CSIP-AUS extension namespace (v1.1, v1.2), the one written.
+pub const CSIP_NS: &str = "https://csipaus.org/ns";
+/// The CSIP-AUS v1.3 namespace, read as [`CSIP_NS`].
+pub const CSIP_V13_NS: &str = "https://csipaus.org/ns/v1.3";
+/// XML Schema instance (`xsi:type`).
+pub const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// Bounds on what a document may make the reader do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest document, in bytes.
+    pub max_size: usize,
+    /// Deepest element nesting.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    /// 4 MiB and 32 levels: far beyond any resource of the standard (a full page of a list is well under
+    /// 1 MiB; the deepest resource nests about 6 levels).
+    fn default() -> Self {
+        Self {
+            max_size: 4 << 20,
+            max_depth: 32,
+        }
+    }
+}
+
+/// Which namespace an element is in, as far as the resources care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ns {
+    /// IEEE 2030.5, or no namespace at all (servers that leave out `xmlns`).
+    Sep,
+    /// CSIP-AUS, either version.
+    Csip,
+    /// Any other namespace (kept in extensions).
+    Other(String),
+}
+
+/// A child element just entered.
+#[derive(Debug)]
+pub struct Start<'i> {
+    /// The start tag.
+    pub tag: BytesStart<'i>,
+    /// Its namespace.
+    pub ns: Ns,
+    /// `<x/>`: no content and no end tag to read.
+    pub empty: bool,
+    /// Byte offset of the tag.
+    pub offset: u64,
+}
+
+impl Start<'_> {
+    /// The element's local name.
+    pub fn local(&self) -> &[u8] {
+        let name = self.tag.name();
+        let raw = name.into_inner();
+        match memchr_colon(raw) {
+            Some(i) => raw.get(i.saturating_add(1)..).unwrap_or_default(),
+            None => raw,
+        }
+    }
+}
+
+fn memchr_colon(raw: &[u8]) -> Option<usize> {
+    raw.iter().position(|b| *b == b':')
+}
+
+/// An attribute of a start tag, namespace resolved.
+#[derive(Debug)]
+pub struct Attribute<'a> {
+    /// Unprefixed attributes have none; `xsi:type` has [`XSI_NS`].
+    pub ns: Option<String>,
+    /// Local name.
+    pub local: &'a [u8],
+    /// Qualified name as written.
+    pub qualified: &'a [u8],
+    /// Unescaped value.
+    pub value: Cow<'a, str>,
+}
+
+/// Reads one document.
+pub struct Reader<'i> {
+    inner: NsReader<&'i [u8]>,
+    depth: usize,
+    limits: Limits,
+}
+
+impl<'i> Reader<'i> {
+    /// A reader over `input`.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] when the input is larger than `limits.max_size`; [`Error::Xml`] when it is not UTF-8.
+    pub fn new(input: &'i [u8], limits: Limits) -> Result<Self, Error> {
+        if input.len() > limits.max_size {
+            return Err(Error::Limit {
+                offset: 0,
+                what: "document size",
+            });
+        }
+        let text = std::str::from_utf8(input).map_err(|e| Error::Xml {
+            offset: u64::try_from(e.valid_up_to()).unwrap_or(u64::MAX),
+            reason: "not UTF-8".into(),
+        })?;
+        let mut inner = NsReader::from_str(text);
+        inner.config_mut().trim_text(false);
+        Ok(Self {
+            inner,
+            depth: 0,
+            limits,
+        })
+    }
+
+    /// Byte offset reached.
+    pub fn offset(&self) -> u64 {
+        self.inner.buffer_position()
+    }
+
+    fn xml_error(&self, reason: impl ToString) -> Error {
+        Error::Xml {
+            offset: self.inner.error_position(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn next(&mut self) -> Result<(Ns, Event<'i>), Error> {
+        let (resolved, event) = match self.inner.read_resolved_event() {
+            Ok((resolved, event)) => (namespace(&resolved), event),
+            Err(e) => return Err(self.xml_error(e)),
+        };
+        Ok((resolved, event))
+    }
+
+    /// The root element (after the declaration, comments and processing instructions).
+    ///
+    /// # Errors
+    /// [`Error::Xml`] when there is none or the XML is broken.
+    pub fn root(&mut self) -> Result<Start<'i>, Error> {
+        loop {
+            let offset = self.offset();
+            match self.next()? {
+                (ns, Event::Start(tag)) => return self.entered(ns, tag, false, offset),
+                (ns, Event::Empty(tag)) => return self.entered(ns, tag, true, offset),
+                (_, Event::Eof) => return Err(self.xml_error("no root element")),
+                (_, Event::Text(t)) if is_blank(&t) => {}
+                (_, Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_)) => {}
+                _ => return Err(self.xml_error("content before the root element")),
+            }
+        }
+    }
+
+    fn entered(
+        &mut self,
+        ns: Ns,
+        tag: BytesStart<'i>,
+        empty: bool,
+        offset: u64,
+    ) -> Result<Start<'i>, Error> {
+        if !empty {
+            self.depth = self.depth.saturating_add(1);
+            if self.depth > self.limits.max_depth {
+                return Err(Error::Limit {
+                    offset,
+                    what: "element nesting depth",
+                });
+            }
+        }
+        Ok(Start {
+            tag,
+            ns,
+            empty,
+            offset,
+        })
+    }
+
+    /// The next child of `parent` (`None` at its end); white space, comments and processing instructions
+    /// between children are skipped, stray text is ignored (no resource has mixed content).
+    ///
+    /// # Errors
+    /// [`Error::Xml`] for broken XML; [`Error::Limit`] past the depth limit.
+    pub fn child(&mut self, parent: &Start<'_>) -> Result<Option<Start<'i>>, Error> {
+        if parent.empty {
+            return Ok(None);
+        }
+        loop {
+            let offset = self.offset();
+            match self.next()? {
+                (ns, Event::Start(tag)) => return self.entered(ns, tag, false, offset).map(Some),
+                (ns, Event::Empty(tag)) => return self.entered(ns, tag, true, offset).map(Some),
+                (_, Event::End(_)) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(None);
+                }
+                (_, Event::Eof) => return Err(self.xml_error("document ends inside an element")),
+                _ => {}
+            }
+        }
+    }
+
+    /// The text content of `element` up to its end.
+    ///
+    /// # Errors
+    /// [`Error::Value`] when it holds child elements; [`Error::Xml`] for broken XML or an unknown entity.
+    pub fn text(&mut self, element: &Start<'_>) -> Result<String, Error> {
+        let mut text = String::new();
+        if element.empty {
+            return Ok(text);
+        }
+        loop {
+            match self.next()? {
+                (_, Event::Text(t)) => {
+                    let part = t.xml10_content().map_err(|e| self.xml_error(e))?;
+                    text.push_str(&part);
+                }
+                (_, Event::CData(c)) => {
+                    let part = c.decode().map_err(|e| self.xml_error(e))?;
+                    text.push_str(&part);
+                }
+                (_, Event::GeneralRef(r)) => {
+                    let c = match r.resolve_char_ref() {
+                        Ok(Some(c)) => Some(c),
+                        Ok(None) => predefined(&r),
+                        Err(_) => None,
+                    };
+                    let c = c.ok_or_else(|| {
+                        self.xml_error(format!("unknown entity &{};", String::from_utf8_lossy(&r)))
+                    })?;
+                    text.push(c);
+                }
+                (_, Event::End(_)) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(text);
+                }
+                (_, Event::Comment(_) | Event::PI(_)) => {}
+                (_, Event::Eof) => return Err(self.xml_error("document ends inside an element")),
+                _ => {
+                    return Err(Error::Value {
+                        offset: element.offset,
+                        field: String::from_utf8_lossy(element.local()).into_owned(),
+                        reason: "expected a value, found an element".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The attributes of `start`, namespace declarations left out.
+    ///
+    /// # Errors
+    /// [`Error::Xml`] for a malformed attribute or value.
+    pub fn attributes<'a>(&self, start: &'a Start<'_>) -> Result<Vec<Attribute<'a>>, Error> {
+        let mut out = Vec::new();
+        for attribute in start.tag.attributes() {
+            let attribute = attribute.map_err(|e| Error::Xml {
+                offset: start.offset,
+                reason: e.to_string(),
+            })?;
+            let key = attribute.key;
+            if key.as_namespace_binding().is_some() {
+                continue;
+            }
+            let (resolved, local) = self.inner.resolve_attribute(key);
+            let ns = match resolved {
+                ResolveResult::Bound(QNamespace(uri)) => {
+                    Some(String::from_utf8_lossy(uri).into_owned())
+                }
+                _ => None,
+            };
+            let value = match attribute.value {
+                Cow::Borrowed(raw) => {
+                    quick_xml::escape::unescape(std::str::from_utf8(raw).map_err(|e| {
+                        Error::Xml {
+                            offset: start.offset,
+                            reason: e.to_string(),
+                        }
+                    })?)
+                    .map_err(|e| Error::Xml {
+                        offset: start.offset,
+                        reason: e.to_string(),
+                    })?
+                }
+                Cow::Owned(raw) => Cow::Owned(
+                    quick_xml::escape::unescape(&String::from_utf8_lossy(&raw))
+                        .map_err(|e| Error::Xml {
+                            offset: start.offset,
+                            reason: e.to_string(),
+                        })?
+                        .into_owned(),
+                ),
+            };
+            let local_bytes: &'a [u8] = local_of(key.into_inner());
+            out.push(Attribute {
+                ns,
+                local: local_bytes,
+                qualified: key.into_inner(),
+                value,
+            });
+            let _ = local;
+        }
+        Ok(out)
+    }
+
+    /// Reads `start` whole into an [`Extension`] (an element no resource type knows).
+    ///
+    /// # Errors
+    /// As [`child`](Self::child) and [`text`](Self::text).
+    pub fn capture(&mut self, start: &Start<'_>) -> Result<Extension, Error> {
+        let mut extension = Extension {
+            namespace: match &start.ns {
+                Ns::Sep => None,
+                Ns::Csip => Some(CSIP_NS.to_owned()),
+                Ns::Other(uri) => Some(uri.clone()),
+            },
+            name: String::from_utf8_lossy(start.local()).into_owned(),
+            attributes: self
+                .attributes(start)?
+                .into_iter()
+                .map(|a| {
+                    (
+                        String::from_utf8_lossy(a.qualified).into_owned(),
+                        a.value.into_owned(),
+                    )
+                })
+                .collect(),
+            text: String::new(),
+            children: Vec::new(),
+        };
+        if start.empty {
+            return Ok(extension);
+        }
+        loop {
+            let offset = self.offset();
+            match self.next()? {
+                (ns, Event::Start(tag)) => {
+                    let child = self.entered(ns, tag, false, offset)?;
+                    extension.children.push(self.capture(&child)?);
+                }
+                (ns, Event::Empty(tag)) => {
+                    let child = self.entered(ns, tag, true, offset)?;
+                    extension.children.push(self.capture(&child)?);
+                }
+                (_, Event::Text(t)) => {
+                    let part = t.xml10_content().map_err(|e| self.xml_error(e))?;
+                    extension.text.push_str(&part);
+                }
+                (_, Event::CData(c)) => {
+                    let part = c.decode().map_err(|e| self.xml_error(e))?;
+                    extension.text.push_str(&part);
+                }
+                (_, Event::GeneralRef(r)) => {
+                    if let Some(c) = r
+                        .resolve_char_ref()
+                        .ok()
+                        .flatten()
+                        .or_else(|| predefined(&r))
+                    {
+                        extension.text.push(c);
+                    }
+                }
+                (_, Event::End(_)) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if !extension.children.is_empty() && extension.text.trim().is_empty() {
+                        extension.text.clear();
+                    }
+                    return Ok(extension);
+                }
+                (_, Event::Eof) => return Err(self.xml_error("document ends inside an element")),
+                _ => {}
+            }
+        }
+    }
+
+    /// Skips to the end of the document, checking that nothing but white space, comments and processing
+    /// instructions follows the root; returns the bytes used.
+    ///
+    /// # Errors
+    /// [`Error::Xml`] for content after the root element.
+    pub fn finish(mut self) -> Result<usize, Error> {
+        let used = usize::try_from(self.offset()).unwrap_or(usize::MAX);
+        loop {
+            match self.next()? {
+                (_, Event::Eof) => return Ok(used),
+                (_, Event::Text(t)) if is_blank(&t) => {}
+                (_, Event::Comment(_) | Event::PI(_)) => {}
+                _ => return Err(self.xml_error("content after the root element")),
+            }
+        }
+    }
+}
+
+fn local_of(raw: &[u8]) -> &[u8] {
+    match memchr_colon(raw) {
+        Some(i) => raw.get(i.saturating_add(1)..).unwrap_or_default(),
+        None => raw,
+    }
+}
+
+fn is_blank(t: &[u8]) -> bool {
+    t.iter().all(u8::is_ascii_whitespace)
+}
+
+fn predefined(r: &[u8]) -> Option<char> {
+    match r {
+        b"lt" => Some('<'),
+        b"gt" => Some('>'),
+        b"amp" => Some('&'),
+        b"apos" => Some('\''),
+        b"quot" => Some('"'),
+        _ => None,
+    }
+}
+
+fn namespace(resolved: &ResolveResult<'_>) -> Ns {
+    match resolved {
+        ResolveResult::Bound(QNamespace(uri)) => match *uri {
+            b"urn:ieee:std:2030.5:ns" => Ns::Sep,
+            b"https://csipaus.org/ns" | b"https://csipaus.org/ns/v1.3" => Ns::Csip,
+            other => Ns::Other(String::from_utf8_lossy(other).into_owned()),
+        },
+        // No namespace, or an undeclared prefix: read as IEEE 2030.5.
+        _ => Ns::Sep,
+    }
+}

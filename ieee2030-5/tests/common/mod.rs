@@ -1,0 +1,53 @@
+//! Test data shared by the integration tests: the sample documents and the schema, read from `../shared` at
+//! run time (the schema is IEEE-copyrighted and never copied into this repository).
+#![allow(dead_code, clippy::unwrap_used, clippy::panic, clippy::print_stderr)]
+
+use std::path::PathBuf;
+
+/// `../shared/ieee2030-5`, or `$SEP_SHARED`.
+pub(crate) fn shared() -> PathBuf {
+    std::env::var_os("SEP_SHARED").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/ieee2030-5"),
+        PathBuf::from,
+    )
+}
+
+/// The sample documents, by file name, in name order.
+pub(crate) fn samples() -> Vec<(String, Vec<u8>)> {
+    let dir = shared().join("samples");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The IEEE 2030.5 schema: `$SEP_XSD`, else `../shared/ieee2030-5/sep.xsd`. Under `CI=true` a missing schema
+/// fails the test; elsewhere the test says visibly that it skipped.
+pub(crate) fn sep_xsd(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("SEP_XSD").map_or_else(|| shared().join("sep.xsd"), PathBuf::from);
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{test}: the IEEE 2030.5 schema is not at {} (set SEP_XSD)",
+            path.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED {test}: no IEEE 2030.5 schema at {} (set SEP_XSD); schema validation not run",
+        path.display()
+    );
+    None
+}
