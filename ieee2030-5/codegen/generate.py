@@ -158,7 +158,7 @@ def main(path):
                 # Extensions are optional to a reader of plain IEEE 2030.5 documents.
                 kind = "many" if e.max_occurs is None or e.max_occurs > 1 else "opt"
             elif e.max_occurs is None or e.max_occurs > 1:
-                kind = "many"
+                kind = "some" if e.min_occurs >= 1 else "many"
             else:
                 kind = "one" if e.min_occurs >= 1 else "opt"
             print(f'            {snake(e.local_name)}: {kind} {rust_type(e.type)} = {ns} "{e.local_name}",')

@@ -2,8 +2,8 @@
 // Do not edit: change the generator and run it again.
 
 use super::any_resource;
-use crate::primitives::HexBinary;
 use crate::xml::sep_type;
+use crate::primitives::HexBinary;
 
 sep_type! {
     ActivePower {
@@ -258,7 +258,7 @@ sep_type! {
             autonomous_v_ref_enable: opt bool = sep "autonomousVRefEnable",
             autonomous_v_ref_time_constant: opt u32 = sep "autonomousVRefTimeConstant",
             creation_time: one i64 = sep "creationTime",
-            curve_data: many CurveData = sep "CurveData",
+            curve_data: some CurveData = sep "CurveData",
             curve_type: one u8 = sep "curveType",
             open_loop_tms: opt u16 = sep "openLoopTms",
             ramp_dec_tms: opt u16 = sep "rampDecTms",

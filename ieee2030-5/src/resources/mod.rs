@@ -7,6 +7,7 @@
 #![allow(clippy::doc_markdown)]
 
 mod document;
+#[rustfmt::skip]
 mod generated;
 
 pub use document::{decode, decode_with, encode};

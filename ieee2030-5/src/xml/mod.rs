@@ -174,6 +174,27 @@ pub fn required<T>(
     })
 }
 
+/// A child that occurs one or more times.
+///
+/// # Errors
+/// [`Error::Structure`] when there was none.
+pub fn at_least_one<T>(
+    items: Vec<T>,
+    resource: &'static str,
+    field: &'static str,
+    offset: u64,
+) -> Result<Vec<T>, Error> {
+    if items.is_empty() {
+        return Err(Error::Structure {
+            offset,
+            resource,
+            field,
+            reason: "missing",
+        });
+    }
+    Ok(items)
+}
+
 /// Declares a resource type from its schema description: a struct with one field per attribute and child
 /// element (schema order), serde derives for JSON, and its [`Element`] reader and writer.
 macro_rules! sep_type {
@@ -303,11 +324,13 @@ macro_rules! sep_type {
 }
 pub(crate) use sep_type;
 
-/// Field types by occurrence: `one` T, `opt` `Option<T>`, `many` `Vec<T>`.
+/// Field types by occurrence: `one` T, `opt` `Option<T>`, `many` `Vec<T>` (0 or more), `some` `Vec<T>` (1 or
+/// more).
 macro_rules! field_type {
     (one $t:ty) => { $t };
     (opt $t:ty) => { Option<$t> };
     (many $t:ty) => { Vec<$t> };
+    (some $t:ty) => { Vec<$t> };
 }
 pub(crate) use field_type;
 
@@ -319,6 +342,9 @@ macro_rules! slot {
         Option::<$t>::None
     };
     (many $t:ty) => {
+        Vec::<$t>::new()
+    };
+    (some $t:ty) => {
         Vec::<$t>::new()
     };
 }
@@ -334,6 +360,9 @@ macro_rules! store {
     (many $slot:ident, $v:expr, $r:expr, $f:expr, $o:expr) => {
         $slot.push($v)
     };
+    (some $slot:ident, $v:expr, $r:expr, $f:expr, $o:expr) => {
+        $slot.push($v)
+    };
 }
 pub(crate) use store;
 
@@ -346,6 +375,9 @@ macro_rules! finish {
     };
     (many $slot:ident, $r:expr, $f:expr, $o:expr) => {
         $slot
+    };
+    (some $slot:ident, $r:expr, $f:expr, $o:expr) => {
+        $crate::xml::at_least_one($slot, $r, $f, $o)?
     };
 }
 pub(crate) use finish;
@@ -392,6 +424,11 @@ macro_rules! write_element {
         }
     };
     (many $w:ident, $v:expr, $ns:ident, $n:expr) => {
+        for v in $v {
+            $crate::xml::Element::write(v, $w, $crate::xml::write_ns!($ns), $n)
+        }
+    };
+    (some $w:ident, $v:expr, $ns:ident, $n:expr) => {
         for v in $v {
             $crate::xml::Element::write(v, $w, $crate::xml::write_ns!($ns), $n)
         }

@@ -1,0 +1,215 @@
+//! The official schema, read from `../shared` at run time, checks what we write, with the Python `xmlschema`
+//! package (pinned in `interop/requirements.txt`): every sample document written back stays valid (and two
+//! that real servers got wrong become valid), every resource type's minimal document is valid, and the
+//! generated declarations are exactly what the schema says today.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    missing_docs
+)]
+
+mod common;
+#[path = "../../interop/python.rs"]
+mod python;
+
+use common::{samples, sep_xsd, shared};
+use ieee2030_5::resources::{self, AnyResource, decode, encode};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ieee2030-5-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Validates `files`; file → `None` when valid, else the reason.
+fn validate(python: &Path, sep: &Path, files: &[PathBuf]) -> BTreeMap<String, Option<String>> {
+    let csip = shared().join("csipaus-1.2/csipaus-core.xsd");
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/xsd_validate.py"))
+        .arg(sep)
+        .arg(&csip)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xmlschema: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn written_samples_are_schema_valid() {
+    let Some(sep) = sep_xsd("written_samples_are_schema_valid") else {
+        return;
+    };
+    let Some(python) = python::python("XSD validation with xmlschema") else {
+        return;
+    };
+    let dir = scratch("samples");
+    let mut originals = Vec::new();
+    let mut ours = Vec::new();
+    for (name, bytes) in samples() {
+        let (resource, _) = decode(&bytes).unwrap();
+        let mut out = Vec::new();
+        encode(&resource, &mut out);
+        let original = shared().join("samples").join(&name);
+        let written = dir.join(&name);
+        std::fs::write(&written, &out).unwrap();
+        originals.push(original);
+        ours.push(written);
+    }
+    let before = validate(&python, &sep, &originals);
+    let after = validate(&python, &sep, &ours);
+    let mut valid_before = 0;
+    let mut valid_after = 0;
+    for (original, written) in originals.iter().zip(&ours) {
+        let b = &before[&original.display().to_string()];
+        let a = &after[&written.display().to_string()];
+        valid_before += usize::from(b.is_none());
+        valid_after += usize::from(a.is_none());
+        if b.is_none() {
+            assert!(
+                a.is_none(),
+                "{} was valid, ours is not: {}\n{}",
+                original.display(),
+                a.as_deref().unwrap_or_default(),
+                std::fs::read_to_string(written).unwrap()
+            );
+        }
+    }
+    println!("schema-valid: {valid_before} of 33 samples as found, {valid_after} as we write them");
+    assert_eq!(valid_before, 30, "three samples are invalid on purpose");
+    // The two that only put elements out of schema order (20, 31) come out valid.
+    assert_eq!(valid_after, 32);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn minimal_documents_of_every_type_are_schema_valid() {
+    let Some(sep) = sep_xsd("minimal_documents_of_every_type_are_schema_valid") else {
+        return;
+    };
+    let Some(python) = python::python("XSD validation with xmlschema") else {
+        return;
+    };
+    let dir = scratch("minimal");
+    let mut files = Vec::new();
+    for resource in every_type() {
+        let mut out = Vec::new();
+        encode(&resource, &mut out);
+        let file = dir.join(format!("{}.xml", resource.type_name()));
+        std::fs::write(&file, out).unwrap();
+        files.push(file);
+    }
+    assert_eq!(files.len(), 45);
+    let result = validate(&python, &sep, &files);
+    let invalid: Vec<_> = result
+        .iter()
+        .filter_map(|(f, e)| e.as_ref().map(|e| format!("{f}: {e}")))
+        .collect();
+    assert!(invalid.is_empty(), "{invalid:#?}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// One default value of every document type.
+fn every_type() -> Vec<AnyResource> {
+    use resources::*;
+    vec![
+        DeviceCapability::default().into(),
+        EndDevice::default().into(),
+        EndDeviceList::default().into(),
+        Registration::default().into(),
+        DeviceInformation::default().into(),
+        DeviceStatus::default().into(),
+        PowerStatus::default().into(),
+        FunctionSetAssignments::default().into(),
+        FunctionSetAssignmentsList::default().into(),
+        DERProgram::default().into(),
+        DERProgramList::default().into(),
+        DERControl::default().into(),
+        DERControlList::default().into(),
+        DefaultDERControl::default().into(),
+        DERCurve {
+            curve_data: vec![CurveData::default()],
+            ..DERCurve::default()
+        }
+        .into(),
+        DERCurveList::default().into(),
+        DER::default().into(),
+        DERList::default().into(),
+        DERCapability::default().into(),
+        DERSettings::default().into(),
+        DERStatus::default().into(),
+        DERAvailability::default().into(),
+        Time::default().into(),
+        UsagePoint::default().into(),
+        UsagePointList::default().into(),
+        MirrorUsagePoint::default().into(),
+        MirrorUsagePointList::default().into(),
+        MeterReading::default().into(),
+        MeterReadingList::default().into(),
+        MirrorMeterReading::default().into(),
+        MirrorMeterReadingList::default().into(),
+        Reading::default().into(),
+        ReadingList::default().into(),
+        ReadingType::default().into(),
+        ResponseSet::default().into(),
+        ResponseSetList::default().into(),
+        Response::default().into(),
+        ResponseList::default().into(),
+        DERControlResponse::default().into(),
+        Subscription::default().into(),
+        SubscriptionList::default().into(),
+        Notification::default().into(),
+        NotificationList::default().into(),
+        resources::Error::default().into(),
+        // And one with the CSIP-AUS extension, validated against csipaus-core.xsd.
+        DERControl {
+            der_control_base: DERControlBase {
+                op_mod_exp_lim_w: Some(ActivePower {
+                    multiplier: 3,
+                    value: 5,
+                    ..ActivePower::default()
+                }),
+                ..DERControlBase::default()
+            },
+            ..DERControl::default()
+        }
+        .into(),
+    ]
+}
+
+#[test]
+fn generated_code_matches_the_schema() {
+    if sep_xsd("generated_code_matches_the_schema").is_none() {
+        return;
+    }
+    let Some(python) = python::python("regenerating the resource declarations") else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(python)
+        .arg(root.join("codegen/generate.py"))
+        .arg(shared().join("csipaus-1.2/csipaus-core.xsd"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed = std::fs::read_to_string(root.join("src/resources/generated.rs")).unwrap();
+    let fresh = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        committed == fresh,
+        "src/resources/generated.rs differs from what codegen/generate.py makes of the schema; run it again"
+    );
+}
