@@ -81,7 +81,35 @@ macro_rules! integer_text {
     )*};
 }
 
-integer_text!(u8, u16, u32, u64, i8, i16, i32, i64, bool);
+integer_text!(u8, u16, u32, u64, i8, i16, i32, i64);
+
+/// `xs:boolean`: `true`, `false`, `1`, `0` read; `true` and `false` written.
+impl Text for bool {
+    fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        }
+    }
+    fn write(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl Element for bool {
+    fn read(
+        reader: &mut Reader<'_>,
+        start: &Start<'_>,
+        field: &'static str,
+    ) -> Result<Self, Error> {
+        let text = reader.text(start)?;
+        parse_text(&text, field, start.offset)
+    }
+    fn write(&self, writer: &mut Writer, ns: WriteNs, name: &str) {
+        write_text(writer, ns, name, self);
+    }
+}
 
 impl Text for String {
     fn parse(text: &str) -> Option<Self> {
