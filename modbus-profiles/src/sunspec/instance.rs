@@ -504,7 +504,20 @@ impl Model {
         })
     }
 
+    /// Finds a point by path; the path may start with the model's name (`DERVoltVar.Ena`).
     fn locate(&self, path: &str) -> Result<Located<'_>, Error> {
+        let segments: Vec<&str> = path.split('.').collect();
+        let found = self.locate_segments(path, &segments);
+        match (&found, &self.def, segments.split_first()) {
+            // A group may share the model's name: the model prefix is tried second.
+            (Err(_), Some(def), Some((first, rest))) if *first == def.name() && !rest.is_empty() => {
+                self.locate_segments(path, rest)
+            }
+            _ => found,
+        }
+    }
+
+    fn locate_segments(&self, path: &str, segments: &[&str]) -> Result<Located<'_>, Error> {
         let invalid = |reason: String| Error::Invalid {
             field: "point",
             reason: format!("{path}: {reason}"),
@@ -514,10 +527,6 @@ impl Model {
                 format!("model {} has no definition here", self.id())
             })));
         };
-        let mut segments: Vec<&str> = path.split('.').collect();
-        if segments.len() > 1 && segments.first() == Some(&def.name()) {
-            segments.remove(0);
-        }
         let mut group = &def.root;
         let mut at = layout;
         let mut scopes = vec![(group, at)];
