@@ -63,7 +63,7 @@ macro_rules! any_resource {
                     $( Self::$name(r) => r.write_content(writer), )*
                     Self::Other(e) => {
                         for (name, value) in &e.attributes {
-                            writer.attribute(name, value);
+                            writer.kept_attribute(name, value);
                         }
                         if !e.text.is_empty() {
                             writer.text(&e.text);

@@ -10,7 +10,8 @@ pub struct Extension {
     pub namespace: Option<String>,
     /// Its local name.
     pub name: String,
-    /// Its attributes as written (qualified names), namespace declarations left out.
+    /// Its attributes, namespace declarations left out: `name` without a namespace, `xsi:name`, or
+    /// `{uri}name` in another namespace.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<(String, String)>,
     /// Its text (white space between child elements dropped).
@@ -28,7 +29,7 @@ pub struct Unknown {
     /// Child elements no field matched, in document order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub elements: Vec<Extension>,
-    /// Attributes no field matched (qualified name, value).
+    /// Attributes no field matched (named as in [`Extension::attributes`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<(String, String)>,
 }

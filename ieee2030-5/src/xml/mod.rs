@@ -293,7 +293,7 @@ macro_rules! sep_type {
                         )*
                         (Some($crate::xml::read::XSI_NS), _) => {}
                         _ => unknown.attributes.push((
-                            String::from_utf8_lossy(attribute.qualified).into_owned(),
+                            attribute.kept,
                             attribute.value.into_owned(),
                         )),
                     }
@@ -324,7 +324,7 @@ macro_rules! sep_type {
             pub(crate) fn write_content(&self, writer: &mut $crate::xml::Writer) {
                 $( $crate::xml::write_attribute!($akind writer, &self.$aname, $axml); )*
                 for (name, value) in &self.unknown.attributes {
-                    writer.attribute(name, value);
+                    writer.kept_attribute(name, value);
                 }
                 $( $crate::xml::write_element!($ekind writer, &self.$ename, $ens, $exml); )*
                 for element in &self.unknown.elements {

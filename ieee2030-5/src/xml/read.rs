@@ -84,8 +84,9 @@ pub struct Attribute<'a> {
     pub ns: Option<String>,
     /// Local name.
     pub local: &'a [u8],
-    /// Qualified name as written.
-    pub qualified: &'a [u8],
+    /// The name an [`Extension`] keeps: `local` without a namespace,
+    /// `xsi:local` and `xml:local` in those namespaces, `{uri}local` in any other.
+    pub kept: String,
     /// Unescaped value.
     pub value: Cow<'a, str>,
 }
@@ -167,6 +168,15 @@ impl<'i> Reader<'i> {
         empty: bool,
         offset: u64,
     ) -> Result<Start<'i>, Error> {
+        if !is_qualified_name(tag.name().into_inner()) {
+            return Err(Error::Xml {
+                offset,
+                reason: format!(
+                    "{:?} is not an element name",
+                    String::from_utf8_lossy(tag.name().into_inner())
+                ),
+            });
+        }
         if !empty {
             self.depth = self.depth.saturating_add(1);
             if self.depth > self.limits.max_depth {
@@ -270,10 +280,32 @@ impl<'i> Reader<'i> {
             if key.as_namespace_binding().is_some() {
                 continue;
             }
-            let (resolved, local) = self.inner.resolve_attribute(key);
+            if !is_qualified_name(key.into_inner()) {
+                return Err(Error::Xml {
+                    offset: start.offset,
+                    reason: format!(
+                        "{:?} is not an attribute name",
+                        String::from_utf8_lossy(key.into_inner())
+                    ),
+                });
+            }
+            let (resolved, _) = self.inner.resolve_attribute(key);
             let ns = match resolved {
+                ResolveResult::Unknown(prefix) => {
+                    return Err(Error::Xml {
+                        offset: start.offset,
+                        reason: format!(
+                            "attribute prefix {:?} is not declared",
+                            String::from_utf8_lossy(&prefix)
+                        ),
+                    });
+                }
                 ResolveResult::Bound(QNamespace(uri)) => {
-                    Some(String::from_utf8_lossy(uri).into_owned())
+                    let raw = String::from_utf8_lossy(uri);
+                    Some(
+                        quick_xml::escape::unescape(&raw)
+                            .map_or_else(|_| raw.clone().into_owned(), Cow::into_owned),
+                    )
                 }
                 _ => None,
             };
@@ -299,14 +331,13 @@ impl<'i> Reader<'i> {
                         .into_owned(),
                 ),
             };
-            let local_bytes: &'a [u8] = local_of(key.into_inner());
+            let local: &'a [u8] = local_of(key.into_inner());
             out.push(Attribute {
+                kept: kept_name(ns.as_deref(), local),
                 ns,
-                local: local_bytes,
-                qualified: key.into_inner(),
+                local,
                 value,
             });
-            let _ = local;
         }
         Ok(out)
     }
@@ -326,12 +357,7 @@ impl<'i> Reader<'i> {
             attributes: self
                 .attributes(start)?
                 .into_iter()
-                .map(|a| {
-                    (
-                        String::from_utf8_lossy(a.qualified).into_owned(),
-                        a.value.into_owned(),
-                    )
-                })
+                .map(|a| (a.kept, a.value.into_owned()))
                 .collect(),
             text: String::new(),
             children: Vec::new(),
@@ -399,6 +425,36 @@ impl<'i> Reader<'i> {
     }
 }
 
+/// `NCName` or `NCName:NCName` (Namespaces in XML 1.0), ASCII checked exactly, other characters accepted.
+fn is_qualified_name(raw: &[u8]) -> bool {
+    let nc_name = |part: &[u8]| match part.split_first() {
+        Some((first, rest)) => {
+            (first.is_ascii_alphabetic() || *first == b'_' || !first.is_ascii())
+                && rest.iter().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || !b.is_ascii()
+                })
+        }
+        None => false,
+    };
+    match memchr_colon(raw) {
+        Some(i) => {
+            let (prefix, rest) = raw.split_at(i);
+            nc_name(prefix) && nc_name(rest.get(1..).unwrap_or_default())
+        }
+        None => nc_name(raw),
+    }
+}
+
+fn kept_name(ns: Option<&str>, local: &[u8]) -> String {
+    let local = String::from_utf8_lossy(local);
+    match ns {
+        None => local.into_owned(),
+        Some(XSI_NS) => format!("xsi:{local}"),
+        Some("http://www.w3.org/XML/1998/namespace") => format!("xml:{local}"),
+        Some(uri) => format!("{{{uri}}}{local}"),
+    }
+}
+
 fn local_of(raw: &[u8]) -> &[u8] {
     match memchr_colon(raw) {
         Some(i) => raw.get(i.saturating_add(1)..).unwrap_or_default(),
@@ -426,7 +482,14 @@ fn namespace(resolved: &ResolveResult<'_>) -> Ns {
         ResolveResult::Bound(QNamespace(uri)) => match *uri {
             b"urn:ieee:std:2030.5:ns" => Ns::Sep,
             b"https://csipaus.org/ns" | b"https://csipaus.org/ns/v1.3" => Ns::Csip,
-            other => Ns::Other(String::from_utf8_lossy(other).into_owned()),
+            // The URI as written in `xmlns`, entities resolved.
+            other => {
+                let raw = String::from_utf8_lossy(other);
+                Ns::Other(
+                    quick_xml::escape::unescape(&raw)
+                        .map_or_else(|_| raw.clone().into_owned(), Cow::into_owned),
+                )
+            }
         },
         // No namespace, or an undeclared prefix: read as IEEE 2030.5.
         _ => Ns::Sep,

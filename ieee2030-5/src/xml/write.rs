@@ -24,6 +24,8 @@ pub struct Writer {
     csip: bool,
     xsi: bool,
     depth: usize,
+    /// Prefixes made up for kept attributes in other namespaces.
+    prefixes: u32,
 }
 
 impl Writer {
@@ -58,6 +60,29 @@ impl Writer {
         self.out.push_str("=\"");
         escape_into(&mut self.out, value, true);
         self.out.push('"');
+    }
+
+    /// An attribute kept from the input (see [`Extension::attributes`]): `{uri}name` is written with a
+    /// prefix declared on the same element.
+    pub fn kept_attribute(&mut self, name: &str, value: &str) {
+        if !self.open {
+            return;
+        }
+        if let Some((uri, local)) = name.strip_prefix('{').and_then(|n| n.split_once('}')) {
+            self.prefixes = self.prefixes.saturating_add(1);
+            let prefix = format!("a{}", self.prefixes);
+            self.out.push_str(" xmlns:");
+            self.out.push_str(&prefix);
+            self.out.push_str("=\"");
+            escape_into(&mut self.out, uri, true);
+            self.out.push('"');
+            self.attribute(&format!("{prefix}:{local}"), value);
+            return;
+        }
+        if name.starts_with("xsi:") {
+            self.xsi = true;
+        }
+        self.attribute(name, value);
     }
 
     /// `xsi:type="name"` on the element just opened.
@@ -108,16 +133,11 @@ impl Writer {
             escape_into(&mut self.out, uri, true);
             self.out.push('"');
         }
+        self.open = true;
         for (name, value) in &element.attributes {
-            if name.starts_with("xsi:") {
-                self.xsi = true;
-            }
-            self.out.push(' ');
-            self.out.push_str(name);
-            self.out.push_str("=\"");
-            escape_into(&mut self.out, value, true);
-            self.out.push('"');
+            self.kept_attribute(name, value);
         }
+        self.open = false;
         if element.text.is_empty() && element.children.is_empty() {
             self.out.push_str("/>");
             return;
