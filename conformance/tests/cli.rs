@@ -221,3 +221,56 @@ fn decode_modbus_prints_tcp_and_rtu_frames() {
     let (ok, stdout, _) = idea(&["decode", "modbus", "--rtu", "01 03 00 00 00 0A C5 CD"]);
     assert!(ok && stdout.contains("read holding registers"), "{stdout}");
 }
+
+#[test]
+fn decode_sep2_prints_an_outline_json_and_canonical_xml() {
+    let dir = std::env::temp_dir().join(format!("idea-sep2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("derc.xml");
+    // Prefixed, CSIP-AUS v1.3, out of schema order, lowercase hex.
+    std::fs::write(
+        &file,
+        r#"<s:DefaultDERControl xmlns:s="urn:ieee:std:2030.5:ns" xmlns:c="https://csipaus.org/ns/v1.3">
+        <s:mRID>ab</s:mRID><s:DERControlBase><c:opModExpLimW><s:multiplier>3</s:multiplier>
+        <s:value>5</s:value></c:opModExpLimW><s:opModConnect>true</s:opModConnect></s:DERControlBase>
+        <s:setGradW>10</s:setGradW></s:DefaultDERControl>"#,
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, text, err) = idea(&["decode", "sep2", path]);
+    assert!(ok, "{err}");
+    assert!(text.starts_with("DefaultDERControl\n"), "{text}");
+    assert!(
+        text.contains("  mRID: 000000000000000000000000000000AB\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    opModConnect: true\n    csipaus:opModExpLimW:\n      multiplier: 3\n"),
+        "{text}"
+    );
+
+    let (ok, json, _) = idea(&["decode", "sep2", "--json", path]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["DefaultDERControl"]["DERControlBase"]["opModExpLimW"]["value"],
+        5
+    );
+    assert_eq!(v["DefaultDERControl"]["setGradW"], 10);
+
+    let (ok, xml, _) = idea(&["decode", "sep2", "--xml", path]);
+    assert!(ok);
+    assert_eq!(
+        xml.trim_end(),
+        "<DefaultDERControl xmlns=\"urn:ieee:std:2030.5:ns\" xmlns:csipaus=\"https://csipaus.org/ns\">\
+         <mRID>000000000000000000000000000000AB</mRID><DERControlBase><opModConnect>true</opModConnect>\
+         <csipaus:opModExpLimW><multiplier>3</multiplier><value>5</value></csipaus:opModExpLimW>\
+         </DERControlBase><setGradW>10</setGradW></DefaultDERControl>"
+    );
+
+    std::fs::write(&file, "<DERControl><mRID>zz</mRID></DERControl>").unwrap();
+    let (ok, _, err) = idea(&["decode", "sep2", path]);
+    assert!(!ok);
+    assert!(err.contains("DERControl.mRID"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -38,6 +38,7 @@ mod error;
 pub mod identity;
 pub mod primitives;
 pub mod resources;
+pub mod view;
 pub mod xml;
 
 pub use error::Error;

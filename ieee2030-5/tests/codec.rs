@@ -225,6 +225,10 @@ fn errors_say_where_and_what() {
         EndDevice::decode(b"<Time/>"),
         Err(Error::UnknownResource { .. })
     ));
+    assert!(matches!(
+        Time::decode(b"<Time>\x01</Time>"),
+        Err(Error::Xml { offset: 6, .. })
+    ));
     let trailing = format!(r#"<Time xmlns="urn:ieee:std:2030.5:ns">{TIME}</Time><x/>"#);
     assert!(matches!(
         Time::decode(trailing.as_bytes()),

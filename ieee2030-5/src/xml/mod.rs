@@ -31,6 +31,30 @@ pub trait Text: Sized {
     fn parse(text: &str) -> Option<Self>;
     /// Appends the canonical lexical form.
     fn write(&self, out: &mut String);
+    /// Reads the value from text already owned (a string keeps it); the text back when it is not valid.
+    ///
+    /// # Errors
+    /// The text, when it is not a valid value.
+    fn from_text(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or(text)
+    }
+}
+
+/// A value is an element with text content.
+impl<T: Text> Element for T {
+    fn read(
+        reader: &mut Reader<'_>,
+        start: &Start<'_>,
+        field: &'static str,
+    ) -> Result<Self, Error> {
+        let text = reader.text(start)?;
+        T::from_text(text).map_err(|text| invalid_value::<T>(&text, field, start.offset))
+    }
+    fn write(&self, writer: &mut Writer, ns: WriteNs, name: &str) {
+        writer.start(ns, name);
+        writer.text(&text_of(self));
+        writer.end(ns, name);
+    }
 }
 
 /// Reads `text` as a value of the field `field` at `offset`.
@@ -38,11 +62,15 @@ pub trait Text: Sized {
 /// # Errors
 /// [`Error::Value`] naming the field.
 pub fn parse_text<T: Text>(text: &str, field: &str, offset: u64) -> Result<T, Error> {
-    T::parse(text).ok_or_else(|| Error::Value {
+    T::parse(text).ok_or_else(|| invalid_value::<T>(text, field, offset))
+}
+
+fn invalid_value<T>(text: &str, field: &str, offset: u64) -> Error {
+    Error::Value {
         offset,
         field: field.to_owned(),
         reason: format!("{text:?} is not a valid {}", short_type_name::<T>()),
-    })
+    }
 }
 
 fn short_type_name<T>() -> &'static str {
@@ -69,15 +97,6 @@ macro_rules! integer_text {
                 let _ = write!(out, "{self}");
             }
         }
-        impl Element for $t {
-            fn read(reader: &mut Reader<'_>, start: &Start<'_>, field: &'static str) -> Result<Self, Error> {
-                let text = reader.text(start)?;
-                parse_text(&text, field, start.offset)
-            }
-            fn write(&self, writer: &mut Writer, ns: WriteNs, name: &str) {
-                write_text(writer, ns, name, self);
-            }
-        }
     )*};
 }
 
@@ -97,37 +116,15 @@ impl Text for bool {
     }
 }
 
-impl Element for bool {
-    fn read(
-        reader: &mut Reader<'_>,
-        start: &Start<'_>,
-        field: &'static str,
-    ) -> Result<Self, Error> {
-        let text = reader.text(start)?;
-        parse_text(&text, field, start.offset)
-    }
-    fn write(&self, writer: &mut Writer, ns: WriteNs, name: &str) {
-        write_text(writer, ns, name, self);
-    }
-}
-
 impl Text for String {
     fn parse(text: &str) -> Option<Self> {
         Some(text.to_owned())
     }
+    fn from_text(text: String) -> Result<Self, String> {
+        Ok(text)
+    }
     fn write(&self, out: &mut String) {
         out.push_str(self);
-    }
-}
-
-impl Element for String {
-    fn read(reader: &mut Reader<'_>, start: &Start<'_>, _: &'static str) -> Result<Self, Error> {
-        reader.text(start)
-    }
-    fn write(&self, writer: &mut Writer, ns: WriteNs, name: &str) {
-        writer.start(ns, name);
-        writer.text(self);
-        writer.end(ns, name);
     }
 }
 
@@ -139,26 +136,6 @@ impl<const N: usize> Text for HexBinary<N> {
         use std::fmt::Write as _;
         let _ = write!(out, "{self}");
     }
-}
-
-impl<const N: usize> Element for HexBinary<N> {
-    fn read(
-        reader: &mut Reader<'_>,
-        start: &Start<'_>,
-        field: &'static str,
-    ) -> Result<Self, Error> {
-        let text = reader.text(start)?;
-        parse_text(&text, field, start.offset)
-    }
-    fn write(&self, writer: &mut Writer, ns: WriteNs, name: &str) {
-        write_text(writer, ns, name, self);
-    }
-}
-
-fn write_text<T: Text>(writer: &mut Writer, ns: WriteNs, name: &str, value: &T) {
-    writer.start(ns, name);
-    writer.text(&text_of(value));
-    writer.end(ns, name);
 }
 
 /// Stores a single-occurrence child, refusing a second one.
@@ -490,16 +467,17 @@ macro_rules! present {
 present!(u8, u16, u32, u64, i8, i16, i32, i64, bool, String);
 impl<const N: usize> Absent for HexBinary<N> {}
 
-impl<T: Element> Element for Box<T> {
+/// A notification's `Resource`, boxed because a notification is itself a resource.
+impl Element for Box<crate::resources::AnyResource> {
     fn read(
         reader: &mut Reader<'_>,
         start: &Start<'_>,
         field: &'static str,
     ) -> Result<Self, Error> {
-        T::read(reader, start, field).map(Box::new)
+        crate::resources::AnyResource::read(reader, start, field).map(Box::new)
     }
     fn write(&self, writer: &mut Writer, ns: WriteNs, name: &str) {
-        T::write(self, writer, ns, name);
+        crate::resources::AnyResource::write(self, writer, ns, name);
     }
 }
 

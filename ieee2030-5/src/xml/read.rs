@@ -114,6 +114,16 @@ impl<'i> Reader<'i> {
             offset: u64::try_from(e.valid_up_to()).unwrap_or(u64::MAX),
             reason: "not UTF-8".into(),
         })?;
+        if let Some(at) = text
+            .char_indices()
+            .find(|(_, c)| !is_xml_char(*c))
+            .map(|(at, _)| at)
+        {
+            return Err(Error::Xml {
+                offset: u64::try_from(at).unwrap_or(u64::MAX),
+                reason: "a character XML 1.0 does not allow".into(),
+            });
+        }
         let mut inner = NsReader::from_str(text);
         inner.config_mut().trim_text(false);
         Ok(Self {
@@ -460,6 +470,11 @@ fn local_of(raw: &[u8]) -> &[u8] {
         Some(i) => raw.get(i.saturating_add(1)..).unwrap_or_default(),
         None => raw,
     }
+}
+
+/// `Char` of XML 1.0 (2.2): tab, newline, carriage return, and U+0020 up, less U+FFFE and U+FFFF.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}')
 }
 
 fn is_blank(t: &[u8]) -> bool {

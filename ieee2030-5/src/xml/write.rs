@@ -68,7 +68,7 @@ impl Writer {
         if !self.open {
             return;
         }
-        if let Some((uri, local)) = name.strip_prefix('{').and_then(|n| n.split_once('}')) {
+        if let Some((uri, local)) = name.strip_prefix('{').and_then(|n| n.rsplit_once('}')) {
             self.prefixes = self.prefixes.saturating_add(1);
             let prefix = format!("a{}", self.prefixes);
             self.out.push_str(" xmlns:");
@@ -190,6 +190,7 @@ impl Writer {
     }
 }
 
+/// Escapes markup; characters XML 1.0 cannot carry become U+FFFD.
 fn escape_into(out: &mut String, text: &str, attribute: bool) {
     for c in text.chars() {
         match c {
@@ -200,6 +201,15 @@ fn escape_into(out: &mut String, text: &str, attribute: bool) {
             '\r' => out.push_str("&#13;"),
             '\n' if attribute => out.push_str("&#10;"),
             '\t' if attribute => out.push_str("&#9;"),
+            // Not a character of XML 1.0, not even as a reference.
+            '\u{0}'..='\u{8}'
+            | '\u{b}'
+            | '\u{c}'
+            | '\u{e}'..='\u{1f}'
+            | '\u{fffe}'
+            | '\u{ffff}' => {
+                out.push('\u{fffd}');
+            }
             c => out.push(c),
         }
     }

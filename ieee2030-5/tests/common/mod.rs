@@ -51,3 +51,86 @@ pub(crate) fn sep_xsd(test: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// A document of every resource type this crate reads (defaults), and a few with lists, a notification's
+/// resource, text to escape and CSIP-AUS elements.
+pub(crate) fn every_type() -> Vec<ieee2030_5::resources::AnyResource> {
+    use ieee2030_5::resources::*;
+    vec![
+        DeviceCapability::default().into(),
+        EndDevice::default().into(),
+        EndDeviceList {
+            end_device: vec![EndDevice::default(); 2],
+            ..Default::default()
+        }
+        .into(),
+        Registration::default().into(),
+        DeviceInformation::default().into(),
+        DeviceStatus::default().into(),
+        PowerStatus::default().into(),
+        FunctionSetAssignments::default().into(),
+        FunctionSetAssignmentsList::default().into(),
+        DERProgram::default().into(),
+        DERProgramList::default().into(),
+        DERControl::default().into(),
+        DERControlList {
+            der_control: vec![DERControl::default()],
+            ..Default::default()
+        }
+        .into(),
+        DefaultDERControl::default().into(),
+        DERCurve {
+            curve_data: vec![CurveData::default(); 2],
+            ..Default::default()
+        }
+        .into(),
+        DERCurveList::default().into(),
+        DER::default().into(),
+        DERList::default().into(),
+        DERCapability::default().into(),
+        DERSettings::default().into(),
+        DERStatus::default().into(),
+        DERAvailability::default().into(),
+        Time::default().into(),
+        UsagePoint::default().into(),
+        UsagePointList::default().into(),
+        MirrorUsagePoint::default().into(),
+        MirrorUsagePointList::default().into(),
+        MeterReading::default().into(),
+        MeterReadingList::default().into(),
+        MirrorMeterReading::default().into(),
+        MirrorMeterReadingList::default().into(),
+        Reading::default().into(),
+        ReadingList::default().into(),
+        ReadingType::default().into(),
+        ResponseSet::default().into(),
+        ResponseSetList::default().into(),
+        Response::default().into(),
+        ResponseList::default().into(),
+        DERControlResponse::default().into(),
+        Subscription::default().into(),
+        SubscriptionList::default().into(),
+        Notification {
+            resource: Some(Box::new(DERControl::default().into())),
+            ..Default::default()
+        }
+        .into(),
+        NotificationList::default().into(),
+        ieee2030_5::resources::Error::default().into(),
+        // CSIP-AUS elements (validated against csipaus-core.xsd) and text to escape.
+        DERControl {
+            der_control_base: DERControlBase {
+                op_mod_exp_lim_w: Some(ActivePower {
+                    multiplier: 3,
+                    value: 5,
+                    ..Default::default()
+                }),
+                op_mod_connect: Some(true),
+                ..Default::default()
+            },
+            description: Some("a <b> & c".into()),
+            ..Default::default()
+        }
+        .into(),
+    ]
+}
