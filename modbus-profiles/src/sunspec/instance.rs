@@ -510,7 +510,9 @@ impl Model {
         let found = self.locate_segments(path, &segments);
         match (&found, &self.def, segments.split_first()) {
             // A group may share the model's name: the model prefix is tried second.
-            (Err(_), Some(def), Some((first, rest))) if *first == def.name() && !rest.is_empty() => {
+            (Err(_), Some(def), Some((first, rest)))
+                if *first == def.name() && !rest.is_empty() =>
+            {
                 self.locate_segments(path, rest)
             }
             _ => found,
