@@ -229,6 +229,9 @@ fn errors_say_where_and_what() {
         Time::decode(b"<Time>\x01</Time>"),
         Err(Error::Xml { offset: 6, .. })
     ));
+    // Not even as references.
+    assert!(Time::decode(b"<Time>&#4;</Time>").is_err());
+    assert!(Time::decode(b"<Time href=\"&#x1;\"/>").is_err());
     let trailing = format!(r#"<Time xmlns="urn:ieee:std:2030.5:ns">{TIME}</Time><x/>"#);
     assert!(matches!(
         Time::decode(trailing.as_bytes()),

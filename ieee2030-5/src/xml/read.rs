@@ -4,7 +4,7 @@
 use super::extension::Extension;
 use crate::Error;
 use quick_xml::NsReader;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::{Namespace as QNamespace, ResolveResult};
 use std::borrow::Cow;
 
@@ -247,17 +247,7 @@ impl<'i> Reader<'i> {
                     let part = c.decode().map_err(|e| self.xml_error(e))?;
                     text.push_str(&part);
                 }
-                (_, Event::GeneralRef(r)) => {
-                    let c = match r.resolve_char_ref() {
-                        Ok(Some(c)) => Some(c),
-                        Ok(None) => predefined(&r),
-                        Err(_) => None,
-                    };
-                    let c = c.ok_or_else(|| {
-                        self.xml_error(format!("unknown entity &{};", String::from_utf8_lossy(&r)))
-                    })?;
-                    text.push(c);
-                }
+                (_, Event::GeneralRef(r)) => text.push(self.reference(&r)?),
                 (_, Event::End(_)) => {
                     self.depth = self.depth.saturating_sub(1);
                     return Ok(text);
@@ -273,6 +263,21 @@ impl<'i> Reader<'i> {
                 }
             }
         }
+    }
+
+    /// The character an entity or character reference stands for.
+    fn reference(&self, r: &BytesRef<'_>) -> Result<char, Error> {
+        let c = match r.resolve_char_ref() {
+            Ok(Some(c)) => Some(c).filter(|c| is_xml_char(*c)),
+            Ok(None) => predefined(r),
+            Err(_) => None,
+        };
+        c.ok_or_else(|| {
+            self.xml_error(format!(
+                "&{}; is not a character XML 1.0 allows or a predefined entity",
+                String::from_utf8_lossy(r.as_ref())
+            ))
+        })
     }
 
     /// The attributes of `start`, namespace declarations left out.
@@ -341,6 +346,13 @@ impl<'i> Reader<'i> {
                         .into_owned(),
                 ),
             };
+            if !value.chars().all(is_xml_char) {
+                return Err(Error::Xml {
+                    offset: start.offset,
+                    reason: "an attribute value refers to a character XML 1.0 does not allow"
+                        .into(),
+                });
+            }
             let local: &'a [u8] = local_of(key.into_inner());
             out.push(Attribute {
                 kept: kept_name(ns.as_deref(), local),
@@ -394,16 +406,7 @@ impl<'i> Reader<'i> {
                     let part = c.decode().map_err(|e| self.xml_error(e))?;
                     extension.text.push_str(&part);
                 }
-                (_, Event::GeneralRef(r)) => {
-                    if let Some(c) = r
-                        .resolve_char_ref()
-                        .ok()
-                        .flatten()
-                        .or_else(|| predefined(&r))
-                    {
-                        extension.text.push(c);
-                    }
-                }
+                (_, Event::GeneralRef(r)) => extension.text.push(self.reference(&r)?),
                 (_, Event::End(_)) => {
                     self.depth = self.depth.saturating_sub(1);
                     if !extension.children.is_empty() && extension.text.trim().is_empty() {
