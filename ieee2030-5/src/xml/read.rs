@@ -14,6 +14,10 @@ pub const SEP_NS: &str = "urn:ieee:std:2030.5:ns";
 pub const CSIP_NS: &str = "https://csipaus.org/ns";
 /// The CSIP-AUS v1.3 namespace, read as [`CSIP_NS`].
 pub const CSIP_V13_NS: &str = "https://csipaus.org/ns/v1.3";
+/// The namespace of the `xml:` prefix, bound by XML itself.
+pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// The namespace of `xmlns` declarations; no element may be in it.
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 /// XML Schema instance (`xsi:type`).
 pub const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
@@ -185,6 +189,14 @@ impl<'i> Reader<'i> {
                     "{:?} is not an element name",
                     String::from_utf8_lossy(tag.name().into_inner())
                 ),
+            });
+        }
+        if ns == Ns::Other(XMLNS_NS.to_owned())
+            || tag.name().prefix().is_some_and(|p| p.as_ref() == b"xmlns")
+        {
+            return Err(Error::Xml {
+                offset,
+                reason: "an element in the xmlns namespace".into(),
             });
         }
         if !empty {
@@ -463,7 +475,7 @@ fn kept_name(ns: Option<&str>, local: &[u8]) -> String {
     match ns {
         None => local.into_owned(),
         Some(XSI_NS) => format!("xsi:{local}"),
-        Some("http://www.w3.org/XML/1998/namespace") => format!("xml:{local}"),
+        Some(XML_NS) => format!("xml:{local}"),
         Some(uri) => format!("{{{uri}}}{local}"),
     }
 }

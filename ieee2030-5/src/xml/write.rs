@@ -2,7 +2,7 @@
 //! namespace as the default one, `csipaus:` and `xsi:` declared on the root only when used.
 
 use super::extension::Extension;
-use super::read::{CSIP_NS, SEP_NS, XSI_NS};
+use super::read::{CSIP_NS, SEP_NS, XML_NS, XSI_NS};
 
 /// The namespace an element is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +120,8 @@ impl Writer {
                 self.csip = true;
                 Some("csipaus")
             }
+            // Bound by XML itself; it may not be declared.
+            Some(XML_NS) => Some("xml"),
             Some(_) => Some("ext"),
         };
         self.out.push('<');
