@@ -18,28 +18,14 @@ pub fn decode(input: &[u8]) -> Result<(AnyResource, usize), Error> {
 /// # Errors
 /// As [`decode`].
 pub fn decode_with(input: &[u8], limits: Limits) -> Result<(AnyResource, usize), Error> {
-    let mut reader = Reader::new(input, limits)?;
-    let root = reader.root()?;
-    let name = root.local().to_vec();
-    if !AnyResource::knows(&name) {
-        return Err(Error::UnknownResource {
-            offset: root.offset,
-            name: String::from_utf8_lossy(&name).into_owned(),
-        });
-    }
-    let resource = AnyResource::read_as(&name, &mut reader, &root)?;
-    let used = reader.finish()?;
-    Ok((resource, used))
+    read_document(input, limits, AnyResource::knows, |reader, root| {
+        AnyResource::read_as(root.local(), reader, root)
+    })
 }
 
 /// Writes `resource` as a document: root element named after its type, IEEE 2030.5 as the default namespace.
 pub fn encode(resource: &AnyResource, out: &mut Vec<u8>) {
-    let mut writer = Writer::new();
-    let name = resource.type_name().to_owned();
-    writer.start(WriteNs::Sep, &name);
-    resource.write_content(&mut writer);
-    writer.end(WriteNs::Sep, &name);
-    out.extend_from_slice(writer.finish().as_bytes());
+    encode_root(resource.type_name(), out, |w| resource.write_content(w));
 }
 
 /// Reads one resource type as a document root.
@@ -51,9 +37,24 @@ pub(crate) fn decode_root<T>(
     name: &'static str,
     read: impl FnOnce(&mut Reader<'_>, &Start<'_>) -> Result<T, Error>,
 ) -> Result<(T, usize), Error> {
-    let mut reader = Reader::new(input, Limits::default())?;
+    read_document(
+        input,
+        Limits::default(),
+        |root| root == name.as_bytes(),
+        read,
+    )
+}
+
+/// A document whose root element `accept`s its local name, read by `read`, nothing after it.
+fn read_document<T>(
+    input: &[u8],
+    limits: Limits,
+    accept: impl FnOnce(&[u8]) -> bool,
+    read: impl FnOnce(&mut Reader<'_>, &Start<'_>) -> Result<T, Error>,
+) -> Result<(T, usize), Error> {
+    let mut reader = Reader::new(input, limits)?;
     let root = reader.root()?;
-    if root.local() != name.as_bytes() {
+    if !accept(root.local()) {
         return Err(Error::UnknownResource {
             offset: root.offset,
             name: String::from_utf8_lossy(root.local()).into_owned(),

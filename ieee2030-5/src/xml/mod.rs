@@ -88,9 +88,9 @@ pub fn text_of<T: Text>(value: &T) -> String {
 macro_rules! integer_text {
     ($($t:ty),*) => {$(
         impl Text for $t {
+            /// Rust's integer syntax is the schema's: an optional sign, then digits.
             fn parse(text: &str) -> Option<Self> {
-                let t = text.trim();
-                t.strip_prefix('+').unwrap_or(t).parse().ok()
+                text.trim().parse().ok()
             }
             fn write(&self, out: &mut String) {
                 use std::fmt::Write as _;
@@ -150,12 +150,7 @@ pub fn once<T>(
     offset: u64,
 ) -> Result<(), Error> {
     if slot.is_some() {
-        return Err(Error::Structure {
-            offset,
-            resource,
-            field,
-            reason: "repeated",
-        });
+        return Err(structure(resource, field, "repeated", offset));
     }
     *slot = Some(value);
     Ok(())
@@ -171,12 +166,7 @@ pub fn required<T>(
     field: &'static str,
     offset: u64,
 ) -> Result<T, Error> {
-    slot.ok_or(Error::Structure {
-        offset,
-        resource,
-        field,
-        reason: "missing",
-    })
+    slot.ok_or_else(|| structure(resource, field, "missing", offset))
 }
 
 /// A child that occurs one or more times.
@@ -190,14 +180,23 @@ pub fn at_least_one<T>(
     offset: u64,
 ) -> Result<Vec<T>, Error> {
     if items.is_empty() {
-        return Err(Error::Structure {
-            offset,
-            resource,
-            field,
-            reason: "missing",
-        });
+        return Err(structure(resource, field, "missing", offset));
     }
     Ok(items)
+}
+
+fn structure(
+    resource: &'static str,
+    field: &'static str,
+    reason: &'static str,
+    offset: u64,
+) -> Error {
+    Error::Structure {
+        offset,
+        resource,
+        field,
+        reason,
+    }
 }
 
 /// Declares a resource type from its schema description: a struct with one field per attribute and child

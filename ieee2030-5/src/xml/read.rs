@@ -68,16 +68,11 @@ pub struct Start<'i> {
 impl Start<'_> {
     /// The element's local name.
     pub fn local(&self) -> &[u8] {
-        let name = self.tag.name();
-        let raw = name.into_inner();
-        match memchr_colon(raw) {
-            Some(i) => raw.get(i.saturating_add(1)..).unwrap_or_default(),
-            None => raw,
-        }
+        local_of(self.tag.name().into_inner())
     }
 }
 
-fn memchr_colon(raw: &[u8]) -> Option<usize> {
+fn colon(raw: &[u8]) -> Option<usize> {
     raw.iter().position(|b| *b == b':')
 }
 
@@ -118,11 +113,12 @@ impl<'i> Reader<'i> {
             offset: u64::try_from(e.valid_up_to()).unwrap_or(u64::MAX),
             reason: "not UTF-8".into(),
         })?;
-        if let Some(at) = text
-            .char_indices()
-            .find(|(_, c)| !is_xml_char(*c))
-            .map(|(at, _)| at)
-        {
+        // Control characters are single bytes; U+FFFE and U+FFFF are the only other non-characters.
+        let forbidden = text
+            .bytes()
+            .position(|b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'))
+            .or_else(|| text.find(['\u{fffe}', '\u{ffff}']));
+        if let Some(at) = forbidden {
             return Err(Error::Xml {
                 offset: u64::try_from(at).unwrap_or(u64::MAX),
                 reason: "a character XML 1.0 does not allow".into(),
@@ -142,19 +138,23 @@ impl<'i> Reader<'i> {
         self.inner.buffer_position()
     }
 
+    /// An error found here (the position reached).
     fn xml_error(&self, reason: impl ToString) -> Error {
         Error::Xml {
-            offset: self.inner.error_position(),
+            offset: self.offset(),
             reason: reason.to_string(),
         }
     }
 
     fn next(&mut self) -> Result<(Ns, Event<'i>), Error> {
-        let (resolved, event) = match self.inner.read_resolved_event() {
-            Ok((resolved, event)) => (namespace(&resolved), event),
-            Err(e) => return Err(self.xml_error(e)),
-        };
-        Ok((resolved, event))
+        match self.inner.read_resolved_event() {
+            Ok((resolved, event)) => Ok((namespace(&resolved), event)),
+            // quick-xml knows where its error is.
+            Err(e) => Err(Error::Xml {
+                offset: self.inner.error_position(),
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// The root element (after the declaration, comments and processing instructions).
@@ -251,15 +251,9 @@ impl<'i> Reader<'i> {
         }
         loop {
             match self.next()? {
-                (_, Event::Text(t)) => {
-                    let part = t.xml10_content().map_err(|e| self.xml_error(e))?;
-                    text.push_str(&part);
+                (_, event @ (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_))) => {
+                    self.push_text(&event, &mut text)?;
                 }
-                (_, Event::CData(c)) => {
-                    let part = c.decode().map_err(|e| self.xml_error(e))?;
-                    text.push_str(&part);
-                }
-                (_, Event::GeneralRef(r)) => text.push(self.reference(&r)?),
                 (_, Event::End(_)) => {
                     self.depth = self.depth.saturating_sub(1);
                     return Ok(text);
@@ -275,6 +269,17 @@ impl<'i> Reader<'i> {
                 }
             }
         }
+    }
+
+    /// Appends what a text, CDATA or reference event stands for.
+    fn push_text(&self, event: &Event<'_>, out: &mut String) -> Result<(), Error> {
+        match event {
+            Event::Text(t) => out.push_str(&t.xml10_content().map_err(|e| self.xml_error(e))?),
+            Event::CData(c) => out.push_str(&c.decode().map_err(|e| self.xml_error(e))?),
+            Event::GeneralRef(r) => out.push(self.reference(r)?),
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The character an entity or character reference stands for.
@@ -327,38 +332,15 @@ impl<'i> Reader<'i> {
                         ),
                     });
                 }
-                ResolveResult::Bound(QNamespace(uri)) => {
-                    let raw = String::from_utf8_lossy(uri);
-                    Some(
-                        quick_xml::escape::unescape(&raw)
-                            .map_or_else(|_| raw.clone().into_owned(), Cow::into_owned),
-                    )
-                }
+                ResolveResult::Bound(QNamespace(uri)) => Some(namespace_uri(uri)),
                 _ => None,
             };
-            let value = match attribute.value {
-                Cow::Borrowed(raw) => {
-                    quick_xml::escape::unescape(std::str::from_utf8(raw).map_err(|e| {
-                        Error::Xml {
-                            offset: start.offset,
-                            reason: e.to_string(),
-                        }
-                    })?)
-                    .map_err(|e| Error::Xml {
-                        offset: start.offset,
-                        reason: e.to_string(),
-                    })?
-                }
-                Cow::Owned(raw) => Cow::Owned(
-                    quick_xml::escape::unescape(&String::from_utf8_lossy(&raw))
-                        .map_err(|e| Error::Xml {
-                            offset: start.offset,
-                            reason: e.to_string(),
-                        })?
-                        .into_owned(),
-                ),
-            };
-            if !value.chars().all(is_xml_char) {
+            let value = attribute.unescape_value().map_err(|e| Error::Xml {
+                offset: start.offset,
+                reason: e.to_string(),
+            })?;
+            // The input holds no forbidden character (checked at the start); only a reference makes one.
+            if matches!(value, Cow::Owned(_)) && !value.chars().all(is_xml_char) {
                 return Err(Error::Xml {
                     offset: start.offset,
                     reason: "an attribute value refers to a character XML 1.0 does not allow"
@@ -410,15 +392,9 @@ impl<'i> Reader<'i> {
                     let child = self.entered(ns, tag, true, offset)?;
                     extension.children.push(self.capture(&child)?);
                 }
-                (_, Event::Text(t)) => {
-                    let part = t.xml10_content().map_err(|e| self.xml_error(e))?;
-                    extension.text.push_str(&part);
+                (_, event @ (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_))) => {
+                    self.push_text(&event, &mut extension.text)?;
                 }
-                (_, Event::CData(c)) => {
-                    let part = c.decode().map_err(|e| self.xml_error(e))?;
-                    extension.text.push_str(&part);
-                }
-                (_, Event::GeneralRef(r)) => extension.text.push(self.reference(&r)?),
                 (_, Event::End(_)) => {
                     self.depth = self.depth.saturating_sub(1);
                     if !extension.children.is_empty() && extension.text.trim().is_empty() {
@@ -461,7 +437,7 @@ fn is_qualified_name(raw: &[u8]) -> bool {
         }
         None => false,
     };
-    match memchr_colon(raw) {
+    match colon(raw) {
         Some(i) => {
             let (prefix, rest) = raw.split_at(i);
             nc_name(prefix) && nc_name(rest.get(1..).unwrap_or_default())
@@ -481,7 +457,7 @@ fn kept_name(ns: Option<&str>, local: &[u8]) -> String {
 }
 
 fn local_of(raw: &[u8]) -> &[u8] {
-    match memchr_colon(raw) {
+    match colon(raw) {
         Some(i) => raw.get(i.saturating_add(1)..).unwrap_or_default(),
         None => raw,
     }
@@ -507,19 +483,18 @@ fn predefined(r: &[u8]) -> Option<char> {
     }
 }
 
+/// A namespace URI as written in `xmlns`, entities resolved.
+fn namespace_uri(raw: &[u8]) -> String {
+    let raw = String::from_utf8_lossy(raw);
+    quick_xml::escape::unescape(&raw).map_or_else(|_| raw.clone().into_owned(), Cow::into_owned)
+}
+
 fn namespace(resolved: &ResolveResult<'_>) -> Ns {
     match resolved {
         ResolveResult::Bound(QNamespace(uri)) => match *uri {
-            b"urn:ieee:std:2030.5:ns" => Ns::Sep,
-            b"https://csipaus.org/ns" | b"https://csipaus.org/ns/v1.3" => Ns::Csip,
-            // The URI as written in `xmlns`, entities resolved.
-            other => {
-                let raw = String::from_utf8_lossy(other);
-                Ns::Other(
-                    quick_xml::escape::unescape(&raw)
-                        .map_or_else(|_| raw.clone().into_owned(), Cow::into_owned),
-                )
-            }
+            u if u == SEP_NS.as_bytes() => Ns::Sep,
+            u if u == CSIP_NS.as_bytes() || u == CSIP_V13_NS.as_bytes() => Ns::Csip,
+            other => Ns::Other(namespace_uri(other)),
         },
         // No namespace, or an undeclared prefix: read as IEEE 2030.5.
         _ => Ns::Sep,

@@ -36,10 +36,8 @@ impl Writer {
 
     /// Opens element `name`; the first one is the root and carries the namespace declarations.
     pub fn start(&mut self, ns: WriteNs, name: &str) {
-        self.close_tag();
-        self.out.push('<');
-        self.prefix(ns);
-        self.out.push_str(name);
+        let prefix = self.prefix(ns);
+        self.open_tag(prefix, name);
         if self.depth == 0 {
             self.out.push_str(" xmlns=\"");
             self.out.push_str(SEP_NS);
@@ -47,7 +45,6 @@ impl Writer {
             self.root_declarations = self.out.len();
         }
         self.depth = self.depth.saturating_add(1);
-        self.open = true;
     }
 
     /// An attribute of the element just opened.
@@ -71,11 +68,7 @@ impl Writer {
         if let Some((uri, local)) = name.strip_prefix('{').and_then(|n| n.rsplit_once('}')) {
             self.prefixes = self.prefixes.saturating_add(1);
             let prefix = format!("a{}", self.prefixes);
-            self.out.push_str(" xmlns:");
-            self.out.push_str(&prefix);
-            self.out.push_str("=\"");
-            escape_into(&mut self.out, uri, true);
-            self.out.push('"');
+            self.attribute(&format!("xmlns:{prefix}"), uri);
             self.attribute(&format!("{prefix}:{local}"), value);
             return;
         }
@@ -100,62 +93,33 @@ impl Writer {
     /// Closes element `name`.
     pub fn end(&mut self, ns: WriteNs, name: &str) {
         self.depth = self.depth.saturating_sub(1);
-        if self.open {
-            self.out.push_str("/>");
-            self.open = false;
-            return;
-        }
-        self.out.push_str("</");
-        self.prefix(ns);
-        self.out.push_str(name);
-        self.out.push('>');
+        let prefix = self.prefix(ns);
+        self.close_element(prefix, name);
     }
 
     /// An element kept from the input, in its own namespace (declared on it).
     pub fn extension(&mut self, element: &Extension) {
-        self.close_tag();
         let prefix = match element.namespace.as_deref() {
             None | Some(SEP_NS) => None,
-            Some(CSIP_NS) => {
-                self.csip = true;
-                Some("csipaus")
-            }
+            Some(CSIP_NS) => self.prefix(WriteNs::Csip),
             // Bound by XML itself; it may not be declared.
             Some(XML_NS) => Some("xml"),
             Some(_) => Some("ext"),
         };
-        self.out.push('<');
-        if let Some(p) = prefix {
-            self.out.push_str(p);
-            self.out.push(':');
-        }
-        self.out.push_str(&element.name);
+        self.open_tag(prefix, &element.name);
         if let (Some("ext"), Some(uri)) = (prefix, element.namespace.as_deref()) {
-            self.out.push_str(" xmlns:ext=\"");
-            escape_into(&mut self.out, uri, true);
-            self.out.push('"');
+            self.attribute("xmlns:ext", uri);
         }
-        self.open = true;
         for (name, value) in &element.attributes {
             self.kept_attribute(name, value);
         }
-        self.open = false;
-        if element.text.is_empty() && element.children.is_empty() {
-            self.out.push_str("/>");
-            return;
+        if !element.text.is_empty() {
+            self.text(&element.text);
         }
-        self.out.push('>');
-        escape_into(&mut self.out, &element.text, false);
         for child in &element.children {
             self.extension(child);
         }
-        self.out.push_str("</");
-        if let Some(p) = prefix {
-            self.out.push_str(p);
-            self.out.push(':');
-        }
-        self.out.push_str(&element.name);
-        self.out.push('>');
+        self.close_element(prefix, &element.name);
     }
 
     /// The document, with the declarations its content needs.
@@ -177,11 +141,42 @@ impl Writer {
         self.out
     }
 
-    fn prefix(&mut self, ns: WriteNs) {
-        if ns == WriteNs::Csip {
-            self.csip = true;
-            self.out.push_str("csipaus:");
+    fn prefix(&mut self, ns: WriteNs) -> Option<&'static str> {
+        match ns {
+            WriteNs::Sep => None,
+            WriteNs::Csip => {
+                self.csip = true;
+                Some("csipaus")
+            }
         }
+    }
+
+    /// `<prefix:name`, left open for attributes.
+    fn open_tag(&mut self, prefix: Option<&str>, name: &str) {
+        self.close_tag();
+        self.out.push('<');
+        self.qualified(prefix, name);
+        self.open = true;
+    }
+
+    /// `/>` when nothing was written inside, else `</prefix:name>`.
+    fn close_element(&mut self, prefix: Option<&str>, name: &str) {
+        if self.open {
+            self.out.push_str("/>");
+            self.open = false;
+            return;
+        }
+        self.out.push_str("</");
+        self.qualified(prefix, name);
+        self.out.push('>');
+    }
+
+    fn qualified(&mut self, prefix: Option<&str>, name: &str) {
+        if let Some(p) = prefix {
+            self.out.push_str(p);
+            self.out.push(':');
+        }
+        self.out.push_str(name);
     }
 
     fn close_tag(&mut self) {
