@@ -11,8 +11,10 @@
 //!   Elements no type knows are kept ([`xml::Unknown`]) and written back, never dropped. Depth and size are
 //!   bounded; errors carry the byte offset.
 //! - [`primitives`]: fixed-width uppercase `HexBinary`, mRIDs with their PEN; [`identity`]: LFDI and SFDI.
+//! - [`scheduler`]: the DER event scheduler of a client, sans-IO with explicit time: primacy, superseding,
+//!   randomisation, cancellation, default controls, responses.
 //!
-//! What it does not do (yet): the DER event scheduler, the HTTP client and server, and TLS. It never reads
+//! What it does not do (yet): the HTTP client and server, and TLS. It never reads
 //! the schema at run time: the schema is IEEE-copyrighted and only its structure is turned into code.
 //!
 //! ```
@@ -38,6 +40,7 @@ mod error;
 pub mod identity;
 pub mod primitives;
 pub mod resources;
+pub mod scheduler;
 pub mod view;
 pub mod xml;
 
