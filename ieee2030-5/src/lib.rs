@@ -41,6 +41,7 @@ pub mod identity;
 pub mod primitives;
 pub mod resources;
 pub mod scheduler;
+pub mod server;
 pub mod view;
 pub mod xml;
 

@@ -1,0 +1,528 @@
+//! The server's URL space and what each method does there.
+//!
+//! ```text
+//! /dcap                         DeviceCapability
+//! /tm                           Time
+//! /edev                         EndDeviceList (the client's own EndDevice; all for the operator); POST registers
+//! /edev/{i}                     EndDevice            /edev/{i}/rg   Registration
+//! /edev/{i}/fsa                 FunctionSetAssignmentsList
+//! /edev/{i}/sub[/{s}]           SubscriptionList, POST subscribes; Subscription, DELETE unsubscribes
+//! /fsa/{j}                      FunctionSetAssignments   /fsa/{j}/derp  DERProgramList
+//! /derp/{k}                     DERProgram
+//! /derp/{k}/derc[/{n}]          DERControlList; DERControl
+//! /derp/{k}/actderc             the active DERControlList
+//! /derp/{k}/dderc               DefaultDERControl
+//! /rsps, /rsps/0, /rsps/0/rsp   ResponseSetList, ResponseSet, ResponseList (POST a DERControlResponse)
+//! /mup[/{m}]                    MirrorUsagePointList, POST creates; MirrorUsagePoint, POST a MirrorMeterReading
+//! ```
+
+use super::exchange::{Method, Paging, Reply, Request};
+use super::store::{FsaId, ProgramIndex, Server};
+use crate::identity::sfdi;
+use crate::primitives::HexBinary160;
+use crate::resources::{
+    DERControlList, DERControlResponse, DERProgramList, DeviceCapability, EndDevice, EndDeviceList,
+    FunctionSetAssignments, FunctionSetAssignmentsList, Link, ListLink, MirrorMeterReading,
+    MirrorUsagePoint, MirrorUsagePointList, Registration, Response, ResponseList, ResponseSet,
+    ResponseSetList, Subscription, SubscriptionList, Time,
+};
+
+/// A resource written as the reply body.
+macro_rules! reply {
+    ($value:expr) => {{
+        let mut body = Vec::new();
+        $value.encode(&mut body);
+        Reply::ok(body)
+    }};
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn list_link(href: String, all: usize) -> Option<ListLink> {
+    Some(ListLink {
+        href,
+        all: Some(count(all)),
+        ..Default::default()
+    })
+}
+
+fn link(href: String) -> Option<Link> {
+    Some(Link {
+        href,
+        ..Default::default()
+    })
+}
+
+impl Server {
+    /// Answers one request at server time `now`.
+    pub fn handle(&mut self, request: &Request, now: i64) -> Reply {
+        self.refresh(now);
+        let Some(paging) = Paging::parse(&request.query) else {
+            return Reply::bad_request();
+        };
+        let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+        let index = |s: &str| s.parse::<usize>().ok();
+        use Method::{Delete, Get, Post};
+        match (request.method, segments.as_slice()) {
+            (Get, ["dcap"]) => reply!(self.device_capability(request.client)),
+            (Get, ["tm"]) => reply!(Time {
+                href: Some("/tm".into()),
+                poll_rate: Some(self.poll_rate),
+                current_time: now,
+                quality: 7,
+                ..Default::default()
+            }),
+            (Get, ["edev"]) => reply!(self.end_device_list(request.client, paging)),
+            (Post, ["edev"]) => self.register(request),
+            (method, ["edev", i, rest @ ..]) => {
+                match index(i).filter(|i| self.may_access(request.client, *i)) {
+                    Some(i) => self.device_resource(method, i, rest, request, paging),
+                    None if index(i).is_some_and(|i| i < self.devices.len()) => Reply::status(403),
+                    None => Reply::status(404),
+                }
+            }
+            (Get, ["fsa", j]) => match index(j).and_then(|j| self.fsa(FsaId(j))) {
+                Some(fsa) => reply!(fsa),
+                None => Reply::status(404),
+            },
+            (Get, ["fsa", j, "derp"]) => {
+                match index(j).and_then(|j| self.program_list(FsaId(j), paging)) {
+                    Some(list) => reply!(list),
+                    None => Reply::status(404),
+                }
+            }
+            (Get, ["derp", k, rest @ ..]) => match index(k).filter(|k| *k < self.programs.len()) {
+                Some(k) => self.program_resource(ProgramIndex(k), rest, paging, now),
+                None => Reply::status(404),
+            },
+            (Get, ["rsps"]) => reply!(ResponseSetList {
+                href: Some("/rsps".into()),
+                all: 1,
+                results: 1,
+                response_set: paging.page(&[self.response_set()]).to_vec(),
+                ..Default::default()
+            }),
+            (Get, ["rsps", "0"]) => reply!(self.response_set()),
+            (Get, ["rsps", "0", "rsp"]) => {
+                let page: Vec<Response> = paging
+                    .page(&self.responses)
+                    .iter()
+                    .map(|r| Response {
+                        created_date_time: r.created_date_time,
+                        end_device_lfdi: r.end_device_lfdi,
+                        status: r.status,
+                        subject: r.subject,
+                        ..Default::default()
+                    })
+                    .collect();
+                reply!(ResponseList {
+                    href: Some("/rsps/0/rsp".into()),
+                    all: count(self.responses.len()),
+                    results: count(page.len()),
+                    response: page,
+                    ..Default::default()
+                })
+            }
+            (Post, ["rsps", "0", "rsp"]) => self.post_response(request),
+            (Get, ["mup"]) => {
+                let visible: Vec<MirrorUsagePoint> = self
+                    .mirrors
+                    .iter()
+                    .filter(|m| request.client.is_none_or(|c| c == m.device_lfdi))
+                    .cloned()
+                    .collect();
+                let page = paging.page(&visible).to_vec();
+                reply!(MirrorUsagePointList {
+                    href: Some("/mup".into()),
+                    all: count(visible.len()),
+                    results: count(page.len()),
+                    poll_rate: Some(self.poll_rate),
+                    mirror_usage_point: page,
+                    ..Default::default()
+                })
+            }
+            (Post, ["mup"]) => self.post_mirror_usage_point(request),
+            (method, ["mup", m]) => match (
+                method,
+                index(m).and_then(|m| self.mirrors.get(m).map(|u| (m, u))),
+            ) {
+                (_, Some((_, mup))) if request.client.is_some_and(|c| c != mup.device_lfdi) => {
+                    Reply::status(403)
+                }
+                (Get, Some((_, mup))) => reply!(mup),
+                (Post, Some((m, _))) => self.post_mirror_meter_reading(m, request),
+                (_, None) => Reply::status(404),
+                _ => Reply::status(405),
+            },
+            (Delete | Method::Put, _) | (Post, _) => Reply::status(405),
+            (Get, _) => Reply::status(404),
+        }
+    }
+
+    /// Whether `client` may see EndDevice `i`: its own, or any for the operator.
+    fn may_access(&self, client: Option<HexBinary160>, i: usize) -> bool {
+        self.devices
+            .get(i)
+            .is_some_and(|d| client.is_none_or(|c| c == d.lfdi))
+    }
+
+    fn device_capability(&self, client: Option<HexBinary160>) -> DeviceCapability {
+        let visible = self
+            .devices
+            .iter()
+            .filter(|d| client.is_none_or(|c| c == d.lfdi))
+            .count();
+        DeviceCapability {
+            href: Some("/dcap".into()),
+            poll_rate: Some(self.poll_rate),
+            response_set_list_link: list_link("/rsps".into(), 1),
+            time_link: link("/tm".into()),
+            end_device_list_link: list_link("/edev".into(), visible),
+            mirror_usage_point_list_link: list_link("/mup".into(), self.mirrors.len()),
+            ..Default::default()
+        }
+    }
+
+    fn end_device(&self, i: usize) -> Option<EndDevice> {
+        let d = self.devices.get(i)?;
+        Some(EndDevice {
+            href: Some(format!("/edev/{i}")),
+            subscribable: Some(0),
+            lfdi: Some(d.lfdi),
+            sfdi: self.sfdi_of(i),
+            changed_time: d.changed,
+            enabled: Some(true),
+            function_set_assignments_list_link: list_link(format!("/edev/{i}/fsa"), d.fsas.len()),
+            registration_link: link(format!("/edev/{i}/rg")),
+            subscription_list_link: list_link(
+                format!("/edev/{i}/sub"),
+                d.subscriptions.iter().flatten().count(),
+            ),
+            ..Default::default()
+        })
+    }
+
+    fn end_device_list(&self, client: Option<HexBinary160>, paging: Paging) -> EndDeviceList {
+        let visible: Vec<EndDevice> = (0..self.devices.len())
+            .filter(|i| self.may_access(client, *i))
+            .filter_map(|i| self.end_device(i))
+            .collect();
+        let page = paging.page(&visible).to_vec();
+        EndDeviceList {
+            href: Some("/edev".into()),
+            subscribable: Some(0),
+            all: count(visible.len()),
+            results: count(page.len()),
+            poll_rate: Some(self.poll_rate),
+            end_device: page,
+            ..Default::default()
+        }
+    }
+
+    /// `POST /edev`: a client registers itself. Its EndDevice must carry the LFDI of its certificate (and
+    /// the matching SFDI); only enrolled devices are accepted. An already registered device gets its
+    /// existing location.
+    fn register(&mut self, request: &Request) -> Reply {
+        let Ok((posted, _)) = EndDevice::decode(&request.body) else {
+            return Reply::bad_request();
+        };
+        let lfdi = match (posted.lfdi, request.client) {
+            (Some(l), Some(c)) if l != c => return Reply::status(403),
+            (Some(l), _) => l,
+            (None, Some(c)) => c,
+            (None, None) => return Reply::bad_request(),
+        };
+        if posted.sfdi != sfdi(&lfdi) {
+            return Reply::bad_request();
+        }
+        match self.device_of(&lfdi) {
+            Some(i) => Reply::created(format!("/edev/{i}")),
+            None => Reply::status(403),
+        }
+    }
+
+    fn device_resource(
+        &mut self,
+        method: Method,
+        i: usize,
+        rest: &[&str],
+        request: &Request,
+        paging: Paging,
+    ) -> Reply {
+        let Some(device) = self.devices.get(i) else {
+            return Reply::status(404);
+        };
+        match (method, rest) {
+            (Method::Get, []) => match self.end_device(i) {
+                Some(d) => reply!(d),
+                None => Reply::status(404),
+            },
+            (Method::Get, ["rg"]) => reply!(Registration {
+                href: Some(format!("/edev/{i}/rg")),
+                poll_rate: Some(self.poll_rate),
+                date_time_registered: device.registered,
+                pin: device.pin,
+                ..Default::default()
+            }),
+            (Method::Get, ["fsa"]) => {
+                let all: Vec<FunctionSetAssignments> =
+                    device.fsas.iter().filter_map(|f| self.fsa(*f)).collect();
+                let page = paging.page(&all).to_vec();
+                reply!(FunctionSetAssignmentsList {
+                    href: Some(format!("/edev/{i}/fsa")),
+                    subscribable: Some(0),
+                    all: count(all.len()),
+                    results: count(page.len()),
+                    poll_rate: Some(self.poll_rate),
+                    function_set_assignments: page,
+                    ..Default::default()
+                })
+            }
+            (Method::Get, ["sub"]) => {
+                let all: Vec<Subscription> = device
+                    .subscriptions
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(s, sub)| {
+                        sub.clone().map(|mut sub| {
+                            sub.href = Some(format!("/edev/{i}/sub/{s}"));
+                            sub
+                        })
+                    })
+                    .collect();
+                let page = paging.page(&all).to_vec();
+                reply!(SubscriptionList {
+                    href: Some(format!("/edev/{i}/sub")),
+                    all: count(all.len()),
+                    results: count(page.len()),
+                    subscription: page,
+                    ..Default::default()
+                })
+            }
+            (Method::Post, ["sub"]) => {
+                let Ok((subscription, _)) = Subscription::decode(&request.body) else {
+                    return Reply::bad_request();
+                };
+                let Some(device) = self.devices.get_mut(i) else {
+                    return Reply::status(404);
+                };
+                device.subscriptions.push(Some(subscription));
+                Reply::created(format!(
+                    "/edev/{i}/sub/{}",
+                    device.subscriptions.len().saturating_sub(1)
+                ))
+            }
+            (method, ["sub", s]) => {
+                let slot = s
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|s| self.devices.get_mut(i)?.subscriptions.get_mut(s));
+                match (method, slot) {
+                    (Method::Get, Some(Some(sub))) => {
+                        let mut sub = sub.clone();
+                        sub.href = Some(format!("/edev/{i}/sub/{s}"));
+                        reply!(sub)
+                    }
+                    (Method::Delete, Some(slot @ Some(_))) => {
+                        *slot = None;
+                        Reply::no_content()
+                    }
+                    (Method::Get | Method::Delete, _) => Reply::status(404),
+                    _ => Reply::status(405),
+                }
+            }
+            (Method::Get, _) => Reply::status(404),
+            _ => Reply::status(405),
+        }
+    }
+
+    fn fsa(&self, id: FsaId) -> Option<FunctionSetAssignments> {
+        let f = self.fsas.get(id.0)?;
+        Some(FunctionSetAssignments {
+            href: Some(format!("/fsa/{}", id.0)),
+            subscribable: Some(0),
+            der_program_list_link: list_link(format!("/fsa/{}/derp", id.0), f.programs.len()),
+            time_link: link("/tm".into()),
+            mrid: f.mrid,
+            description: Some(f.description.clone()),
+            ..Default::default()
+        })
+    }
+
+    /// The programs of a FunctionSetAssignments, by primacy then mRID descending (clause 10.10).
+    fn program_list(&self, id: FsaId, paging: Paging) -> Option<DERProgramList> {
+        let f = self.fsas.get(id.0)?;
+        let mut programs: Vec<_> = f
+            .programs
+            .iter()
+            .filter_map(|k| Some((k, self.programs.get(k.0)?)))
+            .collect();
+        programs.sort_by(|(_, a), (_, b)| {
+            a.program
+                .primacy
+                .cmp(&b.program.primacy)
+                .then(b.program.mrid.cmp(&a.program.mrid))
+        });
+        let all: Vec<_> = programs
+            .into_iter()
+            .map(|(k, p)| self.program(*k, p))
+            .collect();
+        let page = paging.page(&all).to_vec();
+        Some(DERProgramList {
+            href: Some(format!("/fsa/{}/derp", id.0)),
+            subscribable: Some(0),
+            all: count(all.len()),
+            results: count(page.len()),
+            poll_rate: Some(self.poll_rate),
+            der_program: page,
+            ..Default::default()
+        })
+    }
+
+    fn program(&self, k: ProgramIndex, p: &super::store::Program) -> crate::resources::DERProgram {
+        let mut program = p.program.clone();
+        let base = format!("/derp/{}", k.0);
+        program.href = Some(base.clone());
+        program.der_control_list_link = list_link(format!("{base}/derc"), p.controls.len());
+        program.active_der_control_list_link = list_link(
+            format!("{base}/actderc"),
+            p.controls
+                .iter()
+                .filter(|c| c.event_status.current_status == 1)
+                .count(),
+        );
+        program.default_der_control_link = p
+            .default
+            .as_ref()
+            .and_then(|_| link(format!("{base}/dderc")));
+        program
+    }
+
+    fn program_resource(&self, k: ProgramIndex, rest: &[&str], paging: Paging, now: i64) -> Reply {
+        let Some(p) = self.programs.get(k.0) else {
+            return Reply::status(404);
+        };
+        match rest {
+            [] => reply!(self.program(k, p)),
+            ["derc"] => match self.control_list(k, paging.start, paging.limit) {
+                Some(list) => reply!(list),
+                None => Reply::status(404),
+            },
+            ["derc", n] => match n.parse::<usize>().ok().and_then(|n| p.controls.get(n)) {
+                Some(control) => reply!(control),
+                None => Reply::status(404),
+            },
+            ["actderc"] => {
+                let active: Vec<_> = p
+                    .controls
+                    .iter()
+                    .filter(|c| c.event_status.current_status == 1 && c.interval.start <= now)
+                    .cloned()
+                    .collect();
+                let page = paging.page(&active).to_vec();
+                reply!(DERControlList {
+                    href: Some(format!("/derp/{}/actderc", k.0)),
+                    all: count(active.len()),
+                    results: count(page.len()),
+                    der_control: page,
+                    ..Default::default()
+                })
+            }
+            ["dderc"] => match &p.default {
+                Some(default) => reply!(default),
+                None => Reply::status(404),
+            },
+            _ => Reply::status(404),
+        }
+    }
+
+    fn response_set(&self) -> ResponseSet {
+        ResponseSet {
+            href: Some("/rsps/0".into()),
+            mrid: crate::primitives::Mrid::with_pen([0; 12], 37244),
+            description: Some("DER control responses".into()),
+            response_list_link: list_link("/rsps/0/rsp".into(), self.responses.len()),
+            ..Default::default()
+        }
+    }
+
+    /// `POST /rsps/0/rsp`: a `DERControlResponse` (or a plain `Response`) about an event this server
+    /// published, from the device named in it.
+    fn post_response(&mut self, request: &Request) -> Reply {
+        let response = match crate::resources::decode(&request.body) {
+            Ok((crate::resources::AnyResource::DERControlResponse(r), _)) => r,
+            Ok((crate::resources::AnyResource::Response(r), _)) => DERControlResponse {
+                created_date_time: r.created_date_time,
+                end_device_lfdi: r.end_device_lfdi,
+                status: r.status,
+                subject: r.subject,
+                ..Default::default()
+            },
+            _ => return Reply::bad_request(),
+        };
+        if request
+            .client
+            .is_some_and(|c| c != response.end_device_lfdi)
+        {
+            return Reply::status(403);
+        }
+        let known = self
+            .programs
+            .iter()
+            .any(|p| p.controls.iter().any(|c| c.mrid == response.subject));
+        if !known {
+            return Reply::bad_request();
+        }
+        self.responses.push(response);
+        Reply::created(format!(
+            "/rsps/0/rsp/{}",
+            self.responses.len().saturating_sub(1)
+        ))
+    }
+
+    /// `POST /mup`: creates a mirror usage point, or finds the one with the same mRID (clause 10.8).
+    fn post_mirror_usage_point(&mut self, request: &Request) -> Reply {
+        let Ok((mut mup, _)) = MirrorUsagePoint::decode(&request.body) else {
+            return Reply::bad_request();
+        };
+        if request.client.is_some_and(|c| c != mup.device_lfdi) {
+            return Reply::status(403);
+        }
+        if let Some(m) = self.mirrors.iter().position(|u| u.mrid == mup.mrid) {
+            return Reply::created(format!("/mup/{m}"));
+        }
+        let m = self.mirrors.len();
+        mup.href = Some(format!("/mup/{m}"));
+        self.mirrors.push(mup);
+        Reply::created(format!("/mup/{m}"))
+    }
+
+    /// `POST /mup/{m}`: a `MirrorMeterReading` replaces the one with its mRID, or is added; its reading sets
+    /// accumulate.
+    fn post_mirror_meter_reading(&mut self, m: usize, request: &Request) -> Reply {
+        let Ok((reading, _)) = MirrorMeterReading::decode(&request.body) else {
+            return Reply::bad_request();
+        };
+        let Some(mup) = self.mirrors.get_mut(m) else {
+            return Reply::status(404);
+        };
+        match mup
+            .mirror_meter_reading
+            .iter_mut()
+            .find(|r| r.mrid == reading.mrid)
+        {
+            Some(existing) => {
+                existing
+                    .mirror_reading_set
+                    .extend(reading.mirror_reading_set);
+                existing.reading = reading.reading.or(existing.reading.take());
+                existing.last_update_time = reading.last_update_time;
+                existing.next_update_time = reading.next_update_time;
+            }
+            None => mup.mirror_meter_reading.push(reading),
+        }
+        Reply::no_content()
+    }
+}

@@ -1,0 +1,368 @@
+//! What the server holds, and the operator's side of it: enrolling devices, publishing programs and events,
+//! reading the responses and readings that came in.
+
+use crate::identity::sfdi;
+use crate::primitives::{HexBinary160, Mrid};
+use crate::resources::{
+    DERControl, DERControlList, DERControlResponse, DERProgram, DefaultDERControl,
+    MirrorUsagePoint, Notification, Subscription,
+};
+use crate::scheduler::ModeSet;
+use std::collections::VecDeque;
+
+/// A FunctionSetAssignments of the server (its index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FsaId(pub(crate) usize);
+
+/// A DER program of the server (its index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProgramIndex(pub(crate) usize);
+
+/// A notification to `POST` to a subscriber.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingNotification {
+    /// The subscriber's `notificationURI`.
+    pub uri: String,
+    /// The notification.
+    pub notification: Notification,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Device {
+    pub(crate) lfdi: HexBinary160,
+    pub(crate) pin: u32,
+    pub(crate) registered: i64,
+    pub(crate) changed: i64,
+    pub(crate) fsas: Vec<FsaId>,
+    /// `None` where a subscription was deleted (indexes are hrefs).
+    pub(crate) subscriptions: Vec<Option<Subscription>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Fsa {
+    pub(crate) mrid: Mrid,
+    pub(crate) description: String,
+    pub(crate) programs: Vec<ProgramIndex>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Program {
+    pub(crate) program: DERProgram,
+    /// In publication order (their hrefs); lists are served sorted as the standard requires.
+    pub(crate) controls: Vec<DERControl>,
+    pub(crate) default: Option<DefaultDERControl>,
+}
+
+/// The server's resources (see the [module documentation](super)). Every method that depends on time takes
+/// `now`, the server's clock in Unix seconds.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub(crate) poll_rate: u32,
+    pub(crate) devices: Vec<Device>,
+    pub(crate) fsas: Vec<Fsa>,
+    pub(crate) programs: Vec<Program>,
+    pub(crate) responses: Vec<DERControlResponse>,
+    pub(crate) mirrors: Vec<MirrorUsagePoint>,
+    pub(crate) notifications: VecDeque<OutgoingNotification>,
+    next_mrid: u64,
+}
+
+/// The private enterprise number in the mRIDs this server makes (IANA PEN 0 is reserved; 37244 is the IEEE
+/// 2030.5 example's — a deployment sets its own with [`Server::set_pen`]).
+const DEFAULT_PEN: u32 = 37244;
+
+impl Server {
+    /// An empty server telling clients to poll every `poll_rate` seconds.
+    pub fn new(poll_rate: u32) -> Self {
+        Server {
+            poll_rate,
+            devices: Vec::new(),
+            fsas: Vec::new(),
+            programs: Vec::new(),
+            responses: Vec::new(),
+            mirrors: Vec::new(),
+            notifications: VecDeque::new(),
+            next_mrid: u64::from(DEFAULT_PEN),
+        }
+    }
+
+    /// Sets the private enterprise number of the mRIDs the server makes from here on.
+    pub fn set_pen(&mut self, pen: u32) {
+        self.next_mrid = (self.next_mrid & !0xFFFF_FFFF) | u64::from(pen);
+    }
+
+    /// A fresh mRID: a counter in the high bytes, the PEN in the low four.
+    fn mrid(&mut self) -> Mrid {
+        self.next_mrid = self.next_mrid.wrapping_add(1 << 32);
+        let mut high = [0u8; 12];
+        for (slot, byte) in high
+            .iter_mut()
+            .skip(4)
+            .zip((self.next_mrid >> 32).to_be_bytes())
+        {
+            *slot = byte;
+        }
+        Mrid::with_pen(
+            high,
+            u32::try_from(self.next_mrid & 0xFFFF_FFFF).unwrap_or(0),
+        )
+    }
+
+    /// Registers the device whose certificate has `lfdi`, with the registration PIN it must confirm and the
+    /// function set assignments it gets. Returns its EndDevice's href.
+    pub fn enrol(&mut self, lfdi: HexBinary160, pin: u32, fsas: &[FsaId], now: i64) -> String {
+        if let Some(i) = self.devices.iter().position(|d| d.lfdi == lfdi) {
+            if let Some(device) = self.devices.get_mut(i) {
+                device.pin = pin;
+                device.fsas = fsas.to_vec();
+                device.changed = now;
+            }
+            return format!("/edev/{i}");
+        }
+        self.devices.push(Device {
+            lfdi,
+            pin,
+            registered: now,
+            changed: now,
+            fsas: fsas.to_vec(),
+            subscriptions: Vec::new(),
+        });
+        format!("/edev/{}", self.devices.len().saturating_sub(1))
+    }
+
+    /// Adds a FunctionSetAssignments.
+    pub fn add_fsa(&mut self, description: &str) -> FsaId {
+        let mrid = self.mrid();
+        self.fsas.push(Fsa {
+            mrid,
+            description: description.to_owned(),
+            programs: Vec::new(),
+        });
+        FsaId(self.fsas.len().saturating_sub(1))
+    }
+
+    /// Adds a DER program to a FunctionSetAssignments (its mRID is made if zero; its links are set).
+    pub fn add_program(&mut self, fsa: FsaId, mut program: DERProgram) -> ProgramIndex {
+        let index = ProgramIndex(self.programs.len());
+        if program.mrid == Mrid::default() {
+            program.mrid = self.mrid();
+        }
+        self.programs.push(Program {
+            program,
+            controls: Vec::new(),
+            default: None,
+        });
+        if let Some(f) = self.fsas.get_mut(fsa.0) {
+            f.programs.push(index);
+        }
+        index
+    }
+
+    /// Sets a program's `DefaultDERControl`.
+    pub fn set_default(&mut self, program: ProgramIndex, mut default: DefaultDERControl) {
+        if default.mrid == Mrid::default() {
+            default.mrid = self.mrid();
+        }
+        if let Some(p) = self.programs.get_mut(program.0) {
+            default.href = Some(format!("/derp/{}/dderc", program.0));
+            p.default = Some(default);
+        }
+    }
+
+    /// Publishes an event in a program: its mRID (made if zero), href, `replyTo` (this server's response
+    /// list) and status are set by the server. Returns its href; subscribers to the list are notified.
+    pub fn add_control(
+        &mut self,
+        program: ProgramIndex,
+        mut control: DERControl,
+        now: i64,
+    ) -> Option<String> {
+        if control.mrid == Mrid::default() {
+            control.mrid = self.mrid();
+        }
+        let p = self.programs.get_mut(program.0)?;
+        let href = format!("/derp/{}/derc/{}", program.0, p.controls.len());
+        control.href = Some(href.clone());
+        control.reply_to = Some("/rsps/0/rsp".to_owned());
+        control.event_status.current_status = 0;
+        control.event_status.date_time = now;
+        p.controls.push(control);
+        self.refresh(now);
+        self.notify_controls(program);
+        Some(href)
+    }
+
+    /// Cancels an event (`currentStatus` 2, or 3 with randomisation). Subscribers are notified.
+    pub fn cancel_control(
+        &mut self,
+        program: ProgramIndex,
+        mrid: &Mrid,
+        randomized: bool,
+        now: i64,
+    ) -> bool {
+        let Some(control) = self
+            .programs
+            .get_mut(program.0)
+            .and_then(|p| p.controls.iter_mut().find(|c| c.mrid == *mrid))
+        else {
+            return false;
+        };
+        control.event_status.current_status = if randomized { 3 } else { 2 };
+        control.event_status.date_time = now;
+        self.notify_controls(program);
+        true
+    }
+
+    /// The responses clients have posted, in arrival order.
+    pub fn responses(&self) -> &[DERControlResponse] {
+        &self.responses
+    }
+
+    /// The mirror usage points clients have posted, with their readings.
+    pub fn mirror_usage_points(&self) -> &[MirrorUsagePoint] {
+        &self.mirrors
+    }
+
+    /// The next notification to deliver.
+    pub fn poll_notification(&mut self) -> Option<OutgoingNotification> {
+        self.notifications.pop_front()
+    }
+
+    /// Brings every event's status up to `now` (clause 12.1.3 and the `EventStatus` rules of the schema):
+    /// scheduled events whose start has come become active; an event overlapped by a newer event of the same
+    /// program on exactly the same modes and categories becomes superseded at the newer one's earliest
+    /// effective start; a partial overlap of modes sets `potentiallySuperseded`.
+    pub(crate) fn refresh(&mut self, now: i64) {
+        for program in &mut self.programs {
+            let snapshot: Vec<(Mrid, i64, i64, i64, ModeSet, Option<u32>)> = program
+                .controls
+                .iter()
+                .map(|c| {
+                    let earliest = c
+                        .interval
+                        .start
+                        .saturating_add(i64::from(c.randomize_start.unwrap_or(0).min(0)));
+                    let end = c
+                        .interval
+                        .start
+                        .saturating_add(i64::from(c.interval.duration));
+                    let category = c.device_category.map(|d| u32::from_be_bytes(d.0));
+                    (
+                        c.mrid,
+                        c.creation_time,
+                        earliest,
+                        end,
+                        ModeSet::of(&c.der_control_base),
+                        category,
+                    )
+                })
+                .collect();
+            for control in &mut program.controls {
+                let status = &mut control.event_status;
+                if !matches!(status.current_status, 0 | 1) {
+                    continue;
+                }
+                let modes = ModeSet::of(&control.der_control_base);
+                let category = control.device_category.map(|d| u32::from_be_bytes(d.0));
+                let start = control.interval.start;
+                let end = start.saturating_add(i64::from(control.interval.duration));
+                let mut superseded_at = None;
+                for (mrid, created, earliest, other_end, other_modes, other_category) in &snapshot {
+                    let newer = (*created, *mrid) > (control.creation_time, control.mrid);
+                    let overlaps = *earliest < end && start < *other_end;
+                    if !newer || !overlaps || !other_modes.intersects(modes) {
+                        continue;
+                    }
+                    if *other_modes == modes && *other_category == category {
+                        let at = (*earliest).max(start);
+                        superseded_at = Some(superseded_at.map_or(at, |s: i64| s.min(at)));
+                    } else if !status.potentially_superseded {
+                        status.potentially_superseded = true;
+                        status.potentially_superseded_time = Some(now);
+                    }
+                }
+                if let Some(at) = superseded_at.filter(|at| *at <= now) {
+                    status.current_status = 4;
+                    status.date_time = at;
+                } else if status.current_status == 0 && start <= now {
+                    status.current_status = 1;
+                    status.date_time = start;
+                }
+            }
+        }
+    }
+
+    /// Queues a notification of `program`'s event list to every subscriber of it.
+    fn notify_controls(&mut self, program: ProgramIndex) {
+        let list_href = format!("/derp/{}/derc", program.0);
+        let mut queued = Vec::new();
+        for (d, device) in self.devices.iter().enumerate() {
+            for (s, subscription) in device.subscriptions.iter().enumerate() {
+                let Some(subscription) = subscription
+                    .as_ref()
+                    .filter(|s| s.subscribed_resource == list_href)
+                else {
+                    continue;
+                };
+                let limit = usize::try_from(subscription.limit).unwrap_or(usize::MAX);
+                let list = self.control_list(program, 0, limit);
+                queued.push(OutgoingNotification {
+                    uri: subscription.notification_uri.clone(),
+                    notification: Notification {
+                        subscribed_resource: list_href.clone(),
+                        resource: list
+                            .map(|l| Box::new(crate::resources::AnyResource::DERControlList(l))),
+                        status: 0,
+                        subscription_uri: format!("/edev/{d}/sub/{s}"),
+                        ..Default::default()
+                    },
+                });
+            }
+        }
+        self.notifications.extend(queued);
+    }
+
+    /// A page of `program`'s event list in the standard's order: start time ascending, then creation time
+    /// descending, then mRID descending.
+    pub(crate) fn control_list(
+        &self,
+        program: ProgramIndex,
+        start: usize,
+        limit: usize,
+    ) -> Option<DERControlList> {
+        let p = self.programs.get(program.0)?;
+        let mut controls: Vec<&DERControl> = p.controls.iter().collect();
+        controls.sort_by(|a, b| {
+            a.interval
+                .start
+                .cmp(&b.interval.start)
+                .then(b.creation_time.cmp(&a.creation_time))
+                .then(b.mrid.cmp(&a.mrid))
+        });
+        let all = u32::try_from(controls.len()).unwrap_or(u32::MAX);
+        let page: Vec<DERControl> = controls
+            .into_iter()
+            .skip(start)
+            .take(limit)
+            .cloned()
+            .collect();
+        Some(DERControlList {
+            href: Some(format!("/derp/{}/derc", program.0)),
+            subscribable: Some(1),
+            all,
+            results: u32::try_from(page.len()).unwrap_or(u32::MAX),
+            der_control: page,
+            ..Default::default()
+        })
+    }
+
+    /// The index of the device with this LFDI.
+    pub(crate) fn device_of(&self, lfdi: &HexBinary160) -> Option<usize> {
+        self.devices.iter().position(|d| d.lfdi == *lfdi)
+    }
+
+    /// The SFDI of device `i`.
+    pub(crate) fn sfdi_of(&self, i: usize) -> u64 {
+        self.devices.get(i).map_or(0, |d| sfdi(&d.lfdi))
+    }
+}
