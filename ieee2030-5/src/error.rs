@@ -58,4 +58,20 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A request was answered with an HTTP status other than success.
+    #[error("{method} {path}: HTTP {status}")]
+    Http {
+        /// The method.
+        method: &'static str,
+        /// The path requested.
+        path: String,
+        /// The status received.
+        status: u16,
+    },
+    /// The connection, TLS or HTTP framing failed.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// The server does not have this device as registered: no EndDevice for its LFDI, or another PIN.
+    #[error("registration: {0}")]
+    Registration(String),
 }

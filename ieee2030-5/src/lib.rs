@@ -38,6 +38,8 @@
 
 mod error;
 pub mod identity;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod primitives;
 pub mod resources;
 pub mod scheduler;
