@@ -15,35 +15,10 @@ mod common;
 #[path = "../../interop/python.rs"]
 mod python;
 
-use common::{every_type, samples, sep_xsd, shared};
+use common::{every_type, samples, scratch, sep_xsd, shared, validate};
 use ieee2030_5::resources::{decode, encode};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ieee2030-5-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Validates `files`; file → `None` when valid, else the reason.
-fn validate(python: &Path, sep: &Path, files: &[PathBuf]) -> BTreeMap<String, Option<String>> {
-    let csip = shared().join("csipaus-1.2/csipaus-core.xsd");
-    let out = Command::new(python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/xsd_validate.py"))
-        .arg(sep)
-        .arg(&csip)
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "xmlschema: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn written_samples_are_schema_valid() {

@@ -18,6 +18,13 @@ pub struct FsaId(pub(crate) usize);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProgramIndex(pub(crate) usize);
 
+impl ProgramIndex {
+    /// The program's href (`/derp/{k}`); its event list is at `{href}/derc`.
+    pub fn href(self) -> String {
+        format!("/derp/{}", self.0)
+    }
+}
+
 /// A notification to `POST` to a subscriber.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingNotification {

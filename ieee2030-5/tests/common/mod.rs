@@ -2,7 +2,9 @@
 //! run time (the schema is IEEE-copyrighted and never copied into this repository).
 #![allow(dead_code, clippy::unwrap_used, clippy::panic, clippy::print_stderr)]
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// `../shared/ieee2030-5`, or `$SEP_SHARED`.
 pub(crate) fn shared() -> PathBuf {
@@ -133,4 +135,34 @@ pub(crate) fn every_type() -> Vec<ieee2030_5::resources::AnyResource> {
         }
         .into(),
     ]
+}
+
+/// A scratch directory for written documents.
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ieee2030-5-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Validates `files` with `tests/peers/xsd_validate.py` against `sep` (and CSIP-AUS from `../shared`);
+/// file → `None` when valid, else the reason.
+pub(crate) fn validate(
+    python: &Path,
+    sep: &Path,
+    files: &[PathBuf],
+) -> BTreeMap<String, Option<String>> {
+    let csip = shared().join("csipaus-1.2/csipaus-core.xsd");
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/xsd_validate.py"))
+        .arg(sep)
+        .arg(&csip)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xmlschema: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
