@@ -18,7 +18,7 @@ use ieee2030_5::identity::{lfdi, sfdi};
 use ieee2030_5::primitives::{HexBinary, HexBinary160, Mrid};
 use ieee2030_5::resources::{
     AnyResource, DERControl, DERControlBase, DERControlList, DERControlResponse, DERProgram,
-    DERProgramList, DateTimeInterval, DefaultDERControl, EndDevice, EndDeviceList,
+    DERProgramList, DateTimeInterval, Decode, DefaultDERControl, EndDevice, EndDeviceList,
     MirrorMeterReading, MirrorUsagePoint, Reading, ResponseList, Subscription,
 };
 use ieee2030_5::server::{Method, ProgramIndex, Reply, Request, Server};
@@ -93,7 +93,7 @@ fn get(w: &mut World, target: &str, client: Option<HexBinary160>, now: i64) -> R
     w.server.handle(&Request::get(target, client), now)
 }
 
-fn body<T>(reply: &Reply, decode: fn(&[u8]) -> Result<(T, usize), ieee2030_5::Error>) -> T {
+fn body<T>(reply: &Reply, decode: Decode<T>) -> T {
     assert_eq!(
         reply.status,
         200,

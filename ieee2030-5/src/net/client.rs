@@ -3,13 +3,13 @@
 //! programs with their events and defaults — fed to the [`Scheduler`] — the responses it owes, and mirrored
 //! meter readings. The caller owns time: `step(now)` does what is due and says when to call again.
 
-use super::http::{Connection, Decode};
+use super::http::Connection;
 use crate::Error;
 use crate::identity::sfdi;
 use crate::primitives::{HexBinary, HexBinary160, Mrid};
 use crate::resources::{
-    DERControl, DERControlList, DERProgram, DERProgramList, DefaultDERControl, DeviceCapability,
-    EndDevice, EndDeviceList, FunctionSetAssignments, FunctionSetAssignmentsList,
+    DERControl, DERControlList, DERProgram, DERProgramList, Decode, DefaultDERControl,
+    DeviceCapability, EndDevice, EndDeviceList, FunctionSetAssignments, FunctionSetAssignmentsList,
     MirrorMeterReading, MirrorUsagePoint, Registration, Time,
 };
 use crate::scheduler::{

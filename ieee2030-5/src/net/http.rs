@@ -3,6 +3,7 @@
 
 use super::BODY_LIMIT;
 use crate::Error;
+use crate::resources::Decode;
 use crate::server::MEDIA_TYPE;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -74,9 +75,6 @@ impl Connector for RustlsConnector {
         })
     }
 }
-
-/// A document decoder: a resource type's `decode`.
-pub type Decode<T> = fn(&[u8]) -> Result<(T, usize), Error>;
 
 /// An answer: status, `Location`, body.
 #[derive(Debug, Clone)]

@@ -40,9 +40,7 @@ mod server;
 pub mod tls;
 
 pub use client::{ClientConfig, DerClient};
-pub use http::{
-    Answer, Connecting, Connection, Connector, Decode, RustlsConnector, Stream, TcpConnector,
-};
+pub use http::{Answer, Connecting, Connection, Connector, RustlsConnector, Stream, TcpConnector};
 pub use server::{SharedServer, serve, serve_connection};
 
 use std::sync::Arc;

@@ -13,6 +13,10 @@ mod generated;
 pub use document::{decode, decode_with, encode};
 pub use generated::*;
 
+/// A document decoder: a resource type's `decode` (`DERControl::decode`), which returns the value and the
+/// bytes it used.
+pub type Decode<T> = fn(&[u8]) -> Result<(T, usize), crate::Error>;
+
 /// `any_resource!` builds [`AnyResource`] over the document types.
 macro_rules! any_resource {
     ($($name:ident,)*) => {
