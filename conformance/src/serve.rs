@@ -234,3 +234,95 @@ pub async fn sunspec_scan(
     let mut client = modbus_profiles::net::Client::connect(address, unit).await?;
     client.scan(Catalog::builtin()?).await
 }
+
+/// The TLS files of `idea serve sep2-server`: the server's certificate chain and key, and the CA that
+/// certifies its clients (PEM).
+#[derive(Debug, Clone)]
+pub struct Sep2Tls {
+    /// Server certificate chain.
+    pub cert: std::path::PathBuf,
+    /// Server private key.
+    pub key: std::path::PathBuf,
+    /// Trust anchors for client certificates.
+    pub client_ca: std::path::PathBuf,
+}
+
+/// Serves an IEEE 2030.5 DER server on `listener` until the task is dropped: one function set assignment
+/// with one DER program (primacy 1), a `DefaultDERControl` (maximum active power 100 %), and an event a
+/// minute after start limiting it to 50 % for five minutes. Devices in `enrol` (LFDI, PIN) may register.
+/// Without `tls` it speaks plain HTTP and every client is the operator (local testing only).
+pub fn sep2_server(
+    listener: TcpListener,
+    tls: Option<&Sep2Tls>,
+    enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
+) -> Result<ieee2030_5::net::SharedServer, String> {
+    use ieee2030_5::primitives::HexBinary;
+    use ieee2030_5::resources::{
+        DERControl, DERControlBase, DERProgram, DateTimeInterval, DefaultDERControl,
+    };
+    let clock = ieee2030_5::net::system_clock();
+    let now = clock();
+    let mut server = ieee2030_5::server::Server::new(60);
+    let fsa = server.add_fsa("IDEA demonstration feeder");
+    let program = server.add_program(
+        fsa,
+        DERProgram {
+            description: Some("IDEA export management".into()),
+            primacy: 1,
+            ..Default::default()
+        },
+    );
+    let base = |percent: u16| DERControlBase {
+        op_mod_max_lim_w: Some(percent.saturating_mul(100)),
+        ..Default::default()
+    };
+    server.set_default(
+        program,
+        DefaultDERControl {
+            der_control_base: base(100),
+            ..Default::default()
+        },
+    );
+    server.add_control(
+        program,
+        DERControl {
+            creation_time: now,
+            interval: DateTimeInterval {
+                start: now.saturating_add(60),
+                duration: 300,
+                ..Default::default()
+            },
+            der_control_base: base(50),
+            response_required: Some(HexBinary([0x03])),
+            ..Default::default()
+        },
+        now,
+    );
+    for (lfdi, pin) in enrol {
+        server.enrol(*lfdi, *pin, &[fsa], now);
+    }
+    let tls = match tls {
+        Some(files) => {
+            let read =
+                |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+            let identity =
+                ieee2030_5::net::tls::Identity::from_pem(&read(&files.cert)?, &read(&files.key)?)
+                    .map_err(|e| e.to_string())?;
+            let anchors = ieee2030_5::net::tls::trust_anchors(&read(&files.client_ca)?)
+                .map_err(|e| e.to_string())?;
+            Some(Arc::new(
+                ieee2030_5::net::tls::server_config(identity, anchors)
+                    .map_err(|e| e.to_string())?,
+            ))
+        }
+        None => None,
+    };
+    let shared = Arc::new(Mutex::new(server));
+    tokio::spawn(ieee2030_5::net::serve(
+        listener,
+        tls,
+        Arc::clone(&shared),
+        clock,
+    ));
+    Ok(shared)
+}

@@ -37,9 +37,10 @@ enum Command {
     /// Run a reference device on a real socket until interrupted (Ctrl-C).
     Serve {
         /// What to run: iec104-router (the IDEA energy router's IEC 104 profile with a simulated router behind
-        /// it: setpoints move the measured flows, limits clamp them, NG-R1..R5 by the mode setpoint), or a
+        /// it: setpoints move the measured flows, limits clamp them, NG-R1..R5 by the mode setpoint), a
         /// simulated Modbus/SunSpec device: modbus-router, modbus-hub, modbus-port, modbus-rectiverter,
-        /// modbus-meter, modbus-relay, modbus-der.
+        /// modbus-meter, modbus-relay, modbus-der; or sep2-server (an IEEE 2030.5 DER server with one
+        /// program, its default control and an event a minute after start).
         #[arg(value_parser = serve_kinds())]
         kind: String,
         /// Address to listen on, e.g. 127.0.0.1:2404 or 127.0.0.1:1502.
@@ -51,6 +52,19 @@ enum Command {
         /// Modbus devices: the unit id answered.
         #[arg(long, default_value_t = 1)]
         unit: u8,
+        /// sep2-server: the server's certificate chain (PEM); with --key and --client-ca it serves mutual
+        /// TLS, without them plain HTTP where every client is the operator (local testing only).
+        #[arg(long, requires_all = ["key", "client_ca"])]
+        cert: Option<std::path::PathBuf>,
+        /// sep2-server: the server's private key (PEM).
+        #[arg(long, requires = "cert")]
+        key: Option<std::path::PathBuf>,
+        /// sep2-server: the CA certifying the clients (PEM).
+        #[arg(long, requires = "cert")]
+        client_ca: Option<std::path::PathBuf>,
+        /// sep2-server: a device allowed to register, as LFDI=PIN (repeatable).
+        #[arg(long, value_parser = parse_enrolment)]
+        enrol: Vec<(ieee2030_5::primitives::HexBinary160, u32)>,
     },
     /// SunSpec devices over Modbus TCP.
     #[command(subcommand)]
@@ -180,7 +194,16 @@ fn serve_kinds() -> clap::builder::PossibleValuesParser {
     let modbus = modbus_profiles::simulator::SHIPPED
         .iter()
         .map(|(name, _)| *name);
-    clap::builder::PossibleValuesParser::new(std::iter::once("iec104-router").chain(modbus))
+    clap::builder::PossibleValuesParser::new(
+        ["iec104-router", "sep2-server"].into_iter().chain(modbus),
+    )
+}
+
+/// `LFDI=PIN`: 40 hex digits and a decimal PIN.
+fn parse_enrolment(text: &str) -> Result<(ieee2030_5::primitives::HexBinary160, u32), String> {
+    let (lfdi, pin) = text.split_once('=').ok_or("expected LFDI=PIN")?;
+    let lfdi = ieee2030_5::primitives::HexBinary160::parse(lfdi).map_err(|e| e.to_string())?;
+    Ok((lfdi, pin.parse().map_err(|e| format!("PIN: {e}"))?))
 }
 
 fn main() -> ExitCode {
@@ -190,9 +213,21 @@ fn main() -> ExitCode {
         listen,
         base,
         unit,
+        cert,
+        key,
+        client_ca,
+        enrol,
     } = &cli.command
     {
-        return match serve(kind, *listen, *base, *unit) {
+        let tls = match (cert, key, client_ca) {
+            (Some(cert), Some(key), Some(client_ca)) => Some(idea_conformance::serve::Sep2Tls {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: client_ca.clone(),
+            }),
+            _ => None,
+        };
+        return match serve(kind, *listen, *base, *unit, tls.as_ref(), enrol) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 let _ = writeln!(std::io::stderr(), "idea: {message}");
@@ -237,7 +272,14 @@ fn scan(target: &str, unit: u8, json: bool) -> Result<String, String> {
     })
 }
 
-fn serve(kind: &str, listen: std::net::SocketAddr, base: u16, unit: u8) -> Result<(), String> {
+fn serve(
+    kind: &str,
+    listen: std::net::SocketAddr,
+    base: u16,
+    unit: u8,
+    tls: Option<&idea_conformance::serve::Sep2Tls>,
+    enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
+) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -252,6 +294,9 @@ fn serve(kind: &str, listen: std::net::SocketAddr, base: u16, unit: u8) -> Resul
                 idea_conformance::serve::iec104_router(listener)
                     .await
                     .map_err(|e| e.to_string())?;
+            }
+            "sep2-server" => {
+                idea_conformance::serve::sep2_server(listener, tls, enrol)?;
             }
             modbus
                 if modbus_profiles::simulator::SHIPPED

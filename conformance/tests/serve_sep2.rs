@@ -1,0 +1,85 @@
+//! `idea serve sep2-server`: the real binary serving IEEE 2030.5 over mutual TLS to our DER client, which
+//! registers, finds the default control and the demonstration event.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(missing_docs)]
+
+mod common;
+
+use common::serve;
+use ieee2030_5::net::{ClientConfig, Connection, DerClient, RustlsConnector, tls};
+use ieee2030_5::scheduler::{EventState, ModeSet, SchedulerEvent};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn certs() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ieee2030-5/tests/certs")
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(certs().join(name)).unwrap()
+}
+
+#[test]
+fn a_device_registers_and_receives_the_demonstration_event() {
+    let device = tls::Identity::from_pem(&read("device.pem"), &read("device.key")).unwrap();
+    let lfdi = device.lfdi();
+    let path = |name: &str| certs().join(name).display().to_string();
+    let enrolment = format!("{lfdi}=424242");
+    let (_served, address) = serve(
+        "sep2-server",
+        &[
+            "--cert",
+            &path("server.pem"),
+            "--key",
+            &path("server.key"),
+            "--client-ca",
+            &path("ca.pem"),
+            "--enrol",
+            &enrolment,
+        ],
+    );
+    let config = tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
+    let connector = RustlsConnector {
+        address,
+        server_name: "localhost".try_into().unwrap(),
+        config: Arc::new(config),
+    };
+    let mut client = DerClient::new(
+        Connection::new(connector, "localhost"),
+        ClientConfig {
+            lfdi,
+            pin: Some(424_242),
+            dcap: "/dcap".into(),
+            server: "demo".into(),
+            device_category: None,
+            supported: ModeSet::all(),
+            seed: 1,
+        },
+    );
+    let now = ieee2030_5::net::system_clock()();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let wake = runtime.block_on(client.step(now)).unwrap();
+    assert_eq!(client.end_device(), Some("/edev/0"));
+    assert_eq!(
+        client.active().base().op_mod_max_lim_w,
+        Some(10_000),
+        "the default: 100 %"
+    );
+    let scheduled = std::iter::from_fn(|| client.scheduler().poll_event()).any(|e| {
+        matches!(
+            e,
+            SchedulerEvent::StateChanged {
+                state: EventState::Scheduled,
+                ..
+            }
+        )
+    });
+    assert!(scheduled, "the demonstration event is scheduled");
+    assert!(
+        wake > now && wake <= now + 60,
+        "next step {wake} (now {now})"
+    );
+}
