@@ -301,21 +301,30 @@ pub fn sep2_server(
     for (lfdi, pin) in enrol {
         server.enrol(*lfdi, *pin, &[fsa], now);
     }
-    let tls = match tls {
+    // TLS both ways: serving, and delivering notifications to `https://` subscribers with the same identity.
+    let (tls, notify_tls) = match tls {
         Some(files) => {
+            use ieee2030_5::net::tls::{Identity, client_config, server_config, trust_anchors};
             let read =
                 |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-            let identity =
-                ieee2030_5::net::tls::Identity::from_pem(&read(&files.cert)?, &read(&files.key)?)
-                    .map_err(|e| e.to_string())?;
-            let anchors = ieee2030_5::net::tls::trust_anchors(&read(&files.client_ca)?)
-                .map_err(|e| e.to_string())?;
-            Some(Arc::new(
-                ieee2030_5::net::tls::server_config(identity, anchors)
-                    .map_err(|e| e.to_string())?,
-            ))
+            let (cert, key, ca) = (
+                read(&files.cert)?,
+                read(&files.key)?,
+                read(&files.client_ca)?,
+            );
+            let serving = server_config(
+                Identity::from_pem(&cert, &key).map_err(|e| e.to_string())?,
+                trust_anchors(&ca).map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+            let notifying = client_config(
+                Identity::from_pem(&cert, &key).map_err(|e| e.to_string())?,
+                trust_anchors(&ca).map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+            (Some(Arc::new(serving)), Some(Arc::new(notifying)))
         }
-        None => None,
+        None => (None, None),
     };
     let shared = Arc::new(Mutex::new(server));
     tokio::spawn(ieee2030_5::net::serve(
@@ -323,6 +332,11 @@ pub fn sep2_server(
         tls,
         Arc::clone(&shared),
         clock,
+    ));
+    tokio::spawn(ieee2030_5::net::deliver_notifications(
+        Arc::downgrade(&shared),
+        notify_tls,
+        Duration::from_secs(1),
     ));
     Ok(shared)
 }

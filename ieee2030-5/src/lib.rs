@@ -13,8 +13,13 @@
 //! - [`primitives`]: fixed-width uppercase `HexBinary`, mRIDs with their PEN; [`identity`]: LFDI and SFDI.
 //! - [`scheduler`]: the DER event scheduler of a client, sans-IO with explicit time: primacy, superseding,
 //!   randomisation, cancellation, default controls, responses.
+//! - [`server`]: the server core, sans-IO: the resources a DER server serves, registration by certificate
+//!   LFDI, paging, server-kept event status, responses, mirrors, subscriptions.
+//! - `net` (feature `net`): the server core behind hyper and rustls with mutual TLS, and a DER client that
+//!   walks a server, runs the scheduler and posts responses.
 //!
-//! What it does not do (yet): the HTTP client and server, and TLS. It never reads
+//! What it does not do: the CCM-8 cipher suite (not in rustls; see `net::tls`), EXI, or subscribe as a
+//! client (the client polls). It never reads
 //! the schema at run time: the schema is IEEE-copyrighted and only its structure is turned into code.
 //!
 //! ```

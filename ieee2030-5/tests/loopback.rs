@@ -1,6 +1,7 @@
 //! Our DER client against our server over mutual TLS on loopback: discovery → registration → a DERControl
 //! event → its responses, then mirrored readings; and the refusals: a device certified by another
-//! authority, a device the server has not enrolled, a wrong registration PIN.
+//! authority, a device the server has not enrolled, a wrong registration PIN; and notifications delivered to
+//! a subscriber.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,14 +11,16 @@
 #![allow(clippy::arithmetic_side_effects)]
 
 use ieee2030_5::Error;
-use ieee2030_5::net::{ClientConfig, Clock, Connection, DerClient, RustlsConnector, serve, tls};
+use ieee2030_5::net::{
+    ClientConfig, Clock, Connection, DerClient, RustlsConnector, deliver_notifications, serve, tls,
+};
 use ieee2030_5::primitives::{HexBinary, Mrid};
 use ieee2030_5::resources::{
     DERControl, DERControlBase, DERProgram, DateTimeInterval, DefaultDERControl,
     MirrorMeterReading, MirrorUsagePoint, Reading,
 };
 use ieee2030_5::scheduler::{DerMode, ModeSet, ResponseStatus};
-use ieee2030_5::server::Server;
+use ieee2030_5::server::{Request, Server};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -251,4 +254,102 @@ async fn refusals() {
         ),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_reach_the_subscriber() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::TokioIo;
+
+    let setup = start_server(true).await;
+    // The subscriber's notification endpoint: a bare hyper server that hands every body to the test.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Vec<u8>)>();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |request: hyper::Request<hyper::body::Incoming>| {
+                        let tx = tx.clone();
+                        async move {
+                            let path = request.uri().path().to_owned();
+                            let body = request
+                                .into_body()
+                                .collect()
+                                .await
+                                .unwrap()
+                                .to_bytes()
+                                .to_vec();
+                            tx.send((path, body)).unwrap();
+                            let mut response = hyper::Response::new(Full::new(bytes::Bytes::new()));
+                            *response.status_mut() = hyper::StatusCode::CREATED;
+                            Ok::<_, std::convert::Infallible>(response)
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    let lfdi = identity("device").lfdi();
+    let mut subscription = Vec::new();
+    ieee2030_5::resources::Subscription {
+        subscribed_resource: format!("{}/derc", setup.program.href()),
+        level: "+S1".into(),
+        limit: 10,
+        notification_uri: format!("http://127.0.0.1:{port}/ntfy/derc"),
+        ..Default::default()
+    }
+    .encode(&mut subscription);
+    let reply = setup.server.lock().unwrap().handle(
+        &Request::post("/edev/0/sub", subscription, Some(lfdi)),
+        START,
+    );
+    assert_eq!(reply.status, 201);
+    tokio::spawn(deliver_notifications(
+        Arc::downgrade(&setup.server),
+        None,
+        std::time::Duration::from_millis(20),
+    ));
+
+    let event = DERControl {
+        creation_time: START,
+        interval: DateTimeInterval {
+            start: START + 30,
+            duration: 60,
+            ..Default::default()
+        },
+        der_control_base: DERControlBase {
+            op_mod_max_lim_w: Some(40),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    setup
+        .server
+        .lock()
+        .unwrap()
+        .add_control(setup.program, event, START)
+        .unwrap();
+    let (path, body) = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(path, "/ntfy/derc");
+    let (note, _) = ieee2030_5::resources::Notification::decode(&body).unwrap();
+    assert_eq!(note.subscription_uri, "/edev/0/sub/0");
+    match note.resource.as_deref() {
+        Some(ieee2030_5::resources::AnyResource::DERControlList(list)) => {
+            assert_eq!(
+                list.der_control[0].der_control_base.op_mod_max_lim_w,
+                Some(40)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -2,12 +2,12 @@
 //! rustls, and a DER client that walks a server and runs the [`scheduler`](crate::scheduler).
 //!
 //! What it does: mutual TLS with the client identified by the LFDI of its certificate ([`tls`]); a server
-//! loop ([`serve`]) and a per-connection function that takes any stream ([`serve_connection`]); an
+//! loop ([`serve`]) and a per-connection function that takes any stream ([`serve_connection`]);
+//! notification delivery ([`deliver_notifications`]); an
 //! HTTP/1.1 client connection over any [`Connector`]; the [`DerClient`].
 //!
 //! What it does not do: the CCM-8 cipher suite the standard makes mandatory (see [`tls`]), HTTP/2, EXI,
-//! DNS-SD discovery, or delivering the server's notifications (they are queued by the core; see
-//! [`Server::poll_notification`](crate::server::Server::poll_notification)).
+//! or DNS-SD discovery. Notifications the core queues are delivered by [`deliver_notifications`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), ieee2030_5::Error> {
@@ -41,7 +41,7 @@ pub mod tls;
 
 pub use client::{ClientConfig, DerClient};
 pub use http::{Answer, Connecting, Connection, Connector, RustlsConnector, Stream, TcpConnector};
-pub use server::{SharedServer, serve, serve_connection};
+pub use server::{SharedServer, deliver_notifications, serve, serve_connection};
 
 use std::sync::Arc;
 

@@ -129,6 +129,79 @@ async fn answer(
         .unwrap_or_else(|_| plain(500))
 }
 
+/// Delivers the notifications the server core queues: every `period`, each is `POST`ed to its
+/// subscription's `notificationURI` — `https://` through rustls with `tls` (the server's client identity),
+/// `http://` in plain (testing only). Connections are kept per host. Returns how many were delivered when
+/// the core is gone (its last reference dropped); a notification whose delivery fails is dropped (the
+/// subscriber still polls).
+pub async fn deliver_notifications(
+    server: std::sync::Weak<Mutex<Server>>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    period: std::time::Duration,
+) -> usize {
+    let mut connections: std::collections::BTreeMap<String, super::Connection> =
+        std::collections::BTreeMap::new();
+    let mut delivered = 0usize;
+    loop {
+        tokio::time::sleep(period).await;
+        let Some(server) = server.upgrade() else {
+            return delivered;
+        };
+        let queued: Vec<_> = match server.lock() {
+            Ok(mut core) => std::iter::from_fn(|| core.poll_notification()).collect(),
+            Err(_) => return delivered,
+        };
+        drop(server);
+        for note in queued {
+            let Ok(uri) = note.uri.parse::<http::Uri>() else {
+                continue;
+            };
+            let (Some(authority), Some(scheme)) = (uri.authority(), uri.scheme_str()) else {
+                continue;
+            };
+            let host = authority.host().to_owned();
+            let port = authority
+                .port_u16()
+                .unwrap_or(if scheme == "https" { 443 } else { 80 });
+            let key = format!("{scheme}://{host}:{port}");
+            let connection = match connections.entry(key) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let address = format!("{host}:{port}");
+                    let connection = match (scheme, &tls) {
+                        ("https", Some(config)) => {
+                            let Ok(server_name) =
+                                rustls::pki_types::ServerName::try_from(host.clone())
+                            else {
+                                continue;
+                            };
+                            super::Connection::new(
+                                super::RustlsConnector {
+                                    address,
+                                    server_name,
+                                    config: config.clone(),
+                                },
+                                &host,
+                            )
+                        }
+                        ("http", _) => {
+                            super::Connection::new(super::TcpConnector { address }, &host)
+                        }
+                        _ => continue,
+                    };
+                    e.insert(connection)
+                }
+            };
+            let mut body = Vec::new();
+            note.notification.encode(&mut body);
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            if connection.post(path, body).await.is_ok() {
+                delivered = delivered.saturating_add(1);
+            }
+        }
+    }
+}
+
 fn plain(status: u16) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(Bytes::new()));
     *response.status_mut() =
