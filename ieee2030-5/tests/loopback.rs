@@ -120,6 +120,23 @@ fn client(setup: &Setup, who: &str, pin: u32) -> DerClient {
     )
 }
 
+/// An event limiting active power to `w` for a minute from `start`.
+fn limit_event(created: i64, start: i64, w: u16) -> DERControl {
+    DERControl {
+        creation_time: created,
+        interval: DateTimeInterval {
+            start,
+            duration: 60,
+            ..Default::default()
+        },
+        der_control_base: DERControlBase {
+            op_mod_max_lim_w: Some(w),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 /// Moves both clocks to server time `t` and steps the client.
 async fn at(setup: &Setup, client: &mut DerClient, t: i64) -> i64 {
     setup.clock.store(t, Ordering::SeqCst);
@@ -138,20 +155,8 @@ async fn discovery_registration_event_and_responses_over_mutual_tls() {
     assert_eq!(wake, START + 5, "the server's pollRate");
 
     // The operator publishes an event; the next poll receives it.
-    let event = DERControl {
-        creation_time: START + 1,
-        interval: DateTimeInterval {
-            start: START + 30,
-            duration: 60,
-            ..Default::default()
-        },
-        der_control_base: DERControlBase {
-            op_mod_max_lim_w: Some(40),
-            ..Default::default()
-        },
-        response_required: Some(HexBinary([0x03])),
-        ..Default::default()
-    };
+    let mut event = limit_event(START + 1, START + 30, 40);
+    event.response_required = Some(HexBinary([0x03]));
     setup
         .server
         .lock()
@@ -317,19 +322,7 @@ async fn notifications_reach_the_subscriber() {
         std::time::Duration::from_millis(20),
     ));
 
-    let event = DERControl {
-        creation_time: START,
-        interval: DateTimeInterval {
-            start: START + 30,
-            duration: 60,
-            ..Default::default()
-        },
-        der_control_base: DERControlBase {
-            op_mod_max_lim_w: Some(40),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let event = limit_event(START, START + 30, 40);
     setup
         .server
         .lock()

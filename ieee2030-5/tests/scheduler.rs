@@ -83,6 +83,11 @@ fn with_status(mut control: DERControl, status: u8) -> DERControl {
     control
 }
 
+/// Publishes program `(number, primacy)` of `SERVER` with `controls` and no default, at `now`.
+fn publish(s: &mut Scheduler, (number, primacy): (u8, u8), controls: &[DERControl], now: i64) {
+    s.update_program(SERVER, &program(number, primacy), controls, None, now);
+}
+
 /// Responses queued so far as (event number, status code, createdDateTime).
 fn responses(s: &mut Scheduler) -> Vec<(u8, u8, i64)> {
     std::iter::from_fn(|| s.poll_response())
@@ -133,13 +138,7 @@ const EXPIRED: u8 = 254;
 #[test]
 fn an_event_is_received_started_and_completed_at_its_boundaries() {
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 50, 1000, 600, limit(40))],
-        None,
-        100,
-    );
+    publish(&mut s, (1, 1), &[event(10, 50, 1000, 600, limit(40))], 100);
     assert_eq!(responses(&mut s), [(10, RECEIVED, 100)]);
     assert_eq!(state(&s, 10), EventState::Scheduled);
     assert_eq!(s.poll_timeout(), Some(1000));
@@ -159,13 +158,7 @@ fn an_event_is_received_started_and_completed_at_its_boundaries() {
     assert_eq!(responses(&mut s), [(10, COMPLETED, 1600)]);
     assert_eq!(s.poll_timeout(), None);
     // The same list polled again: nothing new.
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 50, 1000, 600, limit(40))],
-        None,
-        1700,
-    );
+    publish(&mut s, (1, 1), &[event(10, 50, 1000, 600, limit(40))], 1700);
     assert_eq!(responses(&mut s), []);
 }
 
@@ -184,7 +177,7 @@ fn response_required_bits_select_the_responses() {
         } else {
             Some(HexBinary([bits]))
         };
-        s.update_program(SERVER, &program(1, 1), &[control], None, 0);
+        publish(&mut s, (1, 1), &[control], 0);
         run_until(&mut s, 1000);
         let got: Vec<u8> = responses(&mut s).into_iter().map(|r| r.1).collect();
         assert_eq!(got, expected, "responseRequired {bits:02X}");
@@ -195,20 +188,8 @@ fn response_required_bits_select_the_responses() {
 fn a_higher_primacy_event_suspends_a_lower_one_which_resumes() {
     let mut s = scheduler();
     // The lower-primacy program's event is newer: creation time does not count across primacy.
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 10, 1200, 300, limit(10))],
-        None,
-        0,
-    );
-    s.update_program(
-        SERVER,
-        &program(2, 5),
-        &[event(20, 90, 1000, 1000, limit(80))],
-        None,
-        0,
-    );
+    publish(&mut s, (1, 1), &[event(10, 10, 1200, 300, limit(10))], 0);
+    publish(&mut s, (2, 5), &[event(20, 90, 1000, 1000, limit(80))], 0);
     responses(&mut s);
     run_until(&mut s, 1000);
     assert_eq!(holder(&s, DerMode::MaxLimW), Some(20));
@@ -244,13 +225,7 @@ fn displacement_by_another_server_is_reported_as_13() {
         None,
         0,
     );
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1200, 300, limit(10))],
-        None,
-        0,
-    );
+    publish(&mut s, (1, 1), &[event(10, 0, 1200, 300, limit(10))], 0);
     run_until(&mut s, 1300);
     assert!(responses(&mut s).contains(&(20, ABORTED_SERVER, 1200)));
 }
@@ -260,7 +235,7 @@ fn a_newer_event_of_the_same_program_supersedes_the_older_for_good() {
     let mut s = scheduler();
     let older = event(10, 100, 1000, 3600, limit(50));
     let newer = event(11, 200, 1800, 900, limit(20));
-    s.update_program(SERVER, &program(1, 1), &[older, newer], None, 500);
+    publish(&mut s, (1, 1), &[older, newer], 500);
     run_until(&mut s, 1799);
     assert_eq!(holder(&s, DerMode::MaxLimW), Some(10));
     run_until(&mut s, 1800);
@@ -291,7 +266,7 @@ fn an_older_event_starting_inside_a_newer_one_is_superseded_without_starting() {
     let mut s = scheduler();
     let newer = event(11, 200, 1000, 3600, limit(20));
     let older = event(10, 100, 2000, 600, limit(50));
-    s.update_program(SERVER, &program(1, 1), &[newer, older], None, 500);
+    publish(&mut s, (1, 1), &[newer, older], 500);
     run_until(&mut s, 5000);
     let got = responses(&mut s);
     assert!(got.contains(&(10, SUPERSEDED, 2000)));
@@ -313,7 +288,7 @@ fn events_on_different_modes_run_side_by_side() {
             ..Default::default()
         },
     );
-    s.update_program(SERVER, &program(1, 1), &[watts, vars], None, 500);
+    publish(&mut s, (1, 1), &[watts, vars], 500);
     run_until(&mut s, 1300);
     assert_eq!(holder(&s, DerMode::MaxLimW), Some(10));
     assert_eq!(holder(&s, DerMode::TargetVar), Some(11));
@@ -338,7 +313,7 @@ fn a_partial_overlap_of_modes_takes_only_the_shared_modes() {
         },
     );
     let one = event(11, 200, 1200, 200, limit(20));
-    s.update_program(SERVER, &program(1, 1), &[both, one], None, 500);
+    publish(&mut s, (1, 1), &[both, one], 500);
     run_until(&mut s, 1200);
     assert_eq!(holder(&s, DerMode::MaxLimW), Some(11));
     assert_eq!(holder(&s, DerMode::FixedW), Some(10));
@@ -361,7 +336,7 @@ fn superseding_needs_an_overlap_in_time() {
     let mut s = scheduler();
     let first = event(10, 100, 1000, 500, limit(50));
     let later = event(11, 200, 1500, 500, limit(20));
-    s.update_program(SERVER, &program(1, 1), &[first, later], None, 500);
+    publish(&mut s, (1, 1), &[first, later], 500);
     run_until(&mut s, 3000);
     let got = responses(&mut s);
     assert!(got.contains(&(10, COMPLETED, 1500)));
@@ -372,11 +347,10 @@ fn superseding_needs_an_overlap_in_time() {
 fn equal_primacy_across_programs_and_servers_supersedes_by_creation_time() {
     for (server, expected) in [(SERVER, ABORTED_PROGRAM), ("https://other", ABORTED_SERVER)] {
         let mut s = scheduler();
-        s.update_program(
-            SERVER,
-            &program(1, 3),
+        publish(
+            &mut s,
+            (1, 3),
             &[event(10, 100, 1000, 1000, limit(50))],
-            None,
             500,
         );
         s.update_program(
@@ -413,13 +387,7 @@ fn start_and_duration_randomisation_are_applied_to_their_own_fields() {
             },
         );
         duration_only.randomize_duration = Some(-120);
-        s.update_program(
-            SERVER,
-            &program(1, 1),
-            &[start_only, duration_only],
-            None,
-            0,
-        );
+        publish(&mut s, (1, 1), &[start_only, duration_only], 0);
         let a = s.event(&id(10)).unwrap();
         assert!(
             (1000..=1300).contains(&a.start),
@@ -449,7 +417,7 @@ fn randomisation_is_reproducible_per_seed_and_spread_across_seeds() {
             let mut s = scheduler_with(ModeSet::all(), None, seed);
             let mut control = event(10, 0, 1000, 600, limit(1));
             control.randomize_start = Some(3600);
-            s.update_program(SERVER, &program(1, 1), &[control], None, 0);
+            publish(&mut s, (1, 1), &[control], 0);
             s.event(&id(10)).unwrap().start
         };
         assert_eq!(run(seed), run(seed));
@@ -461,20 +429,13 @@ fn randomisation_is_reproducible_per_seed_and_spread_across_seeds() {
 #[test]
 fn a_cancelled_event_stops_when_the_cancellation_is_seen() {
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1000, 1000, limit(5))],
-        None,
-        0,
-    );
+    publish(&mut s, (1, 1), &[event(10, 0, 1000, 1000, limit(5))], 0);
     run_until(&mut s, 1200);
     assert_eq!(holder(&s, DerMode::MaxLimW), Some(10));
-    s.update_program(
-        SERVER,
-        &program(1, 1),
+    publish(
+        &mut s,
+        (1, 1),
         &[with_status(event(10, 0, 1000, 1000, limit(5)), 2)],
-        None,
         1300,
     );
     assert_eq!(holder(&s, DerMode::MaxLimW), None);
@@ -493,18 +454,11 @@ fn a_cancelled_event_stops_when_the_cancellation_is_seen() {
 #[test]
 fn a_scheduled_event_cancelled_never_starts() {
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1000, 1000, limit(5))],
-        None,
-        0,
-    );
-    s.update_program(
-        SERVER,
-        &program(1, 1),
+    publish(&mut s, (1, 1), &[event(10, 0, 1000, 1000, limit(5))], 0);
+    publish(
+        &mut s,
+        (1, 1),
         &[with_status(event(10, 0, 1000, 1000, limit(5)), 2)],
-        None,
         500,
     );
     run_until(&mut s, 3000);
@@ -519,15 +473,9 @@ fn cancellation_with_randomisation_ends_within_the_larger_bound() {
         let mut control = event(10, 0, 1000, 5000, limit(5));
         control.randomize_start = Some(-60);
         control.randomize_duration = Some(600);
-        s.update_program(SERVER, &program(1, 1), &[control.clone()], None, 0);
+        publish(&mut s, (1, 1), &[control.clone()], 0);
         run_until(&mut s, 1500);
-        s.update_program(
-            SERVER,
-            &program(1, 1),
-            &[with_status(control, 3)],
-            None,
-            1500,
-        );
+        publish(&mut s, (1, 1), &[with_status(control, 3)], 1500);
         let end = s.event(&id(10)).unwrap().end;
         assert!((1500..=2100).contains(&end), "end {end}");
         run_until(&mut s, end - 1);
@@ -548,19 +496,12 @@ fn cancellation_with_randomisation_ends_within_the_larger_bound() {
 #[test]
 fn an_event_the_server_marks_superseded_stops() {
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1000, 1000, limit(5))],
-        None,
-        0,
-    );
+    publish(&mut s, (1, 1), &[event(10, 0, 1000, 1000, limit(5))], 0);
     run_until(&mut s, 1100);
-    s.update_program(
-        SERVER,
-        &program(1, 1),
+    publish(
+        &mut s,
+        (1, 1),
         &[with_status(event(10, 0, 1000, 1000, limit(5)), 4)],
-        None,
         1100,
     );
     assert_eq!(state(&s, 10), EventState::Superseded);
@@ -624,11 +565,10 @@ fn server_time_comes_from_tm() {
     };
     s.set_time(&tm, 9_900);
     assert_eq!(s.server_time(9_900), 10_000);
-    s.update_program(
-        SERVER,
-        &program(1, 1),
+    publish(
+        &mut s,
+        (1, 1),
         &[event(10, 0, 10_500, 100, limit(5))],
-        None,
         9_950,
     );
     assert_eq!(
@@ -652,8 +592,8 @@ fn a_late_timeout_replays_every_boundary_in_order() {
         a.randomize_start = Some(120);
         let b = event(11, 200, 1500, 100, limit(20));
         let c = event(20, 50, 1200, 600, limit(10));
-        s.update_program(SERVER, &program(1, 4), &[a, b], None, 0);
-        s.update_program(SERVER, &program(2, 1), &[c], None, 0);
+        publish(&mut s, (1, 4), &[a, b], 0);
+        publish(&mut s, (2, 1), &[c], 0);
         s
     };
     let mut stepped = build();
@@ -694,7 +634,7 @@ fn events_are_refused_with_the_reason() {
     for (control, expected) in cases {
         let supported: ModeSet = [DerMode::MaxLimW].into_iter().collect();
         let mut s = scheduler_with(supported, None, 1);
-        s.update_program(SERVER, &program(1, 1), &[control], None, 100);
+        publish(&mut s, (1, 1), &[control], 100);
         assert_eq!(
             responses(&mut s),
             [(10, RECEIVED, 100), (10, expected, 100)]
@@ -722,7 +662,7 @@ fn events_for_another_device_category_are_ignored_silently() {
         },
     );
     ours.device_category = Some(HexBinary(((1u32 << 21) | 4).to_be_bytes()));
-    s.update_program(SERVER, &program(1, 1), &[other, ours], None, 100);
+    publish(&mut s, (1, 1), &[other, ours], 100);
     run_until(&mut s, 1010);
     assert_eq!(state(&s, 10), EventState::Ignored);
     assert_eq!(holder(&s, DerMode::MaxLimW), None);
@@ -733,13 +673,7 @@ fn events_for_another_device_category_are_ignored_silently() {
 #[test]
 fn opting_out_during_an_event_reports_a_partial_completion() {
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1000, 1000, limit(5))],
-        None,
-        0,
-    );
+    publish(&mut s, (1, 1), &[event(10, 0, 1000, 1000, limit(5))], 0);
     run_until(&mut s, 1200);
     assert!(s.opt_out(&id(10), 1200));
     assert_eq!(holder(&s, DerMode::MaxLimW), None);
@@ -759,13 +693,7 @@ fn opting_out_during_an_event_reports_a_partial_completion() {
 #[test]
 fn opting_back_in_and_opting_out_before_the_start() {
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1000, 1000, limit(5))],
-        None,
-        0,
-    );
+    publish(&mut s, (1, 1), &[event(10, 0, 1000, 1000, limit(5))], 0);
     s.opt_out(&id(10), 500);
     run_until(&mut s, 1500);
     assert_eq!(holder(&s, DerMode::MaxLimW), None);
@@ -784,13 +712,7 @@ fn opting_back_in_and_opting_out_before_the_start() {
     );
 
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1000, 1000, limit(5))],
-        None,
-        0,
-    );
+    publish(&mut s, (1, 1), &[event(10, 0, 1000, 1000, limit(5))], 0);
     s.opt_out(&id(10), 500);
     run_until(&mut s, 3000);
     assert_eq!(
@@ -818,9 +740,9 @@ fn events_leaving_the_list_are_dropped_unless_running() {
             ..Default::default()
         },
     );
-    s.update_program(SERVER, &program(1, 1), &[running, future], None, 0);
+    publish(&mut s, (1, 1), &[running, future], 0);
     run_until(&mut s, 1100);
-    s.update_program(SERVER, &program(1, 1), &[], None, 1100);
+    publish(&mut s, (1, 1), &[], 1100);
     assert!(s.event(&id(11)).is_none());
     assert_eq!(holder(&s, DerMode::MaxLimW), Some(10));
     run_until(&mut s, 9000);
@@ -832,13 +754,7 @@ fn events_leaving_the_list_are_dropped_unless_running() {
 #[test]
 fn withdrawing_a_program_aborts_its_running_events() {
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1000, 1000, limit(5))],
-        None,
-        0,
-    );
+    publish(&mut s, (1, 1), &[event(10, 0, 1000, 1000, limit(5))], 0);
     run_until(&mut s, 1100);
     s.remove_program(SERVER, &id(1), 1100);
     assert!(s.active().is_empty());
@@ -849,20 +765,8 @@ fn withdrawing_a_program_aborts_its_running_events() {
 #[test]
 fn an_event_moved_before_it_runs_follows_the_server() {
     let mut s = scheduler();
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 1000, 100, limit(5))],
-        None,
-        0,
-    );
-    s.update_program(
-        SERVER,
-        &program(1, 1),
-        &[event(10, 0, 2000, 100, limit(5))],
-        None,
-        500,
-    );
+    publish(&mut s, (1, 1), &[event(10, 0, 1000, 100, limit(5))], 0);
+    publish(&mut s, (1, 1), &[event(10, 0, 2000, 100, limit(5))], 500);
     run_until(&mut s, 1500);
     assert_eq!(holder(&s, DerMode::MaxLimW), None);
     run_until(&mut s, 2000);

@@ -30,6 +30,15 @@ pub trait Connector: Send + Sync {
     fn connect(&self) -> Connecting<'_>;
 }
 
+/// A TCP connection with Nagle's algorithm off (requests are small and wait for their answer).
+async fn tcp_connect(address: &str) -> Result<TcpStream, Error> {
+    let tcp = TcpStream::connect(address)
+        .await
+        .map_err(|e| Error::Transport(format!("connect {address}: {e}")))?;
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
 /// Plain TCP (testing only: IEEE 2030.5 requires TLS).
 #[derive(Debug, Clone)]
 pub struct TcpConnector {
@@ -39,13 +48,7 @@ pub struct TcpConnector {
 
 impl Connector for TcpConnector {
     fn connect(&self) -> Connecting<'_> {
-        Box::pin(async move {
-            let tcp = TcpStream::connect(&self.address)
-                .await
-                .map_err(|e| Error::Transport(format!("connect: {e}")))?;
-            let _ = tcp.set_nodelay(true);
-            Ok(Box::new(tcp) as Box<dyn Stream>)
-        })
+        Box::pin(async move { Ok(Box::new(tcp_connect(&self.address).await?) as Box<dyn Stream>) })
     }
 }
 
@@ -63,10 +66,7 @@ pub struct RustlsConnector {
 impl Connector for RustlsConnector {
     fn connect(&self) -> Connecting<'_> {
         Box::pin(async move {
-            let tcp = TcpStream::connect(&self.address)
-                .await
-                .map_err(|e| Error::Transport(format!("connect: {e}")))?;
-            let _ = tcp.set_nodelay(true);
+            let tcp = tcp_connect(&self.address).await?;
             let tls = TlsConnector::from(self.config.clone())
                 .connect(self.server_name.clone(), tcp)
                 .await
