@@ -33,3 +33,10 @@ fn seeds_cover_every_resource_type() {
         assert_eq!(&decode(&bytes).unwrap().0, seed, "{}", file.display());
     }
 }
+
+#[test]
+fn sep2_server_corpus() {
+    let inputs = corpus_files::corpus("sep2_server", 7);
+    let lists = inputs.iter().filter(|c| bodies::server(c)).count();
+    assert!(lists >= 2, "{lists} seeds carried an event list");
+}

@@ -798,3 +798,53 @@ fn capability_bits_map_to_modes() {
     let names: Vec<&str> = modes.iter().map(DerMode::name).collect();
     assert_eq!(names, ["opModMaxLimW", "opModVoltVar", "opModExpLimW"]);
 }
+
+#[test]
+fn extreme_clocks_still_make_progress() {
+    // A server clock far from the device's, events at the edges of time: every announced timeout moves on.
+    for (server_now, start) in [
+        (i64::MIN + 10, 100),
+        (i64::MAX - 10, -100),
+        (0, i64::MAX - 5),
+        (1 << 39, 1 << 39),
+    ] {
+        let mut s = scheduler();
+        s.set_time(
+            &Time {
+                current_time: server_now,
+                ..Default::default()
+            },
+            0,
+        );
+        publish(&mut s, (1, 1), &[event(10, 0, start, 100, limit(5))], 0);
+        let mut steps = 0;
+        while let Some(t) = s.poll_timeout() {
+            s.handle_timeout(t);
+            assert_ne!(
+                s.poll_timeout(),
+                Some(t),
+                "stuck at {t} ({server_now}, {start})"
+            );
+            steps += 1;
+            assert!(steps < 10);
+        }
+    }
+    let mut s = scheduler();
+    assert!(!s.set_time(
+        &Time {
+            current_time: i64::MIN,
+            ..Default::default()
+        },
+        0
+    ));
+    publish(
+        &mut s,
+        (1, 1),
+        &[event(10, 0, i64::MAX - 5, 100, limit(5))],
+        0,
+    );
+    assert_eq!(
+        state(&s, 10),
+        EventState::Rejected(ResponseStatus::EventInvalid)
+    );
+}

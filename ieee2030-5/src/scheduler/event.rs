@@ -4,6 +4,7 @@ use super::ProgramId;
 use super::modes::ModeSet;
 use super::randomize::{Draw, offset};
 use super::response::ResponseStatus;
+use super::schedule::TIME_LIMIT;
 use crate::resources::DERControl;
 
 /// The largest randomisation the schema allows (`OneHourRangeType`).
@@ -208,7 +209,8 @@ impl Event {
                     .max(0);
                 Some((start, start.checked_add(length)?))
             });
-        match window {
+        let within = -TIME_LIMIT..=TIME_LIMIT;
+        match window.filter(|(start, end)| within.contains(start) && within.contains(end)) {
             Some((start, end)) => {
                 self.start = start;
                 self.nominal_end = end;

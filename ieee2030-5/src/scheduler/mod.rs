@@ -60,7 +60,9 @@ pub use active::{ActiveControls, ControlSource};
 pub use event::EventState;
 pub use modes::{CapabilityBit, DerMode, ModeSet};
 pub use response::{ResponseRequired, ResponseStatus};
-pub use schedule::{EventView, OutgoingResponse, Scheduler, SchedulerConfig, SchedulerEvent};
+pub use schedule::{
+    EventView, OutgoingResponse, Scheduler, SchedulerConfig, SchedulerEvent, TIME_LIMIT,
+};
 
 use crate::primitives::Mrid;
 

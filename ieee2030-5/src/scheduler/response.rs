@@ -45,7 +45,7 @@ pub enum ResponseStatus {
     /// 252: rejected: the event sets a mode this device does not support.
     EventNotApplicable,
     /// 253: rejected: the event is invalid (no mode, randomisation outside ±3600 s, an unknown
-    /// `currentStatus`, times that overflow).
+    /// `currentStatus`, times beyond ±2⁴⁰ s).
     EventInvalid,
     /// 254: rejected: the event had already ended when it was received.
     EventExpired,

@@ -10,6 +10,11 @@ use crate::primitives::{HexBinary, HexBinary160, Mrid};
 use crate::resources::{DERControl, DERControlResponse, DERProgram, DefaultDERControl, Time};
 use std::collections::{BTreeMap, VecDeque};
 
+/// The largest time, in seconds either side of 1970, the scheduler works with (2⁴⁰ s, about 34,800 years):
+/// events outside it are invalid, server times outside it are not taken, so every time converts between
+/// device and server clocks without overflow.
+pub const TIME_LIMIT: i64 = 1 << 40;
+
 /// What the scheduler needs to know about the device it schedules for.
 #[derive(Debug, Clone)]
 pub struct SchedulerConfig {
@@ -149,17 +154,24 @@ impl Scheduler {
     }
 
     /// Learns the server's time from its `/tm` resource, read at device time `now`: from here on the
-    /// scheduler runs `currentTime − now` seconds ahead of the device clock (clause 11.2).
-    pub fn set_time(&mut self, time: &Time, now: UnixTime) {
+    /// scheduler runs `currentTime − now` seconds ahead of the device clock (clause 11.2). A time beyond
+    /// ±[`TIME_LIMIT`] (about 34,800 years) is not taken; returns whether it was.
+    pub fn set_time(&mut self, time: &Time, now: UnixTime) -> bool {
+        let within = -TIME_LIMIT..=TIME_LIMIT;
+        if !within.contains(&time.current_time) || !within.contains(&now) {
+            return false;
+        }
         self.advance(now);
         self.offset = time.current_time.saturating_sub(now);
         let t = self.advance(now);
         self.evaluate(t);
+        true
     }
 
-    /// Server time at device time `now`.
+    /// Server time at device time `now`, within ±[`TIME_LIMIT`].
     pub fn server_time(&self, now: UnixTime) -> UnixTime {
         now.saturating_add(self.offset)
+            .clamp(-TIME_LIMIT, TIME_LIMIT)
     }
 
     /// Takes the current state of one DER program of server `server` (any name the caller gives it, such
