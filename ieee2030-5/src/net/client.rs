@@ -8,9 +8,9 @@ use crate::Error;
 use crate::identity::sfdi;
 use crate::primitives::{HexBinary, HexBinary160, Mrid};
 use crate::resources::{
-    DERControl, DERControlList, DERProgram, DERProgramList, Decode, DefaultDERControl,
-    DeviceCapability, EndDevice, EndDeviceList, FunctionSetAssignments, FunctionSetAssignmentsList,
-    MirrorMeterReading, MirrorUsagePoint, Registration, Time,
+    DERControlList, DERProgramList, Decode, DefaultDERControl, DeviceCapability, EndDevice,
+    EndDeviceList, FunctionSetAssignments, FunctionSetAssignmentsList, MirrorMeterReading,
+    MirrorUsagePoint, Registration, Time,
 };
 use crate::scheduler::{
     ActiveControls, ModeSet, OutgoingResponse, Scheduler, SchedulerConfig, UnixTime,
@@ -147,7 +147,8 @@ impl DerClient {
                 .all(&link.href, FunctionSetAssignmentsList::decode, |l| {
                     l.function_set_assignments
                 })
-                .await?;
+                .await?
+                .0;
             for fsa in fsas {
                 poll_rate = poll_rate.min(self.walk_fsa(&fsa, now, &mut seen).await?);
             }
@@ -174,7 +175,8 @@ impl DerClient {
         }
         let devices = self
             .all(list, EndDeviceList::decode, |l| l.end_device)
-            .await?;
+            .await?
+            .0;
         if let Some(device) = devices.into_iter().find(ours) {
             self.end_device = device.href.clone();
             return Ok(device);
@@ -206,12 +208,7 @@ impl DerClient {
         let Some(link) = &fsa.der_program_list_link else {
             return Ok(u32::MAX);
         };
-        let first = self
-            .http
-            .get(&with_page(&link.href, 0), DERProgramList::decode)
-            .await?;
-        let poll_rate = first.poll_rate.unwrap_or(u32::MAX);
-        let programs = self
+        let (programs, poll_rate) = self
             .all(&link.href, DERProgramList::decode, |l| l.der_program)
             .await?;
         for program in programs {
@@ -219,6 +216,7 @@ impl DerClient {
                 Some(l) => {
                     self.all(&l.href, DERControlList::decode, |l| l.der_control)
                         .await?
+                        .0
                 }
                 None => Vec::new(),
             };
@@ -230,42 +228,42 @@ impl DerClient {
                 },
                 None => None,
             };
-            self.update(&program, &controls, default.as_ref(), now);
+            self.scheduler.update_program(
+                &self.config.server,
+                &program,
+                &controls,
+                default.as_ref(),
+                now,
+            );
             seen.insert(program.mrid);
         }
-        Ok(poll_rate)
+        Ok(poll_rate.unwrap_or(u32::MAX))
     }
 
-    fn update(
-        &mut self,
-        program: &DERProgram,
-        controls: &[DERControl],
-        default: Option<&DefaultDERControl>,
-        now: UnixTime,
-    ) {
-        self.scheduler
-            .update_program(&self.config.server, program, controls, default, now);
-    }
-
-    /// Every entry of a paged list (`s` and `l`), stopping at `all` or an empty page.
+    /// Every entry of a paged list (`s` and `l`), stopping at `all` or an empty page, with the first page's
+    /// `pollRate`.
     async fn all<L, T>(
         &mut self,
         href: &str,
         decode: Decode<L>,
         entries: fn(L) -> Vec<T>,
-    ) -> Result<Vec<T>, Error>
+    ) -> Result<(Vec<T>, Option<u32>), Error>
     where
         L: ListCounts,
     {
         let mut out = Vec::new();
+        let mut poll_rate = None;
         loop {
             let list = self.http.get(&with_page(href, out.len()), decode).await?;
+            if out.is_empty() {
+                poll_rate = list.poll_rate();
+            }
             let all = usize::try_from(list.all()).unwrap_or(usize::MAX);
             let page = entries(list);
             let empty = page.is_empty();
             out.extend(page);
             if empty || out.len() >= all {
-                return Ok(out);
+                return Ok((out, poll_rate));
             }
         }
     }
@@ -320,9 +318,10 @@ fn with_page(href: &str, start: usize) -> String {
     format!("{href}{separator}s={start}&l={PAGE}")
 }
 
-/// The `all` attribute of a list resource.
+/// The `all` and `pollRate` attributes of a list resource.
 trait ListCounts {
     fn all(&self) -> u32;
+    fn poll_rate(&self) -> Option<u32>;
 }
 
 macro_rules! list_counts {
@@ -331,13 +330,21 @@ macro_rules! list_counts {
             fn all(&self) -> u32 {
                 self.all
             }
+            fn poll_rate(&self) -> Option<u32> {
+                self.poll_rate
+            }
         }
     )*};
 }
 
-list_counts!(
-    EndDeviceList,
-    FunctionSetAssignmentsList,
-    DERProgramList,
-    DERControlList
-);
+list_counts!(EndDeviceList, FunctionSetAssignmentsList, DERProgramList);
+
+/// An event list has no `pollRate` of its own.
+impl ListCounts for DERControlList {
+    fn all(&self) -> u32 {
+        self.all
+    }
+    fn poll_rate(&self) -> Option<u32> {
+        None
+    }
+}

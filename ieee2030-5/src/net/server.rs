@@ -156,41 +156,17 @@ pub async fn deliver_notifications(
             let Ok(uri) = note.uri.parse::<http::Uri>() else {
                 continue;
             };
-            let (Some(authority), Some(scheme)) = (uri.authority(), uri.scheme_str()) else {
+            let Some((key, host, port)) = endpoint(&uri) else {
                 continue;
             };
-            let host = authority.host().to_owned();
-            let port = authority
-                .port_u16()
-                .unwrap_or(if scheme == "https" { 443 } else { 80 });
-            let key = format!("{scheme}://{host}:{port}");
-            let connection = match connections.entry(key) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    let address = format!("{host}:{port}");
-                    let connection = match (scheme, &tls) {
-                        ("https", Some(config)) => {
-                            let Ok(server_name) =
-                                rustls::pki_types::ServerName::try_from(host.clone())
-                            else {
-                                continue;
-                            };
-                            super::Connection::new(
-                                super::RustlsConnector {
-                                    address,
-                                    server_name,
-                                    config: config.clone(),
-                                },
-                                &host,
-                            )
-                        }
-                        ("http", _) => {
-                            super::Connection::new(super::TcpConnector { address }, &host)
-                        }
-                        _ => continue,
-                    };
-                    e.insert(connection)
-                }
+            if !connections.contains_key(&key) {
+                let Some(opened) = open(uri.scheme_str(), host, port, tls.as_ref()) else {
+                    continue;
+                };
+                connections.insert(key.clone(), opened);
+            }
+            let Some(connection) = connections.get_mut(&key) else {
+                continue;
             };
             let mut body = Vec::new();
             note.notification.encode(&mut body);
@@ -199,6 +175,46 @@ pub async fn deliver_notifications(
                 delivered = delivered.saturating_add(1);
             }
         }
+    }
+}
+
+/// A notification URI's connection key (`scheme://host:port`), host and port (443 or 80 by default).
+fn endpoint(uri: &http::Uri) -> Option<(String, &str, u16)> {
+    let (authority, scheme) = (uri.authority()?, uri.scheme_str()?);
+    let port = authority
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Some((
+        format!("{scheme}://{}:{port}", authority.host()),
+        authority.host(),
+        port,
+    ))
+}
+
+/// A connection to a notification endpoint: rustls for `https` (when a client identity is configured),
+/// plain TCP for `http`.
+fn open(
+    scheme: Option<&str>,
+    host: &str,
+    port: u16,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Option<super::Connection> {
+    let address = format!("{host}:{port}");
+    match (scheme?, tls) {
+        ("https", Some(config)) => {
+            let server_name = rustls::pki_types::ServerName::try_from(host.to_owned()).ok()?;
+            let connector = super::RustlsConnector {
+                address,
+                server_name,
+                config: config.clone(),
+            };
+            Some(super::Connection::new(connector, host))
+        }
+        ("http", _) => Some(super::Connection::new(
+            super::TcpConnector { address },
+            host,
+        )),
+        _ => None,
     }
 }
 

@@ -22,6 +22,17 @@ pub(crate) enum Verdict {
     Rejected(ResponseStatus),
 }
 
+impl Verdict {
+    /// The state an event starts in.
+    fn state(self) -> EventState {
+        match self {
+            Verdict::Accepted => EventState::Scheduled,
+            Verdict::Ignored => EventState::Ignored,
+            Verdict::Rejected(status) => EventState::Rejected(status),
+        }
+    }
+}
+
 /// The lifecycle of an event on this device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -121,11 +132,7 @@ impl Event {
         if event.verdict == Verdict::Accepted && event.nominal_end <= now {
             event.verdict = Verdict::Rejected(ResponseStatus::EventExpired);
         }
-        event.state = match event.verdict {
-            Verdict::Accepted => EventState::Scheduled,
-            Verdict::Ignored => EventState::Ignored,
-            Verdict::Rejected(status) => EventState::Rejected(status),
-        };
+        event.state = event.verdict.state();
         event
     }
 
@@ -151,10 +158,7 @@ impl Event {
         let verdict = self.judge(seed, supported, category);
         if verdict != Verdict::Accepted {
             self.verdict = verdict;
-            self.state = match verdict {
-                Verdict::Rejected(s) => EventState::Rejected(s),
-                _ => EventState::Ignored,
-            };
+            self.state = verdict.state();
         }
     }
 

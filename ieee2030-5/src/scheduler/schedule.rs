@@ -472,7 +472,8 @@ impl Scheduler {
             .collect();
         order.sort();
         for (_, mrid) in order {
-            let Some(mut event) = self.events.get(&mrid).cloned() else {
+            // Out of the map while it moves on (no copy); `step` only looks up other events.
+            let Some(mut event) = self.events.remove(&mrid) else {
                 continue;
             };
             let standing = standings.get(&mrid).copied();
@@ -594,6 +595,7 @@ impl Scheduler {
     /// Builds the controls in force from the mode holders and the programs' defaults.
     fn apply_controls(&mut self, holder: &BTreeMap<DerMode, Mrid>, t: i64) {
         let mut active = ActiveControls::default();
+        let programs: Vec<_> = self.programs_by_primacy().collect();
         for mode in DerMode::ALL.iter().copied() {
             if let Some(event) = holder.get(&mode).and_then(|m| self.events.get(m)) {
                 let base = &event.control.der_control_base;
@@ -605,11 +607,11 @@ impl Scheduler {
                 active.set(mode, base, source);
                 continue;
             }
-            let default = self.programs_by_primacy().find_map(|(id, p)| {
+            let default = programs.iter().find_map(|(id, p)| {
                 p.default
                     .as_ref()
                     .filter(|d| mode.is_set(&d.der_control_base))
-                    .map(|d| (id.clone(), d))
+                    .map(|d| ((*id).clone(), d))
             });
             if let Some((program, default)) = default {
                 let base = &default.der_control_base;

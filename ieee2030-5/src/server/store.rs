@@ -60,6 +60,34 @@ pub(crate) struct Program {
     pub(crate) default: Option<DefaultDERControl>,
 }
 
+/// What superseding compares between two events of a program.
+#[derive(Debug, Clone, Copy)]
+struct EventFacts {
+    mrid: Mrid,
+    created: i64,
+    start: i64,
+    /// The earliest effective start: the start moved back by a negative start randomisation.
+    earliest: i64,
+    end: i64,
+    modes: ModeSet,
+    category: Option<u32>,
+}
+
+impl EventFacts {
+    fn of(c: &DERControl) -> Self {
+        let start = c.interval.start;
+        EventFacts {
+            mrid: c.mrid,
+            created: c.creation_time,
+            start,
+            earliest: start.saturating_add(i64::from(c.randomize_start.unwrap_or(0).min(0))),
+            end: start.saturating_add(i64::from(c.interval.duration)),
+            modes: ModeSet::of(&c.der_control_base),
+            category: c.device_category.map(|d| u32::from_be_bytes(d.0)),
+        }
+    }
+}
+
 /// The server's resources (see the [module documentation](super)). Every method that depends on time takes
 /// `now`, the server's clock in Unix seconds.
 #[derive(Debug, Clone)]
@@ -241,47 +269,21 @@ impl Server {
     /// effective start; a partial overlap of modes sets `potentiallySuperseded`.
     pub(crate) fn refresh(&mut self, now: i64) {
         for program in &mut self.programs {
-            let snapshot: Vec<(Mrid, i64, i64, i64, ModeSet, Option<u32>)> = program
-                .controls
-                .iter()
-                .map(|c| {
-                    let earliest = c
-                        .interval
-                        .start
-                        .saturating_add(i64::from(c.randomize_start.unwrap_or(0).min(0)));
-                    let end = c
-                        .interval
-                        .start
-                        .saturating_add(i64::from(c.interval.duration));
-                    let category = c.device_category.map(|d| u32::from_be_bytes(d.0));
-                    (
-                        c.mrid,
-                        c.creation_time,
-                        earliest,
-                        end,
-                        ModeSet::of(&c.der_control_base),
-                        category,
-                    )
-                })
-                .collect();
-            for control in &mut program.controls {
+            let facts: Vec<EventFacts> = program.controls.iter().map(EventFacts::of).collect();
+            for (control, mine) in program.controls.iter_mut().zip(&facts) {
                 let status = &mut control.event_status;
                 if !matches!(status.current_status, 0 | 1) {
                     continue;
                 }
-                let modes = ModeSet::of(&control.der_control_base);
-                let category = control.device_category.map(|d| u32::from_be_bytes(d.0));
-                let start = control.interval.start;
-                let end = start.saturating_add(i64::from(control.interval.duration));
                 let mut superseded_at = None;
-                for (mrid, created, earliest, other_end, other_modes, other_category) in &snapshot {
-                    let newer = (*created, *mrid) > (control.creation_time, control.mrid);
-                    let overlaps = *earliest < end && start < *other_end;
-                    if !newer || !overlaps || !other_modes.intersects(modes) {
+                for other in &facts {
+                    let newer = (other.created, other.mrid) > (mine.created, mine.mrid);
+                    let overlaps = other.earliest < mine.end && mine.start < other.end;
+                    if !newer || !overlaps || !other.modes.intersects(mine.modes) {
                         continue;
                     }
-                    if *other_modes == modes && *other_category == category {
-                        let at = (*earliest).max(start);
+                    if other.modes == mine.modes && other.category == mine.category {
+                        let at = other.earliest.max(mine.start);
                         superseded_at = Some(superseded_at.map_or(at, |s: i64| s.min(at)));
                     } else if !status.potentially_superseded {
                         status.potentially_superseded = true;
@@ -291,9 +293,9 @@ impl Server {
                 if let Some(at) = superseded_at.filter(|at| *at <= now) {
                     status.current_status = 4;
                     status.date_time = at;
-                } else if status.current_status == 0 && start <= now {
+                } else if status.current_status == 0 && mine.start <= now {
                     status.current_status = 1;
-                    status.date_time = start;
+                    status.date_time = mine.start;
                 }
             }
         }
