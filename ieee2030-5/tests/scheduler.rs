@@ -508,6 +508,75 @@ fn an_event_the_server_marks_superseded_stops() {
     assert!(responses(&mut s).contains(&(10, SUPERSEDED, 1100)));
 }
 
+/// A newer event of program 1 replacing event 10 from 2000, with a start randomisation of 900 s.
+fn replacement(n: u8) -> DERControl {
+    let mut control = event(n, 1500, 2000, 600, limit(7));
+    control.randomize_start = Some(900);
+    control
+}
+
+#[test]
+fn the_event_replacing_one_the_server_superseded_starts_at_once() {
+    for seed in 0..10 {
+        let mut s = scheduler_with(ModeSet::all(), None, seed);
+        let old = event(10, 0, 1000, 3000, limit(5));
+        publish(&mut s, (1, 1), &[old.clone(), replacement(11)], 1500);
+        let drawn = s.event(&id(11)).unwrap();
+        assert!((2000..=2900).contains(&drawn.start));
+        // The server marks the old event superseded at the new one's earliest start; the device sees it at
+        // 2010, outside the old event's (empty) start randomisation window.
+        publish(
+            &mut s,
+            (1, 1),
+            &[with_status(old, 4), replacement(11)],
+            2010,
+        );
+        let new = s.event(&id(11)).unwrap();
+        assert_eq!(new.start, 2010.min(drawn.start), "seed {seed}");
+        assert_eq!(new.end - new.start, 600, "the duration is kept");
+        assert_eq!(state(&s, 10), EventState::Superseded);
+        assert_eq!(holder(&s, DerMode::MaxLimW), Some(11));
+        // A later copy of the new event from the server does not undo it.
+        publish(&mut s, (1, 1), &[replacement(11)], 2020);
+        assert_eq!(s.event(&id(11)).unwrap().start, new.start);
+        run_until(&mut s, 5000);
+        let got = responses(&mut s);
+        // Superseded when the device saw it, or earlier if the new event's own draw came first.
+        assert!(got.contains(&(10, SUPERSEDED, new.start)), "{got:?}");
+        assert!(got.contains(&(11, STARTED, new.start)), "{got:?}");
+        assert!(got.contains(&(11, COMPLETED, new.start + 600)), "{got:?}");
+    }
+}
+
+#[test]
+fn inside_the_superseded_events_start_window_the_new_event_keeps_its_randomisation() {
+    let mut hastened = 0;
+    for seed in 0..10 {
+        let mut s = scheduler_with(ModeSet::all(), None, seed);
+        // The old event may start anywhere in 1900..2500; at 2010 the device may still be waiting for it.
+        let mut old = event(10, 0, 1900, 3000, limit(5));
+        old.randomize_start = Some(600);
+        publish(&mut s, (1, 1), &[old.clone(), replacement(11)], 1500);
+        let drawn = s.event(&id(11)).unwrap().start;
+        publish(
+            &mut s,
+            (1, 1),
+            &[with_status(old, 4), replacement(11)],
+            2010,
+        );
+        assert_eq!(s.event(&id(11)).unwrap().start, drawn, "seed {seed}");
+        // Outside that window (here a different program replacing it does not count either) nothing waits.
+        let mut s = scheduler_with(ModeSet::all(), None, seed);
+        let old = event(10, 0, 1000, 3000, limit(5));
+        publish(&mut s, (1, 1), std::slice::from_ref(&old), 1500);
+        publish(&mut s, (2, 1), &[replacement(11)], 1500);
+        publish(&mut s, (1, 1), &[with_status(old, 4)], 2010);
+        assert_eq!(s.event(&id(11)).unwrap().start, drawn, "seed {seed}");
+        hastened += usize::from(drawn > 2010);
+    }
+    assert!(hastened > 5, "the draws must leave room to hasten");
+}
+
 #[test]
 fn defaults_fill_each_mode_from_the_highest_primacy_program_that_sets_it() {
     let mut s = scheduler();

@@ -88,6 +88,9 @@ pub(crate) struct Event {
     pub(crate) cancel_at: Option<i64>,
     /// When the server's `currentStatus` 4 (superseded) was seen.
     pub(crate) superseded_at: Option<i64>,
+    /// The time from which this event starts at once, its start randomisation waived, because the server
+    /// superseded an older event in its favour (see [`Event::hasten`]).
+    pub(crate) hastened: Option<i64>,
     pub(crate) verdict: Verdict,
     pub(crate) opted_out: bool,
     pub(crate) opted_out_ever: bool,
@@ -117,6 +120,7 @@ impl Event {
             nominal_end: 0,
             cancel_at: None,
             superseded_at: None,
+            hastened: None,
             verdict: Verdict::Accepted,
             opted_out: false,
             opted_out_ever: false,
@@ -159,6 +163,43 @@ impl Event {
         if verdict != Verdict::Accepted {
             self.verdict = verdict;
             self.state = verdict.state();
+        }
+    }
+
+    /// The range of start times its `randomizeStart` allows: from `interval.start` to `interval.start`
+    /// plus the bound, in either order.
+    pub(crate) fn start_range(&self) -> (i64, i64) {
+        let start = self.control.interval.start;
+        let bound = start.saturating_add(i64::from(self.control.randomize_start.unwrap_or(0)));
+        (start.min(bound), start.max(bound))
+    }
+
+    /// Whether server time `t` is inside its start randomisation window (empty without `randomizeStart`).
+    pub(crate) fn in_start_randomization(&self, t: i64) -> bool {
+        let (low, high) = self.start_range();
+        low <= t && t < high
+    }
+
+    /// Starts the event at server time `t` (or its earliest allowed start, if later) instead of its
+    /// randomised start, when that is later: the `currentStatus` 4 rule of clause 10.10 (`EventStatus`),
+    /// under which a device that sees an event superseded starts the new one at once unless it is still in
+    /// the superseded event's start randomisation window. The randomised duration is kept. Does nothing
+    /// to an event that has run.
+    pub(crate) fn hasten(&mut self, t: i64) {
+        if self.ran || self.verdict != Verdict::Accepted {
+            return;
+        }
+        self.hastened = Some(self.hastened.map_or(t, |h| h.min(t)));
+        self.apply_hastening();
+    }
+
+    fn apply_hastening(&mut self) {
+        let Some(t) = self.hastened else { return };
+        let start = t.max(self.start_range().0);
+        if start < self.start {
+            let length = self.nominal_end.saturating_sub(self.start);
+            self.start = start;
+            self.nominal_end = start.saturating_add(length);
         }
     }
 
@@ -218,6 +259,7 @@ impl Event {
             Some((start, end)) => {
                 self.start = start;
                 self.nominal_end = end;
+                self.apply_hastening();
                 Verdict::Accepted
             }
             None => Verdict::Rejected(ResponseStatus::EventInvalid),

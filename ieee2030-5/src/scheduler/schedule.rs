@@ -116,7 +116,9 @@ struct Standing {
 /// - **Randomisation:** `randomizeStart` moves the start, `randomizeDuration` the duration, each by a
 ///   seeded uniform draw (see the `randomize` module).
 /// - **Cancellation:** `currentStatus` 2 ends the event when seen; 3 ends it after a draw within the
-///   larger randomisation bound; 4 (superseded by the server) ends it when seen.
+///   larger randomisation bound; 4 (superseded by the server) ends it when seen, and the newer events of
+///   its program that replace it start at once, their start randomisation waived — unless the device is
+///   still inside the superseded event's own start randomisation window.
 /// - **Default:** a mode no event holds takes the value of the `DefaultDERControl` of the highest-primacy
 ///   program that sets it.
 /// - **Responses** are queued as `responseRequired` asks (see [`ResponseStatus`]), each at most once per
@@ -232,7 +234,45 @@ impl Scheduler {
         }
         self.events
             .retain(|_, e| e.program != id || e.listed || (e.ran && !e.state.is_final()));
+        self.hasten_successors(&id, t);
         self.evaluate(t);
+    }
+
+    /// Applies the rule for events the server marked superseded (`currentStatus` 4, clause 10.10
+    /// `EventStatus`): the device ends the superseded event and starts the newer events of the same program
+    /// that replace it (sharing a mode, overlapping in time) at once, without their start randomisation —
+    /// unless it saw the supersession inside the superseded event's own start randomisation window, in which
+    /// case the new events keep their randomised start.
+    fn hasten_successors(&mut self, program: &ProgramId, t: i64) {
+        let superseded: Vec<(i64, Mrid, ModeSet, i64, i64)> = self
+            .events
+            .values()
+            .filter(|e| e.program == *program && e.verdict == Verdict::Accepted)
+            .filter_map(|e| {
+                let seen = e.superseded_at?;
+                let waived = !e.in_start_randomization(seen);
+                waived.then_some((
+                    e.control.creation_time,
+                    e.control.mrid,
+                    e.modes,
+                    e.start,
+                    e.nominal_end,
+                ))
+            })
+            .collect();
+        for (created, mrid, modes, start, end) in superseded {
+            for event in self.events.values_mut() {
+                let replaces = event.program == *program
+                    && event.is_live()
+                    && (event.control.creation_time, event.control.mrid) > (created, mrid)
+                    && event.modes.intersects(modes)
+                    && event.start_range().0 < end
+                    && start < event.nominal_end;
+                if replaces {
+                    event.hasten(t);
+                }
+            }
+        }
     }
 
     /// Withdraws a program (no longer in the device's function set assignments): its events that have not
