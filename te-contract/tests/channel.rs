@@ -1,0 +1,666 @@
+//! Debt payment channels: netting, closes, and every attack the issue lists — stale state published,
+//! replay across channels, deployments and message types, the same debt or meter token counted twice,
+//! same-counter equivocation, griefing by refusal.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use common::{World, eur, later};
+use idea_proto::{Money, SigningKey, TransactionId};
+use te_contract::channel::{
+    Adjudicator, ChallengeOutcome, Channel, ChannelClose, ChannelState, ChannelStatus,
+    ChannelStore, Debt, MemoryChannelStore, Party,
+};
+use te_contract::signed::Domain;
+use te_contract::wallet::Wallets;
+use te_contract::{Codec, DebtId, Error, MessageKind, Signed};
+
+fn debt(n: u8, debtor: Party, amount: i64, token: Option<u8>) -> Debt {
+    Debt {
+        id: DebtId::from_bytes([n; 16]),
+        debtor,
+        amount,
+        contract: TransactionId::from_bytes([0xC0; 16]),
+        interval: u32::from(n),
+        token: token.map(|t| [t; 16]),
+    }
+}
+
+/// `proposer` proposes `debts`, `acceptor` countersigns, `proposer` confirms; returns the state.
+fn exchange(
+    w: &World,
+    proposer: &mut Channel,
+    acceptor: &mut Channel,
+    debts: Vec<Debt>,
+) -> Signed<ChannelState> {
+    let (pk, ak) = (key_of(w, proposer), key_of(w, acceptor));
+    let proposal = proposer.propose(debts, vec![], pk, 0).unwrap();
+    let accepted = acceptor
+        .accept(
+            proposal,
+            &w.registry,
+            &mut MemoryChannelStore::default(),
+            ak,
+            0,
+            w.now,
+        )
+        .unwrap();
+    proposer
+        .confirm(
+            accepted.countersigned.clone(),
+            &w.registry,
+            &mut MemoryChannelStore::default(),
+            w.now,
+        )
+        .unwrap();
+    accepted.countersigned
+}
+
+fn key_of<'a>(w: &'a World, channel: &Channel) -> &'a SigningKey {
+    let avatar = channel.open().avatar(channel.side());
+    let i = w.ids.iter().position(|id| *id == avatar).unwrap();
+    &w.keys[i]
+}
+
+fn funded(w: &World) -> Wallets {
+    let mut wallets = Wallets::new();
+    for id in &w.ids {
+        wallets.deposit(*id, Money::new(100_000, eur())).unwrap();
+    }
+    wallets
+}
+
+fn adjudicator(w: &World, open: &Signed<te_contract::channel::ChannelOpen>) -> Adjudicator {
+    let mut adj = Adjudicator::new(w.deployment.clone());
+    adj.open(open.clone(), &w.registry, w.now).unwrap();
+    adj
+}
+
+#[test]
+fn opposite_debts_net_and_totals_only_grow() {
+    let w = World::new("idea-test", 2);
+    let (_, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let s1 = exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 300, Some(1))]);
+    let s2 = exchange(&w, &mut b, &mut a, vec![debt(2, Party::A, 100, Some(2))]);
+    assert_eq!((s1.body().counter, s2.body().counter), (1, 2));
+    assert_eq!(s2.body().net_owed_by_a().unwrap(), -200);
+    assert_eq!((s2.body().owed_by_a, s2.body().owed_by_b), (100, 300));
+    assert_eq!(a.totals(), b.totals());
+    assert_eq!(a.exposure().unwrap().minor_units, 200);
+    assert_eq!(b.exposure().unwrap().minor_units, 0);
+    // A state that shrinks a total is not the next state, whoever signs it.
+    let mut shrunk = s2.body().clone();
+    shrunk.counter = 3;
+    shrunk.owed_by_b = 250;
+    shrunk.proposer = Party::A;
+    shrunk.proposer_avatar = w.ids[0];
+    shrunk.acceptor_avatar = w.ids[1];
+    shrunk.debts = vec![debt(3, Party::A, 50, None)];
+    let mut forged = Signed::new(w.deployment.clone(), shrunk);
+    forged.sign(w.ids[0], 0, &w.keys[0]).unwrap();
+    let err = b
+        .accept(
+            forged,
+            &w.registry,
+            &mut MemoryChannelStore::default(),
+            &w.keys[1],
+            0,
+            w.now,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Channel { .. }), "{err}");
+}
+
+#[test]
+fn a_stale_state_published_is_replaced_in_the_challenge_window() {
+    let w = World::new("idea-test", 2);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let s1 = exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 100, None)]);
+    let s2 = exchange(&w, &mut a, &mut b, vec![debt(2, Party::B, 300, None)]);
+    let mut adj = adjudicator(&w, &open);
+    let mut wallets = funded(&w);
+    // B, the debtor, publishes the state where it owed less.
+    let deadline = adj
+        .close_unilaterally(&w.ids[1], Some(s1.clone()), &w.registry, later(1))
+        .unwrap();
+    assert_eq!(deadline, later(61));
+    assert_eq!(adj.poll_timeout(), Some(deadline));
+    assert_eq!(
+        adj.challenge(s2.clone(), &w.registry, later(30)).unwrap(),
+        ChallengeOutcome::Replaced
+    );
+    // Going back is refused; showing the same state again changes nothing.
+    let err = adj.challenge(s1, &w.registry, later(31)).unwrap_err();
+    assert!(err.to_string().contains("older"), "{err}");
+    assert_eq!(
+        adj.challenge(s2.clone(), &w.registry, later(32)).unwrap(),
+        ChallengeOutcome::Unchanged
+    );
+    assert!(
+        adj.handle_timeout(&mut wallets, later(60))
+            .unwrap()
+            .is_empty()
+    );
+    let paid = adj.handle_timeout(&mut wallets, later(61)).unwrap();
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid[0].counter, 2);
+    assert_eq!(paid[0].paid, Money::new(400, eur()));
+    assert_eq!(wallets.balance(&w.ids[0], eur()).minor_units, 100_400);
+    assert_eq!(wallets.balance(&w.ids[1], eur()).minor_units, 99_600);
+    assert!(adj.challenge(s2, &w.registry, later(62)).is_err(), "closed");
+    assert_eq!(adj.poll_timeout(), None);
+}
+
+#[test]
+fn a_state_replayed_in_another_channel_does_not_verify() {
+    let w = World::new("idea-test", 2);
+    let (_, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let (_, _, mut other_b) = w.channel(2, 0, 1, 10_000);
+    let proposal = a
+        .propose(vec![debt(5, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .unwrap();
+    // The same content for channel 2 carrying channel 1's signature.
+    let bytes = proposal.to_bytes();
+    let grafted = replace(&bytes, &[1; 16], &[2; 16]);
+    let grafted = Signed::<ChannelState>::decode_exact(&grafted).unwrap();
+    assert_eq!(grafted.body().channel.0, [2; 16]);
+    let err = other_b
+        .accept(
+            grafted,
+            &w.registry,
+            &mut MemoryChannelStore::default(),
+            &w.keys[1],
+            0,
+            w.now,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::BadSignature { .. }), "{err}");
+    // The original still goes through where it belongs.
+    b.accept(
+        proposal,
+        &w.registry,
+        &mut MemoryChannelStore::default(),
+        &w.keys[1],
+        0,
+        w.now,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_state_replayed_in_another_deployment_does_not_verify() {
+    let test = World::new("idea-test", 2);
+    let prod = World::new("idea-prod", 2);
+    let (_, mut a, _) = test.channel(1, 0, 1, 10_000);
+    let (_, _, mut prod_b) = prod.channel(1, 0, 1, 10_000);
+    let proposal = a
+        .propose(vec![debt(1, Party::B, 100, None)], vec![], &test.keys[0], 0)
+        .unwrap();
+    let err = prod_b
+        .accept(
+            proposal.clone(),
+            &prod.registry,
+            &mut MemoryChannelStore::default(),
+            &prod.keys[1],
+            0,
+            prod.now,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WrongDomain {
+                field: "deployment",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Relabelled as a production object, the test signature is worthless.
+    let relabelled = replace(&proposal.to_bytes(), b"idea-test", b"idea-prod");
+    let relabelled = Signed::<ChannelState>::decode_exact(&relabelled).unwrap();
+    let err = prod_b
+        .accept(
+            relabelled,
+            &prod.registry,
+            &mut MemoryChannelStore::default(),
+            &prod.keys[1],
+            0,
+            prod.now,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::BadSignature { .. }), "{err}");
+}
+
+#[test]
+fn a_signature_made_for_one_message_type_does_not_verify_as_another() {
+    let w = World::new("idea-test", 2);
+    let body = b"the same bytes";
+    let domain = |kind| Domain {
+        deployment: &w.deployment,
+        kind,
+        scope: [1; 16],
+        counter: 1,
+    };
+    let digests: Vec<[u8; 32]> = MessageKind::ALL
+        .iter()
+        .map(|k| domain(*k).digest(body))
+        .collect();
+    for (i, x) in digests.iter().enumerate() {
+        for y in &digests[i + 1..] {
+            assert_ne!(x, y);
+        }
+    }
+    // Scope and counter are bound too.
+    let base = domain(MessageKind::ChannelState);
+    assert_ne!(
+        base.digest(body),
+        Domain {
+            scope: [2; 16],
+            ..base.clone()
+        }
+        .digest(body)
+    );
+    assert_ne!(
+        base.digest(body),
+        Domain {
+            counter: 2,
+            ..base.clone()
+        }
+        .digest(body)
+    );
+    // A channel state's bytes are not a close, even with the kind code patched.
+    let (_, mut a, _) = w.channel(1, 0, 1, 10_000);
+    let proposal = a
+        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .unwrap();
+    let mut bytes = proposal.to_bytes();
+    let err = Signed::<ChannelClose>::decode_exact(&bytes).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Decode {
+                field: "kind",
+                offset: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    bytes[..2].copy_from_slice(&MessageKind::ChannelClose.code().to_be_bytes());
+    assert!(Signed::<ChannelClose>::decode_exact(&bytes).is_err());
+}
+
+#[test]
+fn the_same_debt_or_meter_token_is_never_counted_twice() {
+    let w = World::new("idea-test", 2);
+    let (_, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 100, Some(7))]);
+    // The proposer's own side refuses a debt id or token it counted.
+    let err = a
+        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Duplicate { what: "debt", .. }),
+        "{err}"
+    );
+    let err = a
+        .propose(vec![debt(2, Party::B, 100, Some(7))], vec![], &w.keys[0], 0)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Duplicate {
+                what: "meter token",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = a
+        .propose(
+            vec![debt(3, Party::B, 1, None), debt(3, Party::B, 1, None)],
+            vec![],
+            &w.keys[0],
+            0,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Duplicate { what: "debt", .. }),
+        "{err}"
+    );
+    // And so does the countersigning side, facing a proposer that skips its own checks: a fresh view of
+    // A that forgot the first debt proposes it again at counter 2.
+    let (_, mut forgetful_a, _) = w.channel(1, 0, 1, 10_000);
+    let replay = forgetful_a
+        .propose(vec![debt(9, Party::B, 100, Some(7))], vec![], &w.keys[0], 0)
+        .unwrap();
+    let err = b
+        .accept(
+            replay,
+            &w.registry,
+            &mut MemoryChannelStore::default(),
+            &w.keys[1],
+            0,
+            w.now,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Channel { .. }),
+        "counter 1 again: {err}"
+    );
+    let mut ahead = forgetful_a.clone();
+    ahead.withdraw();
+    let s = exchange_with_stranger_counter(&w, &mut ahead);
+    let err = b
+        .accept(
+            s,
+            &w.registry,
+            &mut MemoryChannelStore::default(),
+            &w.keys[1],
+            0,
+            w.now,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Duplicate {
+                what: "meter token",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(b.totals().counter, 1);
+}
+
+/// A state at counter 2 on top of a forged counter-1 state in `a`'s own view: token 7 again.
+fn exchange_with_stranger_counter(w: &World, a: &mut Channel) -> Signed<ChannelState> {
+    let (_, _, mut b_twin) = w.channel(1, 0, 1, 10_000);
+    exchange(w, a, &mut b_twin, vec![debt(1, Party::B, 100, None)]);
+    a.propose(
+        vec![debt(20, Party::B, 100, Some(7))],
+        vec![],
+        &w.keys[0],
+        0,
+    )
+    .unwrap()
+}
+
+#[test]
+fn two_states_with_one_counter_become_a_dispute() {
+    let w = World::new("idea-test", 2);
+    let (open, a0, b0) = w.channel(1, 0, 1, 10_000);
+    let (mut a1, mut b1) = (a0.clone(), b0.clone());
+    let (mut a2, mut b2) = (a0, b0);
+    let first = exchange(&w, &mut a1, &mut b1, vec![debt(1, Party::B, 100, None)]);
+    let second = exchange(&w, &mut a2, &mut b2, vec![debt(2, Party::B, 900, None)]);
+    assert_eq!(first.body().counter, second.body().counter);
+    let mut adj = adjudicator(&w, &open);
+    let mut wallets = funded(&w);
+    adj.close_unilaterally(&w.ids[1], Some(first.clone()), &w.registry, later(1))
+        .unwrap();
+    assert_eq!(
+        adj.challenge(second.clone(), &w.registry, later(2))
+            .unwrap(),
+        ChallengeOutcome::Disputed
+    );
+    match adj.status(&open.body().channel).unwrap() {
+        ChannelStatus::Disputed(e) => {
+            assert_eq!(e.first, first);
+            assert_eq!(e.second, second);
+            assert_eq!(e.at, later(2));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        adj.handle_timeout(&mut wallets, later(500))
+            .unwrap()
+            .is_empty(),
+        "nothing paid in dispute"
+    );
+    assert_eq!(wallets.balance(&w.ids[1], eur()).minor_units, 100_000);
+}
+
+#[test]
+fn a_counterparty_that_stops_countersigning_costs_at_most_the_credit_limit() {
+    let w = World::new("idea-test", 2);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 1_000);
+    exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 400, None)]);
+    // From here B takes A's energy but never signs: A delivers only while it has headroom.
+    let mut delivered = 400;
+    let mut n = 2;
+    while a.headroom().unwrap().minor_units >= 250 {
+        if a.pending().is_some() {
+            a.withdraw();
+        }
+        let owed_unsigned = delivered - 400 + 250;
+        let e = a.propose(
+            vec![debt(n, Party::B, owed_unsigned, None)],
+            vec![],
+            &w.keys[0],
+            0,
+        );
+        e.unwrap();
+        delivered += 250;
+        n += 1;
+        assert!(a.exposure().unwrap().minor_units <= 1_000);
+    }
+    assert_eq!(delivered, 900);
+    let err = {
+        a.withdraw();
+        a.propose(vec![debt(n, Party::B, 750, None)], vec![], &w.keys[0], 0)
+            .unwrap_err()
+    };
+    assert!(matches!(err, Error::CreditLimit { .. }), "{err}");
+    // A closes with the last state B signed and gets what B owed there.
+    let mut adj = adjudicator(&w, &open);
+    let mut wallets = funded(&w);
+    adj.close_unilaterally(&w.ids[0], a.latest().cloned(), &w.registry, later(1))
+        .unwrap();
+    let paid = adj.handle_timeout(&mut wallets, later(61)).unwrap();
+    assert_eq!(paid[0].paid.minor_units, 400);
+}
+
+#[test]
+fn nothing_is_acknowledged_before_it_is_saved() {
+    struct Failing;
+    impl ChannelStore for Failing {
+        fn save_state(&mut self, _: &Signed<ChannelState>) -> te_contract::Result<()> {
+            Err(Error::Store("disk full".into()))
+        }
+    }
+    let w = World::new("idea-test", 2);
+    let (_, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let proposal = a
+        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .unwrap();
+    let err = b
+        .accept(
+            proposal.clone(),
+            &w.registry,
+            &mut Failing,
+            &w.keys[1],
+            0,
+            w.now,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::Store("disk full".into()));
+    assert!(b.latest().is_none(), "not adopted");
+    let mut store = MemoryChannelStore::default();
+    let accepted = b
+        .accept(proposal, &w.registry, &mut store, &w.keys[1], 0, w.now)
+        .unwrap();
+    assert_eq!(store.saved, vec![accepted.countersigned.clone()]);
+    let err = a
+        .confirm(
+            accepted.countersigned.clone(),
+            &w.registry,
+            &mut Failing,
+            w.now,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::Store("disk full".into()));
+    assert!(a.latest().is_none());
+    a.confirm(
+        accepted.countersigned,
+        &w.registry,
+        &mut MemoryChannelStore::default(),
+        w.now,
+    )
+    .unwrap();
+    assert_eq!(a.totals().counter, 1);
+}
+
+#[test]
+fn simultaneous_proposals_resolve_in_favour_of_side_a() {
+    let w = World::new("idea-test", 2);
+    let (_, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let from_a = a
+        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .unwrap();
+    let from_b = b
+        .propose(vec![debt(2, Party::A, 50, None)], vec![], &w.keys[1], 0)
+        .unwrap();
+    let err = a
+        .accept(
+            from_b,
+            &w.registry,
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+            w.now,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("precedence"), "{err}");
+    let accepted = b
+        .accept(
+            from_a,
+            &w.registry,
+            &mut MemoryChannelStore::default(),
+            &w.keys[1],
+            0,
+            w.now,
+        )
+        .unwrap();
+    assert_eq!(
+        accepted.withdrawn.unwrap().debts[0].id,
+        DebtId::from_bytes([2; 16])
+    );
+    a.confirm(
+        accepted.countersigned,
+        &w.registry,
+        &mut MemoryChannelStore::default(),
+        w.now,
+    )
+    .unwrap();
+    // B proposes its debt again on top.
+    exchange(&w, &mut b, &mut a, vec![debt(2, Party::A, 50, None)]);
+    assert_eq!(a.totals().net_owed_by_a().unwrap(), -50);
+}
+
+#[test]
+fn a_cooperative_close_pays_at_once() {
+    let w = World::new("idea-test", 2);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let s = exchange(&w, &mut a, &mut b, vec![debt(1, Party::A, 250, None)]);
+    let mut adj = adjudicator(&w, &open);
+    let mut wallets = funded(&w);
+    let mut close = Signed::new(
+        w.deployment.clone(),
+        ChannelClose {
+            channel: open.body().channel,
+            closer: w.ids[1],
+            other: w.ids[0],
+            counter: s.body().counter,
+            net_owed_by_a: s.body().net_owed_by_a().unwrap(),
+        },
+    );
+    close.sign(w.ids[1], 0, &w.keys[1]).unwrap();
+    // One signature is not enough.
+    assert!(matches!(
+        adj.close_cooperatively(&close, &w.registry, &mut wallets, later(1)),
+        Err(Error::WrongSigners { .. })
+    ));
+    close.sign(w.ids[0], 0, &w.keys[0]).unwrap();
+    let settlement = adj
+        .close_cooperatively(&close, &w.registry, &mut wallets, later(1))
+        .unwrap();
+    assert!(settlement.cooperative);
+    assert_eq!(settlement.payer, Some(w.ids[0]));
+    assert_eq!(wallets.balance(&w.ids[1], eur()).minor_units, 100_250);
+    assert!(
+        adj.close_cooperatively(&close, &w.registry, &mut wallets, later(2))
+            .is_err()
+    );
+}
+
+#[test]
+fn a_payers_short_wallet_leaves_the_rest_owed() {
+    let w = World::new("idea-test", 2);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let s = exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 700, None)]);
+    let mut adj = adjudicator(&w, &open);
+    let mut wallets = Wallets::new();
+    wallets.deposit(w.ids[1], Money::new(500, eur())).unwrap();
+    adj.close_unilaterally(&w.ids[0], Some(s), &w.registry, later(1))
+        .unwrap();
+    let paid = adj.handle_timeout(&mut wallets, later(61)).unwrap();
+    assert_eq!(
+        (paid[0].paid.minor_units, paid[0].shortfall.minor_units),
+        (500, 200)
+    );
+}
+
+#[test]
+fn forged_incomplete_or_misattributed_states_are_refused_at_a_close() {
+    let w = World::new("idea-test", 3);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let s = exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 100, None)]);
+    let mut adj = adjudicator(&w, &open);
+    let mut bytes = s.to_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let flipped = Signed::<ChannelState>::decode_exact(&bytes).unwrap();
+    assert!(matches!(
+        adj.close_unilaterally(&w.ids[0], Some(flipped), &w.registry, later(1)),
+        Err(Error::BadSignature { .. })
+    ));
+    let half = a
+        .propose(vec![debt(2, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .unwrap();
+    assert!(matches!(
+        adj.close_unilaterally(&w.ids[0], Some(half), &w.registry, later(1)),
+        Err(Error::WrongSigners { .. })
+    ));
+    // A third avatar cannot close someone else's channel.
+    assert!(
+        adj.close_unilaterally(&w.ids[2], Some(s), &w.registry, later(1))
+            .is_err()
+    );
+}
+
+fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = haystack.to_vec();
+    let mut i = 0;
+    let mut hits = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            hits += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(hits > 0);
+    out
+}

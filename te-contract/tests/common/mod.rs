@@ -1,0 +1,134 @@
+//! A deployment with a registrar and a few registered agent avatars, shared by the tests.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects
+)]
+
+use idea_proto::{AgentId, Currency, Duration, PublicKey, SigningKey, Timestamp};
+use te_contract::channel::{Channel, ChannelOpen};
+use te_contract::registry::{AvatarKind, Registration, Registry};
+use te_contract::{AvatarId, ChannelId, DeploymentId, Signed};
+
+pub struct World {
+    pub deployment: DeploymentId,
+    pub registry: Registry,
+    pub registrar: AvatarId,
+    pub registrar_key: SigningKey,
+    pub ids: Vec<AvatarId>,
+    pub keys: Vec<SigningKey>,
+    pub now: Timestamp,
+}
+
+pub fn eur() -> Currency {
+    Currency::new("EUR", 2).unwrap()
+}
+
+pub fn t0() -> Timestamp {
+    "2026-11-24T10:00:00Z".parse().unwrap()
+}
+
+pub fn later(minutes: u64) -> Timestamp {
+    t0().checked_add(Duration::from_mins(minutes)).unwrap()
+}
+
+pub fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32])
+}
+
+impl World {
+    /// `n` agent avatars with ids `[10 + i; 16]` and keys from seed `10 + i`, in deployment `name`.
+    pub fn new(name: &str, n: u8) -> World {
+        let deployment = DeploymentId::new(name).unwrap();
+        let registrar = AvatarId::from_bytes([1; 16]);
+        let registrar_key = key(1);
+        let now = t0();
+        let registry = Registry::new(
+            deployment.clone(),
+            registrar,
+            PublicKey::from(&registrar_key),
+            now,
+        );
+        let mut world = World {
+            deployment,
+            registry,
+            registrar,
+            registrar_key,
+            ids: Vec::new(),
+            keys: Vec::new(),
+            now,
+        };
+        for i in 0..n {
+            let id = AvatarId::from_bytes([10 + i; 16]);
+            let k = key(10 + i);
+            world.register(id, &k);
+            world.ids.push(id);
+            world.keys.push(k);
+        }
+        world
+    }
+
+    pub fn register(&mut self, id: AvatarId, k: &SigningKey) {
+        let signed = self.registration(id, k);
+        self.registry.register(&signed).unwrap();
+    }
+
+    pub fn registration(&self, id: AvatarId, k: &SigningKey) -> Signed<Registration> {
+        let mut r = Signed::new(
+            self.deployment.clone(),
+            Registration {
+                registrar: self.registrar,
+                avatar: id,
+                kind: AvatarKind::Agent(AgentId::new(format!("agent-{}", id.0[0])).unwrap()),
+                key: PublicKey::from(k),
+                at: self.now,
+            },
+        );
+        r.sign(self.registrar, 0, &self.registrar_key).unwrap();
+        r.sign(id, 0, k).unwrap();
+        r
+    }
+
+    /// A channel between avatars `i` and `j` (A = i), both sides' views.
+    pub fn channel(
+        &self,
+        n: u8,
+        i: usize,
+        j: usize,
+        limit: i64,
+    ) -> (Signed<ChannelOpen>, Channel, Channel) {
+        let mut open = Signed::new(
+            self.deployment.clone(),
+            ChannelOpen {
+                channel: ChannelId::from_bytes([n; 16]),
+                a: self.ids[i],
+                b: self.ids[j],
+                currency: eur(),
+                credit_limit: limit,
+                challenge_period: Duration::from_mins(60),
+                opened_at: self.now,
+            },
+        );
+        open.sign(self.ids[i], 0, &self.keys[i]).unwrap();
+        open.sign(self.ids[j], 0, &self.keys[j]).unwrap();
+        let a = Channel::new(
+            self.deployment.clone(),
+            open.clone(),
+            self.ids[i],
+            &self.registry,
+            self.now,
+        )
+        .unwrap();
+        let b = Channel::new(
+            self.deployment.clone(),
+            open.clone(),
+            self.ids[j],
+            &self.registry,
+            self.now,
+        )
+        .unwrap();
+        (open, a, b)
+    }
+}
