@@ -9,45 +9,10 @@
 
 mod common;
 
-use common::{World, eur, later, t0};
-use idea_proto::{
-    CellId, CellRef, DeliveryWindow, Energy, EnergyPrice, EnergyTransaction, Parties,
-    PowerCellType, ServiceId, Subject, Terms, TermsSpec, ToleranceBand, TransactionId,
-    TransactionSpec, TransactionState,
-};
+use common::{World, later, t0, transaction};
+use idea_proto::{TransactionId, TransactionState};
 use te_contract::contract::{Contract, ContractBook};
 use te_contract::{Codec, Error, Signed};
-
-fn transaction(n: u8) -> EnergyTransaction {
-    let terms = Terms::new(TermsSpec {
-        window: DeliveryWindow::new(t0(), 900, 4).unwrap(),
-        profile: idea_proto::Profile::Energy(vec![Energy::from_wh(500); 4]),
-        price: EnergyPrice::new(12, eur()),
-        tolerance: ToleranceBand {
-            relative_bp: 500,
-            absolute: Energy::from_wh(10),
-        },
-        penalty: EnergyPrice::new(30, eur()),
-    })
-    .unwrap();
-    EnergyTransaction::new(TransactionSpec {
-        id: TransactionId::from_bytes([n; 16]),
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        parties: Parties::PeerToPeer {
-            seller: CellRef::new(
-                CellId::new("pv-farm").unwrap(),
-                PowerCellType::StochasticGenerator,
-            ),
-            buyer: CellRef::new(
-                CellId::new("house-7").unwrap(),
-                PowerCellType::PassiveConsumer,
-            ),
-        },
-        terms,
-    })
-    .unwrap()
-}
 
 fn contract(w: &World, n: u8) -> Signed<Contract> {
     let mut c = Signed::new(

@@ -7,7 +7,11 @@
     clippy::arithmetic_side_effects
 )]
 
-use idea_proto::{AgentId, Currency, Duration, PublicKey, SigningKey, Timestamp};
+use idea_proto::{
+    AgentId, CellId, CellRef, Currency, DeliveryWindow, Duration, Energy, EnergyPrice,
+    EnergyTransaction, Parties, PowerCellType, PublicKey, ServiceId, SigningKey, Subject, Terms,
+    TermsSpec, Timestamp, ToleranceBand, TransactionId, TransactionSpec,
+};
 use te_contract::channel::{Channel, ChannelOpen};
 use te_contract::registry::{AvatarKind, Registration, Registry};
 use te_contract::{AvatarId, ChannelId, DeploymentId, Signed};
@@ -131,4 +135,36 @@ impl World {
         .unwrap();
         (open, a, b)
     }
+}
+
+/// A P2P energy transaction of four quarter hours (500 Wh each at 0.12 EUR/kWh, 5 % tolerance).
+pub fn transaction(n: u8) -> EnergyTransaction {
+    let terms = Terms::new(TermsSpec {
+        window: DeliveryWindow::new(t0(), 900, 4).unwrap(),
+        profile: idea_proto::Profile::Energy(vec![Energy::from_wh(500); 4]),
+        price: EnergyPrice::new(12, eur()),
+        tolerance: ToleranceBand {
+            relative_bp: 500,
+            absolute: Energy::from_wh(10),
+        },
+        penalty: EnergyPrice::new(30, eur()),
+    })
+    .unwrap();
+    EnergyTransaction::new(TransactionSpec {
+        id: TransactionId::from_bytes([n; 16]),
+        service: ServiceId::new("p2p-market").unwrap(),
+        subject: Subject::Energy,
+        parties: Parties::PeerToPeer {
+            seller: CellRef::new(
+                CellId::new("pv-farm").unwrap(),
+                PowerCellType::StochasticGenerator,
+            ),
+            buyer: CellRef::new(
+                CellId::new("house-7").unwrap(),
+                PowerCellType::PassiveConsumer,
+            ),
+        },
+        terms,
+    })
+    .unwrap()
 }

@@ -1,0 +1,52 @@
+//! Fuzz body for the signed objects of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
+//! replay test `te-contract/tests/fuzz_corpus.rs`.
+#![allow(
+    unreachable_pub,
+    dead_code,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState};
+use te_contract::contract::Contract;
+use te_contract::registry::{KeyRotation, Registration, Registry, Revocation};
+use te_contract::signed::Body;
+use te_contract::{AvatarId, Codec, DeploymentId, MessageKind, Signed};
+
+/// Decodes `data` as the signed object its kind code names. Whatever decodes must re-encode to exactly the
+/// bytes it was read from (one encoding per value), and checking its signatures must end in a verdict,
+/// never a panic. Returns whether it decoded.
+pub fn signed(data: &[u8]) -> bool {
+    let Some(code) = data.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
+        return false;
+    };
+    match MessageKind::from_code(code) {
+        Some(MessageKind::Registration) => check::<Registration>(data),
+        Some(MessageKind::KeyRotation) => check::<KeyRotation>(data),
+        Some(MessageKind::Revocation) => check::<Revocation>(data),
+        Some(MessageKind::Contract) => check::<Contract>(data),
+        Some(MessageKind::ChannelOpen) => check::<ChannelOpen>(data),
+        Some(MessageKind::ChannelState) => check::<ChannelState>(data),
+        Some(MessageKind::ChannelClose) => check::<ChannelClose>(data),
+        _ => false,
+    }
+}
+
+fn check<T: Body>(data: &[u8]) -> bool {
+    let Ok((value, used)) = Signed::<T>::decode(data) else {
+        return false;
+    };
+    assert_eq!(value.to_bytes(), &data[..used], "not canonical");
+    let deployment = DeploymentId::new("idea-fuzz").unwrap();
+    let key = idea_proto::PublicKey::from(&idea_proto::SigningKey::from_bytes(&[1; 32]));
+    let registry = Registry::new(
+        deployment.clone(),
+        AvatarId::from_bytes([1; 16]),
+        key,
+        idea_proto::Timestamp::UNIX_EPOCH,
+    );
+    let _ = value.verify(&registry, &deployment, idea_proto::Timestamp::UNIX_EPOCH);
+    let _ = value.verify_partial(&registry, &deployment, idea_proto::Timestamp::UNIX_EPOCH);
+    true
+}

@@ -1,0 +1,145 @@
+//! Replays the fuzz corpus `fuzz/corpus/te_signed/` through the fuzz target body; its seeds are one valid
+//! object of every kind, as `seeds()` makes them (`IDEA_WRITE_SEEDS=1` writes them again).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+#[path = "../../fuzz/bodies/te_contract.rs"]
+mod bodies;
+
+mod common;
+
+#[path = "../../fuzz/bodies/corpus.rs"]
+mod corpus_files;
+
+use common::{World, eur, t0};
+use idea_proto::{Duration, PublicKey, TransactionId};
+use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState, Debt, Party, Payment};
+use te_contract::registry::{KeyRotation, Revocation};
+use te_contract::{ChannelId, Codec, DebtId, Signed};
+
+fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let w = World::new("idea-fuzz", 2);
+    let (a, b) = (w.ids[0], w.ids[1]);
+    let mut out = Vec::new();
+    out.push(("registration", w.registration(a, &w.keys[0]).to_bytes()));
+    let mut rotation = Signed::new(
+        w.deployment.clone(),
+        KeyRotation {
+            avatar: a,
+            version: 1,
+            key: PublicKey::from(&common::key(60)),
+            at: t0(),
+        },
+    );
+    rotation.sign(a, 0, &w.keys[0]).unwrap();
+    rotation.sign(a, 1, &common::key(60)).unwrap();
+    out.push(("key_rotation", rotation.to_bytes()));
+    let mut revocation = Signed::new(
+        w.deployment.clone(),
+        Revocation {
+            by: w.registrar,
+            avatar: a,
+            version: 0,
+            at: t0(),
+        },
+    );
+    revocation.sign(w.registrar, 0, &w.registrar_key).unwrap();
+    out.push(("revocation", revocation.to_bytes()));
+    let mut open = Signed::new(
+        w.deployment.clone(),
+        ChannelOpen {
+            channel: ChannelId::from_bytes([9; 16]),
+            a,
+            b,
+            currency: eur(),
+            credit_limit: 5_000,
+            challenge_period: Duration::from_mins(60),
+            opened_at: t0(),
+        },
+    );
+    open.sign(a, 0, &w.keys[0]).unwrap();
+    open.sign(b, 0, &w.keys[1]).unwrap();
+    out.push(("channel_open", open.to_bytes()));
+    let mut state = Signed::new(
+        w.deployment.clone(),
+        ChannelState {
+            channel: ChannelId::from_bytes([9; 16]),
+            counter: 3,
+            proposer: Party::B,
+            proposer_avatar: b,
+            acceptor_avatar: a,
+            owed_by_a: 700,
+            owed_by_b: 1_200,
+            paid_by_a: 100,
+            paid_by_b: 0,
+            debts: vec![Debt {
+                id: DebtId::from_bytes([4; 16]),
+                debtor: Party::A,
+                amount: 200,
+                contract: TransactionId::from_bytes([5; 16]),
+                interval: 7,
+                token: Some([6; 16]),
+            }],
+            payments: vec![Payment {
+                id: DebtId::from_bytes([8; 16]),
+                payer: Party::A,
+                amount: 100,
+            }],
+        },
+    );
+    state.sign(b, 0, &w.keys[1]).unwrap();
+    state.sign(a, 0, &w.keys[0]).unwrap();
+    out.push(("channel_state", state.to_bytes()));
+    let mut close = Signed::new(
+        w.deployment.clone(),
+        ChannelClose {
+            channel: ChannelId::from_bytes([9; 16]),
+            closer: a,
+            other: b,
+            counter: 3,
+            net_owed_by_a: -500,
+        },
+    );
+    close.sign(a, 0, &w.keys[0]).unwrap();
+    close.sign(b, 0, &w.keys[1]).unwrap();
+    out.push(("channel_close", close.to_bytes()));
+    let mut contract = Signed::new(
+        w.deployment.clone(),
+        te_contract::contract::Contract {
+            transaction: common::transaction(5),
+            seller: a,
+            buyer: b,
+            agreed_at: t0(),
+        },
+    );
+    contract.sign(a, 0, &w.keys[0]).unwrap();
+    contract.sign(b, 0, &w.keys[1]).unwrap();
+    out.push(("contract", contract.to_bytes()));
+    out
+}
+
+#[test]
+fn te_signed_corpus() {
+    let inputs = corpus_files::corpus("te_signed", 7);
+    let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
+    assert!(decoded >= 7, "{decoded} inputs decoded");
+}
+
+#[test]
+fn seeds_are_one_object_of_every_kind() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/te_signed");
+    for (i, (name, bytes)) in seeds().into_iter().enumerate() {
+        let file = dir.join(format!("{i:02}_{name}.bin"));
+        if std::env::var_os("IDEA_WRITE_SEEDS").is_some_and(|v| v == "1") {
+            std::fs::write(&file, &bytes).unwrap();
+        }
+        let stored = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(stored, bytes, "{}", file.display());
+    }
+}
