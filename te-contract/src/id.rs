@@ -93,6 +93,10 @@ id128!(
     /// Identifies one debt (IOU) within a channel.
     DebtId
 );
+id128!(
+    /// Identifies a bid or an offer in the market.
+    OrderId
+);
 
 /// The longest deployment name, in bytes.
 pub const MAX_DEPLOYMENT_LEN: usize = 64;

@@ -13,6 +13,8 @@
 //!   once, moved through the transaction lifecycle.
 //! - [`channel`]: debt payment channels — IOUs signed by both, netting, credit limits, cooperative and
 //!   one-sided closes with a challenge window, equivocation disputes.
+//! - [`market`]: the P2P double auction per settlement period, pay-as-clear or pay-as-bid, with a checker of
+//!   any result and the contracts it produces.
 //!
 //! What it does not do: talk to a network, read a clock or draw random numbers. Ids, keys and times come
 //! from the caller; timeouts are driven with `poll_timeout` / `handle_timeout`.
@@ -84,13 +86,14 @@ pub mod codec;
 pub mod contract;
 mod error;
 mod id;
+pub mod market;
 pub mod registry;
 pub mod signed;
 pub mod wallet;
 
 pub use codec::Codec;
 pub use error::{Error, Result};
-pub use id::{AvatarId, ChannelId, DebtId, DeploymentId, MAX_DEPLOYMENT_LEN};
+pub use id::{AvatarId, ChannelId, DebtId, DeploymentId, MAX_DEPLOYMENT_LEN, OrderId};
 pub use signed::{KeyResolver, MessageKind, Signed};
 
 /// Lower-case hex of some bytes, for messages.
