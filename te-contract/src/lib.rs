@@ -87,6 +87,7 @@ pub mod contract;
 mod error;
 mod id;
 pub mod market;
+pub mod meter;
 pub mod registry;
 pub mod signed;
 pub mod wallet;

@@ -121,14 +121,26 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     contract.sign(a, 0, &w.keys[0]).unwrap();
     contract.sign(b, 0, &w.keys[1]).unwrap();
     out.push(("contract", contract.to_bytes()));
+    let mut reading = Signed::new(
+        w.deployment.clone(),
+        te_contract::meter::MeterReading {
+            meter: a,
+            sequence: 42,
+            at: t0(),
+            import_wh: 123_456,
+            export_wh: 7_890,
+        },
+    );
+    reading.sign(a, 0, &w.keys[0]).unwrap();
+    out.push(("meter_reading", reading.to_bytes()));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 7);
+    let inputs = corpus_files::corpus("te_signed", 8);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 7, "{decoded} inputs decoded");
+    assert!(decoded >= 8, "{decoded} inputs decoded");
 }
 
 #[test]
