@@ -12,6 +12,7 @@ use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState};
 use te_contract::contract::Contract;
 use te_contract::meter::MeterReading;
 use te_contract::registry::{KeyRotation, Registration, Registry, Revocation};
+use te_contract::settlement::Dispute;
 use te_contract::signed::Body;
 use te_contract::{AvatarId, Codec, DeploymentId, MessageKind, Signed};
 
@@ -31,6 +32,7 @@ pub fn signed(data: &[u8]) -> bool {
         Some(MessageKind::ChannelState) => check::<ChannelState>(data),
         Some(MessageKind::ChannelClose) => check::<ChannelClose>(data),
         Some(MessageKind::MeterReading) => check::<MeterReading>(data),
+        Some(MessageKind::Dispute) => check::<Dispute>(data),
         _ => false,
     }
 }

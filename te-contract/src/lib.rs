@@ -89,6 +89,7 @@ mod id;
 pub mod market;
 pub mod meter;
 pub mod registry;
+pub mod settlement;
 pub mod signed;
 pub mod wallet;
 

@@ -133,14 +133,25 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     );
     reading.sign(a, 0, &w.keys[0]).unwrap();
     out.push(("meter_reading", reading.to_bytes()));
+    let mut dispute = Signed::new(
+        w.deployment.clone(),
+        te_contract::settlement::Dispute {
+            discrepancy: DebtId::from_bytes([3; 16]),
+            by: b,
+            reason: "meter replaced".into(),
+            filed_at: t0(),
+        },
+    );
+    dispute.sign(b, 0, &w.keys[1]).unwrap();
+    out.push(("dispute", dispute.to_bytes()));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 8);
+    let inputs = corpus_files::corpus("te_signed", 9);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 8, "{decoded} inputs decoded");
+    assert!(decoded >= 9, "{decoded} inputs decoded");
 }
 
 #[test]

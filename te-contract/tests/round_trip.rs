@@ -171,6 +171,6 @@ proptest! {
                 }
             )+};
         }
-        each!(ChannelState, ChannelOpen, ChannelClose, Contract, Registration, KeyRotation, Revocation, te_contract::meter::MeterReading);
+        each!(ChannelState, ChannelOpen, ChannelClose, Contract, Registration, KeyRotation, Revocation, te_contract::meter::MeterReading, te_contract::settlement::Dispute);
     }
 }

@@ -1,0 +1,434 @@
+//! Meter-to-cash, second half: delivery verified against the contract, discrepancies recorded with the data
+//! they rest on, disputes within a deadline, and money moved as soon as an interval is verified (TE-03..TE-05).
+//!
+//! Per interval: the delivered energy is the export of the seller's delivery-point meter in the interval
+//! (its [`DeliveryToken`]). Within the tolerance band the contracted quantity is paid in full. Outside it
+//! the buyer pays for what was delivered, up to the contracted quantity, and the seller owes the penalty
+//! price on each Wh of deviation beyond the band; the two are netted into one amount and a discrepancy is
+//! recorded. Each token and each (contract, interval) settles once.
+
+use crate::channel::{ChannelOpen, Debt};
+use crate::codec::{Codec, Put, Reader};
+use crate::contract::Contract;
+use crate::error::{Error, Result};
+use crate::id::{AvatarId, DebtId, DeploymentId};
+use crate::meter::DeliveryToken;
+use crate::signed::{Body, KeyResolver, MessageKind, Signed};
+use crate::wallet::Wallets;
+use idea_proto::{Duration, Energy, Money, Timestamp, TransactionId};
+use std::collections::{BTreeMap, HashSet};
+
+/// The longest dispute reason, bytes.
+pub const MAX_REASON_LEN: usize = 2048;
+
+/// What one interval's delivery came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryCheck {
+    /// The contract.
+    pub contract: TransactionId,
+    /// The interval.
+    pub interval: u32,
+    /// Contracted, Wh.
+    pub contracted_wh: i64,
+    /// Delivered (the token's export), Wh.
+    pub delivered_wh: i64,
+    /// The deviation settled without penalty, Wh.
+    pub allowance_wh: i64,
+    /// Whether the delivery rests on interpolated meter data.
+    pub estimated: bool,
+    /// The token it rests on.
+    pub token: DeliveryToken,
+    /// What the buyer pays the seller, net of the penalty (negative: the seller pays the buyer).
+    pub amount: Money,
+    /// The penalty inside `amount` (zero within the band).
+    pub penalty: Money,
+}
+
+impl DeliveryCheck {
+    /// Whether delivery was outside the tolerance band.
+    pub fn is_discrepancy(&self) -> bool {
+        self.penalty.minor_units != 0
+            || self.delivered_wh.abs_diff(self.contracted_wh) > self.allowance_wh.unsigned_abs()
+    }
+}
+
+/// Verifies one interval of `contract` against the seller meter's token for it.
+pub fn verify_delivery(
+    contract: &Contract,
+    interval: u32,
+    token: &DeliveryToken,
+) -> Result<DeliveryCheck> {
+    let terms = &contract.transaction.terms;
+    let start = terms.window.interval_start(interval)?;
+    if token.start != start || token.period_s != terms.window.period_s() {
+        return Err(Error::invalid(
+            "token",
+            format!(
+                "the token covers {} for {} s, not interval {interval} at {start}",
+                token.start, token.period_s
+            ),
+        ));
+    }
+    let contracted = terms.contracted_energy(interval)?;
+    let allowance = terms.tolerance.allowance(contracted)?;
+    let delivered = Energy::from_wh(token.export_wh);
+    let deviation = delivered.wh().abs_diff(contracted.wh());
+    let beyond = deviation.saturating_sub(allowance.wh().unsigned_abs());
+    let (paid_energy, penalty) = if beyond == 0 {
+        (contracted, Money::zero(terms.price.currency))
+    } else {
+        let beyond = i64::try_from(beyond).map_err(|_| Error::Overflow("deviation"))?;
+        (
+            Energy::from_wh(delivered.wh().min(contracted.wh())),
+            terms.penalty.cost_of(Energy::from_wh(beyond))?,
+        )
+    };
+    let amount = terms.price.cost_of(paid_energy)?.checked_sub(penalty)?;
+    Ok(DeliveryCheck {
+        contract: contract.id(),
+        interval,
+        contracted_wh: contracted.wh(),
+        delivered_wh: delivered.wh(),
+        allowance_wh: allowance.wh(),
+        estimated: token.estimated,
+        token: *token,
+        amount,
+        penalty,
+    })
+}
+
+/// A delivery outside the band, kept with its evidence and any dispute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discrepancy {
+    /// Its id (derived from contract and interval).
+    pub id: DebtId,
+    /// The check and the token it rests on.
+    pub check: DeliveryCheck,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// The last moment a party may dispute it.
+    pub dispute_by: Timestamp,
+    /// The dispute, if one was filed.
+    pub dispute: Option<DisputeRecord>,
+}
+
+/// A party's dispute of a discrepancy, signed by that party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispute {
+    /// The discrepancy.
+    pub discrepancy: DebtId,
+    /// The disputing party's avatar.
+    pub by: AvatarId,
+    /// Why.
+    pub reason: String,
+    /// When it was filed.
+    pub filed_at: Timestamp,
+}
+
+impl Codec for Dispute {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.discrepancy.encode(out);
+        self.by.encode(out);
+        out.put_text(&self.reason);
+        out.put_timestamp(self.filed_at);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Dispute {
+            discrepancy: DebtId::read(r)?,
+            by: AvatarId::read(r)?,
+            reason: r.text("reason", MAX_REASON_LEN)?.to_owned(),
+            filed_at: r.timestamp("filed_at")?,
+        })
+    }
+}
+
+impl Body for Dispute {
+    const KIND: MessageKind = MessageKind::Dispute;
+    fn scope(&self) -> [u8; 16] {
+        self.discrepancy.0
+    }
+    fn signers(&self) -> Vec<AvatarId> {
+        vec![self.by]
+    }
+}
+
+/// A dispute and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeRecord {
+    /// The signed dispute.
+    pub filed: Signed<Dispute>,
+    /// The outcome, once decided.
+    pub outcome: Option<Resolution>,
+}
+
+/// How a dispute was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// When.
+    pub at: Timestamp,
+    /// The delivery found, Wh (the meter's figure when the dispute is rejected).
+    pub delivered_wh: i64,
+    /// The check recomputed on that delivery.
+    pub corrected: DeliveryCheck,
+    /// The money moved to correct the first settlement (positive: buyer to seller).
+    pub adjustment: Money,
+    /// The reasoning, for the record.
+    pub note: String,
+}
+
+/// How a verified interval was paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payout {
+    /// Moved between wallets at once.
+    Wallet,
+    /// Added as a debt to the parties' channel (paid at clearing or close).
+    ChannelDebt(Debt),
+}
+
+/// The settlements of a deployment: which tokens and intervals were settled, the discrepancies and their
+/// disputes.
+#[derive(Debug, Clone)]
+pub struct SettlementBook {
+    deployment: DeploymentId,
+    dispute_period: Duration,
+    tokens: HashSet<[u8; 16]>,
+    settled: HashSet<(TransactionId, u32)>,
+    discrepancies: BTreeMap<DebtId, Discrepancy>,
+}
+
+impl SettlementBook {
+    /// No settlements; discrepancies may be disputed for `dispute_period` after they are recorded.
+    pub fn new(deployment: DeploymentId, dispute_period: Duration) -> SettlementBook {
+        SettlementBook {
+            deployment,
+            dispute_period,
+            tokens: HashSet::new(),
+            settled: HashSet::new(),
+            discrepancies: BTreeMap::new(),
+        }
+    }
+
+    /// Verifies and settles one interval at `now`, paying through `wallets` (buyer to seller, or the
+    /// reverse when the penalty outweighs the payment). Refused if the token or the interval was settled
+    /// before, or the payer's wallet is short (nothing changes; settle again once funded).
+    pub fn settle_to_wallets(
+        &mut self,
+        contract: &Contract,
+        interval: u32,
+        token: &DeliveryToken,
+        wallets: &mut Wallets,
+        now: Timestamp,
+    ) -> Result<DeliveryCheck> {
+        let check = self.verify_new(contract, interval, token)?;
+        transfer(contract, check.amount, wallets)?;
+        self.record(check.clone(), now)?;
+        Ok(check)
+    }
+
+    /// Verifies and settles one interval at `now` as a debt in the parties' channel `open` (the debt to
+    /// propose; its id is derived from contract and interval, its token is the meter token, so neither is
+    /// ever counted twice). A net amount of zero gives no debt.
+    pub fn settle_to_channel(
+        &mut self,
+        contract: &Contract,
+        interval: u32,
+        token: &DeliveryToken,
+        open: &ChannelOpen,
+        now: Timestamp,
+    ) -> Result<(DeliveryCheck, Option<Debt>)> {
+        let check = self.verify_new(contract, interval, token)?;
+        let side = |avatar: &AvatarId| {
+            open.party_of(avatar).ok_or_else(|| {
+                Error::channel(
+                    open.channel,
+                    format!("{avatar} is not a side of this channel"),
+                )
+            })
+        };
+        let (buyer, seller) = (side(&contract.buyer)?, side(&contract.seller)?);
+        if check.amount.currency != open.currency {
+            return Err(Error::invalid(
+                "currency",
+                "the contract and the channel differ",
+            ));
+        }
+        let debt = match check.amount.minor_units {
+            0 => None,
+            n => Some(Debt {
+                id: DebtId::derive(&[
+                    b"settlement",
+                    contract.id().as_bytes(),
+                    &interval.to_be_bytes(),
+                ]),
+                debtor: if n > 0 { buyer } else { seller },
+                amount: n
+                    .checked_abs()
+                    .ok_or(Error::Overflow("settlement amount"))?,
+                contract: contract.id(),
+                interval,
+                token: Some(token.id),
+            }),
+        };
+        self.record(check.clone(), now)?;
+        Ok((check, debt))
+    }
+
+    fn verify_new(
+        &self,
+        contract: &Contract,
+        interval: u32,
+        token: &DeliveryToken,
+    ) -> Result<DeliveryCheck> {
+        if self.tokens.contains(&token.id) {
+            return Err(Error::Duplicate {
+                what: "meter token",
+                id: crate::hex(&token.id),
+            });
+        }
+        if self.settled.contains(&(contract.id(), interval)) {
+            return Err(Error::Duplicate {
+                what: "settled interval",
+                id: format!("{} #{interval}", contract.id()),
+            });
+        }
+        verify_delivery(contract, interval, token)
+    }
+
+    fn record(&mut self, check: DeliveryCheck, now: Timestamp) -> Result<()> {
+        self.tokens.insert(check.token.id);
+        self.settled.insert((check.contract, check.interval));
+        if check.is_discrepancy() {
+            let id = discrepancy_id(&check.contract, check.interval);
+            self.discrepancies.insert(
+                id,
+                Discrepancy {
+                    id,
+                    recorded_at: now,
+                    dispute_by: now.checked_add(self.dispute_period)?,
+                    dispute: None,
+                    check,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// A recorded discrepancy.
+    pub fn discrepancy(&self, id: &DebtId) -> Option<&Discrepancy> {
+        self.discrepancies.get(id)
+    }
+
+    /// Every discrepancy, by id.
+    pub fn discrepancies(&self) -> impl Iterator<Item = &Discrepancy> {
+        self.discrepancies.values()
+    }
+
+    /// Files a party's dispute: signed by the seller or buyer of the contract with a key valid `now`, by the
+    /// discrepancy's deadline, once.
+    pub fn file_dispute(
+        &mut self,
+        dispute: Signed<Dispute>,
+        contract: &Contract,
+        keys: &impl KeyResolver,
+        now: Timestamp,
+    ) -> Result<()> {
+        let d = dispute.body();
+        let discrepancy = self.discrepancies.get(&d.discrepancy).ok_or_else(|| {
+            Error::invalid("discrepancy", format!("{} is not recorded", d.discrepancy))
+        })?;
+        if discrepancy.check.contract != contract.id() {
+            return Err(Error::invalid(
+                "contract",
+                "not the contract of the discrepancy",
+            ));
+        }
+        if d.by != contract.seller && d.by != contract.buyer {
+            return Err(Error::invalid(
+                "by",
+                "only a party to the contract disputes it",
+            ));
+        }
+        if now > discrepancy.dispute_by {
+            return Err(Error::invalid(
+                "filed_at",
+                format!("the deadline was {}", discrepancy.dispute_by),
+            ));
+        }
+        if discrepancy.dispute.is_some() {
+            return Err(Error::Duplicate {
+                what: "dispute",
+                id: d.discrepancy.to_string(),
+            });
+        }
+        dispute.verify(keys, &self.deployment, now)?;
+        if let Some(entry) = self.discrepancies.get_mut(&d.discrepancy) {
+            entry.dispute = Some(DisputeRecord {
+                filed: dispute,
+                outcome: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Decides a dispute: the delivery found (the meter's figure if the dispute is rejected) is settled
+    /// again and the difference moved between the wallets. The record keeps the evidence, the dispute and
+    /// the outcome.
+    pub fn resolve(
+        &mut self,
+        id: &DebtId,
+        contract: &Contract,
+        delivered_wh: i64,
+        note: &str,
+        wallets: &mut Wallets,
+        now: Timestamp,
+    ) -> Result<&Resolution> {
+        let entry = self
+            .discrepancies
+            .get(id)
+            .ok_or_else(|| Error::invalid("discrepancy", format!("{id} is not recorded")))?;
+        let Some(dispute) = &entry.dispute else {
+            return Err(Error::invalid("dispute", "none was filed"));
+        };
+        if dispute.outcome.is_some() {
+            return Err(Error::Duplicate {
+                what: "resolution",
+                id: id.to_string(),
+            });
+        }
+        let token = DeliveryToken {
+            export_wh: delivered_wh,
+            ..entry.check.token
+        };
+        let corrected = verify_delivery(contract, entry.check.interval, &token)?;
+        let adjustment = corrected.amount.checked_sub(entry.check.amount)?;
+        transfer(contract, adjustment, wallets)?;
+        let resolution = Resolution {
+            at: now,
+            delivered_wh,
+            corrected,
+            adjustment,
+            note: note.to_owned(),
+        };
+        let outcome = self
+            .discrepancies
+            .get_mut(id)
+            .and_then(|e| e.dispute.as_mut())
+            .map(|d| &mut d.outcome)
+            .ok_or_else(|| Error::invalid("dispute", "none was filed"))?;
+        Ok(outcome.insert(resolution))
+    }
+}
+
+/// The id of the discrepancy of one interval of a contract.
+pub fn discrepancy_id(contract: &TransactionId, interval: u32) -> DebtId {
+    DebtId::derive(&[b"discrepancy", contract.as_bytes(), &interval.to_be_bytes()])
+}
+
+/// Moves `amount` from buyer to seller (or the reverse when negative).
+fn transfer(contract: &Contract, amount: Money, wallets: &mut Wallets) -> Result<()> {
+    match amount.minor_units {
+        0 => Ok(()),
+        n if n > 0 => wallets.transfer(contract.buyer, contract.seller, amount),
+        _ => wallets.transfer(contract.seller, contract.buyer, amount.checked_neg()?),
+    }
+}

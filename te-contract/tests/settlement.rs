@@ -1,0 +1,276 @@
+//! Delivery verified against the contract: full settlement within the band, penalty and discrepancy outside
+//! it, disputes by the deadline, each token and interval settled once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use common::{World, eur, later, t0, transaction};
+use idea_proto::{Duration, Money};
+use te_contract::channel::Party;
+use te_contract::contract::Contract;
+use te_contract::meter::DeliveryToken;
+use te_contract::settlement::{Dispute, SettlementBook, discrepancy_id, verify_delivery};
+use te_contract::wallet::Wallets;
+use te_contract::{AvatarId, Error, Signed};
+
+/// Contract 1: 4 × 500 Wh at 12 c/kWh, tolerance max(5 %, 10 Wh) = 25 Wh, penalty 30 c/kWh.
+fn contract(w: &World) -> Contract {
+    Contract {
+        transaction: transaction(1),
+        seller: w.ids[0],
+        buyer: w.ids[1],
+        agreed_at: t0(),
+    }
+}
+
+fn token(interval: u32, export_wh: i64) -> DeliveryToken {
+    DeliveryToken {
+        id: [u8::try_from(interval).unwrap() + 1; 16],
+        meter: AvatarId::from_bytes([99; 16]),
+        start: later(15 * u64::from(interval)),
+        period_s: 900,
+        import_wh: 0,
+        export_wh,
+        estimated: false,
+    }
+}
+
+fn wallets(w: &World) -> Wallets {
+    let mut wallets = Wallets::new();
+    for id in &w.ids {
+        wallets.deposit(*id, Money::new(10_000, eur())).unwrap();
+    }
+    wallets
+}
+
+#[test]
+fn within_the_band_the_contracted_quantity_is_paid_in_full() {
+    let w = World::new("idea-test", 2);
+    let c = contract(&w);
+    for delivered in [475, 500, 525] {
+        let check = verify_delivery(&c, 0, &token(0, delivered)).unwrap();
+        assert_eq!(
+            check.amount,
+            Money::new(6, eur()),
+            "500 Wh at 12 c/kWh, delivered {delivered}"
+        );
+        assert!(!check.is_discrepancy());
+    }
+}
+
+#[test]
+fn outside_the_band_the_penalty_applies_and_a_discrepancy_is_recorded() {
+    let w = World::new("idea-test", 2);
+    let c = contract(&w);
+    // 300 Wh delivered: 200 short, 175 beyond the band: pay 3.6 c for 300 Wh, owe 5.25 c penalty.
+    let check = verify_delivery(&c, 1, &token(1, 300)).unwrap();
+    assert_eq!(
+        check.penalty,
+        Money::new(5, eur()),
+        "5.25 c rounded half to even"
+    );
+    assert_eq!(
+        check.amount,
+        Money::new(4 - 5, eur()),
+        "3.6 → 4 c, less the penalty"
+    );
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(48 * 60));
+    let mut wallets = wallets(&w);
+    book.settle_to_wallets(&c, 1, &token(1, 300), &mut wallets, later(30))
+        .unwrap();
+    assert_eq!(
+        wallets.balance(&w.ids[0], eur()).minor_units,
+        9_999,
+        "the seller paid"
+    );
+    let d = book.discrepancy(&discrepancy_id(&c.id(), 1)).unwrap();
+    assert_eq!(
+        (
+            d.check.contracted_wh,
+            d.check.delivered_wh,
+            d.check.allowance_wh
+        ),
+        (500, 300, 25)
+    );
+    assert_eq!(d.check.token, token(1, 300), "the evidence is kept");
+    assert_eq!(d.dispute_by, later(30 + 48 * 60));
+    // Over-delivery beyond the band is paid at the contracted quantity, less the penalty.
+    let over = verify_delivery(&c, 2, &token(2, 800)).unwrap();
+    assert_eq!(
+        over.amount,
+        Money::new(6 - 8, eur()),
+        "6 c, less 275 Wh × 30 c/kWh = 8.25 c"
+    );
+}
+
+#[test]
+fn a_token_or_an_interval_settles_once() {
+    let w = World::new("idea-test", 2);
+    let c = contract(&w);
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let mut wallets = wallets(&w);
+    book.settle_to_wallets(&c, 0, &token(0, 500), &mut wallets, later(15))
+        .unwrap();
+    let again = book
+        .settle_to_wallets(&c, 0, &token(0, 500), &mut wallets, later(16))
+        .unwrap_err();
+    assert!(
+        matches!(
+            again,
+            Error::Duplicate {
+                what: "meter token",
+                ..
+            }
+        ),
+        "{again}"
+    );
+    let mut fresh_token = token(0, 500);
+    fresh_token.id = [77; 16];
+    let again = book
+        .settle_to_wallets(&c, 0, &fresh_token, &mut wallets, later(16))
+        .unwrap_err();
+    assert!(
+        matches!(
+            again,
+            Error::Duplicate {
+                what: "settled interval",
+                ..
+            }
+        ),
+        "{again}"
+    );
+    // A token of the wrong interval is refused.
+    assert!(
+        book.settle_to_wallets(&c, 1, &token(2, 500), &mut wallets, later(16))
+            .is_err()
+    );
+    assert_eq!(wallets.balance(&w.ids[0], eur()).minor_units, 10_006);
+}
+
+#[test]
+fn a_short_wallet_settles_nothing_until_funded() {
+    let w = World::new("idea-test", 2);
+    let c = contract(&w);
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let mut wallets = Wallets::new();
+    assert!(matches!(
+        book.settle_to_wallets(&c, 0, &token(0, 500), &mut wallets, later(15)),
+        Err(Error::InsufficientFunds { .. })
+    ));
+    wallets.deposit(w.ids[1], Money::new(6, eur())).unwrap();
+    book.settle_to_wallets(&c, 0, &token(0, 500), &mut wallets, later(16))
+        .unwrap();
+}
+
+#[test]
+fn settling_into_a_channel_makes_a_debt_on_the_meter_token() {
+    let w = World::new("idea-test", 2);
+    let c = contract(&w);
+    let (open, _, _) = w.channel(3, 1, 0, 10_000);
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let (check, debt) = book
+        .settle_to_channel(&c, 0, &token(0, 510), open.body(), later(15))
+        .unwrap();
+    let debt = debt.unwrap();
+    assert_eq!(
+        (debt.debtor, debt.amount),
+        (Party::A, 6),
+        "the buyer is side A of this channel"
+    );
+    assert_eq!(debt.token, Some(check.token.id));
+    let (_, penalty_debt) = book
+        .settle_to_channel(&c, 1, &token(1, 0), open.body(), later(30))
+        .unwrap();
+    assert_eq!(
+        penalty_debt.unwrap().debtor,
+        Party::B,
+        "the seller owes the penalty"
+    );
+}
+
+fn dispute(
+    w: &World,
+    by: usize,
+    discrepancy: te_contract::DebtId,
+    minutes: u64,
+) -> Signed<Dispute> {
+    let mut d = Signed::new(
+        w.deployment.clone(),
+        Dispute {
+            discrepancy,
+            by: w.ids[by],
+            reason: "the meter was replaced at 10:20; its register restarted".into(),
+            filed_at: later(minutes),
+        },
+    );
+    d.sign(w.ids[by], 0, &w.keys[by]).unwrap();
+    d
+}
+
+#[test]
+fn a_discrepancy_is_disputed_by_a_party_before_the_deadline_and_resolved_on_the_record() {
+    let w = World::new("idea-test", 3);
+    let c = contract(&w);
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let mut wallets = wallets(&w);
+    book.settle_to_wallets(&c, 1, &token(1, 300), &mut wallets, later(30))
+        .unwrap();
+    let id = discrepancy_id(&c.id(), 1);
+    // Not a party; too late; then the seller in time, once.
+    assert!(
+        book.file_dispute(dispute(&w, 2, id, 40), &c, &w.registry, later(40))
+            .is_err()
+    );
+    assert!(
+        book.file_dispute(dispute(&w, 0, id, 91), &c, &w.registry, later(91))
+            .is_err()
+    );
+    book.file_dispute(dispute(&w, 0, id, 45), &c, &w.registry, later(45))
+        .unwrap();
+    assert!(matches!(
+        book.file_dispute(dispute(&w, 1, id, 46), &c, &w.registry, later(46)),
+        Err(Error::Duplicate {
+            what: "dispute",
+            ..
+        })
+    ));
+    // Upheld: 500 Wh were delivered after all; the seller gets 6 c, and back the 1 c it paid.
+    let resolution = book
+        .resolve(
+            &id,
+            &c,
+            500,
+            "register restart confirmed by the DSO",
+            &mut wallets,
+            later(120),
+        )
+        .unwrap();
+    assert_eq!(resolution.adjustment, Money::new(7, eur()));
+    assert_eq!(wallets.balance(&w.ids[0], eur()).minor_units, 10_006);
+    let record = book.discrepancy(&id).unwrap();
+    assert_eq!(
+        record.check.delivered_wh, 300,
+        "the original evidence stays"
+    );
+    assert_eq!(
+        record
+            .dispute
+            .as_ref()
+            .unwrap()
+            .outcome
+            .as_ref()
+            .unwrap()
+            .delivered_wh,
+        500
+    );
+    assert!(
+        book.resolve(&id, &c, 500, "again", &mut wallets, later(121))
+            .is_err()
+    );
+}
