@@ -82,6 +82,7 @@
 #![forbid(unsafe_code)]
 
 pub mod channel;
+pub mod clearing;
 pub mod codec;
 pub mod contract;
 mod error;
