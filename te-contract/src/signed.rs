@@ -279,6 +279,32 @@ impl<T: Body> Signed<T> {
         deployment: &DeploymentId,
         at: Timestamp,
     ) -> Result<Vec<SignatureCheck>> {
+        self.checks_of(keys, deployment, at, true)
+    }
+
+    /// Checks the signatures present so far (a prefix of those it needs, at least one), as the second signer
+    /// does before adding its own.
+    pub fn verify_partial(
+        &self,
+        keys: &impl KeyResolver,
+        deployment: &DeploymentId,
+        at: Timestamp,
+    ) -> Result<()> {
+        for check in self.checks_of(keys, deployment, at, false)? {
+            check.verify(T::KIND)?;
+        }
+        Ok(())
+    }
+
+    /// The deployment and signer-order checks, then one signature check per signature present: all of those
+    /// the object needs when `complete`, else a non-empty prefix of them.
+    fn checks_of(
+        &self,
+        keys: &impl KeyResolver,
+        deployment: &DeploymentId,
+        at: Timestamp,
+        complete: bool,
+    ) -> Result<Vec<SignatureCheck>> {
         if self.deployment != *deployment {
             return Err(Error::WrongDomain {
                 field: "deployment",
@@ -287,12 +313,16 @@ impl<T: Body> Signed<T> {
             });
         }
         let expected = self.body.signers();
-        let complete = expected.len() == self.signatures.len()
-            && expected
-                .iter()
-                .zip(&self.signatures)
-                .all(|(e, s)| *e == s.signer);
-        if !complete {
+        let count_ok = if complete {
+            self.signatures.len() == expected.len()
+        } else {
+            !self.signatures.is_empty() && self.signatures.len() <= expected.len()
+        };
+        let in_order = expected
+            .iter()
+            .zip(&self.signatures)
+            .all(|(e, s)| *e == s.signer);
+        if !(count_ok && in_order) {
             return Err(self.wrong_signers(&expected));
         }
         let digest = self.digest();
@@ -307,44 +337,6 @@ impl<T: Body> Signed<T> {
                 })
             })
             .collect()
-    }
-
-    /// Checks the signatures present so far (a prefix of those it needs, at least one), as the second signer
-    /// does before adding its own.
-    pub fn verify_partial(
-        &self,
-        keys: &impl KeyResolver,
-        deployment: &DeploymentId,
-        at: Timestamp,
-    ) -> Result<()> {
-        if self.deployment != *deployment {
-            return Err(Error::WrongDomain {
-                field: "deployment",
-                expected: deployment.to_string(),
-                found: self.deployment.to_string(),
-            });
-        }
-        let expected = self.body.signers();
-        let prefix = !self.signatures.is_empty()
-            && self.signatures.len() <= expected.len()
-            && expected
-                .iter()
-                .zip(&self.signatures)
-                .all(|(e, s)| *e == s.signer);
-        if !prefix {
-            return Err(self.wrong_signers(&expected));
-        }
-        let digest = self.digest();
-        for s in &self.signatures {
-            SignatureCheck {
-                digest,
-                key: keys.key(&s.signer, s.key_version, at)?,
-                signature: s.bytes,
-                signer: s.signer,
-            }
-            .verify(T::KIND)?;
-        }
-        Ok(())
     }
 
     /// Checks that it was made for `deployment`, carries exactly the signatures it needs, and that each

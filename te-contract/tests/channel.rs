@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{World, eur, later};
+use common::{World, accept, confirm, eur, later};
 use idea_proto::{Money, SigningKey, TransactionId};
 use te_contract::channel::{
     Adjudicator, ChallengeOutcome, Channel, ChannelClose, ChannelState, ChannelStatus,
@@ -51,14 +51,7 @@ fn exchange(
             w.now,
         )
         .unwrap();
-    proposer
-        .confirm(
-            accepted.countersigned.clone(),
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            w.now,
-        )
-        .unwrap();
+    confirm(w, proposer, accepted.countersigned.clone()).unwrap();
     accepted.countersigned
 }
 
@@ -104,16 +97,7 @@ fn opposite_debts_net_and_totals_only_grow() {
     shrunk.debts = vec![debt(3, Party::A, 50, None)];
     let mut forged = Signed::new(w.deployment.clone(), shrunk);
     forged.sign(w.ids[0], 0, &w.keys[0]).unwrap();
-    let err = b
-        .accept(
-            forged,
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            &w.keys[1],
-            0,
-            w.now,
-        )
-        .unwrap_err();
+    let err = accept(&w, &mut b, forged, 1).unwrap_err();
     assert!(matches!(err, Error::Channel { .. }), "{err}");
 }
 
@@ -170,27 +154,10 @@ fn a_state_replayed_in_another_channel_does_not_verify() {
     let grafted = replace(&bytes, &[1; 16], &[2; 16]);
     let grafted = Signed::<ChannelState>::decode_exact(&grafted).unwrap();
     assert_eq!(grafted.body().channel.0, [2; 16]);
-    let err = other_b
-        .accept(
-            grafted,
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            &w.keys[1],
-            0,
-            w.now,
-        )
-        .unwrap_err();
+    let err = accept(&w, &mut other_b, grafted, 1).unwrap_err();
     assert!(matches!(err, Error::BadSignature { .. }), "{err}");
     // The original still goes through where it belongs.
-    b.accept(
-        proposal,
-        &w.registry,
-        &mut MemoryChannelStore::default(),
-        &w.keys[1],
-        0,
-        w.now,
-    )
-    .unwrap();
+    accept(&w, &mut b, proposal, 1).unwrap();
 }
 
 #[test]
@@ -202,16 +169,7 @@ fn a_state_replayed_in_another_deployment_does_not_verify() {
     let proposal = a
         .propose(vec![debt(1, Party::B, 100, None)], vec![], &test.keys[0], 0)
         .unwrap();
-    let err = prod_b
-        .accept(
-            proposal.clone(),
-            &prod.registry,
-            &mut MemoryChannelStore::default(),
-            &prod.keys[1],
-            0,
-            prod.now,
-        )
-        .unwrap_err();
+    let err = accept(&prod, &mut prod_b, proposal.clone(), 1).unwrap_err();
     assert!(
         matches!(
             err,
@@ -225,16 +183,7 @@ fn a_state_replayed_in_another_deployment_does_not_verify() {
     // Relabelled as a production object, the test signature is worthless.
     let relabelled = replace(&proposal.to_bytes(), b"idea-test", b"idea-prod");
     let relabelled = Signed::<ChannelState>::decode_exact(&relabelled).unwrap();
-    let err = prod_b
-        .accept(
-            relabelled,
-            &prod.registry,
-            &mut MemoryChannelStore::default(),
-            &prod.keys[1],
-            0,
-            prod.now,
-        )
-        .unwrap_err();
+    let err = accept(&prod, &mut prod_b, relabelled, 1).unwrap_err();
     assert!(matches!(err, Error::BadSignature { .. }), "{err}");
 }
 
@@ -341,16 +290,7 @@ fn the_same_debt_or_meter_token_is_never_counted_twice() {
     let replay = forgetful_a
         .propose(vec![debt(9, Party::B, 100, Some(7))], vec![], &w.keys[0], 0)
         .unwrap();
-    let err = b
-        .accept(
-            replay,
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            &w.keys[1],
-            0,
-            w.now,
-        )
-        .unwrap_err();
+    let err = accept(&w, &mut b, replay, 1).unwrap_err();
     assert!(
         matches!(err, Error::Channel { .. }),
         "counter 1 again: {err}"
@@ -358,16 +298,7 @@ fn the_same_debt_or_meter_token_is_never_counted_twice() {
     let mut ahead = forgetful_a.clone();
     ahead.withdraw();
     let s = exchange_with_stranger_counter(&w, &mut ahead);
-    let err = b
-        .accept(
-            s,
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            &w.keys[1],
-            0,
-            w.now,
-        )
-        .unwrap_err();
+    let err = accept(&w, &mut b, s, 1).unwrap_err();
     assert!(
         matches!(
             err,
@@ -509,13 +440,7 @@ fn nothing_is_acknowledged_before_it_is_saved() {
         .unwrap_err();
     assert_eq!(err, Error::Store("disk full".into()));
     assert!(a.latest().is_none());
-    a.confirm(
-        accepted.countersigned,
-        &w.registry,
-        &mut MemoryChannelStore::default(),
-        w.now,
-    )
-    .unwrap();
+    confirm(&w, &mut a, accepted.countersigned).unwrap();
     assert_eq!(a.totals().counter, 1);
 }
 
@@ -529,38 +454,14 @@ fn simultaneous_proposals_resolve_in_favour_of_side_a() {
     let from_b = b
         .propose(vec![debt(2, Party::A, 50, None)], vec![], &w.keys[1], 0)
         .unwrap();
-    let err = a
-        .accept(
-            from_b,
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            &w.keys[0],
-            0,
-            w.now,
-        )
-        .unwrap_err();
+    let err = accept(&w, &mut a, from_b, 0).unwrap_err();
     assert!(err.to_string().contains("precedence"), "{err}");
-    let accepted = b
-        .accept(
-            from_a,
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            &w.keys[1],
-            0,
-            w.now,
-        )
-        .unwrap();
+    let accepted = accept(&w, &mut b, from_a, 1).unwrap();
     assert_eq!(
         accepted.withdrawn.unwrap().debts[0].id,
         DebtId::from_bytes([2; 16])
     );
-    a.confirm(
-        accepted.countersigned,
-        &w.registry,
-        &mut MemoryChannelStore::default(),
-        w.now,
-    )
-    .unwrap();
+    confirm(&w, &mut a, accepted.countersigned).unwrap();
     // B proposes its debt again on top.
     exchange(&w, &mut b, &mut a, vec![debt(2, Party::A, 50, None)]);
     assert_eq!(a.totals().net_owed_by_a().unwrap(), -50);

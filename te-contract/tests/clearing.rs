@@ -10,10 +10,10 @@
 
 mod common;
 
-use common::{World, eur, later};
+use common::{World, accept, confirm, eur, later};
 use idea_proto::{Duration, Money, TransactionId};
 use proptest::prelude::*;
-use te_contract::channel::{Debt, MemoryChannelStore, Party};
+use te_contract::channel::{Debt, Party};
 use te_contract::clearing::{DEFAULT_PERIOD, Obligation, Pool, Source, clear};
 use te_contract::wallet::Wallets;
 use te_contract::{AvatarId, DebtId};
@@ -136,23 +136,8 @@ fn cleared_channel_debts_are_recorded_as_paid_in_the_channel() {
         token: None,
     };
     let p = a.propose(vec![debt], vec![], &w.keys[0], 0).unwrap();
-    let acc = b
-        .accept(
-            p,
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            &w.keys[1],
-            0,
-            w.now,
-        )
-        .unwrap();
-    a.confirm(
-        acc.countersigned,
-        &w.registry,
-        &mut MemoryChannelStore::default(),
-        w.now,
-    )
-    .unwrap();
+    let acc = accept(&w, &mut b, p, 1).unwrap();
+    confirm(&w, &mut a, acc.countersigned).unwrap();
     let o = open.body();
     let obligation = Obligation::of_channel(a.totals(), o.a, o.b, o.currency)
         .unwrap()
@@ -172,23 +157,8 @@ fn cleared_channel_debts_are_recorded_as_paid_in_the_channel() {
     assert_eq!((payment.payer, payment.amount), (Party::B, 250));
     // The debtor records its payment; the channel is square.
     let p = b.propose(vec![], vec![payment], &w.keys[1], 0).unwrap();
-    let acc = a
-        .accept(
-            p,
-            &w.registry,
-            &mut MemoryChannelStore::default(),
-            &w.keys[0],
-            0,
-            w.now,
-        )
-        .unwrap();
-    b.confirm(
-        acc.countersigned,
-        &w.registry,
-        &mut MemoryChannelStore::default(),
-        w.now,
-    )
-    .unwrap();
+    let acc = accept(&w, &mut a, p, 0).unwrap();
+    confirm(&w, &mut b, acc.countersigned).unwrap();
     assert_eq!(b.totals().net_owed_by_a().unwrap(), 0);
     assert_eq!(wallets.balance(&o.a, eur()).minor_units, 250);
 }

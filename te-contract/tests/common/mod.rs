@@ -12,7 +12,7 @@ use idea_proto::{
     EnergyTransaction, Parties, PowerCellType, PublicKey, ServiceId, SigningKey, Subject, Terms,
     TermsSpec, Timestamp, ToleranceBand, TransactionId, TransactionSpec,
 };
-use te_contract::channel::{Channel, ChannelOpen};
+use te_contract::channel::{Accepted, Channel, ChannelOpen, ChannelState, MemoryChannelStore};
 use te_contract::registry::{AvatarKind, Registration, Registry};
 use te_contract::{AvatarId, ChannelId, DeploymentId, Signed};
 
@@ -167,4 +167,35 @@ pub fn transaction(n: u8) -> EnergyTransaction {
         terms,
     })
     .unwrap()
+}
+
+/// `channel` countersigns `proposal` with avatar `key`'s key 0, saving to a throwaway store.
+pub fn accept(
+    w: &World,
+    channel: &mut Channel,
+    proposal: Signed<ChannelState>,
+    key: usize,
+) -> te_contract::Result<Accepted> {
+    channel.accept(
+        proposal,
+        &w.registry,
+        &mut MemoryChannelStore::default(),
+        &w.keys[key],
+        0,
+        w.now,
+    )
+}
+
+/// `channel` takes back its proposal countersigned, saving to a throwaway store.
+pub fn confirm(
+    w: &World,
+    channel: &mut Channel,
+    countersigned: Signed<ChannelState>,
+) -> te_contract::Result<()> {
+    channel.confirm(
+        countersigned,
+        &w.registry,
+        &mut MemoryChannelStore::default(),
+        w.now,
+    )
 }
