@@ -87,6 +87,7 @@ pub mod codec;
 pub mod contract;
 mod error;
 mod id;
+pub mod ledger;
 pub mod market;
 pub mod meter;
 pub mod registry;

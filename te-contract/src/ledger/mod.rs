@@ -1,0 +1,352 @@
+//! The ledger: an append-only, hash-chained record of registrations, contracts, channel states, meter
+//! readings, disputes and the platform's own records (settlements, discrepancies, clearings), behind a
+//! store trait — SQLite by default (feature `sqlite`), memory for tests.
+//!
+//! Each entry's hash is SHA-256 over a tag, the previous entry's hash, its sequence number, kind, unique
+//! key, time and body; a second entry with the same kind and key is refused, so nothing is recorded twice.
+//! Entries are submitted to a group and made durable together by [`Ledger::commit`]: only what a commit
+//! returned is acknowledged, and a crash loses at most the group in flight, never part of one.
+//! [`verify`] walks the chain, rebuilding the registry from the registrar's key and checking every
+//! signature at the time its entry was recorded.
+
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+use crate::channel::{ChannelClose, ChannelOpen, ChannelState};
+use crate::codec::Codec;
+use crate::contract::Contract;
+use crate::error::{Error, Result};
+use crate::id::{AvatarId, DeploymentId};
+use crate::meter::MeterReading;
+use crate::registry::{KeyRotation, Registration, Registry, Revocation};
+use crate::settlement::Dispute;
+use crate::signed::{Body, MessageKind, Signed};
+use idea_proto::{PublicKey, Timestamp};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+/// The tag that starts every entry hash.
+pub const LEDGER_TAG: &[u8] = b"IDEA-SDK/te-ledger/v1";
+
+/// The first code of the platform's own (unsigned) records; below it, codes are [`MessageKind`] codes.
+pub const RECORD_CODES: u16 = 0x1000;
+
+/// A platform record kind (not signed by a party; the chain vouches for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// A verified interval and what it paid.
+    Settlement,
+    /// A delivery outside the tolerance band.
+    Discrepancy,
+    /// The outcome of a dispute.
+    Resolution,
+    /// A clearing run.
+    Clearing,
+    /// A channel paid out at its close.
+    ChannelPayout,
+}
+
+impl RecordKind {
+    /// Its entry code.
+    pub const fn code(self) -> u16 {
+        match self {
+            RecordKind::Settlement => 0x1001,
+            RecordKind::Discrepancy => 0x1002,
+            RecordKind::Resolution => 0x1003,
+            RecordKind::Clearing => 0x1004,
+            RecordKind::ChannelPayout => 0x1005,
+        }
+    }
+}
+
+/// One entry before it is chained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// A [`MessageKind`] code for signed objects, a [`RecordKind`] code for records.
+    pub kind: u16,
+    /// Unique per kind: the object's scope and counter (a contract id, a channel and its counter, a meter
+    /// and its sequence number).
+    pub key: [u8; 24],
+    /// When it was recorded.
+    pub at: Timestamp,
+    /// The signed object's bytes, or the record's.
+    pub body: Vec<u8>,
+}
+
+impl Entry {
+    /// A signed object, keyed by its scope and counter.
+    pub fn signed<T: Body>(object: &Signed<T>, at: Timestamp) -> Entry {
+        let body = object.body();
+        Entry {
+            kind: T::KIND.code(),
+            key: key(body.scope(), body.counter()),
+            at,
+            body: object.to_bytes(),
+        }
+    }
+
+    /// A platform record with its own unique key.
+    pub fn record(
+        kind: RecordKind,
+        scope: [u8; 16],
+        counter: u64,
+        at: Timestamp,
+        body: Vec<u8>,
+    ) -> Entry {
+        Entry {
+            kind: kind.code(),
+            key: key(scope, counter),
+            at,
+            body,
+        }
+    }
+}
+
+fn key(scope: [u8; 16], counter: u64) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    let (s, c) = key.split_at_mut(16);
+    s.copy_from_slice(&scope);
+    c.copy_from_slice(&counter.to_be_bytes());
+    key
+}
+
+/// An entry in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Its position, from 1.
+    pub seq: u64,
+    /// The entry.
+    pub entry: Entry,
+    /// The previous entry's hash (zeros for the first).
+    pub prev: [u8; 32],
+    /// Its hash.
+    pub hash: [u8; 32],
+}
+
+/// The hash of entry `seq` after `prev`.
+pub fn entry_hash(prev: &[u8; 32], seq: u64, entry: &Entry) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update((LEDGER_TAG.len() as u64).to_be_bytes());
+    h.update(LEDGER_TAG);
+    h.update(prev);
+    h.update(seq.to_be_bytes());
+    h.update(entry.kind.to_be_bytes());
+    h.update(entry.key);
+    h.update(entry.at.unix_ms().to_be_bytes());
+    h.update((entry.body.len() as u64).to_be_bytes());
+    h.update(&entry.body);
+    h.finalize().into()
+}
+
+/// The last entry of a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: [u8; 32],
+}
+
+/// Where the chain is kept. `append` is all or nothing and durable when it returns.
+pub trait LedgerStore {
+    /// The last entry, if any.
+    fn head(&self) -> Result<Option<ChainHead>>;
+    /// Whether an entry of `kind` with `key` is stored.
+    fn contains(&self, kind: u16, key: &[u8; 24]) -> Result<bool>;
+    /// Stores `entries` (consecutive, after the head) atomically and durably.
+    fn append(&mut self, entries: &[StoredEntry]) -> Result<()>;
+    /// Calls `f` with every entry from `from` on, in order, until it returns an error.
+    fn scan(&self, from: u64, f: &mut dyn FnMut(StoredEntry) -> Result<()>) -> Result<()>;
+}
+
+/// A ledger over a store, with a group of entries waiting for the next commit.
+#[derive(Debug)]
+pub struct Ledger<S> {
+    store: S,
+    head: Option<ChainHead>,
+    group: Vec<StoredEntry>,
+    group_keys: HashSet<(u16, [u8; 24])>,
+}
+
+impl<S: LedgerStore> Ledger<S> {
+    /// Opens the chain in `store` where it ends.
+    pub fn open(store: S) -> Result<Ledger<S>> {
+        let head = store.head()?;
+        Ok(Ledger {
+            store,
+            head,
+            group: Vec::new(),
+            group_keys: HashSet::new(),
+        })
+    }
+
+    /// The last committed entry.
+    pub fn head(&self) -> Option<ChainHead> {
+        self.head
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Adds an entry to the group; returns its sequence number. It is not recorded — nor may it be
+    /// acknowledged to anyone — until [`Ledger::commit`] returns. A kind and key already stored or in the
+    /// group is refused.
+    pub fn submit(&mut self, entry: Entry) -> Result<u64> {
+        let id = (entry.kind, entry.key);
+        if self.group_keys.contains(&id) || self.store.contains(entry.kind, &entry.key)? {
+            return Err(Error::Duplicate {
+                what: "ledger entry",
+                id: format!("kind {} key {}", entry.kind, crate::hex(&entry.key)),
+            });
+        }
+        let (prev_seq, prev) = match self.group.last() {
+            Some(last) => (last.seq, last.hash),
+            None => self.head.map_or((0, [0; 32]), |h| (h.seq, h.hash)),
+        };
+        let seq = prev_seq
+            .checked_add(1)
+            .ok_or(Error::Overflow("ledger sequence"))?;
+        let hash = entry_hash(&prev, seq, &entry);
+        self.group_keys.insert(id);
+        self.group.push(StoredEntry {
+            seq,
+            entry,
+            prev,
+            hash,
+        });
+        Ok(seq)
+    }
+
+    /// Makes the group durable in one store transaction; returns the new head. On error nothing of the
+    /// group is recorded and the group is dropped (submit again).
+    pub fn commit(&mut self) -> Result<Option<ChainHead>> {
+        let group = std::mem::take(&mut self.group);
+        self.group_keys.clear();
+        if let Some(last) = group.last() {
+            self.store.append(&group)?;
+            self.head = Some(ChainHead {
+                seq: last.seq,
+                hash: last.hash,
+            });
+        }
+        Ok(self.head)
+    }
+
+    /// How many entries wait for the next commit.
+    pub fn pending(&self) -> usize {
+        self.group.len()
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries walked.
+    pub entries: u64,
+    /// Signatures checked.
+    pub signatures: u64,
+    /// The head.
+    pub head: Option<ChainHead>,
+}
+
+/// Walks the chain: every hash and link, every key unique, times never going back, and every signed
+/// object decoded and verified — registrations, rotations and revocations rebuild the registry from
+/// `registrar`'s `key`, and every signature must verify under a key valid when its entry was recorded.
+pub fn verify(
+    store: &impl LedgerStore,
+    deployment: &DeploymentId,
+    registrar: AvatarId,
+    key: PublicKey,
+    genesis: Timestamp,
+) -> Result<VerifyReport> {
+    let mut registry = Registry::new(deployment.clone(), registrar, key, genesis);
+    let mut prev = [0u8; 32];
+    let mut expected = 1u64;
+    let mut last_at = genesis;
+    let mut signatures = 0u64;
+    let mut seen = HashSet::new();
+    store.scan(1, &mut |stored| {
+        let broken = |reason: String| Error::Store(format!("entry {}: {reason}", stored.seq));
+        if stored.seq != expected || stored.prev != prev {
+            return Err(broken("not linked to the previous entry".into()));
+        }
+        if entry_hash(&prev, stored.seq, &stored.entry) != stored.hash {
+            return Err(broken("its hash does not match its content".into()));
+        }
+        if !seen.insert((stored.entry.kind, stored.entry.key)) {
+            return Err(broken("recorded twice".into()));
+        }
+        if stored.entry.at < last_at {
+            return Err(broken("recorded before the entry it follows".into()));
+        }
+        signatures =
+            signatures.saturating_add(check_entry(&stored.entry, &mut registry, deployment)?);
+        prev = stored.hash;
+        last_at = stored.entry.at;
+        expected = expected.saturating_add(1);
+        Ok(())
+    })?;
+    Ok(VerifyReport {
+        entries: expected.saturating_sub(1),
+        signatures,
+        head: (expected > 1).then_some(ChainHead {
+            seq: expected.saturating_sub(1),
+            hash: prev,
+        }),
+    })
+}
+
+/// Decodes and verifies one entry's signed object; returns how many signatures it checked.
+fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId) -> Result<u64> {
+    fn signed<T: Body>(
+        entry: &Entry,
+        registry: &Registry,
+        deployment: &DeploymentId,
+    ) -> Result<u64> {
+        let object = Signed::<T>::decode_exact(&entry.body)?;
+        let body = object.body();
+        if key(body.scope(), body.counter()) != entry.key {
+            return Err(Error::Store("an entry's key is not its object's".into()));
+        }
+        object.verify(registry, deployment, entry.at)?;
+        Ok(object.signatures().len() as u64)
+    }
+    let Some(kind) = MessageKind::from_code(entry.kind) else {
+        return if entry.kind > RECORD_CODES {
+            Ok(0)
+        } else {
+            Err(Error::Store(format!("unknown entry kind {}", entry.kind)))
+        };
+    };
+    match kind {
+        MessageKind::Registration => {
+            let object = Signed::<Registration>::decode_exact(&entry.body)?;
+            registry.register(&object)?;
+            Ok(2)
+        }
+        MessageKind::KeyRotation => {
+            let object = Signed::<KeyRotation>::decode_exact(&entry.body)?;
+            registry.rotate(&object)?;
+            Ok(2)
+        }
+        MessageKind::Revocation => {
+            let object = Signed::<Revocation>::decode_exact(&entry.body)?;
+            registry.revoke(&object)?;
+            Ok(1)
+        }
+        MessageKind::Contract => signed::<Contract>(entry, registry, deployment),
+        MessageKind::ChannelOpen => signed::<ChannelOpen>(entry, registry, deployment),
+        MessageKind::ChannelState => signed::<ChannelState>(entry, registry, deployment),
+        MessageKind::ChannelClose => signed::<ChannelClose>(entry, registry, deployment),
+        MessageKind::MeterReading => signed::<MeterReading>(entry, registry, deployment),
+        MessageKind::Dispute => signed::<Dispute>(entry, registry, deployment),
+    }
+}

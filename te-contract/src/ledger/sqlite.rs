@@ -1,0 +1,140 @@
+//! The SQLite ledger store: one table, one transaction per group commit, write-ahead log with full sync, so a
+//! committed group survives a crash and an interrupted one leaves no trace.
+
+use super::{ChainHead, Entry, LedgerStore, StoredEntry};
+use crate::error::{Error, Result};
+use idea_proto::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+/// A chain in an SQLite database file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    db: Connection,
+}
+
+fn store_error(e: rusqlite::Error) -> Error {
+    Error::Store(e.to_string())
+}
+
+fn array<const N: usize>(bytes: Vec<u8>, column: &str) -> Result<[u8; N]> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::Store(format!("column {column} does not hold {N} bytes")))
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let db = Connection::open(path).map_err(store_error)?;
+        SqliteStore::init(db)
+    }
+
+    /// A database in memory (tests).
+    pub fn in_memory() -> Result<SqliteStore> {
+        SqliteStore::init(Connection::open_in_memory().map_err(store_error)?)
+    }
+
+    fn init(db: Connection) -> Result<SqliteStore> {
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS entries (
+                 seq  INTEGER PRIMARY KEY,
+                 kind INTEGER NOT NULL,
+                 key  BLOB NOT NULL,
+                 at   INTEGER NOT NULL,
+                 body BLOB NOT NULL,
+                 prev BLOB NOT NULL,
+                 hash BLOB NOT NULL,
+                 UNIQUE (kind, key)
+             );",
+        )
+        .map_err(store_error)?;
+        Ok(SqliteStore { db })
+    }
+}
+
+impl LedgerStore for SqliteStore {
+    fn head(&self) -> Result<Option<ChainHead>> {
+        let row = self
+            .db
+            .query_row(
+                "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional()
+            .map_err(store_error)?;
+        row.map(|(seq, hash)| {
+            Ok(ChainHead {
+                seq: u64::try_from(seq).map_err(|_| Error::Store("negative seq".into()))?,
+                hash: array(hash, "hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    fn contains(&self, kind: u16, key: &[u8; 24]) -> Result<bool> {
+        let mut statement = self
+            .db
+            .prepare_cached("SELECT 1 FROM entries WHERE kind = ?1 AND key = ?2")
+            .map_err(store_error)?;
+        statement
+            .exists(params![kind, &key[..]])
+            .map_err(store_error)
+    }
+
+    fn append(&mut self, entries: &[StoredEntry]) -> Result<()> {
+        let tx = self.db.transaction().map_err(store_error)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO entries (seq, kind, key, at, body, prev, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(store_error)?;
+            for e in entries {
+                let seq = i64::try_from(e.seq).map_err(|_| Error::Overflow("ledger sequence"))?;
+                insert
+                    .execute(params![
+                        seq,
+                        e.entry.kind,
+                        &e.entry.key[..],
+                        e.entry.at.unix_ms(),
+                        &e.entry.body,
+                        &e.prev[..],
+                        &e.hash[..],
+                    ])
+                    .map_err(store_error)?;
+            }
+        }
+        tx.commit().map_err(store_error)
+    }
+
+    fn scan(&self, from: u64, f: &mut dyn FnMut(StoredEntry) -> Result<()>) -> Result<()> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        let mut statement = self
+            .db
+            .prepare("SELECT seq, kind, key, at, body, prev, hash FROM entries WHERE seq >= ?1 ORDER BY seq")
+            .map_err(store_error)?;
+        let mut rows = statement.query(params![from]).map_err(store_error)?;
+        while let Some(row) = rows.next().map_err(store_error)? {
+            let seq: i64 = row.get(0).map_err(store_error)?;
+            let at: i64 = row.get(3).map_err(store_error)?;
+            let stored = StoredEntry {
+                seq: u64::try_from(seq).map_err(|_| Error::Store("negative seq".into()))?,
+                entry: Entry {
+                    kind: row.get(1).map_err(store_error)?,
+                    key: array(row.get(2).map_err(store_error)?, "key")?,
+                    at: Timestamp::from_unix_ms(at)?,
+                    body: row.get(4).map_err(store_error)?,
+                },
+                prev: array(row.get(5).map_err(store_error)?, "prev")?,
+                hash: array(row.get(6).map_err(store_error)?, "hash")?,
+            };
+            f(stored)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,261 @@
+//! The ledger: hash chain, one record per kind and key, group commit, verification of every link and
+//! signature, on memory and SQLite stores; and a writer process killed mid-write that loses nothing it
+//! acknowledged.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::print_stdout
+)]
+
+mod common;
+
+use common::{World, later, t0, transaction};
+use idea_proto::PublicKey;
+use std::io::{BufRead, BufReader, Write};
+use te_contract::contract::Contract;
+use te_contract::ledger::{
+    Entry, Ledger, LedgerStore, MemoryStore, RecordKind, SqliteStore, entry_hash, verify,
+};
+use te_contract::{Error, Signed};
+
+/// The registrations of `w`'s avatars and a contract between the first two, as entries.
+fn history(w: &World) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = w
+        .ids
+        .iter()
+        .zip(&w.keys)
+        .map(|(id, k)| Entry::signed(&w.registration(*id, k), w.now))
+        .collect();
+    let mut c = Signed::new(
+        w.deployment.clone(),
+        Contract {
+            transaction: transaction(1),
+            seller: w.ids[0],
+            buyer: w.ids[1],
+            agreed_at: t0(),
+        },
+    );
+    c.sign(w.ids[0], 0, &w.keys[0]).unwrap();
+    c.sign(w.ids[1], 0, &w.keys[1]).unwrap();
+    entries.push(Entry::signed(&c, later(1)));
+    entries.push(Entry::record(
+        RecordKind::Settlement,
+        [1; 16],
+        0,
+        later(16),
+        b"interval 0: 6 c".to_vec(),
+    ));
+    entries
+}
+
+fn check_store(store: impl LedgerStore) {
+    let w = World::new("idea-test", 2);
+    let mut ledger = Ledger::open(store).unwrap();
+    let entries = history(&w);
+    for e in &entries[..2] {
+        ledger.submit(e.clone()).unwrap();
+    }
+    assert_eq!(ledger.pending(), 2);
+    assert_eq!(ledger.commit().unwrap().unwrap().seq, 2);
+    for e in &entries[2..] {
+        ledger.submit(e.clone()).unwrap();
+    }
+    // The same contract again, in the group or after the commit, is refused.
+    assert!(matches!(
+        ledger.submit(entries[2].clone()),
+        Err(Error::Duplicate { .. })
+    ));
+    ledger.commit().unwrap();
+    assert!(matches!(
+        ledger.submit(entries[2].clone()),
+        Err(Error::Duplicate { .. })
+    ));
+    assert!(matches!(
+        ledger.submit(entries[0].clone()),
+        Err(Error::Duplicate { .. })
+    ));
+    let report = verify(
+        ledger.store(),
+        &w.deployment,
+        w.registrar,
+        PublicKey::from(&w.registrar_key),
+        t0(),
+    )
+    .unwrap();
+    assert_eq!((report.entries, report.signatures), (4, 6));
+    assert_eq!(report.head, ledger.head());
+}
+
+#[test]
+fn entries_chain_once_and_verify_on_every_store() {
+    check_store(MemoryStore::new());
+    check_store(SqliteStore::in_memory().unwrap());
+}
+
+#[test]
+fn tampering_anywhere_is_found() {
+    let w = World::new("idea-test", 2);
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    for e in history(&w) {
+        ledger.submit(e).unwrap();
+    }
+    ledger.commit().unwrap();
+    let clean = ledger.store().clone();
+    let run = |store: &MemoryStore| {
+        verify(
+            store,
+            &w.deployment,
+            w.registrar,
+            PublicKey::from(&w.registrar_key),
+            t0(),
+        )
+    };
+    run(&clean).unwrap();
+    // A changed record body.
+    let mut store = clean.clone();
+    store.entries_mut()[3].entry.body = b"interval 0: 600 c".to_vec();
+    assert!(run(&store).unwrap_err().to_string().contains("hash"));
+    // The same, with the hash recomputed: the next link breaks... and as the last entry, the head moves.
+    let mut store = clean.clone();
+    store.entries_mut()[2].entry.body[40] ^= 1;
+    let e = &store.entries_mut()[2].clone();
+    store.entries_mut()[2].hash = entry_hash(&e.prev, e.seq, &e.entry);
+    assert!(run(&store).is_err());
+    // A signed entry whose content and hashes were rewritten consistently: its signatures fail.
+    let mut store = clean.clone();
+    let len = store.entries_mut().len();
+    store.entries_mut().truncate(3);
+    store.entries_mut()[2].entry.body[60] ^= 1;
+    let e = store.entries_mut()[2].clone();
+    store.entries_mut()[2].hash = entry_hash(&e.prev, e.seq, &e.entry);
+    assert!(run(&store).is_err());
+    assert_eq!(len, 4);
+    // Entries swapped.
+    let mut store = clean.clone();
+    store.entries_mut().swap(0, 1);
+    assert!(run(&store).is_err());
+    // Under another registrar key nothing verifies.
+    let other = PublicKey::from(&common::key(99));
+    assert!(verify(&clean, &w.deployment, w.registrar, other, t0()).is_err());
+}
+
+#[test]
+fn an_uncommitted_group_is_not_recorded() {
+    let dir = std::env::temp_dir().join(format!("idea-ledger-group-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.db");
+    let _ = std::fs::remove_file(&path);
+    let w = World::new("idea-test", 2);
+    let entries = history(&w);
+    {
+        let mut ledger = Ledger::open(SqliteStore::open(&path).unwrap()).unwrap();
+        ledger.submit(entries[0].clone()).unwrap();
+        ledger.commit().unwrap();
+        ledger.submit(entries[1].clone()).unwrap();
+    }
+    let mut ledger = Ledger::open(SqliteStore::open(&path).unwrap()).unwrap();
+    assert_eq!(ledger.head().unwrap().seq, 1);
+    ledger.submit(entries[1].clone()).unwrap();
+    ledger.commit().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const CHILD: &str = "IDEA_LEDGER_CHILD";
+
+/// Run as a child process by the crash test: commits groups of records forever, printing each head it
+/// acknowledges. Does nothing in an ordinary test run.
+#[test]
+fn crash_child_writer() {
+    let Some(path) = std::env::var_os(CHILD) else {
+        return;
+    };
+    let mut ledger = Ledger::open(SqliteStore::open(std::path::Path::new(&path)).unwrap()).unwrap();
+    let mut stdout = std::io::stdout();
+    // Keys continue from where an earlier (killed) writer stopped.
+    let mut n = ledger.head().map_or(0, |h| h.seq);
+    loop {
+        for _ in 0..200 {
+            n += 1;
+            let body = vec![(n % 251) as u8; 512];
+            ledger
+                .submit(Entry::record(
+                    RecordKind::Settlement,
+                    [7; 16],
+                    n,
+                    later(1),
+                    body,
+                ))
+                .unwrap();
+        }
+        let head = ledger.commit().unwrap().unwrap();
+        writeln!(stdout, "acked {}", head.seq).unwrap();
+        stdout.flush().unwrap();
+    }
+}
+
+#[test]
+fn a_writer_killed_mid_write_loses_nothing_it_acknowledged() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("idea-ledger-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.db");
+    let _ = std::fs::remove_file(&path);
+    let w = World::new("idea-test", 0);
+    let mut acked_total = 0;
+    for round in 0..3 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "crash_child_writer",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, &path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut acked = 0u64;
+        // Each round appends to what earlier rounds left; kill once this one has acknowledged some groups.
+        for line in lines.by_ref() {
+            if let Some(seq) = line.unwrap().strip_prefix("acked ") {
+                acked = seq.parse().unwrap();
+                if acked >= acked_total + 1_000 + 200 * round {
+                    break;
+                }
+            }
+        }
+        // Let it get into its next group (or its commit) before the kill.
+        std::thread::sleep(std::time::Duration::from_micros(1_500 * round));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            acked > acked_total,
+            "round {round}: the writer made no progress"
+        );
+        let store = SqliteStore::open(&path).unwrap();
+        let report = verify(
+            &store,
+            &w.deployment,
+            w.registrar,
+            PublicKey::from(&w.registrar_key),
+            t0(),
+        )
+        .unwrap();
+        let head = report.head.unwrap().seq;
+        eprintln!("round {round}: acknowledged {acked}, recorded {head}");
+        assert!(
+            head >= acked,
+            "round {round}: acknowledged {acked}, found {head}"
+        );
+        assert_eq!(head % 200, 0, "round {round}: a group was recorded in part");
+        acked_total = head;
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
