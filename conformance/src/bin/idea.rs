@@ -69,6 +69,34 @@ enum Command {
     /// SunSpec devices over Modbus TCP.
     #[command(subcommand)]
     Sunspec(SunspecCommand),
+    /// The Transactive Energy ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Walk a ledger (SQLite file): every link and hash, every key recorded once, time order, and every
+    /// signature against the registry rebuilt from the registrar's key. Exits 2 at the first fault.
+    Verify {
+        /// The ledger database.
+        file: std::path::PathBuf,
+        /// The deployment its objects were signed for.
+        #[arg(long)]
+        deployment: String,
+        /// The registrar's avatar id (32 hex digits).
+        #[arg(long)]
+        registrar: String,
+        /// The registrar's ed25519 public key (64 hex digits).
+        #[arg(long)]
+        registrar_key: String,
+        /// When the registry began (RFC 3339).
+        #[arg(long)]
+        genesis: String,
+        /// Print JSON (entries, signatures, head) instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -250,6 +278,59 @@ fn main() -> ExitCode {
     }
 }
 
+/// `idea ledger verify`.
+fn verify_ledger(
+    file: &std::path::Path,
+    deployment: &str,
+    registrar: &str,
+    key: &str,
+    genesis: &str,
+    json: bool,
+) -> Result<String, String> {
+    let deployment = te_contract::DeploymentId::new(deployment).map_err(|e| e.to_string())?;
+    let registrar: te_contract::AvatarId = registrar
+        .parse()
+        .map_err(|e: te_contract::Error| e.to_string())?;
+    let key: idea_proto::PublicKey = key
+        .parse()
+        .map_err(|e: idea_proto::Error| format!("--registrar-key: {e}"))?;
+    let genesis: idea_proto::Timestamp = genesis
+        .parse()
+        .map_err(|e: idea_proto::Error| format!("--genesis: {e}"))?;
+    if !file.exists() {
+        return Err(format!("{}: no such file", file.display()));
+    }
+    let store = te_contract::ledger::SqliteStore::open(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let report = te_contract::ledger::verify(&store, &deployment, registrar, key, genesis)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let head = report.head.map(|h| {
+        (
+            h.seq,
+            h.hash
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        )
+    });
+    if json {
+        return pretty(&serde_json::json!({
+            "entries": report.entries,
+            "signatures": report.signatures,
+            "head": head.map(|(seq, hash)| serde_json::json!({"seq": seq, "hash": hash})),
+        }));
+    }
+    Ok(match head {
+        Some((seq, hash)) => format!(
+            "{}: {} entries and {} signatures verified; head {seq} {hash}\n",
+            file.display(),
+            report.entries,
+            report.signatures
+        ),
+        None => format!("{}: empty ledger\n", file.display()),
+    })
+}
+
 /// Pretty JSON with a final newline.
 fn pretty(value: &impl serde::Serialize) -> Result<String, String> {
     serde_json::to_string_pretty(value)
@@ -347,6 +428,21 @@ fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
         Command::Serve { .. } => Err("serve runs in main".into()),
         Command::Sunspec(SunspecCommand::Scan { target, unit, json }) => scan(&target, unit, json),
+        Command::Ledger(LedgerCommand::Verify {
+            file,
+            deployment,
+            registrar,
+            registrar_key,
+            genesis,
+            json,
+        }) => verify_ledger(
+            &file,
+            &deployment,
+            &registrar,
+            &registrar_key,
+            &genesis,
+            json,
+        ),
         Command::Requirements { json, area } => {
             let catalogue = Catalogue::builtin();
             let selected = match &area {
