@@ -8,19 +8,9 @@
     clippy::cast_possible_truncation
 )]
 
-use std::process::Command;
+mod common;
 
-fn idea(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
-        .args(args)
-        .output()
-        .expect("run idea");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::idea;
 
 #[test]
 fn requirements_json_lists_every_id() {

@@ -6,23 +6,14 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::idea;
+
 use idea_proto::{AgentId, PublicKey, SigningKey, Timestamp};
-use std::process::Command;
 use te_contract::ledger::{Entry, Ledger, RecordKind, SqliteStore};
 use te_contract::registry::{AvatarKind, Registration};
 use te_contract::{AvatarId, DeploymentId, Signed};
-
-fn idea(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
-        .args(args)
-        .output()
-        .expect("run idea");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn a_ledger_verifies_under_its_registrar_and_not_under_another() {

@@ -8,23 +8,12 @@
 )]
 #![allow(missing_docs)]
 
-use std::process::Command;
-
 mod common;
 
-use common::serve;
+use common::{idea, serve};
 
 fn scan(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
-        .args(["sunspec", "scan"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    idea(&[&["sunspec", "scan"], args].concat())
 }
 
 #[test]

@@ -565,7 +565,7 @@ fn inside_the_superseded_events_start_window_the_new_event_keeps_its_randomisati
             2010,
         );
         assert_eq!(s.event(&id(11)).unwrap().start, drawn, "seed {seed}");
-        // Outside that window (here a different program replacing it does not count either) nothing waits.
+        // An event of another program is no replacement: superseding one event hastens nothing elsewhere.
         let mut s = scheduler_with(ModeSet::all(), None, seed);
         let old = event(10, 0, 1000, 3000, limit(5));
         publish(&mut s, (1, 1), std::slice::from_ref(&old), 1500);

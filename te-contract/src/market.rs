@@ -10,7 +10,7 @@ use idea_proto::{
     ServiceId, Side, Subject, Terms, TermsSpec, Timestamp, ToleranceBand, TransactionId,
     TransactionSpec,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The most orders one period clears.
 pub const MAX_ORDERS: usize = 1 << 22;
@@ -77,9 +77,9 @@ pub fn validate(orders: &[Order]) -> Result<()> {
     if orders.len() > MAX_ORDERS {
         return Err(Error::invalid("orders", format!("more than {MAX_ORDERS}")));
     }
-    let mut seen = HashMap::with_capacity(orders.len());
+    let mut seen = HashSet::with_capacity(orders.len());
     for o in orders {
-        if seen.insert(o.id, ()).is_some() {
+        if !seen.insert(o.id) {
             return Err(Error::Duplicate {
                 what: "order",
                 id: o.id.to_string(),

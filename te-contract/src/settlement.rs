@@ -47,8 +47,7 @@ pub struct DeliveryCheck {
 impl DeliveryCheck {
     /// Whether delivery was outside the tolerance band.
     pub fn is_discrepancy(&self) -> bool {
-        self.penalty.minor_units != 0
-            || self.delivered_wh.abs_diff(self.contracted_wh) > self.allowance_wh.unsigned_abs()
+        self.delivered_wh.abs_diff(self.contracted_wh) > self.allowance_wh.unsigned_abs()
     }
 }
 

@@ -266,11 +266,6 @@ impl<T: Body> Signed<T> {
         Ok(())
     }
 
-    /// Whether every required signature is present (not checked).
-    pub fn is_complete(&self) -> bool {
-        self.signatures.len() == self.body.signers().len()
-    }
-
     /// The checks its signatures need, keys resolved at `at`, after the deployment and signer list are
     /// checked; for batched verification.
     pub fn checks(

@@ -284,8 +284,8 @@ fn the_same_debt_or_meter_token_is_never_counted_twice() {
         matches!(err, Error::Duplicate { what: "debt", .. }),
         "{err}"
     );
-    // And so does the countersigning side, facing a proposer that skips its own checks: a fresh view of
-    // A that forgot the first debt proposes it again at counter 2.
+    // And so does the countersigning side, facing a proposer that forgot the first state: its replay at
+    // counter 1 is refused, and at counter 2 (on a twin state 1) the token counted in state 1 is refused.
     let (_, mut forgetful_a, _) = w.channel(1, 0, 1, 10_000);
     let replay = forgetful_a
         .propose(vec![debt(9, Party::B, 100, Some(7))], vec![], &w.keys[0], 0)
@@ -312,7 +312,7 @@ fn the_same_debt_or_meter_token_is_never_counted_twice() {
     assert_eq!(b.totals().counter, 1);
 }
 
-/// A state at counter 2 on top of a forged counter-1 state in `a`'s own view: token 7 again.
+/// A proposal at counter 2 reusing token 7, on top of a state 1 that `a` made with a twin of B.
 fn exchange_with_stranger_counter(w: &World, a: &mut Channel) -> Signed<ChannelState> {
     let (_, _, mut b_twin) = w.channel(1, 0, 1, 10_000);
     exchange(w, a, &mut b_twin, vec![debt(1, Party::B, 100, None)]);

@@ -1,8 +1,21 @@
-//! Helpers shared by the `idea serve` tests.
+//! Helpers shared by the tests that run the `idea` binary.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+
+/// Runs the `idea` binary with `args`; returns whether it succeeded, its stdout and its stderr.
+pub(crate) fn idea(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
 /// A served process, killed when dropped.
 pub(crate) struct Served(Child);

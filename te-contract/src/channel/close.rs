@@ -160,7 +160,6 @@ impl Adjudicator {
         registry: &Registry,
         now: Timestamp,
     ) -> Result<Timestamp> {
-        let deployment = self.deployment.clone();
         let record = self.open_record(&self.channel_of(by, state.as_ref())?)?;
         let open = record.open.body();
         let channel = open.channel;
@@ -168,7 +167,7 @@ impl Adjudicator {
             .party_of(by)
             .ok_or_else(|| Error::channel(channel, format!("{by} is not a side")))?;
         if let Some(state) = &state {
-            check_state(open, state, registry, &deployment, now)?;
+            check_state(open, state, registry, &self.deployment, now)?;
         }
         let deadline = now.checked_add(open.challenge_period)?;
         self.set(

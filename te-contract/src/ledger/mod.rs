@@ -304,18 +304,25 @@ pub fn verify(
     })
 }
 
-/// Decodes and verifies one entry's signed object; returns how many signatures it checked.
+/// Decodes an entry's signed object, which must be the one its key names.
+fn decode<T: Body>(entry: &Entry) -> Result<Signed<T>> {
+    let object = Signed::<T>::decode_exact(&entry.body)?;
+    let body = object.body();
+    if key(body.scope(), body.counter()) != entry.key {
+        return Err(Error::Store("an entry's key is not its object's".into()));
+    }
+    Ok(object)
+}
+
+/// Decodes and verifies one entry's signed object (registry changes by applying them); returns how many
+/// signatures it checked.
 fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId) -> Result<u64> {
     fn signed<T: Body>(
         entry: &Entry,
         registry: &Registry,
         deployment: &DeploymentId,
     ) -> Result<u64> {
-        let object = Signed::<T>::decode_exact(&entry.body)?;
-        let body = object.body();
-        if key(body.scope(), body.counter()) != entry.key {
-            return Err(Error::Store("an entry's key is not its object's".into()));
-        }
+        let object = decode::<T>(entry)?;
         object.verify(registry, deployment, entry.at)?;
         Ok(object.signatures().len() as u64)
     }
@@ -328,19 +335,19 @@ fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId
     };
     match kind {
         MessageKind::Registration => {
-            let object = Signed::<Registration>::decode_exact(&entry.body)?;
+            let object = decode::<Registration>(entry)?;
             registry.register(&object)?;
-            Ok(2)
+            Ok(object.signatures().len() as u64)
         }
         MessageKind::KeyRotation => {
-            let object = Signed::<KeyRotation>::decode_exact(&entry.body)?;
+            let object = decode::<KeyRotation>(entry)?;
             registry.rotate(&object)?;
-            Ok(2)
+            Ok(object.signatures().len() as u64)
         }
         MessageKind::Revocation => {
-            let object = Signed::<Revocation>::decode_exact(&entry.body)?;
+            let object = decode::<Revocation>(entry)?;
             registry.revoke(&object)?;
-            Ok(1)
+            Ok(object.signatures().len() as u64)
         }
         MessageKind::Contract => signed::<Contract>(entry, registry, deployment),
         MessageKind::ChannelOpen => signed::<ChannelOpen>(entry, registry, deployment),
