@@ -3,8 +3,10 @@
 //!
 //! What it does:
 //! - [`registry`]: avatars of agents, users and meters with their keys by version — registration by the
-//!   deployment's registrar, rotation, revocation; weak keys refused, signatures checked with
-//!   `verify_strict`.
+//!   deployment's registrar, rotation, revocation; weak keys refused.
+//! - [`batch`]: the signatures of many objects checked as one batch before the objects are processed.
+//! - [`verify`]: one ed25519 acceptance rule — `verify_strict`'s refusals with the cofactored equation — for
+//!   single and batched verification, which therefore always agree.
 //! - [`signed`]: every signed object is bound to a protocol tag, the deployment, its kind, its scope (the
 //!   channel, contract or avatar) and its counter; objects are identified by ids and counters, never by
 //!   signature bytes. [`codec`] is the one canonical binary form they are signed in.
@@ -81,6 +83,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod channel;
 pub mod clearing;
 pub mod codec;
@@ -93,6 +96,7 @@ pub mod meter;
 pub mod registry;
 pub mod settlement;
 pub mod signed;
+pub mod verify;
 pub mod wallet;
 
 pub use codec::Codec;

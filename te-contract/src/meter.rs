@@ -101,6 +101,35 @@ pub struct DeliveryToken {
     pub estimated: bool,
 }
 
+/// Layout: id (16 bytes), meter (16), start (timestamp), period (u32), import and export (i64), estimated
+/// (0 or 1).
+impl Codec for DeliveryToken {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.id);
+        self.meter.encode(out);
+        out.put_timestamp(self.start);
+        out.put_u32(self.period_s);
+        out.put_i64(self.import_wh);
+        out.put_i64(self.export_wh);
+        out.put_bool(self.estimated);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let token = DeliveryToken {
+            id: r.array("token.id")?,
+            meter: AvatarId::read(r)?,
+            start: r.timestamp("token.start")?,
+            period_s: r.u32("token.period_s")?,
+            import_wh: r.i64("token.import_wh")?,
+            export_wh: r.i64("token.export_wh")?,
+            estimated: r.bool("token.estimated")?,
+        };
+        if token.period_s == 0 || token.import_wh < 0 || token.export_wh < 0 {
+            return Err(r.error("token", "an empty interval or a negative energy"));
+        }
+        Ok(token)
+    }
+}
+
 /// A register value at an interval boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Boundary {

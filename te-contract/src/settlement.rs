@@ -12,6 +12,7 @@ use crate::codec::{Codec, Put, Reader};
 use crate::contract::Contract;
 use crate::error::{Error, Result};
 use crate::id::{AvatarId, DebtId, DeploymentId};
+use crate::ledger::{Entry, RecordKind};
 use crate::meter::DeliveryToken;
 use crate::signed::{Body, KeyResolver, MessageKind, Signed};
 use crate::wallet::Wallets;
@@ -45,9 +46,50 @@ pub struct DeliveryCheck {
 }
 
 impl DeliveryCheck {
+    /// The ledger entry recording this settlement, keyed by contract and interval (so an interval is
+    /// recorded once).
+    pub fn ledger_entry(&self, at: Timestamp) -> Entry {
+        Entry::record(
+            RecordKind::Settlement,
+            *self.contract.as_bytes(),
+            u64::from(self.interval),
+            at,
+            self.to_bytes(),
+        )
+    }
+
     /// Whether delivery was outside the tolerance band.
     pub fn is_discrepancy(&self) -> bool {
         self.delivered_wh.abs_diff(self.contracted_wh) > self.allowance_wh.unsigned_abs()
+    }
+}
+
+/// Layout: contract (16 bytes), interval (u32), contracted, delivered and allowance (i64, Wh), estimated
+/// (0 or 1), the token, the amount and the penalty (money).
+impl Codec for DeliveryCheck {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.contract.as_bytes());
+        out.put_u32(self.interval);
+        out.put_i64(self.contracted_wh);
+        out.put_i64(self.delivered_wh);
+        out.put_i64(self.allowance_wh);
+        out.put_bool(self.estimated);
+        self.token.encode(out);
+        out.put_money(self.amount);
+        out.put_money(self.penalty);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(DeliveryCheck {
+            contract: TransactionId::from_bytes(r.array("contract")?),
+            interval: r.u32("interval")?,
+            contracted_wh: r.i64("contracted_wh")?,
+            delivered_wh: r.i64("delivered_wh")?,
+            allowance_wh: r.i64("allowance_wh")?,
+            estimated: r.bool("estimated")?,
+            token: DeliveryToken::read(r)?,
+            amount: r.money("amount")?,
+            penalty: r.money("penalty")?,
+        })
     }
 }
 

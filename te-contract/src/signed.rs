@@ -5,13 +5,13 @@
 //! object belongs to), the counter (a channel state's number, a key version, 0 where there is none) and the
 //! object's canonical bytes. A signature made for one deployment, kind, scope or counter therefore never
 //! verifies as another, and objects are identified by their ids and counters, never by signature bytes
-//! (ed25519 signatures are not unique per message under every implementation). Verification is
-//! `verify_strict` against keys the registry accepts at the time asked about.
+//! (ed25519 signatures are not unique per message under every implementation). Signatures are checked
+//! under the rule of [`crate::verify`] (`verify_strict`'s refusals, the cofactored equation), one by one or
+//! in batches with the same verdict, against keys the registry accepts at the time asked about.
 
 use crate::codec::{Codec, Put, Reader};
 use crate::error::{Error, Result};
 use crate::id::{AvatarId, DeploymentId};
-use ed25519_dalek::Signature as Ed25519Signature;
 use idea_proto::{EnvelopeSigner, PublicKey, Timestamp};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -138,10 +138,16 @@ pub trait Body: Codec + Clone {
     fn signers(&self) -> Vec<AvatarId>;
 }
 
-/// Finds the key an avatar signed with.
+/// Finds the key an avatar signed with, and checks signatures made with the keys it finds.
 pub trait KeyResolver {
     /// Key `version` of `avatar`, if it may sign at `at`.
     fn key(&self, avatar: &AvatarId, version: u32, at: Timestamp) -> Result<PublicKey>;
+
+    /// Checks the signatures of one object; by default all of them as one batch. A resolver that has
+    /// already checked some (see [`crate::batch::Batch`]) skips those.
+    fn verify_signatures(&self, checks: &[SignatureCheck]) -> Result<()> {
+        verify_checks(checks)
+    }
 }
 
 /// One signature: who, with which of their keys, and the 64 bytes.
@@ -164,6 +170,8 @@ impl fmt::Debug for Signature {
 /// One signature check, ready for single or batched verification.
 #[derive(Debug, Clone, Copy)]
 pub struct SignatureCheck {
+    /// The kind of object signed (for the error).
+    pub kind: MessageKind,
     /// The signed digest.
     pub digest: [u8; 32],
     /// The key it must verify under.
@@ -175,15 +183,28 @@ pub struct SignatureCheck {
 }
 
 impl SignatureCheck {
-    /// Verifies strictly.
-    pub fn verify(&self, kind: MessageKind) -> Result<()> {
-        self.key
-            .verifying_key()
-            .verify_strict(&self.digest, &Ed25519Signature::from_bytes(&self.signature))
-            .map_err(|_| Error::BadSignature {
-                kind,
-                signer: self.signer,
-            })
+    /// Verifies this signature alone.
+    pub fn verify(&self) -> Result<()> {
+        if crate::verify::verify_one(self) {
+            Ok(())
+        } else {
+            Err(self.bad())
+        }
+    }
+
+    fn bad(&self) -> Error {
+        Error::BadSignature {
+            kind: self.kind,
+            signer: self.signer,
+        }
+    }
+}
+
+/// Verifies all `checks` as one batch; when the batch fails, the error names the first invalid signature.
+pub fn verify_checks(checks: &[SignatureCheck]) -> Result<()> {
+    match crate::verify::first_invalid(checks).and_then(|i| checks.get(i)) {
+        None => Ok(()),
+        Some(bad) => Err(bad.bad()),
     }
 }
 
@@ -285,10 +306,7 @@ impl<T: Body> Signed<T> {
         deployment: &DeploymentId,
         at: Timestamp,
     ) -> Result<()> {
-        for check in self.checks_of(keys, deployment, at, false)? {
-            check.verify(T::KIND)?;
-        }
-        Ok(())
+        keys.verify_signatures(&self.checks_of(keys, deployment, at, false)?)
     }
 
     /// The deployment and signer-order checks, then one signature check per signature present: all of those
@@ -325,6 +343,7 @@ impl<T: Body> Signed<T> {
             .iter()
             .map(|s| {
                 Ok(SignatureCheck {
+                    kind: T::KIND,
                     digest,
                     key: keys.key(&s.signer, s.key_version, at)?,
                     signature: s.bytes,
@@ -335,17 +354,14 @@ impl<T: Body> Signed<T> {
     }
 
     /// Checks that it was made for `deployment`, carries exactly the signatures it needs, and that each
-    /// verifies strictly under a key the resolver accepts at `at`.
+    /// verifies under a key the resolver accepts at `at`.
     pub fn verify(
         &self,
         keys: &impl KeyResolver,
         deployment: &DeploymentId,
         at: Timestamp,
     ) -> Result<()> {
-        for check in self.checks(keys, deployment, at)? {
-            check.verify(T::KIND)?;
-        }
-        Ok(())
+        keys.verify_signatures(&self.checks(keys, deployment, at)?)
     }
 
     fn wrong_signers(&self, expected: &[AvatarId]) -> Error {

@@ -1,0 +1,179 @@
+//! Ed25519 signature verification with one acceptance rule, for one signature or a batch.
+//!
+//! The rule (the strictest consistent set of "Taming the many EdDSAs", Chalkias, Garillot and Nikolaenko,
+//! SSR 2020; the same equation as ZIP-215): the key `A` and the commitment `R` must be canonical encodings
+//! of curve points that are not of small order, `S` must be a canonical scalar (`S < ℓ`), and the
+//! cofactored equation `[8][S]B = [8]R + [8][k]A` must hold, with `k = SHA-512(R ‖ A ‖ M) mod ℓ`.
+//!
+//! Why cofactored: `verify_strict` checks the cofactorless equation `[S]B = R + [k]A`. A batch check
+//! multiplies each equation by a random `z` and adds them up; a commitment with a small torsion component
+//! then passes the batch whenever `z` kills that component (one time in two to eight), so a batch built on
+//! the cofactorless equation accepts signatures the single check refuses, and a signer can grind for that.
+//! A channel peer that batch-accepted such a countersignature could later see an adjudicator refuse it. With
+//! the cofactored equation the batch accepts exactly what the single check accepts (up to a 2^-128
+//! chance per batch), so both give the same verdict on every input. Against `verify_strict` the rule
+//! additionally accepts only signatures whose `R` carries a torsion component that the cofactor removes —
+//! and making one needs the secret key, so it is not a forgery; every other input `verify_strict` refuses
+//! (small-order `R` or `A`, non-canonical `S`, `R` or `A`) is refused here too.
+//!
+//! The batch's multipliers `z` are derived from all of its inputs by SHA-512 (no random source inside the
+//! core): a forger would have to find inputs whose hash satisfies a 128-bit linear condition. Signatures
+//! made by the same key share one multiplication by that key.
+#![allow(
+    clippy::arithmetic_side_effects,
+    reason = "scalar arithmetic is modulo the group order and point arithmetic is the group law: nothing overflows"
+)]
+
+use crate::signed::SignatureCheck;
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use sha2::{Digest, Sha512};
+use std::collections::HashMap;
+
+/// The label that starts the derivation of a batch's multipliers.
+const BATCH_LABEL: &[u8] = b"IDEA-SDK/te-contract/v1 batch verification";
+
+/// A signature's parts, decoded and checked for form.
+struct Prepared {
+    a: EdwardsPoint,
+    r: EdwardsPoint,
+    s: Scalar,
+    k: Scalar,
+}
+
+/// A point from its encoding if the encoding is canonical and the point not of small order.
+fn large_order_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
+    let compressed = CompressedEdwardsY(*bytes);
+    let point = compressed.decompress()?;
+    (point.compress() == compressed && !point.is_small_order()).then_some(point)
+}
+
+/// Decodes a check's key, commitment and response and computes its challenge; `None` when any is
+/// malformed, non-canonical or of small order.
+fn prepare(check: &SignatureCheck) -> Option<Prepared> {
+    let key = check.key.to_bytes();
+    let (r_bytes, s_bytes) = check.signature.split_at(32);
+    let r_bytes: [u8; 32] = r_bytes.try_into().ok()?;
+    let s_bytes: [u8; 32] = s_bytes.try_into().ok()?;
+    let a = large_order_point(&key)?;
+    let r = large_order_point(&r_bytes)?;
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
+    let mut h = Sha512::new();
+    h.update(r_bytes);
+    h.update(key);
+    h.update(check.digest);
+    let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+    Some(Prepared { a, r, s, k })
+}
+
+/// Whether one signature is valid under the rule.
+pub fn verify_one(check: &SignatureCheck) -> bool {
+    prepare(check).is_some_and(|p| {
+        let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&p.k, &-p.a, &p.s);
+        (sb_minus_ka - p.r).mul_by_cofactor().is_identity()
+    })
+}
+
+/// Whether every signature in `checks` is valid under the rule, checked together; the same verdict as
+/// [`verify_one`] on each (see the module documentation). An empty batch is valid.
+pub fn verify_batch(checks: &[SignatureCheck]) -> bool {
+    let Some(prepared) = checks.iter().map(prepare).collect::<Option<Vec<_>>>() else {
+        return false;
+    };
+    let multipliers = batch_multipliers(checks);
+    let mut base = Scalar::ZERO;
+    let mut by_key: HashMap<[u8; 32], (Scalar, EdwardsPoint)> = HashMap::new();
+    let mut scalars = Vec::with_capacity(checks.len().saturating_mul(2).saturating_add(1));
+    let mut points = Vec::with_capacity(scalars.capacity());
+    for ((p, z), check) in prepared.iter().zip(&multipliers).zip(checks) {
+        base += z * p.s;
+        scalars.push(-z);
+        points.push(p.r);
+        let entry = by_key
+            .entry(check.key.to_bytes())
+            .or_insert((Scalar::ZERO, p.a));
+        entry.0 -= z * p.k;
+    }
+    for (coefficient, a) in by_key.into_values() {
+        scalars.push(coefficient);
+        points.push(a);
+    }
+    scalars.push(base);
+    points.push(ED25519_BASEPOINT_POINT);
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+        .mul_by_cofactor()
+        .is_identity()
+}
+
+/// The first signature in `checks` that is not valid, checking the batch together first and one by one only
+/// when the batch fails; `None` when all are valid.
+pub fn first_invalid(checks: &[SignatureCheck]) -> Option<usize> {
+    if verify_batch(checks) {
+        return None;
+    }
+    checks.iter().position(|c| !verify_one(c))
+}
+
+/// One 128-bit multiplier per signature, from SHA-512 over every input of the batch.
+fn batch_multipliers(checks: &[SignatureCheck]) -> Vec<Scalar> {
+    let mut transcript = Sha512::new();
+    transcript.update(BATCH_LABEL);
+    transcript.update((checks.len() as u64).to_be_bytes());
+    for check in checks {
+        transcript.update(check.key.to_bytes());
+        transcript.update(check.signature);
+        transcript.update(check.digest);
+    }
+    let seed = transcript.finalize();
+    (0..checks.len() as u64)
+        .map(|i| {
+            let mut h = Sha512::new();
+            h.update(seed);
+            h.update(i.to_be_bytes());
+            let wide = h.finalize();
+            let mut low = [0u8; 16];
+            low.copy_from_slice(wide.get(..16).unwrap_or(&[0; 16]));
+            Scalar::from(u128::from_le_bytes(low))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing
+    )]
+    use super::*;
+
+    /// `y + p` for `y < 19`, little-endian: the second encoding of the points with such a `y`.
+    fn plus_p(y: u8) -> [u8; 32] {
+        let mut bytes = [0xff; 32];
+        bytes[0] = 0xed + y;
+        bytes[31] = 0x7f;
+        bytes
+    }
+
+    #[test]
+    fn a_second_encoding_of_a_point_is_refused() {
+        let mut large = 0;
+        for y in 0..19u8 {
+            let mut canonical = [0; 32];
+            canonical[0] = y;
+            let Some(point) = CompressedEdwardsY(canonical).decompress() else {
+                continue;
+            };
+            // The second encoding names the same point, and is refused whatever the point's order.
+            assert_eq!(CompressedEdwardsY(plus_p(y)).decompress(), Some(point));
+            assert!(large_order_point(&plus_p(y)).is_none(), "y = {y} + p");
+            if !point.is_small_order() {
+                assert!(large_order_point(&canonical).is_some(), "y = {y}");
+                large += 1;
+            }
+        }
+        assert!(large > 0, "no large-order point with y < 19 to test with");
+    }
+}
