@@ -43,21 +43,34 @@ struct Prepared {
     k: Scalar,
 }
 
-/// A point from its encoding if the encoding is canonical and the point not of small order.
-fn large_order_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
-    let compressed = CompressedEdwardsY(*bytes);
-    let point = compressed.decompress()?;
-    (point.compress() == compressed && !point.is_small_order()).then_some(point)
+/// Whether a point encoding's `y` (the low 255 bits, little-endian) is below `p = 2^255 − 19`. The sign bit
+/// of `x` needs no check here: it can only be wrong for `x = 0`, whose two points are of small order and
+/// refused as such.
+fn is_canonical_y(bytes: &[u8; 32]) -> bool {
+    let [low, middle @ .., high] = bytes;
+    !(*high & 0x7f == 0x7f && middle.iter().all(|b| *b == 0xff) && *low >= 0xed)
 }
 
-/// Decodes a check's key, commitment and response and computes its challenge; `None` when any is
-/// malformed, non-canonical or of small order.
+/// A point from its encoding if the encoding is canonical and the point not of small order.
+fn large_order_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
+    if !is_canonical_y(bytes) {
+        return None;
+    }
+    let point = CompressedEdwardsY(*bytes).decompress()?;
+    (!point.is_small_order()).then_some(point)
+}
+
+/// Decodes a check's commitment and response, takes its key's point (decoded once, when the key was
+/// made) and computes its challenge; `None` when any is non-canonical or of small order.
 fn prepare(check: &SignatureCheck) -> Option<Prepared> {
     let key = check.key.to_bytes();
+    let a = check.key.verifying_key().to_edwards();
+    if !is_canonical_y(&key) || a.is_small_order() {
+        return None;
+    }
     let (r_bytes, s_bytes) = check.signature.split_at(32);
     let r_bytes: [u8; 32] = r_bytes.try_into().ok()?;
     let s_bytes: [u8; 32] = s_bytes.try_into().ok()?;
-    let a = large_order_point(&key)?;
     let r = large_order_point(&r_bytes)?;
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
     let mut h = Sha512::new();
@@ -79,6 +92,11 @@ pub fn verify_one(check: &SignatureCheck) -> bool {
 /// Whether every signature in `checks` is valid under the rule, checked together; the same verdict as
 /// [`verify_one`] on each (see the module documentation). An empty batch is valid.
 pub fn verify_batch(checks: &[SignatureCheck]) -> bool {
+    match checks {
+        [] => return true,
+        [one] => return verify_one(one),
+        _ => {}
+    }
     let Some(prepared) = checks.iter().map(prepare).collect::<Option<Vec<_>>>() else {
         return false;
     };
@@ -168,6 +186,7 @@ mod tests {
             };
             // The second encoding names the same point, and is refused whatever the point's order.
             assert_eq!(CompressedEdwardsY(plus_p(y)).decompress(), Some(point));
+            assert!(!is_canonical_y(&plus_p(y)), "y = {y} + p");
             assert!(large_order_point(&plus_p(y)).is_none(), "y = {y} + p");
             if !point.is_small_order() {
                 assert!(large_order_point(&canonical).is_some(), "y = {y}");
@@ -175,5 +194,23 @@ mod tests {
             }
         }
         assert!(large > 0, "no large-order point with y < 19 to test with");
+    }
+
+    #[test]
+    fn canonical_y_is_exactly_below_p() {
+        // p − 1 is canonical, p is not; the sign bit does not count.
+        let mut below = plus_p(0);
+        below[0] = 0xec;
+        assert!(is_canonical_y(&below));
+        below[31] |= 0x80;
+        assert!(is_canonical_y(&below));
+        assert!(!is_canonical_y(&plus_p(0)));
+        let mut with_sign = plus_p(0);
+        with_sign[31] |= 0x80;
+        assert!(!is_canonical_y(&with_sign));
+        assert!(is_canonical_y(&[0; 32]));
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            assert!(is_canonical_y(&point.compress().0));
+        }
     }
 }

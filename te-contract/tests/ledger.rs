@@ -259,3 +259,49 @@ fn a_writer_killed_mid_write_loses_nothing_it_acknowledged() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `n` settlement records with keys `first..first + n`.
+fn records(first: u64, n: u64) -> Vec<Entry> {
+    (first..first + n)
+        .map(|i| Entry::record(RecordKind::Settlement, [3; 16], i, t0(), vec![1, 2, 3]))
+        .collect()
+}
+
+fn check_submit_all(store: impl LedgerStore) {
+    let mut ledger = Ledger::open(store).unwrap();
+    // More keys than one lookup query takes, so the store is asked in several.
+    assert_eq!(
+        ledger.submit_all(records(0, 1200)).unwrap().last(),
+        Some(&1200)
+    );
+    ledger.commit().unwrap();
+    // One key among 1,200 already stored (the last one of the earlier group): nothing is added.
+    let err = ledger.submit_all(records(1199, 1200)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Duplicate {
+                what: "ledger entry",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(ledger.pending(), 0);
+    // Twice in one call, or once in the group and again: refused likewise.
+    let mut twice = records(5000, 3);
+    twice.push(twice[1].clone());
+    assert!(ledger.submit_all(twice).is_err());
+    assert_eq!(
+        ledger.submit_all(records(6000, 2)).unwrap(),
+        vec![1201, 1202]
+    );
+    assert!(ledger.submit(records(6001, 1).remove(0)).is_err());
+    assert_eq!(ledger.commit().unwrap().unwrap().seq, 1202);
+}
+
+#[test]
+fn a_group_submitted_at_once_is_checked_against_the_store_all_or_nothing() {
+    check_submit_all(MemoryStore::new());
+    check_submit_all(SqliteStore::in_memory().unwrap());
+}

@@ -309,6 +309,7 @@ impl Scenario {
     ) -> Result<usize> {
         let now = self.now;
         let mut discrepancies = 0;
+        let mut entries = Vec::with_capacity(self.contracts.len() * 4);
         for i in 0..self.contracts.len() {
             let contract = &self.contracts[i];
             books.contracts.record(contract.clone(), keys, now)?;
@@ -334,11 +335,14 @@ impl Scenario {
             }
             channel.confirm(state.clone(), keys, &mut books.store, now)?;
             discrepancies += usize::from(check.is_discrepancy());
-            ledger.submit(Entry::signed(contract, now))?;
-            ledger.submit(Entry::signed(&self.readings[i], now))?;
-            ledger.submit(Entry::signed(state, now))?;
-            ledger.submit(check.ledger_entry(now))?;
+            entries.extend([
+                Entry::signed(contract, now),
+                Entry::signed(&self.readings[i], now),
+                Entry::signed(state, now),
+                check.ledger_entry(now),
+            ]);
         }
+        ledger.submit_all(entries)?;
         ledger.commit()?;
         Ok(discrepancies)
     }

@@ -159,6 +159,16 @@ pub trait LedgerStore {
     fn head(&self) -> Result<Option<ChainHead>>;
     /// Whether an entry of `kind` with `key` is stored.
     fn contains(&self, kind: u16, key: &[u8; 24]) -> Result<bool>;
+    /// The position in `ids` of the first (kind, key) already stored; by default one [`Self::contains`]
+    /// each, a store may look them up together.
+    fn first_stored(&self, ids: &[(u16, [u8; 24])]) -> Result<Option<usize>> {
+        for (i, (kind, key)) in ids.iter().enumerate() {
+            if self.contains(*kind, key)? {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
     /// Stores `entries` (consecutive, after the head) atomically and durably.
     fn append(&mut self, entries: &[StoredEntry]) -> Result<()>;
     /// Calls `f` with every entry from `from` on, in order, until it returns an error.
@@ -200,29 +210,54 @@ impl<S: LedgerStore> Ledger<S> {
     /// acknowledged to anyone — until [`Ledger::commit`] returns. A kind and key already stored or in the
     /// group is refused.
     pub fn submit(&mut self, entry: Entry) -> Result<u64> {
-        let id = (entry.kind, entry.key);
-        if self.group_keys.contains(&id) || self.store.contains(entry.kind, &entry.key)? {
+        let seqs = self.submit_all(vec![entry])?;
+        seqs.first()
+            .copied()
+            .ok_or(Error::Overflow("ledger sequence"))
+    }
+
+    /// Adds entries to the group in order, all or none; returns their sequence numbers. The store is asked
+    /// about all their keys at once. Refused if any kind and key is already stored, in the group, or twice
+    /// among `entries`.
+    pub fn submit_all(&mut self, entries: Vec<Entry>) -> Result<Vec<u64>> {
+        let ids: Vec<(u16, [u8; 24])> = entries.iter().map(|e| (e.kind, e.key)).collect();
+        let mut seen = HashSet::with_capacity(ids.len());
+        let repeated = ids
+            .iter()
+            .position(|id| self.group_keys.contains(id) || !seen.insert(*id));
+        let stored = match repeated {
+            Some(i) => Some(i),
+            None => self.store.first_stored(&ids)?,
+        };
+        if let Some((kind, key)) = stored.and_then(|i| ids.get(i)) {
             return Err(Error::Duplicate {
                 what: "ledger entry",
-                id: format!("kind {} key {}", entry.kind, crate::hex(&entry.key)),
+                id: format!("kind {kind} key {}", crate::hex(key)),
             });
         }
-        let (prev_seq, prev) = match self.group.last() {
+        let (mut seq, mut prev) = match self.group.last() {
             Some(last) => (last.seq, last.hash),
             None => self.head.map_or((0, [0; 32]), |h| (h.seq, h.hash)),
         };
-        let seq = prev_seq
-            .checked_add(1)
-            .ok_or(Error::Overflow("ledger sequence"))?;
-        let hash = entry_hash(&prev, seq, &entry);
-        self.group_keys.insert(id);
-        self.group.push(StoredEntry {
-            seq,
-            entry,
-            prev,
-            hash,
-        });
-        Ok(seq)
+        let mut seqs = Vec::with_capacity(entries.len());
+        let mut stored = Vec::with_capacity(entries.len());
+        for entry in entries {
+            seq = seq
+                .checked_add(1)
+                .ok_or(Error::Overflow("ledger sequence"))?;
+            let hash = entry_hash(&prev, seq, &entry);
+            stored.push(StoredEntry {
+                seq,
+                entry,
+                prev,
+                hash,
+            });
+            seqs.push(seq);
+            prev = hash;
+        }
+        self.group_keys.extend(ids);
+        self.group.extend(stored);
+        Ok(seqs)
     }
 
     /// Makes the group durable in one store transaction; returns the new head. On error nothing of the

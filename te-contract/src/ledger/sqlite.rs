@@ -4,8 +4,14 @@
 use super::{ChainHead, Entry, LedgerStore, StoredEntry};
 use crate::error::{Error, Result};
 use idea_proto::Timestamp;
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashSet;
 use std::path::Path;
+
+/// Keys looked up per query by [`LedgerStore::first_stored`] (two parameters each, well under SQLite's
+/// limit).
+const LOOKUP_CHUNK: usize = 500;
 
 /// A chain in an SQLite database file.
 #[derive(Debug)]
@@ -83,6 +89,30 @@ impl LedgerStore for SqliteStore {
         statement
             .exists(params![kind, &key[..]])
             .map_err(store_error)
+    }
+
+    fn first_stored(&self, ids: &[(u16, [u8; 24])]) -> Result<Option<usize>> {
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+            let mut statement = self
+                .db
+                .prepare_cached(&format!(
+                    "SELECT kind, key FROM entries WHERE (kind, key) IN (VALUES {rows})"
+                ))
+                .map_err(store_error)?;
+            let values = chunk.iter().flat_map(|(kind, key)| {
+                [Value::Integer(i64::from(*kind)), Value::Blob(key.to_vec())]
+            });
+            let mut rows = statement
+                .query(rusqlite::params_from_iter(values))
+                .map_err(store_error)?;
+            while let Some(row) = rows.next().map_err(store_error)? {
+                let kind: u16 = row.get(0).map_err(store_error)?;
+                found.insert((kind, array::<24>(row.get(1).map_err(store_error)?, "key")?));
+            }
+        }
+        Ok(ids.iter().position(|id| found.contains(id)))
     }
 
     fn append(&mut self, entries: &[StoredEntry]) -> Result<()> {
