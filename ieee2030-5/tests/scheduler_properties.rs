@@ -195,10 +195,15 @@ proptest! {
         for (n, responses) in by_event {
             let statuses: Vec<u8> = responses.iter().map(|r| r.0).collect();
             prop_assert_eq!(statuses[0], 1, "event {} {:?}", n, statuses);
-            let mut seen = statuses.clone();
+            // The user may change their mind: opted out (4) and opted in (5) may recur, each change
+            // reported once (never the same choice twice in a row); every other status at most once.
+            let mut seen: Vec<u8> = statuses.iter().copied().filter(|s| ![4, 5].contains(s)).collect();
+            let others = seen.len();
             seen.sort_unstable();
             seen.dedup();
-            prop_assert_eq!(seen.len(), statuses.len(), "a status twice: {:?}", statuses);
+            prop_assert_eq!(seen.len(), others, "a status twice: {:?}", statuses);
+            let choices: Vec<u8> = statuses.iter().copied().filter(|s| [4, 5].contains(s)).collect();
+            prop_assert!(choices.windows(2).all(|w| w[0] != w[1]), "a choice reported twice: {:?}", statuses);
             let finals = statuses.iter().filter(|s| [3, 6, 7, 8, 9, 10, 13, 14].contains(*s)).count();
             // 13/14 may precede a resumption and a later completion.
             let hard_finals = statuses.iter().filter(|s| [3, 6, 7, 8, 9, 10].contains(*s)).count();
