@@ -1,4 +1,4 @@
-//! Fuzz body for the signed objects of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
+//! Fuzz body for the signed objects and ledger settlement records of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
 //! replay test `te-contract/tests/fuzz_corpus.rs`.
 #![allow(
     unreachable_pub,
@@ -10,9 +10,10 @@
 
 use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState};
 use te_contract::contract::Contract;
+use te_contract::ledger::RecordKind;
 use te_contract::meter::MeterReading;
 use te_contract::registry::{KeyRotation, Registration, Registry, Revocation};
-use te_contract::settlement::Dispute;
+use te_contract::settlement::{DeliveryCheck, Dispute};
 use te_contract::signed::Body;
 use te_contract::{AvatarId, Codec, DeploymentId, MessageKind, Signed};
 
@@ -33,8 +34,18 @@ pub fn signed(data: &[u8]) -> bool {
         Some(MessageKind::ChannelClose) => check::<ChannelClose>(data),
         Some(MessageKind::MeterReading) => check::<MeterReading>(data),
         Some(MessageKind::Dispute) => check::<Dispute>(data),
+        None if code == RecordKind::Settlement.code() => settlement_record(&data[2..]),
         _ => false,
     }
+}
+
+/// A ledger's settlement record (what follows the code): canonical when it decodes.
+fn settlement_record(data: &[u8]) -> bool {
+    let Ok((value, used)) = DeliveryCheck::decode(data) else {
+        return false;
+    };
+    assert_eq!(value.to_bytes(), &data[..used], "not canonical");
+    true
 }
 
 fn check<T: Body>(data: &[u8]) -> bool {

@@ -68,10 +68,9 @@ fn prepare(check: &SignatureCheck) -> Option<Prepared> {
     if !is_canonical_y(&key) || a.is_small_order() {
         return None;
     }
-    let (r_bytes, s_bytes) = check.signature.split_at(32);
-    let r_bytes: [u8; 32] = r_bytes.try_into().ok()?;
+    let (r_bytes, s_bytes) = check.signature.split_first_chunk::<32>()?;
     let s_bytes: [u8; 32] = s_bytes.try_into().ok()?;
-    let r = large_order_point(&r_bytes)?;
+    let r = large_order_point(r_bytes)?;
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
     let mut h = Sha512::new();
     h.update(r_bytes);
@@ -151,8 +150,7 @@ fn batch_multipliers(checks: &[SignatureCheck]) -> Vec<Scalar> {
             h.update(seed);
             h.update(i.to_be_bytes());
             let wide = h.finalize();
-            let mut low = [0u8; 16];
-            low.copy_from_slice(wide.get(..16).unwrap_or(&[0; 16]));
+            let low = wide.first_chunk::<16>().copied().unwrap_or_default();
             Scalar::from(u128::from_le_bytes(low))
         })
         .collect()

@@ -144,14 +144,30 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     );
     dispute.sign(b, 0, &w.keys[1]).unwrap();
     out.push(("dispute", dispute.to_bytes()));
+    let token = te_contract::meter::DeliveryToken {
+        id: [4; 16],
+        meter: a,
+        start: t0(),
+        period_s: 900,
+        import_wh: 0,
+        export_wh: 480,
+        estimated: true,
+    };
+    let record = te_contract::settlement::verify_delivery(contract.body(), 0, &token).unwrap();
+    let mut bytes = te_contract::ledger::RecordKind::Settlement
+        .code()
+        .to_be_bytes()
+        .to_vec();
+    record.encode(&mut bytes);
+    out.push(("settlement_record", bytes));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 9);
+    let inputs = corpus_files::corpus("te_signed", 10);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 9, "{decoded} inputs decoded");
+    assert!(decoded >= 10, "{decoded} inputs decoded");
 }
 
 #[test]

@@ -11,11 +11,13 @@
 mod common;
 
 use common::{World, key};
-use idea_proto::{Duration, PublicKey, TransactionId, strategies};
+use idea_proto::{Duration, Money, PublicKey, TransactionId, strategies};
 use proptest::prelude::*;
 use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState, Debt, Party, Payment};
 use te_contract::contract::Contract;
+use te_contract::meter::DeliveryToken;
 use te_contract::registry::{KeyRotation, Registration, Revocation};
+use te_contract::settlement::DeliveryCheck;
 use te_contract::signed::Body;
 use te_contract::{AvatarId, ChannelId, Codec, DebtId, Signed};
 
@@ -160,6 +162,37 @@ proptest! {
         check(Registration { registrar, avatar: avatar_id, kind, key, at }, flip);
         check(KeyRotation { avatar: avatar_id, version, key, at }, flip);
         check(Revocation { by, avatar: avatar_id, version, at }, flip);
+    }
+
+    /// The settlement record a ledger entry carries (not signed: the ledger's hash chain covers it).
+    #[test]
+    fn settlement_records_round_trip(
+        (contract, token_id, meter) in (any::<[u8; 16]>(), any::<[u8; 16]>(), avatar()),
+        (interval, period_s) in (any::<u32>(), 1..u32::MAX),
+        (contracted, delivered, allowance) in (any::<i64>(), any::<i64>(), any::<i64>()),
+        (import_wh, export_wh) in (0..i64::MAX, 0..i64::MAX),
+        (estimated, start) in (any::<bool>(), strategies::timestamp()),
+        (currency, amount, penalty) in (strategies::currency(), any::<i64>(), any::<i64>()),
+        bytes in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let token = DeliveryToken { id: token_id, meter, start, period_s, import_wh, export_wh, estimated };
+        let record = DeliveryCheck {
+            contract: TransactionId::from_bytes(contract),
+            interval,
+            contracted_wh: contracted,
+            delivered_wh: delivered,
+            allowance_wh: allowance,
+            estimated,
+            token,
+            amount: Money::new(amount, currency),
+            penalty: Money::new(penalty, currency),
+        };
+        let encoded = record.to_bytes();
+        prop_assert_eq!(DeliveryCheck::decode_exact(&encoded).unwrap(), record);
+        prop_assert_eq!(DeliveryToken::decode_exact(&token.to_bytes()).unwrap(), token);
+        if let Ok((value, used)) = DeliveryCheck::decode(&bytes) {
+            prop_assert_eq!(value.to_bytes(), &bytes[..used]);
+        }
     }
 
     #[test]
