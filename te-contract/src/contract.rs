@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::id::{AvatarId, DeploymentId};
 use crate::signed::{Body, KeyResolver, MessageKind, Signed};
 use idea_proto::{
-    EnergyTransaction, StateChange, Timestamp, TransactionId, TransactionState, WireMessage,
+    CellId, EnergyTransaction, Parties, Side, StateChange, Timestamp, TransactionId,
+    TransactionState, WireMessage,
 };
 use std::collections::HashMap;
 
@@ -33,6 +34,44 @@ impl Contract {
     pub fn id(&self) -> TransactionId {
         self.transaction.id
     }
+
+    /// Where its delivery is measured: the seller's cell's export in a P2P contract; in a P2O contract the
+    /// cell's export when the cell sells, its import when it buys (the operator delivers into it).
+    pub fn delivery_point(&self) -> DeliveryPoint<'_> {
+        match &self.transaction.parties {
+            Parties::PeerToPeer { seller, .. } => DeliveryPoint {
+                cell: &seller.cell,
+                flow: Flow::Export,
+            },
+            Parties::PeerToOperator {
+                cell, cell_side, ..
+            } => DeliveryPoint {
+                cell: &cell.cell,
+                flow: match cell_side {
+                    Side::Seller => Flow::Export,
+                    Side::Buyer => Flow::Import,
+                },
+            },
+        }
+    }
+}
+
+/// Which register of the delivery point's meter measures a contract's delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Energy out of the cell.
+    Export,
+    /// Energy into the cell.
+    Import,
+}
+
+/// The cell whose meter settles a contract, and the register that counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryPoint<'a> {
+    /// The cell.
+    pub cell: &'a CellId,
+    /// The register.
+    pub flow: Flow,
 }
 
 /// Layout: seller, buyer, agreed time, then the transaction as `idea-proto` protobuf bytes (the schema in

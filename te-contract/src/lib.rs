@@ -3,7 +3,8 @@
 //!
 //! What it does:
 //! - [`registry`]: avatars of agents, users and meters with their keys by version — registration by the
-//!   deployment's registrar, rotation, revocation; weak keys refused.
+//!   deployment's registrar, rotation, revocation; weak keys refused; each meter bound to the cell it
+//!   measures, so settlement takes a token only from the contract's delivery point.
 //! - [`batch`]: the signatures of many objects checked as one batch before the objects are processed.
 //! - [`verify`]: one ed25519 acceptance rule — `verify_strict`'s refusals with the cofactored equation — for
 //!   single and batched verification, which therefore always agree.

@@ -9,7 +9,7 @@ use crate::codec::{Codec, Put, Reader};
 use crate::error::{Error, Result};
 use crate::id::{AvatarId, DeploymentId};
 use crate::signed::{Body, KeyResolver, MessageKind, Signed};
-use idea_proto::{AgentId, MeterId, PublicKey, Timestamp, UserId};
+use idea_proto::{AgentId, CellId, MeterId, PublicKey, Timestamp, UserId};
 use std::collections::HashMap;
 
 /// Whom an avatar represents.
@@ -22,8 +22,16 @@ pub enum AvatarKind {
     Agent(AgentId),
     /// A user: a cell owner or a service operator.
     User(UserId),
-    /// A meter whose readings are converted to tokens.
-    Meter(MeterId),
+    /// A meter whose readings are converted to tokens, installed at `cell`'s connection point: export is
+    /// energy out of that cell, import energy into it. Settlement accepts its tokens only for contracts
+    /// whose delivery point is that cell. A meter moved to another cell is a new avatar (the old one's key
+    /// revoked), so what it measured before stays bound to where it measured it.
+    Meter {
+        /// The meter's id.
+        meter: MeterId,
+        /// The cell it measures.
+        cell: CellId,
+    },
 }
 
 impl Codec for AvatarKind {
@@ -32,10 +40,13 @@ impl Codec for AvatarKind {
             AvatarKind::Registrar => (0u8, ""),
             AvatarKind::Agent(id) => (1, id.as_str()),
             AvatarKind::User(id) => (2, id.as_str()),
-            AvatarKind::Meter(id) => (3, id.as_str()),
+            AvatarKind::Meter { meter, .. } => (3, meter.as_str()),
         };
         out.push(tag);
         out.put_text(name);
+        if let AvatarKind::Meter { cell, .. } = self {
+            out.put_text(cell.as_str());
+        }
     }
 
     fn read(reader: &mut Reader<'_>) -> Result<Self> {
@@ -51,7 +62,17 @@ impl Codec for AvatarKind {
             0 if name.is_empty() => Ok(AvatarKind::Registrar),
             1 => AgentId::new(name).map(AvatarKind::Agent).map_err(bad),
             2 => UserId::new(name).map(AvatarKind::User).map_err(bad),
-            3 => MeterId::new(name).map(AvatarKind::Meter).map_err(bad),
+            3 => {
+                let meter = MeterId::new(name).map_err(bad)?;
+                let at = reader.offset();
+                let cell = reader.text("avatar_kind.cell", 128)?;
+                let cell = CellId::new(cell).map_err(|e| Error::Decode {
+                    offset: at,
+                    field: "avatar_kind.cell",
+                    reason: e.to_string(),
+                })?;
+                Ok(AvatarKind::Meter { meter, cell })
+            }
             _ => Err(Error::Decode {
                 offset: at,
                 field: "avatar_kind",
@@ -304,6 +325,14 @@ impl Registry {
     /// An avatar.
     pub fn avatar(&self, id: &AvatarId) -> Option<&Avatar> {
         self.avatars.get(id)
+    }
+
+    /// The cell `meter` measures, if it is a registered meter.
+    pub fn metered_cell(&self, meter: &AvatarId) -> Option<&CellId> {
+        match &self.avatars.get(meter)?.kind {
+            AvatarKind::Meter { cell, .. } => Some(cell),
+            _ => None,
+        }
     }
 
     /// How many avatars, the registrar included.

@@ -1,22 +1,25 @@
 //! Meter-to-cash, second half: delivery verified against the contract, discrepancies recorded with the data
 //! they rest on, disputes within a deadline, and money moved as soon as an interval is verified (TE-03..TE-05).
 //!
-//! Per interval: the delivered energy is the export of the seller's delivery-point meter in the interval
-//! (its [`DeliveryToken`]). Within the tolerance band the contracted quantity is paid in full. Outside it
+//! Per interval: the delivered energy is what the contract's delivery-point meter counted in the interval
+//! (its [`DeliveryToken`]): the export of the seller's cell, or in a P2O contract where the cell buys, the
+//! cell's import. A token counts only if the registry binds its meter to that cell
+//! ([`crate::registry::AvatarKind::Meter`]). Within the tolerance band the contracted quantity is paid in full. Outside it
 //! the buyer pays for what was delivered, up to the contracted quantity, and the seller owes the penalty
 //! price on each Wh of deviation beyond the band; the two are netted into one amount and a discrepancy is
 //! recorded. Each token and each (contract, interval) settles once.
 
 use crate::channel::{ChannelOpen, Debt};
 use crate::codec::{Codec, Put, Reader};
-use crate::contract::Contract;
+use crate::contract::{Contract, Flow};
 use crate::error::{Error, Result};
 use crate::id::{AvatarId, DebtId, DeploymentId};
 use crate::ledger::{Entry, RecordKind};
 use crate::meter::DeliveryToken;
+use crate::registry::Registry;
 use crate::signed::{Body, KeyResolver, MessageKind, Signed};
 use crate::wallet::Wallets;
-use idea_proto::{Duration, Energy, Money, Timestamp, TransactionId};
+use idea_proto::{CellId, Duration, Energy, Money, Timestamp, TransactionId};
 use std::collections::{BTreeMap, HashSet};
 
 /// The longest dispute reason, bytes.
@@ -93,12 +96,45 @@ impl Codec for DeliveryCheck {
     }
 }
 
-/// Verifies one interval of `contract` against the seller meter's token for it.
+/// The registry's binding of meters to the cells they measure, as settlement needs it.
+pub trait MeterBindings {
+    /// The cell `meter` measures, if it is a registered meter.
+    fn metered_cell(&self, meter: &AvatarId) -> Option<&CellId>;
+}
+
+impl MeterBindings for Registry {
+    fn metered_cell(&self, meter: &AvatarId) -> Option<&CellId> {
+        Registry::metered_cell(self, meter)
+    }
+}
+
+/// Verifies one interval of `contract` against its delivery-point meter's token for it. Refused when the
+/// token's meter is not bound by `meters` to the contract's delivery point, or covers another interval.
 pub fn verify_delivery(
     contract: &Contract,
     interval: u32,
     token: &DeliveryToken,
+    meters: &impl MeterBindings,
 ) -> Result<DeliveryCheck> {
+    let point = contract.delivery_point();
+    match meters.metered_cell(&token.meter) {
+        Some(cell) if cell == point.cell => assess(contract, interval, token),
+        Some(cell) => Err(Error::invalid(
+            "token",
+            format!(
+                "meter {} measures cell {cell}, not the contract's delivery point {}",
+                token.meter, point.cell
+            ),
+        )),
+        None => Err(Error::invalid(
+            "token",
+            format!("{} is not a registered meter", token.meter),
+        )),
+    }
+}
+
+/// The settlement of one interval from a token already known to be the delivery point's.
+fn assess(contract: &Contract, interval: u32, token: &DeliveryToken) -> Result<DeliveryCheck> {
     let terms = &contract.transaction.terms;
     let start = terms.window.interval_start(interval)?;
     if token.start != start || token.period_s != terms.window.period_s() {
@@ -112,7 +148,7 @@ pub fn verify_delivery(
     }
     let contracted = terms.contracted_energy(interval)?;
     let allowance = terms.tolerance.allowance(contracted)?;
-    let delivered = Energy::from_wh(token.export_wh);
+    let delivered = Energy::from_wh(delivered_wh(contract, token));
     let deviation = delivered.wh().abs_diff(contracted.wh());
     let beyond = deviation.saturating_sub(allowance.wh().unsigned_abs());
     let (paid_energy, penalty) = if beyond == 0 {
@@ -250,17 +286,19 @@ impl SettlementBook {
     }
 
     /// Verifies and settles one interval at `now`, paying through `wallets` (buyer to seller, or the
-    /// reverse when the penalty outweighs the payment). Refused if the token or the interval was settled
-    /// before, or the payer's wallet is short (nothing changes; settle again once funded).
+    /// reverse when the penalty outweighs the payment). Refused if `meters` does not bind the token's meter to
+    /// the contract's delivery point, the token or the interval was settled before, or the payer's wallet is
+    /// short (nothing changes; settle again once funded).
     pub fn settle_to_wallets(
         &mut self,
         contract: &Contract,
         interval: u32,
         token: &DeliveryToken,
+        meters: &impl MeterBindings,
         wallets: &mut Wallets,
         now: Timestamp,
     ) -> Result<DeliveryCheck> {
-        let check = self.verify_new(contract, interval, token)?;
+        let check = self.verify_new(contract, interval, token, meters)?;
         transfer(contract, check.amount, wallets)?;
         self.record(check.clone(), now)?;
         Ok(check)
@@ -268,16 +306,18 @@ impl SettlementBook {
 
     /// Verifies and settles one interval at `now` as a debt in the parties' channel `open` (the debt to
     /// propose; its id is derived from contract and interval, its token is the meter token, so neither is
-    /// ever counted twice). A net amount of zero gives no debt.
+    /// ever counted twice). A net amount of zero gives no debt. Refused as [`SettlementBook::settle_to_wallets`]
+    /// is, and if the contract's parties are not the channel's sides.
     pub fn settle_to_channel(
         &mut self,
         contract: &Contract,
         interval: u32,
         token: &DeliveryToken,
+        meters: &impl MeterBindings,
         open: &ChannelOpen,
         now: Timestamp,
     ) -> Result<(DeliveryCheck, Option<Debt>)> {
-        let check = self.verify_new(contract, interval, token)?;
+        let check = self.verify_new(contract, interval, token, meters)?;
         let side = |avatar: &AvatarId| {
             open.party_of(avatar).ok_or_else(|| {
                 Error::channel(
@@ -319,6 +359,7 @@ impl SettlementBook {
         contract: &Contract,
         interval: u32,
         token: &DeliveryToken,
+        meters: &impl MeterBindings,
     ) -> Result<DeliveryCheck> {
         if self.tokens.contains(&token.id) {
             return Err(Error::Duplicate {
@@ -332,7 +373,7 @@ impl SettlementBook {
                 id: format!("{} #{interval}", contract.id()),
             });
         }
-        verify_delivery(contract, interval, token)
+        verify_delivery(contract, interval, token, meters)
     }
 
     fn record(&mut self, check: DeliveryCheck, now: Timestamp) -> Result<()> {
@@ -436,11 +477,12 @@ impl SettlementBook {
                 id: id.to_string(),
             });
         }
-        let token = DeliveryToken {
-            export_wh: delivered_wh,
-            ..entry.check.token
-        };
-        let corrected = verify_delivery(contract, entry.check.interval, &token)?;
+        let mut token = entry.check.token;
+        match contract.delivery_point().flow {
+            Flow::Export => token.export_wh = delivered_wh,
+            Flow::Import => token.import_wh = delivered_wh,
+        }
+        let corrected = assess(contract, entry.check.interval, &token)?;
         let adjustment = corrected.amount.checked_sub(entry.check.amount)?;
         transfer(contract, adjustment, wallets)?;
         let resolution = Resolution {
@@ -466,6 +508,14 @@ pub fn discrepancy_id(contract: &TransactionId, interval: u32) -> DebtId {
 }
 
 /// Moves `amount` from buyer to seller (or the reverse when negative).
+/// What `token` counted in the register the contract's delivery is measured by.
+fn delivered_wh(contract: &Contract, token: &DeliveryToken) -> i64 {
+    match contract.delivery_point().flow {
+        Flow::Export => token.export_wh,
+        Flow::Import => token.import_wh,
+    }
+}
+
 fn transfer(contract: &Contract, amount: Money, wallets: &mut Wallets) -> Result<()> {
     match amount.minor_units {
         0 => Ok(()),

@@ -153,7 +153,14 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         export_wh: 480,
         estimated: true,
     };
-    let record = te_contract::settlement::verify_delivery(contract.body(), 0, &token).unwrap();
+    let cell = contract.body().delivery_point().cell.clone();
+    let record = te_contract::settlement::verify_delivery(
+        contract.body(),
+        0,
+        &token,
+        &common::OneMeter(a, cell),
+    )
+    .unwrap();
     let mut bytes = te_contract::ledger::RecordKind::Settlement
         .code()
         .to_be_bytes()

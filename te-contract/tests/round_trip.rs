@@ -156,9 +156,19 @@ proptest! {
         version in 1..u32::MAX,
         at in strategies::timestamp(),
         flip in any::<(usize, u8)>(),
+        (which, n) in (0..4u8, any::<u16>()),
     ) {
+        use te_contract::registry::AvatarKind;
         let key = PublicKey::from(&idea_proto::SigningKey::from_bytes(&seed));
-        let kind = te_contract::registry::AvatarKind::Meter(idea_proto::MeterId::new("meter-1").unwrap());
+        let kind = match which {
+            0 => AvatarKind::Registrar,
+            1 => AvatarKind::Agent(idea_proto::AgentId::new(format!("agent-{n}")).unwrap()),
+            2 => AvatarKind::User(idea_proto::UserId::new(format!("user-{n}")).unwrap()),
+            _ => AvatarKind::Meter {
+                meter: idea_proto::MeterId::new(format!("meter-{n}")).unwrap(),
+                cell: idea_proto::CellId::new(format!("cell-{n}")).unwrap(),
+            },
+        };
         check(Registration { registrar, avatar: avatar_id, kind, key, at }, flip);
         check(KeyRotation { avatar: avatar_id, version, key, at }, flip);
         check(Revocation { by, avatar: avatar_id, version, at }, flip);

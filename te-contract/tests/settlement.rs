@@ -10,8 +10,10 @@
 
 mod common;
 
-use common::{World, eur, later, t0, transaction};
-use idea_proto::{Duration, Money};
+use common::{OneMeter, World, eur, later, t0, transaction};
+use idea_proto::{
+    CellId, CellRef, Duration, EnergyTransaction, Money, Parties, PowerCellType, Side, UserId,
+};
 use te_contract::channel::Party;
 use te_contract::contract::Contract;
 use te_contract::meter::DeliveryToken;
@@ -27,6 +29,14 @@ fn contract(w: &World) -> Contract {
         buyer: w.ids[1],
         agreed_at: t0(),
     }
+}
+
+/// The seller's delivery-point meter (the id the tokens carry), bound to its cell.
+fn pv_meter() -> OneMeter {
+    OneMeter(
+        AvatarId::from_bytes([99; 16]),
+        CellId::new("pv-farm").unwrap(),
+    )
 }
 
 fn token(interval: u32, export_wh: i64) -> DeliveryToken {
@@ -54,7 +64,7 @@ fn within_the_band_the_contracted_quantity_is_paid_in_full() {
     let w = World::new("idea-test", 2);
     let c = contract(&w);
     for delivered in [475, 500, 525] {
-        let check = verify_delivery(&c, 0, &token(0, delivered)).unwrap();
+        let check = verify_delivery(&c, 0, &token(0, delivered), &pv_meter()).unwrap();
         assert_eq!(
             check.amount,
             Money::new(6, eur()),
@@ -69,7 +79,7 @@ fn outside_the_band_the_penalty_applies_and_a_discrepancy_is_recorded() {
     let w = World::new("idea-test", 2);
     let c = contract(&w);
     // 300 Wh delivered: 200 short, 175 beyond the band: pay 3.6 c for 300 Wh, owe 5.25 c penalty.
-    let check = verify_delivery(&c, 1, &token(1, 300)).unwrap();
+    let check = verify_delivery(&c, 1, &token(1, 300), &pv_meter()).unwrap();
     assert_eq!(
         check.penalty,
         Money::new(5, eur()),
@@ -82,7 +92,7 @@ fn outside_the_band_the_penalty_applies_and_a_discrepancy_is_recorded() {
     );
     let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(48 * 60));
     let mut wallets = wallets(&w);
-    book.settle_to_wallets(&c, 1, &token(1, 300), &mut wallets, later(30))
+    book.settle_to_wallets(&c, 1, &token(1, 300), &pv_meter(), &mut wallets, later(30))
         .unwrap();
     assert_eq!(
         wallets.balance(&w.ids[0], eur()).minor_units,
@@ -101,7 +111,7 @@ fn outside_the_band_the_penalty_applies_and_a_discrepancy_is_recorded() {
     assert_eq!(d.check.token, token(1, 300), "the evidence is kept");
     assert_eq!(d.dispute_by, later(30 + 48 * 60));
     // Over-delivery beyond the band is paid at the contracted quantity, less the penalty.
-    let over = verify_delivery(&c, 2, &token(2, 800)).unwrap();
+    let over = verify_delivery(&c, 2, &token(2, 800), &pv_meter()).unwrap();
     assert_eq!(
         over.amount,
         Money::new(6 - 8, eur()),
@@ -115,10 +125,10 @@ fn a_token_or_an_interval_settles_once() {
     let c = contract(&w);
     let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
     let mut wallets = wallets(&w);
-    book.settle_to_wallets(&c, 0, &token(0, 500), &mut wallets, later(15))
+    book.settle_to_wallets(&c, 0, &token(0, 500), &pv_meter(), &mut wallets, later(15))
         .unwrap();
     let again = book
-        .settle_to_wallets(&c, 0, &token(0, 500), &mut wallets, later(16))
+        .settle_to_wallets(&c, 0, &token(0, 500), &pv_meter(), &mut wallets, later(16))
         .unwrap_err();
     assert!(
         matches!(
@@ -133,7 +143,7 @@ fn a_token_or_an_interval_settles_once() {
     let mut fresh_token = token(0, 500);
     fresh_token.id = [77; 16];
     let again = book
-        .settle_to_wallets(&c, 0, &fresh_token, &mut wallets, later(16))
+        .settle_to_wallets(&c, 0, &fresh_token, &pv_meter(), &mut wallets, later(16))
         .unwrap_err();
     assert!(
         matches!(
@@ -147,7 +157,7 @@ fn a_token_or_an_interval_settles_once() {
     );
     // A token of the wrong interval is refused.
     assert!(
-        book.settle_to_wallets(&c, 1, &token(2, 500), &mut wallets, later(16))
+        book.settle_to_wallets(&c, 1, &token(2, 500), &pv_meter(), &mut wallets, later(16))
             .is_err()
     );
     assert_eq!(wallets.balance(&w.ids[0], eur()).minor_units, 10_006);
@@ -160,12 +170,79 @@ fn a_short_wallet_settles_nothing_until_funded() {
     let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
     let mut wallets = Wallets::new();
     assert!(matches!(
-        book.settle_to_wallets(&c, 0, &token(0, 500), &mut wallets, later(15)),
+        book.settle_to_wallets(&c, 0, &token(0, 500), &pv_meter(), &mut wallets, later(15)),
         Err(Error::InsufficientFunds { .. })
     ));
     wallets.deposit(w.ids[1], Money::new(6, eur())).unwrap();
-    book.settle_to_wallets(&c, 0, &token(0, 500), &mut wallets, later(16))
+    book.settle_to_wallets(&c, 0, &token(0, 500), &pv_meter(), &mut wallets, later(16))
         .unwrap();
+}
+
+#[test]
+fn only_the_delivery_points_meter_settles_a_contract() {
+    let mut w = World::new("idea-test", 2);
+    let c = contract(&w);
+    let pv = AvatarId::from_bytes([99; 16]);
+    let house = AvatarId::from_bytes([98; 16]);
+    w.register_meter(pv, "pv-farm", &common::key(99));
+    w.register_meter(house, "house-7", &common::key(98));
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let mut wallets = wallets(&w);
+    let before = wallets.clone();
+    // The buyer's meter, an agent's avatar and an unknown id are refused, and nothing moves.
+    for meter in [house, w.ids[0], AvatarId::from_bytes([97; 16])] {
+        let foreign = DeliveryToken {
+            meter,
+            ..token(0, 500)
+        };
+        let refused = book
+            .settle_to_wallets(&c, 0, &foreign, &w.registry, &mut wallets, later(15))
+            .unwrap_err();
+        assert!(
+            matches!(refused, Error::Invalid { field: "token", .. }),
+            "{meter}: {refused}"
+        );
+        assert!(verify_delivery(&c, 0, &foreign, &w.registry).is_err());
+    }
+    assert_eq!(wallets, before);
+    // The seller's meter, bound to the seller's cell in the registry, settles it.
+    let check = book
+        .settle_to_wallets(&c, 0, &token(0, 500), &w.registry, &mut wallets, later(15))
+        .unwrap();
+    assert_eq!(check.amount, Money::new(6, eur()));
+}
+
+#[test]
+fn when_the_cell_buys_from_an_operator_its_import_is_the_delivery() {
+    let w = World::new("idea-test", 2);
+    let mut spec = (*transaction(4)).clone();
+    spec.parties = Parties::PeerToOperator {
+        cell: CellRef::new(
+            CellId::new("pv-farm").unwrap(),
+            PowerCellType::PassiveConsumer,
+        ),
+        cell_side: Side::Buyer,
+        operator: UserId::new("dso-operator").unwrap(),
+    };
+    let c = Contract {
+        transaction: EnergyTransaction::new(spec).unwrap(),
+        seller: w.ids[1],
+        buyer: w.ids[0],
+        agreed_at: t0(),
+    };
+    let imported = DeliveryToken {
+        import_wh: 500,
+        export_wh: 0,
+        ..token(0, 0)
+    };
+    let check = verify_delivery(&c, 0, &imported, &pv_meter()).unwrap();
+    assert_eq!((check.delivered_wh, check.is_discrepancy()), (500, false));
+    // Export is not what the operator delivered into the cell.
+    let exported = verify_delivery(&c, 0, &token(0, 500), &pv_meter()).unwrap();
+    assert_eq!(
+        (exported.delivered_wh, exported.is_discrepancy()),
+        (0, true)
+    );
 }
 
 #[test]
@@ -175,7 +252,7 @@ fn settling_into_a_channel_makes_a_debt_on_the_meter_token() {
     let (open, _, _) = w.channel(3, 1, 0, 10_000);
     let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
     let (check, debt) = book
-        .settle_to_channel(&c, 0, &token(0, 510), open.body(), later(15))
+        .settle_to_channel(&c, 0, &token(0, 510), &pv_meter(), open.body(), later(15))
         .unwrap();
     let debt = debt.unwrap();
     assert_eq!(
@@ -185,7 +262,7 @@ fn settling_into_a_channel_makes_a_debt_on_the_meter_token() {
     );
     assert_eq!(debt.token, Some(check.token.id));
     let (_, penalty_debt) = book
-        .settle_to_channel(&c, 1, &token(1, 0), open.body(), later(30))
+        .settle_to_channel(&c, 1, &token(1, 0), &pv_meter(), open.body(), later(30))
         .unwrap();
     assert_eq!(
         penalty_debt.unwrap().debtor,
@@ -219,7 +296,7 @@ fn a_discrepancy_is_disputed_by_a_party_before_the_deadline_and_resolved_on_the_
     let c = contract(&w);
     let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
     let mut wallets = wallets(&w);
-    book.settle_to_wallets(&c, 1, &token(1, 300), &mut wallets, later(30))
+    book.settle_to_wallets(&c, 1, &token(1, 300), &pv_meter(), &mut wallets, later(30))
         .unwrap();
     let id = discrepancy_id(&c.id(), 1);
     // Not a party; too late; then the seller in time, once.

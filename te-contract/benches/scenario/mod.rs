@@ -23,8 +23,8 @@
 
 use idea_proto::{
     AgentId, CellId, CellRef, Currency, DeliveryWindow, Duration, Energy, EnergyPrice,
-    EnergyTransaction, Parties, PowerCellType, Profile, PublicKey, ServiceId, SigningKey, Subject,
-    Terms, TermsSpec, Timestamp, ToleranceBand, TransactionId, TransactionSpec,
+    EnergyTransaction, MeterId, Parties, PowerCellType, Profile, PublicKey, ServiceId, SigningKey,
+    Subject, Terms, TermsSpec, Timestamp, ToleranceBand, TransactionId, TransactionSpec,
 };
 use te_contract::batch::Batch;
 use te_contract::channel::{Channel, ChannelOpen, ChannelState, MemoryChannelStore};
@@ -89,6 +89,7 @@ fn register(
     deployment: &DeploymentId,
     registrar_key: &SigningKey,
     id: AvatarId,
+    kind: AvatarKind,
     k: &SigningKey,
 ) {
     let mut r = Signed::new(
@@ -96,7 +97,7 @@ fn register(
         Registration {
             registrar: registry.registrar(),
             avatar: id,
-            kind: AvatarKind::Agent(AgentId::new(format!("agent-{id}")).unwrap()),
+            kind,
             key: PublicKey::from(k),
             at: t0(),
         },
@@ -184,8 +185,17 @@ pub fn build(n: usize) -> Scenario {
     for i in 0..n {
         let (seller, buyer, meter) = (avatar(2, i), avatar(3, i), avatar(4, i));
         let (sk, bk, mk) = (key(2, i), key(3, i), key(4, i));
-        for (id, k) in [(seller, &sk), (buyer, &bk), (meter, &mk)] {
-            register(&mut registry, &deployment, &registrar_key, id, k);
+        let agent = |id: AvatarId| AvatarKind::Agent(AgentId::new(format!("agent-{id}")).unwrap());
+        let metering = AvatarKind::Meter {
+            meter: MeterId::new(format!("meter-{i}")).unwrap(),
+            cell: CellId::new(format!("pv-{i}")).unwrap(),
+        };
+        for (id, kind, k) in [
+            (seller, agent(seller), &sk),
+            (buyer, agent(buyer), &bk),
+            (meter, metering, &mk),
+        ] {
+            register(&mut registry, &deployment, &registrar_key, id, kind, k);
         }
         let mut contract = Signed::new(
             deployment.clone(),
@@ -235,7 +245,7 @@ pub fn build(n: usize) -> Scenario {
         let (_, debt) = books
             .settlements
             .clone()
-            .settle_to_channel(contract.body(), 0, &token, open.body(), now)
+            .settle_to_channel(contract.body(), 0, &token, &registry, open.body(), now)
             .unwrap();
         let proposal = seller_view
             .propose(debt.into_iter().collect(), Vec::new(), &sk, 0)
@@ -323,6 +333,7 @@ impl Scenario {
                 contract.body(),
                 0,
                 token,
+                &self.registry,
                 channel.open(),
                 now,
             )?;

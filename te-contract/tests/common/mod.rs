@@ -14,6 +14,7 @@ use idea_proto::{
 };
 use te_contract::channel::{Accepted, Channel, ChannelOpen, ChannelState, MemoryChannelStore};
 use te_contract::registry::{AvatarKind, Registration, Registry};
+use te_contract::settlement::MeterBindings;
 use te_contract::{AvatarId, ChannelId, DeploymentId, Signed};
 
 pub struct World {
@@ -24,6 +25,15 @@ pub struct World {
     pub ids: Vec<AvatarId>,
     pub keys: Vec<SigningKey>,
     pub now: Timestamp,
+}
+
+/// One meter bound to one cell, for tests that settle without a registry.
+pub struct OneMeter(pub AvatarId, pub CellId);
+
+impl MeterBindings for OneMeter {
+    fn metered_cell(&self, meter: &AvatarId) -> Option<&CellId> {
+        (*meter == self.0).then_some(&self.1)
+    }
 }
 
 pub fn eur() -> Currency {
@@ -80,12 +90,32 @@ impl World {
     }
 
     pub fn registration(&self, id: AvatarId, k: &SigningKey) -> Signed<Registration> {
+        let agent = AvatarKind::Agent(AgentId::new(format!("agent-{}", id.0[0])).unwrap());
+        self.registration_as(id, agent, k)
+    }
+
+    /// Registers `id` as a meter at `cell`.
+    pub fn register_meter(&mut self, id: AvatarId, cell: &str, k: &SigningKey) {
+        let kind = AvatarKind::Meter {
+            meter: idea_proto::MeterId::new(format!("meter-{}", id.0[0])).unwrap(),
+            cell: CellId::new(cell).unwrap(),
+        };
+        let signed = self.registration_as(id, kind, k);
+        self.registry.register(&signed).unwrap();
+    }
+
+    pub fn registration_as(
+        &self,
+        id: AvatarId,
+        kind: AvatarKind,
+        k: &SigningKey,
+    ) -> Signed<Registration> {
         let mut r = Signed::new(
             self.deployment.clone(),
             Registration {
                 registrar: self.registrar,
                 avatar: id,
-                kind: AvatarKind::Agent(AgentId::new(format!("agent-{}", id.0[0])).unwrap()),
+                kind,
                 key: PublicKey::from(k),
                 at: self.now,
             },
