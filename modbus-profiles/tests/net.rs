@@ -219,3 +219,121 @@ async fn pipelined_requests_on_one_connection_are_all_answered() {
         at += used;
     }
 }
+
+#[tokio::test]
+async fn a_pipelined_group_gets_each_answer_in_request_order() {
+    let (address, _server) = listen("modbus-der").await;
+    let requests: Vec<Request> = (0..40u16)
+        .map(|i| Request::ReadHoldingRegisters {
+            address: 40000 + i * 3,
+            count: 1 + i % 5,
+        })
+        .chain([Request::ReadHoldingRegisters {
+            address: 1,
+            count: 1,
+        }])
+        .collect();
+    let mut one_by_one = Client::connect(&address, 1).await.unwrap();
+    let mut expected = Vec::new();
+    for request in &requests {
+        expected.push(one_by_one.request(request).await.unwrap());
+    }
+    let mut client = Client::connect(&address, 1).await.unwrap();
+    let answers = client.pipeline(&requests).await.unwrap();
+    assert_eq!(answers, expected);
+    // The read outside the map is an exception in its own slot.
+    assert!(matches!(
+        answers.last(),
+        Some(Response::Exception {
+            code: ExceptionCode::IllegalDataAddress,
+            ..
+        })
+    ));
+    assert_eq!(client.discarded(), 0);
+    // The client goes on one request at a time afterwards.
+    assert_eq!(client.request(&requests[0]).await.unwrap(), expected[0]);
+}
+
+#[tokio::test]
+async fn pipelined_answers_out_of_order_are_matched_by_transaction_id() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        let mut frames = Vec::new();
+        while frames.len() < 3 {
+            let n = stream.read(&mut buf).await.unwrap();
+            got.extend_from_slice(&buf[..n]);
+            while let Ok((frame, used)) = TcpFrame::<Request>::decode(&got) {
+                frames.push(frame);
+                got.drain(..used);
+            }
+        }
+        // A stray answer with a foreign id, then the three in reverse order.
+        let mut out = Vec::new();
+        let stray = TcpFrame {
+            header: MbapHeader {
+                transaction: 0x7777,
+                unit: 1,
+            },
+            pdu: Response::ReadHoldingRegisters(vec![0]),
+        };
+        stray.encode(&mut out).unwrap();
+        for frame in frames.iter().rev() {
+            let Request::ReadHoldingRegisters { address, .. } = frame.pdu else {
+                panic!("{:?}", frame.pdu);
+            };
+            TcpFrame {
+                header: frame.header,
+                pdu: Response::ReadHoldingRegisters(vec![address]),
+            }
+            .encode(&mut out)
+            .unwrap();
+        }
+        stream.write_all(&out).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    });
+    let mut client = Client::connect(&address, 1).await.unwrap();
+    let requests: Vec<Request> = [7u16, 8, 9]
+        .iter()
+        .map(|a| Request::ReadHoldingRegisters {
+            address: *a,
+            count: 1,
+        })
+        .collect();
+    let answers = client.pipeline(&requests).await.unwrap();
+    assert_eq!(
+        answers,
+        [7u16, 8, 9].map(|a| Response::ReadHoldingRegisters(vec![a]))
+    );
+    assert_eq!(client.discarded(), 1);
+}
+
+#[tokio::test]
+async fn pipelining_is_refused_over_rtu_and_beyond_its_bound() {
+    let (a, _b) = tokio::io::duplex(64);
+    let mut rtu = Client::new(a, Framing::Rtu, 1);
+    let one = Request::ReadHoldingRegisters {
+        address: 0,
+        count: 1,
+    };
+    assert!(matches!(
+        rtu.pipeline(std::slice::from_ref(&one)).await,
+        Err(Error::Invalid {
+            field: "framing",
+            ..
+        })
+    ));
+    let (c, _d) = tokio::io::duplex(64);
+    let mut tcp = Client::new(c, Framing::Tcp, 1);
+    let many = vec![one; modbus_profiles::net::MAX_PIPELINE + 1];
+    assert!(matches!(
+        tcp.pipeline(&many).await,
+        Err(Error::Invalid {
+            field: "requests",
+            ..
+        })
+    ));
+}

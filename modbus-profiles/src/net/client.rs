@@ -1,6 +1,7 @@
 //! A Modbus client over tokio: TCP (MBAP) or RTU framing over any byte stream (a serial port, or RTU over
-//! TCP). One request at a time, each with its timeout; a late answer carrying a stale transaction id is
-//! discarded, never matched to the next request; RTU answers from other units are ignored.
+//! TCP). One request at a time, each with its timeout — or, over Modbus TCP, several in flight at once
+//! ([`Client::pipeline`], each matched to its answer by transaction id); a late answer carrying a stale
+//! transaction id is discarded, never matched to a later request; RTU answers from other units are ignored.
 
 use crate::Error;
 use crate::frame::{ExceptionCode, MbapHeader, Request, Response, RtuFrame, TcpFrame};
@@ -18,6 +19,10 @@ pub enum Framing {
     /// Modbus RTU: unit id and CRC-16 (serial lines, or RTU carried over TCP).
     Rtu,
 }
+
+/// The most requests [`Client::pipeline`] sends at once: few enough that no transaction id of a group can be
+/// mistaken for one of the group before it.
+pub const MAX_PIPELINE: usize = 1024;
 
 /// The answer to a request: the response, or the exception the device answered with.
 pub type Answer<T> = Result<T, ExceptionCode>;
@@ -123,6 +128,91 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                     .extend_from_slice(chunk.get(..n).unwrap_or_default()),
             }
         }
+    }
+
+    /// Sends `requests` back to back over Modbus TCP, each with its own transaction id, and returns their
+    /// answers in request order (Modbus Messaging on TCP/IP, 4.2: a client may have several transactions
+    /// outstanding; the server answers each). Answers are matched by transaction id, so the server may
+    /// answer in any order; one timeout covers the whole group. At most [`MAX_PIPELINE`] requests.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] over RTU framing (a serial line has one transaction at a time) or for more than
+    /// [`MAX_PIPELINE`] requests; [`Error::Timeout`] when not every answer comes in time (the ones that
+    /// come later are discarded); [`Error::Transport`] when the stream fails.
+    pub async fn pipeline(&mut self, requests: &[Request]) -> Result<Vec<Response>, Error> {
+        if self.framing != Framing::Tcp {
+            return Err(Error::Invalid {
+                field: "framing",
+                reason: "only Modbus TCP carries several transactions at once".into(),
+            });
+        }
+        if requests.len() > MAX_PIPELINE {
+            return Err(Error::Invalid {
+                field: "requests",
+                reason: format!("{} in one group; at most {MAX_PIPELINE}", requests.len()),
+            });
+        }
+        self.out.clear();
+        let first = self.transaction.wrapping_add(1);
+        for request in requests {
+            self.transaction = self.transaction.wrapping_add(1);
+            TcpFrame {
+                header: MbapHeader {
+                    transaction: self.transaction,
+                    unit: self.unit,
+                },
+                pdu: request.clone(),
+            }
+            .encode(&mut self.out)?;
+        }
+        self.drain_stale();
+        self.stream
+            .write_all(&self.out)
+            .await
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        let now = Instant::now();
+        let deadline = now.checked_add(self.timeout).unwrap_or(now);
+        let mut answers: Vec<Option<Response>> = vec![None; requests.len()];
+        let mut missing = requests.len();
+        while missing > 0 {
+            loop {
+                match TcpFrame::<Response>::decode(&self.buffer) {
+                    Ok((frame, used)) => {
+                        self.buffer.drain(..used.min(self.buffer.len()));
+                        let slot = usize::from(frame.header.transaction.wrapping_sub(first));
+                        match answers.get_mut(slot) {
+                            Some(answer @ None) if frame.header.unit == self.unit => {
+                                *answer = Some(frame.pdu);
+                                missing = missing.saturating_sub(1);
+                            }
+                            _ => self.discarded = self.discarded.saturating_add(1),
+                        }
+                    }
+                    Err(Error::Incomplete { .. }) => break,
+                    Err(_) => {
+                        self.discarded = self.discarded.saturating_add(1);
+                        self.buffer.clear();
+                        break;
+                    }
+                }
+            }
+            if missing == 0 {
+                break;
+            }
+            let mut chunk = [0u8; 4096];
+            match timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Err(_) => {
+                    self.buffer.clear();
+                    return Err(Error::Timeout(self.timeout));
+                }
+                Ok(Err(e)) => return Err(Error::Transport(e.to_string())),
+                Ok(Ok(0)) => return Err(Error::Transport("connection closed".into())),
+                Ok(Ok(n)) => self
+                    .buffer
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            }
+        }
+        Ok(answers.into_iter().flatten().collect())
     }
 
     fn drain_stale(&mut self) {

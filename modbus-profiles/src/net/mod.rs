@@ -5,5 +5,5 @@
 mod client;
 mod server;
 
-pub use client::{Answer, Client, Framing};
+pub use client::{Answer, Client, Framing, MAX_PIPELINE};
 pub use server::{Shared, serve_rtu, serve_tcp};
