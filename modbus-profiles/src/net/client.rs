@@ -101,31 +101,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             }
             .encode(&mut self.out)?,
         }
-        // Whatever arrived before this request answers an older one.
+        let deadline = self.send().await?;
+        loop {
+            if let Some(response) = self.take_answer() {
+                return Ok(response);
+            }
+            self.receive(deadline).await?;
+        }
+    }
+
+    /// Sends what is encoded in `out`, after dropping whatever arrived before (it answers older requests);
+    /// returns the deadline for the answers.
+    async fn send(&mut self) -> Result<Instant, Error> {
         self.drain_stale();
         self.stream
             .write_all(&self.out)
             .await
             .map_err(|e| Error::Transport(e.to_string()))?;
         let now = Instant::now();
-        let deadline = now.checked_add(self.timeout).unwrap_or(now);
-        loop {
-            if let Some(response) = self.take_answer() {
-                return Ok(response);
+        Ok(now.checked_add(self.timeout).unwrap_or(now))
+    }
+
+    /// Reads what arrives into the buffer, by `deadline`.
+    async fn receive(&mut self, deadline: Instant) -> Result<(), Error> {
+        let mut chunk = [0u8; 4096];
+        match timeout_at(deadline, self.stream.read(&mut chunk)).await {
+            Err(_) => {
+                // The answer may still come: drop what is buffered so it is not taken for the next one.
+                self.buffer.clear();
+                Err(Error::Timeout(self.timeout))
             }
-            let mut chunk = [0u8; 512];
-            let read = timeout_at(deadline, self.stream.read(&mut chunk)).await;
-            match read {
-                Err(_) => {
-                    // The answer may still come: drop what is buffered so it is not taken for the next one.
-                    self.buffer.clear();
-                    return Err(Error::Timeout(self.timeout));
-                }
-                Ok(Err(e)) => return Err(Error::Transport(e.to_string())),
-                Ok(Ok(0)) => return Err(Error::Transport("connection closed".into())),
-                Ok(Ok(n)) => self
-                    .buffer
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Ok(Err(e)) => Err(Error::Transport(e.to_string())),
+            Ok(Ok(0)) => Err(Error::Transport("connection closed".into())),
+            Ok(Ok(n)) => {
+                self.buffer
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                Ok(())
             }
         }
     }
@@ -165,13 +176,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             }
             .encode(&mut self.out)?;
         }
-        self.drain_stale();
-        self.stream
-            .write_all(&self.out)
-            .await
-            .map_err(|e| Error::Transport(e.to_string()))?;
-        let now = Instant::now();
-        let deadline = now.checked_add(self.timeout).unwrap_or(now);
+        let deadline = self.send().await?;
         let mut answers: Vec<Option<Response>> = vec![None; requests.len()];
         let mut missing = requests.len();
         while missing > 0 {
@@ -199,18 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             if missing == 0 {
                 break;
             }
-            let mut chunk = [0u8; 4096];
-            match timeout_at(deadline, self.stream.read(&mut chunk)).await {
-                Err(_) => {
-                    self.buffer.clear();
-                    return Err(Error::Timeout(self.timeout));
-                }
-                Ok(Err(e)) => return Err(Error::Transport(e.to_string())),
-                Ok(Ok(0)) => return Err(Error::Transport("connection closed".into())),
-                Ok(Ok(n)) => self
-                    .buffer
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            }
+            self.receive(deadline).await?;
         }
         Ok(answers.into_iter().flatten().collect())
     }
