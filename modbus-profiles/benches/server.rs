@@ -3,8 +3,8 @@
 //! run: one connection and eight, reading 10 and 125 holding registers from 40000, one request at a time per
 //! connection (bound by the loopback round trip) and 16 in flight per connection (bound by the servers).
 //! Ratios are printed at the end (medians of rounds, servers interleaved in rotating order so a noisy
-//! neighbour hits them alike). Then the time of a full
-//! SunSpec scan of the DER simulator (models 1, 701, 702, 704, 705, 711, 712, 713).
+//! neighbour hits them alike). Then the time of a full SunSpec scan of the DER simulator (models 1, 701,
+//! 702, 704, 705, 711, 712, 713).
 //! The pymodbus part needs `$IDEA_PYTHON` (the interop virtual environment).
 #![allow(
     clippy::unwrap_used,

@@ -4,10 +4,10 @@
 //! Per interval: the delivered energy is what the contract's delivery-point meter counted in the interval
 //! (its [`DeliveryToken`]): the export of the seller's cell, or in a P2O contract where the cell buys, the
 //! cell's import. A token counts only if the registry binds its meter to that cell
-//! ([`crate::registry::AvatarKind::Meter`]). Within the tolerance band the contracted quantity is paid in full. Outside it
-//! the buyer pays for what was delivered, up to the contracted quantity, and the seller owes the penalty
-//! price on each Wh of deviation beyond the band; the two are netted into one amount and a discrepancy is
-//! recorded. Each token and each (contract, interval) settles once.
+//! ([`crate::registry::AvatarKind::Meter`]). Within the tolerance band the contracted quantity is paid in
+//! full. Outside it the buyer pays for what was delivered, up to the contracted quantity, and the seller
+//! owes the penalty price on each Wh of deviation beyond the band; the two are netted into one amount and a
+//! discrepancy is recorded. Each token and each (contract, interval) settles once.
 
 use crate::channel::{ChannelOpen, Debt};
 use crate::codec::{Codec, Put, Reader};
@@ -286,9 +286,9 @@ impl SettlementBook {
     }
 
     /// Verifies and settles one interval at `now`, paying through `wallets` (buyer to seller, or the
-    /// reverse when the penalty outweighs the payment). Refused if `meters` does not bind the token's meter to
-    /// the contract's delivery point, the token or the interval was settled before, or the payer's wallet is
-    /// short (nothing changes; settle again once funded).
+    /// reverse when the penalty outweighs the payment). Refused if `meters` does not bind the token's meter
+    /// to the contract's delivery point, the token or the interval was settled before, or the payer's
+    /// wallet is short (nothing changes; settle again once funded).
     pub fn settle_to_wallets(
         &mut self,
         contract: &Contract,
@@ -306,8 +306,8 @@ impl SettlementBook {
 
     /// Verifies and settles one interval at `now` as a debt in the parties' channel `open` (the debt to
     /// propose; its id is derived from contract and interval, its token is the meter token, so neither is
-    /// ever counted twice). A net amount of zero gives no debt. Refused as [`SettlementBook::settle_to_wallets`]
-    /// is, and if the contract's parties are not the channel's sides.
+    /// ever counted twice). A net amount of zero gives no debt. Refused as
+    /// [`SettlementBook::settle_to_wallets`] is, and if the contract's parties are not the channel's sides.
     pub fn settle_to_channel(
         &mut self,
         contract: &Contract,
@@ -507,7 +507,6 @@ pub fn discrepancy_id(contract: &TransactionId, interval: u32) -> DebtId {
     DebtId::derive(&[b"discrepancy", contract.as_bytes(), &interval.to_be_bytes()])
 }
 
-/// Moves `amount` from buyer to seller (or the reverse when negative).
 /// What `token` counted in the register the contract's delivery is measured by.
 fn delivered_wh(contract: &Contract, token: &DeliveryToken) -> i64 {
     match contract.delivery_point().flow {
@@ -516,6 +515,7 @@ fn delivered_wh(contract: &Contract, token: &DeliveryToken) -> i64 {
     }
 }
 
+/// Moves `amount` from buyer to seller (or the reverse when negative).
 fn transfer(contract: &Contract, amount: Money, wallets: &mut Wallets) -> Result<()> {
     match amount.minor_units {
         0 => Ok(()),

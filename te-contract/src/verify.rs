@@ -191,10 +191,12 @@ fn batch_multipliers(prepared: &[Prepared]) -> Vec<Scalar> {
         h.update(seed);
         h.update(block.to_be_bytes());
         let wide: [u8; 64] = h.finalize().into();
-        for quarter in wide.chunks_exact(16) {
-            let low: [u8; 16] = quarter.try_into().unwrap_or_default();
-            multipliers.push(Scalar::from(u128::from_le_bytes(low)));
-        }
+        let (quarters, _) = wide.as_chunks::<16>();
+        multipliers.extend(
+            quarters
+                .iter()
+                .map(|q| Scalar::from(u128::from_le_bytes(*q))),
+        );
     }
     multipliers.truncate(prepared.len());
     multipliers

@@ -85,21 +85,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// [`Error::Timeout`] when no answer comes in time, [`Error::Transport`] when the stream fails.
     pub async fn request(&mut self, request: &Request) -> Result<Response, Error> {
         self.out.clear();
-        self.transaction = self.transaction.wrapping_add(1);
         match self.framing {
-            Framing::Tcp => TcpFrame {
-                header: MbapHeader {
-                    transaction: self.transaction,
+            Framing::Tcp => self.push_tcp(request)?,
+            Framing::Rtu => {
+                self.transaction = self.transaction.wrapping_add(1);
+                RtuFrame {
                     unit: self.unit,
-                },
-                pdu: request.clone(),
+                    pdu: request.clone(),
+                }
+                .encode(&mut self.out)?;
             }
-            .encode(&mut self.out)?,
-            Framing::Rtu => RtuFrame {
-                unit: self.unit,
-                pdu: request.clone(),
-            }
-            .encode(&mut self.out)?,
         }
         let deadline = self.send().await?;
         loop {
@@ -108,6 +103,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             }
             self.receive(deadline).await?;
         }
+    }
+
+    /// Appends `request` to `out` as a Modbus TCP frame with the next transaction id.
+    fn push_tcp(&mut self, request: &Request) -> Result<(), Error> {
+        self.transaction = self.transaction.wrapping_add(1);
+        TcpFrame {
+            header: MbapHeader {
+                transaction: self.transaction,
+                unit: self.unit,
+            },
+            pdu: request.clone(),
+        }
+        .encode(&mut self.out)
     }
 
     /// Sends what is encoded in `out`, after dropping whatever arrived before (it answers older requests);
@@ -166,47 +174,47 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.out.clear();
         let first = self.transaction.wrapping_add(1);
         for request in requests {
-            self.transaction = self.transaction.wrapping_add(1);
-            TcpFrame {
-                header: MbapHeader {
-                    transaction: self.transaction,
-                    unit: self.unit,
-                },
-                pdu: request.clone(),
-            }
-            .encode(&mut self.out)?;
+            self.push_tcp(request)?;
         }
         let deadline = self.send().await?;
         let mut answers: Vec<Option<Response>> = vec![None; requests.len()];
         let mut missing = requests.len();
-        while missing > 0 {
-            loop {
-                match TcpFrame::<Response>::decode(&self.buffer) {
-                    Ok((frame, used)) => {
-                        self.buffer.drain(..used.min(self.buffer.len()));
-                        let slot = usize::from(frame.header.transaction.wrapping_sub(first));
-                        match answers.get_mut(slot) {
-                            Some(answer @ None) if frame.header.unit == self.unit => {
-                                *answer = Some(frame.pdu);
-                                missing = missing.saturating_sub(1);
-                            }
-                            _ => self.discarded = self.discarded.saturating_add(1),
-                        }
-                    }
-                    Err(Error::Incomplete { .. }) => break,
-                    Err(_) => {
-                        self.discarded = self.discarded.saturating_add(1);
-                        self.buffer.clear();
-                        break;
-                    }
-                }
-            }
+        loop {
+            missing = missing.saturating_sub(self.take_answers(first, &mut answers));
             if missing == 0 {
                 break;
             }
             self.receive(deadline).await?;
         }
         Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// Takes every complete frame from the buffer into its slot of `answers` (the slot of transaction id
+    /// `first + i` is `i`); frames for no empty slot are discarded. Returns how many slots it filled.
+    fn take_answers(&mut self, first: u16, answers: &mut [Option<Response>]) -> usize {
+        let mut filled = 0usize;
+        loop {
+            match TcpFrame::<Response>::decode(&self.buffer) {
+                Ok((frame, used)) => {
+                    self.buffer.drain(..used.min(self.buffer.len()));
+                    let slot = usize::from(frame.header.transaction.wrapping_sub(first));
+                    match answers.get_mut(slot) {
+                        Some(answer @ None) if frame.header.unit == self.unit => {
+                            *answer = Some(frame.pdu);
+                            filled = filled.saturating_add(1);
+                        }
+                        _ => self.discarded = self.discarded.saturating_add(1),
+                    }
+                }
+                Err(Error::Incomplete { .. }) => return filled,
+                Err(_) => {
+                    // Not a frame we can follow: resynchronise on the next bytes.
+                    self.discarded = self.discarded.saturating_add(1);
+                    self.buffer.clear();
+                    return filled;
+                }
+            }
+        }
     }
 
     fn drain_stale(&mut self) {
