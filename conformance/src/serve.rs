@@ -202,10 +202,9 @@ pub async fn iec104_router(
     Ok(state)
 }
 
-/// Serves the simulated Modbus device of profile `name` (a name of [`modbus_profiles::simulator::SHIPPED`]) on `listener`, its
-/// SunSpec map at `base`, answering as `unit`, until the task is dropped. Returns the shared server core.
-pub fn modbus_device(
-    listener: TcpListener,
+/// The server core of the simulated Modbus device of profile `name` (a name of
+/// [`modbus_profiles::simulator::SHIPPED`]), its SunSpec map at `base`, answering as `unit`.
+fn modbus_core(
     name: &str,
     base: u16,
     unit: u8,
@@ -216,14 +215,54 @@ pub fn modbus_device(
         &catalog,
         base,
     )?;
-    let server = Arc::new(Mutex::new(modbus_profiles::server::Server::new(
+    Ok(Arc::new(Mutex::new(modbus_profiles::server::Server::new(
         unit, device,
-    )));
+    ))))
+}
+
+/// Serves the simulated Modbus device of profile `name` (a name of
+/// [`modbus_profiles::simulator::SHIPPED`]) on `listener`, its SunSpec map at `base`, answering as `unit`,
+/// until the task is dropped. Returns the shared server core.
+pub fn modbus_device(
+    listener: TcpListener,
+    name: &str,
+    base: u16,
+    unit: u8,
+) -> Result<modbus_profiles::net::Shared<SimulatedDevice>, modbus_profiles::Error> {
+    let server = modbus_core(name, base, unit)?;
     tokio::spawn(modbus_profiles::net::serve_tcp(
         listener,
         Arc::clone(&server),
     ));
     Ok(server)
+}
+
+/// The shared core of a simulated Modbus device.
+pub type SimulatedServer = modbus_profiles::net::Shared<SimulatedDevice>;
+
+/// A serving task: it ends with the transport's error, or with `Ok` when the stream closed.
+pub type Serving = tokio::task::JoinHandle<Result<(), modbus_profiles::Error>>;
+
+/// Opens `line` and serves the simulated Modbus device of profile `name` on it over Modbus RTU (frames
+/// delimited by the line's 3.5-character silence). Returns the shared server core and the serving task,
+/// which ends when the port fails.
+///
+/// # Errors
+/// The profile's errors, and the port's when it cannot be opened (the error names it).
+pub fn modbus_device_serial(
+    line: &modbus_profiles::net::SerialLine,
+    name: &str,
+    base: u16,
+    unit: u8,
+) -> Result<(SimulatedServer, Serving), modbus_profiles::Error> {
+    let server = modbus_core(name, base, unit)?;
+    let port = line.open()?;
+    let served = tokio::spawn(modbus_profiles::net::serve_rtu(
+        port,
+        Arc::clone(&server),
+        line.frame_gap(),
+    ));
+    Ok((server, served))
 }
 
 /// Scans the SunSpec device at `address` (`HOST:PORT`) as `unit`.
@@ -232,6 +271,15 @@ pub async fn sunspec_scan(
     unit: u8,
 ) -> Result<modbus_profiles::sunspec::Device, modbus_profiles::Error> {
     let mut client = modbus_profiles::net::Client::connect(address, unit).await?;
+    client.scan(Catalog::builtin()?).await
+}
+
+/// Scans the SunSpec device on serial `line` as `unit`, over Modbus RTU.
+pub async fn sunspec_scan_serial(
+    line: &modbus_profiles::net::SerialLine,
+    unit: u8,
+) -> Result<modbus_profiles::sunspec::Device, modbus_profiles::Error> {
+    let mut client = modbus_profiles::net::Client::open_serial(line, unit)?;
     client.scan(Catalog::builtin()?).await
 }
 

@@ -68,3 +68,146 @@ fn base_and_unit_options_and_text_output() {
     let (ok, _, stderr) = scan(&["127.0.0.1:1"]);
     assert!(!ok && stderr.contains("127.0.0.1:1"), "{stderr}");
 }
+
+/// A pseudo-terminal: the end the test drives, the other end (kept open, unused, so the line stays up) and
+/// that end's path, which the `idea` binary opens as it would open a real port.
+#[cfg(unix)]
+fn pty() -> (
+    modbus_profiles::net::SerialStream,
+    modbus_profiles::net::SerialStream,
+    String,
+) {
+    let (driver, device) = modbus_profiles::net::SerialStream::pair().unwrap();
+    let path = tokio_serial::SerialPort::name(&device).unwrap();
+    (driver, device, path)
+}
+
+/// `idea serve modbus-meter --serial PATH`: the device answers Modbus RTU on the port, with the character
+/// format given, and a client on the other end of the line scans it.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_serves_on_a_serial_port() {
+    use std::io::{BufRead, BufReader};
+    let (driver, _device, path) = pty();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args(["serve", "modbus-meter", "--serial", &path])
+        .args(["--baud", "9600", "--parity", "none", "--unit", "3"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _served = common::Served::new(child);
+    assert!(
+        line.contains("serving modbus-meter (Modbus RTU, unit 3)") && line.contains("9600 8N2"),
+        "{line}"
+    );
+    let mut client =
+        modbus_profiles::net::Client::new(driver, modbus_profiles::net::Framing::Rtu, 3);
+    client.set_frame_gap(modbus_profiles::frame::frame_gap(9600));
+    let device = client
+        .scan(modbus_profiles::sunspec::Catalog::builtin().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        device.model(203).unwrap().get_scaled("W").unwrap(),
+        Some(3600.0)
+    );
+    // The port is the device's alone while it serves.
+    let (ok, _, stderr) = idea(&["serve", "modbus-meter", "--serial", &path]);
+    assert!(!ok && stderr.contains(&path), "{stderr}");
+}
+
+/// `idea sunspec scan PATH --serial`: the binary scans a device on the other end of a serial line.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_on_a_serial_port_is_scanned() {
+    let (driver, _device, path) = pty();
+    let catalog = modbus_profiles::sunspec::Catalog::builtin().unwrap();
+    let device = modbus_profiles::simulator::SimulatedDevice::new(
+        modbus_profiles::simulator::Profile::builtin("modbus-der").unwrap(),
+        &catalog,
+        40000,
+    )
+    .unwrap();
+    tokio::spawn(modbus_profiles::net::serve_rtu(
+        driver,
+        std::sync::Arc::new(std::sync::Mutex::new(modbus_profiles::server::Server::new(
+            1, device,
+        ))),
+        std::time::Duration::from_millis(2),
+    ));
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        idea(&[
+            "sunspec", "scan", &path, "--serial", "--baud", "115200", "--json",
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let found: Vec<u64> = json["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(found, [1, 701, 702, 704, 705, 711, 712, 713]);
+}
+
+#[test]
+fn serial_options_are_checked() {
+    // Only Modbus devices serve on a serial line.
+    let (ok, _, stderr) = idea(&["serve", "iec104-router", "--serial", "/dev/null"]);
+    assert!(
+        !ok && stderr.contains("does not serve on a serial line"),
+        "{stderr}"
+    );
+    // A port that does not exist is named.
+    let (ok, _, stderr) = idea(&["serve", "modbus-relay", "--serial", "/dev/idea-no-port"]);
+    assert!(!ok && stderr.contains("/dev/idea-no-port"), "{stderr}");
+    let (ok, _, stderr) = scan(&["/dev/idea-no-port", "--serial"]);
+    assert!(!ok && stderr.contains("/dev/idea-no-port"), "{stderr}");
+    // A line setting without a serial port, both transports, neither, a bad parity or stop bits.
+    for args in [
+        &[
+            "serve",
+            "modbus-relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--baud",
+            "9600",
+        ][..],
+        &[
+            "serve",
+            "modbus-relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--serial",
+            "/dev/null",
+        ],
+        &["serve", "modbus-relay"],
+        &[
+            "serve",
+            "modbus-relay",
+            "--serial",
+            "/dev/null",
+            "--parity",
+            "mark",
+        ],
+        &[
+            "serve",
+            "modbus-relay",
+            "--serial",
+            "/dev/null",
+            "--stop-bits",
+            "3",
+        ],
+        &["sunspec", "scan", "127.0.0.1:1", "--parity", "odd"],
+    ] {
+        let (ok, _, stderr) = idea(args);
+        assert!(!ok && stderr.contains("error"), "{args:?}: {stderr}");
+    }
+}

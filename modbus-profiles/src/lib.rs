@@ -6,10 +6,10 @@
 //! on wire data ([`frame`]); the SunSpec model engine with the official JSON models as data, discovery,
 //! scale factors and repeating groups ([`sunspec`]); a sans-IO server core over rmodbus ([`server`]); the IDEA
 //! device profiles and simulated devices ([`simulator`]); tokio client and servers for TCP and RTU streams
-//! (`net`, feature `tokio`).
+//! (`net`, feature `tokio`), and serial ports for RTU (feature `serial`).
 //!
-//! What it does not do: open serial ports (RTU runs over any byte stream; bring a serial crate), Modbus ASCII,
-//! TLS (Modbus/TCP Security), or a register map typed by hand.
+//! What it does not do: enumerate serial ports (give the device path), Modbus ASCII, TLS (Modbus/TCP
+//! Security), or a register map typed by hand.
 //!
 //! ```
 //! use modbus_profiles::frame::{MbapHeader, Request, Response, TcpFrame};

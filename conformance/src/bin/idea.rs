@@ -44,8 +44,13 @@ enum Command {
         #[arg(value_parser = serve_kinds())]
         kind: String,
         /// Address to listen on, e.g. 127.0.0.1:2404 or 127.0.0.1:1502.
-        #[arg(long)]
-        listen: std::net::SocketAddr,
+        #[arg(long, required_unless_present = "serial", conflicts_with = "serial")]
+        listen: Option<std::net::SocketAddr>,
+        /// Modbus devices: serve Modbus RTU on this serial port instead of Modbus TCP (/dev/ttyUSB0, COM3).
+        #[arg(long, value_name = "PORT")]
+        serial: Option<String>,
+        #[command(flatten)]
+        line: LineArgs,
         /// Modbus devices: the register address of the SunSpec map ("SunS").
         #[arg(long, default_value_t = 40000)]
         base: u16,
@@ -103,8 +108,13 @@ enum LedgerCommand {
 enum SunspecCommand {
     /// Scan a device: find "SunS" at 40000, 0 or 50000, read every model and print its points.
     Scan {
-        /// The device, HOST:PORT.
+        /// The device, HOST:PORT (Modbus TCP), or with --serial its serial port (Modbus RTU).
         target: String,
+        /// The target is a serial port: scan over Modbus RTU.
+        #[arg(long)]
+        serial: bool,
+        #[command(flatten)]
+        line: LineArgs,
         /// Unit id.
         #[arg(long, default_value_t = 1)]
         unit: u8,
@@ -112,6 +122,40 @@ enum SunspecCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The character format of a serial line (Modbus over Serial Line 2.5.1: 8 data bits, 11 bits a character).
+#[derive(Debug, clap::Args)]
+struct LineArgs {
+    /// With --serial: bits per second [default: 19200].
+    #[arg(long, requires = "serial")]
+    baud: Option<u32>,
+    /// With --serial: parity, none, even or odd [default: even].
+    #[arg(long, requires = "serial")]
+    parity: Option<modbus_profiles::net::Parity>,
+    /// With --serial: stop bits (default 1 with parity, 2 without).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2), requires = "serial")]
+    stop_bits: Option<u8>,
+}
+
+impl LineArgs {
+    /// Whether any setting was given.
+    fn is_set(&self) -> bool {
+        self.baud.is_some() || self.parity.is_some() || self.stop_bits.is_some()
+    }
+
+    fn line(&self, path: &str) -> modbus_profiles::net::SerialLine {
+        // Modbus over Serial Line 2.5.1: 19 200 bit/s and even parity unless configured otherwise.
+        let mut line = modbus_profiles::net::SerialLine::new(
+            path,
+            self.baud.unwrap_or(19_200),
+            self.parity.unwrap_or(modbus_profiles::net::Parity::Even),
+        );
+        if let Some(stop_bits) = self.stop_bits {
+            line.stop_bits = stop_bits;
+        }
+        line
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +283,8 @@ fn main() -> ExitCode {
     if let Command::Serve {
         kind,
         listen,
+        serial,
+        line,
         base,
         unit,
         cert,
@@ -255,7 +301,23 @@ fn main() -> ExitCode {
             }),
             _ => None,
         };
-        return match serve(kind, *listen, *base, *unit, tls.as_ref(), enrol) {
+        if serial.is_none() && line.is_set() {
+            // clap drops `requires` when a conflicting argument (--listen) is given: checked here.
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: --baud, --parity and --stop-bits set a serial line: they need --serial"
+            );
+            return ExitCode::from(2);
+        }
+        let endpoint = match (listen, serial) {
+            (_, Some(path)) => Endpoint::Serial(line.line(path)),
+            (Some(address), None) => Endpoint::Tcp(*address),
+            (None, None) => {
+                let _ = writeln!(std::io::stderr(), "idea: --listen or --serial is needed");
+                return ExitCode::from(2);
+            }
+        };
+        return match serve(kind, &endpoint, *base, *unit, tls.as_ref(), enrol) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 let _ = writeln!(std::io::stderr(), "idea: {message}");
@@ -338,13 +400,24 @@ fn pretty(value: &impl serde::Serialize) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn scan(target: &str, unit: u8, json: bool) -> Result<String, String> {
+/// Scans the SunSpec device at `target` (HOST:PORT), or on `serial` when given.
+fn scan(
+    target: &str,
+    serial: Option<modbus_profiles::net::SerialLine>,
+    unit: u8,
+    json: bool,
+) -> Result<String, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     let device = runtime
-        .block_on(idea_conformance::serve::sunspec_scan(target, unit))
+        .block_on(async {
+            match &serial {
+                Some(line) => idea_conformance::serve::sunspec_scan_serial(line, unit).await,
+                None => idea_conformance::serve::sunspec_scan(target, unit).await,
+            }
+        })
         .map_err(|e| format!("{target}: {e}"))?;
     Ok(if json {
         pretty(&device.to_json())?
@@ -353,9 +426,17 @@ fn scan(target: &str, unit: u8, json: bool) -> Result<String, String> {
     })
 }
 
+/// Where `idea serve` serves.
+enum Endpoint {
+    /// A TCP socket.
+    Tcp(std::net::SocketAddr),
+    /// A serial line (Modbus RTU devices only).
+    Serial(modbus_profiles::net::SerialLine),
+}
+
 fn serve(
     kind: &str,
-    listen: std::net::SocketAddr,
+    endpoint: &Endpoint,
     base: u16,
     unit: u8,
     tls: Option<&idea_conformance::serve::Sep2Tls>,
@@ -365,7 +446,35 @@ fn serve(
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let modbus = modbus_profiles::simulator::SHIPPED
+        .iter()
+        .any(|(name, _)| *name == kind);
     runtime.block_on(async {
+        let listen = match endpoint {
+            Endpoint::Serial(line) if modbus => {
+                let (_, served) =
+                    idea_conformance::serve::modbus_device_serial(line, kind, base, unit)
+                        .map_err(|e| e.to_string())?;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "idea: serving {kind} (Modbus RTU, unit {unit}) on {line}; Ctrl-C stops"
+                );
+                return tokio::select! {
+                    stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
+                    ended = served => match ended {
+                        Ok(Ok(())) => Err(format!("{}: the port closed", line.path)),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                };
+            }
+            Endpoint::Serial(_) => {
+                return Err(format!(
+                    "{kind} does not serve on a serial line (Modbus devices do)"
+                ));
+            }
+            Endpoint::Tcp(listen) => *listen,
+        };
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("{listen}: {e}"))?;
@@ -379,12 +488,8 @@ fn serve(
             "sep2-server" => {
                 idea_conformance::serve::sep2_server(listener, tls, enrol)?;
             }
-            modbus
-                if modbus_profiles::simulator::SHIPPED
-                    .iter()
-                    .any(|(name, _)| *name == modbus) =>
-            {
-                idea_conformance::serve::modbus_device(listener, modbus, base, unit)
+            modbus_device if modbus => {
+                idea_conformance::serve::modbus_device(listener, modbus_device, base, unit)
                     .map_err(|e| e.to_string())?;
             }
             other => return Err(format!("unknown device {other}")),
@@ -427,7 +532,13 @@ fn read_input(file: &str) -> Result<Vec<u8>, String> {
 fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
         Command::Serve { .. } => Err("serve runs in main".into()),
-        Command::Sunspec(SunspecCommand::Scan { target, unit, json }) => scan(&target, unit, json),
+        Command::Sunspec(SunspecCommand::Scan {
+            target,
+            serial,
+            line,
+            unit,
+            json,
+        }) => scan(&target, serial.then(|| line.line(&target)), unit, json),
         Command::Ledger(LedgerCommand::Verify {
             file,
             deployment,

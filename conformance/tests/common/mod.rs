@@ -20,6 +20,13 @@ pub(crate) fn idea(args: &[&str]) -> (bool, String, String) {
 /// A served process, killed when dropped.
 pub(crate) struct Served(Child);
 
+impl Served {
+    /// Takes charge of a process started by the test.
+    pub(crate) fn new(child: Child) -> Self {
+        Self(child)
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -1,7 +1,9 @@
 //! A Modbus client over tokio: TCP (MBAP) or RTU framing over any byte stream (a serial port, or RTU over
 //! TCP). One request at a time, each with its timeout — or, over Modbus TCP, several in flight at once
 //! ([`Client::pipeline`], each matched to its answer by transaction id); a late answer carrying a stale
-//! transaction id is discarded, never matched to a later request; RTU answers from other units are ignored.
+//! transaction id is discarded, never matched to a later request; RTU answers from other units, or naming
+//! another function than the request's, are ignored. Over RTU the client keeps the line silent for the
+//! inter-frame gap before each request ([`Client::set_frame_gap`]).
 
 use crate::Error;
 use crate::frame::{ExceptionCode, MbapHeader, Request, Response, RtuFrame, TcpFrame};
@@ -35,6 +37,12 @@ pub struct Client<S> {
     unit: u8,
     timeout: Duration,
     transaction: u16,
+    /// RTU: the function code of the request waiting for its answer (RTU frames carry no transaction id).
+    function: u8,
+    /// RTU: the silence kept before sending, since the last bytes heard.
+    frame_gap: Duration,
+    /// RTU: when bytes last arrived.
+    heard: Option<Instant>,
     buffer: Vec<u8>,
     out: Vec<u8>,
     discarded: u64,
@@ -63,6 +71,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             unit,
             timeout: Duration::from_secs(1),
             transaction: 0,
+            function: 0,
+            frame_gap: Duration::ZERO,
+            heard: None,
             buffer: Vec::with_capacity(512),
             out: Vec::with_capacity(260),
             discarded: 0,
@@ -72,6 +83,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Sets the per-request timeout (1 s by default).
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
+    }
+
+    /// Sets the silence kept on an RTU line between the last bytes heard and the next request: 3.5
+    /// character times ([`frame_gap`](crate::frame::frame_gap) of the baud rate; Modbus over Serial Line
+    /// 2.5.1.1). None by default (a byte stream that is not a serial line needs none); serial clients
+    /// opened with `Client::open_serial` (feature `serial`) set it from the line's baud rate.
+    pub fn set_frame_gap(&mut self, gap: Duration) {
+        self.frame_gap = gap;
     }
 
     /// Answers discarded so far: stale transaction ids, other units, broken frames.
@@ -89,6 +108,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             Framing::Tcp => self.push_tcp(request)?,
             Framing::Rtu => {
                 self.transaction = self.transaction.wrapping_add(1);
+                self.function = request.function();
                 RtuFrame {
                     unit: self.unit,
                     pdu: request.clone(),
@@ -122,6 +142,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// returns the deadline for the answers.
     async fn send(&mut self) -> Result<Instant, Error> {
         self.drain_stale();
+        if self.framing == Framing::Rtu {
+            self.wait_for_silence().await?;
+        }
         self.stream
             .write_all(&self.out)
             .await
@@ -130,13 +153,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Ok(now.checked_add(self.timeout).unwrap_or(now))
     }
 
+    /// RTU: waits until the line has been silent for the frame gap since the last bytes heard, dropping
+    /// what comes meanwhile (the late answer to a request that timed out would otherwise be taken for the
+    /// answer to the next one: RTU frames carry no transaction id).
+    async fn wait_for_silence(&mut self) -> Result<(), Error> {
+        let mut chunk = [0u8; 256];
+        while let Some(quiet) = self.heard.and_then(|t| t.checked_add(self.frame_gap)) {
+            match timeout_at(quiet, self.stream.read(&mut chunk)).await {
+                Err(_) => break,
+                Ok(Ok(0)) => return Err(Error::Transport("connection closed".into())),
+                Ok(Ok(_)) => {
+                    self.discarded = self.discarded.saturating_add(1);
+                    self.heard = Some(Instant::now());
+                }
+                Ok(Err(e)) => return Err(Error::Transport(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
     /// Reads what arrives into the buffer, by `deadline`.
     async fn receive(&mut self, deadline: Instant) -> Result<(), Error> {
         let mut chunk = [0u8; 4096];
         match timeout_at(deadline, self.stream.read(&mut chunk)).await {
             Err(_) => {
-                // The answer may still come: drop what is buffered so it is not taken for the next one.
+                // The answer may still come: drop what is buffered so it is not taken for the next one,
+                // and (RTU) keep a frame gap of silence from now before the next request.
                 self.buffer.clear();
+                self.heard = Some(Instant::now());
                 Err(Error::Timeout(self.timeout))
             }
             Ok(Err(e)) => Err(Error::Transport(e.to_string())),
@@ -144,6 +188,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             Ok(Ok(n)) => {
                 self.buffer
                     .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                self.heard = Some(Instant::now());
                 Ok(())
             }
         }
@@ -234,8 +279,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                         && frame.header.unit == self.unit;
                     (frame.pdu, ours, used)
                 }),
-                Framing::Rtu => RtuFrame::<Response>::decode(&self.buffer)
-                    .map(|(frame, used)| (frame.pdu, frame.unit == self.unit, used)),
+                Framing::Rtu => RtuFrame::<Response>::decode(&self.buffer).map(|(frame, used)| {
+                    // An exception carries the request's function with the 0x80 bit.
+                    let ours =
+                        frame.unit == self.unit && frame.pdu.function() & 0x7f == self.function;
+                    (frame.pdu, ours, used)
+                }),
             };
             match decoded {
                 Ok((pdu, ours, used)) => {
