@@ -3,8 +3,12 @@
 //! run: one connection and eight, reading 10 and 125 holding registers from 40000, one request at a time per
 //! connection (bound by the loopback round trip) and 16 in flight per connection (bound by the servers).
 //! Ratios are printed at the end (medians of rounds, servers interleaved in rotating order so a noisy
-//! neighbour hits them alike). Then the time of a full SunSpec scan of the DER simulator (models 1, 701,
-//! 702, 704, 705, 711, 712, 713).
+//! neighbour hits them alike), with each server's CPU time per request: every server runs on threads of its
+//! own (a runtime with two named workers; pymodbus in its process), whose time on the CPU (user and kernel,
+//! `/proc/…/task/*/schedstat`) is read before and after each batch. One request at a time, the round trip
+//! through the shared client sets the pace of every server alike; CPU time per request is what each server
+//! costs, and its inverse the requests per second a server could answer with a core of its own. Then the
+//! time of a full SunSpec scan of the DER simulator (models 1, 701, 702, 704, 705, 711, 712, 713).
 //! The pymodbus part needs `$IDEA_PYTHON` (the interop virtual environment).
 #![allow(
     clippy::unwrap_used,
@@ -66,6 +70,90 @@ fn map() -> Vec<u16> {
     (0..MAP).map(|i| i as u16).collect()
 }
 
+/// A runtime with two workers named `name` (their CPU time is read by that name).
+fn named_runtime(name: &str) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Starts a server with `start` on threads of its own named `name`: a runtime with `workers` workers (a
+/// current-thread runtime for 1), driven by a thread of that name. Returns the server's address.
+fn serve_on<F: std::future::Future<Output = String> + 'static>(
+    name: &'static str,
+    workers: usize,
+    start: fn() -> F,
+) -> String {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let runtime = if workers == 1 {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+            } else {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .thread_name(name)
+                    .enable_all()
+                    .build()
+                    .unwrap()
+            };
+            runtime.block_on(async move {
+                sender.send(start().await).unwrap();
+                std::future::pending::<()>().await;
+            });
+        })
+        .unwrap();
+    receiver.recv().unwrap()
+}
+
+/// Whose CPU time a server's is.
+#[derive(Clone, Copy)]
+enum Threads {
+    /// This process's threads with this name.
+    Named(&'static str),
+    /// Every thread of another process.
+    Process(u32),
+}
+
+impl Threads {
+    /// Nanoseconds on the CPU so far (the first field of each thread's `schedstat`).
+    fn cpu_ns(self) -> u64 {
+        let (dir, name) = match self {
+            Threads::Named(name) => ("/proc/self/task".to_owned(), Some(name)),
+            Threads::Process(pid) => (format!("/proc/{pid}/task"), None),
+        };
+        let mut total = 0;
+        for task in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = task.path();
+            let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            if name.is_some_and(|name| comm.trim_end() != name) {
+                continue;
+            }
+            let stat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+            total += stat
+                .split_whitespace()
+                .next()
+                .and_then(|ns| ns.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        total
+    }
+}
+
+/// A server under test.
+struct Peer {
+    name: &'static str,
+    address: String,
+    threads: Threads,
+}
+
 async fn ours() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -101,6 +189,50 @@ impl tokio_modbus::server::Service for TokioModbusService {
         };
         std::future::ready(answer)
     }
+}
+
+/// The floor: a "server" on the same runtime and sockets that does no Modbus work — for each MBAP header it
+/// finds, it writes a canned answer of the right size with the transaction id copied. What it costs per
+/// request is the kernel's and the runtime's part, which no server on these sockets avoids.
+async fn floor_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buffer = Vec::new();
+                let mut out = Vec::new();
+                let mut chunk = [0u8; 2048];
+                loop {
+                    let n = match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    buffer.extend_from_slice(&chunk[..n]);
+                    out.clear();
+                    // Read holding registers, 12 bytes a request: transaction, protocol 0, length 6, unit,
+                    // 3, address, count; the answer's values are zero.
+                    let whole = buffer.len() / 12 * 12;
+                    for request in buffer[..whole].chunks_exact(12) {
+                        let count = u16::from_be_bytes([request[10], request[11]]);
+                        let bytes = count * 2;
+                        out.extend_from_slice(&request[..4]);
+                        out.extend_from_slice(&(bytes + 3).to_be_bytes());
+                        out.extend_from_slice(&[request[6], 3, bytes as u8]);
+                        out.resize(out.len() + usize::from(bytes), 0);
+                    }
+                    buffer.drain(..whole);
+                    if stream.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    address
 }
 
 async fn tokio_modbus_server() -> String {
@@ -222,13 +354,14 @@ async fn answers_pipelined(address: &str) -> bool {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let our_address = runtime.block_on(ours());
-    let peer_address = runtime.block_on(tokio_modbus_server());
+    let runtime = named_runtime("client");
+    let workers = std::env::var("IDEA_BENCH_SERVER_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(2);
+    let our_address = serve_on("srv-ours", workers, ours);
+    let peer_address = serve_on("srv-tokio-modbus", workers, tokio_modbus_server);
+    let floor_address = serve_on("srv-floor", workers, floor_server);
     let python = pymodbus();
     if python.is_none() {
         println!(
@@ -247,12 +380,30 @@ fn main() {
             ));
             group.throughput(Throughput::Elements(BATCH as u64));
             let mut servers = vec![
-                ("ours", our_address.clone()),
-                ("tokio-modbus", peer_address.clone()),
+                Peer {
+                    name: "ours",
+                    address: our_address.clone(),
+                    threads: Threads::Named("srv-ours"),
+                },
+                Peer {
+                    name: "tokio-modbus",
+                    address: peer_address.clone(),
+                    // Thread names are cut to 15 bytes.
+                    threads: Threads::Named("srv-tokio-modbu"),
+                },
+                Peer {
+                    name: "floor",
+                    address: floor_address.clone(),
+                    threads: Threads::Named("srv-floor"),
+                },
             ];
             if let Some(p) = &python {
                 if depth == 1 || runtime.block_on(answers_pipelined(&p.1)) {
-                    servers.push(("pymodbus", p.1.clone()));
+                    servers.push(Peer {
+                        name: "pymodbus",
+                        address: p.1.clone(),
+                        threads: Threads::Process(p.0.id()),
+                    });
                 } else {
                     println!(
                         "pymodbus not compared with {depth} in flight: it answered only the first of two \
@@ -260,7 +411,8 @@ fn main() {
                     );
                 }
             }
-            for (name, address) in &servers {
+            // The floor is a reference for the ratios, not a peer: no criterion samples for it.
+            for Peer { name, address, .. } in servers.iter().filter(|p| p.name != "floor") {
                 group.bench_function(*name, |b| {
                     b.iter_custom(|iters| {
                         (0..iters)
@@ -281,21 +433,32 @@ fn main() {
         }
     }
     println!(
-        "\nrequests per second (median of {ROUNDS} interleaved rounds of {BATCH} requests), ratios ours / peer:"
+        "\nrequests per second (median of {ROUNDS} interleaved rounds of {BATCH} requests) and the server's \
+         CPU time per request (median), ratios ours / peer:"
     );
-    for (connections, depth, count, rates) in &rows {
-        let ours = rates[0].1;
-        let line: Vec<String> = rates
+    for (connections, depth, count, results) in &rows {
+        let ours = &results[0];
+        let line: Vec<String> = results
             .iter()
-            .map(|(name, rate)| {
-                format!(
-                    "{name} {rate:.0}/s{}",
-                    if *name == "ours" {
-                        String::new()
-                    } else {
-                        format!(" ({:.2}×)", ours / rate)
-                    }
-                )
+            .map(|r| {
+                let cpu = r.cpu_ns / 1000.0;
+                if r.name == "ours" {
+                    format!("ours {:.0}/s {cpu:.1} µs", r.rate)
+                } else if r.name == "floor" {
+                    format!(
+                        "floor {:.0}/s {cpu:.1} µs (ours costs {:.2}× the floor)",
+                        r.rate,
+                        ours.cpu_ns / r.cpu_ns
+                    )
+                } else {
+                    format!(
+                        "{} {:.0}/s ({:.2}×) {cpu:.1} µs ({:.2}×)",
+                        r.name,
+                        r.rate,
+                        ours.rate / r.rate,
+                        r.cpu_ns / ours.cpu_ns
+                    )
+                }
             })
             .collect();
         println!(
@@ -306,31 +469,53 @@ fn main() {
     scan_time(&runtime, &mut criterion);
 }
 
-/// Requests per second of each server, median of interleaved rounds in rotating order.
+/// One server's figures in [`compare`].
+struct Measured {
+    name: &'static str,
+    /// Requests per second.
+    rate: f64,
+    /// The server's CPU time per request, in nanoseconds.
+    cpu_ns: f64,
+}
+
+/// Requests per second of each server and its CPU time per request, medians of interleaved rounds in
+/// rotating order.
 fn compare(
     runtime: &Runtime,
-    servers: &[(&'static str, String)],
+    servers: &[Peer],
     connections: usize,
     depth: usize,
     count: u16,
-) -> Vec<(&'static str, f64)> {
+) -> Vec<Measured> {
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
     for round in 0..ROUNDS {
         // Each round starts with another server, and each server runs after a pause, so that no server always
         // follows the one whose connections are still being torn down (pymodbus' take a while).
         for k in 0..servers.len() {
             let i = (round + k) % servers.len();
             std::thread::sleep(SETTLE);
-            let elapsed = runtime.block_on(drive(&servers[i].1, connections, depth, count, BATCH));
+            let before = servers[i].threads.cpu_ns();
+            let elapsed =
+                runtime.block_on(drive(&servers[i].address, connections, depth, count, BATCH));
+            // The server's share of closing the connections counts too.
+            std::thread::sleep(SETTLE / 2);
+            let spent = servers[i].threads.cpu_ns().saturating_sub(before);
             rates[i].push(BATCH as f64 / elapsed.as_secs_f64());
+            cpu[i].push(spent as f64 / BATCH as f64);
         }
     }
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
     servers
         .iter()
-        .zip(rates)
-        .map(|((name, _), mut r)| {
-            r.sort_by(f64::total_cmp);
-            (*name, r[r.len() / 2])
+        .zip(rates.into_iter().zip(cpu))
+        .map(|(peer, (rates, cpu))| Measured {
+            name: peer.name,
+            rate: median(rates),
+            cpu_ns: median(cpu),
         })
         .collect()
 }

@@ -281,6 +281,71 @@ async fn rtu_answers_must_name_the_requests_function() {
     );
 }
 
+/// A broadcast write (unit 0) is applied by the device, which answers nothing; the next request on the line
+/// gets its own answer. Reads and Modbus TCP are refused.
+#[tokio::test]
+async fn rtu_broadcast_writes_are_applied_without_answer() {
+    let server = shared("modbus-der");
+    let (near, far) = tokio::io::duplex(4096);
+    tokio::spawn(serve_rtu(
+        far,
+        Arc::clone(&server),
+        Duration::from_millis(2),
+    ));
+    let mut client = Client::new(near, Framing::Rtu, 1);
+    client.set_frame_gap(Duration::from_millis(2));
+    let device = client.scan(Catalog::builtin().unwrap()).await.unwrap();
+    let mut ctl = device.model(704).unwrap().clone();
+    ctl.set_scaled("WSet", 2500.0).unwrap();
+    let write = ctl.take_writes().remove(0);
+    let request = Request::WriteMultipleRegisters {
+        address: write.address,
+        values: write.registers.clone(),
+    };
+    client
+        .broadcast(&request, Duration::from_millis(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        server
+            .lock()
+            .unwrap()
+            .registers()
+            .scaled("704.WSet")
+            .unwrap(),
+        Some(2500.0)
+    );
+    let count = u16::try_from(write.registers.len()).unwrap();
+    assert_eq!(
+        client
+            .read_holding_registers(write.address, count)
+            .await
+            .unwrap(),
+        Ok(write.registers)
+    );
+    assert_eq!(client.discarded(), 0);
+    let read = Request::ReadHoldingRegisters {
+        address: 40000,
+        count: 2,
+    };
+    assert!(matches!(
+        client.broadcast(&read, Duration::ZERO).await,
+        Err(Error::Invalid {
+            field: "request",
+            ..
+        })
+    ));
+    let (address, _server) = listen("modbus-relay").await;
+    let mut tcp = Client::connect(&address, 1).await.unwrap();
+    assert!(matches!(
+        tcp.broadcast(&request, Duration::ZERO).await,
+        Err(Error::Invalid {
+            field: "framing",
+            ..
+        })
+    ));
+}
+
 #[tokio::test]
 async fn pipelined_requests_on_one_connection_are_all_answered() {
     let (address, _server) = listen("modbus-relay").await;

@@ -194,6 +194,47 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         }
     }
 
+    /// Broadcasts a write to every device on an RTU line (unit 0; Modbus over Serial Line 2.1: devices apply
+    /// it and do not answer), then keeps the line quiet for `turnaround` so the devices can process it
+    /// before the next request (typically 100–200 ms).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] over Modbus TCP or for a request that does not write (functions 5, 6, 15 and 16
+    /// are broadcast); [`Error::Transport`] when the stream fails.
+    #[doc(alias = "broadcast address 0")]
+    pub async fn broadcast(
+        &mut self,
+        request: &Request,
+        turnaround: Duration,
+    ) -> Result<(), Error> {
+        if self.framing != Framing::Rtu {
+            return Err(Error::Invalid {
+                field: "framing",
+                reason: "broadcasts are sent on RTU lines".into(),
+            });
+        }
+        if !matches!(request.function(), 0x05 | 0x06 | 0x0f | 0x10) {
+            return Err(Error::Invalid {
+                field: "request",
+                reason: format!(
+                    "function {} is not a write: only writes are broadcast",
+                    request.function()
+                ),
+            });
+        }
+        self.out.clear();
+        RtuFrame {
+            unit: 0,
+            pdu: request.clone(),
+        }
+        .encode(&mut self.out)?;
+        self.send().await?;
+        tokio::time::sleep(turnaround).await;
+        // The next request waits a frame gap more, dropping whatever a device said meanwhile.
+        self.heard = Some(Instant::now());
+        Ok(())
+    }
+
     /// Sends `requests` back to back over Modbus TCP, each with its own transaction id, and returns their
     /// answers in request order (Modbus Messaging on TCP/IP, 4.2: a client may have several transactions
     /// outstanding; the server answers each). Answers are matched by transaction id, so the server may
