@@ -202,13 +202,15 @@ pub async fn iec104_router(
     Ok(state)
 }
 
+/// The shared core of a simulated Modbus device.
+pub type SimulatedServer = modbus_profiles::net::Shared<SimulatedDevice>;
+
+/// A serving task: it ends with the transport's error, or with `Ok` when the stream closed.
+pub type Serving = tokio::task::JoinHandle<Result<(), modbus_profiles::Error>>;
+
 /// The server core of the simulated Modbus device of profile `name` (a name of
 /// [`modbus_profiles::simulator::SHIPPED`]), its SunSpec map at `base`, answering as `unit`.
-fn modbus_core(
-    name: &str,
-    base: u16,
-    unit: u8,
-) -> Result<modbus_profiles::net::Shared<SimulatedDevice>, modbus_profiles::Error> {
+fn modbus_core(name: &str, base: u16, unit: u8) -> Result<SimulatedServer, modbus_profiles::Error> {
     let catalog = Catalog::builtin()?;
     let device = SimulatedDevice::new(
         modbus_profiles::simulator::Profile::builtin(name)?,
@@ -228,7 +230,7 @@ pub fn modbus_device(
     name: &str,
     base: u16,
     unit: u8,
-) -> Result<modbus_profiles::net::Shared<SimulatedDevice>, modbus_profiles::Error> {
+) -> Result<SimulatedServer, modbus_profiles::Error> {
     let server = modbus_core(name, base, unit)?;
     tokio::spawn(modbus_profiles::net::serve_tcp(
         listener,
@@ -236,12 +238,6 @@ pub fn modbus_device(
     ));
     Ok(server)
 }
-
-/// The shared core of a simulated Modbus device.
-pub type SimulatedServer = modbus_profiles::net::Shared<SimulatedDevice>;
-
-/// A serving task: it ends with the transport's error, or with `Ok` when the stream closed.
-pub type Serving = tokio::task::JoinHandle<Result<(), modbus_profiles::Error>>;
 
 /// Opens `line` and serves the simulated Modbus device of profile `name` on it over Modbus RTU (frames
 /// delimited by the line's 3.5-character silence). Returns the shared server core and the serving task,

@@ -16,6 +16,16 @@ fn scan(args: &[&str]) -> (bool, String, String) {
     idea(&[&["sunspec", "scan"], args].concat())
 }
 
+/// The model ids of a `sunspec scan --json` output, in map order.
+fn model_ids(json: &serde_json::Value) -> Vec<u64> {
+    json["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_u64().unwrap())
+        .collect()
+}
+
 #[test]
 fn every_modbus_device_serves_and_scans() {
     let expected: &[(&str, &[u64])] = &[
@@ -33,13 +43,7 @@ fn every_modbus_device_serves_and_scans() {
         assert!(ok, "{name}: {stderr}");
         let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
         assert_eq!(json["base"], 40000);
-        let found: Vec<u64> = json["models"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_u64().unwrap())
-            .collect();
-        assert_eq!(found, *ids, "{name}");
+        assert_eq!(model_ids(&json), *ids, "{name}");
         assert_eq!(json["models"][0]["points"]["Mn"], "IDEA SDK");
     }
 }
@@ -87,19 +91,19 @@ fn pty() -> (
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_serves_on_a_serial_port() {
-    use std::io::{BufRead, BufReader};
     let (driver, _device, path) = pty();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idea"))
-        .args(["serve", "modbus-meter", "--serial", &path])
-        .args(["--baud", "9600", "--parity", "none", "--unit", "3"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _served = common::Served::new(child);
+    let (_served, line) = common::spawn(&[
+        "serve",
+        "modbus-meter",
+        "--serial",
+        &path,
+        "--baud",
+        "9600",
+        "--parity",
+        "none",
+        "--unit",
+        "3",
+    ]);
     assert!(
         line.contains("serving modbus-meter (Modbus RTU, unit 3)") && line.contains("9600 8N2"),
         "{line}"
@@ -148,13 +152,7 @@ async fn a_device_on_a_serial_port_is_scanned() {
     .unwrap();
     assert!(ok, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let found: Vec<u64> = json["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_u64().unwrap())
-        .collect();
-    assert_eq!(found, [1, 701, 702, 704, 705, 711, 712, 713]);
+    assert_eq!(model_ids(&json), [1, 701, 702, 704, 705, 711, 712, 713]);
 }
 
 #[test]

@@ -20,13 +20,6 @@ pub(crate) fn idea(args: &[&str]) -> (bool, String, String) {
 /// A served process, killed when dropped.
 pub(crate) struct Served(Child);
 
-impl Served {
-    /// Takes charge of a process started by the test.
-    pub(crate) fn new(child: Child) -> Self {
-        Self(child)
-    }
-}
-
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -42,9 +35,15 @@ pub(crate) fn serve(name: &str, extra: &[&str]) -> (Served, String) {
         .unwrap()
         .port();
     let address = format!("127.0.0.1:{port}");
+    let (served, line) = spawn(&[&["serve", name, "--listen", &address], extra].concat());
+    assert!(line.contains("serving"), "{line}");
+    (served, address)
+}
+
+/// Starts the `idea` binary with `args`; returns the process and the first line it wrote to stderr.
+pub(crate) fn spawn(args: &[&str]) -> (Served, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idea"))
-        .args(["serve", name, "--listen", &address])
-        .args(extra)
+        .args(args)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -52,6 +51,5 @@ pub(crate) fn serve(name: &str, extra: &[&str]) -> (Served, String) {
     BufReader::new(child.stderr.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    assert!(line.contains("serving"), "{line}");
-    (Served(child), address)
+    (Served(child), line)
 }
