@@ -70,10 +70,17 @@ fn map() -> Vec<u16> {
     (0..MAP).map(|i| i as u16).collect()
 }
 
-/// A runtime with two workers named `name` (their CPU time is read by that name).
-fn named_runtime(name: &str) -> Runtime {
+/// A runtime with `workers` workers named `name` (their CPU time is read by that name); for 1, a
+/// current-thread runtime (driven by the thread that calls `block_on`).
+fn named_runtime(name: &str, workers: usize) -> Runtime {
+    if workers == 1 {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+    }
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .thread_name(name)
         .enable_all()
         .build()
@@ -91,20 +98,7 @@ fn serve_on<F: std::future::Future<Output = String> + 'static>(
     std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
-            let runtime = if workers == 1 {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-            } else {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(workers)
-                    .thread_name(name)
-                    .enable_all()
-                    .build()
-                    .unwrap()
-            };
-            runtime.block_on(async move {
+            named_runtime(name, workers).block_on(async move {
                 sender.send(start().await).unwrap();
                 std::future::pending::<()>().await;
             });
@@ -354,7 +348,7 @@ async fn answers_pipelined(address: &str) -> bool {
 }
 
 fn main() {
-    let runtime = named_runtime("client");
+    let runtime = named_runtime("client", 2);
     let workers = std::env::var("IDEA_BENCH_SERVER_WORKERS")
         .ok()
         .and_then(|w| w.parse().ok())

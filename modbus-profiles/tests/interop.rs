@@ -15,6 +15,8 @@
 )]
 #![allow(missing_docs)]
 
+mod common;
+use common::scaled;
 use modbus_profiles::net::{Client, serve_tcp};
 use modbus_profiles::server::Server;
 use modbus_profiles::simulator::{Profile, SHIPPED, SimulatedDevice};
@@ -131,15 +133,7 @@ async fn pysunspec2_scans_every_simulated_device() {
         if *name == "modbus-der" {
             // pysunspec2 wrote WSet through our server and read it back.
             assert_eq!(found["written"]["704.WSet"], 1234);
-            assert_eq!(
-                server
-                    .lock()
-                    .unwrap()
-                    .registers()
-                    .scaled("704.WSet")
-                    .unwrap(),
-                Some(1234.0)
-            );
+            assert_eq!(scaled(&server, "704.WSet"), Some(1234.0));
         }
     }
 }

@@ -9,24 +9,18 @@
 #![allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 #![allow(missing_docs)]
 
+mod common;
+use common::{scaled, shared};
 use modbus_profiles::Error;
 use modbus_profiles::frame::{ExceptionCode, MbapHeader, Request, Response, RtuFrame, TcpFrame};
 use modbus_profiles::net::{Client, Framing, serve_rtu, serve_tcp};
 use modbus_profiles::server::Server;
-use modbus_profiles::simulator::{Profile, SimulatedDevice};
+use modbus_profiles::simulator::SimulatedDevice;
 use modbus_profiles::sunspec::{Catalog, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-
-fn shared(name: &str) -> Arc<Mutex<Server<SimulatedDevice>>> {
-    let catalog = Catalog::builtin().unwrap();
-    Arc::new(Mutex::new(Server::new(
-        1,
-        SimulatedDevice::new(Profile::builtin(name).unwrap(), &catalog, 40000).unwrap(),
-    )))
-}
 
 async fn listen(name: &str) -> (String, Arc<Mutex<Server<SimulatedDevice>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -49,24 +43,8 @@ async fn tcp_scan_and_verified_write() {
     ctl.set_scaled("PFWInj.PF", 0.9).unwrap();
     ctl.set("PFWInj.Ext", &Value::Uint(1)).unwrap();
     client.write_verified(&mut ctl).await.unwrap();
-    assert_eq!(
-        server
-            .lock()
-            .unwrap()
-            .registers()
-            .scaled("704.WSet")
-            .unwrap(),
-        Some(4200.0)
-    );
-    assert_eq!(
-        server
-            .lock()
-            .unwrap()
-            .registers()
-            .scaled("704.PFWInj.PF")
-            .unwrap(),
-        Some(0.9)
-    );
+    assert_eq!(scaled(&server, "704.WSet"), Some(4200.0));
+    assert_eq!(scaled(&server, "704.PFWInj.PF"), Some(0.9));
     // The measurement follows (tau 0.5 s).
     tokio::time::sleep(Duration::from_millis(3000)).await;
     let again = client.scan(Catalog::builtin().unwrap()).await.unwrap();
@@ -301,15 +279,7 @@ async fn rtu_broadcast_writes_are_applied_without_answer() {
         .broadcast(&request, Duration::from_millis(20))
         .await
         .unwrap();
-    assert_eq!(
-        server
-            .lock()
-            .unwrap()
-            .registers()
-            .scaled("704.WSet")
-            .unwrap(),
-        Some(2500.0)
-    );
+    assert_eq!(scaled(&server, "704.WSet"), Some(2500.0));
     let count = u16::try_from(write.registers.len()).unwrap();
     assert_eq!(
         client

@@ -9,24 +9,16 @@
     missing_docs
 )]
 
+mod common;
+use common::{scaled, shared};
 use modbus_profiles::Error;
 use modbus_profiles::net::{
     Client, Framing, Parity, SerialLine, SerialStream, serve_rtu, serve_serial,
 };
-use modbus_profiles::server::Server;
-use modbus_profiles::simulator::{Profile, SimulatedDevice};
 use modbus_profiles::sunspec::{Catalog, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn shared(name: &str) -> Arc<Mutex<Server<SimulatedDevice>>> {
-    let catalog = Catalog::builtin().unwrap();
-    Arc::new(Mutex::new(Server::new(
-        1,
-        SimulatedDevice::new(Profile::builtin(name).unwrap(), &catalog, 40000).unwrap(),
-    )))
-}
 
 /// A pseudo-terminal: the end the test drives, and the path of the other end (its first descriptor is kept
 /// open, unused, so the line stays up while the path is opened by the code under test).
@@ -108,15 +100,7 @@ async fn a_device_served_on_a_serial_port_scans_as_over_any_stream() {
     ctl.set_scaled("WSet", 3100.0).unwrap();
     ctl.set("PFWInj.Ext", &Value::Uint(1)).unwrap();
     client.write_verified(&mut ctl).await.unwrap();
-    assert_eq!(
-        server
-            .lock()
-            .unwrap()
-            .registers()
-            .scaled("704.WSet")
-            .unwrap(),
-        Some(3100.0)
-    );
+    assert_eq!(scaled(&server, "704.WSet"), Some(3100.0));
     assert_eq!(client.discarded(), 0);
 }
 
