@@ -19,6 +19,7 @@
 
 mod catalogue;
 mod error;
+pub mod iec104_client;
 pub mod render;
 pub mod serve;
 

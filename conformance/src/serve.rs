@@ -125,10 +125,21 @@ pub fn router_flows(state: &RouterState) -> Vec<f64> {
 }
 
 /// Serves the IDEA energy router's IEC 104 profile on `listener` with a simulated router behind it, until the
-/// task is dropped. Returns the shared state for tests and status displays.
+/// task is dropped; with `tls`, mutual TLS to the IEC 62351-3 profile only (a client without a certificate
+/// from `tls.client_ca`, or without TLS, is refused during the handshake and the refusal is logged). Returns
+/// the shared state for tests and status displays.
 pub async fn iec104_router(
     listener: TcpListener,
+    tls: Option<&ServerTls>,
 ) -> Result<Arc<Mutex<RouterState>>, iec104::Error> {
+    // Read before anything is served: a bad file ends the command before it says "serving".
+    let tls = match tls {
+        Some(files) => Some(iec104::net::tls::server_config(
+            iec104::net::tls::Identity::from_pem_files(&files.cert, &files.key)?,
+            iec104::net::tls::trust_anchors_file(&files.client_ca)?,
+        )?),
+        None => None,
+    };
     let profile = Profile::energy_router()?;
     let ports = profile
         .points
@@ -156,7 +167,10 @@ pub async fn iec104_router(
         Outstation::new(config, db, app, Instant::now()),
         ServerConfig::default(),
     )?;
-    tokio::spawn(Arc::clone(&server).run(listener));
+    match tls {
+        Some(tls) => tokio::spawn(Arc::clone(&server).run_tls(listener, tls)),
+        None => tokio::spawn(Arc::clone(&server).run(listener)),
+    };
     let shared = Arc::clone(&state);
     tokio::spawn(async move {
         let ioa = |name: &str| profile.entry(name).map(|e| e.ioa);
@@ -279,10 +293,10 @@ pub async fn sunspec_scan_serial(
     client.scan(Catalog::builtin()?).await
 }
 
-/// The TLS files of `idea serve sep2-server`: the server's certificate chain and key, and the CA that
-/// certifies its clients (PEM).
+/// The TLS files of a served device (`idea serve iec104-router`, `idea serve sep2-server`): the server's
+/// certificate chain and key, and the CA that certifies its clients (PEM).
 #[derive(Debug, Clone)]
-pub struct Sep2Tls {
+pub struct ServerTls {
     /// Server certificate chain.
     pub cert: std::path::PathBuf,
     /// Server private key.
@@ -297,7 +311,7 @@ pub struct Sep2Tls {
 /// Without `tls` it speaks plain HTTP and every client is the operator (local testing only).
 pub fn sep2_server(
     listener: TcpListener,
-    tls: Option<&Sep2Tls>,
+    tls: Option<&ServerTls>,
     enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
 ) -> Result<ieee2030_5::net::SharedServer, String> {
     use ieee2030_5::primitives::HexBinary;

@@ -38,6 +38,7 @@
 
 mod apci;
 mod asdu;
+mod command;
 mod element;
 mod error;
 pub mod link;
@@ -51,6 +52,7 @@ pub mod view;
 
 pub use apci::{Apdu, MAX_LENGTH, SEQUENCE_MODULUS, START, UFunction};
 pub use asdu::{Asdu, AsduParams, Cot, InformationObject, Objects};
+pub use command::Command;
 pub use element::Element;
 pub use error::Error;
 pub use time::{Cp24Time2a, Cp56Time2a};

@@ -110,7 +110,9 @@ fn object_fields(elements: &[Element]) -> (Value, Value, Value) {
     (value, quality_value, time)
 }
 
-fn asdu_json(a: &Asdu) -> Value {
+/// The JSON form of one ASDU: `{"type_id", "type", "sq", "count", "cot", "negative", "test", "originator",
+/// "common_address", "objects": [{"ioa", "value", "quality", "time"}]}`.
+pub fn asdu_json(a: &Asdu) -> Value {
     let objects = match &a.objects {
         Objects::Known(objects) => json!(
             objects
@@ -197,6 +199,46 @@ pub fn to_text(apdu: &Apdu) -> String {
         }
         Apdu::U(f) => {
             let _ = writeln!(out, "U frame  {}", f.name());
+        }
+    }
+    out
+}
+
+/// One line per information object of `asdus`, for terminals: common address, IOA, type, value, quality and
+/// time, and the cause of transmission.
+pub fn points_text(asdus: &[Asdu]) -> String {
+    let mut out = String::new();
+    for asdu in asdus {
+        let name = asdu.type_info().map_or("unknown", |t| t.name);
+        let negative = if asdu.cot.negative { " negative" } else { "" };
+        match &asdu.objects {
+            Objects::Known(objects) => {
+                for o in objects {
+                    let (value, quality, time) = object_fields(&o.elements);
+                    let _ = write!(
+                        out,
+                        "CA {:<5} IOA {:<8} {name:<10} value={value}",
+                        asdu.common_address, o.ioa
+                    );
+                    if quality.as_array().is_some_and(|q| !q.is_empty()) {
+                        let _ = write!(out, " quality={quality}");
+                    }
+                    if !time.is_null() {
+                        let _ = write!(out, " time={time}");
+                    }
+                    let _ = writeln!(out, " cause={}{negative}", asdu.cot.cause);
+                }
+            }
+            Objects::Raw(bytes) => {
+                let _ = writeln!(
+                    out,
+                    "CA {:<5} type {} ({} raw octets) cause={}{negative}",
+                    asdu.common_address,
+                    asdu.type_id,
+                    bytes.len(),
+                    asdu.cot.cause
+                );
+            }
         }
     }
     out

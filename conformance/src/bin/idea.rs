@@ -51,32 +51,152 @@ enum Command {
         serial: Option<String>,
         #[command(flatten)]
         line: LineArgs,
-        /// Modbus devices: the register address of the SunSpec map ("SunS").
-        #[arg(long, default_value_t = 40000)]
-        base: u16,
-        /// Modbus devices: the unit id answered.
-        #[arg(long, default_value_t = 1)]
-        unit: u8,
-        /// sep2-server: the server's certificate chain (PEM); with --key and --client-ca it serves mutual
-        /// TLS, without them plain HTTP where every client is the operator (local testing only).
+        /// Modbus devices: the register address of the SunSpec map ("SunS") [default: 40000].
+        #[arg(long)]
+        base: Option<u16>,
+        /// Modbus devices: the unit id answered [default: 1].
+        #[arg(long)]
+        unit: Option<u8>,
+        /// iec104-router, sep2-server: the server's certificate chain (PEM); with --key and --client-ca it
+        /// serves mutual TLS only (IEC 62351-3 for IEC 104) and refuses plain connections; without them plain
+        /// TCP / HTTP with no authentication (local testing only). Other kinds refuse it.
         #[arg(long, requires_all = ["key", "client_ca"])]
         cert: Option<std::path::PathBuf>,
-        /// sep2-server: the server's private key (PEM).
+        /// iec104-router, sep2-server: the server's private key (PEM).
         #[arg(long, requires = "cert")]
         key: Option<std::path::PathBuf>,
-        /// sep2-server: the CA certifying the clients (PEM).
+        /// iec104-router, sep2-server: the CA certifying the clients (PEM); a client without a certificate
+        /// from it is refused during the handshake, and the refusal is logged.
         #[arg(long, requires = "cert")]
         client_ca: Option<std::path::PathBuf>,
         /// sep2-server: a device allowed to register, as LFDI=PIN (repeatable).
         #[arg(long, value_parser = parse_enrolment)]
         enrol: Vec<(ieee2030_5::primitives::HexBinary160, u32)>,
+        /// Log each connection and completed handshake, not only refusals and failures.
+        #[arg(long, short)]
+        verbose: bool,
     },
+    /// Poke an IEC 60870-5-104 controlled station by hand: interrogate it or send it a command, over TCP or
+    /// mutual TLS.
+    #[command(subcommand)]
+    Iec104(Iec104Command),
     /// SunSpec devices over Modbus TCP.
     #[command(subcommand)]
     Sunspec(SunspecCommand),
     /// The Transactive Energy ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum Iec104Command {
+    /// Station (QOI 20) or group interrogation: connect, STARTDT, C_IC_NA_1, print every object reported.
+    Interrogate {
+        #[command(flatten)]
+        station: StationArgs,
+        /// Qualifier of interrogation: 20 the station, 21–36 groups 1–16.
+        #[arg(long, default_value_t = 20)]
+        qoi: u8,
+        /// Print JSON: an array of ASDUs {"type_id", "type", "cot", "negative", "common_address",
+        /// "objects": [{"ioa", "value", "quality", "time"}], …}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send one command (activation) and report its confirmation and termination. Exits 1 when the station
+    /// confirms negatively.
+    Command {
+        #[command(flatten)]
+        station: StationArgs,
+        /// Information object address.
+        #[arg(long)]
+        ioa: u32,
+        /// The command type by name or number: C_SC_NA_1, C_DC_NA_1, C_RC_NA_1, C_SE_NA_1, C_SE_NB_1, C_SE_NC_1,
+        /// C_BO_NA_1, or their time-tagged forms (…_TA_1, C_SE_TB_1, C_SE_TC_1; tagged with the time now).
+        #[arg(long = "type", value_parser = parse_command_type)]
+        type_id: u8,
+        /// The value: single command 0/1, double command 1 (off) / 2 (on), step 1 (lower) / 2 (higher),
+        /// normalised set-point −1…1, scaled set-point an integer, float set-point a number, bit string an
+        /// unsigned integer.
+        #[arg(long, allow_hyphen_values = true)]
+        value: f64,
+        /// Select instead of execute (select-before-operate: send again without --select to execute).
+        #[arg(long)]
+        select: bool,
+        /// QU of a single/double/step command (0–31) or QL of a set-point (0–127).
+        #[arg(long, default_value_t = 0)]
+        qualifier: u8,
+        /// Print JSON: {"confirmed", "terminated", "answers": [ASDU, …]}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to reach a controlled station.
+#[derive(Debug, clap::Args)]
+struct StationArgs {
+    /// The station, HOST:PORT (e.g. localhost:2404).
+    address: String,
+    /// Common address of the ASDU.
+    #[arg(long, default_value_t = 1)]
+    common_address: u16,
+    /// Seconds to wait for the connection and then for each answer.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+    /// Our certificate chain (PEM): with --key and --server-ca, connect over mutual TLS (IEC 62351-3).
+    #[arg(long, requires_all = ["key", "server_ca"])]
+    cert: Option<std::path::PathBuf>,
+    /// Our private key (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<std::path::PathBuf>,
+    /// The CA certifying the station (PEM).
+    #[arg(long, requires = "cert")]
+    server_ca: Option<std::path::PathBuf>,
+    /// The name the station's certificate must carry in its subject alternative names [default: the host
+    /// of the address].
+    #[arg(long, requires = "cert")]
+    server_name: Option<String>,
+}
+
+impl StationArgs {
+    fn target(&self) -> Result<idea_conformance::iec104_client::Target, Failure> {
+        use idea_conformance::iec104_client::{ClientTlsFiles, Target};
+        let timeout = std::time::Duration::try_from_secs_f64(self.timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--timeout {}: a positive number of seconds",
+                    self.timeout
+                ))
+            })?;
+        let tls = match (&self.cert, &self.key, &self.server_ca) {
+            (Some(cert), Some(key), Some(server_ca)) => Some(ClientTlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                server_ca: server_ca.clone(),
+                server_name: self.server_name.clone(),
+            }),
+            _ => None,
+        };
+        Ok(Target {
+            address: self.address.clone(),
+            tls,
+            timeout,
+        })
+    }
+}
+
+/// A command type by name (`C_SE_NC_1`) or number (50).
+fn parse_command_type(text: &str) -> Result<u8, String> {
+    let info = match text.parse::<u8>() {
+        Ok(id) => iec104::type_info(id),
+        Err(_) => iec104::type_by_name(&text.to_ascii_uppercase()),
+    };
+    info.filter(|t| (45..=51).contains(&t.id) || (58..=64).contains(&t.id))
+        .map(|t| t.id)
+        .ok_or_else(|| {
+            format!("{text:?} is not a command type (C_SC_NA_1 … C_BO_NA_1, 45–51, 58–64)")
+        })
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,8 +398,77 @@ fn parse_enrolment(text: &str) -> Result<(ieee2030_5::primitives::HexBinary160, 
     Ok((lfdi, pin.parse().map_err(|e| format!("PIN: {e}"))?))
 }
 
+/// Why a command did not succeed, and so its exit code: 1 a check or verdict failed, 2 usage or input, 3 a peer
+/// or device did not answer.
+#[derive(Debug)]
+enum Failure {
+    /// A check or verdict failed (exit 1).
+    Check(String),
+    /// Bad usage or input (exit 2).
+    Usage(String),
+    /// A peer or device did not answer (exit 3).
+    NoAnswer(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Usage(message)
+    }
+}
+
+impl From<idea_conformance::iec104_client::ClientFailure> for Failure {
+    fn from(failure: idea_conformance::iec104_client::ClientFailure) -> Failure {
+        use idea_conformance::iec104_client::ClientFailure;
+        match failure {
+            ClientFailure::NoAnswer(why) => Failure::NoAnswer(why),
+            other => Failure::Usage(other.to_string()),
+        }
+    }
+}
+
+impl Failure {
+    fn exit(self) -> ExitCode {
+        let (code, message) = match self {
+            Failure::Check(m) => (1, m),
+            Failure::Usage(m) => (2, m),
+            Failure::NoAnswer(m) => (3, m),
+        };
+        let _ = writeln!(std::io::stderr(), "idea: {message}");
+        ExitCode::from(code)
+    }
+}
+
+/// Log records of the libraries (refused handshakes, failed accepts, connections with `--verbose`) as lines on
+/// standard error.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let level = record.level().as_str().to_ascii_lowercase();
+            let _ = writeln!(std::io::stderr(), "idea: {level}: {}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static LOG: StderrLog = StderrLog;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let verbose = matches!(&cli.command, Command::Serve { verbose: true, .. });
+    if log::set_logger(&LOG).is_ok() {
+        log::set_max_level(if verbose {
+            log::LevelFilter::Info
+        } else {
+            log::LevelFilter::Warn
+        });
+    }
     if let Command::Serve {
         kind,
         listen,
@@ -291,38 +480,42 @@ fn main() -> ExitCode {
         key,
         client_ca,
         enrol,
+        verbose: _,
     } = &cli.command
     {
         let tls = match (cert, key, client_ca) {
-            (Some(cert), Some(key), Some(client_ca)) => Some(idea_conformance::serve::Sep2Tls {
+            (Some(cert), Some(key), Some(client_ca)) => Some(idea_conformance::serve::ServerTls {
                 cert: cert.clone(),
                 key: key.clone(),
                 client_ca: client_ca.clone(),
             }),
             _ => None,
         };
-        if serial.is_none() && line.is_set() {
-            // clap drops `requires` when a conflicting argument (--listen) is given: checked here.
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: --baud, --parity and --stop-bits set a serial line: they need --serial"
-            );
-            return ExitCode::from(2);
+        let options = ServeOptions {
+            serial: serial.is_some(),
+            line: line.is_set(),
+            base: base.is_some(),
+            unit: unit.is_some(),
+            tls: tls.is_some(),
+            enrol: !enrol.is_empty(),
+        };
+        if let Err(message) = options.check(kind) {
+            return Failure::Usage(message).exit();
         }
         let endpoint = match (listen, serial) {
             (_, Some(path)) => Endpoint::Serial(line.line(path)),
             (Some(address), None) => Endpoint::Tcp(*address),
             (None, None) => {
-                let _ = writeln!(std::io::stderr(), "idea: --listen or --serial is needed");
-                return ExitCode::from(2);
+                return Failure::Usage("--listen or --serial is needed".into()).exit();
             }
         };
-        return match serve(kind, &endpoint, *base, *unit, tls.as_ref(), enrol) {
+        let modbus = ModbusAt {
+            base: base.unwrap_or(40000),
+            unit: unit.unwrap_or(1),
+        };
+        return match serve(kind, &endpoint, modbus, tls.as_ref(), enrol) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                let _ = writeln!(std::io::stderr(), "idea: {message}");
-                ExitCode::from(2)
-            }
+            Err(message) => Failure::Usage(message).exit(),
         };
     }
     match run(cli) {
@@ -333,11 +526,61 @@ fn main() -> ExitCode {
             let _ = stdout.flush();
             ExitCode::SUCCESS
         }
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "idea: {message}");
-            ExitCode::from(2)
-        }
+        Err(failure) => failure.exit(),
     }
+}
+
+/// Which of `idea serve`'s kind-specific options were given.
+struct ServeOptions {
+    serial: bool,
+    line: bool,
+    base: bool,
+    unit: bool,
+    tls: bool,
+    enrol: bool,
+}
+
+impl ServeOptions {
+    /// Refuses every option `kind` does not implement: an option silently ignored is a lie to the operator.
+    fn check(&self, kind: &str) -> Result<(), String> {
+        let modbus = modbus_profiles::simulator::SHIPPED
+            .iter()
+            .any(|(name, _)| *name == kind);
+        if !self.serial && self.line {
+            // clap drops `requires` when a conflicting argument (--listen) is given: checked here.
+            return Err(
+                "--baud, --parity and --stop-bits set a serial line: they need --serial".into(),
+            );
+        }
+        let refused = |options: &str, who: &str| {
+            Err(format!(
+                "{kind} does not take {options}: it applies to {who} only"
+            ))
+        };
+        if !modbus && (self.serial || self.line) {
+            return refused("--serial", "Modbus devices");
+        }
+        if !modbus && (self.base || self.unit) {
+            return refused("--base or --unit", "Modbus devices");
+        }
+        if self.tls && !matches!(kind, "iec104-router" | "sep2-server") {
+            return refused(
+                "--cert, --key or --client-ca (it does not implement TLS)",
+                "iec104-router and sep2-server",
+            );
+        }
+        if self.enrol && kind != "sep2-server" {
+            return refused("--enrol", "sep2-server");
+        }
+        Ok(())
+    }
+}
+
+/// Where a Modbus device's SunSpec map sits and which unit it answers as.
+#[derive(Debug, Clone, Copy)]
+struct ModbusAt {
+    base: u16,
+    unit: u8,
 }
 
 /// `idea ledger verify`.
@@ -437,9 +680,8 @@ enum Endpoint {
 fn serve(
     kind: &str,
     endpoint: &Endpoint,
-    base: u16,
-    unit: u8,
-    tls: Option<&idea_conformance::serve::Sep2Tls>,
+    ModbusAt { base, unit }: ModbusAt,
+    tls: Option<&idea_conformance::serve::ServerTls>,
     enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
 ) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -479,24 +721,39 @@ fn serve(
             .await
             .map_err(|e| format!("{listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        match kind {
+        let how = match kind {
             "iec104-router" => {
-                idea_conformance::serve::iec104_router(listener)
+                idea_conformance::serve::iec104_router(listener, tls)
                     .await
                     .map_err(|e| e.to_string())?;
+                match tls {
+                    Some(files) => format!(
+                        "IEC 104 over mutual TLS (IEC 62351-3; TLS 1.2 and 1.3; clients certified by {})",
+                        files.client_ca.display()
+                    ),
+                    None => "IEC 104 over plain TCP: no authentication, no encryption".to_owned(),
+                }
             }
             "sep2-server" => {
                 idea_conformance::serve::sep2_server(listener, tls, enrol)?;
+                match tls {
+                    Some(files) => format!(
+                        "IEEE 2030.5 over HTTPS with mutual TLS (clients certified by {})",
+                        files.client_ca.display()
+                    ),
+                    None => "IEEE 2030.5 over plain HTTP: every client is the operator".to_owned(),
+                }
             }
             modbus_device if modbus => {
                 idea_conformance::serve::modbus_device(listener, modbus_device, base, unit)
                     .map_err(|e| e.to_string())?;
+                format!("Modbus TCP, unit {unit}, SunSpec map at {base}")
             }
             other => return Err(format!("unknown device {other}")),
-        }
+        };
         let _ = writeln!(
             std::io::stderr(),
-            "idea: serving {kind} on {address}; Ctrl-C stops"
+            "idea: serving {kind} on {address} ({how}); Ctrl-C stops"
         );
         tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
     })
@@ -529,9 +786,108 @@ fn read_input(file: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-fn run(cli: Cli) -> Result<String, String> {
+fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
-        Command::Serve { .. } => Err("serve runs in main".into()),
+        Command::Iec104(command) => iec104(command),
+        other => run_text(other).map_err(Failure::Usage),
+    }
+}
+
+/// `idea iec104 interrogate|command`.
+fn iec104(command: Iec104Command) -> Result<String, Failure> {
+    use idea_conformance::iec104_client;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    match command {
+        Iec104Command::Interrogate { station, qoi, json } => {
+            let target = station.target()?;
+            let data = runtime.block_on(iec104_client::interrogate(
+                &target,
+                station.common_address,
+                qoi,
+            ))?;
+            if json {
+                let asdus: Vec<_> = data.iter().map(iec104::view::asdu_json).collect();
+                Ok(pretty(&asdus)?)
+            } else if data.is_empty() {
+                Ok(format!("{}: no objects reported\n", station.address))
+            } else {
+                Ok(iec104::view::points_text(&data))
+            }
+        }
+        Iec104Command::Command {
+            station,
+            ioa,
+            type_id,
+            value,
+            select,
+            qualifier,
+            json,
+        } => {
+            let target = station.target()?;
+            let tagged = (58..=64).contains(&type_id);
+            let time = if tagged {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_err(|e| e.to_string())?;
+                let ms = i64::try_from(now.as_millis()).map_err(|e| e.to_string())?;
+                let stamp = idea_proto::Timestamp::from_unix_ms(ms).map_err(|e| e.to_string())?;
+                Some(
+                    iec104::Cp56Time2a::from_timestamp(stamp)
+                        .ok_or_else(|| "the clock is outside CP56Time2a".to_owned())?,
+                )
+            } else {
+                None
+            };
+            let command = iec104::Command {
+                type_id,
+                common_address: station.common_address,
+                ioa,
+                value,
+                select,
+                qualifier,
+                time,
+            };
+            let outcome = runtime.block_on(iec104_client::command(&target, &command))?;
+            let verdict = match (outcome.confirmed, outcome.terminated) {
+                (true, true) => "confirmed and terminated",
+                (true, false) => "confirmed",
+                (false, _) => "refused (negative confirmation)",
+            };
+            let text = if json {
+                let answers: Vec<_> = outcome
+                    .answers
+                    .iter()
+                    .map(iec104::view::asdu_json)
+                    .collect();
+                pretty(&serde_json::json!({
+                    "confirmed": outcome.confirmed,
+                    "terminated": outcome.terminated,
+                    "answers": answers,
+                }))?
+            } else {
+                format!("{}: IOA {ioa}: {verdict}\n", station.address)
+            };
+            if outcome.confirmed {
+                Ok(text)
+            } else {
+                // The answer is still printed: a refusal is the station's verdict, shown in full.
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(text.as_bytes());
+                Err(Failure::Check(format!(
+                    "{}: IOA {ioa}: the station refused the command",
+                    station.address
+                )))
+            }
+        }
+    }
+}
+
+fn run_text(command: Command) -> Result<String, String> {
+    match command {
+        Command::Serve { .. } | Command::Iec104(_) => Err("handled in main".into()),
         Command::Sunspec(SunspecCommand::Scan {
             target,
             serial,

@@ -1,5 +1,5 @@
 //! Helpers shared by the tests that run the `idea` binary.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -52,4 +52,76 @@ pub(crate) fn spawn(args: &[&str]) -> (Served, String) {
         .read_line(&mut line)
         .unwrap();
     (Served(child), line)
+}
+
+/// A served process whose standard error is read line by line on a thread of its own.
+pub(crate) struct Logged {
+    /// The process, killed when dropped.
+    pub(crate) served: Served,
+    /// The lines written to standard error after the first.
+    pub(crate) lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Logged {
+    /// Waits up to `within` for a line containing `needle`; returns it.
+    pub(crate) fn wait_for(&self, needle: &str, within: std::time::Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// Starts `idea serve NAME` on a free port with its standard error kept; returns it, the address and the
+/// start-up line.
+pub(crate) fn serve_logged(name: &str, extra: &[&str]) -> (Logged, String, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args([&["serve", name, "--listen", &address], extra].concat())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(first.contains("serving"), "{first}");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (
+        Logged {
+            served: Served(child),
+            lines,
+        },
+        address,
+        first,
+    )
+}
+
+/// Runs the `idea` binary with `args`; returns its exit code, stdout and stderr.
+pub(crate) fn idea_code(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -20,7 +20,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub struct ReconnectPolicy {
     /// Wait between attempts.
     pub delay: Duration,
-    /// Give up after this many failed attempts in a row (`None`: never).
+    /// Give up after this many failed attempts in a row (`None`: never). An attempt fails unless data transfer
+    /// starts on it.
     pub max_attempts: Option<u32>,
 }
 
@@ -97,6 +98,8 @@ pub struct Client {
     events: mpsc::UnboundedReceiver<Asdu>,
     state: watch::Receiver<ConnectionState>,
     termination_wait: Duration,
+    /// Why the last connection attempt failed or the last connection ended.
+    last_error: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
 }
 
 impl Client {
@@ -108,12 +111,21 @@ impl Client {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(ConnectionState::Connecting);
         let termination_wait = config.termination_wait;
-        tokio::spawn(run(address, config, rx, events_tx, state_tx));
+        let last_error = std::sync::Arc::default();
+        tokio::spawn(run(
+            address,
+            config,
+            rx,
+            events_tx,
+            state_tx,
+            std::sync::Arc::clone(&last_error),
+        ));
         Ok(Client {
             requests,
             events,
             state,
             termination_wait,
+            last_error,
         })
     }
 
@@ -122,16 +134,34 @@ impl Client {
         *self.state.borrow()
     }
 
-    /// Waits until data transfer is started, at most `within`.
+    /// Waits until data transfer is started, at most `within`. When the client gives up (its reconnection
+    /// policy is exhausted), the error says why the last attempt failed (refused, TLS handshake, …).
     pub async fn wait_started(&mut self, within: Duration) -> Result<(), Error> {
         let wait = self
             .state
             .wait_for(|s| matches!(s, ConnectionState::Started | ConnectionState::Closed));
-        match tokio::time::timeout(within, wait).await {
-            Ok(Ok(s)) if *s == ConnectionState::Started => Ok(()),
-            Ok(_) => Err(Error::Transport("the client gave up connecting".into())),
+        let outcome = tokio::time::timeout(within, wait)
+            .await
+            .map(|s| s.map(|s| *s == ConnectionState::Started));
+        match outcome {
+            Ok(Ok(true)) => Ok(()),
+            Ok(_) => Err(match self.last_error() {
+                Some(Error::Transport(why)) => {
+                    Error::Transport(format!("the client gave up connecting: {why}"))
+                }
+                Some(other) => other,
+                None => Error::Transport("the client gave up connecting".into()),
+            }),
             Err(_) => Err(Error::Timeout(within)),
         }
+    }
+
+    /// Why the last connection attempt failed or the last connection ended, if one did.
+    pub fn last_error(&self) -> Option<Error> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The next ASDU that is not the answer to a request (spontaneous, cyclic, …).
@@ -240,20 +270,47 @@ async fn run(
     mut requests: mpsc::Receiver<Request>,
     events: mpsc::UnboundedSender<Asdu>,
     state: watch::Sender<ConnectionState>,
+    last_error: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
 ) {
+    let record = |e: Error| {
+        *last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+    };
     let mut failures = 0u32;
     loop {
         let _ = state.send(ConnectionState::Connecting);
         match open(address, &config).await {
             Ok(stream) => {
-                failures = 0;
                 let _ = state.send(ConnectionState::Connected);
-                let _ = session(stream, &config, &mut requests, &events, &state).await;
+                let mut started = false;
+                if let Err(e) = session(
+                    stream,
+                    &config,
+                    &mut requests,
+                    &events,
+                    &state,
+                    &mut started,
+                )
+                .await
+                {
+                    record(e);
+                }
+                // An attempt counts as failed until data transfer started: a station that accepts and then
+                // closes (a TLS refusal after the client's handshake, a full server) is not retried forever.
+                if started {
+                    failures = 0;
+                } else {
+                    failures = failures.saturating_add(1);
+                }
                 if requests.is_closed() && events.is_closed() {
                     break;
                 }
             }
-            Err(_) => failures = failures.saturating_add(1),
+            Err(e) => {
+                record(e);
+                failures = failures.saturating_add(1);
+            }
         }
         if config.reconnect.max_attempts.is_some_and(|m| failures >= m) || events.is_closed() {
             break;
@@ -294,6 +351,7 @@ async fn session(
     requests: &mut mpsc::Receiver<Request>,
     events: &mpsc::UnboundedSender<Asdu>,
     state: &watch::Sender<ConnectionState>,
+    started: &mut bool,
 ) -> Result<(), Error> {
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut link = Link::new(Role::Controlling, config.link, Instant::now())?;
@@ -331,7 +389,10 @@ async fn session(
         tokio::select! {
             read = reader.read(&mut chunk) => {
                 let n = match read {
-                    Ok(0) | Err(_) => break Err(Error::Transport("connection closed".into())),
+                    Ok(0) => break Err(Error::Transport("connection closed".into())),
+                    // With TLS 1.3 the server judges the client's certificate after the client's handshake
+                    // ends: its refusal arrives here as an alert (unknown CA, certificate required, …).
+                    Err(e) => break Err(Error::Transport(format!("connection closed: {e}"))),
                     Ok(n) => n,
                 };
                 buffer.extend(chunk.get(..n).unwrap_or_default());
@@ -346,6 +407,7 @@ async fn session(
                     while let Some(event) = link.poll_event() {
                         match event {
                             Event::Started => {
+                                *started = true;
                                 let _ = state.send(ConnectionState::Started);
                             }
                             Event::Stopped => {

@@ -23,8 +23,15 @@ impl ReceiveBuffer {
         let Some(&len) = self.bytes.get(1) else {
             return Ok(None);
         };
-        if self.bytes.first() != Some(&crate::apci::START) {
-            return Apdu::decode(&self.bytes, params).map(|_| None);
+        match self.bytes.first() {
+            Some(&crate::apci::START) => {}
+            // A TLS record (alert 0x15, handshake 0x16) with the version's major octet 3: the peer speaks TLS.
+            Some(&record @ (0x15 | 0x16)) if len == 3 => {
+                return Err(Error::Transport(format!(
+                    "the peer sent a TLS record (type {record:#04x}), not IEC 104: it expects TLS"
+                )));
+            }
+            _ => return Apdu::decode(&self.bytes, params).map(|_| None),
         }
         if self.bytes.len() < usize::from(len).saturating_add(2) {
             return Ok(None);

@@ -149,22 +149,40 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
         tls: Option<Acceptor>,
     ) -> Result<(), Error> {
         let ticker = tokio::spawn(Arc::clone(&self).cyclic());
-        let result = loop {
+        let _ticker = AbortOnDrop(ticker);
+        let mut backoff = AcceptBackoff::default();
+        loop {
             let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => break Err(Error::Transport(e.to_string())),
+                Ok(accepted) => {
+                    backoff.reset();
+                    accepted
+                }
+                Err(e) => {
+                    // Out of file descriptors (EMFILE), a connection reset before accept, …: the listener
+                    // stays; wait a little so a persistent error does not spin, and keep serving.
+                    let pause = backoff.next();
+                    log::error!("iec104 server: accept failed: {e}; retrying in {pause:?}");
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
             };
             let group = match self.groups() {
                 Some(groups) => match groups.group_of(peer.ip()) {
                     Some(g) => Some(g),
-                    // A controlling station of no redundancy group is not admitted.
-                    None => continue,
+                    None => {
+                        log::info!("{peer}: refused: not a member of any redundancy group");
+                        continue;
+                    }
                 },
                 None => None,
             };
             let active = self.connections.fetch_add(1, Ordering::SeqCst);
             if active >= self.config.max_connections {
                 self.connections.fetch_sub(1, Ordering::SeqCst);
+                log::warn!(
+                    "{peer}: refused: {} connections already served",
+                    self.config.max_connections
+                );
                 drop(stream);
                 continue;
             }
@@ -179,10 +197,19 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                     #[cfg(feature = "tls")]
                     Some(acceptor) => {
                         let t0 = server.config.link.t0;
-                        match tokio::time::timeout(t0, acceptor.accept(stream)).await {
-                            Ok(Ok(secured)) => server.connection(secured, member).await,
-                            _ => Ok(()),
-                        }
+                        let refusal = match tokio::time::timeout(t0, acceptor.accept(stream)).await
+                        {
+                            Ok(Ok(secured)) => {
+                                log::info!("{peer}: TLS handshake completed");
+                                Ok(server.connection(secured, member).await)
+                            }
+                            Ok(Err(e)) => Err(super::tls::HandshakeRefusal::classify(&e)),
+                            Err(_) => Err(super::tls::HandshakeRefusal::Timeout),
+                        };
+                        refusal.unwrap_or_else(|why| {
+                            log::warn!("{peer}: TLS handshake refused: {why}");
+                            Ok(())
+                        })
                     }
                     #[cfg(not(feature = "tls"))]
                     Some(never) => match never {},
@@ -190,9 +217,7 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                 server.step_down(Member { id, group });
                 server.connections.fetch_sub(1, Ordering::SeqCst);
             });
-        };
-        ticker.abort();
-        result
+        }
     }
 
     async fn cyclic(self: Arc<Self>) {
@@ -296,6 +321,40 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                 }
             }
         }
+    }
+}
+
+/// Aborts the task when dropped: the cyclic reports end with the accept loop.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The pause after a failed accept: 10 ms doubling to 1 s while failures repeat.
+#[derive(Debug, Default)]
+pub(crate) struct AcceptBackoff {
+    failures: u32,
+}
+
+impl AcceptBackoff {
+    const FIRST: std::time::Duration = std::time::Duration::from_millis(10);
+    const MOST: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The pause before the next accept.
+    pub(crate) fn next(&mut self) -> std::time::Duration {
+        let pause = Self::FIRST
+            .saturating_mul(1u32 << self.failures.min(7))
+            .min(Self::MOST);
+        self.failures = self.failures.saturating_add(1);
+        pause
+    }
+
+    /// An accept succeeded.
+    pub(crate) fn reset(&mut self) {
+        self.failures = 0;
     }
 }
 

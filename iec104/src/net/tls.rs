@@ -39,6 +39,25 @@ impl Identity {
         let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| tls_error("private key", e))?;
         Ok(Identity { chain, key })
     }
+
+    /// From PEM files: the certificate chain at `chain` and the private key at `key`; errors name the file.
+    pub fn from_pem_files(
+        chain: &std::path::Path,
+        key: &std::path::Path,
+    ) -> Result<Identity, Error> {
+        Identity::from_pem(&read_file(chain)?, &read_file(key)?)
+            .map_err(|e| Error::Transport(format!("{} / {}: {e}", chain.display(), key.display())))
+    }
+}
+
+/// Trust anchors (CA certificates) from a PEM file; errors name the file.
+pub fn trust_anchors_file(path: &std::path::Path) -> Result<RootCertStore, Error> {
+    trust_anchors(&read_file(path)?)
+        .map_err(|e| Error::Transport(format!("{}: {e}", path.display())))
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Transport(format!("{}: {e}", path.display())))
 }
 
 /// Trust anchors (CA certificates) from PEM.
@@ -153,3 +172,105 @@ impl PartialEq for ClientTls {
 }
 
 impl Eq for ClientTls {}
+
+/// Why the controlled station refused a TLS handshake; each refusal is logged with the peer's address (target
+/// `iec104::net`, level warn) so an operator can tell an attack from a misconfigured master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeRefusal {
+    /// The client sent no certificate (IEC 62351-3 requires mutual authentication).
+    NoCertificate,
+    /// The client's certificate does not chain to the configured trust anchors.
+    UnknownCa,
+    /// The client's certificate is not for client authentication (its extended key usage lacks clientAuth).
+    WrongKeyUsage,
+    /// The client's certificate is expired or not yet valid.
+    OutsideValidity,
+    /// The client's certificate is otherwise invalid (bad signature, encoding, revoked, …).
+    InvalidCertificate(String),
+    /// The bytes were not TLS: most often a plain IEC 104 master talking to a TLS port.
+    NotTls,
+    /// No TLS version or cipher suite of the profile in common.
+    NoCommonParameters(String),
+    /// The client refused our certificate (it sent a fatal alert: unknown CA, bad certificate, …).
+    RefusedByClient(String),
+    /// The handshake did not complete in time (t0).
+    Timeout,
+    /// The peer closed the connection during the handshake.
+    Closed,
+    /// Any other failure.
+    Other(String),
+}
+
+impl HandshakeRefusal {
+    /// Classifies the error a TLS accept ended with.
+    pub fn classify(error: &std::io::Error) -> HandshakeRefusal {
+        use rustls::CertificateError as C;
+        let Some(tls) = error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        else {
+            return match error.kind() {
+                std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::BrokenPipe => HandshakeRefusal::Closed,
+                std::io::ErrorKind::TimedOut => HandshakeRefusal::Timeout,
+                _ => HandshakeRefusal::Other(error.to_string()),
+            };
+        };
+        match tls {
+            rustls::Error::NoCertificatesPresented => HandshakeRefusal::NoCertificate,
+            rustls::Error::InvalidCertificate(C::UnknownIssuer) => HandshakeRefusal::UnknownCa,
+            rustls::Error::InvalidCertificate(
+                C::InvalidPurpose | C::InvalidPurposeContext { .. },
+            ) => HandshakeRefusal::WrongKeyUsage,
+            rustls::Error::InvalidCertificate(
+                C::Expired
+                | C::ExpiredContext { .. }
+                | C::NotValidYet
+                | C::NotValidYetContext { .. },
+            ) => HandshakeRefusal::OutsideValidity,
+            rustls::Error::InvalidCertificate(other) => {
+                HandshakeRefusal::InvalidCertificate(format!("{other:?}"))
+            }
+            rustls::Error::InvalidMessage(_)
+            | rustls::Error::InappropriateMessage { .. }
+            | rustls::Error::InappropriateHandshakeMessage { .. } => HandshakeRefusal::NotTls,
+            rustls::Error::AlertReceived(alert) => {
+                HandshakeRefusal::RefusedByClient(format!("{alert:?}"))
+            }
+            rustls::Error::PeerIncompatible(why) => {
+                HandshakeRefusal::NoCommonParameters(format!("{why:?}"))
+            }
+            other => HandshakeRefusal::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for HandshakeRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandshakeRefusal::NoCertificate => f.write_str("no client certificate"),
+            HandshakeRefusal::UnknownCa => {
+                f.write_str("client certificate from an unknown CA (not the configured --client-ca)")
+            }
+            HandshakeRefusal::WrongKeyUsage => f.write_str(
+                "wrong key usage: the client certificate is not for client authentication (no clientAuth)",
+            ),
+            HandshakeRefusal::OutsideValidity => {
+                f.write_str("client certificate expired or not yet valid")
+            }
+            HandshakeRefusal::InvalidCertificate(why) => write!(f, "invalid client certificate: {why}"),
+            HandshakeRefusal::NotTls => f.write_str("not TLS (a plain IEC 104 client?)"),
+            HandshakeRefusal::NoCommonParameters(why) => {
+                write!(f, "no TLS version or cipher suite of the profile in common: {why}")
+            }
+            HandshakeRefusal::RefusedByClient(alert) => {
+                write!(f, "the client refused our certificate (alert {alert})")
+            }
+            HandshakeRefusal::Timeout => f.write_str("handshake not completed within t0"),
+            HandshakeRefusal::Closed => f.write_str("the peer closed the connection during the handshake"),
+            HandshakeRefusal::Other(why) => f.write_str(why),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! `idea iec104 interrogate|command`: a controlling station for people and labs, over TCP or mutual TLS (IEC
+//! 62351-3), that connects, starts data transfer, asks once and reports what came back.
+
+use iec104::net::tls::{ClientTls, Identity, trust_anchors_file};
+use iec104::net::{Client, ClientConfig, CommandOutcome, ReconnectPolicy};
+use iec104::{Asdu, Command};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The TLS files of a controlling station.
+#[derive(Debug, Clone)]
+pub struct ClientTlsFiles {
+    /// Its certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// The CA that certifies the controlled station (PEM).
+    pub server_ca: PathBuf,
+    /// The name the controlled station's certificate must carry in its subject alternative names; `None`:
+    /// the host of the address.
+    pub server_name: Option<String>,
+}
+
+/// Where and how to reach a controlled station.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `HOST:PORT`; a host name is resolved.
+    pub address: String,
+    /// Mutual TLS; `None` for plain TCP.
+    pub tls: Option<ClientTlsFiles>,
+    /// How long to wait for the connection (t0) and then for each answer.
+    pub timeout: Duration,
+}
+
+/// Why a request to a controlled station did not complete.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientFailure {
+    /// Bad input: an address that does not resolve, an unreadable certificate, a command that cannot be encoded.
+    #[error("{0}")]
+    Input(String),
+    /// The station could not be reached, refused the connection or the handshake, or did not answer in time.
+    #[error("{0}")]
+    NoAnswer(String),
+}
+
+impl Target {
+    /// The host part of the address (a DNS name or an IP address, without brackets).
+    fn host(&self) -> &str {
+        let host = self
+            .address
+            .rsplit_once(':')
+            .map_or(self.address.as_str(), |(host, _)| host);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+
+    fn config(&self) -> Result<ClientConfig, ClientFailure> {
+        let input = |e: iec104::Error| ClientFailure::Input(e.to_string());
+        let mut config = ClientConfig {
+            // One attempt: a person asked once.
+            reconnect: ReconnectPolicy {
+                delay: Duration::from_millis(100),
+                max_attempts: Some(1),
+            },
+            ..ClientConfig::default()
+        };
+        config.link.t0 = self.timeout;
+        config.link.validate().map_err(input)?;
+        if let Some(files) = &self.tls {
+            let name = files.server_name.as_deref().unwrap_or_else(|| self.host());
+            config.tls = Some(
+                ClientTls::new(
+                    Identity::from_pem_files(&files.cert, &files.key).map_err(input)?,
+                    trust_anchors_file(&files.server_ca).map_err(input)?,
+                    name,
+                )
+                .map_err(input)?,
+            );
+        }
+        Ok(config)
+    }
+
+    /// Connects and waits for data transfer to start.
+    async fn connect(&self) -> Result<Client, ClientFailure> {
+        let config = self.config()?;
+        let address = tokio::net::lookup_host(&self.address)
+            .await
+            .map_err(|e| ClientFailure::Input(format!("{}: {e}", self.address)))?
+            .next()
+            .ok_or_else(|| ClientFailure::Input(format!("{}: no address", self.address)))?;
+        let mut client =
+            Client::connect(address, config).map_err(|e| ClientFailure::Input(e.to_string()))?;
+        // The attempt itself is bounded by t0 (TCP, then TLS); STARTDT confirmation by t1.
+        let wait = self.timeout.saturating_mul(2);
+        client
+            .wait_started(wait)
+            .await
+            .map_err(|e| ClientFailure::NoAnswer(format!("{}: {e}", self.address)))?;
+        Ok(client)
+    }
+}
+
+/// A station (`qoi` 20) or group (21–36) interrogation of `common_address`: the data ASDUs in order.
+pub async fn interrogate(
+    target: &Target,
+    common_address: u16,
+    qoi: u8,
+) -> Result<Vec<Asdu>, ClientFailure> {
+    if !(20..=36).contains(&qoi) {
+        return Err(ClientFailure::Input(format!(
+            "QOI {qoi}: 20 (station) or 21–36 (groups 1–16)"
+        )));
+    }
+    let client = target.connect().await?;
+    client
+        .interrogate(common_address, qoi, target.timeout)
+        .await
+        .map_err(|e| ClientFailure::NoAnswer(format!("{}: {e}", target.address)))
+}
+
+/// Sends `command` and waits for its confirmation (and termination, if the station sends one). A negative
+/// confirmation is an outcome, not a failure.
+pub async fn command(target: &Target, command: &Command) -> Result<CommandOutcome, ClientFailure> {
+    let asdu = command
+        .to_asdu()
+        .map_err(|e| ClientFailure::Input(e.to_string()))?;
+    let client = target.connect().await?;
+    let outcome = client
+        .command(asdu, target.timeout)
+        .await
+        .map_err(|e| ClientFailure::NoAnswer(format!("{}: {e}", target.address)))?;
+    if outcome.answers.is_empty() {
+        return Err(ClientFailure::NoAnswer(format!(
+            "{}: no confirmation within {:?}",
+            target.address, target.timeout
+        )));
+    }
+    Ok(outcome)
+}
