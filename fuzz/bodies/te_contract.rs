@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState};
+use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState, CloseRequest};
 use te_contract::contract::Contract;
 use te_contract::ledger::RecordKind;
 use te_contract::meter::MeterReading;
@@ -32,6 +32,7 @@ pub fn signed(data: &[u8]) -> bool {
         Some(MessageKind::ChannelOpen) => check::<ChannelOpen>(data),
         Some(MessageKind::ChannelState) => check::<ChannelState>(data),
         Some(MessageKind::ChannelClose) => check::<ChannelClose>(data),
+        Some(MessageKind::ChannelCloseRequest) => check::<CloseRequest>(data),
         Some(MessageKind::MeterReading) => check::<MeterReading>(data),
         Some(MessageKind::Dispute) => check::<Dispute>(data),
         None if code == RecordKind::Settlement.code() => settlement_record(&data[2..]),

@@ -78,6 +78,8 @@ kinds! {
     ChannelState = 33, "channel-state";
     /// A cooperative close of a channel.
     ChannelClose = 34, "channel-close";
+    /// One side's request to close a channel at a state (the start of a one-sided close).
+    ChannelCloseRequest = 35, "channel-close-request";
     /// A meter's signed register reading.
     MeterReading = 48, "meter-reading";
     /// A dispute of a recorded discrepancy.

@@ -14,8 +14,8 @@ mod common;
 use common::{World, accept, confirm, eur, later};
 use idea_proto::{Money, SigningKey, TransactionId};
 use te_contract::channel::{
-    Adjudicator, ChallengeOutcome, Channel, ChannelClose, ChannelState, ChannelStatus,
-    ChannelStore, Debt, MemoryChannelStore, Party,
+    Adjudicator, ChallengeOutcome, Channel, ChannelClose, ChannelOpen, ChannelState, ChannelStatus,
+    ChannelStore, CloseRequest, Debt, MemoryChannelStore, Party,
 };
 use te_contract::signed::Domain;
 use te_contract::wallet::Wallets;
@@ -69,6 +69,39 @@ fn funded(w: &World) -> Wallets {
     wallets
 }
 
+/// Side `who` (its index in the world) asks, signed, to close `open`'s channel at `state` at `at`.
+fn close(
+    adj: &mut Adjudicator,
+    w: &World,
+    open: &Signed<ChannelOpen>,
+    who: usize,
+    state: Option<Signed<ChannelState>>,
+    at: idea_proto::Timestamp,
+) -> te_contract::Result<idea_proto::Timestamp> {
+    let request = close_request(w, open, who, state.as_ref(), at);
+    adj.close_unilaterally(&request, state, &w.registry, at)
+}
+
+fn close_request(
+    w: &World,
+    open: &Signed<ChannelOpen>,
+    who: usize,
+    state: Option<&Signed<ChannelState>>,
+    at: idea_proto::Timestamp,
+) -> Signed<CloseRequest> {
+    let mut request = Signed::new(
+        w.deployment.clone(),
+        CloseRequest {
+            channel: open.body().channel,
+            by: w.ids[who],
+            counter: state.map_or(0, |s| s.body().counter),
+            at,
+        },
+    );
+    request.sign(w.ids[who], 0, &w.keys[who]).unwrap();
+    request
+}
+
 fn adjudicator(w: &World, open: &Signed<te_contract::channel::ChannelOpen>) -> Adjudicator {
     let mut adj = Adjudicator::new(w.deployment.clone());
     adj.open(open.clone(), &w.registry, w.now).unwrap();
@@ -110,9 +143,7 @@ fn a_stale_state_published_is_replaced_in_the_challenge_window() {
     let mut adj = adjudicator(&w, &open);
     let mut wallets = funded(&w);
     // B, the debtor, publishes the state where it owed less.
-    let deadline = adj
-        .close_unilaterally(&w.ids[1], Some(s1.clone()), &w.registry, later(1))
-        .unwrap();
+    let deadline = close(&mut adj, &w, &open, 1, Some(s1.clone()), later(1)).unwrap();
     assert_eq!(deadline, later(61));
     assert_eq!(adj.poll_timeout(), Some(deadline));
     assert_eq!(
@@ -128,10 +159,10 @@ fn a_stale_state_published_is_replaced_in_the_challenge_window() {
     );
     assert!(
         adj.handle_timeout(&mut wallets, later(60))
-            .unwrap()
+            .settled
             .is_empty()
     );
-    let paid = adj.handle_timeout(&mut wallets, later(61)).unwrap();
+    let paid = adj.handle_timeout(&mut wallets, later(61)).settled;
     assert_eq!(paid.len(), 1);
     assert_eq!(paid[0].counter, 2);
     assert_eq!(paid[0].paid, Money::new(400, eur()));
@@ -326,9 +357,10 @@ fn exchange_with_stranger_counter(w: &World, a: &mut Channel) -> Signed<ChannelS
 }
 
 #[test]
-fn two_states_with_one_counter_become_a_dispute() {
+fn two_states_with_one_counter_are_resolved_against_the_side_that_signed_both() {
     let w = World::new("idea-test", 2);
     let (open, a0, b0) = w.channel(1, 0, 1, 10_000);
+    // B countersigns two different proposals of A for counter 1 (two copies of B's channel: B cheats).
     let (mut a1, mut b1) = (a0.clone(), b0.clone());
     let (mut a2, mut b2) = (a0, b0);
     let first = exchange(&w, &mut a1, &mut b1, vec![debt(1, Party::B, 100, None)]);
@@ -336,28 +368,197 @@ fn two_states_with_one_counter_become_a_dispute() {
     assert_eq!(first.body().counter, second.body().counter);
     let mut adj = adjudicator(&w, &open);
     let mut wallets = funded(&w);
-    adj.close_unilaterally(&w.ids[1], Some(first.clone()), &w.registry, later(1))
-        .unwrap();
+    close(&mut adj, &w, &open, 1, Some(first.clone()), later(1)).unwrap();
     assert_eq!(
         adj.challenge(second.clone(), &w.registry, later(2))
             .unwrap(),
         ChallengeOutcome::Disputed
     );
     match adj.status(&open.body().channel).unwrap() {
-        ChannelStatus::Disputed(e) => {
-            assert_eq!(e.first, first);
-            assert_eq!(e.second, second);
+        ChannelStatus::Closing {
+            equivocation: Some(e),
+            state: Some(kept),
+            ..
+        } => {
+            assert_eq!((&e.first, &e.second), (&first, &second));
+            assert_eq!(e.culprit, w.ids[1], "B countersigned both");
+            // The state worse for B (it owes 900) is kept.
+            assert_eq!((&e.kept, &**kept), (&second, &second));
             assert_eq!(e.at, later(2));
         }
         other => panic!("{other:?}"),
     }
+    // Not frozen: the window ends and the channel is paid.
+    let paid = adj.handle_timeout(&mut wallets, later(61));
+    assert!(paid.failed.is_empty());
+    assert_eq!(paid.settled[0].paid.minor_units, 900);
+    assert_eq!(paid.settled[0].equivocator, Some(w.ids[1]));
+    assert_eq!(wallets.balance(&w.ids[1], eur()).minor_units, 99_100);
+}
+
+/// The self-made dispute: both propose at once, B (honest) countersigns A's proposal, and A
+/// withdraws its own to countersign B's — holding two fully signed states with one counter.
+#[test]
+fn a_side_cannot_make_a_dispute_alone() {
+    let w = World::new("idea-test", 2);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    // A is owed 100 in its proposal; B's proposal makes A owe 400.
+    let from_a = a
+        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .unwrap();
+    let from_b = b
+        .propose(vec![debt(2, Party::A, 400, None)], vec![], &w.keys[1], 0)
+        .unwrap();
+    let by_both = accept(&w, &mut b, from_a, 1).unwrap().countersigned;
+    // Through the channel, A cannot countersign B's proposal for the counter it proposed at, even after
+    // withdrawing its own.
+    a.withdraw();
+    let err = accept(&w, &mut a, from_b.clone(), 0).unwrap_err();
     assert!(
-        adj.handle_timeout(&mut wallets, later(500))
-            .unwrap()
-            .is_empty(),
-        "nothing paid in dispute"
+        matches!(&err, Error::Channel { reason, .. } if reason.contains("we proposed state 1")),
+        "{err}"
     );
-    assert_eq!(wallets.balance(&w.ids[1], eur()).minor_units, 100_000);
+    // B's countersignature of the withdrawn proposal still counts for A.
+    confirm(&w, &mut a, by_both.clone()).unwrap();
+    assert_eq!(a.totals(), b.totals());
+    // A cheats outside the channel: it countersigns B's proposal by hand and closes with it.
+    let mut forged = from_b;
+    forged.sign(w.ids[0], 0, &w.keys[0]).unwrap();
+    let mut adj = adjudicator(&w, &open);
+    let mut wallets = funded(&w);
+    close(&mut adj, &w, &open, 0, Some(by_both.clone()), later(1)).unwrap();
+    assert_eq!(
+        adj.challenge(forged, &w.registry, later(2)).unwrap(),
+        ChallengeOutcome::Disputed
+    );
+    // A broke the protocol: the state worse for A (it owes 400) is paid, at the deadline, as usual.
+    let paid = adj.handle_timeout(&mut wallets, later(61));
+    assert_eq!(paid.settled.len(), 1, "{paid:?}");
+    let settlement = &paid.settled[0];
+    assert_eq!(settlement.equivocator, Some(w.ids[0]));
+    assert_eq!(
+        (settlement.payer, settlement.paid.minor_units),
+        (Some(w.ids[0]), 400)
+    );
+    assert!(matches!(
+        adj.status(&open.body().channel),
+        Some(ChannelStatus::Closed(_))
+    ));
+}
+
+/// Two avatars of one attacker sign a state whose net does not fit 64 bits (a payment above its debt):
+/// refused at the close, and another channel's payout is not held up by anything in the first.
+#[test]
+fn a_state_whose_totals_do_not_add_up_is_refused_and_blocks_no_other_channel() {
+    let w = World::new("idea-test", 4);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 100, None)]);
+    let mut poison = a.totals().clone();
+    poison.counter = 2;
+    poison.owed_by_a = i64::MAX;
+    poison.paid_by_b = i64::MAX;
+    poison.debts = vec![debt(9, Party::A, i64::MAX - 1, None)];
+    let mut poison = Signed::new(w.deployment.clone(), poison);
+    poison.sign(w.ids[0], 0, &w.keys[0]).unwrap();
+    poison.sign(w.ids[1], 0, &w.keys[1]).unwrap();
+    let mut adj = adjudicator(&w, &open);
+    let err = close(&mut adj, &w, &open, 0, Some(poison), later(1)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Channel { reason, .. } if reason.contains("paid more than it owed")),
+        "{err}"
+    );
+    // An honest channel between two others closes and is paid.
+    let (open2, mut c, mut d) = w.channel(2, 2, 3, 10_000);
+    let s = exchange(&w, &mut c, &mut d, vec![debt(1, Party::B, 250, None)]);
+    adj.open(open2.clone(), &w.registry, w.now).unwrap();
+    close(&mut adj, &w, &open2, 2, Some(s), later(1)).unwrap();
+    let mut wallets = funded(&w);
+    let paid = adj.handle_timeout(&mut wallets, later(61));
+    assert_eq!(paid.settled.len(), 1);
+    assert_eq!(paid.settled[0].paid.minor_units, 250);
+}
+
+/// A payout that cannot be made (the payee's wallet would pass 64 bits) fails for that channel alone.
+#[test]
+fn a_failed_payout_affects_its_channel_alone() {
+    let w = World::new("idea-test", 4);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let s = exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 100, None)]);
+    let (open2, mut c, mut d) = w.channel(2, 2, 3, 10_000);
+    let s2 = exchange(&w, &mut c, &mut d, vec![debt(1, Party::B, 250, None)]);
+    let mut adj = adjudicator(&w, &open);
+    adj.open(open2.clone(), &w.registry, w.now).unwrap();
+    close(&mut adj, &w, &open, 0, Some(s), later(1)).unwrap();
+    close(&mut adj, &w, &open2, 2, Some(s2), later(1)).unwrap();
+    let mut wallets = funded(&w);
+    // A, the payee of the first channel, holds as much as a wallet can.
+    wallets
+        .deposit(w.ids[0], Money::new(i64::MAX - 100_000, eur()))
+        .unwrap();
+    let paid = adj.handle_timeout(&mut wallets, later(61));
+    assert_eq!(paid.failed.len(), 1);
+    assert_eq!(paid.failed[0].channel, open.body().channel);
+    assert!(
+        matches!(paid.failed[0].error, Error::Overflow(_)),
+        "{:?}",
+        paid.failed[0]
+    );
+    assert_eq!(paid.settled.len(), 1);
+    assert_eq!(paid.settled[0].channel, open2.body().channel);
+    assert_eq!(
+        wallets.balance(&w.ids[1], eur()).minor_units,
+        100_000,
+        "nothing moved"
+    );
+    assert!(matches!(
+        adj.status(&open.body().channel),
+        Some(ChannelStatus::PayoutFailed { .. })
+    ));
+    assert_eq!(adj.poll_timeout(), None, "no window left to wait for");
+}
+
+/// Only a side's own signature starts a close; the request names the state brought and is recent.
+#[test]
+fn a_close_starts_only_on_the_signed_request_of_a_side() {
+    let w = World::new("idea-test", 3);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let s = exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 100, None)]);
+    let mut adj = adjudicator(&w, &open);
+    // Signed with the third avatar's key in A's name.
+    let mut forged = Signed::new(
+        w.deployment.clone(),
+        CloseRequest {
+            channel: open.body().channel,
+            by: w.ids[0],
+            counter: 1,
+            at: later(1),
+        },
+    );
+    forged.sign(w.ids[0], 0, &w.keys[2]).unwrap();
+    let err = adj
+        .close_unilaterally(&forged, Some(s.clone()), &w.registry, later(1))
+        .unwrap_err();
+    assert!(matches!(err, Error::BadSignature { .. }), "{err}");
+    // A request for another counter than the state brought.
+    let other = close_request(&w, &open, 0, None, later(1));
+    let err = adj
+        .close_unilaterally(&other, Some(s.clone()), &w.registry, later(1))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Channel { reason, .. } if reason.contains("names state 0")),
+        "{err}"
+    );
+    // A request replayed after its challenge period.
+    let old = close_request(&w, &open, 0, Some(&s), later(1));
+    let err = adj
+        .close_unilaterally(&old, Some(s.clone()), &w.registry, later(62))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Channel { reason, .. } if reason.contains("not recent")),
+        "{err}"
+    );
+    assert_eq!(adj.status(&open.body().channel), Some(&ChannelStatus::Open));
+    close(&mut adj, &w, &open, 0, Some(s), later(2)).unwrap();
 }
 
 #[test]
@@ -394,9 +595,8 @@ fn a_counterparty_that_stops_countersigning_costs_at_most_the_credit_limit() {
     // A closes with the last state B signed and gets what B owed there.
     let mut adj = adjudicator(&w, &open);
     let mut wallets = funded(&w);
-    adj.close_unilaterally(&w.ids[0], a.latest().cloned(), &w.registry, later(1))
-        .unwrap();
-    let paid = adj.handle_timeout(&mut wallets, later(61)).unwrap();
+    close(&mut adj, &w, &open, 0, a.latest().cloned(), later(1)).unwrap();
+    let paid = adj.handle_timeout(&mut wallets, later(61)).settled;
     assert_eq!(paid[0].paid.minor_units, 400);
 }
 
@@ -511,9 +711,8 @@ fn a_payers_short_wallet_leaves_the_rest_owed() {
     let mut adj = adjudicator(&w, &open);
     let mut wallets = Wallets::new();
     wallets.deposit(w.ids[1], Money::new(500, eur())).unwrap();
-    adj.close_unilaterally(&w.ids[0], Some(s), &w.registry, later(1))
-        .unwrap();
-    let paid = adj.handle_timeout(&mut wallets, later(61)).unwrap();
+    close(&mut adj, &w, &open, 0, Some(s), later(1)).unwrap();
+    let paid = adj.handle_timeout(&mut wallets, later(61)).settled;
     assert_eq!(
         (paid[0].paid.minor_units, paid[0].shortfall.minor_units),
         (500, 200)
@@ -531,21 +730,18 @@ fn forged_incomplete_or_misattributed_states_are_refused_at_a_close() {
     bytes[last] ^= 1;
     let flipped = Signed::<ChannelState>::decode_exact(&bytes).unwrap();
     assert!(matches!(
-        adj.close_unilaterally(&w.ids[0], Some(flipped), &w.registry, later(1)),
+        close(&mut adj, &w, &open, 0, Some(flipped), later(1)),
         Err(Error::BadSignature { .. })
     ));
     let half = a
         .propose(vec![debt(2, Party::B, 100, None)], vec![], &w.keys[0], 0)
         .unwrap();
     assert!(matches!(
-        adj.close_unilaterally(&w.ids[0], Some(half), &w.registry, later(1)),
+        close(&mut adj, &w, &open, 0, Some(half), later(1)),
         Err(Error::WrongSigners { .. })
     ));
     // A third avatar cannot close someone else's channel.
-    assert!(
-        adj.close_unilaterally(&w.ids[2], Some(s), &w.registry, later(1))
-            .is_err()
-    );
+    assert!(close(&mut adj, &w, &open, 2, Some(s), later(1)).is_err());
 }
 
 fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {

@@ -1,8 +1,10 @@
-//! Closing channels: cooperatively at once, or by one side with a challenge window in which a newer state
-//! replaces the one registered, and equivocation (two different states with one counter) becomes a dispute.
-//! Driven by explicit time: [`Adjudicator::poll_timeout`] and [`Adjudicator::handle_timeout`].
+//! Closing channels: cooperatively at once, or by one side (on its signed request) with a challenge window
+//! in which a newer state replaces the one registered. Equivocation — two different states with one counter,
+//! both fully signed — is resolved on the spot by a deterministic rule against the side whose signature broke
+//! the channel protocol, so no side can freeze a channel or gain by it. Driven by explicit time:
+//! [`Adjudicator::poll_timeout`] and [`Adjudicator::handle_timeout`]; each channel's payout stands alone.
 
-use super::objects::{ChannelClose, ChannelOpen, ChannelState, Party};
+use super::objects::{ChannelClose, ChannelOpen, ChannelState, CloseRequest, Party};
 use crate::error::{Error, Result};
 use crate::id::{AvatarId, ChannelId, DeploymentId};
 use crate::registry::{Archive, Registry};
@@ -25,14 +27,28 @@ pub enum ChannelStatus {
         state: Option<Box<Signed<ChannelState>>>,
         /// When the window ends.
         deadline: Timestamp,
+        /// The equivocation shown during the window, if any, and how it was resolved.
+        equivocation: Option<Box<Equivocation>>,
     },
-    /// Two different states with one counter were shown: nothing is paid until the dispute is resolved.
-    Disputed(Box<Equivocation>),
     /// Closed and paid.
     Closed(Settlement),
+    /// The window ended but the payout could not be made (a wallet would overflow): nothing moved for this
+    /// channel; every other channel is paid as usual.
+    PayoutFailed {
+        /// The state that was to be paid.
+        state: Option<Box<Signed<ChannelState>>>,
+        /// Why.
+        error: Error,
+    },
 }
 
-/// Proof that one counter was signed twice with different content.
+/// Proof that one counter was signed twice with different content, and its resolution.
+///
+/// The protocol of [`super::Channel`] never lets an honest side sign two states with one counter that both
+/// end up fully signed, so the pair names who broke it: when one side proposed both, the other side
+/// countersigned twice; when each side proposed one, side A countersigned B's proposal for a counter it had
+/// proposed at (B may do that: A's proposal takes precedence). The state paid is the one worse for that
+/// side — it can never gain by equivocating — and it is named in the settlement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Equivocation {
     /// The channel.
@@ -41,6 +57,10 @@ pub struct Equivocation {
     pub first: Signed<ChannelState>,
     /// The other state with the same counter.
     pub second: Signed<ChannelState>,
+    /// The side whose signatures broke the protocol.
+    pub culprit: AvatarId,
+    /// The state kept (one of the two): the one less favourable to the culprit.
+    pub kept: Signed<ChannelState>,
     /// When the second was shown.
     pub at: Timestamp,
 }
@@ -64,6 +84,26 @@ pub struct Settlement {
     pub at: Timestamp,
     /// Whether both sides agreed (a cooperative close).
     pub cooperative: bool,
+    /// The side that equivocated, when an equivocation was resolved during the window.
+    pub equivocator: Option<AvatarId>,
+}
+
+/// What [`Adjudicator::handle_timeout`] did: each channel due is either paid or failed on its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Payouts {
+    /// The channels paid.
+    pub settled: Vec<Settlement>,
+    /// The channels whose payout failed (now [`ChannelStatus::PayoutFailed`]).
+    pub failed: Vec<PayoutFailure>,
+}
+
+/// A channel whose payout failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutFailure {
+    /// The channel.
+    pub channel: ChannelId,
+    /// Why.
+    pub error: Error,
 }
 
 /// What a challenge did.
@@ -74,7 +114,8 @@ pub enum ChallengeOutcome {
     Replaced,
     /// It is the state already registered.
     Unchanged,
-    /// It has the registered counter but other content: a dispute is recorded.
+    /// It has the registered counter but other content: the equivocation is recorded and resolved at once
+    /// (see [`Equivocation`]); the window goes on.
     Disputed,
 }
 
@@ -146,26 +187,44 @@ impl Adjudicator {
             return Err(Error::channel(c.channel, "a close is signed by both sides"));
         }
         close.verify(registry, &self.deployment, now)?;
-        let settlement = pay(open, c.counter, c.net_owed_by_a, wallets, now, true)?;
+        let settlement = pay(open, c.counter, c.net_owed_by_a, wallets, now, true, None)?;
         self.set(c.channel, ChannelStatus::Closed(settlement.clone()));
         Ok(settlement)
     }
 
     /// One side asks to close at `state` (the latest it holds with both signatures; `None` for the empty
-    /// state 0). The other side has the channel's challenge period to show a newer one.
+    /// state 0). The request must be signed by that side, name the state's counter, and be recent (within
+    /// the challenge period before `now`). The other side has the channel's challenge period to show a newer
+    /// state. A state whose totals do not add up (a payment above a debt, a net beyond 64 bits) is refused.
     pub fn close_unilaterally(
         &mut self,
-        by: &AvatarId,
+        request: &Signed<CloseRequest>,
         state: Option<Signed<ChannelState>>,
         registry: &Registry,
         now: Timestamp,
     ) -> Result<Timestamp> {
-        let record = self.open_record(&self.channel_of(by, state.as_ref())?)?;
+        let r = request.body();
+        let record = self.open_record(&r.channel)?;
         let open = record.open.body();
         let channel = open.channel;
         let party = open
-            .party_of(by)
-            .ok_or_else(|| Error::channel(channel, format!("{by} is not a side")))?;
+            .party_of(&r.by)
+            .ok_or_else(|| Error::channel(channel, format!("{} is not a side", r.by)))?;
+        request.verify(registry, &self.deployment, now)?;
+        let brought = state.as_ref().map_or(0, |s| s.body().counter);
+        if r.counter != brought || state.as_ref().is_some_and(|s| s.body().channel != channel) {
+            return Err(Error::channel(
+                channel,
+                format!(
+                    "the request names state {}, not the state brought ({brought})",
+                    r.counter
+                ),
+            ));
+        }
+        let stale = r.at > now || r.at.checked_add(open.challenge_period)? < now;
+        if stale {
+            return Err(Error::channel(channel, "the close request is not recent"));
+        }
         if let Some(state) = &state {
             check_state(open, state, registry, &self.deployment, now)?;
         }
@@ -176,14 +235,15 @@ impl Adjudicator {
                 by: party,
                 state: state.map(Box::new),
                 deadline,
+                equivocation: None,
             },
         );
         Ok(deadline)
     }
 
     /// Shows a state during a closing channel's challenge window: a higher counter replaces the registered
-    /// state; the same counter with other content is recorded as a dispute; a lower counter is refused as
-    /// stale.
+    /// state; the same counter with other content is an equivocation, resolved at once against the side that
+    /// caused it (see [`Equivocation`]) while the window goes on; a lower counter is refused as stale.
     pub fn challenge(
         &mut self,
         state: Signed<ChannelState>,
@@ -200,6 +260,7 @@ impl Adjudicator {
             by,
             state: registered,
             deadline,
+            equivocation,
         } = &record.status
         else {
             return Err(Error::channel(channel, "not closing"));
@@ -218,26 +279,42 @@ impl Adjudicator {
             ));
         }
         if shown == registered_counter {
-            return match registered {
-                Some(first) if first.body() != state.body() => {
-                    let dispute = Equivocation {
-                        channel,
-                        first: (**first).clone(),
-                        second: state,
-                        at: now,
-                    };
-                    self.set(channel, ChannelStatus::Disputed(Box::new(dispute)));
-                    Ok(ChallengeOutcome::Disputed)
-                }
-                _ => Ok(ChallengeOutcome::Unchanged),
+            let Some(first) = registered.as_ref().filter(|f| f.body() != state.body()) else {
+                return Ok(ChallengeOutcome::Unchanged);
             };
+            let culprit = equivocator(first.body(), state.body());
+            let kept = if state.body().owed_to(culprit)? < first.body().owed_to(culprit)? {
+                state.clone()
+            } else {
+                (**first).clone()
+            };
+            let resolved = Equivocation {
+                channel,
+                first: (**first).clone(),
+                second: state,
+                culprit: open.avatar(culprit),
+                kept: kept.clone(),
+                at: now,
+            };
+            self.set(
+                channel,
+                ChannelStatus::Closing {
+                    by,
+                    state: Some(Box::new(kept)),
+                    deadline,
+                    equivocation: Some(Box::new(resolved)),
+                },
+            );
+            return Ok(ChallengeOutcome::Disputed);
         }
+        let equivocation = equivocation.clone();
         self.set(
             channel,
             ChannelStatus::Closing {
                 by,
                 state: Some(Box::new(state)),
                 deadline,
+                equivocation,
             },
         );
         Ok(ChallengeOutcome::Replaced)
@@ -254,51 +331,65 @@ impl Adjudicator {
             .min()
     }
 
-    /// Pays out every channel whose challenge window has ended by `now`.
-    pub fn handle_timeout(
-        &mut self,
-        wallets: &mut Wallets,
-        now: Timestamp,
-    ) -> Result<Vec<Settlement>> {
+    /// Pays out every channel whose challenge window has ended by `now`. Each channel stands alone: one
+    /// whose payout fails is marked [`ChannelStatus::PayoutFailed`] with nothing moved, and the others are
+    /// paid.
+    pub fn handle_timeout(&mut self, wallets: &mut Wallets, now: Timestamp) -> Payouts {
         let due: Vec<ChannelId> = self
             .channels
             .iter()
             .filter(|(_, r)| matches!(&r.status, ChannelStatus::Closing { deadline, .. } if *deadline <= now))
             .map(|(id, _)| *id)
             .collect();
-        let mut settlements = Vec::new();
+        let mut payouts = Payouts::default();
         for id in due {
             let Some(record) = self.channels.get(&id) else {
                 continue;
             };
-            let ChannelStatus::Closing { state, .. } = &record.status else {
+            let ChannelStatus::Closing {
+                state,
+                equivocation,
+                ..
+            } = &record.status
+            else {
                 continue;
             };
-            let (counter, net) = match state {
-                Some(s) => (s.body().counter, s.body().net_owed_by_a()?),
-                None => (0, 0),
-            };
-            let settlement = pay(record.open.body(), counter, net, wallets, now, false)?;
-            self.set(id, ChannelStatus::Closed(settlement.clone()));
-            settlements.push(settlement);
+            let equivocator = equivocation.as_ref().map(|e| e.culprit);
+            let paid = state
+                .as_ref()
+                .map_or(Ok((0, 0)), |s| {
+                    Ok((s.body().counter, s.body().net_owed_by_a()?))
+                })
+                .and_then(|(counter, net)| {
+                    pay(
+                        record.open.body(),
+                        counter,
+                        net,
+                        wallets,
+                        now,
+                        false,
+                        equivocator,
+                    )
+                });
+            match paid {
+                Ok(settlement) => {
+                    self.set(id, ChannelStatus::Closed(settlement.clone()));
+                    payouts.settled.push(settlement);
+                }
+                Err(error) => {
+                    let state = state.clone();
+                    self.set(
+                        id,
+                        ChannelStatus::PayoutFailed {
+                            state,
+                            error: error.clone(),
+                        },
+                    );
+                    payouts.failed.push(PayoutFailure { channel: id, error });
+                }
+            }
         }
-        Ok(settlements)
-    }
-
-    fn channel_of(&self, by: &AvatarId, state: Option<&Signed<ChannelState>>) -> Result<ChannelId> {
-        if let Some(state) = state {
-            return Ok(state.body().channel);
-        }
-        let mut open = self.channels.iter().filter(|(_, r)| {
-            r.status == ChannelStatus::Open && r.open.body().party_of(by).is_some()
-        });
-        match (open.next(), open.next()) {
-            (Some((id, _)), None) => Ok(*id),
-            _ => Err(Error::invalid(
-                "state",
-                "without a state, the avatar must have exactly one open channel",
-            )),
-        }
+        payouts
     }
 
     fn open_record(&self, channel: &ChannelId) -> Result<&Record> {
@@ -341,7 +432,25 @@ fn check_state(
             "the state is not of this channel's sides",
         ));
     }
+    if s.paid_by_a > s.owed_by_a || s.paid_by_b > s.owed_by_b {
+        return Err(Error::channel(
+            open.channel,
+            format!("state {}: a side paid more than it owed", s.counter),
+        ));
+    }
+    s.net_owed_by_a()?;
     state.verify(&Archive(registry), deployment, now)
+}
+
+/// Who broke the channel protocol by letting `x` and `y` (one counter, different content) both be fully
+/// signed: the acceptor when one side proposed both (it countersigned twice), else side A (it countersigned
+/// B's proposal for a counter it proposed at; B may do so, since A's proposal takes precedence).
+fn equivocator(x: &ChannelState, y: &ChannelState) -> Party {
+    if x.proposer == y.proposer {
+        x.proposer.other()
+    } else {
+        Party::A
+    }
 }
 
 /// Moves the net owed between the two wallets, as far as the payer's balance goes.
@@ -352,6 +461,7 @@ fn pay(
     wallets: &mut Wallets,
     now: Timestamp,
     cooperative: bool,
+    equivocator: Option<AvatarId>,
 ) -> Result<Settlement> {
     let currency = open.currency;
     let (payer, payee, owed) = match net_owed_by_a {
@@ -380,5 +490,6 @@ fn pay(
         shortfall: Money::new(owed.saturating_sub(paid), currency),
         at: now,
         cooperative,
+        equivocator,
     })
 }

@@ -6,8 +6,11 @@ mod close;
 mod objects;
 mod peer;
 
-pub use close::{Adjudicator, ChallengeOutcome, ChannelStatus, Equivocation, Settlement};
-pub use objects::{
-    ChannelClose, ChannelOpen, ChannelState, Debt, MAX_ENTRIES_PER_UPDATE, Party, Payment,
+pub use close::{
+    Adjudicator, ChallengeOutcome, ChannelStatus, Equivocation, PayoutFailure, Payouts, Settlement,
 };
-pub use peer::{Accepted, Channel, ChannelStore, MemoryChannelStore};
+pub use objects::{
+    ChannelClose, ChannelOpen, ChannelState, CloseRequest, Debt, MAX_ENTRIES_PER_UPDATE, Party,
+    Payment,
+};
+pub use peer::{Accepted, Channel, ChannelStore, MAX_PROPOSALS_PER_COUNTER, MemoryChannelStore};

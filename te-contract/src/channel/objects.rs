@@ -383,3 +383,47 @@ impl Body for ChannelClose {
         vec![self.closer, self.other]
     }
 }
+
+/// One side asks the adjudicator to close a channel at the state it brings (counter 0: the empty state):
+/// signed by that side alone, so nobody else can start a close in its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseRequest {
+    /// The channel.
+    pub channel: ChannelId,
+    /// The side that asks.
+    pub by: AvatarId,
+    /// The counter of the state brought (0: none, the empty state).
+    pub counter: u64,
+    /// When it was asked; a request is valid for the channel's challenge period after it.
+    pub at: Timestamp,
+}
+
+impl Codec for CloseRequest {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.channel.encode(out);
+        self.by.encode(out);
+        out.put_u64(self.counter);
+        out.put_timestamp(self.at);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(CloseRequest {
+            channel: ChannelId::read(r)?,
+            by: AvatarId::read(r)?,
+            counter: r.u64("counter")?,
+            at: r.timestamp("at")?,
+        })
+    }
+}
+
+impl Body for CloseRequest {
+    const KIND: MessageKind = MessageKind::ChannelCloseRequest;
+    fn scope(&self) -> [u8; 16] {
+        self.channel.0
+    }
+    fn counter(&self) -> u64 {
+        self.counter
+    }
+    fn signers(&self) -> Vec<AvatarId> {
+        vec![self.by]
+    }
+}

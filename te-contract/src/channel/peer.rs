@@ -40,8 +40,18 @@ pub struct Accepted {
     pub withdrawn: Option<ChannelState>,
 }
 
+/// The most proposals one side signs for one counter (a proposal withdrawn and proposed again counts).
+pub const MAX_PROPOSALS_PER_COUNTER: usize = 16;
+
 /// One side of a channel. It holds the latest state both sides signed, at most one proposal of its own
 /// awaiting the other's signature, and every debt id, payment id and meter token the channel has counted.
+///
+/// No sequence of its operations lets a side make two different states with one counter that both sides
+/// signed: side A never countersigns a proposal for a counter it proposed at itself (withdrawn or not —
+/// the other side may still countersign it), and neither side countersigns twice for one counter. Side B
+/// may countersign A's proposal for a counter it proposed at too: when both propose at once, A's takes
+/// precedence. So two fully signed states with one counter prove who broke these rules (see
+/// [`super::Adjudicator::challenge`]).
 #[derive(Debug, Clone)]
 pub struct Channel {
     deployment: DeploymentId,
@@ -52,6 +62,9 @@ pub struct Channel {
     /// Its totals (the zero state before the first).
     totals: ChannelState,
     pending: Option<Signed<ChannelState>>,
+    /// Every proposal we signed for the next counter, withdrawn ones included: the other side may still
+    /// countersign any of them.
+    signed_next: Vec<Signed<ChannelState>>,
     debt_ids: HashSet<DebtId>,
     payment_ids: HashSet<DebtId>,
     tokens: HashSet<[u8; 16]>,
@@ -91,6 +104,7 @@ impl Channel {
             latest: None,
             totals,
             pending: None,
+            signed_next: Vec::new(),
             debt_ids: HashSet::new(),
             payment_ids: HashSet::new(),
             tokens: HashSet::new(),
@@ -159,11 +173,21 @@ impl Channel {
                 "a proposal is already awaiting its countersignature",
             ));
         }
+        if self.signed_next.len() >= MAX_PROPOSALS_PER_COUNTER {
+            return Err(Error::channel(
+                open.channel,
+                format!(
+                    "{MAX_PROPOSALS_PER_COUNTER} proposals for state {} already: close with the latest state",
+                    self.totals.counter.saturating_add(1)
+                ),
+            ));
+        }
         let next = next_state(open, &self.totals, self.me, debts, payments)?;
         self.check(&next)?;
         let mut signed = Signed::new(self.deployment.clone(), next);
         signed.sign(open.avatar(self.me), key_version, key)?;
         self.pending = Some(signed.clone());
+        self.signed_next.push(signed.clone());
         Ok(signed)
     }
 
@@ -189,16 +213,18 @@ impl Channel {
                 "a proposal comes from the other side with its signature alone",
             ));
         }
-        let mut withdrawn = None;
-        if let Some(ours) = &self.pending {
-            if self.me == Party::A {
-                return Err(Error::channel(
-                    channel,
-                    "our proposal is pending and side A's takes precedence",
-                ));
-            }
-            withdrawn = Some(ours.body().clone());
+        if self.me == Party::A && !self.signed_next.is_empty() {
+            // Countersigning would sign a second state for a counter B may still complete with our
+            // proposal: propose again instead (B withdraws its own for ours).
+            return Err(Error::channel(
+                channel,
+                format!(
+                    "we proposed state {} ourselves and side A's proposal takes precedence: propose again",
+                    self.totals.counter.saturating_add(1)
+                ),
+            ));
         }
+        let withdrawn = self.pending.as_ref().map(|ours| ours.body().clone());
         proposal.verify_partial(keys, &self.deployment, now)?;
         let expected = next_state(
             open,
@@ -228,7 +254,9 @@ impl Channel {
         })
     }
 
-    /// Takes back our proposal with the other side's countersignature: checked, saved, then our latest.
+    /// Takes back one of our proposals for the next counter with the other side's countersignature —
+    /// the pending one, or one we withdrew that the other side countersigned meanwhile: checked, saved,
+    /// then our latest.
     pub fn confirm(
         &mut self,
         countersigned: Signed<ChannelState>,
@@ -237,13 +265,14 @@ impl Channel {
         now: Timestamp,
     ) -> Result<()> {
         let channel = self.open().channel;
-        let ours = self
-            .pending
-            .as_ref()
-            .ok_or_else(|| Error::channel(channel, "no proposal of ours is pending"))?;
-        if countersigned.body() != ours.body()
-            || countersigned.signatures().first() != ours.signatures().first()
-        {
+        if self.signed_next.is_empty() {
+            return Err(Error::channel(channel, "no proposal of ours is pending"));
+        }
+        let ours = self.signed_next.iter().any(|p| {
+            countersigned.body() == p.body()
+                && countersigned.signatures().first() == p.signatures().first()
+        });
+        if !ours {
             return Err(Error::channel(
                 channel,
                 "the countersigned state is not our proposal",
@@ -257,7 +286,8 @@ impl Channel {
     }
 
     /// Withdraws our pending proposal (the other side refused or never answered). What we delivered on it
-    /// stays owed to us in fact; propose it again or bring the latest state to a close.
+    /// stays owed to us in fact; propose it again or bring the latest state to a close. The other side may
+    /// still countersign it: [`Channel::confirm`] takes it then.
     pub fn withdraw(&mut self) -> Option<ChannelState> {
         self.pending.take().map(|p| p.body().clone())
     }
@@ -319,6 +349,8 @@ impl Channel {
         self.payment_ids.extend(body.payments.iter().map(|p| p.id));
         self.totals = body.clone();
         self.latest = Some(state);
+        self.pending = None;
+        self.signed_next.clear();
     }
 }
 

@@ -17,7 +17,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::channel::{ChannelClose, ChannelOpen, ChannelState};
+use crate::channel::{ChannelClose, ChannelOpen, ChannelState, CloseRequest};
 use crate::codec::Codec;
 use crate::contract::Contract;
 use crate::error::{Error, Result};
@@ -388,6 +388,7 @@ fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId
         MessageKind::ChannelOpen => signed::<ChannelOpen>(entry, registry, deployment),
         MessageKind::ChannelState => signed::<ChannelState>(entry, registry, deployment),
         MessageKind::ChannelClose => signed::<ChannelClose>(entry, registry, deployment),
+        MessageKind::ChannelCloseRequest => signed::<CloseRequest>(entry, registry, deployment),
         MessageKind::MeterReading => signed::<MeterReading>(entry, registry, deployment),
         MessageKind::Dispute => signed::<Dispute>(entry, registry, deployment),
     }
