@@ -2,10 +2,14 @@
 //! wallet transfers due are netted multilaterally per currency, so each avatar pays or receives only its net
 //! position, and every channel records its outstanding debt as paid.
 //!
-//! An avatar whose wallet cannot cover its net position is left out of the run, with every obligation that
-//! involves it (they wait for the next period), and the rest is netted again; so a run either settles an
-//! obligation completely or not at all. Periods are aligned to UTC (15 minutes: :00, :15, :30, :45) and
-//! driven by [`Pool::poll_timeout`] / [`Pool::handle_timeout`].
+//! Each currency clears on its own, all or nothing. An avatar whose wallet cannot cover its net position in a
+//! currency (or whose wallet could not hold what it receives) is left out of that currency's run, with every
+//! obligation that involves it there (they wait for the next period), and the rest is netted again; so a run
+//! either settles an obligation completely or not at all. An obligation that would take an avatar's net
+//! position beyond 64 bits is set aside with the reason and leaves the pool: one party's bad record never
+//! blocks another's. Should a transfer still fail, the currency's transfers made so far are undone and its
+//! obligations carried. Positions and sums are computed in 128 bits. Periods are aligned to UTC (15 minutes:
+//! :00, :15, :30, :45) and driven by [`Pool::poll_timeout`] / [`Pool::handle_timeout`].
 
 use crate::channel::{ChannelState, Party, Payment};
 use crate::error::{Error, Result};
@@ -72,16 +76,28 @@ pub struct ClearingReport {
     pub period_end: Timestamp,
     /// The obligations settled.
     pub settled: Vec<Obligation>,
-    /// The obligations carried to the next period (their avatars could not cover their net positions).
+    /// The obligations carried to the next period (their avatars could not cover, or hold, their net
+    /// positions in that currency).
     pub carried: Vec<Obligation>,
+    /// The obligations set aside for good (they leave the pool), each with the reason.
+    pub set_aside: Vec<SetAside>,
     /// Each avatar's net position per currency (positive: it received).
     pub positions: BTreeMap<(AvatarId, Currency), i64>,
     /// The wallet transfers made: from net payers to net receivers.
     pub transfers: Vec<(AvatarId, AvatarId, Money)>,
     /// The sum of the obligations settled per currency, and the money that actually moved.
-    pub gross_and_net: BTreeMap<Currency, (i64, i64)>,
-    /// The avatars left out for lack of funds.
-    pub left_out: BTreeSet<AvatarId>,
+    pub gross_and_net: BTreeMap<Currency, (i128, i128)>,
+    /// The avatars left out of a currency's run: short of funds, or unable to hold what they would receive.
+    pub left_out: BTreeSet<(AvatarId, Currency)>,
+}
+
+/// An obligation a run refused to clear, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    /// The obligation.
+    pub obligation: Obligation,
+    /// Why it cannot clear.
+    pub reason: String,
 }
 
 impl ClearingReport {
@@ -147,7 +163,9 @@ impl Pool {
         self.next
     }
 
-    /// Runs the clearing due by `now`, if any: nets, moves money, and keeps what could not settle.
+    /// Runs the clearing due by `now`, if any: nets, moves money, and keeps what could not settle. The
+    /// obligations stay in the pool until the run is done: settled and set-aside ones leave it, carried ones
+    /// wait for the next period.
     pub fn handle_timeout(
         &mut self,
         wallets: &mut Wallets,
@@ -158,111 +176,197 @@ impl Pool {
         }
         let period_end = self.next;
         self.next = now.floor_to(self.period).checked_add(self.period)?;
-        let all: Vec<Obligation> = std::mem::take(&mut self.obligations)
-            .into_values()
-            .collect();
-        let report = clear(all, wallets, period_end)?;
-        for o in &report.carried {
-            self.obligations.insert(o.source, o.clone());
+        let all: Vec<Obligation> = self.obligations.values().cloned().collect();
+        let report = clear(all, wallets, period_end);
+        let done = report
+            .settled
+            .iter()
+            .chain(report.set_aside.iter().map(|s| &s.obligation));
+        for o in done {
+            self.obligations.remove(&o.source);
         }
         Ok(Some(report))
     }
 }
 
-/// Nets `obligations` multilaterally and moves each avatar's net position between `wallets`.
+/// Nets `obligations` multilaterally, per currency, and moves each avatar's net position between `wallets`
+/// (see the module documentation for what is left out, set aside or carried).
 pub fn clear(
     obligations: Vec<Obligation>,
     wallets: &mut Wallets,
     period_end: Timestamp,
-) -> Result<ClearingReport> {
-    let mut left_out = BTreeSet::new();
+) -> ClearingReport {
+    let mut report = ClearingReport {
+        id: DebtId::derive(&[b"clearing", &period_end.unix_ms().to_be_bytes()]),
+        period_end,
+        settled: Vec::new(),
+        carried: Vec::new(),
+        set_aside: Vec::new(),
+        positions: BTreeMap::new(),
+        transfers: Vec::new(),
+        gross_and_net: BTreeMap::new(),
+        left_out: BTreeSet::new(),
+    };
+    let mut by_currency: BTreeMap<Currency, Vec<Obligation>> = BTreeMap::new();
+    for o in obligations {
+        by_currency.entry(o.amount.currency).or_default().push(o);
+    }
+    for (currency, obligations) in by_currency {
+        clear_currency(currency, obligations, wallets, &mut report);
+    }
+    report
+}
+
+/// The obligations whose positions stay within 64 bits, taken in order; the others set aside in `report`.
+fn within_64_bits(
+    currency: Currency,
+    obligations: Vec<Obligation>,
+    report: &mut ClearingReport,
+) -> Vec<Obligation> {
+    let mut running: BTreeMap<AvatarId, i128> = BTreeMap::new();
+    let mut admitted = Vec::with_capacity(obligations.len());
+    for o in obligations {
+        let amount = i128::from(o.amount.minor_units);
+        let from = running
+            .get(&o.from)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(amount);
+        let to = running
+            .get(&o.to)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(amount);
+        let beyond = [(o.from, from), (o.to, to)]
+            .into_iter()
+            .find(|(_, p)| i64::try_from(*p).is_err());
+        if let Some((avatar, _)) = beyond {
+            report.set_aside.push(SetAside {
+                reason: format!("the net position of {avatar} in {currency} would pass 64 bits"),
+                obligation: o,
+            });
+            continue;
+        }
+        running.insert(o.from, from);
+        running.insert(o.to, to);
+        admitted.push(o);
+    }
+    admitted
+}
+
+/// One currency's run, all or nothing, into `report`.
+fn clear_currency(
+    currency: Currency,
+    obligations: Vec<Obligation>,
+    wallets: &mut Wallets,
+    report: &mut ClearingReport,
+) {
+    let admitted = within_64_bits(currency, obligations, report);
+    // Leave out who cannot pay or cannot hold what it receives, and net the rest again.
+    let mut left_out: BTreeSet<AvatarId> = BTreeSet::new();
     let (settled, carried, positions) = loop {
-        let (settled, carried): (Vec<Obligation>, Vec<Obligation>) = obligations
+        let (settled, carried): (Vec<Obligation>, Vec<Obligation>) = admitted
             .iter()
             .cloned()
             .partition(|o| !left_out.contains(&o.from) && !left_out.contains(&o.to));
-        let positions = net_positions(&settled)?;
-        let short: Vec<AvatarId> = positions
+        let positions = net_positions(&settled);
+        let cannot: Vec<AvatarId> = positions
             .iter()
-            .filter(|((avatar, currency), net)| {
-                **net < 0 && wallets.balance(avatar, *currency).minor_units < net.saturating_neg()
+            .filter(|(avatar, net)| {
+                let balance = i128::from(wallets.balance(avatar, currency).minor_units);
+                let after = balance.saturating_add(**net);
+                after < 0 || i64::try_from(after).is_err()
             })
-            .map(|((avatar, _), _)| *avatar)
+            .map(|(avatar, _)| *avatar)
             .collect();
-        if short.is_empty() {
+        if cannot.is_empty() {
             break (settled, carried, positions);
         }
-        left_out.extend(short);
+        left_out.extend(cannot);
     };
-    let mut transfers = Vec::new();
-    let mut gross_and_net: BTreeMap<Currency, (i64, i64)> = BTreeMap::new();
-    for o in &settled {
-        let entry = gross_and_net.entry(o.amount.currency).or_insert((0, 0));
-        entry.0 = entry
-            .0
-            .checked_add(o.amount.minor_units)
-            .ok_or(Error::Overflow("gross"))?;
+    report
+        .left_out
+        .extend(left_out.iter().map(|a| (*a, currency)));
+    let Some(transfers) = transfer_positions(currency, &positions, wallets) else {
+        report.carried.extend(settled);
+        report.carried.extend(carried);
+        return;
+    };
+    let gross = settled
+        .iter()
+        .map(|o| i128::from(o.amount.minor_units))
+        .fold(0i128, i128::saturating_add);
+    let net = transfers
+        .iter()
+        .map(|(_, _, m)| i128::from(m.minor_units))
+        .fold(0i128, i128::saturating_add);
+    if !settled.is_empty() {
+        report.gross_and_net.insert(currency, (gross, net));
     }
-    let currencies: BTreeSet<Currency> = positions.keys().map(|(_, c)| *c).collect();
-    for currency in currencies {
-        let mut payers: Vec<(AvatarId, i64)> = Vec::new();
-        let mut receivers: Vec<(AvatarId, i64)> = Vec::new();
-        for ((avatar, c), net) in &positions {
-            if *c != currency {
-                continue;
-            }
-            if *net < 0 {
-                payers.push((*avatar, net.saturating_neg()));
-            } else if *net > 0 {
-                receivers.push((*avatar, *net));
-            }
-        }
-        // Greedy pairing of payers with receivers: at most (payers + receivers − 1) transfers.
-        let (mut i, mut j) = (0, 0);
-        while let (Some(&(payer, owe)), Some(&(receiver, due))) = (payers.get(i), receivers.get(j))
-        {
-            let amount = owe.min(due);
-            wallets.transfer(payer, receiver, Money::new(amount, currency))?;
-            transfers.push((payer, receiver, Money::new(amount, currency)));
-            if let Some(entry) = gross_and_net.get_mut(&currency) {
-                entry.1 = entry.1.checked_add(amount).ok_or(Error::Overflow("net"))?;
-            }
-            if let Some(p) = payers.get_mut(i) {
-                p.1 = p.1.saturating_sub(amount);
-            }
-            if let Some(r) = receivers.get_mut(j) {
-                r.1 = r.1.saturating_sub(amount);
-            }
-            i = i.saturating_add(usize::from(payers.get(i).is_some_and(|p| p.1 == 0)));
-            j = j.saturating_add(usize::from(receivers.get(j).is_some_and(|r| r.1 == 0)));
-        }
-    }
-    Ok(ClearingReport {
-        id: DebtId::derive(&[b"clearing", &period_end.unix_ms().to_be_bytes()]),
-        period_end,
-        settled,
-        carried,
-        positions,
-        transfers,
-        gross_and_net,
-        left_out,
-    })
+    report.positions.extend(
+        positions
+            .into_iter()
+            .filter_map(|(avatar, p)| Some(((avatar, currency), i64::try_from(p).ok()?))),
+    );
+    report.settled.extend(settled);
+    report.carried.extend(carried);
+    report.transfers.extend(transfers);
 }
 
-/// Each avatar's net position per currency: received minus owed.
-fn net_positions(obligations: &[Obligation]) -> Result<BTreeMap<(AvatarId, Currency), i64>> {
-    let mut positions: BTreeMap<(AvatarId, Currency), i64> = BTreeMap::new();
+/// Moves every position: greedy pairing of payers with receivers, at most (payers + receivers − 1)
+/// transfers, each at most one position (which fits 64 bits). All or nothing: if a transfer fails, those
+/// made are undone (each reverse restores two balances that held these values) and `None` is returned.
+fn transfer_positions(
+    currency: Currency,
+    positions: &BTreeMap<AvatarId, i128>,
+    wallets: &mut Wallets,
+) -> Option<Vec<(AvatarId, AvatarId, Money)>> {
+    let mut payers: Vec<(AvatarId, i128)> = Vec::new();
+    let mut receivers: Vec<(AvatarId, i128)> = Vec::new();
+    for (avatar, net) in positions {
+        if *net < 0 {
+            payers.push((*avatar, net.saturating_neg()));
+        } else if *net > 0 {
+            receivers.push((*avatar, *net));
+        }
+    }
+    let mut transfers: Vec<(AvatarId, AvatarId, Money)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&(payer, owe)), Some(&(receiver, due))) = (payers.get(i), receivers.get(j)) {
+        let amount = owe.min(due);
+        let moved = i64::try_from(amount)
+            .ok()
+            .map(|minor| Money::new(minor, currency))
+            .filter(|money| wallets.transfer(payer, receiver, *money).is_ok());
+        let Some(money) = moved else {
+            for (payer, receiver, money) in transfers.iter().rev() {
+                let _ = wallets.transfer(*receiver, *payer, *money);
+            }
+            return None;
+        };
+        transfers.push((payer, receiver, money));
+        if let Some(p) = payers.get_mut(i) {
+            p.1 = p.1.saturating_sub(amount);
+        }
+        if let Some(r) = receivers.get_mut(j) {
+            r.1 = r.1.saturating_sub(amount);
+        }
+        i = i.saturating_add(usize::from(payers.get(i).is_some_and(|p| p.1 == 0)));
+        j = j.saturating_add(usize::from(receivers.get(j).is_some_and(|r| r.1 == 0)));
+    }
+    Some(transfers)
+}
+
+/// Each avatar's net position in one currency: received minus owed, in 128 bits (no overflow).
+fn net_positions(obligations: &[Obligation]) -> BTreeMap<AvatarId, i128> {
+    let mut positions: BTreeMap<AvatarId, i128> = BTreeMap::new();
     for o in obligations {
-        let c = o.amount.currency;
-        let from = positions.entry((o.from, c)).or_insert(0);
-        *from = from
-            .checked_sub(o.amount.minor_units)
-            .ok_or(Error::Overflow("position"))?;
-        let to = positions.entry((o.to, c)).or_insert(0);
-        *to = to
-            .checked_add(o.amount.minor_units)
-            .ok_or(Error::Overflow("position"))?;
+        let amount = i128::from(o.amount.minor_units);
+        let from = positions.entry(o.from).or_insert(0);
+        *from = from.saturating_sub(amount);
+        let to = positions.entry(o.to).or_insert(0);
+        *to = to.saturating_add(amount);
     }
     positions.retain(|_, v| *v != 0);
-    Ok(positions)
+    positions
 }

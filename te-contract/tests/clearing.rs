@@ -1,5 +1,6 @@
 //! Clearing a pool: multilateral netting, money conserved, short wallets carried to the next period,
-//! periods aligned to UTC quarter hours, channel debts recorded as paid.
+//! periods aligned to UTC quarter hours, channel debts recorded as paid; an attacker's overflowing
+//! obligations set aside while everyone else clears, each currency all or nothing.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -47,8 +48,7 @@ fn a_cycle_of_debts_nets_to_nothing() {
         vec![owes(1, x, y, 100), owes(2, y, z, 100), owes(3, z, x, 100)],
         &mut wallets,
         later(15),
-    )
-    .unwrap();
+    );
     assert_eq!(report.settled.len(), 3);
     assert!(report.transfers.is_empty());
     assert_eq!(report.gross_and_net[&eur()], (300, 0));
@@ -62,8 +62,7 @@ fn each_avatar_pays_or_receives_only_its_net_position() {
         vec![owes(1, x, y, 100), owes(2, y, z, 60)],
         &mut wallets,
         later(15),
-    )
-    .unwrap();
+    );
     assert_eq!(report.positions[&(x, eur())], -100);
     assert_eq!(report.positions[&(y, eur())], 40);
     assert_eq!(report.positions[&(z, eur())], 60);
@@ -82,10 +81,12 @@ fn an_avatar_that_cannot_pay_is_left_out_with_its_obligations() {
         vec![owes(1, x, y, 100), owes(2, y, z, 50)],
         &mut wallets,
         later(15),
-    )
-    .unwrap();
+    );
     // X cannot pay 100: left out; without X's 100, Y owes 50 net and can pay it.
-    assert_eq!(report.left_out.iter().copied().collect::<Vec<_>>(), [x]);
+    assert_eq!(
+        report.left_out.iter().copied().collect::<Vec<_>>(),
+        [(x, eur())]
+    );
     assert_eq!(report.carried, [owes(1, x, y, 100)]);
     assert_eq!(report.settled, [owes(2, y, z, 50)]);
     assert_eq!(wallets.balance(&z, eur()).minor_units, 50);
@@ -152,7 +153,7 @@ fn cleared_channel_debts_are_recorded_as_paid_in_the_channel() {
     );
     let mut wallets = Wallets::new();
     wallets.deposit(o.b, Money::new(1_000, eur())).unwrap();
-    let report = clear(vec![obligation], &mut wallets, later(15)).unwrap();
+    let report = clear(vec![obligation], &mut wallets, later(15));
     let payment = report.channel_payment(&o.channel, o.a).unwrap();
     assert_eq!((payment.payer, payment.amount), (Party::B, 250));
     // The debtor records its payment; the channel is square.
@@ -181,7 +182,7 @@ proptest! {
             .filter(|(_, (f, t, _))| f != t)
             .map(|(i, (f, t, amount))| owes(u8::try_from(i).unwrap(), ids[usize::from(*f)], ids[usize::from(*t)], *amount))
             .collect();
-        let report = clear(obligations.clone(), &mut wallets, later(15)).unwrap();
+        let report = clear(obligations.clone(), &mut wallets, later(15));
         prop_assert_eq!(wallets.total(eur()).unwrap(), before.total(eur()).unwrap());
         prop_assert_eq!(report.settled.len() + report.carried.len(), obligations.len());
         for id in &ids {
@@ -190,7 +191,104 @@ proptest! {
             prop_assert!(wallets.balance(id, eur()).minor_units >= 0);
         }
         for o in &report.settled {
-            prop_assert!(!report.left_out.contains(&o.from) && !report.left_out.contains(&o.to));
+            prop_assert!(!report.left_out.contains(&(o.from, eur())) && !report.left_out.contains(&(o.to, eur())));
         }
     }
+}
+
+/// The failed clearing: two avatars of one attacker owe each other amounts whose positions overflow
+/// 64 bits. Before, the run failed with `Overflow("position")` after taking every obligation out of the
+/// pool — the honest ones were lost. Now the attacker's are set aside with the reason and the rest clears.
+#[test]
+fn an_overflowing_obligation_is_set_aside_and_the_honest_ones_clear() {
+    let [x, y, z] = avatars();
+    let (m1, m2) = (
+        AvatarId::from_bytes([0xA1; 16]),
+        AvatarId::from_bytes([0xA2; 16]),
+    );
+    let mut pool = Pool::new(DEFAULT_PERIOD, later(0)).unwrap();
+    pool.add(owes(1, x, y, 100)).unwrap();
+    pool.add(owes(2, m1, m2, i64::MAX)).unwrap();
+    pool.add(owes(3, m1, m2, i64::MAX)).unwrap();
+    pool.add(owes(4, y, z, 40)).unwrap();
+    let mut wallets = funded(1_000);
+    wallets.deposit(m1, Money::new(i64::MAX, eur())).unwrap();
+    let report = pool
+        .handle_timeout(&mut wallets, later(15))
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.set_aside.len(), 1, "{:?}", report.set_aside);
+    assert_eq!(report.set_aside[0].obligation, owes(3, m1, m2, i64::MAX));
+    assert!(
+        report.set_aside[0].reason.contains("would pass 64 bits"),
+        "{}",
+        report.set_aside[0].reason
+    );
+    assert_eq!(
+        report.settled,
+        [
+            owes(1, x, y, 100),
+            owes(2, m1, m2, i64::MAX),
+            owes(4, y, z, 40)
+        ]
+    );
+    assert_eq!(wallets.balance(&z, eur()).minor_units, 1_040);
+    assert_eq!(wallets.balance(&m2, eur()).minor_units, i64::MAX);
+    assert_eq!(
+        pool.len(),
+        0,
+        "settled and set-aside obligations leave the pool"
+    );
+}
+
+/// A receiver whose wallet could not hold its position is left out (its obligations wait); the others'
+/// clear and nothing is half applied.
+#[test]
+fn a_receiver_that_cannot_hold_its_position_is_left_out_and_nothing_is_half_applied() {
+    let [x, y, z] = avatars();
+    let mut wallets = funded(1_000);
+    wallets
+        .deposit(y, Money::new(i64::MAX - 1_000, eur()))
+        .unwrap();
+    let before = wallets.clone();
+    let report = clear(
+        vec![owes(1, x, y, 100), owes(2, x, z, 30)],
+        &mut wallets,
+        later(15),
+    );
+    assert_eq!(
+        report.left_out.iter().copied().collect::<Vec<_>>(),
+        [(y, eur())]
+    );
+    assert_eq!(report.carried, [owes(1, x, y, 100)]);
+    assert_eq!(report.settled, [owes(2, x, z, 30)]);
+    assert_eq!(wallets.balance(&y, eur()), before.balance(&y, eur()));
+    assert_eq!(wallets.balance(&x, eur()).minor_units, 970);
+    assert_eq!(wallets.balance(&z, eur()).minor_units, 1_030);
+}
+
+/// Currencies clear on their own: an avatar short in one still settles in another.
+#[test]
+fn each_currency_clears_on_its_own() {
+    let [x, y, _] = avatars();
+    let usd = idea_proto::Currency::new("USD", 2).unwrap();
+    let mut wallets = Wallets::new();
+    wallets.deposit(x, Money::new(500, usd)).unwrap();
+    let in_usd = Obligation {
+        source: Source::Transfer(DebtId::from_bytes([9; 16])),
+        from: x,
+        to: y,
+        amount: Money::new(200, usd),
+    };
+    let report = clear(
+        vec![owes(1, x, y, 100), in_usd.clone()],
+        &mut wallets,
+        later(15),
+    );
+    assert_eq!(
+        report.left_out.iter().copied().collect::<Vec<_>>(),
+        [(x, eur())]
+    );
+    assert_eq!(report.settled, [in_usd]);
+    assert_eq!(wallets.balance(&y, usd).minor_units, 200);
 }
