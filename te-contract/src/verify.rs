@@ -11,10 +11,18 @@
 //! the cofactorless equation accepts signatures the single check refuses, and a signer can grind for that.
 //! A channel peer that batch-accepted such a countersignature could later see an adjudicator refuse it. With
 //! the cofactored equation the batch accepts exactly what the single check accepts (up to a 2^-128
-//! chance per batch), so both give the same verdict on every input. Against `verify_strict` the rule
-//! additionally accepts only signatures whose `R` carries a torsion component that the cofactor removes —
-//! and making one needs the secret key, so it is not a forgery; every other input `verify_strict` refuses
-//! (small-order `R` or `A`, non-canonical `S`, `R` or `A`) is refused here too.
+//! chance per batch), so both give the same verdict on every input.
+//!
+//! Exactly what is accepted beyond `verify_strict`: every input `verify_strict` refuses for its form
+//! (small-order `R` or `A`, non-canonical `S`, non-canonical encodings of `R` or `A`) is refused here too; of
+//! the rest, this rule accepts precisely the signatures for which `R − ([S]B − [k]A)` is a small-order point
+//! other than the identity — the cofactored equation holds, the cofactorless one does not. That difference
+//! comes from a torsion component in `R`, or in the key `A` (a *mixed-order* key: not of small order, so
+//! `verify_strict` admits the key, but carrying a torsion component that `[k]A` keeps unless `k` kills it),
+//! or both when they do not cancel. Making such a signature needs the discrete logarithm of the prime-order
+//! part of `A` — the key's secret — so it is never a forgery of someone else's signature; a key's owner can
+//! make signatures that this rule accepts and `verify_strict` refuses. Registration refuses weak keys, but a
+//! mixed-order key is not refused there, so the rule is what holds them to one verdict.
 //!
 //! The batch's multipliers `z` are derived from all of its inputs by SHA-512 (no random source inside the
 //! core): from every signature's challenge `k` (a hash of its `R`, key and message) and response `S`, so a
