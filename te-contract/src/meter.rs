@@ -81,8 +81,12 @@ pub struct MeterConfig {
 }
 
 /// Energy delivered through one meter in one settlement interval: the unit meter-to-cash settles on.
-/// Its id is derived from the meter and the interval, so each interval is counted once wherever the
-/// token goes.
+///
+/// Tokens are made by [`MeterSeries`] from readings the meter's avatar signed. Their id is derived from the
+/// meter and the interval's start ([`DeliveryToken::id_for`]), and a token whose id is not, whose interval
+/// is empty or whose energy is negative is refused wherever it is read or settled
+/// ([`DeliveryToken::validate`]): one meter's interval is counted once whatever id someone gives it, and no
+/// token moves money backwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryToken {
     /// Unique per meter and interval.
@@ -101,8 +105,60 @@ pub struct DeliveryToken {
     pub estimated: bool,
 }
 
+impl DeliveryToken {
+    /// A token for `meter`'s interval starting at `start`, its id derived from both; validated.
+    pub fn new(
+        meter: AvatarId,
+        start: Timestamp,
+        period_s: u32,
+        import_wh: i64,
+        export_wh: i64,
+        estimated: bool,
+    ) -> Result<DeliveryToken> {
+        let token = DeliveryToken {
+            id: DeliveryToken::id_for(&meter, start),
+            meter,
+            start,
+            period_s,
+            import_wh,
+            export_wh,
+            estimated,
+        };
+        token.validate()?;
+        Ok(token)
+    }
+
+    /// The id of `meter`'s token for the interval starting at `start`.
+    pub fn id_for(meter: &AvatarId, start: Timestamp) -> [u8; 16] {
+        crate::id::DebtId::derive(&[b"token", meter.as_bytes(), &start.unix_ms().to_be_bytes()]).0
+    }
+
+    /// Refuses a token whose id is not derived from its meter and interval, whose interval is empty, or
+    /// whose energy is negative.
+    pub fn validate(&self) -> Result<()> {
+        if self.id != DeliveryToken::id_for(&self.meter, self.start) {
+            return Err(Error::invalid(
+                "token",
+                format!(
+                    "id {} is not derived from meter {} and interval {}",
+                    crate::hex(&self.id),
+                    self.meter,
+                    self.start
+                ),
+            ));
+        }
+        if self.period_s == 0 || self.import_wh < 0 || self.export_wh < 0 {
+            return Err(Error::invalid(
+                "token",
+                "an empty interval or a negative energy",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Layout: id (16 bytes), meter (16), start (timestamp), period (u32), import and export (i64), estimated
-/// (0 or 1).
+/// (0 or 1). Decoding validates the token ([`DeliveryToken::validate`]).
 impl Codec for DeliveryToken {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.id);
@@ -125,6 +181,12 @@ impl Codec for DeliveryToken {
         };
         if token.period_s == 0 || token.import_wh < 0 || token.export_wh < 0 {
             return Err(r.error("token", "an empty interval or a negative energy"));
+        }
+        if token.id != DeliveryToken::id_for(&token.meter, token.start) {
+            return Err(r.error(
+                "token.id",
+                "not derived from the token's meter and interval",
+            ));
         }
         Ok(token)
     }
@@ -265,13 +327,8 @@ impl MeterSeries {
                     _ => break,
                 }
             };
-            let id = crate::id::DebtId::derive(&[
-                b"token",
-                self.meter.as_bytes(),
-                &start.unix_ms().to_be_bytes(),
-            ]);
             out.push(DeliveryToken {
-                id: id.0,
+                id: DeliveryToken::id_for(&self.meter, start),
                 meter: self.meter,
                 start,
                 period_s: self.config.period_s,

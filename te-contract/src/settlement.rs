@@ -109,7 +109,9 @@ impl MeterBindings for Registry {
 }
 
 /// Verifies one interval of `contract` against its delivery-point meter's token for it. Refused when the
-/// token's meter is not bound by `meters` to the contract's delivery point, or covers another interval.
+/// token is not valid ([`DeliveryToken::validate`]: an id not derived from its meter and interval, a
+/// negative energy), its meter is not bound by `meters` to the contract's delivery point, or it covers
+/// another interval.
 pub fn verify_delivery(
     contract: &Contract,
     interval: u32,
@@ -117,6 +119,7 @@ pub fn verify_delivery(
     meters: &impl MeterBindings,
 ) -> Result<DeliveryCheck> {
     let point = contract.delivery_point();
+    token.validate()?;
     match meters.metered_cell(&token.meter) {
         Some(cell) if cell == point.cell => assess(contract, interval, token),
         Some(cell) => Err(Error::invalid(

@@ -19,7 +19,9 @@ mod corpus_files;
 
 use common::{World, eur, t0};
 use idea_proto::{Duration, PublicKey, TransactionId};
-use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState, Debt, Party, Payment};
+use te_contract::channel::{
+    ChannelClose, ChannelOpen, ChannelState, CloseRequest, Debt, Party, Payment,
+};
 use te_contract::registry::{KeyRotation, Revocation};
 use te_contract::{ChannelId, Codec, DebtId, Signed};
 
@@ -144,15 +146,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     );
     dispute.sign(b, 0, &w.keys[1]).unwrap();
     out.push(("dispute", dispute.to_bytes()));
-    let token = te_contract::meter::DeliveryToken {
-        id: [4; 16],
-        meter: a,
-        start: t0(),
-        period_s: 900,
-        import_wh: 0,
-        export_wh: 480,
-        estimated: true,
-    };
+    let token = te_contract::meter::DeliveryToken::new(a, t0(), 900, 0, 480, true).unwrap();
     let cell = contract.body().delivery_point().cell.clone();
     let record = te_contract::settlement::verify_delivery(
         contract.body(),
@@ -167,14 +161,25 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         .to_vec();
     record.encode(&mut bytes);
     out.push(("settlement_record", bytes));
+    let mut request = Signed::new(
+        w.deployment.clone(),
+        CloseRequest {
+            channel: ChannelId::from_bytes([9; 16]),
+            by: a,
+            counter: 3,
+            at: t0(),
+        },
+    );
+    request.sign(a, 0, &w.keys[0]).unwrap();
+    out.push(("channel_close_request", request.to_bytes()));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 10);
+    let inputs = corpus_files::corpus("te_signed", 11);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 10, "{decoded} inputs decoded");
+    assert!(decoded >= 11, "{decoded} inputs decoded");
 }
 
 #[test]

@@ -177,7 +177,7 @@ proptest! {
     /// The settlement record a ledger entry carries (not signed: the ledger's hash chain covers it).
     #[test]
     fn settlement_records_round_trip(
-        (contract, token_id, meter) in (any::<[u8; 16]>(), any::<[u8; 16]>(), avatar()),
+        (contract, meter) in (any::<[u8; 16]>(), avatar()),
         (interval, period_s) in (any::<u32>(), 1..u32::MAX),
         (contracted, delivered, allowance) in (any::<i64>(), any::<i64>(), any::<i64>()),
         (import_wh, export_wh) in (0..i64::MAX, 0..i64::MAX),
@@ -185,7 +185,7 @@ proptest! {
         (currency, amount, penalty) in (strategies::currency(), any::<i64>(), any::<i64>()),
         bytes in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        let token = DeliveryToken { id: token_id, meter, start, period_s, import_wh, export_wh, estimated };
+        let token = DeliveryToken { id: DeliveryToken::id_for(&meter, start), meter, start, period_s, import_wh, export_wh, estimated };
         let record = DeliveryCheck {
             contract: TransactionId::from_bytes(contract),
             interval,

@@ -19,7 +19,7 @@ use te_contract::contract::Contract;
 use te_contract::meter::DeliveryToken;
 use te_contract::settlement::{Dispute, SettlementBook, discrepancy_id, verify_delivery};
 use te_contract::wallet::Wallets;
-use te_contract::{AvatarId, Error, Signed};
+use te_contract::{AvatarId, Codec, Error, Signed};
 
 /// Contract 1: 4 × 500 Wh at 12 c/kWh, tolerance max(5 %, 10 Wh) = 25 Wh, penalty 30 c/kWh.
 fn contract(w: &World) -> Contract {
@@ -40,15 +40,19 @@ fn pv_meter() -> OneMeter {
 }
 
 fn token(interval: u32, export_wh: i64) -> DeliveryToken {
-    DeliveryToken {
-        id: [u8::try_from(interval).unwrap() + 1; 16],
-        meter: AvatarId::from_bytes([99; 16]),
-        start: later(15 * u64::from(interval)),
-        period_s: 900,
-        import_wh: 0,
+    token_of(AvatarId::from_bytes([99; 16]), interval, 0, export_wh)
+}
+
+fn token_of(meter: AvatarId, interval: u32, import_wh: i64, export_wh: i64) -> DeliveryToken {
+    DeliveryToken::new(
+        meter,
+        later(15 * u64::from(interval)),
+        900,
+        import_wh,
         export_wh,
-        estimated: false,
-    }
+        false,
+    )
+    .unwrap()
 }
 
 fn wallets(w: &World) -> Wallets {
@@ -191,10 +195,7 @@ fn only_the_delivery_points_meter_settles_a_contract() {
     let before = wallets.clone();
     // The buyer's meter, an agent's avatar and an unknown id are refused, and nothing moves.
     for meter in [house, w.ids[0], AvatarId::from_bytes([97; 16])] {
-        let foreign = DeliveryToken {
-            meter,
-            ..token(0, 500)
-        };
+        let foreign = token_of(meter, 0, 0, 500);
         let refused = book
             .settle_to_wallets(&c, 0, &foreign, &w.registry, &mut wallets, later(15))
             .unwrap_err();
@@ -230,11 +231,7 @@ fn when_the_cell_buys_from_an_operator_its_import_is_the_delivery() {
         buyer: w.ids[0],
         agreed_at: t0(),
     };
-    let imported = DeliveryToken {
-        import_wh: 500,
-        export_wh: 0,
-        ..token(0, 0)
-    };
+    let imported = token_of(AvatarId::from_bytes([99; 16]), 0, 500, 0);
     let check = verify_delivery(&c, 0, &imported, &pv_meter()).unwrap();
     assert_eq!((check.delivered_wh, check.is_discrepancy()), (500, false));
     // Export is not what the operator delivered into the cell.
@@ -348,6 +345,58 @@ fn a_discrepancy_is_disputed_by_a_party_before_the_deadline_and_resolved_on_the_
     );
     assert!(
         book.resolve(&id, &c, 500, "again", &mut wallets, later(121))
+            .is_err()
+    );
+}
+
+/// The unbound tokens: the same meter and interval under a fresh id, and a token with negative
+/// energy, are refused before anything settles; the same interval cannot settle a second contract.
+#[test]
+fn a_token_must_be_bound_to_its_meter_and_interval_and_carry_no_negative_energy() {
+    let w = World::new("idea-test", 2);
+    let c = contract(&w);
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let mut wallets = wallets(&w);
+    let before = wallets.clone();
+    let fresh_id = DeliveryToken {
+        id: [0x55; 16],
+        ..token(0, 500)
+    };
+    let refused = book
+        .settle_to_wallets(&c, 0, &fresh_id, &pv_meter(), &mut wallets, later(15))
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::Invalid { field: "token", reason } if reason.contains("not derived")),
+        "{refused}"
+    );
+    let negative = DeliveryToken {
+        export_wh: -500,
+        ..token(0, 0)
+    };
+    let refused = verify_delivery(&c, 0, &negative, &pv_meter()).unwrap_err();
+    assert!(
+        matches!(&refused, Error::Invalid { field: "token", reason } if reason.contains("negative")),
+        "{refused}"
+    );
+    assert!(
+        DeliveryToken::new(AvatarId::from_bytes([99; 16]), later(0), 900, 0, -1, false).is_err()
+    );
+    assert_eq!(wallets, before);
+    // Decoding refuses a token whose id was changed.
+    let mut bytes = token(0, 500).to_bytes();
+    bytes[0] ^= 1;
+    assert!(matches!(
+        DeliveryToken::decode(&bytes),
+        Err(Error::Decode {
+            field: "token.id",
+            ..
+        })
+    ));
+    // The real token settles once; the same interval under any id does not settle again.
+    book.settle_to_wallets(&c, 0, &token(0, 500), &pv_meter(), &mut wallets, later(15))
+        .unwrap();
+    assert!(
+        book.settle_to_wallets(&c, 0, &fresh_id, &pv_meter(), &mut wallets, later(16))
             .is_err()
     );
 }
