@@ -20,6 +20,7 @@
 mod catalogue;
 mod error;
 pub mod iec104_client;
+pub mod ledger_check;
 pub mod render;
 pub mod serve;
 

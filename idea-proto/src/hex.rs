@@ -1,7 +1,12 @@
-//! Lower-case hexadecimal text for ids and keys.
+//! Hexadecimal text for ids, keys, hashes and frames: the one hex helper of the workspace.
+//!
+//! ```
+//! assert_eq!(idea_proto::hex::encode(&[0, 0xab]), "00ab");
+//! assert_eq!(idea_proto::hex::decode("00AB"), Ok(vec![0, 0xab]));
+//! ```
 
 /// Lower-case hex of `bytes`.
-pub(crate) fn encode(bytes: &[u8]) -> String {
+pub fn encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -15,7 +20,7 @@ fn nibble(c: u8) -> Option<u8> {
 }
 
 /// Bytes from hex text (either case); an odd length or a non-hex character is an error.
-pub(crate) fn decode(text: &str) -> Result<Vec<u8>, String> {
+pub fn decode(text: &str) -> Result<Vec<u8>, String> {
     if !text.len().is_multiple_of(2) {
         return Err(format!("{} hex digits is an odd count", text.len()));
     }

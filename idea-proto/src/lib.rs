@@ -64,7 +64,7 @@ mod auxiliary;
 mod cell;
 mod envelope;
 mod error;
-mod hex;
+pub mod hex;
 mod id;
 mod key;
 mod lifecycle;

@@ -112,6 +112,14 @@ pub enum Error {
     /// Arithmetic that would overflow.
     #[error("overflow in {0}")]
     Overflow(&'static str),
+    /// A ledger failed verification at entry `seq` (0: the chain as a whole).
+    #[error("ledger entry {seq}: {fault}")]
+    Ledger {
+        /// The entry.
+        seq: u64,
+        /// What is wrong with it.
+        fault: LedgerFault,
+    },
     /// The store could not make something durable; nothing that depended on it was acknowledged.
     #[error("store: {0}")]
     Store(String),
@@ -134,6 +142,45 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// What [`crate::ledger::verify`] found wrong with a ledger.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerFault {
+    /// Its sequence number or its link to the previous entry is wrong (an entry removed, inserted or moved).
+    #[error("not linked to the previous entry")]
+    NotLinked,
+    /// Its hash does not match its content.
+    #[error("its hash does not match its content")]
+    HashMismatch,
+    /// A second entry with the same kind and key.
+    #[error("recorded twice")]
+    RecordedTwice,
+    /// Recorded before the entry it follows.
+    #[error("recorded before the entry it follows")]
+    OutOfOrder,
+    /// Its key is not its object's.
+    #[error("its key is not its object's")]
+    WrongKey,
+    /// An entry kind this version does not know.
+    #[error("unknown entry kind {0:#06x}")]
+    UnknownKind(u16),
+    /// A checkpoint in the chain that does not cover the entry before it, or is not the operator's.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// The chain ends before the anchor (entries were removed from its end).
+    #[error("the chain ends at entry {head}, before the anchored entry")]
+    Truncated {
+        /// Where the chain ends (0: empty).
+        head: u64,
+    },
+    /// The anchored entry's hash differs (the chain was rewritten).
+    #[error("its hash is not the anchored hash")]
+    AnchorMismatch,
+    /// The file is not a ledger.
+    #[error("not a ledger: {0}")]
+    NotALedger(String),
 }
 
 /// The result type of this crate.

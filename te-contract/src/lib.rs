@@ -101,11 +101,11 @@ pub mod verify;
 pub mod wallet;
 
 pub use codec::Codec;
-pub use error::{Error, Result};
+pub use error::{Error, LedgerFault, Result};
 pub use id::{AvatarId, ChannelId, DebtId, DeploymentId, MAX_DEPLOYMENT_LEN, OrderId};
 pub use signed::{KeyResolver, MessageKind, Signed};
 
 /// Lower-case hex of some bytes, for messages.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    idea_proto::hex::encode(bytes)
 }

@@ -84,6 +84,8 @@ kinds! {
     MeterReading = 48, "meter-reading";
     /// A dispute of a recorded discrepancy.
     Dispute = 64, "dispute";
+    /// The ledger operator's signature over the chain up to an entry.
+    LedgerCheckpoint = 80, "ledger-checkpoint";
 }
 
 impl fmt::Display for MessageKind {

@@ -172,14 +172,25 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     );
     request.sign(a, 0, &w.keys[0]).unwrap();
     out.push(("channel_close_request", request.to_bytes()));
+    let mut checkpoint = Signed::new(
+        w.deployment.clone(),
+        te_contract::ledger::Checkpoint {
+            operator: w.registrar,
+            seq: 42,
+            hash: [0x42; 32],
+            at: t0(),
+        },
+    );
+    checkpoint.sign(w.registrar, 0, &w.registrar_key).unwrap();
+    out.push(("ledger_checkpoint", checkpoint.to_bytes()));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 11);
+    let inputs = corpus_files::corpus("te_signed", 12);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 11, "{decoded} inputs decoded");
+    assert!(decoded >= 12, "{decoded} inputs decoded");
 }
 
 #[test]

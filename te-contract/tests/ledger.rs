@@ -17,9 +17,9 @@ use idea_proto::PublicKey;
 use std::io::{BufRead, BufReader, Write};
 use te_contract::contract::Contract;
 use te_contract::ledger::{
-    Entry, Ledger, LedgerStore, MemoryStore, RecordKind, SqliteStore, entry_hash, verify,
+    Anchor, Entry, Ledger, LedgerStore, MemoryStore, RecordKind, SqliteStore, entry_hash, verify,
 };
-use te_contract::{Error, Signed};
+use te_contract::{Error, LedgerFault, Signed};
 
 /// The registrations of `w`'s avatars and a contract between the first two, as entries.
 fn history(w: &World) -> Vec<Entry> {
@@ -83,6 +83,7 @@ fn check_store(store: impl LedgerStore) {
         w.registrar,
         PublicKey::from(&w.registrar_key),
         t0(),
+        &Anchor::None,
     )
     .unwrap();
     assert_eq!((report.entries, report.signatures), (4, 6));
@@ -111,35 +112,51 @@ fn tampering_anywhere_is_found() {
             w.registrar,
             PublicKey::from(&w.registrar_key),
             t0(),
+            &Anchor::None,
         )
     };
     run(&clean).unwrap();
+    let at = |seq: u64, fault: LedgerFault| Err::<(), _>(Error::Ledger { seq, fault });
     // A changed record body.
     let mut store = clean.clone();
     store.entries_mut()[3].entry.body = b"interval 0: 600 c".to_vec();
-    assert!(run(&store).unwrap_err().to_string().contains("hash"));
-    // The same, with the hash recomputed: the next link breaks... and as the last entry, the head moves.
+    assert_eq!(run(&store).map(drop), at(4, LedgerFault::HashMismatch));
+    // A record changed with its hash recomputed: the next link breaks.
     let mut store = clean.clone();
-    store.entries_mut()[2].entry.body[40] ^= 1;
-    let e = &store.entries_mut()[2].clone();
-    store.entries_mut()[2].hash = entry_hash(&e.prev, e.seq, &e.entry);
-    assert!(run(&store).is_err());
-    // A signed entry whose content and hashes were rewritten consistently: its signatures fail.
+    store.entries_mut()[1].entry.at =
+        idea_proto::Timestamp::from_unix_ms(w.now.unix_ms() + 1).unwrap();
+    let e = &store.entries_mut()[1].clone();
+    store.entries_mut()[1].hash = entry_hash(&e.prev, e.seq, &e.entry);
+    assert_eq!(run(&store).map(drop), at(3, LedgerFault::NotLinked));
+    // A signed entry whose content and hashes were rewritten consistently (as the last entry): its
+    // signatures fail.
     let mut store = clean.clone();
-    let len = store.entries_mut().len();
     store.entries_mut().truncate(3);
     store.entries_mut()[2].entry.body[60] ^= 1;
     let e = store.entries_mut()[2].clone();
     store.entries_mut()[2].hash = entry_hash(&e.prev, e.seq, &e.entry);
-    assert!(run(&store).is_err());
-    assert_eq!(len, 4);
+    let err = run(&store).unwrap_err();
+    assert!(
+        matches!(err, Error::BadSignature { .. } | Error::Decode { .. }),
+        "{err:?}"
+    );
     // Entries swapped.
     let mut store = clean.clone();
     store.entries_mut().swap(0, 1);
-    assert!(run(&store).is_err());
+    assert_eq!(run(&store).map(drop), at(1, LedgerFault::NotLinked));
     // Under another registrar key nothing verifies.
     let other = PublicKey::from(&common::key(99));
-    assert!(verify(&clean, &w.deployment, w.registrar, other, t0()).is_err());
+    assert!(matches!(
+        verify(
+            &clean,
+            &w.deployment,
+            w.registrar,
+            other,
+            t0(),
+            &Anchor::None
+        ),
+        Err(Error::BadSignature { .. })
+    ));
 }
 
 #[test]
@@ -246,6 +263,7 @@ fn a_writer_killed_mid_write_loses_nothing_it_acknowledged() {
             w.registrar,
             PublicKey::from(&w.registrar_key),
             t0(),
+            &Anchor::None,
         )
         .unwrap();
         let head = report.head.unwrap().seq;
@@ -304,4 +322,239 @@ fn check_submit_all(store: impl LedgerStore) {
 fn a_group_submitted_at_once_is_checked_against_the_store_all_or_nothing() {
     check_submit_all(MemoryStore::new());
     check_submit_all(SqliteStore::in_memory().unwrap());
+}
+
+/// A ledger with the history of `w`, a checkpoint by the registrar over it, and two records after it;
+/// returns the store and the checkpoint.
+fn checkpointed(w: &World) -> (MemoryStore, Signed<te_contract::ledger::Checkpoint>) {
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    for e in history(w) {
+        ledger.submit(e).unwrap();
+    }
+    let checkpoint = ledger
+        .checkpoint(w.registrar, 0, &w.registrar_key, &w.deployment, later(20))
+        .unwrap();
+    for e in records(100, 2) {
+        ledger.submit(Entry { at: later(21), ..e }).unwrap();
+    }
+    ledger.commit().unwrap();
+    (ledger.store().clone(), checkpoint)
+}
+
+fn verify_with(w: &World, store: &MemoryStore, anchor: &Anchor) -> te_contract::Result<u64> {
+    verify(
+        store,
+        &w.deployment,
+        w.registrar,
+        PublicKey::from(&w.registrar_key),
+        t0(),
+        anchor,
+    )
+    .map(|r| r.entries)
+}
+
+/// The history rewrite: the chain is unkeyed, so a writer of the file can change a settled amount and
+/// recompute every hash, or delete the last entries. Signed checkpoints and an anchor kept outside catch it.
+#[test]
+fn a_rewritten_or_cut_history_is_found_by_the_checkpoints_and_the_anchor() {
+    let w = World::new("idea-test", 2);
+    let (clean, checkpoint) = checkpointed(&w);
+    let report = verify(
+        &clean,
+        &w.deployment,
+        w.registrar,
+        PublicKey::from(&w.registrar_key),
+        t0(),
+        &Anchor::Checkpoint(checkpoint.clone()),
+    )
+    .unwrap();
+    assert_eq!((report.entries, report.checkpoints), (7, 1));
+    assert_eq!(report.last_checkpoint.unwrap().seq, 4);
+    assert_eq!(
+        report.unanchored, 3,
+        "the checkpoint entry and the two records after it"
+    );
+    let head = report.head.unwrap();
+
+    // The settled amount (entry 4) changed and every hash after it recomputed: the in-chain checkpoint no
+    // longer covers the entry before it.
+    let mut store = clean.clone();
+    store.entries_mut()[3].entry.body = b"interval 0: 600 c".to_vec();
+    rechain(&mut store, 3);
+    assert!(matches!(
+        verify_with(&w, &store, &Anchor::None),
+        Err(Error::Ledger {
+            seq: 5,
+            fault: LedgerFault::Checkpoint(_)
+        })
+    ));
+
+    // The last two entries deleted: invisible without an anchor, found with the head or the checkpoint.
+    let mut store = clean.clone();
+    store.entries_mut().truncate(5);
+    assert_eq!(verify_with(&w, &store, &Anchor::None).unwrap(), 5);
+    assert_eq!(
+        verify_with(&w, &store, &Anchor::Head(head)),
+        Err(Error::Ledger {
+            seq: 7,
+            fault: LedgerFault::Truncated { head: 5 }
+        })
+    );
+    // Cut before the checkpoint: the external copy of the checkpoint finds it.
+    let mut store = clean.clone();
+    store.entries_mut().truncate(3);
+    assert_eq!(
+        verify_with(&w, &store, &Anchor::Checkpoint(checkpoint.clone())),
+        Err(Error::Ledger {
+            seq: 4,
+            fault: LedgerFault::Truncated { head: 3 }
+        })
+    );
+
+    // A record after the checkpoint rewritten with hashes recomputed: the head anchor finds it.
+    let mut store = clean.clone();
+    store.entries_mut()[6].entry.body = vec![9, 9, 9];
+    rechain(&mut store, 6);
+    assert_eq!(verify_with(&w, &store, &Anchor::None).unwrap(), 7);
+    assert_eq!(
+        verify_with(&w, &store, &Anchor::Head(head)),
+        Err(Error::Ledger {
+            seq: 7,
+            fault: LedgerFault::AnchorMismatch
+        })
+    );
+
+    // A checkpoint by anyone but the registrar is refused, in the chain and as the anchor.
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    for e in history(&w) {
+        ledger.submit(e).unwrap();
+    }
+    let forged = ledger
+        .checkpoint(w.ids[0], 0, &w.keys[0], &w.deployment, later(20))
+        .unwrap();
+    ledger.commit().unwrap();
+    assert!(matches!(
+        verify_with(&w, ledger.store(), &Anchor::None),
+        Err(Error::Ledger {
+            seq: 5,
+            fault: LedgerFault::Checkpoint(_)
+        })
+    ));
+    assert!(matches!(
+        verify_with(&w, &clean, &Anchor::Checkpoint(forged)),
+        Err(Error::Ledger {
+            fault: LedgerFault::Checkpoint(_),
+            ..
+        })
+    ));
+}
+
+/// Recomputes the links and hashes from entry index `from` on, as a writer of the file could.
+fn rechain(store: &mut MemoryStore, from: usize) {
+    let entries = store.entries_mut();
+    for i in from..entries.len() {
+        let prev = if i == 0 { [0; 32] } else { entries[i - 1].hash };
+        entries[i].prev = prev;
+        entries[i].hash = entry_hash(&prev, entries[i].seq, &entries[i].entry);
+    }
+}
+
+#[test]
+fn an_entry_of_an_unknown_kind_is_refused() {
+    let w = World::new("idea-test", 2);
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    for e in history(&w) {
+        ledger.submit(e).unwrap();
+    }
+    ledger
+        .submit(Entry {
+            kind: 0x1fff,
+            key: [0; 24],
+            at: later(30),
+            body: b"an invented record".to_vec(),
+        })
+        .unwrap();
+    ledger.commit().unwrap();
+    assert_eq!(
+        verify_with(&w, ledger.store(), &Anchor::None),
+        Err(Error::Ledger {
+            seq: 5,
+            fault: LedgerFault::UnknownKind(0x1fff)
+        })
+    );
+}
+
+#[test]
+fn verification_opens_read_only_and_refuses_what_is_not_a_ledger() {
+    let dir = std::env::temp_dir().join(format!("idea-ledger-ro-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let w = World::new("idea-test", 2);
+    let path = dir.join("ledger.db");
+    let _ = std::fs::remove_file(&path);
+    {
+        let mut ledger = Ledger::open(SqliteStore::open(&path).unwrap()).unwrap();
+        for e in history(&w) {
+            ledger.submit(e).unwrap();
+        }
+        ledger.commit().unwrap();
+    }
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let (before, files) = (std::fs::read(&path).unwrap(), listing());
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let report = verify(
+        &store,
+        &w.deployment,
+        w.registrar,
+        PublicKey::from(&w.registrar_key),
+        t0(),
+        &Anchor::None,
+    )
+    .unwrap();
+    assert_eq!(report.entries, 4);
+    drop(store);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is unchanged"
+    );
+    assert_eq!(listing(), files, "nothing was created beside it");
+    // An SQLite database of something else, and a file that is no database at all.
+    let other = dir.join("other.db");
+    let _ = std::fs::remove_file(&other);
+    unrelated_database(&other);
+    let before = std::fs::read(&other).unwrap();
+    assert!(matches!(
+        SqliteStore::open_read_only(&other),
+        Err(Error::Ledger {
+            fault: LedgerFault::NotALedger(_),
+            ..
+        })
+    ));
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "not a database at all, just some words in a file").unwrap();
+    assert!(matches!(
+        SqliteStore::open_read_only(&text),
+        Err(Error::Ledger {
+            fault: LedgerFault::NotALedger(_),
+            ..
+        })
+    ));
+    assert!(SqliteStore::open_read_only(&dir.join("missing.db")).is_err());
+    assert!(!dir.join("missing.db").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Writes an SQLite database with a table of its own and no ledger in it.
+fn unrelated_database(path: &std::path::Path) {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('hello');")
+        .unwrap();
 }

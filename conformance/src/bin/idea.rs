@@ -201,8 +201,10 @@ fn parse_command_type(text: &str) -> Result<u8, String> {
 
 #[derive(Debug, Subcommand)]
 enum LedgerCommand {
-    /// Walk a ledger (SQLite file): every link and hash, every key recorded once, time order, and every
-    /// signature against the registry rebuilt from the registrar's key. Exits 2 at the first fault.
+    /// Walk a ledger (SQLite file, opened read-only): every link and hash, every key recorded once, time
+    /// order, every entry of a known kind, every signature against the registry rebuilt from the registrar's
+    /// key, every checkpoint the registrar signed, and the anchor (--head or --checkpoint) when given.
+    /// Exits 1 at the first fault or for a file that is not a ledger, 2 for bad arguments.
     Verify {
         /// The ledger database.
         file: std::path::PathBuf,
@@ -218,7 +220,14 @@ enum LedgerCommand {
         /// When the registry began (RFC 3339).
         #[arg(long)]
         genesis: String,
-        /// Print JSON (entries, signatures, head) instead of a sentence.
+        /// The head the chain must hold, SEQ:HASH (as an earlier verification printed it): finds entries
+        /// removed from the end or rewritten.
+        #[arg(long, conflicts_with = "checkpoint")]
+        head: Option<String>,
+        /// The operator's latest signed checkpoint, kept outside the ledger (a file of its bytes).
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+        /// Print JSON (entries, signatures, head, checkpoints, last_checkpoint, unanchored) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -583,57 +592,53 @@ struct ModbusAt {
     unit: u8,
 }
 
-/// `idea ledger verify`.
+/// `idea ledger verify`: prints the report.
 fn verify_ledger(
-    file: &std::path::Path,
-    deployment: &str,
-    registrar: &str,
-    key: &str,
-    genesis: &str,
+    check: &idea_conformance::ledger_check::LedgerCheck,
     json: bool,
-) -> Result<String, String> {
-    let deployment = te_contract::DeploymentId::new(deployment).map_err(|e| e.to_string())?;
-    let registrar: te_contract::AvatarId = registrar
-        .parse()
-        .map_err(|e: te_contract::Error| e.to_string())?;
-    let key: idea_proto::PublicKey = key
-        .parse()
-        .map_err(|e: idea_proto::Error| format!("--registrar-key: {e}"))?;
-    let genesis: idea_proto::Timestamp = genesis
-        .parse()
-        .map_err(|e: idea_proto::Error| format!("--genesis: {e}"))?;
-    if !file.exists() {
-        return Err(format!("{}: no such file", file.display()));
-    }
-    let store = te_contract::ledger::SqliteStore::open(file)
-        .map_err(|e| format!("{}: {e}", file.display()))?;
-    let report = te_contract::ledger::verify(&store, &deployment, registrar, key, genesis)
-        .map_err(|e| format!("{}: {e}", file.display()))?;
-    let head = report.head.map(|h| {
-        (
-            h.seq,
-            h.hash
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>(),
-        )
-    });
+) -> Result<String, Failure> {
+    use idea_conformance::ledger_check::{LedgerCheckFailure, verify_ledger_file};
+    let report = verify_ledger_file(check).map_err(|e| match e {
+        LedgerCheckFailure::Failed(why) => Failure::Check(why),
+        other => Failure::Usage(other.to_string()),
+    })?;
+    let head = |h: Option<te_contract::ledger::ChainHead>| {
+        h.map(|h| format!("{}:{}", h.seq, idea_proto::hex::encode(&h.hash)))
+    };
+    let anchored = check.head.is_some() || check.checkpoint.is_some();
     if json {
-        return pretty(&serde_json::json!({
+        return Ok(pretty(&serde_json::json!({
             "entries": report.entries,
             "signatures": report.signatures,
-            "head": head.map(|(seq, hash)| serde_json::json!({"seq": seq, "hash": hash})),
-        }));
+            "head": head(report.head),
+            "checkpoints": report.checkpoints,
+            "last_checkpoint": head(report.last_checkpoint),
+            "unanchored": report.unanchored,
+            "anchored": anchored,
+        }))?);
     }
-    Ok(match head {
-        Some((seq, hash)) => format!(
-            "{}: {} entries and {} signatures verified; head {seq} {hash}\n",
-            file.display(),
-            report.entries,
-            report.signatures
-        ),
-        None => format!("{}: empty ledger\n", file.display()),
-    })
+    let file = check.file.display();
+    let Some(h) = head(report.head) else {
+        return Ok(format!("{file}: empty ledger\n"));
+    };
+    let mut out = format!(
+        "{file}: {} entries and {} signatures verified; head {h}\n",
+        report.entries, report.signatures
+    );
+    match head(report.last_checkpoint) {
+        Some(c) => out.push_str(&format!(
+            "{} checkpoints by the operator, the last over entry {c}; {} entries after it\n",
+            report.checkpoints, report.unanchored
+        )),
+        None => out.push_str("no checkpoint by the operator in the chain\n"),
+    }
+    if !anchored {
+        out.push_str(
+            "not anchored: entries removed from the end, or rewritten after the last checkpoint, cannot be \
+             told without --head or --checkpoint\n",
+        );
+    }
+    Ok(out)
 }
 
 /// Pretty JSON with a final newline.
@@ -789,6 +794,27 @@ fn read_input(file: &str) -> Result<Vec<u8>, String> {
 fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
         Command::Iec104(command) => iec104(command),
+        Command::Ledger(LedgerCommand::Verify {
+            file,
+            deployment,
+            registrar,
+            registrar_key,
+            genesis,
+            head,
+            checkpoint,
+            json,
+        }) => verify_ledger(
+            &idea_conformance::ledger_check::LedgerCheck {
+                file,
+                deployment,
+                registrar,
+                registrar_key,
+                genesis,
+                head,
+                checkpoint,
+            },
+            json,
+        ),
         other => run_text(other).map_err(Failure::Usage),
     }
 }
@@ -887,7 +913,9 @@ fn iec104(command: Iec104Command) -> Result<String, Failure> {
 
 fn run_text(command: Command) -> Result<String, String> {
     match command {
-        Command::Serve { .. } | Command::Iec104(_) => Err("handled in main".into()),
+        Command::Serve { .. } | Command::Iec104(_) | Command::Ledger(_) => {
+            Err("handled in main".into())
+        }
         Command::Sunspec(SunspecCommand::Scan {
             target,
             serial,
@@ -895,21 +923,6 @@ fn run_text(command: Command) -> Result<String, String> {
             unit,
             json,
         }) => scan(&target, serial.then(|| line.line(&target)), unit, json),
-        Command::Ledger(LedgerCommand::Verify {
-            file,
-            deployment,
-            registrar,
-            registrar_key,
-            genesis,
-            json,
-        }) => verify_ledger(
-            &file,
-            &deployment,
-            &registrar,
-            &registrar_key,
-            &genesis,
-            json,
-        ),
         Command::Requirements { json, area } => {
             let catalogue = Catalogue::builtin();
             let selected = match &area {

@@ -8,11 +8,32 @@
 //! returned is acknowledged, and a crash loses at most the group in flight, never part of one.
 //! [`verify`] walks the chain, rebuilding the registry from the registrar's key and checking every
 //! signature at the time its entry was recorded.
+//!
+//! The chain alone is not keyed: whoever can write the file could rewrite it and recompute every hash, or
+//! cut entries off its end. So the registrar, the deployment's operator, signs [`Checkpoint`]s (see
+//! [`Ledger::checkpoint`]) — at least every clearing period — that are recorded in the chain and kept
+//! outside it, and [`verify`] checks every checkpoint in the chain and the chain against an [`Anchor`]: the
+//! latest checkpoint kept outside, or a head known by other means.
+//!
+//! What the ledger guarantees, and against whom:
+//! - **A reader** (who can read the file) learns everything in it — it is not encrypted — and can check all
+//!   of it against the registrar's public key, without being able to change it ([`SqliteStore::open_read_only`]).
+//! - **A writer of the file** (without the operator's key) cannot change, insert, remove or reorder any entry
+//!   up to the latest checkpoint without [`verify`] failing; entries after it it can rewrite or cut off, and
+//!   only an [`Anchor`] kept out of its reach (a checkpoint file, a head published elsewhere) shows that.
+//!   Signed objects (contracts, channel states, readings, disputes) it cannot forge at all: their parties'
+//!   signatures fail. Unknown entry kinds are refused.
+//! - **The operator** (who holds the registrar's key) can write any history of platform records
+//!   (settlements, clearings, payouts) and sign checkpoints over it, but cannot forge what parties signed:
+//!   every contract, channel state, reading and dispute still verifies only under its parties' keys. Two
+//!   checkpoints it signed for one sequence number with different hashes are evidence of a rewrite.
 
+mod checkpoint;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use checkpoint::Checkpoint;
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
@@ -20,13 +41,13 @@ pub use sqlite::SqliteStore;
 use crate::channel::{ChannelClose, ChannelOpen, ChannelState, CloseRequest};
 use crate::codec::Codec;
 use crate::contract::Contract;
-use crate::error::{Error, Result};
+use crate::error::{Error, LedgerFault, Result};
 use crate::id::{AvatarId, DeploymentId};
 use crate::meter::MeterReading;
 use crate::registry::{KeyRotation, Registration, Registry, Revocation};
 use crate::settlement::Dispute;
 use crate::signed::{Body, MessageKind, Signed};
-use idea_proto::{PublicKey, Timestamp};
+use idea_proto::{EnvelopeSigner, PublicKey, Timestamp};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 
@@ -53,6 +74,20 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// Every kind.
+    pub const ALL: [RecordKind; 5] = [
+        RecordKind::Settlement,
+        RecordKind::Discrepancy,
+        RecordKind::Resolution,
+        RecordKind::Clearing,
+        RecordKind::ChannelPayout,
+    ];
+
+    /// The kind with this code.
+    pub fn from_code(code: u16) -> Option<RecordKind> {
+        RecordKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     /// Its entry code.
     pub const fn code(self) -> u16 {
         match self {
@@ -279,6 +314,57 @@ impl<S: LedgerStore> Ledger<S> {
     pub fn pending(&self) -> usize {
         self.group.len()
     }
+
+    /// The operator (the registrar, `operator`, with its key `key_version`) signs the chain up to its last
+    /// entry — committed or in the group — and the checkpoint joins the group as the next entry. Keep the
+    /// returned checkpoint outside the ledger too (`to_bytes()` into a file the ledger's writer cannot
+    /// change): it is the [`Anchor`] [`verify`] checks the chain against. Refused on an empty chain.
+    pub fn checkpoint(
+        &mut self,
+        operator: AvatarId,
+        key_version: u32,
+        key: &impl EnvelopeSigner,
+        deployment: &DeploymentId,
+        at: Timestamp,
+    ) -> Result<Signed<Checkpoint>> {
+        let last = match self.group.last() {
+            Some(last) => ChainHead {
+                seq: last.seq,
+                hash: last.hash,
+            },
+            None => self
+                .head
+                .ok_or_else(|| Error::invalid("ledger", "nothing to checkpoint"))?,
+        };
+        let mut signed = Signed::new(
+            deployment.clone(),
+            Checkpoint {
+                operator,
+                seq: last.seq,
+                hash: last.hash,
+                at,
+            },
+        );
+        signed.sign(operator, key_version, key)?;
+        self.submit(Entry::signed(&signed, at))?;
+        Ok(signed)
+    }
+}
+
+/// What [`verify`] checks the chain against, besides itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Anchor {
+    /// Nothing: the chain is checked up to its latest in-chain checkpoint only; what follows it, or a cut
+    /// at its end, cannot be told.
+    #[default]
+    None,
+    /// A head known by other means (published, printed by an earlier verification): the chain must hold
+    /// this entry with this hash.
+    Head(ChainHead),
+    /// The latest checkpoint, kept outside the ledger: it must be the operator's, and the chain must hold
+    /// the entry it covers with its hash.
+    Checkpoint(Signed<Checkpoint>),
 }
 
 /// What [`verify`] found.
@@ -290,53 +376,173 @@ pub struct VerifyReport {
     pub signatures: u64,
     /// The head.
     pub head: Option<ChainHead>,
+    /// Checkpoints found in the chain.
+    pub checkpoints: u64,
+    /// The entry the latest in-chain checkpoint covers.
+    pub last_checkpoint: Option<ChainHead>,
+    /// Entries after the entry the latest in-chain checkpoint covers (all of them when there is none): what
+    /// only an [`Anchor`] protects.
+    pub unanchored: u64,
 }
 
-/// Walks the chain: every hash and link, every key unique, times never going back, and every signed
-/// object decoded and verified — registrations, rotations and revocations rebuild the registry from
-/// `registrar`'s `key`, and every signature must verify under a key valid when its entry was recorded.
+fn fault(seq: u64, fault: LedgerFault) -> Error {
+    Error::Ledger { seq, fault }
+}
+
+/// Walks the chain: every hash and link, every key unique, times never going back, every entry of a known
+/// kind, and every signed object decoded and verified — registrations, rotations and revocations rebuild the
+/// registry from `registrar`'s `key`, and every signature must verify under a key valid when its entry was
+/// recorded. Every checkpoint in the chain must be the registrar's and cover the entry before it; the chain
+/// must then hold what `anchor` names.
 pub fn verify(
     store: &impl LedgerStore,
     deployment: &DeploymentId,
     registrar: AvatarId,
     key: PublicKey,
     genesis: Timestamp,
+    anchor: &Anchor,
 ) -> Result<VerifyReport> {
     let mut registry = Registry::new(deployment.clone(), registrar, key, genesis);
+    let anchored_seq = match anchor {
+        Anchor::None => None,
+        Anchor::Head(head) => Some(head.seq),
+        Anchor::Checkpoint(c) => Some(c.body().seq),
+    };
+    let mut anchored_hash = None;
     let mut prev = [0u8; 32];
     let mut expected = 1u64;
     let mut last_at = genesis;
     let mut signatures = 0u64;
+    let mut checkpoints = 0u64;
+    let mut last_checkpoint = None;
     let mut seen = HashSet::new();
     store.scan(1, &mut |stored| {
-        let broken = |reason: String| Error::Store(format!("entry {}: {reason}", stored.seq));
-        if stored.seq != expected || stored.prev != prev {
-            return Err(broken("not linked to the previous entry".into()));
+        let seq = stored.seq;
+        if seq != expected || stored.prev != prev {
+            return Err(fault(expected, LedgerFault::NotLinked));
         }
-        if entry_hash(&prev, stored.seq, &stored.entry) != stored.hash {
-            return Err(broken("its hash does not match its content".into()));
+        if entry_hash(&prev, seq, &stored.entry) != stored.hash {
+            return Err(fault(seq, LedgerFault::HashMismatch));
         }
         if !seen.insert((stored.entry.kind, stored.entry.key)) {
-            return Err(broken("recorded twice".into()));
+            return Err(fault(seq, LedgerFault::RecordedTwice));
         }
         if stored.entry.at < last_at {
-            return Err(broken("recorded before the entry it follows".into()));
+            return Err(fault(seq, LedgerFault::OutOfOrder));
         }
-        signatures =
-            signatures.saturating_add(check_entry(&stored.entry, &mut registry, deployment)?);
+        if stored.entry.kind == MessageKind::LedgerCheckpoint.code() {
+            let covered = check_checkpoint(&stored, prev, registrar, &registry, deployment)?;
+            checkpoints = checkpoints.saturating_add(1);
+            last_checkpoint = Some(covered);
+            signatures = signatures.saturating_add(1);
+        } else {
+            let checked =
+                check_entry(&stored.entry, &mut registry, deployment).map_err(|e| match e {
+                    Error::Ledger { fault: f, .. } => fault(seq, f),
+                    other => other,
+                })?;
+            signatures = signatures.saturating_add(checked);
+        }
+        if Some(seq) == anchored_seq {
+            anchored_hash = Some(stored.hash);
+        }
         prev = stored.hash;
         last_at = stored.entry.at;
         expected = expected.saturating_add(1);
         Ok(())
     })?;
+    let entries = expected.saturating_sub(1);
+    let head = (entries > 0).then_some(ChainHead {
+        seq: entries,
+        hash: prev,
+    });
+    check_anchor(
+        anchor,
+        anchored_hash,
+        entries,
+        registrar,
+        &registry,
+        deployment,
+    )?;
     Ok(VerifyReport {
-        entries: expected.saturating_sub(1),
+        entries,
         signatures,
-        head: (expected > 1).then_some(ChainHead {
-            seq: expected.saturating_sub(1),
-            hash: prev,
-        }),
+        head,
+        checkpoints,
+        last_checkpoint,
+        unanchored: entries.saturating_sub(last_checkpoint.map_or(0, |c: ChainHead| c.seq)),
     })
+}
+
+/// A checkpoint entry: the registrar's, verifying, and covering the entry before it (whose hash is `prev`).
+/// Returns what it covers.
+fn check_checkpoint(
+    stored: &StoredEntry,
+    prev: [u8; 32],
+    registrar: AvatarId,
+    registry: &Registry,
+    deployment: &DeploymentId,
+) -> Result<ChainHead> {
+    let seq = stored.seq;
+    let signed = decode::<Checkpoint>(&stored.entry).map_err(|e| match e {
+        Error::Ledger { fault: f, .. } => fault(seq, f),
+        other => other,
+    })?;
+    let c = signed.body();
+    if c.operator != registrar {
+        return Err(fault(
+            seq,
+            LedgerFault::Checkpoint(format!(
+                "signed by {}, not the operator {registrar}",
+                c.operator
+            )),
+        ));
+    }
+    if c.seq.checked_add(1) != Some(seq) || c.hash != prev {
+        return Err(fault(
+            seq,
+            LedgerFault::Checkpoint(format!("covers entry {}, not the entry before it", c.seq)),
+        ));
+    }
+    signed.verify(registry, deployment, stored.entry.at)?;
+    Ok(ChainHead {
+        seq: c.seq,
+        hash: c.hash,
+    })
+}
+
+/// The chain (`entries` long; `found` the hash of the anchored entry, if reached) against `anchor`.
+fn check_anchor(
+    anchor: &Anchor,
+    found: Option<[u8; 32]>,
+    entries: u64,
+    registrar: AvatarId,
+    registry: &Registry,
+    deployment: &DeploymentId,
+) -> Result<()> {
+    let (seq, hash) = match anchor {
+        Anchor::None => return Ok(()),
+        Anchor::Head(head) => (head.seq, head.hash),
+        Anchor::Checkpoint(signed) => {
+            let c = signed.body();
+            if c.operator != registrar {
+                return Err(fault(
+                    c.seq,
+                    LedgerFault::Checkpoint(format!(
+                        "the anchor is signed by {}, not the operator {registrar}",
+                        c.operator
+                    )),
+                ));
+            }
+            signed.verify(registry, deployment, c.at)?;
+            (c.seq, c.hash)
+        }
+    };
+    match found {
+        None => Err(fault(seq, LedgerFault::Truncated { head: entries })),
+        Some(found) if found != hash => Err(fault(seq, LedgerFault::AnchorMismatch)),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Decodes an entry's signed object, which must be the one its key names.
@@ -344,7 +550,7 @@ fn decode<T: Body>(entry: &Entry) -> Result<Signed<T>> {
     let object = Signed::<T>::decode_exact(&entry.body)?;
     let body = object.body();
     if key(body.scope(), body.counter()) != entry.key {
-        return Err(Error::Store("an entry's key is not its object's".into()));
+        return Err(fault(0, LedgerFault::WrongKey));
     }
     Ok(object)
 }
@@ -362,10 +568,11 @@ fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId
         Ok(object.signatures().len() as u64)
     }
     let Some(kind) = MessageKind::from_code(entry.kind) else {
-        return if entry.kind > RECORD_CODES {
-            Ok(0)
-        } else {
-            Err(Error::Store(format!("unknown entry kind {}", entry.kind)))
+        // A platform record of a known kind is vouched for by the chain (and the checkpoints over it);
+        // anything else is refused.
+        return match RecordKind::from_code(entry.kind) {
+            Some(_) => Ok(0),
+            None => Err(fault(0, LedgerFault::UnknownKind(entry.kind))),
         };
     };
     match kind {
@@ -391,5 +598,7 @@ fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId
         MessageKind::ChannelCloseRequest => signed::<CloseRequest>(entry, registry, deployment),
         MessageKind::MeterReading => signed::<MeterReading>(entry, registry, deployment),
         MessageKind::Dispute => signed::<Dispute>(entry, registry, deployment),
+        // Checked by `check_checkpoint` before it comes here.
+        MessageKind::LedgerCheckpoint => signed::<Checkpoint>(entry, registry, deployment),
     }
 }

@@ -36,6 +36,53 @@ impl SqliteStore {
         SqliteStore::init(db)
     }
 
+    /// Opens an existing ledger at `path` for reading only — for verification, which must never change
+    /// the evidence it checks: nothing is created or written (no table, no journal setting). A file that is
+    /// not an SQLite database, or a database without the ledger's table, is refused as
+    /// [`LedgerFault::NotALedger`](crate::LedgerFault::NotALedger).
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
+        use rusqlite::OpenFlags;
+        let not_a_ledger = |why: String| Error::Ledger {
+            seq: 0,
+            fault: crate::LedgerFault::NotALedger(why),
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if !path.is_file() {
+            return Err(Error::Store(format!("{}: no such file", path.display())));
+        }
+        // Without a write-ahead log beside it (the writer closed cleanly) the whole ledger is in the file:
+        // open it as immutable, so SQLite creates no -wal or -shm file either. With one (the writer is
+        // running, or crashed), its committed groups are part of the ledger: read them through the log.
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let db = if std::path::Path::new(&wal).exists() {
+            Connection::open_with_flags(path, flags)
+        } else {
+            Connection::open_with_flags(
+                format!("file:{}?immutable=1", uri_path(path)),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )
+        }
+        .map_err(store_error)?;
+        let columns: Vec<String> = db
+            .prepare("SELECT name FROM pragma_table_info('entries') ORDER BY cid")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| row.get::<_, String>(0))?
+                    .collect::<std::result::Result<Vec<_>, _>>()
+            })
+            .map_err(|e| not_a_ledger(e.to_string()))?;
+        let expected = ["seq", "kind", "key", "at", "body", "prev", "hash"];
+        if columns != expected {
+            return Err(not_a_ledger(if columns.is_empty() {
+                "no entries table".into()
+            } else {
+                format!("the entries table has columns {columns:?}")
+            }));
+        }
+        Ok(SqliteStore { db })
+    }
+
     /// A database in memory (tests).
     pub fn in_memory() -> Result<SqliteStore> {
         SqliteStore::init(Connection::open_in_memory().map_err(store_error)?)
@@ -59,6 +106,20 @@ impl SqliteStore {
         .map_err(store_error)?;
         Ok(SqliteStore { db })
     }
+}
+
+/// `path` for an SQLite `file:` URI: the characters a URI gives a meaning escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl LedgerStore for SqliteStore {
