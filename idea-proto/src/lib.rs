@@ -60,6 +60,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admission;
 mod auxiliary;
 mod cell;
 mod envelope;

@@ -243,6 +243,12 @@ impl Link {
     }
 
     /// Queues an ASDU; it is sent while data transfer is started and fewer than k frames are unacknowledged.
+    /// ASDUs waiting behind the k window (not yet sent).
+    pub fn queued(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    /// Queues an ASDU to send once data transfer is started and the k window allows.
     pub fn send_asdu(&mut self, asdu: Asdu) {
         self.outgoing.push_back(asdu);
     }

@@ -6,7 +6,8 @@ use crate::element::Element;
 use crate::error::Error;
 use crate::link::{Event, Link, LinkParams, Role};
 use crate::station::{CommandHandler, GroupStatus, Outstation, RedundancyGroup, RedundancyGroups};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use idea_proto::admission::{AcceptBackoff, Admission, AdmissionLimits};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -14,6 +15,16 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 /// Server settings.
+///
+/// Admission policy: at most `max_connections` clients at once and `max_connections_per_address` from one
+/// address; further ones are closed at accept (and logged). A client that has not started data transfer
+/// (STARTDT) within `start_timeout` is closed, so connections that connect and wait cannot hold the slots.
+/// With redundancy groups, the controlling stations a group names by address are admitted outside the
+/// general limit (up to `max_connections_per_address` each) and never closed for not starting — a standby
+/// connection stays stopped by design — so unknown clients can never lock out a configured master.
+/// Each connection queues at most `max_queued` ASDUs behind its k window: a request that arrives while its
+/// queue is full is refused with a negative confirmation, and a connection whose queue passes twice that
+/// (its master stopped acknowledging while reports flow) is closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Link parameters of every connection.
@@ -22,6 +33,12 @@ pub struct ServerConfig {
     pub asdu: AsduParams,
     /// Most connections served at once (further ones are closed at accept).
     pub max_connections: usize,
+    /// Most connections from one client address.
+    pub max_connections_per_address: usize,
+    /// How long a client of no named redundancy group may stay connected without starting data transfer.
+    pub start_timeout: std::time::Duration,
+    /// Most ASDUs one connection queues behind its k window.
+    pub max_queued: usize,
     /// Redundancy groups (IEC 60870-5-104 edition 2). Empty: every connection is independent and every started
     /// connection gets every report. Otherwise a client joins the group that names its address (or a
     /// catch-all group), only the group's last started connection gets its reports, reports made while none
@@ -35,6 +52,9 @@ impl Default for ServerConfig {
             link: LinkParams::default(),
             asdu: AsduParams::IEC104,
             max_connections: 8,
+            max_connections_per_address: 4,
+            start_timeout: std::time::Duration::from_secs(30),
+            max_queued: 8_192,
             redundancy_groups: Vec::new(),
         }
     }
@@ -48,7 +68,10 @@ pub struct Server<H: CommandHandler + Send + 'static> {
     reports: broadcast::Sender<(u64, Vec<Asdu>)>,
     published: AtomicU64,
     config: ServerConfig,
-    connections: AtomicUsize,
+    /// Clients of no named redundancy group.
+    general: Admission,
+    /// Controlling stations a redundancy group names by address.
+    named: Admission,
     next_connection: AtomicU64,
     groups: Option<Mutex<RedundancyGroups>>,
 }
@@ -65,8 +88,15 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
             station: Mutex::new(station),
             reports,
             published: AtomicU64::new(0),
+            general: Admission::new(AdmissionLimits {
+                total: config.max_connections,
+                per_address: config.max_connections_per_address,
+            }),
+            named: Admission::new(AdmissionLimits {
+                total: usize::MAX,
+                per_address: config.max_connections_per_address,
+            }),
             config,
-            connections: AtomicUsize::new(0),
             next_connection: AtomicU64::new(0),
             groups,
         }))
@@ -159,40 +189,40 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                 }
                 Err(e) => {
                     // Out of file descriptors (EMFILE), a connection reset before accept, …: the listener
-                    // stays; wait a little so a persistent error does not spin, and keep serving.
-                    let pause = backoff.next();
+                    // stays; pause so a persistent error does not spin, and keep serving.
+                    let pause = backoff.next_pause();
                     log::error!("iec104 server: accept failed: {e}; retrying in {pause:?}");
                     tokio::time::sleep(pause).await;
                     continue;
                 }
             };
-            let group = match self.groups() {
+            let (group, named) = match self.groups() {
                 Some(groups) => match groups.group_of(peer.ip()) {
-                    Some(g) => Some(g),
+                    Some(g) => (Some(g), groups.names(g, peer.ip())),
                     None => {
                         log::info!("{peer}: refused: not a member of any redundancy group");
                         continue;
                     }
                 },
-                None => None,
+                None => (None, false),
             };
-            let active = self.connections.fetch_add(1, Ordering::SeqCst);
-            if active >= self.config.max_connections {
-                self.connections.fetch_sub(1, Ordering::SeqCst);
-                log::warn!(
-                    "{peer}: refused: {} connections already served",
-                    self.config.max_connections
-                );
-                drop(stream);
-                continue;
-            }
+            let admission = if named { &self.named } else { &self.general };
+            let permit = match admission.admit(peer.ip()) {
+                Ok(permit) => permit,
+                Err(why) => {
+                    log::warn!("{peer}: refused: {why}");
+                    continue;
+                }
+            };
             let server = Arc::clone(&self);
             let id = self.next_connection.fetch_add(1, Ordering::SeqCst);
             let _ = stream.set_nodelay(true);
             let tls = tls.clone();
             tokio::spawn(async move {
-                let member = Member { id, group };
-                let _ = match tls {
+                let _permit = permit;
+                let member = Member { id, group, named };
+                log::info!("{peer}: connected");
+                let ended = match tls {
                     None => server.connection(stream, member).await,
                     #[cfg(feature = "tls")]
                     Some(acceptor) => {
@@ -214,8 +244,10 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                     #[cfg(not(feature = "tls"))]
                     Some(never) => match never {},
                 };
-                server.step_down(Member { id, group });
-                server.connections.fetch_sub(1, Ordering::SeqCst);
+                if let Err(e) = ended {
+                    log::info!("{peer}: closed: {e}");
+                }
+                server.step_down(member);
             });
         }
     }
@@ -271,12 +303,32 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
         let mut buffer = ReceiveBuffer::default();
         let mut chunk = vec![0u8; 8192];
         let mut skip_through = 0u64;
+        // A client of no named group must start data transfer in time (once started, the link's timers
+        // keep it honest).
+        let start_by = (!member.named)
+            .then(|| Instant::now().checked_add(self.config.start_timeout))
+            .flatten();
+        let mut ever_started = false;
+        let limit = self.config.max_queued;
         loop {
             flush(&mut link, &self.config.asdu, &mut writer).await?;
             if link.is_closed() {
                 return Ok(());
             }
-            let wake = earliest(link.poll_timeout(), None);
+            if link.queued() > limit.saturating_mul(2) {
+                return Err(Error::Transport(format!(
+                    "{} ASDUs queued behind the k window: the master does not acknowledge",
+                    link.queued()
+                )));
+            }
+            let start_deadline = start_by.filter(|_| !ever_started);
+            if start_deadline.is_some_and(|at| Instant::now() >= at) {
+                return Err(Error::Transport(format!(
+                    "data transfer not started within {:?}",
+                    self.config.start_timeout
+                )));
+            }
+            let wake = earliest(link.poll_timeout(), start_deadline);
             let sleep = async {
                 match wake {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -295,12 +347,17 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                         link.handle_apdu(apdu, now);
                         while let Some(event) = link.poll_event() {
                             match event {
+                                Event::Asdu(asdu) if link.queued() >= limit => {
+                                    // Busy: the answers would pile up behind the k window.
+                                    link.send_asdu(crate::station::negative_confirmation(&asdu));
+                                }
                                 Event::Asdu(asdu) => {
                                     let answers = self.lock().handle_asdu(&asdu, now);
                                     answers.into_iter().for_each(|a| link.send_asdu(a));
                                 }
                                 Event::Closed(_) => return Ok(()),
                                 Event::Started => {
+                                    ever_started = true;
                                     if let Some(through) = self.take_over(member, &mut link) {
                                         skip_through = through;
                                     }
@@ -333,36 +390,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The pause after a failed accept: 10 ms doubling to 1 s while failures repeat.
-#[derive(Debug, Default)]
-pub(crate) struct AcceptBackoff {
-    failures: u32,
-}
-
-impl AcceptBackoff {
-    const FIRST: std::time::Duration = std::time::Duration::from_millis(10);
-    const MOST: std::time::Duration = std::time::Duration::from_secs(1);
-
-    /// The pause before the next accept.
-    pub(crate) fn next(&mut self) -> std::time::Duration {
-        let pause = Self::FIRST
-            .saturating_mul(1u32 << self.failures.min(7))
-            .min(Self::MOST);
-        self.failures = self.failures.saturating_add(1);
-        pause
-    }
-
-    /// An accept succeeded.
-    pub(crate) fn reset(&mut self) {
-        self.failures = 0;
-    }
-}
-
 /// A connection's identity and redundancy group.
 #[derive(Debug, Clone, Copy)]
 struct Member {
     id: u64,
     group: Option<usize>,
+    /// Whether its group names its address (a configured master).
+    named: bool,
 }
 
 /// The TLS acceptor when the feature is on; an uninhabited type otherwise.

@@ -10,6 +10,7 @@ mod redundancy;
 pub use database::{Point, PointDatabase};
 pub use outstation::{
     CommandHandler, CommandMode, CommandResult, GLOBAL_ADDRESS, Outstation, OutstationConfig,
+    negative_confirmation,
 };
 pub use redundancy::{GroupStatus, RedundancyGroup, RedundancyGroups};
 

@@ -78,6 +78,12 @@ pub struct Outstation<H: CommandHandler> {
     next_cyclic: Option<Instant>,
 }
 
+/// The negative activation confirmation of `request` (its ASDU mirrored with cause 7 and P/N = 1): how a
+/// station refuses an activation it cannot take now (IEC 60870-5-101 clause 7.2.3).
+pub fn negative_confirmation(request: &Asdu) -> Asdu {
+    mirror(request, cause::ACTIVATION_CON, true)
+}
+
 fn mirror(asdu: &Asdu, cause: u8, negative: bool) -> Asdu {
     Asdu {
         cot: Cot {

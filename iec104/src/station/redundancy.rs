@@ -64,6 +64,13 @@ pub struct RedundancyGroups {
 }
 
 impl RedundancyGroups {
+    /// Whether group `group` names `address` explicitly (not as a catch-all).
+    pub fn names(&self, group: usize, address: IpAddr) -> bool {
+        self.groups
+            .get(group)
+            .is_some_and(|g| g.config.clients.contains(&address))
+    }
+
     /// The groups, in the order a client address is matched against them.
     pub fn new(groups: Vec<RedundancyGroup>) -> RedundancyGroups {
         RedundancyGroups {
