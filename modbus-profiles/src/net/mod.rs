@@ -10,4 +10,4 @@ mod server;
 pub use client::{Answer, Client, Framing, MAX_PIPELINE};
 #[cfg(feature = "serial")]
 pub use serial::{Parity, SerialLine, SerialStream, serve_serial};
-pub use server::{Shared, serve_rtu, serve_tcp};
+pub use server::{Shared, TcpLimits, serve_rtu, serve_tcp, serve_tcp_with};

@@ -7,6 +7,7 @@ use crate::server::{Handled, Registers, Server, be16};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use idea_proto::admission::{AcceptBackoff, Admission, AdmissionLimits};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A server core shared by every connection.
@@ -18,26 +19,98 @@ const TICK_EVERY: Duration = Duration::from_millis(50);
 /// Largest MBAP ADU: 7-byte header and a 253-byte PDU.
 const MAX_TCP_ADU: usize = 260;
 
-/// Serves Modbus TCP on `listener` until the task is dropped: one task per connection, and one that lets
-/// time pass for the registers.
+/// What a Modbus TCP server holds and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// Connections at once, and from one client address (Modbus Messaging on TCP/IP 4.2.1 leaves the
+    /// number to the server).
+    pub admission: AdmissionLimits,
+    /// A connection that sends no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// A request that has begun must be complete within this (a trickling client is closed).
+    pub frame_timeout: Duration,
+}
+
+impl Default for TcpLimits {
+    /// 64 connections, 16 from one address, closed after 5 minutes without a request or 5 seconds into an
+    /// incomplete one.
+    fn default() -> TcpLimits {
+        TcpLimits {
+            admission: AdmissionLimits {
+                total: 64,
+                per_address: 16,
+            },
+            idle_timeout: Duration::from_secs(300),
+            frame_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Serves Modbus TCP on `listener` until the task is dropped, with the default [`TcpLimits`]: one task per
+/// connection, and one that lets time pass for the registers.
 ///
 /// # Errors
-/// [`Error::Transport`] when accepting fails.
+/// None in practice: a failed accept (out of file descriptors, a reset) is logged and retried after a
+/// pause; the listener never stops on its own.
 pub async fn serve_tcp<R: Registers + Send + 'static>(
     listener: TcpListener,
     server: Shared<R>,
 ) -> Result<(), Error> {
+    serve_tcp_with(listener, server, TcpLimits::default()).await
+}
+
+/// As [`serve_tcp`], with `limits`. A connection over the limits is closed at accept; one that sends
+/// something other than Modbus TCP (a protocol id other than 0, a length out of range) is closed.
+///
+/// # Errors
+/// None in practice (see [`serve_tcp`]).
+pub async fn serve_tcp_with<R: Registers + Send + 'static>(
+    listener: TcpListener,
+    server: Shared<R>,
+    limits: TcpLimits,
+) -> Result<(), Error> {
     let ticker = tokio::spawn(tick(Arc::clone(&server)));
-    let result = loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => break Err(Error::Transport(e.to_string())),
+    let _ticker = AbortOnDrop(ticker);
+    let admission = Admission::new(limits.admission);
+    let mut backoff = AcceptBackoff::default();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff.reset();
+                accepted
+            }
+            Err(e) => {
+                let pause = backoff.next_pause();
+                log::error!("modbus server: accept failed: {e}; retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+        };
+        let permit = match admission.admit(peer.ip()) {
+            Ok(permit) => permit,
+            Err(why) => {
+                log::warn!("{peer}: refused: {why}");
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, Arc::clone(&server)));
-    };
-    ticker.abort();
-    result
+        let server = Arc::clone(&server);
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(why) = connection(stream, server, limits).await {
+                log::info!("{peer}: closed: {why}");
+            }
+        });
+    }
+}
+
+/// Aborts the task when dropped: the registers' clock stops with the listener.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn tick<R: Registers>(server: Shared<R>) {
@@ -52,31 +125,50 @@ async fn tick<R: Registers>(server: Shared<R>) {
     }
 }
 
-async fn connection<R: Registers>(mut stream: TcpStream, server: Shared<R>) {
+/// Serves one connection until the client closes it, breaks the protocol or times out; returns why it ended
+/// early.
+async fn connection<R: Registers>(
+    mut stream: TcpStream,
+    server: Shared<R>,
+    limits: TcpLimits,
+) -> Result<(), String> {
     let mut buffer = Vec::with_capacity(1024);
     let mut out = Vec::with_capacity(MAX_TCP_ADU);
     let mut replies = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
+    let mut frame_started: Option<tokio::time::Instant> = None;
     loop {
-        let n = match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
+        let deadline = match frame_started {
+            Some(at) => at + limits.frame_timeout,
+            None => tokio::time::Instant::now() + limits.idle_timeout,
+        };
+        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) => return Ok(()),
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) if frame_started.is_some() => {
+                return Err(format!("a request not completed within {:?}", limits.frame_timeout));
+            }
+            Err(_) => return Err(format!("no request for {:?}", limits.idle_timeout)),
         };
         buffer.extend_from_slice(chunk.get(..n).unwrap_or_default());
         replies.clear();
+        let mut completed = 0usize;
         {
             let mut core = server.lock().unwrap_or_else(PoisonError::into_inner);
             core.registers_mut().tick(Instant::now());
             // Every complete ADU in the buffer, in order (clients may pipeline).
             loop {
+                if buffer.len() >= 4 && be16(&buffer, 2) != 0 {
+                    return Err(format!("protocol id {}, not 0 (Modbus)", be16(&buffer, 2)));
+                }
                 if buffer.len() < 6 {
                     break;
                 }
                 let declared = usize::from(be16(&buffer, 4));
                 let total = declared.saturating_add(6);
                 if declared < 2 || total > MAX_TCP_ADU {
-                    // Not Modbus TCP: close.
-                    return;
+                    return Err(format!("an MBAP length of {declared}: not Modbus TCP"));
                 }
                 let Some(adu) = buffer.get(..total) else {
                     break;
@@ -85,10 +177,20 @@ async fn connection<R: Registers>(mut stream: TcpStream, server: Shared<R>) {
                     replies.extend_from_slice(&out);
                 }
                 buffer.drain(..total);
+                completed = completed.saturating_add(1);
             }
         }
-        if !replies.is_empty() && stream.write_all(&replies).await.is_err() {
-            return;
+        // The clock of an incomplete request starts with its first byte.
+        frame_started = match (buffer.is_empty(), frame_started) {
+            (true, _) => None,
+            (false, Some(at)) if completed == 0 => Some(at),
+            (false, _) => Some(tokio::time::Instant::now()),
+        };
+        if !replies.is_empty() {
+            stream
+                .write_all(&replies)
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
 }

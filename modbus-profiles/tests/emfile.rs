@@ -1,0 +1,57 @@
+//! The Modbus TCP server survives running out of file descriptors: while the process is at its limit accepts
+//! fail (EMFILE); once descriptors are free again a client is served. (Its own test binary: the limit is the
+//! whole process's.)
+#![cfg(feature = "tokio")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
+#[path = "../../test-support/fd_limit.rs"]
+mod fd_limit;
+mod common;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_listener_keeps_serving_after_running_out_of_file_descriptors() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let address = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(modbus_profiles::net::serve_tcp(
+            listener,
+            common::shared("modbus-meter"),
+        ));
+        address
+    });
+    {
+        let _lowered = fd_limit::LoweredNofile::to(fd_limit::open_now() + 24);
+        let mut held = Vec::new();
+        while let Ok(stream) = std::net::TcpStream::connect(address) {
+            held.push(stream);
+            assert!(held.len() < 100, "the limit did not take");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        drop(held);
+    }
+    let request = [0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x9c, 0x40, 0x00, 0x02];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = std::net::TcpStream::connect(address).ok().and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+            s.write_all(&request).ok()?;
+            let mut answer = [0u8; 13];
+            s.read_exact(&mut answer).ok()?;
+            Some(answer)
+        });
+        if answer.is_some_and(|a| a[..2] == [0x00, 0x01] && a[7] == 0x03) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server no longer serves");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
