@@ -138,11 +138,11 @@ async fn connection<R: Registers>(
     let mut chunk = [0u8; 2048];
     let mut frame_started: Option<tokio::time::Instant> = None;
     loop {
-        let deadline = match frame_started {
-            Some(at) => at + limits.frame_timeout,
-            None => tokio::time::Instant::now() + limits.idle_timeout,
+        let wait = match frame_started {
+            Some(at) => limits.frame_timeout.saturating_sub(at.elapsed()),
+            None => limits.idle_timeout,
         };
-        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+        let n = match tokio::time::timeout(wait, stream.read(&mut chunk)).await {
             Ok(Ok(0)) => return Ok(()),
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return Err(e.to_string()),
