@@ -15,7 +15,6 @@ use common::shared;
 use idea_proto::admission::AdmissionLimits;
 use modbus_profiles::net::{TcpLimits, serve_tcp_with};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
