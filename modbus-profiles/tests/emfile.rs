@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 #![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
+mod common;
 #[path = "../../test-support/fd_limit.rs"]
 mod fd_limit;
-mod common;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -38,16 +38,20 @@ fn the_listener_keeps_serving_after_running_out_of_file_descriptors() {
         std::thread::sleep(Duration::from_millis(300));
         drop(held);
     }
-    let request = [0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x9c, 0x40, 0x00, 0x02];
+    let request = [
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x9c, 0x40, 0x00, 0x02,
+    ];
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let answer = std::net::TcpStream::connect(address).ok().and_then(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-            s.write_all(&request).ok()?;
-            let mut answer = [0u8; 13];
-            s.read_exact(&mut answer).ok()?;
-            Some(answer)
-        });
+        let answer = std::net::TcpStream::connect(address)
+            .ok()
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+                s.write_all(&request).ok()?;
+                let mut answer = [0u8; 13];
+                s.read_exact(&mut answer).ok()?;
+                Some(answer)
+            });
         if answer.is_some_and(|a| a[..2] == [0x00, 0x01] && a[7] == 0x03) {
             break;
         }

@@ -23,7 +23,9 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 fn read_request(id: u16, protocol: u16) -> Vec<u8> {
     let [t0, t1] = id.to_be_bytes();
     let [p0, p1] = protocol.to_be_bytes();
-    vec![t0, t1, p0, p1, 0x00, 0x06, 0x01, 0x03, 0x9c, 0x40, 0x00, 0x02]
+    vec![
+        t0, t1, p0, p1, 0x00, 0x06, 0x01, 0x03, 0x9c, 0x40, 0x00, 0x02,
+    ]
 }
 
 async fn serve(limits: TcpLimits) -> SocketAddr {
@@ -84,7 +86,10 @@ async fn one_address_cannot_take_every_slot() {
     };
     let (mut a, mut b, mut c) = (from(5).await, from(5).await, from(5).await);
     assert!(answered(&mut a, 1).await && answered(&mut b, 2).await);
-    assert!(!answered(&mut c, 3).await, "a third from one address is closed");
+    assert!(
+        !answered(&mut c, 3).await,
+        "a third from one address is closed"
+    );
     let mut other = from(6).await;
     assert!(answered(&mut other, 4).await);
 }
@@ -102,7 +107,11 @@ async fn trickling_and_silent_clients_are_closed_after_their_timeouts() {
     trickle.write_all(&read_request(1, 0)[..5]).await.unwrap();
     let started = std::time::Instant::now();
     assert!(closed_within(&mut trickle, Duration::from_secs(2)).await);
-    assert!(started.elapsed() < Duration::from_millis(550), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(550),
+        "{:?}",
+        started.elapsed()
+    );
     // Nothing at all: closed after the idle timeout.
     let mut silent = TcpStream::connect(address).await.unwrap();
     assert!(closed_within(&mut silent, Duration::from_secs(2)).await);

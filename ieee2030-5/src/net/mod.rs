@@ -36,12 +36,15 @@
 
 mod client;
 mod http;
+mod idle;
 mod server;
 pub mod tls;
 
 pub use client::{ClientConfig, DerClient};
 pub use http::{Answer, Connecting, Connection, Connector, RustlsConnector, Stream, TcpConnector};
-pub use server::{SharedServer, deliver_notifications, serve, serve_connection};
+pub use server::{
+    ServeLimits, SharedServer, deliver_notifications, serve, serve_connection, serve_with,
+};
 
 use std::sync::Arc;
 

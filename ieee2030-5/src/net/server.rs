@@ -11,49 +11,134 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use idea_proto::admission::{AcceptBackoff, Admission, AdmissionLimits};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::idle::IdleTimeout;
+
 /// A server core shared between connections.
 pub type SharedServer = Arc<Mutex<Server>>;
 
-/// Accepts connections on `listener` forever: TLS with `tls` (client certificates required; the client is
-/// the LFDI of its certificate), or plain HTTP without (every client is the operator — for local testing
-/// only). Each connection runs in its own task.
+/// What the server holds and how long it waits for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Connections at once, and from one client address.
+    pub admission: AdmissionLimits,
+    /// A TLS handshake must complete within this.
+    pub handshake_timeout: Duration,
+    /// A request's headers must arrive within this once it begins (trickled headers: slowloris).
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this.
+    pub body_timeout: Duration,
+    /// A connection that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ServeLimits {
+    /// 256 connections, 16 from one address; 10 s for a handshake and for headers, 30 s for a body, 120 s
+    /// of silence.
+    fn default() -> ServeLimits {
+        ServeLimits {
+            admission: AdmissionLimits {
+                total: 256,
+                per_address: 16,
+            },
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Accepts connections on `listener` forever, with the default [`ServeLimits`]: TLS with `tls` (client
+/// certificates required; the client is the LFDI of its certificate), or plain HTTP without (every client is
+/// the operator — for local testing only). Each connection runs in its own task.
 ///
 /// # Errors
-/// [`Error::Transport`] if accepting fails.
+/// None in practice: a failed accept (out of file descriptors, a reset) is logged and retried after a
+/// pause; the listener never stops on its own.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     server: SharedServer,
     clock: Clock,
 ) -> Result<(), Error> {
+    serve_with(listener, tls, server, clock, ServeLimits::default()).await
+}
+
+/// As [`serve`], with `limits`: a connection over the admission limits is closed at accept, a handshake,
+/// headers or a body that do not arrive in time and a silent connection are closed.
+///
+/// # Errors
+/// None in practice (see [`serve`]).
+pub async fn serve_with(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    server: SharedServer,
+    clock: Clock,
+    limits: ServeLimits,
+) -> Result<(), Error> {
     let acceptor = tls.map(TlsAcceptor::from);
+    let admission = Admission::new(limits.admission);
+    let mut backoff = AcceptBackoff::default();
     loop {
-        let (tcp, _) = listener
-            .accept()
-            .await
-            .map_err(|e| Error::Transport(format!("accept: {e}")))?;
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff.reset();
+                accepted
+            }
+            Err(e) => {
+                let pause = backoff.next_pause();
+                log::error!("2030.5 server: accept failed: {e}; retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+        };
+        let permit = match admission.admit(peer.ip()) {
+            Ok(permit) => permit,
+            Err(why) => {
+                log::warn!("{peer}: refused: {why}");
+                continue;
+            }
+        };
         let server = server.clone();
         let clock = clock.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            match acceptor {
+            let _permit = permit;
+            let tcp = IdleTimeout::new(tcp, limits.idle_timeout);
+            let served = match acceptor {
                 Some(acceptor) => {
-                    let Ok(stream) = acceptor.accept(tcp).await else {
-                        return;
-                    };
+                    let stream =
+                        match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp))
+                            .await
+                        {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(e)) => {
+                                log::warn!("{peer}: TLS handshake refused: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                log::warn!("{peer}: TLS handshake not completed in time");
+                                return;
+                            }
+                        };
                     let client = super::tls::peer_lfdi(stream.get_ref().1);
-                    if client.is_some() {
-                        let _ = serve_connection(stream, client, server, clock).await;
+                    if client.is_none() {
+                        log::warn!("{peer}: refused: no LFDI from the client certificate");
+                        return;
                     }
+                    serve_limited(stream, client, server, clock, limits).await
                 }
-                None => {
-                    let _ = serve_connection(tcp, None, server, clock).await;
-                }
+                None => serve_limited(tcp, None, server, clock, limits).await,
+            };
+            if let Err(e) = served {
+                log::info!("{peer}: closed: {e}");
             }
         });
     }
@@ -73,12 +158,40 @@ pub async fn serve_connection<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let limits = ServeLimits::default();
+    serve_limited(
+        IdleTimeout::new(stream, limits.idle_timeout),
+        client,
+        server,
+        clock,
+        limits,
+    )
+    .await
+}
+
+/// One connection under `limits`' header and body timeouts.
+async fn serve_limited<S>(
+    stream: S,
+    client: Option<HexBinary160>,
+    server: SharedServer,
+    clock: Clock,
+    limits: ServeLimits,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = service_fn(move |request: hyper::Request<Incoming>| {
         let server = server.clone();
         let clock = clock.clone();
-        async move { Ok::<_, std::convert::Infallible>(answer(request, client, &server, &clock).await) }
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                answer(request, client, &server, &clock, limits.body_timeout).await,
+            )
+        }
     });
     http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .await
         .map_err(|e| Error::Transport(format!("HTTP: {e}")))
@@ -89,6 +202,7 @@ async fn answer(
     client: Option<HexBinary160>,
     server: &SharedServer,
     clock: &Clock,
+    body_timeout: Duration,
 ) -> hyper::Response<Full<Bytes>> {
     let method = match *request.method() {
         hyper::Method::GET | hyper::Method::HEAD => Method::Get,
@@ -99,11 +213,15 @@ async fn answer(
     };
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
-    let Ok(body) = Limited::new(request.into_body(), BODY_LIMIT)
-        .collect()
-        .await
-    else {
-        return plain(413);
+    let collected = tokio::time::timeout(
+        body_timeout,
+        Limited::new(request.into_body(), BODY_LIMIT).collect(),
+    )
+    .await;
+    let body = match collected {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return plain(413),
+        Err(_) => return plain(408),
     };
     let request = Request {
         method,

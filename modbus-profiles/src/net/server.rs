@@ -4,10 +4,10 @@
 use crate::Error;
 use crate::frame::{Request, RtuFrame};
 use crate::server::{Handled, Registers, Server, be16};
+use idea_proto::admission::{AcceptBackoff, Admission, AdmissionLimits};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use idea_proto::admission::{AcceptBackoff, Admission, AdmissionLimits};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A server core shared by every connection.
@@ -147,7 +147,10 @@ async fn connection<R: Registers>(
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return Err(e.to_string()),
             Err(_) if frame_started.is_some() => {
-                return Err(format!("a request not completed within {:?}", limits.frame_timeout));
+                return Err(format!(
+                    "a request not completed within {:?}",
+                    limits.frame_timeout
+                ));
             }
             Err(_) => return Err(format!("no request for {:?}", limits.idle_timeout)),
         };
