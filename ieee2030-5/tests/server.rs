@@ -546,3 +546,143 @@ fn every_reply_is_schema_valid() {
     assert!(invalid.is_empty(), "{invalid:#?}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Issue 19: one authenticated device cannot grow the server's state without bound — over-long strings are
+/// refused, mirrors, meter readings, subscriptions and responses stop at their quotas (429), reading sets
+/// keep the latest, and no list page is larger than `MAX_PAGE`.
+#[test]
+fn a_device_cannot_grow_the_servers_state_without_bound() {
+    use ieee2030_5::resources::MirrorReadingSet;
+    use ieee2030_5::server::{MAX_PAGE, Quotas};
+    let mut w = world();
+    let alice = w.alice;
+    let quotas = Quotas::default();
+    let post = |w: &mut World, path: &str, body: Vec<u8>| {
+        w.server
+            .handle(&Request::post(path, body, Some(alice)), T0)
+            .status
+    };
+    let mup = |n: u8, description: Option<String>| {
+        let mut body = Vec::new();
+        MirrorUsagePoint {
+            mrid: Mrid::with_pen([n; 12], 1),
+            description,
+            device_lfdi: alice,
+            status: 1,
+            ..Default::default()
+        }
+        .encode(&mut body);
+        body
+    };
+    // String32: 33 octets refused (as a 4 MiB one would be).
+    assert_eq!(post(&mut w, "/mup", mup(0, Some("x".repeat(33)))), 400);
+    assert_eq!(post(&mut w, "/mup", mup(0, Some("x".repeat(32)))), 201);
+    for n in 1..quotas.mirror_usage_points {
+        assert_eq!(
+            post(&mut w, "/mup", mup(u8::try_from(n).unwrap(), None)),
+            201
+        );
+    }
+    assert_eq!(post(&mut w, "/mup", mup(200, None)), 429);
+    assert_eq!(
+        post(&mut w, "/mup", mup(1, None)),
+        201,
+        "an existing mRID is found, not added"
+    );
+    // Meter readings per mirror, and reading sets per meter reading.
+    let reading = |n: u16, sets: usize| {
+        let mut body = Vec::new();
+        let [hi, lo] = n.to_be_bytes();
+        MirrorMeterReading {
+            mrid: Mrid::with_pen([hi, lo, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 1),
+            mirror_reading_set: (0..sets)
+                .map(|i| MirrorReadingSet {
+                    mrid: Mrid::with_pen([7; 12], u32::try_from(i).unwrap()),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .encode(&mut body);
+        body
+    };
+    assert_eq!(post(&mut w, "/mup/0", reading(0, 200)), 204);
+    for n in 1..quotas.meter_readings {
+        assert_eq!(
+            post(&mut w, "/mup/0", reading(u16::try_from(n).unwrap(), 0)),
+            204
+        );
+    }
+    assert_eq!(post(&mut w, "/mup/0", reading(999, 0)), 429);
+    assert_eq!(
+        post(&mut w, "/mup/0", reading(0, 50)),
+        204,
+        "an existing reading accumulates"
+    );
+    let stored = body(
+        &get(&mut w, "/mup/0", Some(alice), T0),
+        MirrorUsagePoint::decode,
+    );
+    let sets = &stored.mirror_meter_reading[0].mirror_reading_set;
+    assert_eq!(sets.len(), quotas.reading_sets, "the latest are kept");
+    assert_eq!(sets.last().unwrap().mrid, Mrid::with_pen([7; 12], 49));
+    // Subscriptions: a deleted one frees its slot.
+    let subscription = {
+        let mut body = Vec::new();
+        Subscription {
+            subscribed_resource: "/edev/0".into(),
+            encoding: 0,
+            level: "+S1".into(),
+            limit: 1,
+            notification_uri: "https://device/ntfy".into(),
+            ..Default::default()
+        }
+        .encode(&mut body);
+        body
+    };
+    for _ in 0..quotas.subscriptions {
+        assert_eq!(post(&mut w, "/edev/0/sub", subscription.clone()), 201);
+    }
+    assert_eq!(post(&mut w, "/edev/0/sub", subscription.clone()), 429);
+    let delete = Request {
+        method: Method::Delete,
+        ..Request::get("/edev/0/sub/3", Some(alice))
+    };
+    assert_eq!(w.server.handle(&delete, T0).status, 204);
+    let again = w
+        .server
+        .handle(&Request::post("/edev/0/sub", subscription, Some(alice)), T0);
+    assert_eq!(
+        (again.status, again.location.as_deref()),
+        (201, Some("/edev/0/sub/3"))
+    );
+    // Responses about one event.
+    let href = w
+        .server
+        .add_control(w.program, control(T0, T0 + 10, 10, limit(5)), T0)
+        .unwrap();
+    let subject = body(&get(&mut w, &href, Some(alice), T0), DERControl::decode).mrid;
+    let mut response = Vec::new();
+    DERControlResponse {
+        end_device_lfdi: alice,
+        status: Some(1),
+        subject,
+        created_date_time: Some(T0),
+        ..Default::default()
+    }
+    .encode(&mut response);
+    for _ in 0..quotas.responses_per_event {
+        assert_eq!(post(&mut w, "/rsps/0/rsp", response.clone()), 201);
+    }
+    assert_eq!(post(&mut w, "/rsps/0/rsp", response), 429);
+    // A list page is at most MAX_PAGE entries, however many are asked for.
+    for i in 0..300 {
+        w.server
+            .add_control(w.program, control(T0, T0 + 100 + i, 10, limit(5)), T0)
+            .unwrap();
+    }
+    let list = format!("{}/derc?l=100000", w.program.href());
+    let page = body(&get(&mut w, &list, Some(alice), T0), DERControlList::decode);
+    assert_eq!(usize::try_from(page.results).unwrap(), MAX_PAGE);
+    assert_eq!(page.all, 301);
+}

@@ -61,7 +61,7 @@ impl Request {
 /// The answer: status, `Location` of a created resource, and an XML body (empty for none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    /// HTTP status (200, 201, 204, 400, 403, 404, 405).
+    /// HTTP status (200, 201, 204, 400, 403, 404, 405, 429).
     pub status: u16,
     /// The `Location` header of a `201 Created`.
     pub location: Option<String>,
@@ -103,6 +103,11 @@ impl Reply {
     }
 
     /// `400 Bad Request` with an `Error` document (`reasonCode` 0: invalid request format).
+    /// 429 Too Many Requests: the client's quota of what the server keeps is used up.
+    pub(crate) fn over_quota() -> Self {
+        Reply::status(429)
+    }
+
     pub(crate) fn bad_request() -> Self {
         let mut body = Vec::new();
         crate::resources::Error {
@@ -118,8 +123,13 @@ impl Reply {
     }
 }
 
+/// The most entries one list response carries, whatever `l` asks: clause 5.4 lets a server return fewer
+/// than asked (`results` says how many), and a bounded page keeps every response small, so one client's
+/// list request never holds the server for long.
+pub const MAX_PAGE: usize = 255;
+
 /// List paging from the query string (clause 5.4): `s` (first entry, default 0), `a` (after a time, for
-/// time-ordered lists, default 0) and `l` (how many, default 1).
+/// time-ordered lists, default 0) and `l` (how many, default 1, at most [`MAX_PAGE`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Paging {
     pub(crate) start: usize,
@@ -140,7 +150,7 @@ impl Paging {
             match key {
                 "s" => paging.start = value.parse().ok()?,
                 "a" => paging.after = value.parse().ok()?,
-                "l" => paging.limit = value.parse().ok()?,
+                "l" => paging.limit = value.parse::<usize>().ok()?.min(MAX_PAGE),
                 _ => {}
             }
         }

@@ -32,5 +32,5 @@ mod exchange;
 mod routes;
 mod store;
 
-pub use exchange::{MEDIA_TYPE, Method, Reply, Request};
-pub use store::{FsaId, OutgoingNotification, ProgramIndex, Server};
+pub use exchange::{MAX_PAGE, MEDIA_TYPE, Method, Reply, Request};
+pub use store::{FsaId, OutgoingNotification, ProgramIndex, Quotas, Server};

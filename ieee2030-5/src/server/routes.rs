@@ -305,14 +305,27 @@ impl Server {
                 let Ok((subscription, _)) = Subscription::decode(&request.body) else {
                     return Reply::bad_request();
                 };
+                let quota = self.quotas.subscriptions;
                 let Some(device) = self.devices.get_mut(i) else {
                     return Reply::status(404);
                 };
-                device.subscriptions.push(Some(subscription));
-                Reply::created(format!(
-                    "/edev/{i}/sub/{}",
-                    device.subscriptions.len().saturating_sub(1)
-                ))
+                if device.subscriptions.iter().flatten().count() >= quota {
+                    return Reply::over_quota();
+                }
+                // A deleted subscription's slot is reused, so posting and deleting cannot grow the list.
+                let s = match device.subscriptions.iter().position(Option::is_none) {
+                    Some(free) => {
+                        if let Some(slot) = device.subscriptions.get_mut(free) {
+                            *slot = Some(subscription);
+                        }
+                        free
+                    }
+                    None => {
+                        device.subscriptions.push(Some(subscription));
+                        device.subscriptions.len().saturating_sub(1)
+                    }
+                };
+                Reply::created(format!("/edev/{i}/sub/{s}"))
             }
             (method, ["sub", s]) => {
                 let slot = s
@@ -475,6 +488,16 @@ impl Server {
         if !known {
             return Reply::bad_request();
         }
+        let about_this_event = self
+            .responses
+            .iter()
+            .filter(|r| {
+                r.end_device_lfdi == response.end_device_lfdi && r.subject == response.subject
+            })
+            .count();
+        if about_this_event >= self.quotas.responses_per_event {
+            return Reply::over_quota();
+        }
         self.responses.push(response);
         Reply::created(format!(
             "/rsps/0/rsp/{}",
@@ -490,8 +513,24 @@ impl Server {
         if request.client.is_some_and(|c| c != mup.device_lfdi) {
             return Reply::status(403);
         }
+        if !fits(mup.description.as_deref(), 32)
+            || mup.mirror_meter_reading.len() > self.quotas.meter_readings
+        {
+            return Reply::bad_request();
+        }
         if let Some(m) = self.mirrors.iter().position(|u| u.mrid == mup.mrid) {
             return Reply::created(format!("/mup/{m}"));
+        }
+        let of_device = self
+            .mirrors
+            .iter()
+            .filter(|u| u.device_lfdi == mup.device_lfdi)
+            .count();
+        if of_device >= self.quotas.mirror_usage_points {
+            return Reply::over_quota();
+        }
+        for reading in &mut mup.mirror_meter_reading {
+            keep_last(&mut reading.mirror_reading_set, self.quotas.reading_sets);
         }
         let m = self.mirrors.len();
         mup.href = Some(format!("/mup/{m}"));
@@ -502,12 +541,20 @@ impl Server {
     /// `POST /mup/{m}`: a `MirrorMeterReading` replaces the one with its mRID, or is added; its reading sets
     /// accumulate.
     fn post_mirror_meter_reading(&mut self, m: usize, request: &Request) -> Reply {
-        let Ok((reading, _)) = MirrorMeterReading::decode(&request.body) else {
+        let Ok((mut reading, _)) = MirrorMeterReading::decode(&request.body) else {
             return Reply::bad_request();
         };
+        if !fits(reading.description.as_deref(), 32) {
+            return Reply::bad_request();
+        }
+        let quotas = self.quotas;
         let Some(mup) = self.mirrors.get_mut(m) else {
             return Reply::status(404);
         };
+        if request.client.is_some_and(|c| c != mup.device_lfdi) {
+            return Reply::status(403);
+        }
+        let held = mup.mirror_meter_reading.len();
         match mup
             .mirror_meter_reading
             .iter_mut()
@@ -517,12 +564,30 @@ impl Server {
                 existing
                     .mirror_reading_set
                     .extend(reading.mirror_reading_set);
+                keep_last(&mut existing.mirror_reading_set, quotas.reading_sets);
                 existing.reading = reading.reading.or(existing.reading.take());
                 existing.last_update_time = reading.last_update_time;
                 existing.next_update_time = reading.next_update_time;
             }
-            None => mup.mirror_meter_reading.push(reading),
+            None if held >= quotas.meter_readings => {
+                return Reply::over_quota();
+            }
+            None => {
+                keep_last(&mut reading.mirror_reading_set, quotas.reading_sets);
+                mup.mirror_meter_reading.push(reading);
+            }
         }
         Reply::no_content()
     }
+}
+
+/// Whether an optional string fits a `StringN` of the schema (`maxLength` in octets of UTF-8, clause 5.2).
+fn fits(text: Option<&str>, octets: usize) -> bool {
+    text.is_none_or(|t| t.len() <= octets)
+}
+
+/// Keeps the last `most` items of `items`.
+fn keep_last<T>(items: &mut Vec<T>, most: usize) {
+    let excess = items.len().saturating_sub(most);
+    items.drain(..excess);
 }

@@ -93,6 +93,7 @@ impl EventFacts {
 #[derive(Debug, Clone)]
 pub struct Server {
     pub(crate) poll_rate: u32,
+    pub(crate) quotas: Quotas,
     pub(crate) devices: Vec<Device>,
     pub(crate) fsas: Vec<Fsa>,
     pub(crate) programs: Vec<Program>,
@@ -100,6 +101,38 @@ pub struct Server {
     pub(crate) mirrors: Vec<MirrorUsagePoint>,
     pub(crate) notifications: VecDeque<OutgoingNotification>,
     next_mrid: u64,
+}
+
+/// What the server keeps for one device, so that no device — however it is authenticated — can grow the
+/// server's state without bound. A request past a quota is refused with 429; reading sets past theirs
+/// replace the oldest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Subscriptions a device holds at once (a deleted one frees its slot).
+    pub subscriptions: usize,
+    /// Mirror usage points a device posts.
+    pub mirror_usage_points: usize,
+    /// Mirror meter readings in one mirror usage point.
+    pub meter_readings: usize,
+    /// Reading sets kept per mirror meter reading (the oldest go first).
+    pub reading_sets: usize,
+    /// Responses a device posts about one event (received, started, completed, …: clause 10.10 has eleven
+    /// statuses).
+    pub responses_per_event: usize,
+}
+
+impl Default for Quotas {
+    /// 16 subscriptions, 8 mirror usage points of 32 meter readings keeping 96 reading sets each, 16
+    /// responses per event.
+    fn default() -> Quotas {
+        Quotas {
+            subscriptions: 16,
+            mirror_usage_points: 8,
+            meter_readings: 32,
+            reading_sets: 96,
+            responses_per_event: 16,
+        }
+    }
 }
 
 /// The private enterprise number in the mRIDs this server makes (IANA PEN 0 is reserved; 37244 is the IEEE
@@ -111,6 +144,7 @@ impl Server {
     pub fn new(poll_rate: u32) -> Self {
         Server {
             poll_rate,
+            quotas: Quotas::default(),
             devices: Vec::new(),
             fsas: Vec::new(),
             programs: Vec::new(),
@@ -119,6 +153,11 @@ impl Server {
             notifications: VecDeque::new(),
             next_mrid: u64::from(DEFAULT_PEN),
         }
+    }
+
+    /// Sets what the server keeps per device.
+    pub fn set_quotas(&mut self, quotas: Quotas) {
+        self.quotas = quotas;
     }
 
     /// Sets the private enterprise number of the mRIDs the server makes from here on.
