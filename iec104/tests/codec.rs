@@ -175,6 +175,98 @@ fn json_view_has_the_documented_keys() {
     );
 }
 
+/// Issue 19: every quality and time flag, the cause of transmission and command qualifiers by name.
+#[test]
+fn the_views_name_every_flag_cause_and_qualifier() {
+    let t: Timestamp = "2026-11-24T10:15:30.250Z".parse().unwrap();
+    let mut tag = Cp56Time2a::from_timestamp(t).unwrap();
+    tag.0[2] |= 0x80; // IV of the minute octet
+    tag.0[3] |= 0x80; // SU of the hour octet
+    let object = |ioa, elements| InformationObject { ioa, elements };
+    let asdu = |type_id, cause, objects| Asdu {
+        type_id,
+        sq: false,
+        count: 1,
+        cot: Cot::new(cause),
+        common_address: 1,
+        objects: Objects::Known(vec![objects]),
+    };
+    let json = |a: Asdu| {
+        view::to_json(&Apdu::I {
+            ns: 0,
+            nr: 0,
+            asdu: a,
+        })["asdu"]
+            .clone()
+    };
+    // M_SP_TB_1, spontaneous, with NT and IV, and a CP56 marked invalid and summer time.
+    let v = json(asdu(
+        30,
+        3,
+        object(7, vec![Element::Siq(0xc1), Element::Cp56(tag)]),
+    ));
+    assert_eq!(v["cot_name"], "spontaneous");
+    assert_eq!(v["objects"][0]["quality"], serde_json::json!(["NT", "IV"]));
+    assert_eq!(
+        v["objects"][0]["value"]["extra"]["time_flags"],
+        serde_json::json!(["IV", "SU"])
+    );
+    // M_ME_NC_1 with OV, BL, SB: every QDS flag.
+    let v = json(asdu(
+        13,
+        20,
+        object(8, vec![Element::R32(0), Element::Qds(0x31)]),
+    ));
+    assert_eq!(
+        v["objects"][0]["quality"],
+        serde_json::json!(["OV", "BL", "SB"])
+    );
+    assert_eq!(v["cot_name"], "interrogated by station interrogation");
+    // M_EP_TD_1: the protection event's EI flag.
+    let v = json(asdu(
+        38,
+        3,
+        object(
+            9,
+            vec![Element::Sep(0x0a), Element::Cp16(5), Element::Cp56(tag)],
+        ),
+    ));
+    assert_eq!(v["objects"][0]["quality"], serde_json::json!(["EI"]));
+    // C_SC_NA_1 select, short pulse; a negative activation confirmation.
+    let mut select = asdu(45, 7, object(5001, vec![Element::Sco(0x85)]));
+    select.cot.negative = true;
+    let v = json(select);
+    assert_eq!(v["cot_name"], "activation confirmation");
+    assert_eq!(v["negative"], true);
+    assert_eq!(v["objects"][0]["value"]["qualifier_name"], "short pulse");
+    assert_eq!(v["objects"][0]["value"]["select"], true);
+    // C_DC_NA_1 on, persistent; C_IC_NA_1 group 3; C_CI_NA_1 general with freeze and reset.
+    let v = json(asdu(46, 6, object(5002, vec![Element::Dco(0x0e)])));
+    assert_eq!(v["objects"][0]["value"]["state_name"], "on");
+    assert_eq!(
+        v["objects"][0]["value"]["qualifier_name"],
+        "persistent output"
+    );
+    let v = json(asdu(100, 6, object(0, vec![Element::Qoi(23)])));
+    assert_eq!(v["objects"][0]["value"]["name"], "group 3 interrogation");
+    let v = json(asdu(101, 6, object(0, vec![Element::Qcc(0x85)])));
+    assert_eq!(
+        v["objects"][0]["value"]["request"],
+        "general counter request"
+    );
+    assert_eq!(
+        v["objects"][0]["value"]["freeze"],
+        "counter freeze with reset"
+    );
+    // The text form names the cause too.
+    let text = view::to_text(&Apdu::I {
+        ns: 0,
+        nr: 0,
+        asdu: asdu(45, 10, object(5001, vec![Element::Sco(1)])),
+    });
+    assert!(text.contains("cause=10 (activation termination)"), "{text}");
+}
+
 use idea_proto::Timestamp;
 
 fn element(kind: ElementKind) -> BoxedStrategy<Element> {

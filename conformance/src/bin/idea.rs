@@ -338,8 +338,10 @@ enum DecodeCommand {
         /// The APDU in hex, e.g. "68 04 07 00 00 00".
         hex: String,
         /// Print JSON: {"format": "I"|"S"|"U", "ns", "nr", "u", "asdu": {"type_id", "type", "sq", "count", "cot",
-        /// "negative", "test", "originator", "common_address", "objects": [{"ioa", "value", "quality",
-        /// "time"}]}}; times are ISO 8601.
+        /// "cot_name", "negative", "test", "originator", "common_address", "objects": [{"ioa", "value",
+        /// "quality", "time"}]}}; times are ISO 8601; quality lists the flags set (OV, EI, BL, SB, NT, IV; CY,
+        /// CA, IV of counters); a CP56 time's IV and SU flags are in the value's "extra"."time_flags";
+        /// commands carry their qualifier and state by name.
         #[arg(long)]
         json: bool,
         /// Octets of the cause of transmission (1 or 2).
