@@ -183,6 +183,42 @@ fn decode_fipa_prints_fields_json_and_re_encodes() {
     assert!(!ok && stderr.contains("/nonexistent.acl"));
 }
 
+/// Issue 19: `--json` is lossless — a user-defined parameter given twice keeps both values, in order.
+#[test]
+fn decode_fipa_json_keeps_every_user_parameter_in_order() {
+    let dir = std::env::temp_dir().join(format!("idea-fipa-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("repeated.acl");
+    std::fs::write(
+        &file,
+        "(inform :sender (agent-identifier :name a@p) :X-tag first :X-note (set 1 2) :X-tag \"second\")",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = idea(&["decode", "fipa", file.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let params: Vec<(String, String)> = v["user_params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("tag".to_owned(), "first".to_owned()),
+            ("note".to_owned(), "(set 1 2)".to_owned()),
+            ("tag".to_owned(), "second".to_owned()),
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn decode_modbus_prints_tcp_and_rtu_frames() {
     let (ok, stdout, stderr) = idea(&[

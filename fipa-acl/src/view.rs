@@ -2,16 +2,17 @@
 //!
 //! JSON keys: `performative`, `sender`, `receivers`, `reply_to`, `content` (and `content_hex` when the content is
 //! not UTF-8), `language`, `encoding`, `ontology`, `protocol`, `conversation_id`, `reply_with`, `in_reply_to`,
-//! `reply_by` (ISO 8601 for an absolute time; the FIPA token for a relative one) and `user_params` (name →
-//! value; strings as text, other expressions in the string representation). Agent identifiers are objects
+//! `reply_by` (ISO 8601 for an absolute time; the FIPA token for a relative one) and `user_params` (an array
+//! of `{"name", "value"}` in the message's order, repeated names kept; strings as text, other expressions in
+//! the string representation). Agent identifiers are objects
 //! with `name`, `addresses`, `resolvers` and `user_params`. Absent parameters are `null` (or empty lists).
 
 use crate::datetime::DateTime;
 use crate::message::{AclMessage, AgentIdentifier, Expression};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    idea_proto::hex::encode(bytes)
 }
 
 /// An absolute time in ISO 8601 (`Z` for UTC, no offset for local time); a relative one as its FIPA token.
@@ -50,12 +51,14 @@ fn expression_text(e: &Expression) -> String {
     }
 }
 
+/// User-defined parameters in order, every value kept (a name may repeat).
 fn user_params(params: &[(String, Expression)]) -> Value {
-    let mut map = Map::new();
-    for (name, value) in params {
-        map.insert(name.clone(), Value::String(expression_text(value)));
-    }
-    Value::Object(map)
+    Value::Array(
+        params
+            .iter()
+            .map(|(name, value)| json!({"name": name, "value": expression_text(value)}))
+            .collect(),
+    )
 }
 
 fn aid(a: &AgentIdentifier) -> Value {

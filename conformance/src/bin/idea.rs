@@ -297,7 +297,7 @@ enum DecodeCommand {
         file: String,
         /// Print JSON: {"performative", "sender", "receivers", "reply_to", "content" (and "content_hex" when not
         /// UTF-8), "language", "encoding", "ontology", "protocol", "conversation_id", "reply_with",
-        /// "in_reply_to", "reply_by", "user_params"}.
+        /// "in_reply_to", "reply_by", "user_params": [{"name", "value"}, …] in order, repeated names kept}.
         #[arg(long, conflicts_with = "to")]
         json: bool,
         /// Re-encode in a representation and write it to standard output (bit-efficient output is binary).
