@@ -56,7 +56,8 @@ pub fn json(requirements: &[&Requirement]) -> String {
     serde_json::to_string_pretty(requirements).unwrap_or_else(|_| String::from("[]"))
 }
 
-/// A power-flow result for a terminal: a summary, then one line per bus.
+/// A power-flow result for a terminal: a summary, one line per bus, then one line per branch with its flows at
+/// both ends and its loading.
 pub fn power_flow(r: &ng_control::powerflow::PowerFlowResult) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -78,6 +79,25 @@ pub fn power_flow(r: &ng_control::powerflow::PowerFlowResult) -> String {
     let _ = writeln!(out, "{:>6}  {:>9}  {:>10}", "BUS", "VM (p.u.)", "VA (deg)");
     for b in &r.buses {
         let _ = writeln!(out, "{:>6}  {:>9.5}  {:>10.4}", b.bus, b.vm_pu, b.va_deg);
+    }
+    let _ = writeln!(
+        out,
+        "\n{:>6}  {:>6}  {:>10}  {:>11}  {:>10}  {:>11}  {:>11}",
+        "FROM", "TO", "P FROM (MW)", "Q FROM (MVAr)", "P TO (MW)", "Q TO (MVAr)", "LOADING (%)"
+    );
+    for b in &r.branches {
+        if !b.in_service {
+            let _ = writeln!(out, "{:>6}  {:>6}  out of service", b.from, b.to);
+            continue;
+        }
+        let loading = b
+            .loading
+            .map_or_else(|| "-".to_owned(), |l| format!("{l:.1}"));
+        let _ = writeln!(
+            out,
+            "{:>6}  {:>6}  {:>10.4}  {:>11.4}  {:>10.4}  {:>11.4}  {:>11}",
+            b.from, b.to, b.p_from_mw, b.q_from_mvar, b.p_to_mw, b.q_to_mvar, loading
+        );
     }
     out
 }

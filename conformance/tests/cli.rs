@@ -100,6 +100,17 @@ fn ng_pf_prints_the_power_flow_as_json() {
         stdout.contains("lowest voltage 0.91309 p.u. at bus 18"),
         "{stdout}"
     );
+    // Issue 19: branch flows in the text view too, one line per branch of the case.
+    let header = stdout
+        .lines()
+        .position(|l| l.contains("P FROM (MW)"))
+        .expect("a branch table");
+    let branches = r["branches"].as_array().unwrap();
+    let rows: Vec<&str> = stdout.lines().skip(header + 1).collect();
+    assert_eq!(rows.len(), branches.len(), "{stdout}");
+    let first = &branches[0];
+    let expected = format!("{:.4}", first["p_from_mw"].as_f64().unwrap());
+    assert!(rows[0].contains(&expected), "{}: {expected}", rows[0]);
     let (ok, _, stderr) = idea(&["ng", "pf", case, "--method", "nr", "--max-iterations", "1"]);
     assert!(!ok);
     assert!(
