@@ -37,22 +37,34 @@ fn u_and_s_frames() {
         decode("68 04 01 00 fe ff").unwrap().0,
         Apdu::S { nr: 32767 }
     );
-    assert!(
-        decode("68 04 0f 00 00 00").is_err(),
+    assert_eq!(
+        decode_error("68 04 0f 00 00 00"),
+        (2, "control"),
         "two U functions at once"
     );
-    assert!(
-        decode("68 04 07 00 01 00").is_err(),
+    assert_eq!(
+        decode_error("68 04 07 00 01 00"),
+        (3, "control"),
         "U frame with non-zero octets"
     );
-    assert!(
-        decode("68 05 07 00 00 00 00").is_err(),
+    assert_eq!(
+        decode_error("68 05 07 00 00 00 00"),
+        (1, "length"),
         "U frame with a body"
     );
-    assert!(
-        decode("68 04 01 01 00 00").is_err(),
+    assert_eq!(
+        decode_error("68 04 01 01 00 00"),
+        (2, "control"),
         "S frame with a non-zero second octet"
     );
+}
+
+/// The offset and field of the decode error `text` (hex) gives; any other outcome fails the test.
+fn decode_error(text: &str) -> (usize, &'static str) {
+    match decode(text) {
+        Err(Error::Decode { offset, field, .. }) => (offset, field),
+        other => panic!("{text}: {other:?}"),
+    }
 }
 
 #[test]
@@ -118,13 +130,22 @@ fn a_count_that_does_not_match_the_length_is_an_error_with_the_offset() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(
-        decode("68 0a 00 00 00 00  01 00 03 00 01 00").is_err(),
+    assert_eq!(
+        decode_error("68 0a 00 00 00 00  01 00 03 00 01 00"),
+        (7, "VSQ"),
         "count zero"
     );
-    assert!(decode("68 fe 00 00 00 00").is_err(), "length above 253");
-    assert!(decode("68 20 00 00").is_err(), "truncated");
-    assert!(decode("69 04 07 00 00 00").is_err(), "wrong start octet");
+    assert_eq!(
+        decode_error("68 fe 00 00 00 00"),
+        (1, "length"),
+        "length above 253"
+    );
+    assert_eq!(decode_error("68 20 00 00"), (4, "length"), "truncated");
+    assert_eq!(
+        decode_error("69 04 07 00 00 00"),
+        (0, "start"),
+        "wrong start octet"
+    );
 }
 
 #[test]

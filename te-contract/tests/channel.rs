@@ -168,7 +168,11 @@ fn a_stale_state_published_is_replaced_in_the_challenge_window() {
     assert_eq!(paid[0].paid, Money::new(400, eur()));
     assert_eq!(wallets.balance(&w.ids[0], eur()).minor_units, 100_400);
     assert_eq!(wallets.balance(&w.ids[1], eur()).minor_units, 99_600);
-    assert!(adj.challenge(s2, &w.registry, later(62)).is_err(), "closed");
+    let err = adj.challenge(s2, &w.registry, later(62)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Channel { reason, .. } if reason == "not closing"),
+        "closed: {err:?}"
+    );
     assert_eq!(adj.poll_timeout(), None);
 }
 
@@ -274,7 +278,8 @@ fn a_signature_made_for_one_message_type_does_not_verify_as_another() {
         "{err}"
     );
     bytes[..2].copy_from_slice(&MessageKind::ChannelClose.code().to_be_bytes());
-    assert!(Signed::<ChannelClose>::decode_exact(&bytes).is_err());
+    let err = Signed::<ChannelClose>::decode_exact(&bytes).unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
 
 #[test]
@@ -697,9 +702,12 @@ fn a_cooperative_close_pays_at_once() {
     assert!(settlement.cooperative);
     assert_eq!(settlement.payer, Some(w.ids[0]));
     assert_eq!(wallets.balance(&w.ids[1], eur()).minor_units, 100_250);
+    let err = adj
+        .close_cooperatively(&close, &w.registry, &mut wallets, later(2))
+        .unwrap_err();
     assert!(
-        adj.close_cooperatively(&close, &w.registry, &mut wallets, later(2))
-            .is_err()
+        matches!(&err, Error::Channel { reason, .. } if reason.contains("already closing, disputed or closed")),
+        "{err:?}"
     );
 }
 
@@ -741,7 +749,11 @@ fn forged_incomplete_or_misattributed_states_are_refused_at_a_close() {
         Err(Error::WrongSigners { .. })
     ));
     // A third avatar cannot close someone else's channel.
-    assert!(close(&mut adj, &w, &open, 2, Some(s), later(1)).is_err());
+    let err = close(&mut adj, &w, &open, 2, Some(s), later(1)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Channel { reason, .. } if reason.ends_with("is not a side")),
+        "{err:?}"
+    );
 }
 
 fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
