@@ -79,7 +79,10 @@ impl DateTime {
     pub fn to_timestamp(&self, now: idea_proto::Timestamp) -> Option<idea_proto::Timestamp> {
         match self.sign {
             None => {
-                if self.designator.is_some_and(|d| d != 'Z') {
+                if self
+                    .designator
+                    .is_some_and(|d| !d.eq_ignore_ascii_case(&'Z'))
+                {
                     return None;
                 }
                 let text = format!(
@@ -120,8 +123,9 @@ impl DateTime {
             Some(b'+' | b'-') => text.get(1..).unwrap_or_default(),
             _ => text,
         };
+        // SC00070: the `T` and the type designator are case-insensitive.
         matches!(body.len(), 18 | 19)
-            && body.get(8) == Some(&b'T')
+            && matches!(body.get(8), Some(b'T' | b't'))
             && body.iter().enumerate().all(|(i, b)| match i {
                 8 => true,
                 18 => b.is_ascii_alphabetic(),
@@ -218,6 +222,13 @@ mod tests {
         let later = DateTime::parse(b"+00000000T000130000", 0).unwrap();
         assert_eq!((later.sign, later.minute, later.second), (Some('+'), 1, 30));
         assert_eq!(later.to_string(), "+00000000T000130000");
+        // The `T` and the designator in either case (SC00070): `z` is UTC too; the designator is kept as
+        // written.
+        let lower = DateTime::parse(b"20020314t091400500z", 0).unwrap();
+        assert_eq!((lower.hour, lower.designator), (9, Some('z')));
+        assert_eq!(lower.to_string(), "20020314T091400500z");
+        let now = idea_proto::Timestamp::from_unix_ms(0).unwrap();
+        assert_eq!(lower.to_timestamp(now), t.to_timestamp(now));
         assert!(DateTime::parse(b"20021314T091400500Z", 3).is_err());
         assert!(DateTime::parse(b"2002-03-14", 3).is_err());
     }

@@ -21,7 +21,7 @@ pub fn iso8601(t: &DateTime) -> String {
         return t.to_string();
     }
     let zone = match t.designator {
-        Some('Z') => "Z".to_owned(),
+        Some('Z' | 'z') => "Z".to_owned(),
         Some(other) => format!(" ({other})"),
         None => String::new(),
     };
