@@ -643,6 +643,38 @@ fn verify_ledger(
     Ok(out)
 }
 
+/// Runs `work`, showing `label` and the time elapsed on standard error while it runs — only when standard
+/// error is a terminal and the work takes more than half a second; piped output stays clean.
+fn with_progress<T: Send>(label: &str, work: impl FnOnce() -> T + Send) -> T {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let started = std::time::Instant::now();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let shown = scope.spawn(|| {
+            let mut shown = false;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let elapsed = started.elapsed();
+                if elapsed.as_millis() >= 500 && !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = write!(std::io::stderr(), "\r{label}: {:.1} s", elapsed.as_secs_f64());
+                    shown = true;
+                }
+            }
+            shown
+        });
+        let result = work();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if shown.join().unwrap_or(false) {
+            // Clear the progress line.
+            let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(label.len().saturating_add(16)));
+        }
+        result
+    })
+}
+
 /// Pretty JSON with a final newline.
 fn pretty(value: &impl serde::Serialize) -> Result<String, String> {
     serde_json::to_string_pretty(value)
@@ -1043,7 +1075,8 @@ fn run_text(command: Command) -> Result<String, String> {
                 tolerance_mva,
                 max_iterations,
             };
-            let result = ng_control::powerflow::solve(&parsed, &options)
+            let label = format!("solving {} ({} buses)", case.display(), parsed.buses.len());
+            let result = with_progress(&label, || ng_control::powerflow::solve(&parsed, &options))
                 .map_err(|e| format!("{}: {e}", case.display()))?;
             if json {
                 pretty(&result)
