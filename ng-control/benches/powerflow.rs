@@ -35,6 +35,22 @@ fn cases() -> Vec<(&'static str, Case, Method)> {
             ng_control::synthetic::radial_feeder(1500, 2026),
             Method::Sweep,
         ),
+        ("case69", read("case69"), Method::NewtonRaphson),
+        (
+            "meshed1000",
+            ng_control::synthetic::meshed_grid(1_000, 2026),
+            Method::NewtonRaphson,
+        ),
+        (
+            "meshed3000",
+            ng_control::synthetic::meshed_grid(3_000, 2026),
+            Method::NewtonRaphson,
+        ),
+        (
+            "meshed10000",
+            ng_control::synthetic::meshed_grid(10_000, 2026),
+            Method::NewtonRaphson,
+        ),
     ]
 }
 

@@ -81,3 +81,43 @@ pub fn radial_feeder(buses: usize, seed: u64) -> Case {
     });
     case
 }
+
+/// A meshed 12.66 kV grid of `buses` buses: the [`radial_feeder`] of the same seed, closed into loops by a
+/// tie from every tenth bus to a random bus up to 200 before it (like the normally-open points of a feeder
+/// network, closed), with a generator holding its voltage (a PV bus, 20–60 kW) at every fiftieth bus. For
+/// benchmarks and comparisons of the Newton–Raphson solver at distribution scale.
+pub fn meshed_grid(buses: usize, seed: u64) -> Case {
+    let mut case = radial_feeder(buses, seed);
+    let mut rng = Rng(seed.rotate_left(17) | 1);
+    let z_base = 12.66f64 * 12.66 / 10.0;
+    let count = u32::try_from(case.buses.len()).unwrap_or(u32::MAX);
+    for id in (30..=count).step_by(10) {
+        let span = u64::from((id - 2).min(200));
+        let back = u32::try_from(rng.next() % span).unwrap_or(0).saturating_add(2);
+        let r = rng.uniform(0.01, 0.05);
+        case.branches.push(Branch {
+            from: id - back,
+            to: id,
+            r_pu: r / z_base,
+            x_pu: r * rng.uniform(0.8, 1.2) / z_base,
+            b_pu: 0.0,
+            rate_a_mva: 0.0,
+            ratio: 0.0,
+            shift_deg: 0.0,
+            in_service: true,
+        });
+    }
+    for id in (50..=count).step_by(50) {
+        if let Some(bus) = case.buses.iter_mut().find(|b| b.id == id) {
+            bus.bus_type = BusType::Pv;
+        }
+        case.generators.push(Generator {
+            bus: id,
+            pg_mw: rng.uniform(0.02, 0.06),
+            qg_mvar: 0.0,
+            vg_pu: 1.0,
+            in_service: true,
+        });
+    }
+    case
+}

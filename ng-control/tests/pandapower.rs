@@ -1,6 +1,6 @@
 //! Our power flow against pandapower's Newton–Raphson on the same MATPOWER files, in the same run: the IEEE
-//! 33-bus and 69-bus feeders, the 33-bus feeder meshed by its tie switches, and a synthetic radial feeder of
-//! 1200 buses. Voltages must agree within 1e-6 p.u., angles within 1e-4°, losses within 0.01 kW.
+//! 33-bus and 69-bus feeders, the 33-bus feeder meshed by its tie switches, a synthetic radial feeder of
+//! 1200 buses and a synthetic meshed grid of 2000 buses with PV buses. Voltages must agree within 1e-6 p.u., angles within 1e-4°, losses within 0.01 kW.
 //!
 //! The interpreter comes from `$IDEA_PYTHON`, which `cargo xtask test` points at the pinned virtual
 //! environment. Without it this test fails, unless `IDEA_SKIP_INTEROP=1` says to skip on purpose.
@@ -86,5 +86,11 @@ fn agrees_with_pandapower() {
         &python,
         "feeder1200",
         &ng_control::synthetic::radial_feeder(1200, 2026),
+    );
+    // Meshed, with PV buses: the sparse Newton–Raphson at distribution scale.
+    compare(
+        &python,
+        "meshed2000",
+        &ng_control::synthetic::meshed_grid(2000, 2026),
     );
 }

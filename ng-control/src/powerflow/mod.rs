@@ -16,9 +16,11 @@
 //! # Ok::<(), ng_control::Error>(())
 //! ```
 
+#[cfg(test)]
 mod dense;
 mod network;
 mod newton;
+mod sparse;
 mod sweep;
 
 use crate::case::Case;
