@@ -93,7 +93,9 @@ pub fn meshed_grid(buses: usize, seed: u64) -> Case {
     let count = u32::try_from(case.buses.len()).unwrap_or(u32::MAX);
     for id in (30..=count).step_by(10) {
         let span = u64::from((id - 2).min(200));
-        let back = u32::try_from(rng.next() % span).unwrap_or(0).saturating_add(2);
+        let back = u32::try_from(rng.next() % span)
+            .unwrap_or(0)
+            .saturating_add(2);
         let r = rng.uniform(0.01, 0.05);
         case.branches.push(Branch {
             from: id - back,

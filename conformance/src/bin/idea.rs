@@ -659,7 +659,11 @@ fn with_progress<T: Send>(label: &str, work: impl FnOnce() -> T + Send) -> T {
                 std::thread::sleep(std::time::Duration::from_millis(100));
                 let elapsed = started.elapsed();
                 if elapsed.as_millis() >= 500 && !done.load(std::sync::atomic::Ordering::Relaxed) {
-                    let _ = write!(std::io::stderr(), "\r{label}: {:.1} s", elapsed.as_secs_f64());
+                    let _ = write!(
+                        std::io::stderr(),
+                        "\r{label}: {:.1} s",
+                        elapsed.as_secs_f64()
+                    );
                     shown = true;
                 }
             }
@@ -669,7 +673,11 @@ fn with_progress<T: Send>(label: &str, work: impl FnOnce() -> T + Send) -> T {
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         if shown.join().unwrap_or(false) {
             // Clear the progress line.
-            let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(label.len().saturating_add(16)));
+            let _ = write!(
+                std::io::stderr(),
+                "\r{}\r",
+                " ".repeat(label.len().saturating_add(16))
+            );
         }
         result
     })

@@ -100,7 +100,10 @@ impl SparseLu {
         }
         let range = |g: usize| {
             let start = first_unknown.get(g).copied().unwrap_or(0);
-            let end = first_unknown.get(g.saturating_add(1)).copied().unwrap_or(start);
+            let end = first_unknown
+                .get(g.saturating_add(1))
+                .copied()
+                .unwrap_or(start);
             start..end
         };
         let mut cols = Vec::with_capacity(unknowns);
@@ -146,13 +149,22 @@ impl SparseLu {
             let (Some(&dk), Some(row_k_cols)) = (self.diag.get(k), self.cols.get(k)) else {
                 return false;
             };
-            let pivot = self.vals.get(k).and_then(|r| r.get(dk)).copied().unwrap_or(0.0);
-            if !(pivot.abs() > scale * 1e-14) {
+            let pivot = self
+                .vals
+                .get(k)
+                .and_then(|r| r.get(dk))
+                .copied()
+                .unwrap_or(0.0);
+            // NaN fails too.
+            if pivot.abs().is_nan() || pivot.abs() <= scale * 1e-14 {
                 return false;
             }
             // The rows below k with an entry in column k: by symmetry of the pattern, the columns after k in
             // row k.
-            let upper_cols: Vec<usize> = row_k_cols.get(dk.saturating_add(1)..).unwrap_or(&[]).to_vec();
+            let upper_cols: Vec<usize> = row_k_cols
+                .get(dk.saturating_add(1)..)
+                .unwrap_or(&[])
+                .to_vec();
             let upper_vals: Vec<f64> = self
                 .vals
                 .get(k)
@@ -196,7 +208,8 @@ impl SparseLu {
     pub(crate) fn solve(&self, b: &mut [f64]) {
         let n = self.cols.len();
         for i in 0..n {
-            let (Some(cols), Some(vals), Some(&d)) = (self.cols.get(i), self.vals.get(i), self.diag.get(i))
+            let (Some(cols), Some(vals), Some(&d)) =
+                (self.cols.get(i), self.vals.get(i), self.diag.get(i))
             else {
                 continue;
             };
@@ -209,7 +222,8 @@ impl SparseLu {
             }
         }
         for i in (0..n).rev() {
-            let (Some(cols), Some(vals), Some(&d)) = (self.cols.get(i), self.vals.get(i), self.diag.get(i))
+            let (Some(cols), Some(vals), Some(&d)) =
+                (self.cols.get(i), self.vals.get(i), self.diag.get(i))
             else {
                 continue;
             };
@@ -237,7 +251,7 @@ mod tests {
         let (order, later) = minimum_degree(&adjacent);
         assert_eq!(order.len(), 4);
         let sizes = [1usize, 2, 1, 2];
-        let mut position_of = vec![0; 4];
+        let mut position_of = [0; 4];
         for (p, &g) in order.iter().enumerate() {
             position_of[g] = p;
         }
