@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{idea, serve};
+use common::{idea, idea_code, serve};
 
 fn scan(args: &[&str]) -> (bool, String, String) {
     idea(&[&["sunspec", "scan"], args].concat())
@@ -160,7 +160,7 @@ fn serial_options_are_checked() {
     // Only Modbus devices serve on a serial line.
     let (ok, _, stderr) = idea(&["serve", "iec104-router", "--serial", "/dev/null"]);
     assert!(
-        !ok && stderr.contains("does not serve on a serial line"),
+        !ok && stderr.contains("iec104-router does not take --serial"),
         "{stderr}"
     );
     // A port that does not exist is named.
@@ -205,7 +205,9 @@ fn serial_options_are_checked() {
         ],
         &["sunspec", "scan", "127.0.0.1:1", "--parity", "odd"],
     ] {
-        let (ok, _, stderr) = idea(args);
-        assert!(!ok && stderr.contains("error"), "{args:?}: {stderr}");
+        // Usage errors, each: exit 2 with one line that says what is wrong.
+        let (code, _, stderr) = idea_code(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{args:?}");
     }
 }
