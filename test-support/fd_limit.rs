@@ -3,6 +3,13 @@
 //! with util-linux's `prlimit` (no unsafe code here) and restores it when dropped. Use it in a test binary
 //! of its own: the limit is the whole process's.
 
+#![allow(
+    clippy::arithmetic_side_effects,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code
+)]
+
 use std::process::Command;
 
 /// The soft limit lowered until this is dropped.
@@ -50,5 +57,45 @@ impl LoweredNofile {
 impl Drop for LoweredNofile {
     fn drop(&mut self) {
         prlimit(&format!("{}:", self.previous));
+    }
+}
+
+/// Runs this process out of file descriptors while a server listens at `address`: the soft limit is lowered
+/// to a few above what is open, clients connect until no descriptor is left on either side, the server gets
+/// time to fail its accepts (EMFILE), then the clients close and the limit is restored.
+pub(crate) fn run_out_while_serving(address: std::net::SocketAddr) {
+    let _lowered = LoweredNofile::to(open_now() + 24);
+    let mut held = Vec::new();
+    while let Ok(stream) = std::net::TcpStream::connect(address) {
+        held.push(stream);
+        assert!(held.len() < 100, "the limit did not take");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+/// Sends `request` on a new connection to `address` until the first `expected.len()` octets of the answer
+/// are `expected`, for at most five seconds (the accept back-off is at most one second); panics otherwise.
+pub(crate) fn answers_again(address: std::net::SocketAddr, request: &[u8], expected: &[u8]) {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let answer = std::net::TcpStream::connect(address)
+            .ok()
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                    .ok()?;
+                s.write_all(request).ok()?;
+                let mut answer = vec![0u8; expected.len()];
+                s.read_exact(&mut answer).ok()?;
+                Some(answer)
+            });
+        if answer.as_deref() == Some(expected) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server no longer serves"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

@@ -9,9 +9,8 @@ mod fd_limit;
 use iec104::net::{Server, ServerConfig};
 use iec104::station::{CommandHandler, CommandResult, Outstation, OutstationConfig, PointDatabase};
 use iec104::*;
-use std::io::{Read, Write};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 struct NoCommands;
 
@@ -46,34 +45,11 @@ fn the_listener_keeps_serving_after_running_out_of_file_descriptors() {
         tokio::spawn(Arc::clone(&server).run(listener));
         address
     });
-    {
-        let _lowered = fd_limit::LoweredNofile::to(fd_limit::open_now() + 24);
-        // Connect until the process has no descriptor left, on either side.
-        let mut held = Vec::new();
-        while let Ok(stream) = std::net::TcpStream::connect(address) {
-            held.push(stream);
-            assert!(held.len() < 100, "the limit did not take");
-        }
-        // Let the station try to accept while at the limit.
-        std::thread::sleep(Duration::from_millis(300));
-        drop(held);
-    }
-    // Descriptors are free again: a master connects and starts (within the accept back-off of at most 1 s).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let started = std::net::TcpStream::connect(address)
-            .ok()
-            .and_then(|mut s| {
-                s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-                s.write_all(&[0x68, 0x04, 0x07, 0x00, 0x00, 0x00]).ok()?;
-                let mut answer = [0u8; 6];
-                s.read_exact(&mut answer).ok()?;
-                Some(answer)
-            });
-        if started == Some([0x68, 0x04, 0x0b, 0x00, 0x00, 0x00]) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the station no longer serves");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    fd_limit::run_out_while_serving(address);
+    // Descriptors are free again: a master connects and starts data transfer.
+    fd_limit::answers_again(
+        address,
+        &[0x68, 0x04, 0x07, 0x00, 0x00, 0x00],
+        &[0x68, 0x04, 0x0b, 0x00, 0x00, 0x00],
+    );
 }
