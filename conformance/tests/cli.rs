@@ -231,6 +231,22 @@ fn decode_fipa_json_keeps_every_user_parameter_in_order() {
 }
 
 #[test]
+fn the_help_states_the_exit_codes() {
+    let (ok, stdout, _) = idea(&["--help"]);
+    assert!(ok);
+    // The help is wrapped to the terminal: compare with the white space folded.
+    let stdout = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for code in [
+        "0 success",
+        "1 a check or verdict failed",
+        "2 usage or input error",
+        "3 a peer or device did not answer",
+    ] {
+        assert!(stdout.contains(code), "{code}: {stdout}");
+    }
+}
+
+#[test]
 fn decode_modbus_prints_tcp_and_rtu_frames() {
     let (ok, stdout, stderr) = idea(&[
         "decode",

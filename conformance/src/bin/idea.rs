@@ -5,9 +5,18 @@ use idea_conformance::{Catalogue, render};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// The IDEA SDK command line. Subcommands arrive with the crates they drive; today: the requirement catalogue.
+/// The IDEA SDK command line: the requirement catalogue, decoders, reference devices, device clients, the
+/// TE ledger and Neural Grid algorithms.
 #[derive(Debug, Parser)]
-#[command(name = "idea", version, propagate_version = true)]
+#[command(
+    name = "idea",
+    version,
+    propagate_version = true,
+    after_help = "Exit codes: 0 success; 1 a check or verdict failed (a refused command, a ledger that does \
+                  not verify); 2 usage or input error (including an option the device kind does not \
+                  implement); 3 a peer or device did not answer (or refused the connection or the TLS \
+                  handshake)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
