@@ -6,15 +6,18 @@ use std::process::{Child, Command, Stdio};
 
 /// Runs the `idea` binary with `args`; returns whether it succeeded, its stdout and its stderr.
 pub(crate) fn idea(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, stdout, stderr) = idea_code(args);
+    (code == Some(0), stdout, stderr)
+}
+
+/// A free address on 127.0.0.1 for a server to listen on.
+pub(crate) fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
 }
 
 /// A served process, killed when dropped.
@@ -29,12 +32,7 @@ impl Drop for Served {
 
 /// Starts `idea serve NAME` on a free port; returns the process and the address, once it listens.
 pub(crate) fn serve(name: &str, extra: &[&str]) -> (Served, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let address = format!("127.0.0.1:{port}");
+    let address = free_address();
     let (served, line) = spawn(&[&["serve", name, "--listen", &address], extra].concat());
     assert!(line.contains("serving"), "{line}");
     (served, address)
@@ -80,12 +78,7 @@ impl Logged {
 /// Starts `idea serve NAME` on a free port with its standard error kept; returns it, the address and the
 /// start-up line.
 pub(crate) fn serve_logged(name: &str, extra: &[&str]) -> (Logged, String, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let address = format!("127.0.0.1:{port}");
+    let address = free_address();
     let mut child = Command::new(env!("CARGO_BIN_EXE_idea"))
         .args([&["serve", name, "--listen", &address], extra].concat())
         .stderr(Stdio::piped())
