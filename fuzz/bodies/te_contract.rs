@@ -11,7 +11,7 @@
 use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState, CloseRequest};
 use te_contract::contract::Contract;
 use te_contract::ledger::{Checkpoint, RecordKind};
-use te_contract::meter::MeterReading;
+use te_contract::meter::{DeliveryToken, MeterReading};
 use te_contract::registry::{KeyRotation, Registration, Registry, Revocation};
 use te_contract::settlement::{DeliveryCheck, Dispute};
 use te_contract::signed::Body;
@@ -34,6 +34,7 @@ pub fn signed(data: &[u8]) -> bool {
         Some(MessageKind::ChannelClose) => check::<ChannelClose>(data),
         Some(MessageKind::ChannelCloseRequest) => check::<CloseRequest>(data),
         Some(MessageKind::MeterReading) => check::<MeterReading>(data),
+        Some(MessageKind::DeliveryToken) => check::<DeliveryToken>(data),
         Some(MessageKind::Dispute) => check::<Dispute>(data),
         Some(MessageKind::LedgerCheckpoint) => check::<Checkpoint>(data),
         None if code == RecordKind::Settlement.code() => settlement_record(&data[2..]),

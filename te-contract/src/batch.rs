@@ -4,7 +4,8 @@
 //! deployment, signer list and keys are checked as they are added, and [`Batch::verify`] checks all their
 //! signatures at once under the rule of [`crate::verify`] (the same verdict as one by one). The batch is
 //! then passed as the key resolver to the usual operations — [`crate::contract::ContractBook::record`],
-//! [`crate::meter::MeterSeries::accept`], [`crate::channel::Channel::confirm`] and the rest — which find
+//! [`crate::meter::MeterSeries::accept`], [`crate::settlement::SettlementBook::settle_to_channel`],
+//! [`crate::channel::Channel::confirm`] and the rest — which find
 //! their signatures already checked and skip the curve arithmetic; every other rule is still applied
 //! there. A signature the batch did not check (or found invalid) is checked there on its own, so an object
 //! forgotten, or added at another time, is never let through unverified.
@@ -116,5 +117,12 @@ impl<K: KeyResolver> KeyResolver for Batch<'_, K> {
             .copied()
             .collect();
         verify_checks(&unchecked)
+    }
+}
+
+/// The meter bindings of the resolver the batch wraps, so a batch settles tokens too.
+impl<K: crate::settlement::MeterBindings> crate::settlement::MeterBindings for Batch<'_, K> {
+    fn metered_cell(&self, meter: &AvatarId) -> Option<&idea_proto::CellId> {
+        self.keys.metered_cell(meter)
     }
 }

@@ -1,6 +1,11 @@
 //! Meter-to-cash, first half: meter readings signed by the meter's key, validated per meter, and turned into
 //! tokens of delivered energy per settlement interval (TE-03, TE-09).
 //!
+//! A token settles only when the meter's avatar signed it ([`Signed<DeliveryToken>`], kind
+//! [`MessageKind::DeliveryToken`]): the meter's agent runs a [`MeterSeries`] over its own signed readings and
+//! signs each token it yields, so no one without the meter's key can make a token that settles, and the
+//! settlement record keeps the signed token as its evidence.
+//!
 //! Validation: each meter's readings come with a strictly increasing sequence number and time; registers
 //! never go down; the energy between two readings must be possible at the meter's rated power. A register
 //! value at an interval boundary is the reading at that instant or the straight line between the readings
@@ -82,7 +87,9 @@ pub struct MeterConfig {
 
 /// Energy delivered through one meter in one settlement interval: the unit meter-to-cash settles on.
 ///
-/// Tokens are made by [`MeterSeries`] from readings the meter's avatar signed. Their id is derived from the
+/// Tokens are made by [`MeterSeries`] from readings the meter's avatar signed, and settle only signed by that
+/// avatar ([`Signed<DeliveryToken>`]; the signature's scope is the meter and its counter the interval's
+/// start, so a signature over one interval is never one over another). Their id is derived from the
 /// meter and the interval's start ([`DeliveryToken::id_for`]), and a token whose id is not, whose interval
 /// is empty or whose energy is negative is refused wherever it is read or settled
 /// ([`DeliveryToken::validate`]): one meter's interval is counted once whatever id someone gives it, and no
@@ -192,6 +199,20 @@ impl Codec for DeliveryToken {
     }
 }
 
+/// Signed by the meter alone; scope: the meter; counter: the interval's start, milliseconds since 1970 (0 before).
+impl Body for DeliveryToken {
+    const KIND: MessageKind = MessageKind::DeliveryToken;
+    fn scope(&self) -> [u8; 16] {
+        self.meter.0
+    }
+    fn counter(&self) -> u64 {
+        u64::try_from(self.start.unix_ms()).unwrap_or(0)
+    }
+    fn signers(&self) -> Vec<AvatarId> {
+        vec![self.meter]
+    }
+}
+
 /// A register value at an interval boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Boundary {
@@ -242,7 +263,7 @@ impl MeterSeries {
     }
 
     /// Takes a reading signed by the meter (key valid at `now`) and returns the tokens of every interval it
-    /// completes. Refused: another meter's reading, a bad signature, a sequence number or time not after
+    /// completes, for the meter's avatar to sign ([`Signed::sign`]) before they are settled. Refused: another meter's reading, a bad signature, a sequence number or time not after
     /// the last, a register that went down, energy faster than the rated power.
     pub fn accept(
         &mut self,

@@ -4,7 +4,7 @@
 //! Per interval: the delivered energy is what the contract's delivery-point meter counted in the interval
 //! (its [`DeliveryToken`]): the export of the seller's cell, or in a P2O contract where the cell buys, the
 //! cell's import. A token counts only if the registry binds its meter to that cell
-//! ([`crate::registry::AvatarKind::Meter`]). Within the tolerance band the contracted quantity is paid in
+//! ([`crate::registry::AvatarKind::Meter`]) and that meter's avatar signed it with a key valid at settlement. Within the tolerance band the contracted quantity is paid in
 //! full. Outside it the buyer pays for what was delivered, up to the contracted quantity, and the seller
 //! owes the penalty price on each Wh of deviation beyond the band; the two are netted into one amount and a
 //! discrepancy is recorded. Each token and each (contract, interval) settles once.
@@ -40,8 +40,8 @@ pub struct DeliveryCheck {
     pub allowance_wh: i64,
     /// Whether the delivery rests on interpolated meter data.
     pub estimated: bool,
-    /// The token it rests on.
-    pub token: DeliveryToken,
+    /// The meter's signed token it rests on.
+    pub token: Signed<DeliveryToken>,
     /// What the buyer pays the seller, net of the penalty (negative: the seller pays the buyer).
     pub amount: Money,
     /// The penalty inside `amount` (zero within the band).
@@ -89,15 +89,16 @@ impl Codec for DeliveryCheck {
             delivered_wh: r.i64("delivered_wh")?,
             allowance_wh: r.i64("allowance_wh")?,
             estimated: r.bool("estimated")?,
-            token: DeliveryToken::read(r)?,
+            token: Signed::<DeliveryToken>::read(r)?,
             amount: r.money("amount")?,
             penalty: r.money("penalty")?,
         })
     }
 }
 
-/// The registry's binding of meters to the cells they measure, as settlement needs it.
-pub trait MeterBindings {
+/// The registry's binding of meters to the cells they measure and the keys they sign with, as settlement
+/// needs them.
+pub trait MeterBindings: KeyResolver {
     /// The cell `meter` measures, if it is a registered meter.
     fn metered_cell(&self, meter: &AvatarId) -> Option<&CellId>;
 }
@@ -108,36 +109,49 @@ impl MeterBindings for Registry {
     }
 }
 
-/// Verifies one interval of `contract` against its delivery-point meter's token for it. Refused when the
-/// token is not valid ([`DeliveryToken::validate`]: an id not derived from its meter and interval, a
-/// negative energy), its meter is not bound by `meters` to the contract's delivery point, or it covers
-/// another interval.
+/// Verifies one interval of `contract` against its delivery-point meter's token for it, at `now`. Refused
+/// when the token is not valid ([`DeliveryToken::validate`]: an id not derived from its meter and interval,
+/// a negative energy), its meter is not bound by `meters` to the contract's delivery point, it is not signed
+/// for `deployment` by that meter with a key `meters` accepts at `now`, or it covers another interval.
 pub fn verify_delivery(
     contract: &Contract,
     interval: u32,
-    token: &DeliveryToken,
+    token: &Signed<DeliveryToken>,
     meters: &impl MeterBindings,
+    deployment: &DeploymentId,
+    now: Timestamp,
 ) -> Result<DeliveryCheck> {
     let point = contract.delivery_point();
-    token.validate()?;
-    match meters.metered_cell(&token.meter) {
-        Some(cell) if cell == point.cell => assess(contract, interval, token),
+    let body = token.body();
+    body.validate()?;
+    match meters.metered_cell(&body.meter) {
+        Some(cell) if cell == point.cell => {
+            token.verify(meters, deployment, now)?;
+            assess(contract, interval, token, delivered_wh(contract, body))
+        }
         Some(cell) => Err(Error::invalid(
             "token",
             format!(
                 "meter {} measures cell {cell}, not the contract's delivery point {}",
-                token.meter, point.cell
+                body.meter, point.cell
             ),
         )),
         None => Err(Error::invalid(
             "token",
-            format!("{} is not a registered meter", token.meter),
+            format!("{} is not a registered meter", body.meter),
         )),
     }
 }
 
-/// The settlement of one interval from a token already known to be the delivery point's.
-fn assess(contract: &Contract, interval: u32, token: &DeliveryToken) -> Result<DeliveryCheck> {
+/// The settlement of one interval from a token already known to be the delivery point's, on `delivered_wh`
+/// (the token's figure, or the one a dispute found).
+fn assess(
+    contract: &Contract,
+    interval: u32,
+    signed: &Signed<DeliveryToken>,
+    delivered_wh: i64,
+) -> Result<DeliveryCheck> {
+    let token = signed.body();
     let terms = &contract.transaction.terms;
     let start = terms.window.interval_start(interval)?;
     if token.start != start || token.period_s != terms.window.period_s() {
@@ -151,7 +165,7 @@ fn assess(contract: &Contract, interval: u32, token: &DeliveryToken) -> Result<D
     }
     let contracted = terms.contracted_energy(interval)?;
     let allowance = terms.tolerance.allowance(contracted)?;
-    let delivered = Energy::from_wh(delivered_wh(contract, token));
+    let delivered = Energy::from_wh(delivered_wh);
     let deviation = delivered.wh().abs_diff(contracted.wh());
     let beyond = deviation.saturating_sub(allowance.wh().unsigned_abs());
     let (paid_energy, penalty) = if beyond == 0 {
@@ -171,7 +185,7 @@ fn assess(contract: &Contract, interval: u32, token: &DeliveryToken) -> Result<D
         delivered_wh: delivered.wh(),
         allowance_wh: allowance.wh(),
         estimated: token.estimated,
-        token: *token,
+        token: signed.clone(),
         amount,
         penalty,
     })
@@ -290,18 +304,19 @@ impl SettlementBook {
 
     /// Verifies and settles one interval at `now`, paying through `wallets` (buyer to seller, or the
     /// reverse when the penalty outweighs the payment). Refused if `meters` does not bind the token's meter
-    /// to the contract's delivery point, the token or the interval was settled before, or the payer's
-    /// wallet is short (nothing changes; settle again once funded).
+    /// to the contract's delivery point, the meter did not sign it ([`verify_delivery`]), the token or the
+    /// interval was settled before, or the payer's wallet is short (nothing changes; settle again once
+    /// funded).
     pub fn settle_to_wallets(
         &mut self,
         contract: &Contract,
         interval: u32,
-        token: &DeliveryToken,
+        token: &Signed<DeliveryToken>,
         meters: &impl MeterBindings,
         wallets: &mut Wallets,
         now: Timestamp,
     ) -> Result<DeliveryCheck> {
-        let check = self.verify_new(contract, interval, token, meters)?;
+        let check = self.verify_new(contract, interval, token, meters, now)?;
         transfer(contract, check.amount, wallets)?;
         self.record(check.clone(), now)?;
         Ok(check)
@@ -315,12 +330,12 @@ impl SettlementBook {
         &mut self,
         contract: &Contract,
         interval: u32,
-        token: &DeliveryToken,
+        token: &Signed<DeliveryToken>,
         meters: &impl MeterBindings,
         open: &ChannelOpen,
         now: Timestamp,
     ) -> Result<(DeliveryCheck, Option<Debt>)> {
-        let check = self.verify_new(contract, interval, token, meters)?;
+        let check = self.verify_new(contract, interval, token, meters, now)?;
         let side = |avatar: &AvatarId| {
             open.party_of(avatar).ok_or_else(|| {
                 Error::channel(
@@ -350,7 +365,7 @@ impl SettlementBook {
                     .ok_or(Error::Overflow("settlement amount"))?,
                 contract: contract.id(),
                 interval,
-                token: Some(token.id),
+                token: Some(token.body().id),
             }),
         };
         self.record(check.clone(), now)?;
@@ -361,13 +376,15 @@ impl SettlementBook {
         &self,
         contract: &Contract,
         interval: u32,
-        token: &DeliveryToken,
+        token: &Signed<DeliveryToken>,
         meters: &impl MeterBindings,
+        now: Timestamp,
     ) -> Result<DeliveryCheck> {
-        if self.tokens.contains(&token.id) {
+        let id = token.body().id;
+        if self.tokens.contains(&id) {
             return Err(Error::Duplicate {
                 what: "meter token",
-                id: crate::hex(&token.id),
+                id: crate::hex(&id),
             });
         }
         if self.settled.contains(&(contract.id(), interval)) {
@@ -376,11 +393,11 @@ impl SettlementBook {
                 id: format!("{} #{interval}", contract.id()),
             });
         }
-        verify_delivery(contract, interval, token, meters)
+        verify_delivery(contract, interval, token, meters, &self.deployment, now)
     }
 
     fn record(&mut self, check: DeliveryCheck, now: Timestamp) -> Result<()> {
-        self.tokens.insert(check.token.id);
+        self.tokens.insert(check.token.body().id);
         self.settled.insert((check.contract, check.interval));
         if check.is_discrepancy() {
             let id = discrepancy_id(&check.contract, check.interval);
@@ -480,12 +497,12 @@ impl SettlementBook {
                 id: id.to_string(),
             });
         }
-        let mut token = entry.check.token;
-        match contract.delivery_point().flow {
-            Flow::Export => token.export_wh = delivered_wh,
-            Flow::Import => token.import_wh = delivered_wh,
-        }
-        let corrected = assess(contract, entry.check.interval, &token)?;
+        let corrected = assess(
+            contract,
+            entry.check.interval,
+            &entry.check.token,
+            delivered_wh,
+        )?;
         let adjustment = corrected.amount.checked_sub(entry.check.amount)?;
         transfer(contract, adjustment, wallets)?;
         let resolution = Resolution {

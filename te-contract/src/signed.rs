@@ -82,6 +82,8 @@ kinds! {
     ChannelCloseRequest = 35, "channel-close-request";
     /// A meter's signed register reading.
     MeterReading = 48, "meter-reading";
+    /// A meter's statement of the energy it counted in one settlement interval.
+    DeliveryToken = 49, "delivery-token";
     /// A dispute of a recorded discrepancy.
     Dispute = 64, "dispute";
     /// The ledger operator's signature over the chain up to an entry.

@@ -146,13 +146,19 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     );
     dispute.sign(b, 0, &w.keys[1]).unwrap();
     out.push(("dispute", dispute.to_bytes()));
-    let token = te_contract::meter::DeliveryToken::new(a, t0(), 900, 0, 480, true).unwrap();
+    let token = common::signed_token(
+        &w.deployment,
+        te_contract::meter::DeliveryToken::new(a, t0(), 900, 0, 480, true).unwrap(),
+        &w.keys[0],
+    );
     let cell = contract.body().delivery_point().cell.clone();
     let record = te_contract::settlement::verify_delivery(
         contract.body(),
         0,
         &token,
-        &common::OneMeter(a, cell),
+        &common::OneMeter(a, cell, idea_proto::PublicKey::from(&w.keys[0])),
+        &w.deployment,
+        t0(),
     )
     .unwrap();
     let mut bytes = te_contract::ledger::RecordKind::Settlement
@@ -183,14 +189,15 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     );
     checkpoint.sign(w.registrar, 0, &w.registrar_key).unwrap();
     out.push(("ledger_checkpoint", checkpoint.to_bytes()));
+    out.push(("delivery_token", token.to_bytes()));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 12);
+    let inputs = corpus_files::corpus("te_signed", 13);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 12, "{decoded} inputs decoded");
+    assert!(decoded >= 13, "{decoded} inputs decoded");
 }
 
 #[test]

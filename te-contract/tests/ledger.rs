@@ -12,14 +12,37 @@
 
 mod common;
 
-use common::{World, later, t0, transaction};
-use idea_proto::PublicKey;
+use common::{World, eur, later, signed_token, t0, transaction};
+use idea_proto::{Money, PublicKey};
 use std::io::{BufRead, BufReader, Write};
 use te_contract::contract::Contract;
 use te_contract::ledger::{
     Anchor, Entry, Ledger, LedgerStore, MemoryStore, RecordKind, SqliteStore, entry_hash, verify,
 };
-use te_contract::{Error, LedgerFault, Signed};
+use te_contract::meter::DeliveryToken;
+use te_contract::settlement::DeliveryCheck;
+use te_contract::{Codec, Error, LedgerFault, Signed};
+
+/// The settlement of `c`'s first interval on a token signed by the seller's avatar (standing in for a meter:
+/// the ledger checks the token's signature, settlement its meter's binding).
+fn settlement(w: &World, c: &Signed<Contract>) -> DeliveryCheck {
+    let token = signed_token(
+        &w.deployment,
+        DeliveryToken::new(w.ids[0], t0(), 900, 0, 500, false).unwrap(),
+        &w.keys[0],
+    );
+    DeliveryCheck {
+        contract: c.body().id(),
+        interval: 0,
+        contracted_wh: 500,
+        delivered_wh: 500,
+        allowance_wh: 25,
+        estimated: false,
+        token,
+        amount: Money::new(6, eur()),
+        penalty: Money::new(0, eur()),
+    }
+}
 
 /// The registrations of `w`'s avatars and a contract between the first two, as entries.
 fn history(w: &World) -> Vec<Entry> {
@@ -41,13 +64,7 @@ fn history(w: &World) -> Vec<Entry> {
     c.sign(w.ids[0], 0, &w.keys[0]).unwrap();
     c.sign(w.ids[1], 0, &w.keys[1]).unwrap();
     entries.push(Entry::signed(&c, later(1)));
-    entries.push(Entry::record(
-        RecordKind::Settlement,
-        [1; 16],
-        0,
-        later(16),
-        b"interval 0: 6 c".to_vec(),
-    ));
+    entries.push(settlement(w, &c).ledger_entry(later(16)));
     entries
 }
 
@@ -86,7 +103,11 @@ fn check_store(store: impl LedgerStore) {
         &Anchor::None,
     )
     .unwrap();
-    assert_eq!((report.entries, report.signatures), (4, 6));
+    assert_eq!(
+        (report.entries, report.signatures),
+        (4, 7),
+        "two registrations, the contract and the settlement's token"
+    );
     assert_eq!(report.head, ledger.head());
 }
 
@@ -199,7 +220,7 @@ fn crash_child_writer() {
             let body = vec![(n % 251) as u8; 512];
             ledger
                 .submit(Entry::record(
-                    RecordKind::Settlement,
+                    RecordKind::Clearing,
                     [7; 16],
                     n,
                     later(1),
@@ -278,10 +299,10 @@ fn a_writer_killed_mid_write_loses_nothing_it_acknowledged() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `n` settlement records with keys `first..first + n`.
+/// `n` clearing records with keys `first..first + n`.
 fn records(first: u64, n: u64) -> Vec<Entry> {
     (first..first + n)
-        .map(|i| Entry::record(RecordKind::Settlement, [3; 16], i, t0(), vec![1, 2, 3]))
+        .map(|i| Entry::record(RecordKind::Clearing, [3; 16], i, t0(), vec![1, 2, 3]))
         .collect()
 }
 
@@ -379,7 +400,9 @@ fn a_rewritten_or_cut_history_is_found_by_the_checkpoints_and_the_anchor() {
     // The settled amount (entry 4) changed and every hash after it recomputed: the in-chain checkpoint no
     // longer covers the entry before it.
     let mut store = clean.clone();
-    store.entries_mut()[3].entry.body = b"interval 0: 600 c".to_vec();
+    let mut record = DeliveryCheck::decode_exact(&store.entries_mut()[3].entry.body).unwrap();
+    record.amount = Money::new(600, eur());
+    store.entries_mut()[3].entry.body = record.to_bytes();
     rechain(&mut store, 3);
     assert!(matches!(
         verify_with(&w, &store, &Anchor::None),
@@ -388,6 +411,23 @@ fn a_rewritten_or_cut_history_is_found_by_the_checkpoints_and_the_anchor() {
             fault: LedgerFault::Checkpoint(_)
         })
     ));
+
+    // The meter's figure in the settlement changed too: its token's signature no longer holds, checkpoint
+    // or not.
+    let mut store = clean.clone();
+    let mut record = DeliveryCheck::decode_exact(&store.entries_mut()[3].entry.body).unwrap();
+    let mut token = *record.token.body();
+    token.export_wh = 5_000;
+    let mut forged = Signed::new(w.deployment.clone(), token);
+    forged.sign(w.ids[0], 0, &w.keys[1]).unwrap();
+    record.token = forged;
+    store.entries_mut()[3].entry.body = record.to_bytes();
+    rechain(&mut store, 3);
+    let found = verify_with(&w, &store, &Anchor::None).unwrap_err();
+    assert!(
+        matches!(&found, Error::BadSignature { kind: te_contract::MessageKind::DeliveryToken, signer } if *signer == w.ids[0]),
+        "{found}"
+    );
 
     // The last two entries deleted: invisible without an anchor, found with the head or the checkpoint.
     let mut store = clean.clone();

@@ -174,7 +174,8 @@ proptest! {
         check(Revocation { by, avatar: avatar_id, version, at }, flip);
     }
 
-    /// The settlement record a ledger entry carries (not signed: the ledger's hash chain covers it).
+    /// The settlement record a ledger entry carries (the record is covered by the ledger's hash chain; the
+    /// token in it is the meter's signed token), and the signed token on its own.
     #[test]
     fn settlement_records_round_trip(
         (contract, meter) in (any::<[u8; 16]>(), avatar()),
@@ -184,8 +185,13 @@ proptest! {
         (estimated, start) in (any::<bool>(), strategies::timestamp()),
         (currency, amount, penalty) in (strategies::currency(), any::<i64>(), any::<i64>()),
         bytes in proptest::collection::vec(any::<u8>(), 0..200),
+        flip in any::<(usize, u8)>(),
     ) {
-        let token = DeliveryToken { id: DeliveryToken::id_for(&meter, start), meter, start, period_s, import_wh, export_wh, estimated };
+        let body = DeliveryToken { id: DeliveryToken::id_for(&meter, start), meter, start, period_s, import_wh, export_wh, estimated };
+        prop_assert_eq!(DeliveryToken::decode_exact(&body.to_bytes()).unwrap(), body);
+        check(body, flip);
+        let mut token = Signed::new(World::new("idea-test", 0).deployment, body);
+        token.sign(meter, 0, &key(7)).unwrap();
         let record = DeliveryCheck {
             contract: TransactionId::from_bytes(contract),
             interval,
@@ -199,7 +205,6 @@ proptest! {
         };
         let encoded = record.to_bytes();
         prop_assert_eq!(DeliveryCheck::decode_exact(&encoded).unwrap(), record);
-        prop_assert_eq!(DeliveryToken::decode_exact(&token.to_bytes()).unwrap(), token);
         if let Ok((value, used)) = DeliveryCheck::decode(&bytes) {
             prop_assert_eq!(value.to_bytes(), &bytes[..used]);
         }
@@ -214,6 +219,6 @@ proptest! {
                 }
             )+};
         }
-        each!(ChannelState, ChannelOpen, ChannelClose, Contract, Registration, KeyRotation, Revocation, te_contract::meter::MeterReading, te_contract::settlement::Dispute);
+        each!(ChannelState, ChannelOpen, ChannelClose, Contract, Registration, KeyRotation, Revocation, te_contract::meter::MeterReading, DeliveryToken, te_contract::settlement::Dispute);
     }
 }

@@ -10,16 +10,17 @@
 
 mod common;
 
-use common::{OneMeter, World, eur, later, t0, transaction};
+use common::{OneMeter, World, eur, key, later, signed_token, t0, transaction};
 use idea_proto::{
-    CellId, CellRef, Duration, EnergyTransaction, Money, Parties, PowerCellType, Side, UserId,
+    CellId, CellRef, Duration, EnergyTransaction, Money, Parties, PowerCellType, PublicKey, Side,
+    Timestamp, UserId,
 };
 use te_contract::channel::Party;
 use te_contract::contract::Contract;
 use te_contract::meter::DeliveryToken;
 use te_contract::settlement::{Dispute, SettlementBook, discrepancy_id, verify_delivery};
 use te_contract::wallet::Wallets;
-use te_contract::{AvatarId, Codec, Error, Signed};
+use te_contract::{AvatarId, Codec, DeploymentId, Error, Signed};
 
 /// Contract 1: 4 × 500 Wh at 12 c/kWh, tolerance max(5 %, 10 Wh) = 25 Wh, penalty 30 c/kWh.
 fn contract(w: &World) -> Contract {
@@ -31,19 +32,35 @@ fn contract(w: &World) -> Contract {
     }
 }
 
-/// The seller's delivery-point meter (the id the tokens carry), bound to its cell.
+/// The seller's delivery-point meter (the id the tokens carry, key seed 99), bound to its cell.
 fn pv_meter() -> OneMeter {
     OneMeter(
         AvatarId::from_bytes([99; 16]),
         CellId::new("pv-farm").unwrap(),
+        PublicKey::from(&key(99)),
     )
 }
 
-fn token(interval: u32, export_wh: i64) -> DeliveryToken {
-    token_of(AvatarId::from_bytes([99; 16]), interval, 0, export_wh)
+fn deployment() -> DeploymentId {
+    DeploymentId::new("idea-test").unwrap()
 }
 
-fn token_of(meter: AvatarId, interval: u32, import_wh: i64, export_wh: i64) -> DeliveryToken {
+/// The pv meter's token for `interval`, signed by the meter.
+fn token(interval: u32, export_wh: i64) -> Signed<DeliveryToken> {
+    sign(body(interval, export_wh))
+}
+
+/// The pv meter's token for `interval`, not signed.
+fn body(interval: u32, export_wh: i64) -> DeliveryToken {
+    body_of(AvatarId::from_bytes([99; 16]), interval, 0, export_wh)
+}
+
+/// Signed with the pv meter's key, whoever's it claims to be.
+fn sign(token: DeliveryToken) -> Signed<DeliveryToken> {
+    signed_token(&deployment(), token, &key(99))
+}
+
+fn body_of(meter: AvatarId, interval: u32, import_wh: i64, export_wh: i64) -> DeliveryToken {
     DeliveryToken::new(
         meter,
         later(15 * u64::from(interval)),
@@ -53,6 +70,16 @@ fn token_of(meter: AvatarId, interval: u32, import_wh: i64, export_wh: i64) -> D
         false,
     )
     .unwrap()
+}
+
+/// `verify_delivery` in the tests' deployment, a minute after the first interval.
+fn verify(
+    c: &Contract,
+    interval: u32,
+    token: &Signed<DeliveryToken>,
+    meters: &impl te_contract::settlement::MeterBindings,
+) -> te_contract::Result<te_contract::settlement::DeliveryCheck> {
+    verify_delivery(c, interval, token, meters, &deployment(), later(16))
 }
 
 fn wallets(w: &World) -> Wallets {
@@ -68,7 +95,7 @@ fn within_the_band_the_contracted_quantity_is_paid_in_full() {
     let w = World::new("idea-test", 2);
     let c = contract(&w);
     for delivered in [475, 500, 525] {
-        let check = verify_delivery(&c, 0, &token(0, delivered), &pv_meter()).unwrap();
+        let check = verify(&c, 0, &token(0, delivered), &pv_meter()).unwrap();
         assert_eq!(
             check.amount,
             Money::new(6, eur()),
@@ -83,7 +110,7 @@ fn outside_the_band_the_penalty_applies_and_a_discrepancy_is_recorded() {
     let w = World::new("idea-test", 2);
     let c = contract(&w);
     // 300 Wh delivered: 200 short, 175 beyond the band: pay 3.6 c for 300 Wh, owe 5.25 c penalty.
-    let check = verify_delivery(&c, 1, &token(1, 300), &pv_meter()).unwrap();
+    let check = verify(&c, 1, &token(1, 300), &pv_meter()).unwrap();
     assert_eq!(
         check.penalty,
         Money::new(5, eur()),
@@ -115,7 +142,7 @@ fn outside_the_band_the_penalty_applies_and_a_discrepancy_is_recorded() {
     assert_eq!(d.check.token, token(1, 300), "the evidence is kept");
     assert_eq!(d.dispute_by, later(30 + 48 * 60));
     // Over-delivery beyond the band is paid at the contracted quantity, less the penalty.
-    let over = verify_delivery(&c, 2, &token(2, 800), &pv_meter()).unwrap();
+    let over = verify(&c, 2, &token(2, 800), &pv_meter()).unwrap();
     assert_eq!(
         over.amount,
         Money::new(6 - 8, eur()),
@@ -144,8 +171,9 @@ fn a_token_or_an_interval_settles_once() {
         ),
         "{again}"
     );
-    let mut fresh_token = token(0, 500);
-    fresh_token.id = [77; 16];
+    let mut fresh = body(0, 500);
+    fresh.id = [77; 16];
+    let fresh_token = sign(fresh);
     let again = book
         .settle_to_wallets(&c, 0, &fresh_token, &pv_meter(), &mut wallets, later(16))
         .unwrap_err();
@@ -194,8 +222,12 @@ fn only_the_delivery_points_meter_settles_a_contract() {
     let mut wallets = wallets(&w);
     let before = wallets.clone();
     // The buyer's meter, an agent's avatar and an unknown id are refused, and nothing moves.
-    for meter in [house, w.ids[0], AvatarId::from_bytes([97; 16])] {
-        let foreign = token_of(meter, 0, 0, 500);
+    for (meter, k) in [
+        (house, key(98)),
+        (w.ids[0], w.keys[0].clone()),
+        (AvatarId::from_bytes([97; 16]), key(97)),
+    ] {
+        let foreign = signed_token(&deployment(), body_of(meter, 0, 0, 500), &k);
         let refused = book
             .settle_to_wallets(&c, 0, &foreign, &w.registry, &mut wallets, later(15))
             .unwrap_err();
@@ -203,7 +235,7 @@ fn only_the_delivery_points_meter_settles_a_contract() {
             matches!(refused, Error::Invalid { field: "token", .. }),
             "{meter}: {refused}"
         );
-        assert!(verify_delivery(&c, 0, &foreign, &w.registry).is_err());
+        assert!(verify(&c, 0, &foreign, &w.registry).is_err());
     }
     assert_eq!(wallets, before);
     // The seller's meter, bound to the seller's cell in the registry, settles it.
@@ -231,11 +263,11 @@ fn when_the_cell_buys_from_an_operator_its_import_is_the_delivery() {
         buyer: w.ids[0],
         agreed_at: t0(),
     };
-    let imported = token_of(AvatarId::from_bytes([99; 16]), 0, 500, 0);
-    let check = verify_delivery(&c, 0, &imported, &pv_meter()).unwrap();
+    let imported = sign(body_of(AvatarId::from_bytes([99; 16]), 0, 500, 0));
+    let check = verify(&c, 0, &imported, &pv_meter()).unwrap();
     assert_eq!((check.delivered_wh, check.is_discrepancy()), (500, false));
     // Export is not what the operator delivered into the cell.
-    let exported = verify_delivery(&c, 0, &token(0, 500), &pv_meter()).unwrap();
+    let exported = verify(&c, 0, &token(0, 500), &pv_meter()).unwrap();
     assert_eq!(
         (exported.delivered_wh, exported.is_discrepancy()),
         (0, true)
@@ -257,7 +289,7 @@ fn settling_into_a_channel_makes_a_debt_on_the_meter_token() {
         (Party::A, 6),
         "the buyer is side A of this channel"
     );
-    assert_eq!(debt.token, Some(check.token.id));
+    assert_eq!(debt.token, Some(check.token.body().id));
     let (_, penalty_debt) = book
         .settle_to_channel(&c, 1, &token(1, 0), &pv_meter(), open.body(), later(30))
         .unwrap();
@@ -358,10 +390,10 @@ fn a_token_must_be_bound_to_its_meter_and_interval_and_carry_no_negative_energy(
     let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
     let mut wallets = wallets(&w);
     let before = wallets.clone();
-    let fresh_id = DeliveryToken {
+    let fresh_id = sign(DeliveryToken {
         id: [0x55; 16],
-        ..token(0, 500)
-    };
+        ..body(0, 500)
+    });
     let refused = book
         .settle_to_wallets(&c, 0, &fresh_id, &pv_meter(), &mut wallets, later(15))
         .unwrap_err();
@@ -369,11 +401,11 @@ fn a_token_must_be_bound_to_its_meter_and_interval_and_carry_no_negative_energy(
         matches!(&refused, Error::Invalid { field: "token", reason } if reason.contains("not derived")),
         "{refused}"
     );
-    let negative = DeliveryToken {
+    let negative = sign(DeliveryToken {
         export_wh: -500,
-        ..token(0, 0)
-    };
-    let refused = verify_delivery(&c, 0, &negative, &pv_meter()).unwrap_err();
+        ..body(0, 0)
+    });
+    let refused = verify(&c, 0, &negative, &pv_meter()).unwrap_err();
     assert!(
         matches!(&refused, Error::Invalid { field: "token", reason } if reason.contains("negative")),
         "{refused}"
@@ -383,7 +415,7 @@ fn a_token_must_be_bound_to_its_meter_and_interval_and_carry_no_negative_energy(
     );
     assert_eq!(wallets, before);
     // Decoding refuses a token whose id was changed.
-    let mut bytes = token(0, 500).to_bytes();
+    let mut bytes = body(0, 500).to_bytes();
     bytes[0] ^= 1;
     assert!(matches!(
         DeliveryToken::decode(&bytes),
@@ -398,5 +430,124 @@ fn a_token_must_be_bound_to_its_meter_and_interval_and_carry_no_negative_energy(
     assert!(
         book.settle_to_wallets(&c, 0, &fresh_id, &pv_meter(), &mut wallets, later(16))
             .is_err()
+    );
+}
+
+/// The unsigned tokens: only a token the delivery point's meter signed, for this deployment, settles —
+/// not one nobody signed, one signed by a party with the meter's id on it, one whose figure was changed after
+/// the meter signed, or one signed for another deployment. Nothing moves on any of them.
+#[test]
+fn only_a_token_the_meter_signed_settles() {
+    let w = World::new("idea-test", 2);
+    let c = contract(&w);
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let mut wallets = wallets(&w);
+    let before = wallets.clone();
+    let meter = AvatarId::from_bytes([99; 16]);
+
+    let unsigned = Signed::new(deployment(), body(0, 500));
+    let refused = book
+        .settle_to_wallets(&c, 0, &unsigned, &pv_meter(), &mut wallets, later(15))
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::WrongSigners { kind: te_contract::MessageKind::DeliveryToken, found, .. } if found.is_empty()),
+        "{refused}"
+    );
+
+    // The seller's agent signs a token in the meter's name with its own key.
+    let forged = signed_token(&deployment(), body(0, 500), &w.keys[0]);
+    let refused = book
+        .settle_to_wallets(&c, 0, &forged, &pv_meter(), &mut wallets, later(15))
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::BadSignature { signer, .. } if *signer == meter),
+        "{refused}"
+    );
+
+    // The meter signed 300 Wh; the bytes are changed to say 500.
+    let mut bytes = token(0, 300).to_bytes();
+    let body_300 = body(0, 300).to_bytes();
+    let at = bytes
+        .windows(body_300.len())
+        .position(|window| window == body_300.as_slice())
+        .unwrap();
+    let mut body_500 = body(0, 500).to_bytes();
+    assert_eq!(body_500.len(), body_300.len());
+    bytes[at..at + body_500.len()].swap_with_slice(&mut body_500);
+    let inflated = Signed::<DeliveryToken>::decode_exact(&bytes).unwrap();
+    assert_eq!(inflated.body().export_wh, 500);
+    let refused = book
+        .settle_to_wallets(&c, 0, &inflated, &pv_meter(), &mut wallets, later(15))
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::BadSignature { signer, .. } if *signer == meter),
+        "{refused}"
+    );
+
+    let elsewhere = signed_token(
+        &DeploymentId::new("other-grid").unwrap(),
+        body(0, 500),
+        &key(99),
+    );
+    let refused = book
+        .settle_to_wallets(&c, 0, &elsewhere, &pv_meter(), &mut wallets, later(15))
+        .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            Error::WrongDomain {
+                field: "deployment",
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    assert_eq!(wallets, before, "nothing moved");
+    assert!(book.discrepancies().next().is_none());
+
+    // The meter's own signature settles it, once.
+    let check = book
+        .settle_to_wallets(&c, 0, &token(0, 500), &pv_meter(), &mut wallets, later(15))
+        .unwrap();
+    assert_eq!(check.token.signatures()[0].signer, meter);
+}
+
+/// Against the registry: the token's signature must be under a key of the meter's that exists and is valid
+/// when the interval is settled.
+#[test]
+fn a_token_settles_under_a_registered_key_valid_at_settlement() {
+    let mut w = World::new("idea-test", 2);
+    let c = contract(&w);
+    let pv = AvatarId::from_bytes([99; 16]);
+    w.register_meter(pv, "pv-farm", &key(99));
+    let check = verify_delivery(&c, 0, &token(0, 500), &w.registry, &deployment(), later(16));
+    assert!(check.is_ok(), "{check:?}");
+    let mut claimed = Signed::new(deployment(), body(0, 500));
+    claimed.sign(pv, 1, &key(99)).unwrap();
+    let refused =
+        verify_delivery(&c, 0, &claimed, &w.registry, &deployment(), later(16)).unwrap_err();
+    assert!(
+        matches!(&refused, Error::KeyNotValid { avatar, version: 1, reason: "no such key" } if *avatar == pv),
+        "{refused}"
+    );
+    let before_registration: Timestamp = t0().checked_sub(Duration::from_mins(1)).unwrap();
+    let refused = verify_delivery(
+        &c,
+        0,
+        &token(0, 500),
+        &w.registry,
+        &deployment(),
+        before_registration,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            Error::KeyNotValid {
+                reason: "not yet added",
+                ..
+            }
+        ),
+        "{refused}"
     );
 }

@@ -35,7 +35,7 @@ fn batched_and_one_by_one_rounds_write_the_same_ledger() {
     assert_eq!(
         head.seq,
         12 * 4,
-        "contract, reading, state and settlement per transaction"
+        "contract, reading, state and settlement (with the meter's signed token) per transaction"
     );
     assert_eq!(batched.head(), Some(head));
     assert_eq!(books.store.saved.len(), 12);
@@ -65,11 +65,12 @@ fn a_forged_signature_in_a_batch_stops_its_transaction_and_only_it() {
     for i in 0..4 {
         batch.add(&s.contracts[i], s.now).unwrap();
         batch.add(&s.readings[i], s.now).unwrap();
+        batch.add(&s.tokens[i], s.now).unwrap();
         batch.add(&s.states[i], s.now).unwrap();
     }
-    assert_eq!(batch.pending(), 20);
-    assert_eq!(batch.verify(), 1, "one invalid signature among 20");
-    assert_eq!(batch.verified(), 19);
+    assert_eq!(batch.pending(), 24);
+    assert_eq!(batch.verify(), 1, "one invalid signature among 24");
+    assert_eq!(batch.verified(), 23);
     let mut books = s.books.clone();
     let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
     let err = s.settle(&mut books, &mut ledger, &batch).unwrap_err();

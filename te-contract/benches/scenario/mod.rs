@@ -30,11 +30,11 @@ use te_contract::batch::Batch;
 use te_contract::channel::{Channel, ChannelOpen, ChannelState, MemoryChannelStore};
 use te_contract::contract::{Contract, ContractBook};
 use te_contract::ledger::{Entry, Ledger, LedgerStore};
-use te_contract::meter::{MeterConfig, MeterReading, MeterSeries};
+use te_contract::meter::{DeliveryToken, MeterConfig, MeterReading, MeterSeries};
 use te_contract::registry::{AvatarKind, Registration, Registry};
-use te_contract::settlement::SettlementBook;
+use te_contract::settlement::{MeterBindings, SettlementBook};
 use te_contract::signed::SignatureCheck;
-use te_contract::{AvatarId, ChannelId, DeploymentId, Error, KeyResolver, Result, Signed};
+use te_contract::{AvatarId, ChannelId, DeploymentId, Error, Result, Signed};
 
 pub const CONFIG: MeterConfig = MeterConfig {
     max_power_w: 10_000,
@@ -68,6 +68,8 @@ pub struct Scenario {
     pub now: Timestamp,
     pub contracts: Vec<Signed<Contract>>,
     pub readings: Vec<Signed<MeterReading>>,
+    /// The tokens the meters' agents signed from those readings.
+    pub tokens: Vec<Signed<DeliveryToken>>,
     pub states: Vec<Signed<ChannelState>>,
     pub books: Books,
 }
@@ -182,6 +184,7 @@ pub fn build(n: usize) -> Scenario {
         store: MemoryChannelStore::default(),
     };
     let (mut contracts, mut readings, mut states) = (Vec::new(), Vec::new(), Vec::new());
+    let mut tokens = Vec::new();
     for i in 0..n {
         let (seller, buyer, meter) = (avatar(2, i), avatar(3, i), avatar(4, i));
         let (sk, bk, mk) = (key(2, i), key(3, i), key(4, i));
@@ -241,7 +244,11 @@ pub fn build(n: usize) -> Scenario {
             Channel::new(deployment.clone(), open.clone(), buyer, &registry, t0()).unwrap();
 
         // The debt the seller proposes is what settling the interval will compute.
-        let token = series.clone().accept(&closing, &registry, now).unwrap()[0];
+        let mut token = Signed::new(
+            deployment.clone(),
+            series.clone().accept(&closing, &registry, now).unwrap()[0],
+        );
+        token.sign(meter, 0, &mk).unwrap();
         let (_, debt) = books
             .settlements
             .clone()
@@ -264,6 +271,7 @@ pub fn build(n: usize) -> Scenario {
 
         contracts.push(contract);
         readings.push(closing);
+        tokens.push(token);
         states.push(countersigned);
         books.series.push(series);
         books.channels.push(seller_view);
@@ -274,6 +282,7 @@ pub fn build(n: usize) -> Scenario {
         now,
         contracts,
         readings,
+        tokens,
         states,
         books,
     }
@@ -288,6 +297,7 @@ impl Scenario {
             let (r, d) = (&self.registry, &self.deployment);
             checks.extend(self.contracts[i].checks(r, d, at).unwrap());
             checks.extend(self.readings[i].checks(r, d, at).unwrap());
+            checks.extend(self.tokens[i].checks(r, d, at).unwrap());
             checks.extend(self.states[i].checks(r, d, at).unwrap());
         }
         checks
@@ -303,6 +313,7 @@ impl Scenario {
         for i in 0..self.contracts.len() {
             batch.add(&self.contracts[i], self.now)?;
             batch.add(&self.readings[i], self.now)?;
+            batch.add(&self.tokens[i], self.now)?;
             batch.add(&self.states[i], self.now)?;
         }
         batch.verify();
@@ -315,7 +326,7 @@ impl Scenario {
         &self,
         books: &mut Books,
         ledger: &mut Ledger<S>,
-        keys: &impl KeyResolver,
+        keys: &impl MeterBindings,
     ) -> Result<usize> {
         let now = self.now;
         let mut discrepancies = 0;
@@ -323,17 +334,22 @@ impl Scenario {
         for i in 0..self.contracts.len() {
             let contract = &self.contracts[i];
             books.contracts.record(contract.clone(), keys, now)?;
+            // The platform derives the interval from the meter's signed reading too, and settles the
+            // meter's signed token only if the two agree.
             let tokens = books.series[i].accept(&self.readings[i], keys, now)?;
-            let token = tokens.first().ok_or_else(|| Error::Invalid {
-                field: "reading",
-                reason: "no token".into(),
-            })?;
+            let token = &self.tokens[i];
+            if tokens.first() != Some(token.body()) {
+                return Err(Error::Invalid {
+                    field: "token",
+                    reason: "not what the meter's readings give".into(),
+                });
+            }
             let channel = &mut books.channels[i];
             let (check, debt) = books.settlements.settle_to_channel(
                 contract.body(),
                 0,
                 token,
-                &self.registry,
+                keys,
                 channel.open(),
                 now,
             )?;

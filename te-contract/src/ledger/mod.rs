@@ -43,9 +43,9 @@ use crate::codec::Codec;
 use crate::contract::Contract;
 use crate::error::{Error, LedgerFault, Result};
 use crate::id::{AvatarId, DeploymentId};
-use crate::meter::MeterReading;
+use crate::meter::{DeliveryToken, MeterReading};
 use crate::registry::{KeyRotation, Registration, Registry, Revocation};
-use crate::settlement::Dispute;
+use crate::settlement::{DeliveryCheck, Dispute};
 use crate::signed::{Body, MessageKind, Signed};
 use idea_proto::{EnvelopeSigner, PublicKey, Timestamp};
 use sha2::{Digest, Sha256};
@@ -568,9 +568,14 @@ fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId
         Ok(object.signatures().len() as u64)
     }
     let Some(kind) = MessageKind::from_code(entry.kind) else {
-        // A platform record of a known kind is vouched for by the chain (and the checkpoints over it);
-        // anything else is refused.
+        // A platform record of a known kind is vouched for by the chain (and the checkpoints over it), and a
+        // settlement by its meter's signature over the token it rests on too; anything else is refused.
         return match RecordKind::from_code(entry.kind) {
+            Some(RecordKind::Settlement) => {
+                let check = DeliveryCheck::decode_exact(&entry.body)?;
+                check.token.verify(registry, deployment, entry.at)?;
+                Ok(check.token.signatures().len() as u64)
+            }
             Some(_) => Ok(0),
             None => Err(fault(0, LedgerFault::UnknownKind(entry.kind))),
         };
@@ -597,6 +602,7 @@ fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId
         MessageKind::ChannelClose => signed::<ChannelClose>(entry, registry, deployment),
         MessageKind::ChannelCloseRequest => signed::<CloseRequest>(entry, registry, deployment),
         MessageKind::MeterReading => signed::<MeterReading>(entry, registry, deployment),
+        MessageKind::DeliveryToken => signed::<DeliveryToken>(entry, registry, deployment),
         MessageKind::Dispute => signed::<Dispute>(entry, registry, deployment),
         // Checked by `check_checkpoint` before it comes here.
         MessageKind::LedgerCheckpoint => signed::<Checkpoint>(entry, registry, deployment),

@@ -13,8 +13,10 @@ use idea_proto::{
     TermsSpec, Timestamp, ToleranceBand, TransactionId, TransactionSpec,
 };
 use te_contract::channel::{Accepted, Channel, ChannelOpen, ChannelState, MemoryChannelStore};
+use te_contract::meter::DeliveryToken;
 use te_contract::registry::{AvatarKind, Registration, Registry};
 use te_contract::settlement::MeterBindings;
+use te_contract::signed::KeyResolver;
 use te_contract::{AvatarId, ChannelId, DeploymentId, Signed};
 
 pub struct World {
@@ -27,13 +29,39 @@ pub struct World {
     pub now: Timestamp,
 }
 
-/// One meter bound to one cell, for tests that settle without a registry.
-pub struct OneMeter(pub AvatarId, pub CellId);
+/// One meter bound to one cell with its key (version 0), for tests that settle without a registry.
+pub struct OneMeter(pub AvatarId, pub CellId, pub PublicKey);
 
 impl MeterBindings for OneMeter {
     fn metered_cell(&self, meter: &AvatarId) -> Option<&CellId> {
         (*meter == self.0).then_some(&self.1)
     }
+}
+
+impl KeyResolver for OneMeter {
+    fn key(
+        &self,
+        avatar: &AvatarId,
+        version: u32,
+        _at: Timestamp,
+    ) -> te_contract::Result<PublicKey> {
+        if *avatar == self.0 && version == 0 {
+            Ok(self.2)
+        } else {
+            Err(te_contract::Error::UnknownAvatar(*avatar))
+        }
+    }
+}
+
+/// `token` signed by its meter with key version 0 held by `key`.
+pub fn signed_token(
+    deployment: &DeploymentId,
+    token: DeliveryToken,
+    key: &SigningKey,
+) -> Signed<DeliveryToken> {
+    let mut signed = Signed::new(deployment.clone(), token);
+    signed.sign(token.meter, 0, key).unwrap();
+    signed
 }
 
 pub fn eur() -> Currency {
