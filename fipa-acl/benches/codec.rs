@@ -38,7 +38,7 @@ fn mix() -> Vec<Vec<u8>> {
     for i in 0..3 {
         let mut propose = cfp.reply(Performative::Propose, aid(&format!("generator-{i}")));
         propose.content = Some(format!("((offer (energy-offer :period (interval 20261124T120000000Z 20261124T121500000Z) :energy-wh 2500 :price-minor {} :currency EUR :source pv :penalty-minor-per-kwh 4)))", 27 + i).into_bytes().into());
-        propose.reply_with = Some(format!("proposal-{i}"));
+        propose.reply_with = Some(format!("proposal-{i}").into());
         messages.push(propose);
     }
     let mut accept = cfp.clone();

@@ -34,7 +34,7 @@
 //! ```
 
 use crate::error::Error;
-use crate::message::AclMessage;
+use crate::message::{AclMessage, Expression};
 use crate::sl0::{Content, ContentElement, Formula, Term};
 use idea_proto::wire::AnyMessage;
 use serde_json::{Map, Number, Value};
@@ -193,20 +193,23 @@ pub fn from_content(content: &Content) -> Result<AnyMessage, Error> {
 /// Writes `message` as the content of `m` in `form`, with `:language fipa-sl0 :ontology idea-energy`.
 pub fn write(message: &AnyMessage, form: ContentForm, m: &mut AclMessage) {
     m.content = Some(to_content(message, form).to_bytes().into());
-    m.language = Some(LANGUAGE.to_owned());
-    m.ontology = Some(ONTOLOGY.to_owned());
+    m.language = Some(LANGUAGE.into());
+    m.ontology = Some(ONTOLOGY.into());
 }
 
 /// Reads the IDEA message in the content of `m`, which must name the `idea-energy` ontology.
 pub fn read(m: &AclMessage) -> Result<AnyMessage, Error> {
     if !m
         .ontology
-        .as_deref()
+        .as_ref()
+        .and_then(Expression::as_text)
         .is_some_and(|o| o.eq_ignore_ascii_case(ONTOLOGY))
     {
         return Err(invalid(format!(
-            "the ontology is {:?}, not idea-energy",
+            "the ontology is {}, not idea-energy",
             m.ontology
+                .as_ref()
+                .map_or_else(|| "missing".to_owned(), ToString::to_string)
         )));
     }
     let content = Content::parse(m.content.as_deref().unwrap_or_default())?;

@@ -47,6 +47,7 @@ mod datetime;
 pub mod directory;
 pub mod energy;
 mod error;
+mod expression;
 mod message;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;

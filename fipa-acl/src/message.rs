@@ -2,22 +2,17 @@
 //! agent identifiers (SC00023).
 
 use crate::datetime::DateTime;
+pub use crate::expression::Expression;
 use crate::performative::MessageType;
 use bytes::Bytes;
 
-/// An expression as the string representation carries it: the value of a user-defined parameter.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Expression {
-    /// A word.
-    Word(String),
-    /// A string (quoted or byte-length encoded): bytes, not necessarily UTF-8.
-    String(Vec<u8>),
-    /// A number, as written.
-    Number(String),
-    /// A date-time.
-    DateTime(DateTime),
-    /// A parenthesised list of expressions.
-    List(Vec<Expression>),
+/// The value of an expression parameter, or of `:protocol`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ParameterValue<'a> {
+    /// `:language`, `:encoding`, `:ontology`, `:conversation-id`, `:reply-with`, `:in-reply-to`.
+    Expression(&'a Expression),
+    /// `:protocol`.
+    Text(&'a str),
 }
 
 /// An agent identifier (`agent-identifier`, FIPA SC00023): a globally unique name, transport addresses (URLs),
@@ -69,19 +64,19 @@ pub struct AclMessage {
     /// `:content`.
     pub content: Option<Bytes>,
     /// `:language` of the content.
-    pub language: Option<String>,
+    pub language: Option<Expression>,
     /// `:encoding` of the content.
-    pub encoding: Option<String>,
+    pub encoding: Option<Expression>,
     /// `:ontology` of the content.
-    pub ontology: Option<String>,
+    pub ontology: Option<Expression>,
     /// `:protocol`, the interaction protocol.
     pub protocol: Option<String>,
     /// `:conversation-id`.
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<Expression>,
     /// `:reply-with`: what a reply quotes in `:in-reply-to`.
-    pub reply_with: Option<String>,
+    pub reply_with: Option<Expression>,
     /// `:in-reply-to`.
-    pub in_reply_to: Option<String>,
+    pub in_reply_to: Option<Expression>,
     /// `:reply-by`: the latest time a reply is wanted.
     pub reply_by: Option<DateTime>,
     /// User-defined parameters, in order, names without the `X-` prefix.
@@ -109,16 +104,23 @@ impl AclMessage {
         }
     }
 
-    /// The textual parameters in the order the string representation writes them, with their names.
-    pub(crate) fn text_parameters(&self) -> [(&'static str, Option<&str>); 7] {
+    /// The parameters between `:content` and `:reply-by` in the order the string representation writes
+    /// them, with their names: expressions, and `:protocol` (a word, SC00070) as text.
+    pub(crate) fn expression_parameters(&self) -> [(&'static str, Option<ParameterValue<'_>>); 7] {
+        fn e(v: &Option<Expression>) -> Option<ParameterValue<'_>> {
+            v.as_ref().map(ParameterValue::Expression)
+        }
         [
-            ("language", self.language.as_deref()),
-            ("encoding", self.encoding.as_deref()),
-            ("ontology", self.ontology.as_deref()),
-            ("protocol", self.protocol.as_deref()),
-            ("conversation-id", self.conversation_id.as_deref()),
-            ("reply-with", self.reply_with.as_deref()),
-            ("in-reply-to", self.in_reply_to.as_deref()),
+            ("language", e(&self.language)),
+            ("encoding", e(&self.encoding)),
+            ("ontology", e(&self.ontology)),
+            (
+                "protocol",
+                self.protocol.as_deref().map(ParameterValue::Text),
+            ),
+            ("conversation-id", e(&self.conversation_id)),
+            ("reply-with", e(&self.reply_with)),
+            ("in-reply-to", e(&self.in_reply_to)),
         ]
     }
 

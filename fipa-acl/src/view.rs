@@ -3,12 +3,13 @@
 //! JSON keys: `performative`, `sender`, `receivers`, `reply_to`, `content` (and `content_hex` when the content is
 //! not UTF-8), `language`, `encoding`, `ontology`, `protocol`, `conversation_id`, `reply_with`, `in_reply_to`,
 //! `reply_by` (ISO 8601 for an absolute time; the FIPA token for a relative one) and `user_params` (an array
-//! of `{"name", "value"}` in the message's order, repeated names kept; strings as text, other expressions in
-//! the string representation). Agent identifiers are objects
+//! of `{"name", "value"}` in the message's order, repeated names kept). Expression values (`language`,
+//! `encoding`, `ontology`, `conversation_id`, `reply_with`, `in_reply_to`, user parameters) are text: a string
+//! as its characters, any other expression in the string representation. Agent identifiers are objects
 //! with `name`, `addresses`, `resolvers` and `user_params`. Absent parameters are `null` (or empty lists).
 
 use crate::datetime::DateTime;
-use crate::message::{AclMessage, AgentIdentifier, Expression};
+use crate::message::{AclMessage, AgentIdentifier, Expression, ParameterValue};
 use serde_json::{Value, json};
 
 fn hex(bytes: &[u8]) -> String {
@@ -31,23 +32,13 @@ pub fn iso8601(t: &DateTime) -> String {
     )
 }
 
+/// A string as its text (hex after `#` when not UTF-8), anything else in the string representation.
 fn expression_text(e: &Expression) -> String {
     match e {
         Expression::String(s) => {
             String::from_utf8(s.clone()).unwrap_or_else(|_| format!("#{}", hex(s)))
         }
-        Expression::Word(w) | Expression::Number(w) => w.clone(),
-        Expression::DateTime(t) => t.to_string(),
-        Expression::List(items) => {
-            let inner: Vec<String> = items
-                .iter()
-                .map(|i| match i {
-                    Expression::String(s) => format!("{:?}", String::from_utf8_lossy(s)),
-                    other => expression_text(other),
-                })
-                .collect();
-            format!("({})", inner.join(" "))
-        }
+        other => other.to_string(),
     }
 }
 
@@ -85,13 +76,13 @@ pub fn to_json(m: &AclMessage) -> Value {
         "receivers": m.receivers.iter().map(aid).collect::<Vec<_>>(),
         "reply_to": m.reply_to.iter().map(aid).collect::<Vec<_>>(),
         "content": content,
-        "language": m.language,
-        "encoding": m.encoding,
-        "ontology": m.ontology,
+        "language": m.language.as_ref().map(expression_text),
+        "encoding": m.encoding.as_ref().map(expression_text),
+        "ontology": m.ontology.as_ref().map(expression_text),
         "protocol": m.protocol,
-        "conversation_id": m.conversation_id,
-        "reply_with": m.reply_with,
-        "in_reply_to": m.in_reply_to,
+        "conversation_id": m.conversation_id.as_ref().map(expression_text),
+        "reply_with": m.reply_with.as_ref().map(expression_text),
+        "in_reply_to": m.in_reply_to.as_ref().map(expression_text),
         "reply_by": m.reply_by.as_ref().map(iso8601),
         "user_params": user_params(&m.user_params),
     });
@@ -120,9 +111,13 @@ pub fn to_text(m: &AclMessage) -> String {
     for r in &m.reply_to {
         lines.push(format!("reply-to         {}", name_of(r)));
     }
-    for (name, value) in m.text_parameters() {
-        if let Some(v) = value {
-            lines.push(format!("{name:<16} {v}"));
+    for (name, value) in m.expression_parameters() {
+        match value {
+            Some(ParameterValue::Expression(e)) => {
+                lines.push(format!("{name:<16} {}", expression_text(e)));
+            }
+            Some(ParameterValue::Text(t)) => lines.push(format!("{name:<16} {t}")),
+            None => {}
         }
     }
     if let Some(t) = &m.reply_by {

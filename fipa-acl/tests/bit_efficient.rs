@@ -69,13 +69,40 @@ fn every_parameter_of_the_special_message() {
         [("param4".to_owned(), Expression::String(b"value4".to_vec()))]
     );
     assert_eq!(m.content.as_deref(), Some(&b"test content"[..]));
-    assert_eq!(m.reply_with.as_deref(), Some("test reply with"));
-    assert_eq!(m.in_reply_to.as_deref(), Some("test in reply to"));
-    assert_eq!(m.language.as_deref(), Some("test language"));
-    assert_eq!(m.encoding.as_deref(), Some("test encoding"));
-    assert_eq!(m.ontology.as_deref(), Some("test ontology"));
+    assert_eq!(
+        m.reply_with
+            .as_ref()
+            .and_then(Expression::as_text)
+            .as_deref(),
+        Some("test reply with")
+    );
+    assert_eq!(
+        m.in_reply_to
+            .as_ref()
+            .and_then(Expression::as_text)
+            .as_deref(),
+        Some("test in reply to")
+    );
+    assert_eq!(
+        m.language.as_ref().and_then(Expression::as_text).as_deref(),
+        Some("test language")
+    );
+    assert_eq!(
+        m.encoding.as_ref().and_then(Expression::as_text).as_deref(),
+        Some("test encoding")
+    );
+    assert_eq!(
+        m.ontology.as_ref().and_then(Expression::as_text).as_deref(),
+        Some("test ontology")
+    );
     assert_eq!(m.protocol.as_deref(), Some("testprotocol"));
-    assert_eq!(m.conversation_id.as_deref(), Some("test conversationID"));
+    assert_eq!(
+        m.conversation_id
+            .as_ref()
+            .and_then(Expression::as_text)
+            .as_deref(),
+        Some("test conversationID")
+    );
     // Coded digits 2010 06 22 01 01 0: the rock encoder wrote the seconds as one digit and no milliseconds.
     let t = m.reply_by.unwrap();
     assert_eq!(

@@ -151,7 +151,13 @@ fn xml_from_other_producers_is_read() {
 </acl:fipa-message>"#;
     let (m, _) = AclMessage::decode_xml(doc).unwrap();
     assert_eq!(m.performative, Performative::Cfp);
-    assert_eq!(m.conversation_id.as_deref(), Some("neg-7"));
+    assert_eq!(
+        m.conversation_id
+            .as_ref()
+            .and_then(Expression::as_text)
+            .as_deref(),
+        Some("neg-7")
+    );
     let sender = m.sender.unwrap();
     assert_eq!(sender.name, "buyer@cell-7");
     assert_eq!(sender.addresses, ["mqtt://127.0.0.1:1883/buyer"]);

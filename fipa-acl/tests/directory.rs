@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+use fipa_acl::Expression;
 use fipa_acl::directory::{
     AgentState, AmsAgentDescription, Authorisation, DfAgentDescription, DirectoryFacilitator,
     ServiceDescription,
@@ -96,7 +97,10 @@ fn the_jade_directory_session_gets_the_answers_its_comments_expect() {
             assert_eq!(r.conversation_id, request.conversation_id, "{file}");
             assert_eq!(r.in_reply_to, request.reply_with, "{file}");
             assert_eq!(r.receivers, [request.sender.clone().unwrap()], "{file}");
-            assert_eq!(r.language.as_deref(), Some("FIPA-SL0"));
+            assert_eq!(
+                r.language.as_ref().and_then(Expression::as_text).as_deref(),
+                Some("FIPA-SL0")
+            );
         }
         if let Some(why) = why {
             assert_eq!(reason(replies.last().unwrap()), why, "{file}");

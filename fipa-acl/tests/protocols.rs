@@ -11,7 +11,7 @@ use fipa_acl::protocol::{
     ContractNetInitiator, ContractNetParticipant, Duration, Event, Initiator, Outcome, Protocol,
     Responder, Timestamp,
 };
-use fipa_acl::{AclMessage, AgentIdentifier, Performative};
+use fipa_acl::{AclMessage, AgentIdentifier, Expression, Performative};
 
 fn t(seconds: u64) -> Timestamp {
     Timestamp::from_unix_ms(1_795_000_000_000)
@@ -555,7 +555,14 @@ fn a_participant_answers_only_its_initiator_and_confirms_cancel() {
     );
     p.propose("((price 20))", t(101)).unwrap();
     let proposal = p.poll_transmit().unwrap();
-    assert_eq!(proposal.in_reply_to.as_deref(), Some("cn-9.1"));
+    assert_eq!(
+        proposal
+            .in_reply_to
+            .as_ref()
+            .and_then(Expression::as_text)
+            .as_deref(),
+        Some("cn-9.1")
+    );
     // An accept quoting something else, or from someone else, is not understood.
     let mut forged = proposal.reply(Performative::AcceptProposal, aid("mallory"));
     forged.conversation_id = Some("cn-9".into());

@@ -197,8 +197,22 @@ fn reply_fills_receivers_conversation_and_in_reply_to() {
     request.protocol = Some("fipa-contract-net".into());
     let answer = request.reply(Performative::Propose, AgentIdentifier::new("seller@b"));
     assert_eq!(answer.receivers, [AgentIdentifier::new("buyer@a")]);
-    assert_eq!(answer.conversation_id.as_deref(), Some("c-1"));
-    assert_eq!(answer.in_reply_to.as_deref(), Some("r-1"));
+    assert_eq!(
+        answer
+            .conversation_id
+            .as_ref()
+            .and_then(Expression::as_text)
+            .as_deref(),
+        Some("c-1")
+    );
+    assert_eq!(
+        answer
+            .in_reply_to
+            .as_ref()
+            .and_then(Expression::as_text)
+            .as_deref(),
+        Some("r-1")
+    );
     assert_eq!(answer.protocol.as_deref(), Some("fipa-contract-net"));
     request.reply_to = vec![AgentIdentifier::new("broker@c")];
     let redirected = request.reply(Performative::Refuse, AgentIdentifier::new("seller@b"));

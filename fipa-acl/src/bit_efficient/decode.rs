@@ -459,15 +459,15 @@ pub(crate) fn decode(
                     Cow::Owned(value) => Bytes::from(value),
                 });
             }
-            0x05 => m.reply_with = Some(r.text("reply-with")?),
+            0x05 => m.reply_with = Some(r.expression("reply-with", 0)?),
             0x06 => m.reply_by = Some(r.date_time("reply-by")?),
-            0x07 => m.in_reply_to = Some(r.text("in-reply-to")?),
+            0x07 => m.in_reply_to = Some(r.expression("in-reply-to", 0)?),
             0x08 => m.reply_to = r.agent_identifiers(0)?,
-            0x09 => m.language = Some(r.text("language")?),
-            0x0a => m.encoding = Some(r.text("encoding")?),
-            0x0b => m.ontology = Some(r.text("ontology")?),
+            0x09 => m.language = Some(r.expression("language", 0)?),
+            0x0a => m.encoding = Some(r.expression("encoding", 0)?),
+            0x0b => m.ontology = Some(r.expression("ontology", 0)?),
             0x0c => m.protocol = Some(r.text("protocol")?),
-            0x0d => m.conversation_id = Some(r.text("conversation-id")?),
+            0x0d => m.conversation_id = Some(r.expression("conversation-id", 0)?),
             other => {
                 r.pos = r.pos.saturating_sub(1);
                 return Err(r.error(

@@ -219,7 +219,7 @@ pub(crate) fn encode(m: &AclMessage, out: &mut Vec<u8>) -> Result<(), Error> {
     }
     if let Some(v) = &m.reply_with {
         out.push(0x05);
-        text(v, "reply-with", out)?;
+        expression(v, "reply-with", out)?;
     }
     if let Some(t) = &m.reply_by {
         out.push(0x06);
@@ -227,24 +227,30 @@ pub(crate) fn encode(m: &AclMessage, out: &mut Vec<u8>) -> Result<(), Error> {
     }
     if let Some(v) = &m.in_reply_to {
         out.push(0x07);
-        text(v, "in-reply-to", out)?;
+        expression(v, "in-reply-to", out)?;
     }
     if !m.reply_to.is_empty() {
         out.push(0x08);
         agent_identifiers(&m.reply_to, out)?;
     }
-    let texts = [
+    let expressions = [
         (0x09, "language", &m.language),
         (0x0a, "encoding", &m.encoding),
         (0x0b, "ontology", &m.ontology),
-        (0x0c, "protocol", &m.protocol),
-        (0x0d, "conversation-id", &m.conversation_id),
     ];
-    for (code, field, value) in texts {
+    for (code, field, value) in expressions {
         if let Some(v) = value {
             out.push(code);
-            text(v, field, out)?;
+            expression(v, field, out)?;
         }
+    }
+    if let Some(v) = &m.protocol {
+        out.push(0x0c);
+        text(v, "protocol", out)?;
+    }
+    if let Some(v) = &m.conversation_id {
+        out.push(0x0d);
+        expression(v, "conversation-id", out)?;
     }
     for (name, value) in &m.user_params {
         out.push(0x00);

@@ -8,13 +8,13 @@ use super::conversation::Conversation;
 use super::{Event, Protocol, Timestamp};
 use crate::datetime::DateTime;
 use crate::error::Error;
-use crate::message::{AclMessage, AgentIdentifier};
+use crate::message::{AclMessage, AgentIdentifier, Expression};
 use crate::performative::Performative;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     /// A call is out with this `:reply-with`; proposals are coming in.
-    Calling(String),
+    Calling(Expression),
     /// The call is closed; the application chooses.
     Evaluating,
     /// Accepted participants are working; their results are coming in.
@@ -43,7 +43,7 @@ pub struct ContractNetInitiator {
     proposals: Vec<AclMessage>,
     answered: Vec<AgentIdentifier>,
     /// `:reply-with` of each accept-proposal sent, with the participant.
-    accepted: Vec<(AgentIdentifier, String)>,
+    accepted: Vec<(AgentIdentifier, Expression)>,
     outcome: ContractNetOutcome,
 }
 
@@ -54,7 +54,7 @@ impl ContractNetInitiator {
         me: AgentIdentifier,
         participants: Vec<AgentIdentifier>,
         cfp: AclMessage,
-        conversation_id: impl Into<String>,
+        conversation_id: impl Into<Expression>,
         deadline: Timestamp,
         iterated: bool,
         _now: Timestamp,
@@ -309,7 +309,7 @@ impl ContractNetInitiator {
     }
 
     /// The conversation id.
-    pub fn conversation_id(&self) -> &str {
+    pub fn conversation_id(&self) -> &Expression {
         &self.conversation.id
     }
 }
@@ -319,7 +319,7 @@ enum Role {
     /// A call is in; the application decides.
     Called,
     /// A proposal is out with this `:reply-with`.
-    Proposed(String),
+    Proposed(Expression),
     /// Accepted: the work is the application's; the result goes with [`ContractNetParticipant::inform`] or
     /// [`ContractNetParticipant::failure`].
     Working(Box<AclMessage>),
@@ -374,7 +374,7 @@ impl ContractNetParticipant {
         })
     }
 
-    fn reply(&mut self, to: &AclMessage, p: Performative, content: bytes::Bytes) -> String {
+    fn reply(&mut self, to: &AclMessage, p: Performative, content: bytes::Bytes) -> Expression {
         let mut reply = to.reply(p, self.conversation.me.clone());
         reply.content = Some(content);
         reply.protocol = Some(self.conversation.protocol.name().to_owned());
@@ -452,7 +452,7 @@ impl ContractNetParticipant {
     pub fn handle(&mut self, m: AclMessage, now: Timestamp) {
         use Performative as P;
         let from_initiator = m.sender.as_ref() == Some(&self.initiator)
-            && m.conversation_id.as_deref() == Some(self.conversation.id.as_str());
+            && m.conversation_id.as_ref() == Some(&self.conversation.id);
         if !from_initiator {
             return self
                 .conversation

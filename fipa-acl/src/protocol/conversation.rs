@@ -2,23 +2,23 @@
 //! queues of messages to send and events to report.
 
 use super::{Event, Protocol, not_understood};
-use crate::message::{AclMessage, AgentIdentifier};
+use crate::message::{AclMessage, AgentIdentifier, Expression};
 use crate::performative::Performative;
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Conversation {
     pub(crate) me: AgentIdentifier,
-    pub(crate) id: String,
+    pub(crate) id: Expression,
     pub(crate) protocol: Protocol,
-    sent: Vec<String>,
+    sent: Vec<Expression>,
     counter: u32,
     outbox: VecDeque<AclMessage>,
     events: VecDeque<Event>,
 }
 
 impl Conversation {
-    pub(crate) fn new(me: AgentIdentifier, id: String, protocol: Protocol) -> Conversation {
+    pub(crate) fn new(me: AgentIdentifier, id: Expression, protocol: Protocol) -> Conversation {
         Conversation {
             me,
             id,
@@ -30,17 +30,18 @@ impl Conversation {
         }
     }
 
-    /// A fresh `:reply-with` value, remembered as one a reply may quote.
-    pub(crate) fn reply_with(&mut self) -> String {
+    /// A fresh `:reply-with` value (the conversation's id, a dot and a counter), remembered as one a reply
+    /// may quote.
+    pub(crate) fn reply_with(&mut self) -> Expression {
         self.counter = self.counter.saturating_add(1);
-        let value = format!("{}.{}", self.id, self.counter);
+        let value = Expression::from(format!("{}.{}", self.id, self.counter));
         self.sent.push(value.clone());
         value
     }
 
     /// Stamps `m` as part of this conversation (sender, protocol, conversation, a fresh `:reply-with`) and
     /// queues it.
-    pub(crate) fn send(&mut self, mut m: AclMessage) -> String {
+    pub(crate) fn send(&mut self, mut m: AclMessage) -> Expression {
         m.sender = Some(self.me.clone());
         m.protocol = Some(self.protocol.name().to_owned());
         m.conversation_id = Some(self.id.clone());
@@ -52,15 +53,15 @@ impl Conversation {
 
     /// Whether `m` belongs here and quotes one of our `:reply-with` values.
     pub(crate) fn is_reply(&self, m: &AclMessage) -> bool {
-        m.conversation_id.as_deref() == Some(self.id.as_str())
+        m.conversation_id.as_ref() == Some(&self.id)
             && m.in_reply_to
-                .as_deref()
+                .as_ref()
                 .is_some_and(|r| self.sent.iter().any(|s| s == r))
     }
 
     /// Whether `m` quotes exactly `reply_with`.
-    pub(crate) fn answers(m: &AclMessage, reply_with: &str) -> bool {
-        m.in_reply_to.as_deref() == Some(reply_with)
+    pub(crate) fn answers(m: &AclMessage, reply_with: &Expression) -> bool {
+        m.in_reply_to.as_ref() == Some(reply_with)
     }
 
     /// Reports `m` as unexpected and answers it with `not-understood` (unless it is one).

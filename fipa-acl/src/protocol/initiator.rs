@@ -5,7 +5,7 @@ use super::conversation::Conversation;
 use super::{Event, Outcome, Protocol, Timestamp};
 use crate::datetime::DateTime;
 use crate::error::Error;
-use crate::message::{AclMessage, AgentIdentifier};
+use crate::message::{AclMessage, AgentIdentifier, Expression};
 use crate::performative::Performative;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ enum State {
     /// The responder agreed (request, query, subscribe).
     Agreed,
     /// A `cancel` is out, with this `:reply-with`.
-    Cancelling(String),
+    Cancelling(Expression),
     Done,
 }
 
@@ -37,7 +37,7 @@ enum State {
 pub struct Initiator {
     conversation: Conversation,
     responder: AgentIdentifier,
-    opening: String,
+    opening: Expression,
     deadline: Option<Timestamp>,
     state: State,
     outcome: Option<Outcome>,
@@ -53,7 +53,7 @@ impl Initiator {
         me: AgentIdentifier,
         responder: AgentIdentifier,
         first: AclMessage,
-        conversation_id: impl Into<String>,
+        conversation_id: impl Into<Expression>,
         deadline: Option<Timestamp>,
         _now: Timestamp,
     ) -> Result<Initiator, Error> {
@@ -207,12 +207,12 @@ impl Initiator {
     }
 
     /// The `:reply-with` of the opening message.
-    pub fn opening_reply_with(&self) -> &str {
+    pub fn opening_reply_with(&self) -> &Expression {
         &self.opening
     }
 
     /// The conversation id.
-    pub fn conversation_id(&self) -> &str {
+    pub fn conversation_id(&self) -> &Expression {
         &self.conversation.id
     }
 }

@@ -157,7 +157,7 @@ impl Responder {
     /// `inform` and ends the conversation; anything else is answered with `not-understood`.
     pub fn handle(&mut self, m: AclMessage, _now: Timestamp) {
         let from_initiator = m.sender.as_ref() == Some(&self.initiator)
-            && m.conversation_id.as_deref() == Some(self.conversation.id.as_str());
+            && m.conversation_id.as_ref() == Some(&self.conversation.id);
         if from_initiator && m.performative == Performative::Cancel && self.state != State::Done {
             let mut confirm = m.reply(Performative::Inform, self.conversation.me.clone());
             confirm.protocol = Some(self.conversation.protocol.name().to_owned());

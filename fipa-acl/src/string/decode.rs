@@ -136,13 +136,19 @@ pub(crate) fn decode(
                     _ => return Err(error(value.at, "reply-by", "expected a date-time")),
                 })
             }
-            "language" => message.language = Some(text(parser.node(1)?, field)?),
-            "encoding" => message.encoding = Some(text(parser.node(1)?, field)?),
-            "ontology" => message.ontology = Some(text(parser.node(1)?, field)?),
             "protocol" => message.protocol = Some(text(parser.node(1)?, field)?),
-            "conversation-id" => message.conversation_id = Some(text(parser.node(1)?, field)?),
-            "reply-with" => message.reply_with = Some(text(parser.node(1)?, field)?),
-            _ => message.in_reply_to = Some(text(parser.node(1)?, field)?),
+            _ => {
+                // An Expression (SC00070 `MessageParameter`): kept as written.
+                let value = Some(parser.node(1)?.into_expression());
+                match field {
+                    "language" => message.language = value,
+                    "encoding" => message.encoding = value,
+                    "ontology" => message.ontology = value,
+                    "conversation-id" => message.conversation_id = value,
+                    "reply-with" => message.reply_with = value,
+                    _ => message.in_reply_to = value,
+                }
+            }
         }
     }
     Ok((message, parser.position()))

@@ -4,7 +4,7 @@
 
 use super::tree::{is_number, is_parameter_name, is_word};
 use crate::error::Error;
-use crate::message::{AclMessage, AgentIdentifier, Expression};
+use crate::message::{AclMessage, AgentIdentifier, Expression, ParameterValue};
 
 /// Writes `value` as a string: quoted where that round-trips, byte-length encoded otherwise.
 fn string(value: &[u8], out: &mut Vec<u8>) {
@@ -46,25 +46,39 @@ fn user_name(name: &str, field: &'static str) -> Result<(), Error> {
     }
 }
 
+/// Refuses an expression the string representation cannot carry as it is: a word that is not one (a
+/// `:`-prefixed word is allowed: SL keywords), a number that is not one.
+fn check(e: &Expression) -> Result<(), Error> {
+    match e {
+        Expression::Word(w) if !(is_word(w) || w.starts_with(':')) => Err(Error::Invalid {
+            field: "expression",
+            reason: format!("{w:?} is not a word"),
+        }),
+        Expression::Number(n) if !is_number(n) => Err(Error::Invalid {
+            field: "expression",
+            reason: format!("{n:?} is not a number"),
+        }),
+        Expression::List(items) => items.iter().try_for_each(check),
+        _ => Ok(()),
+    }
+}
+
+/// Writes an expression; refused as [`check`] refuses.
 pub(super) fn expression(e: &Expression, out: &mut Vec<u8>) -> Result<(), Error> {
+    check(e)?;
+    expression_lenient(e, out);
+    Ok(())
+}
+
+/// Writes an expression, a word or number that is not one as a string.
+pub(super) fn expression_lenient(e: &Expression, out: &mut Vec<u8>) {
     match e {
         Expression::Word(w) if is_word(w) || w.starts_with(':') => {
             out.extend_from_slice(w.as_bytes())
         }
-        Expression::Word(w) => {
-            return Err(Error::Invalid {
-                field: "expression",
-                reason: format!("{w:?} is not a word"),
-            });
-        }
-        Expression::String(s) => string(s, out),
         Expression::Number(n) if is_number(n) => out.extend_from_slice(n.as_bytes()),
-        Expression::Number(n) => {
-            return Err(Error::Invalid {
-                field: "expression",
-                reason: format!("{n:?} is not a number"),
-            });
-        }
+        Expression::Word(w) | Expression::Number(w) => string(w.as_bytes(), out),
+        Expression::String(s) => string(s, out),
         Expression::DateTime(t) => out.extend_from_slice(t.to_string().as_bytes()),
         Expression::List(items) => {
             out.push(b'(');
@@ -72,12 +86,11 @@ pub(super) fn expression(e: &Expression, out: &mut Vec<u8>) -> Result<(), Error>
                 if i > 0 {
                     out.push(b' ');
                 }
-                expression(item, out)?;
+                expression_lenient(item, out);
             }
             out.push(b')');
         }
     }
-    Ok(())
 }
 
 fn agent_identifier(aid: &AgentIdentifier, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -150,12 +163,14 @@ pub(crate) fn encode(message: &AclMessage, out: &mut Vec<u8>) -> Result<(), Erro
         body.extend_from_slice(b"\n :content ");
         string(content, &mut body);
     }
-    for (name, value) in message.text_parameters() {
-        if let Some(v) = value {
-            body.extend_from_slice(b"\n :");
-            body.extend_from_slice(name.as_bytes());
-            body.push(b' ');
-            text(v, &mut body);
+    for (name, value) in message.expression_parameters() {
+        let Some(value) = value else { continue };
+        body.extend_from_slice(b"\n :");
+        body.extend_from_slice(name.as_bytes());
+        body.push(b' ');
+        match value {
+            ParameterValue::Expression(e) => expression(e, &mut body)?,
+            ParameterValue::Text(t) => text(t, &mut body),
         }
     }
     if let Some(t) = &message.reply_by {

@@ -17,6 +17,11 @@ pub(crate) fn write_expression(e: &Expression, out: &mut Vec<u8>) -> Result<(), 
     encode::expression(e, out)
 }
 
+/// Writes one expression, a word or number that is not one as a string (for display).
+pub(crate) fn write_expression_lenient(e: &Expression, out: &mut Vec<u8>) {
+    encode::expression_lenient(e, out);
+}
+
 /// Reads `text` as exactly one expression (white space around it allowed); `None` when it is not one.
 pub(crate) fn read_expression(text: &[u8], limits: &Limits) -> Option<Expression> {
     let mut parser = tree::Parser::new(text, limits);

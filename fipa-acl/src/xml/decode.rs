@@ -165,10 +165,15 @@ impl<'a> Xml<'a> {
         if !crate::string::is_parameter_name(&name) {
             return Err(self.error(field, format!("{href:?} is not a parameter name")));
         }
+        Ok((name, self.expression(field)?))
+    }
+
+    /// An element whose text is an expression (module policy): the expression the text is, else the text as
+    /// a string.
+    fn expression(&mut self, field: &'static str) -> Result<Expression, Error> {
         let text = self.text(field)?;
-        let value = read_expression(text.as_bytes(), self.limits)
-            .unwrap_or_else(|| Expression::String(text.into_bytes()));
-        Ok((name, value))
+        Ok(read_expression(text.as_bytes(), self.limits)
+            .unwrap_or_else(|| Expression::String(text.into_bytes())))
     }
 
     /// A value held in attribute `attribute` of an empty element, or as its text.
@@ -242,7 +247,12 @@ impl<'a> Xml<'a> {
         let performative = Performative::from_name(&act)
             .ok_or_else(|| self.error("performative", format!("unknown performative {act:?}")))?;
         let mut m = AclMessage::new(performative);
-        m.conversation_id = self.attribute(root, "conversation-id", "conversation-id")?;
+        m.conversation_id = self
+            .attribute(root, "conversation-id", "conversation-id")?
+            .map(|text| {
+                read_expression(text.as_bytes(), self.limits)
+                    .unwrap_or_else(|| Expression::String(text.into_bytes()))
+            });
         let mut seen: Vec<Vec<u8>> = Vec::new();
         if m.conversation_id.is_some() {
             seen.push(b"conversation-id".to_vec());
@@ -276,13 +286,15 @@ impl<'a> Xml<'a> {
                     }
                     m.content = Some(self.text("content")?.into_bytes().into());
                 }
-                b"language" => m.language = Some(self.text("language")?),
-                b"encoding" => m.encoding = Some(self.text("encoding")?),
-                b"ontology" => m.ontology = Some(self.text("ontology")?),
+                b"language" => m.language = Some(self.expression("language")?),
+                b"encoding" => m.encoding = Some(self.expression("encoding")?),
+                b"ontology" => m.ontology = Some(self.expression("ontology")?),
                 b"protocol" => m.protocol = Some(self.text("protocol")?),
-                b"conversation-id" => m.conversation_id = Some(self.text("conversation-id")?),
-                b"reply-with" => m.reply_with = Some(self.text("reply-with")?),
-                b"in-reply-to" => m.in_reply_to = Some(self.text("in-reply-to")?),
+                b"conversation-id" => {
+                    m.conversation_id = Some(self.expression("conversation-id")?);
+                }
+                b"reply-with" => m.reply_with = Some(self.expression("reply-with")?),
+                b"in-reply-to" => m.in_reply_to = Some(self.expression("in-reply-to")?),
                 b"reply-by" => {
                     let at = self.at();
                     let time = self

@@ -1,7 +1,7 @@
 //! From an [`AclMessage`] to the XML representation (SC00071).
 
 use crate::error::Error;
-use crate::message::{AclMessage, AgentIdentifier, Expression};
+use crate::message::{AclMessage, AgentIdentifier, Expression, ParameterValue};
 use crate::string::{Limits, read_expression, write_expression};
 use std::fmt::Write as _;
 
@@ -56,7 +56,7 @@ fn element(tag: &str, text: &str, field: &'static str, out: &mut String) -> Resu
     Ok(())
 }
 
-/// The text of a user-defined value (module policy).
+/// The text of an expression-valued element (module policy).
 fn expression_text(e: &Expression, field: &'static str) -> Result<String, Error> {
     if let Expression::String(s) = e
         && let Ok(text) = std::str::from_utf8(s)
@@ -160,11 +160,14 @@ pub(crate) fn encode(m: &AclMessage, out: &mut String) -> Result<(), Error> {
         out.push('\n');
         element("content", utf8(content, "content")?, "content", out)?;
     }
-    for (name, value) in m.text_parameters() {
-        if let Some(v) = value {
-            out.push('\n');
-            element(name, v, name, out)?;
-        }
+    for (name, value) in m.expression_parameters() {
+        let text = match value {
+            None => continue,
+            Some(ParameterValue::Expression(e)) => expression_text(e, name)?,
+            Some(ParameterValue::Text(t)) => t.to_owned(),
+        };
+        out.push('\n');
+        element(name, &text, name, out)?;
     }
     if let Some(t) = &m.reply_by {
         let _ = write!(out, "\n<reply-by time=\"{t}\"/>");

@@ -8,7 +8,8 @@
 //!   (parsers would turn a raw one into a line feed), and in attributes also `"`, tabs and line feeds.
 //!   XML 1.0 cannot carry NUL, most other control characters or bytes that are not UTF-8: such a value is an
 //!   [`Error::Invalid`] naming the parameter — use the string or bit-efficient representation for it.
-//! - A user-defined value is the expression's string-representation text when it is a word, number,
+//! - The value of `language`, `encoding`, `ontology`, `conversation-id`, `reply-with`, `in-reply-to` (an
+//!   Expression in SC00070) and of a user-defined parameter is the expression's string-representation text when it is a word, number,
 //!   date-time or list; a string is written as its plain text unless that text would read back as something
 //!   else, in which case it is written quoted. Reading, a value that is exactly one expression is that
 //!   expression, anything else is a string.

@@ -91,32 +91,42 @@ pub(crate) fn message_with(binary: bool) -> impl Strategy<Value = AclMessage> {
     } else {
         text().prop_map(String::into_bytes).boxed()
     };
-    let texts = prop::collection::vec(prop::option::of(text()), 7);
+    let protocol = prop::option::of(text());
+    let expressions = prop::collection::vec(prop::option::of(expression(binary)), 6);
     (
         prop::sample::select(Performative::ALL.to_vec()),
         prop::option::of(aid(binary)),
         prop::collection::vec(aid(binary), 0..3),
         prop::collection::vec(aid(binary), 0..2),
         prop::option::of(content),
-        texts,
+        (protocol, expressions),
         prop::option::of(date_time()),
         user_params(binary),
     )
         .prop_map(
-            |(performative, sender, receivers, reply_to, content, texts, reply_by, user)| {
+            |(
+                performative,
+                sender,
+                receivers,
+                reply_to,
+                content,
+                (protocol, expressions),
+                reply_by,
+                user,
+            )| {
                 let mut m = AclMessage::new(performative);
                 m.sender = sender;
                 m.receivers = receivers;
                 m.reply_to = reply_to;
                 m.content = content.map(Into::into);
-                let mut texts = texts.into_iter();
-                m.language = texts.next().flatten();
-                m.encoding = texts.next().flatten();
-                m.ontology = texts.next().flatten();
-                m.protocol = texts.next().flatten();
-                m.conversation_id = texts.next().flatten();
-                m.reply_with = texts.next().flatten();
-                m.in_reply_to = texts.next().flatten();
+                let mut expressions = expressions.into_iter();
+                m.language = expressions.next().flatten();
+                m.encoding = expressions.next().flatten();
+                m.ontology = expressions.next().flatten();
+                m.protocol = protocol;
+                m.conversation_id = expressions.next().flatten();
+                m.reply_with = expressions.next().flatten();
+                m.in_reply_to = expressions.next().flatten();
                 m.reply_by = reply_by;
                 m.user_params = user;
                 m
