@@ -93,6 +93,45 @@ def simple(t):
     return BUILTIN[builtin]
 
 
+def facet(t):
+    """The facet a value of simple type `t` must meet beyond its Rust type, as the `sep_type!` clause that
+    checks it: `maxLength` of a string (octets of UTF-8, IEEE 2030.5 clause 5.2.2 on StringN) or the
+    `minInclusive`/`maxInclusive` range of an integer narrower than its Rust type (Int48, UInt40, UInt48).
+    hexBinary lengths are in the HexBinary<N> type already."""
+    if t.is_complex():
+        if not t.has_simple_content():
+            return ""
+        t = t.content
+    max_length = min_value = max_value = None
+    kind = None
+    while t is not None:
+        if namespace(t.name or "") == XS:
+            kind = local(t.name)
+            break
+        facets = getattr(t, "facets", {}) or {}
+        for key, value in facets.items():
+            name = local(key) if key else key
+            number = getattr(value, "value", None)
+            if name == "maxLength" and max_length is None:
+                max_length = number
+            elif name == "minInclusive" and min_value is None:
+                min_value = number
+            elif name == "maxInclusive" and max_value is None:
+                max_value = number
+        t = t.base_type
+    if kind in ("string", "anyURI") and max_length is not None:
+        return f"; Facet::MaxLength({max_length})"
+    if kind in BUILTIN and kind not in ("string", "anyURI", "boolean") and (min_value is not None or max_value is not None):
+        low = min_value if min_value is not None else {"unsignedByte": 0, "unsignedShort": 0, "unsignedInt": 0, "unsignedLong": 0}.get(kind)
+        if low is None:
+            raise SystemExit(f"{kind}: a maximum without a minimum")
+        high = max_value if max_value is not None else None
+        if high is None:
+            raise SystemExit(f"{kind}: a minimum without a maximum")
+        return f"; Facet::Range {{ min: {low}, max: {high} }}"
+    return ""
+
+
 def rust_type(t):
     if t.is_simple():
         return simple(t)
@@ -139,6 +178,7 @@ def main(path):
     print("// Do not edit: change the generator and run it again.")
     print()
     print("use super::any_resource;")
+    print("use crate::xml::facet::Facet;")
     print("use crate::xml::sep_type;")
     print("use crate::primitives::HexBinary;")
     for name in sorted(n for n in order if not seen[n].has_simple_content()):
@@ -149,7 +189,7 @@ def main(path):
         print("        attributes {")
         for a in t.attributes.values():
             kind = "one" if a.use == "required" else "opt"
-            print(f'            {snake(a.local_name)}: {kind} {simple(a.type)} = "{a.local_name}",')
+            print(f'            {snake(a.local_name)}: {kind} {simple(a.type)} = "{a.local_name}"{facet(a.type)},')
         print("        }")
         print("        elements {")
         for e in t.content.iter_elements():
@@ -161,7 +201,7 @@ def main(path):
                 kind = "some" if e.min_occurs >= 1 else "many"
             else:
                 kind = "one" if e.min_occurs >= 1 else "opt"
-            print(f'            {snake(e.local_name)}: {kind} {rust_type(e.type)} = {ns} "{e.local_name}",')
+            print(f'            {snake(e.local_name)}: {kind} {rust_type(e.type)} = {ns} "{e.local_name}"{facet(e.type)},')
         print("        }")
         print("    }")
         print("}")

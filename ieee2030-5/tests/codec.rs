@@ -302,3 +302,26 @@ fn json_uses_the_schema_names() {
     let back: AnyResource = serde_json::from_value(json).unwrap();
     assert_eq!(back, AnyResource::Time(t));
 }
+
+/// `StringN` lengths are octets of UTF-8 (IEEE 2030.5 clause 5.2.2), not characters: ten euro signs (30
+/// octets) fit a `String32`, eleven (33) do not — whatever their character count.
+#[test]
+fn string_lengths_count_octets_of_utf8() {
+    use ieee2030_5::resources::DeviceInformation;
+    let document = |model: &str| {
+        let mut out = Vec::new();
+        DeviceInformation {
+            mf_model: model.to_owned(),
+            ..Default::default()
+        }
+        .encode(&mut out);
+        out
+    };
+    assert!(DeviceInformation::decode(&document(&"€".repeat(10))).is_ok());
+    let refused = DeviceInformation::decode(&document(&"€".repeat(11))).unwrap_err();
+    assert!(
+        matches!(&refused, ieee2030_5::Error::Value { field, reason, .. }
+            if field == "DeviceInformation.mfModel" && reason.contains("33 octets")),
+        "{refused}"
+    );
+}

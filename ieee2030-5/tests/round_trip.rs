@@ -10,9 +10,19 @@ use ieee2030_5::resources::{
 use ieee2030_5::xml::{Extension, Unknown};
 use proptest::prelude::*;
 
-/// Text XML 1.0 can carry (the writer replaces the rest; see `control_characters_are_replaced`).
+/// Text XML 1.0 can carry (the writer replaces the rest; see `control_characters_are_replaced`), cut to
+/// the 32 octets of a `String32`.
 fn text() -> impl Strategy<Value = String> {
-    "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}]{0,24}"
+    "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}]{0,24}".prop_map(|s| {
+        let mut cut = String::new();
+        for c in s.chars() {
+            if cut.len().saturating_add(c.len_utf8()) > 32 {
+                break;
+            }
+            cut.push(c);
+        }
+        cut
+    })
 }
 
 fn href() -> impl Strategy<Value = String> {

@@ -120,3 +120,126 @@ fn generated_code_matches_the_schema() {
         "src/resources/generated.rs differs from what codegen/generate.py makes of the schema; run it again"
     );
 }
+
+/// The schema's facets, at and one past each limit: what the official schema refuses, our reader refuses too
+/// (naming the field), and what it accepts we accept — `String32`/`String16` lengths, the `UInt40` range of
+/// `sFDI` and the `Int48` range of a subscription's thresholds.
+#[test]
+fn the_schemas_facets_are_enforced_as_the_schema_enforces_them() {
+    use ieee2030_5::Error;
+    use ieee2030_5::resources::{
+        AnyResource, Condition, DeviceInformation, EndDevice, Subscription,
+    };
+    let Some(sep) = sep_xsd("the_schemas_facets_are_enforced_as_the_schema_enforces_them") else {
+        return;
+    };
+    let Some(python) = python::python("XSD validation with xmlschema") else {
+        return;
+    };
+    let int48 = 1i64 << 47;
+    let condition = |lower: i64| Condition {
+        lower_threshold: lower,
+        ..Default::default()
+    };
+    let cases: Vec<(&str, AnyResource, Option<&str>)> = vec![
+        (
+            "mfModel of 32",
+            DeviceInformation {
+                mf_model: "m".repeat(32),
+                ..Default::default()
+            }
+            .into(),
+            None,
+        ),
+        (
+            "mfModel of 33",
+            DeviceInformation {
+                mf_model: "m".repeat(33),
+                ..Default::default()
+            }
+            .into(),
+            Some("DeviceInformation.mfModel"),
+        ),
+        (
+            "sFDI at the schema's UInt40 maximum (2^48 - 1 as the schema writes it)",
+            EndDevice {
+                sfdi: (1 << 48) - 1,
+                ..Default::default()
+            }
+            .into(),
+            None,
+        ),
+        (
+            "sFDI past it",
+            EndDevice {
+                sfdi: 1 << 48,
+                ..Default::default()
+            }
+            .into(),
+            Some("EndDevice.sFDI"),
+        ),
+        (
+            "level of 16",
+            Subscription {
+                level: "l".repeat(16),
+                ..Default::default()
+            }
+            .into(),
+            None,
+        ),
+        (
+            "level of 17",
+            Subscription {
+                level: "l".repeat(17),
+                ..Default::default()
+            }
+            .into(),
+            Some("Subscription.level"),
+        ),
+        (
+            "a threshold at the Int48 bounds",
+            Subscription {
+                condition: Some(condition(-int48)),
+                ..Default::default()
+            }
+            .into(),
+            None,
+        ),
+        (
+            "a threshold past them",
+            Subscription {
+                condition: Some(condition(-int48 - 1)),
+                ..Default::default()
+            }
+            .into(),
+            Some("Condition.lowerThreshold"),
+        ),
+    ];
+    let dir = scratch("facets");
+    let mut files = Vec::new();
+    for (i, (name, resource, refused)) in cases.iter().enumerate() {
+        let mut out = Vec::new();
+        encode(resource, &mut out);
+        let ours = decode(&out);
+        match refused {
+            None => assert!(ours.is_ok(), "{name}: {ours:?}"),
+            Some(field) => assert!(
+                matches!(&ours, Err(Error::Value { field: f, .. }) if f == field),
+                "{name}: {ours:?}"
+            ),
+        }
+        let file = dir.join(format!("{i:02}.xml"));
+        std::fs::write(&file, out).unwrap();
+        files.push(file);
+    }
+    let verdicts = validate(&python, &sep, &files);
+    for ((name, _, refused), file) in cases.iter().zip(&files) {
+        let schema = &verdicts[&file.display().to_string()];
+        assert_eq!(
+            schema.is_some(),
+            refused.is_some(),
+            "{name}: the schema says {schema:?}"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

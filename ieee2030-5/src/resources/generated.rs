@@ -2,6 +2,7 @@
 // Do not edit: change the generator and run it again.
 
 use super::any_resource;
+use crate::xml::facet::Facet;
 use crate::xml::sep_type;
 use crate::primitives::HexBinary;
 
@@ -44,8 +45,8 @@ sep_type! {
         }
         elements {
             attribute_identifier: one u8 = sep "attributeIdentifier",
-            lower_threshold: one i64 = sep "lowerThreshold",
-            upper_threshold: one i64 = sep "upperThreshold",
+            lower_threshold: one i64 = sep "lowerThreshold"; Facet::Range { min: -140737488355328, max: 140737488355328 },
+            upper_threshold: one i64 = sep "upperThreshold"; Facet::Range { min: -140737488355328, max: 140737488355328 },
         }
     }
 }
@@ -166,7 +167,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             creation_time: one i64 = sep "creationTime",
             event_status: one EventStatus = sep "EventStatus",
@@ -253,7 +254,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             autonomous_v_ref_enable: opt bool = sep "autonomousVRefEnable",
             autonomous_v_ref_time_constant: opt u32 = sep "autonomousVRefTimeConstant",
@@ -307,7 +308,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             active_der_control_list_link: opt ListLink = sep "ActiveDERControlListLink",
             default_der_control_link: opt Link = sep "DefaultDERControlLink",
@@ -426,7 +427,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             der_control_base: one DERControlBase = sep "DERControlBase",
             set_es_delay: opt u32 = sep "setESDelay",
@@ -478,16 +479,16 @@ sep_type! {
             gps_location: opt GPSLocationType = sep "gpsLocation",
             lfdi: one HexBinary<20> = sep "lFDI",
             mf_date: one i64 = sep "mfDate",
-            mf_hw_ver: one String = sep "mfHwVer",
+            mf_hw_ver: one String = sep "mfHwVer"; Facet::MaxLength(32),
             mf_id: one u32 = sep "mfID",
-            mf_info: opt String = sep "mfInfo",
-            mf_model: one String = sep "mfModel",
-            mf_ser_num: one String = sep "mfSerNum",
+            mf_info: opt String = sep "mfInfo"; Facet::MaxLength(32),
+            mf_model: one String = sep "mfModel"; Facet::MaxLength(32),
+            mf_ser_num: one String = sep "mfSerNum"; Facet::MaxLength(32),
             primary_power: one u8 = sep "primaryPower",
             secondary_power: one u8 = sep "secondaryPower",
             supported_locale_list_link: opt ListLink = sep "SupportedLocaleListLink",
             sw_act_time: one i64 = sep "swActTime",
-            sw_ver: one String = sep "swVer",
+            sw_ver: one String = sep "swVer"; Facet::MaxLength(32),
         }
     }
 }
@@ -527,7 +528,7 @@ sep_type! {
             load_shed_availability_list_link: opt ListLink = sep "LoadShedAvailabilityListLink",
             log_event_list_link: opt ListLink = sep "LogEventListLink",
             power_status_link: opt Link = sep "PowerStatusLink",
-            sfdi: one u64 = sep "sFDI",
+            sfdi: one u64 = sep "sFDI"; Facet::Range { min: 0, max: 281474976710655 },
             changed_time: one i64 = sep "changedTime",
             enabled: opt bool = sep "enabled",
             flow_reservation_request_list_link: opt ListLink = sep "FlowReservationRequestListLink",
@@ -576,7 +577,7 @@ sep_type! {
             date_time: one i64 = sep "dateTime",
             potentially_superseded: one bool = sep "potentiallySuperseded",
             potentially_superseded_time: opt i64 = sep "potentiallySupersededTime",
-            reason: opt String = sep "reason",
+            reason: opt String = sep "reason"; Facet::MaxLength(192),
         }
     }
 }
@@ -624,7 +625,7 @@ sep_type! {
             time_link: opt Link = sep "TimeLink",
             usage_point_list_link: opt ListLink = sep "UsagePointListLink",
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
         }
     }
@@ -650,8 +651,8 @@ sep_type! {
         attributes {
         }
         elements {
-            lat: one String = sep "lat",
-            lon: one String = sep "lon",
+            lat: one String = sep "lat"; Facet::MaxLength(32),
+            lon: one String = sep "lon"; Facet::MaxLength(32),
         }
     }
 }
@@ -705,7 +706,7 @@ sep_type! {
         }
         elements {
             date_time: one i64 = sep "dateTime",
-            value: one String = sep "value",
+            value: one String = sep "value"; Facet::MaxLength(6),
         }
     }
 }
@@ -717,7 +718,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             rate_component_list_link: opt ListLink = sep "RateComponentListLink",
             reading_link: opt Link = sep "ReadingLink",
@@ -748,7 +749,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             last_update_time: opt i64 = sep "lastUpdateTime",
             mirror_reading_set: many MirrorReadingSet = sep "MirrorReadingSet",
@@ -779,7 +780,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             time_period: one DateTimeInterval = sep "timePeriod",
             reading: many Reading = sep "Reading",
@@ -794,7 +795,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             role_flags: one HexBinary<2> = sep "roleFlags",
             service_category_kind: one u8 = sep "serviceCategoryKind",
@@ -950,7 +951,7 @@ sep_type! {
             quality_flags: opt HexBinary<2> = sep "qualityFlags",
             time_period: opt DateTimeInterval = sep "timePeriod",
             tou_tier: opt u8 = sep "touTier",
-            value: opt i64 = sep "value",
+            value: opt i64 = sep "value"; Facet::Range { min: -140737488355328, max: 140737488355328 },
             local_id: opt HexBinary<2> = sep "localID",
         }
     }
@@ -990,7 +991,7 @@ sep_type! {
             phase: opt u8 = sep "phase",
             power_of_ten_multiplier: opt i8 = sep "powerOfTenMultiplier",
             sub_interval_length: opt u32 = sep "subIntervalLength",
-            supply_limit: opt u64 = sep "supplyLimit",
+            supply_limit: opt u64 = sep "supplyLimit"; Facet::Range { min: 0, max: 281474976710655 },
             tiered_consumption_blocks: opt bool = sep "tieredConsumptionBlocks",
             uom: opt u8 = sep "uom",
         }
@@ -1003,7 +1004,7 @@ sep_type! {
         }
         elements {
             multiplier: one i8 = sep "multiplier",
-            value: one u64 = sep "value",
+            value: one u64 = sep "value"; Facet::Range { min: 0, max: 281474976710655 },
         }
     }
 }
@@ -1055,7 +1056,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             response_list_link: opt ListLink = sep "ResponseListLink",
         }
@@ -1107,7 +1108,7 @@ sep_type! {
             subscribed_resource: one String = sep "subscribedResource",
             condition: opt Condition = sep "Condition",
             encoding: one u8 = sep "encoding",
-            level: one String = sep "level",
+            level: one String = sep "level"; Facet::MaxLength(16),
             limit: one u32 = sep "limit",
             notification_uri: one String = sep "notificationURI",
         }
@@ -1177,7 +1178,7 @@ sep_type! {
         }
         elements {
             mrid: one HexBinary<16> = sep "mRID",
-            description: opt String = sep "description",
+            description: opt String = sep "description"; Facet::MaxLength(32),
             version: opt u16 = sep "version",
             role_flags: one HexBinary<2> = sep "roleFlags",
             service_category_kind: one u8 = sep "serviceCategoryKind",

@@ -513,9 +513,8 @@ impl Server {
         if request.client.is_some_and(|c| c != mup.device_lfdi) {
             return Reply::status(403);
         }
-        if !fits(mup.description.as_deref(), 32)
-            || mup.mirror_meter_reading.len() > self.quotas.meter_readings
-        {
+        // The schema's facets (String32 descriptions, ...) were checked by the decoder.
+        if mup.mirror_meter_reading.len() > self.quotas.meter_readings {
             return Reply::bad_request();
         }
         if let Some(m) = self.mirrors.iter().position(|u| u.mrid == mup.mrid) {
@@ -544,9 +543,6 @@ impl Server {
         let Ok((mut reading, _)) = MirrorMeterReading::decode(&request.body) else {
             return Reply::bad_request();
         };
-        if !fits(reading.description.as_deref(), 32) {
-            return Reply::bad_request();
-        }
         let quotas = self.quotas;
         let Some(mup) = self.mirrors.get_mut(m) else {
             return Reply::status(404);
@@ -579,11 +575,6 @@ impl Server {
         }
         Reply::no_content()
     }
-}
-
-/// Whether an optional string fits a `StringN` of the schema (`maxLength` in octets of UTF-8, clause 5.2).
-fn fits(text: Option<&str>, octets: usize) -> bool {
-    text.is_none_or(|t| t.len() <= octets)
 }
 
 /// Keeps the last `most` items of `items`.

@@ -2,6 +2,7 @@
 //! trait every field type implements, and the `sep_type!` macro the generated resource declarations use.
 
 pub mod extension;
+pub mod facet;
 pub mod read;
 pub mod write;
 
@@ -200,12 +201,13 @@ fn structure(
 }
 
 /// Declares a resource type from its schema description: a struct with one field per attribute and child
-/// element (schema order), serde derives for JSON, and its [`Element`] reader and writer.
+/// element (schema order), serde derives for JSON, and its [`Element`] reader and writer. A field may name a
+/// [`facet::Facet`] after `;`: the reader refuses a value that breaks it.
 macro_rules! sep_type {
     (
         $name:ident {
-            attributes { $($aname:ident : $akind:ident $aty:ty = $axml:literal,)* }
-            elements { $($ename:ident : $ekind:ident $ety:ty = $ens:ident $exml:literal,)* }
+            attributes { $($aname:ident : $akind:ident $aty:ty = $axml:literal $(; $afacet:expr)?,)* }
+            elements { $($ename:ident : $ekind:ident $ety:ty = $ens:ident $exml:literal $(; $efacet:expr)?,)* }
         }
     ) => {
         #[doc = concat!("IEEE 2030.5 `", stringify!($name), "`: attributes and elements in schema order.")]
@@ -260,11 +262,20 @@ macro_rules! sep_type {
                     match (attribute.ns.as_deref(), attribute.local) {
                         $(
                             (None, a) if a == $axml.as_bytes() => {
-                                $aname = Some($crate::xml::parse_text(
+                                let value = $crate::xml::parse_text(
                                     &attribute.value,
                                     concat!(stringify!($name), "@", $axml),
                                     start.offset,
-                                )?);
+                                )?;
+                                $(
+                                    $crate::xml::facet::check(
+                                        &value,
+                                        $afacet,
+                                        concat!(stringify!($name), "@", $axml),
+                                        start.offset,
+                                    )?;
+                                )?
+                                $aname = Some(value);
                             }
                         )*
                         (Some($crate::xml::read::XSI_NS), _) => {}
@@ -284,6 +295,14 @@ macro_rules! sep_type {
                                     &child,
                                     concat!(stringify!($name), ".", $exml),
                                 )?;
+                                $(
+                                    $crate::xml::facet::check(
+                                        &value,
+                                        $efacet,
+                                        concat!(stringify!($name), ".", $exml),
+                                        child.offset,
+                                    )?;
+                                )?
                                 $crate::xml::store!($ekind $ename, value, RESOURCE, $exml, child.offset);
                             }
                         )*
