@@ -1,10 +1,10 @@
 //! The case indexed for solving: buses in service, the slack, PV and PQ sets, specified injections, the
 //! branch π models and the bus admittance matrix as sparse rows.
 
-use crate::case::{BusType, Case};
+use crate::case::{BusIndex, BusType, Case};
 use crate::error::{Error, Result};
 use num_complex::Complex64;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// A branch in service, in the π model with its admittances on the system base.
 pub(crate) struct BranchModel {
@@ -43,14 +43,17 @@ pub(crate) struct Network {
 impl Network {
     pub(crate) fn build(case: &Case) -> Result<Network> {
         case.validate()?;
-        let mut index = BTreeMap::new();
-        let mut case_bus = Vec::new();
-        for (i, b) in case.buses.iter().enumerate() {
-            if b.bus_type != BusType::Isolated {
-                index.insert(b.id, case_bus.len());
-                case_bus.push(i);
-            }
-        }
+        let case_bus: Vec<usize> = (0..case.buses.len())
+            .filter(|&i| case.buses[i].bus_type != BusType::Isolated)
+            .collect();
+        // Bus numbers are unique (validated).
+        let index = BusIndex::new(
+            case_bus
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| (case.buses[i].id, k)),
+        )
+        .map_err(|id| Error::CaseData(format!("bus {id} appears twice")))?;
         let n = case_bus.len();
         let bus_of = |k: usize| &case.buses[case_bus[k]];
         let refs: Vec<usize> = (0..n)
@@ -74,7 +77,7 @@ impl Network {
             .collect();
         let mut setpoint: Vec<Option<f64>> = vec![None; n];
         for g in case.generators.iter().filter(|g| g.in_service) {
-            let Some(&k) = index.get(&g.bus) else {
+            let Some(k) = index.get(g.bus) else {
                 return Err(Error::CaseData(format!(
                     "a generator in service is on isolated bus {}",
                     g.bus
@@ -85,9 +88,13 @@ impl Network {
         }
         let mut pv = Vec::new();
         let mut pq = Vec::new();
+        let mut is_pv = vec![false; n];
         for (k, set) in setpoint.iter().enumerate() {
             match bus_of(k).bus_type {
-                BusType::Pv if set.is_some() => pv.push(k),
+                BusType::Pv if set.is_some() => {
+                    pv.push(k);
+                    is_pv[k] = true;
+                }
                 BusType::Reference => {}
                 _ => pq.push(k),
             }
@@ -97,7 +104,7 @@ impl Network {
                 let b = bus_of(k);
                 if k == slack {
                     Complex64::from_polar(setpoint[k].unwrap_or(b.vm_pu), b.va_deg.to_radians())
-                } else if pv.contains(&k) {
+                } else if is_pv[k] {
                     Complex64::new(setpoint[k].unwrap_or(1.0), 0.0)
                 } else {
                     Complex64::new(1.0, 0.0)
@@ -111,7 +118,7 @@ impl Network {
             .enumerate()
             .filter(|(_, b)| b.in_service)
         {
-            let (Some(&f), Some(&t)) = (index.get(&br.from), index.get(&br.to)) else {
+            let (Some(f), Some(t)) = (index.get(br.from), index.get(br.to)) else {
                 return Err(Error::CaseData(format!(
                     "branch {} in service touches an isolated bus",
                     i + 1
@@ -135,15 +142,21 @@ impl Network {
                 nominal: tap_ratio == 1.0 && br.shift_deg == 0.0,
             });
         }
-        let mut rows: Vec<BTreeMap<usize, Complex64>> = vec![BTreeMap::new(); n];
-        for k in 0..n {
-            *rows[k].entry(k).or_default() += shunt[k];
-        }
+        // Each row's entries, then sorted by column with the entries of one column summed.
+        let mut rows: Vec<Vec<(usize, Complex64)>> = (0..n).map(|k| vec![(k, shunt[k])]).collect();
         for b in &branches {
-            *rows[b.from].entry(b.from).or_default() += b.yff;
-            *rows[b.from].entry(b.to).or_default() += b.yft;
-            *rows[b.to].entry(b.from).or_default() += b.ytf;
-            *rows[b.to].entry(b.to).or_default() += b.ytt;
+            rows[b.from].extend([(b.from, b.yff), (b.to, b.yft)]);
+            rows[b.to].extend([(b.from, b.ytf), (b.to, b.ytt)]);
+        }
+        for row in &mut rows {
+            row.sort_unstable_by_key(|&(k, _)| k);
+            row.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    kept.1 += later.1;
+                }
+                same
+            });
         }
         let net = Network {
             case_bus,
@@ -154,7 +167,7 @@ impl Network {
             shunt,
             v0,
             branches,
-            ybus: rows.into_iter().map(|r| r.into_iter().collect()).collect(),
+            ybus: rows,
             base_mva: base,
         };
         net.check_connected(case)?;

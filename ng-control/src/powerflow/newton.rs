@@ -1,31 +1,32 @@
 //! Newton–Raphson power flow in polar coordinates: unknowns are the angles of PV and PQ buses and the
 //! magnitudes of PQ buses; the mismatch is calculated minus specified injection. The Jacobian is sparse —
-//! ordered once per case by minimum degree on the bus graph and factorised by [`super::sparse`] each
-//! iteration.
+//! ordered once per case by minimum degree on the bus graph and factorised in 2×2 bus blocks by
+//! [`super::sparse`] each iteration.
 
 use super::network::Network;
-use super::sparse::{SparseLu, minimum_degree};
+use super::sparse::{BlockLu, minimum_degree};
 use crate::error::{Error, Result};
 use num_complex::Complex64;
 
 const I: Complex64 = Complex64::new(0.0, 1.0);
 
-/// Where a bus's unknowns and their Jacobian entries sit.
+/// Where each bus's block of unknowns and its Jacobian blocks sit.
 struct Layout {
-    /// Angle unknown of each network bus (`usize::MAX` for the slack).
-    angle: Vec<usize>,
-    /// Magnitude unknown of each network bus (`usize::MAX` unless PQ).
-    magnitude: Vec<usize>,
-    /// For each bus row `i` and each of its admittance entries `(k, y)`: the positions of the four
-    /// derivatives (∂P_i/∂θ_k, ∂P_i/∂V_k, ∂Q_i/∂θ_k, ∂Q_i/∂V_k), `usize::MAX` where there is none.
-    positions: Vec<Vec<[usize; 4]>>,
-    /// The number of unknowns.
-    unknowns: usize,
+    /// Block row of each network bus (`usize::MAX` for the slack): unknowns `2 r` (angle) and `2 r + 1`
+    /// (magnitude; fixed, with an identity row, for a PV bus).
+    row: Vec<usize>,
+    /// Whether each bus is PQ (its magnitude is unknown).
+    is_pq: Vec<bool>,
+    /// For each admittance entry, bus by bus in `ybus` order: its Jacobian block (`usize::MAX` where the
+    /// row or column is the slack's).
+    blocks: Vec<usize>,
+    /// Where each bus's entries start in `blocks`; one more entry than buses.
+    first_block: Vec<usize>,
 }
 
 impl Layout {
-    /// Orders the unknowns by minimum degree on the graph of the buses that have unknowns.
-    fn new(net: &Network) -> (Layout, SparseLu) {
+    /// Orders the buses that have unknowns by minimum degree on their graph.
+    fn new(net: &Network) -> (Layout, BlockLu) {
         let n_bus = net.len();
         let with_unknowns: Vec<usize> = net.pv.iter().chain(&net.pq).copied().collect();
         let mut local = vec![usize::MAX; n_bus];
@@ -47,58 +48,38 @@ impl Layout {
         for (p, &g) in order.iter().enumerate() {
             place[g] = p;
         }
+        let mut row = vec![usize::MAX; n_bus];
+        for (g, &b) in with_unknowns.iter().enumerate() {
+            row[b] = place[g];
+        }
         let mut is_pq = vec![false; n_bus];
         for &b in &net.pq {
             is_pq[b] = true;
         }
-        let mut first = Vec::with_capacity(order.len() + 1);
-        let mut angle = vec![usize::MAX; n_bus];
-        let mut magnitude = vec![usize::MAX; n_bus];
-        let mut next = 0usize;
-        for &g in &order {
-            let b = with_unknowns[g];
-            first.push(next);
-            angle[b] = next;
-            next += 1;
-            if is_pq[b] {
-                magnitude[b] = next;
-                next += 1;
-            }
-        }
-        first.push(next);
         let later_in_order: Vec<Vec<usize>> = order
             .iter()
             .map(|&g| later[g].iter().map(|&h| place[h]).collect())
             .collect();
-        let lu = SparseLu::new(&first, &later_in_order);
-        let at = |row: usize, col: usize| {
-            if row == usize::MAX || col == usize::MAX {
-                usize::MAX
-            } else {
-                lu.position(row, col).unwrap_or(usize::MAX)
-            }
-        };
-        let positions = (0..n_bus)
-            .map(|i| {
-                net.ybus[i]
-                    .iter()
-                    .map(|&(k, _)| {
-                        [
-                            at(angle[i], angle[k]),
-                            at(angle[i], magnitude[k]),
-                            at(magnitude[i], angle[k]),
-                            at(magnitude[i], magnitude[k]),
-                        ]
-                    })
-                    .collect()
-            })
-            .collect();
+        let lu = BlockLu::new(&later_in_order);
+        let mut blocks = Vec::new();
+        let mut first_block = Vec::with_capacity(n_bus + 1);
+        for i in 0..n_bus {
+            first_block.push(blocks.len());
+            blocks.extend(net.ybus[i].iter().map(|&(k, _)| {
+                if row[i] == usize::MAX || row[k] == usize::MAX {
+                    usize::MAX
+                } else {
+                    lu.position(row[i], row[k]).unwrap_or(usize::MAX)
+                }
+            }));
+        }
+        first_block.push(blocks.len());
         (
             Layout {
-                angle,
-                magnitude,
-                positions,
-                unknowns: next,
+                row,
+                is_pq,
+                blocks,
+                first_block,
             },
             lu,
         )
@@ -114,21 +95,27 @@ pub(crate) fn solve(
     let mut v = net.v0.clone();
     let (layout, mut lu) = Layout::new(net);
     let pvpq: Vec<usize> = net.pv.iter().chain(&net.pq).copied().collect();
-    let mut f = vec![0.0; layout.unknowns];
+    let mut f = vec![0.0; 2 * lu.rows()];
+    // Polar form kept alongside: the update adds to angle and magnitude.
+    let mut magnitude: Vec<f64> = v.iter().map(|x| x.norm()).collect();
+    let mut angle: Vec<f64> = v.iter().map(|x| x.arg()).collect();
+    let mut unit = vec![Complex64::new(0.0, 0.0); v.len()];
+    let mut current = vec![Complex64::new(0.0, 0.0); v.len()];
     for iteration in 0..=max_iterations {
-        let current: Vec<Complex64> = net
-            .ybus
-            .iter()
-            .map(|row| row.iter().map(|&(k, y)| y * v[k]).sum())
-            .collect();
+        for (c, row) in current.iter_mut().zip(&net.ybus) {
+            *c = row.iter().map(|&(k, y)| y * v[k]).sum();
+        }
         let mut worst = 0.0f64;
         for &k in &pvpq {
             let mis = v[k] * current[k].conj() - net.sbus[k];
-            f[layout.angle[k]] = mis.re;
+            let r = layout.row[k];
+            f[2 * r] = mis.re;
             worst = worst.max(mis.re.abs());
-            if layout.magnitude[k] != usize::MAX {
-                f[layout.magnitude[k]] = mis.im;
+            if layout.is_pq[k] {
+                f[2 * r + 1] = mis.im;
                 worst = worst.max(mis.im.abs());
+            } else {
+                f[2 * r + 1] = 0.0;
             }
         }
         if worst < tolerance_pu {
@@ -142,30 +129,38 @@ pub(crate) fn solve(
             });
         }
         lu.clear();
+        for (u, (x, m)) in unit.iter_mut().zip(v.iter().zip(&magnitude)) {
+            *u = x / m;
+        }
         for &i in &pvpq {
             let vi = v[i];
-            let (p_row, q_row) = (layout.angle[i], layout.magnitude[i]);
-            for (&(k, y), pos) in net.ybus[i].iter().zip(&layout.positions[i]) {
+            let blocks = &layout.blocks[layout.first_block[i]..layout.first_block[i + 1]];
+            for (&(k, y), &block) in net.ybus[i].iter().zip(blocks) {
+                if block == usize::MAX {
+                    continue;
+                }
                 let yv = y * v[k];
                 let mut d_angle = -I * vi * yv.conj();
-                let mut d_mag = vi * (yv / v[k].norm()).conj();
+                let mut d_mag = vi * (y * unit[k]).conj();
                 if k == i {
                     d_angle += I * vi * current[i].conj();
-                    d_mag += (vi / vi.norm()) * current[i].conj();
+                    d_mag += unit[i] * current[i].conj();
                 }
-                let [pa, pm, qa, qm] = *pos;
-                if pa != usize::MAX {
-                    lu.add(p_row, pa, d_angle.re);
+                // Rows ∂P, ∂Q; columns ∂θ, ∂|V| (only where the magnitudes are unknowns).
+                lu.add(block, 0, d_angle.re);
+                if layout.is_pq[k] {
+                    lu.add(block, 1, d_mag.re);
                 }
-                if pm != usize::MAX {
-                    lu.add(p_row, pm, d_mag.re);
+                if layout.is_pq[i] {
+                    lu.add(block, 2, d_angle.im);
+                    if layout.is_pq[k] {
+                        lu.add(block, 3, d_mag.im);
+                    }
                 }
-                if qa != usize::MAX {
-                    lu.add(q_row, qa, d_angle.im);
-                }
-                if qm != usize::MAX {
-                    lu.add(q_row, qm, d_mag.im);
-                }
+            }
+            if !layout.is_pq[i] {
+                // A PV bus's magnitude is fixed: an identity row and column keep the block 2×2.
+                lu.add(lu.diagonal(layout.row[i]), 3, 1.0);
             }
         }
         if !lu.factorise() {
@@ -174,12 +169,12 @@ pub(crate) fn solve(
         f.iter_mut().for_each(|x| *x = -*x);
         lu.solve(&mut f);
         for &k in &pvpq {
-            let (mut mag, mut angle) = v[k].to_polar();
-            angle += f[layout.angle[k]];
-            if layout.magnitude[k] != usize::MAX {
-                mag += f[layout.magnitude[k]];
+            let r = layout.row[k];
+            angle[k] += f[2 * r];
+            if layout.is_pq[k] {
+                magnitude[k] += f[2 * r + 1];
             }
-            v[k] = Complex64::from_polar(mag, angle);
+            v[k] = Complex64::from_polar(magnitude[k], angle[k]);
         }
     }
     Err(Error::NotConverged {

@@ -1,240 +1,295 @@
 //! Sparse LU for the Newton–Raphson Jacobian, written for its structure rather than taken from a general
-//! sparse library: the Jacobian's pattern is the bus admittance matrix's, each bus contributing one unknown (a
-//! PV bus: its angle) or two (a PQ bus: angle and magnitude). So the ordering and the symbolic factorisation
-//! work on the bus graph, once per case:
+//! sparse library. The Jacobian's pattern is the bus admittance matrix's, and each bus with unknowns owns a
+//! 2×2 block of it (rows ∂P, ∂Q; columns ∂θ, ∂|V|; a PV bus, whose magnitude is fixed, gets an identity
+//! magnitude row and column so every block is 2×2). So ordering, symbolic and numeric factorisation all work
+//! on the bus graph:
 //!
 //! - **ordering**: minimum degree on the bus graph (eliminate the bus with the fewest neighbours, join its
 //!   neighbours, repeat) — the classic fill-reducing order, which on radial feeders eliminates from the leaves
 //!   and gives no fill at all, and on meshed grids keeps the factors a small multiple of the matrix;
-//! - **symbolic**: the elimination of the ordered bus graph gives the filled pattern, expanded to unknowns
-//!   (a bus's two unknowns are a dense 2×2 block);
-//! - **numeric**: right-looking LU in that order over rows stored sparse with their filled pattern, without
-//!   pivoting. Power-flow Jacobians of solvable cases have non-singular diagonal blocks (the derivative of a
-//!   bus's P by its own angle and of its Q by its own magnitude dominate), and a pivot that vanishes anyway is
-//!   reported as a singular Jacobian.
+//! - **symbolic**: the elimination of the ordered bus graph gives the filled block pattern;
+//! - **numeric**: block row-by-row LU in that order over compressed block rows, without pivoting between
+//!   blocks: each block row is scattered into a dense work row, reduced by the finished rows its lower part
+//!   names, and gathered back; each diagonal block is inverted whole (2×2), so a bus's two equations pivot on
+//!   each other. Power-flow Jacobians of solvable cases have non-singular diagonal blocks (a bus's P by its
+//!   own angle and Q by its own magnitude dominate); one that is singular anyway is reported as a singular
+//!   Jacobian.
 //!
-//! Why not a general crate: the pattern is fixed per case and symmetric, the blocks are tiny, and the whole
-//! factorisation is a hundred lines; a general sparse solver (`faer`'s, for instance) would add a large
-//! dependency tree to build on every machine for no gain on this structure.
-
-use std::collections::{BTreeSet, BinaryHeap};
-
-/// The filled pattern of the Jacobian in elimination order, and its values.
-pub(crate) struct SparseLu {
-    /// For each row (unknown, in elimination order): its columns, sorted, filled pattern.
-    cols: Vec<Vec<usize>>,
-    /// The values at those columns.
-    vals: Vec<Vec<f64>>,
-    /// Where each row's diagonal sits in `cols[row]`.
-    diag: Vec<usize>,
-}
+//! Why not a general crate: the pattern is fixed per case and symmetric, the blocks are 2×2, and the whole
+//! factorisation is a page; a general sparse solver (`faer`'s, for instance) would add a large dependency
+//! tree to build on every machine for no gain on this structure.
 
 /// The elimination order of a graph of `n` nodes with adjacency `adjacent` (no self loops), by minimum
 /// degree; returns the order and, for each node, its neighbours later in the order in the filled graph.
+///
+/// Each node's neighbours are a sorted vector; eliminating a node joins its neighbours to each other by a
+/// linear merge. The nodes wait in buckets by degree (entries left behind by a degree change are skipped when
+/// met), and of the nodes of least degree the one that entered its bucket last goes first, so the order is
+/// deterministic.
 pub(crate) fn minimum_degree(adjacent: &[Vec<usize>]) -> (Vec<usize>, Vec<Vec<usize>>) {
     let n = adjacent.len();
-    let mut graph: Vec<BTreeSet<usize>> = adjacent
+    let mut graph: Vec<Vec<usize>> = adjacent
         .iter()
         .enumerate()
-        .map(|(i, a)| a.iter().copied().filter(|&j| j != i).collect())
+        .map(|(i, a)| {
+            let mut set: Vec<usize> = a.iter().copied().filter(|&j| j != i).collect();
+            set.sort_unstable();
+            set.dedup();
+            set
+        })
         .collect();
-    let mut heap: BinaryHeap<std::cmp::Reverse<(usize, usize)>> = graph
-        .iter()
-        .enumerate()
-        .map(|(i, a)| std::cmp::Reverse((a.len(), i)))
-        .collect();
+    let mut buckets: Vec<Vec<usize>> = Vec::new();
+    let enter = |buckets: &mut Vec<Vec<usize>>, degree: usize, node: usize| {
+        if buckets.len() <= degree {
+            buckets.resize_with(degree + 1, Vec::new);
+        }
+        buckets[degree].push(node);
+    };
+    for (i, a) in graph.iter().enumerate().rev() {
+        enter(&mut buckets, a.len(), i);
+    }
     let mut eliminated = vec![false; n];
     let mut order = Vec::with_capacity(n);
     let mut later = vec![Vec::new(); n];
-    while let Some(std::cmp::Reverse((degree, node))) = heap.pop() {
-        let Some(neighbours) = graph.get(node) else {
+    let mut merged = Vec::new();
+    let mut least = 0usize;
+    while order.len() < n {
+        let Some(node) = buckets.get_mut(least).and_then(Vec::pop) else {
+            if least >= buckets.len() {
+                break; // cannot happen: every node not yet eliminated is in its degree's bucket
+            }
+            least += 1;
             continue;
         };
-        if eliminated.get(node).copied().unwrap_or(true) || neighbours.len() != degree {
-            continue; // a stale entry
+        if eliminated[node] || graph[node].len() != least {
+            continue; // left behind by a degree change
         }
-        let neighbours: Vec<usize> = neighbours.iter().copied().collect();
-        if let Some(slot) = eliminated.get_mut(node) {
-            *slot = true;
-        }
+        eliminated[node] = true;
         order.push(node);
+        let neighbours = std::mem::take(&mut graph[node]);
         for &a in &neighbours {
-            if let Some(set) = graph.get_mut(a) {
-                set.remove(&node);
-                set.extend(neighbours.iter().copied().filter(|&b| b != a));
-                heap.push(std::cmp::Reverse((set.len(), a)));
+            // graph[a] := (graph[a] ∪ neighbours) \ {node, a}, both sorted.
+            merged.clear();
+            let own = &graph[a];
+            let (mut p, mut q) = (0, 0);
+            loop {
+                let next = match (own.get(p), neighbours.get(q)) {
+                    (Some(&x), Some(&y)) if x == y => {
+                        p += 1;
+                        q += 1;
+                        x
+                    }
+                    (Some(&x), Some(&y)) if x < y => {
+                        p += 1;
+                        x
+                    }
+                    (Some(_) | None, Some(&y)) => {
+                        q += 1;
+                        y
+                    }
+                    (Some(&x), None) => {
+                        p += 1;
+                        x
+                    }
+                    (None, None) => break,
+                };
+                if next != node && next != a {
+                    merged.push(next);
+                }
             }
+            std::mem::swap(&mut graph[a], &mut merged);
+            let degree = graph[a].len();
+            enter(&mut buckets, degree, a);
+            least = least.min(degree);
         }
-        if let Some(slot) = later.get_mut(node) {
-            *slot = neighbours;
-        }
-        if let Some(set) = graph.get_mut(node) {
-            set.clear();
-        }
+        later[node] = neighbours;
     }
     (order, later)
 }
 
-impl SparseLu {
-    /// The structure for a matrix whose unknowns come in groups (`group_of[u]` is the group of unknown `u`,
-    /// groups already in elimination order, a group's unknowns consecutive) with the filled group pattern
-    /// `later[g]` (the groups after `g` that `g` connects to, in the filled graph).
-    pub(crate) fn new(first_unknown: &[usize], later_groups: &[Vec<usize>]) -> SparseLu {
-        let groups = later_groups.len();
-        let unknowns = first_unknown.get(groups).copied().unwrap_or(0);
-        // Symmetric pattern: row u holds every unknown of its own group and of the groups connected to it,
-        // before (they list u's group as later) and after.
-        let mut connected: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); groups];
-        for (g, later) in later_groups.iter().enumerate() {
-            for &h in later {
-                if let Some(set) = connected.get_mut(g) {
-                    set.insert(h);
-                }
-                if let Some(set) = connected.get_mut(h) {
-                    set.insert(g);
-                }
-            }
-            if let Some(set) = connected.get_mut(g) {
-                set.insert(g);
+/// A 2×2 block, row-major: `[a, b, c, d]` is `[[a, b], [c, d]]`.
+pub(crate) type Block = [f64; 4];
+
+fn mul(x: &Block, y: &Block) -> Block {
+    [
+        x[0] * y[0] + x[1] * y[2],
+        x[0] * y[1] + x[1] * y[3],
+        x[2] * y[0] + x[3] * y[2],
+        x[2] * y[1] + x[3] * y[3],
+    ]
+}
+
+/// The filled block pattern of the Jacobian in elimination order (compressed block rows), and its values.
+pub(crate) struct BlockLu {
+    /// Where each block row starts in `cols` and `vals`; one more entry than block rows.
+    row_start: Vec<usize>,
+    /// Each block row's block columns, sorted: the filled pattern.
+    cols: Vec<usize>,
+    /// The blocks at those columns: the matrix, then its factors (L unit lower and U in the same rows).
+    vals: Vec<Block>,
+    /// Where each row's diagonal block sits in `cols`.
+    diag: Vec<usize>,
+    /// The inverse of each row's diagonal block of U, once factorised.
+    pivot_inverse: Vec<Block>,
+    /// A dense block row the factorisation scatters into.
+    work: Vec<Block>,
+}
+
+impl BlockLu {
+    /// The structure for `later[g]`: the block rows after `g` (in elimination order) that `g` connects to
+    /// in the filled graph.
+    pub(crate) fn new(later: &[Vec<usize>]) -> BlockLu {
+        let n = later.len();
+        // Symmetric pattern: row g holds the rows before it that list g as later (collected in increasing
+        // order), itself, and its own later rows.
+        let mut earlier_count = vec![0usize; n];
+        for l in later {
+            for &h in l {
+                earlier_count[h] += 1;
             }
         }
-        let range = |g: usize| {
-            let start = first_unknown.get(g).copied().unwrap_or(0);
-            let end = first_unknown
-                .get(g.saturating_add(1))
-                .copied()
-                .unwrap_or(start);
-            start..end
-        };
-        let mut cols = Vec::with_capacity(unknowns);
-        let mut diag = Vec::with_capacity(unknowns);
-        for (g, set) in connected.iter().enumerate() {
-            let row: Vec<usize> = set.iter().flat_map(|&h| range(h)).collect();
-            for u in range(g) {
-                diag.push(row.binary_search(&u).unwrap_or(0));
-                cols.push(row.clone());
+        let mut row_start = Vec::with_capacity(n + 1);
+        let mut total = 0usize;
+        for g in 0..n {
+            row_start.push(total);
+            total += earlier_count[g] + 1 + later[g].len();
+        }
+        row_start.push(total);
+        let mut cols = vec![0usize; total];
+        let mut fill: Vec<usize> = row_start[..n].to_vec();
+        for (g, l) in later.iter().enumerate() {
+            for &h in l {
+                cols[fill[h]] = g;
+                fill[h] += 1;
             }
         }
-        let vals = cols.iter().map(|c| vec![0.0; c.len()]).collect();
-        SparseLu { cols, vals, diag }
+        let mut diag = Vec::with_capacity(n);
+        for g in 0..n {
+            let at = fill[g];
+            diag.push(at);
+            cols[at] = g;
+            let rest = &mut cols[at + 1..row_start[g + 1]];
+            rest.copy_from_slice(&later[g]);
+            rest.sort_unstable();
+        }
+        BlockLu {
+            row_start,
+            cols,
+            vals: vec![[0.0; 4]; total],
+            diag,
+            pivot_inverse: vec![[0.0; 4]; n],
+            work: vec![[0.0; 4]; n],
+        }
     }
 
-    /// The position of `(row, col)` in the pattern, if it is there.
+    /// The index of block `(row, col)` in the pattern, if it is there (for [`BlockLu::add`]).
     pub(crate) fn position(&self, row: usize, col: usize) -> Option<usize> {
-        self.cols.get(row)?.binary_search(&col).ok()
+        let start = *self.row_start.get(row)?;
+        let end = *self.row_start.get(row + 1)?;
+        self.cols[start..end]
+            .binary_search(&col)
+            .ok()
+            .map(|p| start + p)
+    }
+
+    /// The number of block rows.
+    pub(crate) fn rows(&self) -> usize {
+        self.diag.len()
+    }
+
+    /// The index of row `row`'s diagonal block.
+    pub(crate) fn diagonal(&self, row: usize) -> usize {
+        self.diag[row]
     }
 
     /// Sets every value to zero.
     pub(crate) fn clear(&mut self) {
-        self.vals.iter_mut().for_each(|r| r.fill(0.0));
+        self.vals.fill([0.0; 4]);
     }
 
-    /// Adds `value` at `(row, position)` (a position from [`SparseLu::position`]).
-    pub(crate) fn add(&mut self, row: usize, position: usize, value: f64) {
-        if let Some(v) = self.vals.get_mut(row).and_then(|r| r.get_mut(position)) {
+    /// Adds `value` to entry `entry` (0..4, row-major) of block `index` (from [`BlockLu::position`]).
+    pub(crate) fn add(&mut self, index: usize, entry: usize, value: f64) {
+        if let Some(v) = self.vals.get_mut(index).and_then(|b| b.get_mut(entry)) {
             *v += value;
         }
     }
 
-    /// Factorises in place (L unit lower and U in the same rows); false when a pivot vanishes.
+    /// Factorises in place; false when a diagonal block is singular (or not finite).
     pub(crate) fn factorise(&mut self) -> bool {
-        let n = self.cols.len();
         let scale = self
             .vals
             .iter()
             .flatten()
             .fold(0.0f64, |m, v| m.max(v.abs()))
             .max(f64::MIN_POSITIVE);
-        for k in 0..n {
-            let (Some(&dk), Some(row_k_cols)) = (self.diag.get(k), self.cols.get(k)) else {
-                return false;
-            };
-            let pivot = self
-                .vals
-                .get(k)
-                .and_then(|r| r.get(dk))
-                .copied()
-                .unwrap_or(0.0);
+        let BlockLu {
+            row_start,
+            cols,
+            vals,
+            diag,
+            pivot_inverse,
+            work,
+        } = self;
+        for i in 0..diag.len() {
+            let (start, end, d) = (row_start[i], row_start[i + 1], diag[i]);
+            for p in start..end {
+                work[cols[p]] = vals[p];
+            }
+            for p in start..d {
+                let k = cols[p];
+                let factor = mul(&work[k], &pivot_inverse[k]);
+                work[k] = factor;
+                if factor == [0.0; 4] {
+                    continue;
+                }
+                // Row k's upper part lies within row i's pattern (the fill property).
+                for q in diag[k] + 1..row_start[k + 1] {
+                    let update = mul(&factor, &vals[q]);
+                    let w = &mut work[cols[q]];
+                    for (x, u) in w.iter_mut().zip(update) {
+                        *x -= u;
+                    }
+                }
+            }
+            for p in start..end {
+                vals[p] = work[cols[p]];
+            }
+            let [a, b, c, e] = vals[d];
+            let det = a * e - b * c;
             // NaN fails too.
-            if pivot.abs().is_nan() || pivot.abs() <= scale * 1e-14 {
+            if det.abs().is_nan() || det.abs() <= scale * scale * 1e-28 {
                 return false;
             }
-            // The rows below k with an entry in column k: by symmetry of the pattern, the columns after k in
-            // row k.
-            let upper_cols: Vec<usize> = row_k_cols
-                .get(dk.saturating_add(1)..)
-                .unwrap_or(&[])
-                .to_vec();
-            let upper_vals: Vec<f64> = self
-                .vals
-                .get(k)
-                .and_then(|r| r.get(dk.saturating_add(1)..))
-                .unwrap_or(&[])
-                .to_vec();
-            for &i in &upper_cols {
-                let (Some(cols_i), Some(vals_i)) = (self.cols.get(i), self.vals.get_mut(i)) else {
-                    return false;
-                };
-                let Ok(pk) = cols_i.binary_search(&k) else {
-                    continue;
-                };
-                let Some(slot) = vals_i.get_mut(pk) else {
-                    continue;
-                };
-                if *slot == 0.0 {
-                    continue;
-                }
-                let factor = *slot / pivot;
-                *slot = factor;
-                // Row i's pattern after k holds row k's (the fill property): merge the sorted lists.
-                let mut p = pk.saturating_add(1);
-                for (&j, &ukj) in upper_cols.iter().zip(&upper_vals) {
-                    while cols_i.get(p).is_some_and(|&c| c < j) {
-                        p = p.saturating_add(1);
-                    }
-                    if cols_i.get(p) != Some(&j) {
-                        return false; // not the filled pattern: cannot happen for patterns from `new`
-                    }
-                    if let Some(v) = vals_i.get_mut(p) {
-                        *v -= factor * ukj;
-                    }
-                }
-            }
+            pivot_inverse[i] = [e / det, -b / det, -c / det, a / det];
         }
         true
     }
 
-    /// Solves `A x = b` with the factors (`b` becomes `x`).
+    /// Solves `A x = b` with the factors; `b` holds two entries per block row and becomes `x`.
     pub(crate) fn solve(&self, b: &mut [f64]) {
-        let n = self.cols.len();
+        let n = self.diag.len().min(b.len() / 2);
         for i in 0..n {
-            let (Some(cols), Some(vals), Some(&d)) =
-                (self.cols.get(i), self.vals.get(i), self.diag.get(i))
-            else {
-                continue;
-            };
-            let mut x = b.get(i).copied().unwrap_or(0.0);
-            for (&j, &l) in cols.iter().zip(vals).take(d) {
-                x -= l * b.get(j).copied().unwrap_or(0.0);
+            let (mut x0, mut x1) = (b[2 * i], b[2 * i + 1]);
+            for p in self.row_start[i]..self.diag[i] {
+                let (l, k) = (&self.vals[p], self.cols[p]);
+                let (y0, y1) = (b[2 * k], b[2 * k + 1]);
+                x0 -= l[0] * y0 + l[1] * y1;
+                x1 -= l[2] * y0 + l[3] * y1;
             }
-            if let Some(slot) = b.get_mut(i) {
-                *slot = x;
-            }
+            b[2 * i] = x0;
+            b[2 * i + 1] = x1;
         }
         for i in (0..n).rev() {
-            let (Some(cols), Some(vals), Some(&d)) =
-                (self.cols.get(i), self.vals.get(i), self.diag.get(i))
-            else {
-                continue;
-            };
-            let mut x = b.get(i).copied().unwrap_or(0.0);
-            for (&j, &u) in cols.iter().zip(vals).skip(d.saturating_add(1)) {
-                x -= u * b.get(j).copied().unwrap_or(0.0);
+            let (mut x0, mut x1) = (b[2 * i], b[2 * i + 1]);
+            for p in self.diag[i] + 1..self.row_start[i + 1] {
+                let (u, k) = (&self.vals[p], self.cols[p]);
+                let (y0, y1) = (b[2 * k], b[2 * k + 1]);
+                x0 -= u[0] * y0 + u[1] * y1;
+                x1 -= u[2] * y0 + u[3] * y1;
             }
-            let pivot = vals.get(d).copied().unwrap_or(1.0);
-            if let Some(slot) = b.get_mut(i) {
-                *slot = x / pivot;
-            }
+            let inv = &self.pivot_inverse[i];
+            b[2 * i] = inv[0] * x0 + inv[1] * x1;
+            b[2 * i + 1] = inv[2] * x0 + inv[3] * x1;
         }
     }
 }
@@ -246,36 +301,35 @@ mod tests {
 
     #[test]
     fn a_small_system_solves_like_the_dense_one() {
-        // A 4-group chain with fill: groups 0-1-2-3 and a tie 0-3; groups of sizes 1, 2, 1, 2.
+        // A 4-bus ring with fill: 0-1-2-3-0.
         let adjacent = vec![vec![1, 3], vec![0, 2], vec![1, 3], vec![2, 0]];
         let (order, later) = minimum_degree(&adjacent);
         assert_eq!(order.len(), 4);
-        let sizes = [1usize, 2, 1, 2];
         let mut position_of = [0; 4];
         for (p, &g) in order.iter().enumerate() {
             position_of[g] = p;
-        }
-        let mut first = vec![0];
-        for &g in &order {
-            first.push(first.last().unwrap() + sizes[g]);
         }
         let later_in_order: Vec<Vec<usize>> = order
             .iter()
             .map(|&g| later[g].iter().map(|&h| position_of[h]).collect())
             .collect();
-        let mut lu = SparseLu::new(&first, &later_in_order);
-        let n = *first.last().unwrap();
+        let mut lu = BlockLu::new(&later_in_order);
+        let n = 2 * lu.rows();
         // A diagonally dominant matrix on the full pattern.
         let mut dense = vec![0.0; n * n];
-        for i in 0..n {
-            for (p, &j) in lu.cols[i].clone().iter().enumerate() {
-                let v = if i == j {
-                    10.0 + i as f64
-                } else {
-                    1.0 + ((i * 7 + j * 3) % 5) as f64
-                };
-                lu.add(i, p, v);
-                dense[i * n + j] = v;
+        for g in 0..lu.rows() {
+            for p in lu.row_start[g]..lu.row_start[g + 1] {
+                let h = lu.cols[p];
+                for e in 0..4 {
+                    let (i, j) = (2 * g + e / 2, 2 * h + e % 2);
+                    let v = if i == j {
+                        10.0 + i as f64
+                    } else {
+                        1.0 + ((i * 7 + j * 3) % 5) as f64
+                    };
+                    lu.add(p, e, v);
+                    dense[i * n + j] = v;
+                }
             }
         }
         let b: Vec<f64> = (0..n).map(|i| i as f64 - 2.5).collect();
