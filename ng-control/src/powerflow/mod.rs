@@ -214,7 +214,7 @@ fn result(
         r.q_to_mvar = s_to.im;
         r.loading = (rate > 0.0).then(|| s_from.norm().max(s_to.norm()) / rate * 100.0);
     }
-    let slack = net.injections(v)[net.slack] * base;
+    let slack = net.injection(v, net.slack) * base;
     let slack_load = case.buses[net.case_bus[net.slack]].clone();
     PowerFlowResult {
         converged: true,

@@ -188,13 +188,14 @@ impl Network {
         adj
     }
 
+    /// Every bus reaches the slack through branches in service (the admittance matrix's off-diagonal
+    /// entries are exactly those branches).
     fn check_connected(&self, case: &Case) -> Result<()> {
-        let adj = self.adjacency();
         let mut seen = vec![false; self.len()];
         seen[self.slack] = true;
         let mut queue = VecDeque::from([self.slack]);
         while let Some(k) = queue.pop_front() {
-            for &(m, _) in &adj[k] {
+            for &(m, _) in &self.ybus[k] {
                 if !seen[m] {
                     seen[m] = true;
                     queue.push_back(m);
@@ -212,15 +213,9 @@ impl Network {
         }
     }
 
-    /// `S = V · conj(Y V)`, p.u.
-    pub(crate) fn injections(&self, v: &[Complex64]) -> Vec<Complex64> {
-        self.ybus
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                let current: Complex64 = row.iter().map(|&(k, y)| y * v[k]).sum();
-                v[i] * current.conj()
-            })
-            .collect()
+    /// The injection `S = V · conj(Y V)` at bus `i`, p.u.
+    pub(crate) fn injection(&self, v: &[Complex64], i: usize) -> Complex64 {
+        let current: Complex64 = self.ybus[i].iter().map(|&(k, y)| y * v[k]).sum();
+        v[i] * current.conj()
     }
 }

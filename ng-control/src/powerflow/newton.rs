@@ -43,7 +43,7 @@ impl Layout {
                     .collect()
             })
             .collect();
-        let (order, later) = minimum_degree(&adjacent);
+        let (order, later) = minimum_degree(adjacent);
         let mut place = vec![0usize; order.len()];
         for (p, &g) in order.iter().enumerate() {
             place[g] = p;
@@ -56,11 +56,7 @@ impl Layout {
         for &b in &net.pq {
             is_pq[b] = true;
         }
-        let later_in_order: Vec<Vec<usize>> = order
-            .iter()
-            .map(|&g| later[g].iter().map(|&h| place[h]).collect())
-            .collect();
-        let lu = BlockLu::new(&later_in_order);
+        let lu = BlockLu::new(&order, &place, &later);
         let mut blocks = Vec::new();
         let mut first_block = Vec::with_capacity(n_bus + 1);
         for i in 0..n_bus {

@@ -19,25 +19,21 @@
 //! factorisation is a page; a general sparse solver (`faer`'s, for instance) would add a large dependency
 //! tree to build on every machine for no gain on this structure.
 
-/// The elimination order of a graph of `n` nodes with adjacency `adjacent` (no self loops), by minimum
-/// degree; returns the order and, for each node, its neighbours later in the order in the filled graph.
+/// The elimination order of a graph of `n` nodes with adjacency `graph` (self loops and repeats ignored), by
+/// minimum degree; returns the order and, for each node, its neighbours later in the order in the filled
+/// graph.
 ///
 /// Each node's neighbours are a sorted vector; eliminating a node joins its neighbours to each other by a
 /// linear merge. The nodes wait in buckets by degree (entries left behind by a degree change are skipped when
 /// met), and of the nodes of least degree the one that entered its bucket last goes first, so the order is
 /// deterministic.
-pub(crate) fn minimum_degree(adjacent: &[Vec<usize>]) -> (Vec<usize>, Vec<Vec<usize>>) {
-    let n = adjacent.len();
-    let mut graph: Vec<Vec<usize>> = adjacent
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let mut set: Vec<usize> = a.iter().copied().filter(|&j| j != i).collect();
-            set.sort_unstable();
-            set.dedup();
-            set
-        })
-        .collect();
+pub(crate) fn minimum_degree(mut graph: Vec<Vec<usize>>) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let n = graph.len();
+    for (i, set) in graph.iter_mut().enumerate() {
+        set.retain(|&j| j != i);
+        set.sort_unstable();
+        set.dedup();
+    }
     let mut buckets: Vec<Vec<usize>> = Vec::new();
     let enter = |buckets: &mut Vec<Vec<usize>>, degree: usize, node: usize| {
         if buckets.len() <= degree {
@@ -136,40 +132,45 @@ pub(crate) struct BlockLu {
 }
 
 impl BlockLu {
-    /// The structure for `later[g]`: the block rows after `g` (in elimination order) that `g` connects to
-    /// in the filled graph.
-    pub(crate) fn new(later: &[Vec<usize>]) -> BlockLu {
-        let n = later.len();
+    /// The structure for the elimination `order` of nodes `0..n` and `later[g]`, the nodes after node `g` in
+    /// that order that it connects to in the filled graph (as [`minimum_degree`] gives them): block row `p`
+    /// is node `order[p]`, `place[g]` the row of node `g`.
+    pub(crate) fn new(order: &[usize], place: &[usize], later: &[Vec<usize>]) -> BlockLu {
+        let n = order.len();
         // Symmetric pattern: row g holds the rows before it that list g as later (collected in increasing
         // order), itself, and its own later rows.
         let mut earlier_count = vec![0usize; n];
         for l in later {
             for &h in l {
-                earlier_count[h] += 1;
+                earlier_count[place[h]] += 1;
             }
         }
         let mut row_start = Vec::with_capacity(n + 1);
         let mut total = 0usize;
-        for g in 0..n {
+        for (p, &g) in order.iter().enumerate() {
             row_start.push(total);
-            total += earlier_count[g] + 1 + later[g].len();
+            total += earlier_count[p] + 1 + later[g].len();
         }
         row_start.push(total);
         let mut cols = vec![0usize; total];
         let mut fill: Vec<usize> = row_start[..n].to_vec();
-        for (g, l) in later.iter().enumerate() {
-            for &h in l {
-                cols[fill[h]] = g;
-                fill[h] += 1;
+        // Rows in increasing order, so each row's earlier columns arrive sorted.
+        for (p, &g) in order.iter().enumerate() {
+            for &h in &later[g] {
+                let r = place[h];
+                cols[fill[r]] = p;
+                fill[r] += 1;
             }
         }
         let mut diag = Vec::with_capacity(n);
-        for g in 0..n {
-            let at = fill[g];
+        for (p, &g) in order.iter().enumerate() {
+            let at = fill[p];
             diag.push(at);
-            cols[at] = g;
-            let rest = &mut cols[at + 1..row_start[g + 1]];
-            rest.copy_from_slice(&later[g]);
+            cols[at] = p;
+            let rest = &mut cols[at + 1..row_start[p + 1]];
+            for (slot, &h) in rest.iter_mut().zip(&later[g]) {
+                *slot = place[h];
+            }
             rest.sort_unstable();
         }
         BlockLu {
@@ -303,17 +304,13 @@ mod tests {
     fn a_small_system_solves_like_the_dense_one() {
         // A 4-bus ring with fill: 0-1-2-3-0.
         let adjacent = vec![vec![1, 3], vec![0, 2], vec![1, 3], vec![2, 0]];
-        let (order, later) = minimum_degree(&adjacent);
+        let (order, later) = minimum_degree(adjacent);
         assert_eq!(order.len(), 4);
-        let mut position_of = [0; 4];
+        let mut place = [0; 4];
         for (p, &g) in order.iter().enumerate() {
-            position_of[g] = p;
+            place[g] = p;
         }
-        let later_in_order: Vec<Vec<usize>> = order
-            .iter()
-            .map(|&g| later[g].iter().map(|&h| position_of[h]).collect())
-            .collect();
-        let mut lu = BlockLu::new(&later_in_order);
+        let mut lu = BlockLu::new(&order, &place, &later);
         let n = 2 * lu.rows();
         // A diagonally dominant matrix on the full pattern.
         let mut dense = vec![0.0; n * n];
