@@ -97,7 +97,16 @@ fn request_inform_without_agree_refuse_failure_not_understood() {
 
     let (mut i, mut r) = request(None);
     r.refuse("((unauthorised))").unwrap();
-    assert!(r.agree().is_err(), "no agree after refuse");
+    assert!(
+        r.agree().is_err_and(|e| matches!(
+            e,
+            fipa_acl::Error::Invalid {
+                field: "protocol",
+                ..
+            }
+        )),
+        "no agree after refuse"
+    );
     pump_to_initiator(&mut r, &mut i, t(1));
     assert!(matches!(i.outcome(), Some(Outcome::Refused(_))));
 
@@ -212,7 +221,16 @@ fn query_and_propose() {
         )
         .unwrap();
         let mut r = Responder::new(aid("hub"), i.poll_transmit().unwrap(), t(0)).unwrap();
-        assert!(r.agree().is_err(), "propose has no agree");
+        assert!(
+            r.agree().is_err_and(|e| matches!(
+                e,
+                fipa_acl::Error::Invalid {
+                    field: "protocol",
+                    ..
+                }
+            )),
+            "propose has no agree"
+        );
         if accept {
             r.accept().unwrap()
         } else {
@@ -240,7 +258,13 @@ fn query_and_propose() {
             None,
             t(0)
         )
-        .is_err()
+        .is_err_and(|e| matches!(
+            e,
+            fipa_acl::Error::Invalid {
+                field: "performative",
+                ..
+            }
+        ))
     );
 }
 
@@ -396,7 +420,13 @@ fn contract_net_with_three_participants() {
         .unwrap();
     assert_eq!(best, aid("hub"));
     assert!(
-        i.accept(&[aid("grid")], t(7)).is_err(),
+        i.accept(&[aid("grid")], t(7)).is_err_and(|e| matches!(
+            e,
+            fipa_acl::Error::Invalid {
+                field: "receiver",
+                ..
+            }
+        )),
         "grid made no proposal"
     );
     i.accept(&[best], t(7)).unwrap();
@@ -447,7 +477,13 @@ fn contract_net_deadline_closes_the_call_and_late_proposals_are_rejected() {
     assert_eq!(drain_events(|| i.poll_event()), [Event::ProposalsComplete]);
     // The silent participant cannot propose after the deadline; a proposal forged late is rejected.
     let hub = participant(&mut ps, "hub");
-    assert!(hub.propose("((price 18))", t(31)).is_err());
+    assert!(hub.propose("((price 18))", t(31)).is_err_and(|e| matches!(
+        e,
+        fipa_acl::Error::Invalid {
+            field: "reply-by",
+            ..
+        }
+    )));
     let late = hub.cfp().reply(Performative::Propose, aid("hub"));
     i.handle(late, t(31));
     let events = drain_events(|| i.poll_event());
@@ -532,7 +568,13 @@ fn iterated_contract_net_narrows_the_field() {
     assert!(
         plain
             .iterate(&[aid("a")], AclMessage::new(Performative::Cfp), t(2), t(1))
-            .is_err()
+            .is_err_and(|e| matches!(
+                e,
+                fipa_acl::Error::Invalid {
+                    field: "protocol",
+                    ..
+                }
+            ))
     );
 }
 
@@ -581,5 +623,11 @@ fn a_participant_answers_only_its_initiator_and_confirms_cancel() {
         Performative::Inform
     );
     assert!(p.is_finished());
-    assert!(p.inform("too late").is_err());
+    assert!(p.inform("too late").is_err_and(|e| matches!(
+        e,
+        fipa_acl::Error::Invalid {
+            field: "protocol",
+            ..
+        }
+    )));
 }

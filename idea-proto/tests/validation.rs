@@ -208,8 +208,14 @@ fn terms_rules() {
             .to_string()
             .starts_with("period_s")
     );
-    assert!(DeliveryWindow::new(start(), 900, 0).is_err());
-    assert!(DeliveryWindow::new(start(), 900, MAX_INTERVALS_PLUS_ONE).is_err());
+    assert!(DeliveryWindow::new(start(), 900, 0).is_err_and(
+        |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "intervals")
+    ));
+    assert!(
+        DeliveryWindow::new(start(), 900, MAX_INTERVALS_PLUS_ONE).is_err_and(
+            |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "intervals")
+        )
+    );
     // Contract arithmetic.
     let t = energy_terms();
     assert_eq!(t.total_energy(), Ok(Energy::from_wh(1200)));
@@ -314,7 +320,7 @@ fn a_cells_type_must_match_its_units() {
     // AUX-05: new installations must still fit the type.
     assert!(
         cell.with_installations(vec![load.clone()], cell.limits)
-            .is_err()
+            .is_err_and(|e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "cell_type"))
     );
     // Duplicate unit ids, negative ratings and export limits of consumers are refused.
     let err = PowerCell::new(house(
@@ -407,7 +413,9 @@ fn nesting_is_checked_and_walked() {
     );
     let mut spec = house(vec![load.clone()], PowerCellType::PassiveConsumer);
     spec.enclosing_cell = Some(spec.id.clone());
-    assert!(PowerCell::new(spec).is_err());
+    assert!(PowerCell::new(spec).is_err_and(
+        |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "enclosing_cell")
+    ));
 }
 
 fn cells(types: &[PowerCellType]) -> Vec<CellRef> {
@@ -453,11 +461,12 @@ fn microgrid_layouts() {
     use MicrogridLayout::*;
     assert!(microgrid(Radial, 4, &[(0, 1), (0, 2), (2, 3)], Some(0)).is_ok());
     assert!(
-        microgrid(Radial, 4, &[(0, 1), (0, 2), (2, 3)], None).is_err(),
+        microgrid(Radial, 4, &[(0, 1), (0, 2), (2, 3)], None)
+            .is_err_and(|e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field.starts_with("microgrid"))),
         "radial needs its centre"
     );
     assert!(
-        microgrid(Radial, 4, &[(0, 1), (1, 2), (2, 0)], Some(0)).is_err(),
+        microgrid(Radial, 4, &[(0, 1), (1, 2), (2, 0)], Some(0)).is_err_and(|e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "microgrid.links")),
         "not a tree"
     );
     let err = microgrid(Radial, 3, &[(0, 1), (1, 2)], Some(2))
@@ -483,7 +492,9 @@ fn microgrid_layouts() {
         .to_string();
     assert!(err.starts_with("microgrid.links[3]"), "{err}");
     assert!(microgrid(Mesh, 3, &[(0, 1), (1, 2), (0, 2)], None).is_ok());
-    assert!(microgrid(Mesh, 3, &[(0, 1), (1, 2)], None).is_err());
+    assert!(microgrid(Mesh, 3, &[(0, 1), (1, 2)], None).is_err_and(
+        |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "microgrid.links")
+    ));
     let err = microgrid(Mesh, 2, &[(0, 1), (1, 0)], None)
         .unwrap_err()
         .to_string();
@@ -594,7 +605,7 @@ fn answers_apply_to_their_own_proposal_only() {
     };
     let answer = TransactionAnswer::new(proposal.id, agent.clone(), counter).unwrap();
     assert!(
-        answer.apply_to(&proposal).is_err(),
+        answer.apply_to(&proposal).is_err_and(|e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "terms.profile")),
         "a power profile cannot counter an energy transaction"
     );
     let other = TransactionAnswer::new(
@@ -603,11 +614,15 @@ fn answers_apply_to_their_own_proposal_only() {
         Decision::Accept,
     )
     .unwrap();
-    assert!(other.apply_to(&proposal).is_err());
+    assert!(other.apply_to(&proposal).is_err_and(
+        |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "transaction_id")
+    ));
     let long = Decision::Reject {
         reason: "x".repeat(2000),
     };
-    assert!(TransactionAnswer::new(proposal.id, agent, long).is_err());
+    assert!(TransactionAnswer::new(proposal.id, agent, long).is_err_and(
+        |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "reject.reason")
+    ));
 }
 
 #[test]
@@ -680,14 +695,18 @@ fn services_and_subscriptions() {
     })
     .unwrap();
     assert!(v1.accepts_update(&v2).is_ok(), "AUX-07 raises the version");
-    assert!(v2.accepts_update(&v1).is_err());
+    assert!(v2.accepts_update(&v1).is_err_and(
+        |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "version")
+    ));
     let hijack = ServiceDescription::new(ServiceFields {
         version: 3,
         operator: UserId::new("mallory").unwrap(),
         ..fields.clone()
     });
     assert!(
-        v1.accepts_update(&hijack.unwrap()).is_err(),
+        v1.accepts_update(&hijack.unwrap()).is_err_and(
+            |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "id")
+        ),
         "another operator cannot update the service"
     );
     let twice = ServiceFields {
@@ -703,7 +722,9 @@ fn services_and_subscriptions() {
             name: String::new(),
             ..fields
         })
-        .is_err()
+        .is_err_and(
+            |e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "name")
+        )
     );
 
     let sub = |until: Option<Timestamp>| {
@@ -721,6 +742,6 @@ fn services_and_subscriptions() {
     let s = sub(Some(end)).unwrap();
     assert!(s.is_active_at(start()));
     assert!(!s.is_active_at(end));
-    assert!(sub(Some(start())).is_err(), "until must follow since");
+    assert!(sub(Some(start())).is_err_and(|e| matches!(e, idea_proto::Error::InvalidField { field, .. } if field == "until_unix_ms")), "until must follow since");
     assert!(sub(None).unwrap().is_active_at(Timestamp::MAX));
 }

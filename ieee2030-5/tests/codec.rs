@@ -26,11 +26,29 @@ fn hex_binary_is_fixed_width_uppercase_and_read_tolerantly() {
     assert_eq!(HexBinary32::parse(" 0000004A ").unwrap(), v);
     assert_eq!(HexBinary8::parse("f").unwrap().to_string(), "0F");
     assert!(
-        HexBinary8::parse("100").is_err(),
+        HexBinary8::parse("100").is_err_and(|e| matches!(
+            e,
+            ieee2030_5::Error::Invalid {
+                field: "HexBinary",
+                ..
+            }
+        )),
         "three digits for one byte"
     );
-    assert!(HexBinary8::parse("").is_err());
-    assert!(HexBinary8::parse("0x").is_err());
+    assert!(HexBinary8::parse("").is_err_and(|e| matches!(
+        e,
+        ieee2030_5::Error::Invalid {
+            field: "HexBinary",
+            ..
+        }
+    )));
+    assert!(HexBinary8::parse("0x").is_err_and(|e| matches!(
+        e,
+        ieee2030_5::Error::Invalid {
+            field: "HexBinary",
+            ..
+        }
+    )));
     assert_eq!(HexBinary::<2>::from_u64(0x1_2345).to_string(), "2345");
 }
 
@@ -215,7 +233,10 @@ fn errors_say_where_and_what() {
         Err(Error::Xml { .. })
     ));
     let truncated = r#"<Time xmlns="urn:ieee:std:2030.5:ns"><currentTime>1"#;
-    assert!(Time::decode(truncated.as_bytes()).is_err());
+    assert!(
+        Time::decode(truncated.as_bytes())
+            .is_err_and(|e| matches!(e, ieee2030_5::Error::Xml { .. }))
+    );
     let other_root = r#"<Foo/>"#;
     assert!(matches!(
         decode(other_root.as_bytes()),
@@ -230,8 +251,18 @@ fn errors_say_where_and_what() {
         Err(Error::Xml { offset: 6, .. })
     ));
     // Not even as references.
-    assert!(Time::decode(b"<Time>&#4;</Time>").is_err());
-    assert!(Time::decode(b"<Time href=\"&#x1;\"/>").is_err());
+    assert!(Time::decode(b"<Time>&#4;</Time>").is_err_and(|e| matches!(
+        e,
+        ieee2030_5::Error::Structure {
+            resource: "Time",
+            field: "currentTime",
+            ..
+        }
+    )));
+    assert!(
+        Time::decode(b"<Time href=\"&#x1;\"/>")
+            .is_err_and(|e| matches!(e, ieee2030_5::Error::Xml { .. }))
+    );
     let trailing = format!(r#"<Time xmlns="urn:ieee:std:2030.5:ns">{TIME}</Time><x/>"#);
     assert!(matches!(
         Time::decode(trailing.as_bytes()),

@@ -140,7 +140,11 @@ fn malformed_definitions_name_file_and_point() {
             .to_string()
             .starts_with("x.json: ")
     );
-    assert!(ModelDef::from_json("x.json", r#"{"id": 70000, "group": {}}"#).is_err());
+    assert!(
+        ModelDef::from_json("x.json", r#"{"id": 70000, "group": {}}"#).is_err_and(
+            |e| matches!(e, modbus_profiles::Error::Model { point, .. } if point == "id")
+        )
+    );
 }
 
 fn kind_strategy() -> impl Strategy<Value = (PointType, u16)> {
@@ -180,7 +184,7 @@ proptest! {
         match (&value, kind) {
             (Value::Absent, _) => prop_assert_eq!(decode(kind, &back.unwrap()), Value::Absent),
             // A sunssf outside -10..=10 is not a scale factor.
-            (Value::Int(v), PointType::Sunssf) if !(-10..=10).contains(v) => prop_assert!(back.is_err()),
+            (Value::Int(v), PointType::Sunssf) if !(-10..=10).contains(v) => prop_assert!(back.is_err_and(|e| matches!(e, modbus_profiles::Error::Invalid { field: "sunssf", .. }))),
             (_, PointType::String | PointType::Eui48) => prop_assert_eq!(decode(kind, &back.unwrap()), value),
             _ => prop_assert_eq!(back.unwrap(), regs.to_vec()),
         }
@@ -233,10 +237,32 @@ fn not_implemented_values_read_as_absent() {
             .to_string()
             .contains("not-implemented")
     );
-    assert!(encode(PointType::Acc32, 2, &Value::Uint(0)).is_err());
-    assert!(encode(PointType::Int16, 1, &Value::Int(-32768)).is_err());
-    assert!(encode(PointType::Sunssf, 1, &Value::Int(11)).is_err());
-    assert!(encode(PointType::String, 2, &Value::Text("five!".into())).is_err());
+    assert!(
+        encode(PointType::Acc32, 2, &Value::Uint(0))
+            .is_err_and(|e| matches!(e, modbus_profiles::Error::Invalid { field: "acc32", .. }))
+    );
+    assert!(
+        encode(PointType::Int16, 1, &Value::Int(-32768))
+            .is_err_and(|e| matches!(e, modbus_profiles::Error::Invalid { field: "int16", .. }))
+    );
+    assert!(
+        encode(PointType::Sunssf, 1, &Value::Int(11)).is_err_and(|e| matches!(
+            e,
+            modbus_profiles::Error::Invalid {
+                field: "sunssf",
+                ..
+            }
+        ))
+    );
+    assert!(
+        encode(PointType::String, 2, &Value::Text("five!".into())).is_err_and(|e| matches!(
+            e,
+            modbus_profiles::Error::Invalid {
+                field: "string",
+                ..
+            }
+        ))
+    );
 }
 
 #[test]
@@ -295,7 +321,14 @@ fn writes_mark_points_and_sync_groups_go_together() {
     ctl.put("PF_SF", &Value::Int(-3)).unwrap();
     ctl.set_scaled("PFWInj.PF", 0.95).unwrap();
     assert!(
-        ctl.set("PFWInj.PF", &Value::Uint(0xFFFF)).is_err(),
+        ctl.set("PFWInj.PF", &Value::Uint(0xFFFF))
+            .is_err_and(|e| matches!(
+                e,
+                modbus_profiles::Error::Invalid {
+                    field: "uint16",
+                    ..
+                }
+            )),
         "the not-implemented value is not writable"
     );
     let writes = ctl.take_writes();
@@ -498,10 +531,19 @@ fn scan_survives_failures_and_reports_no_map() {
     regs[6] = 60000; // NCrv
     let m = Model::from_registers(catalog().get(705).cloned(), 0, regs);
     assert!(m.problem().unwrap().contains("Crv"), "{:?}", m.problem());
-    assert!(m.get("Ena").is_err());
+    assert!(
+        m.get("Ena")
+            .is_err_and(|e| matches!(e, modbus_profiles::Error::Invalid { field: "point", .. }))
+    );
     // Wrong register counts stop the scan with an error.
     let mut scanner = Scanner::new(catalog());
-    assert!(scanner.handle_registers(&[1, 2]).is_err());
+    assert!(scanner.handle_registers(&[1, 2]).is_err_and(|e| matches!(
+        e,
+        modbus_profiles::Error::Invalid {
+            field: "registers",
+            ..
+        }
+    )));
     assert!(scanner.poll_read().is_none());
 }
 

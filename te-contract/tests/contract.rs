@@ -54,7 +54,16 @@ fn a_contract_is_recorded_once_with_both_signatures() {
     );
     other.sign(w.ids[0], 0, &w.keys[0]).unwrap();
     other.sign(w.ids[1], 0, &w.keys[1]).unwrap();
-    assert!(book.record(other, &w.registry, later(2)).is_err());
+    assert!(
+        book.record(other, &w.registry, later(2))
+            .is_err_and(|e| matches!(
+                e,
+                te_contract::Error::Duplicate {
+                    what: "contract",
+                    ..
+                }
+            ))
+    );
     assert_eq!(book.len(), 1);
 }
 
@@ -81,7 +90,11 @@ fn a_contract_signed_by_anyone_else_is_refused() {
     // Nor may a third avatar sign in the buyer's place.
     let mut wrong = Signed::new(w.deployment.clone(), c.body().clone());
     wrong.sign(w.ids[0], 0, &w.keys[0]).unwrap();
-    assert!(wrong.sign(w.ids[2], 0, &w.keys[2]).is_err());
+    assert!(
+        wrong
+            .sign(w.ids[2], 0, &w.keys[2])
+            .is_err_and(|e| matches!(e, te_contract::Error::WrongSigners { .. }))
+    );
 }
 
 #[test]
@@ -100,12 +113,12 @@ fn a_recorded_contract_follows_the_transaction_lifecycle() {
     }
     assert!(
         book.advance(&id, TransactionState::Executing, later(62))
-            .is_err(),
+            .is_err_and(|e| matches!(e, te_contract::Error::Invalid { field: "state", .. })),
         "no way back"
     );
     assert!(
         book.advance(&id, TransactionState::Settled, later(10))
-            .is_err(),
+            .is_err_and(|e| matches!(e, te_contract::Error::Invalid { field: "at", .. })),
         "time runs forward"
     );
     book.advance(&id, TransactionState::Settled, later(62))
@@ -126,8 +139,10 @@ fn contract_bytes_round_trip_and_stay_canonical() {
     back.verify(&w.registry, &w.deployment, later(1)).unwrap();
     for cut in 0..bytes.len() {
         assert!(
-            Signed::<Contract>::decode(&bytes[..cut]).is_err(),
-            "cut at {cut}"
+            Signed::<Contract>::decode(&bytes[..cut]).is_err_and(
+                |e| matches!(e, te_contract::Error::Decode { offset, .. } if offset <= cut)
+            ),
+            "cut at {cut}: a decode error at or before the cut"
         );
     }
 }

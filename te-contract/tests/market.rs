@@ -88,13 +88,30 @@ fn a_book_that_does_not_cross_trades_nothing() {
 fn invalid_orders_are_refused() {
     let mut dup = book();
     dup.push(order(1, Side::Buyer, 5, 5));
-    assert!(clear(&dup, Pricing::PayAsClear).is_err());
-    assert!(clear(&[order(1, Side::Buyer, 5, 0)], Pricing::PayAsClear).is_err());
-    assert!(clear(&[order(1, Side::Buyer, -1, 5)], Pricing::PayAsClear).is_err());
+    assert!(
+        clear(&dup, Pricing::PayAsClear)
+            .is_err_and(|e| matches!(e, te_contract::Error::Duplicate { what: "order", .. }))
+    );
+    assert!(
+        clear(&[order(1, Side::Buyer, 5, 0)], Pricing::PayAsClear).is_err_and(|e| matches!(
+            e,
+            te_contract::Error::Invalid {
+                field: "quantity",
+                ..
+            }
+        ))
+    );
+    assert!(
+        clear(&[order(1, Side::Buyer, -1, 5)], Pricing::PayAsClear)
+            .is_err_and(|e| matches!(e, te_contract::Error::Invalid { field: "price", .. }))
+    );
     // A passive consumer cannot sell energy (Table 2).
     let mut seller = order(1, Side::Seller, 5, 5);
     seller.cell.cell_type = PowerCellType::PassiveConsumer;
-    assert!(clear(&[seller], Pricing::PayAsClear).is_err());
+    assert!(
+        clear(&[seller], Pricing::PayAsClear)
+            .is_err_and(|e| matches!(e, te_contract::Error::Invalid { field: "side", .. }))
+    );
 }
 
 #[test]
