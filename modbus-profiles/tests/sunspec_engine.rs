@@ -184,7 +184,10 @@ proptest! {
         match (&value, kind) {
             (Value::Absent, _) => prop_assert_eq!(decode(kind, &back.unwrap()), Value::Absent),
             // A sunssf outside -10..=10 is not a scale factor.
-            (Value::Int(v), PointType::Sunssf) if !(-10..=10).contains(v) => prop_assert!(back.is_err_and(|e| matches!(e, modbus_profiles::Error::Invalid { field: "sunssf", .. }))),
+            (Value::Int(v), PointType::Sunssf) if !(-10..=10).contains(v) => {
+                let refused = back.is_err_and(|e| matches!(e, modbus_profiles::Error::Invalid { field: "sunssf", .. }));
+                prop_assert!(refused, "a sunssf outside -10..=10 is refused as one");
+            },
             (_, PointType::String | PointType::Eui48) => prop_assert_eq!(decode(kind, &back.unwrap()), value),
             _ => prop_assert_eq!(back.unwrap(), regs.to_vec()),
         }
