@@ -1,5 +1,4 @@
-//! IDEA conformance: the requirement catalogue that certificates quote, and the library behind the `idea`
-//! command line.
+//! IDEA conformance: the requirement catalogue that reports and certificates quote.
 //!
 //! What it does today: loads the catalogue of numbered requirements (`data/requirements.toml`, one entry per
 //! ID of the IDEA requirements document), filters it by area, and renders it as a terminal table or JSON.
@@ -19,10 +18,7 @@
 
 mod catalogue;
 mod error;
-pub mod iec104_client;
-pub mod ledger_check;
 pub mod render;
-pub mod serve;
 
 pub use catalogue::{Area, Catalogue, Check, Requirement};
 pub use error::Error;

@@ -1,4 +1,4 @@
-//! Reference devices for `idea serve`: real servers on real sockets with behaviour behind their registers.
+//! The devices `idea serve` runs: real servers on real sockets with behaviour behind their registers.
 
 use iec104::net::{Server, ServerConfig};
 use iec104::profile::Profile;
@@ -273,24 +273,6 @@ pub fn modbus_device_serial(
         line.frame_gap(),
     ));
     Ok((server, served))
-}
-
-/// Scans the SunSpec device at `address` (`HOST:PORT`) as `unit`.
-pub async fn sunspec_scan(
-    address: &str,
-    unit: u8,
-) -> Result<modbus_profiles::sunspec::Device, modbus_profiles::Error> {
-    let mut client = modbus_profiles::net::Client::connect(address, unit).await?;
-    client.scan(Catalog::builtin()?).await
-}
-
-/// Scans the SunSpec device on serial `line` as `unit`, over Modbus RTU.
-pub async fn sunspec_scan_serial(
-    line: &modbus_profiles::net::SerialLine,
-    unit: u8,
-) -> Result<modbus_profiles::sunspec::Device, modbus_profiles::Error> {
-    let mut client = modbus_profiles::net::Client::open_serial(line, unit)?;
-    client.scan(Catalog::builtin()?).await
 }
 
 /// The TLS files of a served device (`idea serve iec104-router`, `idea serve sep2-server`): the server's

@@ -1,0 +1,209 @@
+//! `idea iec104 interrogate|command`: a controlled station poked by hand, over TCP or mutual TLS.
+
+use crate::failure::Failure;
+use crate::output::pretty;
+use clap::Subcommand;
+use std::io::Write;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Iec104Command {
+    /// Station (QOI 20) or group interrogation: connect, STARTDT, C_IC_NA_1, print every object reported.
+    Interrogate {
+        #[command(flatten)]
+        station: StationArgs,
+        /// Qualifier of interrogation: 20 the station, 21–36 groups 1–16.
+        #[arg(long, default_value_t = 20)]
+        qoi: u8,
+        /// Print JSON: an array of ASDUs {"type_id", "type", "cot", "negative", "common_address",
+        /// "objects": [{"ioa", "value", "quality", "time"}], …}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send one command (activation) and report its confirmation and termination. Exits 1 when the station
+    /// confirms negatively.
+    Command {
+        #[command(flatten)]
+        station: StationArgs,
+        /// Information object address.
+        #[arg(long)]
+        ioa: u32,
+        /// The command type by name or number: C_SC_NA_1, C_DC_NA_1, C_RC_NA_1, C_SE_NA_1, C_SE_NB_1, C_SE_NC_1,
+        /// C_BO_NA_1, or their time-tagged forms (…_TA_1, C_SE_TB_1, C_SE_TC_1; tagged with the time now).
+        #[arg(long = "type", value_parser = parse_command_type)]
+        type_id: u8,
+        /// The value: single command 0/1, double command 1 (off) / 2 (on), step 1 (lower) / 2 (higher),
+        /// normalised set-point −1…1, scaled set-point an integer, float set-point a number, bit string an
+        /// unsigned integer.
+        #[arg(long, allow_hyphen_values = true)]
+        value: f64,
+        /// Select instead of execute (select-before-operate: send again without --select to execute).
+        #[arg(long)]
+        select: bool,
+        /// QU of a single/double/step command (0–31) or QL of a set-point (0–127).
+        #[arg(long, default_value_t = 0)]
+        qualifier: u8,
+        /// Print JSON: {"confirmed", "terminated", "answers": [ASDU, …]}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to reach a controlled station.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StationArgs {
+    /// The station, HOST:PORT (e.g. localhost:2404).
+    address: String,
+    /// Common address of the ASDU.
+    #[arg(long, default_value_t = 1)]
+    common_address: u16,
+    /// Seconds to wait for the connection and then for each answer.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+    /// Our certificate chain (PEM): with --key and --server-ca, connect over mutual TLS (IEC 62351-3).
+    #[arg(long, requires_all = ["key", "server_ca"])]
+    cert: Option<std::path::PathBuf>,
+    /// Our private key (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<std::path::PathBuf>,
+    /// The CA certifying the station (PEM).
+    #[arg(long, requires = "cert")]
+    server_ca: Option<std::path::PathBuf>,
+    /// The name the station's certificate must carry in its subject alternative names [default: the host
+    /// of the address].
+    #[arg(long, requires = "cert")]
+    server_name: Option<String>,
+}
+
+impl StationArgs {
+    fn target(&self) -> Result<idea_cli::iec104_client::Target, Failure> {
+        use idea_cli::iec104_client::{ClientTlsFiles, Target};
+        let timeout = std::time::Duration::try_from_secs_f64(self.timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--timeout {}: a positive number of seconds",
+                    self.timeout
+                ))
+            })?;
+        let tls = match (&self.cert, &self.key, &self.server_ca) {
+            (Some(cert), Some(key), Some(server_ca)) => Some(ClientTlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                server_ca: server_ca.clone(),
+                server_name: self.server_name.clone(),
+            }),
+            _ => None,
+        };
+        Ok(Target {
+            address: self.address.clone(),
+            tls,
+            timeout,
+        })
+    }
+}
+
+/// A command type by name (`C_SE_NC_1`) or number (50).
+pub(crate) fn parse_command_type(text: &str) -> Result<u8, String> {
+    let info = match text.parse::<u8>() {
+        Ok(id) => iec104::type_info(id),
+        Err(_) => iec104::type_by_name(&text.to_ascii_uppercase()),
+    };
+    info.filter(|t| (45..=51).contains(&t.id) || (58..=64).contains(&t.id))
+        .map(|t| t.id)
+        .ok_or_else(|| {
+            format!("{text:?} is not a command type (C_SC_NA_1 … C_BO_NA_1, 45–51, 58–64)")
+        })
+}
+
+/// `idea iec104 interrogate|command`.
+pub(crate) fn run(command: Iec104Command) -> Result<String, Failure> {
+    use idea_cli::iec104_client;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    match command {
+        Iec104Command::Interrogate { station, qoi, json } => {
+            let target = station.target()?;
+            let data = runtime.block_on(iec104_client::interrogate(
+                &target,
+                station.common_address,
+                qoi,
+            ))?;
+            if json {
+                let asdus: Vec<_> = data.iter().map(iec104::view::asdu_json).collect();
+                Ok(pretty(&asdus)?)
+            } else if data.is_empty() {
+                Ok(format!("{}: no objects reported\n", station.address))
+            } else {
+                Ok(iec104::view::points_text(&data))
+            }
+        }
+        Iec104Command::Command {
+            station,
+            ioa,
+            type_id,
+            value,
+            select,
+            qualifier,
+            json,
+        } => {
+            let target = station.target()?;
+            let tagged = (58..=64).contains(&type_id);
+            let time = if tagged {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_err(|e| e.to_string())?;
+                let ms = i64::try_from(now.as_millis()).map_err(|e| e.to_string())?;
+                let stamp = idea_proto::Timestamp::from_unix_ms(ms).map_err(|e| e.to_string())?;
+                Some(
+                    iec104::Cp56Time2a::from_timestamp(stamp)
+                        .ok_or_else(|| "the clock is outside CP56Time2a".to_owned())?,
+                )
+            } else {
+                None
+            };
+            let command = iec104::Command {
+                type_id,
+                common_address: station.common_address,
+                ioa,
+                value,
+                select,
+                qualifier,
+                time,
+            };
+            let outcome = runtime.block_on(iec104_client::command(&target, &command))?;
+            let verdict = match (outcome.confirmed, outcome.terminated) {
+                (true, true) => "confirmed and terminated",
+                (true, false) => "confirmed",
+                (false, _) => "refused (negative confirmation)",
+            };
+            let text = if json {
+                let answers: Vec<_> = outcome
+                    .answers
+                    .iter()
+                    .map(iec104::view::asdu_json)
+                    .collect();
+                pretty(&serde_json::json!({
+                    "confirmed": outcome.confirmed,
+                    "terminated": outcome.terminated,
+                    "answers": answers,
+                }))?
+            } else {
+                format!("{}: IOA {ioa}: {verdict}\n", station.address)
+            };
+            if outcome.confirmed {
+                Ok(text)
+            } else {
+                // The answer is still printed: a refusal is the station's verdict, shown in full.
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(text.as_bytes());
+                Err(Failure::Check(format!(
+                    "{}: IOA {ioa}: the station refused the command",
+                    station.address
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand: its arguments and what it runs.
+
+pub(crate) mod decode;
+pub(crate) mod iec104;
+pub(crate) mod ledger;
+pub(crate) mod ng;
+pub(crate) mod requirements;
+pub(crate) mod serve;
+pub(crate) mod sunspec;

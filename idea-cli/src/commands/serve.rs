@@ -1,0 +1,255 @@
+//! `idea serve`: a simulated device on a real socket (or serial line) until interrupted.
+
+use crate::failure::Failure;
+use crate::serial_line::LineArgs;
+use std::io::Write;
+
+/// `idea serve`'s arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// What to run: iec104-router (the IDEA energy router's IEC 104 profile with a simulated router behind
+    /// it: setpoints move the measured flows, limits clamp them, NG-R1..R5 by the mode setpoint), a
+    /// simulated Modbus/SunSpec device: modbus-router, modbus-hub, modbus-port, modbus-rectiverter,
+    /// modbus-meter, modbus-relay, modbus-der; or sep2-server (an IEEE 2030.5 DER server with one
+    /// program, its default control and an event a minute after start).
+    #[arg(value_parser = serve_kinds())]
+    pub kind: String,
+    /// Address to listen on, e.g. 127.0.0.1:2404 or 127.0.0.1:1502.
+    #[arg(long, required_unless_present = "serial", conflicts_with = "serial")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Modbus devices: serve Modbus RTU on this serial port instead of Modbus TCP (/dev/ttyUSB0, COM3).
+    #[arg(long, value_name = "PORT")]
+    pub serial: Option<String>,
+    #[command(flatten)]
+    pub line: LineArgs,
+    /// Modbus devices: the register address of the SunSpec map ("SunS") [default: 40000].
+    #[arg(long)]
+    pub base: Option<u16>,
+    /// Modbus devices: the unit id answered [default: 1].
+    #[arg(long)]
+    pub unit: Option<u8>,
+    /// iec104-router, sep2-server: the server's certificate chain (PEM); with --key and --client-ca it
+    /// serves mutual TLS only (IEC 62351-3 for IEC 104) and refuses plain connections; without them plain
+    /// TCP / HTTP with no authentication (local testing only). Other kinds refuse it.
+    #[arg(long, requires_all = ["key", "client_ca"])]
+    pub cert: Option<std::path::PathBuf>,
+    /// iec104-router, sep2-server: the server's private key (PEM).
+    #[arg(long, requires = "cert")]
+    pub key: Option<std::path::PathBuf>,
+    /// iec104-router, sep2-server: the CA certifying the clients (PEM); a client without a certificate
+    /// from it is refused during the handshake, and the refusal is logged.
+    #[arg(long, requires = "cert")]
+    pub client_ca: Option<std::path::PathBuf>,
+    /// sep2-server: a device allowed to register, as LFDI=PIN (repeatable).
+    #[arg(long, value_parser = parse_enrolment)]
+    pub enrol: Vec<(ieee2030_5::primitives::HexBinary160, u32)>,
+    /// Log each connection and completed handshake, not only refusals and failures.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// What `idea serve` runs: the IEC 104 router and every shipped Modbus device profile.
+pub(crate) fn serve_kinds() -> clap::builder::PossibleValuesParser {
+    let modbus = modbus_profiles::simulator::SHIPPED
+        .iter()
+        .map(|(name, _)| *name);
+    clap::builder::PossibleValuesParser::new(
+        ["iec104-router", "sep2-server"].into_iter().chain(modbus),
+    )
+}
+
+/// `LFDI=PIN`: 40 hex digits and a decimal PIN.
+pub(crate) fn parse_enrolment(
+    text: &str,
+) -> Result<(ieee2030_5::primitives::HexBinary160, u32), String> {
+    let (lfdi, pin) = text.split_once('=').ok_or("expected LFDI=PIN")?;
+    let lfdi = ieee2030_5::primitives::HexBinary160::parse(lfdi).map_err(|e| e.to_string())?;
+    Ok((lfdi, pin.parse().map_err(|e| format!("PIN: {e}"))?))
+}
+
+/// Which of `idea serve`'s kind-specific options were given.
+pub(crate) struct ServeOptions {
+    serial: bool,
+    line: bool,
+    base: bool,
+    unit: bool,
+    tls: bool,
+    enrol: bool,
+}
+
+impl ServeOptions {
+    /// Refuses every option `kind` does not implement: an option silently ignored is a lie to the operator.
+    fn check(&self, kind: &str) -> Result<(), String> {
+        let modbus = modbus_profiles::simulator::SHIPPED
+            .iter()
+            .any(|(name, _)| *name == kind);
+        if !self.serial && self.line {
+            // clap drops `requires` when a conflicting argument (--listen) is given: checked here.
+            return Err(
+                "--baud, --parity and --stop-bits set a serial line: they need --serial".into(),
+            );
+        }
+        let refused = |options: &str, who: &str| {
+            Err(format!(
+                "{kind} does not take {options}: it applies to {who} only"
+            ))
+        };
+        if !modbus && (self.serial || self.line) {
+            return refused("--serial", "Modbus devices");
+        }
+        if !modbus && (self.base || self.unit) {
+            return refused("--base or --unit", "Modbus devices");
+        }
+        if self.tls && !matches!(kind, "iec104-router" | "sep2-server") {
+            return refused(
+                "--cert, --key or --client-ca (it does not implement TLS)",
+                "iec104-router and sep2-server",
+            );
+        }
+        if self.enrol && kind != "sep2-server" {
+            return refused("--enrol", "sep2-server");
+        }
+        Ok(())
+    }
+}
+
+/// Where a Modbus device's SunSpec map sits and which unit it answers as.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ModbusAt {
+    base: u16,
+    unit: u8,
+}
+
+/// Where `idea serve` serves.
+pub(crate) enum Endpoint {
+    /// A TCP socket.
+    Tcp(std::net::SocketAddr),
+    /// A serial line (Modbus RTU devices only).
+    Serial(modbus_profiles::net::SerialLine),
+}
+
+pub(crate) fn serve(
+    kind: &str,
+    endpoint: &Endpoint,
+    ModbusAt { base, unit }: ModbusAt,
+    tls: Option<&idea_sim::devices::ServerTls>,
+    enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
+) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let modbus = modbus_profiles::simulator::SHIPPED
+        .iter()
+        .any(|(name, _)| *name == kind);
+    runtime.block_on(async {
+        let listen = match endpoint {
+            Endpoint::Serial(line) if modbus => {
+                let (_, served) =
+                    idea_sim::devices::modbus_device_serial(line, kind, base, unit)
+                        .map_err(|e| e.to_string())?;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "idea: serving {kind} (Modbus RTU, unit {unit}) on {line}; Ctrl-C stops"
+                );
+                return tokio::select! {
+                    stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
+                    ended = served => match ended {
+                        Ok(Ok(())) => Err(format!("{}: the port closed", line.path)),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                };
+            }
+            Endpoint::Serial(_) => {
+                return Err(format!(
+                    "{kind} does not serve on a serial line (Modbus devices do)"
+                ));
+            }
+            Endpoint::Tcp(listen) => *listen,
+        };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("{listen}: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let how = match kind {
+            "iec104-router" => {
+                idea_sim::devices::iec104_router(listener, tls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match tls {
+                    Some(files) => format!(
+                        "IEC 104 over mutual TLS (IEC 62351-3; TLS 1.2 and 1.3; clients certified by {})",
+                        files.client_ca.display()
+                    ),
+                    None => "IEC 104 over plain TCP: no authentication, no encryption".to_owned(),
+                }
+            }
+            "sep2-server" => {
+                idea_sim::devices::sep2_server(listener, tls, enrol)?;
+                match tls {
+                    Some(files) => format!(
+                        "IEEE 2030.5 over HTTPS with mutual TLS (clients certified by {})",
+                        files.client_ca.display()
+                    ),
+                    None => "IEEE 2030.5 over plain HTTP: every client is the operator".to_owned(),
+                }
+            }
+            modbus_device if modbus => {
+                idea_sim::devices::modbus_device(listener, modbus_device, base, unit)
+                    .map_err(|e| e.to_string())?;
+                format!("Modbus TCP, unit {unit}, SunSpec map at {base}")
+            }
+            other => return Err(format!("unknown device {other}")),
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "idea: serving {kind} on {address} ({how}); Ctrl-C stops"
+        );
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+    })
+}
+
+/// Serves what `args` asks for until Ctrl-C, refusing options the kind does not implement.
+pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
+    let ServeArgs {
+        kind,
+        listen,
+        serial,
+        line,
+        base,
+        unit,
+        cert,
+        key,
+        client_ca,
+        enrol,
+        verbose: _,
+    } = args;
+    let tls = match (cert, key, client_ca) {
+        (Some(cert), Some(key), Some(client_ca)) => Some(idea_sim::devices::ServerTls {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: client_ca.clone(),
+        }),
+        _ => None,
+    };
+    let options = ServeOptions {
+        serial: serial.is_some(),
+        line: line.is_set(),
+        base: base.is_some(),
+        unit: unit.is_some(),
+        tls: tls.is_some(),
+        enrol: !enrol.is_empty(),
+    };
+    options.check(kind).map_err(Failure::Usage)?;
+    let endpoint = match (listen, serial) {
+        (_, Some(path)) => Endpoint::Serial(line.line(path)),
+        (Some(address), None) => Endpoint::Tcp(*address),
+        (None, None) => return Err(Failure::Usage("--listen or --serial is needed".into())),
+    };
+    let modbus = ModbusAt {
+        base: base.unwrap_or(40000),
+        unit: unit.unwrap_or(1),
+    };
+    serve(kind, &endpoint, modbus, tls.as_ref(), enrol).map_err(Failure::Usage)
+}

@@ -1,0 +1,20 @@
+//! The library behind the `idea` command line: what its subcommands call that is more than printing, so tests
+//! call it too — the device clients for people and labs (an IEC 104 controlling station that asks once, a
+//! SunSpec scan), the ledger check from command-line arguments, and terminal views of results.
+//!
+//! What it does not do: protocol, ledger or control logic (that is in the protocol crates, `te-contract` and
+//! `ng-control`); simulated devices (`idea-sim`); the requirement catalogue (`idea-conformance`).
+//!
+//! ```
+//! let head = idea_cli::ledger_check::parse_head(
+//!     "7:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+//! )?;
+//! assert_eq!(head.seq, 7);
+//! # Ok::<(), String>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod iec104_client;
+pub mod ledger_check;
+pub mod sunspec_client;
+pub mod text;

@@ -1,0 +1,112 @@
+//! `idea`: the IDEA SDK command line. It parses arguments and calls library functions that tests call too.
+
+mod commands;
+mod failure;
+mod output;
+mod serial_line;
+mod stderr_log;
+
+use clap::{Parser, Subcommand};
+use commands::decode::DecodeCommand;
+use commands::iec104::Iec104Command;
+use commands::ledger::LedgerCommand;
+use commands::ng::NgCommand;
+use commands::sunspec::SunspecCommand;
+use failure::Failure;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// The IDEA SDK command line: the requirement catalogue, decoders, simulated devices, device clients, the
+/// TE ledger and Neural Grid algorithms.
+#[derive(Debug, Parser)]
+#[command(
+    name = "idea",
+    version,
+    propagate_version = true,
+    after_help = "Exit codes: 0 success; 1 a check or verdict failed (a refused command, a ledger that does \
+                  not verify); 2 usage or input error (including an option the device kind does not \
+                  implement); 3 a peer or device did not answer (or refused the connection or the TLS \
+                  handshake)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the IDEA requirement catalogue (IDs quoted by reports and certificates).
+    ///
+    /// Each requirement shows how it is verified: `test` (conformance test cases check it) or `declared`
+    /// (the vendor's statement covers it).
+    Requirements {
+        /// Print a JSON array (keys: id, area, text, source, check) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Only the requirements of one area: ARCH, AG, UC, AUX, PROP, TE, IOT, NG, SEC or DEMO
+        /// (case-insensitive).
+        #[arg(long, value_name = "AREA")]
+        area: Option<String>,
+    },
+    /// Neural Grid algorithms on case files.
+    #[command(subcommand)]
+    Ng(NgCommand),
+    /// Decode a protocol frame into readable form or JSON.
+    #[command(subcommand)]
+    Decode(DecodeCommand),
+    /// Run a simulated device (idea-sim) on a real socket until interrupted (Ctrl-C).
+    Serve(commands::serve::ServeArgs),
+    /// Poke an IEC 60870-5-104 controlled station by hand: interrogate it or send it a command, over TCP or
+    /// mutual TLS.
+    #[command(subcommand)]
+    Iec104(Iec104Command),
+    /// SunSpec devices over Modbus TCP.
+    #[command(subcommand)]
+    Sunspec(SunspecCommand),
+    /// The Transactive Energy ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = matches!(&cli.command, Command::Serve(args) if args.verbose);
+    if log::set_logger(&stderr_log::LOG).is_ok() {
+        log::set_max_level(if verbose {
+            log::LevelFilter::Info
+        } else {
+            log::LevelFilter::Warn
+        });
+    }
+    if let Command::Serve(args) = &cli.command {
+        return match commands::serve::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => failure.exit(),
+        };
+    }
+    match run(cli.command) {
+        Ok(text) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`idea requirements | head`) is not an error worth reporting.
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(failure) => failure.exit(),
+    }
+}
+
+/// Runs a subcommand that prints its result.
+fn run(command: Command) -> Result<String, Failure> {
+    match command {
+        Command::Serve(_) => Err(Failure::Usage("idea serve runs until interrupted".into())),
+        Command::Requirements { json, area } => {
+            commands::requirements::run(json, area).map_err(Failure::Usage)
+        }
+        Command::Ng(command) => commands::ng::run(command).map_err(Failure::Usage),
+        Command::Decode(command) => commands::decode::run(command).map_err(Failure::Usage),
+        Command::Iec104(command) => commands::iec104::run(command),
+        Command::Sunspec(command) => commands::sunspec::run(command).map_err(Failure::Usage),
+        Command::Ledger(command) => commands::ledger::run(command),
+    }
+}
