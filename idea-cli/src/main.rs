@@ -1,5 +1,6 @@
 //! `idea`: the IDEA SDK command line. It parses arguments and calls library functions that tests call too.
 
+mod address;
 mod commands;
 mod failure;
 mod output;

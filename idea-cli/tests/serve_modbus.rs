@@ -211,3 +211,22 @@ fn serial_options_are_checked() {
         assert!(!stderr.trim().is_empty(), "{args:?}");
     }
 }
+
+/// Addresses are read one way wherever one is taken: a host name works for `--listen` as for a client.
+#[test]
+fn a_host_name_is_an_address_to_listen_on() {
+    let (_served, line) = common::spawn(&["serve", "modbus-meter", "--listen", "localhost:0"]);
+    assert!(
+        line.contains("serving modbus-meter on 127.0.0.1:")
+            || line.contains("serving modbus-meter on [::1]:"),
+        "{line}"
+    );
+    let (code, _, stderr) = idea_code(&[
+        "serve",
+        "modbus-meter",
+        "--listen",
+        "no-such-host.invalid:1502",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("expected HOST:PORT"), "{stderr}");
+}

@@ -62,7 +62,8 @@ async fn flows(client: &Client, profile: &Profile) -> Vec<f32> {
 async fn setpoints_move_flows_and_limits_clamp_them() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    idea_sim::devices::iec104_router(listener, None)
+    // Kept: dropping the tasks stops the device.
+    let (_state, _tasks) = idea_sim::devices::iec104_router(listener, None)
         .await
         .unwrap();
     let profile = Profile::energy_router().unwrap();

@@ -1,5 +1,6 @@
 //! The devices `idea serve` runs: real servers on real sockets with behaviour behind their registers.
 
+use crate::tasks::Tasks;
 use iec104::net::{Server, ServerConfig};
 use iec104::profile::Profile;
 use iec104::station::{CommandHandler, CommandResult, Outstation};
@@ -131,7 +132,7 @@ pub fn router_flows(state: &RouterState) -> Vec<f64> {
 pub async fn iec104_router(
     listener: TcpListener,
     tls: Option<&ServerTls>,
-) -> Result<Arc<Mutex<RouterState>>, iec104::Error> {
+) -> Result<(Arc<Mutex<RouterState>>, Tasks), iec104::Error> {
     // Read before anything is served: a bad file ends the command before it says "serving".
     let tls = match tls {
         Some(files) => Some(iec104::net::tls::server_config(
@@ -167,12 +168,16 @@ pub async fn iec104_router(
         Outstation::new(config, db, app, Instant::now()),
         ServerConfig::default(),
     )?;
+    let mut tasks = Tasks::default();
     match tls {
-        Some(tls) => tokio::spawn(Arc::clone(&server).run_tls(listener, tls)),
-        None => tokio::spawn(Arc::clone(&server).run(listener)),
+        Some(tls) => tasks.spawn(
+            "the IEC 104 server (TLS)",
+            Arc::clone(&server).run_tls(listener, tls),
+        ),
+        None => tasks.spawn("the IEC 104 server", Arc::clone(&server).run(listener)),
     };
     let shared = Arc::clone(&state);
-    tokio::spawn(async move {
+    tasks.spawn::<_, std::convert::Infallible>("the router simulation", async move {
         let ioa = |name: &str| profile.entry(name).map(|e| e.ioa);
         let float = |v: f64| {
             // Measurements are reported as short floats.
@@ -213,14 +218,11 @@ pub async fn iec104_router(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
-    Ok(state)
+    Ok((state, tasks))
 }
 
 /// The shared core of a simulated Modbus device.
 pub type SimulatedServer = modbus_profiles::net::Shared<SimulatedDevice>;
-
-/// A serving task: it ends with the transport's error, or with `Ok` when the stream closed.
-pub type Serving = tokio::task::JoinHandle<Result<(), modbus_profiles::Error>>;
 
 /// The server core of the simulated Modbus device of profile `name` (a name of
 /// [`modbus_profiles::simulator::SHIPPED`]), its SunSpec map at `base`, answering as `unit`.
@@ -238,24 +240,25 @@ fn modbus_core(name: &str, base: u16, unit: u8) -> Result<SimulatedServer, modbu
 
 /// Serves the simulated Modbus device of profile `name` (a name of
 /// [`modbus_profiles::simulator::SHIPPED`]) on `listener`, its SunSpec map at `base`, answering as `unit`,
-/// until the task is dropped. Returns the shared server core.
+/// until the tasks are dropped. Returns the shared server core and its tasks.
 pub fn modbus_device(
     listener: TcpListener,
     name: &str,
     base: u16,
     unit: u8,
-) -> Result<SimulatedServer, modbus_profiles::Error> {
+) -> Result<(SimulatedServer, Tasks), modbus_profiles::Error> {
     let server = modbus_core(name, base, unit)?;
-    tokio::spawn(modbus_profiles::net::serve_tcp(
-        listener,
-        Arc::clone(&server),
-    ));
-    Ok(server)
+    let mut tasks = Tasks::default();
+    tasks.spawn(
+        "the Modbus TCP server",
+        modbus_profiles::net::serve_tcp(listener, Arc::clone(&server)),
+    );
+    Ok((server, tasks))
 }
 
 /// Opens `line` and serves the simulated Modbus device of profile `name` on it over Modbus RTU (frames
-/// delimited by the line's 3.5-character silence). Returns the shared server core and the serving task,
-/// which ends when the port fails.
+/// delimited by the line's 3.5-character silence). Returns the shared server core and its task, which ends
+/// when the port fails or closes.
 ///
 /// # Errors
 /// The profile's errors, and the port's when it cannot be opened (the error names it).
@@ -264,15 +267,15 @@ pub fn modbus_device_serial(
     name: &str,
     base: u16,
     unit: u8,
-) -> Result<(SimulatedServer, Serving), modbus_profiles::Error> {
+) -> Result<(SimulatedServer, Tasks), modbus_profiles::Error> {
     let server = modbus_core(name, base, unit)?;
     let port = line.open()?;
-    let served = tokio::spawn(modbus_profiles::net::serve_rtu(
-        port,
-        Arc::clone(&server),
-        line.frame_gap(),
-    ));
-    Ok((server, served))
+    let mut tasks = Tasks::default();
+    tasks.spawn(
+        "the Modbus RTU server (the serial port closed)",
+        modbus_profiles::net::serve_rtu(port, Arc::clone(&server), line.frame_gap()),
+    );
+    Ok((server, tasks))
 }
 
 /// The TLS files of a served device (`idea serve iec104-router`, `idea serve sep2-server`): the server's
@@ -295,7 +298,7 @@ pub fn sep2_server(
     listener: TcpListener,
     tls: Option<&ServerTls>,
     enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
-) -> Result<ieee2030_5::net::SharedServer, String> {
+) -> Result<(ieee2030_5::net::SharedServer, Tasks), String> {
     use ieee2030_5::primitives::HexBinary;
     use ieee2030_5::resources::{
         DERControl, DERControlBase, DERProgram, DateTimeInterval, DefaultDERControl,
@@ -367,16 +370,19 @@ pub fn sep2_server(
         None => (None, None),
     };
     let shared = Arc::new(Mutex::new(server));
-    tokio::spawn(ieee2030_5::net::serve(
-        listener,
-        tls,
-        Arc::clone(&shared),
-        clock,
-    ));
-    tokio::spawn(ieee2030_5::net::deliver_notifications(
+    let mut tasks = Tasks::default();
+    tasks.spawn(
+        "the IEEE 2030.5 server",
+        ieee2030_5::net::serve(listener, tls, Arc::clone(&shared), clock),
+    );
+    let notifying = ieee2030_5::net::deliver_notifications(
         Arc::downgrade(&shared),
         notify_tls,
         Duration::from_secs(1),
-    ));
-    Ok(shared)
+    );
+    tasks.spawn::<_, std::convert::Infallible>("the notification delivery", async move {
+        notifying.await;
+        Ok(())
+    });
+    Ok((shared, tasks))
 }

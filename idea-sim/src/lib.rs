@@ -17,8 +17,9 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let address = listener.local_addr()?;
-//! // The IEC 104 router outstation serves until the runtime ends.
-//! let state = idea_sim::devices::iec104_router(listener, None).await?;
+//! // The IEC 104 router outstation serves while its tasks run; any of them ending is the device failing.
+//! let (state, tasks) = idea_sim::devices::iec104_router(listener, None).await?;
+//! assert_eq!(tasks.len(), 2, "the IEC 104 server and the router simulation");
 //! assert!(address.port() > 0);
 //! # let _ = state;
 //! # Ok(())
@@ -27,3 +28,6 @@
 #![forbid(unsafe_code)]
 
 pub mod devices;
+pub mod tasks;
+
+pub use tasks::Tasks;

@@ -13,39 +13,44 @@ pub(crate) struct ServeArgs {
     /// modbus-meter, modbus-relay, modbus-der; or sep2-server (an IEEE 2030.5 DER server with one
     /// program, its default control and an event a minute after start).
     #[arg(value_parser = serve_kinds())]
-    pub kind: String,
-    /// Address to listen on, e.g. 127.0.0.1:2404 or 127.0.0.1:1502.
-    #[arg(long, required_unless_present = "serial", conflicts_with = "serial")]
-    pub listen: Option<std::net::SocketAddr>,
+    pub(crate) kind: String,
+    /// Address to listen on, HOST:PORT with a host name or an IP address: localhost:1502, 127.0.0.1:2404.
+    #[arg(
+        long,
+        required_unless_present = "serial",
+        conflicts_with = "serial",
+        value_parser = crate::address::socket_address
+    )]
+    pub(crate) listen: Option<std::net::SocketAddr>,
     /// Modbus devices: serve Modbus RTU on this serial port instead of Modbus TCP (/dev/ttyUSB0, COM3).
     #[arg(long, value_name = "PORT")]
-    pub serial: Option<String>,
+    pub(crate) serial: Option<String>,
     #[command(flatten)]
-    pub line: LineArgs,
+    pub(crate) line: LineArgs,
     /// Modbus devices: the register address of the SunSpec map ("SunS") [default: 40000].
     #[arg(long)]
-    pub base: Option<u16>,
+    pub(crate) base: Option<u16>,
     /// Modbus devices: the unit id answered [default: 1].
     #[arg(long)]
-    pub unit: Option<u8>,
+    pub(crate) unit: Option<u8>,
     /// iec104-router, sep2-server: the server's certificate chain (PEM); with --key and --client-ca it
     /// serves mutual TLS only (IEC 62351-3 for IEC 104) and refuses plain connections; without them plain
     /// TCP / HTTP with no authentication (local testing only). Other kinds refuse it.
     #[arg(long, requires_all = ["key", "client_ca"])]
-    pub cert: Option<std::path::PathBuf>,
+    pub(crate) cert: Option<std::path::PathBuf>,
     /// iec104-router, sep2-server: the server's private key (PEM).
     #[arg(long, requires = "cert")]
-    pub key: Option<std::path::PathBuf>,
+    pub(crate) key: Option<std::path::PathBuf>,
     /// iec104-router, sep2-server: the CA certifying the clients (PEM); a client without a certificate
     /// from it is refused during the handshake, and the refusal is logged.
     #[arg(long, requires = "cert")]
-    pub client_ca: Option<std::path::PathBuf>,
+    pub(crate) client_ca: Option<std::path::PathBuf>,
     /// sep2-server: a device allowed to register, as LFDI=PIN (repeatable).
     #[arg(long, value_parser = parse_enrolment)]
-    pub enrol: Vec<(ieee2030_5::primitives::HexBinary160, u32)>,
+    pub(crate) enrol: Vec<(ieee2030_5::primitives::HexBinary160, u32)>,
     /// Log each connection and completed handshake, not only refusals and failures.
     #[arg(long, short)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 /// What `idea serve` runs: the IEC 104 router and every shipped Modbus device profile.
@@ -145,7 +150,7 @@ pub(crate) fn serve(
     runtime.block_on(async {
         let listen = match endpoint {
             Endpoint::Serial(line) if modbus => {
-                let (_, served) =
+                let (_, mut tasks) =
                     idea_sim::devices::modbus_device_serial(line, kind, base, unit)
                         .map_err(|e| e.to_string())?;
                 let _ = writeln!(
@@ -154,11 +159,7 @@ pub(crate) fn serve(
                 );
                 return tokio::select! {
                     stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
-                    ended = served => match ended {
-                        Ok(Ok(())) => Err(format!("{}: the port closed", line.path)),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(e) => Err(e.to_string()),
-                    },
+                    why = tasks.failed() => Err(format!("{}: {why}", line.path)),
                 };
             }
             Endpoint::Serial(_) => {
@@ -172,33 +173,36 @@ pub(crate) fn serve(
             .await
             .map_err(|e| format!("{listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let how = match kind {
+        let (how, mut tasks) = match kind {
             "iec104-router" => {
-                idea_sim::devices::iec104_router(listener, tls)
+                let (_, tasks) = idea_sim::devices::iec104_router(listener, tls)
                     .await
                     .map_err(|e| e.to_string())?;
-                match tls {
+                let how = match tls {
                     Some(files) => format!(
                         "IEC 104 over mutual TLS (IEC 62351-3; TLS 1.2 and 1.3; clients certified by {})",
                         files.client_ca.display()
                     ),
                     None => "IEC 104 over plain TCP: no authentication, no encryption".to_owned(),
-                }
+                };
+                (how, tasks)
             }
             "sep2-server" => {
-                idea_sim::devices::sep2_server(listener, tls, enrol)?;
-                match tls {
+                let (_, tasks) = idea_sim::devices::sep2_server(listener, tls, enrol)?;
+                let how = match tls {
                     Some(files) => format!(
                         "IEEE 2030.5 over HTTPS with mutual TLS (clients certified by {})",
                         files.client_ca.display()
                     ),
                     None => "IEEE 2030.5 over plain HTTP: every client is the operator".to_owned(),
-                }
+                };
+                (how, tasks)
             }
             modbus_device if modbus => {
-                idea_sim::devices::modbus_device(listener, modbus_device, base, unit)
-                    .map_err(|e| e.to_string())?;
-                format!("Modbus TCP, unit {unit}, SunSpec map at {base}")
+                let (_, tasks) =
+                    idea_sim::devices::modbus_device(listener, modbus_device, base, unit)
+                        .map_err(|e| e.to_string())?;
+                (format!("Modbus TCP, unit {unit}, SunSpec map at {base}"), tasks)
             }
             other => return Err(format!("unknown device {other}")),
         };
@@ -206,7 +210,11 @@ pub(crate) fn serve(
             std::io::stderr(),
             "idea: serving {kind} on {address} ({how}); Ctrl-C stops"
         );
-        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+        // Supervised: a serving task that ends is the device failing, and ends the command with why.
+        tokio::select! {
+            stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
+            why = tasks.failed() => Err(format!("{kind} on {address}: {why}")),
+        }
     })
 }
 
