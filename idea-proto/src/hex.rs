@@ -3,11 +3,22 @@
 //! ```
 //! assert_eq!(idea_proto::hex::encode(&[0, 0xab]), "00ab");
 //! assert_eq!(idea_proto::hex::decode("00AB"), Ok(vec![0, 0xab]));
+//! assert_eq!(idea_proto::hex::decode_spaced("68 04:07"), Ok(vec![0x68, 4, 7]));
 //! ```
 
 /// Lower-case hex of `bytes`.
 pub fn encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes from hex text as people type frames: white space and colons between octets are ignored
+/// (`68 04 07 00 00 00`, `68:04:07`); an odd count of digits or a non-hex character is an error.
+pub fn decode_spaced(text: &str) -> Result<Vec<u8>, String> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !(c.is_whitespace() || *c == ':'))
+        .collect();
+    decode(&digits)
 }
 
 fn nibble(c: u8) -> Option<u8> {

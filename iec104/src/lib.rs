@@ -58,32 +58,15 @@ pub use error::Error;
 pub use time::{Cp24Time2a, Cp56Time2a};
 pub use types::{ElementKind, TYPES, TypeInfo, elements_width, type_by_name, type_info};
 
-/// Bytes from hex text (spaces and colons allowed between octets).
+/// Bytes from hex text (white space and colons allowed between octets), by the workspace's one hex reader
+/// ([`idea_proto::hex::decode_spaced`]).
+///
+/// # Errors
+/// [`Error::Decode`] with field `hex`: an odd count of digits or a character that is not one.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, Error> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| !matches!(b, b' ' | b':' | b'\n' | b'\t' | b'\r'))
-        .collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(Error::Decode {
-            offset: digits.len(),
-            field: "hex",
-            reason: "an odd number of hex digits".into(),
-        });
-    }
-    digits
-        .chunks_exact(2)
-        .enumerate()
-        .map(|(i, pair)| {
-            std::str::from_utf8(pair)
-                .ok()
-                .filter(|s| s.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or(Error::Decode {
-                    offset: i,
-                    field: "hex",
-                    reason: "not a hex octet".into(),
-                })
-        })
-        .collect()
+    idea_proto::hex::decode_spaced(text).map_err(|reason| Error::Decode {
+        offset: 0,
+        field: "hex",
+        reason,
+    })
 }

@@ -81,7 +81,7 @@ pub(crate) fn decode_modbus(
     response: bool,
 ) -> Result<serde_json::Value, String> {
     use modbus_profiles::frame::view;
-    let bytes = iec104::parse_hex(hex).map_err(|e| e.to_string())?;
+    let bytes = idea_proto::hex::decode_spaced(hex)?;
     if response {
         return view::response_adu_json(&bytes, rtu).map_err(|e| e.to_string());
     }
@@ -164,7 +164,7 @@ pub(crate) fn run(command: DecodeCommand) -> Result<String, String> {
                 ca_size,
                 ioa_size,
             };
-            let bytes = iec104::parse_hex(&hex).map_err(|e| e.to_string())?;
+            let bytes = idea_proto::hex::decode_spaced(&hex)?;
             let (apdu, used) = iec104::Apdu::decode(&bytes, &params).map_err(|e| e.to_string())?;
             if used != bytes.len() {
                 return Err(format!(
