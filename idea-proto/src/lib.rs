@@ -69,6 +69,8 @@ pub mod hex;
 mod id;
 mod key;
 mod lifecycle;
+#[cfg(feature = "pem")]
+pub mod pem;
 mod service;
 mod topology;
 mod transaction;

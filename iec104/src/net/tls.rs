@@ -10,7 +10,6 @@
 
 use crate::error::Error;
 use rustls::crypto::{CryptoProvider, ring};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, SupportedCipherSuite};
@@ -30,13 +29,9 @@ pub struct Identity {
 impl Identity {
     /// From PEM: the certificate chain and a PKCS #8, SEC 1 or PKCS #1 private key.
     pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Identity, Error> {
-        let chain = CertificateDer::pem_slice_iter(chain)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| tls_error("certificate chain", e))?;
-        if chain.is_empty() {
-            return Err(tls_error("certificate chain", "no certificate in the PEM"));
-        }
-        let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| tls_error("private key", e))?;
+        let chain =
+            idea_proto::pem::certificates(chain).map_err(|e| tls_error("certificate chain", e))?;
+        let key = idea_proto::pem::private_key(key).map_err(|e| tls_error("private key", e))?;
         Ok(Identity { chain, key })
     }
 
@@ -57,19 +52,14 @@ pub fn trust_anchors_file(path: &std::path::Path) -> Result<RootCertStore, Error
 }
 
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Transport(format!("{}: {e}", path.display())))
+    idea_proto::pem::read(path).map_err(Error::Transport)
 }
 
 /// Trust anchors (CA certificates) from PEM.
 pub fn trust_anchors(pem: &[u8]) -> Result<RootCertStore, Error> {
     let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        roots
-            .add(cert.map_err(|e| tls_error("trust anchor", e))?)
-            .map_err(|e| tls_error("trust anchor", e))?;
-    }
-    if roots.is_empty() {
-        return Err(tls_error("trust anchors", "no certificate in the PEM"));
+    for cert in idea_proto::pem::certificates(pem).map_err(|e| tls_error("trust anchors", e))? {
+        roots.add(cert).map_err(|e| tls_error("trust anchor", e))?;
     }
     Ok(roots)
 }

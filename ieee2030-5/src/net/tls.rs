@@ -14,7 +14,6 @@ use crate::Error;
 use crate::identity::lfdi;
 use crate::primitives::HexBinary160;
 use rustls::crypto::{CryptoProvider, ring};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, SupportedCipherSuite};
@@ -37,13 +36,9 @@ impl Identity {
     /// # Errors
     /// [`Error::Transport`] if either does not parse or the chain is empty.
     pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Identity, Error> {
-        let chain = CertificateDer::pem_slice_iter(chain)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| tls_error("certificate chain", e))?;
-        if chain.is_empty() {
-            return Err(tls_error("certificate chain", "no certificate in the PEM"));
-        }
-        let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| tls_error("private key", e))?;
+        let chain =
+            idea_proto::pem::certificates(chain).map_err(|e| tls_error("certificate chain", e))?;
+        let key = idea_proto::pem::private_key(key).map_err(|e| tls_error("private key", e))?;
         Ok(Identity { chain, key })
     }
 
@@ -61,13 +56,8 @@ impl Identity {
 /// [`Error::Transport`] if a certificate does not parse or there is none.
 pub fn trust_anchors(pem: &[u8]) -> Result<RootCertStore, Error> {
     let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        roots
-            .add(cert.map_err(|e| tls_error("trust anchor", e))?)
-            .map_err(|e| tls_error("trust anchor", e))?;
-    }
-    if roots.is_empty() {
-        return Err(tls_error("trust anchors", "no certificate in the PEM"));
+    for cert in idea_proto::pem::certificates(pem).map_err(|e| tls_error("trust anchors", e))? {
+        roots.add(cert).map_err(|e| tls_error("trust anchor", e))?;
     }
     Ok(roots)
 }
