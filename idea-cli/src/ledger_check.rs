@@ -2,7 +2,8 @@
 //! anchor (a head known by other means, or the operator's latest checkpoint kept outside the ledger).
 
 use std::path::{Path, PathBuf};
-use te_contract::ledger::{Anchor, ChainHead, Checkpoint, SqliteStore, VerifyReport, verify};
+use te_contract::audit::verify;
+use te_contract::ledger::{Anchor, ChainHead, Checkpoint, SqliteStore, VerifyReport};
 use te_contract::{AvatarId, Codec, DeploymentId, Signed};
 
 /// What to verify a ledger file against.

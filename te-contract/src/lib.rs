@@ -84,6 +84,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod batch;
 pub mod channel;
 pub mod clearing;

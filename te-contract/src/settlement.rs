@@ -14,7 +14,7 @@ use crate::codec::{Codec, Put, Reader};
 use crate::contract::{Contract, Flow};
 use crate::error::{Error, Result};
 use crate::id::{AvatarId, DebtId, DeploymentId};
-use crate::ledger::{Entry, RecordKind};
+use crate::ledger::{Entry, EntryKind, RecordKind};
 use crate::meter::DeliveryToken;
 use crate::registry::Registry;
 use crate::signed::{Body, KeyResolver, MessageKind, Signed};
@@ -541,5 +541,26 @@ fn transfer(contract: &Contract, amount: Money, wallets: &mut Wallets) -> Result
         0 => Ok(()),
         n if n > 0 => wallets.transfer(contract.buyer, contract.seller, amount),
         _ => wallets.transfer(contract.seller, contract.buyer, amount.checked_neg()?),
+    }
+}
+
+/// The ledger's check of a settlement record: the chain vouches for the record, and the meter's signature for
+/// the token it rests on (verified under the meter's key valid when the record was written).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SettlementRecordKind;
+
+impl EntryKind for SettlementRecordKind {
+    fn code(&self) -> u16 {
+        RecordKind::Settlement.code()
+    }
+    fn check(
+        &self,
+        entry: &Entry,
+        registry: &mut Registry,
+        deployment: &DeploymentId,
+    ) -> Result<u64> {
+        let check = DeliveryCheck::decode_exact(&entry.body)?;
+        check.token.verify(&*registry, deployment, entry.at)?;
+        Ok(check.token.signatures().len() as u64)
     }
 }

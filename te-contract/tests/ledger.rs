@@ -15,9 +15,10 @@ mod common;
 use common::{World, eur, later, signed_token, t0, transaction};
 use idea_proto::{Money, PublicKey};
 use std::io::{BufRead, BufReader, Write};
+use te_contract::audit::verify;
 use te_contract::contract::Contract;
 use te_contract::ledger::{
-    Anchor, Entry, Ledger, LedgerStore, MemoryStore, RecordKind, SqliteStore, entry_hash, verify,
+    Anchor, Entry, Ledger, LedgerStore, MemoryStore, RecordKind, SqliteStore, entry_hash,
 };
 use te_contract::meter::DeliveryToken;
 use te_contract::settlement::DeliveryCheck;
@@ -522,6 +523,59 @@ fn an_entry_of_an_unknown_kind_is_refused() {
             fault: LedgerFault::UnknownKind(0x1fff)
         })
     );
+}
+
+/// An application's own record kind is a new `EntryKind` given to the verifier, not an edit of the ledger:
+/// the same chain verifies once the kind is known, and its check is the kind's own.
+#[test]
+fn a_new_kind_is_checked_by_its_own_entry_kind() {
+    struct Note;
+    impl te_contract::ledger::EntryKind for Note {
+        fn code(&self) -> u16 {
+            0x1fff
+        }
+        fn check(
+            &self,
+            entry: &Entry,
+            _: &mut te_contract::registry::Registry,
+            _: &te_contract::DeploymentId,
+        ) -> te_contract::Result<u64> {
+            if entry.body.starts_with(b"an ") {
+                Ok(0)
+            } else {
+                Err(Error::Invalid {
+                    field: "note",
+                    reason: "not a note".into(),
+                })
+            }
+        }
+    }
+    let w = World::new("idea-test", 2);
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    for e in history(&w) {
+        ledger.submit(e).unwrap();
+    }
+    ledger
+        .submit(Entry {
+            kind: 0x1fff,
+            key: [0; 24],
+            at: later(30),
+            body: b"an application's note".to_vec(),
+        })
+        .unwrap();
+    ledger.commit().unwrap();
+    let kinds = te_contract::audit::standard_kinds().with(Note);
+    let report = te_contract::ledger::verify(
+        ledger.store(),
+        &w.deployment,
+        w.registrar,
+        PublicKey::from(&w.registrar_key),
+        t0(),
+        &Anchor::None,
+        &kinds,
+    )
+    .unwrap();
+    assert_eq!(report.entries, 5);
 }
 
 #[test]

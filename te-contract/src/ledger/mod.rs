@@ -29,23 +29,21 @@
 //!   checkpoints it signed for one sequence number with different hashes are evidence of a rewrite.
 
 mod checkpoint;
+mod kinds;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use checkpoint::Checkpoint;
+pub use kinds::{EntryKind, Kinds, PlatformKind, RegistryKind, SignedKind};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::channel::{ChannelClose, ChannelOpen, ChannelState, CloseRequest};
 use crate::codec::Codec;
-use crate::contract::Contract;
 use crate::error::{Error, LedgerFault, Result};
 use crate::id::{AvatarId, DeploymentId};
-use crate::meter::{DeliveryToken, MeterReading};
-use crate::registry::{KeyRotation, Registration, Registry, Revocation};
-use crate::settlement::{DeliveryCheck, Dispute};
+use crate::registry::Registry;
 use crate::signed::{Body, MessageKind, Signed};
 use idea_proto::{EnvelopeSigner, PublicKey, Timestamp};
 use sha2::{Digest, Sha256};
@@ -389,11 +387,12 @@ fn fault(seq: u64, fault: LedgerFault) -> Error {
     Error::Ledger { seq, fault }
 }
 
-/// Walks the chain: every hash and link, every key unique, times never going back, every entry of a known
-/// kind, and every signed object decoded and verified — registrations, rotations and revocations rebuild the
-/// registry from `registrar`'s `key`, and every signature must verify under a key valid when its entry was
-/// recorded. Every checkpoint in the chain must be the registrar's and cover the entry before it; the chain
-/// must then hold what `anchor` names.
+/// Walks the chain: every hash and link, every key unique, times never going back, every entry of a kind in
+/// `kinds` and checked as that kind says — signed objects decoded and verified, registrations, rotations and
+/// revocations rebuilding the registry from `registrar`'s `key`, every signature under a key valid when its
+/// entry was recorded. Every checkpoint in the chain must be the registrar's and cover the entry before it; the
+/// chain must then hold what `anchor` names. [`crate::audit::verify`] is this with every kind this crate
+/// records.
 pub fn verify(
     store: &impl LedgerStore,
     deployment: &DeploymentId,
@@ -401,6 +400,7 @@ pub fn verify(
     key: PublicKey,
     genesis: Timestamp,
     anchor: &Anchor,
+    kinds: &Kinds,
 ) -> Result<VerifyReport> {
     let mut registry = Registry::new(deployment.clone(), registrar, key, genesis);
     let anchored_seq = match anchor {
@@ -436,8 +436,12 @@ pub fn verify(
             last_checkpoint = Some(covered);
             signatures = signatures.saturating_add(1);
         } else {
-            let checked =
-                check_entry(&stored.entry, &mut registry, deployment).map_err(|e| match e {
+            let kind = kinds
+                .get(stored.entry.kind)
+                .ok_or_else(|| fault(seq, LedgerFault::UnknownKind(stored.entry.kind)))?;
+            let checked = kind
+                .check(&stored.entry, &mut registry, deployment)
+                .map_err(|e| match e {
                     Error::Ledger { fault: f, .. } => fault(seq, f),
                     other => other,
                 })?;
@@ -553,58 +557,4 @@ fn decode<T: Body>(entry: &Entry) -> Result<Signed<T>> {
         return Err(fault(0, LedgerFault::WrongKey));
     }
     Ok(object)
-}
-
-/// Decodes and verifies one entry's signed object (registry changes by applying them); returns how many
-/// signatures it checked.
-fn check_entry(entry: &Entry, registry: &mut Registry, deployment: &DeploymentId) -> Result<u64> {
-    fn signed<T: Body>(
-        entry: &Entry,
-        registry: &Registry,
-        deployment: &DeploymentId,
-    ) -> Result<u64> {
-        let object = decode::<T>(entry)?;
-        object.verify(registry, deployment, entry.at)?;
-        Ok(object.signatures().len() as u64)
-    }
-    let Some(kind) = MessageKind::from_code(entry.kind) else {
-        // A platform record of a known kind is vouched for by the chain (and the checkpoints over it), and a
-        // settlement by its meter's signature over the token it rests on too; anything else is refused.
-        return match RecordKind::from_code(entry.kind) {
-            Some(RecordKind::Settlement) => {
-                let check = DeliveryCheck::decode_exact(&entry.body)?;
-                check.token.verify(registry, deployment, entry.at)?;
-                Ok(check.token.signatures().len() as u64)
-            }
-            Some(_) => Ok(0),
-            None => Err(fault(0, LedgerFault::UnknownKind(entry.kind))),
-        };
-    };
-    match kind {
-        MessageKind::Registration => {
-            let object = decode::<Registration>(entry)?;
-            registry.register(&object)?;
-            Ok(object.signatures().len() as u64)
-        }
-        MessageKind::KeyRotation => {
-            let object = decode::<KeyRotation>(entry)?;
-            registry.rotate(&object)?;
-            Ok(object.signatures().len() as u64)
-        }
-        MessageKind::Revocation => {
-            let object = decode::<Revocation>(entry)?;
-            registry.revoke(&object)?;
-            Ok(object.signatures().len() as u64)
-        }
-        MessageKind::Contract => signed::<Contract>(entry, registry, deployment),
-        MessageKind::ChannelOpen => signed::<ChannelOpen>(entry, registry, deployment),
-        MessageKind::ChannelState => signed::<ChannelState>(entry, registry, deployment),
-        MessageKind::ChannelClose => signed::<ChannelClose>(entry, registry, deployment),
-        MessageKind::ChannelCloseRequest => signed::<CloseRequest>(entry, registry, deployment),
-        MessageKind::MeterReading => signed::<MeterReading>(entry, registry, deployment),
-        MessageKind::DeliveryToken => signed::<DeliveryToken>(entry, registry, deployment),
-        MessageKind::Dispute => signed::<Dispute>(entry, registry, deployment),
-        // Checked by `check_checkpoint` before it comes here.
-        MessageKind::LedgerCheckpoint => signed::<Checkpoint>(entry, registry, deployment),
-    }
 }
