@@ -8,11 +8,12 @@
 //! and `idea requirements` will show that coverage.
 //!
 //! ```
-//! let catalogue = idea_conformance::Catalogue::builtin();
+//! let catalogue = idea_conformance::Catalogue::builtin()?;
 //! let te = catalogue.in_area("te");
 //! assert!(te.iter().any(|r| r.id == "TE-08"));
 //! let json = idea_conformance::render::json(&te);
 //! assert!(json.contains("\"TE-08\""));
+//! # Ok::<(), idea_conformance::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 

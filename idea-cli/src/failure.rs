@@ -32,13 +32,24 @@ impl From<idea_cli::iec104_client::ClientFailure> for Failure {
 }
 
 impl Failure {
-    pub(crate) fn exit(self) -> ExitCode {
+    /// Reports the failure on standard error — one line for a person, or with `json` one JSON object
+    /// `{"error": …, "exit": …}` — and returns its exit code.
+    pub(crate) fn exit(self, json: bool) -> ExitCode {
         let (code, message) = match self {
-            Failure::Check(m) => (1, m),
+            Failure::Check(m) => (1u8, m),
             Failure::Usage(m) => (2, m),
             Failure::NoAnswer(m) => (3, m),
         };
-        let _ = writeln!(std::io::stderr(), "idea: {message}");
+        let mut stderr = std::io::stderr().lock();
+        let _ = if json {
+            writeln!(
+                stderr,
+                "{}",
+                serde_json::json!({"error": message, "exit": code})
+            )
+        } else {
+            writeln!(stderr, "idea: {message}")
+        };
         ExitCode::from(code)
     }
 }

@@ -70,7 +70,24 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `--json` anywhere asks for machine-readable output, failures included.
+    let json = std::env::args_os().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            // clap's message without its usage block: from "error: " to the first blank line, on one line.
+            let text = e.to_string();
+            let message: Vec<&str> = text
+                .trim_start_matches("error: ")
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            return Failure::Usage(message.join(" ")).exit(true);
+        }
+        // Help, version, and usage errors for a person: clap's own text and exit code (0 or 2).
+        Err(e) => e.exit(),
+    };
     let verbose = matches!(&cli.command, Command::Serve(args) if args.verbose);
     if log::set_logger(&stderr_log::LOG).is_ok() {
         log::set_max_level(if verbose {
@@ -82,7 +99,7 @@ fn main() -> ExitCode {
     if let Command::Serve(args) = &cli.command {
         return match commands::serve::run(args) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(failure) => failure.exit(),
+            Err(failure) => failure.exit(json),
         };
     }
     match run(cli.command) {
@@ -93,7 +110,7 @@ fn main() -> ExitCode {
             let _ = stdout.flush();
             ExitCode::SUCCESS
         }
-        Err(failure) => failure.exit(),
+        Err(failure) => failure.exit(json),
     }
 }
 

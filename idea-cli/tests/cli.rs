@@ -19,7 +19,7 @@ fn requirements_json_lists_every_id() {
     let list: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     let list = list.as_array().expect("array");
     assert_eq!(list.len(), 78);
-    let catalogue = idea_conformance::Catalogue::builtin();
+    let catalogue = idea_conformance::Catalogue::builtin().unwrap();
     for (item, r) in list.iter().zip(&catalogue.requirements) {
         assert_eq!(item["id"], r.id.as_str());
         assert_eq!(item["area"], r.area.as_str());
@@ -326,4 +326,43 @@ fn decode_sep2_prints_an_outline_json_and_canonical_xml() {
     assert!(!ok);
     assert!(err.contains("DERControl.mRID"), "{err}");
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// With `--json`, a failure is one JSON object on standard error — `{"error", "exit"}` — with the same exit
+/// code a person gets; without it, one line that starts with `idea:`. Usage errors from argument parsing too.
+#[test]
+fn failures_are_json_with_json_and_one_line_without() {
+    let (code, stdout, stderr) = common::idea_code(&["decode", "iec104", "68 0", "--json"]);
+    assert_eq!(code, Some(2));
+    assert!(stdout.is_empty(), "{stdout}");
+    let error: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(error["exit"], 2);
+    assert!(
+        error["error"].as_str().unwrap().contains("odd count"),
+        "{error}"
+    );
+    let (code, _, stderr) = common::idea_code(&["decode", "iec104", "68 0"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("idea: "), "{stderr}");
+    // A usage error caught by argument parsing.
+    let (code, _, stderr) = common::idea_code(&["decode", "iec104", "--json"]);
+    assert_eq!(code, Some(2));
+    let error: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("<HEX>"),
+        "{error}"
+    );
+    // No answer: exit 3, as JSON.
+    let (code, _, stderr) = common::idea_code(&[
+        "iec104",
+        "interrogate",
+        "127.0.0.1:1",
+        "--timeout",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let error: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(error["exit"], 3);
 }
