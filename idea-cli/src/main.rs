@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use commands::decode::DecodeCommand;
 use commands::iec104::Iec104Command;
 use commands::ledger::LedgerCommand;
+use commands::modbus::ModbusCommand;
 use commands::ng::NgCommand;
 use commands::sunspec::SunspecCommand;
 use failure::Failure;
@@ -64,6 +65,9 @@ enum Command {
     /// SunSpec devices over Modbus TCP.
     #[command(subcommand)]
     Sunspec(SunspecCommand),
+    /// Read or write a Modbus device's registers by hand, over TCP or a serial line.
+    #[command(subcommand)]
+    Modbus(ModbusCommand),
     /// The Transactive Energy ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -125,6 +129,7 @@ fn run(command: Command) -> Result<String, Failure> {
         Command::Decode(command) => commands::decode::run(command).map_err(Failure::Usage),
         Command::Iec104(command) => commands::iec104::run(command),
         Command::Sunspec(command) => commands::sunspec::run(command).map_err(Failure::Usage),
+        Command::Modbus(command) => commands::modbus::run(command),
         Command::Ledger(command) => commands::ledger::run(command),
     }
 }

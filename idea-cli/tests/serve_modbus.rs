@@ -230,3 +230,58 @@ fn a_host_name_is_an_address_to_listen_on() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("expected HOST:PORT"), "{stderr}");
 }
+
+/// `idea modbus read|write`: registers by hand. The SunSpec marker reads back; a register outside the map is
+/// the device's exception (exit 1, named); a closed port is no answer (exit 3).
+#[test]
+fn registers_are_read_and_written_by_hand() {
+    let (_served, address) = serve("modbus-meter", &[]);
+    let (ok, stdout, stderr) = idea(&[
+        "modbus",
+        "read",
+        &address,
+        "--address",
+        "40000",
+        "--count",
+        "2",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let read: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        read["values"],
+        serde_json::json!([0x5375, 0x6E53]),
+        "\"SunS\""
+    );
+    let (code, stdout, stderr) =
+        idea_code(&["modbus", "read", &address, "--address", "1", "--json"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let refused: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(refused["exception"], "illegal data address");
+    let (code, _, stderr) = idea_code(&[
+        "modbus",
+        "write",
+        &address,
+        "--address",
+        "1",
+        "--values",
+        "7,0x10",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("exception 2 (illegal data address)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = idea_code(&["modbus", "read", "127.0.0.1:1", "--address", "0"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let (code, _, stderr) = idea_code(&[
+        "modbus",
+        "read",
+        &address,
+        "--address",
+        "0",
+        "--count",
+        "200",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+}

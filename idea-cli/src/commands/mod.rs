@@ -3,6 +3,7 @@
 pub(crate) mod decode;
 pub(crate) mod iec104;
 pub(crate) mod ledger;
+pub(crate) mod modbus;
 pub(crate) mod ng;
 pub(crate) mod requirements;
 pub(crate) mod serve;

@@ -64,7 +64,7 @@ impl FunctionCode {
     }
 }
 
-/// A Modbus exception code (§7).
+/// A Modbus exception code (§7); shown as its code and name ("2 (illegal data address)").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExceptionCode {
@@ -90,6 +90,12 @@ pub enum ExceptionCode {
     Other(u8),
 }
 
+impl std::fmt::Display for ExceptionCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.code(), self.name())
+    }
+}
+
 impl ExceptionCode {
     /// The code on the wire.
     pub fn code(self) -> u8 {
@@ -104,6 +110,24 @@ impl ExceptionCode {
             ExceptionCode::GatewayPathUnavailable => 0x0a,
             ExceptionCode::GatewayTargetFailedToRespond => 0x0b,
             ExceptionCode::Other(c) => c,
+        }
+    }
+
+    /// Its name in the Modbus Application Protocol (§7), lower case: "illegal data address".
+    pub fn name(self) -> &'static str {
+        match self {
+            ExceptionCode::IllegalFunction => "illegal function",
+            ExceptionCode::IllegalDataAddress => "illegal data address",
+            ExceptionCode::IllegalDataValue => "illegal data value",
+            ExceptionCode::ServerDeviceFailure => "server device failure",
+            ExceptionCode::Acknowledge => "acknowledge",
+            ExceptionCode::ServerDeviceBusy => "server device busy",
+            ExceptionCode::MemoryParityError => "memory parity error",
+            ExceptionCode::GatewayPathUnavailable => "gateway path unavailable",
+            ExceptionCode::GatewayTargetFailedToRespond => {
+                "gateway target device failed to respond"
+            }
+            ExceptionCode::Other(_) => "unknown exception",
         }
     }
 

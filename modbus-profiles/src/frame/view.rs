@@ -88,7 +88,7 @@ pub fn response_json(r: &Response) -> Value {
             "objects": objects.iter().map(|o| json!({"id": o.id,
                 "value": String::from_utf8_lossy(&o.value), "value_hex": hex(&o.value)})).collect::<Vec<_>>()}),
         Response::Exception { function, code } => {
-            json!({"name": "exception", "exception": code.code(), "exception_name": format!("{code:?}"),
+            json!({"name": "exception", "exception": code.code(), "exception_name": code.name(),
                 "for_function": function})
         }
     };
