@@ -1,6 +1,6 @@
 //! The library behind the `idea` command line: what its subcommands call that is more than printing, so tests
 //! call it too — the device clients for people and labs (an IEC 104 controlling station that asks once, a
-//! SunSpec scan, Modbus registers read or written once), the ledger check from command-line arguments, and terminal views of results.
+//! SunSpec scan, Modbus registers read or written once, an IEEE 2030.5 resource fetched once), the ledger check from command-line arguments, and terminal views of results.
 //!
 //! What it does not do: protocol, ledger or control logic (that is in the protocol crates, `te-contract` and
 //! `ng-control`); simulated devices (`idea-sim`); the requirement catalogue (`idea-conformance`).
@@ -17,5 +17,6 @@
 pub mod iec104_client;
 pub mod ledger_check;
 pub mod modbus_client;
+pub mod sep2_client;
 pub mod sunspec_client;
 pub mod text;

@@ -13,6 +13,7 @@ use commands::iec104::Iec104Command;
 use commands::ledger::LedgerCommand;
 use commands::modbus::ModbusCommand;
 use commands::ng::NgCommand;
+use commands::sep2::Sep2Command;
 use commands::sunspec::SunspecCommand;
 use failure::Failure;
 use std::io::Write;
@@ -68,6 +69,9 @@ enum Command {
     /// Read or write a Modbus device's registers by hand, over TCP or a serial line.
     #[command(subcommand)]
     Modbus(ModbusCommand),
+    /// Fetch an IEEE 2030.5 resource by hand, over mutual TLS.
+    #[command(subcommand)]
+    Sep2(Sep2Command),
     /// The Transactive Energy ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -130,6 +134,7 @@ fn run(command: Command) -> Result<String, Failure> {
         Command::Iec104(command) => commands::iec104::run(command),
         Command::Sunspec(command) => commands::sunspec::run(command).map_err(Failure::Usage),
         Command::Modbus(command) => commands::modbus::run(command),
+        Command::Sep2(command) => commands::sep2::run(command),
         Command::Ledger(command) => commands::ledger::run(command),
     }
 }

@@ -83,3 +83,60 @@ fn a_device_registers_and_receives_the_demonstration_event() {
         "next step {wake} (now {now})"
     );
 }
+
+/// `idea sep2 get`: a resource fetched by hand over mutual TLS and shown as `idea decode sep2` shows it; a
+/// path the server does not have is its verdict (exit 1); a server that is not there is no answer (exit 3);
+/// a client without the server's CA is refused in the handshake (exit 3).
+#[test]
+fn a_resource_is_fetched_by_hand_over_mutual_tls() {
+    let path = |name: &str| certs().join(name).display().to_string();
+    let (_served, address) = serve(
+        "sep2-server",
+        &[
+            "--cert",
+            &path("server.pem"),
+            "--key",
+            &path("server.key"),
+            "--client-ca",
+            &path("ca.pem"),
+        ],
+    );
+    let tls = [
+        "--cert".to_owned(),
+        path("device.pem"),
+        "--key".to_owned(),
+        path("device.key"),
+        "--server-ca".to_owned(),
+        path("ca.pem"),
+        "--server-name".to_owned(),
+        "localhost".to_owned(),
+    ];
+    let get = |extra: &[&str]| {
+        let mut args = vec!["sep2", "get", &address];
+        args.extend_from_slice(extra);
+        args.extend(tls.iter().map(String::as_str));
+        common::idea_code(&args)
+    };
+    let (code, stdout, stderr) = get(&["/dcap", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let dcap: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(dcap.to_string().contains("/edev"), "{dcap}");
+    let (code, _, stderr) = get(&["/no-such-resource"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("HTTP 404"), "{stderr}");
+    let (code, _, stderr) = common::idea_code(&[
+        "sep2",
+        "get",
+        &address,
+        "/dcap",
+        "--cert",
+        &path("rogue.pem"),
+        "--key",
+        &path("rogue.key"),
+        "--server-ca",
+        &path("rogue-ca.pem"),
+    ]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let (code, _, stderr) = common::idea_code(&["sep2", "get", "127.0.0.1:1", "/dcap"]);
+    assert_eq!(code, Some(3), "{stderr}");
+}

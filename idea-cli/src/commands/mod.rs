@@ -6,5 +6,6 @@ pub(crate) mod ledger;
 pub(crate) mod modbus;
 pub(crate) mod ng;
 pub(crate) mod requirements;
+pub(crate) mod sep2;
 pub(crate) mod serve;
 pub(crate) mod sunspec;

@@ -63,6 +63,27 @@ pub struct RustlsConnector {
     pub config: Arc<rustls::ClientConfig>,
 }
 
+impl RustlsConnector {
+    /// A connector to `address` (`host:port`) whose server must present a certificate for `server_name`
+    /// (a DNS name or an IP address).
+    ///
+    /// # Errors
+    /// [`Error::Transport`] when `server_name` is neither.
+    pub fn new(
+        address: &str,
+        server_name: &str,
+        config: Arc<rustls::ClientConfig>,
+    ) -> Result<RustlsConnector, Error> {
+        let server_name = ServerName::try_from(server_name.to_owned())
+            .map_err(|e| Error::Transport(format!("server name {server_name:?}: {e}")))?;
+        Ok(RustlsConnector {
+            address: address.to_owned(),
+            server_name,
+            config,
+        })
+    }
+}
+
 impl Connector for RustlsConnector {
     fn connect(&self) -> Connecting<'_> {
         Box::pin(async move {
