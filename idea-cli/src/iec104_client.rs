@@ -1,25 +1,11 @@
 //! `idea iec104 interrogate|command`: a controlling station for people and labs, over TCP or mutual TLS (IEC
 //! 62351-3), that connects, starts data transfer, asks once and reports what came back.
 
+use crate::client_tls::{ClientTlsFiles, host_of};
 use iec104::net::tls::{ClientTls, Identity, trust_anchors_file};
 use iec104::net::{Client, ClientConfig, CommandOutcome, ReconnectPolicy};
 use iec104::{Asdu, Command};
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// The TLS files of a controlling station.
-#[derive(Debug, Clone)]
-pub struct ClientTlsFiles {
-    /// Its certificate chain (PEM).
-    pub cert: PathBuf,
-    /// Its private key (PEM).
-    pub key: PathBuf,
-    /// The CA that certifies the controlled station (PEM).
-    pub server_ca: PathBuf,
-    /// The name the controlled station's certificate must carry in its subject alternative names; `None`:
-    /// the host of the address.
-    pub server_name: Option<String>,
-}
 
 /// Where and how to reach a controlled station.
 #[derive(Debug, Clone)]
@@ -45,15 +31,6 @@ pub enum ClientFailure {
 }
 
 impl Target {
-    /// The host part of the address (a DNS name or an IP address, without brackets).
-    fn host(&self) -> &str {
-        let host = self
-            .address
-            .rsplit_once(':')
-            .map_or(self.address.as_str(), |(host, _)| host);
-        host.trim_start_matches('[').trim_end_matches(']')
-    }
-
     fn config(&self) -> Result<ClientConfig, ClientFailure> {
         let input = |e: iec104::Error| ClientFailure::Input(e.to_string());
         let mut config = ClientConfig {
@@ -67,7 +44,10 @@ impl Target {
         config.link.t0 = self.timeout;
         config.link.validate().map_err(input)?;
         if let Some(files) = &self.tls {
-            let name = files.server_name.as_deref().unwrap_or_else(|| self.host());
+            let name = files
+                .server_name
+                .as_deref()
+                .unwrap_or_else(|| host_of(&self.address));
             config.tls = Some(
                 ClientTls::new(
                     Identity::from_pem_files(&files.cert, &files.key).map_err(input)?,

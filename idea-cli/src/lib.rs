@@ -14,6 +14,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod client_tls;
 pub mod iec104_client;
 pub mod ledger_check;
 pub mod modbus_client;

@@ -3,9 +3,11 @@
 mod address;
 mod commands;
 mod failure;
+mod modbus_device;
 mod output;
 mod serial_line;
 mod stderr_log;
+mod tls_args;
 
 use clap::{Parser, Subcommand};
 use commands::decode::DecodeCommand;

@@ -1,23 +1,11 @@
 //! `idea sep2 get`: one resource of an IEEE 2030.5 server fetched by hand, over HTTPS with mutual TLS (clause
 //! 6.11) or, for testing, plain HTTP.
 
+use crate::client_tls::{ClientTlsFiles, host_of};
 use ieee2030_5::net::tls::{Identity, client_config, trust_anchors};
 use ieee2030_5::net::{Answer, Connection, RustlsConnector, TcpConnector};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// The TLS files of a client.
-#[derive(Debug, Clone)]
-pub struct ClientTlsFiles {
-    /// Its certificate chain (PEM).
-    pub cert: PathBuf,
-    /// Its private key (PEM).
-    pub key: PathBuf,
-    /// The CA that certifies the server (PEM).
-    pub server_ca: PathBuf,
-    /// The name the server's certificate must carry; `None`: the host of the address.
-    pub server_name: Option<String>,
-}
 
 /// A server: `HOST:PORT` and, for HTTPS, the client's TLS files.
 #[derive(Debug, Clone)]
@@ -29,21 +17,13 @@ pub struct Server {
 }
 
 impl Server {
-    fn host(&self) -> &str {
-        let host = self
-            .address
-            .rsplit_once(':')
-            .map_or(self.address.as_str(), |(host, _)| host);
-        host.trim_start_matches('[').trim_end_matches(']')
-    }
-
     /// A connection to the server (nothing is sent yet); its TLS files are read here.
     ///
     /// # Errors
     /// [`ieee2030_5::Error::Transport`] when a TLS file cannot be read or does not parse, or the server name
     /// is not a name.
     pub fn connection(&self) -> Result<Connection, ieee2030_5::Error> {
-        let host = self.host().to_owned();
+        let host = host_of(&self.address).to_owned();
         Ok(match &self.tls {
             None => Connection::new(
                 TcpConnector {

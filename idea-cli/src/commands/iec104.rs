@@ -59,24 +59,13 @@ pub(crate) struct StationArgs {
     /// Seconds to wait for the connection and then for each answer.
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
-    /// Our certificate chain (PEM): with --key and --server-ca, connect over mutual TLS (IEC 62351-3).
-    #[arg(long, requires_all = ["key", "server_ca"])]
-    cert: Option<std::path::PathBuf>,
-    /// Our private key (PEM).
-    #[arg(long, requires = "cert")]
-    key: Option<std::path::PathBuf>,
-    /// The CA certifying the station (PEM).
-    #[arg(long, requires = "cert")]
-    server_ca: Option<std::path::PathBuf>,
-    /// The name the station's certificate must carry in its subject alternative names [default: the host
-    /// of the address].
-    #[arg(long, requires = "cert")]
-    server_name: Option<String>,
+    #[command(flatten)]
+    tls: crate::tls_args::ClientTlsArgs,
 }
 
 impl StationArgs {
     fn target(&self) -> Result<idea_cli::iec104_client::Target, Failure> {
-        use idea_cli::iec104_client::{ClientTlsFiles, Target};
+        use idea_cli::iec104_client::Target;
         let timeout = std::time::Duration::try_from_secs_f64(self.timeout)
             .ok()
             .filter(|t| !t.is_zero())
@@ -86,18 +75,9 @@ impl StationArgs {
                     self.timeout
                 ))
             })?;
-        let tls = match (&self.cert, &self.key, &self.server_ca) {
-            (Some(cert), Some(key), Some(server_ca)) => Some(ClientTlsFiles {
-                cert: cert.clone(),
-                key: key.clone(),
-                server_ca: server_ca.clone(),
-                server_name: self.server_name.clone(),
-            }),
-            _ => None,
-        };
         Ok(Target {
             address: self.address.clone(),
-            tls,
+            tls: self.tls.files(),
             timeout,
         })
     }

@@ -1,10 +1,10 @@
 //! `idea modbus read|write`: registers of a Modbus device by hand, over TCP or a serial line.
 
 use crate::failure::Failure;
+use crate::modbus_device::DeviceArgs;
 use crate::output::pretty;
-use crate::serial_line::LineArgs;
 use clap::Subcommand;
-use idea_cli::modbus_client::{self, Device, Table};
+use idea_cli::modbus_client::{self, Table};
 use std::io::Write;
 
 #[derive(Debug, Subcommand)]
@@ -41,31 +41,6 @@ pub(crate) enum ModbusCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// Where the device is.
-#[derive(Debug, clap::Args)]
-pub(crate) struct DeviceArgs {
-    /// The device, HOST:PORT (Modbus TCP), or with --serial its serial port (Modbus RTU).
-    target: String,
-    /// The target is a serial port: Modbus RTU.
-    #[arg(long)]
-    serial: bool,
-    #[command(flatten)]
-    line: LineArgs,
-    /// Unit id.
-    #[arg(long, default_value_t = 1)]
-    unit: u8,
-}
-
-impl DeviceArgs {
-    fn device(&self) -> Device {
-        if self.serial {
-            Device::Serial(self.line.line(&self.target))
-        } else {
-            Device::Tcp(self.target.clone())
-        }
-    }
 }
 
 /// A register value: decimal, or hex with `0x`.

@@ -3,7 +3,7 @@
 use crate::failure::Failure;
 use crate::output::pretty;
 use clap::Subcommand;
-use idea_cli::sep2_client::{self, ClientTlsFiles, Server};
+use idea_cli::sep2_client::{self, Server};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Sep2Command {
@@ -15,19 +15,8 @@ pub(crate) enum Sep2Command {
         /// The resource's path, e.g. /dcap.
         #[arg(default_value = "/dcap")]
         path: String,
-        /// The client's certificate chain (PEM); with --key and --server-ca the request goes over HTTPS with
-        /// mutual TLS, without them over plain HTTP (testing only).
-        #[arg(long, requires_all = ["key", "server_ca"])]
-        cert: Option<std::path::PathBuf>,
-        /// The client's private key (PEM).
-        #[arg(long, requires = "cert")]
-        key: Option<std::path::PathBuf>,
-        /// The CA that certifies the server (PEM).
-        #[arg(long, requires = "cert")]
-        server_ca: Option<std::path::PathBuf>,
-        /// The name the server's certificate must carry [default: the host of the address].
-        #[arg(long, requires = "cert")]
-        server_name: Option<String>,
+        #[command(flatten)]
+        tls: crate::tls_args::ClientTlsArgs,
         /// Print the resource as JSON (schema field names and order).
         #[arg(long, conflicts_with = "xml")]
         json: bool,
@@ -42,25 +31,13 @@ pub(crate) fn run(command: Sep2Command) -> Result<String, Failure> {
     let Sep2Command::Get {
         address,
         path,
-        cert,
-        key,
-        server_ca,
-        server_name,
+        tls,
         json,
         xml,
     } = command;
-    let tls = match (cert, key, server_ca) {
-        (Some(cert), Some(key), Some(server_ca)) => Some(ClientTlsFiles {
-            cert,
-            key,
-            server_ca,
-            server_name,
-        }),
-        _ => None,
-    };
     let server = Server {
         address: address.clone(),
-        tls,
+        tls: tls.files(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,23 +1,15 @@
 //! `idea sunspec scan`: a SunSpec device over Modbus TCP or RTU, model by model.
 
+use crate::modbus_device::DeviceArgs;
 use crate::output::pretty;
-use crate::serial_line::LineArgs;
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum SunspecCommand {
     /// Scan a device: find "SunS" at 40000, 0 or 50000, read every model and print its points.
     Scan {
-        /// The device, HOST:PORT (Modbus TCP), or with --serial its serial port (Modbus RTU).
-        target: String,
-        /// The target is a serial port: scan over Modbus RTU.
-        #[arg(long)]
-        serial: bool,
         #[command(flatten)]
-        line: LineArgs,
-        /// Unit id.
-        #[arg(long, default_value_t = 1)]
-        unit: u8,
+        device: DeviceArgs,
         /// Print JSON (base, models with id, name, address, length and points) instead of text.
         #[arg(long)]
         json: bool,
@@ -27,13 +19,12 @@ pub(crate) enum SunspecCommand {
 /// Runs one `idea sunspec` subcommand.
 pub(crate) fn run(command: SunspecCommand) -> Result<String, String> {
     match command {
-        SunspecCommand::Scan {
-            target,
-            serial,
-            line,
-            unit,
+        SunspecCommand::Scan { device, json } => scan(
+            &device.target,
+            device.serial.then(|| device.line.line(&device.target)),
+            device.unit,
             json,
-        } => scan(&target, serial.then(|| line.line(&target)), unit, json),
+        ),
     }
 }
 
