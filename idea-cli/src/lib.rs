@@ -21,3 +21,8 @@ pub mod modbus_client;
 pub mod sep2_client;
 pub mod sunspec_client;
 pub mod text;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

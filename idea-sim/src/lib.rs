@@ -31,3 +31,8 @@ pub mod devices;
 pub mod tasks;
 
 pub use tasks::Tasks;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
