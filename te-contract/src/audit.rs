@@ -1,4 +1,4 @@
-//! Verifying a ledger with every kind of entry this crate records: the table of [`EntryKind`]s (signed
+//! Verifying a ledger with every kind of entry this crate records: the table of [`EntryKind`](crate::ledger::EntryKind)s (signed
 //! objects, registry changes, platform records, settlement records with the meter's token) that
 //! [`crate::ledger::verify`] dispatches on.
 //!
