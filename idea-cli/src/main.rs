@@ -28,10 +28,11 @@ use std::process::ExitCode;
     name = "idea",
     version,
     propagate_version = true,
-    after_help = "Exit codes: 0 success; 1 a check or verdict failed (a refused command, a ledger that does \
-                  not verify); 2 usage or input error (including an option the device kind does not \
-                  implement); 3 a peer or device did not answer (or refused the connection or the TLS \
-                  handshake)."
+    after_help = "Exit codes: 0 success; 1 a check or verdict failed (a refused command, a Modbus \
+                  exception, an HTTP status other than 200, a ledger that does not verify); 2 usage or \
+                  input error (including an option the device kind does not implement); 3 a peer or \
+                  device did not answer (or refused the connection or the TLS handshake). A failure is \
+                  one line on standard error, or with --json one JSON object {\"error\", \"exit\"}."
 )]
 struct Cli {
     #[command(subcommand)]
