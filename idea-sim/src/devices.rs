@@ -348,8 +348,7 @@ pub fn sep2_server(
     let (tls, notify_tls) = match tls {
         Some(files) => {
             use ieee2030_5::net::tls::{Identity, client_config, server_config, trust_anchors};
-            let read =
-                |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+            let read = |p: &std::path::Path| idea_proto::pem::read(p);
             let (cert, key, ca) = (
                 read(&files.cert)?,
                 read(&files.key)?,

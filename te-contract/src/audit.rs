@@ -1,6 +1,6 @@
-//! Verifying a ledger with every kind of entry this crate records: the table of [`EntryKind`](crate::ledger::EntryKind)s (signed
-//! objects, registry changes, platform records, settlement records with the meter's token) that
-//! [`crate::ledger::verify`] dispatches on.
+//! Verifying a ledger with every kind of entry this crate records: the table of
+//! [`EntryKind`](crate::ledger::EntryKind)s (signed objects, registry changes, platform records, settlement
+//! records with the meter's token) that [`crate::ledger::verify`] dispatches on.
 //!
 //! ```
 //! # use te_contract::{AvatarId, DeploymentId};
@@ -29,7 +29,7 @@ use idea_proto::{PublicKey, Timestamp};
 
 /// Every kind of entry this crate records, each with its check.
 pub fn standard_kinds() -> Kinds {
-    let kinds = Kinds::new()
+    let mut kinds = Kinds::new()
         .with(RegistryKind::<Registration>::new())
         .with(RegistryKind::<KeyRotation>::new())
         .with(RegistryKind::<Revocation>::new())
@@ -41,7 +41,6 @@ pub fn standard_kinds() -> Kinds {
         .with(SignedKind::<MeterReading>::new())
         .with(SignedKind::<DeliveryToken>::new())
         .with(SignedKind::<Dispute>::new());
-    let mut kinds = kinds;
     for record in RecordKind::ALL {
         kinds = if record == RecordKind::Settlement {
             kinds.with(SettlementRecordKind)
@@ -78,7 +77,6 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::EntryKind;
     use crate::signed::MessageKind;
 
     #[test]
@@ -92,6 +90,6 @@ mod tests {
         for kind in RecordKind::ALL {
             assert!(kinds.get(kind.code()).is_some(), "{kind:?}");
         }
-        let _: Option<&dyn EntryKind> = kinds.get(0xffff);
+        assert!(kinds.get(0xffff).is_none(), "an unknown code has no check");
     }
 }

@@ -199,7 +199,8 @@ impl Codec for DeliveryToken {
     }
 }
 
-/// Signed by the meter alone; scope: the meter; counter: the interval's start, milliseconds since 1970 (0 before).
+/// Signed by the meter alone; scope: the meter; counter: the interval's start, milliseconds since 1970 (0
+/// before).
 impl Body for DeliveryToken {
     const KIND: MessageKind = MessageKind::DeliveryToken;
     fn scope(&self) -> [u8; 16] {
@@ -263,8 +264,9 @@ impl MeterSeries {
     }
 
     /// Takes a reading signed by the meter (key valid at `now`) and returns the tokens of every interval it
-    /// completes, for the meter's avatar to sign ([`Signed::sign`]) before they are settled. Refused: another meter's reading, a bad signature, a sequence number or time not after
-    /// the last, a register that went down, energy faster than the rated power.
+    /// completes, for the meter's avatar to sign ([`Signed::sign`]) before they are settled. Refused: another
+    /// meter's reading, a bad signature, a sequence number or time not after the last, a register that went
+    /// down, energy faster than the rated power.
     pub fn accept(
         &mut self,
         signed: &Signed<MeterReading>,

@@ -4,10 +4,10 @@
 //! Per interval: the delivered energy is what the contract's delivery-point meter counted in the interval
 //! (its [`DeliveryToken`]): the export of the seller's cell, or in a P2O contract where the cell buys, the
 //! cell's import. A token counts only if the registry binds its meter to that cell
-//! ([`crate::registry::AvatarKind::Meter`]) and that meter's avatar signed it with a key valid at settlement. Within the tolerance band the contracted quantity is paid in
-//! full. Outside it the buyer pays for what was delivered, up to the contracted quantity, and the seller
-//! owes the penalty price on each Wh of deviation beyond the band; the two are netted into one amount and a
-//! discrepancy is recorded. Each token and each (contract, interval) settles once.
+//! ([`crate::registry::AvatarKind::Meter`]) and that meter's avatar signed it with a key valid at
+//! settlement. Within the tolerance band the contracted quantity is paid in full. Outside it the buyer pays
+//! for what was delivered, up to the contracted quantity, and the seller owes the penalty price on each Wh of
+//! deviation beyond the band; the two are netted into one amount and a discrepancy is recorded. Each token and each (contract, interval) settles once.
 
 use crate::channel::{ChannelOpen, Debt};
 use crate::codec::{Codec, Put, Reader};

@@ -115,6 +115,11 @@ impl Case {
     /// Checks the data: a positive base, unique bus numbers, branches and generators on known buses, finite
     /// values, non-zero branch impedance.
     pub fn validate(&self) -> Result<()> {
+        self.validated_index().map(|_| ())
+    }
+
+    /// [`Case::validate`], keeping the index of bus numbers to positions in `buses` it builds.
+    pub(crate) fn validated_index(&self) -> Result<BusIndex> {
         if !(self.base_mva.is_finite() && self.base_mva > 0.0) {
             return Err(Error::CaseData(format!(
                 "baseMVA {} is not positive",
@@ -181,7 +186,7 @@ impl Case {
                 )));
             }
         }
-        Ok(())
+        Ok(ids)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The case indexed for solving: buses in service, the slack, PV and PQ sets, specified injections, the
 //! branch π models and the bus admittance matrix as sparse rows.
 
-use crate::case::{BusIndex, BusType, Case};
+use crate::case::{BusType, Case};
 use crate::error::{Error, Result};
 use num_complex::Complex64;
 use std::collections::VecDeque;
@@ -42,18 +42,16 @@ pub(crate) struct Network {
 
 impl Network {
     pub(crate) fn build(case: &Case) -> Result<Network> {
-        case.validate()?;
+        let ids = case.validated_index()?;
         let case_bus: Vec<usize> = (0..case.buses.len())
             .filter(|&i| case.buses[i].bus_type != BusType::Isolated)
             .collect();
-        // Bus numbers are unique (validated).
-        let index = BusIndex::new(
-            case_bus
-                .iter()
-                .enumerate()
-                .map(|(k, &i)| (case.buses[i].id, k)),
-        )
-        .map_err(|id| Error::CaseData(format!("bus {id} appears twice")))?;
+        // Network index of each case bus in service.
+        let mut in_network = vec![None; case.buses.len()];
+        for (k, &i) in case_bus.iter().enumerate() {
+            in_network[i] = Some(k);
+        }
+        let index = |id: u32| ids.get(id).and_then(|i| in_network[i]);
         let n = case_bus.len();
         let bus_of = |k: usize| &case.buses[case_bus[k]];
         let refs: Vec<usize> = (0..n)
@@ -77,7 +75,7 @@ impl Network {
             .collect();
         let mut setpoint: Vec<Option<f64>> = vec![None; n];
         for g in case.generators.iter().filter(|g| g.in_service) {
-            let Some(k) = index.get(g.bus) else {
+            let Some(k) = index(g.bus) else {
                 return Err(Error::CaseData(format!(
                     "a generator in service is on isolated bus {}",
                     g.bus
@@ -118,7 +116,7 @@ impl Network {
             .enumerate()
             .filter(|(_, b)| b.in_service)
         {
-            let (Some(f), Some(t)) = (index.get(br.from), index.get(br.to)) else {
+            let (Some(f), Some(t)) = (index(br.from), index(br.to)) else {
                 return Err(Error::CaseData(format!(
                     "branch {} in service touches an isolated bus",
                     i + 1
