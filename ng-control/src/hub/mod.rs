@@ -15,7 +15,9 @@ mod norms;
 mod simulation;
 
 pub use norms::{FrequencyNorms, FrequencyVerdict};
-pub use simulation::{Cell, Event, EventKind, Microgrid, SimulationReport, simulate};
+pub use simulation::{
+    Cell, Event, EventKind, FrequencyDynamics, Microgrid, SimulationReport, simulate,
+};
 
 use serde::Deserialize;
 use std::sync::OnceLock;

@@ -91,11 +91,155 @@ fn positive(x: f64) -> bool {
     x.is_finite() && x > 0.0
 }
 
+/// One hub's state inside [`FrequencyDynamics`].
+#[derive(Debug, Clone, PartialEq)]
 struct HubState {
     rating_w: f64,
     settings: HubSettings,
     output_w: f64,
     reference_w: f64,
+}
+
+/// The frequency of an isolated microgrid and the hubs that form it, stepped by the caller: the swing
+/// equation over the hubs' virtual inertia (and any machines'), each hub's converter following its droop
+/// response and restoration reference. [`simulate`] drives it over a scripted run; `idea-sim` steps it from its
+/// microgrid model, one power flow at a time.
+///
+/// ```
+/// use ng_control::hub::{FrequencyDynamics, HubSettings};
+/// let mut grid = FrequencyDynamics::new(50.0, 0.0, 0.0);
+/// grid.add_hub(10_000.0, HubSettings::defaults(), 0.0)?;
+/// // A 1 kW load appears: frequency falls, the hub picks it up, restoration brings 50 Hz back.
+/// for _ in 0..30_000 {
+///     grid.step(0.001, 0.0, 1_000.0)?;
+/// }
+/// assert!((grid.frequency_hz() - 50.0).abs() < 0.01);
+/// assert!((grid.hub_output_w(0).unwrap() - 1_000.0).abs() < 5.0);
+/// # Ok::<(), ng_control::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrequencyDynamics {
+    nominal_hz: f64,
+    machine_inertia_s: f64,
+    load_damping: f64,
+    hubs: Vec<HubState>,
+    f_hz: f64,
+    rocof_hz_per_s: f64,
+}
+
+impl FrequencyDynamics {
+    /// A system at nominal frequency with no hub yet; `machine_inertia_s` is the inertia of synchronous
+    /// machines on the hubs' total rating, `load_damping` the per-unit load change per per-unit frequency
+    /// change.
+    pub fn new(nominal_hz: f64, machine_inertia_s: f64, load_damping: f64) -> FrequencyDynamics {
+        FrequencyDynamics {
+            nominal_hz,
+            machine_inertia_s,
+            load_damping,
+            hubs: Vec::new(),
+            f_hz: nominal_hz,
+            rocof_hz_per_s: 0.0,
+        }
+    }
+
+    /// Adds a hub of `rating_w` delivering `output_w` (its restoration reference starts there too); returns
+    /// its index.
+    ///
+    /// # Errors
+    /// [`Error::CaseData`] for a rating that is not positive and finite, or beyond the largest system.
+    pub fn add_hub(
+        &mut self,
+        rating_w: f64,
+        settings: HubSettings,
+        output_w: f64,
+    ) -> Result<usize> {
+        if !positive(rating_w) || self.hubs.len() >= MAX_CELLS || !output_w.is_finite() {
+            return Err(Error::CaseData(format!(
+                "a hub of {rating_w} W delivering {output_w} W cannot join"
+            )));
+        }
+        let output_w = output_w.clamp(-rating_w, rating_w);
+        self.hubs.push(HubState {
+            rating_w,
+            settings,
+            output_w,
+            reference_w: output_w,
+        });
+        Ok(self.hubs.len() - 1)
+    }
+
+    /// The frequency, Hz.
+    pub fn frequency_hz(&self) -> f64 {
+        self.f_hz
+    }
+
+    /// The rate of change of frequency of the last step, Hz/s.
+    pub fn rocof_hz_per_s(&self) -> f64 {
+        self.rocof_hz_per_s
+    }
+
+    /// The number of hubs.
+    pub fn hub_count(&self) -> usize {
+        self.hubs.len()
+    }
+
+    /// What hub `index` delivers, W (negative: it charges).
+    pub fn hub_output_w(&self, index: usize) -> Option<f64> {
+        self.hubs.get(index).map(|h| h.output_w)
+    }
+
+    /// Whether hub `index` is at its rating (it can no longer balance).
+    pub fn hub_saturated(&self, index: usize) -> bool {
+        self.hubs
+            .get(index)
+            .is_some_and(|h| h.output_w.abs() >= h.rating_w * 0.999)
+    }
+
+    /// Advances by `dt_s` with `generation_w` from sources other than the hubs and `load_w` of load at
+    /// nominal frequency (the load damping applies on top). Returns the new frequency.
+    ///
+    /// # Errors
+    /// [`Error::CaseData`] for a step that is not positive and finite, or a system without inertia.
+    pub fn step(&mut self, dt_s: f64, generation_w: f64, load_w: f64) -> Result<f64> {
+        if !positive(dt_s) || !generation_w.is_finite() || !load_w.is_finite() {
+            return Err(Error::CaseData(format!(
+                "a step of {dt_s} s with {generation_w} W generated and {load_w} W of load"
+            )));
+        }
+        let f0 = self.nominal_hz;
+        let f = self.f_hz;
+        let total_rating: f64 = self.hubs.iter().map(|h| h.rating_w).sum();
+        let stored: f64 = self
+            .hubs
+            .iter()
+            .map(|h| h.settings.virtual_inertia_s * h.rating_w)
+            .sum::<f64>()
+            + self.machine_inertia_s * total_rating;
+        let generation = self.hubs.iter().map(|h| h.output_w).sum::<f64>() + generation_w;
+        let load = load_w * (1.0 + self.load_damping * (f - f0) / f0);
+        let dfdt = if stored > 0.0 {
+            f0 / (2.0 * stored) * (generation - load)
+        } else {
+            f64::INFINITY
+        };
+        if !dfdt.is_finite() {
+            return Err(Error::CaseData(
+                "the microgrid has no inertia, virtual or real".into(),
+            ));
+        }
+        for h in &mut self.hubs {
+            let s = h.settings;
+            let target = (h.reference_w + h.rating_w * s.droop_response(f, f0))
+                .clamp(-h.rating_w, h.rating_w);
+            let tau = s.converter_time_constant_s.max(dt_s);
+            h.output_w += (target - h.output_w) * (dt_s / tau).min(1.0);
+            h.reference_w = (h.reference_w + s.restoration_gain * h.rating_w * (f0 - f) * dt_s)
+                .clamp(-h.rating_w, h.rating_w);
+        }
+        self.rocof_hz_per_s = dfdt;
+        self.f_hz = f + dfdt * dt_s;
+        Ok(self.f_hz)
+    }
 }
 
 /// Runs the model for `duration_s` with integration step `dt_s`, recording the frequency every
@@ -122,22 +266,16 @@ pub fn simulate(
         ));
     }
     let mut cells = model.cells.clone();
-    let f0 = model.nominal_hz;
-    let mut hubs: Vec<HubState> = Vec::new();
-    let rating: f64 = cells.iter().map(|c| c.hub_rating_w).sum();
     if cells.iter().any(|c| !positive(c.hub_rating_w)) {
         return bad("every hub needs a positive rating".into());
     }
+    let f0 = model.nominal_hz;
+    let mut dynamics = FrequencyDynamics::new(f0, model.machine_inertia_s, model.load_damping);
     // Start balanced: hubs share the net load in proportion to their ratings.
+    let rating: f64 = cells.iter().map(|c| c.hub_rating_w).sum();
     let net: f64 = cells.iter().map(|c| c.load_w - c.pv_w).sum();
     for c in &cells {
-        let share = net * c.hub_rating_w / rating;
-        hubs.push(HubState {
-            rating_w: c.hub_rating_w,
-            settings: c.hub,
-            output_w: share,
-            reference_w: share,
-        });
+        dynamics.add_hub(c.hub_rating_w, c.hub, net * c.hub_rating_w / rating)?;
     }
     let mut pending: Vec<&Event> = events.iter().collect();
     pending.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
@@ -159,49 +297,18 @@ pub fn simulate(
                     None => return bad(format!("event at {} s names cell {cell}", e.at_s)),
                 },
                 EventKind::CellJoins(c) => {
-                    if !positive(c.hub_rating_w) || cells.len() >= MAX_CELLS {
-                        return bad(format!("cell {} cannot join", c.name));
-                    }
-                    hubs.push(HubState {
-                        rating_w: c.hub_rating_w,
-                        settings: c.hub,
-                        output_w: 0.0,
-                        reference_w: 0.0,
-                    });
+                    dynamics
+                        .add_hub(c.hub_rating_w, c.hub, 0.0)
+                        .map_err(|_| Error::CaseData(format!("cell {} cannot join", c.name)))?;
                     cells.push(c.clone());
                 }
             }
             next_event += 1;
         }
-        let total_rating: f64 = hubs.iter().map(|h| h.rating_w).sum();
-        let stored: f64 = hubs
-            .iter()
-            .map(|h| h.settings.virtual_inertia_s * h.rating_w)
-            .sum::<f64>()
-            + model.machine_inertia_s * total_rating;
-        let generation: f64 = hubs.iter().map(|h| h.output_w).sum::<f64>()
-            + cells.iter().map(|c| c.pv_w).sum::<f64>();
-        let load: f64 = cells.iter().map(|c| c.load_w).sum::<f64>()
-            * (1.0 + model.load_damping * (f - f0) / f0);
-        let dfdt = if stored > 0.0 {
-            f0 / (2.0 * stored) * (generation - load)
-        } else {
-            f64::INFINITY
-        };
-        if !dfdt.is_finite() {
-            return bad("the microgrid has no inertia, virtual or real".into());
-        }
-        max_rocof = max_rocof.max(dfdt.abs());
-        for h in &mut hubs {
-            let s = h.settings;
-            let target = (h.reference_w + h.rating_w * s.droop_response(f, f0))
-                .clamp(-h.rating_w, h.rating_w);
-            let tau = s.converter_time_constant_s.max(dt_s);
-            h.output_w += (target - h.output_w) * (dt_s / tau).min(1.0);
-            h.reference_w = (h.reference_w + s.restoration_gain * h.rating_w * (f0 - f) * dt_s)
-                .clamp(-h.rating_w, h.rating_w);
-        }
-        f += dfdt * dt_s;
+        let pv: f64 = cells.iter().map(|c| c.pv_w).sum();
+        let load: f64 = cells.iter().map(|c| c.load_w).sum();
+        f = dynamics.step(dt_s, pv, load)?;
+        max_rocof = max_rocof.max(dynamics.rocof_hz_per_s().abs());
         t += dt_s;
         nadir = nadir.min(f);
         zenith = zenith.max(f);
@@ -213,10 +320,10 @@ pub fn simulate(
             next_record += record_every_s;
         }
     }
-    let saturated_hubs = hubs
+    let saturated_hubs = cells
         .iter()
-        .zip(&cells)
-        .filter(|(h, _)| h.output_w.abs() >= h.rating_w * 0.999)
+        .enumerate()
+        .filter(|(i, _)| dynamics.hub_saturated(*i))
         .map(|(_, c)| c.name.clone())
         .collect();
     let verdict = norms.judge(&trace);
