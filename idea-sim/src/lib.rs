@@ -28,8 +28,11 @@
 #![forbid(unsafe_code)]
 
 pub mod devices;
+mod error;
+pub mod grid;
 pub mod tasks;
 
+pub use error::{Error, Result};
 pub use tasks::Tasks;
 
 /// The README's examples, compiled and run as doctests.

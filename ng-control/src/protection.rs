@@ -44,7 +44,8 @@ struct Constants {
 }
 
 impl Curve {
-    fn key(self) -> &'static str {
+    /// The curve's name in `data/inverse-time-curves.toml` (`iec-standard-inverse`, `ieee-very-inverse`…).
+    pub fn name(self) -> &'static str {
         match self {
             Curve::IecStandardInverse => "iec-standard-inverse",
             Curve::IecVeryInverse => "iec-very-inverse",
@@ -65,7 +66,12 @@ impl Curve {
                 Err(e) => panic!("data/inverse-time-curves.toml is invalid: {e}"),
             }
         });
-        table[self.key()]
+        table[self.name()]
+    }
+
+    /// The curve of a name ([`Curve::name`]).
+    pub fn from_name(name: &str) -> Option<Curve> {
+        Curve::ALL.into_iter().find(|c| c.name() == name)
     }
 
     /// All curves.

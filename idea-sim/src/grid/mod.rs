@@ -1,0 +1,48 @@
+//! The physical side: a microgrid stepped in simulated time.
+//!
+//! A [`Topology`] (a TOML file, or a built-in one) lists buses, lines, transformers and elements; a
+//! [`Microgrid`] steps it: each step sets every element's output from its profile, command and ramp, forms
+//! the islands (the public network where connected, else an energy hub), solves one power flow per energised
+//! island with `ng_control::powerflow`, integrates the hubs' frequency dynamics
+//! (`ng_control::hub::FrequencyDynamics`: droop, virtual inertia, restoration) and the relays' inverse-time
+//! elements (`ng_control::protection`) in sub-steps of at most 10 ms, and integrates meters and states of
+//! charge. DERs follow the IEEE 1547 volt-var function (`ng_control::der`); routers their mode NG-R1..R5
+//! (`ng_control::router`) with conversion losses.
+//!
+//! What it does not model: unbalanced phases, transients inside a step (each step's flows hold for the
+//! step), synchronisation when the network reconnects (it is instant), DER frequency-watt and trips,
+//! converters or routers forming an island's voltage (only the network and hubs form one), and the hubs'
+//! Q–V droop (a forming hub holds 1 p.u.).
+//!
+//! ```
+//! use idea_sim::grid::{Microgrid, Topology};
+//! let topology = Topology::builtin("demo-microgrid")?;
+//! let start = idea_proto::Timestamp::from_unix_secs(1_767_268_800)?; // 2026-01-01 12:00 UTC
+//! let mut grid = Microgrid::new(&topology, 7, start)?;
+//! for _ in 0..10 {
+//!     grid.step()?;
+//! }
+//! assert!((grid.elapsed_s() - 10.0 * grid.step_s()).abs() < 1e-9);
+//! assert!(grid.grid.as_ref().is_some_and(|g| g.connected));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod curves;
+pub mod elements;
+mod model;
+pub mod network;
+pub mod topology;
+
+pub use elements::{ElementRef, TripCause};
+pub use model::{Former, GridConnection, Island, Microgrid, SimEvent};
+pub use topology::Topology;
+
+/// A model shared between its clock and the devices that read and command it.
+pub type SharedGrid = std::sync::Arc<std::sync::Mutex<Microgrid>>;
+
+/// Locks a shared model; a poisoned lock still holds a consistent model (every step completes or fails
+/// before it returns), so it is used as is.
+pub fn lock(grid: &SharedGrid) -> std::sync::MutexGuard<'_, Microgrid> {
+    grid.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
