@@ -1,40 +1,23 @@
 //! The devices `idea serve` runs: real servers on real sockets with behaviour behind their registers.
 
+use crate::fault::Faults;
+use crate::grid::{SharedGrid, lock};
+use crate::physical::{Binding, ModelDevice};
 use crate::tasks::Tasks;
 use iec104::net::{Server, ServerConfig};
 use iec104::profile::Profile;
 use iec104::station::{CommandHandler, CommandResult, Outstation};
 use iec104::{Element, InformationObject};
-use modbus_profiles::simulator::SimulatedDevice;
-use modbus_profiles::sunspec::Catalog;
-use ng_control::router::{Mode, PortLimits, Router};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-/// Rating of each router port when no limit is set, kW.
-const PORT_RATING_KW: f64 = 25.0;
-
-/// What the router has been told to do.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RouterState {
-    /// NG-R1..NG-R5 as 1..=5.
-    pub mode: i16,
-    /// Whether it regulates (false: every port at zero).
-    pub enabled: bool,
-    /// Requested active power per port, kW (positive into the port's side).
-    pub p_setpoint_kw: Vec<f64>,
-    /// Requested reactive power per port, kvar.
-    pub q_setpoint_kvar: Vec<f64>,
-    /// Limit per port, kW (both directions).
-    pub p_limit_kw: Vec<f64>,
-}
-
-/// The command side of the simulated router.
+/// The command side of the IEC 104 router: commands set the model router's mode, enable and port setpoints.
 struct RouterCommands {
     names: BTreeMap<u32, String>,
-    state: Arc<Mutex<RouterState>>,
+    grid: SharedGrid,
+    router: String,
 }
 
 fn port_of(name: &str) -> Option<(String, usize)> {
@@ -52,10 +35,6 @@ impl CommandHandler for RouterCommands {
         let Some(name) = self.names.get(&object.ioa) else {
             return CommandResult::Reject;
         };
-        let mut s = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let value = object.elements.iter().find_map(|e| match e {
             Element::R32(bits) => Some(f64::from(f32::from_bits(*bits))),
             Element::Sva(v) => Some(f64::from(*v)),
@@ -65,23 +44,36 @@ impl CommandHandler for RouterCommands {
         let Some(value) = value.filter(|v| v.is_finite()) else {
             return CommandResult::Reject;
         };
+        let mut model = lock(&self.grid);
+        let Ok(r) = model.router_mut(&self.router) else {
+            return CommandResult::Reject;
+        };
         match (name.as_str(), port_of(name)) {
             ("set_mode", _) if (1.0..=5.0).contains(&value) && value.fract() == 0.0 => {
                 // Checked whole and within 1..=5 just above.
-                #[allow(clippy::cast_possible_truncation)]
-                let mode = value as i16;
-                s.mode = mode;
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let mode = value as u8;
+                r.mode = mode;
             }
-            ("set_enable", _) => s.enabled = value != 0.0,
+            ("set_enable", _) => r.enabled = value != 0.0,
             (_, Some((base, port))) => {
-                let target = match base.as_str() {
-                    "p_setpoint_kw" => &mut s.p_setpoint_kw,
-                    "q_setpoint_kvar" => &mut s.q_setpoint_kvar,
-                    "p_limit_kw" if value >= 0.0 => &mut s.p_limit_kw,
+                let (target, scale) = match base.as_str() {
+                    "p_setpoint_kw" => (&mut r.setpoint_w, 1000.0),
+                    "q_setpoint_kvar" => (&mut r.q_setpoint_var, 1000.0),
+                    "p_limit_kw" if value >= 0.0 => {
+                        // One limit both ways, as the IEC 104 profile has it.
+                        if let Some(slot) = r.limit_in_w.get_mut(port) {
+                            *slot = value * 1000.0;
+                        }
+                        if port == 0 {
+                            r.grid_export_limit_w = value * 1000.0;
+                        }
+                        (&mut r.limit_out_w, 1000.0)
+                    }
                     _ => return CommandResult::Reject,
                 };
                 match target.get_mut(port) {
-                    Some(slot) => *slot = value,
+                    Some(slot) => *slot = value * scale,
                     None => return CommandResult::Reject,
                 }
             }
@@ -91,69 +83,37 @@ impl CommandHandler for RouterCommands {
     }
 }
 
-/// The flows the router settles at for its state: NG-R1..R5 over the ports, setpoints moving the flows and
-/// limits clamping them, kW per port.
-pub fn router_flows(state: &RouterState) -> Vec<f64> {
-    let ports = state.p_setpoint_kw.len();
-    if !state.enabled || ports < 2 {
-        return vec![0.0; ports];
-    }
-    let limits = state
-        .p_limit_kw
-        .iter()
-        .map(|l| PortLimits::symmetric(l * 1000.0))
-        .collect();
-    let router = Router::new(limits);
-    let microgrid_limits = (1..ports)
-        .map(|p| (p, state.p_limit_kw.get(p).copied().unwrap_or(0.0) * 1000.0))
-        .collect();
-    let mode = match state.mode {
-        2 => Mode::R2 { sources: vec![1] },
-        3 => Mode::R3 {
-            limits: microgrid_limits,
-        },
-        4 => Mode::R4 {
-            grid_export_limit_w: state.p_limit_kw.first().copied().unwrap_or(0.0) * 1000.0,
-        },
-        5 => Mode::R5 { sources: vec![1] },
-        _ => Mode::R1,
-    };
-    let requests: Vec<f64> = state.p_setpoint_kw.iter().map(|kw| kw * 1000.0).collect();
-    router.setpoints(&mode, &requests).map_or_else(
-        |_| vec![0.0; ports],
-        |s| s.port_w.iter().map(|w| w / 1000.0).collect(),
-    )
-}
-
-/// Serves the IDEA energy router's IEC 104 profile on `listener` with a simulated router behind it, until the
-/// task is dropped; with `tls`, mutual TLS to the IEC 62351-3 profile only (a client without a certificate
-/// from `tls.client_ca`, or without TLS, is refused during the handshake and the refusal is logged). Returns
-/// the shared state for tests and status displays.
+/// Serves the IDEA energy router's IEC 104 profile on `listener` for the router `router` of `grid`, until the
+/// tasks are dropped: commands set the model router's mode (NG-R1..R5), enable, port setpoints and limits;
+/// measured values (port flows, voltage and frequency at the network port) come from the model unless the
+/// device is stale. With `tls`, mutual TLS to the IEC 62351-3 profile only (a client without a certificate
+/// from `tls.client_ca`, or without TLS, is refused during the handshake and the refusal is logged). Ports the
+/// profile has beyond the model router's read zero and refuse commands.
+///
+/// # Errors
+/// The profile's, the TLS files', or [`crate::Error::UnknownElement`] when the model has no such router.
 pub async fn iec104_router(
     listener: TcpListener,
     tls: Option<&ServerTls>,
-) -> Result<(Arc<Mutex<RouterState>>, Tasks), iec104::Error> {
+    grid: SharedGrid,
+    router: &str,
+    faults: &Faults,
+) -> crate::Result<Tasks> {
+    let device = |e: iec104::Error| crate::Error::Device(e.to_string());
+    lock(&grid).router_mut(router)?;
     // Read before anything is served: a bad file ends the command before it says "serving".
     let tls = match tls {
-        Some(files) => Some(iec104::net::tls::server_config(
-            iec104::net::tls::Identity::from_pem_files(&files.cert, &files.key)?,
-            iec104::net::tls::trust_anchors_file(&files.client_ca)?,
-        )?),
+        Some(files) => Some(
+            iec104::net::tls::server_config(
+                iec104::net::tls::Identity::from_pem_files(&files.cert, &files.key)
+                    .map_err(device)?,
+                iec104::net::tls::trust_anchors_file(&files.client_ca).map_err(device)?,
+            )
+            .map_err(device)?,
+        ),
         None => None,
     };
-    let profile = Profile::energy_router()?;
-    let ports = profile
-        .points
-        .iter()
-        .filter(|p| p.name.starts_with("p_kw["))
-        .count();
-    let state = Arc::new(Mutex::new(RouterState {
-        mode: 1,
-        enabled: false,
-        p_setpoint_kw: vec![0.0; ports],
-        q_setpoint_kvar: vec![0.0; ports],
-        p_limit_kw: vec![PORT_RATING_KW; ports],
-    }));
+    let profile = Profile::energy_router().map_err(device)?;
     let names = profile
         .commands
         .iter()
@@ -162,13 +122,16 @@ pub async fn iec104_router(
     let (db, config) = profile.station();
     let app = RouterCommands {
         names,
-        state: Arc::clone(&state),
+        grid: Arc::clone(&grid),
+        router: router.to_owned(),
     };
     let server = Server::new(
         Outstation::new(config, db, app, Instant::now()),
         ServerConfig::default(),
-    )?;
+    )
+    .map_err(device)?;
     let mut tasks = Tasks::default();
+    let listener = crate::fault::front(listener, faults, &mut tasks).await?;
     match tls {
         Some(tls) => tasks.spawn(
             "the IEC 104 server (TLS)",
@@ -176,8 +139,8 @@ pub async fn iec104_router(
         ),
         None => tasks.spawn("the IEC 104 server", Arc::clone(&server).run(listener)),
     };
-    let shared = Arc::clone(&state);
-    tasks.spawn::<_, std::convert::Infallible>("the router simulation", async move {
+    let (router, faults) = (router.to_owned(), faults.clone());
+    tasks.spawn::<_, std::convert::Infallible>("the router's measurements", async move {
         let ioa = |name: &str| profile.entry(name).map(|e| e.ioa);
         let float = |v: f64| {
             // Measurements are reported as short floats.
@@ -185,28 +148,41 @@ pub async fn iec104_router(
             let f = v as f32;
             vec![Element::R32(f.to_bits()), Element::Qds(0)]
         };
+        let ports = profile
+            .points
+            .iter()
+            .filter(|p| p.name.starts_with("p_kw["))
+            .count();
         let mut last: BTreeMap<u32, Vec<Element>> = BTreeMap::new();
         loop {
-            let s = shared
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            let flows = router_flows(&s);
-            let mut values: Vec<(Option<u32>, Vec<Element>)> = vec![
-                (ioa("voltage_v"), float(400.0)),
-                (ioa("frequency_hz"), float(50.0)),
-                (ioa("mode"), vec![Element::Sva(s.mode), Element::Qds(0)]),
-                (ioa("enabled"), vec![Element::Siq(u8::from(s.enabled))]),
-            ];
-            for (port, p) in flows.iter().enumerate() {
-                values.push((ioa(&format!("p_kw[{port}]")), float(*p)));
-                let q = if s.enabled {
-                    s.q_setpoint_kvar.get(port).copied().unwrap_or(0.0)
-                } else {
-                    0.0
-                };
-                values.push((ioa(&format!("q_kvar[{port}]")), float(q)));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if faults.stale() {
+                continue;
             }
+            let values = {
+                let mut model = lock(&grid);
+                let Ok(r) = model.router_mut(&router) else {
+                    continue;
+                };
+                let r = r.clone();
+                let network = r.ports.first().copied().unwrap_or(0);
+                let mut values: Vec<(Option<u32>, Vec<Element>)> = vec![
+                    (ioa("voltage_v"), float(model.bus_volts(network))),
+                    (ioa("frequency_hz"), float(model.bus_frequency_hz(network))),
+                    (
+                        ioa("mode"),
+                        vec![Element::Sva(i16::from(r.mode)), Element::Qds(0)],
+                    ),
+                    (ioa("enabled"), vec![Element::Siq(u8::from(r.enabled))]),
+                ];
+                for port in 0..ports {
+                    let p = r.p_w.get(port).copied().unwrap_or(0.0) / 1000.0;
+                    let q = r.q_var.get(port).copied().unwrap_or(0.0) / 1000.0;
+                    values.push((ioa(&format!("p_kw[{port}]")), float(p)));
+                    values.push((ioa(&format!("q_kvar[{port}]")), float(q)));
+                }
+                values
+            };
             for (address, elements) in values {
                 if let Some(address) = address
                     && last.get(&address) != Some(&elements)
@@ -215,40 +191,30 @@ pub async fn iec104_router(
                     last.insert(address, elements);
                 }
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
-    Ok((state, tasks))
+    Ok(tasks)
 }
 
-/// The shared core of a simulated Modbus device.
-pub type SimulatedServer = modbus_profiles::net::Shared<SimulatedDevice>;
-
-/// The server core of the simulated Modbus device of profile `name` (a name of
-/// [`modbus_profiles::simulator::SHIPPED`]), its SunSpec map at `base`, answering as `unit`.
-fn modbus_core(name: &str, base: u16, unit: u8) -> Result<SimulatedServer, modbus_profiles::Error> {
-    let catalog = Catalog::builtin()?;
-    let device = SimulatedDevice::new(
-        modbus_profiles::simulator::Profile::builtin(name)?,
-        &catalog,
-        base,
-    )?;
-    Ok(Arc::new(Mutex::new(modbus_profiles::server::Server::new(
-        unit, device,
-    ))))
-}
-
-/// Serves the simulated Modbus device of profile `name` (a name of
-/// [`modbus_profiles::simulator::SHIPPED`]) on `listener`, its SunSpec map at `base`, answering as `unit`,
-/// until the tasks are dropped. Returns the shared server core and its tasks.
-pub fn modbus_device(
+/// Serves the Modbus/SunSpec device `binding` of `grid` on `listener` (Modbus TCP), its SunSpec map at
+/// `base`, answering as `unit`, until the tasks are dropped.
+///
+/// # Errors
+/// [`crate::Error::UnknownElement`] when the model has no such element; [`crate::Error::Device`] for a
+/// profile that does not build.
+pub async fn modbus_model_device(
     listener: TcpListener,
-    name: &str,
-    base: u16,
-    unit: u8,
-) -> Result<(SimulatedServer, Tasks), modbus_profiles::Error> {
-    let server = modbus_core(name, base, unit)?;
+    binding: Binding,
+    grid: SharedGrid,
+    at: ModbusAt,
+    faults: &Faults,
+) -> crate::Result<(modbus_profiles::net::Shared<ModelDevice>, Tasks)> {
+    let device = ModelDevice::new(binding, grid, faults.clone(), at.base)?;
+    let server = Arc::new(Mutex::new(modbus_profiles::server::Server::new(
+        at.unit, device,
+    )));
     let mut tasks = Tasks::default();
+    let listener = crate::fault::front(listener, faults, &mut tasks).await?;
     tasks.spawn(
         "the Modbus TCP server",
         modbus_profiles::net::serve_tcp(listener, Arc::clone(&server)),
@@ -256,26 +222,49 @@ pub fn modbus_device(
     Ok((server, tasks))
 }
 
-/// Opens `line` and serves the simulated Modbus device of profile `name` on it over Modbus RTU (frames
-/// delimited by the line's 3.5-character silence). Returns the shared server core and its task, which ends
-/// when the port fails or closes.
+/// [`modbus_model_device`] over Modbus RTU on a serial line (frames delimited by the line's 3.5-character
+/// silence); `silent` drops requests there too.
 ///
 /// # Errors
-/// The profile's errors, and the port's when it cannot be opened (the error names it).
-pub fn modbus_device_serial(
+/// As [`modbus_model_device`], and the port's when it cannot be opened (the error names it).
+pub fn modbus_model_device_serial(
     line: &modbus_profiles::net::SerialLine,
-    name: &str,
-    base: u16,
-    unit: u8,
-) -> Result<(SimulatedServer, Tasks), modbus_profiles::Error> {
-    let server = modbus_core(name, base, unit)?;
-    let port = line.open()?;
+    binding: Binding,
+    grid: SharedGrid,
+    at: ModbusAt,
+    faults: &Faults,
+) -> crate::Result<(modbus_profiles::net::Shared<ModelDevice>, Tasks)> {
+    let device = ModelDevice::new(binding, grid, faults.clone(), at.base)?;
+    let server = Arc::new(Mutex::new(modbus_profiles::server::Server::new(
+        at.unit, device,
+    )));
+    let port = line
+        .open()
+        .map_err(|e| crate::Error::Device(e.to_string()))?;
     let mut tasks = Tasks::default();
     tasks.spawn(
         "the Modbus RTU server (the serial port closed)",
         modbus_profiles::net::serve_rtu(port, Arc::clone(&server), line.frame_gap()),
     );
     Ok((server, tasks))
+}
+
+/// Where a Modbus device's SunSpec map sits and which unit it answers as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModbusAt {
+    /// Register address of "SunS".
+    pub base: u16,
+    /// Unit id answered.
+    pub unit: u8,
+}
+
+impl Default for ModbusAt {
+    fn default() -> ModbusAt {
+        ModbusAt {
+            base: 40000,
+            unit: 1,
+        }
+    }
 }
 
 /// The TLS files of a served device (`idea serve iec104-router`, `idea serve sep2-server`): the server's
@@ -290,14 +279,16 @@ pub struct ServerTls {
     pub client_ca: std::path::PathBuf,
 }
 
-/// Serves an IEEE 2030.5 DER server on `listener` until the task is dropped: one function set assignment
+/// Serves an IEEE 2030.5 DER server on `listener` until the task is dropped (it holds no measurements, so
+/// of the faults only `silent` applies): one function set assignment
 /// with one DER program (primacy 1), a `DefaultDERControl` (maximum active power 100 %), and an event a
 /// minute after start limiting it to 50 % for five minutes. Devices in `enrol` (LFDI, PIN) may register.
 /// Without `tls` it speaks plain HTTP and every client is the operator (local testing only).
-pub fn sep2_server(
+pub async fn sep2_server(
     listener: TcpListener,
     tls: Option<&ServerTls>,
     enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
+    faults: &Faults,
 ) -> Result<(ieee2030_5::net::SharedServer, Tasks), String> {
     use ieee2030_5::primitives::HexBinary;
     use ieee2030_5::resources::{
@@ -370,6 +361,9 @@ pub fn sep2_server(
     };
     let shared = Arc::new(Mutex::new(server));
     let mut tasks = Tasks::default();
+    let listener = crate::fault::front(listener, faults, &mut tasks)
+        .await
+        .map_err(|e| e.to_string())?;
     tasks.spawn(
         "the IEEE 2030.5 server",
         ieee2030_5::net::serve(listener, tls, Arc::clone(&shared), clock),

@@ -1,35 +1,51 @@
-//! IDEA simulated devices: real protocol servers on real sockets, with behaviour behind their points, that the
-//! `idea` command line serves and the conformance suites, the agent and the demo talk to.
+//! IDEA simulated devices with real physics behind them: a microgrid stepped in simulated time ([`grid`]) and
+//! the devices on it ([`devices`], [`physical`]), real protocol servers on real sockets whose points read from
+//! and write to the model — what `idea serve` runs and what the conformance suites, the agent and the demo
+//! talk to.
 //!
-//! What it does today (`devices`): the IDEA energy router's IEC 104 profile with a router behind it
-//! (`ng_control::router` modes NG-R1..R5: setpoints move the measured flows, limits clamp them), the shipped
-//! Modbus/SunSpec devices of `modbus_profiles::simulator` over Modbus TCP or RTU, and an IEEE 2030.5 DER
-//! server (one program, its default control and an event a minute after start) over HTTP or mutual TLS.
+//! What it does:
+//! - [`grid`]: a topology (TOML, or the built-in demonstration complex) of buses, lines, transformers, loads
+//!   with daily shapes, PV under a seeded sky, diesel/CHP generators with ramp limits, batteries, energy hubs,
+//!   DER inverters, energy routers and converters, meters and relays; stepped with a power flow per island
+//!   per step and the hubs' frequency dynamics, all from `ng-control`. Deterministic from its seed.
+//! - [`devices`]: the energy router over IEC 104 (plain or IEC 62351-3 mutual TLS), every IDEA Modbus/SunSpec
+//!   device profile over Modbus TCP or RTU — router (NG-R1..R5 enforced, per-port limits, losses), hub
+//!   (droop, inertia, restoration when it forms its island), energy port, rectiverter, meter (energy registers
+//!   integrating the simulated flow), relay (inverse-time trip, reclose on command), DER (IEEE 1547 volt-var
+//!   from its SunSpec 705 curve) — and an IEEE 2030.5 DER server.
+//! - [`clock`]: the simulation's clock, running the model faster than real time if asked while the devices
+//!   answer on real sockets; the workspace's time model is stated there.
+//! - [`fault`]: fault hooks on every device: `silent` (stops answering) and `stale` (measurements freeze).
+//! - [`Tasks`]: every device returns its serving tasks; any of them ending is the device failing.
 //!
-//! What it does not do yet: the microgrid model stepped in simulated time (buses, lines, loads, sources,
-//! batteries, the hub's frequency dynamics) that the devices' points should read and write, meters that
-//! integrate simulated flows, a relay that trips on protection curves, a DER that follows IEEE 1547 functions,
-//! or fault hooks. Each Modbus device answers its registers as `modbus_profiles::simulator` defines them and
-//! claims no physics beyond that.
+//! What it does not do: the 2030.5 server does not yet drive the model's DER (a DER client does that), the
+//! IEC 104 router profile's ports beyond the model router's read zero, meters over IEC 104 integrated totals
+//! and MQTT (IOT-05) are not served yet, and the model's limits are listed in [`grid`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use idea_sim::{clock, devices, fault::Faults, grid::Topology, physical::Binding};
+//! let start = idea_proto::Timestamp::from_unix_secs(1_767_268_800)?;
+//! // The demonstration complex, ten times faster than real time.
+//! let (grid, _clock) = clock::plant(&Topology::builtin("demo-microgrid")?, 1, start, 10.0)?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! let address = listener.local_addr()?;
-//! // The IEC 104 router outstation serves while its tasks run; any of them ending is the device failing.
-//! let (state, tasks) = idea_sim::devices::iec104_router(listener, None).await?;
-//! assert_eq!(tasks.len(), 2, "the IEC 104 server and the router simulation");
-//! assert!(address.port() > 0);
-//! # let _ = state;
+//! let binding = Binding::Meter("cell1.meter".into());
+//! let (_meter, tasks) =
+//!     devices::modbus_model_device(listener, binding, grid, Default::default(), &Faults::default())
+//!         .await?;
+//! assert_eq!(tasks.len(), 1, "the Modbus TCP server");
 //! # Ok(())
 //! # }
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod devices;
 mod error;
+pub mod fault;
 pub mod grid;
+pub mod physical;
 pub mod tasks;
 
 pub use error::{Error, Result};

@@ -7,17 +7,17 @@ use std::io::Write;
 /// `idea serve`'s arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// What to run: iec104-router (the IDEA energy router's IEC 104 profile with a simulated router behind
-    /// it: setpoints move the measured flows, limits clamp them, NG-R1..R5 by the mode setpoint), a
-    /// simulated Modbus/SunSpec device: modbus-router, modbus-hub, modbus-port, modbus-rectiverter,
-    /// modbus-meter, modbus-relay, modbus-der; or sep2-server (an IEEE 2030.5 DER server with one
-    /// program, its default control and an event a minute after start).
+    /// What to run: iec104-router (the IDEA energy router's IEC 104 profile) or a Modbus/SunSpec device —
+    /// modbus-router, modbus-hub, modbus-port, modbus-rectiverter, modbus-meter, modbus-relay, modbus-der —
+    /// each an element of a simulated microgrid (--topology) whose points read and command the model; or
+    /// sep2-server (an IEEE 2030.5 DER server with one program, its default control and an event a minute
+    /// after start).
     #[arg(value_parser = serve_kinds())]
     pub(crate) kind: String,
     /// Address to listen on, HOST:PORT with a host name or an IP address: localhost:1502, 127.0.0.1:2404.
     #[arg(
         long,
-        required_unless_present = "serial",
+        required_unless_present_any = ["serial", "list_faults"],
         conflicts_with = "serial",
         value_parser = crate::address::socket_address
     )]
@@ -48,6 +48,28 @@ pub(crate) struct ServeArgs {
     /// sep2-server: a device allowed to register, as LFDI=PIN (repeatable).
     #[arg(long, value_parser = parse_enrolment)]
     pub(crate) enrol: Vec<(ieee2030_5::primitives::HexBinary160, u32)>,
+    /// Devices: the microgrid they are part of, a topology file (TOML) [default: the built-in
+    /// demonstration complex, demo-microgrid].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) topology: Option<std::path::PathBuf>,
+    /// Devices: the model element the device is (a router, hub, converter, meter, relay or DER name of the
+    /// topology) [default: the kind's element in demo-microgrid: router, cell1.hub, cell1.port,
+    /// cell3.rectiverter, cell1.meter, cell4.workshop.relay, cell3.der].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) element: Option<String>,
+    /// Devices: the seed the simulation draws its clouds from [default: 1].
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Devices: how many times faster than real time the simulation runs [default: 1].
+    #[arg(long)]
+    pub(crate) speed: Option<f64>,
+    /// A fault the device shows, NAME or NAME@SECONDS (after that many seconds); repeatable. See
+    /// --list-faults.
+    #[arg(long, value_name = "NAME[@SECONDS]")]
+    pub(crate) fault: Vec<idea_sim::fault::FaultPlan>,
+    /// Prints the faults the kind can show and exits.
+    #[arg(long)]
+    pub(crate) list_faults: bool,
     /// Log each connection and completed handshake, not only refusals and failures.
     #[arg(long, short)]
     pub(crate) verbose: bool,
@@ -80,6 +102,19 @@ pub(crate) struct ServeOptions {
     unit: bool,
     tls: bool,
     enrol: bool,
+    model: bool,
+    stale: bool,
+}
+
+/// The faults `kind` can show: every fault for devices on the model; only `silent` for the 2030.5 server,
+/// which holds no measurements to freeze.
+pub(crate) fn faults_of(kind: &str) -> Vec<idea_sim::fault::Fault> {
+    use idea_sim::fault::Fault;
+    if kind == "sep2-server" {
+        vec![Fault::Silent]
+    } else {
+        Fault::ALL.to_vec()
+    }
 }
 
 impl ServeOptions {
@@ -114,6 +149,15 @@ impl ServeOptions {
         if self.enrol && kind != "sep2-server" {
             return refused("--enrol", "sep2-server");
         }
+        if self.model && kind == "sep2-server" {
+            return refused(
+                "--topology, --element, --seed or --speed",
+                "devices on the simulated microgrid",
+            );
+        }
+        if self.stale && kind == "sep2-server" {
+            return Err("sep2-server holds no measurements: the stale fault does not apply".into());
+        }
         Ok(())
     }
 }
@@ -133,12 +177,30 @@ pub(crate) enum Endpoint {
     Serial(modbus_profiles::net::SerialLine),
 }
 
+/// Now on the wall clock, where a simulation starts.
+fn wall_clock() -> idea_proto::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    idea_proto::Timestamp::from_unix_ms(ms).unwrap_or(idea_proto::Timestamp::UNIX_EPOCH)
+}
+
+/// The simulated microgrid a device is part of.
+pub(crate) struct Plant {
+    topology: idea_sim::grid::Topology,
+    element: Option<String>,
+    seed: u64,
+    speed: f64,
+}
+
 pub(crate) fn serve(
     kind: &str,
     endpoint: &Endpoint,
     ModbusAt { base, unit }: ModbusAt,
     tls: Option<&idea_sim::devices::ServerTls>,
     enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
+    plant: &Plant,
+    plans: &[idea_sim::fault::FaultPlan],
 ) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -147,12 +209,34 @@ pub(crate) fn serve(
     let modbus = modbus_profiles::simulator::SHIPPED
         .iter()
         .any(|(name, _)| *name == kind);
+    let at = idea_sim::devices::ModbusAt { base, unit };
     runtime.block_on(async {
+        let mut fault_tasks = idea_sim::Tasks::default();
+        let faults = idea_sim::fault::Faults::planned(plans, &mut fault_tasks);
+        let start = wall_clock();
+        let (grid, mut clock) = if kind == "sep2-server" {
+            (None, idea_sim::Tasks::default())
+        } else {
+            let (grid, clock) =
+                idea_sim::clock::plant(&plant.topology, plant.seed, start, plant.speed)
+                    .map_err(|e| e.to_string())?;
+            (Some(grid), clock)
+        };
+        let on_model = |grid: &Option<idea_sim::grid::SharedGrid>| {
+            grid.clone().ok_or_else(|| format!("{kind} needs the simulated microgrid"))
+        };
         let listen = match endpoint {
             Endpoint::Serial(line) if modbus => {
-                let (_, mut tasks) =
-                    idea_sim::devices::modbus_device_serial(line, kind, base, unit)
-                        .map_err(|e| e.to_string())?;
+                let binding = idea_sim::physical::Binding::for_kind(kind, plant.element.as_deref())
+                    .map_err(|e| e.to_string())?;
+                let (_, mut tasks) = idea_sim::devices::modbus_model_device_serial(
+                    line,
+                    binding,
+                    on_model(&grid)?,
+                    at,
+                    &faults,
+                )
+                .map_err(|e| e.to_string())?;
                 let _ = writeln!(
                     std::io::stderr(),
                     "idea: serving {kind} (Modbus RTU, unit {unit}) on {line}; Ctrl-C stops"
@@ -160,6 +244,8 @@ pub(crate) fn serve(
                 return tokio::select! {
                     stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
                     why = tasks.failed() => Err(format!("{}: {why}", line.path)),
+                    why = clock.failed() => Err(why),
+                    why = fault_tasks.failed() => Err(why),
                 };
             }
             Endpoint::Serial(_) => {
@@ -175,9 +261,11 @@ pub(crate) fn serve(
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let (how, mut tasks) = match kind {
             "iec104-router" => {
-                let (_, tasks) = idea_sim::devices::iec104_router(listener, tls)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let router = plant.element.as_deref().unwrap_or("router");
+                let tasks =
+                    idea_sim::devices::iec104_router(listener, tls, on_model(&grid)?, router, &faults)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 let how = match tls {
                     Some(files) => format!(
                         "IEC 104 over mutual TLS (IEC 62351-3; TLS 1.2 and 1.3; clients certified by {})",
@@ -188,7 +276,8 @@ pub(crate) fn serve(
                 (how, tasks)
             }
             "sep2-server" => {
-                let (_, tasks) = idea_sim::devices::sep2_server(listener, tls, enrol)?;
+                let (_, tasks) =
+                    idea_sim::devices::sep2_server(listener, tls, enrol, &faults).await?;
                 let how = match tls {
                     Some(files) => format!(
                         "IEEE 2030.5 over HTTPS with mutual TLS (clients certified by {})",
@@ -199,10 +288,26 @@ pub(crate) fn serve(
                 (how, tasks)
             }
             modbus_device if modbus => {
-                let (_, tasks) =
-                    idea_sim::devices::modbus_device(listener, modbus_device, base, unit)
+                let binding =
+                    idea_sim::physical::Binding::for_kind(modbus_device, plant.element.as_deref())
                         .map_err(|e| e.to_string())?;
-                (format!("Modbus TCP, unit {unit}, SunSpec map at {base}"), tasks)
+                let element = binding.element().to_owned();
+                let (_, tasks) = idea_sim::devices::modbus_model_device(
+                    listener,
+                    binding,
+                    on_model(&grid)?,
+                    at,
+                    &faults,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                (
+                    format!(
+                        "Modbus TCP, unit {unit}, SunSpec map at {base}; element {element} of {}, {}× real time",
+                        plant.topology.name, plant.speed
+                    ),
+                    tasks,
+                )
             }
             other => return Err(format!("unknown device {other}")),
         };
@@ -214,6 +319,8 @@ pub(crate) fn serve(
         tokio::select! {
             stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
             why = tasks.failed() => Err(format!("{kind} on {address}: {why}")),
+            why = clock.failed() => Err(format!("{kind} on {address}: {why}")),
+            why = fault_tasks.failed() => Err(format!("{kind} on {address}: {why}")),
         }
     })
 }
@@ -231,8 +338,21 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         key,
         client_ca,
         enrol,
+        topology,
+        element,
+        seed,
+        speed,
+        fault,
+        list_faults,
         verbose: _,
     } = args;
+    if *list_faults {
+        let mut out = std::io::stdout().lock();
+        for f in faults_of(kind) {
+            let _ = writeln!(out, "{:<8} {}", f.name(), f.describe());
+        }
+        return Ok(());
+    }
     let tls = match (cert, key, client_ca) {
         (Some(cert), Some(key), Some(client_ca)) => Some(idea_sim::devices::ServerTls {
             cert: cert.clone(),
@@ -248,6 +368,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         unit: unit.is_some(),
         tls: tls.is_some(),
         enrol: !enrol.is_empty(),
+        model: topology.is_some() || element.is_some() || seed.is_some() || speed.is_some(),
+        stale: fault
+            .iter()
+            .any(|p| p.fault == idea_sim::fault::Fault::Stale),
     };
     options.check(kind).map_err(Failure::Usage)?;
     let endpoint = match (listen, serial) {
@@ -259,5 +383,27 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         base: base.unwrap_or(40000),
         unit: unit.unwrap_or(1),
     };
-    serve(kind, &endpoint, modbus, tls.as_ref(), enrol).map_err(Failure::Usage)
+    let topology = match topology {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+            idea_sim::grid::Topology::from_toml(&text)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?
+        }
+        None => idea_sim::grid::Topology::builtin("demo-microgrid")
+            .map_err(|e| Failure::Usage(e.to_string()))?,
+    };
+    let speed = speed.unwrap_or(1.0);
+    if !(speed.is_finite() && speed > 0.0) {
+        return Err(Failure::Usage(format!(
+            "--speed {speed}: a positive factor"
+        )));
+    }
+    let plant = Plant {
+        topology,
+        element: element.clone(),
+        seed: seed.unwrap_or(1),
+        speed,
+    };
+    serve(kind, &endpoint, modbus, tls.as_ref(), enrol, &plant, fault).map_err(Failure::Usage)
 }

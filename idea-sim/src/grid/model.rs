@@ -394,6 +394,7 @@ impl Microgrid {
                 progress: 0.0,
             });
         }
+        model.set_outputs(0.0);
         model.settle_flows()?;
         Ok(model)
     }
@@ -427,7 +428,7 @@ impl Microgrid {
         Timestamp::from_unix_ms(self.start.unix_ms().saturating_add(ms)).unwrap_or(Timestamp::MAX)
     }
 
-    /// The events so far (the last [`MAX_EVENTS`]).
+    /// The events so far (the last thousand).
     pub fn events(&self) -> impl Iterator<Item = &SimEvent> {
         self.events.iter()
     }
@@ -598,30 +599,7 @@ impl Microgrid {
         let dt = self.step_s();
         let t0 = self.elapsed_s();
         self.elapsed_ms = self.elapsed_ms.saturating_add(u64::from(self.step_ms));
-        // Element outputs for the step, from the state at its start.
-        let unix_s = unix_seconds(self.now());
-        let sun = irradiance(&self.sun, self.seed, unix_s);
-        let day_s = unix_s.rem_euclid(86_400.0);
-        for d in &mut self.diesels {
-            d.step(dt);
-        }
-        for k in 0..self.ders.len() {
-            let v = self.ders.get(k).map_or(0.0, |d| self.bus_vm_pu(d.bus));
-            if let Some(d) = self.ders.get_mut(k) {
-                d.step(sun, v, dt);
-            }
-        }
-        for l in &mut self.loads {
-            let demand = (l.peak_w * shape_at(&l.shape, day_s) + l.extra_w).max(0.0);
-            l.p_w = -demand;
-            l.q_var = -demand * l.tan_phi;
-        }
-        for p in &mut self.pvs {
-            p.p_w = p.peak_w * sun / 1000.0;
-        }
-        for b in &mut self.batteries {
-            b.p_w = b.following_w();
-        }
+        self.set_outputs(dt);
         self.settle_flows()?;
         // Frequency where hubs form an island, sub-stepped.
         let substeps = (dt / FAST_STEP_S).ceil().max(1.0);
@@ -683,6 +661,34 @@ impl Microgrid {
             hub.storage.integrate(dt);
         }
         Ok(())
+    }
+
+    /// Sets every element's output for the step ending now: loads from their shapes, PV and DERs from the
+    /// sun, diesels along their ramps, batteries at their setpoints.
+    fn set_outputs(&mut self, dt: f64) {
+        let unix_s = unix_seconds(self.now());
+        let sun = irradiance(&self.sun, self.seed, unix_s);
+        let day_s = unix_s.rem_euclid(86_400.0);
+        for d in &mut self.diesels {
+            d.step(dt);
+        }
+        for k in 0..self.ders.len() {
+            let v = self.ders.get(k).map_or(0.0, |d| self.bus_vm_pu(d.bus));
+            if let Some(d) = self.ders.get_mut(k) {
+                d.step(sun, v, dt);
+            }
+        }
+        for l in &mut self.loads {
+            let demand = (l.peak_w * shape_at(&l.shape, day_s) + l.extra_w).max(0.0);
+            l.p_w = -demand;
+            l.q_var = -demand * l.tan_phi;
+        }
+        for p in &mut self.pvs {
+            p.p_w = p.peak_w * sun / 1000.0;
+        }
+        for b in &mut self.batteries {
+            b.p_w = b.following_w();
+        }
     }
 
     /// Forms the islands, settles routers and converters, solves each energised island and reads the meters.

@@ -1,0 +1,490 @@
+//! Each simulated device driven over its real socket, checked against the physics behind it: the model is
+//! stepped here, in simulated time, while the device answers on loopback.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::float_cmp)]
+
+use idea_proto::Timestamp;
+use idea_sim::Tasks;
+use idea_sim::devices::{ModbusAt, modbus_model_device};
+use idea_sim::fault::{Fault, FaultPlan, Faults};
+use idea_sim::grid::{Microgrid, SharedGrid, Topology, lock};
+use idea_sim::physical::Binding;
+use modbus_profiles::net::Client;
+use modbus_profiles::sunspec::{Catalog, Device};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpStream;
+
+fn model(text: &str, start_unix_s: i64) -> SharedGrid {
+    let topology = Topology::from_toml(text).unwrap();
+    let start = Timestamp::from_unix_secs(start_unix_s).unwrap();
+    Arc::new(Mutex::new(Microgrid::new(&topology, 11, start).unwrap()))
+}
+
+/// 2026-06-21 00:00 UTC: night, the PV gives nothing.
+const MIDNIGHT: i64 = 1_781_995_200;
+
+async fn serve(grid: &SharedGrid, binding: Binding, faults: &Faults) -> (Client<TcpStream>, Tasks) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (_, tasks) = modbus_model_device(
+        listener,
+        binding,
+        Arc::clone(grid),
+        ModbusAt::default(),
+        faults,
+    )
+    .await
+    .unwrap();
+    let client = Client::connect(&address, 1).await.unwrap();
+    (client, tasks)
+}
+
+async fn scan(client: &mut Client<TcpStream>) -> Device {
+    client.scan(Catalog::builtin().unwrap()).await.unwrap()
+}
+
+fn value(device: &Device, model: u16, path: &str) -> f64 {
+    device
+        .model(model)
+        .unwrap()
+        .get_scaled(path)
+        .unwrap()
+        .unwrap()
+}
+
+async fn write(client: &mut Client<TcpStream>, model: u16, values: &[(&str, f64)]) {
+    let mut device = scan(client).await;
+    let m = device.model_mut(model).unwrap();
+    for (path, v) in values {
+        m.set_scaled(path, *v).unwrap();
+    }
+    client.write_verified(m).await.unwrap();
+}
+
+fn steps(grid: &SharedGrid, n: usize) {
+    let mut g = lock(grid);
+    for _ in 0..n {
+        g.step().unwrap();
+    }
+}
+
+const ROUTER: &str = r#"
+name = "router between the network and two microgrids"
+step_ms = 100
+[grid]
+bus = "network"
+[[bus]]
+name = "network"
+kv = 0.4
+[[bus]]
+name = "mg1"
+kv = 0.4
+[[bus]]
+name = "mg2"
+kv = 0.4
+[[router]]
+name = "router"
+ports = ["network", "mg1", "mg2"]
+kva = 25.0
+efficiency = 0.98
+[[hub]]
+name = "mg1.hub"
+bus = "mg1"
+kw = 10.0
+kwh = 20.0
+soc = 0.8
+[[hub]]
+name = "mg2.hub"
+bus = "mg2"
+kw = 10.0
+kwh = 20.0
+soc = 0.8
+[[load]]
+name = "mg1.load"
+bus = "mg1"
+kw = 2.0
+"#;
+
+/// NG-R4 over Modbus: the microgrids are asked to give 10 kW to the network, the export limit is 3 kW; the
+/// router never exports beyond it, the microgrid ports are curtailed in proportion, losses come off the
+/// export, and the state says it is limiting.
+#[tokio::test]
+async fn a_router_in_ng_r4_never_exports_beyond_its_limit() {
+    let grid = model(ROUTER, MIDNIGHT);
+    let (mut client, _tasks) =
+        serve(&grid, Binding::Router("router".into()), &Faults::default()).await;
+    write(
+        &mut client,
+        64900,
+        &[
+            ("Mode", 4.0),
+            ("WMaxGrid", 3000.0),
+            ("Prt[1].WSet", -6000.0),
+            ("Prt[2].WSet", -4000.0),
+        ],
+    )
+    .await;
+    let mut exports = Vec::new();
+    for _ in 0..20 {
+        steps(&grid, 5);
+        let d = scan(&mut client).await;
+        exports.push(value(&d, 64900, "Prt[0].W"));
+        assert_eq!(value(&d, 64900, "St"), 2.0, "limiting");
+        let (p1, p2) = (value(&d, 64900, "Prt[1].W"), value(&d, 64900, "Prt[2].W"));
+        assert!(
+            (p1 + 1800.0).abs() <= 1.0 && (p2 + 1200.0).abs() <= 1.0,
+            "{p1} {p2}"
+        );
+    }
+    assert!(exports.iter().all(|w| *w <= 3000.0), "{exports:?}");
+    // 3 kW taken from the microgrids, two conversions at 98 %: 2881 W reach the network.
+    assert!(
+        exports.iter().all(|w| (w - 2881.0).abs() <= 1.0),
+        "{exports:?}"
+    );
+    // The hubs supply what the router takes (and the load), seen in the model.
+    let g = lock(&grid);
+    assert!(
+        (g.hubs[0].storage.p_w - 3800.0).abs() < 1.0,
+        "{}",
+        g.hubs[0].storage.p_w
+    );
+    assert!((g.hubs[1].storage.p_w - 1200.0).abs() < 1.0);
+    assert!(
+        (g.grid.as_ref().unwrap().p_w + 2881.0 * 1.0).abs() < 2.0,
+        "the network absorbs the export"
+    );
+}
+
+const METERED: &str = r#"
+name = "a house on a cable"
+step_ms = 10000
+[grid]
+bus = "network"
+[[bus]]
+name = "network"
+kv = 0.4
+[[bus]]
+name = "house"
+kv = 0.4
+[[line]]
+name = "cable"
+from = "network"
+to = "house"
+r_ohm = 0.05
+x_ohm = 0.01
+[[load]]
+name = "house.load"
+bus = "house"
+kw = 6.0
+pf = 0.95
+curve = "residential"
+[[pv]]
+name = "house.pv"
+bus = "house"
+kwp = 5.0
+[[meter]]
+name = "house.meter"
+branch = "cable"
+"#;
+
+/// The SunSpec 203 meter's energy registers equal the integral of the simulated flow through its cable
+/// within 0.1 %, over a day of changing load and sun (import at night, export at noon).
+#[tokio::test]
+async fn the_meter_integrates_the_simulated_flow() {
+    let grid = model(METERED, MIDNIGHT);
+    let (mut client, _tasks) = serve(
+        &grid,
+        Binding::Meter("house.meter".into()),
+        &Faults::default(),
+    )
+    .await;
+    let (mut import, mut export) = (0.0, 0.0);
+    {
+        let mut g = lock(&grid);
+        let dt = g.step_s();
+        for _ in 0..(24 * 360) {
+            g.step().unwrap();
+            let w = g.branches[0].p_from_w;
+            if w >= 0.0 {
+                import += w * dt / 3600.0;
+            } else {
+                export -= w * dt / 3600.0;
+            }
+        }
+    }
+    let d = scan(&mut client).await;
+    let (imp, exp) = (value(&d, 203, "TotWhImp"), value(&d, 203, "TotWhExp"));
+    assert!(import > 10_000.0 && export > 1_000.0, "{import} {export}");
+    assert!(
+        (imp - import).abs() <= import * 0.001,
+        "import {imp} vs {import}"
+    );
+    assert!(
+        (exp - export).abs() <= export * 0.001,
+        "export {exp} vs {export}"
+    );
+    // Its power reads the cable's flow now.
+    let flow = lock(&grid).branches[0].p_from_w;
+    assert!((value(&d, 203, "W") - flow).abs() <= 1.0);
+}
+
+const RELAYED: &str = r#"
+name = "a shop behind a relay"
+step_ms = 10
+[grid]
+bus = "network"
+[[bus]]
+name = "network"
+kv = 0.4
+[[load]]
+name = "shop"
+bus = "network"
+kw = 5.0
+[[relay]]
+name = "shop.relay"
+element = "shop"
+curve = "iec-standard-inverse"
+pickup_a = 10.0
+multiplier = 0.5
+"#;
+
+/// An overload trips the relay within its curve's operate time ±5 %; the relay reports the trip over Modbus
+/// and recloses on command once the overload is gone.
+#[tokio::test]
+async fn a_relay_trips_on_its_curve_and_recloses_on_command() {
+    let grid = model(RELAYED, MIDNIGHT);
+    let (mut client, _tasks) = serve(
+        &grid,
+        Binding::Relay("shop.relay".into()),
+        &Faults::default(),
+    )
+    .await;
+    steps(&grid, 100);
+    let d = scan(&mut client).await;
+    assert_eq!(value(&d, 64904, "Pos"), 1.0);
+    let before = value(&d, 64904, "A");
+    assert!(
+        (before - 5000.0 / (3f64.sqrt() * 400.0)).abs() < 0.1,
+        "{before}"
+    );
+    let (stepped_at, current, operate) = {
+        let mut g = lock(&grid);
+        g.step_load("shop", 15_000.0).unwrap();
+        let at = g.elapsed_s();
+        g.step().unwrap();
+        let current = g.relay("shop.relay").unwrap().current_a;
+        let operate = g
+            .relay("shop.relay")
+            .unwrap()
+            .overcurrent
+            .operate_time_s(current)
+            .unwrap();
+        for _ in 0..1000 {
+            if !g.relay("shop.relay").unwrap().closed {
+                break;
+            }
+            g.step().unwrap();
+        }
+        (at, current, operate)
+    };
+    let tripped = lock(&grid)
+        .events()
+        .find(|e| e.what.contains("tripped"))
+        .map(|e| e.at_s)
+        .expect("the relay tripped");
+    let took = tripped - stepped_at;
+    assert!(
+        (took - operate).abs() <= operate * 0.05,
+        "tripped after {took} s, curve says {operate} s at {current} A"
+    );
+    assert!(
+        operate > 2.0 && operate < 5.0,
+        "a meaningful test point: {operate}"
+    );
+    steps(&grid, 2);
+    let d = scan(&mut client).await;
+    assert_eq!(value(&d, 64904, "Pos"), 0.0);
+    assert_eq!(value(&d, 64904, "Trip"), 1.0, "overcurrent");
+    assert_eq!(
+        value(&d, 64904, "A"),
+        0.0,
+        "nothing flows through an open relay"
+    );
+    // Overload removed, reclose by command.
+    lock(&grid).step_load("shop", -15_000.0).unwrap();
+    write(&mut client, 64904, &[("Cmd", 1.0)]).await;
+    steps(&grid, 10);
+    let d = scan(&mut client).await;
+    assert_eq!(value(&d, 64904, "Pos"), 1.0);
+    assert_eq!(value(&d, 64904, "Trip"), 0.0);
+    assert_eq!(value(&d, 64904, "Ops"), 2.0, "one trip, one close");
+}
+
+const DER: &str = r#"
+name = "a DER at the end of a cable"
+step_ms = 100
+[grid]
+bus = "network"
+[[bus]]
+name = "network"
+kv = 0.4
+[[bus]]
+name = "pv"
+kv = 0.4
+[[line]]
+name = "cable"
+from = "network"
+to = "pv"
+r_ohm = 0.02
+x_ohm = 0.02
+[[der]]
+name = "der"
+bus = "pv"
+kva = 10.0
+kwp = 0.0
+"#;
+
+/// A voltage step at the network moves the DER's bus voltage; the DER answers with the volt-var curve's
+/// reactive power at the voltage it measures (its SunSpec 705 curve, the IEEE 1547 Category B default),
+/// reaching 90 % of the change within the curve's response time.
+#[tokio::test]
+async fn a_der_answers_a_voltage_step_with_the_curves_reactive_power() {
+    let grid = model(DER, MIDNIGHT);
+    let (mut client, _tasks) = serve(&grid, Binding::Der("der".into()), &Faults::default()).await;
+    steps(&grid, 50);
+    let d = scan(&mut client).await;
+    assert!(
+        value(&d, 701, "Var").abs() <= 1.0,
+        "no reactive power at 1.0 p.u."
+    );
+    lock(&grid).set_grid_voltage(1.06).unwrap();
+    // The 705 curve's response time is 5 s: 90 % of the change by then.
+    steps(&grid, 50);
+    let at_response = value(&scan(&mut client).await, 701, "Var");
+    steps(&grid, 300);
+    let d = scan(&mut client).await;
+    let (var, llv) = (value(&d, 701, "Var"), value(&d, 701, "LLV"));
+    let v_pu = llv / 400.0;
+    assert!(v_pu > 1.04 && v_pu < 1.06, "{v_pu}");
+    // Category B: 0 at 1.02 p.u., −44 % at 1.08 p.u., linear between.
+    let expected = -0.44 * (v_pu - 1.02) / 0.06 * 10_000.0;
+    assert!(
+        (var - expected).abs() <= 30.0,
+        "{var} var at {v_pu} p.u., curve says {expected}"
+    );
+    assert!(
+        at_response <= 0.88 * var,
+        "90 % by the response time: {at_response} of {var}"
+    );
+}
+
+const ISLAND: &str = r#"
+name = "an island formed by a hub"
+step_ms = 100
+[[bus]]
+name = "mg"
+kv = 0.4
+[[hub]]
+name = "hub"
+bus = "mg"
+kw = 10.0
+kwh = 20.0
+[[load]]
+name = "load"
+bus = "mg"
+kw = 5.0
+"#;
+
+/// A 10 % load step on an island: the hub's frequency (read over Modbus) falls by what droop, inertia and
+/// restoration give (`ng_control::hub::simulate` as the reference), then returns into the restored band
+/// within one averaging window of the norms, and the trace passes the norms.
+#[tokio::test]
+async fn a_hub_droops_after_a_load_step_and_restores_within_the_norms() {
+    use ng_control::hub::{Cell, Event, EventKind, FrequencyNorms, HubSettings, simulate};
+    let grid = model(ISLAND, MIDNIGHT);
+    let (mut client, _tasks) = serve(&grid, Binding::Hub("hub".into()), &Faults::default()).await;
+    steps(&grid, 100);
+    let d = scan(&mut client).await;
+    assert_eq!(value(&d, 64901, "Hz"), 50.0);
+    assert!((value(&d, 64901, "W") - 5000.0).abs() <= 1.0);
+    lock(&grid).step_load("load", 1000.0).unwrap();
+    let mut trace = vec![(0.0, 50.0)];
+    for k in 1..=600 {
+        steps(&grid, 1);
+        let d = scan(&mut client).await;
+        trace.push((f64::from(k) * 0.1, value(&d, 64901, "Hz")));
+    }
+    let nadir = trace.iter().map(|(_, f)| *f).fold(f64::INFINITY, f64::min);
+    let norms = FrequencyNorms::defaults();
+    let reference = simulate(
+        &ng_control::hub::Microgrid {
+            nominal_hz: 50.0,
+            cells: vec![Cell {
+                name: "hub".into(),
+                hub_rating_w: 10_000.0,
+                hub: HubSettings::defaults(),
+                load_w: 5000.0,
+                pv_w: 0.0,
+            }],
+            machine_inertia_s: 0.0,
+            load_damping: 0.0,
+        },
+        &[Event {
+            at_s: 0.0,
+            kind: EventKind::LoadStep {
+                cell: 0,
+                delta_w: 1000.0,
+            },
+        }],
+        60.0,
+        0.01,
+        0.1,
+        &norms,
+    )
+    .unwrap();
+    assert!(nadir < 49.9, "the droop shows: {nadir}");
+    assert!(
+        (nadir - reference.nadir_hz).abs() <= 0.02,
+        "{nadir} vs {}",
+        reference.nadir_hz
+    );
+    let verdict = norms.judge(&trace);
+    let restored = verdict.restored_at_s.expect("restored");
+    assert!(
+        restored <= norms.averaging_window_s,
+        "restored after {restored} s"
+    );
+    assert!(verdict.passes, "{:?}", verdict.failures);
+    assert!((value(&scan(&mut client).await, 64901, "W") - 6000.0).abs() <= 2.0);
+}
+
+/// `stale`: the measurements freeze while the model moves on; `silent`: the device stops answering.
+#[tokio::test]
+async fn faults_freeze_measurements_or_silence_the_device() {
+    let grid = model(ISLAND, MIDNIGHT);
+    let faults = Faults::default();
+    let (mut client, _tasks) = serve(&grid, Binding::Hub("hub".into()), &faults).await;
+    steps(&grid, 10);
+    let d = scan(&mut client).await;
+    assert!((value(&d, 64901, "W") - 5000.0).abs() <= 1.0);
+    faults.set(Fault::Stale, true);
+    lock(&grid).step_load("load", 2000.0).unwrap();
+    steps(&grid, 100);
+    let d = scan(&mut client).await;
+    assert!(
+        (value(&d, 64901, "W") - 5000.0).abs() <= 1.0,
+        "frozen at the old value"
+    );
+    faults.set(Fault::Stale, false);
+    let d = scan(&mut client).await;
+    assert!((value(&d, 64901, "W") - 7000.0).abs() <= 1.0, "live again");
+
+    let mut tasks = Tasks::default();
+    let plan: FaultPlan = "silent".parse().unwrap();
+    let silent = Faults::planned(&[plan], &mut tasks);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let (mut quiet, _served) = serve(&grid, Binding::Hub("hub".into()), &silent).await;
+    quiet.set_timeout(std::time::Duration::from_millis(300));
+    let e = quiet.read_holding_registers(40000, 2).await.unwrap_err();
+    assert!(matches!(e, modbus_profiles::Error::Timeout(_)), "{e}");
+}
