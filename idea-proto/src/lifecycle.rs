@@ -339,12 +339,14 @@ impl Lifecycle {
         self.state.on_deadline().and(self.deadline)
     }
 
-    /// Applies a passed deadline: before recording the transaction expires, once recorded it fails. Returns
-    /// whether the state changed.
-    pub fn handle_timeout(&mut self, now: Timestamp) -> bool {
-        match (self.poll_timeout(), self.state.on_deadline()) {
-            (Some(deadline), Some(next)) if now >= deadline => self.transition(next, now).is_ok(),
-            _ => false,
+    /// Applies a passed deadline: before recording the transaction expires, once recorded it fails. What
+    /// changed shows in [`Lifecycle::state`] and [`Lifecycle::history`].
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if let (Some(deadline), Some(next)) = (self.poll_timeout(), self.state.on_deadline())
+            && now >= deadline
+        {
+            // A deadline state's successor is a legal transition, and `now` is past the last change.
+            let _ = self.transition(next, now);
         }
     }
 }

@@ -302,7 +302,7 @@ fn negative_confirmations_44_to_47() {
 fn spontaneous_and_cyclic_reports() {
     let t = Instant::now();
     let mut s = station(t);
-    assert!(s.poll_spontaneous().is_empty());
+    assert!(s.poll_report().is_none());
     s.database_mut()
         .update(1001, vec![Element::R32(51.0f32.to_bits()), Element::Qds(0)])
         .unwrap();
@@ -312,13 +312,27 @@ fn spontaneous_and_cyclic_reports() {
             .is_none(),
         "wrong layout"
     );
-    let out = s.poll_spontaneous();
+    let out: Vec<Asdu> = std::iter::from_fn(|| s.poll_report()).collect();
     assert_eq!(summary(&out), [(13, 3, false)]);
-    assert!(s.poll_spontaneous().is_empty());
+    assert!(s.poll_report().is_none());
     assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(60)));
-    assert!(s.handle_timeout(t + Duration::from_secs(59)).is_empty());
-    let cyclic = s.handle_timeout(t + Duration::from_secs(60));
+    s.handle_timeout(t + Duration::from_secs(59));
+    assert!(s.poll_report().is_none());
+    s.handle_timeout(t + Duration::from_secs(60));
+    // A spontaneous change goes before the periodic round.
+    s.database_mut()
+        .update(1001, vec![Element::R32(52.0f32.to_bits()), Element::Qds(0)])
+        .unwrap();
+    let out: Vec<Asdu> = std::iter::from_fn(|| s.poll_report()).collect();
+    assert_eq!(out[0].cot.cause, cause::SPONTANEOUS);
+    let cyclic = &out[1..];
     assert!(!cyclic.is_empty() && cyclic.iter().all(|a| a.cot.cause == cause::PERIODIC));
+    // A round not taken is replaced by the next one, never stacked.
+    s.handle_timeout(t + Duration::from_secs(120));
+    let first = std::iter::from_fn(|| s.poll_report()).count();
+    s.handle_timeout(t + Duration::from_secs(180));
+    s.handle_timeout(t + Duration::from_secs(240));
+    assert_eq!(std::iter::from_fn(|| s.poll_report()).count(), first);
 }
 
 #[test]

@@ -158,12 +158,14 @@ impl Pool {
         self.obligations.is_empty()
     }
 
-    /// When the next run is due.
-    pub fn poll_timeout(&self) -> Timestamp {
-        self.next
+    /// When the next run is due (always: clearing runs every period).
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        Some(self.next)
     }
 
-    /// Runs the clearing due by `now`, if any: nets, moves money, and keeps what could not settle. The
+    /// Runs the clearing due by `now`, if any: nets, moves money, and keeps what could not settle. Unlike the
+    /// protocol state machines, which queue their output for `poll_*`, it returns its report from the call
+    /// that moved the money, so no settlement result can sit unread in a queue. The
     /// obligations stay in the pool until the run is done: settled and set-aside ones leave it, carried ones
     /// wait for the next period.
     pub fn handle_timeout(

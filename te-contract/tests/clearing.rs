@@ -97,7 +97,7 @@ fn the_pool_clears_at_utc_quarter_hours_and_carries_what_could_not_settle() {
     let [x, y, _] = avatars();
     let start = later(7);
     let mut pool = Pool::new(DEFAULT_PERIOD, start).unwrap();
-    assert_eq!(pool.poll_timeout(), later(15));
+    assert_eq!(pool.poll_timeout(), Some(later(15)));
     pool.add(owes(1, x, y, 100)).unwrap();
     let mut wallets = Wallets::new();
     assert!(
@@ -111,7 +111,7 @@ fn the_pool_clears_at_utc_quarter_hours_and_carries_what_could_not_settle() {
         .unwrap();
     assert_eq!(report.carried.len(), 1);
     assert_eq!(pool.len(), 1);
-    assert_eq!(pool.poll_timeout(), later(30));
+    assert_eq!(pool.poll_timeout(), Some(later(30)));
     wallets.deposit(x, Money::new(100, eur())).unwrap();
     // A late timeout runs once and realigns.
     let report = pool
@@ -120,7 +120,7 @@ fn the_pool_clears_at_utc_quarter_hours_and_carries_what_could_not_settle() {
         .unwrap();
     assert_eq!(report.settled.len(), 1);
     assert!(pool.is_empty());
-    assert_eq!(pool.poll_timeout(), later(60));
+    assert_eq!(pool.poll_timeout(), Some(later(60)));
     assert!(Pool::new(Duration::from_mins(7), start).is_err());
 }
 

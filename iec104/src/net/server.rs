@@ -149,7 +149,7 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
         let reports = {
             let mut station = self.lock();
             station.database_mut().update(ioa, elements)?;
-            station.poll_spontaneous()
+            std::iter::from_fn(|| station.poll_report()).collect()
         };
         self.publish(reports);
         Some(())
@@ -259,7 +259,11 @@ impl<H: CommandHandler + Send + 'static> Server<H> {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
                 None => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
             }
-            let reports = self.lock().handle_timeout(Instant::now());
+            let reports = {
+                let mut station = self.lock();
+                station.handle_timeout(Instant::now());
+                std::iter::from_fn(|| station.poll_report()).collect()
+            };
             self.publish(reports);
         }
     }

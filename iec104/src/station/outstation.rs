@@ -6,7 +6,7 @@ use crate::asdu::{Asdu, Cot, InformationObject, Objects};
 use crate::element::Element;
 use crate::time::Cp56Time2a;
 use crate::types::{elements_width, type_info};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// The global common address, valid for interrogation, counter interrogation, clock synchronisation and reset.
@@ -76,6 +76,10 @@ pub struct Outstation<H: CommandHandler> {
     handler: H,
     selected: BTreeMap<u32, Instant>,
     next_cyclic: Option<Instant>,
+    /// Spontaneous reports taken from the database, not yet polled.
+    spontaneous: VecDeque<Asdu>,
+    /// The last cyclic round, not yet polled.
+    periodic: VecDeque<Asdu>,
 }
 
 /// The negative activation confirmation of `request` (its ASDU mirrored with cause 7 and P/N = 1): how a
@@ -144,6 +148,8 @@ impl<H: CommandHandler> Outstation<H> {
             handler,
             selected: BTreeMap::new(),
             next_cyclic,
+            spontaneous: VecDeque::new(),
+            periodic: VecDeque::new(),
         }
     }
 
@@ -386,8 +392,21 @@ impl<H: CommandHandler> Outstation<H> {
         }
     }
 
+    /// The next report for every started master: first the spontaneous reports (cause 3) of the points
+    /// changed since the last call, then the periodic reports (cause 1) [`Outstation::handle_timeout`]
+    /// produced. `None` when there is nothing to report.
+    pub fn poll_report(&mut self) -> Option<Asdu> {
+        if let Some(first) = self.spontaneous.pop_front() {
+            return Some(first);
+        }
+        self.spontaneous = self.spontaneous_reports().into();
+        self.spontaneous
+            .pop_front()
+            .or_else(|| self.periodic.pop_front())
+    }
+
     /// Spontaneous reports (cause 3) of the points changed since the last call, each with its own type.
-    pub fn poll_spontaneous(&mut self) -> Vec<Asdu> {
+    fn spontaneous_reports(&mut self) -> Vec<Asdu> {
         let changed = self.database.take_changed();
         let mut by_type: BTreeMap<u8, Vec<InformationObject>> = BTreeMap::new();
         for (ioa, point) in changed {
@@ -407,19 +426,24 @@ impl<H: CommandHandler> Outstation<H> {
         self.next_cyclic
     }
 
-    /// Cyclic reports (cause 1) when their period has come, and expired selections dropped.
-    pub fn handle_timeout(&mut self, now: Instant) -> Vec<Asdu> {
+    /// Advances the station's timers to `now`: expired selections are dropped, and when the cyclic period has
+    /// come, a round of periodic reports (cause 1) is queued for [`Outstation::poll_report`], replacing any of
+    /// the previous round not yet taken (the newer values supersede them, so the queue holds one round at
+    /// most).
+    pub fn handle_timeout(&mut self, now: Instant) {
         let timeout = self.config.select_timeout;
         self.selected
             .retain(|_, at| at.checked_add(timeout).is_some_and(|until| now <= until));
         match (self.next_cyclic, self.config.cyclic_period) {
             (Some(due), Some(period)) if now >= due => {
                 self.next_cyclic = now.checked_add(period);
-                self.interrogate(cause::PERIODIC, |p| {
-                    !p.counter && !matches!(p.type_id, 17..=19 | 38..=40)
-                })
+                self.periodic = self
+                    .interrogate(cause::PERIODIC, |p| {
+                        !p.counter && !matches!(p.type_id, 17..=19 | 38..=40)
+                    })
+                    .into();
             }
-            _ => Vec::new(),
+            _ => {}
         }
     }
 }

@@ -333,7 +333,8 @@ impl Adjudicator {
 
     /// Pays out every channel whose challenge window has ended by `now`. Each channel stands alone: one
     /// whose payout fails is marked [`ChannelStatus::PayoutFailed`] with nothing moved, and the others are
-    /// paid.
+    /// paid. The payouts come back from this call, the one that moved the money (not through a `poll_*`
+    /// queue where they could sit unread).
     pub fn handle_timeout(&mut self, wallets: &mut Wallets, now: Timestamp) -> Payouts {
         let due: Vec<ChannelId> = self
             .channels
