@@ -70,3 +70,8 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, Error> {
         reason,
     })
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -53,3 +53,8 @@ pub mod view;
 pub mod xml;
 
 pub use error::Error;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "net"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

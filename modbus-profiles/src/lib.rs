@@ -39,3 +39,8 @@ pub mod simulator;
 pub mod sunspec;
 
 pub use error::Error;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -50,3 +50,8 @@ pub mod synthetic;
 
 pub use case::{Branch, Bus, BusType, Case, Generator, MAX_CASE_BYTES};
 pub use error::Error;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

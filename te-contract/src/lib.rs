@@ -106,6 +106,11 @@ pub use error::{Error, LedgerFault, Result};
 pub use id::{AvatarId, ChannelId, DebtId, DeploymentId, MAX_DEPLOYMENT_LEN, OrderId};
 pub use signed::{KeyResolver, MessageKind, Signed};
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// Lower-case hex of some bytes, for messages.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     idea_proto::hex::encode(bytes)
