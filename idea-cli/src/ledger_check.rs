@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use te_contract::audit::verify;
-use te_contract::ledger::{Anchor, ChainHead, Checkpoint, SqliteStore, VerifyReport};
+use te_contract::ledger::{
+    Anchor, ChainHead, Checkpoint, LedgerStore, SqliteStore, StoredEntry, VerifyReport,
+};
 use te_contract::{AvatarId, Codec, DeploymentId, Signed};
 
 /// What to verify a ledger file against.
@@ -59,9 +61,57 @@ fn read_checkpoint(path: &Path) -> Result<Signed<Checkpoint>, LedgerCheckFailure
         .map_err(|e| input(&format!("{} (checkpoint)", path.display()), e))
 }
 
+/// A store whose scan reports how far it has come: `(entries read, entries in the chain)`.
+struct Watched<'a, S> {
+    store: &'a S,
+    total: u64,
+    progress: std::cell::RefCell<&'a mut dyn FnMut(u64, u64)>,
+}
+
+impl<S: LedgerStore> LedgerStore for Watched<'_, S> {
+    fn head(&self) -> te_contract::Result<Option<ChainHead>> {
+        self.store.head()
+    }
+
+    fn contains(&self, kind: u16, key: &[u8; 24]) -> te_contract::Result<bool> {
+        self.store.contains(kind, key)
+    }
+
+    fn append(&mut self, _entries: &[StoredEntry]) -> te_contract::Result<()> {
+        Err(te_contract::Error::Store(
+            "verification reads the ledger; it never writes".into(),
+        ))
+    }
+
+    fn scan(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(StoredEntry) -> te_contract::Result<()>,
+    ) -> te_contract::Result<()> {
+        let mut read = 0u64;
+        self.store.scan(from, &mut |entry| {
+            read = read.saturating_add(1);
+            if read.trailing_zeros() >= 10
+                && let Ok(mut progress) = self.progress.try_borrow_mut()
+            {
+                progress(read, self.total);
+            }
+            f(entry)
+        })
+    }
+}
+
 /// Verifies the ledger file: read-only (the file is left byte for byte as it was, nothing is created beside
 /// it), refusing a file that is not a ledger.
 pub fn verify_ledger_file(check: &LedgerCheck) -> Result<VerifyReport, LedgerCheckFailure> {
+    verify_ledger_file_with_progress(check, &mut |_, _| {})
+}
+
+/// [`verify_ledger_file`], telling `progress` `(entries verified, entries in the chain)` as it goes.
+pub fn verify_ledger_file_with_progress(
+    check: &LedgerCheck,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, LedgerCheckFailure> {
     let deployment = DeploymentId::new(&check.deployment).map_err(|e| input("--deployment", e))?;
     let registrar: AvatarId = check
         .registrar
@@ -91,6 +141,15 @@ pub fn verify_ledger_file(check: &LedgerCheck) -> Result<VerifyReport, LedgerChe
     }
     let store = SqliteStore::open_read_only(&check.file)
         .map_err(|e| LedgerCheckFailure::Failed(format!("{file}: {e}")))?;
-    verify(&store, &deployment, registrar, key, genesis, &anchor)
+    let total = store
+        .head()
+        .map_err(|e| LedgerCheckFailure::Failed(format!("{file}: {e}")))?
+        .map_or(0, |h| h.seq);
+    let watched = Watched {
+        store: &store,
+        total,
+        progress: std::cell::RefCell::new(progress),
+    };
+    verify(&watched, &deployment, registrar, key, genesis, &anchor)
         .map_err(|e| LedgerCheckFailure::Failed(format!("{file}: {e}")))
 }

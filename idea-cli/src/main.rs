@@ -60,6 +60,9 @@ enum Command {
     /// Decode a protocol frame into readable form or JSON.
     #[command(subcommand)]
     Decode(DecodeCommand),
+    /// The simulated microgrid (idea-sim) on its own: run a topology and see what happens.
+    #[command(subcommand)]
+    Sim(commands::sim::SimCommand),
     /// Run a simulated device (idea-sim) on a real socket until interrupted (Ctrl-C).
     Serve(commands::serve::ServeArgs),
     /// Poke an IEC 60870-5-104 controlled station by hand: interrogate it or send it a command, over TCP or
@@ -133,6 +136,7 @@ fn run(command: Command) -> Result<String, Failure> {
             commands::requirements::run(json, area).map_err(Failure::Usage)
         }
         Command::Ng(command) => commands::ng::run(command).map_err(Failure::Usage),
+        Command::Sim(command) => commands::sim::run(command).map_err(Failure::Usage),
         Command::Decode(command) => commands::decode::run(command).map_err(Failure::Usage),
         Command::Iec104(command) => commands::iec104::run(command),
         Command::Sunspec(command) => commands::sunspec::run(command).map_err(Failure::Usage),

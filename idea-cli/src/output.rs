@@ -1,45 +1,37 @@
 //! What every subcommand prints with: pretty JSON, progress on a terminal, input from a file or standard input.
 
-use std::io::Write;
+/// Runs `work`, showing `label`, a spinner and the time elapsed on standard error while it runs (indicatif)
+/// — only when standard error is a terminal; piped output stays clean. The line is cleared at the end.
+pub(crate) fn with_progress<T>(label: &str, work: impl FnOnce() -> T) -> T {
+    let spinner =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    spinner.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}: {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    spinner.set_message(label.to_owned());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = work();
+    spinner.finish_and_clear();
+    result
+}
 
-/// Runs `work`, showing `label` and the time elapsed on standard error while it runs — only when standard
-/// error is a terminal and the work takes more than half a second; piped output stays clean.
-pub(crate) fn with_progress<T: Send>(label: &str, work: impl FnOnce() -> T + Send) -> T {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return work();
-    }
-    let started = std::time::Instant::now();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let shown = scope.spawn(|| {
-            let mut shown = false;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                let elapsed = started.elapsed();
-                if elapsed.as_millis() >= 500 && !done.load(std::sync::atomic::Ordering::Relaxed) {
-                    let _ = write!(
-                        std::io::stderr(),
-                        "\r{label}: {:.1} s",
-                        elapsed.as_secs_f64()
-                    );
-                    shown = true;
-                }
-            }
-            shown
-        });
-        let result = work();
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        if shown.join().unwrap_or(false) {
-            // Clear the progress line.
-            let _ = write!(
-                std::io::stderr(),
-                "\r{}\r",
-                " ".repeat(label.len().saturating_add(16))
-            );
-        }
-        result
-    })
+/// A progress bar over `total` units of `label`'s work on standard error — drawn only on a terminal, so piped
+/// output stays clean. Callers `set_position` as they go and `finish_and_clear` at the end.
+pub(crate) fn progress_bar(label: &str, total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {percent:>3}% {elapsed} (eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(label.to_owned());
+    bar
 }
 
 /// Pretty JSON with a final newline.

@@ -89,3 +89,50 @@ pub fn sunspec_device(device: &modbus_profiles::sunspec::Device) -> String {
     }
     out
 }
+
+/// A simulated run for a terminal: what was run, the ranges seen, each meter's energy, each storage's state of
+/// charge, and the events.
+pub fn sim_run(r: &idea_sim::run::RunSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {:.2} h simulated in {} steps",
+        r.name,
+        r.simulated_s / 3600.0,
+        r.steps
+    );
+    let _ = writeln!(
+        out,
+        "frequency {:.3}–{:.3} Hz, voltage {:.4}–{:.4} p.u. on energised buses; from the network {:.3} kWh",
+        r.frequency_range_hz.0,
+        r.frequency_range_hz.1,
+        r.voltage_range_pu.0,
+        r.voltage_range_pu.1,
+        r.network_kwh
+    );
+    if !r.meters.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<28}  {:>12}  {:>12}",
+            "METER", "IMPORT kWh", "EXPORT kWh"
+        );
+        for m in &r.meters {
+            let _ = writeln!(
+                out,
+                "{:<28}  {:>12.3}  {:>12.3}",
+                m.name, m.import_kwh, m.export_kwh
+            );
+        }
+    }
+    if !r.storage.is_empty() {
+        let _ = writeln!(out, "{:<28}  {:>6}", "STORAGE", "SOC %");
+        for (name, soc) in &r.storage {
+            let _ = writeln!(out, "{name:<28}  {:>6.1}", soc * 100.0);
+        }
+    }
+    let _ = writeln!(out, "{} events", r.events.len());
+    for e in &r.events {
+        let _ = writeln!(out, "  {:>10.1} s  {}", e.at_s, e.what);
+    }
+    out
+}

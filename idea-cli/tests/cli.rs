@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::idea;
+use common::{idea, idea_code};
 
 #[test]
 fn requirements_json_lists_every_id() {
@@ -365,4 +365,39 @@ fn failures_are_json_with_json_and_one_line_without() {
     assert_eq!(code, Some(3), "{stderr}");
     let error: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
     assert_eq!(error["exit"], 3);
+}
+
+/// `idea sim run`: a topology for half an hour of simulated time, as JSON; its meter integrates what the
+/// flat load drew; bad input is a usage error.
+#[test]
+fn a_topology_runs_in_simulated_time() {
+    let dir = std::env::temp_dir().join(format!("idea-sim-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shop.toml");
+    std::fs::write(
+        &file,
+        "name = \"shop\"\nstep_ms = 1000\n[grid]\nbus = \"n\"\n[[bus]]\nname = \"n\"\nkv = 0.4\n[[load]]\nname = \"shop\"\nbus = \"n\"\nkw = 3.0\n[[meter]]\nname = \"m\"\nelement = \"shop\"\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, stdout, stderr) =
+        idea(&["sim", "run", "--topology", path, "--hours", "0.5", "--json"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.is_empty(), "no progress when piped: {stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["steps"], 1800);
+    let import = json["meters"][0]["import_kwh"].as_f64().unwrap();
+    assert!(
+        (import - 1.5).abs() < 1e-9,
+        "3 kW for half an hour: {import}"
+    );
+    let (ok, stdout, _) = idea(&["sim", "run", "--topology", path, "--hours", "0.1"]);
+    assert!(
+        ok && stdout.contains("shop: 0.10 h simulated in 360 steps"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = idea_code(&["sim", "run", "--hours=-1"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--hours -1"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

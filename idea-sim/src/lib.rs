@@ -46,6 +46,7 @@ mod error;
 pub mod fault;
 pub mod grid;
 pub mod physical;
+pub mod run;
 pub mod tasks;
 
 pub use error::{Error, Result};

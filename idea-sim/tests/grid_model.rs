@@ -64,3 +64,60 @@ kw = 1.0
         "{e}"
     );
 }
+
+/// A load beyond what the island's hub can give: the frequency falls until the island's frequency protection
+/// trips it; it stays dark (the load unserved) until restarted, and a smaller load then holds.
+#[test]
+fn an_island_its_hubs_cannot_hold_trips_on_frequency_and_stays_dark() {
+    let text = r#"
+name = "overloaded island"
+step_ms = 100
+[[bus]]
+name = "mg"
+kv = 0.4
+[[hub]]
+name = "hub"
+bus = "mg"
+kw = 5.0
+kwh = 20.0
+[[load]]
+name = "load"
+bus = "mg"
+kw = 4.0
+"#;
+    let mut grid = Microgrid::new(&Topology::from_toml(text).unwrap(), 1, noon()).unwrap();
+    for _ in 0..100 {
+        grid.step().unwrap();
+    }
+    assert!((grid.bus_frequency_hz(0) - 50.0).abs() < 0.01);
+    grid.step_load("load", 3000.0).unwrap();
+    for _ in 0..300 {
+        grid.step().unwrap();
+    }
+    assert!(grid.islands[0].tripped);
+    assert_eq!(grid.islands[0].former, Former::None);
+    assert_eq!(grid.bus_frequency_hz(0), 0.0);
+    assert_eq!(grid.loads[0].p_w, 0.0, "the load is not served");
+    let trip = grid
+        .events()
+        .find(|e| e.what.contains("frequency protection"))
+        .unwrap();
+    assert!(
+        trip.what.contains("47.") || trip.what.contains("-"),
+        "{}",
+        trip.what
+    );
+    assert!(
+        trip.at_s > 10.0 && trip.at_s < 12.0,
+        "the hub held for inertia's sake only: {}",
+        trip.at_s
+    );
+    // Restarted with the load back within the hub's rating, the island holds at 50 Hz.
+    grid.step_load("load", -3000.0).unwrap();
+    grid.restart_island(0);
+    for _ in 0..600 {
+        grid.step().unwrap();
+    }
+    assert!(!grid.islands[0].tripped);
+    assert!((grid.bus_frequency_hz(0) - 50.0).abs() < 0.01);
+}

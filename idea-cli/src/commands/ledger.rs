@@ -70,8 +70,14 @@ fn verify_ledger(
     check: &idea_cli::ledger_check::LedgerCheck,
     json: bool,
 ) -> Result<String, Failure> {
-    use idea_cli::ledger_check::{LedgerCheckFailure, verify_ledger_file};
-    let report = verify_ledger_file(check).map_err(|e| match e {
+    use idea_cli::ledger_check::{LedgerCheckFailure, verify_ledger_file_with_progress};
+    let bar = crate::output::progress_bar(&format!("verifying {}", check.file.display()), 0);
+    let report = verify_ledger_file_with_progress(check, &mut |read, total| {
+        bar.set_length(total);
+        bar.set_position(read);
+    });
+    bar.finish_and_clear();
+    let report = report.map_err(|e| match e {
         LedgerCheckFailure::Failed(why) => Failure::Check(why),
         other => Failure::Usage(other.to_string()),
     })?;

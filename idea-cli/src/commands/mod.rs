@@ -8,4 +8,5 @@ pub(crate) mod ng;
 pub(crate) mod requirements;
 pub(crate) mod sep2;
 pub(crate) mod serve;
+pub(crate) mod sim;
 pub(crate) mod sunspec;

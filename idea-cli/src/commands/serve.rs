@@ -383,16 +383,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         base: base.unwrap_or(40000),
         unit: unit.unwrap_or(1),
     };
-    let topology = match topology {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
-            idea_sim::grid::Topology::from_toml(&text)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?
-        }
-        None => idea_sim::grid::Topology::builtin("demo-microgrid")
-            .map_err(|e| Failure::Usage(e.to_string()))?,
-    };
+    let topology = crate::commands::sim::topology(topology.as_deref()).map_err(Failure::Usage)?;
     let speed = speed.unwrap_or(1.0);
     if !(speed.is_finite() && speed > 0.0) {
         return Err(Failure::Usage(format!(

@@ -34,7 +34,7 @@ pub mod network;
 pub mod topology;
 
 pub use elements::{ElementRef, TripCause};
-pub use model::{Former, GridConnection, Island, Microgrid, SimEvent};
+pub use model::{FREQUENCY_TRIP_HZ, Former, GridConnection, Island, Microgrid, SimEvent};
 pub use topology::Topology;
 
 /// A model shared between its clock and the devices that read and command it.

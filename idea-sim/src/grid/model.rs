@@ -13,6 +13,9 @@ use ng_control::hub::{FrequencyDynamics, HubSettings};
 use ng_control::protection::{Curve as RelayCurve, Overcurrent};
 use std::collections::VecDeque;
 
+/// How far an island formed by hubs may stray from nominal before its frequency protection trips it, Hz
+/// (the under- and over-frequency stages of an isolated system's protection).
+pub const FREQUENCY_TRIP_HZ: f64 = 2.5;
 /// Longest sub-step for frequency and protection inside a model step, s.
 const FAST_STEP_S: f64 = 0.01;
 /// Events the model keeps (oldest dropped first).
@@ -42,10 +45,13 @@ pub struct Island {
     pub frequency_hz: f64,
     /// The hubs' frequency dynamics while a hub forms it, with the hubs taking part (model indices).
     dynamics: Option<(FrequencyDynamics, Vec<usize>)>,
+    /// Tripped by its frequency protection: hubs do not re-form it until the network reconnects or
+    /// [`Microgrid::restart_island`].
+    pub tripped: bool,
 }
 
 /// Something that happened in the model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SimEvent {
     /// When, seconds of simulated time since the start.
     pub at_s: f64,
@@ -194,6 +200,7 @@ impl Microgrid {
                 former: Former::None,
                 frequency_hz: 0.0,
                 dynamics: None,
+                tripped: false,
             })
             .collect();
         for (k, b) in buses.iter().enumerate() {
@@ -554,6 +561,13 @@ impl Microgrid {
         }
     }
 
+    /// Lets the hubs of a tripped island form it again (a black start by the operator), from the next step.
+    pub fn restart_island(&mut self, island: usize) {
+        if let Some(i) = self.islands.get_mut(island) {
+            i.tripped = false;
+        }
+    }
+
     /// Sets the public network's voltage, p.u.
     ///
     /// # Errors
@@ -604,6 +618,7 @@ impl Microgrid {
         // Frequency where hubs form an island, sub-stepped.
         let substeps = (dt / FAST_STEP_S).ceil().max(1.0);
         let h = dt / substeps;
+        let mut frequency_trips = Vec::new();
         for island in &mut self.islands {
             if let Some((dynamics, members)) = &mut island.dynamics {
                 let Former::Hub(slack) = island.former else {
@@ -621,6 +636,17 @@ impl Microgrid {
                 while n < substeps {
                     island.frequency_hz = dynamics.step(h, 0.0, slack_p + others)?;
                     n += 1.0;
+                    if (island.frequency_hz - self.nominal_hz).abs() > FREQUENCY_TRIP_HZ {
+                        island.tripped = true;
+                        break;
+                    }
+                }
+                if island.tripped {
+                    frequency_trips.push((t0 + n * h, island.frequency_hz));
+                    island.former = Former::None;
+                    island.dynamics = None;
+                    island.frequency_hz = 0.0;
+                    continue;
                 }
                 for (k, m) in members.iter().enumerate() {
                     if *m != slack
@@ -631,6 +657,12 @@ impl Microgrid {
                     }
                 }
             }
+        }
+        for (at, f) in frequency_trips {
+            self.log(
+                at,
+                format!("an island's frequency protection tripped at {f:.2} Hz: its hubs can no longer balance it"),
+            );
         }
         // Protection, at the step's currents.
         let mut trips = Vec::new();
@@ -954,13 +986,18 @@ impl Microgrid {
                 })
                 .map(|(i, _)| i)
                 .collect();
-            let former = if grid_here {
-                Former::Grid
-            } else {
-                capable.first().map_or(Former::None, |h| Former::Hub(*h))
-            };
             let Some(island) = self.islands.get_mut(k) else {
                 continue;
+            };
+            if grid_here {
+                island.tripped = false;
+            }
+            let former = if grid_here {
+                Former::Grid
+            } else if island.tripped {
+                Former::None
+            } else {
+                capable.first().map_or(Former::None, |h| Former::Hub(*h))
             };
             let before = island.former;
             island.former = former;
