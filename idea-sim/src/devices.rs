@@ -185,7 +185,7 @@ pub async fn iec104_router(
             };
             for (address, elements) in values {
                 if let Some(address) = address
-                    && last.get(&address) != Some(&elements)
+                    && beyond_deadband(last.get(&address), &elements)
                 {
                     server.update(address, elements.clone());
                     last.insert(address, elements);
@@ -194,6 +194,24 @@ pub async fn iec104_router(
         }
     });
     Ok(tasks)
+}
+
+/// The deadband of the router's measured values (IEC 60870-5-101 clause 7.2.6.x spontaneous transmission on
+/// change beyond a threshold): kW, kvar, V and Hz alike, so a slowly drifting flow does not flood the link.
+const DEADBAND: f32 = 0.05;
+
+/// Whether `now` differs from what was `last` reported enough to be reported: any change of a status or
+/// mode, a measured value moved beyond [`DEADBAND`].
+fn beyond_deadband(last: Option<&Vec<Element>>, now: &[Element]) -> bool {
+    let Some(last) = last else {
+        return true;
+    };
+    match (last.first(), now.first()) {
+        (Some(Element::R32(a)), Some(Element::R32(b))) => {
+            (f32::from_bits(*a) - f32::from_bits(*b)).abs() >= DEADBAND
+        }
+        _ => last.as_slice() != now,
+    }
 }
 
 /// Serves the Modbus/SunSpec device `binding` of `grid` on `listener` (Modbus TCP), its SunSpec map at

@@ -121,3 +121,65 @@ kw = 4.0
     assert!(!grid.islands[0].tripped);
     assert!((grid.bus_frequency_hz(0) - 50.0).abs() < 0.01);
 }
+
+/// The demonstration router holds the common bus from the network in NG-R1: the network carries the cells'
+/// load plus the conversion losses, the hubs stay at their setpoints; when its limit is below what the cells
+/// need, it says so and the hubs take the island over.
+#[test]
+fn the_router_forms_the_common_bus_from_the_network_until_its_limit() {
+    // 2026-06-21 00:00 UTC: night, no PV.
+    let midnight = Timestamp::from_unix_secs(1_781_995_200).unwrap();
+    let mut grid =
+        Microgrid::new(&Topology::builtin("demo-microgrid").unwrap(), 1, midnight).unwrap();
+    for _ in 0..20 {
+        grid.step().unwrap();
+    }
+    let common = grid.buses.iter().position(|b| b.name == "common").unwrap();
+    let island = grid.buses[common].island;
+    assert_eq!(
+        grid.islands[island].former,
+        Former::Router { router: 0, port: 1 }
+    );
+    assert_eq!(grid.bus_frequency_hz(common), 50.0);
+    let load: f64 = -grid.loads.iter().map(|l| l.p_w).sum::<f64>();
+    let cells = grid.routers[0].p_w[1];
+    assert!(
+        cells > load,
+        "the port carries the load and the cables' losses: {cells} vs {load}"
+    );
+    let network = grid.grid.as_ref().unwrap().p_w;
+    assert!(
+        (network - cells / (0.98 * 0.98)).abs() < 1.0,
+        "{network} vs {cells}"
+    );
+    assert!(
+        grid.hubs.iter().take(4).all(|h| h.storage.p_w == 0.0),
+        "the cells' hubs follow at zero"
+    );
+    // A limit below the cells' need: the router gives what it may, the hubs form the island.
+    grid.router_mut("router").unwrap().limit_out_w[1] = 1000.0;
+    grid.step().unwrap();
+    assert!(matches!(grid.islands[island].former, Former::Hub(_)));
+    assert!((grid.routers[0].p_w[1] - 1000.0).abs() < 1e-6);
+    assert!(grid.events().any(|e| e.what.contains("cannot hold island")));
+    // The hubs hold it (their frequency dynamics run on) until the router tries again, ten seconds on.
+    for _ in 0..95 {
+        grid.step().unwrap();
+        assert!(matches!(grid.islands[island].former, Former::Hub(_)));
+    }
+    assert!((grid.bus_frequency_hz(common) - 50.0).abs() < 0.5);
+    let tries = grid
+        .events()
+        .filter(|e| e.what.contains("cannot hold island"))
+        .count();
+    assert_eq!(tries, 1);
+    for _ in 0..10 {
+        grid.step().unwrap();
+    }
+    assert_eq!(
+        grid.events()
+            .filter(|e| e.what.contains("cannot hold island"))
+            .count(),
+        2
+    );
+}

@@ -228,6 +228,16 @@ pub struct RouterUnit {
     pub q_var: Vec<f64>,
     /// Whether a request was curtailed in the last step.
     pub limiting: bool,
+    /// Ports that form their island's voltage from the network when nothing else does (V/f control).
+    pub forms: Vec<bool>,
+    /// Ports forming their island this step.
+    pub forming: Vec<bool>,
+    /// What each forming port's island needed at the last power flow, W.
+    pub formed_w: Vec<f64>,
+    /// Forming ports whose island needs more than the mode and limits let them carry.
+    pub overloaded: Vec<bool>,
+    /// When a port that could not hold its island tries again, s of simulated time.
+    pub retry_at_s: Vec<f64>,
 }
 
 impl RouterUnit {
@@ -275,10 +285,13 @@ impl RouterUnit {
         };
         let requests: Vec<f64> = (0..n)
             .map(|k| {
-                if live.get(k).copied().unwrap_or(false) {
-                    self.setpoint_w.get(k).copied().unwrap_or(0.0)
-                } else {
+                if !live.get(k).copied().unwrap_or(false) {
                     0.0
+                } else if self.forming.get(k).copied().unwrap_or(false) {
+                    // A forming port delivers what its island needs.
+                    self.formed_w.get(k).copied().unwrap_or(0.0)
+                } else {
+                    self.setpoint_w.get(k).copied().unwrap_or(0.0)
                 }
             })
             .collect();
@@ -288,6 +301,12 @@ impl RouterUnit {
             return;
         };
         self.limiting = set.curtailed_w.iter().any(|c| c.abs() > 1e-6);
+        self.overloaded = (0..n)
+            .map(|k| {
+                self.forming.get(k).copied().unwrap_or(false)
+                    && set.curtailed_w.get(k).is_some_and(|c| c.abs() > 1e-6)
+            })
+            .collect();
         let mut p = set.port_w;
         let eta = self.efficiency * self.efficiency;
         let out: f64 = p.iter().skip(1).filter(|w| **w > 0.0).sum();

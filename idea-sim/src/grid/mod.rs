@@ -2,8 +2,9 @@
 //!
 //! A [`Topology`] (a TOML file, or a built-in one) lists buses, lines, transformers and elements; a
 //! [`Microgrid`] steps it: each step sets every element's output from its profile, command and ramp, forms
-//! the islands (the public network where connected, else an energy hub), solves one power flow per energised
-//! island with `ng_control::powerflow`, integrates the hubs' frequency dynamics
+//! the islands (the public network where connected, else a router port that forms its side from the
+//! network, else an energy hub), solves one power flow per energised island with `ng_control::powerflow`
+//! (router-formed islands first, so that what they draw reaches the network port), integrates the hubs' frequency dynamics
 //! (`ng_control::hub::FrequencyDynamics`: droop, virtual inertia, restoration) and the relays' inverse-time
 //! elements (`ng_control::protection`) in sub-steps of at most 10 ms, and integrates meters and states of
 //! charge. DERs follow the IEEE 1547 volt-var function (`ng_control::der`); routers their mode NG-R1..R5
@@ -11,8 +12,8 @@
 //!
 //! What it does not model: unbalanced phases, transients inside a step (each step's flows hold for the
 //! step), synchronisation when the network reconnects (it is instant), DER frequency-watt and trips,
-//! converters or routers forming an island's voltage (only the network and hubs form one), and the hubs'
-//! Q–V droop (a forming hub holds 1 p.u.).
+//! converters forming an island's voltage, and the hubs' Q–V droop (a forming hub or router port holds
+//! 1 p.u.).
 //!
 //! ```
 //! use idea_sim::grid::{Microgrid, Topology};
@@ -34,7 +35,9 @@ pub mod network;
 pub mod topology;
 
 pub use elements::{ElementRef, TripCause};
-pub use model::{FREQUENCY_TRIP_HZ, Former, GridConnection, Island, Microgrid, SimEvent};
+pub use model::{
+    FREQUENCY_TRIP_HZ, Former, GridConnection, Island, Microgrid, ROUTER_RETRY_S, SimEvent,
+};
 pub use topology::Topology;
 
 /// A model shared between its clock and the devices that read and command it.

@@ -16,6 +16,8 @@ use std::collections::VecDeque;
 /// How far an island formed by hubs may stray from nominal before its frequency protection trips it, Hz
 /// (the under- and over-frequency stages of an isolated system's protection).
 pub const FREQUENCY_TRIP_HZ: f64 = 2.5;
+/// How long a router port that could not hold its island leaves it to the hubs before trying again, s.
+pub const ROUTER_RETRY_S: f64 = 10.0;
 /// Longest sub-step for frequency and protection inside a model step, s.
 const FAST_STEP_S: f64 = 0.01;
 /// Events the model keeps (oldest dropped first).
@@ -28,6 +30,14 @@ pub enum Former {
     Grid,
     /// An energy hub, by index.
     Hub(usize),
+    /// An energy router's microgrid port holding the island's voltage and frequency from the network (its
+    /// flow is what the island needs, within its mode's range and limits).
+    Router {
+        /// The router, by index.
+        router: usize,
+        /// The port.
+        port: usize,
+    },
     /// Nothing: the island is de-energised.
     None,
 }
@@ -313,6 +323,13 @@ impl Microgrid {
                 p_w: vec![0.0; n],
                 q_var: vec![0.0; n],
                 limiting: false,
+                forms: (0..n)
+                    .map(|k| k > 0 && r.forms.iter().any(|b| r.ports.get(k) == Some(b)))
+                    .collect(),
+                forming: vec![false; n],
+                formed_w: vec![0.0; n],
+                overloaded: vec![false; n],
+                retry_at_s: vec![0.0; n],
             });
         }
         let mut converters = Vec::new();
@@ -752,142 +769,81 @@ impl Microgrid {
                 };
             }
         }
-        // Injections per bus.
-        let n = self.buses.len();
-        let mut p = vec![0.0; n];
-        let mut q = vec![0.0; n];
-        let add = |v: &mut Vec<f64>, bus: usize, x: f64| {
-            if let Some(slot) = v.get_mut(bus) {
-                *slot += x;
-            }
-        };
-        let refs: Vec<ElementRef> = (0..self.loads.len())
-            .map(ElementRef::Load)
-            .chain((0..self.pvs.len()).map(ElementRef::Pv))
-            .chain((0..self.diesels.len()).map(ElementRef::Diesel))
-            .chain((0..self.batteries.len()).map(ElementRef::Battery))
-            .chain((0..self.ders.len()).map(ElementRef::Der))
-            .collect();
-        for e in refs {
-            let bus = self.element_bus(e);
-            if self.disconnected(e) || !is_live(bus) {
-                self.zero(e);
-                continue;
-            }
-            let (ep, eq) = self.element_flow(e);
-            add(&mut p, bus, ep);
-            add(
-                &mut q,
-                bus,
-                if self.buses.get(bus).is_some_and(|b| b.dc) {
-                    0.0
-                } else {
-                    eq
-                },
-            );
-        }
-        for (k, h) in self.hubs.iter().enumerate() {
-            let slack = self.islands.iter().any(|i| i.former == Former::Hub(k));
-            if !slack && !self.disconnected(ElementRef::Hub(k)) {
-                add(&mut p, h.storage.bus, h.storage.p_w);
-            }
-        }
-        for r in &self.routers {
-            for ((bus, pw), qv) in r.ports.iter().zip(&r.p_w).zip(&r.q_var) {
-                add(&mut p, *bus, *pw);
-                add(&mut q, *bus, *qv);
-            }
-        }
-        for c in &self.converters {
-            add(&mut p, c.from, c.p_from_w);
-            add(&mut p, c.to, c.p_to_w);
-            add(&mut q, c.from, c.q_from_var);
-        }
-        // One power flow per energised island.
-        let at = self.elapsed_s();
+        // Islands the routers form first: what each needs sets its port's flow, and so the network port's.
+        let (p, q) = self.injections(&live);
+        let self_elapsed = self.elapsed_s();
         let mut collapsed = Vec::new();
         for k in 0..self.islands.len() {
-            let Some(island) = self.islands.get(k) else {
+            let Some(Former::Router { router, port }) = self.islands.get(k).map(|i| i.former)
+            else {
                 continue;
             };
-            let (slack_bus, vm) = match island.former {
-                Former::Grid => match &self.grid {
-                    Some(g) => (g.bus, g.vm_pu),
-                    None => continue,
-                },
-                Former::Hub(h) => match self.hubs.get(h) {
-                    Some(hub) => (hub.storage.bus, 1.0),
-                    None => continue,
-                },
-                Former::None => {
-                    for b in island.buses.clone() {
-                        if let Some(bus) = self.buses.get_mut(b) {
-                            bus.vm_pu = 0.0;
-                        }
+            match self.solve_one(k, &p, &q) {
+                Ok(Some((slack_p, slack_q))) => {
+                    let Some(r) = self.routers.get_mut(router) else {
+                        continue;
+                    };
+                    if let Some(w) = r.formed_w.get_mut(port) {
+                        *w = slack_p;
                     }
-                    for br in island.branches.clone() {
-                        if let Some(x) = self.branches.get_mut(br) {
-                            x.p_from_w = 0.0;
-                            x.q_from_var = 0.0;
-                        }
+                    let port_live: Vec<bool> = r.ports.iter().map(|b| is_live(*b)).collect();
+                    r.settle(&port_live);
+                    if let Some(v) = r.q_var.get_mut(port) {
+                        *v = slack_q;
                     }
-                    continue;
-                }
-            };
-            let buses = island.buses.clone();
-            let branches = island.branches.clone();
-            let slack = buses.iter().position(|b| *b == slack_bus).unwrap_or(0);
-            let inj_p: Vec<f64> = buses
-                .iter()
-                .map(|b| p.get(*b).copied().unwrap_or(0.0))
-                .collect();
-            let inj_q: Vec<f64> = buses
-                .iter()
-                .map(|b| q.get(*b).copied().unwrap_or(0.0))
-                .collect();
-            match solve_island(
-                self.base_mva,
-                &self.buses,
-                &self.branches,
-                &buses,
-                &branches,
-                &inj_p,
-                &inj_q,
-                slack,
-                vm,
-            ) {
-                Ok(flow) => {
-                    for (b, v) in buses.iter().zip(&flow.vm_pu) {
-                        if let Some(bus) = self.buses.get_mut(*b) {
-                            bus.vm_pu = *v;
+                    if r.overloaded.get(port).copied().unwrap_or(false) {
+                        // Beyond what the mode and limits let the port carry: it delivers what it may, and
+                        // the island's hubs take over (or it goes dark) until the port tries again.
+                        if let Some(t) = r.retry_at_s.get_mut(port) {
+                            *t = self_elapsed + ROUTER_RETRY_S;
                         }
-                    }
-                    for (br, (fp, fq)) in branches.iter().zip(&flow.branch_flows) {
-                        if let Some(x) = self.branches.get_mut(*br) {
-                            x.p_from_w = *fp;
-                            x.q_from_var = *fq;
-                        }
-                    }
-                    // The slack's own injection is in the flow; what it delivers is its element's output.
-                    match self.islands.get(k).map(|i| i.former) {
-                        Some(Former::Grid) => {
-                            if let Some(g) = &mut self.grid {
-                                g.p_w = flow.slack_p_w;
-                                g.q_var = flow.slack_q_var;
-                            }
-                        }
-                        Some(Former::Hub(h)) => {
-                            if let Some(hub) = self.hubs.get_mut(h) {
-                                hub.storage.p_w = flow.slack_p_w;
-                                hub.storage.q_var = flow.slack_q_var;
-                            }
-                        }
-                        _ => {}
+                        let name = r.name.clone();
+                        let hubs = self.capable_hubs(k);
+                        let fallback = hubs.first().map_or(Former::None, |h| Former::Hub(*h));
+                        let at = self.elapsed_s();
+                        self.log(
+                            at,
+                            format!(
+                                "router {name} port {port} cannot hold island {k}: {slack_p:.0} W is beyond its mode's range and limits"
+                            ),
+                        );
+                        self.set_former(k, fallback)?;
                     }
                 }
+                Ok(None) => {}
                 Err(e) => collapsed.push((k, e)),
             }
         }
+        // Then every other island, with the routers' network ports settled.
+        let (p, q) = self.injections(&live);
+        for k in 0..self.islands.len() {
+            if matches!(
+                self.islands.get(k).map(|i| i.former),
+                Some(Former::Router { .. }) | None
+            ) {
+                continue;
+            }
+            match self.solve_one(k, &p, &q) {
+                Ok(Some((slack_p, slack_q))) => match self.islands.get(k).map(|i| i.former) {
+                    Some(Former::Grid) => {
+                        if let Some(g) = &mut self.grid {
+                            g.p_w = slack_p;
+                            g.q_var = slack_q;
+                        }
+                    }
+                    Some(Former::Hub(h)) => {
+                        if let Some(hub) = self.hubs.get_mut(h) {
+                            hub.storage.p_w = slack_p;
+                            hub.storage.q_var = slack_q;
+                        }
+                    }
+                    _ => {}
+                },
+                Ok(None) => {}
+                Err(e) => collapsed.push((k, e)),
+            }
+        }
+        let at = self.elapsed_s();
         for (k, e) in collapsed {
             if let Some(i) = self.islands.get_mut(k) {
                 i.former = Former::None;
@@ -922,6 +878,136 @@ impl Microgrid {
             }
         }
         Ok(())
+    }
+
+    /// What every element, router port and converter delivers into each bus, `(W, var)`; the island formers'
+    /// own outputs are left out (the power flow finds them). Elements on dead buses or behind open relays
+    /// are zeroed.
+    fn injections(&mut self, live: &[bool]) -> (Vec<f64>, Vec<f64>) {
+        let is_live = |b: usize| live.get(b).copied().unwrap_or(false);
+        let n = self.buses.len();
+        let mut p = vec![0.0; n];
+        let mut q = vec![0.0; n];
+        let add = |v: &mut Vec<f64>, bus: usize, x: f64| {
+            if let Some(slot) = v.get_mut(bus) {
+                *slot += x;
+            }
+        };
+        let refs: Vec<ElementRef> = (0..self.loads.len())
+            .map(ElementRef::Load)
+            .chain((0..self.pvs.len()).map(ElementRef::Pv))
+            .chain((0..self.diesels.len()).map(ElementRef::Diesel))
+            .chain((0..self.batteries.len()).map(ElementRef::Battery))
+            .chain((0..self.ders.len()).map(ElementRef::Der))
+            .collect();
+        for e in refs {
+            let bus = self.element_bus(e);
+            if self.disconnected(e) || !is_live(bus) {
+                self.zero(e);
+                continue;
+            }
+            let (ep, eq) = self.element_flow(e);
+            let dc = self.buses.get(bus).is_some_and(|b| b.dc);
+            add(&mut p, bus, ep);
+            add(&mut q, bus, if dc { 0.0 } else { eq });
+        }
+        for (k, h) in self.hubs.iter().enumerate() {
+            let slack = self.islands.iter().any(|i| i.former == Former::Hub(k));
+            if !slack && !self.disconnected(ElementRef::Hub(k)) {
+                add(&mut p, h.storage.bus, h.storage.p_w);
+            }
+        }
+        for (r, unit) in self.routers.iter().enumerate() {
+            for (port, ((bus, pw), qv)) in unit
+                .ports
+                .iter()
+                .zip(&unit.p_w)
+                .zip(&unit.q_var)
+                .enumerate()
+            {
+                let slack = self
+                    .islands
+                    .iter()
+                    .any(|i| i.former == Former::Router { router: r, port });
+                if !slack {
+                    add(&mut p, *bus, *pw);
+                    add(&mut q, *bus, *qv);
+                }
+            }
+        }
+        for c in &self.converters {
+            add(&mut p, c.from, c.p_from_w);
+            add(&mut p, c.to, c.p_to_w);
+            add(&mut q, c.from, c.q_from_var);
+        }
+        (p, q)
+    }
+
+    /// Solves island `k` with its former as slack and the injections `p`, `q`; writes its voltages and
+    /// branch flows and returns what the slack delivers `(W, var)`, or `None` for a dark island (zeroed).
+    fn solve_one(&mut self, k: usize, p: &[f64], q: &[f64]) -> Result<Option<(f64, f64)>> {
+        let Some(island) = self.islands.get(k) else {
+            return Ok(None);
+        };
+        let (slack_bus, vm) = match island.former {
+            Former::Grid => match &self.grid {
+                Some(g) => (g.bus, g.vm_pu),
+                None => return Ok(None),
+            },
+            Former::Hub(h) => match self.hubs.get(h) {
+                Some(hub) => (hub.storage.bus, 1.0),
+                None => return Ok(None),
+            },
+            Former::Router { router, port } => {
+                match self.routers.get(router).and_then(|r| r.ports.get(port)) {
+                    Some(bus) => (*bus, 1.0),
+                    None => return Ok(None),
+                }
+            }
+            Former::None => {
+                for b in island.buses.clone() {
+                    if let Some(bus) = self.buses.get_mut(b) {
+                        bus.vm_pu = 0.0;
+                    }
+                }
+                for br in island.branches.clone() {
+                    if let Some(x) = self.branches.get_mut(br) {
+                        x.p_from_w = 0.0;
+                        x.q_from_var = 0.0;
+                    }
+                }
+                return Ok(None);
+            }
+        };
+        let buses = island.buses.clone();
+        let branches = island.branches.clone();
+        let slack = buses.iter().position(|b| *b == slack_bus).unwrap_or(0);
+        let at = |v: &[f64], b: &usize| v.get(*b).copied().unwrap_or(0.0);
+        let inj_p: Vec<f64> = buses.iter().map(|b| at(p, b)).collect();
+        let inj_q: Vec<f64> = buses.iter().map(|b| at(q, b)).collect();
+        let flow = solve_island(
+            self.base_mva,
+            &self.buses,
+            &self.branches,
+            &buses,
+            &branches,
+            &inj_p,
+            &inj_q,
+            slack,
+            vm,
+        )?;
+        for (b, v) in buses.iter().zip(&flow.vm_pu) {
+            if let Some(bus) = self.buses.get_mut(*b) {
+                bus.vm_pu = *v;
+            }
+        }
+        for (br, (fp, fq)) in branches.iter().zip(&flow.branch_flows) {
+            if let Some(x) = self.branches.get_mut(*br) {
+                x.p_from_w = *fp;
+                x.q_from_var = *fq;
+            }
+        }
+        Ok(Some((flow.slack_p_w, flow.slack_q_var)))
     }
 
     fn zero(&mut self, e: ElementRef) {
@@ -963,82 +1049,136 @@ impl Microgrid {
         }
     }
 
-    /// Chooses what forms each island: the public network where it is connected, else the first enabled,
-    /// grid-forming hub with charge, else nothing. A hub taking over starts the island's frequency dynamics
-    /// from the hubs' present outputs; the network taking over ends them.
+    /// Chooses what forms each island: the public network where it is connected; else an energy router's
+    /// forming port facing it, when the router is enabled, not in NG-R5 and its network port's island is
+    /// formed by the network; else the first enabled, grid-forming hub with charge (unless the island
+    /// tripped on frequency); else nothing. A hub taking over starts the island's frequency dynamics from the
+    /// hubs' present outputs; anything else forming ends them.
     fn choose_formers(&mut self) -> Result<()> {
-        let at = self.elapsed_s();
-        let mut logs = Vec::new();
-        for k in 0..self.islands.len() {
+        let count = self.islands.len();
+        let mut chosen = vec![Former::None; count];
+        for (k, slot) in chosen.iter_mut().enumerate() {
             let grid_here = self.grid.as_ref().is_some_and(|g| {
                 g.connected && self.buses.get(g.bus).is_some_and(|b| b.island == k)
             });
-            let capable: Vec<usize> = self
-                .hubs
-                .iter()
-                .enumerate()
-                .filter(|(i, h)| {
-                    self.buses.get(h.storage.bus).is_some_and(|b| b.island == k)
-                        && h.grid_forming
-                        && h.storage.enabled
-                        && h.storage.soc > 0.0
-                        && !self.disconnected(ElementRef::Hub(*i))
-                })
-                .map(|(i, _)| i)
-                .collect();
-            let Some(island) = self.islands.get_mut(k) else {
+            if grid_here {
+                *slot = Former::Grid;
+                if let Some(i) = self.islands.get_mut(k) {
+                    i.tripped = false;
+                }
+            }
+        }
+        let island_of = |model: &Microgrid, bus: usize| model.buses.get(bus).map(|b| b.island);
+        let now = self.elapsed_s();
+        for r in 0..self.routers.len() {
+            let Some(unit) = self.routers.get(r) else {
                 continue;
             };
-            if grid_here {
-                island.tripped = false;
-            }
-            let former = if grid_here {
-                Former::Grid
-            } else if island.tripped {
-                Former::None
-            } else {
-                capable.first().map_or(Former::None, |h| Former::Hub(*h))
-            };
-            let before = island.former;
-            island.former = former;
-            match former {
-                Former::Grid => {
-                    island.dynamics = None;
-                    island.frequency_hz = self.nominal_hz;
+            let network_formed = unit
+                .ports
+                .first()
+                .and_then(|b| island_of(self, *b))
+                .is_some_and(|i| chosen.get(i) == Some(&Former::Grid));
+            let may = unit.enabled && unit.mode != 5 && network_formed;
+            let mut forming = vec![false; unit.ports.len()];
+            for (port, bus) in unit.ports.iter().enumerate().skip(1) {
+                let waiting = unit.retry_at_s.get(port).is_some_and(|t| now < *t);
+                if !(may && unit.forms.get(port).copied().unwrap_or(false)) || waiting {
+                    continue;
                 }
-                Former::None => {
-                    island.dynamics = None;
-                    island.frequency_hz = 0.0;
-                }
-                Former::Hub(_) => {
-                    let same = island
-                        .dynamics
-                        .as_ref()
-                        .is_some_and(|(_, members)| *members == capable);
-                    if !same {
-                        let mut dynamics = FrequencyDynamics::new(self.nominal_hz, 0.0, 0.0);
-                        for h in &capable {
-                            if let Some(hub) = self.hubs.get(*h) {
-                                dynamics.add_hub(
-                                    hub.storage.rating_w,
-                                    hub.settings,
-                                    hub.storage.p_w,
-                                )?;
-                            }
-                        }
-                        island.dynamics = Some((dynamics, capable.clone()));
-                        if island.frequency_hz == 0.0 {
-                            island.frequency_hz = self.nominal_hz;
-                        }
+                if let Some(i) = island_of(self, *bus)
+                    && chosen.get(i) == Some(&Former::None)
+                    && let Some(slot) = chosen.get_mut(i)
+                {
+                    *slot = Former::Router { router: r, port };
+                    if let Some(f) = forming.get_mut(port) {
+                        *f = true;
                     }
                 }
             }
-            if before != former {
-                logs.push(format!("island {k} formed by {former:?}"));
+            if let Some(unit) = self.routers.get_mut(r) {
+                unit.forming = forming;
             }
         }
-        for what in logs {
-            self.log(at, what);
+        for (k, slot) in chosen.iter_mut().enumerate() {
+            let tripped = self.islands.get(k).is_some_and(|i| i.tripped);
+            if *slot == Former::None && !tripped {
+                *slot = self
+                    .capable_hubs(k)
+                    .first()
+                    .map_or(Former::None, |h| Former::Hub(*h));
+            }
+        }
+        for (k, former) in chosen.into_iter().enumerate() {
+            self.set_former(k, former)?;
+        }
+        Ok(())
+    }
+
+    /// The hubs of island `k` that can form it: enabled, grid forming, with charge, connected.
+    fn capable_hubs(&self, k: usize) -> Vec<usize> {
+        self.hubs
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| {
+                self.buses.get(h.storage.bus).is_some_and(|b| b.island == k)
+                    && h.grid_forming
+                    && h.storage.enabled
+                    && h.storage.soc > 0.0
+                    && !self.disconnected(ElementRef::Hub(*i))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Makes `former` form island `k`: frequency dynamics started when hubs take over, ended otherwise; a
+    /// change is logged.
+    fn set_former(&mut self, k: usize, former: Former) -> Result<()> {
+        let capable = self.capable_hubs(k);
+        let nominal = self.nominal_hz;
+        let mut dynamics = None;
+        if let Former::Hub(_) = former {
+            let same = self
+                .islands
+                .get(k)
+                .and_then(|i| i.dynamics.as_ref())
+                .is_some_and(|(_, members)| *members == capable);
+            if !same {
+                let mut d = FrequencyDynamics::new(nominal, 0.0, 0.0);
+                for h in &capable {
+                    if let Some(hub) = self.hubs.get(*h) {
+                        d.add_hub(hub.storage.rating_w, hub.settings, hub.storage.p_w)?;
+                    }
+                }
+                dynamics = Some((d, capable));
+            }
+        }
+        let Some(island) = self.islands.get_mut(k) else {
+            return Ok(());
+        };
+        let before = island.former;
+        island.former = former;
+        match former {
+            Former::Grid | Former::Router { .. } => {
+                island.dynamics = None;
+                island.frequency_hz = nominal;
+            }
+            Former::None => {
+                island.dynamics = None;
+                island.frequency_hz = 0.0;
+            }
+            Former::Hub(_) => {
+                if dynamics.is_some() {
+                    island.dynamics = dynamics;
+                }
+                if island.frequency_hz == 0.0 {
+                    island.frequency_hz = nominal;
+                }
+            }
+        }
+        if before != former {
+            let at = self.elapsed_s();
+            self.log(at, format!("island {k} formed by {former:?}"));
         }
         Ok(())
     }

@@ -275,6 +275,10 @@ pub struct RouterSpec {
     /// Efficiency of one conversion (a flow through the router passes two).
     #[serde(default = "efficiency")]
     pub efficiency: f64,
+    /// Microgrid port buses where the router forms the island's voltage from the network (V/f control)
+    /// when nothing else does; their setpoints are then not used: they carry what the island needs.
+    #[serde(default)]
+    pub forms: Vec<String>,
 }
 
 /// A two-port converter: it moves its setpoint from the `from` bus into the `to` bus, with losses.
@@ -548,6 +552,16 @@ impl Topology {
             }
             for p in &r.ports {
                 bus(format!("{f}.ports"), p)?;
+            }
+            if let Some(p) = r
+                .forms
+                .iter()
+                .find(|p| !r.ports.iter().skip(1).any(|q| q == *p))
+            {
+                return Err(topology(
+                    format!("{f}.forms"),
+                    format!("{p:?} is not a microgrid port"),
+                ));
             }
             positive(format!("{f}.kva"), r.kva)?;
             positive(format!("{f}.efficiency"), r.efficiency)?;
