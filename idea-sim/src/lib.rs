@@ -18,8 +18,9 @@
 //! - [`fault`]: fault hooks on every device: `silent` (stops answering) and `stale` (measurements freeze).
 //! - [`Tasks`]: every device returns its serving tasks; any of them ending is the device failing.
 //!
-//! What it does not do: the 2030.5 server does not yet drive the model's DER (a DER client does that), the
-//! IEC 104 router profile's ports beyond the model router's read zero, meters over IEC 104 integrated totals
+//! - [`der_client`]: a DER of the model driven by an IEEE 2030.5 server through its 2030.5 client.
+//!
+//! What it does not do: the IEC 104 router profile's ports beyond the model router's read zero, meters over IEC 104 integrated totals
 //! and MQTT (IOT-05) are not served yet, and the model's limits are listed in [`grid`].
 //!
 //! ```
@@ -41,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod der_client;
 pub mod devices;
 mod error;
 pub mod fault;

@@ -488,3 +488,108 @@ async fn faults_freeze_measurements_or_silence_the_device() {
     let e = quiet.read_holding_registers(40000, 2).await.unwrap_err();
     assert!(matches!(e, modbus_profiles::Error::Timeout(_)), "{e}");
 }
+
+/// A DER driven by a 2030.5 server: its 2030.5 client registers over mutual TLS, receives the program's
+/// default control (60 % of maximum active power) and the model's DER delivers no more than that, seen over
+/// its Modbus socket too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_der_follows_the_2030_5_servers_control() {
+    use ieee2030_5::net::{ClientConfig, Connection, DerClient, RustlsConnector, tls};
+    use ieee2030_5::resources::{DERControlBase, DERProgram, DefaultDERControl};
+    let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/../ieee2030-5/tests/certs/");
+    let pem = |name: &str| std::fs::read(format!("{certs}{name}")).unwrap();
+    let identity = |who: &str| {
+        tls::Identity::from_pem(&pem(&format!("{who}.pem")), &pem(&format!("{who}.key"))).unwrap()
+    };
+    let now = ieee2030_5::net::system_clock();
+    let mut core = ieee2030_5::server::Server::new(1);
+    let fsa = core.add_fsa("feeder");
+    let program = core.add_program(
+        fsa,
+        DERProgram {
+            primacy: 1,
+            ..Default::default()
+        },
+    );
+    let limit = DERControlBase {
+        op_mod_max_lim_w: Some(6000),
+        ..Default::default()
+    };
+    core.set_default(
+        program,
+        DefaultDERControl {
+            der_control_base: limit,
+            ..Default::default()
+        },
+    );
+    let device = identity("device");
+    core.enrol(device.lfdi(), 111_115, &[fsa], now());
+    let server_tls = tls::server_config(
+        identity("server"),
+        tls::trust_anchors(&pem("ca.pem")).unwrap(),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(ieee2030_5::net::serve(
+        listener,
+        Some(Arc::new(server_tls)),
+        Arc::new(Mutex::new(core)),
+        now.clone(),
+    ));
+
+    // Noon with a large array: the DER would deliver its full 10 kVA.
+    let grid = model(
+        &DER.replace("kwp = 0.0", "kwp = 14.0"),
+        MIDNIGHT + 12 * 3600,
+    );
+    steps(&grid, 20);
+    assert!(
+        lock(&grid).ders[0].p_w > 9000.0,
+        "{}",
+        lock(&grid).ders[0].p_w
+    );
+    let lfdi = device.lfdi();
+    let connector = RustlsConnector {
+        address,
+        server_name: "localhost".try_into().unwrap(),
+        config: Arc::new(
+            tls::client_config(device, tls::trust_anchors(&pem("ca.pem")).unwrap()).unwrap(),
+        ),
+    };
+    let client = DerClient::new(
+        Connection::new(connector, "localhost"),
+        ClientConfig {
+            lfdi,
+            pin: Some(111_115),
+            dcap: "/dcap".into(),
+            server: "utility".into(),
+            device_category: None,
+            supported: ieee2030_5::scheduler::ModeSet::all(),
+            seed: 1,
+        },
+    );
+    let driving = tokio::spawn(idea_sim::der_client::run(
+        Arc::clone(&grid),
+        "der".into(),
+        client,
+        now,
+    ));
+    let mut applied = false;
+    for _ in 0..100 {
+        if (lock(&grid).ders[0].max_share - 0.6).abs() < 1e-9 {
+            applied = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(applied, "the default control reached the DER");
+    steps(&grid, 20);
+    let (mut modbus, _tasks) = serve(&grid, Binding::Der("der".into()), &Faults::default()).await;
+    let w = value(&scan(&mut modbus).await, 701, "W");
+    assert!(
+        (w - 6000.0).abs() <= 1.0,
+        "{w} W under a 60 % limit of 10 kW"
+    );
+    driving.abort();
+}

@@ -162,6 +162,8 @@ pub struct Der {
     pub volt_var: Option<Curve>,
     /// The volt-var open-loop response.
     pub lag: FirstOrderLag,
+    /// Delivering (false: ceased to energise, as `opModEnergize` false orders).
+    pub energized: bool,
     /// Delivered, W.
     pub p_w: f64,
     /// Delivered, var.
@@ -179,6 +181,11 @@ impl Der {
     /// response; active power is what the array gives up to the limit, reduced where the rating must hold the
     /// reactive power (reactive priority).
     pub fn step(&mut self, irradiance_w_per_m2: f64, v_pu: f64, dt_s: f64) {
+        if !self.energized {
+            self.p_w = 0.0;
+            self.q_var = 0.0;
+            return;
+        }
         let target = match (&self.volt_var, v_pu > 0.0) {
             (Some(curve), true) => curve.eval(v_pu),
             _ => 0.0,

@@ -295,6 +295,7 @@ impl Microgrid {
                 max_share: 1.0,
                 volt_var: Some(curve.clone()),
                 lag: ng_control::der::FirstOrderLag::new(response, 0.0),
+                energized: true,
                 p_w: 0.0,
                 q_var: 0.0,
             });
