@@ -593,3 +593,45 @@ async fn a_der_follows_the_2030_5_servers_control() {
     );
     driving.abort();
 }
+
+/// A hub on a grid-connected bus follows its setpoint (SunSpec 64901 WSet) at its ramp rate, within its
+/// discharge rate limit.
+#[tokio::test]
+async fn a_following_hub_ramps_to_its_setpoint_within_its_limits() {
+    let text = r#"
+name = "a hub beside the network"
+step_ms = 100
+[grid]
+bus = "home"
+[[bus]]
+name = "home"
+kv = 0.4
+[[hub]]
+name = "hub"
+bus = "home"
+kw = 5.0
+kwh = 10.0
+ramp_kw_per_s = 1.0
+"#;
+    let grid = model(text, MIDNIGHT);
+    let (mut client, _tasks) = serve(&grid, Binding::Hub("hub".into()), &Faults::default()).await;
+    write(&mut client, 64901, &[("WSet", 4000.0)]).await;
+    steps(&grid, 10);
+    assert!(
+        (value(&scan(&mut client).await, 64901, "W") - 1000.0).abs() <= 1.0,
+        "1 kW/s for 1 s"
+    );
+    steps(&grid, 10);
+    assert!((value(&scan(&mut client).await, 64901, "W") - 2000.0).abs() <= 1.0);
+    steps(&grid, 50);
+    assert!(
+        (value(&scan(&mut client).await, 64901, "W") - 4000.0).abs() <= 1.0,
+        "there, and no further"
+    );
+    // A discharge rate below the setpoint caps it.
+    write(&mut client, 64901, &[("WMaxDisChaRte", 2500.0)]).await;
+    steps(&grid, 30);
+    assert!((value(&scan(&mut client).await, 64901, "W") - 2500.0).abs() <= 1.0);
+    // The network takes what the hub gives.
+    assert!((lock(&grid).grid.as_ref().unwrap().p_w + 2500.0).abs() <= 1.0);
+}

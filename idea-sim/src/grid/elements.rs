@@ -96,13 +96,33 @@ pub struct Storage {
     pub max_charge_w: f64,
     /// Largest discharging power allowed, W.
     pub max_discharge_w: f64,
+    /// Fastest change of what it delivers when following, W/s (`None`: at once).
+    pub ramp_w_per_s: Option<f64>,
+    /// What it delivers when following, moving toward its setpoint at the ramp rate, W.
+    pub ramped_w: f64,
     /// Delivered, W (positive discharging).
     pub p_w: f64,
     /// Delivered, var.
     pub q_var: f64,
 }
 
+/// Moves `from` toward `target` by at most `ramp × dt` (all the way without a ramp).
+fn ramp_toward(from: f64, target: f64, ramp_w_per_s: Option<f64>, dt_s: f64) -> f64 {
+    match ramp_w_per_s {
+        Some(rate) => {
+            let most = rate * dt_s;
+            from + (target - from).clamp(-most, most)
+        }
+        None => target,
+    }
+}
+
 impl Storage {
+    /// Moves what it delivers when following toward [`Storage::following_w`] at its ramp rate over `dt_s`.
+    pub fn ramp(&mut self, dt_s: f64) {
+        self.ramped_w = ramp_toward(self.ramped_w, self.following_w(), self.ramp_w_per_s, dt_s);
+    }
+
     /// What the converter delivers when it follows its setpoint: within the rating and the allowed rates, and
     /// nothing out of an empty battery or into a full one.
     pub fn following_w(&self) -> f64 {
@@ -376,6 +396,10 @@ pub struct Converter {
     pub max_w: f64,
     /// Reactive power asked for on the `from` side, var.
     pub q_setpoint_var: f64,
+    /// Fastest change of its flow, W/s (`None`: at once).
+    pub ramp_w_per_s: Option<f64>,
+    /// Its flow into the `to` side, moving toward the setpoint at the ramp rate, W.
+    pub ramped_w: f64,
     /// Delivered into the `from` bus, W.
     pub p_from_w: f64,
     /// Delivered into the `to` bus, W.
@@ -385,11 +409,22 @@ pub struct Converter {
 }
 
 impl Converter {
-    /// This step's flows; nothing moves unless both sides are energised.
+    /// Moves its flow toward the setpoint (within its limit, zero when disabled) at its ramp rate over `dt_s`.
+    pub fn ramp(&mut self, dt_s: f64) {
+        let most = self.max_w.clamp(0.0, self.rating_w);
+        let target = if self.enabled {
+            self.setpoint_w.clamp(-most, most)
+        } else {
+            0.0
+        };
+        self.ramped_w = ramp_toward(self.ramped_w, target, self.ramp_w_per_s, dt_s);
+    }
+
+    /// This step's flows at the ramped setpoint; nothing moves unless both sides are energised.
     pub fn settle(&mut self, from_live: bool, to_live: bool) {
         let most = self.max_w.clamp(0.0, self.rating_w);
         let s = if self.enabled && from_live && to_live {
-            self.setpoint_w.clamp(-most, most)
+            self.ramped_w.clamp(-most, most)
         } else {
             0.0
         };

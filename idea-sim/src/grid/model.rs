@@ -147,6 +147,8 @@ fn storage(s: &StorageSpec, bus: usize) -> Storage {
         setpoint_w: 0.0,
         max_charge_w: s.kw * 1000.0,
         max_discharge_w: s.kw * 1000.0,
+        ramp_w_per_s: s.ramp_kw_per_s.map(|r| r * 1000.0),
+        ramped_w: 0.0,
         p_w: 0.0,
         q_var: 0.0,
     }
@@ -345,6 +347,8 @@ impl Microgrid {
                 setpoint_w: 0.0,
                 max_w: c.kw * 1000.0,
                 q_setpoint_var: 0.0,
+                ramp_w_per_s: c.ramp_kw_per_s.map(|r| r * 1000.0),
+                ramped_w: 0.0,
                 p_from_w: 0.0,
                 p_to_w: 0.0,
                 q_from_var: 0.0,
@@ -737,7 +741,14 @@ impl Microgrid {
             p.p_w = p.peak_w * sun / 1000.0;
         }
         for b in &mut self.batteries {
-            b.p_w = b.following_w();
+            b.ramp(dt);
+            b.p_w = b.ramped_w;
+        }
+        for h in &mut self.hubs {
+            h.storage.ramp(dt);
+        }
+        for c in &mut self.converters {
+            c.ramp(dt);
         }
     }
 
@@ -764,7 +775,7 @@ impl Microgrid {
                 && !forming
             {
                 h.storage.p_w = if is_live(h.storage.bus) {
-                    h.storage.following_w()
+                    h.storage.ramped_w
                 } else {
                     0.0
                 };

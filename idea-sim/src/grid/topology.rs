@@ -246,6 +246,9 @@ pub struct StorageSpec {
     /// State of charge at the start, 0–1.
     #[serde(default = "half")]
     pub soc: f64,
+    /// Fastest change of its output when following a setpoint, kW/s (absent: at once).
+    #[serde(default)]
+    pub ramp_kw_per_s: Option<f64>,
 }
 
 /// A DER inverter with a PV array.
@@ -296,6 +299,9 @@ pub struct ConverterSpec {
     /// Efficiency of the conversion.
     #[serde(default = "efficiency")]
     pub efficiency: f64,
+    /// Fastest change of its flow, kW/s (absent: at once).
+    #[serde(default)]
+    pub ramp_kw_per_s: Option<f64>,
 }
 
 /// A meter: on a branch (positive flow from its `from` bus to its `to` bus is import) or on an element
@@ -535,6 +541,9 @@ impl Topology {
                 positive(format!("{f}.efficiency"), s.efficiency)?;
                 share(format!("{f}.efficiency"), s.efficiency)?;
                 share(format!("{f}.soc"), s.soc)?;
+                if let Some(r) = s.ramp_kw_per_s {
+                    positive(format!("{f}.ramp_kw_per_s"), r)?;
+                }
             }
         }
         for d in &self.ders {
@@ -574,6 +583,9 @@ impl Topology {
             positive(format!("{f}.kw"), c.kw)?;
             positive(format!("{f}.efficiency"), c.efficiency)?;
             share(format!("{f}.efficiency"), c.efficiency)?;
+            if let Some(r) = c.ramp_kw_per_s {
+                positive(format!("{f}.ramp_kw_per_s"), r)?;
+            }
         }
         let mut elements = BTreeSet::new();
         for name in self.element_names() {
