@@ -98,6 +98,19 @@ pub async fn interrogate(
         .map_err(|e| ClientFailure::NoAnswer(format!("{}: {e}", target.address)))
 }
 
+/// A counter interrogation (C_CI_NA_1, qualifier 5: every counter) of `common_address`: the integrated
+/// totals in order.
+pub async fn interrogate_counters(
+    target: &Target,
+    common_address: u16,
+) -> Result<Vec<Asdu>, ClientFailure> {
+    let client = target.connect().await?;
+    client
+        .interrogate_counters(common_address, 5, target.timeout)
+        .await
+        .map_err(|e| ClientFailure::NoAnswer(format!("{}: {e}", target.address)))
+}
+
 /// Sends `command` and waits for its confirmation (and termination, if the station sends one). A negative
 /// confirmation is an outcome, not a failure.
 pub async fn command(target: &Target, command: &Command) -> Result<CommandOutcome, ClientFailure> {

@@ -99,37 +99,155 @@ pub async fn iec104_router(
     router: &str,
     faults: &Faults,
 ) -> crate::Result<Tasks> {
-    let device = |e: iec104::Error| crate::Error::Device(e.to_string());
     lock(&grid).router_mut(router)?;
-    // Read before anything is served: a bad file ends the command before it says "serving".
-    let tls = match tls {
-        Some(files) => Some(
-            iec104::net::tls::server_config(
-                iec104::net::tls::Identity::from_pem_files(&files.cert, &files.key)
-                    .map_err(device)?,
-                iec104::net::tls::trust_anchors_file(&files.client_ca).map_err(device)?,
-            )
-            .map_err(device)?,
-        ),
-        None => None,
-    };
-    let profile = Profile::energy_router().map_err(device)?;
+    let profile = Profile::energy_router().map_err(device_error)?;
     let names = profile
         .commands
         .iter()
         .map(|c| (c.ioa, c.name.clone()))
         .collect();
-    let (db, config) = profile.station();
     let app = RouterCommands {
         names,
         grid: Arc::clone(&grid),
         router: router.to_owned(),
     };
+    let ports = profile
+        .points
+        .iter()
+        .filter(|p| p.name.starts_with("p_kw["))
+        .count();
+    let router = router.to_owned();
+    let measure = move || {
+        let mut model = lock(&grid);
+        let Ok(r) = model.router_mut(&router) else {
+            return Vec::new();
+        };
+        let r = r.clone();
+        let network = r.ports.first().copied().unwrap_or(0);
+        let mut values = vec![
+            ("voltage_v".to_owned(), float(model.bus_volts(network))),
+            (
+                "frequency_hz".to_owned(),
+                float(model.bus_frequency_hz(network)),
+            ),
+            (
+                "mode".to_owned(),
+                vec![Element::Sva(i16::from(r.mode)), Element::Qds(0)],
+            ),
+            (
+                "enabled".to_owned(),
+                vec![Element::Siq(u8::from(r.enabled))],
+            ),
+        ];
+        for port in 0..ports {
+            let p = r.p_w.get(port).copied().unwrap_or(0.0) / 1000.0;
+            let q = r.q_var.get(port).copied().unwrap_or(0.0) / 1000.0;
+            values.push((format!("p_kw[{port}]"), float(p)));
+            values.push((format!("q_kvar[{port}]"), float(q)));
+        }
+        values
+    };
+    serve_iec104(listener, tls, profile, app, faults, measure).await
+}
+
+/// The IEC 104 side of a device that takes no commands: every command is refused (negative confirmation).
+struct NoCommands;
+
+impl CommandHandler for NoCommands {
+    fn command(&mut self, _: u8, _: &InformationObject, _: Instant) -> CommandResult {
+        CommandResult::Reject
+    }
+}
+
+/// Serves the IDEA smart meter's IEC 104 profile (`iec104::profile::Profile::smart_meter`) for the meter
+/// `meter` of `grid`: active and reactive power, voltage, current and frequency as measured values, and its
+/// energy registers as integrated totals (M_IT_NA_1, Wh, read by counter interrogation; a counter rolls over
+/// at 2^31 Wh as a BCR does). Same TLS and fault behaviour as [`iec104_router`].
+///
+/// # Errors
+/// The profile's, the TLS files', or [`crate::Error::UnknownElement`] when the model has no such meter.
+pub async fn iec104_meter(
+    listener: TcpListener,
+    tls: Option<&ServerTls>,
+    grid: SharedGrid,
+    meter: &str,
+    faults: &Faults,
+) -> crate::Result<Tasks> {
+    lock(&grid).meter(meter)?;
+    let profile = Profile::smart_meter().map_err(device_error)?;
+    let meter = meter.to_owned();
+    let measure = move || {
+        let model = lock(&grid);
+        let Ok(m) = model.meter(&meter) else {
+            return Vec::new();
+        };
+        let m = m.clone();
+        let counter = |wh: f64| {
+            // Whole watt-hours modulo 2^31: what a binary counter reading holds.
+            #[allow(clippy::cast_possible_truncation)]
+            let value = (wh.floor() as i64).rem_euclid(1 << 31) as i32;
+            vec![Element::Bcr(value, 0)]
+        };
+        vec![
+            ("p_kw".to_owned(), float(m.p_w / 1000.0)),
+            ("q_kvar".to_owned(), float(m.q_var / 1000.0)),
+            ("voltage_v".to_owned(), float(model.bus_volts(m.bus))),
+            (
+                "current_a".to_owned(),
+                float(model.current_a(m.bus, m.p_w, m.q_var)),
+            ),
+            (
+                "frequency_hz".to_owned(),
+                float(model.bus_frequency_hz(m.bus)),
+            ),
+            ("energy_import_wh".to_owned(), counter(m.import_wh)),
+            ("energy_export_wh".to_owned(), counter(m.export_wh)),
+        ]
+    };
+    serve_iec104(listener, tls, profile, NoCommands, faults, measure).await
+}
+
+fn device_error(e: iec104::Error) -> crate::Error {
+    crate::Error::Device(e.to_string())
+}
+
+/// A measured value as a short float with good quality.
+fn float(v: f64) -> Vec<Element> {
+    // Measurements are reported as short floats.
+    #[allow(clippy::cast_possible_truncation)]
+    let f = v as f32;
+    vec![Element::R32(f.to_bits()), Element::Qds(0)]
+}
+
+/// Serves `profile`'s station with `handler` behind the fault gate (mutual TLS to IEC 62351-3 with `tls`),
+/// and every 100 ms, unless the device is stale, updates the points `measure` names, each reported
+/// spontaneously when it moved beyond the deadband.
+async fn serve_iec104<H: CommandHandler + Send + 'static>(
+    listener: TcpListener,
+    tls: Option<&ServerTls>,
+    profile: Profile,
+    handler: H,
+    faults: &Faults,
+    mut measure: impl FnMut() -> Vec<(String, Vec<Element>)> + Send + 'static,
+) -> crate::Result<Tasks> {
+    // Read before anything is served: a bad file ends the command before it says "serving".
+    let tls = match tls {
+        Some(files) => Some(
+            iec104::net::tls::server_config(
+                iec104::net::tls::Identity::from_pem_files(&files.cert, &files.key)
+                    .map_err(device_error)?,
+                iec104::net::tls::trust_anchors_file(&files.client_ca).map_err(device_error)?,
+            )
+            .map_err(device_error)?,
+        ),
+        None => None,
+    };
+    let (db, config) = profile.station();
     let server = Server::new(
-        Outstation::new(config, db, app, Instant::now()),
+        Outstation::new(config, db, handler, Instant::now()),
         ServerConfig::default(),
     )
-    .map_err(device)?;
+    .map_err(device_error)?;
     let mut tasks = Tasks::default();
     let listener = crate::fault::front(listener, faults, &mut tasks).await?;
     match tls {
@@ -139,58 +257,21 @@ pub async fn iec104_router(
         ),
         None => tasks.spawn("the IEC 104 server", Arc::clone(&server).run(listener)),
     };
-    let (router, faults) = (router.to_owned(), faults.clone());
-    tasks.spawn::<_, std::convert::Infallible>("the router's measurements", async move {
-        let ioa = |name: &str| profile.entry(name).map(|e| e.ioa);
-        let float = |v: f64| {
-            // Measurements are reported as short floats.
-            #[allow(clippy::cast_possible_truncation)]
-            let f = v as f32;
-            vec![Element::R32(f.to_bits()), Element::Qds(0)]
-        };
-        let ports = profile
-            .points
-            .iter()
-            .filter(|p| p.name.starts_with("p_kw["))
-            .count();
+    let faults = faults.clone();
+    tasks.spawn::<_, std::convert::Infallible>("the device's measurements", async move {
         let mut last: BTreeMap<u32, Vec<Element>> = BTreeMap::new();
         loop {
+            if !faults.stale() {
+                for (name, elements) in measure() {
+                    if let Some(address) = profile.entry(&name).map(|e| e.ioa)
+                        && beyond_deadband(last.get(&address), &elements)
+                    {
+                        server.update(address, elements.clone());
+                        last.insert(address, elements);
+                    }
+                }
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            if faults.stale() {
-                continue;
-            }
-            let values = {
-                let mut model = lock(&grid);
-                let Ok(r) = model.router_mut(&router) else {
-                    continue;
-                };
-                let r = r.clone();
-                let network = r.ports.first().copied().unwrap_or(0);
-                let mut values: Vec<(Option<u32>, Vec<Element>)> = vec![
-                    (ioa("voltage_v"), float(model.bus_volts(network))),
-                    (ioa("frequency_hz"), float(model.bus_frequency_hz(network))),
-                    (
-                        ioa("mode"),
-                        vec![Element::Sva(i16::from(r.mode)), Element::Qds(0)],
-                    ),
-                    (ioa("enabled"), vec![Element::Siq(u8::from(r.enabled))]),
-                ];
-                for port in 0..ports {
-                    let p = r.p_w.get(port).copied().unwrap_or(0.0) / 1000.0;
-                    let q = r.q_var.get(port).copied().unwrap_or(0.0) / 1000.0;
-                    values.push((ioa(&format!("p_kw[{port}]")), float(p)));
-                    values.push((ioa(&format!("q_kvar[{port}]")), float(q)));
-                }
-                values
-            };
-            for (address, elements) in values {
-                if let Some(address) = address
-                    && beyond_deadband(last.get(&address), &elements)
-                {
-                    server.update(address, elements.clone());
-                    last.insert(address, elements);
-                }
-            }
         }
     });
     Ok(tasks)
@@ -199,6 +280,8 @@ pub async fn iec104_router(
 /// The deadband of the router's measured values (IEC 60870-5-101 clause 7.2.6.x spontaneous transmission on
 /// change beyond a threshold): kW, kvar, V and Hz alike, so a slowly drifting flow does not flood the link.
 const DEADBAND: f32 = 0.05;
+/// Integrated totals are updated each time they move this many watt-hours.
+const COUNTER_STEP_WH: u64 = 10;
 
 /// Whether `now` differs from what was `last` reported enough to be reported: any change of a status or
 /// mode, a measured value moved beyond [`DEADBAND`].
@@ -209,6 +292,10 @@ fn beyond_deadband(last: Option<&Vec<Element>>, now: &[Element]) -> bool {
     match (last.first(), now.first()) {
         (Some(Element::R32(a)), Some(Element::R32(b))) => {
             (f32::from_bits(*a) - f32::from_bits(*b)).abs() >= DEADBAND
+        }
+        // Counters: every ten watt-hours (or a roll-over).
+        (Some(Element::Bcr(a, _)), Some(Element::Bcr(b, _))) => {
+            i64::from(*a).abs_diff(i64::from(*b)) >= COUNTER_STEP_WH
         }
         _ => last.as_slice() != now,
     }

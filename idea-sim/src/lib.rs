@@ -8,7 +8,7 @@
 //!   with daily shapes, PV under a seeded sky, diesel/CHP generators with ramp limits, batteries, energy hubs,
 //!   DER inverters, energy routers and converters, meters and relays; stepped with a power flow per island
 //!   per step and the hubs' frequency dynamics, all from `ng-control`. Deterministic from its seed.
-//! - [`devices`]: the energy router over IEC 104 (plain or IEC 62351-3 mutual TLS), every IDEA Modbus/SunSpec
+//! - [`devices`]: the energy router and a smart meter over IEC 104 (plain or IEC 62351-3 mutual TLS), every IDEA Modbus/SunSpec
 //!   device profile over Modbus TCP or RTU — router (NG-R1..R5 enforced, per-port limits, losses), hub
 //!   (droop, inertia, restoration when it forms its island), energy port, rectiverter, meter (energy registers
 //!   integrating the simulated flow), relay (inverse-time trip, reclose on command), DER (IEEE 1547 volt-var

@@ -635,3 +635,69 @@ ramp_kw_per_s = 1.0
     // The network takes what the hub gives.
     assert!((lock(&grid).grid.as_ref().unwrap().p_w + 2500.0).abs() <= 1.0);
 }
+
+/// The meter over IEC 104: a counter interrogation returns its energy registers as integrated totals
+/// (M_IT_NA_1, cause 37) equal to the model's within the counters' 10 Wh step, and a station interrogation its
+/// measured power.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_meter_answers_counter_interrogation_with_its_integrated_totals() {
+    use iec104::net::{Client as Master, ClientConfig};
+    let grid = model(METERED, MIDNIGHT);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let _tasks = idea_sim::devices::iec104_meter(
+        listener,
+        None,
+        Arc::clone(&grid),
+        "house.meter",
+        &Faults::default(),
+    )
+    .await
+    .unwrap();
+    steps(&grid, 24 * 360);
+    let (import, export) = {
+        let g = lock(&grid);
+        let m = g.meter("house.meter").unwrap();
+        (m.import_wh, m.export_wh)
+    };
+    // The device samples the model every 100 ms.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let wait = std::time::Duration::from_secs(5);
+    let mut master = Master::connect(address, ClientConfig::default()).unwrap();
+    master.wait_started(wait).await.unwrap();
+    let totals = master.interrogate_counters(1, 5, wait).await.unwrap();
+    let counter =
+        |ioa: u32| {
+            totals
+                .iter()
+                .filter(|a| a.type_id == 15 && a.cot.cause == 37)
+                .find_map(|a| match &a.objects {
+                    iec104::Objects::Known(objects) => objects
+                        .iter()
+                        .find(|o| o.ioa == ioa)
+                        .and_then(|o| match o.elements.first() {
+                            Some(iec104::Element::Bcr(v, _)) => Some(f64::from(*v)),
+                            _ => None,
+                        }),
+                    iec104::Objects::Raw(_) => None,
+                })
+                .unwrap()
+        };
+    assert!(import > 10_000.0, "{import}");
+    assert!(
+        (counter(2000) - import).abs() <= 10.0,
+        "{} vs {import}",
+        counter(2000)
+    );
+    assert!(
+        (counter(2001) - export).abs() <= 10.0,
+        "{} vs {export}",
+        counter(2001)
+    );
+    let data = master.interrogate(1, 20, wait).await.unwrap();
+    assert!(
+        data.iter().all(|a| a.type_id != 15),
+        "counters answer counter interrogation only"
+    );
+    assert!(data.iter().any(|a| a.type_id == 13));
+}

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 /// The profile of the IDEA energy router, shipped with this crate.
 pub const ENERGY_ROUTER: &str = include_str!("../data/energy-router.toml");
+/// The IDEA smart meter's information-object map (measured values and integrated totals).
+pub const SMART_METER: &str = include_str!("../data/smart-meter.toml");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -206,6 +208,11 @@ impl Profile {
         Profile::parse(ENERGY_ROUTER)
     }
 
+    /// The IDEA smart meter's profile.
+    pub fn smart_meter() -> Result<Profile, Error> {
+        Profile::parse(SMART_METER)
+    }
+
     /// A point or command by name.
     pub fn entry(&self, name: &str) -> Option<&Entry> {
         self.points
@@ -222,7 +229,8 @@ impl Profile {
                 type_id: p.type_id,
                 elements: initial_elements(p.type_id),
                 groups: p.group.into_iter().collect(),
-                counter: false,
+                // Integrated totals answer counter interrogation, not station interrogation.
+                counter: matches!(p.type_id, 15 | 16 | 37),
             };
             // The elements are built from the type's own layout.
             let _ = db.insert(p.ioa, point);

@@ -12,8 +12,11 @@ pub(crate) enum Iec104Command {
         #[command(flatten)]
         station: StationArgs,
         /// Qualifier of interrogation: 20 the station, 21–36 groups 1–16.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, conflicts_with = "counters")]
         qoi: u8,
+        /// A counter interrogation instead (C_CI_NA_1, every counter): the integrated totals.
+        #[arg(long)]
+        counters: bool,
         /// Print JSON: an array of ASDUs {"type_id", "type", "cot", "negative", "common_address",
         /// "objects": [{"ioa", "value", "quality", "time"}], …}.
         #[arg(long)]
@@ -104,13 +107,25 @@ pub(crate) fn run(command: Iec104Command) -> Result<String, Failure> {
         .build()
         .map_err(|e| e.to_string())?;
     match command {
-        Iec104Command::Interrogate { station, qoi, json } => {
+        Iec104Command::Interrogate {
+            station,
+            qoi,
+            counters,
+            json,
+        } => {
             let target = station.target()?;
-            let data = runtime.block_on(iec104_client::interrogate(
-                &target,
-                station.common_address,
-                qoi,
-            ))?;
+            let data = if counters {
+                runtime.block_on(iec104_client::interrogate_counters(
+                    &target,
+                    station.common_address,
+                ))?
+            } else {
+                runtime.block_on(iec104_client::interrogate(
+                    &target,
+                    station.common_address,
+                    qoi,
+                ))?
+            };
             if json {
                 let asdus: Vec<_> = data.iter().map(iec104::view::asdu_json).collect();
                 Ok(pretty(&asdus)?)

@@ -7,7 +7,8 @@ use std::io::Write;
 /// `idea serve`'s arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// What to run: iec104-router (the IDEA energy router's IEC 104 profile) or a Modbus/SunSpec device —
+    /// What to run: iec104-router (the IDEA energy router's IEC 104 profile), iec104-meter (a smart meter:
+    /// measured values and integrated totals) or a Modbus/SunSpec device —
     /// modbus-router, modbus-hub, modbus-port, modbus-rectiverter, modbus-meter, modbus-relay, modbus-der —
     /// each an element of a simulated microgrid (--topology) whose points read and command the model; or
     /// sep2-server (an IEEE 2030.5 DER server with one program, its default control and an event a minute
@@ -33,15 +34,15 @@ pub(crate) struct ServeArgs {
     /// Modbus devices: the unit id answered [default: 1].
     #[arg(long)]
     pub(crate) unit: Option<u8>,
-    /// iec104-router, sep2-server: the server's certificate chain (PEM); with --key and --client-ca it
+    /// iec104-router, iec104-meter, sep2-server: the server's certificate chain (PEM); with --key and --client-ca it
     /// serves mutual TLS only (IEC 62351-3 for IEC 104) and refuses plain connections; without them plain
     /// TCP / HTTP with no authentication (local testing only). Other kinds refuse it.
     #[arg(long, requires_all = ["key", "client_ca"])]
     pub(crate) cert: Option<std::path::PathBuf>,
-    /// iec104-router, sep2-server: the server's private key (PEM).
+    /// iec104-router, iec104-meter, sep2-server: the server's private key (PEM).
     #[arg(long, requires = "cert")]
     pub(crate) key: Option<std::path::PathBuf>,
-    /// iec104-router, sep2-server: the CA certifying the clients (PEM); a client without a certificate
+    /// iec104-router, iec104-meter, sep2-server: the CA certifying the clients (PEM); a client without a certificate
     /// from it is refused during the handshake, and the refusal is logged.
     #[arg(long, requires = "cert")]
     pub(crate) client_ca: Option<std::path::PathBuf>,
@@ -81,7 +82,9 @@ pub(crate) fn serve_kinds() -> clap::builder::PossibleValuesParser {
         .iter()
         .map(|(name, _)| *name);
     clap::builder::PossibleValuesParser::new(
-        ["iec104-router", "sep2-server"].into_iter().chain(modbus),
+        ["iec104-router", "iec104-meter", "sep2-server"]
+            .into_iter()
+            .chain(modbus),
     )
 }
 
@@ -140,10 +143,10 @@ impl ServeOptions {
         if !modbus && (self.base || self.unit) {
             return refused("--base or --unit", "Modbus devices");
         }
-        if self.tls && !matches!(kind, "iec104-router" | "sep2-server") {
+        if self.tls && !matches!(kind, "iec104-router" | "iec104-meter" | "sep2-server") {
             return refused(
                 "--cert, --key or --client-ca (it does not implement TLS)",
-                "iec104-router and sep2-server",
+                "iec104-router, iec104-meter and sep2-server",
             );
         }
         if self.enrol && kind != "sep2-server" {
@@ -272,6 +275,18 @@ pub(crate) fn serve(
                         files.client_ca.display()
                     ),
                     None => "IEC 104 over plain TCP: no authentication, no encryption".to_owned(),
+                };
+                (how, tasks)
+            }
+            "iec104-meter" => {
+                let meter = plant.element.as_deref().unwrap_or("cell1.meter");
+                let tasks =
+                    idea_sim::devices::iec104_meter(listener, tls, on_model(&grid)?, meter, &faults)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                let how = match tls {
+                    Some(_) => format!("IEC 104 over mutual TLS; meter {meter}"),
+                    None => format!("IEC 104 over plain TCP; meter {meter}"),
                 };
                 (how, tasks)
             }

@@ -83,6 +83,7 @@ pub struct CommandOutcome {
 
 enum Kind {
     Interrogation,
+    CounterInterrogation,
     Command,
 }
 
@@ -207,6 +208,36 @@ impl Client {
         Ok(answers.into_iter().filter(|a| a.type_id != 100).collect())
     }
 
+    /// A counter interrogation (C_CI_NA_1, IEC 60870-5-101 clause 7.4.8) of `common_address` with qualifier
+    /// `qcc` (5: read all counters, general request): the integrated totals (cause 37), in order.
+    pub async fn interrogate_counters(
+        &self,
+        common_address: u16,
+        qcc: u8,
+        within: Duration,
+    ) -> Result<Vec<Asdu>, Error> {
+        let asdu = Asdu {
+            type_id: 101,
+            sq: false,
+            count: 1,
+            cot: Cot::new(cause::ACTIVATION),
+            common_address,
+            objects: Objects::Known(vec![InformationObject {
+                ioa: 0,
+                elements: vec![Element::Qcc(qcc)],
+            }]),
+        };
+        let answers = self
+            .request(asdu, Kind::CounterInterrogation, within)
+            .await?;
+        if answers.iter().any(|a| a.type_id == 101 && a.cot.negative) {
+            return Err(Error::Transport(
+                "the counter interrogation was refused".into(),
+            ));
+        }
+        Ok(answers.into_iter().filter(|a| a.type_id != 101).collect())
+    }
+
     /// Sends a command (types 45–64, activation) and waits for its confirmation and termination.
     pub async fn command(&self, asdu: Asdu, within: Duration) -> Result<CommandOutcome, Error> {
         let answers = self
@@ -242,6 +273,9 @@ impl Pending {
             || self.request.asdu.common_address == 0xffff;
         match self.request.kind {
             Kind::Interrogation => same && (a.type_id == 100 || (20..=36).contains(&a.cot.cause)),
+            Kind::CounterInterrogation => {
+                same && (a.type_id == 101 || a.cot.cause == cause::COUNTER_INTERROGATION)
+            }
             Kind::Command => same && a.type_id == self.request.asdu.type_id,
         }
     }
