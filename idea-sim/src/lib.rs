@@ -20,8 +20,8 @@
 //!
 //! - [`der_client`]: a DER of the model driven by an IEEE 2030.5 server through its 2030.5 client.
 //!
-//! What it does not do: the IEC 104 router profile's ports beyond the model router's read zero, meters over IEC 104 integrated totals
-//! and MQTT (IOT-05) are not served yet, and the model's limits are listed in [`grid`].
+//! What it does not do: the IEC 104 router profile's ports beyond the model router's read zero, meters and
+//! relays over MQTT (IOT-05) are not served yet, and the model's limits are listed in [`grid`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
