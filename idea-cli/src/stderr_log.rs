@@ -9,7 +9,11 @@ pub(crate) struct StderrLog;
 
 impl log::Log for StderrLog {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        // The embedded MQTT broker reports every client that drops its connection as an error: its chatter
+        // shows with --verbose only.
+        let broker = metadata.target().starts_with("rumqtt");
         metadata.level() <= log::max_level()
+            && (!broker || log::max_level() >= log::LevelFilter::Info)
     }
 
     fn log(&self, record: &log::Record<'_>) {

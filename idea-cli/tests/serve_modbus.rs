@@ -370,3 +370,33 @@ fn a_device_binds_to_an_element_of_a_topology_file() {
     assert!(stderr.contains("no meter named \"nope\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `idea serve mqtt-devices`: a broker on the address, the demonstration complex's meters and relays
+/// publishing their state (IOT-05).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meters_and_relays_publish_over_mqtt() {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let (_served, address) = serve("mqtt-devices", &[]);
+    let (host, port) = address.rsplit_once(':').unwrap();
+    let (client, mut events) = AsyncClient::new(
+        MqttOptions::new("observer", host, port.parse().unwrap()),
+        16,
+    );
+    client
+        .subscribe("idea/devices/+/state", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let state = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            if let Ok(Event::Incoming(Packet::Publish(p))) = events.poll().await
+                && p.topic == "idea/devices/cell4.workshop.relay/state"
+            {
+                break serde_json::from_slice::<serde_json::Value>(&p.payload).unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(state["kind"], "relay");
+    assert_eq!(state["closed"], true);
+}

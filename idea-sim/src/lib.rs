@@ -20,8 +20,10 @@
 //!
 //! - [`der_client`]: a DER of the model driven by an IEEE 2030.5 server through its 2030.5 client.
 //!
-//! What it does not do: the IEC 104 router profile's ports beyond the model router's read zero, meters and
-//! relays over MQTT (IOT-05) are not served yet, and the model's limits are listed in [`grid`].
+//! - [`mqtt`]: meters and relays over MQTT (IOT-05).
+//!
+//! What it does not do: the IEC 104 router profile's ports beyond the model router's read zero; the model's
+//! limits are listed in [`grid`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -47,6 +49,7 @@ pub mod devices;
 mod error;
 pub mod fault;
 pub mod grid;
+pub mod mqtt;
 pub mod physical;
 pub mod run;
 pub mod tasks;

@@ -11,7 +11,7 @@ pub struct Tasks(JoinSet<String>);
 
 impl Tasks {
     /// Runs `task`, named `what` in the report of its end.
-    pub(crate) fn spawn<T, E>(&mut self, what: &'static str, task: T)
+    pub fn spawn<T, E>(&mut self, what: &'static str, task: T)
     where
         T: Future<Output = Result<(), E>> + Send + 'static,
         E: Display + Send + 'static,

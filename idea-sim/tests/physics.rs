@@ -701,3 +701,86 @@ async fn the_meter_answers_counter_interrogation_with_its_integrated_totals() {
     );
     assert!(data.iter().any(|a| a.type_id == 13));
 }
+
+/// IOT-05 over MQTT: the meter's and the relay's states are published from the model, the relay obeys a
+/// command on its `set` topic and ignores one that does not parse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meter_and_a_relay_over_mqtt() {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let broker = fipa_acl::mqtt::EmbeddedBroker::start().unwrap();
+    let text = format!("{RELAYED}\n[[meter]]\nname = \"shop.meter\"\nelement = \"shop\"\n");
+    let grid = model(&text, MIDNIGHT);
+    steps(&grid, 100);
+    let devices = idea_sim::mqtt::MqttDevices {
+        broker: ("127.0.0.1".into(), broker.addr().port()),
+        prefix: "idea/devices".into(),
+        meters: vec!["shop.meter".into()],
+        relays: vec!["shop.relay".into()],
+        period: std::time::Duration::from_millis(100),
+    };
+    let serving = tokio::spawn(idea_sim::mqtt::run(
+        Arc::clone(&grid),
+        devices,
+        Faults::default(),
+    ));
+    let (client, mut events) = AsyncClient::new(
+        MqttOptions::new("observer", "127.0.0.1", broker.addr().port()),
+        16,
+    );
+    client
+        .subscribe("idea/devices/#", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let mut next_state = async |name: &str| loop {
+        if let Ok(Event::Incoming(Packet::Publish(p))) = events.poll().await
+            && p.topic == format!("idea/devices/{name}/state")
+        {
+            break serde_json::from_slice::<serde_json::Value>(&p.payload).unwrap();
+        }
+    };
+    let meter = tokio::time::timeout(std::time::Duration::from_secs(10), next_state("shop.meter"))
+        .await
+        .unwrap();
+    assert_eq!(meter["kind"], "meter");
+    assert!(
+        (meter["p_w"].as_f64().unwrap() - 5000.0).abs() < 1.0,
+        "{meter}"
+    );
+    let import = lock(&grid).meter("shop.meter").unwrap().import_wh;
+    assert!((meter["import_wh"].as_f64().unwrap() - import).abs() < 1e-6);
+    // A command that does not parse changes nothing; one that does opens the relay.
+    client
+        .publish(
+            "idea/devices/shop.relay/set",
+            QoS::AtLeastOnce,
+            false,
+            "{\"close\": \"maybe\"}",
+        )
+        .await
+        .unwrap();
+    client
+        .publish(
+            "idea/devices/shop.relay/set",
+            QoS::AtLeastOnce,
+            false,
+            "{\"close\": false}",
+        )
+        .await
+        .unwrap();
+    let opened = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let relay = next_state("shop.relay").await;
+            if relay["closed"] == false {
+                break relay;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(opened["cause"], "command");
+    assert_eq!(
+        opened["operations"], 1,
+        "one operation: the malformed command did nothing"
+    );
+    serving.abort();
+}

@@ -8,7 +8,8 @@ use std::io::Write;
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
     /// What to run: iec104-router (the IDEA energy router's IEC 104 profile), iec104-meter (a smart meter:
-    /// measured values and integrated totals) or a Modbus/SunSpec device —
+    /// measured values and integrated totals), mqtt-devices (an MQTT broker on --listen carrying every meter's
+    /// and relay's state, and relay commands, IOT-05) or a Modbus/SunSpec device —
     /// modbus-router, modbus-hub, modbus-port, modbus-rectiverter, modbus-meter, modbus-relay, modbus-der —
     /// each an element of a simulated microgrid (--topology) whose points read and command the model; or
     /// sep2-server (an IEEE 2030.5 DER server with one program, its default control and an event a minute
@@ -82,9 +83,14 @@ pub(crate) fn serve_kinds() -> clap::builder::PossibleValuesParser {
         .iter()
         .map(|(name, _)| *name);
     clap::builder::PossibleValuesParser::new(
-        ["iec104-router", "iec104-meter", "sep2-server"]
-            .into_iter()
-            .chain(modbus),
+        [
+            "iec104-router",
+            "iec104-meter",
+            "mqtt-devices",
+            "sep2-server",
+        ]
+        .into_iter()
+        .chain(modbus),
     )
 }
 
@@ -288,6 +294,38 @@ pub(crate) fn serve(
                     Some(_) => format!("IEC 104 over mutual TLS; meter {meter}"),
                     None => format!("IEC 104 over plain TCP; meter {meter}"),
                 };
+                (how, tasks)
+            }
+            "mqtt-devices" => {
+                // The embedded broker takes the address: free it, then start the broker on it.
+                drop(listener);
+                let broker = fipa_acl::mqtt::EmbeddedBroker::start_on(address)
+                    .map_err(|e| format!("the MQTT broker on {address}: {e}"))?;
+                let (meters, relays) = {
+                    let shared = on_model(&grid)?;
+                    let model = idea_sim::grid::lock(&shared);
+                    (
+                        model.meters.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+                        model.relays.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+                    )
+                };
+                let devices = idea_sim::mqtt::MqttDevices {
+                    broker: (broker.addr().ip().to_string(), broker.addr().port()),
+                    prefix: "idea/devices".into(),
+                    meters: meters.clone(),
+                    relays: relays.clone(),
+                    period: std::time::Duration::from_secs(1),
+                };
+                let mut tasks = idea_sim::Tasks::default();
+                tasks.spawn(
+                    "the MQTT devices",
+                    idea_sim::mqtt::run(on_model(&grid)?, devices, faults.clone()),
+                );
+                let how = format!(
+                    "MQTT 3.1.1 broker; {} meters and {} relays under idea/devices/NAME/state, relay commands on idea/devices/NAME/set",
+                    meters.len(),
+                    relays.len()
+                );
                 (how, tasks)
             }
             "sep2-server" => {

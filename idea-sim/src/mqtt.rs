@@ -1,0 +1,195 @@
+//! AC meters and controlled relays over MQTT (IOT-05: "MQTT to AC meters and controlled relays"), on any MQTT
+//! 3.1.1 broker.
+//!
+//! Topics, under a prefix (`idea/devices` by default), one level per device name:
+//! - `PREFIX/NAME/state` — the device's state as JSON, published (retained, QoS 1) every `period`:
+//!   a meter `{"kind": "meter", "at", "p_w", "q_var", "v", "a", "hz", "import_wh", "export_wh"}`, a relay
+//!   `{"kind": "relay", "at", "closed", "cause", "operations", "a", "pickup_a"}` (`at` in Unix ms of the
+//!   simulated calendar, `cause` `none`, `overcurrent` or `command`);
+//! - `PREFIX/NAME/set` — commands to a relay: `{"close": true}` or `{"close": false}`. A message that does not
+//!   parse, or is larger than 1 KiB, is dropped and logged; it never reaches the model.
+//!
+//! While the device is `stale` its state stops changing; while `silent` nothing is published and commands are
+//! ignored.
+
+use crate::fault::Faults;
+use crate::grid::{SharedGrid, TripCause, lock};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The largest command payload taken, bytes.
+pub const MAX_COMMAND_BYTES: usize = 1024;
+
+/// What is published over MQTT, and where.
+#[derive(Debug, Clone)]
+pub struct MqttDevices {
+    /// The broker, `host` and `port`.
+    pub broker: (String, u16),
+    /// The topic prefix.
+    pub prefix: String,
+    /// The meters published, by model name.
+    pub meters: Vec<String>,
+    /// The relays published and commanded, by model name.
+    pub relays: Vec<String>,
+    /// How often states are published.
+    pub period: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelayCommand {
+    close: bool,
+}
+
+/// The JSON state of meter `name`, if the model has it.
+pub fn meter_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
+    let model = lock(grid);
+    let m = model.meter(name).ok()?;
+    Some(serde_json::json!({
+        "kind": "meter",
+        "at": model.now().unix_ms(),
+        "p_w": m.p_w,
+        "q_var": m.q_var,
+        "v": model.bus_volts(m.bus),
+        "a": model.current_a(m.bus, m.p_w, m.q_var),
+        "hz": model.bus_frequency_hz(m.bus),
+        "import_wh": m.import_wh,
+        "export_wh": m.export_wh,
+    }))
+}
+
+/// The JSON state of relay `name`, if the model has it.
+pub fn relay_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
+    let model = lock(grid);
+    let r = model.relay(name).ok()?;
+    Some(serde_json::json!({
+        "kind": "relay",
+        "at": model.now().unix_ms(),
+        "closed": r.closed,
+        "cause": match r.cause {
+            TripCause::None => "none",
+            TripCause::Overcurrent => "overcurrent",
+            TripCause::Command => "command",
+        },
+        "operations": r.operations,
+        "a": r.current_a,
+        "pickup_a": r.overcurrent.pickup_a,
+    }))
+}
+
+/// Publishes the devices' states and takes relay commands until the task is dropped.
+///
+/// # Errors
+/// [`crate::Error::UnknownElement`] at once for a meter or relay the model does not have;
+/// [`crate::Error::Device`] when the subscription cannot be sent.
+pub async fn run(grid: SharedGrid, devices: MqttDevices, faults: Faults) -> crate::Result<()> {
+    {
+        let model = lock(&grid);
+        for m in &devices.meters {
+            model.meter(m)?;
+        }
+        for r in &devices.relays {
+            model.relay(r)?;
+        }
+    }
+    let (host, port) = devices.broker.clone();
+    let mut options = MqttOptions::new(format!("idea-sim-{}", std::process::id()), host, port);
+    options.set_keep_alive(Duration::from_secs(30));
+    options.set_max_packet_size(64 * 1024, 64 * 1024);
+    let (client, mut events) = AsyncClient::new(options, 64);
+    let prefix = devices.prefix.trim_end_matches('/').to_owned();
+    for r in &devices.relays {
+        client
+            .subscribe(format!("{prefix}/{r}/set"), QoS::AtLeastOnce)
+            .await
+            .map_err(|e| crate::Error::Device(format!("MQTT subscribe: {e}")))?;
+    }
+    let publisher = client.clone();
+    let (states_grid, states_faults, states) = (grid.clone(), faults.clone(), devices.clone());
+    let publishing = tokio::spawn(async move {
+        let mut last: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+        loop {
+            tokio::time::sleep(states.period).await;
+            if states_faults.silent() {
+                continue;
+            }
+            let all = states
+                .meters
+                .iter()
+                .filter_map(|m| Some((m, meter_state(&states_grid, m)?)))
+                .chain(
+                    states
+                        .relays
+                        .iter()
+                        .filter_map(|r| Some((r, relay_state(&states_grid, r)?))),
+                );
+            for (name, state) in all.collect::<Vec<_>>() {
+                let state = if states_faults.stale() {
+                    match last.get(name) {
+                        Some(frozen) => frozen.clone(),
+                        None => state,
+                    }
+                } else {
+                    state
+                };
+                last.insert(name.clone(), state.clone());
+                let topic = format!("{}/{name}/state", states.prefix.trim_end_matches('/'));
+                if publisher
+                    .publish(topic, QoS::AtLeastOnce, true, state.to_string())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+    let _stop_publishing = AbortOnDrop(publishing);
+    loop {
+        match events.poll().await {
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if faults.silent() {
+                    continue;
+                }
+                let Some(relay) = devices
+                    .relays
+                    .iter()
+                    .find(|r| p.topic == format!("{prefix}/{r}/set"))
+                else {
+                    continue;
+                };
+                if p.payload.len() > MAX_COMMAND_BYTES {
+                    log::warn!(
+                        "relay {relay}: a command of {} bytes dropped",
+                        p.payload.len()
+                    );
+                    continue;
+                }
+                match serde_json::from_slice::<RelayCommand>(&p.payload) {
+                    Ok(c) => {
+                        let _ = lock(&grid).command_relay(relay, c.close);
+                    }
+                    Err(e) => {
+                        log::warn!("relay {relay}: a command that does not parse dropped: {e}")
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                // rumqttc reconnects on the next poll; pace the attempts.
+                log::warn!("MQTT devices: {e}; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Stops a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
