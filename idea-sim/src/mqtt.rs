@@ -107,7 +107,9 @@ pub async fn run(grid: SharedGrid, devices: MqttDevices, faults: Faults) -> crat
     }
     let publisher = client.clone();
     let (states_grid, states_faults, states) = (grid.clone(), faults.clone(), devices.clone());
-    let publishing = tokio::spawn(async move {
+    // A JoinSet aborts its tasks when dropped: publishing ends with this function.
+    let mut publishing = tokio::task::JoinSet::new();
+    publishing.spawn(async move {
         let mut last: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
         loop {
             tokio::time::sleep(states.period).await;
@@ -145,7 +147,6 @@ pub async fn run(grid: SharedGrid, devices: MqttDevices, faults: Faults) -> crat
             }
         }
     });
-    let _stop_publishing = AbortOnDrop(publishing);
     loop {
         match events.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -182,14 +183,5 @@ pub async fn run(grid: SharedGrid, devices: MqttDevices, faults: Faults) -> crat
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    }
-}
-
-/// Stops a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
