@@ -58,42 +58,16 @@ async fn flows(client: &Client, profile: &Profile) -> Vec<f32> {
         .collect()
 }
 
-const TOPOLOGY: &str = r#"
-name = "router test"
-[grid]
-bus = "network"
-[[bus]]
-name = "network"
-kv = 0.4
-[[bus]]
-name = "mg1"
-kv = 0.4
-[[bus]]
-name = "mg2"
-kv = 0.4
-[[router]]
-name = "router"
-ports = ["network", "mg1", "mg2"]
-kva = 25.0
-efficiency = 1.0
-[[hub]]
-name = "mg1.hub"
-bus = "mg1"
-kw = 10.0
-kwh = 20.0
-[[hub]]
-name = "mg2.hub"
-bus = "mg2"
-kw = 10.0
-kwh = 20.0
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setpoints_move_flows_and_limits_clamp_them() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     // A lossless router between the network and two microgrids, each formed by its hub.
-    let topology = idea_sim::grid::Topology::from_toml(TOPOLOGY).unwrap();
+    // The router between two hub-formed microgrids of idea-sim's physics tests, made lossless here so the
+    // flows read as the setpoints.
+    let text = include_str!("../../idea-sim/tests/topologies/two-microgrids.toml")
+        .replace("efficiency = 0.98", "efficiency = 1.0");
+    let topology = idea_sim::grid::Topology::from_toml(&text).unwrap();
     let start = idea_proto::Timestamp::from_unix_secs(1_781_995_200).unwrap();
     // Kept: dropping the tasks stops the clock and the device.
     let (grid, _clock) = idea_sim::clock::plant(&topology, 1, start, 10.0).unwrap();

@@ -67,42 +67,7 @@ fn steps(grid: &SharedGrid, n: usize) {
     }
 }
 
-const ROUTER: &str = r#"
-name = "router between the network and two microgrids"
-step_ms = 100
-[grid]
-bus = "network"
-[[bus]]
-name = "network"
-kv = 0.4
-[[bus]]
-name = "mg1"
-kv = 0.4
-[[bus]]
-name = "mg2"
-kv = 0.4
-[[router]]
-name = "router"
-ports = ["network", "mg1", "mg2"]
-kva = 25.0
-efficiency = 0.98
-[[hub]]
-name = "mg1.hub"
-bus = "mg1"
-kw = 10.0
-kwh = 20.0
-soc = 0.8
-[[hub]]
-name = "mg2.hub"
-bus = "mg2"
-kw = 10.0
-kwh = 20.0
-soc = 0.8
-[[load]]
-name = "mg1.load"
-bus = "mg1"
-kw = 2.0
-"#;
+const ROUTER: &str = include_str!("topologies/two-microgrids.toml");
 
 /// NG-R4 over Modbus: the microgrids are asked to give 10 kW to the network, the export limit is 3 kW; the
 /// router never exports beyond it, the microgrid ports are curtailed in proportion, losses come off the
@@ -155,37 +120,7 @@ async fn a_router_in_ng_r4_never_exports_beyond_its_limit() {
     );
 }
 
-const METERED: &str = r#"
-name = "a house on a cable"
-step_ms = 10000
-[grid]
-bus = "network"
-[[bus]]
-name = "network"
-kv = 0.4
-[[bus]]
-name = "house"
-kv = 0.4
-[[line]]
-name = "cable"
-from = "network"
-to = "house"
-r_ohm = 0.05
-x_ohm = 0.01
-[[load]]
-name = "house.load"
-bus = "house"
-kw = 6.0
-pf = 0.95
-curve = "residential"
-[[pv]]
-name = "house.pv"
-bus = "house"
-kwp = 5.0
-[[meter]]
-name = "house.meter"
-branch = "cable"
-"#;
+const METERED: &str = include_str!("topologies/house-on-a-cable.toml");
 
 /// The SunSpec 203 meter's energy registers equal the integral of the simulated flow through its cable
 /// within 0.1 %, over a day of changing load and sun (import at night, export at noon).
@@ -228,25 +163,7 @@ async fn the_meter_integrates_the_simulated_flow() {
     assert!((value(&d, 203, "W") - flow).abs() <= 1.0);
 }
 
-const RELAYED: &str = r#"
-name = "a shop behind a relay"
-step_ms = 10
-[grid]
-bus = "network"
-[[bus]]
-name = "network"
-kv = 0.4
-[[load]]
-name = "shop"
-bus = "network"
-kw = 5.0
-[[relay]]
-name = "shop.relay"
-element = "shop"
-curve = "iec-standard-inverse"
-pickup_a = 10.0
-multiplier = 0.5
-"#;
+const RELAYED: &str = include_str!("topologies/shop-behind-a-relay.toml");
 
 /// An overload trips the relay within its curve's operate time ±5 %; the relay reports the trip over Modbus
 /// and recloses on command once the overload is gone.
@@ -320,29 +237,7 @@ async fn a_relay_trips_on_its_curve_and_recloses_on_command() {
     assert_eq!(value(&d, 64904, "Ops"), 2.0, "one trip, one close");
 }
 
-const DER: &str = r#"
-name = "a DER at the end of a cable"
-step_ms = 100
-[grid]
-bus = "network"
-[[bus]]
-name = "network"
-kv = 0.4
-[[bus]]
-name = "pv"
-kv = 0.4
-[[line]]
-name = "cable"
-from = "network"
-to = "pv"
-r_ohm = 0.02
-x_ohm = 0.02
-[[der]]
-name = "der"
-bus = "pv"
-kva = 10.0
-kwp = 0.0
-"#;
+const DER: &str = include_str!("topologies/der-on-a-cable.toml");
 
 /// A voltage step at the network moves the DER's bus voltage; the DER answers with the volt-var curve's
 /// reactive power at the voltage it measures (its SunSpec 705 curve, the IEEE 1547 Category B default),
@@ -378,22 +273,7 @@ async fn a_der_answers_a_voltage_step_with_the_curves_reactive_power() {
     );
 }
 
-const ISLAND: &str = r#"
-name = "an island formed by a hub"
-step_ms = 100
-[[bus]]
-name = "mg"
-kv = 0.4
-[[hub]]
-name = "hub"
-bus = "mg"
-kw = 10.0
-kwh = 20.0
-[[load]]
-name = "load"
-bus = "mg"
-kw = 5.0
-"#;
+const ISLAND: &str = include_str!("topologies/island.toml");
 
 /// A 10 % load step on an island: the hub's frequency (read over Modbus) falls by what droop, inertia and
 /// restoration give (`ng_control::hub::simulate` as the reference), then returns into the restored band
@@ -598,21 +478,7 @@ async fn a_der_follows_the_2030_5_servers_control() {
 /// discharge rate limit.
 #[tokio::test]
 async fn a_following_hub_ramps_to_its_setpoint_within_its_limits() {
-    let text = r#"
-name = "a hub beside the network"
-step_ms = 100
-[grid]
-bus = "home"
-[[bus]]
-name = "home"
-kv = 0.4
-[[hub]]
-name = "hub"
-bus = "home"
-kw = 5.0
-kwh = 10.0
-ramp_kw_per_s = 1.0
-"#;
+    let text = include_str!("topologies/hub-beside-the-network.toml");
     let grid = model(text, MIDNIGHT);
     let (mut client, _tasks) = serve(&grid, Binding::Hub("hub".into()), &Faults::default()).await;
     write(&mut client, 64901, &[("WSet", 4000.0)]).await;

@@ -190,22 +190,13 @@ impl Client {
         qoi: u8,
         within: Duration,
     ) -> Result<Vec<Asdu>, Error> {
-        let asdu = Asdu {
-            type_id: 100,
-            sq: false,
-            count: 1,
-            cot: Cot::new(cause::ACTIVATION),
+        self.interrogation(
             common_address,
-            objects: Objects::Known(vec![InformationObject {
-                ioa: 0,
-                elements: vec![Element::Qoi(qoi)],
-            }]),
-        };
-        let answers = self.request(asdu, Kind::Interrogation, within).await?;
-        if answers.iter().any(|a| a.type_id == 100 && a.cot.negative) {
-            return Err(Error::Transport("the interrogation was refused".into()));
-        }
-        Ok(answers.into_iter().filter(|a| a.type_id != 100).collect())
+            Element::Qoi(qoi),
+            Kind::Interrogation,
+            within,
+        )
+        .await
     }
 
     /// A counter interrogation (C_CI_NA_1, IEC 60870-5-101 clause 7.4.8) of `common_address` with qualifier
@@ -216,26 +207,50 @@ impl Client {
         qcc: u8,
         within: Duration,
     ) -> Result<Vec<Asdu>, Error> {
+        self.interrogation(
+            common_address,
+            Element::Qcc(qcc),
+            Kind::CounterInterrogation,
+            within,
+        )
+        .await
+    }
+
+    /// A station or counter interrogation with its qualifier: the answers other than its own mirrors.
+    async fn interrogation(
+        &self,
+        common_address: u16,
+        qualifier: Element,
+        kind: Kind,
+        within: Duration,
+    ) -> Result<Vec<Asdu>, Error> {
+        let type_id = if matches!(kind, Kind::CounterInterrogation) {
+            101
+        } else {
+            100
+        };
         let asdu = Asdu {
-            type_id: 101,
+            type_id,
             sq: false,
             count: 1,
             cot: Cot::new(cause::ACTIVATION),
             common_address,
             objects: Objects::Known(vec![InformationObject {
                 ioa: 0,
-                elements: vec![Element::Qcc(qcc)],
+                elements: vec![qualifier],
             }]),
         };
-        let answers = self
-            .request(asdu, Kind::CounterInterrogation, within)
-            .await?;
-        if answers.iter().any(|a| a.type_id == 101 && a.cot.negative) {
-            return Err(Error::Transport(
-                "the counter interrogation was refused".into(),
-            ));
+        let answers = self.request(asdu, kind, within).await?;
+        if answers
+            .iter()
+            .any(|a| a.type_id == type_id && a.cot.negative)
+        {
+            return Err(Error::Transport("the interrogation was refused".into()));
         }
-        Ok(answers.into_iter().filter(|a| a.type_id != 101).collect())
+        Ok(answers
+            .into_iter()
+            .filter(|a| a.type_id != type_id)
+            .collect())
     }
 
     /// Sends a command (types 45–64, activation) and waits for its confirmation and termination.
