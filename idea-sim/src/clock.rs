@@ -28,9 +28,13 @@ pub async fn run(grid: SharedGrid, speed: f64) -> crate::Result<()> {
     loop {
         tokio::time::sleep(TICK).await;
         let target = base + started.elapsed().as_secs_f64() * speed;
-        let mut model = lock(&grid);
         let mut steps = 0;
-        while model.elapsed_s() + model.step_s() <= target && steps < MAX_STEPS_PER_TICK {
+        // The lock is taken a step at a time: devices answering between steps never wait on a whole tick.
+        while steps < MAX_STEPS_PER_TICK {
+            let mut model = lock(&grid);
+            if model.elapsed_s() + model.step_s() > target {
+                break;
+            }
             model.step()?;
             steps = steps.saturating_add(1);
         }

@@ -147,11 +147,7 @@ pub(crate) fn run(command: Iec104Command) -> Result<String, Failure> {
             let target = station.target()?;
             let tagged = (58..=64).contains(&type_id);
             let time = if tagged {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_err(|e| e.to_string())?;
-                let ms = i64::try_from(now.as_millis()).map_err(|e| e.to_string())?;
-                let stamp = idea_proto::Timestamp::from_unix_ms(ms).map_err(|e| e.to_string())?;
+                let stamp = crate::output::wall_clock()?;
                 Some(
                     iec104::Cp56Time2a::from_timestamp(stamp)
                         .ok_or_else(|| "the clock is outside CP56Time2a".to_owned())?,

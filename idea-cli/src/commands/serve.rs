@@ -2,6 +2,7 @@
 
 use crate::failure::Failure;
 use crate::serial_line::LineArgs;
+use idea_sim::devices::ModbusAt;
 use std::io::Write;
 
 /// `idea serve`'s arguments.
@@ -171,27 +172,12 @@ impl ServeOptions {
     }
 }
 
-/// Where a Modbus device's SunSpec map sits and which unit it answers as.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ModbusAt {
-    base: u16,
-    unit: u8,
-}
-
 /// Where `idea serve` serves.
 pub(crate) enum Endpoint {
     /// A TCP socket.
     Tcp(std::net::SocketAddr),
     /// A serial line (Modbus RTU devices only).
     Serial(modbus_profiles::net::SerialLine),
-}
-
-/// Now on the wall clock, where a simulation starts.
-fn wall_clock() -> idea_proto::Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    idea_proto::Timestamp::from_unix_ms(ms).unwrap_or(idea_proto::Timestamp::UNIX_EPOCH)
 }
 
 /// The simulated microgrid a device is part of.
@@ -205,7 +191,7 @@ pub(crate) struct Plant {
 pub(crate) fn serve(
     kind: &str,
     endpoint: &Endpoint,
-    ModbusAt { base, unit }: ModbusAt,
+    at: ModbusAt,
     tls: Option<&idea_sim::devices::ServerTls>,
     enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
     plant: &Plant,
@@ -218,11 +204,11 @@ pub(crate) fn serve(
     let modbus = modbus_profiles::simulator::SHIPPED
         .iter()
         .any(|(name, _)| *name == kind);
-    let at = idea_sim::devices::ModbusAt { base, unit };
+    let ModbusAt { base, unit } = at;
     runtime.block_on(async {
         let mut fault_tasks = idea_sim::Tasks::default();
         let faults = idea_sim::fault::Faults::planned(plans, &mut fault_tasks);
-        let start = wall_clock();
+        let start = crate::output::wall_clock()?;
         let (grid, mut clock) = if kind == "sep2-server" {
             (None, idea_sim::Tasks::default())
         } else {
