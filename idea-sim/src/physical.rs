@@ -285,6 +285,12 @@ impl ModelDevice {
                 let limit_on = on(self.get("704.WMaxLimPctEna"));
                 let limit = self.get("704.WMaxLimPct").unwrap_or(100.0);
                 let vv_on = on(self.get("705.Ena"));
+                let fw_on = on(self.get("711.Ena"));
+                let fw = (
+                    self.get("711.Ctl[0].DbOf"),
+                    self.get("711.Ctl[0].KOf"),
+                    self.get("711.Ctl[0].RspTms"),
+                );
                 let w_max = self.get("702.WMax").unwrap_or(0.0);
                 let response = self.get("705.Crv[0].RspTms").unwrap_or(5.0);
                 let points: Vec<(f64, f64)> = (0..4)
@@ -296,6 +302,17 @@ impl ModelDevice {
                     .collect();
                 let mut model = lock(&self.grid);
                 if let Ok(d) = model.der_mut(&name) {
+                    // SunSpec 711's over-frequency deadband (Hz) and droop (p.u.) as the 1547 droop.
+                    d.freq_watt = match fw {
+                        (Some(deadband_hz), Some(droop), response) if fw_on && droop > 0.0 => {
+                            Some(ng_control::der::Droop {
+                                deadband_hz,
+                                droop,
+                                response_time_s: response.unwrap_or(5.0),
+                            })
+                        }
+                        _ => None,
+                    };
                     d.max_share = if limit_on {
                         (limit / 100.0).clamp(0.0, 1.0)
                     } else {

@@ -1,7 +1,7 @@
 //! The elements of the microgrid model and what each does in one step. Every element reports `p_w` and
 //! `q_var` as what it delivers **into its bus** (a load's are negative).
 
-use ng_control::der::{Category, Curve, FirstOrderLag, Ieee1547};
+use ng_control::der::{Category, Curve, Droop, FirstOrderLag, Ieee1547};
 use ng_control::protection::Overcurrent;
 
 /// A load following its daily shape, plus any step a script or test adds.
@@ -182,6 +182,9 @@ pub struct Der {
     pub volt_var: Option<Curve>,
     /// The volt-var open-loop response.
     pub lag: FirstOrderLag,
+    /// Frequency-droop (frequency-watt) settings in use, IEEE 1547 clause 6.5.2.7; `None` when disabled.
+    /// Applied at once (its open-loop response time is not modelled).
+    pub freq_watt: Option<Droop>,
     /// Delivering (false: ceased to energise, as `opModEnergize` false orders).
     pub energized: bool,
     /// Delivered, W.
@@ -199,8 +202,14 @@ impl Der {
 
     /// One step: reactive power moves toward the curve's value at the bus voltage `v_pu` through the open-loop
     /// response; active power is what the array gives up to the limit, reduced where the rating must hold the
-    /// reactive power (reactive priority).
-    pub fn step(&mut self, irradiance_w_per_m2: f64, v_pu: f64, dt_s: f64) {
+    /// reactive power (reactive priority), and by frequency-watt above nominal + deadband at `f_hz`.
+    pub fn step(
+        &mut self,
+        irradiance_w_per_m2: f64,
+        v_pu: f64,
+        (f_hz, nominal_hz): (f64, f64),
+        dt_s: f64,
+    ) {
         if !self.energized {
             self.p_w = 0.0;
             self.q_var = 0.0;
@@ -217,10 +226,58 @@ impl Der {
         let room = (self.rating_va.powi(2) - self.q_var.powi(2))
             .max(0.0)
             .sqrt();
-        self.p_w = available
+        let p = available
             .min(self.max_share * self.rating_va)
             .min(room)
             .max(0.0);
+        self.p_w = match (&self.freq_watt, f_hz > 0.0 && self.rating_va > 0.0) {
+            (Some(droop), true) => {
+                let pu = droop.active_power(
+                    f_hz,
+                    nominal_hz,
+                    p / self.rating_va,
+                    available.min(room) / self.rating_va,
+                    0.0,
+                );
+                (pu * self.rating_va).clamp(0.0, room)
+            }
+            _ => p,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn der() -> Der {
+        let (curve, response) = Der::default_volt_var();
+        Der {
+            name: "der".into(),
+            bus: 0,
+            rating_va: 10_000.0,
+            pv_peak_w: 8_000.0,
+            max_share: 1.0,
+            volt_var: Some(curve),
+            lag: FirstOrderLag::new(response, 0.0),
+            freq_watt: Some(Ieee1547::frequency_droop()),
+            energized: true,
+            p_w: 0.0,
+            q_var: 0.0,
+        }
+    }
+
+    #[test]
+    fn frequency_watt_reduces_output_above_the_deadband_and_not_when_disabled() {
+        let mut d = der();
+        d.step(1000.0, 1.0, (50.0, 50.0), 0.1);
+        assert!((d.p_w - 8_000.0).abs() < 1e-9);
+        // 0.5 Hz over nominal, 0.03 Hz deadband at 50 Hz, 5 % droop: (0.5 − 0.03) / 2.5 = 0.188 p.u. less.
+        d.step(1000.0, 1.0, (50.5, 50.0), 0.1);
+        assert!((d.p_w - (8_000.0 - 1_880.0)).abs() < 1e-6, "{}", d.p_w);
+        d.freq_watt = None;
+        d.step(1000.0, 1.0, (50.5, 50.0), 0.1);
+        assert!((d.p_w - 8_000.0).abs() < 1e-9);
     }
 }
 

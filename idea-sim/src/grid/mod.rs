@@ -7,13 +7,13 @@
 //! (router-formed islands first, so that what they draw reaches the network port), integrates the hubs' frequency dynamics
 //! (`ng_control::hub::FrequencyDynamics`: droop, virtual inertia, restoration) and the relays' inverse-time
 //! elements (`ng_control::protection`) in sub-steps of at most 10 ms, and integrates meters and states of
-//! charge. DERs follow the IEEE 1547 volt-var function (`ng_control::der`); routers their mode NG-R1..R5
-//! (`ng_control::router`) with conversion losses.
+//! charge. DERs follow the IEEE 1547 volt-var and frequency-watt functions (`ng_control::der`); routers
+//! their mode NG-R1..R5 (`ng_control::router`) with conversion losses.
 //!
 //! What it does not model: unbalanced phases, transients inside a step (each step's flows hold for the
-//! step), synchronisation when the network reconnects (it is instant), DER frequency-watt and trips,
-//! converters forming an island's voltage, and the hubs' Q–V droop (a forming hub or router port holds
-//! 1 p.u.).
+//! step), synchronisation when the network reconnects (it is instant), DER trips and the frequency-watt
+//! response time, converters forming an island's voltage, and the hubs' Q–V droop (a forming hub or router
+//! port holds 1 p.u.).
 //!
 //! ```
 //! use idea_sim::grid::{Microgrid, Topology};

@@ -297,6 +297,7 @@ impl Microgrid {
                 max_share: 1.0,
                 volt_var: Some(curve.clone()),
                 lag: ng_control::der::FirstOrderLag::new(response, 0.0),
+                freq_watt: Some(ng_control::der::Ieee1547::frequency_droop()),
                 energized: true,
                 p_w: 0.0,
                 q_var: 0.0,
@@ -727,9 +728,12 @@ impl Microgrid {
             d.step(dt);
         }
         for k in 0..self.ders.len() {
-            let v = self.ders.get(k).map_or(0.0, |d| self.bus_vm_pu(d.bus));
+            let (v, f) = self.ders.get(k).map_or((0.0, 0.0), |d| {
+                (self.bus_vm_pu(d.bus), self.bus_frequency_hz(d.bus))
+            });
+            let nominal = self.nominal_hz;
             if let Some(d) = self.ders.get_mut(k) {
-                d.step(sun, v, dt);
+                d.step(sun, v, (f, nominal), dt);
             }
         }
         for l in &mut self.loads {
