@@ -253,16 +253,33 @@ fn a_plain_lib60870_client_is_refused_by_the_tls_router() {
     };
     let (router, address, _) = tls_router();
     let port = address.rsplit_once(':').unwrap().1;
-    let out = Command::new(python)
-        .arg(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../iec104/tests/peers/c104_plain_probe.py"),
+    let probe = || {
+        Command::new(&python)
+            .arg(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../iec104/tests/peers/c104_plain_probe.py"),
+            )
+            .arg(port)
+            .output()
+            .unwrap()
+    };
+    // lib60870 (c104 2.x) itself sometimes segfaults when a server drops the connection it refused (about 2
+    // runs in 100): a probe killed by a signal before it answered is run again, at most three times.
+    let mut out = probe();
+    for _ in 0..2 {
+        if out.status.code().is_some() {
+            break;
+        }
+        eprintln!("c104 probe died ({}), running it again", out.status);
+        out = probe();
+    }
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e} ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
         )
-        .arg(port)
-        .output()
-        .unwrap();
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    });
     assert_eq!(result["interrogation"], false, "{result}");
     assert!(router.wait_for("not TLS", WAIT).is_some());
 }
