@@ -1,0 +1,580 @@
+//! The sans-IO agent core, in the shape of quinn-proto: it takes ACL messages, device results, measurements,
+//! TE events and `now`; it gives signed ACL messages and setpoints ([`Agent::poll_transmit`]), events
+//! ([`Agent::poll_event`]) and its next deadline ([`Agent::poll_timeout`]). No socket, clock or random
+//! source inside: a runtime (or a test) moves bytes and time.
+
+use crate::behaviour::{Behaviour, Behaviours, Context, IdSource, Outbox, Output, Peer, Peers};
+use crate::commitment::{CommitmentBook, Strength};
+use crate::error::{Error, Result};
+use crate::event::{Event, EventQueue};
+use crate::settings::OwnerSettings;
+use crate::signing;
+use crate::transactions::{self, Transactions};
+use fipa_acl::protocol::not_understood;
+use fipa_acl::{AclMessage, AgentIdentifier, Performative};
+use idea_proto::{
+    CommandKind, Duration, MeasurementReport, PowerLevel, ReactivePower, SetpointCommand,
+    SetpointCommandFields, SigningKey, Timestamp, TransactionId, TransactionState as S,
+};
+
+/// How long after its window a delivery may wait for its last measurement before it fails (UC-08).
+pub const MEASUREMENT_GRACE: Duration = Duration::from_mins(30);
+
+/// What an agent is made of.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Its ACL identifier.
+    pub me: AgentIdentifier,
+    /// The key it signs with (SEC-01; it never leaves the agent).
+    pub key: SigningKey,
+    /// The owner's settings, with the cell.
+    pub settings: OwnerSettings,
+    /// Seed of the agent's transaction and conversation ids (drawn by the caller: no RNG inside).
+    pub id_seed: [u8; 16],
+}
+
+/// The agent of one power cell.
+pub struct Agent {
+    me: AgentIdentifier,
+    key: SigningKey,
+    settings: OwnerSettings,
+    book: CommitmentBook,
+    peers: Peers,
+    transactions: Transactions,
+    behaviours: Behaviours,
+    outbox: Outbox,
+    events: EventQueue,
+    ids: IdSource,
+    /// The interval start each executing transaction was last commanded for.
+    commanded: std::collections::BTreeMap<TransactionId, Timestamp>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("me", &self.me.name)
+            .field("cell", &self.settings.cell.id)
+            .field("behaviours", &self.behaviours)
+            .field("transactions", &self.transactions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! context {
+    ($self:ident, $now:expr) => {
+        Context {
+            now: $now,
+            me: &$self.me,
+            settings: &$self.settings,
+            book: &mut $self.book,
+            peers: &$self.peers,
+            transactions: &mut $self.transactions,
+            outbox: &mut $self.outbox,
+            events: &mut $self.events,
+            ids: &mut $self.ids,
+        }
+    };
+}
+
+impl Agent {
+    /// An agent with no behaviours and no peers.
+    pub fn new(config: AgentConfig) -> Agent {
+        Agent {
+            book: CommitmentBook::new(config.settings.cell.clone()),
+            me: config.me,
+            key: config.key,
+            settings: config.settings,
+            peers: Peers::default(),
+            transactions: Transactions::default(),
+            behaviours: Behaviours::default(),
+            outbox: Outbox::default(),
+            events: EventQueue::default(),
+            ids: IdSource::new(config.id_seed),
+            commanded: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Its ACL identifier.
+    pub fn me(&self) -> &AgentIdentifier {
+        &self.me
+    }
+
+    /// The owner's settings.
+    pub fn settings(&self) -> &OwnerSettings {
+        &self.settings
+    }
+
+    /// The commitment book.
+    pub fn book(&self) -> &CommitmentBook {
+        &self.book
+    }
+
+    /// The transactions.
+    pub fn transactions(&self) -> &Transactions {
+        &self.transactions
+    }
+
+    /// The known agents.
+    pub fn peers(&self) -> &Peers {
+        &self.peers
+    }
+
+    /// Adds or replaces a known agent.
+    pub fn add_peer(&mut self, peer: Peer) -> Result<()> {
+        self.peers.insert(peer)
+    }
+
+    /// Adds a behaviour (AG-10).
+    pub fn add_behaviour(&mut self, behaviour: Box<dyn Behaviour>) -> Result<()> {
+        self.behaviours.add(behaviour)
+    }
+
+    /// The registered behaviours' names.
+    pub fn behaviour_names(&self) -> Vec<&str> {
+        self.behaviours.names()
+    }
+
+    /// Runs `f` on the behaviour of type `B` with the agent's context at `now` — how an owner's request
+    /// (buy, sell, subscribe) reaches a behaviour. `None` when no such behaviour is registered.
+    pub fn with_behaviour<B: Behaviour, R>(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut B, &mut Context<'_>) -> R,
+    ) -> Option<R> {
+        let behaviour = self.behaviours.get_mut::<B>()?;
+        let mut cx = context!(self, now);
+        Some(f(behaviour, &mut cx))
+    }
+
+    /// The energy now in the cell's storage, as measured (AG-04 checks storage against it).
+    pub fn handle_stored_energy(&mut self, wh: i64, now: Timestamp) {
+        self.book.set_stored_energy(wh);
+        for e in self.book.violations() {
+            self.log(
+                now,
+                "AG-04",
+                "limit-passed",
+                None,
+                None,
+                format!("after a storage measurement of {wh} Wh: {e}"),
+            );
+        }
+    }
+
+    /// The agent's forecast of its own stochastic supply in an interval (W), for AG-04's storage check.
+    pub fn handle_supply_forecast(&mut self, interval: Timestamp, w: i64) {
+        self.book.set_supply_forecast(interval, w);
+    }
+
+    /// One incoming ACL message. From an agent this one does not know it is refused; unsigned or with a
+    /// signature that does not verify it gets `not-understood`; otherwise the first behaviour that wants it
+    /// handles it, and a message no behaviour wants gets `not-understood`. Nothing is answered to a
+    /// `not-understood`, `refuse` or `failure` (two agents cannot loop).
+    pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
+        let sender = m.sender.as_ref().map(|s| s.name.clone());
+        let answerable = !matches!(
+            m.performative.performative(),
+            Some(Performative::NotUnderstood | Performative::Refuse | Performative::Failure)
+        );
+        let Some(peer) = sender.as_deref().and_then(|name| self.peers.get(name)) else {
+            self.log(
+                now,
+                "AG-09",
+                "refused-unknown-agent",
+                None,
+                sender.as_deref(),
+                format!("{} from an agent not in the directory", m.performative),
+            );
+            if answerable && m.sender.is_some() {
+                let mut refuse = m.reply(Performative::Refuse, self.me.clone());
+                refuse.content = Some("((unknown-agent))".into());
+                self.reply(refuse);
+            }
+            return;
+        };
+        if let Err(fault) = signing::verify(&m, &peer.key) {
+            self.log(
+                now,
+                "AG-09",
+                "not-understood",
+                None,
+                sender.as_deref(),
+                format!("{}: {}", m.performative, fault.reason()),
+            );
+            if answerable {
+                self.reply(not_understood(&m, &self.me, fault.reason()));
+            }
+            return;
+        }
+        let Some(behaviour) = self.behaviours.iter_mut().find(|b| b.wants(&m)) else {
+            self.log(
+                now,
+                "AG-09",
+                "not-understood",
+                None,
+                sender.as_deref(),
+                format!("{}: no behaviour takes it", m.performative),
+            );
+            if answerable {
+                self.reply(not_understood(
+                    &m,
+                    &self.me,
+                    "no behaviour takes this message",
+                ));
+            }
+            return;
+        };
+        let mut cx = context!(self, now);
+        behaviour.on_message(&mut cx, m);
+    }
+
+    /// A message the transport could not decode: logged (there is no sender to answer).
+    pub fn handle_undecodable(&mut self, reason: &str, now: Timestamp) {
+        self.log(
+            now,
+            "AG-09",
+            "undecodable",
+            None,
+            None,
+            reason.to_owned(),
+        );
+    }
+
+    /// UC-04: the TE node recorded the contract of transaction `id`. Its commitment becomes binding.
+    pub fn handle_recorded(&mut self, id: &TransactionId, now: Timestamp) -> Result<()> {
+        self.advance(id, S::Recorded, now, "contract recorded by the TE node".into())?;
+        self.book.bind(id)?;
+        let start = self
+            .transactions
+            .get(id)
+            .map(|t| t.transaction.terms.window.start());
+        if let (Some(start), Some(t)) = (start, self.transactions.get_mut(id)) {
+            t.lifecycle
+                .set_deadline(start.checked_add(MEASUREMENT_GRACE).ok());
+        }
+        Ok(())
+    }
+
+    /// UC-06: the interface device applied (or refused, or did not answer to) the setpoint of transaction
+    /// `id`. A failed command fails the transaction and releases its commitment.
+    pub fn handle_command_result(
+        &mut self,
+        id: &TransactionId,
+        result: std::result::Result<(), String>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let state = self
+            .transactions
+            .get(id)
+            .map(|t| t.lifecycle.state())
+            .ok_or(Error::UnknownTransaction(*id))?;
+        match result {
+            Ok(()) if state == S::Commanded => {
+                self.advance(id, S::Executing, now, "the device applied the setpoint".into())?;
+                self.set_delivery_deadline(id);
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+            Err(reason) => {
+                if matches!(state, S::Commanded | S::Executing) {
+                    self.advance(
+                        id,
+                        S::Failed,
+                        now,
+                        format!("the device did not take the setpoint: {reason}"),
+                    )?;
+                }
+                self.release(id, now, "the delivery failed");
+                Ok(())
+            }
+        }
+    }
+
+    /// UC-08: a meter's measurement of one interval of transaction `id`. The last interval completes the
+    /// delivery (UC-09) and releases the commitment.
+    pub fn handle_measurement(&mut self, report: &MeasurementReport, now: Timestamp) -> Result<()> {
+        let id = report.transaction_id;
+        let (state, window) = self
+            .transactions
+            .get(&id)
+            .map(|t| (t.lifecycle.state(), t.transaction.terms.window))
+            .ok_or(Error::UnknownTransaction(id))?;
+        if state == S::Commanded {
+            self.advance(&id, S::Executing, now, "flow measured".into())?;
+        }
+        let interval = window.interval_at(report.interval_start).ok_or_else(|| {
+            Error::Proto(idea_proto::Error::invalid(
+                "interval_start",
+                format!("{} is outside the delivery window", report.interval_start),
+            ))
+        })?;
+        self.advance(
+            &id,
+            S::Measured,
+            now,
+            format!(
+                "interval {interval}: {} Wh at the connection point",
+                report.energy.wh()
+            ),
+        )?;
+        if interval.saturating_add(1) >= window.intervals() {
+            self.advance(&id, S::Completed, now, "last interval measured".into())?;
+            self.commanded.remove(&id);
+            self.release(&id, now, "delivered");
+        } else {
+            self.advance(&id, S::Executing, now, String::new())?;
+            self.set_delivery_deadline(&id);
+        }
+        Ok(())
+    }
+
+    /// UC-10: the TE node settled transaction `id`.
+    pub fn handle_settled(&mut self, id: &TransactionId, detail: &str, now: Timestamp) -> Result<()> {
+        self.advance(id, S::Settled, now, detail.to_owned())
+    }
+
+    /// TE-05: the TE node recorded a dispute on transaction `id`.
+    pub fn handle_disputed(&mut self, id: &TransactionId, detail: &str, now: Timestamp) -> Result<()> {
+        self.advance(id, S::Disputed, now, detail.to_owned())
+    }
+
+    /// The next output: a signed ACL message or a setpoint.
+    pub fn poll_transmit(&mut self) -> Option<Output> {
+        let mut out = self.outbox.queue.pop_front()?;
+        if let Output::Acl(m) = &mut out {
+            if m.sender.is_none() {
+                m.sender = Some(self.me.clone());
+            }
+            signing::sign(m, &self.key);
+        }
+        Some(out)
+    }
+
+    /// The next event of the log.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop()
+    }
+
+    /// How many events were dropped because nobody took them.
+    pub fn events_dropped(&self) -> u64 {
+        self.events.dropped()
+    }
+
+    /// The next instant [`Agent::handle_timeout`] must be called at.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let behaviours = self.behaviours.iter().filter_map(|b| b.poll_timeout());
+        let lifecycles = self.transactions.poll_timeout();
+        let commands = self.next_command_at();
+        behaviours.chain(lifecycles).chain(commands).min()
+    }
+
+    /// Time has reached `now`: behaviours act on their deadlines, lifecycles expire or fail (and their
+    /// commitments are released), and each recorded or executing delivery is commanded for the interval
+    /// that started (UC-05, UC-09).
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        for behaviour in self.behaviours.iter_mut() {
+            if behaviour.poll_timeout().is_some_and(|t| t <= now) {
+                let mut cx = context!(self, now);
+                behaviour.on_timeout(&mut cx);
+            }
+        }
+        for (id, state) in self.transactions.handle_timeout(now) {
+            let counterparty = self.transactions.get(&id).map(|t| t.counterparty.clone());
+            self.log(
+                now,
+                if state == S::Expired {
+                    "deadline"
+                } else {
+                    "UC-08"
+                },
+                state.name(),
+                Some(id),
+                counterparty.as_deref(),
+                if state == S::Expired {
+                    "the deadline passed before the transaction was recorded".to_owned()
+                } else {
+                    "the delivery was not measured in time: discrepancy recorded".to_owned()
+                },
+            );
+            self.commanded.remove(&id);
+            self.release(&id, now, state.name());
+        }
+        self.command_due(now);
+        self.book.forget_before(now);
+    }
+
+    fn command_due(&mut self, now: Timestamp) {
+        let due: Vec<(TransactionId, Timestamp, bool)> = self
+            .transactions
+            .iter()
+            .filter(|(_, t)| {
+                matches!(
+                    t.lifecycle.state(),
+                    S::Recorded | S::Commanded | S::Executing | S::Measured
+                )
+            })
+            .filter_map(|(id, t)| {
+                let window = t.transaction.terms.window;
+                let i = window.interval_at(now)?;
+                let start = window.interval_start(i).ok()?;
+                let last = self.commanded.get(id);
+                (last != Some(&start)).then_some((*id, start, t.lifecycle.state() == S::Recorded))
+            })
+            .collect();
+        for (id, start, first) in due {
+            self.commanded.insert(id, start);
+            if let Err(e) = self.command(&id, start, first, now) {
+                self.log(
+                    now,
+                    "UC-05",
+                    "command-failed",
+                    Some(id),
+                    None,
+                    e.to_string(),
+                );
+            }
+        }
+    }
+
+    /// The setpoint at the cell's connection for the interval starting at `start`: the net of the binding
+    /// energy and power commitments, clamped to the cell's limits (AG-11: never beyond them).
+    fn command(
+        &mut self,
+        id: &TransactionId,
+        start: Timestamp,
+        first: bool,
+        now: Timestamp,
+    ) -> Result<()> {
+        let window = self
+            .transactions
+            .get(id)
+            .map(|t| t.transaction.terms.window)
+            .ok_or(Error::UnknownTransaction(*id))?;
+        let until = start.checked_add(window.period())?;
+        let limits = self.settings.cell.limits;
+        let setpoint_w = self
+            .book
+            .totals(start)
+            .setpoint_w
+            .clamp(limits.max_import.w().saturating_neg(), limits.max_export.w());
+        let command = SetpointCommand::new(SetpointCommandFields {
+            transaction_id: *id,
+            cell: self.settings.cell.id.clone(),
+            kind: if first {
+                CommandKind::Start
+            } else {
+                CommandKind::Adjust
+            },
+            setpoint: PowerLevel::new(
+                idea_proto::ActivePower::from_w(setpoint_w),
+                ReactivePower::from_var(0),
+            ),
+            from: start,
+            until,
+        })?;
+        self.outbox.queue.push_back(Output::Command(command));
+        if first {
+            self.advance(
+                id,
+                S::Commanded,
+                now,
+                format!("setpoint {setpoint_w} W at the connection point"),
+            )?;
+            if let Some(t) = self.transactions.get_mut(id) {
+                t.lifecycle
+                    .set_deadline(now.checked_add(MEASUREMENT_GRACE).ok());
+            }
+        }
+        Ok(())
+    }
+
+    fn next_command_at(&self) -> Option<Timestamp> {
+        self.transactions
+            .iter()
+            .filter(|(_, t)| {
+                matches!(
+                    t.lifecycle.state(),
+                    S::Recorded | S::Commanded | S::Executing | S::Measured
+                )
+            })
+            .filter_map(|(id, t)| {
+                let window = t.transaction.terms.window;
+                let last = self.commanded.get(id);
+                (0..window.intervals())
+                    .filter_map(|i| window.interval_start(i).ok())
+                    .find(|s| last.is_none_or(|l| s > l))
+            })
+            .min()
+    }
+
+    fn set_delivery_deadline(&mut self, id: &TransactionId) {
+        if let Some(t) = self.transactions.get_mut(id) {
+            let end = t.transaction.terms.window.end().ok();
+            t.lifecycle
+                .set_deadline(end.and_then(|e| e.checked_add(MEASUREMENT_GRACE).ok()));
+        }
+    }
+
+    fn advance(
+        &mut self,
+        id: &TransactionId,
+        to: S,
+        now: Timestamp,
+        detail: String,
+    ) -> Result<()> {
+        transactions::advance(
+            &mut self.transactions,
+            &mut self.events,
+            &self.me.name,
+            id,
+            to,
+            now,
+            detail,
+        )
+    }
+
+    /// Queues an answer of the agent's own (refuse, not-understood), dropped when the outbox is full: a flood
+    /// of bad messages cannot grow it.
+    fn reply(&mut self, m: AclMessage) {
+        if self.outbox.queue.len() < crate::behaviour::MAX_PENDING_OUTPUTS {
+            self.outbox.queue.push_back(Output::Acl(Box::new(m)));
+        }
+    }
+
+    fn release(&mut self, id: &TransactionId, now: Timestamp, why: &str) {
+        if let Some(c) = self.book.release(id) {
+            let strength = match c.strength {
+                Strength::Tentative => "tentative",
+                Strength::Binding => "binding",
+            };
+            self.log(
+                now,
+                "AG-04",
+                "commitment-released",
+                Some(*id),
+                None,
+                format!("{strength} commitment released: {why}"),
+            );
+        }
+    }
+
+    fn log(
+        &mut self,
+        now: Timestamp,
+        step: &'static str,
+        what: &'static str,
+        transaction: Option<TransactionId>,
+        counterparty: Option<&str>,
+        detail: String,
+    ) {
+        self.events.push(Event {
+            at: now,
+            agent: self.me.name.clone(),
+            step,
+            what,
+            transaction,
+            counterparty: counterparty.map(str::to_owned),
+            detail,
+        });
+    }
+}

@@ -1,0 +1,316 @@
+//! The behaviours API (AG-10): what an agent does is a set of [`Behaviour`]s in a registry. The built-in ones
+//! (the P2P seller and buyer) are written on this API; a third party adds its own the same way, without
+//! touching this crate (`examples/third_party_behaviour.rs`).
+//!
+//! A behaviour is sans-IO like the agent: it is handed the messages it [`wants`](Behaviour::wants) and the
+//! passing of its deadlines, and acts through the [`Context`]: it sends ACL messages (signed by the agent),
+//! commits and releases in the commitment book, moves transactions through their lifecycle, issues setpoints
+//! and writes events.
+
+use crate::commitment::CommitmentBook;
+use crate::error::{Error, Result};
+use crate::event::{Event, EventQueue};
+use crate::settings::OwnerSettings;
+use crate::transactions::Transactions;
+use fipa_acl::{AclMessage, AgentIdentifier};
+use idea_proto::{CellRef, PublicKey, SetpointCommand, Timestamp, TransactionId};
+use sha2::{Digest, Sha256};
+use std::any::Any;
+use std::collections::{BTreeMap, VecDeque};
+
+/// The most behaviours one agent runs.
+pub const MAX_BEHAVIOURS: usize = 64;
+/// The most outputs waiting to be taken before the agent refuses more work.
+pub const MAX_PENDING_OUTPUTS: usize = 1 << 16;
+/// The most agents one agent knows.
+pub const MAX_PEERS: usize = 1 << 16;
+
+/// Something the agent asks its runtime to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Send this ACL message (already signed).
+    Acl(Box<AclMessage>),
+    /// Give this setpoint to the cell's interface device (UC-05, UC-09).
+    Command(SetpointCommand),
+}
+
+/// Another agent this agent deals with: its name, its cell and the key its messages are signed with (from
+/// the directory or the TE registry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Its ACL identifier.
+    pub agent: AgentIdentifier,
+    /// The cell it represents.
+    pub cell: CellRef,
+    /// Its signing key.
+    pub key: PublicKey,
+}
+
+/// The agents known to this one, by ACL name.
+#[derive(Debug, Clone, Default)]
+pub struct Peers {
+    by_name: BTreeMap<String, Peer>,
+}
+
+impl Peers {
+    /// Adds or replaces a peer (AUX-06 rotates its key this way); refused beyond [`MAX_PEERS`].
+    pub fn insert(&mut self, peer: Peer) -> Result<()> {
+        if self.by_name.len() >= MAX_PEERS && !self.by_name.contains_key(&peer.agent.name) {
+            return Err(Error::Full {
+                what: "peers",
+                max: MAX_PEERS,
+            });
+        }
+        self.by_name.insert(peer.agent.name.clone(), peer);
+        Ok(())
+    }
+
+    /// Forgets a peer (AUX-09: it disconnected).
+    pub fn remove(&mut self, name: &str) -> Option<Peer> {
+        self.by_name.remove(name)
+    }
+
+    /// The peer named `name`.
+    pub fn get(&self, name: &str) -> Option<&Peer> {
+        self.by_name.get(name)
+    }
+
+    /// Every peer, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Peer> {
+        self.by_name.values()
+    }
+}
+
+/// The outputs waiting to be taken.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    pub(crate) queue: VecDeque<Output>,
+}
+
+/// Transaction ids without a random source: SHA-256 of the agent's seed and a counter.
+#[derive(Debug, Clone)]
+pub(crate) struct IdSource {
+    seed: [u8; 16],
+    counter: u64,
+}
+
+impl IdSource {
+    pub(crate) fn new(seed: [u8; 16]) -> IdSource {
+        IdSource { seed, counter: 0 }
+    }
+
+    pub(crate) fn next(&mut self) -> [u8; 16] {
+        self.counter = self.counter.wrapping_add(1);
+        let digest = Sha256::new()
+            .chain_update(b"idea-agent/id/v1")
+            .chain_update(self.seed)
+            .chain_update(self.counter.to_be_bytes())
+            .finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
+        id
+    }
+}
+
+/// What a behaviour sees of its agent while it acts.
+pub struct Context<'a> {
+    /// The time of the call.
+    pub now: Timestamp,
+    /// The agent's ACL identifier.
+    pub me: &'a AgentIdentifier,
+    /// The owner's settings.
+    pub settings: &'a OwnerSettings,
+    /// The commitment book (AG-04).
+    pub book: &'a mut CommitmentBook,
+    /// The agents known.
+    pub peers: &'a Peers,
+    /// The agent's transactions and their lifecycles.
+    pub transactions: &'a mut Transactions,
+    pub(crate) outbox: &'a mut Outbox,
+    pub(crate) events: &'a mut EventQueue,
+    pub(crate) ids: &'a mut IdSource,
+}
+
+impl Context<'_> {
+    /// Sends `m` (the agent fills in the sender and signs it). Refused when [`MAX_PENDING_OUTPUTS`] wait.
+    pub fn send(&mut self, mut m: AclMessage) -> Result<()> {
+        if self.outbox.queue.len() >= MAX_PENDING_OUTPUTS {
+            return Err(Error::Full {
+                what: "outbox",
+                max: MAX_PENDING_OUTPUTS,
+            });
+        }
+        if m.sender.is_none() {
+            m.sender = Some(self.me.clone());
+        }
+        self.outbox.queue.push_back(Output::Acl(Box::new(m)));
+        Ok(())
+    }
+
+    /// Gives a setpoint to the cell's interface device.
+    pub fn command(&mut self, command: SetpointCommand) -> Result<()> {
+        if self.outbox.queue.len() >= MAX_PENDING_OUTPUTS {
+            return Err(Error::Full {
+                what: "outbox",
+                max: MAX_PENDING_OUTPUTS,
+            });
+        }
+        self.outbox.queue.push_back(Output::Command(command));
+        Ok(())
+    }
+
+    /// Writes an event to the agent's log.
+    pub fn log(
+        &mut self,
+        step: &'static str,
+        what: &'static str,
+        transaction: Option<TransactionId>,
+        counterparty: Option<&str>,
+        detail: impl Into<String>,
+    ) {
+        self.events.push(Event {
+            at: self.now,
+            agent: self.me.name.clone(),
+            step,
+            what,
+            transaction,
+            counterparty: counterparty.map(str::to_owned),
+            detail: detail.into(),
+        });
+    }
+
+    /// Opens transaction `transaction` with `counterparty` in `requested` (UC-01) and logs it.
+    pub fn open(
+        &mut self,
+        transaction: idea_proto::EnergyTransaction,
+        counterparty: &str,
+        side: idea_proto::Side,
+        reply_by: Option<Timestamp>,
+    ) -> Result<()> {
+        let id = transaction.id;
+        let detail = format!(
+            "{} {} of {} in {}",
+            side,
+            transaction.terms.window.intervals(),
+            transaction.subject,
+            transaction.service
+        );
+        self.transactions
+            .open(transaction, counterparty.to_owned(), side, self.now, reply_by)?;
+        self.log("UC-01", "requested", Some(id), Some(counterparty), detail);
+        Ok(())
+    }
+
+    /// Moves transaction `id` to `to` and logs the step.
+    pub fn advance(
+        &mut self,
+        id: &TransactionId,
+        to: idea_proto::TransactionState,
+        detail: impl Into<String>,
+    ) -> Result<()> {
+        crate::transactions::advance(
+            self.transactions,
+            self.events,
+            &self.me.name,
+            id,
+            to,
+            self.now,
+            detail.into(),
+        )
+    }
+
+    /// A fresh transaction id.
+    pub fn new_transaction_id(&mut self) -> TransactionId {
+        TransactionId::from_bytes(self.ids.next())
+    }
+
+    /// A fresh conversation id, unique to this agent.
+    pub fn new_conversation_id(&mut self) -> String {
+        format!(
+            "{}-{}",
+            self.me.name,
+            idea_proto::hex::encode(self.ids.next().get(..8).unwrap_or(&[]))
+        )
+    }
+}
+
+/// One behaviour of an agent.
+pub trait Behaviour: Any + Send {
+    /// Its name, unique in the agent.
+    fn name(&self) -> &str;
+
+    /// Whether it takes `m`, a message whose sender is a known agent and whose signature verified.
+    fn wants(&self, m: &AclMessage) -> bool;
+
+    /// Handles a message it wants.
+    fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage);
+
+    /// Its next deadline.
+    fn poll_timeout(&self) -> Option<Timestamp> {
+        None
+    }
+
+    /// Time has reached `cx.now`; act on deadlines that passed.
+    fn on_timeout(&mut self, cx: &mut Context<'_>) {
+        let _ = cx;
+    }
+}
+
+/// The registry of an agent's behaviours, in the order they were added (the first that wants a message
+/// gets it).
+#[derive(Default)]
+pub struct Behaviours {
+    list: Vec<Box<dyn Behaviour>>,
+}
+
+impl std::fmt::Debug for Behaviours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.list.iter().map(|b| b.name()))
+            .finish()
+    }
+}
+
+impl Behaviours {
+    /// Adds a behaviour; its name must be new.
+    pub fn add(&mut self, behaviour: Box<dyn Behaviour>) -> Result<()> {
+        if self.list.iter().any(|b| b.name() == behaviour.name()) {
+            return Err(Error::DuplicateBehaviour(behaviour.name().to_owned()));
+        }
+        if self.list.len() >= MAX_BEHAVIOURS {
+            return Err(Error::Full {
+                what: "behaviours",
+                max: MAX_BEHAVIOURS,
+            });
+        }
+        self.list.push(behaviour);
+        Ok(())
+    }
+
+    /// Removes the behaviour named `name`.
+    pub fn remove(&mut self, name: &str) -> Option<Box<dyn Behaviour>> {
+        let i = self.list.iter().position(|b| b.name() == name)?;
+        Some(self.list.remove(i))
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> Vec<&str> {
+        self.list.iter().map(|b| b.name()).collect()
+    }
+
+    /// The behaviour of type `B`, if registered.
+    pub fn get_mut<B: Behaviour>(&mut self) -> Option<&mut B> {
+        self.list
+            .iter_mut()
+            .find_map(|b| (b.as_mut() as &mut dyn Any).downcast_mut::<B>())
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Box<dyn Behaviour>> {
+        self.list.iter_mut()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Box<dyn Behaviour>> {
+        self.list.iter()
+    }
+}

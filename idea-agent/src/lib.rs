@@ -1,0 +1,63 @@
+//! The software agent of an IDEA power cell (AG-01..AG-11): it represents its cell and its owner, takes part
+//! in services, dispatches the cell's resources among them and drives every transaction of UC-01..UC-10.
+//!
+//! What it does:
+//! - [`Agent`]: a sans-IO core in the shape of quinn-proto. It takes ACL messages, device results, meter
+//!   measurements, TE events and `now`; it gives signed ACL messages and setpoints
+//!   ([`Agent::poll_transmit`]), its event log ([`Agent::poll_event`]) and its next deadline
+//!   ([`Agent::poll_timeout`]). An unknown sender is refused, an unsigned or badly signed message gets
+//!   `not-understood` ([`signing`]).
+//! - [`OwnerSettings`] (AUX-03): the cell, participation profiles, priorities between services, price limits
+//!   and comfort bounds, from TOML.
+//! - [`CommitmentBook`] (AG-04): every promise in every settlement interval kept within the cell's P, Q and
+//!   storage limits and Table 2; conflicts resolved by the owner's priorities.
+//! - The behaviours API (AG-10): [`Behaviour`] and its registry; the built-in [`P2pBuyer`] and [`P2pSeller`]
+//!   negotiate bilateral trades with FIPA Contract Net in the `idea-energy` ontology.
+//! - The lifecycle spine: agreed → recorded (a TE event) → commanded at the interval start (a setpoint at
+//!   the connection point, never beyond the cell's limits, AG-11) → executing → measured → completed →
+//!   settled, each step an [`Event`] with its UC ID, written as JSON lines.
+//!
+//! What it does not do (yet): the MQTT runtime, the TE node and service applications, the device clients and
+//! the owner's HTTP API are not in this crate yet; a caller moves messages and time itself. It never reads a
+//! clock, opens a socket or draws random numbers: ids come from a seed the caller draws.
+//!
+//! ```
+//! use idea_agent::{Agent, AgentConfig, OwnerSettings, P2pSeller};
+//! use fipa_acl::AgentIdentifier;
+//! use idea_proto::SigningKey;
+//!
+//! let settings = OwnerSettings::from_toml(include_str!("../data/prosumer.toml"))?;
+//! let mut agent = Agent::new(AgentConfig {
+//!     me: AgentIdentifier::new("cell-1@idea"),
+//!     key: SigningKey::from_bytes(&[7; 32]),
+//!     settings,
+//!     id_seed: [1; 16],
+//! });
+//! agent.add_behaviour(Box::new(P2pSeller::new()))?;
+//! assert_eq!(agent.behaviour_names(), ["p2p-seller"]);
+//! assert_eq!(agent.poll_timeout(), None);
+//! # Ok::<(), idea_agent::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod agent;
+mod behaviour;
+pub mod commitment;
+mod error;
+mod event;
+mod p2p;
+pub mod settings;
+pub mod signing;
+mod transactions;
+
+pub use agent::{Agent, AgentConfig, MEASUREMENT_GRACE};
+pub use behaviour::{
+    Behaviour, Behaviours, Context, MAX_BEHAVIOURS, MAX_PEERS, MAX_PENDING_OUTPUTS, Output, Peer,
+    Peers,
+};
+pub use commitment::CommitmentBook;
+pub use error::{Error, Result};
+pub use event::{Event, MAX_PENDING_EVENTS};
+pub use p2p::{BuyOrder, MAX_NEGOTIATIONS, P2pBuyer, P2pSeller};
+pub use settings::OwnerSettings;
+pub use transactions::{DECISION_GRACE, MAX_TRANSACTIONS, Tracked, Transactions};

@@ -1,0 +1,123 @@
+//! Agents for the tests: the prosumer of `data/prosumer.toml` under other names, wired to each other as
+//! peers, and a loop that carries their messages through the ACL string representation.
+#![allow(dead_code, unreachable_pub)]
+
+use fipa_acl::{AclMessage, AgentIdentifier};
+use idea_agent::{Agent, AgentConfig, Event, Output, OwnerSettings, P2pBuyer, P2pSeller, Peer};
+use idea_proto::{CellId, CellRef, PublicKey, SetpointCommand, SigningKey, Timestamp};
+
+pub const PROSUMER: &str = include_str!("../../data/prosumer.toml");
+
+/// The prosumer settings for cell `cell`, with `edit` applied to the TOML text.
+pub fn settings(cell: &str, edit: impl Fn(String) -> String) -> OwnerSettings {
+    let text = PROSUMER
+        .replace("id = \"cell-1\"", &format!("id = \"{cell}\""))
+        .replace("agent = \"agent-cell-1\"", &format!("agent = \"agent-{cell}\""));
+    OwnerSettings::from_toml(&edit(text)).unwrap()
+}
+
+pub fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32])
+}
+
+/// An agent for `cell` with both P2P behaviours.
+pub fn agent(cell: &str, n: u8, settings: OwnerSettings) -> Agent {
+    let mut agent = Agent::new(AgentConfig {
+        me: AgentIdentifier::new(format!("{cell}@idea")),
+        key: key(n),
+        settings,
+        id_seed: [n; 16],
+    });
+    agent.add_behaviour(Box::new(P2pSeller::new())).unwrap();
+    agent.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
+    agent
+}
+
+pub fn peer_of(agent: &Agent, n: u8) -> Peer {
+    let cell = &agent.settings().cell;
+    Peer {
+        agent: agent.me().clone(),
+        cell: CellRef::new(CellId::new(cell.id.as_str()).unwrap(), cell.cell_type),
+        key: PublicKey::from(&key(n)),
+    }
+}
+
+/// Everything the agents put out, after delivery.
+#[derive(Default, Debug)]
+pub struct Trace {
+    pub messages: Vec<AclMessage>,
+    pub commands: Vec<(String, SetpointCommand)>,
+    pub events: Vec<Event>,
+}
+
+impl Trace {
+    pub fn whats(&self, agent: &str) -> Vec<&'static str> {
+        self.events
+            .iter()
+            .filter(|e| e.agent == agent)
+            .map(|e| e.what)
+            .collect()
+    }
+}
+
+/// Delivers every message between `agents` (encoded and decoded in the string representation) until none
+/// is left; messages to unknown receivers are kept in the trace only.
+pub fn pump(agents: &mut [&mut Agent], now: Timestamp, trace: &mut Trace) {
+    for _ in 0..1000 {
+        let mut moved = false;
+        let mut mail = Vec::new();
+        for a in agents.iter_mut() {
+            while let Some(out) = a.poll_transmit() {
+                moved = true;
+                match out {
+                    Output::Acl(m) => {
+                        let mut wire = Vec::new();
+                        m.encode_string(&mut wire).unwrap();
+                        let (back, _) = AclMessage::decode_string(&wire).unwrap();
+                        mail.push(back);
+                    }
+                    Output::Command(c) => trace.commands.push((a.me().name.clone(), c)),
+                    _ => {}
+                }
+            }
+            while let Some(e) = a.poll_event() {
+                trace.events.push(e);
+            }
+        }
+        for m in mail {
+            for a in agents.iter_mut() {
+                if m.receivers.iter().any(|r| r == a.me()) {
+                    a.handle_acl(m.clone(), now);
+                }
+            }
+            trace.messages.push(m);
+        }
+        if !moved {
+            return;
+        }
+    }
+    panic!("the agents did not settle down");
+}
+
+/// Runs `agents` until `until`, one deadline at a time, delivering messages at each.
+pub fn run_until(agents: &mut [&mut Agent], until: Timestamp, trace: &mut Trace) {
+    for _ in 0..10_000 {
+        let next = agents.iter().filter_map(|a| a.poll_timeout()).min();
+        match next {
+            Some(t) if t <= until => {
+                for a in agents.iter_mut() {
+                    if a.poll_timeout().is_some_and(|d| d <= t) {
+                        a.handle_timeout(t);
+                    }
+                }
+                pump(agents, t, trace);
+            }
+            _ => return,
+        }
+    }
+    panic!("deadlines did not advance");
+}
+
+pub fn identifier(name: &str) -> AgentIdentifier {
+    AgentIdentifier::new(name)
+}
