@@ -230,19 +230,17 @@ impl Agent {
 
     /// A message the transport could not decode: logged (there is no sender to answer).
     pub fn handle_undecodable(&mut self, reason: &str, now: Timestamp) {
-        self.log(
-            now,
-            "AG-09",
-            "undecodable",
-            None,
-            None,
-            reason.to_owned(),
-        );
+        self.log(now, "AG-09", "undecodable", None, None, reason.to_owned());
     }
 
     /// UC-04: the TE node recorded the contract of transaction `id`. Its commitment becomes binding.
     pub fn handle_recorded(&mut self, id: &TransactionId, now: Timestamp) -> Result<()> {
-        self.advance(id, S::Recorded, now, "contract recorded by the TE node".into())?;
+        self.advance(
+            id,
+            S::Recorded,
+            now,
+            "contract recorded by the TE node".into(),
+        )?;
         self.book.bind(id)?;
         let start = self
             .transactions
@@ -270,7 +268,12 @@ impl Agent {
             .ok_or(Error::UnknownTransaction(*id))?;
         match result {
             Ok(()) if state == S::Commanded => {
-                self.advance(id, S::Executing, now, "the device applied the setpoint".into())?;
+                self.advance(
+                    id,
+                    S::Executing,
+                    now,
+                    "the device applied the setpoint".into(),
+                )?;
                 self.set_delivery_deadline(id);
                 Ok(())
             }
@@ -329,12 +332,22 @@ impl Agent {
     }
 
     /// UC-10: the TE node settled transaction `id`.
-    pub fn handle_settled(&mut self, id: &TransactionId, detail: &str, now: Timestamp) -> Result<()> {
+    pub fn handle_settled(
+        &mut self,
+        id: &TransactionId,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         self.advance(id, S::Settled, now, detail.to_owned())
     }
 
     /// TE-05: the TE node recorded a dispute on transaction `id`.
-    pub fn handle_disputed(&mut self, id: &TransactionId, detail: &str, now: Timestamp) -> Result<()> {
+    pub fn handle_disputed(
+        &mut self,
+        id: &TransactionId,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         self.advance(id, S::Disputed, now, detail.to_owned())
     }
 
@@ -452,11 +465,10 @@ impl Agent {
             .ok_or(Error::UnknownTransaction(*id))?;
         let until = start.checked_add(window.period())?;
         let limits = self.settings.cell.limits;
-        let setpoint_w = self
-            .book
-            .totals(start)
-            .setpoint_w
-            .clamp(limits.max_import.w().saturating_neg(), limits.max_export.w());
+        let setpoint_w = self.book.totals(start).setpoint_w.clamp(
+            limits.max_import.w().saturating_neg(),
+            limits.max_export.w(),
+        );
         let command = SetpointCommand::new(SetpointCommandFields {
             transaction_id: *id,
             cell: self.settings.cell.id.clone(),
@@ -515,13 +527,7 @@ impl Agent {
         }
     }
 
-    fn advance(
-        &mut self,
-        id: &TransactionId,
-        to: S,
-        now: Timestamp,
-        detail: String,
-    ) -> Result<()> {
+    fn advance(&mut self, id: &TransactionId, to: S, now: Timestamp, detail: String) -> Result<()> {
         transactions::advance(
             &mut self.transactions,
             &mut self.events,

@@ -196,8 +196,13 @@ impl Context<'_> {
             transaction.subject,
             transaction.service
         );
-        self.transactions
-            .open(transaction, counterparty.to_owned(), side, self.now, reply_by)?;
+        self.transactions.open(
+            transaction,
+            counterparty.to_owned(),
+            side,
+            self.now,
+            reply_by,
+        )?;
         self.log("UC-01", "requested", Some(id), Some(counterparty), detail);
         Ok(())
     }

@@ -155,13 +155,10 @@ impl Commitment {
 
     /// Each interval start with its band.
     pub fn intervals(&self) -> impl Iterator<Item = (Timestamp, Band)> + '_ {
-        self.bands
-            .iter()
-            .enumerate()
-            .filter_map(|(i, band)| {
-                let i = u32::try_from(i).ok()?;
-                Some((self.window.interval_start(i).ok()?, *band))
-            })
+        self.bands.iter().enumerate().filter_map(|(i, band)| {
+            let i = u32::try_from(i).ok()?;
+            Some((self.window.interval_start(i).ok()?, *band))
+        })
     }
 }
 
@@ -290,7 +287,11 @@ impl CommitmentBook {
     /// lower priority if that makes room. On refusal nothing changes and the error names the first limit
     /// passed.
     pub fn commit(&mut self, candidate: Commitment) -> Result<Committed> {
-        if !self.cell.cell_type.may_take(candidate.subject, candidate.side) {
+        if !self
+            .cell
+            .cell_type
+            .may_take(candidate.subject, candidate.side)
+        {
             return Err(Error::RoleNotAllowed {
                 cell_type: self.cell.cell_type,
                 subject: candidate.subject,
@@ -421,6 +422,12 @@ impl CommitmentBook {
         at
     }
 
+    /// Whether the set `commitments` would keep every limit of this book's cell (see the module
+    /// documentation), with this book's stored energy and forecasts; the error names the first limit passed.
+    pub fn check_set(&self, commitments: &[Commitment]) -> Result<()> {
+        self.check(commitments)
+    }
+
     fn check(&self, commitments: &[Commitment]) -> Result<()> {
         let limits = self.cell.limits;
         let cap = capability(&self.cell);
@@ -432,7 +439,11 @@ impl CommitmentBook {
             let t = totals_of(commitments, start);
             let checks = [
                 ("export (W)", t.p_max, limits.max_export.w()),
-                ("import (W)", t.p_min.saturating_neg(), limits.max_import.w()),
+                (
+                    "import (W)",
+                    t.p_min.saturating_neg(),
+                    limits.max_import.w(),
+                ),
                 ("reactive export (var)", t.q_max, limits.max_export_q.var()),
                 (
                     "reactive import (var)",

@@ -94,9 +94,14 @@ impl P2pBuyer {
     /// Calls for offers for `order` (UC-01): one Contract Net conversation per seller, each a transaction in
     /// `requested`. Refused when the profile in force does not buy the subject in that service, when the
     /// owner set no price limit for it, or when the need does not fit the cell's limits.
-    pub fn buy(&mut self, cx: &mut Context<'_>, order: BuyOrder) -> crate::Result<Vec<TransactionId>> {
+    pub fn buy(
+        &mut self,
+        cx: &mut Context<'_>,
+        order: BuyOrder,
+    ) -> crate::Result<Vec<TransactionId>> {
         let profile = cx.settings.profile();
-        if !profile.trades(order.subject, Side::Buyer) || !profile.services.contains(&order.service) {
+        if !profile.trades(order.subject, Side::Buyer) || !profile.services.contains(&order.service)
+        {
             return Err(crate::Error::settings(
                 format!("profiles.{}", cx.settings.participation),
                 format!(
@@ -229,12 +234,7 @@ impl P2pBuyer {
                     };
                     let detail = offer.as_ref().map_or_else(
                         || "an offer that could not be read".to_owned(),
-                        |o| {
-                            format!(
-                                "offer at {} per kWh",
-                                o.terms.price.minor_units_per_kwh
-                            )
-                        },
+                        |o| format!("offer at {} per kWh", o.terms.price.minor_units_per_kwh),
                     );
                     let _ = cx.advance(&n.transaction, S::Answered, detail);
                     if let Some(o) = &offer
@@ -355,7 +355,10 @@ impl P2pBuyer {
                         .collect::<Vec<AgentIdentifier>>()
                 }
                 Err(reason) => {
-                    let state = cx.transactions.get(&n.transaction).map(|t| t.lifecycle.state());
+                    let state = cx
+                        .transactions
+                        .get(&n.transaction)
+                        .map(|t| t.lifecycle.state());
                     if matches!(state, Some(S::Answered | S::Negotiating)) {
                         let _ = cx.advance(&n.transaction, S::Rejected, reason.clone());
                     }
@@ -395,7 +398,8 @@ fn accept_if_fits(
         ));
     }
     let amounts = profile_amounts(&offer.terms.profile);
-    if amounts.len() != remaining.len() || amounts.iter().zip(remaining.iter()).any(|(a, r)| a > r) {
+    if amounts.len() != remaining.len() || amounts.iter().zip(remaining.iter()).any(|(a, r)| a > r)
+    {
         return Err("the need is covered by cheaper offers".to_owned());
     }
     let commitment = Commitment::of(
@@ -412,7 +416,10 @@ fn accept_if_fits(
             "commitment-displaced",
             Some(displaced.transaction),
             None,
-            format!("a higher-priority commitment in {} took its room", offer.service),
+            format!(
+                "a higher-priority commitment in {} took its room",
+                offer.service
+            ),
         );
     }
     for (r, a) in remaining.iter_mut().zip(amounts) {
@@ -436,9 +443,11 @@ impl Behaviour for P2pBuyer {
     }
 
     fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage) {
-        let Some(i) = self.negotiations.iter().position(|n| {
-            Some(n.initiator.conversation_id()) == m.conversation_id.as_ref()
-        }) else {
+        let Some(i) = self
+            .negotiations
+            .iter()
+            .position(|n| Some(n.initiator.conversation_id()) == m.conversation_id.as_ref())
+        else {
             return;
         };
         let round = self.negotiations.get(i).map_or(0, |n| n.round);
@@ -539,7 +548,8 @@ impl P2pSeller {
         let priority = cx.settings.priority(&proposal.service);
         let mut spec = proposal.terms.clone().into_spec();
         spec.price = EnergyPrice::new(floor, spec.price.currency);
-        let at_floor = proposal.with_terms(Terms::new(spec.clone()).map_err(|e| e.to_string())?)
+        let at_floor = proposal
+            .with_terms(Terms::new(spec.clone()).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
         let full = Commitment::of(&at_floor, &cx.settings.cell, priority, Strength::Tentative)
             .map_err(|e| e.to_string())?;
@@ -560,7 +570,10 @@ impl P2pSeller {
                             .ok()
                             .and_then(|i| window.interval_start(i).ok());
                         let room_w = start.map_or(0, |s| cx.book.headroom(s, Side::Seller));
-                        let room_wh = room_w.saturating_mul(period_s).checked_div(3600).unwrap_or(0);
+                        let room_wh = room_w
+                            .saturating_mul(period_s)
+                            .checked_div(3600)
+                            .unwrap_or(0);
                         Energy::from_wh(e.wh().min(room_wh).max(0))
                     })
                     .collect();
@@ -588,12 +601,20 @@ impl P2pSeller {
     }
 
     fn on_cfp(&mut self, cx: &mut Context<'_>, m: AclMessage) {
-        let sender = m.sender.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+        let sender = m
+            .sender
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
         let conversation = conversation_text(&m).unwrap_or_default();
         let mut participant = match ContractNetParticipant::new(cx.me.clone(), m.clone(), cx.now) {
             Ok(p) => p,
             Err(e) => {
-                let _ = cx.send(fipa_acl::protocol::not_understood(&m, cx.me, &e.to_string()));
+                let _ = cx.send(fipa_acl::protocol::not_understood(
+                    &m,
+                    cx.me,
+                    &e.to_string(),
+                ));
                 return;
             }
         };
@@ -601,13 +622,29 @@ impl P2pSeller {
             Ok(AnyMessage::TransactionRequest(r)) => r,
             Ok(other) => {
                 let reason = format!("expected a transaction-request, got {}", other.type_name());
-                cx.log("AG-09", "not-understood", None, Some(&sender), reason.clone());
+                cx.log(
+                    "AG-09",
+                    "not-understood",
+                    None,
+                    Some(&sender),
+                    reason.clone(),
+                );
                 let _ = cx.send(fipa_acl::protocol::not_understood(&m, cx.me, &reason));
                 return;
             }
             Err(e) => {
-                cx.log("AG-09", "not-understood", None, Some(&sender), e.to_string());
-                let _ = cx.send(fipa_acl::protocol::not_understood(&m, cx.me, &e.to_string()));
+                cx.log(
+                    "AG-09",
+                    "not-understood",
+                    None,
+                    Some(&sender),
+                    e.to_string(),
+                );
+                let _ = cx.send(fipa_acl::protocol::not_understood(
+                    &m,
+                    cx.me,
+                    &e.to_string(),
+                ));
                 return;
             }
         };
@@ -669,7 +706,13 @@ impl P2pSeller {
                     }
                 }
                 Err(reason) => {
-                    cx.log("AG-04", "commitment-refused", Some(id), Some(&sender), reason.clone());
+                    cx.log(
+                        "AG-04",
+                        "commitment-refused",
+                        Some(id),
+                        Some(&sender),
+                        reason.clone(),
+                    );
                     let _ = cx.advance(&id, S::Rejected, reason.clone());
                     let _ = participant.refuse(format!("(({reason:?}))"));
                 }

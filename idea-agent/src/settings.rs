@@ -166,7 +166,7 @@ impl OwnerSettings {
                 .and_then(|span| text.get(..span.start))
                 .map_or_else(
                     || "(file)".to_owned(),
-                    |before| format!("line {}", before.lines().count().max(1)),
+                    |before| format!("line {}", before.matches('\n').count().saturating_add(1)),
                 );
             Error::settings(field, e.message().to_owned())
         })?;

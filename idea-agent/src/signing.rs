@@ -15,8 +15,9 @@ use fipa_acl::{AclMessage, Expression};
 use idea_proto::wire::pb;
 use idea_proto::{PublicKey, SignedEnvelope, SigningKey};
 
-/// The user-defined ACL parameter that carries the signature.
-pub const SIGNATURE_PARAM: &str = "X-idea-signature";
+/// The user-defined ACL parameter that carries the signature, as `AclMessage::user_params` names it (without
+/// the `X-` prefix): `:X-idea-signature` on the wire.
+pub const SIGNATURE_PARAM: &str = "idea-signature";
 /// The message type the signature is bound to.
 pub const SIGNED_TYPE: &str = "idea.agent.v1.AclMessage";
 

@@ -3,9 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::event::{Event, EventQueue};
-use idea_proto::{
-    EnergyTransaction, Lifecycle, Side, Timestamp, TransactionId, TransactionState,
-};
+use idea_proto::{EnergyTransaction, Lifecycle, Side, Timestamp, TransactionId, TransactionState};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -117,7 +115,10 @@ impl Transactions {
     }
 
     /// Applies passed deadlines; returns the transactions that expired or failed, with the state entered.
-    pub(crate) fn handle_timeout(&mut self, now: Timestamp) -> Vec<(TransactionId, TransactionState)> {
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Timestamp,
+    ) -> Vec<(TransactionId, TransactionState)> {
         let mut changed = Vec::new();
         for (id, t) in &mut self.map {
             let before = t.lifecycle.state();
@@ -148,9 +149,9 @@ pub(crate) fn advance(
     // Each state's own deadline: an answered offer waits for the decision; an agreement must be recorded
     // before delivery starts. Later states get theirs from the agent (delivery, measurement).
     let deadline = match to {
-        TransactionState::Answered | TransactionState::Negotiating => t
-            .reply_by
-            .and_then(|r| r.checked_add(DECISION_GRACE).ok()),
+        TransactionState::Answered | TransactionState::Negotiating => {
+            t.reply_by.and_then(|r| r.checked_add(DECISION_GRACE).ok())
+        }
         TransactionState::Agreed => Some(t.transaction.terms.window.start()),
         _ => None,
     };

@@ -65,12 +65,7 @@ fn buy(buyer: &mut Agent, order: BuyOrder, now: Timestamp) -> Vec<TransactionId>
         .unwrap()
 }
 
-fn measurement(
-    id: TransactionId,
-    cell: &str,
-    start: &str,
-    wh: i64,
-) -> MeasurementReport {
+fn measurement(id: TransactionId, cell: &str, start: &str, wh: i64) -> MeasurementReport {
     MeasurementReport::new(MeasurementReportFields {
         transaction_id: id,
         cell: CellId::new(cell).unwrap(),
@@ -96,7 +91,12 @@ fn a_trade_goes_from_request_to_settled_on_both_sides() {
     // UC-01..UC-03: the seller countered at its floor (18 < the buyer's 30) and the buyer accepted.
     for a in [&seller, &buyer] {
         let tx = a.transactions().get(&id).unwrap();
-        assert_eq!(tx.lifecycle.state(), TransactionState::Agreed, "{}", a.me().name);
+        assert_eq!(
+            tx.lifecycle.state(),
+            TransactionState::Agreed,
+            "{}",
+            a.me().name
+        );
         assert_eq!(tx.transaction.terms.price.minor_units_per_kwh, 18);
     }
     let performatives: Vec<String> = trace
@@ -139,10 +139,16 @@ fn a_trade_goes_from_request_to_settled_on_both_sides() {
     // UC-08/UC-09: the first interval measured, the second commanded, the second measured: completed.
     let m0 = t("2026-12-02T11:15:02Z");
     seller
-        .handle_measurement(&measurement(id, "cell-1", "2026-12-02T11:00:00Z", 1_000), m0)
+        .handle_measurement(
+            &measurement(id, "cell-1", "2026-12-02T11:00:00Z", 1_000),
+            m0,
+        )
         .unwrap();
     buyer
-        .handle_measurement(&measurement(id, "cell-2", "2026-12-02T11:00:00Z", -1_000), m0)
+        .handle_measurement(
+            &measurement(id, "cell-2", "2026-12-02T11:00:00Z", -1_000),
+            m0,
+        )
         .unwrap();
     run_until(
         &mut [&mut seller, &mut buyer],
@@ -150,7 +156,11 @@ fn a_trade_goes_from_request_to_settled_on_both_sides() {
         &mut trace,
     );
     assert_eq!(trace.commands.len(), 4);
-    assert!(trace.commands[2..].iter().all(|(_, c)| c.kind == CommandKind::Adjust));
+    assert!(
+        trace.commands[2..]
+            .iter()
+            .all(|(_, c)| c.kind == CommandKind::Adjust)
+    );
     let m1 = t("2026-12-02T11:30:02Z");
     seller
         .handle_measurement(&measurement(id, "cell-1", "2026-12-02T11:15:00Z", 990), m1)
@@ -193,7 +203,11 @@ fn a_trade_goes_from_request_to_settled_on_both_sides() {
             expected.insert(4, ("UC-03", "seller-confirmed"));
         }
         assert_eq!(steps, expected, "{who}");
-        let state = if who == "cell-1@idea" { &seller } else { &buyer };
+        let state = if who == "cell-1@idea" {
+            &seller
+        } else {
+            &buyer
+        };
         assert_eq!(
             state.transactions().get(&id).unwrap().lifecycle.state(),
             TransactionState::Settled
@@ -238,10 +252,14 @@ fn the_buyer_takes_the_cheaper_of_two_sellers_and_the_other_is_released() {
     assert_eq!(buyer.book().commitments().len(), 1);
     // The dearer seller's tentative commitment is gone with the rejection.
     assert!(dear.book().commitments().is_empty());
-    assert!(trace.whats("cell-3@idea").contains(&"commitment-released") || {
-        // Released by the behaviour directly: the book is empty and the transaction rejected.
-        dear.transactions().iter().all(|(_, t)| t.lifecycle.state() == TransactionState::Rejected)
-    });
+    assert!(
+        trace.whats("cell-3@idea").contains(&"commitment-released") || {
+            // Released by the behaviour directly: the book is empty and the transaction rejected.
+            dear.transactions()
+                .iter()
+                .all(|(_, t)| t.lifecycle.state() == TransactionState::Rejected)
+        }
+    );
 }
 
 #[test]
@@ -274,7 +292,9 @@ fn a_seller_short_of_export_room_counters_with_what_fits() {
     let mut buyer = agent(
         "cell-2",
         2,
-        settings("cell-2", |s| s.replace("max_import_w = 10000", "max_import_w = 20000")),
+        settings("cell-2", |s| {
+            s.replace("max_import_w = 10000", "max_import_w = 20000")
+        }),
     );
     seller.add_peer(peer_of(&buyer, 2)).unwrap();
     buyer.add_peer(peer_of(&seller, 1)).unwrap();
@@ -399,7 +419,10 @@ fn unknown_unsigned_tampered_and_unreadable_messages_are_refused() {
     seller.handle_acl(tampered, now);
     let out = answers(&mut seller);
     assert_eq!(out.len(), 2);
-    assert!(out.iter().all(|m| m.performative == Performative::NotUnderstood));
+    assert!(
+        out.iter()
+            .all(|m| m.performative == Performative::NotUnderstood)
+    );
     assert!(
         String::from_utf8_lossy(out[0].content.as_deref().unwrap()).contains("unsigned message")
     );

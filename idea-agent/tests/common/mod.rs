@@ -12,7 +12,10 @@ pub const PROSUMER: &str = include_str!("../../data/prosumer.toml");
 pub fn settings(cell: &str, edit: impl Fn(String) -> String) -> OwnerSettings {
     let text = PROSUMER
         .replace("id = \"cell-1\"", &format!("id = \"{cell}\""))
-        .replace("agent = \"agent-cell-1\"", &format!("agent = \"agent-{cell}\""));
+        .replace(
+            "agent = \"agent-cell-1\"",
+            &format!("agent = \"agent-{cell}\""),
+        );
     OwnerSettings::from_toml(&edit(text)).unwrap()
 }
 
