@@ -30,7 +30,11 @@ impl Behaviour for HeadroomReporter {
 
     fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage) {
         let period = Duration::from_secs(u64::from(cx.settings.settlement_period_s));
-        let next = cx.now.floor_to(period).checked_add(period).unwrap_or(cx.now);
+        let next = cx
+            .now
+            .floor_to(period)
+            .checked_add(period)
+            .unwrap_or(cx.now);
         let headroom = cx.book.headroom(next, Side::Seller);
         let mut answer = m.reply(Performative::Inform, cx.me.clone());
         answer.content = Some(format!("((headroom-w {headroom}))").into());

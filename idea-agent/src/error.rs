@@ -59,6 +59,9 @@ pub enum Error {
     /// A behaviour's name is taken.
     #[error("a behaviour named {0:?} is registered already")]
     DuplicateBehaviour(String),
+    /// The agent's task has ended.
+    #[error("the agent is not running")]
+    Stopped,
     /// An arithmetic result does not fit.
     #[error("overflow in {0}")]
     Overflow(&'static str),

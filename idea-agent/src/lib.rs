@@ -17,9 +17,12 @@
 //!   the connection point, never beyond the cell's limits, AG-11) → executing → measured → completed →
 //!   settled, each step an [`Event`] with its UC ID, written as JSON lines.
 //!
-//! What it does not do (yet): the MQTT runtime, the TE node and service applications, the device clients and
-//! the owner's HTTP API are not in this crate yet; a caller moves messages and time itself. It never reads a
-//! clock, opens a socket or draws random numbers: ids come from a seed the caller draws.
+//! - `runtime` (feature `mqtt`): a tokio task per agent on FIPA-ACL over MQTT, setpoints and events to
+//!   channels; many agents per process.
+//!
+//! What it does not do (yet): the TE node and service applications, the device clients and the owner's HTTP
+//! API are not in this crate yet. The core never reads a clock, opens a socket or draws random numbers: ids
+//! come from a seed the caller draws.
 //!
 //! ```
 //! use idea_agent::{Agent, AgentConfig, OwnerSettings, P2pSeller};
@@ -46,6 +49,8 @@ pub mod commitment;
 mod error;
 mod event;
 mod p2p;
+#[cfg(feature = "mqtt")]
+pub mod runtime;
 pub mod settings;
 pub mod signing;
 mod transactions;

@@ -1,0 +1,153 @@
+//! The tokio runtime adapter (feature `mqtt`): runs an [`Agent`] in a task, wired to FIPA-ACL over MQTT
+//! (`fipa_acl::mqtt`, AG-09), with its setpoints and its event log going to channels the caller chooses. One
+//! process runs as many agents as it spawns.
+//!
+//! The task owns the agent: it takes each message from the agent's inbox, each owner request
+//! ([`RunningAgent::call`]) and each deadline, and after every step publishes what the agent sent and hands on
+//! its setpoints and events. Time comes from a [`Clock`], so a simulation may run faster than the wall.
+
+use crate::agent::Agent;
+use crate::behaviour::Output;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use fipa_acl::mqtt::MqttTransport;
+use idea_proto::{SetpointCommand, Timestamp};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Where the time comes from: the system clock ([`fipa_acl::mqtt::system_now`]) or a simulation's.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(fipa_acl::mqtt::system_now)
+}
+
+type Job = Box<dyn FnOnce(&mut Agent, Timestamp) + Send>;
+
+/// The longest the task sleeps without a deadline, so a clock that jumps is noticed.
+const IDLE_WAKE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Where an agent's outputs go besides the network.
+#[derive(Debug, Clone, Default)]
+pub struct Sinks {
+    /// Setpoints for the cell's interface device (the device client takes them).
+    pub commands: Option<mpsc::Sender<SetpointCommand>>,
+    /// The event log.
+    pub events: Option<mpsc::Sender<Event>>,
+}
+
+/// An agent running in its own task.
+#[derive(Debug)]
+pub struct RunningAgent {
+    jobs: mpsc::Sender<Job>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Agent>,
+}
+
+async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks) {
+    while let Some(out) = agent.poll_transmit() {
+        match out {
+            Output::Acl(m) => {
+                if let Err(e) = transport.send(&m).await {
+                    log::warn!(
+                        "{}: sending {} failed: {e}",
+                        agent.me().name,
+                        m.performative
+                    );
+                }
+            }
+            Output::Command(c) => {
+                if let Some(tx) = &sinks.commands {
+                    let _ = tx.send(c).await;
+                }
+            }
+        }
+    }
+    while let Some(event) = agent.poll_event() {
+        if let Some(tx) = &sinks.events {
+            let _ = tx.send(event).await;
+        }
+    }
+}
+
+impl RunningAgent {
+    /// Starts `agent` on `transport` (connected to its inbox), with time from `clock`.
+    pub fn spawn(
+        mut agent: Agent,
+        mut transport: MqttTransport,
+        clock: Clock,
+        sinks: Sinks,
+    ) -> RunningAgent {
+        let (jobs, mut job_rx) = mpsc::channel::<Job>(64);
+        let (stop, mut stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            loop {
+                flush(&mut agent, &transport, &sinks).await;
+                let now = clock();
+                let sleep = agent
+                    .poll_timeout()
+                    .map(|d| {
+                        d.duration_since(now)
+                            .map_or(std::time::Duration::ZERO, |left| {
+                                std::time::Duration::from_millis(left.as_ms())
+                            })
+                    })
+                    .unwrap_or(IDLE_WAKE)
+                    .min(IDLE_WAKE);
+                tokio::select! {
+                    received = transport.recv() => match received {
+                        Ok(m) => agent.handle_acl(m, clock()),
+                        Err(fipa_acl::Error::Transport { reason }) => {
+                            log::warn!("{}: the transport ended: {reason}", agent.me().name);
+                            break;
+                        }
+                        Err(e) => agent.handle_undecodable(&e.to_string(), clock()),
+                    },
+                    job = job_rx.recv() => match job {
+                        Some(job) => job(&mut agent, clock()),
+                        None => break,
+                    },
+                    () = tokio::time::sleep(sleep) => {
+                        let now = clock();
+                        if agent.poll_timeout().is_some_and(|d| d <= now) {
+                            agent.handle_timeout(now);
+                        }
+                    }
+                    _ = &mut stop_rx => break,
+                }
+            }
+            flush(&mut agent, &transport, &sinks).await;
+            let _ = transport.disconnect().await;
+            agent
+        });
+        RunningAgent {
+            jobs,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Runs `f` on the agent inside its task, at the clock's time, and returns its result — how an owner's
+    /// request (buy, subscribe, read the book) reaches a running agent.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Agent, Timestamp) -> R + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |agent, now| {
+            let _ = tx.send(f(agent, now));
+        });
+        self.jobs.send(job).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Stops the task and gives the agent back.
+    pub async fn stop(mut self) -> Result<Agent> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.map_err(|_| Error::Stopped)
+    }
+}

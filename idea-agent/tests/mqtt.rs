@@ -1,0 +1,138 @@
+//! Agents in one process on FIPA-ACL over MQTT (AG-09): two agents behind the embedded rumqttd broker on
+//! 127.0.0.1 negotiate a P2P trade to `agreed` on both sides; an agent the seller does not know is refused.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use common::*;
+use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions};
+use fipa_acl::{AclMessage, Performative};
+use idea_agent::runtime::{RunningAgent, Sinks, system_clock};
+use idea_agent::{Agent, BuyOrder, Event, P2pBuyer};
+use idea_proto::*;
+use std::time::Duration as StdDuration;
+use tokio::sync::mpsc;
+
+async fn start(agent: Agent, port: u16) -> (RunningAgent, mpsc::Receiver<Event>) {
+    let transport = MqttTransport::connect(
+        "127.0.0.1",
+        port,
+        agent.me().clone(),
+        TransportOptions::default(),
+    )
+    .await
+    .unwrap();
+    let (tx, rx) = mpsc::channel(1024);
+    let running = RunningAgent::spawn(
+        agent,
+        transport,
+        system_clock(),
+        Sinks {
+            commands: None,
+            events: Some(tx),
+        },
+    );
+    (running, rx)
+}
+
+async fn wait_for(events: &mut mpsc::Receiver<Event>, what: &str) -> Event {
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(20);
+    loop {
+        let e = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} event in 20 s"))
+            .expect("the agent stopped");
+        if e.what == what {
+            return e;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agents_agree_a_trade_over_mqtt_and_a_stranger_is_refused() {
+    let broker = EmbeddedBroker::start().unwrap();
+    let port = broker.addr().port();
+    let mut seller = agent("cell-1", 1, settings("cell-1", |s| s));
+    let mut buyer = agent("cell-2", 2, settings("cell-2", |s| s));
+    seller.handle_stored_energy(8_000, fipa_acl::mqtt::system_now());
+    seller.add_peer(peer_of(&buyer, 2)).unwrap();
+    buyer.add_peer(peer_of(&seller, 1)).unwrap();
+    let (seller, mut seller_events) = start(seller, port).await;
+    let (buyer, mut buyer_events) = start(buyer, port).await;
+
+    let now = fipa_acl::mqtt::system_now();
+    let start_at = now
+        .floor_to(Duration::from_mins(15))
+        .checked_add(Duration::from_mins(60))
+        .unwrap();
+    let order = BuyOrder {
+        service: ServiceId::new("p2p-market").unwrap(),
+        subject: Subject::Energy,
+        window: DeliveryWindow::new(start_at, 900, 2).unwrap(),
+        profile: Profile::Energy(vec![Energy::from_wh(700), Energy::from_wh(800)]),
+        sellers: Vec::new(),
+        reply_within: Duration::from_secs(10),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+    };
+    let ids = buyer
+        .call(move |a, now| a.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order)))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let id = ids[0];
+    let agreed = wait_for(&mut seller_events, "agreed").await;
+    assert_eq!(agreed.transaction, Some(id));
+    wait_for(&mut buyer_events, "agreed").await;
+    let (state, price) = seller
+        .call(move |a, _| {
+            let t = a.transactions().get(&id).unwrap();
+            (
+                t.lifecycle.state(),
+                t.transaction.terms.price.minor_units_per_kwh,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!((state, price), (TransactionState::Agreed, 18));
+
+    // An agent the seller does not know sends a (signed) cfp through the same broker: refused, logged.
+    let stranger_id = identifier("cell-9@idea");
+    let stranger = MqttTransport::connect(
+        "127.0.0.1",
+        port,
+        stranger_id.clone(),
+        TransportOptions::default(),
+    )
+    .await
+    .unwrap();
+    let mut cfp = AclMessage::new(Performative::Cfp)
+        .from(stranger_id)
+        .to(identifier("cell-1@idea"))
+        .content("((idea-energy (x)))");
+    cfp.protocol = Some("fipa-contract-net".into());
+    cfp.conversation_id = Some("c-9".into());
+    idea_agent::signing::sign(&mut cfp, &key(9));
+    stranger.send(&cfp).await.unwrap();
+    let refused = wait_for(&mut seller_events, "refused-unknown-agent").await;
+    assert_eq!(refused.counterparty.as_deref(), Some("cell-9@idea"));
+    let mut stranger = stranger;
+    let answer = stranger
+        .recv_timeout(StdDuration::from_secs(10))
+        .await
+        .expect("an answer")
+        .unwrap();
+    assert_eq!(answer.performative, Performative::Refuse);
+
+    let seller = seller.stop().await.unwrap();
+    assert_eq!(seller.book().commitments().len(), 1);
+    buyer.stop().await.unwrap();
+    let _ = broker;
+}
