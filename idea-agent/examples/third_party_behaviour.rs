@@ -59,6 +59,7 @@ fn main() {
         key: key.clone(),
         settings,
         id_seed: [1; 16],
+        te: None,
     });
     agent.add_behaviour(Box::new(HeadroomReporter)).unwrap();
 
@@ -70,6 +71,7 @@ fn main() {
             agent: monitor.clone(),
             cell,
             key: PublicKey::from(&monitor_key),
+            avatar: None,
         })
         .unwrap();
     let mut query = AclMessage::new(Performative::QueryRef)

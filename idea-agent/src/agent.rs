@@ -3,7 +3,9 @@
 //! ([`Agent::poll_event`]) and its next deadline ([`Agent::poll_timeout`]). No socket, clock or random
 //! source inside: a runtime (or a test) moves bytes and time.
 
-use crate::behaviour::{Behaviour, Behaviours, Context, IdSource, Outbox, Output, Peer, Peers};
+use crate::behaviour::{
+    Behaviour, Behaviours, Context, IdSource, Outbox, Output, Peer, Peers, TeIdentity,
+};
 use crate::commitment::{CommitmentBook, Strength};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventQueue};
@@ -31,6 +33,8 @@ pub struct AgentConfig {
     pub settings: OwnerSettings,
     /// Seed of the agent's transaction and conversation ids (drawn by the caller: no RNG inside).
     pub id_seed: [u8; 16],
+    /// Its avatar in the TE registry; without one it negotiates but cannot sign contracts for recording.
+    pub te: Option<TeIdentity>,
 }
 
 /// The agent of one power cell.
@@ -47,6 +51,7 @@ pub struct Agent {
     ids: IdSource,
     /// The interval start each executing transaction was last commanded for.
     commanded: std::collections::BTreeMap<TransactionId, Timestamp>,
+    te: Option<TeIdentity>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -72,6 +77,8 @@ macro_rules! context {
             outbox: &mut $self.outbox,
             events: &mut $self.events,
             ids: &mut $self.ids,
+            key: &$self.key,
+            te: $self.te.as_ref(),
         }
     };
 }
@@ -91,6 +98,7 @@ impl Agent {
             events: EventQueue::default(),
             ids: IdSource::new(config.id_seed),
             commanded: std::collections::BTreeMap::new(),
+            te: config.te,
         }
     }
 
@@ -112,6 +120,11 @@ impl Agent {
     /// The transactions.
     pub fn transactions(&self) -> &Transactions {
         &self.transactions
+    }
+
+    /// The agent's TE identity.
+    pub fn te_identity(&self) -> Option<&TeIdentity> {
+        self.te.as_ref()
     }
 
     /// The known agents.
@@ -251,6 +264,30 @@ impl Agent {
                 .set_deadline(start.checked_add(MEASUREMENT_GRACE).ok());
         }
         Ok(())
+    }
+
+    /// A notice of the TE node addressed to this agent: a recorded contract moves its transaction to
+    /// `recorded` (UC-04); a refusal is logged (the agreement then expires at its deadline unless another
+    /// submission is recorded).
+    pub fn handle_te_notice(&mut self, notice: &crate::TeNotice, now: Timestamp) -> Result<()> {
+        match notice {
+            crate::TeNotice::Recorded { transaction, .. } => self.handle_recorded(transaction, now),
+            crate::TeNotice::Refused {
+                transaction,
+                reason,
+                ..
+            } => {
+                self.log(
+                    now,
+                    "UC-04",
+                    "recording-refused",
+                    *transaction,
+                    None,
+                    reason.clone(),
+                );
+                Ok(())
+            }
+        }
     }
 
     /// UC-06: the interface device applied (or refused, or did not answer to) the setpoint of transaction

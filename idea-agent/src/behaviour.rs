@@ -17,6 +17,9 @@ use idea_proto::{CellRef, PublicKey, SetpointCommand, Timestamp, TransactionId};
 use sha2::{Digest, Sha256};
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
+use te_contract::contract::Contract;
+use te_contract::signed::Body;
+use te_contract::{AvatarId, DeploymentId, Signed};
 
 /// The most behaviours one agent runs.
 pub const MAX_BEHAVIOURS: usize = 64;
@@ -33,6 +36,28 @@ pub enum Output {
     Acl(Box<AclMessage>),
     /// Give this setpoint to the cell's interface device (UC-05, UC-09).
     Command(SetpointCommand),
+    /// Submit this to the TE node (TE-09).
+    Te(TeSubmission),
+}
+
+/// What an agent submits to the TE node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TeSubmission {
+    /// UC-04: a contract signed by both avatars, to be recorded.
+    RecordContract(Box<Signed<Contract>>),
+}
+
+/// The agent's identity in the TE layer (TE-02): its avatar in a deployment's registry and the version of
+/// its key there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeIdentity {
+    /// The deployment.
+    pub deployment: DeploymentId,
+    /// The agent's avatar.
+    pub avatar: AvatarId,
+    /// The version of the agent's key in the registry.
+    pub key_version: u32,
 }
 
 /// Another agent this agent deals with: its name, its cell and the key its messages are signed with (from
@@ -45,6 +70,8 @@ pub struct Peer {
     pub cell: CellRef,
     /// Its signing key.
     pub key: PublicKey,
+    /// Its avatar in the TE registry, when it trades through the TE node.
+    pub avatar: Option<AvatarId>,
 }
 
 /// The agents known to this one, by ACL name.
@@ -130,6 +157,9 @@ pub struct Context<'a> {
     pub(crate) outbox: &'a mut Outbox,
     pub(crate) events: &'a mut EventQueue,
     pub(crate) ids: &'a mut IdSource,
+    pub(crate) key: &'a idea_proto::SigningKey,
+    /// The agent's TE identity, when it has one.
+    pub te: Option<&'a TeIdentity>,
 }
 
 impl Context<'_> {
@@ -223,6 +253,29 @@ impl Context<'_> {
             self.now,
             detail.into(),
         )
+    }
+
+    /// Adds the agent's signature to a TE object (a contract, a channel state) as its avatar. Refused when the
+    /// agent has no TE identity or is not the next signer.
+    pub fn sign_te<T: Body>(&self, signed: &mut Signed<T>) -> Result<()> {
+        let te = self
+            .te
+            .ok_or_else(|| Error::settings("te", "the agent has no avatar in a TE registry"))?;
+        signed
+            .sign(te.avatar, te.key_version, self.key)
+            .map_err(Error::Te)
+    }
+
+    /// Hands a submission to the TE node.
+    pub fn submit(&mut self, submission: TeSubmission) -> Result<()> {
+        if self.outbox.queue.len() >= MAX_PENDING_OUTPUTS {
+            return Err(Error::Full {
+                what: "outbox",
+                max: MAX_PENDING_OUTPUTS,
+            });
+        }
+        self.outbox.queue.push_back(Output::Te(submission));
+        Ok(())
     }
 
     /// A fresh transaction id.

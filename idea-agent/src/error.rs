@@ -17,6 +17,9 @@ pub enum Error {
     /// A domain value from `idea-proto` was refused.
     #[error(transparent)]
     Proto(#[from] idea_proto::Error),
+    /// The TE layer refused an object.
+    #[error(transparent)]
+    Te(#[from] te_contract::Error),
     /// An ACL message could not be handled.
     #[error(transparent)]
     Acl(#[from] fipa_acl::Error),

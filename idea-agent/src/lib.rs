@@ -13,7 +13,10 @@
 //!   storage limits and Table 2; conflicts resolved by the owner's priorities.
 //! - The behaviours API (AG-10): [`Behaviour`] and its registry; the built-in [`P2pBuyer`] and [`P2pSeller`]
 //!   negotiate bilateral trades with FIPA Contract Net in the `idea-energy` ontology.
-//! - The lifecycle spine: agreed → recorded (a TE event) → commanded at the interval start (a setpoint at
+//! - [`TeNode`]: the TE node's registry and contract book; the seller signs the agreed contract, the buyer
+//!   countersigns and submits it, the node records it once and tells both (UC-04); replays and bad
+//!   signatures are refused and kept on record.
+//! - The lifecycle spine: agreed → recorded (the TE node's notice) → commanded at the interval start (a setpoint at
 //!   the connection point, never beyond the cell's limits, AG-11) → executing → measured → completed →
 //!   settled, each step an [`Event`] with its UC ID, written as JSON lines.
 //!
@@ -35,6 +38,7 @@
 //!     key: SigningKey::from_bytes(&[7; 32]),
 //!     settings,
 //!     id_seed: [1; 16],
+//!     te: None,
 //! });
 //! agent.add_behaviour(Box::new(P2pSeller::new()))?;
 //! assert_eq!(agent.behaviour_names(), ["p2p-seller"]);
@@ -53,16 +57,18 @@ mod p2p;
 pub mod runtime;
 pub mod settings;
 pub mod signing;
+pub mod te_node;
 mod transactions;
 
 pub use agent::{Agent, AgentConfig, MEASUREMENT_GRACE};
 pub use behaviour::{
     Behaviour, Behaviours, Context, MAX_BEHAVIOURS, MAX_PEERS, MAX_PENDING_OUTPUTS, Output, Peer,
-    Peers,
+    Peers, TeIdentity, TeSubmission,
 };
 pub use commitment::CommitmentBook;
 pub use error::{Error, Result};
 pub use event::{Event, MAX_PENDING_EVENTS};
-pub use p2p::{BuyOrder, MAX_NEGOTIATIONS, P2pBuyer, P2pSeller};
+pub use p2p::{BuyOrder, CONTRACT_PARAM, MAX_NEGOTIATIONS, P2pBuyer, P2pSeller};
 pub use settings::OwnerSettings;
+pub use te_node::{TeNode, TeNotice};
 pub use transactions::{DECISION_GRACE, MAX_TRANSACTIONS, Tracked, Transactions};

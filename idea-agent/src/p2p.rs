@@ -10,7 +10,7 @@
 //! Both sides reach `agreed` when the offer is accepted; the commitment is tentative until the TE node records
 //! the contract (UC-04).
 
-use crate::behaviour::{Behaviour, Context};
+use crate::behaviour::{Behaviour, Context, TeSubmission};
 use crate::commitment::{Commitment, Strength};
 use fipa_acl::energy::{self, ContentForm};
 use fipa_acl::protocol::{ContractNetInitiator, ContractNetParticipant, Event, Protocol};
@@ -21,6 +21,9 @@ use idea_proto::{
     Profile, ServiceId, Side, Subject, Terms, TermsSpec, Timestamp, ToleranceBand,
     TransactionAnswer, TransactionId, TransactionRequest, TransactionSpec, TransactionState as S,
 };
+use te_contract::Codec;
+use te_contract::Signed;
+use te_contract::contract::Contract;
 
 /// The most negotiations one P2P behaviour keeps open.
 pub const MAX_NEGOTIATIONS: usize = 4096;
@@ -256,7 +259,6 @@ impl P2pBuyer {
                     let _ = cx.advance(&n.transaction, S::Rejected, reason);
                 }
                 Event::Result(Ok(inform)) => {
-                    let _ = inform;
                     cx.log(
                         "UC-03",
                         "seller-confirmed",
@@ -264,6 +266,24 @@ impl P2pBuyer {
                         Some(&n.seller),
                         "the seller confirmed the agreed terms",
                     );
+                    if cx.te.is_some() {
+                        match countersign(cx, &inform, &n.transaction, &n.seller) {
+                            Ok(()) => cx.log(
+                                "UC-04",
+                                "contract-submitted",
+                                Some(n.transaction),
+                                Some(&n.seller),
+                                "signed by both avatars, sent to the TE node",
+                            ),
+                            Err(reason) => cx.log(
+                                "UC-04",
+                                "contract-not-signed",
+                                Some(n.transaction),
+                                Some(&n.seller),
+                                reason,
+                            ),
+                        }
+                    }
                 }
                 Event::Result(Err(failure)) => {
                     let _ = failure;
@@ -493,6 +513,79 @@ struct Call {
     participant: ContractNetParticipant,
     conversation: String,
     transaction: Option<TransactionId>,
+    /// The contract signed by this seller, to travel with the `inform` (UC-04).
+    contract: Option<Vec<u8>>,
+}
+
+/// The user-defined ACL parameter (`:X-idea-contract`) that carries a `te-contract` contract, signed by the
+/// seller, in its canonical bytes, beside the `inform` of the agreed transaction.
+pub const CONTRACT_PARAM: &str = "idea-contract";
+
+/// The contract for `agreed` between this seller and the buyer `buyer`, signed by this agent.
+fn seller_contract(
+    cx: &Context<'_>,
+    agreed: &EnergyTransaction,
+    buyer: &str,
+) -> crate::Result<Vec<u8>> {
+    let te = cx
+        .te
+        .ok_or_else(|| crate::Error::settings("te", "the agent has no avatar in a TE registry"))?;
+    let buyer_avatar = cx
+        .peers
+        .get(buyer)
+        .and_then(|p| p.avatar)
+        .ok_or_else(|| crate::Error::settings("peers", format!("{buyer} has no TE avatar")))?;
+    let mut signed = Signed::new(
+        te.deployment.clone(),
+        Contract {
+            transaction: agreed.clone(),
+            seller: te.avatar,
+            buyer: buyer_avatar,
+            agreed_at: cx.now,
+        },
+    );
+    cx.sign_te(&mut signed)?;
+    Ok(signed.to_bytes())
+}
+
+/// The buyer's side of UC-04: the seller's signed contract must be for exactly the agreed transaction,
+/// between the seller's avatar and this agent's; countersigned, it goes to the TE node.
+fn countersign(
+    cx: &mut Context<'_>,
+    inform: &AclMessage,
+    transaction: &TransactionId,
+    seller: &str,
+) -> Result<(), String> {
+    let bytes = inform
+        .user_params
+        .iter()
+        .find(|(name, _)| name == CONTRACT_PARAM)
+        .and_then(|(_, v)| match v {
+            Expression::String(b) => Some(b.clone()),
+            _ => None,
+        })
+        .ok_or("the seller sent no contract")?;
+    let mut signed = Signed::<Contract>::decode_exact(&bytes).map_err(|e| e.to_string())?;
+    let agreed = cx
+        .transactions
+        .get(transaction)
+        .map(|t| t.transaction.clone())
+        .ok_or("unknown transaction")?;
+    let te = cx.te.ok_or("this agent has no TE avatar")?;
+    let seller_avatar = cx.peers.get(seller).and_then(|p| p.avatar);
+    let body = signed.body();
+    if body.transaction != agreed {
+        return Err("the contract is not the agreed transaction".into());
+    }
+    if body.buyer != te.avatar || Some(body.seller) != seller_avatar {
+        return Err("the contract names other avatars".into());
+    }
+    if signed.deployment() != &te.deployment {
+        return Err("the contract is for another deployment".into());
+    }
+    cx.sign_te(&mut signed).map_err(|e| e.to_string())?;
+    cx.submit(TeSubmission::RecordContract(Box::new(signed)))
+        .map_err(|e| e.to_string())
 }
 
 /// The P2P seller (AG-10 built-in behaviour).
@@ -722,6 +815,7 @@ impl P2pSeller {
             participant,
             conversation,
             transaction: Some(id),
+            contract: None,
         });
         self.drain_last(cx);
     }
@@ -742,6 +836,21 @@ impl P2pSeller {
                 Event::Accepted(_) => {
                     let _ = cx.advance(&id, S::Agreed, "the buyer accepted the offer");
                     let agreed = cx.transactions.get(&id).map(|t| t.transaction.clone());
+                    let buyer = cx.transactions.get(&id).map(|t| t.counterparty.clone());
+                    if let (Some(agreed), Some(buyer)) = (&agreed, buyer)
+                        && cx.te.is_some()
+                    {
+                        match seller_contract(cx, agreed, &buyer) {
+                            Ok(bytes) => call.contract = Some(bytes),
+                            Err(e) => cx.log(
+                                "UC-04",
+                                "contract-not-signed",
+                                Some(id),
+                                Some(&buyer),
+                                e.to_string(),
+                            ),
+                        }
+                    }
                     if let Some(agreed) = agreed {
                         let mut m = AclMessage::new(Performative::Inform);
                         write_content(AnyMessage::EnergyTransaction(agreed), &mut m);
@@ -769,7 +878,13 @@ impl P2pSeller {
                 _ => {}
             }
         }
-        while let Some(m) = call.participant.poll_transmit() {
+        while let Some(mut m) = call.participant.poll_transmit() {
+            if m.performative == Performative::Inform
+                && let Some(bytes) = call.contract.take()
+            {
+                m.user_params
+                    .push((CONTRACT_PARAM.to_owned(), Expression::String(bytes)));
+            }
             let _ = cx.send(m);
         }
     }

@@ -36,6 +36,8 @@ pub struct Sinks {
     pub commands: Option<mpsc::Sender<SetpointCommand>>,
     /// The event log.
     pub events: Option<mpsc::Sender<Event>>,
+    /// Submissions for the TE node.
+    pub te: Option<mpsc::Sender<crate::TeSubmission>>,
 }
 
 /// An agent running in its own task.
@@ -61,6 +63,11 @@ async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks) {
             Output::Command(c) => {
                 if let Some(tx) = &sinks.commands {
                     let _ = tx.send(c).await;
+                }
+            }
+            Output::Te(submission) => {
+                if let Some(tx) = &sinks.te {
+                    let _ = tx.send(submission).await;
                 }
             }
         }

@@ -36,6 +36,7 @@ async fn start(agent: Agent, port: u16) -> (RunningAgent, mpsc::Receiver<Event>)
         Sinks {
             commands: None,
             events: Some(tx),
+            te: None,
         },
     );
     (running, rx)

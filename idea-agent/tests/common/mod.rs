@@ -30,6 +30,7 @@ pub fn agent(cell: &str, n: u8, settings: OwnerSettings) -> Agent {
         key: key(n),
         settings,
         id_seed: [n; 16],
+        te: None,
     });
     agent.add_behaviour(Box::new(P2pSeller::new())).unwrap();
     agent.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
@@ -42,6 +43,7 @@ pub fn peer_of(agent: &Agent, n: u8) -> Peer {
         agent: agent.me().clone(),
         cell: CellRef::new(CellId::new(cell.id.as_str()).unwrap(), cell.cell_type),
         key: PublicKey::from(&key(n)),
+        avatar: None,
     }
 }
 
@@ -51,6 +53,7 @@ pub struct Trace {
     pub messages: Vec<AclMessage>,
     pub commands: Vec<(String, SetpointCommand)>,
     pub events: Vec<Event>,
+    pub te: Vec<(String, idea_agent::TeSubmission)>,
 }
 
 impl Trace {
@@ -80,6 +83,7 @@ pub fn pump(agents: &mut [&mut Agent], now: Timestamp, trace: &mut Trace) {
                         mail.push(back);
                     }
                     Output::Command(c) => trace.commands.push((a.me().name.clone(), c)),
+                    Output::Te(s) => trace.te.push((a.me().name.clone(), s)),
                     _ => {}
                 }
             }
