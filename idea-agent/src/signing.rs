@@ -2,7 +2,7 @@
 //! signature in the user-defined parameter `:X-idea-signature`, so an agent acts only on what a known agent
 //! said.
 //!
-//! The signature is an `idea-proto` [`SignedEnvelope`] signature of type [`SIGNED_TYPE`] whose payload is
+//! The signature is an `idea-proto` `SignedEnvelope` signature of type [`SIGNED_TYPE`] whose payload is
 //! the message's *signed fields*, each as 8 big-endian length bytes and then its bytes, in this order:
 //! the performative in lower case; the sender's name; the number of receivers as one 8-byte field, then each
 //! receiver's name; `:conversation-id`, `:reply-with`, `:in-reply-to`, `:protocol`, `:ontology` and
@@ -12,8 +12,8 @@
 //! as 128 lower-case hex digits.
 
 use fipa_acl::{AclMessage, Expression};
-use idea_proto::wire::pb;
-use idea_proto::{PublicKey, SignedEnvelope, SigningKey};
+use idea_proto::{ENVELOPE_PROTOCOL_TAG, EnvelopeSigner, PublicKey, SigningKey};
+use sha2::{Digest, Sha256};
 
 /// The user-defined ACL parameter that carries the signature, as `AclMessage::user_params` names it (without
 /// the `X-` prefix): `:X-idea-signature` on the wire.
@@ -90,17 +90,27 @@ pub fn signed_fields(m: &AclMessage) -> Vec<u8> {
     fields
 }
 
+/// The digest a signature covers (the `idea-proto` envelope digest of type [`SIGNED_TYPE`]).
+fn digest(fields: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in [ENVELOPE_PROTOCOL_TAG, SIGNED_TYPE.as_bytes(), fields] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
 /// Signs `m` with `key`, replacing any signature it carries.
 pub fn sign(m: &mut AclMessage, key: &SigningKey) {
     m.user_params.retain(|(name, _)| name != SIGNATURE_PARAM);
-    let envelope = SignedEnvelope::seal_payload(SIGNED_TYPE, signed_fields(m), key);
+    let signature = key.sign_digest(&digest(&signed_fields(m)));
     m.user_params.push((
         SIGNATURE_PARAM.to_owned(),
-        Expression::String(idea_proto::hex::encode(envelope.signature()).into_bytes()),
+        Expression::String(idea_proto::hex::encode(&signature).into_bytes()),
     ));
 }
 
-/// Checks `m`'s signature against `key`.
+/// Checks `m`'s signature against `key` (`verify_strict`, as every signature of the SDK).
 pub fn verify(m: &AclMessage, key: &PublicKey) -> Result<(), SignatureFault> {
     let value = m
         .user_params
@@ -110,17 +120,16 @@ pub fn verify(m: &AclMessage, key: &PublicKey) -> Result<(), SignatureFault> {
         .ok_or(SignatureFault::Missing)?;
     let hex = value.as_text().ok_or(SignatureFault::Malformed)?;
     let signature = idea_proto::hex::decode(&hex).map_err(|_| SignatureFault::Malformed)?;
-    if signature.len() != 64 {
-        return Err(SignatureFault::Malformed);
-    }
-    let envelope = SignedEnvelope::try_from(pb::SignedEnvelope {
-        message_type: SIGNED_TYPE.to_owned(),
-        payload: signed_fields(m),
-        signer: key.to_bytes().to_vec(),
-        signature,
-    })
-    .map_err(|_| SignatureFault::Malformed)?;
-    envelope.verify().map_err(|_| SignatureFault::Invalid)
+    let signature: [u8; 64] = signature
+        .as_slice()
+        .try_into()
+        .map_err(|_| SignatureFault::Malformed)?;
+    key.verifying_key()
+        .verify_strict(
+            &digest(&signed_fields(m)),
+            &ed25519_dalek::Signature::from_bytes(&signature),
+        )
+        .map_err(|_| SignatureFault::Invalid)
 }
 
 #[cfg(test)]
