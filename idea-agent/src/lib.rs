@@ -47,6 +47,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 mod agent;
 mod behaviour;
 pub mod commitment;
