@@ -272,6 +272,37 @@ impl Agent {
     pub fn handle_te_notice(&mut self, notice: &crate::TeNotice, now: Timestamp) -> Result<()> {
         match notice {
             crate::TeNotice::Recorded { transaction, .. } => self.handle_recorded(transaction, now),
+            crate::TeNotice::Settled {
+                transaction,
+                interval,
+                amount_minor,
+                penalty_minor,
+                delivered_wh,
+                complete,
+                ..
+            } => {
+                let detail = format!(
+                    "interval {interval}: {delivered_wh} Wh, {amount_minor} minor units paid (penalty {penalty_minor})"
+                );
+                let state = self
+                    .transactions
+                    .get(transaction)
+                    .map(|t| t.lifecycle.state());
+                if *complete && state == Some(S::Completed) {
+                    self.handle_settled(transaction, &detail, now)
+                } else {
+                    self.log(
+                        now,
+                        "UC-10",
+                        "interval-settled",
+                        Some(*transaction),
+                        None,
+                        detail,
+                    );
+                    Ok(())
+                }
+            }
+            crate::TeNotice::TokensToSign { .. } => Ok(()),
             crate::TeNotice::Refused {
                 transaction,
                 reason,

@@ -46,6 +46,11 @@ pub enum Output {
 pub enum TeSubmission {
     /// UC-04: a contract signed by both avatars, to be recorded.
     RecordContract(Box<Signed<Contract>>),
+    /// UC-08: a meter's cumulative registers, signed by the meter's avatar.
+    MeterReading(Box<Signed<te_contract::meter::MeterReading>>),
+    /// UC-08/UC-10: one interval's delivery token, signed by the meter's avatar; settles the contracts
+    /// delivered through that meter's cell in that interval.
+    DeliveryToken(Box<Signed<te_contract::meter::DeliveryToken>>),
 }
 
 /// The agent's identity in the TE layer (TE-02): its avatar in a deployment's registry and the version of

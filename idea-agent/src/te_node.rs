@@ -5,15 +5,25 @@
 //! avatar it does not know — is refused, the refusal kept in its record ([`TeNode::refusals`]) and sent to the
 //! submitter.
 //!
-//! This slice records contracts (UC-04). Meter readings, delivery tokens, payment channels, settlement and
-//! clearing are `te-contract`'s and join the node in the next slices.
+//! Meter-to-cash (TE-04, TE-05): a meter's signed readings become delivery tokens
+//! ([`TeNotice::TokensToSign`], for the meter to sign); a signed token settles, between the parties' wallets,
+//! the interval of each recorded contract delivered through that meter's cell — the price of the verified
+//! energy less the penalty beyond the tolerance band ([`TeNotice::Settled`] to both parties). One meter's
+//! interval settles one contract (a token is never counted twice); a second contract at the same delivery
+//! point in the same interval is refused with the reason.
+//!
+//! Not yet: payment channels and clearing (`te-contract` has them), the SQLite ledger, and the MQTT service.
 
 use crate::behaviour::TeSubmission;
+use idea_proto::CellId;
 use idea_proto::{Timestamp, TransactionId};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use te_contract::contract::{Contract, ContractBook};
+use te_contract::meter::{DeliveryToken, MeterConfig, MeterReading, MeterSeries};
 use te_contract::registry::Registry;
+use te_contract::settlement::SettlementBook;
+use te_contract::wallet::Wallets;
 use te_contract::{AvatarId, Codec, Signed};
 
 /// The most refusals the node keeps (the oldest are dropped first).
@@ -23,14 +33,34 @@ pub const MAX_PENDING_NOTICES: usize = 1 << 16;
 
 /// The submission tag of a contract to record.
 const TAG_RECORD_CONTRACT: u8 = 1;
+/// The submission tag of a meter reading.
+const TAG_METER_READING: u8 = 2;
+/// The submission tag of a signed delivery token.
+const TAG_DELIVERY_TOKEN: u8 = 3;
+
+fn decode_tagged<T: te_contract::signed::Body>(
+    bytes: &[u8],
+) -> Result<(Box<Signed<T>>, usize), te_contract::Error> {
+    let rest = bytes.get(1..).unwrap_or(&[]);
+    let (signed, used) = Signed::<T>::decode(rest)?;
+    Ok((Box::new(signed), used.saturating_add(1)))
+}
 
 impl TeSubmission {
-    /// The wire form: a one-byte tag (1: record a contract), then the `te-contract` canonical bytes of the
-    /// signed object.
+    /// The wire form: a one-byte tag (1: record a contract, 2: a meter reading, 3: a delivery token), then the
+    /// `te-contract` canonical bytes of the signed object.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             TeSubmission::RecordContract(signed) => {
                 out.push(TAG_RECORD_CONTRACT);
+                signed.encode(out);
+            }
+            TeSubmission::MeterReading(signed) => {
+                out.push(TAG_METER_READING);
+                signed.encode(out);
+            }
+            TeSubmission::DeliveryToken(signed) => {
+                out.push(TAG_DELIVERY_TOKEN);
                 signed.encode(out);
             }
         }
@@ -40,12 +70,13 @@ impl TeSubmission {
     pub fn decode(bytes: &[u8]) -> Result<(TeSubmission, usize), te_contract::Error> {
         match bytes.first() {
             Some(&TAG_RECORD_CONTRACT) => {
-                let rest = bytes.get(1..).unwrap_or(&[]);
-                let (signed, used) = Signed::<Contract>::decode(rest)?;
-                Ok((
-                    TeSubmission::RecordContract(Box::new(signed)),
-                    used.saturating_add(1),
-                ))
+                decode_tagged(bytes).map(|(s, n)| (TeSubmission::RecordContract(s), n))
+            }
+            Some(&TAG_METER_READING) => {
+                decode_tagged(bytes).map(|(s, n)| (TeSubmission::MeterReading(s), n))
+            }
+            Some(&TAG_DELIVERY_TOKEN) => {
+                decode_tagged(bytes).map(|(s, n)| (TeSubmission::DeliveryToken(s), n))
             }
             Some(&other) => Err(te_contract::Error::Decode {
                 offset: 0,
@@ -73,6 +104,33 @@ pub enum TeNotice {
         /// The contract.
         transaction: TransactionId,
     },
+    /// UC-08: the intervals a meter reading completed, for the meter to sign and submit back.
+    TokensToSign {
+        /// The submitter of the reading.
+        to: String,
+        /// The tokens.
+        #[serde(skip)]
+        tokens: Vec<DeliveryToken>,
+    },
+    /// UC-10: one interval of a contract settled; sent to both parties.
+    Settled {
+        /// The agent told.
+        to: String,
+        /// The contract.
+        transaction: TransactionId,
+        /// The interval.
+        interval: u32,
+        /// Energy contracted and delivered, Wh.
+        contracted_wh: i64,
+        /// Energy the meter counted, Wh.
+        delivered_wh: i64,
+        /// What the buyer paid the seller, net of the penalty (negative: the seller paid), minor units.
+        amount_minor: i64,
+        /// The penalty inside it, minor units.
+        penalty_minor: i64,
+        /// Whether every interval of the contract is now settled.
+        complete: bool,
+    },
     /// The submission was refused; sent to the submitter.
     Refused {
         /// The agent told.
@@ -97,6 +155,11 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// How long a settled interval outside the band may be disputed (TE-05).
+pub const DISPUTE_PERIOD: idea_proto::Duration = idea_proto::Duration::from_mins(24 * 60);
+/// The most meters one node reads.
+pub const MAX_METERS: usize = 1 << 16;
+
 /// The TE node of one deployment.
 #[derive(Debug)]
 pub struct TeNode {
@@ -105,6 +168,13 @@ pub struct TeNode {
     agents: BTreeMap<AvatarId, String>,
     notices: VecDeque<TeNotice>,
     refusals: VecDeque<Refusal>,
+    meters: BTreeMap<AvatarId, MeterSeries>,
+    settlement: SettlementBook,
+    wallets: Wallets,
+    /// Recorded contracts by the cell at their delivery point.
+    by_cell: BTreeMap<CellId, Vec<TransactionId>>,
+    /// Intervals settled per contract.
+    settled: BTreeMap<TransactionId, u32>,
 }
 
 impl TeNode {
@@ -112,11 +182,44 @@ impl TeNode {
     pub fn new(registry: Registry) -> TeNode {
         TeNode {
             contracts: ContractBook::new(registry.deployment().clone()),
+            settlement: SettlementBook::new(registry.deployment().clone(), DISPUTE_PERIOD),
             registry,
             agents: BTreeMap::new(),
             notices: VecDeque::new(),
             refusals: VecDeque::new(),
+            meters: BTreeMap::new(),
+            wallets: Wallets::new(),
+            by_cell: BTreeMap::new(),
+            settled: BTreeMap::new(),
         }
+    }
+
+    /// Reads `meter` (an avatar the registry binds to a cell) with `config`.
+    pub fn add_meter(&mut self, meter: AvatarId, config: MeterConfig) -> crate::Result<()> {
+        if self.registry.metered_cell(&meter).is_none() {
+            return Err(crate::Error::NotRegistered(format!(
+                "{meter} is not a registered meter"
+            )));
+        }
+        if self.meters.len() >= MAX_METERS && !self.meters.contains_key(&meter) {
+            return Err(crate::Error::Full {
+                what: "meters",
+                max: MAX_METERS,
+            });
+        }
+        let series = MeterSeries::new(self.registry.deployment().clone(), meter, config)?;
+        self.meters.insert(meter, series);
+        Ok(())
+    }
+
+    /// The wallets (TE-03); fund them with [`Wallets::deposit`].
+    pub fn wallets_mut(&mut self) -> &mut Wallets {
+        &mut self.wallets
+    }
+
+    /// The wallets.
+    pub fn wallets(&self) -> &Wallets {
+        &self.wallets
     }
 
     /// The avatar registry (AUX-01 registers, AUX-06 rotates keys through it).
@@ -164,6 +267,98 @@ impl TeNode {
     pub fn handle_submission(&mut self, from: &str, submission: TeSubmission, now: Timestamp) {
         match submission {
             TeSubmission::RecordContract(signed) => self.record(from, *signed, now),
+            TeSubmission::MeterReading(signed) => self.read_meter(from, &signed, now),
+            TeSubmission::DeliveryToken(signed) => self.settle(from, &signed, now),
+        }
+    }
+
+    fn read_meter(&mut self, from: &str, signed: &Signed<MeterReading>, now: Timestamp) {
+        let meter = signed.body().meter;
+        let Some(series) = self.meters.get_mut(&meter) else {
+            return self.refuse(
+                from,
+                None,
+                format!("{meter} is not a meter this node reads"),
+                now,
+            );
+        };
+        match series.accept(signed, &self.registry, now) {
+            Ok(tokens) if tokens.is_empty() => {}
+            Ok(tokens) => self.notify(TeNotice::TokensToSign {
+                to: from.to_owned(),
+                tokens,
+            }),
+            Err(e) => self.refuse(from, None, e.to_string(), now),
+        }
+    }
+
+    fn settle(&mut self, from: &str, token: &Signed<DeliveryToken>, now: Timestamp) {
+        let meter = token.body().meter;
+        let Some(cell) = self.registry.metered_cell(&meter).cloned() else {
+            return self.refuse(
+                from,
+                None,
+                format!("{meter} is not a registered meter"),
+                now,
+            );
+        };
+        let candidates = self.by_cell.get(&cell).cloned().unwrap_or_default();
+        let mut settled_any = false;
+        for id in candidates {
+            let Some(contract) = self.contracts.get(&id).map(|c| c.signed.body().clone()) else {
+                continue;
+            };
+            let window = contract.transaction.terms.window;
+            let Some(interval) = window.interval_at(token.body().start) else {
+                continue;
+            };
+            match self.settlement.settle_to_wallets(
+                &contract,
+                interval,
+                token,
+                &self.registry,
+                &mut self.wallets,
+                now,
+            ) {
+                Ok(check) => {
+                    settled_any = true;
+                    let count = self.settled.entry(id).or_insert(0);
+                    *count = count.saturating_add(1);
+                    let complete = *count >= window.intervals();
+                    for avatar in [contract.seller, contract.buyer] {
+                        if let Some(agent) = self.agents.get(&avatar).cloned() {
+                            self.notify(TeNotice::Settled {
+                                to: agent,
+                                transaction: id,
+                                interval,
+                                contracted_wh: check.contracted_wh,
+                                delivered_wh: check.delivered_wh,
+                                amount_minor: check.amount.minor_units,
+                                penalty_minor: check.penalty.minor_units,
+                                complete,
+                            });
+                        }
+                    }
+                }
+                Err(e) => self.refuse(from, Some(id), e.to_string(), now),
+            }
+        }
+        if !settled_any
+            && self
+                .refusals
+                .back()
+                .is_none_or(|r| r.at != now || r.from != from)
+        {
+            self.refuse(
+                from,
+                None,
+                format!(
+                    "no recorded contract settles at {} in {}",
+                    cell,
+                    token.body().start
+                ),
+                now,
+            );
         }
     }
 
@@ -172,6 +367,13 @@ impl TeNode {
         let parties = [signed.body().seller, signed.body().buyer];
         match self.contracts.record(signed, &self.registry, now) {
             Ok(_) => {
+                let cell = self
+                    .contracts
+                    .get(&id)
+                    .map(|c| c.signed.body().delivery_point().cell.clone());
+                if let Some(cell) = cell {
+                    self.by_cell.entry(cell).or_default().push(id);
+                }
                 for avatar in parties {
                     if let Some(agent) = self.agents.get(&avatar).cloned() {
                         self.notify(TeNotice::Recorded {

@@ -121,7 +121,9 @@ fn deliver(node: &mut TeNode, agents: &mut [&mut Agent], now: Timestamp) -> Vec<
     while let Some(n) = node.poll_notice() {
         for a in agents.iter_mut() {
             let to = match &n {
-                TeNotice::Recorded { to, .. } | TeNotice::Refused { to, .. } => to,
+                TeNotice::Recorded { to, .. }
+                | TeNotice::Refused { to, .. }
+                | TeNotice::Settled { to, .. } => to,
                 _ => continue,
             };
             if to == &a.me().name {
@@ -285,4 +287,212 @@ fn a_buyer_without_the_sellers_avatar_does_not_countersign() {
         .find(|e| e.what == "contract-not-signed")
         .unwrap();
     assert_eq!(refused.detail, "the contract names other avatars");
+}
+
+fn meter_avatar() -> AvatarId {
+    AvatarId::from_bytes([50; 16])
+}
+
+fn meter_key() -> SigningKey {
+    SigningKey::from_bytes(&[50; 32])
+}
+
+/// The registry of `registry(ns)` plus the meter at cell-1's connection point.
+fn registry_with_meter(ns: &[u8]) -> Registry {
+    let mut r = registry(ns);
+    let registrar_key = SigningKey::from_bytes(&[100; 32]);
+    let registrar = AvatarId::from_bytes([100; 16]);
+    let mut reg = Signed::new(
+        deployment(),
+        Registration {
+            registrar,
+            avatar: meter_avatar(),
+            kind: AvatarKind::Meter {
+                meter: MeterId::new("meter-cell-1").unwrap(),
+                cell: CellId::new("cell-1").unwrap(),
+            },
+            key: PublicKey::from(&meter_key()),
+            at: t("2026-12-01T00:00:00Z"),
+        },
+    );
+    reg.sign(registrar, 0, &registrar_key).unwrap();
+    reg.sign(meter_avatar(), 0, &meter_key()).unwrap();
+    r.register(&reg).unwrap();
+    r
+}
+
+fn reading(sequence: u64, at: &str, export_wh: i64) -> TeSubmission {
+    let mut signed = Signed::new(
+        deployment(),
+        te_contract::meter::MeterReading {
+            meter: meter_avatar(),
+            sequence,
+            at: t(at),
+            import_wh: 0,
+            export_wh,
+        },
+    );
+    signed.sign(meter_avatar(), 0, &meter_key()).unwrap();
+    TeSubmission::MeterReading(Box::new(signed))
+}
+
+fn report(id: TransactionId, cell: &str, start: &str, wh: i64) -> MeasurementReport {
+    MeasurementReport::new(MeasurementReportFields {
+        transaction_id: id,
+        cell: CellId::new(cell).unwrap(),
+        meter: MeterId::new("meter-cell-1").unwrap(),
+        interval_start: t(start),
+        interval: Duration::from_secs(900),
+        energy: Energy::from_wh(wh),
+        average: PowerLevel::new(ActivePower::from_w(wh * 4), ReactivePower::from_var(0)),
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_energy_less_penalty()
+{
+    let mut node = TeNode::new(registry_with_meter(&[1, 2]));
+    node.add_meter(
+        meter_avatar(),
+        te_contract::meter::MeterConfig {
+            max_power_w: 20_000,
+            reading_interval: Duration::from_secs(900),
+            period_s: 900,
+        },
+    )
+    .unwrap();
+    let eur = Currency::new("EUR", 2).unwrap();
+    node.wallets_mut()
+        .deposit(avatar(2), Money::new(1_000, eur))
+        .unwrap();
+    let (mut seller, mut buyer, id, mut trace) = agreed_pair(&mut node);
+    let (from, submission) = trace.te.remove(0);
+    let now = t("2026-12-02T10:00:05Z");
+    node.handle_submission(&from, submission, now);
+    deliver(&mut node, &mut [&mut seller, &mut buyer], now);
+    run_until(
+        &mut [&mut seller, &mut buyer],
+        t("2026-12-02T11:00:00Z"),
+        &mut trace,
+    );
+    for a in [&mut seller, &mut buyer] {
+        a.handle_command_result(&id, Ok(()), t("2026-12-02T11:00:01Z"))
+            .unwrap();
+    }
+
+    // The meter at the seller's connection: 600 Wh in the first quarter hour, 550 in the second (contracted:
+    // 600 and 600, no tolerance band, a penalty of 40 cents per kWh beyond it).
+    let delivered = [600, 550];
+    let mut signed_tokens = Vec::new();
+    for (seq, (at, export)) in [
+        ("2026-12-02T11:00:00Z", 0),
+        ("2026-12-02T11:15:00Z", 600),
+        ("2026-12-02T11:30:00Z", 1_150),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        node.handle_submission("meter-gateway", reading(seq as u64, at, export), t(at));
+        while let Some(notice) = node.poll_notice() {
+            match notice {
+                TeNotice::TokensToSign { to, tokens } => {
+                    assert_eq!(to, "meter-gateway");
+                    for token in tokens {
+                        let mut s = Signed::new(deployment(), token);
+                        s.sign(meter_avatar(), 0, &meter_key()).unwrap();
+                        signed_tokens.push(s);
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(signed_tokens.len(), 2);
+    // The agents' own meters report the intervals (UC-08): the delivery completes (UC-09).
+    for (i, start) in ["2026-12-02T11:00:00Z", "2026-12-02T11:15:00Z"]
+        .iter()
+        .enumerate()
+    {
+        let at = t(start).checked_add(Duration::from_secs(902)).unwrap();
+        seller
+            .handle_measurement(&report(id, "cell-1", start, delivered[i]), at)
+            .unwrap();
+        buyer
+            .handle_measurement(&report(id, "cell-2", start, -delivered[i]), at)
+            .unwrap();
+    }
+    // The signed tokens settle the contract (UC-10), each once.
+    let at = t("2026-12-02T11:31:00Z");
+    for token in &signed_tokens {
+        node.handle_submission(
+            "meter-gateway",
+            TeSubmission::DeliveryToken(Box::new(token.clone())),
+            at,
+        );
+    }
+    let notices = deliver(&mut node, &mut [&mut seller, &mut buyer], at);
+    let settled: Vec<(String, u32, i64, i64, bool)> = notices
+        .iter()
+        .filter_map(|n| match n {
+            TeNotice::Settled {
+                to,
+                interval,
+                amount_minor,
+                penalty_minor,
+                complete,
+                ..
+            } => Some((
+                to.clone(),
+                *interval,
+                *amount_minor,
+                *penalty_minor,
+                *complete,
+            )),
+            _ => None,
+        })
+        .collect();
+    let price = EnergyPrice::new(18, eur);
+    let penalty = EnergyPrice::new(40, eur);
+    let first = price.cost_of(Energy::from_wh(600)).unwrap().minor_units;
+    let second_penalty = penalty.cost_of(Energy::from_wh(50)).unwrap().minor_units;
+    let second = price.cost_of(Energy::from_wh(550)).unwrap().minor_units - second_penalty;
+    assert_eq!(
+        settled,
+        [
+            ("cell-1@idea".to_owned(), 0, first, 0, false),
+            ("cell-2@idea".to_owned(), 0, first, 0, false),
+            ("cell-1@idea".to_owned(), 1, second, second_penalty, true),
+            ("cell-2@idea".to_owned(), 1, second, second_penalty, true),
+        ]
+    );
+    assert_eq!(
+        node.wallets().balance(&avatar(1), eur).minor_units,
+        first + second
+    );
+    assert_eq!(
+        node.wallets().balance(&avatar(2), eur).minor_units,
+        1_000 - first - second
+    );
+    for a in [&seller, &buyer] {
+        assert_eq!(
+            a.transactions().get(&id).unwrap().lifecycle.state(),
+            TransactionState::Settled
+        );
+    }
+    // A token again: the interval is not paid twice.
+    node.handle_submission(
+        "meter-gateway",
+        TeSubmission::DeliveryToken(Box::new(signed_tokens[0].clone())),
+        at,
+    );
+    let again = deliver(&mut node, &mut [&mut seller, &mut buyer], at);
+    assert!(
+        matches!(&again[..], [TeNotice::Refused { to, .. }] if to == "meter-gateway"),
+        "{again:?}"
+    );
+    assert_eq!(
+        node.wallets().balance(&avatar(1), eur).minor_units,
+        first + second
+    );
 }
