@@ -106,7 +106,10 @@ fn complex(n: usize) -> Complex {
     let buyers = n / 2;
     let peer = |a: &Agent, i: usize| Peer {
         agent: a.me().clone(),
-        cell: CellRef::new(a.settings().cell.id.clone(), a.settings().cell.cell_type),
+        cell: Some(CellRef::new(
+            a.settings().cell.id.clone(),
+            a.settings().cell.cell_type,
+        )),
         key: PublicKey::from(&key(i)),
         avatar: Some(avatar(i)),
     };

@@ -69,7 +69,7 @@ fn main() {
     agent
         .add_peer(Peer {
             agent: monitor.clone(),
-            cell,
+            cell: Some(cell),
             key: PublicKey::from(&monitor_key),
             avatar: None,
         })

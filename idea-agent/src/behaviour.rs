@@ -71,8 +71,8 @@ pub struct TeIdentity {
 pub struct Peer {
     /// Its ACL identifier.
     pub agent: AgentIdentifier,
-    /// The cell it represents.
-    pub cell: CellRef,
+    /// The cell it represents; `None` for a service application (a market, an operator's service).
+    pub cell: Option<CellRef>,
     /// Its signing key.
     pub key: PublicKey,
     /// Its avatar in the TE registry, when it trades through the TE node.

@@ -57,6 +57,7 @@ mod behaviour;
 pub mod commitment;
 mod error;
 mod event;
+pub mod market;
 mod p2p;
 #[cfg(feature = "mqtt")]
 pub mod runtime;
@@ -73,6 +74,7 @@ pub use behaviour::{
 pub use commitment::CommitmentBook;
 pub use error::{Error, Result};
 pub use event::{Event, MAX_PENDING_EVENTS};
+pub use market::{MarketConfig, MarketParticipant, MarketService};
 pub use p2p::{BuyOrder, CONTRACT_PARAM, MAX_NEGOTIATIONS, P2pBuyer, P2pSeller};
 pub use settings::OwnerSettings;
 pub use te_node::{TeNode, TeNotice};

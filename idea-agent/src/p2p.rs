@@ -42,7 +42,7 @@ fn conversation_text(m: &AclMessage) -> Option<String> {
         .map(|t| t.into_owned())
 }
 
-fn write_content(message: AnyMessage, m: &mut AclMessage) {
+pub(crate) fn energy_content(message: AnyMessage, m: &mut AclMessage) {
     energy::write(&message, ContentForm::Sl0, m);
 }
 
@@ -130,18 +130,22 @@ impl P2pBuyer {
             });
         }
         let me_cell = CellRef::new(cx.settings.cell.id.clone(), cx.settings.cell.cell_type);
-        let sellers: Vec<crate::Peer> = cx
+        let sellers: Vec<(crate::Peer, CellRef)> = cx
             .peers
             .iter()
             .filter(|p| {
                 if order.sellers.is_empty() {
-                    p.cell.cell_type.may_take(order.subject, Side::Seller)
+                    p.cell
+                        .as_ref()
+                        .is_some_and(|c| c.cell_type.may_take(order.subject, Side::Seller))
                 } else {
                     order.sellers.contains(&p.agent.name)
                 }
             })
-            .filter(|p| p.cell.cell != me_cell.cell)
-            .cloned()
+            .filter_map(|p| {
+                let cell = p.cell.clone().filter(|c| c.cell != me_cell.cell)?;
+                Some((p.clone(), cell))
+            })
             .collect();
         let currency = cx.settings.currency;
         let terms = Terms::new(TermsSpec {
@@ -154,14 +158,14 @@ impl P2pBuyer {
         let reply_by = cx.now.checked_add(order.reply_within)?;
         self.rounds = self.rounds.saturating_add(1);
         let mut opened = Vec::new();
-        for seller in sellers {
+        for (seller, seller_cell) in sellers {
             let id = cx.new_transaction_id();
             let proposal = EnergyTransaction::new(TransactionSpec {
                 id,
                 service: order.service.clone(),
                 subject: order.subject,
                 parties: Parties::PeerToPeer {
-                    seller: seller.cell.clone(),
+                    seller: seller_cell,
                     buyer: me_cell.clone(),
                 },
                 terms: terms.clone(),
@@ -183,7 +187,7 @@ impl P2pBuyer {
                 reply_by,
             };
             let mut cfp = AclMessage::new(Performative::Cfp);
-            write_content(AnyMessage::TransactionRequest(request), &mut cfp);
+            energy_content(AnyMessage::TransactionRequest(request), &mut cfp);
             let conversation = cx.new_conversation_id();
             let mut initiator = ContractNetInitiator::new(
                 cx.me.clone(),
@@ -550,7 +554,7 @@ fn seller_contract(
 
 /// The buyer's side of UC-04: the seller's signed contract must be for exactly the agreed transaction,
 /// between the seller's avatar and this agent's; countersigned, it goes to the TE node.
-fn countersign(
+pub(crate) fn countersign(
     cx: &mut Context<'_>,
     inform: &AclMessage,
     transaction: &TransactionId,
@@ -612,7 +616,8 @@ impl P2pSeller {
         let proposal = &request.proposal;
         match &proposal.parties {
             Parties::PeerToPeer { seller, buyer: b }
-                if seller.cell == cx.settings.cell.id && b.cell == buyer.cell.cell => {}
+                if seller.cell == cx.settings.cell.id
+                    && buyer.cell.as_ref().is_some_and(|c| c.cell == b.cell) => {}
             _ => {
                 return Err(
                     "the proposal does not name this cell as seller and the sender's cell as buyer"
@@ -771,7 +776,7 @@ impl P2pSeller {
                     match answer {
                         Ok(answer) => {
                             let mut content = AclMessage::new(Performative::Propose);
-                            write_content(AnyMessage::TransactionAnswer(answer), &mut content);
+                            energy_content(AnyMessage::TransactionAnswer(answer), &mut content);
                             if participant
                                 .propose(content.content.unwrap_or_default(), cx.now)
                                 .is_ok()
@@ -853,7 +858,7 @@ impl P2pSeller {
                     }
                     if let Some(agreed) = agreed {
                         let mut m = AclMessage::new(Performative::Inform);
-                        write_content(AnyMessage::EnergyTransaction(agreed), &mut m);
+                        energy_content(AnyMessage::EnergyTransaction(agreed), &mut m);
                         let _ = call.participant.inform(m.content.unwrap_or_default());
                     }
                 }

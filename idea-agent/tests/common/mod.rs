@@ -41,7 +41,10 @@ pub fn peer_of(agent: &Agent, n: u8) -> Peer {
     let cell = &agent.settings().cell;
     Peer {
         agent: agent.me().clone(),
-        cell: CellRef::new(CellId::new(cell.id.as_str()).unwrap(), cell.cell_type),
+        cell: Some(CellRef::new(
+            CellId::new(cell.id.as_str()).unwrap(),
+            cell.cell_type,
+        )),
         key: PublicKey::from(&key(n)),
         avatar: None,
     }

@@ -1,0 +1,360 @@
+//! The P2P market route: agents place signed orders with the market service within their commitment books;
+//! at gate closure the market clears them (pay-as-clear) and tells each matched pair its contract; the seller
+//! signs, the buyer countersigns and submits, the TE node records — the same contract as the bilateral route.
+//! Unmatched orders are released; orders after gate closure, for another cell or from a stranger are refused.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use common::*;
+use fipa_acl::{AclMessage, AgentIdentifier, Performative};
+use idea_agent::{
+    Agent, AgentConfig, MarketConfig, MarketParticipant, MarketService, Output, Peer, TeIdentity,
+    TeNode, TeNotice,
+};
+use idea_proto::*;
+use te_contract::registry::{AvatarKind, Registration, Registry};
+use te_contract::{AvatarId, DeploymentId, Signed};
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn deployment() -> DeploymentId {
+    DeploymentId::new("idea-test").unwrap()
+}
+
+fn avatar(n: u8) -> AvatarId {
+    AvatarId::from_bytes([n; 16])
+}
+
+fn market_id() -> AgentIdentifier {
+    AgentIdentifier::new("market@idea")
+}
+
+fn market_key() -> SigningKey {
+    SigningKey::from_bytes(&[77; 32])
+}
+
+fn registry(ns: &[u8]) -> Registry {
+    let registrar_key = SigningKey::from_bytes(&[100; 32]);
+    let registrar = AvatarId::from_bytes([100; 16]);
+    let now = t("2026-12-01T00:00:00Z");
+    let mut registry = Registry::new(
+        deployment(),
+        registrar,
+        PublicKey::from(&registrar_key),
+        now,
+    );
+    for &n in ns {
+        let mut r = Signed::new(
+            deployment(),
+            Registration {
+                registrar,
+                avatar: avatar(n),
+                kind: AvatarKind::Agent(AgentId::new(format!("agent-cell-{n}")).unwrap()),
+                key: PublicKey::from(&key(n)),
+                at: now,
+            },
+        );
+        r.sign(registrar, 0, &registrar_key).unwrap();
+        r.sign(avatar(n), 0, &key(n)).unwrap();
+        registry.register(&r).unwrap();
+    }
+    registry
+}
+
+/// Agent `n` with the market participant behaviour, selling at `floor` and buying up to `cap`.
+fn trader(n: u8, floor: i64, cap: i64) -> Agent {
+    let cell = format!("cell-{n}");
+    let mut a = Agent::new(AgentConfig {
+        me: identifier(&format!("{cell}@idea")),
+        key: key(n),
+        settings: settings(&cell, |s| {
+            s.replace("energy = 18", &format!("energy = {floor}"))
+                .replace("energy = 30", &format!("energy = {cap}"))
+        }),
+        id_seed: [n; 16],
+        te: Some(TeIdentity {
+            deployment: deployment(),
+            avatar: avatar(n),
+            key_version: 0,
+        }),
+    });
+    a.add_behaviour(Box::new(MarketParticipant::new(market_id())))
+        .unwrap();
+    a.handle_stored_energy(8_000, t("2026-12-02T10:00:00Z"));
+    a
+}
+
+fn market() -> MarketService {
+    MarketService::new(MarketConfig {
+        me: market_id(),
+        key: market_key(),
+        service: ServiceId::new("p2p-market").unwrap(),
+        operator: UserId::new("market-operator").unwrap(),
+        currency: Currency::new("EUR", 2).unwrap(),
+        period_s: 900,
+        gate_closure: Duration::from_mins(5),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+        deployment: deployment(),
+    })
+}
+
+struct World {
+    agents: Vec<Agent>,
+    market: MarketService,
+    node: TeNode,
+    events: Vec<idea_agent::Event>,
+    to_market: Vec<AclMessage>,
+}
+
+impl World {
+    fn new(traders: Vec<Agent>) -> World {
+        let ns: Vec<u8> = (1..=u8::try_from(traders.len()).unwrap()).collect();
+        let mut node = TeNode::new(registry(&ns));
+        let mut market = market();
+        let mut agents = traders;
+        let market_peer = Peer {
+            agent: market_id(),
+            cell: None,
+            key: PublicKey::from(&market_key()),
+            avatar: None,
+        };
+        let peers: Vec<(Peer, u8)> = agents
+            .iter()
+            .zip(&ns)
+            .map(|(a, &n)| {
+                (
+                    Peer {
+                        avatar: Some(avatar(n)),
+                        ..peer_of(a, n)
+                    },
+                    n,
+                )
+            })
+            .collect();
+        for a in &mut agents {
+            a.add_peer(market_peer.clone()).unwrap();
+            for (p, _) in &peers {
+                if &p.agent != a.me() {
+                    a.add_peer(p.clone()).unwrap();
+                }
+            }
+        }
+        for (p, n) in peers {
+            node.bind_agent(avatar(n), p.agent.name.clone());
+            market.add_peer(p).unwrap();
+        }
+        World {
+            agents,
+            market,
+            node,
+            events: Vec::new(),
+            to_market: Vec::new(),
+        }
+    }
+
+    fn place(
+        &mut self,
+        i: usize,
+        side: Side,
+        wh: i64,
+        now: Timestamp,
+    ) -> idea_agent::Result<TransactionId> {
+        self.agents[i]
+            .with_behaviour::<MarketParticipant, _>(now, |p, cx| {
+                p.place(
+                    cx,
+                    ServiceId::new("p2p-market").unwrap(),
+                    UserId::new("market-operator").unwrap(),
+                    side,
+                    t("2026-12-02T11:00:00Z"),
+                    wh,
+                )
+            })
+            .unwrap()
+    }
+
+    /// Moves messages (through the string representation), TE submissions and notices until quiet.
+    fn pump(&mut self, now: Timestamp) {
+        for _ in 0..100 {
+            let mut mail = Vec::new();
+            for a in &mut self.agents {
+                while let Some(out) = a.poll_transmit() {
+                    match out {
+                        Output::Acl(m) => mail.push(*m),
+                        Output::Te(s) => self.node.handle_submission(&a.me().name, s, now),
+                        _ => {}
+                    }
+                }
+                while let Some(e) = a.poll_event() {
+                    self.events.push(e);
+                }
+            }
+            while let Some(m) = self.market.poll_transmit() {
+                mail.push(m);
+            }
+            while let Some(n) = self.node.poll_notice() {
+                if let TeNotice::Recorded { to, .. } = &n
+                    && let Some(a) = self.agents.iter_mut().find(|a| &a.me().name == to)
+                {
+                    a.handle_te_notice(&n, now).unwrap();
+                }
+            }
+            if mail.is_empty() {
+                return;
+            }
+            for m in mail {
+                let mut wire = Vec::new();
+                m.encode_string(&mut wire).unwrap();
+                let (m, _) = AclMessage::decode_string(&wire).unwrap();
+                if m.receivers.contains(&market_id()) {
+                    self.to_market.push(m.clone());
+                    self.market.handle_acl(m, now);
+                } else {
+                    for a in &mut self.agents {
+                        if m.receivers.contains(a.me()) {
+                            a.handle_acl(m.clone(), now);
+                        }
+                    }
+                }
+            }
+        }
+        panic!("no quiet");
+    }
+}
+
+#[test]
+fn orders_cleared_by_the_market_end_in_contracts_recorded_at_the_te_node() {
+    // Two sellers (floors 18 and 26), two buyers (caps 30 and 20).
+    let mut w = World::new(vec![
+        trader(1, 18, 30),
+        trader(2, 26, 30),
+        trader(3, 18, 30),
+        trader(4, 18, 20),
+    ]);
+    let now = t("2026-12-02T10:00:00Z");
+    let s1 = w.place(0, Side::Seller, 600, now).unwrap();
+    let s2 = w.place(1, Side::Seller, 600, now).unwrap();
+    let b1 = w.place(2, Side::Buyer, 500, now).unwrap();
+    let b2 = w.place(3, Side::Buyer, 400, now).unwrap();
+    w.pump(now);
+    let booked = w.events.iter().filter(|e| e.what == "order-booked").count();
+    assert_eq!(booked, 4);
+
+    // Gate closure at 10:55 for the 11:00 period.
+    let closes = w.market.poll_timeout().unwrap();
+    assert_eq!(closes, t("2026-12-02T10:55:00Z"));
+    w.market.handle_timeout(closes);
+    w.pump(closes);
+
+    // Only the seller at 18 and the buyers at 30 and 20 can trade: the market price lies within 18..=20, and
+    // the seller at 26 is left out.
+    let recorded = w.node.contracts().len();
+    assert!(recorded >= 1, "{:?}", w.events);
+    let agreed: Vec<(String, Side, i64, i64)> = w
+        .agents
+        .iter()
+        .flat_map(|a| {
+            a.transactions()
+                .iter()
+                .map(|(_, t)| {
+                    (
+                        a.me().name.clone(),
+                        t.side,
+                        t.transaction.terms.price.minor_units_per_kwh,
+                        t.transaction.terms.total_energy().unwrap().wh(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for a in &w.agents {
+        for (_, t) in a.transactions().iter() {
+            assert_eq!(
+                t.lifecycle.state(),
+                TransactionState::Recorded,
+                "{agreed:?}"
+            );
+            let price = t.transaction.terms.price.minor_units_per_kwh;
+            assert!((18..=20).contains(&price), "{agreed:?}");
+        }
+    }
+    let sold: i64 = agreed
+        .iter()
+        .filter(|x| x.1 == Side::Seller)
+        .map(|x| x.3)
+        .sum();
+    let bought: i64 = agreed
+        .iter()
+        .filter(|x| x.1 == Side::Buyer)
+        .map(|x| x.3)
+        .sum();
+    assert_eq!(sold, bought);
+    assert!(sold <= 600 && sold > 0, "{agreed:?}");
+    assert!(agreed.iter().all(|x| x.0 != "cell-2@idea"), "{agreed:?}");
+    // The dear seller's order was not matched: its tentative commitment is gone.
+    assert!(w.agents[1].book().commitments().is_empty());
+    assert!(
+        w.events
+            .iter()
+            .any(|e| e.agent == "cell-2@idea" && e.what == "order-not-matched")
+    );
+    // The orders' own tentative commitments were replaced by the matches' (now binding).
+    for (i, order) in [(0, s1), (2, b1), (3, b2)] {
+        assert!(w.agents[i].book().get(&order).is_none());
+    }
+    let _ = s2;
+    assert_eq!(w.node.refusals().count(), 0);
+}
+
+#[test]
+fn late_foreign_and_stranger_orders_are_refused() {
+    let mut w = World::new(vec![trader(1, 18, 30), trader(2, 18, 30)]);
+    // After gate closure.
+    let late = t("2026-12-02T10:56:00Z");
+    w.place(0, Side::Seller, 600, late).unwrap();
+    w.pump(late);
+    let rejected: Vec<&idea_agent::Event> = w
+        .events
+        .iter()
+        .filter(|e| e.what == "order-rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].detail.contains("gate"), "{rejected:?}");
+    assert!(w.agents[0].book().commitments().is_empty());
+
+    // An order for another agent's cell, signed by the sender: refused.
+    let now = t("2026-12-02T10:00:00Z");
+    w.place(0, Side::Seller, 600, now).unwrap();
+    let Some(Output::Acl(order)) = w.agents[0].poll_transmit() else {
+        panic!()
+    };
+    let mut forged = (*order).clone();
+    forged.sender = Some(w.agents[1].me().clone());
+    idea_agent::signing::sign(&mut forged, &key(2));
+    w.market.handle_acl(forged, now);
+    let answer = w.market.poll_transmit().unwrap();
+    assert_eq!(answer.performative, Performative::RejectProposal);
+    assert!(
+        String::from_utf8_lossy(answer.content.as_deref().unwrap())
+            .contains("another agent's cell")
+    );
+    // From a stranger.
+    let mut stranger = (*order).clone();
+    stranger.sender = Some(identifier("cell-9@idea"));
+    idea_agent::signing::sign(&mut stranger, &key(9));
+    w.market.handle_acl(stranger, now);
+    assert_eq!(
+        w.market.poll_transmit().unwrap().performative,
+        Performative::Refuse
+    );
+}
