@@ -3,6 +3,10 @@
 //! the buyer countersigns it and the TE node records it. Every ACL message is signed, encoded in the string
 //! representation, decoded and verified, as over MQTT (the broker itself is not in the loop).
 //!
+//! The same period through the P2P market: every agent places one signed order with the market service, the
+//! market clears the book at gate closure and tells each matched pair its contract; the seller signs, the
+//! buyer countersigns, the TE node records.
+//!
 //! `cargo bench -p idea-agent --bench trading_period`; the figures go in the crate README. The goal of issue
 //! 21: 1,000 agents complete a period in under 0.5 s on the 2-core reference machine.
 #![allow(
@@ -16,8 +20,8 @@
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fipa_acl::{AclMessage, AgentIdentifier};
 use idea_agent::{
-    Agent, AgentConfig, BuyOrder, Output, OwnerSettings, P2pBuyer, P2pSeller, Peer, TeIdentity,
-    TeNode,
+    Agent, AgentConfig, BuyOrder, MarketConfig, MarketParticipant, MarketService, Output,
+    OwnerSettings, P2pBuyer, P2pSeller, Peer, TeIdentity, TeNode,
 };
 use idea_proto::*;
 use std::collections::HashMap;
@@ -197,6 +201,151 @@ fn trade(c: &mut Complex) -> usize {
     c.node.contracts().len()
 }
 
+struct MarketComplex {
+    agents: Vec<Agent>,
+    index: HashMap<String, usize>,
+    node: TeNode,
+    market: MarketService,
+}
+
+fn market_complex(n: usize) -> MarketComplex {
+    let Complex {
+        mut agents,
+        index,
+        node,
+        ..
+    } = complex(n);
+    let market_key = SigningKey::from_bytes(&[201; 32]);
+    let market_id = AgentIdentifier::new("market@idea");
+    let mut market = MarketService::new(MarketConfig {
+        me: market_id.clone(),
+        key: market_key.clone(),
+        service: ServiceId::new("p2p-market").unwrap(),
+        operator: UserId::new("market-operator").unwrap(),
+        currency: Currency::new("EUR", 2).unwrap(),
+        period_s: 900,
+        gate_closure: Duration::from_mins(5),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+        deployment: DeploymentId::new("bench").unwrap(),
+    });
+    let market_peer = Peer {
+        agent: market_id.clone(),
+        cell: None,
+        key: PublicKey::from(&market_key),
+        avatar: None,
+    };
+    let peers: Vec<Peer> = agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Peer {
+            agent: a.me().clone(),
+            cell: Some(CellRef::new(
+                a.settings().cell.id.clone(),
+                a.settings().cell.cell_type,
+            )),
+            key: PublicKey::from(&key(i)),
+            avatar: Some(avatar(i)),
+        })
+        .collect();
+    for (i, a) in agents.iter_mut().enumerate() {
+        a.add_behaviour(Box::new(MarketParticipant::new(market_id.clone())))
+            .unwrap();
+        a.add_peer(market_peer.clone()).unwrap();
+        // A seller needs to know its buyers to send them the contract, and a buyer its sellers.
+        for p in &peers {
+            if p.agent != *a.me() {
+                let _ = i;
+                a.add_peer(p.clone()).unwrap();
+            }
+        }
+    }
+    for p in peers {
+        market.add_peer(p).unwrap();
+    }
+    MarketComplex {
+        agents,
+        index,
+        node,
+        market,
+    }
+}
+
+fn deliver(
+    agents: &mut [Agent],
+    index: &HashMap<String, usize>,
+    node: &mut TeNode,
+    market: &mut MarketService,
+    now: Timestamp,
+) {
+    let mut wire = Vec::new();
+    loop {
+        let mut mail: Vec<AclMessage> = Vec::new();
+        for a in agents.iter_mut() {
+            while let Some(out) = a.poll_transmit() {
+                match out {
+                    Output::Acl(m) => mail.push(*m),
+                    Output::Te(s) => node.handle_submission(&a.me().name, s, now),
+                    _ => {}
+                }
+            }
+            while a.poll_event().is_some() {}
+        }
+        while let Some(m) = market.poll_transmit() {
+            mail.push(m);
+        }
+        if mail.is_empty() {
+            break;
+        }
+        for m in mail {
+            wire.clear();
+            m.encode_string(&mut wire).unwrap();
+            let (m, _) = AclMessage::decode_string(&wire).unwrap();
+            for r in &m.receivers {
+                if r == market.me() {
+                    market.handle_acl(m.clone(), now);
+                } else if let Some(&i) = index.get(&r.name) {
+                    agents[i].handle_acl(m.clone(), now);
+                }
+            }
+        }
+    }
+    while let Some(notice) = node.poll_notice() {
+        if let idea_agent::TeNotice::Recorded { to, .. } = &notice
+            && let Some(&i) = index.get(to)
+        {
+            agents[i].handle_te_notice(&notice, now).unwrap();
+        }
+    }
+}
+
+/// One period through the market; returns the contracts recorded.
+fn trade_on_market(c: &mut MarketComplex) -> usize {
+    let now = t("2026-12-02T10:00:00Z");
+    let start = t("2026-12-02T10:15:00Z");
+    let n = c.agents.len();
+    for (i, a) in c.agents.iter_mut().enumerate() {
+        let side = if i < n / 2 { Side::Buyer } else { Side::Seller };
+        a.with_behaviour::<MarketParticipant, _>(now, |p, cx| {
+            p.place(
+                cx,
+                ServiceId::new("p2p-market").unwrap(),
+                UserId::new("market-operator").unwrap(),
+                side,
+                start,
+                500,
+            )
+        })
+        .unwrap()
+        .unwrap();
+    }
+    deliver(&mut c.agents, &c.index, &mut c.node, &mut c.market, now);
+    let closes = c.market.poll_timeout().unwrap();
+    c.market.handle_timeout(closes);
+    deliver(&mut c.agents, &c.index, &mut c.node, &mut c.market, closes);
+    c.node.contracts().len()
+}
+
 fn bench(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("trading_period");
     group.sample_size(10);
@@ -205,7 +354,32 @@ fn bench(criterion: &mut Criterion) {
         let mut check = complex(n);
         assert_eq!(trade(&mut check), n / 2);
         group.bench_function(format!("{n}_agents"), |b| {
-            b.iter_batched(|| complex(n), |mut c| trade(&mut c), BatchSize::LargeInput)
+            // The complex is returned so that criterion drops it outside the measured time.
+            b.iter_batched(
+                || complex(n),
+                |mut c| {
+                    trade(&mut c);
+                    c
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+    let mut group = criterion.benchmark_group("market_period");
+    group.sample_size(10);
+    for n in [100usize, 1_000] {
+        let mut check = market_complex(n);
+        assert_eq!(trade_on_market(&mut check), n / 2);
+        group.bench_function(format!("{n}_agents"), |b| {
+            b.iter_batched(
+                || market_complex(n),
+                |mut c| {
+                    trade_on_market(&mut c);
+                    c
+                },
+                BatchSize::LargeInput,
+            )
         });
     }
     group.finish();
