@@ -62,6 +62,9 @@ pub enum Error {
     /// A behaviour's name is taken.
     #[error("a behaviour named {0:?} is registered already")]
     DuplicateBehaviour(String),
+    /// The section model could not be arbitrated.
+    #[error("arbitration: {0}")]
+    Arbitration(String),
     /// Something is not in the registry.
     #[error("{0}")]
     NotRegistered(String),

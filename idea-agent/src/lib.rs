@@ -16,6 +16,9 @@
 //! - [`TeNode`]: the TE node's registry and contract book; the seller signs the agreed contract, the buyer
 //!   countersigns and submits it, the node records it once and tells both (UC-04); replays and bad
 //!   signatures are refused and kept on record.
+//! - [`Arbitrator`] (ARCH-08): permits, adjusts or refuses a transaction on the section's power flow with
+//!   the transactions already permitted, naming the binding limit.
+//! - `market`: the P2P market service (double auction per period) and the agents' participant behaviour.
 //! - The lifecycle spine: agreed → recorded (the TE node's notice) → commanded at the interval start (a setpoint at
 //!   the connection point, never beyond the cell's limits, AG-11) → executing → measured → completed →
 //!   settled, each step an [`Event`] with its UC ID, written as JSON lines.
@@ -53,6 +56,7 @@
 pub struct ReadmeDoctests;
 
 mod agent;
+pub mod arbitrator;
 mod behaviour;
 pub mod commitment;
 mod error;
@@ -67,6 +71,7 @@ pub mod te_node;
 mod transactions;
 
 pub use agent::{Agent, AgentConfig, MEASUREMENT_GRACE};
+pub use arbitrator::{Arbitrator, Verdict};
 pub use behaviour::{
     Behaviour, Behaviours, Context, MAX_BEHAVIOURS, MAX_PEERS, MAX_PENDING_OUTPUTS, Output, Peer,
     Peers, TeIdentity, TeSubmission,

@@ -1,0 +1,167 @@
+//! The arbitrator of a network section with nested cells (ARCH-08, options 1 and 2): before committing, an
+//! agent or a service application asks whether a transaction fits the section; the arbitrator runs
+//! `ng_control::pool::arbitrate` on the section's model with the transactions it already permitted (they keep
+//! their place) and the new one, interval by interval, and answers [`Verdict::Permit`], the largest power it
+//! can grant ([`Verdict::Adjust`]) or [`Verdict::Refuse`], with the limit that binds.
+//!
+//! Library type only in this slice: the ACL service around it (request → inform with the verdict) comes with
+//! the service processes.
+
+use idea_proto::{EnergyTransaction, Timestamp, TransactionId};
+use ng_control::Case;
+use ng_control::pool::{CellSite, Limits, PoolTransaction, arbitrate};
+use std::collections::BTreeMap;
+
+/// The most transactions the arbitrator keeps permitted.
+pub const MAX_PERMITTED: usize = 1 << 14;
+
+/// Below this share of what was asked, an answer is a refusal rather than an adjustment.
+const MIN_SHARE: f64 = 0.01;
+
+/// The arbitrator's answer.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The transaction fits as proposed; it is now among the permitted.
+    Permit,
+    /// It fits only at less power: the most grantable in its tightest interval, W, and why.
+    Adjust {
+        /// The interval that binds.
+        interval: u32,
+        /// Requested there, W.
+        requested_w: f64,
+        /// Grantable there, W.
+        granted_w: f64,
+        /// The limit that binds.
+        reason: String,
+    },
+    /// It does not fit at all.
+    Refuse {
+        /// The interval that binds.
+        interval: u32,
+        /// The limit that binds.
+        reason: String,
+    },
+}
+
+/// The arbitrator of one section.
+#[derive(Debug, Clone)]
+pub struct Arbitrator {
+    case: Case,
+    sites: Vec<CellSite>,
+    limits: Limits,
+    permitted: BTreeMap<TransactionId, EnergyTransaction>,
+}
+
+impl Arbitrator {
+    /// An arbitrator on the section `case` with its cells at `sites`.
+    pub fn new(case: Case, sites: Vec<CellSite>, limits: Limits) -> Arbitrator {
+        Arbitrator {
+            case,
+            sites,
+            limits,
+            permitted: BTreeMap::new(),
+        }
+    }
+
+    /// The permitted transactions active at `at`.
+    fn active_at(&self, at: Timestamp) -> crate::Result<Vec<PoolTransaction>> {
+        let mut pool = Vec::new();
+        for t in self.permitted.values() {
+            if let Some(i) = t.terms.window.interval_at(at) {
+                pool.push(arbitration(PoolTransaction::from_transaction(t, i))?);
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Asks whether `transaction` fits the section. A permitted transaction is kept until
+    /// [`Arbitrator::release`]; an adjusted or refused one is not kept.
+    pub fn ask(&mut self, transaction: &EnergyTransaction) -> crate::Result<Verdict> {
+        if self.permitted.len() >= MAX_PERMITTED {
+            return Err(crate::Error::Full {
+                what: "permitted transactions",
+                max: MAX_PERMITTED,
+            });
+        }
+        let window = transaction.terms.window;
+        let mut tightest: Option<Verdict> = None;
+        for i in 0..window.intervals() {
+            let at = window.interval_start(i)?;
+            let mut pool = self.active_at(at)?;
+            let candidate = arbitration(PoolTransaction::from_transaction(transaction, i))?;
+            let requested_w = candidate.power_w;
+            pool.push(candidate);
+            let report = arbitration(arbitrate(&self.case, &self.sites, &pool, &self.limits))?;
+            let Some(allocation) = report.allocations.last() else {
+                continue;
+            };
+            if allocation.granted_w + 1e-6 >= requested_w {
+                continue;
+            }
+            let reason = allocation
+                .binding
+                .clone()
+                .unwrap_or_else(|| "the section's limits".to_owned());
+            let verdict = if allocation.granted_w < requested_w * MIN_SHARE {
+                Verdict::Refuse {
+                    interval: i,
+                    reason,
+                }
+            } else {
+                Verdict::Adjust {
+                    interval: i,
+                    requested_w,
+                    granted_w: allocation.granted_w,
+                    reason,
+                }
+            };
+            let tighter = match (&tightest, &verdict) {
+                (None, _) | (Some(Verdict::Adjust { .. }), Verdict::Refuse { .. }) => true,
+                (
+                    Some(Verdict::Adjust {
+                        granted_w: a,
+                        requested_w: ra,
+                        ..
+                    }),
+                    Verdict::Adjust {
+                        granted_w: b,
+                        requested_w: rb,
+                        ..
+                    },
+                ) => b / rb < a / ra,
+                _ => false,
+            };
+            if tighter {
+                tightest = Some(verdict);
+            }
+        }
+        match tightest {
+            Some(v) => Ok(v),
+            None => {
+                self.permitted.insert(transaction.id, transaction.clone());
+                Ok(Verdict::Permit)
+            }
+        }
+    }
+
+    /// Forgets a permitted transaction (delivered, cancelled or expired).
+    pub fn release(&mut self, id: &TransactionId) -> bool {
+        self.permitted.remove(id).is_some()
+    }
+
+    /// Forgets every permitted transaction whose window ended by `now`.
+    pub fn release_ended(&mut self, now: Timestamp) {
+        self.permitted
+            .retain(|_, t| t.terms.window.end().is_ok_and(|end| end > now));
+    }
+
+    /// How many transactions are permitted.
+    pub fn permitted(&self) -> usize {
+        self.permitted.len()
+    }
+}
+
+fn arbitration<T>(r: Result<T, ng_control::Error>) -> crate::Result<T> {
+    r.map_err(|e| crate::Error::Arbitration(e.to_string()))
+}
