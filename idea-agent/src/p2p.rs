@@ -7,7 +7,8 @@
 //! Content is the `idea-energy` ontology in SL0: the call carries a `TransactionRequest` whose proposal names
 //! both cells and the buyer's price limit; the offer a `TransactionAnswer` (accept, or counter with other
 //! terms); the acceptance repeats the offer; the seller's `inform` carries the agreed `EnergyTransaction`.
-//! Both sides reach `agreed` when the offer is accepted; the commitment is tentative until the TE node records
+//! The seller answers a service application's P2O call the same way (an operator's demand-response service
+//! buying flexibility from the cell, say). Both sides reach `agreed` when the offer is accepted; the commitment is tentative until the TE node records
 //! the contract (UC-04).
 
 use crate::behaviour::{Behaviour, Context, TeSubmission};
@@ -618,9 +619,17 @@ impl P2pSeller {
             Parties::PeerToPeer { seller, buyer: b }
                 if seller.cell == cx.settings.cell.id
                     && buyer.cell.as_ref().is_some_and(|c| c.cell == b.cell) => {}
+            // P2O: a service application (a peer without a cell, such as the operator's demand-response
+            // service) buys from this cell.
+            Parties::PeerToOperator {
+                cell,
+                cell_side: Side::Seller,
+                ..
+            } if cell.cell == cx.settings.cell.id && buyer.cell.is_none() => {}
             _ => {
                 return Err(
-                    "the proposal does not name this cell as seller and the sender's cell as buyer"
+                    "the proposal does not name this cell as seller and the sender (its cell, or its \
+                     operator) as buyer"
                         .into(),
                 );
             }

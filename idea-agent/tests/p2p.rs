@@ -460,3 +460,88 @@ fn unknown_unsigned_tampered_and_unreadable_messages_are_refused() {
     seller.handle_acl(nu, now);
     assert!(answers(&mut seller).is_empty());
 }
+
+#[test]
+fn an_operators_call_for_flexibility_is_answered_within_the_cells_limits() {
+    // The operator's demand-response service: a peer without a cell.
+    let now = t(T0);
+    let (mut seller, _) = pair(18);
+    let operator_key = key(40);
+    let service = fipa_acl::AgentIdentifier::new("demand-response@operator");
+    seller
+        .add_peer(idea_agent::Peer {
+            agent: service.clone(),
+            cell: None,
+            key: PublicKey::from(&operator_key),
+            avatar: None,
+        })
+        .unwrap();
+    let eur = Currency::new("EUR", 2).unwrap();
+    let level = PowerLevel::new(ActivePower::from_w(3_000), ReactivePower::from_var(0));
+    let me = seller.me().clone();
+    let call = |id: u8, service_id: &str| {
+        let proposal = EnergyTransaction::new(TransactionSpec {
+            id: TransactionId::from_bytes([id; 16]),
+            service: ServiceId::new(service_id).unwrap(),
+            subject: Subject::Flexibility,
+            parties: Parties::PeerToOperator {
+                cell: CellRef::new(CellId::new("cell-1").unwrap(), PowerCellType::Prosumer),
+                cell_side: Side::Seller,
+                operator: UserId::new("dso").unwrap(),
+            },
+            terms: Terms::new(TermsSpec {
+                window: DeliveryWindow::new(t("2026-12-02T11:00:00Z"), 900, 1).unwrap(),
+                profile: Profile::Power(vec![level]),
+                price: EnergyPrice::new(8, eur),
+                tolerance: ToleranceBand::default(),
+                penalty: EnergyPrice::new(20, eur),
+            })
+            .unwrap(),
+        })
+        .unwrap();
+        let request = TransactionRequest {
+            proposal,
+            from_agent: AgentId::new("dso-dr").unwrap(),
+            reply_by: t("2026-12-02T10:01:00Z"),
+        };
+        let mut cfp = AclMessage::new(Performative::Cfp)
+            .from(service.clone())
+            .to(me.clone());
+        cfp.protocol = Some("fipa-contract-net".into());
+        cfp.conversation_id = Some(format!("dr-{id}").into());
+        fipa_acl::energy::write(
+            &idea_proto::wire::AnyMessage::TransactionRequest(request),
+            fipa_acl::energy::ContentForm::Sl0,
+            &mut cfp,
+        );
+        idea_agent::signing::sign(&mut cfp, &operator_key);
+        cfp
+    };
+    // Flexibility at 8 per kWh: above the owner's floor of 6, inside the export limit: offered as asked
+    // at the floor price (a counter-proposal), committed tentatively as 0..3 kW of export.
+    seller.handle_acl(call(1, "demand-response"), now);
+    let out: Vec<AclMessage> = std::iter::from_fn(|| seller.poll_transmit())
+        .filter_map(|o| match o {
+            idea_agent::Output::Acl(m) => Some(*m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].performative, Performative::Propose);
+    let c = seller
+        .book()
+        .get(&TransactionId::from_bytes([1; 16]))
+        .unwrap();
+    assert_eq!((c.bands[0].p_min, c.bands[0].p_max), (0, 3_000));
+    // A service the profile does not take part in: refused with the reason.
+    seller.handle_acl(call(2, "capacity-market"), now);
+    let refusal = match seller.poll_transmit().unwrap() {
+        idea_agent::Output::Acl(m) => *m,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(refusal.performative, Performative::Refuse);
+    assert!(
+        String::from_utf8_lossy(refusal.content.as_deref().unwrap())
+            .contains("not taking part in capacity-market")
+    );
+}
