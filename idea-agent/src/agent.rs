@@ -484,16 +484,19 @@ impl Agent {
         self.book.forget_before(now);
     }
 
+    /// The transactions between recording and completion: those commanded at each interval start.
+    fn delivering(&self) -> impl Iterator<Item = (&TransactionId, &crate::Tracked)> {
+        self.transactions.iter().filter(|(_, t)| {
+            matches!(
+                t.lifecycle.state(),
+                S::Recorded | S::Commanded | S::Executing | S::Measured
+            )
+        })
+    }
+
     fn command_due(&mut self, now: Timestamp) {
         let due: Vec<(TransactionId, Timestamp, bool)> = self
-            .transactions
-            .iter()
-            .filter(|(_, t)| {
-                matches!(
-                    t.lifecycle.state(),
-                    S::Recorded | S::Commanded | S::Executing | S::Measured
-                )
-            })
+            .delivering()
             .filter_map(|(id, t)| {
                 let window = t.transaction.terms.window;
                 let i = window.interval_at(now)?;
@@ -569,14 +572,7 @@ impl Agent {
     }
 
     fn next_command_at(&self) -> Option<Timestamp> {
-        self.transactions
-            .iter()
-            .filter(|(_, t)| {
-                matches!(
-                    t.lifecycle.state(),
-                    S::Recorded | S::Commanded | S::Executing | S::Measured
-                )
-            })
+        self.delivering()
             .filter_map(|(id, t)| {
                 let window = t.transaction.terms.window;
                 let last = self.commanded.get(id);

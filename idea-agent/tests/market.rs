@@ -19,19 +19,9 @@ use idea_agent::{
     TeNode, TeNotice,
 };
 use idea_proto::*;
-use te_contract::registry::{AvatarKind, Registration, Registry};
-use te_contract::{AvatarId, DeploymentId, Signed};
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
-}
-
-fn deployment() -> DeploymentId {
-    DeploymentId::new("idea-test").unwrap()
-}
-
-fn avatar(n: u8) -> AvatarId {
-    AvatarId::from_bytes([n; 16])
 }
 
 fn market_id() -> AgentIdentifier {
@@ -40,34 +30,6 @@ fn market_id() -> AgentIdentifier {
 
 fn market_key() -> SigningKey {
     SigningKey::from_bytes(&[77; 32])
-}
-
-fn registry(ns: &[u8]) -> Registry {
-    let registrar_key = SigningKey::from_bytes(&[100; 32]);
-    let registrar = AvatarId::from_bytes([100; 16]);
-    let now = t("2026-12-01T00:00:00Z");
-    let mut registry = Registry::new(
-        deployment(),
-        registrar,
-        PublicKey::from(&registrar_key),
-        now,
-    );
-    for &n in ns {
-        let mut r = Signed::new(
-            deployment(),
-            Registration {
-                registrar,
-                avatar: avatar(n),
-                kind: AvatarKind::Agent(AgentId::new(format!("agent-cell-{n}")).unwrap()),
-                key: PublicKey::from(&key(n)),
-                at: now,
-            },
-        );
-        r.sign(registrar, 0, &registrar_key).unwrap();
-        r.sign(avatar(n), 0, &key(n)).unwrap();
-        registry.register(&r).unwrap();
-    }
-    registry
 }
 
 /// Agent `n` with the market participant behaviour, selling at `floor` and buying up to `cap`.

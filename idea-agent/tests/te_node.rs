@@ -17,50 +17,13 @@ use idea_agent::te_node::TeNotice;
 use idea_agent::{Agent, BuyOrder, P2pBuyer, TeIdentity, TeNode, TeSubmission};
 use idea_proto::*;
 use te_contract::registry::{AvatarKind, Registration, Registry};
-use te_contract::{AvatarId, DeploymentId, Signed};
+use te_contract::{AvatarId, Signed};
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
 const T0: &str = "2026-12-02T10:00:00Z";
-
-fn deployment() -> DeploymentId {
-    DeploymentId::new("idea-test").unwrap()
-}
-
-fn avatar(n: u8) -> AvatarId {
-    AvatarId::from_bytes([n; 16])
-}
-
-/// A registry with the agents `ns` registered (avatar n, key n).
-fn registry(ns: &[u8]) -> Registry {
-    let registrar_key = SigningKey::from_bytes(&[100; 32]);
-    let registrar = AvatarId::from_bytes([100; 16]);
-    let now = t("2026-12-01T00:00:00Z");
-    let mut registry = Registry::new(
-        deployment(),
-        registrar,
-        PublicKey::from(&registrar_key),
-        now,
-    );
-    for &n in ns {
-        let mut r = Signed::new(
-            deployment(),
-            Registration {
-                registrar,
-                avatar: avatar(n),
-                kind: AvatarKind::Agent(AgentId::new(format!("agent-cell-{n}")).unwrap()),
-                key: PublicKey::from(&key(n)),
-                at: now,
-            },
-        );
-        r.sign(registrar, 0, &registrar_key).unwrap();
-        r.sign(avatar(n), 0, &key(n)).unwrap();
-        registry.register(&r).unwrap();
-    }
-    registry
-}
 
 fn te_agent(n: u8) -> Agent {
     let cell = format!("cell-{n}");

@@ -131,3 +131,45 @@ pub fn run_until(agents: &mut [&mut Agent], until: Timestamp, trace: &mut Trace)
 pub fn identifier(name: &str) -> AgentIdentifier {
     AgentIdentifier::new(name)
 }
+
+/// The deployment of the TE tests.
+pub fn deployment() -> te_contract::DeploymentId {
+    te_contract::DeploymentId::new("idea-test").unwrap()
+}
+
+/// Avatar `n` (agent `n` signs with `key(n)`).
+pub fn avatar(n: u8) -> te_contract::AvatarId {
+    te_contract::AvatarId::from_bytes([n; 16])
+}
+
+/// A registry with the agents `ns` registered by the test registrar (avatar n, key n).
+pub fn registry(ns: &[u8]) -> te_contract::registry::Registry {
+    use te_contract::registry::{AvatarKind, Registration, Registry};
+    let registrar_key = SigningKey::from_bytes(&[100; 32]);
+    let registrar = te_contract::AvatarId::from_bytes([100; 16]);
+    let now: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    let mut registry = Registry::new(
+        deployment(),
+        registrar,
+        PublicKey::from(&registrar_key),
+        now,
+    );
+    for &n in ns {
+        let mut r = te_contract::Signed::new(
+            deployment(),
+            Registration {
+                registrar,
+                avatar: avatar(n),
+                kind: AvatarKind::Agent(
+                    idea_proto::AgentId::new(format!("agent-cell-{n}")).unwrap(),
+                ),
+                key: PublicKey::from(&key(n)),
+                at: now,
+            },
+        );
+        r.sign(registrar, 0, &registrar_key).unwrap();
+        r.sign(avatar(n), 0, &key(n)).unwrap();
+        registry.register(&r).unwrap();
+    }
+    registry
+}
