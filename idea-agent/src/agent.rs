@@ -159,6 +159,83 @@ impl Agent {
         Some(f(behaviour, &mut cx))
     }
 
+    /// AUX-03: the owner chooses another participation profile (one defined in the settings). Commitments
+    /// already made stay; new offers and orders follow the new profile.
+    pub fn set_participation(&mut self, profile: &str, now: Timestamp) -> Result<()> {
+        if !self.settings.profiles.contains_key(profile) {
+            return Err(Error::settings(
+                "participation",
+                format!("no profile {profile:?} in [profiles]"),
+            ));
+        }
+        let before = std::mem::replace(&mut self.settings.participation, profile.to_owned());
+        self.log(
+            now,
+            "AUX-03",
+            "participation-changed",
+            None,
+            None,
+            format!("{before} → {profile}"),
+        );
+        Ok(())
+    }
+
+    /// AUX-05: the cell's installations changed (units and limits, re-validated against its type). Tentative
+    /// commitments that no longer fit are released, the lowest priority first; binding ones that pass a new
+    /// limit are kept (they are contracts) and logged, so the owner or the operator can act. Returns the
+    /// transactions released.
+    pub fn change_installations(
+        &mut self,
+        units: Vec<idea_proto::ElectricalUnit>,
+        limits: idea_proto::CellLimits,
+        now: Timestamp,
+    ) -> Result<Vec<TransactionId>> {
+        let cell = self.settings.cell.with_installations(units, limits)?;
+        self.settings.cell = cell.clone();
+        self.book.set_cell(cell);
+        self.log(
+            now,
+            "AUX-05",
+            "installations-changed",
+            None,
+            None,
+            String::new(),
+        );
+        let mut released = Vec::new();
+        loop {
+            if self.book.violations().is_empty() {
+                break;
+            }
+            let Some(victim) = self
+                .book
+                .commitments()
+                .iter()
+                .filter(|c| c.strength == Strength::Tentative)
+                .max_by_key(|c| c.priority)
+                .map(|c| c.transaction)
+            else {
+                break;
+            };
+            self.release(
+                &victim,
+                now,
+                "no longer fits the cell's installations (AUX-05)",
+            );
+            released.push(victim);
+        }
+        for e in self.book.violations() {
+            self.log(
+                now,
+                "AUX-05",
+                "limit-passed",
+                None,
+                None,
+                format!("binding commitments after the change: {e}"),
+            );
+        }
+        Ok(released)
+    }
+
     /// The energy now in the cell's storage, as measured (AG-04 checks storage against it).
     pub fn handle_stored_energy(&mut self, wh: i64, now: Timestamp) {
         self.book.set_stored_energy(wh);

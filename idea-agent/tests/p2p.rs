@@ -545,3 +545,53 @@ fn an_operators_call_for_flexibility_is_answered_within_the_cells_limits() {
             .contains("not taking part in capacity-market")
     );
 }
+
+#[test]
+fn changing_installations_releases_tentative_offers_that_no_longer_fit_and_profiles_switch() {
+    let (mut seller, mut buyer) = pair(18);
+    let mut trace = Trace::default();
+    let now = t(T0);
+    let id = buy(&mut buyer, order(&[1_500]), now)[0];
+    // Only the cfp and the seller's offer: the seller holds a tentative 6 kW export.
+    let cfp = match buyer.poll_transmit().unwrap() {
+        idea_agent::Output::Acl(m) => *m,
+        other => panic!("{other:?}"),
+    };
+    seller.handle_acl(cfp, now);
+    assert_eq!(seller.book().totals(t("2026-12-02T11:00:00Z")).p_max, 6_000);
+    // AUX-05: a smaller export limit (4 kW): the tentative offer no longer fits and is released.
+    let mut limits = seller.settings().cell.limits;
+    limits.max_export = ActivePower::from_w(4_000);
+    let units = seller.settings().cell.units.clone();
+    let released = seller.change_installations(units, limits, now).unwrap();
+    assert_eq!(released, [id]);
+    assert!(seller.book().commitments().is_empty());
+    pump(&mut [&mut seller], now, &mut trace);
+    assert!(
+        trace
+            .whats("cell-1@idea")
+            .contains(&"installations-changed")
+    );
+    assert!(trace.whats("cell-1@idea").contains(&"commitment-released"));
+    // A unit the cell type cannot have is refused (Table 1), nothing changes.
+    let mut units = seller.settings().cell.units.clone();
+    units.retain(|u| u.id.as_str() == "house");
+    assert!(seller.change_installations(units, limits, now).is_err());
+    assert_eq!(seller.settings().cell.limits.max_export.w(), 4_000);
+    // AUX-03: the passive profile sells nothing; a new call is refused with the reason.
+    seller.set_participation("passive", now).unwrap();
+    assert!(seller.set_participation("eco", now).is_err());
+    buy(&mut buyer, order(&[500]), now);
+    pump(&mut [&mut seller, &mut buyer], now, &mut trace);
+    let refusal = trace
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.performative == Performative::Refuse)
+        .expect("a refusal");
+    assert!(
+        String::from_utf8_lossy(refusal.content.as_deref().unwrap())
+            .contains("not taking part in p2p-market"),
+        "{refusal:?}"
+    );
+}
