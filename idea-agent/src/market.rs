@@ -38,6 +38,8 @@ pub const MARKET_PROTOCOL: &str = "fipa-propose";
 pub const MAX_ORDERS_PER_PERIOD: usize = 1 << 16;
 /// The most orders one agent places in one period.
 pub const MAX_ORDERS_PER_AGENT: usize = 16;
+/// How far ahead the market books periods: orders for later periods are refused, so its books stay bounded.
+pub const BOOKING_HORIZON: Duration = Duration::from_mins(48 * 60);
 
 /// How the market is run.
 #[derive(Debug, Clone)]
@@ -191,6 +193,12 @@ impl MarketService {
             .map_err(|e| e.to_string())?;
         if now >= closes {
             return Err(format!("the gate for {start} closed at {closes}"));
+        }
+        let horizon = now
+            .checked_add(BOOKING_HORIZON)
+            .map_err(|e| e.to_string())?;
+        if start > horizon {
+            return Err(format!("{start} is beyond the booking horizon ({horizon})"));
         }
         if p.terms.price.currency != self.config.currency {
             return Err(format!("prices are in {}", self.config.currency));

@@ -124,12 +124,6 @@ impl P2pBuyer {
                     "no price limit: the agent does not buy this",
                 )
             })?;
-        if self.negotiations.len() >= MAX_NEGOTIATIONS {
-            return Err(crate::Error::Full {
-                what: "negotiations",
-                max: MAX_NEGOTIATIONS,
-            });
-        }
         let me_cell = CellRef::new(cx.settings.cell.id.clone(), cx.settings.cell.cell_type);
         let sellers: Vec<(crate::Peer, CellRef)> = cx
             .peers
@@ -148,6 +142,12 @@ impl P2pBuyer {
                 Some((p.clone(), cell))
             })
             .collect();
+        if self.negotiations.len().saturating_add(sellers.len()) > MAX_NEGOTIATIONS {
+            return Err(crate::Error::Full {
+                what: "negotiations",
+                max: MAX_NEGOTIATIONS,
+            });
+        }
         let currency = cx.settings.currency;
         let terms = Terms::new(TermsSpec {
             window: order.window,

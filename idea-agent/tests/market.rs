@@ -294,6 +294,21 @@ fn late_foreign_and_stranger_orders_are_refused() {
     assert!(rejected[0].detail.contains("gate"), "{rejected:?}");
     assert!(w.agents[0].book().commitments().is_empty());
 
+    // Far beyond the booking horizon (the 11:00 period asked three days early).
+    let early = t("2026-11-29T10:00:00Z");
+    w.place(1, Side::Seller, 600, early).unwrap();
+    w.pump(early);
+    let rejected: Vec<&idea_agent::Event> = w
+        .events
+        .iter()
+        .filter(|e| e.what == "order-rejected")
+        .collect();
+    assert_eq!(rejected.len(), 2);
+    assert!(
+        rejected[1].detail.contains("booking horizon"),
+        "{rejected:?}"
+    );
+
     // An order for another agent's cell, signed by the sender: refused.
     let now = t("2026-12-02T10:00:00Z");
     w.place(0, Side::Seller, 600, now).unwrap();
