@@ -68,6 +68,9 @@ pub enum Error {
     /// Something is not in the registry.
     #[error("{0}")]
     NotRegistered(String),
+    /// The MQTT link failed.
+    #[error("link: {0}")]
+    Link(String),
     /// The agent's task has ended.
     #[error("the agent is not running")]
     Stopped,

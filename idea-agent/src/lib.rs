@@ -24,7 +24,8 @@
 //!   settled, each step an [`Event`] with its UC ID, written as JSON lines.
 //!
 //! - `runtime` (feature `mqtt`): a tokio task per agent on FIPA-ACL over MQTT, setpoints and events to
-//!   channels; many agents per process.
+//!   channels, TE submissions and the node's signed notices over MQTT (`te_link`, where the TE node runs as a
+//!   service); many agents per process.
 //!
 //! What it does not do (yet): the TE node and service applications, the device clients and the owner's HTTP
 //! API are not in this crate yet. The core never reads a clock, opens a socket or draws random numbers: ids
@@ -67,6 +68,8 @@ mod p2p;
 pub mod runtime;
 pub mod settings;
 pub mod signing;
+#[cfg(feature = "mqtt")]
+pub mod te_link;
 pub mod te_node;
 mod transactions;
 

@@ -48,7 +48,14 @@ pub struct RunningAgent {
     task: JoinHandle<Agent>,
 }
 
-async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks) {
+/// The agent's side of its TE link: a client subscribed to its TE inbox.
+struct TeClient {
+    client: rumqttc::AsyncClient,
+    notices: mpsc::Receiver<Vec<u8>>,
+    link: crate::te_link::TeLink,
+}
+
+async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks, te: Option<&TeClient>) {
     while let Some(out) = agent.poll_transmit() {
         match out {
             Output::Acl(m) => {
@@ -66,7 +73,17 @@ async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks) {
                 }
             }
             Output::Te(submission) => {
-                if let Some(tx) = &sinks.te {
+                if let Some(te) = te {
+                    let payload = crate::te_link::submission_payload(&agent.me().name, &submission);
+                    let topic = fipa_acl::mqtt::inbox_topic(&te.link.prefix, &te.link.node);
+                    if let Err(e) = te
+                        .client
+                        .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+                        .await
+                    {
+                        log::warn!("{}: TE submission failed: {e}", agent.me().name);
+                    }
+                } else if let Some(tx) = &sinks.te {
                     let _ = tx.send(submission).await;
                 }
             }
@@ -80,18 +97,62 @@ async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks) {
 }
 
 impl RunningAgent {
-    /// Starts `agent` on `transport` (connected to its inbox), with time from `clock`.
+    /// Starts `agent` on `transport` (connected to its inbox), with time from `clock`; TE submissions go to
+    /// `sinks.te`.
     pub fn spawn(
+        agent: Agent,
+        transport: MqttTransport,
+        clock: Clock,
+        sinks: Sinks,
+    ) -> RunningAgent {
+        RunningAgent::start(agent, transport, clock, sinks, None)
+    }
+
+    /// As [`RunningAgent::spawn`], with the agent linked to its TE node over MQTT (`crate::te_link`): its
+    /// submissions are published to the node, and the node's signed notices move its transactions.
+    pub async fn spawn_with_te(
+        agent: Agent,
+        transport: MqttTransport,
+        clock: Clock,
+        sinks: Sinks,
+        link: crate::te_link::TeLink,
+    ) -> Result<RunningAgent> {
+        // Another client id than the ACL transport's (one connection each), without MQTT's topic characters.
+        let client_id = format!(
+            "te-link-{}",
+            agent.me().name.replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '@',
+                "_"
+            )
+        );
+        let topic = fipa_acl::mqtt::inbox_topic(&link.prefix, &agent.me().name);
+        let (client, notices) =
+            crate::te_link::subscribe(&client_id, &link.host, link.port, &topic).await?;
+        Ok(RunningAgent::start(
+            agent,
+            transport,
+            clock,
+            sinks,
+            Some(TeClient {
+                client,
+                notices,
+                link,
+            }),
+        ))
+    }
+
+    fn start(
         mut agent: Agent,
         mut transport: MqttTransport,
         clock: Clock,
         sinks: Sinks,
+        mut te: Option<TeClient>,
     ) -> RunningAgent {
         let (jobs, mut job_rx) = mpsc::channel::<Job>(64);
         let (stop, mut stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             loop {
-                flush(&mut agent, &transport, &sinks).await;
+                flush(&mut agent, &transport, &sinks, te.as_ref()).await;
                 let now = clock();
                 let sleep = agent
                     .poll_timeout()
@@ -122,10 +183,31 @@ impl RunningAgent {
                             agent.handle_timeout(now);
                         }
                     }
+                    notice = async {
+                        match te.as_mut() {
+                            Some(te) => te.notices.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => match (notice, te.as_ref()) {
+                        (Some(payload), Some(link)) => {
+                            match crate::te_link::read_notice(&payload, &link.link.node_key) {
+                                Some(n) => {
+                                    if let Err(e) = agent.handle_te_notice(&n, clock()) {
+                                        agent.handle_undecodable(&format!("TE notice: {e}"), clock());
+                                    }
+                                }
+                                None => agent.handle_undecodable("a TE notice that is not the node's", clock()),
+                            }
+                        }
+                        _ => break,
+                    },
                     _ = &mut stop_rx => break,
                 }
             }
-            flush(&mut agent, &transport, &sinks).await;
+            flush(&mut agent, &transport, &sinks, te.as_ref()).await;
+            if let Some(te) = &te {
+                let _ = te.client.disconnect().await;
+            }
             let _ = transport.disconnect().await;
             agent
         });

@@ -93,7 +93,7 @@ impl TeSubmission {
 }
 
 /// What the node tells an agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "notice", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum TeNotice {
@@ -108,7 +108,7 @@ pub enum TeNotice {
     TokensToSign {
         /// The submitter of the reading.
         to: String,
-        /// The tokens.
+        /// The tokens (not carried in the JSON form: a meter gateway takes them from the node's library API).
         #[serde(skip)]
         tokens: Vec<DeliveryToken>,
     },

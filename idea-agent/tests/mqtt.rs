@@ -137,3 +137,162 @@ async fn two_agents_agree_a_trade_over_mqtt_and_a_stranger_is_refused() {
     buyer.stop().await.unwrap();
     let _ = broker;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contract_is_recorded_by_the_te_node_over_mqtt_and_forged_notices_are_ignored() {
+    use idea_agent::TeIdentity;
+    use idea_agent::te_link::{TE_PREFIX, TeLink, TeService};
+    let broker = EmbeddedBroker::start().unwrap();
+    let port = broker.addr().port();
+    let node_key = SigningKey::from_bytes(&[90; 32]);
+    let mut node = idea_agent::TeNode::new(registry(&[1, 2]));
+    node.bind_agent(avatar(1), "cell-1@idea");
+    node.bind_agent(avatar(2), "cell-2@idea");
+    let service = TeService::spawn(
+        node,
+        "te-node",
+        node_key.clone(),
+        "127.0.0.1",
+        port,
+        TE_PREFIX,
+        system_clock(),
+    )
+    .await
+    .unwrap();
+    let link = TeLink {
+        host: "127.0.0.1".into(),
+        port,
+        node: "te-node".into(),
+        node_key: PublicKey::from(&node_key),
+        prefix: TE_PREFIX.into(),
+    };
+    let te_agent = |n: u8| {
+        let cell = format!("cell-{n}");
+        let mut a = Agent::new(idea_agent::AgentConfig {
+            me: identifier(&format!("{cell}@idea")),
+            key: key(n),
+            settings: settings(&cell, |s| s),
+            id_seed: [n; 16],
+            te: Some(TeIdentity {
+                deployment: deployment(),
+                avatar: avatar(n),
+                key_version: 0,
+            }),
+        });
+        a.add_behaviour(Box::new(idea_agent::P2pSeller::new()))
+            .unwrap();
+        a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
+        a
+    };
+    let (mut seller, mut buyer) = (te_agent(1), te_agent(2));
+    seller.handle_stored_energy(8_000, fipa_acl::mqtt::system_now());
+    seller
+        .add_peer(idea_agent::Peer {
+            avatar: Some(avatar(2)),
+            ..peer_of(&buyer, 2)
+        })
+        .unwrap();
+    buyer
+        .add_peer(idea_agent::Peer {
+            avatar: Some(avatar(1)),
+            ..peer_of(&seller, 1)
+        })
+        .unwrap();
+    let mut running = Vec::new();
+    let mut events = Vec::new();
+    for a in [seller, buyer] {
+        let transport = MqttTransport::connect(
+            "127.0.0.1",
+            port,
+            a.me().clone(),
+            TransportOptions::default(),
+        )
+        .await
+        .unwrap();
+        let (tx, rx) = mpsc::channel(1024);
+        let sinks = Sinks {
+            commands: None,
+            events: Some(tx),
+            te: None,
+        };
+        running.push(
+            RunningAgent::spawn_with_te(a, transport, system_clock(), sinks, link.clone())
+                .await
+                .unwrap(),
+        );
+        events.push(rx);
+    }
+    // A forged "recorded" notice, signed by another key, published to the seller's TE inbox first.
+    let forger = SigningKey::from_bytes(&[91; 32]);
+    let (forged_client, mut forged_events) = {
+        let mut o = rumqttc::MqttOptions::new("forger", "127.0.0.1", port);
+        o.set_keep_alive(StdDuration::from_secs(30));
+        rumqttc::AsyncClient::new(o, 10)
+    };
+    tokio::spawn(async move { while forged_events.poll().await.is_ok() {} });
+    let now = fipa_acl::mqtt::system_now();
+    let start_at = now
+        .floor_to(Duration::from_mins(15))
+        .checked_add(Duration::from_mins(60))
+        .unwrap();
+    let order = BuyOrder {
+        service: ServiceId::new("p2p-market").unwrap(),
+        subject: Subject::Energy,
+        window: DeliveryWindow::new(start_at, 900, 1).unwrap(),
+        profile: Profile::Energy(vec![Energy::from_wh(700)]),
+        sellers: Vec::new(),
+        reply_within: Duration::from_secs(10),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+    };
+    let id = running[1]
+        .call(move |a, now| a.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order)))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()[0];
+    wait_for(&mut events[0], "agreed").await;
+    let forged = idea_agent::te_link::notice_payload(
+        &idea_agent::TeNotice::Recorded {
+            to: "cell-1@idea".into(),
+            transaction: id,
+        },
+        &forger,
+    );
+    let _ = forged_client
+        .publish(
+            fipa_acl::mqtt::inbox_topic(TE_PREFIX, "cell-1@idea"),
+            rumqttc::QoS::AtLeastOnce,
+            false,
+            forged,
+        )
+        .await;
+    // The seller ignores the forged notice (it says so) and is recorded by the node's own.
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(20);
+    let (mut recorded, mut ignored) = (false, false);
+    while !(recorded && ignored) {
+        let e = tokio::time::timeout_at(deadline, events[0].recv())
+            .await
+            .unwrap_or_else(|_| panic!("recorded {recorded}, forged notice ignored {ignored}"))
+            .unwrap();
+        if e.what == "recorded" {
+            assert_eq!((e.transaction, e.step), (Some(id), "UC-04"));
+            recorded = true;
+        }
+        if e.what == "undecodable" {
+            assert_eq!(e.detail, "a TE notice that is not the node's");
+            ignored = true;
+        }
+    }
+    let e = wait_for(&mut events[1], "recorded").await;
+    assert_eq!(e.transaction, Some(id));
+    let seller = running.remove(0).stop().await.unwrap();
+    running.remove(0).stop().await.unwrap();
+    let node = service.stop().await.unwrap();
+    assert_eq!(node.contracts().len(), 1);
+    assert_eq!(
+        seller.transactions().get(&id).unwrap().lifecycle.state(),
+        TransactionState::Recorded
+    );
+    let _ = broker;
+}
