@@ -108,6 +108,10 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
+/// The longest one request (connection, handshake, answer and body) may take before it is abandoned as a
+/// transport failure: a server that accepts and then neither answers nor closes cannot hold a client.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One HTTP/1.1 connection, reopened through the connector when it closes.
 pub struct Connection {
     connector: Box<dyn Connector>,
@@ -150,7 +154,8 @@ impl Connection {
             .ok_or_else(|| Error::Transport("no connection".into()))
     }
 
-    /// Sends one request; a connection the server closed is reopened once.
+    /// Sends one request; a connection the server closed (or that gave no answer within
+    /// [`REQUEST_TIMEOUT`]) is reopened once.
     ///
     /// # Errors
     /// [`Error::Transport`] if the connection fails twice.
@@ -162,7 +167,18 @@ impl Connection {
     ) -> Result<Answer, Error> {
         let mut last = None;
         for _ in 0..2 {
-            match self.try_request(method, path, body.clone()).await {
+            let attempt = tokio::time::timeout(
+                REQUEST_TIMEOUT,
+                self.try_request(method, path, body.clone()),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Transport(format!(
+                    "{method} {path}: no answer in {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                )))
+            });
+            match attempt {
                 Ok(answer) => return Ok(answer),
                 Err(e) => {
                     self.sender = None;

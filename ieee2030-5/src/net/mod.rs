@@ -41,7 +41,10 @@ mod server;
 pub mod tls;
 
 pub use client::{ClientConfig, DerClient};
-pub use http::{Answer, Connecting, Connection, Connector, RustlsConnector, Stream, TcpConnector};
+pub use http::{
+    Answer, Connecting, Connection, Connector, REQUEST_TIMEOUT, RustlsConnector, Stream,
+    TcpConnector,
+};
 pub use server::{
     ServeLimits, SharedServer, deliver_notifications, serve, serve_connection, serve_with,
 };
