@@ -44,6 +44,7 @@ pub struct Agent {
     settings: OwnerSettings,
     book: CommitmentBook,
     peers: Peers,
+    services: crate::membership::Services,
     transactions: Transactions,
     behaviours: Behaviours,
     outbox: Outbox,
@@ -52,6 +53,8 @@ pub struct Agent {
     /// The interval start each executing transaction was last commanded for.
     commanded: std::collections::BTreeMap<TransactionId, Timestamp>,
     te: Option<TeIdentity>,
+    /// A key announced to the directory and not confirmed yet (AUX-06).
+    next_key: Option<SigningKey>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -72,7 +75,8 @@ macro_rules! context {
             me: &$self.me,
             settings: &$self.settings,
             book: &mut $self.book,
-            peers: &$self.peers,
+            peers: &mut $self.peers,
+            services: &mut $self.services,
             transactions: &mut $self.transactions,
             outbox: &mut $self.outbox,
             events: &mut $self.events,
@@ -92,6 +96,7 @@ impl Agent {
             key: config.key,
             settings: config.settings,
             peers: Peers::default(),
+            services: crate::membership::Services::default(),
             transactions: Transactions::default(),
             behaviours: Behaviours::default(),
             outbox: Outbox::default(),
@@ -99,6 +104,7 @@ impl Agent {
             ids: IdSource::new(config.id_seed),
             commanded: std::collections::BTreeMap::new(),
             te: config.te,
+            next_key: None,
         }
     }
 
@@ -130,6 +136,11 @@ impl Agent {
     /// The known agents.
     pub fn peers(&self) -> &Peers {
         &self.peers
+    }
+
+    /// The services other agents offer, as the directory described them (plug & play).
+    pub fn services(&self) -> &crate::membership::Services {
+        &self.services
     }
 
     /// Adds or replaces a known agent.
@@ -316,6 +327,33 @@ impl Agent {
         };
         let mut cx = context!(self, now);
         behaviour.on_message(&mut cx, m);
+        self.take_up_rotated_key(now);
+    }
+
+    /// AUX-06 (the owner or the user changes): announces `new_key` to the directory through the
+    /// [`crate::PlugAndPlay`] behaviour; the agent keeps signing with its current key until the directory
+    /// confirms, then signs with `new_key` (every peer hears of it from the directory). The TE registry's
+    /// key is rotated separately, by the registrar.
+    pub fn rotate_key(&mut self, new_key: SigningKey, now: Timestamp) -> Result<()> {
+        let public = idea_proto::PublicKey::from(&new_key);
+        self.with_behaviour::<crate::PlugAndPlay, _>(now, |p, cx| p.rotate(cx, public))
+            .ok_or_else(|| Error::settings("behaviours", "key rotation needs plug-and-play"))??;
+        self.next_key = Some(new_key);
+        Ok(())
+    }
+
+    fn take_up_rotated_key(&mut self, now: Timestamp) {
+        let confirmed = self
+            .behaviours
+            .get_mut::<crate::PlugAndPlay>()
+            .is_some_and(crate::PlugAndPlay::take_rotated);
+        if confirmed && let Some(key) = self.next_key.take() {
+            // Messages are signed as they are taken: from now on with the new key, which the directory is
+            // telling every peer at the same time.
+            self.key = key;
+            let public = idea_proto::PublicKey::from(&self.key);
+            self.log(now, "AUX-06", "key-rotated", None, None, public.to_string());
+        }
     }
 
     /// A message the transport could not decode: logged (there is no sender to answer).

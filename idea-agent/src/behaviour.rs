@@ -155,8 +155,10 @@ pub struct Context<'a> {
     pub settings: &'a OwnerSettings,
     /// The commitment book (AG-04).
     pub book: &'a mut CommitmentBook,
-    /// The agents known.
-    pub peers: &'a Peers,
+    /// The agents known (plug & play adds and removes them as the directory says).
+    pub peers: &'a mut Peers,
+    /// The services other agents offer, as the directory described them.
+    pub services: &'a mut crate::membership::Services,
     /// The agent's transactions and their lifecycles.
     pub transactions: &'a mut Transactions,
     pub(crate) outbox: &'a mut Outbox,
@@ -281,6 +283,11 @@ impl Context<'_> {
         }
         self.outbox.queue.push_back(Output::Te(submission));
         Ok(())
+    }
+
+    /// The key the agent's messages verify against.
+    pub fn public_key(&self) -> idea_proto::PublicKey {
+        idea_proto::PublicKey::from(self.key)
     }
 
     /// A fresh transaction id.

@@ -18,6 +18,11 @@
 //!   signatures are refused and kept on record.
 //! - [`Arbitrator`] (ARCH-08): permits, adjusts or refuses a transaction on the section's power flow with
 //!   the transactions already permitted, naming the binding limit.
+//! - [`DirectoryService`] and [`PlugAndPlay`] (PROP-02, AUX-01, AUX-06, AUX-09): the FIPA directory with
+//!   keys proved at registration and bound to names; a cell that connects registers, hears of every agent
+//!   and service, and is heard of by them — it trades with no manual step; keys rotate through the
+//!   directory; a cell that leaves is forgotten. The market learns its traders the same way
+//!   ([`MarketService::join_directory`]).
 //! - `market`: the P2P market service (double auction per period) and the agents' participant behaviour.
 //! - The lifecycle spine: agreed → recorded (the TE node's notice) → commanded at the interval start (a setpoint at
 //!   the connection point, never beyond the cell's limits, AG-11) → executing → measured → completed →
@@ -60,12 +65,15 @@ mod agent;
 pub mod arbitrator;
 mod behaviour;
 pub mod commitment;
+pub mod directory;
 mod error;
 mod event;
 pub mod market;
+pub mod membership;
 mod p2p;
 #[cfg(feature = "mqtt")]
 pub mod runtime;
+pub mod service;
 pub mod settings;
 pub mod signing;
 #[cfg(feature = "mqtt")]
@@ -80,10 +88,13 @@ pub use behaviour::{
     Peers, TeIdentity, TeSubmission,
 };
 pub use commitment::CommitmentBook;
+pub use directory::{Admission, DirectoryConfig, DirectoryService};
 pub use error::{Error, Result};
 pub use event::{Event, MAX_PENDING_EVENTS};
 pub use market::{MarketConfig, MarketParticipant, MarketService};
+pub use membership::{Membership, PlugAndPlay, Services};
 pub use p2p::{BuyOrder, CONTRACT_PARAM, MAX_NEGOTIATIONS, P2pBuyer, P2pSeller};
+pub use service::AclService;
 pub use settings::OwnerSettings;
 pub use te_node::{TeNode, TeNotice};
 pub use transactions::{DECISION_GRACE, MAX_TRANSACTIONS, Tracked, Transactions};

@@ -81,6 +81,7 @@ pub struct MarketService {
     books: BTreeMap<Timestamp, Book>,
     outbox: VecDeque<AclMessage>,
     seq: u64,
+    membership: Option<crate::membership::Membership>,
 }
 
 impl MarketService {
@@ -92,6 +93,74 @@ impl MarketService {
             books: BTreeMap::new(),
             outbox: VecDeque::new(),
             seq: 0,
+            membership: None,
+        }
+    }
+
+    /// The market's directory description: its identity (key, no cell) and the market service.
+    pub fn description(&self) -> fipa_acl::directory::DfAgentDescription {
+        use crate::directory::{Identity, MARKET_SERVICE};
+        use fipa_acl::directory::{DfAgentDescription, ServiceDescription};
+        let label = self.config.service.as_str();
+        let identity = Identity {
+            key: idea_proto::PublicKey::from(&self.config.key),
+            cell: None,
+            avatar: None,
+        };
+        DfAgentDescription {
+            name: Some(self.config.me.clone()),
+            services: vec![
+                identity.to_service(label),
+                ServiceDescription {
+                    name: Some(label.to_owned()),
+                    service_type: Some(MARKET_SERVICE.to_owned()),
+                    protocols: vec![MARKET_PROTOCOL.to_owned()],
+                    ontologies: vec![energy::ONTOLOGY.to_owned()],
+                    languages: vec!["fipa-sl0".to_owned()],
+                    ownership: Some(self.config.operator.as_str().to_owned()),
+                    ..ServiceDescription::default()
+                },
+            ],
+            ..DfAgentDescription::default()
+        }
+    }
+
+    /// Registers the market with the directory `directory` (plug & play): the cells that register there
+    /// become its traders, and those that leave stop being.
+    pub fn join_directory(&mut self, directory: Peer) {
+        let mut membership = crate::membership::Membership::new(directory);
+        let conversation = format!("{}-directory", self.config.me.name);
+        let m = membership.register(&self.description(), conversation);
+        self.membership = Some(membership);
+        self.outbox.push_back(m);
+    }
+
+    fn handle_directory(&mut self, m: &AclMessage) {
+        use crate::membership::Change;
+        let Some(membership) = self.membership.as_mut() else {
+            return;
+        };
+        if signing::verify(m, &membership.directory().key).is_err() {
+            log::warn!("market: a directory message that does not verify");
+            return;
+        }
+        let (changes, reply) = membership.handle(m);
+        if let Some(reply) = reply {
+            self.outbox.push_back(reply);
+        }
+        for change in changes {
+            match change {
+                Change::Joined { peer, .. } if peer.cell.is_some() => {
+                    if let Err(e) = self.peers.insert(*peer) {
+                        log::warn!("market: {e}");
+                    }
+                }
+                Change::Left(name) => {
+                    self.peers.remove(&name);
+                }
+                Change::Refused(reason) => log::warn!("market: the directory refused: {reason}"),
+                _ => {}
+            }
         }
     }
 
@@ -114,6 +183,10 @@ impl MarketService {
 
     /// One incoming order (or anything else, which is not understood).
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
+        if self.membership.as_ref().is_some_and(|d| d.wants(&m)) {
+            self.handle_directory(&m);
+            return;
+        }
         let sender = m
             .sender
             .as_ref()
@@ -377,6 +450,11 @@ impl MarketParticipant {
         }
     }
 
+    /// A participant of whichever market the directory offers (plug & play, [`crate::PlugAndPlay`]).
+    pub fn discovering() -> MarketParticipant {
+        MarketParticipant::default()
+    }
+
     /// Places an order for `wh` of energy in the period starting at `start`, on `side`, at the owner's limit
     /// price; the cell's book takes it tentatively first (refused if it does not fit or the profile in force
     /// does not trade it).
@@ -392,7 +470,11 @@ impl MarketParticipant {
         let market = self
             .market
             .clone()
-            .ok_or_else(|| crate::Error::settings("market", "no market"))?;
+            .or_else(|| cx.services.find(crate::directory::MARKET_SERVICE).cloned())
+            .ok_or_else(|| {
+                crate::Error::settings("market", "no market given and none in the directory")
+            })?;
+        self.market = Some(market.clone());
         let profile = cx.settings.profile();
         if !profile.trades(Subject::Energy, side) || !profile.services.contains(&service) {
             return Err(crate::Error::settings(

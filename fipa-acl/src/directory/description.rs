@@ -201,6 +201,12 @@ impl DfAgentDescription {
         }
     }
 
+    /// Whether this description matches `template` (SC00023 §6.1.4: every value the template gives is
+    /// present here; a set in the template is a subset) — what a search or a subscription selects.
+    pub fn matches(&self, template: &DfAgentDescription) -> bool {
+        super::registry::df_matches(template, self)
+    }
+
     /// From a `df-agent-description` frame (or the bare `(df-agent-description)` of an empty template).
     pub fn from_term(term: &Term) -> Option<DfAgentDescription> {
         if !term.symbol()?.eq_ignore_ascii_case("df-agent-description") {

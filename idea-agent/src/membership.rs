@@ -1,0 +1,534 @@
+//! A member's side of the directory ([`crate::directory`]): register, subscribe to every description, and
+//! turn the directory's results into peers joining and leaving — shared by the agents' [`PlugAndPlay`]
+//! behaviour and the service applications (the market learns its traders this way).
+
+use crate::behaviour::{Behaviour, Context, MAX_PEERS, Peer};
+use crate::directory::{IDENTITY_SERVICE, Identity, ONTOLOGY, P2P_SERVICE};
+use fipa_acl::directory::{DfAgentDescription, ServiceDescription, request};
+use fipa_acl::sl0::{Content, ContentElement, Formula, Term};
+use fipa_acl::{AclMessage, AgentIdentifier, Expression, Performative};
+use idea_proto::CellRef;
+use std::collections::BTreeMap;
+
+/// What a directory message changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// The registration is done (the subscription follows).
+    Registered,
+    /// The directory refused or failed the registration; its reason.
+    Refused(String),
+    /// An agent registered or changed its description (a key rotation among others).
+    Joined {
+        /// The agent as a peer.
+        peer: Box<Peer>,
+        /// What it offers besides its identity.
+        services: Vec<ServiceDescription>,
+    },
+    /// An agent deregistered (AUX-09).
+    Left(String),
+    /// This member's own deregistration is done.
+    Deregistered,
+    /// This member's `modify` is done (a key rotation takes effect now).
+    Modified,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Registering,
+    Member,
+    Leaving,
+}
+
+/// A member of one directory.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    directory: Peer,
+    conversation: Option<String>,
+    state: State,
+}
+
+fn conversation_of(m: &AclMessage) -> Option<String> {
+    m.conversation_id
+        .as_ref()
+        .and_then(Expression::as_text)
+        .map(|t| t.into_owned())
+}
+
+fn results(m: &AclMessage) -> Vec<DfAgentDescription> {
+    let Ok(content) = Content::parse(m.content.as_deref().unwrap_or_default()) else {
+        return Vec::new();
+    };
+    content
+        .0
+        .iter()
+        .filter_map(|e| match e {
+            ContentElement::Formula(Formula::Result(_, found)) => found.members(),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(DfAgentDescription::from_term)
+        .collect()
+}
+
+impl Membership {
+    /// A member of the directory `directory` (its identifier and key), not registered yet.
+    pub fn new(directory: Peer) -> Membership {
+        Membership {
+            directory,
+            conversation: None,
+            state: State::Idle,
+        }
+    }
+
+    /// The directory.
+    pub fn directory(&self) -> &Peer {
+        &self.directory
+    }
+
+    /// Whether the registration is done.
+    pub fn is_member(&self) -> bool {
+        self.state == State::Member
+    }
+
+    /// The `register` request for `description`, in conversation `conversation`.
+    pub fn register(
+        &mut self,
+        description: &DfAgentDescription,
+        conversation: String,
+    ) -> AclMessage {
+        self.state = State::Registering;
+        self.conversation = Some(conversation.clone());
+        self.message(
+            Term::Function {
+                symbol: "register".into(),
+                args: vec![description.to_term()],
+            },
+            Performative::Request,
+            conversation,
+        )
+    }
+
+    /// The `deregister` request for the agent `me` (AUX-09).
+    pub fn deregister(&mut self, me: &AgentIdentifier) -> AclMessage {
+        self.state = State::Leaving;
+        let d = DfAgentDescription {
+            name: Some(me.clone()),
+            ..DfAgentDescription::default()
+        };
+        let conversation = format!("{}-leave", self.conversation.clone().unwrap_or_default());
+        self.message(
+            Term::Function {
+                symbol: "deregister".into(),
+                args: vec![d.to_term()],
+            },
+            Performative::Request,
+            conversation,
+        )
+    }
+
+    /// The `modify` request replacing this member's description with `description` (AUX-06 names a new key
+    /// in it, and the request is still signed with the old one).
+    pub fn modify(&mut self, description: &DfAgentDescription) -> AclMessage {
+        let conversation = format!("{}-modify", self.conversation.clone().unwrap_or_default());
+        self.message(
+            Term::Function {
+                symbol: "modify".into(),
+                args: vec![description.to_term()],
+            },
+            Performative::Request,
+            conversation,
+        )
+    }
+
+    fn message(&self, act: Term, performative: Performative, conversation: String) -> AclMessage {
+        let mut m = request(&self.directory.agent, act);
+        m.performative = performative.into();
+        m.receivers = vec![self.directory.agent.clone()];
+        m.protocol = Some(
+            if performative == Performative::Subscribe {
+                "fipa-subscribe"
+            } else {
+                "fipa-request"
+            }
+            .into(),
+        );
+        m.conversation_id = Some(Expression::String(conversation.into_bytes()));
+        m
+    }
+
+    /// Whether `m` is the directory's.
+    pub fn wants(&self, m: &AclMessage) -> bool {
+        m.sender
+            .as_ref()
+            .is_some_and(|s| s.name == self.directory.agent.name)
+            && m.ontology
+                .as_ref()
+                .and_then(Expression::as_text)
+                .is_some_and(|o| o == ONTOLOGY)
+    }
+
+    /// Takes a message from the directory: the changes it brings, and a message to send back (the
+    /// subscription, once registered).
+    pub fn handle(&mut self, m: &AclMessage) -> (Vec<Change>, Option<AclMessage>) {
+        let Some(conversation) = self.conversation.clone() else {
+            return (Vec::new(), None);
+        };
+        let subscription = format!("{conversation}-subscription");
+        let leaving = format!("{conversation}-leave");
+        let modifying = format!("{conversation}-modify");
+        let theirs = conversation_of(m);
+        let content =
+            || String::from_utf8_lossy(m.content.as_deref().unwrap_or_default()).into_owned();
+        match (m.performative.performative(), theirs) {
+            (Some(Performative::Inform), Some(c)) if c == conversation => {
+                if self.state != State::Registering {
+                    return (Vec::new(), None);
+                }
+                self.state = State::Member;
+                let search = Term::Function {
+                    symbol: "search".into(),
+                    args: vec![
+                        DfAgentDescription::default().to_term(),
+                        Term::frame::<&str>("search-constraints", []),
+                    ],
+                };
+                let subscribe = self.message(search, Performative::Subscribe, subscription);
+                (vec![Change::Registered], Some(subscribe))
+            }
+            (Some(Performative::Refuse | Performative::Failure), Some(c)) if c == conversation => {
+                self.state = State::Idle;
+                (vec![Change::Refused(content())], None)
+            }
+            (Some(Performative::Inform), Some(c)) if c == subscription => {
+                let changes = results(m)
+                    .into_iter()
+                    .filter_map(|d| {
+                        let name = d.name.clone()?;
+                        if d.services.is_empty() {
+                            return Some(Change::Left(name.name));
+                        }
+                        match Identity::of(&d) {
+                            Ok(identity) => Some(Change::Joined {
+                                peer: Box::new(identity.peer(name)),
+                                services: d
+                                    .services
+                                    .into_iter()
+                                    .filter(|s| s.service_type.as_deref() != Some(IDENTITY_SERVICE))
+                                    .collect(),
+                            }),
+                            Err(e) => {
+                                log::info!("directory: {} ignored: {e}", name.name);
+                                None
+                            }
+                        }
+                    })
+                    .collect();
+                (changes, None)
+            }
+            (Some(Performative::Inform), Some(c)) if c == leaving => {
+                self.state = State::Idle;
+                (vec![Change::Deregistered], None)
+            }
+            (Some(Performative::Inform), Some(c)) if c == modifying => {
+                (vec![Change::Modified], None)
+            }
+            (Some(Performative::Refuse | Performative::Failure), Some(c))
+                if c == subscription || c == modifying =>
+            {
+                (vec![Change::Refused(content())], None)
+            }
+            _ => (Vec::new(), None),
+        }
+    }
+}
+
+/// A service another agent offers, as the directory described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedService {
+    /// The agent offering it.
+    pub provider: AgentIdentifier,
+    /// Its description.
+    pub description: ServiceDescription,
+}
+
+/// The most services an agent keeps on record.
+pub const MAX_SERVICES_KNOWN: usize = MAX_PEERS;
+
+/// The services the agent knows of, by type then provider.
+#[derive(Debug, Clone, Default)]
+pub struct Services {
+    by_type: BTreeMap<String, BTreeMap<String, OfferedService>>,
+    count: usize,
+}
+
+impl Services {
+    /// Records what `provider` offers now (replacing what it offered before).
+    pub fn offer(&mut self, provider: &AgentIdentifier, services: &[ServiceDescription]) {
+        self.withdraw(&provider.name);
+        for s in services {
+            let Some(kind) = s.service_type.clone() else {
+                continue;
+            };
+            if self.count >= MAX_SERVICES_KNOWN {
+                log::warn!(
+                    "{MAX_SERVICES_KNOWN} services known; {kind} of {} ignored",
+                    provider.name
+                );
+                return;
+            }
+            let entry = self.by_type.entry(kind).or_default();
+            if entry
+                .insert(
+                    provider.name.clone(),
+                    OfferedService {
+                        provider: provider.clone(),
+                        description: s.clone(),
+                    },
+                )
+                .is_none()
+            {
+                self.count = self.count.saturating_add(1);
+            }
+        }
+    }
+
+    /// Forgets what `provider` offered.
+    pub fn withdraw(&mut self, provider: &str) {
+        for entry in self.by_type.values_mut() {
+            if entry.remove(provider).is_some() {
+                self.count = self.count.saturating_sub(1);
+            }
+        }
+        self.by_type.retain(|_, e| !e.is_empty());
+    }
+
+    /// The providers of services of type `kind`, by name.
+    pub fn of_type(&self, kind: &str) -> impl Iterator<Item = &OfferedService> {
+        self.by_type
+            .get(kind)
+            .into_iter()
+            .flat_map(BTreeMap::values)
+    }
+
+    /// The first provider of a service of type `kind`.
+    pub fn find(&self, kind: &str) -> Option<&AgentIdentifier> {
+        self.of_type(kind).next().map(|s| &s.provider)
+    }
+
+    /// Every service known.
+    pub fn iter(&self) -> impl Iterator<Item = &OfferedService> {
+        self.by_type.values().flat_map(BTreeMap::values)
+    }
+}
+
+/// Plug & play (PROP-02, AUX-01, AUX-09; AG-10 built-in behaviour): registers the cell with the directory,
+/// subscribes to it, and keeps the agent's peers and known services to what the directory says — so a cell
+/// that connects is offered every running service and trades with no manual step.
+#[derive(Debug, Clone)]
+pub struct PlugAndPlay {
+    membership: Membership,
+    /// A key rotation the directory has confirmed, for the agent to take up.
+    rotated: bool,
+}
+
+impl PlugAndPlay {
+    /// The behaviour's name.
+    pub const NAME: &'static str = "plug-and-play";
+
+    /// Plug & play with the directory `directory` (its identifier and key, from the deployment).
+    pub fn new(directory: Peer) -> PlugAndPlay {
+        PlugAndPlay {
+            membership: Membership::new(directory),
+            rotated: false,
+        }
+    }
+
+    /// Whether the agent is registered.
+    pub fn is_member(&self) -> bool {
+        self.membership.is_member()
+    }
+
+    /// The agent's description: its identity (key, cell, avatar) and the bilateral trading it offers.
+    pub fn description(cx: &Context<'_>) -> DfAgentDescription {
+        let cell = &cx.settings.cell;
+        let identity = Identity {
+            key: cx.public_key(),
+            cell: Some(CellRef::new(cell.id.clone(), cell.cell_type)),
+            avatar: cx.te.map(|t| t.avatar),
+        };
+        let label = cell.id.as_str();
+        DfAgentDescription {
+            name: Some(cx.me.clone()),
+            services: vec![
+                identity.to_service(label),
+                ServiceDescription {
+                    name: Some(label.to_owned()),
+                    service_type: Some(P2P_SERVICE.to_owned()),
+                    protocols: vec!["fipa-contract-net".into()],
+                    ontologies: vec![fipa_acl::energy::ONTOLOGY.into()],
+                    languages: vec!["fipa-sl0".into()],
+                    ..ServiceDescription::default()
+                },
+            ],
+            ..DfAgentDescription::default()
+        }
+    }
+
+    /// AUX-01: connects the cell — registers it with the directory (the subscription follows).
+    pub fn join(&mut self, cx: &mut Context<'_>) -> crate::Result<()> {
+        cx.peers.insert(self.membership.directory().clone())?;
+        let description = PlugAndPlay::description(cx);
+        let conversation = cx.new_conversation_id();
+        let m = self.membership.register(&description, conversation);
+        cx.log(
+            "AUX-01",
+            "registering",
+            None,
+            Some(&self.membership.directory().agent.name),
+            "the cell registers with the directory",
+        );
+        cx.send(m)
+    }
+
+    /// AUX-06: announces `new_key` as the agent's key (a `modify` signed with the current one). The agent
+    /// signs with the new key once the directory confirms ([`PlugAndPlay::take_rotated`]).
+    pub fn rotate(
+        &mut self,
+        cx: &mut Context<'_>,
+        new_key: idea_proto::PublicKey,
+    ) -> crate::Result<()> {
+        let mut description = PlugAndPlay::description(cx);
+        if let Some(identity) = description
+            .services
+            .iter_mut()
+            .find(|s| s.service_type.as_deref() == Some(IDENTITY_SERVICE))
+        {
+            for (name, value) in &mut identity.properties {
+                if name == "key" {
+                    *value = Term::String(new_key.to_string().into());
+                }
+            }
+        }
+        let m = self.membership.modify(&description);
+        cx.log(
+            "AUX-06",
+            "key-announced",
+            None,
+            Some(&self.membership.directory().agent.name),
+            new_key.to_string(),
+        );
+        cx.send(m)
+    }
+
+    /// Whether the directory confirmed a key rotation since the last call.
+    pub fn take_rotated(&mut self) -> bool {
+        std::mem::take(&mut self.rotated)
+    }
+
+    /// AUX-09: disconnects the cell from the directory. Commitments already recorded go on to settlement.
+    pub fn leave(&mut self, cx: &mut Context<'_>) -> crate::Result<()> {
+        let m = self.membership.deregister(cx.me);
+        cx.log(
+            "AUX-09",
+            "deregistering",
+            None,
+            Some(&self.membership.directory().agent.name),
+            "the cell leaves the directory",
+        );
+        cx.send(m)
+    }
+}
+
+impl Behaviour for PlugAndPlay {
+    fn name(&self) -> &str {
+        PlugAndPlay::NAME
+    }
+
+    fn wants(&self, m: &AclMessage) -> bool {
+        self.membership.wants(m)
+    }
+
+    fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage) {
+        let directory = self.membership.directory().agent.name.clone();
+        let (changes, reply) = self.membership.handle(&m);
+        if let Some(reply) = reply
+            && let Err(e) = cx.send(reply)
+        {
+            cx.log(
+                "AUX-01",
+                "subscription-failed",
+                None,
+                Some(&directory),
+                e.to_string(),
+            );
+        }
+        for change in changes {
+            match change {
+                Change::Registered => {
+                    cx.log("AUX-01", "registered", None, Some(&directory), "registered");
+                }
+                Change::Refused(reason) => {
+                    cx.log(
+                        "AUX-01",
+                        "registration-refused",
+                        None,
+                        Some(&directory),
+                        reason,
+                    );
+                }
+                Change::Joined { peer, services } => {
+                    if peer.agent.name == cx.me.name || peer.agent.name == directory {
+                        continue;
+                    }
+                    let name = peer.agent.name.clone();
+                    let detail = match &peer.cell {
+                        Some(c) => format!("{} ({})", c.cell, c.cell_type),
+                        None => "a service application".to_owned(),
+                    };
+                    if let Err(e) = cx.peers.insert(*peer) {
+                        cx.log("AUX-01", "peer-ignored", None, Some(&name), e.to_string());
+                        continue;
+                    }
+                    cx.log("AUX-01", "peer-found", None, Some(&name), detail);
+                    for s in services
+                        .iter()
+                        .filter(|s| s.service_type.as_deref() != Some(P2P_SERVICE))
+                    {
+                        cx.log(
+                            "AUX-01",
+                            "service-offered",
+                            None,
+                            Some(&name),
+                            s.service_type.clone().unwrap_or_default(),
+                        );
+                    }
+                    let provider = cx.peers.get(&name).map(|p| p.agent.clone());
+                    if let Some(provider) = provider {
+                        cx.services.offer(&provider, &services);
+                    }
+                }
+                Change::Left(name) => {
+                    if name == directory {
+                        continue;
+                    }
+                    cx.services.withdraw(&name);
+                    if cx.peers.remove(&name).is_some() {
+                        cx.log("AUX-09", "peer-left", None, Some(&name), "deregistered");
+                    }
+                }
+                Change::Modified => self.rotated = true,
+                Change::Deregistered => {
+                    cx.log(
+                        "AUX-09",
+                        "deregistered",
+                        None,
+                        Some(&directory),
+                        "left the directory",
+                    );
+                }
+            }
+        }
+    }
+}

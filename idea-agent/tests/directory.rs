@@ -1,0 +1,543 @@
+//! Plug & play through the directory (PROP-02, AUX-01, AUX-06, AUX-09): cells and the market register, a
+//! cell that connects later is offered every service and trades with no manual step; strangers, impostors,
+//! key rotation and departures — all through the ACL string representation.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use common::*;
+use fipa_acl::directory::DfAgentDescription;
+use fipa_acl::{AclMessage, AgentIdentifier, Performative};
+use idea_agent::directory::{Identity, MARKET_SERVICE};
+use idea_agent::signing;
+use idea_agent::{
+    AclService, Admission, Agent, AgentConfig, BuyOrder, DirectoryConfig, DirectoryService,
+    MarketConfig, MarketParticipant, MarketService, Membership, Output, P2pBuyer, P2pSeller, Peer,
+    PlugAndPlay, TeIdentity,
+};
+use idea_proto::*;
+use std::collections::BTreeSet;
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn df_id() -> AgentIdentifier {
+    AgentIdentifier::new("df@idea")
+}
+
+fn df_key() -> SigningKey {
+    SigningKey::from_bytes(&[90; 32])
+}
+
+fn df_peer() -> Peer {
+    Peer {
+        agent: df_id(),
+        cell: None,
+        key: PublicKey::from(&df_key()),
+        avatar: None,
+    }
+}
+
+fn directory(admission: Admission) -> DirectoryService {
+    DirectoryService::new(DirectoryConfig {
+        me: df_id(),
+        key: df_key(),
+        admission,
+    })
+}
+
+fn market() -> MarketService {
+    MarketService::new(MarketConfig {
+        me: AgentIdentifier::new("market@idea"),
+        key: SigningKey::from_bytes(&[77; 32]),
+        service: ServiceId::new("p2p-market").unwrap(),
+        operator: UserId::new("market-operator").unwrap(),
+        currency: Currency::new("EUR", 2).unwrap(),
+        period_s: 900,
+        gate_closure: Duration::from_mins(5),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+        deployment: deployment(),
+    })
+}
+
+/// Agent `n` of cell `cell-n` with the P2P behaviours, plug & play and a market participant that finds its
+/// market in the directory; no peers configured.
+fn cell_agent(n: u8) -> Agent {
+    let cell = format!("cell-{n}");
+    let mut a = Agent::new(AgentConfig {
+        me: AgentIdentifier::new(format!("{cell}@idea")),
+        key: key(n),
+        settings: settings(&cell, |s| s),
+        id_seed: [n; 16],
+        te: Some(TeIdentity {
+            deployment: deployment(),
+            avatar: avatar(n),
+            key_version: 0,
+        }),
+    });
+    a.add_behaviour(Box::new(P2pSeller::new())).unwrap();
+    a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
+    a.add_behaviour(Box::new(PlugAndPlay::new(df_peer())))
+        .unwrap();
+    a.add_behaviour(Box::new(MarketParticipant::discovering()))
+        .unwrap();
+    a.handle_stored_energy(8_000, t("2026-12-02T10:00:00Z"));
+    a
+}
+
+fn join(a: &mut Agent, now: Timestamp) {
+    a.with_behaviour::<PlugAndPlay, _>(now, |p, cx| p.join(cx))
+        .unwrap()
+        .unwrap();
+}
+
+/// Agents and services on one simulated network (every message through the string representation).
+struct World {
+    agents: Vec<Agent>,
+    services: Vec<Box<dyn AclService>>,
+    trace: Trace,
+}
+
+impl World {
+    fn new(services: Vec<Box<dyn AclService>>) -> World {
+        World {
+            agents: Vec::new(),
+            services,
+            trace: Trace::default(),
+        }
+    }
+
+    fn agent(&mut self, name: &str) -> &mut Agent {
+        self.agents
+            .iter_mut()
+            .find(|a| a.me().name == name)
+            .unwrap()
+    }
+
+    /// Delivers `m` as the network would.
+    fn deliver(&mut self, m: AclMessage, now: Timestamp) {
+        let mut wire = Vec::new();
+        m.encode_string(&mut wire).unwrap();
+        let (m, _) = AclMessage::decode_string(&wire).unwrap();
+        for s in &mut self.services {
+            if m.receivers.contains(s.me()) {
+                s.handle_acl(m.clone(), now);
+            }
+        }
+        for a in &mut self.agents {
+            if m.receivers.contains(a.me()) {
+                a.handle_acl(m.clone(), now);
+            }
+        }
+        self.trace.messages.push(m);
+    }
+
+    fn pump(&mut self, now: Timestamp) {
+        for _ in 0..200 {
+            let mut mail = Vec::new();
+            for a in &mut self.agents {
+                while let Some(out) = a.poll_transmit() {
+                    match out {
+                        Output::Acl(m) => mail.push(*m),
+                        Output::Command(c) => self.trace.commands.push((a.me().name.clone(), c)),
+                        Output::Te(s) => self.trace.te.push((a.me().name.clone(), s)),
+                        _ => {}
+                    }
+                }
+                while let Some(e) = a.poll_event() {
+                    self.trace.events.push(e);
+                }
+            }
+            for s in &mut self.services {
+                while let Some(m) = s.poll_transmit() {
+                    mail.push(m);
+                }
+            }
+            if mail.is_empty() {
+                return;
+            }
+            for m in mail {
+                self.deliver(m, now);
+            }
+        }
+        panic!("no quiet");
+    }
+
+    fn replies_to(&self, name: &str) -> Vec<&AclMessage> {
+        self.trace
+            .messages
+            .iter()
+            .filter(|m| m.receivers.iter().any(|r| r.name == name))
+            .collect()
+    }
+}
+
+#[test]
+fn a_cell_that_connects_is_offered_every_service_and_trades_with_no_manual_step() {
+    let now = t("2026-12-02T10:00:00Z");
+    let mut market = market();
+    market.join_directory(df_peer());
+    let mut w = World::new(vec![Box::new(directory(Admission::Open)), Box::new(market)]);
+    for n in 1..=3 {
+        let mut a = cell_agent(n);
+        join(&mut a, now);
+        w.agents.push(a);
+    }
+    w.pump(now);
+    for n in 1..=3 {
+        let name = format!("cell-{n}@idea");
+        let whats = w.trace.whats(&name);
+        assert!(whats.contains(&"registered"), "{name}: {whats:?}");
+        let peers: Vec<String> = w
+            .agent(&name)
+            .peers()
+            .iter()
+            .map(|p| p.agent.name.clone())
+            .collect();
+        let mut expected: Vec<String> = (1..=3)
+            .filter(|&m| m != n)
+            .map(|m| format!("cell-{m}@idea"))
+            .collect();
+        expected.extend(["df@idea".to_owned(), "market@idea".to_owned()]);
+        expected.sort();
+        assert_eq!(
+            peers, expected,
+            "{name} knows every cell, the directory and the market"
+        );
+    }
+
+    // A fifth cell connects during the run (S3): nobody configures anything.
+    let later = t("2026-12-02T10:05:00Z");
+    let mut newcomer = cell_agent(5);
+    join(&mut newcomer, later);
+    w.agents.push(newcomer);
+    w.pump(later);
+    let found: Vec<_> = w
+        .trace
+        .events
+        .iter()
+        .filter(|e| e.agent == "cell-5@idea" && e.step == "AUX-01")
+        .map(|e| {
+            (
+                e.what,
+                e.counterparty.clone().unwrap_or_default(),
+                e.detail.clone(),
+            )
+        })
+        .collect();
+    assert!(found.contains(&("registered", "df@idea".into(), "registered".into())));
+    assert!(found.contains(&(
+        "service-offered",
+        "market@idea".into(),
+        MARKET_SERVICE.into()
+    )));
+    for n in 1..=3 {
+        assert!(found.contains(&(
+            "peer-found",
+            format!("cell-{n}@idea"),
+            format!("cell-{n} (prosumer)")
+        )));
+        let theirs = w.trace.events.iter().any(|e| {
+            e.agent == format!("cell-{n}@idea")
+                && e.what == "peer-found"
+                && e.counterparty.as_deref() == Some("cell-5@idea")
+        });
+        assert!(theirs, "cell-{n} heard of cell-5");
+    }
+    assert_eq!(
+        w.agent("cell-5@idea")
+            .services()
+            .find(MARKET_SERVICE)
+            .map(|m| m.name.as_str()),
+        Some("market@idea")
+    );
+
+    // It buys bilaterally from the cells it found…
+    let start = t("2026-12-02T11:00:00Z");
+    let order = BuyOrder {
+        service: ServiceId::new("p2p-market").unwrap(),
+        subject: Subject::Energy,
+        window: DeliveryWindow::new(start, 900, 1).unwrap(),
+        profile: Profile::Energy(vec![Energy::from_wh(600)]),
+        sellers: Vec::new(),
+        reply_within: Duration::from_secs(10),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+    };
+    w.agent("cell-5@idea")
+        .with_behaviour::<idea_agent::P2pBuyer, _>(later, |b, cx| b.buy(cx, order))
+        .unwrap()
+        .unwrap();
+    w.pump(later);
+    let replied = later.checked_add(Duration::from_secs(10)).unwrap();
+    for a in &mut w.agents {
+        if let Some(d) = a.poll_timeout().filter(|d| *d <= replied) {
+            a.handle_timeout(d);
+        }
+    }
+    w.pump(replied);
+    let agreed = w
+        .trace
+        .events
+        .iter()
+        .filter(|e| e.what == "agreed" && e.transaction.is_some())
+        .filter(|e| e.agent == "cell-5@idea")
+        .count();
+    assert!(
+        agreed >= 1,
+        "the newcomer agreed a trade: {:?}",
+        w.trace.whats("cell-5@idea")
+    );
+
+    // …and its order reaches the market it found, which knows it from the directory.
+    let placed = w
+        .agent("cell-5@idea")
+        .with_behaviour::<MarketParticipant, _>(later, |p, cx| {
+            p.place(
+                cx,
+                ServiceId::new("p2p-market").unwrap(),
+                UserId::new("market-operator").unwrap(),
+                Side::Buyer,
+                t("2026-12-02T12:00:00Z"),
+                300,
+            )
+        })
+        .unwrap();
+    assert!(placed.is_ok(), "{placed:?}");
+    w.pump(later);
+    let booked = w.replies_to("cell-5@idea").into_iter().any(|m| {
+        m.sender.as_ref().is_some_and(|s| s.name == "market@idea")
+            && m.performative == Performative::AcceptProposal
+    });
+    assert!(
+        booked,
+        "the market booked the newcomer's order: {:#?}",
+        w.replies_to("cell-5@idea").last()
+    );
+}
+
+/// A `register` of `description` from `sender`, signed by `signer`.
+fn registration(sender: &str, description: &DfAgentDescription, signer: &SigningKey) -> AclMessage {
+    let mut membership = Membership::new(df_peer());
+    let mut m = membership.register(description, format!("{sender}-join"));
+    m.sender = Some(AgentIdentifier::new(sender));
+    signing::sign(&mut m, signer);
+    m
+}
+
+fn description_of(name: &str, key: &SigningKey) -> DfAgentDescription {
+    let identity = Identity {
+        key: PublicKey::from(key),
+        cell: Some(CellRef::new(
+            CellId::new("cell-9").unwrap(),
+            PowerCellType::Prosumer,
+        )),
+        avatar: None,
+    };
+    DfAgentDescription {
+        name: Some(AgentIdentifier::new(name)),
+        services: vec![identity.to_service("cell-9")],
+        ..DfAgentDescription::default()
+    }
+}
+
+fn answers(df: &mut DirectoryService) -> Vec<(Performative, String)> {
+    std::iter::from_fn(|| df.poll_transmit())
+        .map(|m| {
+            (
+                m.performative.performative().unwrap(),
+                String::from_utf8_lossy(m.content.as_deref().unwrap_or_default()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn strangers_impostors_and_unenrolled_keys_are_refused_by_the_directory() {
+    let now = t("2026-12-02T10:00:00Z");
+    let mut df = directory(Admission::Open);
+    let owner = key(9);
+    let d = description_of("cell-9@idea", &owner);
+
+    // Signed by another key than the one declared: not understood, and nothing registered.
+    df.handle_acl(registration("cell-9@idea", &d, &key(10)), now);
+    let a = answers(&mut df);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].0, Performative::NotUnderstood);
+    assert!(a[0].1.contains("signature"), "{a:?}");
+    assert_eq!(df.registered().count(), 0);
+
+    // Registering someone else: refused as unauthorised.
+    df.handle_acl(registration("cell-8@idea", &d, &owner), now);
+    assert_eq!(
+        answers(&mut df),
+        [(Performative::Refuse, "((unauthorised))".to_owned())]
+    );
+
+    // A description without an identity: refused with the reason.
+    let bare = DfAgentDescription {
+        name: Some(AgentIdentifier::new("cell-9@idea")),
+        ..DfAgentDescription::default()
+    };
+    df.handle_acl(registration("cell-9@idea", &bare, &owner), now);
+    let a = answers(&mut df);
+    assert_eq!(a[0].0, Performative::Refuse);
+    assert!(a[0].1.contains("exactly one idea-identity"), "{a:?}");
+
+    // The owner registers; an impostor then re-registering the name with its own key is not understood.
+    df.handle_acl(registration("cell-9@idea", &d, &owner), now);
+    let a = answers(&mut df);
+    assert_eq!(
+        a.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        [Performative::Agree, Performative::Inform]
+    );
+    let impostor = description_of("cell-9@idea", &key(11));
+    df.handle_acl(registration("cell-9@idea", &impostor, &key(11)), now);
+    assert_eq!(answers(&mut df)[0].0, Performative::NotUnderstood);
+    assert_eq!(
+        df.registered()
+            .map(|(n, k)| (n.to_owned(), *k))
+            .collect::<Vec<_>>(),
+        [("cell-9@idea".to_owned(), PublicKey::from(&owner))]
+    );
+
+    // A stranger's search: refused, it is not in the directory.
+    let mut search = registration("cell-7@idea", &d, &key(7));
+    search.content = Some(
+        b"((action (agent-identifier :name df@idea) (search (df-agent-description))))"
+            .to_vec()
+            .into(),
+    );
+    signing::sign(&mut search, &key(7));
+    df.handle_acl(search, now);
+    assert_eq!(
+        answers(&mut df),
+        [(Performative::Refuse, "((unknown-agent))".to_owned())]
+    );
+
+    // A closed deployment: only enrolled keys are admitted.
+    let enrolled: BTreeSet<String> = [PublicKey::from(&key(3)).to_string()].into();
+    let mut closed = directory(Admission::Keys(enrolled));
+    closed.handle_acl(registration("cell-9@idea", &d, &owner), now);
+    assert_eq!(
+        answers(&mut closed),
+        [(Performative::Refuse, "((unauthorised))".to_owned())]
+    );
+    let d3 = description_of("cell-3@idea", &key(3));
+    closed.handle_acl(registration("cell-3@idea", &d3, &key(3)), now);
+    assert_eq!(answers(&mut closed)[1].0, Performative::Inform);
+}
+
+#[test]
+fn a_rotated_key_reaches_every_peer_and_a_departed_cell_is_forgotten() {
+    let now = t("2026-12-02T10:00:00Z");
+    let mut w = World::new(vec![Box::new(directory(Admission::Open))]);
+    for n in 1..=2 {
+        let mut a = cell_agent(n);
+        join(&mut a, now);
+        w.agents.push(a);
+    }
+    w.pump(now);
+    assert_eq!(
+        w.agent("cell-1@idea")
+            .peers()
+            .get("cell-2@idea")
+            .unwrap()
+            .key,
+        PublicKey::from(&key(2))
+    );
+
+    // AUX-06: cell-2's user changes; the new key is announced with a modify signed by the old one, and the
+    // agent signs with the new key once the directory confirms.
+    let new_key = key(42);
+    w.agent("cell-2@idea")
+        .rotate_key(new_key.clone(), now)
+        .unwrap();
+    w.pump(now);
+    assert!(w.trace.whats("cell-2@idea").contains(&"key-rotated"));
+    assert_eq!(
+        w.agent("cell-1@idea")
+            .peers()
+            .get("cell-2@idea")
+            .unwrap()
+            .key,
+        PublicKey::from(&new_key),
+        "cell-1 took the rotated key from the directory"
+    );
+    // A message under the old key is now not understood by the directory or the peer.
+    let mut stale = AclMessage::new(Performative::Request);
+    stale.receivers = vec![df_id(), AgentIdentifier::new("cell-1@idea")];
+    stale.sender = Some(AgentIdentifier::new("cell-2@idea"));
+    stale.ontology = Some("FIPA-Agent-Management".into());
+    stale.conversation_id = Some(fipa_acl::Expression::String(b"stale".to_vec()));
+    stale.content = Some(
+        b"((action (agent-identifier :name df@idea) (search (df-agent-description))))"
+            .to_vec()
+            .into(),
+    );
+    signing::sign(&mut stale, &key(2));
+    w.deliver(stale, now);
+    w.pump(now);
+    let last: Vec<_> = w
+        .replies_to("cell-2@idea")
+        .into_iter()
+        .rev()
+        .take(2)
+        .map(|m| m.performative.performative().unwrap())
+        .collect();
+    assert_eq!(
+        last,
+        [Performative::NotUnderstood, Performative::NotUnderstood]
+    );
+    // And cell-2 still trades with cell-1 under its new key.
+    let order = BuyOrder {
+        service: ServiceId::new("p2p-market").unwrap(),
+        subject: Subject::Energy,
+        window: DeliveryWindow::new(t("2026-12-02T11:00:00Z"), 900, 1).unwrap(),
+        profile: Profile::Energy(vec![Energy::from_wh(400)]),
+        sellers: Vec::new(),
+        reply_within: Duration::from_secs(10),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+    };
+    w.agent("cell-2@idea")
+        .with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order))
+        .unwrap()
+        .unwrap();
+    w.pump(now);
+    assert!(
+        w.trace.whats("cell-1@idea").contains(&"agreed"),
+        "{:?}",
+        w.trace.whats("cell-1@idea")
+    );
+
+    // AUX-09: cell-1 leaves; cell-2 forgets it, and a message from it is refused as from a stranger.
+    let later = t("2026-12-02T10:10:00Z");
+    w.agent("cell-1@idea")
+        .with_behaviour::<PlugAndPlay, _>(later, |p, cx| p.leave(cx))
+        .unwrap()
+        .unwrap();
+    w.pump(later);
+    assert!(w.trace.whats("cell-1@idea").contains(&"deregistered"));
+    assert!(w.trace.whats("cell-2@idea").contains(&"peer-left"));
+    assert!(w.agent("cell-2@idea").peers().get("cell-1@idea").is_none());
+    let mut hello = AclMessage::new(Performative::Inform);
+    hello.receivers = vec![AgentIdentifier::new("cell-2@idea")];
+    hello.sender = Some(AgentIdentifier::new("cell-1@idea"));
+    signing::sign(&mut hello, &key(1));
+    w.deliver(hello, later);
+    w.pump(later);
+    assert!(
+        w.trace
+            .whats("cell-2@idea")
+            .contains(&"refused-unknown-agent")
+    );
+}
