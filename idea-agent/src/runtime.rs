@@ -1,4 +1,4 @@
-//! The tokio runtime adapter (feature `mqtt`): runs an [`Agent`] in a task, wired to FIPA-ACL over MQTT
+//! The tokio runtime adapter (feature `mqtt`): runs an [`Agent`] (or a service application, [`RunningService`]) in a task, wired to FIPA-ACL over MQTT
 //! (`fipa_acl::mqtt`, AG-09), with its setpoints and its event log going to channels the caller chooses. One
 //! process runs as many agents as it spawns.
 //!
@@ -234,6 +234,83 @@ impl RunningAgent {
 
     /// Stops the task and gives the agent back.
     pub async fn stop(mut self) -> Result<Agent> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.map_err(|_| Error::Stopped)
+    }
+}
+
+/// A service application (the market, the directory) running in its own task on FIPA-ACL over MQTT.
+#[derive(Debug)]
+pub struct RunningService<S> {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<S>,
+}
+
+impl<S: crate::AclService + 'static> RunningService<S> {
+    /// Starts `service` on `transport` (connected to its inbox), with time from `clock`.
+    pub fn spawn(mut service: S, mut transport: MqttTransport, clock: Clock) -> RunningService<S> {
+        let (stop, mut stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            loop {
+                while let Some(m) = service.poll_transmit() {
+                    if let Err(e) = transport.send(&m).await {
+                        log::warn!(
+                            "{}: sending {} failed: {e}",
+                            service.me().name,
+                            m.performative
+                        );
+                    }
+                }
+                let now = clock();
+                let sleep = service
+                    .poll_timeout()
+                    .map(|d| {
+                        d.duration_since(now)
+                            .map_or(std::time::Duration::ZERO, |left| {
+                                std::time::Duration::from_millis(left.as_ms())
+                            })
+                    })
+                    .unwrap_or(IDLE_WAKE)
+                    .min(IDLE_WAKE);
+                tokio::select! {
+                    received = transport.recv() => match received {
+                        Ok(m) => service.handle_acl(m, clock()),
+                        Err(fipa_acl::Error::Transport { reason }) => {
+                            log::warn!("{}: the transport ended: {reason}", service.me().name);
+                            break;
+                        }
+                        Err(e) => log::info!("{}: an undecodable message: {e}", service.me().name),
+                    },
+                    () = tokio::time::sleep(sleep) => {
+                        let now = clock();
+                        if service.poll_timeout().is_some_and(|d| d <= now) {
+                            service.handle_timeout(now);
+                        }
+                    }
+                    _ = &mut stop_rx => break,
+                }
+            }
+            while let Some(m) = service.poll_transmit() {
+                let _ = transport.send(&m).await;
+            }
+            let _ = transport.disconnect().await;
+            service
+        });
+        RunningService {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Whether the task ended on its own (its transport failed).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Stops the task and gives the service back.
+    pub async fn stop(mut self) -> Result<S> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

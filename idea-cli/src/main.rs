@@ -64,7 +64,7 @@ enum Command {
     #[command(subcommand)]
     Sim(commands::sim::SimCommand),
     /// Run a simulated device (idea-sim) on a real socket until interrupted (Ctrl-C).
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
     /// Poke an IEC 60870-5-104 controlled station by hand: interrogate it or send it a command, over TCP or
     /// mutual TLS.
     #[command(subcommand)]

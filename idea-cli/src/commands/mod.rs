@@ -8,5 +8,6 @@ pub(crate) mod ng;
 pub(crate) mod requirements;
 pub(crate) mod sep2;
 pub(crate) mod serve;
+pub(crate) mod serve_service;
 pub(crate) mod sim;
 pub(crate) mod sunspec;

@@ -14,13 +14,16 @@ pub(crate) struct ServeArgs {
     /// modbus-router, modbus-hub, modbus-port, modbus-rectiverter, modbus-meter, modbus-relay, modbus-der —
     /// each an element of a simulated microgrid (--topology) whose points read and command the model; or
     /// sep2-server (an IEEE 2030.5 DER server with one program, its default control and an event a minute
-    /// after start).
+    /// after start). Services: mqtt-broker (an MQTT 3.1.1 broker on --listen), directory (the agents'
+    /// directory, plug & play) and agent (a power cell's agent from --settings, which registers with
+    /// --directory and trades bilaterally; its event log as JSON lines on standard output), both on
+    /// --broker.
     #[arg(value_parser = serve_kinds())]
     pub(crate) kind: String,
     /// Address to listen on, HOST:PORT with a host name or an IP address: localhost:1502, 127.0.0.1:2404.
     #[arg(
         long,
-        required_unless_present_any = ["serial", "list_faults"],
+        required_unless_present_any = ["serial", "list_faults", "broker"],
         conflicts_with = "serial",
         value_parser = crate::address::socket_address
     )]
@@ -76,6 +79,8 @@ pub(crate) struct ServeArgs {
     /// Log each connection and completed handshake, not only refusals and failures.
     #[arg(long, short)]
     pub(crate) verbose: bool,
+    #[command(flatten)]
+    pub(crate) service: crate::commands::serve_service::ServiceArgs,
 }
 
 /// What `idea serve` runs: the IEC 104 router and every shipped Modbus device profile.
@@ -91,6 +96,7 @@ pub(crate) fn serve_kinds() -> clap::builder::PossibleValuesParser {
             "sep2-server",
         ]
         .into_iter()
+        .chain(crate::commands::serve_service::KINDS)
         .chain(modbus),
     )
 }
@@ -384,7 +390,35 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         fault,
         list_faults,
         verbose: _,
+        service,
     } = args;
+    if crate::commands::serve_service::KINDS.contains(&kind.as_str()) {
+        let device_options = serial.is_some()
+            || line.is_set()
+            || base.is_some()
+            || unit.is_some()
+            || cert.is_some()
+            || !enrol.is_empty()
+            || topology.is_some()
+            || element.is_some()
+            || seed.is_some()
+            || speed.is_some()
+            || !fault.is_empty()
+            || *list_faults;
+        if device_options {
+            return Err(Failure::Usage(format!(
+                "{kind} is not a simulated device: it takes --listen (mqtt-broker) or --broker and the \
+                 service options only"
+            )));
+        }
+        return crate::commands::serve_service::run(kind, *listen, service).map_err(Failure::Usage);
+    }
+    if service.any() {
+        return Err(Failure::Usage(format!(
+            "{kind} is a simulated device: --broker, --name, --signing-key, --directory, --enrolled, \
+             --settings and --stored-wh are for mqtt-broker, directory and agent"
+        )));
+    }
     if *list_faults {
         let mut out = std::io::stdout().lock();
         for f in faults_of(kind) {

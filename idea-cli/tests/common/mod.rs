@@ -23,6 +23,12 @@ pub(crate) fn free_address() -> String {
 /// A served process, killed when dropped.
 pub(crate) struct Served(Child);
 
+impl From<Child> for Served {
+    fn from(child: Child) -> Served {
+        Served(child)
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -1,0 +1,311 @@
+//! `idea serve mqtt-broker|directory|agent`: the broker and the agents' side of a deployment as processes.
+//! The broker listens on `--listen`; the directory and agents connect to `--broker` and
+//! speak signed FIPA-ACL over MQTT (`idea_agent`'s protocol, documented in its README).
+
+use idea_agent::runtime::{RunningAgent, RunningService, Sinks, system_clock};
+use idea_agent::{
+    Admission, Agent, AgentConfig, DirectoryConfig, DirectoryService, MarketParticipant,
+    OwnerSettings, P2pBuyer, P2pSeller, Peer, PlugAndPlay,
+};
+use idea_proto::{PublicKey, SigningKey};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The kinds this module serves.
+pub(crate) const KINDS: [&str; 3] = ["mqtt-broker", "directory", "agent"];
+
+/// The options of the broker, the directory, the market and agents.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct ServiceArgs {
+    /// directory, agent: the MQTT broker to connect to, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) broker: Option<String>,
+    /// directory, agent: the ACL name (by default df@idea, or CELL@idea for an agent).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// directory, agent: a file holding the ed25519 signing key as 64 hex digits (its seed); the
+    /// public key is printed at start.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) signing_key: Option<PathBuf>,
+    /// agent: the directory to register with, NAME=PUBLIC-KEY (64 hex digits).
+    #[arg(long, value_name = "NAME=KEY", value_parser = parse_peer)]
+    pub(crate) directory: Option<(String, PublicKey)>,
+    /// directory: admit only the public keys listed in this file (64 hex digits per line); without it any
+    /// agent that proves its key registers (plug & play).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) enrolled: Option<PathBuf>,
+    /// agent: the owner's settings (TOML, AUX-03).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) settings: Option<PathBuf>,
+    /// agent: the energy the cell's storage holds at start, Wh (what it may sell until a device reports).
+    #[arg(long, value_name = "WH")]
+    pub(crate) stored_wh: Option<i64>,
+}
+
+impl ServiceArgs {
+    /// Whether any of these options was given.
+    pub(crate) fn any(&self) -> bool {
+        self.broker.is_some()
+            || self.name.is_some()
+            || self.signing_key.is_some()
+            || self.directory.is_some()
+            || self.enrolled.is_some()
+            || self.settings.is_some()
+            || self.stored_wh.is_some()
+    }
+
+    /// Refuses the options `kind` does not take.
+    fn check(&self, kind: &str) -> Result<(), String> {
+        let refused = |option: &str, who: &str| {
+            Err(format!(
+                "{kind} does not take {option}: it applies to {who} only"
+            ))
+        };
+        if kind == "mqtt-broker" && self.any() {
+            return Err(format!(
+                "{kind} takes --listen only: --broker, --name, --signing-key, --directory, --enrolled, \
+                 --settings and --stored-wh are for the directory and agents"
+            ));
+        }
+        if self.enrolled.is_some() && kind != "directory" {
+            return refused("--enrolled", "directory");
+        }
+        if self.directory.is_some() && kind == "directory" {
+            return refused("--directory", "agent");
+        }
+        if (self.settings.is_some() || self.stored_wh.is_some()) && kind != "agent" {
+            return refused("--settings or --stored-wh", "agent");
+        }
+        Ok(())
+    }
+}
+
+fn parse_peer(text: &str) -> Result<(String, PublicKey), String> {
+    let (name, key) = text.split_once('=').ok_or("expected NAME=KEY")?;
+    let key = key
+        .parse::<PublicKey>()
+        .map_err(|e| format!("{name}'s key: {e}"))?;
+    Ok((name.to_owned(), key))
+}
+
+/// Reads a signing key: 64 hex digits (whitespace around them ignored).
+pub(crate) fn read_signing_key(path: &Path) -> Result<SigningKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes =
+        idea_proto::hex::decode(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        format!(
+            "{}: a signing key is 32 bytes (64 hex digits), not {}",
+            path.display(),
+            b.len()
+        )
+    })?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+fn enrolled(path: &Path) -> Result<Admission, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut keys = std::collections::BTreeSet::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = line
+            .parse::<PublicKey>()
+            .map_err(|e| format!("{} line {}: {e}", path.display(), n.saturating_add(1)))?;
+        keys.insert(key.to_string());
+    }
+    Ok(Admission::Keys(keys))
+}
+
+fn broker(args: &ServiceArgs, kind: &str) -> Result<(String, u16), String> {
+    let text = args
+        .broker
+        .as_deref()
+        .ok_or_else(|| format!("{kind} needs --broker HOST:PORT"))?;
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("--broker {text}: expected HOST:PORT"))?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|e| format!("--broker {text}: port: {e}"))?;
+    Ok((host.to_owned(), port))
+}
+
+/// The start-up line, on standard error as every `idea serve` writes it.
+fn announce(what: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "idea: serving {what}; Ctrl-C stops");
+    let _ = err.flush();
+}
+
+/// One line of the event log, on standard output.
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Serves `kind` until Ctrl-C.
+pub(crate) fn run(
+    kind: &str,
+    listen: Option<std::net::SocketAddr>,
+    args: &ServiceArgs,
+) -> Result<(), String> {
+    args.check(kind)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        if kind == "mqtt-broker" {
+            let address = listen.ok_or("mqtt-broker needs --listen HOST:PORT")?;
+            let broker = fipa_acl::mqtt::EmbeddedBroker::start_on(address)
+                .map_err(|e| format!("the MQTT broker on {address}: {e}"))?;
+            announce(&format!("mqtt-broker on {} (MQTT 3.1.1)", broker.addr()));
+            return tokio::signal::ctrl_c().await.map_err(|e| e.to_string());
+        }
+        if listen.is_some() {
+            return Err(format!(
+                "{kind} connects to --broker; it does not take --listen"
+            ));
+        }
+        let (host, port) = broker(args, kind)?;
+        let key_path = args
+            .signing_key
+            .as_deref()
+            .ok_or_else(|| format!("{kind} needs --signing-key FILE"))?;
+        let key = read_signing_key(key_path)?;
+        let public = PublicKey::from(&key);
+        let directory = args.directory.as_ref().map(|(name, key)| Peer {
+            agent: fipa_acl::AgentIdentifier::new(name.clone()),
+            cell: None,
+            key: *key,
+            avatar: None,
+        });
+        let connect = |name: String| {
+            let host = host.clone();
+            async move {
+                fipa_acl::mqtt::MqttTransport::connect(
+                    &host,
+                    port,
+                    fipa_acl::AgentIdentifier::new(name.clone()),
+                    fipa_acl::mqtt::TransportOptions::default(),
+                )
+                .await
+                .map_err(|e| format!("{name} on {host}:{port}: {e}"))
+            }
+        };
+        match kind {
+            "directory" => {
+                let name = args.name.clone().unwrap_or_else(|| "df@idea".into());
+                let admission = match &args.enrolled {
+                    Some(path) => enrolled(path)?,
+                    None => Admission::Open,
+                };
+                let policy = match &admission {
+                    Admission::Keys(keys) => format!("{} enrolled keys", keys.len()),
+                    _ => "open to any agent that proves its key".to_owned(),
+                };
+                let transport = connect(name.clone()).await?;
+                let service = DirectoryService::new(DirectoryConfig {
+                    me: fipa_acl::AgentIdentifier::new(name.clone()),
+                    key,
+                    admission,
+                });
+                let running = RunningService::spawn(service, transport, system_clock());
+                announce(&format!(
+                    "directory {name} on the broker {host}:{port} (key {public}; {policy})"
+                ));
+                wait(|| running.is_finished()).await
+            }
+            "agent" => {
+                let path = args
+                    .settings
+                    .as_deref()
+                    .ok_or("agent needs --settings FILE (the owner's settings)")?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let settings = OwnerSettings::from_toml(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let name = args
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}@idea", settings.cell.id.as_str()));
+                let directory = directory
+                    .ok_or("agent needs --directory NAME=KEY: it finds its peers there")?;
+                let mut seed = [0u8; 16];
+                seed.copy_from_slice(public.to_bytes().get(..16).unwrap_or(&[0; 16]));
+                let mut agent = Agent::new(AgentConfig {
+                    me: fipa_acl::AgentIdentifier::new(name.clone()),
+                    key,
+                    settings,
+                    id_seed: seed,
+                    te: None,
+                });
+                for b in [
+                    Box::new(PlugAndPlay::new(directory)) as Box<dyn idea_agent::Behaviour>,
+                    Box::new(P2pSeller::new()),
+                    Box::new(P2pBuyer::new()),
+                    Box::new(MarketParticipant::discovering()),
+                ] {
+                    agent.add_behaviour(b).map_err(|e| e.to_string())?;
+                }
+                let now = fipa_acl::mqtt::system_now();
+                if let Some(wh) = args.stored_wh {
+                    agent.handle_stored_energy(wh, now);
+                }
+                agent
+                    .with_behaviour::<PlugAndPlay, _>(now, |p, cx| p.join(cx))
+                    .ok_or("plug-and-play is missing")?
+                    .map_err(|e| e.to_string())?;
+                let transport = connect(name.clone()).await?;
+                let (events, mut rx) = tokio::sync::mpsc::channel(1024);
+                let running = RunningAgent::spawn(
+                    agent,
+                    transport,
+                    system_clock(),
+                    Sinks {
+                        events: Some(events),
+                        ..Sinks::default()
+                    },
+                );
+                announce(&format!(
+                    "agent {name} on the broker {host}:{port} (key {public})"
+                ));
+                // The event log, one JSON object per line on standard output.
+                let log = async {
+                    while let Some(e) = rx.recv().await {
+                        print_line(&e.to_json_line());
+                    }
+                };
+                tokio::select! {
+                    () = log => Err("the agent stopped".to_owned()),
+                    stop = tokio::signal::ctrl_c() => {
+                        let _ = running.stop().await;
+                        stop.map_err(|e| e.to_string())
+                    }
+                }
+            }
+            other => Err(format!("unknown service {other}")),
+        }
+    })
+}
+
+/// Until Ctrl-C, or an error when the service's task ended (its broker went away).
+async fn wait(finished: impl Fn() -> bool) -> Result<(), String> {
+    let watch = async {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            if finished() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
+        () = watch => Err("the service stopped: its broker connection ended".to_owned()),
+    }
+}

@@ -1,0 +1,200 @@
+//! `idea serve mqtt-broker|directory|agent`: a deployment as processes. Two agents started from owner
+//! settings register with the directory and find each other with no manual step (their event logs, JSON
+//! lines on standard output, say so); options that belong to devices are refused.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Starts `idea` with `args`; returns the process, its first stderr line and its stdout lines.
+fn start(args: &[&str]) -> (Served, String, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (Served::from(child), first, rx)
+}
+
+fn wait_for(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .unwrap_or_default();
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no event with {needle} in 20 s"));
+        if line.contains(needle) {
+            return serde_json::from_str(&line).unwrap();
+        }
+    }
+}
+
+#[test]
+fn two_agents_started_from_settings_find_each_other_through_the_directory() {
+    let dir = std::env::temp_dir().join(format!("idea-serve-agents-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let df_key = file("df.key", "5a".repeat(32));
+    let a1_key = file("a1.key", "01".repeat(32));
+    let a2_key = file("a2.key", format!("  {}\n", "02".repeat(32)));
+    let prosumer = include_str!("../../idea-agent/data/prosumer.toml");
+    let cell1 = file("cell1.toml", prosumer.to_owned());
+    let cell2 = file(
+        "cell2.toml",
+        prosumer
+            .replace("id = \"cell-1\"", "id = \"cell-2\"")
+            .replace("agent = \"agent-cell-1\"", "agent = \"agent-cell-2\""),
+    );
+
+    let address = free_address();
+    let (_broker, first, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    assert!(first.contains("serving mqtt-broker"), "{first}");
+    let (_df, first, _) = start(&[
+        "serve",
+        "directory",
+        "--broker",
+        &address,
+        "--signing-key",
+        &df_key,
+    ]);
+    assert!(first.contains("serving directory df@idea"), "{first}");
+    let df_public = first
+        .split("key ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let directory = format!("df@idea={df_public}");
+    let (_a1, first, a1) = start(&[
+        "serve",
+        "agent",
+        "--broker",
+        &address,
+        "--signing-key",
+        &a1_key,
+        "--directory",
+        &directory,
+        "--settings",
+        &cell1,
+        "--stored-wh",
+        "8000",
+    ]);
+    assert!(first.contains("serving agent cell-1@idea"), "{first}");
+    assert_eq!(wait_for(&a1, "\"registered\"")["step"], "AUX-01");
+    let (_a2, _, a2) = start(&[
+        "serve",
+        "agent",
+        "--broker",
+        &address,
+        "--signing-key",
+        &a2_key,
+        "--directory",
+        &directory,
+        "--settings",
+        &cell2,
+    ]);
+    let found = wait_for(&a2, "\"peer-found\"");
+    assert_eq!(found["counterparty"], "cell-1@idea");
+    assert_eq!(found["detail"], "cell-1 (prosumer)");
+    let found = wait_for(&a1, "\"peer-found\"");
+    assert_eq!(found["counterparty"], "cell-2@idea");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn service_and_device_options_do_not_mix_and_bad_keys_are_named() {
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "agent",
+        "--broker",
+        "127.0.0.1:1",
+        "--fault",
+        "silent",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("agent is not a simulated device"), "{err}");
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "modbus-meter",
+        "--listen",
+        "127.0.0.1:1",
+        "--broker",
+        "x:1",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("modbus-meter is a simulated device"), "{err}");
+    let (code, _, err) = idea_code(&["serve", "directory", "--broker", "127.0.0.1:1"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("directory needs --signing-key FILE"), "{err}");
+    let key = std::env::temp_dir().join(format!("idea-short-{}.key", std::process::id()));
+    std::fs::write(&key, "abcd").unwrap();
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "directory",
+        "--broker",
+        "127.0.0.1:1",
+        "--signing-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("a signing key is 32 bytes (64 hex digits), not 2"),
+        "{err}"
+    );
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "agent",
+        "--broker",
+        "127.0.0.1:1",
+        "--directory",
+        "df@idea=zz",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("df@idea's key"), "{err}");
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "directory",
+        "--broker",
+        "127.0.0.1:1",
+        "--stored-wh",
+        "5",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("directory does not take --settings or --stored-wh"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&key);
+}
