@@ -32,8 +32,15 @@
 //!   channels, TE submissions and the node's signed notices over MQTT (`te_link`, where the TE node runs as a
 //!   service); many agents per process.
 //!
-//! What it does not do (yet): the TE node and service applications, the device clients and the owner's HTTP
-//! API are not in this crate yet. The core never reads a clock, opens a socket or draws random numbers: ids
+//! - [`device`]: the cell's local automation (a connection controller that holds the contracted export
+//!   with the cell's storage), the agent's own interval measurement, and the meter gateway that signs
+//!   readings and delivery tokens; with feature `devices`, their links over Modbus/SunSpec (`device::link`,
+//!   `device::gateway_link`) — a trade runs from negotiation to settlement over real sockets against
+//!   `idea-sim` devices (`tests/end_to_end.rs`).
+//!
+//! What it does not do (yet): the energy router over IEC 104 and the DER over 2030.5 as interface devices,
+//! the load-shedding and demand-response services, the owner's HTTP API, the SQLite ledger and payment
+//! channels in the TE node. The core never reads a clock, opens a socket or draws random numbers: ids
 //! come from a seed the caller draws.
 //!
 //! ```
@@ -65,6 +72,7 @@ mod agent;
 pub mod arbitrator;
 mod behaviour;
 pub mod commitment;
+pub mod device;
 pub mod directory;
 mod error;
 mod event;

@@ -16,12 +16,94 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// Where the time comes from: the system clock ([`fipa_acl::mqtt::system_now`]) or a simulation's.
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+/// Where the time comes from: the system clock ([`fipa_acl::mqtt::system_now`]) or a simulation's, with how
+/// many times faster than real time it runs (so a deadline ten simulated seconds away is slept as a tenth of
+/// a second at 100×).
+#[derive(Clone)]
+pub struct Clock {
+    now: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    speed: f64,
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clock")
+            .field("speed", &self.speed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Clock {
+    /// The wall clock.
+    pub fn system() -> Clock {
+        Clock {
+            now: Arc::new(fipa_acl::mqtt::system_now),
+            speed: 1.0,
+        }
+    }
+
+    /// A simulation's clock: `now` reads it, and it runs `speed` times faster than real time (a speed that is
+    /// not a positive number counts as 1).
+    pub fn simulated(now: impl Fn() -> Timestamp + Send + Sync + 'static, speed: f64) -> Clock {
+        Clock {
+            now: Arc::new(now),
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// The time now.
+    pub fn now(&self) -> Timestamp {
+        (self.now)()
+    }
+
+    /// How long to sleep, real time, until `deadline` (zero when it has passed).
+    pub fn until(&self, deadline: Timestamp) -> std::time::Duration {
+        deadline
+            .duration_since(self.now())
+            .map_or(std::time::Duration::ZERO, |left| {
+                std::time::Duration::from_millis(left.as_ms()).div_f64(self.speed)
+            })
+    }
+
+    /// A simulated span as real time.
+    pub fn real(&self, span: idea_proto::Duration) -> std::time::Duration {
+        std::time::Duration::from_millis(span.as_ms()).div_f64(self.speed)
+    }
+}
 
 /// The wall clock.
 pub fn system_clock() -> Clock {
-    Arc::new(fipa_acl::mqtt::system_now)
+    Clock::system()
+}
+
+/// What the cell's equipment tells its agent (from the device link, feature `devices`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DeviceReport {
+    /// The interface device took (`Ok`) or refused a setpoint of transaction `id`.
+    CommandResult {
+        /// The transaction commanded.
+        id: idea_proto::TransactionId,
+        /// Taken, or why not.
+        result: std::result::Result<(), String>,
+    },
+    /// An interval measured at the connection (UC-08).
+    Measurement(idea_proto::MeasurementReport),
+    /// The energy the cell's storage holds, Wh (it bounds what the agent may sell).
+    StoredEnergy(i64),
+}
+
+/// What a running agent is linked to besides the ACL network.
+#[derive(Debug, Default)]
+pub struct Links {
+    /// Its TE node over MQTT.
+    pub te: Option<crate::te_link::TeLink>,
+    /// Its cell's equipment.
+    pub devices: Option<mpsc::Receiver<DeviceReport>>,
 }
 
 type Job = Box<dyn FnOnce(&mut Agent, Timestamp) + Send>;
@@ -96,6 +178,21 @@ async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks, te: 
     }
 }
 
+/// Hands a device report to the agent; what it cannot place is logged in its event log.
+fn handle_report(agent: &mut Agent, report: DeviceReport, now: Timestamp) {
+    let outcome = match report {
+        DeviceReport::CommandResult { id, result } => agent.handle_command_result(&id, result, now),
+        DeviceReport::Measurement(m) => agent.handle_measurement(&m, now),
+        DeviceReport::StoredEnergy(wh) => {
+            agent.handle_stored_energy(wh, now);
+            Ok(())
+        }
+    };
+    if let Err(e) = outcome {
+        agent.handle_undecodable(&format!("device report: {e}"), now);
+    }
+}
+
 impl RunningAgent {
     /// Starts `agent` on `transport` (connected to its inbox), with time from `clock`; TE submissions go to
     /// `sinks.te`.
@@ -105,7 +202,7 @@ impl RunningAgent {
         clock: Clock,
         sinks: Sinks,
     ) -> RunningAgent {
-        RunningAgent::start(agent, transport, clock, sinks, None)
+        RunningAgent::start(agent, transport, clock, sinks, None, None)
     }
 
     /// As [`RunningAgent::spawn`], with the agent linked to its TE node over MQTT (`crate::te_link`): its
@@ -117,6 +214,39 @@ impl RunningAgent {
         sinks: Sinks,
         link: crate::te_link::TeLink,
     ) -> Result<RunningAgent> {
+        RunningAgent::spawn_linked(
+            agent,
+            transport,
+            clock,
+            sinks,
+            Links {
+                te: Some(link),
+                devices: None,
+            },
+        )
+        .await
+    }
+
+    /// As [`RunningAgent::spawn`], linked to its TE node and to its cell's equipment: setpoints go to
+    /// `sinks.commands` (the device link takes them there), and the link's reports come back through
+    /// `links.devices`.
+    pub async fn spawn_linked(
+        agent: Agent,
+        transport: MqttTransport,
+        clock: Clock,
+        sinks: Sinks,
+        links: Links,
+    ) -> Result<RunningAgent> {
+        let Some(link) = links.te else {
+            return Ok(RunningAgent::start(
+                agent,
+                transport,
+                clock,
+                sinks,
+                None,
+                links.devices,
+            ));
+        };
         // Another client id than the ACL transport's (one connection each), without MQTT's topic characters.
         let client_id = format!(
             "te-link-{}",
@@ -138,6 +268,7 @@ impl RunningAgent {
                 notices,
                 link,
             }),
+            links.devices,
         ))
     }
 
@@ -147,42 +278,45 @@ impl RunningAgent {
         clock: Clock,
         sinks: Sinks,
         mut te: Option<TeClient>,
+        mut devices: Option<mpsc::Receiver<DeviceReport>>,
     ) -> RunningAgent {
         let (jobs, mut job_rx) = mpsc::channel::<Job>(64);
         let (stop, mut stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             loop {
                 flush(&mut agent, &transport, &sinks, te.as_ref()).await;
-                let now = clock();
                 let sleep = agent
                     .poll_timeout()
-                    .map(|d| {
-                        d.duration_since(now)
-                            .map_or(std::time::Duration::ZERO, |left| {
-                                std::time::Duration::from_millis(left.as_ms())
-                            })
-                    })
-                    .unwrap_or(IDLE_WAKE)
+                    .map_or(IDLE_WAKE, |d| clock.until(d))
                     .min(IDLE_WAKE);
                 tokio::select! {
                     received = transport.recv() => match received {
-                        Ok(m) => agent.handle_acl(m, clock()),
+                        Ok(m) => agent.handle_acl(m, clock.now()),
                         Err(fipa_acl::Error::Transport { reason }) => {
                             log::warn!("{}: the transport ended: {reason}", agent.me().name);
                             break;
                         }
-                        Err(e) => agent.handle_undecodable(&e.to_string(), clock()),
+                        Err(e) => agent.handle_undecodable(&e.to_string(), clock.now()),
                     },
                     job = job_rx.recv() => match job {
-                        Some(job) => job(&mut agent, clock()),
+                        Some(job) => job(&mut agent, clock.now()),
                         None => break,
                     },
                     () = tokio::time::sleep(sleep) => {
-                        let now = clock();
+                        let now = clock.now();
                         if agent.poll_timeout().is_some_and(|d| d <= now) {
                             agent.handle_timeout(now);
                         }
                     }
+                    report = async {
+                        match devices.as_mut() {
+                            Some(d) => d.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => match report {
+                        Some(report) => handle_report(&mut agent, report, clock.now()),
+                        None => devices = None,
+                    },
                     notice = async {
                         match te.as_mut() {
                             Some(te) => te.notices.recv().await,
@@ -192,11 +326,11 @@ impl RunningAgent {
                         (Some(payload), Some(link)) => {
                             match crate::te_link::read_notice(&payload, &link.link.node_key) {
                                 Some(n) => {
-                                    if let Err(e) = agent.handle_te_notice(&n, clock()) {
-                                        agent.handle_undecodable(&format!("TE notice: {e}"), clock());
+                                    if let Err(e) = agent.handle_te_notice(&n, clock.now()) {
+                                        agent.handle_undecodable(&format!("TE notice: {e}"), clock.now());
                                     }
                                 }
-                                None => agent.handle_undecodable("a TE notice that is not the node's", clock()),
+                                None => agent.handle_undecodable("a TE notice that is not the node's", clock.now()),
                             }
                         }
                         _ => break,
@@ -263,20 +397,13 @@ impl<S: crate::AclService + 'static> RunningService<S> {
                         );
                     }
                 }
-                let now = clock();
                 let sleep = service
                     .poll_timeout()
-                    .map(|d| {
-                        d.duration_since(now)
-                            .map_or(std::time::Duration::ZERO, |left| {
-                                std::time::Duration::from_millis(left.as_ms())
-                            })
-                    })
-                    .unwrap_or(IDLE_WAKE)
+                    .map_or(IDLE_WAKE, |d| clock.until(d))
                     .min(IDLE_WAKE);
                 tokio::select! {
                     received = transport.recv() => match received {
-                        Ok(m) => service.handle_acl(m, clock()),
+                        Ok(m) => service.handle_acl(m, clock.now()),
                         Err(fipa_acl::Error::Transport { reason }) => {
                             log::warn!("{}: the transport ended: {reason}", service.me().name);
                             break;
@@ -284,7 +411,7 @@ impl<S: crate::AclService + 'static> RunningService<S> {
                         Err(e) => log::info!("{}: an undecodable message: {e}", service.me().name),
                     },
                     () = tokio::time::sleep(sleep) => {
-                        let now = clock();
+                        let now = clock.now();
                         if service.poll_timeout().is_some_and(|d| d <= now) {
                             service.handle_timeout(now);
                         }

@@ -12,9 +12,8 @@
 use crate::behaviour::TeSubmission;
 use crate::te_node::{TeNode, TeNotice};
 use fipa_acl::mqtt::inbox_topic;
-use idea_proto::{PublicKey, SignedEnvelope, SigningKey, Timestamp, WireMessage};
+use idea_proto::{PublicKey, SignedEnvelope, SigningKey, WireMessage};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
-use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -158,7 +157,7 @@ impl TeService {
         host: &str,
         port: u16,
         prefix: &str,
-        clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+        clock: crate::runtime::Clock,
     ) -> crate::Result<TeService> {
         let (client, mut rx) = subscribe(name, host, port, &inbox_topic(prefix, name)).await?;
         let (stop, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -169,7 +168,7 @@ impl TeService {
                     payload = rx.recv() => {
                         let Some(payload) = payload else { break };
                         match split_payload(&payload) {
-                            Some((from, bytes)) => node.handle_bytes(&from, bytes, clock()),
+                            Some((from, bytes)) => node.handle_bytes(&from, bytes, clock.now()),
                             None => log::warn!("TE node: a payload without a submitter name"),
                         }
                         while let Some(notice) = node.poll_notice() {

@@ -108,8 +108,8 @@ pub enum TeNotice {
     TokensToSign {
         /// The submitter of the reading.
         to: String,
-        /// The tokens (not carried in the JSON form: a meter gateway takes them from the node's library API).
-        #[serde(skip)]
+        /// The tokens; in the JSON form each is the hex of its `te-contract` canonical bytes.
+        #[serde(with = "tokens_hex")]
         tokens: Vec<DeliveryToken>,
     },
     /// UC-10: one interval of a contract settled; sent to both parties.
@@ -141,6 +141,47 @@ pub enum TeNotice {
         reason: String,
     },
 }
+
+/// Delivery tokens in JSON: the hex of each one's canonical bytes.
+mod tokens_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use te_contract::Codec;
+    use te_contract::meter::DeliveryToken;
+
+    pub(super) fn serialize<S: Serializer>(
+        tokens: &[DeliveryToken],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(tokens.iter().map(|t| {
+            let mut bytes = Vec::new();
+            t.encode(&mut bytes);
+            idea_proto::hex::encode(&bytes)
+        }))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<DeliveryToken>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        if texts.len() > super::MAX_TOKENS_PER_NOTICE {
+            return Err(serde::de::Error::custom("too many tokens in one notice"));
+        }
+        texts
+            .iter()
+            .map(|t| {
+                let bytes = idea_proto::hex::decode(t).map_err(serde::de::Error::custom)?;
+                match DeliveryToken::decode(&bytes) {
+                    Ok((token, used)) if used == bytes.len() => Ok(token),
+                    Ok(_) => Err(serde::de::Error::custom("trailing bytes after a token")),
+                    Err(e) => Err(serde::de::Error::custom(e)),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The most tokens one notice carries when read back from JSON.
+pub const MAX_TOKENS_PER_NOTICE: usize = 4096;
 
 /// A refused submission, as the node keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

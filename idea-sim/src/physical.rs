@@ -88,6 +88,10 @@ pub struct ModelDevice {
     faults: Faults,
     /// The relay command last applied (a write of `Cmd` acts on a change only).
     relay_command: Option<f64>,
+    /// A meter's counts when it was installed, Wh imported and exported (the profile's): its energy
+    /// registers read these plus what the model has integrated since, so they never read 0 — SunSpec's
+    /// "not accumulated" for an `acc32` — and never step back.
+    energy_base: (f64, f64),
 }
 
 /// The profile with the model in place of its stand-in behaviour; for a router, ports cut to the model's.
@@ -157,7 +161,14 @@ impl ModelDevice {
             grid,
             faults,
             relay_command: None,
+            energy_base: (0.0, 0.0),
         };
+        if let Binding::Meter(_) = &device.binding {
+            device.energy_base = (
+                device.get("203.TotWhImp").unwrap_or(0.0),
+                device.get("203.TotWhExp").unwrap_or(0.0),
+            );
+        }
         if let Binding::Relay(name) = &device.binding {
             // The topology sets the relay's pickup; the register starts from it.
             let pickup = lock(&device.grid).relay(name)?.overcurrent.pickup_a;
@@ -347,6 +358,7 @@ impl ModelDevice {
             return;
         }
         let name = self.binding.element().to_owned();
+        let base = self.energy_base;
         let mut values: Vec<(String, f64)> = Vec::new();
         let mut put = |point: &str, v: f64| values.push((point.to_owned(), v));
         {
@@ -435,8 +447,8 @@ impl ModelDevice {
                         for pair in ["AB", "BC", "CA"] {
                             put(&format!("203.PhVph{pair}"), line);
                         }
-                        put("203.TotWhImp", m.import_wh.floor());
-                        put("203.TotWhExp", m.export_wh.floor());
+                        put("203.TotWhImp", (base.0 + m.import_wh).floor());
+                        put("203.TotWhExp", (base.1 + m.export_wh).floor());
                     }
                 }
                 Binding::Relay(_) => {

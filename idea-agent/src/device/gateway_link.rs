@@ -1,0 +1,107 @@
+//! The meter gateway as a process part (feature `devices`): reads the connection meter's energy registers
+//! over Modbus/SunSpec, submits signed readings to the TE node over MQTT (`crate::te_link`), and signs back
+//! the delivery tokens the node makes of them.
+
+use super::MeterGateway;
+use super::link::SunSpecDevice;
+use crate::runtime::Clock;
+use crate::te_link::{TeLink, read_notice, submission_payload, subscribe};
+use crate::te_node::TeNotice;
+use fipa_acl::mqtt::inbox_topic;
+use idea_proto::{Duration, Timestamp};
+
+/// Where the gateway reads and whom it tells.
+#[derive(Debug, Clone)]
+pub struct GatewayLinkConfig {
+    /// The meter, HOST:PORT (Modbus TCP, SunSpec 203).
+    pub meter: String,
+    /// Its Modbus unit.
+    pub unit: u8,
+    /// The gateway's name at the TE node (where the node's notices go).
+    pub name: String,
+    /// The TE node.
+    pub te: TeLink,
+    /// How often the registers are read and submitted, simulated or calendar time.
+    pub every: Duration,
+}
+
+/// Runs the gateway until the meter or the broker cannot be reached.
+///
+/// # Errors
+/// [`crate::Error::Link`] when the meter or the broker cannot be reached.
+pub async fn run_meter_gateway(
+    config: GatewayLinkConfig,
+    mut gateway: MeterGateway,
+    clock: Clock,
+) -> crate::Result<()> {
+    let mut meter = SunSpecDevice::open(&config.meter, config.unit).await?;
+    let client_id = format!("meter-gateway-{}", gateway.meter());
+    let (client, mut notices) = subscribe(
+        &client_id,
+        &config.te.host,
+        config.te.port,
+        &inbox_topic(&config.te.prefix, &config.name),
+    )
+    .await?;
+    let node_inbox = inbox_topic(&config.te.prefix, &config.te.node);
+    let publish = |submission: crate::TeSubmission| {
+        let client = client.clone();
+        let topic = node_inbox.clone();
+        let payload = submission_payload(&config.name, &submission);
+        async move {
+            client
+                .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+                .await
+                .map_err(|e| crate::Error::Link(format!("TE submission: {e}")))
+        }
+    };
+    let mut next: Option<Timestamp> = None;
+    loop {
+        let wait = next.map_or(std::time::Duration::ZERO, |n| clock.until(n));
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {
+                let now = clock.now();
+                next = Some(now.checked_add(config.every)?);
+                let model = match meter.read(203).await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        log::warn!("meter gateway {}: {e}", config.name);
+                        continue;
+                    }
+                };
+                let registers = (
+                    model.get_scaled("TotWhImp").ok().flatten(),
+                    model.get_scaled("TotWhExp").ok().flatten(),
+                );
+                let (Some(import_wh), Some(export_wh)) = registers else {
+                    log::warn!("meter gateway {}: no energy registers", config.name);
+                    continue;
+                };
+                // Counted watt-hours of one meter: far inside i64.
+                #[allow(clippy::cast_possible_truncation)]
+                let reading = gateway.reading(now, import_wh.floor() as i64, export_wh.floor() as i64)?;
+                publish(reading).await?;
+            }
+            payload = notices.recv() => {
+                let Some(payload) = payload else {
+                    return Err(crate::Error::Link("the TE node's notices ended".into()));
+                };
+                match read_notice(&payload, &config.te.node_key) {
+                    Some(TeNotice::TokensToSign { tokens, .. }) => {
+                        for token in &tokens {
+                            match gateway.sign_token(token) {
+                                Ok(signed) => publish(signed).await?,
+                                Err(e) => log::warn!("meter gateway {}: token refused: {e}", config.name),
+                            }
+                        }
+                    }
+                    Some(TeNotice::Refused { reason, .. }) => {
+                        log::warn!("meter gateway {}: the TE node refused: {reason}", config.name);
+                    }
+                    Some(_) => {}
+                    None => log::warn!("meter gateway {}: a notice that is not the node's", config.name),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! A P2P trade end to end over real sockets on 127.0.0.1 (issue: "P2P end to end"): two prosumer agents on
+//! the embedded MQTT broker, the TE node as an MQTT service, and the cells' energy hubs and connection meters
+//! served over Modbus/SunSpec by `idea-sim` on the simulated demonstration complex, in simulated time 100×
+//! faster than real. The trade is negotiated, recorded, commanded (the seller's local automation holds its
+//! connection at the contracted export with its hub), delivered, metered by the seller's meter gateway and
+//! settled: the money moved is the contract price times the energy the meter verified, less the penalty
+//! outside the tolerance band.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss
+)]
+
+mod common;
+
+use common::*;
+use fipa_acl::AgentIdentifier;
+use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions};
+use idea_agent::device::MeterGateway;
+use idea_agent::device::gateway_link::{GatewayLinkConfig, run_meter_gateway};
+use idea_agent::device::link::{CellLinkConfig, run_cell_link};
+use idea_agent::runtime::{Clock, Links, RunningAgent, Sinks};
+use idea_agent::te_link::{TE_PREFIX, TeLink, TeService};
+use idea_agent::{Agent, AgentConfig, BuyOrder, Event, P2pBuyer, P2pSeller, TeIdentity, TeNode};
+use idea_proto::*;
+use idea_sim::devices::{ModbusAt, modbus_model_device};
+use idea_sim::fault::Faults;
+use idea_sim::grid::{SharedGrid, Topology, lock};
+use idea_sim::physical::Binding;
+use std::time::Duration as StdDuration;
+use te_contract::registry::{AvatarKind, Registration, Registry};
+use te_contract::{AvatarId, Signed};
+use tokio::sync::mpsc;
+
+const SPEED: f64 = 100.0;
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn meter_avatar() -> AvatarId {
+    AvatarId::from_bytes([50; 16])
+}
+
+fn meter_key() -> SigningKey {
+    SigningKey::from_bytes(&[50; 32])
+}
+
+/// The agents' registry with the meter at cell-1's connection point.
+fn registry_with_meter() -> Registry {
+    let mut r = registry(&[1, 2]);
+    let registrar_key = SigningKey::from_bytes(&[100; 32]);
+    let registrar = AvatarId::from_bytes([100; 16]);
+    let mut reg = Signed::new(
+        deployment(),
+        Registration {
+            registrar,
+            avatar: meter_avatar(),
+            kind: AvatarKind::Meter {
+                meter: MeterId::new("cell1.meter").unwrap(),
+                cell: CellId::new("cell-1").unwrap(),
+            },
+            key: PublicKey::from(&meter_key()),
+            at: t("2026-12-01T00:00:00Z"),
+        },
+    );
+    reg.sign(registrar, 0, &registrar_key).unwrap();
+    reg.sign(meter_avatar(), 0, &meter_key()).unwrap();
+    r.register(&reg).unwrap();
+    r
+}
+
+fn te_agent(n: u8) -> Agent {
+    let cell = format!("cell-{n}");
+    let mut a = Agent::new(AgentConfig {
+        me: AgentIdentifier::new(format!("{cell}@idea")),
+        key: key(n),
+        settings: settings(&cell, |s| s),
+        id_seed: [n; 16],
+        te: Some(TeIdentity {
+            deployment: deployment(),
+            avatar: avatar(n),
+            key_version: 0,
+        }),
+    });
+    a.add_behaviour(Box::new(P2pSeller::new())).unwrap();
+    a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
+    a
+}
+
+/// Serves `binding` of `grid` over Modbus TCP on a free loopback port; returns its address.
+async fn device(grid: &SharedGrid, binding: Binding, keep: &mut Vec<idea_sim::Tasks>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (_, tasks) = modbus_model_device(
+        listener,
+        binding,
+        grid.clone(),
+        ModbusAt::default(),
+        &Faults::default(),
+    )
+    .await
+    .unwrap();
+    keep.push(tasks);
+    address
+}
+
+async fn wait_for(events: &mut mpsc::Receiver<Event>, what: &str, log: &mut Vec<Event>) -> Event {
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(90);
+    loop {
+        let e = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| {
+                let seen: Vec<String> = log
+                    .iter()
+                    .map(|e| format!("{} {} {}", e.at, e.what, e.detail))
+                    .collect();
+                panic!("no {what} event in 90 s: {seen:#?}")
+            })
+            .expect("the agent stopped");
+        log.push(e.clone());
+        if e.what == what {
+            return e;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_over_sockets() {
+    // The plant: the demonstration complex from 11:52, a hundred times faster than real time.
+    let start = t("2026-12-02T11:52:00Z");
+    let topology = Topology::builtin("demo-microgrid").unwrap();
+    let (grid, clock_task) = idea_sim::clock::plant(&topology, 1, start, SPEED).unwrap();
+    let clock = {
+        let grid = grid.clone();
+        Clock::simulated(move || lock(&grid).now(), SPEED)
+    };
+    let mut keep = vec![clock_task];
+    let hub1 = device(&grid, Binding::Hub("cell1.hub".into()), &mut keep).await;
+    let meter1 = device(&grid, Binding::Meter("cell1.meter".into()), &mut keep).await;
+    let hub2 = device(&grid, Binding::Hub("cell2.hub".into()), &mut keep).await;
+    let meter2 = device(&grid, Binding::Meter("cell2.meter".into()), &mut keep).await;
+
+    // The broker and the TE node, the buyer's wallet funded.
+    let broker = EmbeddedBroker::start().unwrap();
+    let port = broker.addr().port();
+    let node_key = SigningKey::from_bytes(&[60; 32]);
+    let mut node = TeNode::new(registry_with_meter());
+    node.add_meter(
+        meter_avatar(),
+        te_contract::meter::MeterConfig {
+            max_power_w: 25_000,
+            reading_interval: Duration::from_secs(10),
+            period_s: 900,
+        },
+    )
+    .unwrap();
+    node.bind_agent(avatar(1), "cell-1@idea");
+    node.bind_agent(avatar(2), "cell-2@idea");
+    let eur = Currency::new("EUR", 2).unwrap();
+    node.wallets_mut()
+        .deposit(avatar(2), Money::new(10_000, eur))
+        .unwrap();
+    let te = TeService::spawn(
+        node,
+        "te@idea",
+        node_key.clone(),
+        "127.0.0.1",
+        port,
+        TE_PREFIX,
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let link = TeLink {
+        host: "127.0.0.1".into(),
+        port,
+        node: "te@idea".into(),
+        node_key: PublicKey::from(&node_key),
+        prefix: TE_PREFIX.into(),
+    };
+
+    // The seller's meter gateway reads cell1.meter every 10 simulated seconds.
+    let gateway = tokio::spawn(run_meter_gateway(
+        GatewayLinkConfig {
+            meter: meter1.clone(),
+            unit: 1,
+            name: "meter-gateway-cell-1".into(),
+            te: link.clone(),
+            every: Duration::from_secs(10),
+        },
+        MeterGateway::new(deployment(), meter_avatar(), meter_key(), 0),
+        clock.clone(),
+    ));
+
+    // Both agents, each with its cell link (hub + connection meter), peers of each other.
+    let mut agents = Vec::new();
+    let mut event_rx = Vec::new();
+    let mut links = Vec::new();
+    let mut a1 = te_agent(1);
+    let mut a2 = te_agent(2);
+    a1.add_peer(idea_agent::Peer {
+        avatar: Some(avatar(2)),
+        ..peer_of(&a2, 2)
+    })
+    .unwrap();
+    a2.add_peer(idea_agent::Peer {
+        avatar: Some(avatar(1)),
+        ..peer_of(&a1, 1)
+    })
+    .unwrap();
+    for (a, hub, meter, cell, meter_name) in [
+        (a1, &hub1, &meter1, "cell-1", "cell1.meter"),
+        (a2, &hub2, &meter2, "cell-2", "cell2.meter"),
+    ] {
+        let (commands_tx, commands_rx) = mpsc::channel(64);
+        let (reports_tx, reports_rx) = mpsc::channel(256);
+        links.push(tokio::spawn(run_cell_link(
+            CellLinkConfig {
+                hub: hub.clone(),
+                meter: meter.clone(),
+                unit: 1,
+                period: StdDuration::from_millis(20),
+                cell: CellId::new(cell).unwrap(),
+                meter_id: MeterId::new(meter_name).unwrap(),
+            },
+            commands_rx,
+            reports_tx,
+            clock.clone(),
+        )));
+        let (events_tx, events) = mpsc::channel(4096);
+        let transport = MqttTransport::connect(
+            "127.0.0.1",
+            port,
+            a.me().clone(),
+            TransportOptions::default(),
+        )
+        .await
+        .unwrap();
+        let running = RunningAgent::spawn_linked(
+            a,
+            transport,
+            clock.clone(),
+            Sinks {
+                commands: Some(commands_tx),
+                events: Some(events_tx),
+                te: None,
+            },
+            Links {
+                te: Some(link.clone()),
+                devices: Some(reports_rx),
+            },
+        )
+        .await
+        .unwrap();
+        agents.push(running);
+        event_rx.push(events);
+    }
+    let mut seller_log = Vec::new();
+    let mut buyer_log = Vec::new();
+
+    // Let the links report the stored energy, then the buyer buys 200 Wh for 12:00–12:15 (800 W: what cell 1's
+    // hub can export over its own load).
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let order = BuyOrder {
+        service: ServiceId::new("p2p-market").unwrap(),
+        subject: Subject::Energy,
+        window: DeliveryWindow::new(t("2026-12-02T12:00:00Z"), 900, 1).unwrap(),
+        profile: Profile::Energy(vec![Energy::from_wh(200)]),
+        sellers: Vec::new(),
+        reply_within: Duration::from_secs(120),
+        tolerance: ToleranceBand {
+            relative_bp: 1000,
+            absolute: Energy::from_wh(0),
+        },
+        penalty_per_kwh: 40,
+    };
+    agents[1]
+        .call(move |a, now| a.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order)))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let recorded = wait_for(&mut event_rx[0], "recorded", &mut seller_log).await;
+    let id = recorded.transaction.unwrap();
+    let commanded = wait_for(&mut event_rx[0], "commanded", &mut seller_log).await;
+    assert_eq!(commanded.detail, "setpoint 800 W at the connection point");
+    wait_for(&mut event_rx[0], "completed", &mut seller_log).await;
+    let settled = wait_for(&mut event_rx[0], "settled", &mut seller_log).await;
+    assert_eq!(settled.transaction, Some(id));
+    wait_for(&mut event_rx[1], "settled", &mut buyer_log).await;
+
+    // The UC sequence on the seller's side, in order.
+    let steps: Vec<&str> = seller_log
+        .iter()
+        .filter(|e| e.transaction == Some(id))
+        .map(|e| e.what)
+        .collect();
+    let expected = [
+        "requested",
+        "agreed",
+        "recorded",
+        "commanded",
+        "executing",
+        "measured",
+        "completed",
+        "settled",
+    ];
+    let mut at = 0;
+    for step in &expected {
+        at += steps[at..]
+            .iter()
+            .position(|s| s == step)
+            .unwrap_or_else(|| panic!("{step} missing or out of order in {steps:?}"));
+    }
+
+    // Money: price × verified energy, less the penalty beyond the band — and the wallets moved by it.
+    for a in agents {
+        a.stop().await.unwrap();
+    }
+    gateway.abort();
+    for l in links {
+        l.abort();
+    }
+    let node = te.stop().await.unwrap();
+    let contract = node.contracts().get(&id).unwrap().signed.body().clone();
+    let price = contract.transaction.terms.price.minor_units_per_kwh;
+    assert_eq!(price, 18, "the seller's floor");
+    let paid = Money::new(10_000, eur).minor_units
+        - node.wallets().balance(&avatar(2), eur).minor_units;
+    let received = node.wallets().balance(&avatar(1), eur).minor_units;
+    assert_eq!(paid, received, "what the buyer paid the seller got");
+    let [_, delivered, amount, penalty] = numbers(&settled.detail);
+    eprintln!("settled: {}", settled.detail);
+    assert_eq!(
+        paid, amount,
+        "the settlement notice says what moved: {}",
+        settled.detail
+    );
+    assert!(
+        (150..=250).contains(&delivered),
+        "the local automation held the export near 800 W: {delivered} Wh of 200 ({})",
+        settled.detail
+    );
+    // Within the ±10 % band (20 Wh of 200) no penalty; beyond it 40 minor units per kWh of the excess.
+    let beyond = ((delivered - 200).abs() - 20).max(0);
+    assert!(
+        (penalty - (beyond * 40 + 500) / 1000).abs() <= 1,
+        "{}",
+        settled.detail
+    );
+    let value = (delivered.min(200) * price + 500) / 1000;
+    assert!(
+        (amount - (value - penalty)).abs() <= 1,
+        "paid {amount}: price × verified energy {value} less penalty {penalty} ({})",
+        settled.detail
+    );
+}
+
+/// The numbers in a settled event's detail: interval, delivered Wh, amount paid, penalty.
+fn numbers(detail: &str) -> [i64; 4] {
+    let found: Vec<i64> = detail
+        .split(|c: char| !c.is_ascii_digit() && c != '-')
+        .filter(|s| !s.is_empty() && *s != "-")
+        .map(|s| s.parse::<i64>().unwrap())
+        .collect();
+    found
+        .try_into()
+        .unwrap_or_else(|f| panic!("not four numbers in {detail:?}: {f:?}"))
+}
