@@ -114,6 +114,14 @@ impl Peers {
     }
 }
 
+/// The text of `m`'s `:conversation-id` (a word or a string), if it has one.
+pub(crate) fn conversation_of(m: &AclMessage) -> Option<String> {
+    m.conversation_id
+        .as_ref()
+        .and_then(fipa_acl::Expression::as_text)
+        .map(|t| t.into_owned())
+}
+
 /// The outputs waiting to be taken.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
@@ -283,6 +291,23 @@ impl Context<'_> {
         }
         self.outbox.queue.push_back(Output::Te(submission));
         Ok(())
+    }
+
+    /// Releases the commitment of transaction `id` (if the book holds one) and logs it with `why` (AG-04).
+    pub fn release(&mut self, id: &TransactionId, why: &str) {
+        if let Some(c) = self.book.release(id) {
+            let strength = match c.strength {
+                crate::commitment::Strength::Tentative => "tentative",
+                crate::commitment::Strength::Binding => "binding",
+            };
+            self.log(
+                "AG-04",
+                "commitment-released",
+                Some(*id),
+                None,
+                format!("{strength} commitment released: {why}"),
+            );
+        }
     }
 
     /// The key the agent's messages verify against.

@@ -287,6 +287,26 @@ impl CommitmentBook {
     /// lower priority if that makes room. On refusal nothing changes and the error names the first limit
     /// passed.
     pub fn commit(&mut self, candidate: Commitment) -> Result<Committed> {
+        let released = self.plan(&candidate)?;
+        let (displaced, kept): (Vec<_>, Vec<_>) = self
+            .commitments
+            .drain(..)
+            .partition(|c| released.contains(&c.transaction));
+        self.commitments = kept;
+        self.commitments.push(candidate);
+        let mut displaced = displaced;
+        displaced.sort_by_key(|c| released.iter().position(|r| *r == c.transaction));
+        Ok(Committed { displaced })
+    }
+
+    /// Whether [`CommitmentBook::commit`] would take `candidate` now (the same checks, nothing changed).
+    pub fn would_commit(&self, candidate: &Commitment) -> Result<()> {
+        self.plan(candidate).map(|_| ())
+    }
+
+    /// The tentative commitments `candidate` would displace (none when it fits as the book stands), or why
+    /// it cannot be taken.
+    fn plan(&self, candidate: &Commitment) -> Result<Vec<TransactionId>> {
         if !self
             .cell
             .cell_type
@@ -310,10 +330,7 @@ impl CommitmentBook {
         let mut trial = self.commitments.clone();
         trial.push(candidate.clone());
         let first = match self.check(&trial) {
-            Ok(()) => {
-                self.commitments = trial;
-                return Ok(Committed::default());
-            }
+            Ok(()) => return Ok(Vec::new()),
             Err(e) => e,
         };
         // Lower-priority tentative commitments, the lowest priority and the newest first.
@@ -344,15 +361,7 @@ impl CommitmentBook {
                 .chain(std::iter::once(candidate.clone()))
                 .collect();
             if self.check(&trial).is_ok() {
-                let (displaced, kept): (Vec<_>, Vec<_>) = self
-                    .commitments
-                    .drain(..)
-                    .partition(|c| released.contains(&c.transaction));
-                self.commitments = kept;
-                self.commitments.push(candidate);
-                let mut displaced = displaced;
-                displaced.sort_by_key(|c| released.iter().position(|r| *r == c.transaction));
-                return Ok(Committed { displaced });
+                return Ok(released);
             }
         }
         Err(first)

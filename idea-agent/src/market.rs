@@ -14,7 +14,7 @@
 //! 4. seller → buyer `inform` with the contract signed by the seller in `:X-idea-contract`; the buyer
 //!    countersigns and submits it (as in the bilateral route).
 
-use crate::behaviour::{Behaviour, Context, Peer, Peers};
+use crate::behaviour::{Behaviour, Context, Peer, Peers, conversation_of};
 use crate::commitment::{Commitment, Strength};
 use crate::p2p::{CONTRACT_PARAM, countersign, energy_content};
 use crate::signing;
@@ -71,6 +71,8 @@ struct Book {
     orders: Vec<Order>,
     /// Who placed each order: agent name, the request's transaction id.
     owners: BTreeMap<OrderId, (String, TransactionId)>,
+    /// Orders per agent in this book.
+    per_agent: BTreeMap<String, usize>,
 }
 
 /// The P2P market service (double auction per settlement period, pay-as-clear).
@@ -288,15 +290,12 @@ impl MarketService {
         let book = self.books.entry(start).or_insert_with(|| Book {
             orders: Vec::new(),
             owners: BTreeMap::new(),
+            per_agent: BTreeMap::new(),
         });
         if book.orders.len() >= MAX_ORDERS_PER_PERIOD {
             return Err("the period's book is full".into());
         }
-        let mine = book
-            .owners
-            .values()
-            .filter(|(a, _)| a == &peer.agent.name)
-            .count();
+        let mine = book.per_agent.get(&peer.agent.name).copied().unwrap_or(0);
         if mine >= MAX_ORDERS_PER_AGENT {
             return Err(format!(
                 "at most {MAX_ORDERS_PER_AGENT} orders per agent and period"
@@ -317,6 +316,8 @@ impl MarketService {
             seq: self.seq,
         });
         book.owners.insert(id, (peer.agent.name.clone(), p.id));
+        let count = book.per_agent.entry(peer.agent.name.clone()).or_insert(0);
+        *count = count.saturating_add(1);
         Ok(())
     }
 
@@ -541,7 +542,7 @@ impl MarketParticipant {
         m.conversation_id = Some(Expression::String(id.to_string().into_bytes()));
         energy_content(AnyMessage::TransactionRequest(request), &mut m);
         if let Err(e) = cx.send(m) {
-            cx.book.release(&id);
+            cx.release(&id, "the order could not be sent");
             return Err(e);
         }
         cx.log(
@@ -563,7 +564,8 @@ impl MarketParticipant {
     }
 
     fn on_match(&mut self, cx: &mut Context<'_>, m: &AclMessage, placed: &Placed) {
-        cx.book.release(&placed.request);
+        // The order's hold gives way to the match's own commitment.
+        cx.release(&placed.request, "the order matched");
         let matched = match energy::read(m) {
             Ok(AnyMessage::EnergyTransaction(t)) => t,
             _ => {
@@ -674,13 +676,6 @@ impl MarketParticipant {
     }
 }
 
-fn conversation(m: &AclMessage) -> Option<String> {
-    m.conversation_id
-        .as_ref()
-        .and_then(Expression::as_text)
-        .map(|t| t.into_owned())
-}
-
 impl Behaviour for MarketParticipant {
     fn name(&self) -> &str {
         MarketParticipant::NAME
@@ -690,14 +685,14 @@ impl Behaviour for MarketParticipant {
         if m.protocol.as_deref() != Some(MARKET_PROTOCOL) {
             return false;
         }
-        let Some(c) = conversation(m) else {
+        let Some(c) = conversation_of(m) else {
             return false;
         };
         self.placed.contains_key(&c) || c.starts_with("contract-")
     }
 
     fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage) {
-        let Some(c) = conversation(&m) else { return };
+        let Some(c) = conversation_of(&m) else { return };
         let from_market = m.sender.as_ref() == self.market.as_ref();
         if let Some(rest) = c.strip_prefix("contract-") {
             // The seller's signed contract of a match this agent bought.
@@ -742,7 +737,7 @@ impl Behaviour for MarketParticipant {
                 cx.log("UC-02", "order-booked", Some(placed.request), None, "");
             }
             Some(Performative::RejectProposal) => {
-                cx.book.release(&placed.request);
+                cx.release(&placed.request, "the market refused the order");
                 self.placed.remove(&c);
                 let reason = m
                     .content
@@ -758,7 +753,7 @@ impl Behaviour for MarketParticipant {
                 );
             }
             Some(Performative::Failure) => {
-                cx.book.release(&placed.request);
+                cx.release(&placed.request, "the market failed the order");
                 self.placed.remove(&c);
                 cx.log("UC-03", "order-not-matched", Some(placed.request), None, "");
             }
@@ -782,7 +777,7 @@ impl Behaviour for MarketParticipant {
         for key in ended {
             if let Some(p) = self.placed.remove(&key) {
                 // An order never answered by its period's start holds nothing any more.
-                cx.book.release(&p.request);
+                cx.release(&p.request, "the period started without a match");
             }
         }
     }

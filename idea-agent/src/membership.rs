@@ -2,7 +2,7 @@
 //! turn the directory's results into peers joining and leaving — shared by the agents' [`PlugAndPlay`]
 //! behaviour and the service applications (the market learns its traders this way).
 
-use crate::behaviour::{Behaviour, Context, MAX_PEERS, Peer};
+use crate::behaviour::{Behaviour, Context, MAX_PEERS, Peer, conversation_of};
 use crate::directory::{IDENTITY_SERVICE, Identity, ONTOLOGY, P2P_SERVICE};
 use fipa_acl::directory::{DfAgentDescription, ServiceDescription, request};
 use fipa_acl::sl0::{Content, ContentElement, Formula, Term};
@@ -47,13 +47,6 @@ pub struct Membership {
     directory: Peer,
     conversation: Option<String>,
     state: State,
-}
-
-fn conversation_of(m: &AclMessage) -> Option<String> {
-    m.conversation_id
-        .as_ref()
-        .and_then(Expression::as_text)
-        .map(|t| t.into_owned())
 }
 
 fn results(m: &AclMessage) -> Vec<DfAgentDescription> {

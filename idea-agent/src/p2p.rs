@@ -11,7 +11,7 @@
 //! buying flexibility from the cell, say). Both sides reach `agreed` when the offer is accepted; the commitment is tentative until the TE node records
 //! the contract (UC-04).
 
-use crate::behaviour::{Behaviour, Context, TeSubmission};
+use crate::behaviour::{Behaviour, Context, TeSubmission, conversation_of};
 use crate::commitment::{Commitment, Strength};
 use fipa_acl::energy::{self, ContentForm};
 use fipa_acl::protocol::{ContractNetInitiator, ContractNetParticipant, Event, Protocol};
@@ -34,13 +34,6 @@ fn is_contract_net(m: &AclMessage) -> bool {
         .as_deref()
         .and_then(Protocol::from_name)
         .is_some_and(|p| matches!(p, Protocol::ContractNet | Protocol::IteratedContractNet))
-}
-
-fn conversation_text(m: &AclMessage) -> Option<String> {
-    m.conversation_id
-        .as_ref()
-        .and_then(Expression::as_text)
-        .map(|t| t.into_owned())
 }
 
 pub(crate) fn energy_content(message: AnyMessage, m: &mut AclMessage) {
@@ -179,8 +172,7 @@ impl P2pBuyer {
                     cx.settings.priority(&order.service),
                     Strength::Tentative,
                 )?;
-                let mut book = cx.book.clone();
-                book.commit(trial)?;
+                cx.book.would_commit(&trial)?;
             }
             let request = TransactionRequest {
                 proposal: proposal.clone(),
@@ -293,7 +285,7 @@ impl P2pBuyer {
                 Event::Result(Err(failure)) => {
                     let _ = failure;
                     let _ = cx.advance(&n.transaction, S::Failed, "the seller reported failure");
-                    cx.book.release(&n.transaction);
+                    cx.release(&n.transaction, "the seller reported failure");
                 }
                 Event::Unexpected(m) => {
                     cx.log(
@@ -713,7 +705,7 @@ impl P2pSeller {
             .as_ref()
             .map(|s| s.name.clone())
             .unwrap_or_default();
-        let conversation = conversation_text(&m).unwrap_or_default();
+        let conversation = conversation_of(&m).unwrap_or_default();
         let mut participant = match ContractNetParticipant::new(cx.me.clone(), m.clone(), cx.now) {
             Ok(p) => p,
             Err(e) => {
@@ -802,12 +794,12 @@ impl P2pSeller {
                                     let _ = cx.advance(&id, S::Negotiating, "counter-proposal");
                                 }
                             } else {
-                                cx.book.release(&id);
+                                cx.release(&id, "the call's deadline passed");
                                 let _ = cx.advance(&id, S::Expired, "the call's deadline passed");
                             }
                         }
                         Err(e) => {
-                            cx.book.release(&id);
+                            cx.release(&id, "the offer could not be sent");
                             let _ = participant.refuse(e.to_string());
                         }
                     }
@@ -873,14 +865,14 @@ impl P2pSeller {
                 }
                 Event::Rejected(_) => {
                     let _ = cx.advance(&id, S::Rejected, "the buyer preferred another offer");
-                    cx.book.release(&id);
+                    cx.release(&id, "the buyer preferred another offer");
                 }
                 Event::Cancelled(_) => {
                     let state = cx.transactions.get(&id).map(|t| t.lifecycle.state());
                     if matches!(state, Some(S::Answered | S::Negotiating)) {
                         let _ = cx.advance(&id, S::Rejected, "the buyer cancelled");
                     }
-                    cx.book.release(&id);
+                    cx.release(&id, "the buyer cancelled");
                 }
                 Event::Unexpected(m) => cx.log(
                     "AG-09",
@@ -913,13 +905,13 @@ impl Behaviour for P2pSeller {
         if m.performative == Performative::Cfp {
             return is_contract_net(m);
         }
-        conversation_text(m).is_some_and(|c| self.calls.iter().any(|call| call.conversation == c))
+        conversation_of(m).is_some_and(|c| self.calls.iter().any(|call| call.conversation == c))
     }
 
     fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage) {
         if m.performative == Performative::Cfp {
             self.on_cfp(cx, m);
-        } else if let Some(c) = conversation_text(&m)
+        } else if let Some(c) = conversation_of(&m)
             && let Some(i) = self.calls.iter().position(|call| call.conversation == c)
         {
             if let Some(call) = self.calls.get_mut(i) {

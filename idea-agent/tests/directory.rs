@@ -17,9 +17,8 @@ use fipa_acl::{AclMessage, AgentIdentifier, Performative};
 use idea_agent::directory::{Identity, MARKET_SERVICE};
 use idea_agent::signing;
 use idea_agent::{
-    AclService, Admission, Agent, AgentConfig, BuyOrder, DirectoryConfig, DirectoryService,
-    MarketConfig, MarketParticipant, MarketService, Membership, Output, P2pBuyer, P2pSeller, Peer,
-    PlugAndPlay, TeIdentity,
+    AclService, Admission, Agent, BuyOrder, DirectoryConfig, DirectoryService, MarketConfig,
+    MarketParticipant, MarketService, Membership, Output, P2pBuyer, Peer, PlugAndPlay,
 };
 use idea_proto::*;
 use std::collections::BTreeSet;
@@ -71,20 +70,7 @@ fn market() -> MarketService {
 /// Agent `n` of cell `cell-n` with the P2P behaviours, plug & play and a market participant that finds its
 /// market in the directory; no peers configured.
 fn cell_agent(n: u8) -> Agent {
-    let cell = format!("cell-{n}");
-    let mut a = Agent::new(AgentConfig {
-        me: AgentIdentifier::new(format!("{cell}@idea")),
-        key: key(n),
-        settings: settings(&cell, |s| s),
-        id_seed: [n; 16],
-        te: Some(TeIdentity {
-            deployment: deployment(),
-            avatar: avatar(n),
-            key_version: 0,
-        }),
-    });
-    a.add_behaviour(Box::new(P2pSeller::new())).unwrap();
-    a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
+    let mut a = te_agent(n);
     a.add_behaviour(Box::new(PlugAndPlay::new(df_peer())))
         .unwrap();
     a.add_behaviour(Box::new(MarketParticipant::discovering()))

@@ -139,7 +139,12 @@ proptest! {
                 Op::Commit { priority, side, subject, first, bands } => {
                     let c = commitment(n as u64, priority, side, subject, first, &bands);
                     let before = book.commitments().to_vec();
-                    match book.commit(c.clone()) {
+                    // The dry run answers as the commit does, and changes nothing.
+                    let dry = book.would_commit(&c);
+                    prop_assert_eq!(book.commitments(), &before[..]);
+                    let committed = book.commit(c.clone());
+                    prop_assert_eq!(dry.is_ok(), committed.is_ok(), "{:?} vs {:?}", dry, committed);
+                    match committed {
                         Ok(done) => {
                             made.push(c.transaction);
                             for d in &done.displaced {

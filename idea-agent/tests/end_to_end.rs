@@ -18,14 +18,13 @@
 mod common;
 
 use common::*;
-use fipa_acl::AgentIdentifier;
 use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions};
 use idea_agent::device::MeterGateway;
 use idea_agent::device::gateway_link::{GatewayLinkConfig, run_meter_gateway};
 use idea_agent::device::link::{CellLinkConfig, run_cell_link};
 use idea_agent::runtime::{Clock, Links, RunningAgent, Sinks};
 use idea_agent::te_link::{TE_PREFIX, TeLink, TeService};
-use idea_agent::{Agent, AgentConfig, BuyOrder, Event, P2pBuyer, P2pSeller, TeIdentity, TeNode};
+use idea_agent::{BuyOrder, Event, P2pBuyer, TeNode};
 use idea_proto::*;
 use idea_sim::devices::{ModbusAt, modbus_model_device};
 use idea_sim::fault::Faults;
@@ -72,24 +71,6 @@ fn registry_with_meter() -> Registry {
     reg.sign(meter_avatar(), 0, &meter_key()).unwrap();
     r.register(&reg).unwrap();
     r
-}
-
-fn te_agent(n: u8) -> Agent {
-    let cell = format!("cell-{n}");
-    let mut a = Agent::new(AgentConfig {
-        me: AgentIdentifier::new(format!("{cell}@idea")),
-        key: key(n),
-        settings: settings(&cell, |s| s),
-        id_seed: [n; 16],
-        te: Some(TeIdentity {
-            deployment: deployment(),
-            avatar: avatar(n),
-            key_version: 0,
-        }),
-    });
-    a.add_behaviour(Box::new(P2pSeller::new())).unwrap();
-    a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
-    a
 }
 
 /// Serves `binding` of `grid` over Modbus TCP on a free loopback port; returns its address.
@@ -203,16 +184,8 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     let mut links = Vec::new();
     let mut a1 = te_agent(1);
     let mut a2 = te_agent(2);
-    a1.add_peer(idea_agent::Peer {
-        avatar: Some(avatar(2)),
-        ..peer_of(&a2, 2)
-    })
-    .unwrap();
-    a2.add_peer(idea_agent::Peer {
-        avatar: Some(avatar(1)),
-        ..peer_of(&a1, 1)
-    })
-    .unwrap();
+    a1.add_peer(te_peer(&a2, 2)).unwrap();
+    a2.add_peer(te_peer(&a1, 1)).unwrap();
     for (a, hub, meter, cell, meter_name) in [
         (a1, &hub1, &meter1, "cell-1", "cell1.meter"),
         (a2, &hub2, &meter2, "cell-2", "cell2.meter"),
@@ -330,8 +303,8 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     let contract = node.contracts().get(&id).unwrap().signed.body().clone();
     let price = contract.transaction.terms.price.minor_units_per_kwh;
     assert_eq!(price, 18, "the seller's floor");
-    let paid = Money::new(10_000, eur).minor_units
-        - node.wallets().balance(&avatar(2), eur).minor_units;
+    let paid =
+        Money::new(10_000, eur).minor_units - node.wallets().balance(&avatar(2), eur).minor_units;
     let received = node.wallets().balance(&avatar(1), eur).minor_units;
     assert_eq!(paid, received, "what the buyer paid the seller got");
     let [_, delivered, amount, penalty] = numbers(&settled.detail);

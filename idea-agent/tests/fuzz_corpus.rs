@@ -19,7 +19,7 @@ mod common;
 mod corpus_files;
 
 use common::*;
-use idea_agent::{BuyOrder, P2pBuyer, TeIdentity, TeSubmission};
+use idea_agent::{BuyOrder, P2pBuyer, TeSubmission};
 use idea_proto::*;
 use te_contract::Signed;
 
@@ -29,39 +29,11 @@ use te_contract::Signed;
 type Seeds = Vec<(String, Vec<u8>)>;
 
 fn seeds() -> (Seeds, Seeds) {
-    let te_agent = |n: u8| {
-        let cell = format!("cell-{n}");
-        let mut a = idea_agent::Agent::new(idea_agent::AgentConfig {
-            me: identifier(&format!("{cell}@idea")),
-            key: key(n),
-            settings: settings(&cell, |s| s),
-            id_seed: [n; 16],
-            te: Some(TeIdentity {
-                deployment: deployment(),
-                avatar: avatar(n),
-                key_version: 0,
-            }),
-        });
-        a.add_behaviour(Box::new(idea_agent::P2pSeller::new()))
-            .unwrap();
-        a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
-        a
-    };
     let now: Timestamp = "2026-12-02T10:00:00Z".parse().unwrap();
     let (mut seller, mut buyer) = (te_agent(1), te_agent(2));
     seller.handle_stored_energy(8_000, now);
-    seller
-        .add_peer(idea_agent::Peer {
-            avatar: Some(avatar(2)),
-            ..peer_of(&buyer, 2)
-        })
-        .unwrap();
-    buyer
-        .add_peer(idea_agent::Peer {
-            avatar: Some(avatar(1)),
-            ..peer_of(&seller, 1)
-        })
-        .unwrap();
+    seller.add_peer(te_peer(&buyer, 2)).unwrap();
+    buyer.add_peer(te_peer(&seller, 1)).unwrap();
     let order = BuyOrder {
         service: ServiceId::new("p2p-market").unwrap(),
         subject: Subject::Energy,

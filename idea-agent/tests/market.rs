@@ -218,8 +218,9 @@ fn orders_cleared_by_the_market_end_in_contracts_recorded_at_the_te_node() {
     w.market.handle_timeout(closes);
     w.pump(closes);
 
-    // Only the seller at 18 and the buyers at 30 and 20 can trade: the market price lies within 18..=20, and
-    // the seller at 26 is left out.
+    // Only the seller at 18 and the buyers at 30 and 20 can trade: 500 Wh go to the bid at 30, 100 Wh to the
+    // bid at 20, whose remaining 300 Wh cannot meet the offer at 26. Pay-as-clear takes the middle of the
+    // marginal range [max(next bid 20, marginal offer 18), min(next offer 26, marginal bid 20)] = 20.
     let recorded = w.node.contracts().len();
     assert!(recorded >= 1, "{:?}", w.events);
     let agreed: Vec<(String, Side, i64, i64)> = w
@@ -247,7 +248,7 @@ fn orders_cleared_by_the_market_end_in_contracts_recorded_at_the_te_node() {
                 "{agreed:?}"
             );
             let price = t.transaction.terms.price.minor_units_per_kwh;
-            assert!((18..=20).contains(&price), "{agreed:?}");
+            assert_eq!(price, 20, "{agreed:?}");
         }
     }
     let sold: i64 = agreed

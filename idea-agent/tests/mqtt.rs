@@ -140,7 +140,6 @@ async fn two_agents_agree_a_trade_over_mqtt_and_a_stranger_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contract_is_recorded_by_the_te_node_over_mqtt_and_forged_notices_are_ignored() {
-    use idea_agent::TeIdentity;
     use idea_agent::te_link::{TE_PREFIX, TeLink, TeService};
     let broker = EmbeddedBroker::start().unwrap();
     let port = broker.addr().port();
@@ -166,38 +165,10 @@ async fn a_contract_is_recorded_by_the_te_node_over_mqtt_and_forged_notices_are_
         node_key: PublicKey::from(&node_key),
         prefix: TE_PREFIX.into(),
     };
-    let te_agent = |n: u8| {
-        let cell = format!("cell-{n}");
-        let mut a = Agent::new(idea_agent::AgentConfig {
-            me: identifier(&format!("{cell}@idea")),
-            key: key(n),
-            settings: settings(&cell, |s| s),
-            id_seed: [n; 16],
-            te: Some(TeIdentity {
-                deployment: deployment(),
-                avatar: avatar(n),
-                key_version: 0,
-            }),
-        });
-        a.add_behaviour(Box::new(idea_agent::P2pSeller::new()))
-            .unwrap();
-        a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
-        a
-    };
     let (mut seller, mut buyer) = (te_agent(1), te_agent(2));
     seller.handle_stored_energy(8_000, fipa_acl::mqtt::system_now());
-    seller
-        .add_peer(idea_agent::Peer {
-            avatar: Some(avatar(2)),
-            ..peer_of(&buyer, 2)
-        })
-        .unwrap();
-    buyer
-        .add_peer(idea_agent::Peer {
-            avatar: Some(avatar(1)),
-            ..peer_of(&seller, 1)
-        })
-        .unwrap();
+    seller.add_peer(te_peer(&buyer, 2)).unwrap();
+    buyer.add_peer(te_peer(&seller, 1)).unwrap();
     let mut running = Vec::new();
     let mut events = Vec::new();
     for a in [seller, buyer] {

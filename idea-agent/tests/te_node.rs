@@ -14,7 +14,7 @@ mod common;
 
 use common::*;
 use idea_agent::te_node::TeNotice;
-use idea_agent::{Agent, BuyOrder, P2pBuyer, TeIdentity, TeNode, TeSubmission};
+use idea_agent::{Agent, BuyOrder, P2pBuyer, TeNode, TeSubmission};
 use idea_proto::*;
 use te_contract::registry::{AvatarKind, Registration, Registry};
 use te_contract::{AvatarId, Signed};
@@ -24,32 +24,6 @@ fn t(s: &str) -> Timestamp {
 }
 
 const T0: &str = "2026-12-02T10:00:00Z";
-
-fn te_agent(n: u8) -> Agent {
-    let cell = format!("cell-{n}");
-    let mut a = idea_agent::Agent::new(idea_agent::AgentConfig {
-        me: identifier(&format!("{cell}@idea")),
-        key: key(n),
-        settings: settings(&cell, |s| s),
-        id_seed: [n; 16],
-        te: Some(TeIdentity {
-            deployment: deployment(),
-            avatar: avatar(n),
-            key_version: 0,
-        }),
-    });
-    a.add_behaviour(Box::new(idea_agent::P2pSeller::new()))
-        .unwrap();
-    a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
-    a
-}
-
-fn te_peer(a: &Agent, n: u8) -> idea_agent::Peer {
-    idea_agent::Peer {
-        avatar: Some(avatar(n)),
-        ..peer_of(a, n)
-    }
-}
 
 fn agreed_pair(node: &mut TeNode) -> (Agent, Agent, TransactionId, Trace) {
     let mut seller = te_agent(1);

@@ -37,6 +37,33 @@ pub fn agent(cell: &str, n: u8, settings: OwnerSettings) -> Agent {
     agent
 }
 
+/// Agent `n` of cell `cell-n` with both P2P behaviours and avatar `n` in the test deployment's TE registry.
+pub fn te_agent(n: u8) -> Agent {
+    let cell = format!("cell-{n}");
+    let mut a = Agent::new(AgentConfig {
+        me: AgentIdentifier::new(format!("{cell}@idea")),
+        key: key(n),
+        settings: settings(&cell, |s| s),
+        id_seed: [n; 16],
+        te: Some(idea_agent::TeIdentity {
+            deployment: deployment(),
+            avatar: avatar(n),
+            key_version: 0,
+        }),
+    });
+    a.add_behaviour(Box::new(P2pSeller::new())).unwrap();
+    a.add_behaviour(Box::new(P2pBuyer::new())).unwrap();
+    a
+}
+
+/// Agent `n` as its peers know it, with its avatar (agents of [`te_agent`]).
+pub fn te_peer(agent: &Agent, n: u8) -> Peer {
+    Peer {
+        avatar: Some(avatar(n)),
+        ..peer_of(agent, n)
+    }
+}
+
 pub fn peer_of(agent: &Agent, n: u8) -> Peer {
     let cell = &agent.settings().cell;
     Peer {
