@@ -538,10 +538,7 @@ impl Agent {
     pub fn poll_transmit(&mut self) -> Option<Output> {
         let mut out = self.outbox.queue.pop_front()?;
         if let Output::Acl(m) = &mut out {
-            if m.sender.is_none() {
-                m.sender = Some(self.me.clone());
-            }
-            signing::sign(m, &self.key);
+            signing::seal(m, &self.me, &self.key);
         }
         Some(out)
     }

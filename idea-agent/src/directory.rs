@@ -459,10 +459,7 @@ impl DirectoryService {
     /// The next message to send, signed by the directory.
     pub fn poll_transmit(&mut self) -> Option<AclMessage> {
         let mut m = self.outbox.pop_front()?;
-        if m.sender.is_none() {
-            m.sender = Some(self.config.me.clone());
-        }
-        signing::sign(&mut m, &self.config.key);
+        signing::seal(&mut m, &self.config.me, &self.config.key);
         Some(m)
     }
 }

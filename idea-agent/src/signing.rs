@@ -110,6 +110,14 @@ pub fn sign(m: &mut AclMessage, key: &SigningKey) {
     ));
 }
 
+/// Makes `m` ready to send as `me`: names `me` as the sender where it names none, and signs it with `key`.
+pub fn seal(m: &mut AclMessage, me: &fipa_acl::AgentIdentifier, key: &SigningKey) {
+    if m.sender.is_none() {
+        m.sender = Some(me.clone());
+    }
+    sign(m, key);
+}
+
 /// Checks `m`'s signature against `key` (`verify_strict`, as every signature of the SDK).
 pub fn verify(m: &AclMessage, key: &PublicKey) -> Result<(), SignatureFault> {
     let value = m

@@ -17,8 +17,8 @@ use fipa_acl::{AclMessage, AgentIdentifier, Performative};
 use idea_agent::directory::{Identity, MARKET_SERVICE};
 use idea_agent::signing;
 use idea_agent::{
-    AclService, Admission, Agent, BuyOrder, DirectoryConfig, DirectoryService, MarketConfig,
-    MarketParticipant, MarketService, Membership, Output, P2pBuyer, Peer, PlugAndPlay,
+    AclService, Admission, Agent, BuyOrder, DirectoryConfig, DirectoryService, MarketParticipant,
+    Membership, Output, P2pBuyer, Peer, PlugAndPlay,
 };
 use idea_proto::*;
 use std::collections::BTreeSet;
@@ -49,21 +49,6 @@ fn directory(admission: Admission) -> DirectoryService {
         me: df_id(),
         key: df_key(),
         admission,
-    })
-}
-
-fn market() -> MarketService {
-    MarketService::new(MarketConfig {
-        me: AgentIdentifier::new("market@idea"),
-        key: SigningKey::from_bytes(&[77; 32]),
-        service: ServiceId::new("p2p-market").unwrap(),
-        operator: UserId::new("market-operator").unwrap(),
-        currency: Currency::new("EUR", 2).unwrap(),
-        period_s: 900,
-        gate_closure: Duration::from_mins(5),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
-        deployment: deployment(),
     })
 }
 
@@ -169,7 +154,7 @@ impl World {
 #[test]
 fn a_cell_that_connects_is_offered_every_service_and_trades_with_no_manual_step() {
     let now = t("2026-12-02T10:00:00Z");
-    let mut market = market();
+    let mut market = market_service();
     market.join_directory(df_peer());
     let mut w = World::new(vec![Box::new(directory(Admission::Open)), Box::new(market)]);
     for n in 1..=3 {
@@ -249,14 +234,8 @@ fn a_cell_that_connects_is_offered_every_service_and_trades_with_no_manual_step(
     // It buys bilaterally from the cells it found…
     let start = t("2026-12-02T11:00:00Z");
     let order = BuyOrder {
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        window: DeliveryWindow::new(start, 900, 1).unwrap(),
-        profile: Profile::Energy(vec![Energy::from_wh(600)]),
-        sellers: Vec::new(),
         reply_within: Duration::from_secs(10),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
+        ..buy_order(start, &[600])
     };
     w.agent("cell-5@idea")
         .with_behaviour::<idea_agent::P2pBuyer, _>(later, |b, cx| b.buy(cx, order))
@@ -485,14 +464,8 @@ fn a_rotated_key_reaches_every_peer_and_a_departed_cell_is_forgotten() {
     );
     // And cell-2 still trades with cell-1 under its new key.
     let order = BuyOrder {
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        window: DeliveryWindow::new(t("2026-12-02T11:00:00Z"), 900, 1).unwrap(),
-        profile: Profile::Energy(vec![Energy::from_wh(400)]),
-        sellers: Vec::new(),
         reply_within: Duration::from_secs(10),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
+        ..buy_order(t("2026-12-02T11:00:00Z"), &[400])
     };
     w.agent("cell-2@idea")
         .with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order))

@@ -31,46 +31,12 @@ use idea_sim::fault::Faults;
 use idea_sim::grid::{SharedGrid, Topology, lock};
 use idea_sim::physical::Binding;
 use std::time::Duration as StdDuration;
-use te_contract::registry::{AvatarKind, Registration, Registry};
-use te_contract::{AvatarId, Signed};
 use tokio::sync::mpsc;
 
 const SPEED: f64 = 100.0;
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
-}
-
-fn meter_avatar() -> AvatarId {
-    AvatarId::from_bytes([50; 16])
-}
-
-fn meter_key() -> SigningKey {
-    SigningKey::from_bytes(&[50; 32])
-}
-
-/// The agents' registry with the meter at cell-1's connection point.
-fn registry_with_meter() -> Registry {
-    let mut r = registry(&[1, 2]);
-    let registrar_key = SigningKey::from_bytes(&[100; 32]);
-    let registrar = AvatarId::from_bytes([100; 16]);
-    let mut reg = Signed::new(
-        deployment(),
-        Registration {
-            registrar,
-            avatar: meter_avatar(),
-            kind: AvatarKind::Meter {
-                meter: MeterId::new("cell1.meter").unwrap(),
-                cell: CellId::new("cell-1").unwrap(),
-            },
-            key: PublicKey::from(&meter_key()),
-            at: t("2026-12-01T00:00:00Z"),
-        },
-    );
-    reg.sign(registrar, 0, &registrar_key).unwrap();
-    reg.sign(meter_avatar(), 0, &meter_key()).unwrap();
-    r.register(&reg).unwrap();
-    r
 }
 
 /// Serves `binding` of `grid` over Modbus TCP on a free loopback port; returns its address.
@@ -130,7 +96,7 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     let broker = EmbeddedBroker::start().unwrap();
     let port = broker.addr().port();
     let node_key = SigningKey::from_bytes(&[60; 32]);
-    let mut node = TeNode::new(registry_with_meter());
+    let mut node = TeNode::new(registry_with_meter(&[1, 2], "cell1.meter"));
     node.add_meter(
         meter_avatar(),
         te_contract::meter::MeterConfig {
@@ -240,17 +206,12 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     // hub can export over its own load).
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     let order = BuyOrder {
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        window: DeliveryWindow::new(t("2026-12-02T12:00:00Z"), 900, 1).unwrap(),
-        profile: Profile::Energy(vec![Energy::from_wh(200)]),
-        sellers: Vec::new(),
         reply_within: Duration::from_secs(120),
         tolerance: ToleranceBand {
             relative_bp: 1000,
             absolute: Energy::from_wh(0),
         },
-        penalty_per_kwh: 40,
+        ..buy_order(t("2026-12-02T12:00:00Z"), &[200])
     };
     agents[1]
         .call(move |a, now| a.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order)))

@@ -19,7 +19,7 @@ mod common;
 mod corpus_files;
 
 use common::*;
-use idea_agent::{BuyOrder, P2pBuyer, TeSubmission};
+use idea_agent::{P2pBuyer, TeSubmission};
 use idea_proto::*;
 use te_contract::Signed;
 
@@ -34,16 +34,7 @@ fn seeds() -> (Seeds, Seeds) {
     seller.handle_stored_energy(8_000, now);
     seller.add_peer(te_peer(&buyer, 2)).unwrap();
     buyer.add_peer(te_peer(&seller, 1)).unwrap();
-    let order = BuyOrder {
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        window: DeliveryWindow::new("2026-12-02T11:00:00Z".parse().unwrap(), 900, 2).unwrap(),
-        profile: Profile::Energy(vec![Energy::from_wh(600), Energy::from_wh(700)]),
-        sellers: Vec::new(),
-        reply_within: Duration::from_secs(30),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
-    };
+    let order = buy_order("2026-12-02T11:00:00Z".parse().unwrap(), &[600, 700]);
     buyer
         .with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order))
         .unwrap()

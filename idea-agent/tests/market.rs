@@ -15,8 +15,8 @@ mod common;
 use common::*;
 use fipa_acl::{AclMessage, AgentIdentifier, Performative};
 use idea_agent::{
-    Agent, AgentConfig, MarketConfig, MarketParticipant, MarketService, Output, Peer, TeIdentity,
-    TeNode, TeNotice,
+    Agent, AgentConfig, MarketParticipant, MarketService, Output, Peer, TeIdentity, TeNode,
+    TeNotice,
 };
 use idea_proto::*;
 
@@ -55,21 +55,6 @@ fn trader(n: u8, floor: i64, cap: i64) -> Agent {
     a
 }
 
-fn market() -> MarketService {
-    MarketService::new(MarketConfig {
-        me: market_id(),
-        key: market_key(),
-        service: ServiceId::new("p2p-market").unwrap(),
-        operator: UserId::new("market-operator").unwrap(),
-        currency: Currency::new("EUR", 2).unwrap(),
-        period_s: 900,
-        gate_closure: Duration::from_mins(5),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
-        deployment: deployment(),
-    })
-}
-
 struct World {
     agents: Vec<Agent>,
     market: MarketService,
@@ -82,7 +67,7 @@ impl World {
     fn new(traders: Vec<Agent>) -> World {
         let ns: Vec<u8> = (1..=u8::try_from(traders.len()).unwrap()).collect();
         let mut node = TeNode::new(registry(&ns));
-        let mut market = market();
+        let mut market = market_service();
         let mut agents = traders;
         let market_peer = Peer {
             agent: market_id(),

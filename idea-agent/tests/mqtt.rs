@@ -73,14 +73,8 @@ async fn two_agents_agree_a_trade_over_mqtt_and_a_stranger_is_refused() {
         .checked_add(Duration::from_mins(60))
         .unwrap();
     let order = BuyOrder {
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        window: DeliveryWindow::new(start_at, 900, 2).unwrap(),
-        profile: Profile::Energy(vec![Energy::from_wh(700), Energy::from_wh(800)]),
-        sellers: Vec::new(),
         reply_within: Duration::from_secs(10),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
+        ..buy_order(start_at, &[700, 800])
     };
     let ids = buyer
         .call(move |a, now| a.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order)))
@@ -207,14 +201,8 @@ async fn a_contract_is_recorded_by_the_te_node_over_mqtt_and_forged_notices_are_
         .checked_add(Duration::from_mins(60))
         .unwrap();
     let order = BuyOrder {
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        window: DeliveryWindow::new(start_at, 900, 1).unwrap(),
-        profile: Profile::Energy(vec![Energy::from_wh(700)]),
-        sellers: Vec::new(),
         reply_within: Duration::from_secs(10),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
+        ..buy_order(start_at, &[700])
     };
     let id = running[1]
         .call(move |a, now| a.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order)))

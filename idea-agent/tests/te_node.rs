@@ -14,10 +14,9 @@ mod common;
 
 use common::*;
 use idea_agent::te_node::TeNotice;
-use idea_agent::{Agent, BuyOrder, P2pBuyer, TeNode, TeSubmission};
+use idea_agent::{Agent, P2pBuyer, TeNode, TeSubmission};
 use idea_proto::*;
-use te_contract::registry::{AvatarKind, Registration, Registry};
-use te_contract::{AvatarId, Signed};
+use te_contract::Signed;
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -33,16 +32,7 @@ fn agreed_pair(node: &mut TeNode) -> (Agent, Agent, TransactionId, Trace) {
     buyer.add_peer(te_peer(&seller, 1)).unwrap();
     node.bind_agent(avatar(1), "cell-1@idea");
     node.bind_agent(avatar(2), "cell-2@idea");
-    let order = BuyOrder {
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        window: DeliveryWindow::new(t("2026-12-02T11:00:00Z"), 900, 2).unwrap(),
-        profile: Profile::Energy(vec![Energy::from_wh(600), Energy::from_wh(600)]),
-        sellers: Vec::new(),
-        reply_within: Duration::from_secs(30),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
-    };
+    let order = buy_order(t("2026-12-02T11:00:00Z"), &[600, 600]);
     let now = t(T0);
     let id = buyer
         .with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order))
@@ -200,16 +190,7 @@ fn a_buyer_without_the_sellers_avatar_does_not_countersign() {
         })
         .unwrap();
     node.bind_agent(avatar(1), "cell-1@idea");
-    let order = BuyOrder {
-        service: ServiceId::new("p2p-market").unwrap(),
-        subject: Subject::Energy,
-        window: DeliveryWindow::new(t("2026-12-02T11:00:00Z"), 900, 1).unwrap(),
-        profile: Profile::Energy(vec![Energy::from_wh(600)]),
-        sellers: Vec::new(),
-        reply_within: Duration::from_secs(30),
-        tolerance: ToleranceBand::default(),
-        penalty_per_kwh: 40,
-    };
+    let order = buy_order(t("2026-12-02T11:00:00Z"), &[600]);
     let now = t(T0);
     buyer
         .with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order))
@@ -224,38 +205,6 @@ fn a_buyer_without_the_sellers_avatar_does_not_countersign() {
         .find(|e| e.what == "contract-not-signed")
         .unwrap();
     assert_eq!(refused.detail, "the contract names other avatars");
-}
-
-fn meter_avatar() -> AvatarId {
-    AvatarId::from_bytes([50; 16])
-}
-
-fn meter_key() -> SigningKey {
-    SigningKey::from_bytes(&[50; 32])
-}
-
-/// The registry of `registry(ns)` plus the meter at cell-1's connection point.
-fn registry_with_meter(ns: &[u8]) -> Registry {
-    let mut r = registry(ns);
-    let registrar_key = SigningKey::from_bytes(&[100; 32]);
-    let registrar = AvatarId::from_bytes([100; 16]);
-    let mut reg = Signed::new(
-        deployment(),
-        Registration {
-            registrar,
-            avatar: meter_avatar(),
-            kind: AvatarKind::Meter {
-                meter: MeterId::new("meter-cell-1").unwrap(),
-                cell: CellId::new("cell-1").unwrap(),
-            },
-            key: PublicKey::from(&meter_key()),
-            at: t("2026-12-01T00:00:00Z"),
-        },
-    );
-    reg.sign(registrar, 0, &registrar_key).unwrap();
-    reg.sign(meter_avatar(), 0, &meter_key()).unwrap();
-    r.register(&reg).unwrap();
-    r
 }
 
 fn reading(sequence: u64, at: &str, export_wh: i64) -> TeSubmission {
@@ -289,7 +238,7 @@ fn report(id: TransactionId, cell: &str, start: &str, wh: i64) -> MeasurementRep
 #[test]
 fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_energy_less_penalty()
 {
-    let mut node = TeNode::new(registry_with_meter(&[1, 2]));
+    let mut node = TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1"));
     node.add_meter(
         meter_avatar(),
         te_contract::meter::MeterConfig {

@@ -37,6 +37,24 @@ pub fn agent(cell: &str, n: u8, settings: OwnerSettings) -> Agent {
     agent
 }
 
+/// An order for energy from any seller: `wh` per 15-minute interval from `start`, answers within 30 s, the
+/// default tolerance band, a penalty of 40 per kWh beyond it.
+pub fn buy_order(start: Timestamp, wh: &[i64]) -> idea_agent::BuyOrder {
+    use idea_proto::{
+        DeliveryWindow, Duration, Energy, Profile, ServiceId, Subject, ToleranceBand,
+    };
+    idea_agent::BuyOrder {
+        service: ServiceId::new("p2p-market").unwrap(),
+        subject: Subject::Energy,
+        window: DeliveryWindow::new(start, 900, u32::try_from(wh.len()).unwrap()).unwrap(),
+        profile: Profile::Energy(wh.iter().map(|w| Energy::from_wh(*w)).collect()),
+        sellers: Vec::new(),
+        reply_within: Duration::from_secs(30),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+    }
+}
+
 /// Agent `n` of cell `cell-n` with both P2P behaviours and avatar `n` in the test deployment's TE registry.
 pub fn te_agent(n: u8) -> Agent {
     let cell = format!("cell-{n}");
@@ -199,4 +217,57 @@ pub fn registry(ns: &[u8]) -> te_contract::registry::Registry {
         registry.register(&r).unwrap();
     }
     registry
+}
+
+/// The avatar of the meter at cell-1's connection point.
+pub fn meter_avatar() -> te_contract::AvatarId {
+    te_contract::AvatarId::from_bytes([50; 16])
+}
+
+/// The key of that meter.
+pub fn meter_key() -> SigningKey {
+    SigningKey::from_bytes(&[50; 32])
+}
+
+/// The registry of `registry(ns)` plus the meter `meter` at cell-1's connection point.
+pub fn registry_with_meter(ns: &[u8], meter: &str) -> te_contract::registry::Registry {
+    use te_contract::registry::{AvatarKind, Registration};
+    let mut r = registry(ns);
+    let registrar_key = SigningKey::from_bytes(&[100; 32]);
+    let registrar = te_contract::AvatarId::from_bytes([100; 16]);
+    let mut reg = te_contract::Signed::new(
+        deployment(),
+        Registration {
+            registrar,
+            avatar: meter_avatar(),
+            kind: AvatarKind::Meter {
+                meter: idea_proto::MeterId::new(meter).unwrap(),
+                cell: CellId::new("cell-1").unwrap(),
+            },
+            key: PublicKey::from(&meter_key()),
+            at: "2026-12-01T00:00:00Z".parse().unwrap(),
+        },
+    );
+    reg.sign(registrar, 0, &registrar_key).unwrap();
+    reg.sign(meter_avatar(), 0, &meter_key()).unwrap();
+    r.register(&reg).unwrap();
+    r
+}
+
+/// The P2P market `market@idea` (key 77) of the test deployment: 15-minute periods, gate closure 5 minutes
+/// before.
+pub fn market_service() -> idea_agent::MarketService {
+    use idea_proto::{Currency, Duration, ServiceId, ToleranceBand, UserId};
+    idea_agent::MarketService::new(idea_agent::MarketConfig {
+        me: AgentIdentifier::new("market@idea"),
+        key: SigningKey::from_bytes(&[77; 32]),
+        service: ServiceId::new("p2p-market").unwrap(),
+        operator: UserId::new("market-operator").unwrap(),
+        currency: Currency::new("EUR", 2).unwrap(),
+        period_s: 900,
+        gate_closure: Duration::from_mins(5),
+        tolerance: ToleranceBand::default(),
+        penalty_per_kwh: 40,
+        deployment: deployment(),
+    })
 }
