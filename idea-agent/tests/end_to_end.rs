@@ -40,18 +40,18 @@ fn t(s: &str) -> Timestamp {
 }
 
 /// Serves `binding` of `grid` over Modbus TCP on a free loopback port; returns its address.
-async fn device(grid: &SharedGrid, binding: Binding, keep: &mut Vec<idea_sim::Tasks>) -> String {
+async fn device(
+    grid: &SharedGrid,
+    binding: Binding,
+    faults: &Faults,
+    keep: &mut Vec<idea_sim::Tasks>,
+) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let (_, tasks) = modbus_model_device(
-        listener,
-        binding,
-        grid.clone(),
-        ModbusAt::default(),
-        &Faults::default(),
-    )
-    .await
-    .unwrap();
+    let (_, tasks) =
+        modbus_model_device(listener, binding, grid.clone(), ModbusAt::default(), faults)
+            .await
+            .unwrap();
     keep.push(tasks);
     address
 }
@@ -76,8 +76,33 @@ async fn wait_for(events: &mut mpsc::Receiver<Event>, what: &str, log: &mut Vec<
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_over_sockets() {
+/// The deployment of these tests, running: the seller (cell-1) and the buyer (cell-2) with their cell links,
+/// the TE node with the seller's meter gateway, the plant and the broker.
+struct Complex {
+    agents: Vec<RunningAgent>,
+    events: Vec<mpsc::Receiver<Event>>,
+    /// The seller's hub's fault switches.
+    seller_hub: Faults,
+    te: TeService,
+    tasks: Vec<tokio::task::JoinHandle<idea_agent::Result<()>>>,
+    _plant: (Vec<idea_sim::Tasks>, EmbeddedBroker),
+}
+
+impl Complex {
+    /// Stops everything; the TE node comes back.
+    async fn stop(self) -> TeNode {
+        for a in self.agents {
+            a.stop().await.unwrap();
+        }
+        for t in self.tasks {
+            t.abort();
+        }
+        self.te.stop().await.unwrap()
+    }
+}
+
+/// Starts the complex at 11:52 simulated time, a hundred times faster than real time.
+async fn complex() -> Complex {
     // The plant: the demonstration complex from 11:52, a hundred times faster than real time.
     let start = t("2026-12-02T11:52:00Z");
     let topology = Topology::builtin("demo-microgrid").unwrap();
@@ -87,10 +112,39 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
         Clock::simulated(move || lock(&grid).now(), SPEED)
     };
     let mut keep = vec![clock_task];
-    let hub1 = device(&grid, Binding::Hub("cell1.hub".into()), &mut keep).await;
-    let meter1 = device(&grid, Binding::Meter("cell1.meter".into()), &mut keep).await;
-    let hub2 = device(&grid, Binding::Hub("cell2.hub".into()), &mut keep).await;
-    let meter2 = device(&grid, Binding::Meter("cell2.meter".into()), &mut keep).await;
+    // The seller's hub sits behind the silent-fault gate (planned for a day later; a test turns it on).
+    let mut gate = idea_sim::Tasks::default();
+    let seller_hub = Faults::planned(
+        &[idea_sim::fault::FaultPlan {
+            fault: idea_sim::fault::Fault::Silent,
+            after: StdDuration::from_secs(86_400),
+        }],
+        &mut gate,
+    );
+    keep.push(gate);
+    let fine = Faults::default();
+    let hub1 = device(
+        &grid,
+        Binding::Hub("cell1.hub".into()),
+        &seller_hub,
+        &mut keep,
+    )
+    .await;
+    let meter1 = device(
+        &grid,
+        Binding::Meter("cell1.meter".into()),
+        &fine,
+        &mut keep,
+    )
+    .await;
+    let hub2 = device(&grid, Binding::Hub("cell2.hub".into()), &fine, &mut keep).await;
+    let meter2 = device(
+        &grid,
+        Binding::Meter("cell2.meter".into()),
+        &fine,
+        &mut keep,
+    )
+    .await;
 
     // The broker and the TE node, the buyer's wallet funded.
     let broker = EmbeddedBroker::start().unwrap();
@@ -199,12 +253,25 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
         agents.push(running);
         event_rx.push(events);
     }
+    // Let the links report the stored energy.
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    Complex {
+        agents,
+        events: event_rx,
+        seller_hub,
+        te,
+        tasks: links.into_iter().chain([gateway]).collect(),
+        _plant: (keep, broker),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_over_sockets() {
+    let mut c = complex().await;
     let mut seller_log = Vec::new();
     let mut buyer_log = Vec::new();
 
-    // Let the links report the stored energy, then the buyer buys 200 Wh for 12:00–12:15 (800 W: what cell 1's
-    // hub can export over its own load).
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    // The buyer buys 200 Wh for 12:00–12:15 (800 W: what cell 1's hub can export over its own load).
     let order = BuyOrder {
         reply_within: Duration::from_secs(120),
         tolerance: ToleranceBand {
@@ -213,20 +280,20 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
         },
         ..buy_order(t("2026-12-02T12:00:00Z"), &[200])
     };
-    agents[1]
+    c.agents[1]
         .call(move |a, now| a.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order)))
         .await
         .unwrap()
         .unwrap()
         .unwrap();
-    let recorded = wait_for(&mut event_rx[0], "recorded", &mut seller_log).await;
+    let recorded = wait_for(&mut c.events[0], "recorded", &mut seller_log).await;
     let id = recorded.transaction.unwrap();
-    let commanded = wait_for(&mut event_rx[0], "commanded", &mut seller_log).await;
+    let commanded = wait_for(&mut c.events[0], "commanded", &mut seller_log).await;
     assert_eq!(commanded.detail, "setpoint 800 W at the connection point");
-    wait_for(&mut event_rx[0], "completed", &mut seller_log).await;
-    let settled = wait_for(&mut event_rx[0], "settled", &mut seller_log).await;
+    wait_for(&mut c.events[0], "completed", &mut seller_log).await;
+    let settled = wait_for(&mut c.events[0], "settled", &mut seller_log).await;
     assert_eq!(settled.transaction, Some(id));
-    wait_for(&mut event_rx[1], "settled", &mut buyer_log).await;
+    wait_for(&mut c.events[1], "settled", &mut buyer_log).await;
 
     // The UC sequence on the seller's side, in order.
     let steps: Vec<&str> = seller_log
@@ -253,17 +320,11 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     }
 
     // Money: price × verified energy, less the penalty beyond the band — and the wallets moved by it.
-    for a in agents {
-        a.stop().await.unwrap();
-    }
-    gateway.abort();
-    for l in links {
-        l.abort();
-    }
-    let node = te.stop().await.unwrap();
+    let node = c.stop().await;
     let contract = node.contracts().get(&id).unwrap().signed.body().clone();
     let price = contract.transaction.terms.price.minor_units_per_kwh;
     assert_eq!(price, 18, "the seller's floor");
+    let eur = Currency::new("EUR", 2).unwrap();
     let paid =
         Money::new(10_000, eur).minor_units - node.wallets().balance(&avatar(2), eur).minor_units;
     let received = node.wallets().balance(&avatar(1), eur).minor_units;
@@ -305,4 +366,45 @@ fn numbers(detail: &str) -> [i64; 4] {
     found
         .try_into()
         .unwrap_or_else(|f| panic!("not four numbers in {detail:?}: {f:?}"))
+}
+
+/// A device that stops answering: the seller's hub goes silent after the contract is recorded. At the
+/// interval start the seller's command cannot be applied; the agent fails the transaction with the device's
+/// reason, releases its commitment, and commands nothing more for it — its event log says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_that_stops_answering_fails_the_delivery_and_releases_the_commitment() {
+    let mut c = complex().await;
+    let order = BuyOrder {
+        reply_within: Duration::from_secs(120),
+        ..buy_order(t("2026-12-02T12:00:00Z"), &[200])
+    };
+    c.agents[1]
+        .call(move |a, now| a.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order)))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let mut log = Vec::new();
+    let recorded = wait_for(&mut c.events[0], "recorded", &mut log).await;
+    let id = recorded.transaction.unwrap();
+    c.seller_hub.set(idea_sim::fault::Fault::Silent, true);
+    let failed = wait_for(&mut c.events[0], "failed", &mut log).await;
+    assert_eq!(failed.transaction, Some(id));
+    assert!(
+        failed.detail.contains("no answer") || failed.detail.contains("timed out"),
+        "the device's reason: {}",
+        failed.detail
+    );
+    let released = wait_for(&mut c.events[0], "commitment-released", &mut log).await;
+    assert_eq!(released.transaction, Some(id));
+    let seller_book_empty = c.agents[0]
+        .call(|a, _| a.book().commitments().is_empty())
+        .await
+        .unwrap();
+    assert!(seller_book_empty, "nothing left committed");
+    let node = c.stop().await;
+    assert!(
+        node.contracts().get(&id).is_some(),
+        "the contract stays on record"
+    );
 }
