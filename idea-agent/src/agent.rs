@@ -55,7 +55,25 @@ pub struct Agent {
     te: Option<TeIdentity>,
     /// A key announced to the directory and not confirmed yet (AUX-06).
     next_key: Option<SigningKey>,
+    /// What the TE node settled, per transaction (UC-10).
+    settlements: std::collections::BTreeMap<TransactionId, Settlement>,
 }
+
+/// What the TE node settled of one transaction so far, from this agent's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Settlement {
+    /// Intervals settled.
+    pub intervals: u32,
+    /// Energy the meter verified, Wh.
+    pub delivered_wh: i64,
+    /// Money in (positive: the seller's receipts) or out (negative: the buyer's payments), minor units.
+    pub amount_minor: i64,
+    /// The penalties inside the amounts, minor units.
+    pub penalty_minor: i64,
+}
+
+/// The most settlements an agent keeps (the oldest transactions' are dropped first).
+pub const MAX_SETTLEMENTS: usize = 1 << 16;
 
 impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,6 +123,7 @@ impl Agent {
             commanded: std::collections::BTreeMap::new(),
             te: config.te,
             next_key: None,
+            settlements: std::collections::BTreeMap::new(),
         }
     }
 
@@ -136,6 +155,36 @@ impl Agent {
     /// The known agents.
     pub fn peers(&self) -> &Peers {
         &self.peers
+    }
+
+    /// What the TE node settled, per transaction.
+    pub fn settlements(&self) -> &std::collections::BTreeMap<TransactionId, Settlement> {
+        &self.settlements
+    }
+
+    fn record_settlement(
+        &mut self,
+        id: &TransactionId,
+        delivered_wh: i64,
+        amount: i64,
+        penalty: i64,
+    ) {
+        let Some(side) = self.transactions.get(id).map(|t| t.side) else {
+            return;
+        };
+        if self.settlements.len() >= MAX_SETTLEMENTS && !self.settlements.contains_key(id) {
+            self.settlements.pop_first();
+        }
+        let signed = if side == idea_proto::Side::Seller {
+            amount
+        } else {
+            amount.saturating_neg()
+        };
+        let s = self.settlements.entry(*id).or_default();
+        s.intervals = s.intervals.saturating_add(1);
+        s.delivered_wh = s.delivered_wh.saturating_add(delivered_wh);
+        s.amount_minor = s.amount_minor.saturating_add(signed);
+        s.penalty_minor = s.penalty_minor.saturating_add(penalty);
     }
 
     /// The services other agents offer, as the directory described them (plug & play).
@@ -399,6 +448,7 @@ impl Agent {
                 let detail = format!(
                     "interval {interval}: {delivered_wh} Wh, {amount_minor} minor units paid (penalty {penalty_minor})"
                 );
+                self.record_settlement(transaction, *delivered_wh, *amount_minor, *penalty_minor);
                 let state = self
                     .transactions
                     .get(transaction)

@@ -78,6 +78,9 @@ mod error;
 mod event;
 pub mod market;
 pub mod membership;
+pub mod owner;
+#[cfg(feature = "http")]
+pub mod owner_http;
 mod p2p;
 #[cfg(feature = "mqtt")]
 pub mod runtime;
@@ -89,7 +92,7 @@ pub mod te_link;
 pub mod te_node;
 mod transactions;
 
-pub use agent::{Agent, AgentConfig, MEASUREMENT_GRACE};
+pub use agent::{Agent, AgentConfig, MAX_SETTLEMENTS, MEASUREMENT_GRACE, Settlement};
 pub use arbitrator::{Arbitrator, Verdict};
 pub use behaviour::{
     Behaviour, Behaviours, Context, MAX_BEHAVIOURS, MAX_PEERS, MAX_PENDING_OUTPUTS, Output, Peer,

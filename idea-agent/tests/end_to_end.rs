@@ -319,6 +319,20 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
             .unwrap_or_else(|| panic!("{step} missing or out of order in {steps:?}"));
     }
 
+    // The owner's interface shows the same money on both sides (AG-08).
+    let money = |i: usize| {
+        c.agents[i].call(|a, now| {
+            let request = idea_agent::owner::OwnerRequest {
+                method: "GET",
+                path: "/money",
+                body: b"",
+            };
+            idea_agent::owner::answer(a, &idea_agent::owner::EventRing::default(), &request, now)
+                .body
+        })
+    };
+    let (seller_money, buyer_money) = (money(0).await.unwrap(), money(1).await.unwrap());
+
     // Money: price × verified energy, less the penalty beyond the band — and the wallets moved by it.
     let node = c.stop().await;
     let contract = node.contracts().get(&id).unwrap().signed.body().clone();
@@ -336,6 +350,9 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
         "the settlement notice says what moved: {}",
         settled.detail
     );
+    assert_eq!(seller_money["received_minor"], received, "{seller_money}");
+    assert_eq!(buyer_money["paid_minor"], paid, "{buyer_money}");
+    assert_eq!(seller_money["settlements"][0]["delivered_wh"], delivered);
     assert!(
         (150..=250).contains(&delivered),
         "the local automation held the export near 800 W: {delivered} Wh of 200 ({})",
