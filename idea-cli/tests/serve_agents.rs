@@ -97,9 +97,14 @@ fn two_agents_started_from_settings_find_each_other_through_the_directory() {
         .unwrap()
         .to_owned();
     let directory = format!("df@idea={df_public}");
+    let token = file("owner.token", "s3cret\n".to_owned());
     let (_a1, first, a1) = start(&[
         "serve",
         "agent",
+        "--owner-api",
+        "127.0.0.1:0",
+        "--owner-token",
+        &token,
         "--broker",
         &address,
         "--signing-key",
@@ -113,6 +118,32 @@ fn two_agents_started_from_settings_find_each_other_through_the_directory() {
     ]);
     assert!(first.contains("serving agent cell-1@idea"), "{first}");
     assert_eq!(wait_for(&a1, "\"registered\"")["step"], "AUX-01");
+    // The owner's interface (AG-08) on the address the start line names, behind the token.
+    let url = first
+        .split("owner interface on http://")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (host, path) = url.split_once('/').unwrap();
+    let get = |token: &str| {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            tcp,
+            "GET /{path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    assert!(get("wrong").starts_with("HTTP/1.1 401"), "{}", get("wrong"));
+    let answer = get("s3cret");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"agent\":\"cell-1@idea\""), "{answer}");
     let (_a2, _, a2) = start(&[
         "serve",
         "agent",
@@ -193,7 +224,20 @@ fn service_and_device_options_do_not_mix_and_bad_keys_are_named() {
     ]);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("directory does not take --settings or --stored-wh"),
+        err.contains("directory does not take --settings, --stored-wh or --owner-api"),
+        "{err}"
+    );
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "agent",
+        "--broker",
+        "127.0.0.1:1",
+        "--owner-api",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("is not a loopback address: give --owner-token FILE"),
         "{err}"
     );
     let _ = std::fs::remove_file(&key);

@@ -416,7 +416,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
     if service.any() {
         return Err(Failure::Usage(format!(
             "{kind} is a simulated device: --broker, --name, --signing-key, --directory, --enrolled, \
-             --settings and --stored-wh are for mqtt-broker, directory and agent"
+             --settings, --stored-wh and --owner-api are for mqtt-broker, directory and agent"
         )));
     }
     if *list_faults {

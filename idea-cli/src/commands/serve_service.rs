@@ -2,6 +2,7 @@
 //! The broker listens on `--listen`; the directory and agents connect to `--broker` and
 //! speak signed FIPA-ACL over MQTT (`idea_agent`'s protocol, documented in its README).
 
+use idea_agent::owner_http::{OwnerCell, serve_owner_api};
 use idea_agent::runtime::{RunningAgent, RunningService, Sinks, system_clock};
 use idea_agent::{
     Admission, Agent, AgentConfig, DirectoryConfig, DirectoryService, MarketParticipant,
@@ -40,6 +41,13 @@ pub(crate) struct ServiceArgs {
     /// agent: the energy the cell's storage holds at start, Wh (what it may sell until a device reports).
     #[arg(long, value_name = "WH")]
     pub(crate) stored_wh: Option<i64>,
+    /// agent: serve the owner's HTTP/JSON interface (AG-08) on this address, under /cells/CELL.
+    #[arg(long, value_name = "HOST:PORT", value_parser = crate::address::socket_address)]
+    pub(crate) owner_api: Option<std::net::SocketAddr>,
+    /// agent: a file holding the bearer token the owner's interface requires (without it, the interface
+    /// must listen on a loopback address).
+    #[arg(long, value_name = "FILE", requires = "owner_api")]
+    pub(crate) owner_token: Option<PathBuf>,
 }
 
 impl ServiceArgs {
@@ -52,6 +60,8 @@ impl ServiceArgs {
             || self.enrolled.is_some()
             || self.settings.is_some()
             || self.stored_wh.is_some()
+            || self.owner_api.is_some()
+            || self.owner_token.is_some()
     }
 
     /// Refuses the options `kind` does not take.
@@ -64,7 +74,7 @@ impl ServiceArgs {
         if kind == "mqtt-broker" && self.any() {
             return Err(format!(
                 "{kind} takes --listen only: --broker, --name, --signing-key, --directory, --enrolled, \
-                 --settings and --stored-wh are for the directory and agents"
+                 --settings, --stored-wh and --owner-api are for the directory and agents"
             ));
         }
         if self.enrolled.is_some() && kind != "directory" {
@@ -73,8 +83,17 @@ impl ServiceArgs {
         if self.directory.is_some() && kind == "directory" {
             return refused("--directory", "agent");
         }
-        if (self.settings.is_some() || self.stored_wh.is_some()) && kind != "agent" {
-            return refused("--settings or --stored-wh", "agent");
+        if (self.settings.is_some() || self.stored_wh.is_some() || self.owner_api.is_some())
+            && kind != "agent"
+        {
+            return refused("--settings, --stored-wh or --owner-api", "agent");
+        }
+        if let (Some(address), None) = (self.owner_api, &self.owner_token)
+            && !address.ip().is_loopback()
+        {
+            return Err(format!(
+                "--owner-api {address} is not a loopback address: give --owner-token FILE"
+            ));
         }
         Ok(())
     }
@@ -230,10 +249,11 @@ pub(crate) fn run(
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 let settings = OwnerSettings::from_toml(&text)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
+                let cell_id = settings.cell.id.as_str().to_owned();
                 let name = args
                     .name
                     .clone()
-                    .unwrap_or_else(|| format!("{}@idea", settings.cell.id.as_str()));
+                    .unwrap_or_else(|| format!("{cell_id}@idea"));
                 let directory = directory
                     .ok_or("agent needs --directory NAME=KEY: it finds its peers there")?;
                 let mut seed = [0u8; 16];
@@ -272,21 +292,51 @@ pub(crate) fn run(
                         ..Sinks::default()
                     },
                 );
-                announce(&format!(
-                    "agent {name} on the broker {host}:{port} (key {public})"
+                let running = std::sync::Arc::new(running);
+                let ring = std::sync::Arc::new(std::sync::Mutex::new(
+                    idea_agent::owner::EventRing::default(),
                 ));
-                // The event log, one JSON object per line on standard output.
+                let owner = match args.owner_api {
+                    Some(address) => {
+                        let token = args
+                            .owner_token
+                            .as_deref()
+                            .map(|p| {
+                                std::fs::read_to_string(p)
+                                    .map(|t| t.trim().to_owned())
+                                    .map_err(|e| format!("{}: {e}", p.display()))
+                            })
+                            .transpose()?;
+                        let listener = tokio::net::TcpListener::bind(address)
+                            .await
+                            .map_err(|e| format!("--owner-api {address}: {e}"))?;
+                        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+                        let cell = OwnerCell {
+                            agent: std::sync::Arc::clone(&running),
+                            events: std::sync::Arc::clone(&ring),
+                        };
+                        let cells =
+                            std::sync::Arc::new([(cell_id.clone(), cell)].into_iter().collect());
+                        tokio::spawn(serve_owner_api(listener, cells, token));
+                        format!("; owner interface on http://{bound}/cells/{cell_id}")
+                    }
+                    None => String::new(),
+                };
+                announce(&format!(
+                    "agent {name} on the broker {host}:{port} (key {public}{owner})"
+                ));
+                // The event log, one JSON object per line on standard output, and kept for the owner.
                 let log = async {
                     while let Some(e) = rx.recv().await {
                         print_line(&e.to_json_line());
+                        ring.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(e);
                     }
                 };
                 tokio::select! {
                     () = log => Err("the agent stopped".to_owned()),
-                    stop = tokio::signal::ctrl_c() => {
-                        let _ = running.stop().await;
-                        stop.map_err(|e| e.to_string())
-                    }
+                    stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
                 }
             }
             other => Err(format!("unknown service {other}")),
