@@ -72,6 +72,7 @@ mod agent;
 pub mod arbitrator;
 mod behaviour;
 pub mod commitment;
+pub mod demand_response;
 pub mod device;
 pub mod directory;
 mod error;

@@ -547,12 +547,8 @@ fn seller_contract(
 
 /// The buyer's side of UC-04: the seller's signed contract must be for exactly the agreed transaction,
 /// between the seller's avatar and this agent's; countersigned, it goes to the TE node.
-pub(crate) fn countersign(
-    cx: &mut Context<'_>,
-    inform: &AclMessage,
-    transaction: &TransactionId,
-    seller: &str,
-) -> Result<(), String> {
+/// The seller's signed contract an `inform` carries in [`CONTRACT_PARAM`].
+pub(crate) fn contract_in(inform: &AclMessage) -> Result<Signed<Contract>, String> {
     let bytes = inform
         .user_params
         .iter()
@@ -562,7 +558,16 @@ pub(crate) fn countersign(
             _ => None,
         })
         .ok_or("the seller sent no contract")?;
-    let mut signed = Signed::<Contract>::decode_exact(&bytes).map_err(|e| e.to_string())?;
+    Signed::<Contract>::decode_exact(&bytes).map_err(|e| e.to_string())
+}
+
+pub(crate) fn countersign(
+    cx: &mut Context<'_>,
+    inform: &AclMessage,
+    transaction: &TransactionId,
+    seller: &str,
+) -> Result<(), String> {
+    let mut signed = contract_in(inform)?;
     let agreed = cx
         .transactions
         .get(transaction)
