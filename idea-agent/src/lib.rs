@@ -38,9 +38,14 @@
 //!   `device::gateway_link`) — a trade runs from negotiation to settlement over real sockets against
 //!   `idea-sim` devices (`tests/end_to_end.rs`).
 //!
+//! - P2O services: [`demand_response`] (the operator buys flexibility from the cells by Contract Net and
+//!   countersigns their contracts) and [`load_shedding`] (a cell's agent asks it to shed load; it plans which
+//!   relays to open and commands them over MQTT).
+//! - [`owner`]: the owner's HTTP/JSON interface (AG-08), served by `owner_http` (feature `http`).
+//!
 //! What it does not do (yet): the energy router over IEC 104 and the DER over 2030.5 as interface devices,
-//! the load-shedding and demand-response services, the owner's HTTP API, the SQLite ledger and payment
-//! channels in the TE node. The core never reads a clock, opens a socket or draws random numbers: ids
+//! the demand-response service over MQTT, the SQLite ledger and payment channels in the TE node, service
+//! subscriptions (AUX-04/08). The core never reads a clock, opens a socket or draws random numbers: ids
 //! come from a seed the caller draws.
 //!
 //! ```
@@ -77,6 +82,7 @@ pub mod device;
 pub mod directory;
 mod error;
 mod event;
+pub mod load_shedding;
 pub mod market;
 pub mod membership;
 pub mod owner;
