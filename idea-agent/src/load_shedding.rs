@@ -22,8 +22,13 @@ use idea_proto::{CellId, SigningKey};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+/// The loads of the demonstration complex (idea-sim's `demo-microgrid`).
+pub const DEMO_LOADS: &str = include_str!("../data/load-shedding.toml");
+
 /// The ontology of the service's messages.
 pub const ONTOLOGY: &str = "idea-load-shedding";
+/// The service type it registers in the directory.
+pub const SERVICE_TYPE: &str = "idea-load-shedding";
 /// The most loads the service manages.
 pub const MAX_LOADS: usize = 4096;
 
@@ -92,6 +97,7 @@ pub struct LoadSheddingService {
     peers: Peers,
     outbox: VecDeque<AclMessage>,
     commands: VecDeque<RelayCommand>,
+    directory: Option<crate::membership::CellDirectory>,
 }
 
 impl LoadSheddingService {
@@ -110,7 +116,39 @@ impl LoadSheddingService {
             peers: Peers::default(),
             outbox: VecDeque::new(),
             commands: VecDeque::new(),
+            directory: None,
         }
+    }
+
+    /// Registers the service with the directory `directory` (its key proves its identity): the cells that
+    /// register there may ask it.
+    pub fn join_directory(&mut self, directory: Peer) {
+        use crate::directory::Identity;
+        use fipa_acl::directory::{DfAgentDescription, ServiceDescription};
+        let identity = Identity {
+            key: idea_proto::PublicKey::from(&self.key),
+            cell: None,
+            avatar: None,
+        };
+        let description = DfAgentDescription {
+            name: Some(self.me.clone()),
+            services: vec![
+                identity.to_service("load-shedding"),
+                ServiceDescription {
+                    name: Some("load-shedding".to_owned()),
+                    service_type: Some(SERVICE_TYPE.to_owned()),
+                    protocols: vec!["fipa-request".to_owned()],
+                    ontologies: vec![ONTOLOGY.to_owned()],
+                    languages: vec!["fipa-sl0".to_owned()],
+                    ..ServiceDescription::default()
+                },
+            ],
+            ..DfAgentDescription::default()
+        };
+        let (follower, m) =
+            crate::membership::CellDirectory::join(directory, &description, &self.me.name);
+        self.directory = Some(follower);
+        self.outbox.push_back(m);
     }
 
     /// Its identifier.
@@ -188,6 +226,12 @@ impl LoadSheddingService {
 
     /// One incoming message.
     pub fn handle_acl(&mut self, m: AclMessage) {
+        if let Some(directory) = self.directory.as_mut().filter(|d| d.wants(&m)) {
+            if let Some(reply) = directory.handle(&m, &mut self.peers) {
+                self.outbox.push_back(reply);
+            }
+            return;
+        }
         let sender = m
             .sender
             .as_ref()
@@ -347,7 +391,8 @@ pub fn request(service: &AgentIdentifier, cell: &CellId, watts: Option<i64>) -> 
 /// cell's loads and logs what it did (`load-shed`, `load-shed-failed`, `load-restored`).
 #[derive(Debug, Clone)]
 pub struct LoadSheddingClient {
-    service: AgentIdentifier,
+    /// The service, once known (given, or found in the directory).
+    service: Option<AgentIdentifier>,
     /// Open requests: conversation → shed (true) or restore.
     open: BTreeMap<String, bool>,
 }
@@ -362,7 +407,15 @@ impl LoadSheddingClient {
     /// A client of the service `service`.
     pub fn new(service: AgentIdentifier) -> LoadSheddingClient {
         LoadSheddingClient {
-            service,
+            service: Some(service),
+            open: BTreeMap::new(),
+        }
+    }
+
+    /// A client of whichever load-shedding service the directory offers (plug & play).
+    pub fn discovering() -> LoadSheddingClient {
+        LoadSheddingClient {
+            service: None,
             open: BTreeMap::new(),
         }
     }
@@ -374,8 +427,19 @@ impl LoadSheddingClient {
                 max: MAX_OPEN_REQUESTS,
             });
         }
+        let service = self
+            .service
+            .clone()
+            .or_else(|| cx.services.find(SERVICE_TYPE).cloned())
+            .ok_or_else(|| {
+                crate::Error::settings(
+                    "load-shedding",
+                    "no service given and none in the directory",
+                )
+            })?;
+        self.service = Some(service.clone());
         let cell = cx.settings.cell.id.clone();
-        let mut m = request(&self.service, &cell, watts);
+        let mut m = request(&service, &cell, watts);
         let conversation = cx.new_conversation_id();
         m.conversation_id = Some(fipa_acl::Expression::String(
             conversation.clone().into_bytes(),
@@ -390,7 +454,7 @@ impl LoadSheddingClient {
             "AG-11",
             "load-shedding-requested",
             None,
-            Some(&self.service.name),
+            Some(&service.name),
             what,
         );
         Ok(())
@@ -413,7 +477,8 @@ impl crate::Behaviour for LoadSheddingClient {
     }
 
     fn wants(&self, m: &AclMessage) -> bool {
-        m.sender.as_ref() == Some(&self.service)
+        self.service.is_some()
+            && m.sender.as_ref() == self.service.as_ref()
             && crate::behaviour::conversation_of(m).is_some_and(|c| self.open.contains_key(&c))
     }
 
@@ -426,7 +491,11 @@ impl crate::Behaviour for LoadSheddingClient {
         };
         let content =
             String::from_utf8_lossy(m.content.as_deref().unwrap_or_default()).into_owned();
-        let service = self.service.name.clone();
+        let service = self
+            .service
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
         let what = match (m.performative.performative(), shedding) {
             (Some(Performative::Agree), _) => return,
             (Some(Performative::Inform), true) => "load-shed",

@@ -83,7 +83,7 @@ pub struct MarketService {
     books: BTreeMap<Timestamp, Book>,
     outbox: VecDeque<AclMessage>,
     seq: u64,
-    membership: Option<crate::membership::Membership>,
+    membership: Option<crate::membership::CellDirectory>,
 }
 
 impl MarketService {
@@ -130,40 +130,13 @@ impl MarketService {
     /// Registers the market with the directory `directory` (plug & play): the cells that register there
     /// become its traders, and those that leave stop being.
     pub fn join_directory(&mut self, directory: Peer) {
-        let mut membership = crate::membership::Membership::new(directory);
-        let conversation = format!("{}-directory", self.config.me.name);
-        let m = membership.register(&self.description(), conversation);
-        self.membership = Some(membership);
+        let (follower, m) = crate::membership::CellDirectory::join(
+            directory,
+            &self.description(),
+            &self.config.me.name,
+        );
+        self.membership = Some(follower);
         self.outbox.push_back(m);
-    }
-
-    fn handle_directory(&mut self, m: &AclMessage) {
-        use crate::membership::Change;
-        let Some(membership) = self.membership.as_mut() else {
-            return;
-        };
-        if signing::verify(m, &membership.directory().key).is_err() {
-            log::warn!("market: a directory message that does not verify");
-            return;
-        }
-        let (changes, reply) = membership.handle(m);
-        if let Some(reply) = reply {
-            self.outbox.push_back(reply);
-        }
-        for change in changes {
-            match change {
-                Change::Joined { peer, .. } if peer.cell.is_some() => {
-                    if let Err(e) = self.peers.insert(*peer) {
-                        log::warn!("market: {e}");
-                    }
-                }
-                Change::Left(name) => {
-                    self.peers.remove(&name);
-                }
-                Change::Refused(reason) => log::warn!("market: the directory refused: {reason}"),
-                _ => {}
-            }
-        }
     }
 
     /// Admits an agent (from the directory): its orders are accepted; its avatar signs its contracts.
@@ -185,8 +158,10 @@ impl MarketService {
 
     /// One incoming order (or anything else, which is not understood).
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
-        if self.membership.as_ref().is_some_and(|d| d.wants(&m)) {
-            self.handle_directory(&m);
+        if let Some(directory) = self.membership.as_mut().filter(|d| d.wants(&m)) {
+            if let Some(reply) = directory.handle(&m, &mut self.peers) {
+                self.outbox.push_back(reply);
+            }
             return;
         }
         let sender = m

@@ -237,6 +237,70 @@ impl Membership {
     }
 }
 
+/// A service application's view of the directory: the cells' agents it deals with, kept to what the
+/// directory says (cells that register become peers, cells that leave stop being).
+#[derive(Debug, Clone)]
+pub struct CellDirectory {
+    membership: Membership,
+    who: String,
+}
+
+impl CellDirectory {
+    /// Registers the service `description` with `directory`; returns the follower and the request to send.
+    pub fn join(
+        directory: Peer,
+        description: &DfAgentDescription,
+        who: &str,
+    ) -> (CellDirectory, AclMessage) {
+        let mut membership = Membership::new(directory);
+        let conversation = format!("{who}-directory");
+        let m = membership.register(description, conversation);
+        (
+            CellDirectory {
+                membership,
+                who: who.to_owned(),
+            },
+            m,
+        )
+    }
+
+    /// Whether `m` is the directory's.
+    pub fn wants(&self, m: &AclMessage) -> bool {
+        self.membership.wants(m)
+    }
+
+    /// Takes a directory message (checked against the directory's key) into `peers`; returns what to send
+    /// back.
+    pub fn handle(
+        &mut self,
+        m: &AclMessage,
+        peers: &mut crate::behaviour::Peers,
+    ) -> Option<AclMessage> {
+        if crate::signing::verify(m, &self.membership.directory().key).is_err() {
+            log::warn!("{}: a directory message that does not verify", self.who);
+            return None;
+        }
+        let (changes, reply) = self.membership.handle(m);
+        for change in changes {
+            match change {
+                Change::Joined { peer, .. } if peer.cell.is_some() => {
+                    if let Err(e) = peers.insert(*peer) {
+                        log::warn!("{}: {e}", self.who);
+                    }
+                }
+                Change::Left(name) => {
+                    peers.remove(&name);
+                }
+                Change::Refused(reason) => {
+                    log::warn!("{}: the directory refused: {reason}", self.who);
+                }
+                _ => {}
+            }
+        }
+        reply
+    }
+}
+
 /// A service another agent offers, as the directory described it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferedService {

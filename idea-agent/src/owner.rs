@@ -12,6 +12,7 @@
 //! | `PUT /participation` `{"profile": NAME}` | AUX-03: another participation profile |
 //! | `POST /orders` `{"start": RFC 3339, "wh": [..], "reply_within_s": 30, "tolerance_bp": 500, "penalty_per_kwh": 0}` | buy energy bilaterally from the cells known (UC-01) |
 //! | `POST /registration` / `DELETE /registration` | AUX-01 connect to / AUX-09 leave the directory |
+//! | `POST /shedding` `{"power_w": N}` / `DELETE /shedding` | ask the load-shedding service to shed at least N W of the cell's load / to restore it |
 //!
 //! Answers are JSON; an error is `{"error": sentence}` with 400 (bad input), 404 (no such resource), 405 (not
 //! that method), 409 (refused by the agent: a limit, a profile) or 413 (body too large).
@@ -173,15 +174,46 @@ pub fn answer(
                 },
             }
         }
+        ("POST", "/shedding") => {
+            let body = match body_json(request.body) {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            let Some(watts) = body
+                .get("power_w")
+                .and_then(Value::as_i64)
+                .filter(|w| *w > 0)
+            else {
+                return error(400, "expected {\"power_w\": W}, W above 0");
+            };
+            shedding(agent, now, Some(watts))
+        }
+        ("DELETE", "/shedding") => shedding(agent, now, None),
         (
             _,
             "" | "/commitments" | "/transactions" | "/events" | "/money" | "/participation"
-            | "/orders" | "/registration",
+            | "/orders" | "/registration" | "/shedding",
         ) => error(
             405,
             format!("{} is not allowed on {resource:?}", request.method),
         ),
         _ => error(404, format!("no resource {resource:?}")),
+    }
+}
+
+fn shedding(agent: &mut Agent, now: Timestamp, watts: Option<i64>) -> OwnerResponse {
+    use crate::load_shedding::LoadSheddingClient;
+    let asked = agent.with_behaviour::<LoadSheddingClient, _>(now, |c, cx| match watts {
+        Some(w) => c.shed(cx, w),
+        None => c.restore(cx),
+    });
+    match asked {
+        None => error(409, "the agent has no load-shedding client"),
+        Some(Err(e)) => error(409, e.to_string()),
+        Some(Ok(())) => OwnerResponse {
+            status: 202,
+            body: json!({ "shedding": if watts.is_some() { "requested" } else { "restore requested" } }),
+        },
     }
 }
 

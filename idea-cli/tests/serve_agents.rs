@@ -242,3 +242,168 @@ fn service_and_device_options_do_not_mix_and_bad_keys_are_named() {
     );
     let _ = std::fs::remove_file(&key);
 }
+
+/// One HTTP/1.1 request with a bearer token; the whole answer.
+fn http(host: &str, method: &str, path: &str, token: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        tcp,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// The demonstration complex's devices on MQTT, the directory, the load-shedding service and cell 4's agent,
+/// each a process: the owner asks through the agent's interface to shed load; the service, found through the
+/// directory, opens the workshop's relay (its published state says so), then closes it on restore.
+#[test]
+fn an_owner_sheds_and_restores_load_through_processes_on_one_broker() {
+    let dir = std::env::temp_dir().join(format!("idea-serve-shedding-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let df_key = file("df.key", "5a".repeat(32));
+    let ls_key = file("ls.key", "5b".repeat(32));
+    let a4_key = file("a4.key", "04".repeat(32));
+    let token = file("owner.token", "t0ken".to_owned());
+    let cell4 = file(
+        "cell4.toml",
+        include_str!("../../idea-agent/data/prosumer.toml")
+            .replace("id = \"cell-1\"", "id = \"cell-4\"")
+            .replace("agent = \"agent-cell-1\"", "agent = \"agent-cell-4\""),
+    );
+    let address = free_address();
+    let (_devices, first, _) = start(&[
+        "serve",
+        "mqtt-devices",
+        "--listen",
+        &address,
+        "--speed",
+        "10",
+    ]);
+    assert!(first.contains("serving mqtt-devices"), "{first}");
+    let (_df, first, _) = start(&[
+        "serve",
+        "directory",
+        "--broker",
+        &address,
+        "--signing-key",
+        &df_key,
+    ]);
+    let df_public = first
+        .split("key ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let directory = format!("df@idea={df_public}");
+    let (_ls, first, _) = start(&[
+        "serve",
+        "load-shedding",
+        "--broker",
+        &address,
+        "--signing-key",
+        &ls_key,
+        "--directory",
+        &directory,
+    ]);
+    assert!(
+        first.contains("serving load-shedding load-shedding@idea"),
+        "{first}"
+    );
+    assert!(first.contains("1 loads"), "{first}");
+    let (_a4, first, events) = start(&[
+        "serve",
+        "agent",
+        "--broker",
+        &address,
+        "--signing-key",
+        &a4_key,
+        "--directory",
+        &directory,
+        "--settings",
+        &cell4,
+        "--owner-api",
+        "127.0.0.1:0",
+        "--owner-token",
+        &token,
+    ]);
+    let found = wait_for(&events, "\"service-offered\"");
+    assert_eq!(found["counterparty"], "load-shedding@idea");
+    let url = first
+        .split("owner interface on http://")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (host, path) = url.split_once('/').unwrap();
+    let path = format!("/{path}/shedding");
+
+    // The workshop's relay as the devices publish it.
+    let relay = {
+        let (host, port) = address.rsplit_once(':').unwrap();
+        let mut options = rumqttc::MqttOptions::new("relay-watch", host, port.parse().unwrap());
+        options.set_keep_alive(Duration::from_secs(10));
+        let (client, mut connection) = rumqttc::Client::new(options, 16);
+        client
+            .subscribe(
+                "idea/devices/cell4.workshop.relay/state",
+                rumqttc::QoS::AtLeastOnce,
+            )
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<bool>();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) = event {
+                    let state: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+                    if tx.send(state["closed"].as_bool().unwrap()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        rx
+    };
+    let until = |closed: bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_default();
+            match relay.recv_timeout(left) {
+                Ok(c) if c == closed => return,
+                Ok(_) => {}
+                Err(_) => panic!("the relay never read closed = {closed}"),
+            }
+        }
+    };
+    until(true);
+    let answer = http(host, "POST", &path, "t0ken", r#"{"power_w": 100}"#);
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let shed = wait_for(&events, "\"load-shed\"");
+    assert!(
+        shed["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cell4.workshop.relay"),
+        "{shed}"
+    );
+    until(false);
+    let answer = http(host, "DELETE", &path, "t0ken", "");
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    wait_for(&events, "\"load-restored\"");
+    until(true);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,7 @@
 //! The broker listens on `--listen`; the directory and agents connect to `--broker` and
 //! speak signed FIPA-ACL over MQTT (`idea_agent`'s protocol, documented in its README).
 
+use idea_agent::load_shedding::{LoadSheddingClient, LoadSheddingService};
 use idea_agent::owner_http::{OwnerCell, serve_owner_api};
 use idea_agent::runtime::{RunningAgent, RunningService, Sinks, system_clock};
 use idea_agent::{
@@ -13,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The kinds this module serves.
-pub(crate) const KINDS: [&str; 3] = ["mqtt-broker", "directory", "agent"];
+pub(crate) const KINDS: [&str; 4] = ["mqtt-broker", "directory", "agent", "load-shedding"];
 
 /// The options of the broker, the directory, the market and agents.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -41,6 +42,13 @@ pub(crate) struct ServiceArgs {
     /// agent: the energy the cell's storage holds at start, Wh (what it may sell until a device reports).
     #[arg(long, value_name = "WH")]
     pub(crate) stored_wh: Option<i64>,
+    /// load-shedding: the loads it may shed (TOML: [[load]] relay, meter, cell, order) [default: the
+    /// demonstration complex's].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) loads: Option<PathBuf>,
+    /// load-shedding: the topic prefix under which the relays and meters publish on the broker.
+    #[arg(long, value_name = "PREFIX", default_value = "idea/devices")]
+    pub(crate) devices_prefix: String,
     /// agent: serve the owner's HTTP/JSON interface (AG-08) on this address, under /cells/CELL.
     #[arg(long, value_name = "HOST:PORT", value_parser = crate::address::socket_address)]
     pub(crate) owner_api: Option<std::net::SocketAddr>,
@@ -62,6 +70,7 @@ impl ServiceArgs {
             || self.stored_wh.is_some()
             || self.owner_api.is_some()
             || self.owner_token.is_some()
+            || self.loads.is_some()
     }
 
     /// Refuses the options `kind` does not take.
@@ -81,7 +90,10 @@ impl ServiceArgs {
             return refused("--enrolled", "directory");
         }
         if self.directory.is_some() && kind == "directory" {
-            return refused("--directory", "agent");
+            return refused("--directory", "agent and load-shedding");
+        }
+        if self.loads.is_some() && kind != "load-shedding" {
+            return refused("--loads", "load-shedding");
         }
         if (self.settings.is_some() || self.stored_wh.is_some() || self.owner_api.is_some())
             && kind != "agent"
@@ -270,6 +282,7 @@ pub(crate) fn run(
                     Box::new(P2pSeller::new()),
                     Box::new(P2pBuyer::new()),
                     Box::new(MarketParticipant::discovering()),
+                    Box::new(LoadSheddingClient::discovering()),
                 ] {
                     agent.add_behaviour(b).map_err(|e| e.to_string())?;
                 }
@@ -336,6 +349,44 @@ pub(crate) fn run(
                 };
                 tokio::select! {
                     () = log => Err("the agent stopped".to_owned()),
+                    stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
+                }
+            }
+            "load-shedding" => {
+                let name = args.name.clone().unwrap_or_else(|| "load-shedding@idea".into());
+                let text = match &args.loads {
+                    Some(path) => std::fs::read_to_string(path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?,
+                    None => idea_agent::load_shedding::DEMO_LOADS.to_owned(),
+                };
+                let loads = idea_agent::load_shedding::loads_from_toml(&text).map_err(|e| {
+                    format!("{}: {e}", args.loads.as_deref().map_or("the demonstration loads".into(), |p| p.display().to_string()))
+                })?;
+                let count = loads.len();
+                let directory = directory
+                    .ok_or("load-shedding needs --directory NAME=KEY: the cells that may ask register there")?;
+                let mut service = LoadSheddingService::new(
+                    fipa_acl::AgentIdentifier::new(name.clone()),
+                    key,
+                    loads,
+                );
+                service.join_directory(directory);
+                let transport = connect(name.clone()).await?;
+                announce(&format!(
+                    "load-shedding {name} on the broker {host}:{port} (key {public}; {count} loads; devices under {})",
+                    args.devices_prefix
+                ));
+                let running = idea_agent::load_shedding::link::run_load_shedding(
+                    service,
+                    transport,
+                    idea_agent::load_shedding::link::DeviceBus {
+                        host: host.clone(),
+                        port,
+                        prefix: args.devices_prefix.clone(),
+                    },
+                );
+                tokio::select! {
+                    ended = running => ended.map_err(|e| e.to_string()),
                     stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
                 }
             }
