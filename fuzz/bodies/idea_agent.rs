@@ -117,3 +117,124 @@ pub fn acl(data: &[u8]) -> bool {
     while agent.poll_event().is_some() {}
     true
 }
+
+/// Decodes `data` as a TE notice's JSON (the payload of the node's signed envelope): what parses writes back
+/// to JSON that parses to the same notice (tokens included), and never panics. Returns whether it parsed.
+pub fn te_notice(data: &[u8]) -> bool {
+    let Ok(notice) = serde_json::from_slice::<idea_agent::TeNotice>(data) else {
+        return false;
+    };
+    let again = serde_json::to_vec(&notice).unwrap();
+    let back: idea_agent::TeNotice = serde_json::from_slice(&again).unwrap();
+    assert_eq!(back, notice, "not a round trip");
+    true
+}
+
+/// The directory's key, and the cell agent the services know (cell-2, key 2).
+fn directory_key() -> SigningKey {
+    SigningKey::from_bytes(&[90; 32])
+}
+
+/// Decodes `data` as an ACL message and hands it to the service applications a deployment runs — the
+/// directory (as it came, and re-signed by cell-2 once registered), the load-shedding service (re-signed by
+/// cell-2's agent) and a plug-and-play agent (re-signed by the directory) — nothing may panic, and nothing
+/// the services send is unsigned. Returns whether it decoded.
+pub fn services(data: &[u8]) -> bool {
+    use idea_agent::directory::Identity;
+    use idea_agent::load_shedding::{DEMO_LOADS, LoadSheddingService, loads_from_toml};
+    use idea_agent::{Admission, DirectoryConfig, DirectoryService, PlugAndPlay};
+    let Ok((m, _)) = AclMessage::decode_string(data) else {
+        return false;
+    };
+    let (who, key) = sender();
+    let resign = |m: &AclMessage, sender: &AgentIdentifier, key: &SigningKey| {
+        let mut m = m.clone();
+        m.sender = Some(sender.clone());
+        idea_agent::signing::sign(&mut m, key);
+        m
+    };
+    // The directory, with cell-2 registered.
+    let df = AgentIdentifier::new("df@idea");
+    let mut directory = DirectoryService::new(DirectoryConfig {
+        me: df.clone(),
+        key: directory_key(),
+        admission: Admission::Open,
+    });
+    let identity = Identity {
+        key: PublicKey::from(&key),
+        cell: Some(CellRef::new(
+            CellId::new("cell-2").unwrap(),
+            PowerCellType::Prosumer,
+        )),
+        avatar: None,
+    };
+    let description = fipa_acl::directory::DfAgentDescription {
+        name: Some(who.clone()),
+        services: vec![identity.to_service("cell-2")],
+        ..Default::default()
+    };
+    let mut membership = idea_agent::Membership::new(Peer {
+        agent: df.clone(),
+        cell: None,
+        key: PublicKey::from(&directory_key()),
+        avatar: None,
+    });
+    let register = membership.register(&description, "fuzz-join".into());
+    directory.handle_acl(resign(&register, &who, &key), now());
+    directory.handle_acl(m.clone(), now());
+    directory.handle_acl(resign(&m, &who, &key), now());
+    while let Some(out) = directory.poll_transmit() {
+        assert!(!out.user_params.is_empty(), "an unsigned reply");
+    }
+    // The load-shedding service, asked by cell-2's agent.
+    let mut shedding = LoadSheddingService::new(
+        AgentIdentifier::new("load-shedding@idea"),
+        SigningKey::from_bytes(&[80; 32]),
+        loads_from_toml(DEMO_LOADS).unwrap(),
+    );
+    shedding.add_peer(identity.peer(who.clone())).unwrap();
+    shedding.handle_acl(m.clone());
+    shedding.handle_acl(resign(&m, &who, &key));
+    while shedding.poll_transmit().is_some() {}
+    while shedding.poll_command().is_some() {}
+    // A plug-and-play agent, registered and subscribed through the directory above, told by it: the message
+    // as it came (re-signed by the directory) and in the agent's subscription conversation.
+    let mut agent = agent();
+    agent
+        .add_behaviour(Box::new(PlugAndPlay::new(Peer {
+            agent: df.clone(),
+            cell: None,
+            key: PublicKey::from(&directory_key()),
+            avatar: None,
+        })))
+        .unwrap();
+    agent
+        .with_behaviour::<PlugAndPlay, _>(now(), |p, cx| p.join(cx))
+        .unwrap()
+        .unwrap();
+    let mut subscription = None;
+    for _ in 0..4 {
+        while let Some(out) = agent.poll_transmit() {
+            if let idea_agent::Output::Acl(out) = out {
+                if out.performative == fipa_acl::Performative::Subscribe {
+                    subscription = out.conversation_id.clone();
+                }
+                directory.handle_acl(*out, now());
+            }
+        }
+        while let Some(reply) = directory.poll_transmit() {
+            if reply.receivers.iter().any(|r| r == agent.me()) {
+                agent.handle_acl(reply, now());
+            }
+        }
+    }
+    agent.handle_acl(resign(&m, &df, &directory_key()), now());
+    if let Some(conversation) = subscription {
+        let mut told = m;
+        told.conversation_id = Some(conversation);
+        agent.handle_acl(resign(&told, &df, &directory_key()), now());
+    }
+    while agent.poll_transmit().is_some() {}
+    while agent.poll_event().is_some() {}
+    true
+}

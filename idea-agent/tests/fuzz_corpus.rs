@@ -1,6 +1,7 @@
-//! Replays the fuzz corpora `fuzz/corpus/agent_te_submission/` and `fuzz/corpus/agent_acl/` through the fuzz
-//! target bodies; their seeds are the submissions and ACL messages of one recorded trade, as `seeds()` makes
-//! them (`IDEA_WRITE_SEEDS=1` writes them again).
+//! Replays the fuzz corpora `fuzz/corpus/agent_te_submission/`, `agent_acl/`, `agent_te_notice/` and
+//! `agent_services/` through the fuzz target bodies; their seeds are the submissions and ACL messages of one
+//! recorded trade, the node's notices and the messages the service applications take, as the `*seeds()`
+//! functions make them (`IDEA_WRITE_SEEDS=1` writes them again).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -96,6 +97,144 @@ fn check_seeds(corpus: &str, seeds: Seeds) {
         let stored = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert_eq!(stored, bytes, "{}", file.display());
     }
+}
+
+/// The notices of a trade's recording and settlement, as the node writes them (JSON).
+fn notice_seeds() -> Seeds {
+    use idea_agent::TeNotice;
+    let id = TransactionId::from_bytes([9; 16]);
+    let now: Timestamp = "2026-12-02T10:00:00Z".parse().unwrap();
+    let notices = [
+        (
+            "recorded",
+            TeNotice::Recorded {
+                to: "cell-1@idea".into(),
+                transaction: id,
+            },
+        ),
+        (
+            "tokens_to_sign",
+            TeNotice::TokensToSign {
+                to: "meter-gateway".into(),
+                tokens: vec![
+                    te_contract::meter::DeliveryToken::new(avatar(7), now, 900, 0, 480, false)
+                        .unwrap(),
+                ],
+            },
+        ),
+        (
+            "settled",
+            TeNotice::Settled {
+                to: "cell-1@idea".into(),
+                transaction: id,
+                interval: 0,
+                contracted_wh: 500,
+                delivered_wh: 480,
+                amount_minor: 9,
+                penalty_minor: 0,
+                complete: true,
+            },
+        ),
+        (
+            "refused",
+            TeNotice::Refused {
+                to: "cell-2@idea".into(),
+                transaction: Some(id),
+                reason: "a replay".into(),
+            },
+        ),
+    ];
+    notices
+        .into_iter()
+        .map(|(name, n)| (name.to_owned(), serde_json::to_vec(&n).unwrap()))
+        .collect()
+}
+
+/// What the service applications are sent: directory requests and results, load-shedding requests.
+fn service_seeds() -> Seeds {
+    use fipa_acl::directory::{DfAgentDescription, request};
+    use fipa_acl::sl0::Term;
+    let df = fipa_acl::AgentIdentifier::new("df@idea");
+    let mut seeds = Vec::new();
+    let mut push = |name: &str, mut m: fipa_acl::AclMessage| {
+        m.sender = Some(fipa_acl::AgentIdentifier::new("cell-2@idea"));
+        m.receivers = vec![df.clone()];
+        m.conversation_id = Some(fipa_acl::Expression::String(
+            b"fuzz-join-subscription".to_vec(),
+        ));
+        let mut wire = Vec::new();
+        m.encode_string(&mut wire).unwrap();
+        seeds.push((name.to_owned(), wire));
+    };
+    let search = Term::Function {
+        symbol: "search".into(),
+        args: vec![
+            DfAgentDescription::default().to_term(),
+            Term::frame::<&str>("search-constraints", []),
+        ],
+    };
+    let mut subscribe = request(&df, search.clone());
+    subscribe.performative = fipa_acl::Performative::Subscribe.into();
+    push("subscribe", subscribe);
+    push("search", request(&df, search));
+    let me = DfAgentDescription {
+        name: Some(fipa_acl::AgentIdentifier::new("cell-2@idea")),
+        ..DfAgentDescription::default()
+    };
+    push(
+        "deregister",
+        request(
+            &df,
+            Term::Function {
+                symbol: "deregister".into(),
+                args: vec![me.to_term()],
+            },
+        ),
+    );
+    let mut result = fipa_acl::AclMessage::new(fipa_acl::Performative::Inform);
+    result.ontology = Some("FIPA-Agent-Management".into());
+    result.content = Some(
+        format!(
+            "((result (action (agent-identifier :name df@idea) (search (df-agent-description))) (sequence \
+             (df-agent-description :name (agent-identifier :name cell-3@idea) :services (set \
+             (service-description :name cell-3 :type idea-identity :properties (set (property :name key \
+             :value \"{}\") (property :name cell :value cell-3) (property :name cell-type :value prosumer))))))))",
+            PublicKey::from(&key(3))
+        )
+        .into(),
+    );
+    push("directory_result", result);
+    let ls = fipa_acl::AgentIdentifier::new("load-shedding@idea");
+    let cell = CellId::new("cell-2").unwrap();
+    push(
+        "shed_load",
+        idea_agent::load_shedding::request(&ls, &cell, Some(500)),
+    );
+    push(
+        "restore_load",
+        idea_agent::load_shedding::request(&ls, &cell, None),
+    );
+    seeds
+}
+
+#[test]
+fn notice_and_service_seeds_are_what_the_node_and_agents_write() {
+    check_seeds("agent_te_notice", notice_seeds());
+    check_seeds("agent_services", service_seeds());
+}
+
+#[test]
+fn agent_te_notice_corpus() {
+    let inputs = corpus_files::corpus("agent_te_notice", 4);
+    let parsed = inputs.iter().filter(|c| bodies::te_notice(c)).count();
+    assert!(parsed >= 4, "{parsed} inputs parsed");
+}
+
+#[test]
+fn agent_services_corpus() {
+    let inputs = corpus_files::corpus("agent_services", 6);
+    let decoded = inputs.iter().filter(|c| bodies::services(c)).count();
+    assert!(decoded >= 6, "{decoded} inputs decoded");
 }
 
 #[test]
