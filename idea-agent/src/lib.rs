@@ -44,8 +44,8 @@
 //! - [`owner`]: the owner's HTTP/JSON interface (AG-08), served by `owner_http` (feature `http`).
 //!
 //! What it does not do (yet): the energy router over IEC 104 and the DER over 2030.5 as interface devices,
-//! the demand-response service over MQTT, the SQLite ledger and payment channels in the TE node, service
-//! subscriptions (AUX-04/08). The core never reads a clock, opens a socket or draws random numbers: ids
+//! the demand-response service over MQTT, payment channels in the TE node and its restart from the ledger,
+//! service subscriptions (AUX-04/08). The core never reads a clock, opens a socket or draws random numbers: ids
 //! come from a seed the caller draws.
 //!
 //! ```

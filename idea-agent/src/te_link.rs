@@ -14,6 +14,7 @@ use crate::te_node::{TeNode, TeNotice};
 use fipa_acl::mqtt::inbox_topic;
 use idea_proto::{PublicKey, SignedEnvelope, SigningKey, WireMessage};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use te_contract::ledger::{Ledger, SqliteStore};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -151,7 +152,7 @@ pub struct TeService {
 impl TeService {
     /// Serves `node` as `name` on the broker at `host:port`, signing notices with `key`, time from `clock`.
     pub async fn spawn(
-        mut node: TeNode,
+        node: TeNode,
         name: &str,
         key: SigningKey,
         host: &str,
@@ -159,6 +160,28 @@ impl TeService {
         prefix: &str,
         clock: crate::runtime::Clock,
     ) -> crate::Result<TeService> {
+        TeService::spawn_with_ledger(node, name, key, host, port, prefix, clock, None).await
+    }
+
+    /// As [`TeService::spawn`], recording what the node accepts in `ledger` (TE-07): each submission's
+    /// entries are committed before the notices it caused are sent; a commit that fails stops the service
+    /// (nothing unrecorded is ever acknowledged).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn spawn_with_ledger(
+        node: TeNode,
+        name: &str,
+        key: SigningKey,
+        host: &str,
+        port: u16,
+        prefix: &str,
+        clock: crate::runtime::Clock,
+        mut ledger: Option<Ledger<SqliteStore>>,
+    ) -> crate::Result<TeService> {
+        let mut node = if ledger.is_some() {
+            node.with_ledger_entries()
+        } else {
+            node
+        };
         let (client, mut rx) = subscribe(name, host, port, &inbox_topic(prefix, name)).await?;
         let (stop, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let prefix = prefix.to_owned();
@@ -170,6 +193,18 @@ impl TeService {
                         match split_payload(&payload) {
                             Some((from, bytes)) => node.handle_bytes(&from, bytes, clock.now()),
                             None => log::warn!("TE node: a payload without a submitter name"),
+                        }
+                        if let Some(ledger) = ledger.as_mut() {
+                            let entries: Vec<_> = std::iter::from_fn(|| node.poll_entry()).collect();
+                            let committed = if entries.is_empty() {
+                                Ok(())
+                            } else {
+                                ledger.submit_all(entries).and_then(|_| ledger.commit().map(|_| ()))
+                            };
+                            if let Err(e) = committed {
+                                log::error!("TE node: the ledger refused a commit, stopping: {e}");
+                                break;
+                            }
                         }
                         while let Some(notice) = node.poll_notice() {
                             let to = match &notice {

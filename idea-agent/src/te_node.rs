@@ -12,7 +12,12 @@
 //! interval settles one contract (a token is never counted twice); a second contract at the same delivery
 //! point in the same interval is refused with the reason.
 //!
-//! Not yet: payment channels and clearing (`te-contract` has them), the SQLite ledger, and the MQTT service.
+//! The ledger (TE-07): a node made [`TeNode::with_ledger_entries`] keeps, in order, every registration
+//! ([`TeNode::register`]), recorded contract, accepted meter reading and settlement as `te-contract` ledger
+//! entries ([`TeNode::poll_entry`]); `crate::te_link::TeService::spawn_with_ledger` commits them to SQLite
+//! before sending the notices they cause, and `te_contract::audit::verify` (or `idea ledger verify`) walks
+//! the result. Not yet: payment channels and clearing (`te-contract` has them), and rebuilding a node from
+//! its ledger after a restart.
 
 use crate::behaviour::TeSubmission;
 use idea_proto::CellId;
@@ -20,7 +25,9 @@ use idea_proto::{Timestamp, TransactionId};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use te_contract::contract::{Contract, ContractBook};
+use te_contract::ledger::Entry;
 use te_contract::meter::{DeliveryToken, MeterConfig, MeterReading, MeterSeries};
+use te_contract::registry::Registration;
 use te_contract::registry::Registry;
 use te_contract::settlement::SettlementBook;
 use te_contract::wallet::Wallets;
@@ -216,7 +223,14 @@ pub struct TeNode {
     by_cell: BTreeMap<CellId, Vec<TransactionId>>,
     /// Intervals settled per contract.
     settled: BTreeMap<TransactionId, u32>,
+    /// What the ledger must record, in order, before the notices that follow them are sent (kept only when
+    /// the node serves over a ledger).
+    entries: VecDeque<Entry>,
+    keep_entries: bool,
 }
+
+/// The most ledger entries waiting; beyond, submissions are refused until the ledger catches up.
+pub const MAX_PENDING_ENTRIES: usize = 1 << 16;
 
 impl TeNode {
     /// A node over `registry` (the deployment is the registry's).
@@ -232,7 +246,44 @@ impl TeNode {
             wallets: Wallets::new(),
             by_cell: BTreeMap::new(),
             settled: BTreeMap::new(),
+            entries: VecDeque::new(),
+            keep_entries: false,
         }
+    }
+
+    /// Keeps every ledger entry for [`TeNode::poll_entry`] (a node serving over a ledger).
+    pub fn with_ledger_entries(mut self) -> TeNode {
+        self.keep_entries = true;
+        self
+    }
+
+    fn entry(&mut self, entry: Entry) {
+        if self.keep_entries {
+            self.entries.push_back(entry);
+        }
+    }
+
+    /// Registers an avatar (AUX-01, TE-01) — a registration signed by the registrar and the avatar — and
+    /// records it for the ledger.
+    ///
+    /// # Errors
+    /// The registry's refusal (a bad signature, an avatar or key already registered, …).
+    pub fn register(
+        &mut self,
+        registration: &Signed<Registration>,
+        now: Timestamp,
+    ) -> crate::Result<()> {
+        self.registry.register(registration)?;
+        self.entry(Entry::signed(registration, now));
+        Ok(())
+    }
+
+    /// The next entry for the ledger (TE-07): every registration, recorded contract, accepted meter reading
+    /// and settlement, in the order the node accepted them. A node serving over a ledger records them —
+    /// committing before it sends the notices that follow — so `te_contract::audit::verify` can walk what
+    /// the node did.
+    pub fn poll_entry(&mut self) -> Option<Entry> {
+        self.entries.pop_front()
     }
 
     /// Reads `meter` (an avatar the registry binds to a cell) with `config`.
@@ -306,6 +357,14 @@ impl TeNode {
 
     /// A submission from agent `from`.
     pub fn handle_submission(&mut self, from: &str, submission: TeSubmission, now: Timestamp) {
+        if self.entries.len() >= MAX_PENDING_ENTRIES {
+            return self.refuse(
+                from,
+                None,
+                "the ledger is behind: submit again later".into(),
+                now,
+            );
+        }
         match submission {
             TeSubmission::RecordContract(signed) => self.record(from, *signed, now),
             TeSubmission::MeterReading(signed) => self.read_meter(from, &signed, now),
@@ -324,11 +383,15 @@ impl TeNode {
             );
         };
         match series.accept(signed, &self.registry, now) {
-            Ok(tokens) if tokens.is_empty() => {}
-            Ok(tokens) => self.notify(TeNotice::TokensToSign {
-                to: from.to_owned(),
-                tokens,
-            }),
+            Ok(tokens) => {
+                self.entry(Entry::signed(signed, now));
+                if !tokens.is_empty() {
+                    self.notify(TeNotice::TokensToSign {
+                        to: from.to_owned(),
+                        tokens,
+                    });
+                }
+            }
             Err(e) => self.refuse(from, None, e.to_string(), now),
         }
     }
@@ -362,6 +425,7 @@ impl TeNode {
                 now,
             ) {
                 Ok(check) => {
+                    self.entry(check.ledger_entry(now));
                     settled_any = true;
                     let count = self.settled.entry(id).or_insert(0);
                     *count = count.saturating_add(1);
@@ -406,8 +470,10 @@ impl TeNode {
     fn record(&mut self, from: &str, signed: Signed<Contract>, now: Timestamp) {
         let id = signed.body().id();
         let parties = [signed.body().seller, signed.body().buyer];
+        let entry = Entry::signed(&signed, now);
         match self.contracts.record(signed, &self.registry, now) {
             Ok(_) => {
+                self.entry(entry);
                 let cell = self
                     .contracts
                     .get(&id)

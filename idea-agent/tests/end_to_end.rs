@@ -78,7 +78,11 @@ async fn wait_for(events: &mut mpsc::Receiver<Event>, what: &str, log: &mut Vec<
 
 /// The deployment of these tests, running: the seller (cell-1) and the buyer (cell-2) with their cell links,
 /// the TE node with the seller's meter gateway, the plant and the broker.
+static LEDGERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 struct Complex {
+    /// The TE node's ledger (SQLite).
+    ledger: std::path::PathBuf,
     agents: Vec<RunningAgent>,
     events: Vec<mpsc::Receiver<Event>>,
     /// The seller's hub's fault switches.
@@ -150,7 +154,15 @@ async fn complex() -> Complex {
     let broker = EmbeddedBroker::start().unwrap();
     let port = broker.addr().port();
     let node_key = SigningKey::from_bytes(&[60; 32]);
-    let mut node = TeNode::new(registry_with_meter(&[1, 2], "cell1.meter"));
+    // The node registers the avatars itself, so its ledger holds them before what they sign.
+    let mut node = TeNode::new(empty_registry()).with_ledger_entries();
+    let (_, _, genesis) = registrar();
+    for r in registrations(&[1, 2])
+        .iter()
+        .chain([&meter_registration("cell1.meter")])
+    {
+        node.register(r, genesis).unwrap();
+    }
     node.add_meter(
         meter_avatar(),
         te_contract::meter::MeterConfig {
@@ -166,7 +178,17 @@ async fn complex() -> Complex {
     node.wallets_mut()
         .deposit(avatar(2), Money::new(10_000, eur))
         .unwrap();
-    let te = TeService::spawn(
+    let ledger_file = std::env::temp_dir().join(format!(
+        "idea-e2e-ledger-{}-{}.db",
+        std::process::id(),
+        LEDGERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_file(&ledger_file);
+    let ledger = te_contract::ledger::Ledger::open(
+        te_contract::ledger::SqliteStore::open(&ledger_file).unwrap(),
+    )
+    .unwrap();
+    let te = TeService::spawn_with_ledger(
         node,
         "te@idea",
         node_key.clone(),
@@ -174,6 +196,7 @@ async fn complex() -> Complex {
         port,
         TE_PREFIX,
         clock.clone(),
+        Some(ledger),
     )
     .await
     .unwrap();
@@ -256,6 +279,7 @@ async fn complex() -> Complex {
     // Let the links report the stored energy.
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     Complex {
+        ledger: ledger_file,
         agents,
         events: event_rx,
         seller_hub,
@@ -334,7 +358,25 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     let (seller_money, buyer_money) = (money(0).await.unwrap(), money(1).await.unwrap());
 
     // Money: price × verified energy, less the penalty beyond the band — and the wallets moved by it.
+    let ledger_file = c.ledger.clone();
     let node = c.stop().await;
+    // The evidence (TE-07): the node's ledger, opened read-only, verifies under the registrar — the three
+    // registrations, the contract, the meter's readings and the settlement, every signature checked.
+    let (registrar_avatar, registrar_key, genesis) = registrar();
+    let store = te_contract::ledger::SqliteStore::open_read_only(&ledger_file).unwrap();
+    let report = te_contract::audit::verify(
+        &store,
+        &deployment(),
+        registrar_avatar,
+        PublicKey::from(&registrar_key),
+        genesis,
+        &te_contract::ledger::Anchor::None,
+    )
+    .unwrap();
+    eprintln!("ledger: {report:?}");
+    assert!(report.entries >= 6, "{report:?}");
+    drop(store);
+    let _ = std::fs::remove_file(&ledger_file);
     let contract = node.contracts().get(&id).unwrap().signed.body().clone();
     let price = contract.transaction.terms.price.minor_units_per_kwh;
     assert_eq!(price, 18, "the seller's floor");

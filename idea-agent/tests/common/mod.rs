@@ -187,33 +187,67 @@ pub fn avatar(n: u8) -> te_contract::AvatarId {
     te_contract::AvatarId::from_bytes([n; 16])
 }
 
-/// A registry with the agents `ns` registered by the test registrar (avatar n, key n).
-pub fn registry(ns: &[u8]) -> te_contract::registry::Registry {
-    use te_contract::registry::{AvatarKind, Registration, Registry};
-    let registrar_key = SigningKey::from_bytes(&[100; 32]);
-    let registrar = te_contract::AvatarId::from_bytes([100; 16]);
-    let now: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
-    let mut registry = Registry::new(
+/// The test deployment's registrar, its key and the registry's genesis.
+pub fn registrar() -> (te_contract::AvatarId, SigningKey, Timestamp) {
+    (
+        te_contract::AvatarId::from_bytes([100; 16]),
+        SigningKey::from_bytes(&[100; 32]),
+        "2026-12-01T00:00:00Z".parse().unwrap(),
+    )
+}
+
+/// A registration of `avatar` (`kind`, `key`) signed by the registrar and the avatar, at the genesis.
+pub fn registration(
+    avatar: te_contract::AvatarId,
+    kind: te_contract::registry::AvatarKind,
+    key: &SigningKey,
+) -> te_contract::Signed<te_contract::registry::Registration> {
+    let (registrar, registrar_key, at) = registrar();
+    let mut r = te_contract::Signed::new(
+        deployment(),
+        te_contract::registry::Registration {
+            registrar,
+            avatar,
+            kind,
+            key: PublicKey::from(key),
+            at,
+        },
+    );
+    r.sign(registrar, 0, &registrar_key).unwrap();
+    r.sign(avatar, 0, key).unwrap();
+    r
+}
+
+/// The registrations of the agents `ns` (avatar n, key n).
+pub fn registrations(ns: &[u8]) -> Vec<te_contract::Signed<te_contract::registry::Registration>> {
+    ns.iter()
+        .map(|&n| {
+            registration(
+                avatar(n),
+                te_contract::registry::AvatarKind::Agent(
+                    idea_proto::AgentId::new(format!("agent-cell-{n}")).unwrap(),
+                ),
+                &key(n),
+            )
+        })
+        .collect()
+}
+
+/// The test deployment's registry with nobody registered.
+pub fn empty_registry() -> te_contract::registry::Registry {
+    let (registrar, registrar_key, at) = registrar();
+    te_contract::registry::Registry::new(
         deployment(),
         registrar,
         PublicKey::from(&registrar_key),
-        now,
-    );
-    for &n in ns {
-        let mut r = te_contract::Signed::new(
-            deployment(),
-            Registration {
-                registrar,
-                avatar: avatar(n),
-                kind: AvatarKind::Agent(
-                    idea_proto::AgentId::new(format!("agent-cell-{n}")).unwrap(),
-                ),
-                key: PublicKey::from(&key(n)),
-                at: now,
-            },
-        );
-        r.sign(registrar, 0, &registrar_key).unwrap();
-        r.sign(avatar(n), 0, &key(n)).unwrap();
+        at,
+    )
+}
+
+/// A registry with the agents `ns` registered by the test registrar (avatar n, key n).
+pub fn registry(ns: &[u8]) -> te_contract::registry::Registry {
+    let mut registry = empty_registry();
+    for r in registrations(ns) {
         registry.register(&r).unwrap();
     }
     registry
@@ -229,28 +263,22 @@ pub fn meter_key() -> SigningKey {
     SigningKey::from_bytes(&[50; 32])
 }
 
+/// The registration of the meter `meter` at cell-1's connection point.
+pub fn meter_registration(meter: &str) -> te_contract::Signed<te_contract::registry::Registration> {
+    registration(
+        meter_avatar(),
+        te_contract::registry::AvatarKind::Meter {
+            meter: idea_proto::MeterId::new(meter).unwrap(),
+            cell: CellId::new("cell-1").unwrap(),
+        },
+        &meter_key(),
+    )
+}
+
 /// The registry of `registry(ns)` plus the meter `meter` at cell-1's connection point.
 pub fn registry_with_meter(ns: &[u8], meter: &str) -> te_contract::registry::Registry {
-    use te_contract::registry::{AvatarKind, Registration};
     let mut r = registry(ns);
-    let registrar_key = SigningKey::from_bytes(&[100; 32]);
-    let registrar = te_contract::AvatarId::from_bytes([100; 16]);
-    let mut reg = te_contract::Signed::new(
-        deployment(),
-        Registration {
-            registrar,
-            avatar: meter_avatar(),
-            kind: AvatarKind::Meter {
-                meter: idea_proto::MeterId::new(meter).unwrap(),
-                cell: CellId::new("cell-1").unwrap(),
-            },
-            key: PublicKey::from(&meter_key()),
-            at: "2026-12-01T00:00:00Z".parse().unwrap(),
-        },
-    );
-    reg.sign(registrar, 0, &registrar_key).unwrap();
-    reg.sign(meter_avatar(), 0, &meter_key()).unwrap();
-    r.register(&reg).unwrap();
+    r.register(&meter_registration(meter)).unwrap();
     r
 }
 
