@@ -146,6 +146,13 @@ fn complex(n: usize) -> Complex {
 /// Runs one period's trading; returns the contracts recorded.
 fn trade(c: &mut Complex) -> usize {
     let now = t("2026-12-02T10:00:00Z");
+    place_buy_orders(c, now);
+    deliver_serial(c, now);
+    c.node.contracts().len()
+}
+
+/// Every buyer calls for offers.
+fn place_buy_orders(c: &mut Complex, now: Timestamp) {
     for b in 0..c.buyers {
         let order = BuyOrder {
             service: ServiceId::new("p2p-market").unwrap(),
@@ -162,6 +169,10 @@ fn trade(c: &mut Complex) -> usize {
             .unwrap()
             .unwrap();
     }
+}
+
+/// Delivers until quiet on one thread.
+fn deliver_serial(c: &mut Complex, now: Timestamp) {
     let mut wire = Vec::new();
     loop {
         let mut mail: Vec<(usize, AclMessage)> = Vec::new();
@@ -198,7 +209,6 @@ fn trade(c: &mut Complex) -> usize {
             c.agents[i].handle_te_notice(&notice, now).unwrap();
         }
     }
-    c.node.contracts().len()
 }
 
 struct MarketComplex {
@@ -319,9 +329,158 @@ fn deliver(
     }
 }
 
+/// What one agent sent in a round: ACL messages as the wire carries them (string representation), by
+/// receiver, and TE submissions.
+type Sent = (
+    Vec<(String, Vec<u8>)>,
+    Vec<(String, idea_agent::TeSubmission)>,
+);
+
+/// Delivers until quiet with the agents split over `threads` threads (as a multi-threaded runtime runs them):
+/// each round, every agent's outputs are taken (and signed) in parallel, the TE node and the market (one
+/// each) take theirs in turn, and every agent's inbox is decoded and verified in parallel.
+fn deliver_parallel(
+    agents: &mut [Agent],
+    index: &HashMap<String, usize>,
+    node: &mut TeNode,
+    mut market: Option<&mut MarketService>,
+    now: Timestamp,
+    threads: usize,
+) {
+    let size = agents.len().div_ceil(threads).max(1);
+    loop {
+        let sent: Vec<Sent> = std::thread::scope(|scope| {
+            let handles: Vec<_> = agents
+                .chunks_mut(size)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let mut mail = Vec::new();
+                        let mut te = Vec::new();
+                        for a in chunk.iter_mut() {
+                            while let Some(out) = a.poll_transmit() {
+                                match out {
+                                    Output::Acl(m) => {
+                                        let mut wire = Vec::new();
+                                        m.encode_string(&mut wire).unwrap();
+                                        for r in &m.receivers {
+                                            mail.push((r.name.clone(), wire.clone()));
+                                        }
+                                    }
+                                    Output::Te(s) => te.push((a.me().name.clone(), s)),
+                                    _ => {}
+                                }
+                            }
+                            while a.poll_event().is_some() {}
+                        }
+                        (mail, te)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut inboxes: Vec<Vec<Vec<u8>>> = vec![Vec::new(); agents.len()];
+        let mut any = false;
+        let mut route = |to: &str, wire: Vec<u8>, market: &mut Option<&mut MarketService>| {
+            any = true;
+            if let Some(m) = market.as_deref_mut().filter(|m| m.me().name == to) {
+                let (msg, _) = AclMessage::decode_string(&wire).unwrap();
+                m.handle_acl(msg, now);
+            } else if let Some(&i) = index.get(to) {
+                inboxes[i].push(wire);
+            }
+        };
+        for (mail, te) in sent {
+            for (from, s) in te {
+                node.handle_submission(&from, s, now);
+            }
+            for (to, wire) in mail {
+                route(&to, wire, &mut market);
+            }
+        }
+        if let Some(m) = market.as_deref_mut() {
+            let mut out = Vec::new();
+            while let Some(msg) = m.poll_transmit() {
+                out.push(msg);
+            }
+            for msg in out {
+                let mut wire = Vec::new();
+                msg.encode_string(&mut wire).unwrap();
+                for r in &msg.receivers {
+                    route(&r.name, wire.clone(), &mut market);
+                }
+            }
+        }
+        if !any {
+            break;
+        }
+        std::thread::scope(|scope| {
+            for (chunk, inbox) in agents.chunks_mut(size).zip(inboxes.chunks_mut(size)) {
+                scope.spawn(move || {
+                    for (a, mail) in chunk.iter_mut().zip(inbox.iter_mut()) {
+                        for wire in mail.drain(..) {
+                            let (m, _) = AclMessage::decode_string(&wire).unwrap();
+                            a.handle_acl(m, now);
+                        }
+                    }
+                });
+            }
+        });
+    }
+    while let Some(notice) = node.poll_notice() {
+        if let idea_agent::TeNotice::Recorded { to, .. } = &notice
+            && let Some(&i) = index.get(to)
+        {
+            agents[i].handle_te_notice(&notice, now).unwrap();
+        }
+    }
+}
+
+/// [`trade`] with the agents over `threads` threads.
+fn trade_parallel(c: &mut Complex, threads: usize) -> usize {
+    let now = t("2026-12-02T10:00:00Z");
+    place_buy_orders(c, now);
+    deliver_parallel(&mut c.agents, &c.index, &mut c.node, None, now, threads);
+    c.node.contracts().len()
+}
+
+/// [`trade_on_market`] with the agents over `threads` threads.
+fn trade_on_market_parallel(c: &mut MarketComplex, threads: usize) -> usize {
+    let now = t("2026-12-02T10:00:00Z");
+    place_market_orders(c, now);
+    deliver_parallel(
+        &mut c.agents,
+        &c.index,
+        &mut c.node,
+        Some(&mut c.market),
+        now,
+        threads,
+    );
+    let closes = c.market.poll_timeout().unwrap();
+    c.market.handle_timeout(closes);
+    deliver_parallel(
+        &mut c.agents,
+        &c.index,
+        &mut c.node,
+        Some(&mut c.market),
+        closes,
+        threads,
+    );
+    c.node.contracts().len()
+}
+
 /// One period through the market; returns the contracts recorded.
 fn trade_on_market(c: &mut MarketComplex) -> usize {
     let now = t("2026-12-02T10:00:00Z");
+    place_market_orders(c, now);
+    deliver(&mut c.agents, &c.index, &mut c.node, &mut c.market, now);
+    let closes = c.market.poll_timeout().unwrap();
+    c.market.handle_timeout(closes);
+    deliver(&mut c.agents, &c.index, &mut c.node, &mut c.market, closes);
+    c.node.contracts().len()
+}
+
+/// Half the agents bid, half offer, 500 Wh each.
+fn place_market_orders(c: &mut MarketComplex, now: Timestamp) {
     let start = t("2026-12-02T10:15:00Z");
     let n = c.agents.len();
     for (i, a) in c.agents.iter_mut().enumerate() {
@@ -339,11 +498,6 @@ fn trade_on_market(c: &mut MarketComplex) -> usize {
         .unwrap()
         .unwrap();
     }
-    deliver(&mut c.agents, &c.index, &mut c.node, &mut c.market, now);
-    let closes = c.market.poll_timeout().unwrap();
-    c.market.handle_timeout(closes);
-    deliver(&mut c.agents, &c.index, &mut c.node, &mut c.market, closes);
-    c.node.contracts().len()
 }
 
 fn bench(criterion: &mut Criterion) {
@@ -364,6 +518,18 @@ fn bench(criterion: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
+        let mut check = complex(n);
+        assert_eq!(trade_parallel(&mut check, 2), n / 2);
+        group.bench_function(format!("{n}_agents_2_threads"), |b| {
+            b.iter_batched(
+                || complex(n),
+                |mut c| {
+                    trade_parallel(&mut c, 2);
+                    c
+                },
+                BatchSize::LargeInput,
+            )
+        });
     }
     group.finish();
     let mut group = criterion.benchmark_group("market_period");
@@ -376,6 +542,18 @@ fn bench(criterion: &mut Criterion) {
                 || market_complex(n),
                 |mut c| {
                     trade_on_market(&mut c);
+                    c
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        let mut check = market_complex(n);
+        assert_eq!(trade_on_market_parallel(&mut check, 2), n / 2);
+        group.bench_function(format!("{n}_agents_2_threads"), |b| {
+            b.iter_batched(
+                || market_complex(n),
+                |mut c| {
+                    trade_on_market_parallel(&mut c, 2);
                     c
                 },
                 BatchSize::LargeInput,
