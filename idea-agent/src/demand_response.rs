@@ -236,24 +236,8 @@ impl DemandResponseService {
 
     /// One incoming message: an answer in one of its conversations, or not understood.
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
-        let sender = m
-            .sender
-            .as_ref()
-            .map(|s| s.name.clone())
-            .unwrap_or_default();
-        let Some(peer) = self.peers.get(&sender).cloned() else {
-            if m.sender.is_some() && m.performative != Performative::NotUnderstood {
-                let mut refuse = m.reply(Performative::Refuse, self.config.me.clone());
-                refuse.content = Some("((unknown-agent))".into());
-                self.outbox.push_back(refuse);
-            }
-            return;
-        };
-        if let Err(fault) = signing::verify(&m, &peer.key) {
-            if m.performative != Performative::NotUnderstood {
-                self.outbox
-                    .push_back(not_understood(&m, &self.config.me, fault.reason()));
-            }
+        if let Err(answer) = signing::admit(&m, &self.peers, &self.config.me) {
+            self.outbox.extend(answer.map(|a| *a));
             return;
         }
         let conversation = conversation_of(&m).unwrap_or_default();

@@ -232,25 +232,14 @@ impl LoadSheddingService {
             }
             return;
         }
-        let sender = m
-            .sender
-            .as_ref()
-            .map(|s| s.name.clone())
-            .unwrap_or_default();
         let answerable = m.performative != Performative::NotUnderstood;
-        let Some(peer) = self.peers.get(&sender).cloned() else {
-            if answerable && m.sender.is_some() {
-                self.reply(&m, Performative::Refuse, "((unknown-agent))".into());
+        let peer = match signing::admit(&m, &self.peers, &self.me) {
+            Ok(peer) => peer,
+            Err(answer) => {
+                self.outbox.extend(answer.map(|a| *a));
+                return;
             }
-            return;
         };
-        if let Err(fault) = signing::verify(&m, &peer.key) {
-            if answerable {
-                self.outbox
-                    .push_back(not_understood(&m, &self.me, fault.reason()));
-            }
-            return;
-        }
         if m.performative != Performative::Request {
             if answerable {
                 self.outbox

@@ -164,24 +164,13 @@ impl MarketService {
             }
             return;
         }
-        let sender = m
-            .sender
-            .as_ref()
-            .map(|s| s.name.clone())
-            .unwrap_or_default();
-        let Some(peer) = self.peers.get(&sender).cloned() else {
-            if m.sender.is_some() && m.performative != Performative::NotUnderstood {
-                self.reply(&m, Performative::Refuse, "((unknown-agent))".into());
+        let peer = match signing::admit(&m, &self.peers, &self.config.me) {
+            Ok(peer) => peer,
+            Err(answer) => {
+                self.outbox.extend(answer.map(|a| *a));
+                return;
             }
-            return;
         };
-        if let Err(fault) = signing::verify(&m, &peer.key) {
-            if m.performative != Performative::NotUnderstood {
-                self.outbox
-                    .push_back(not_understood(&m, &self.config.me, fault.reason()));
-            }
-            return;
-        }
         if m.performative != Performative::Propose {
             if m.performative != Performative::NotUnderstood {
                 self.outbox.push_back(not_understood(

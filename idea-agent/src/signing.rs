@@ -118,6 +118,37 @@ pub fn seal(m: &mut AclMessage, me: &fipa_acl::AgentIdentifier, key: &SigningKey
     sign(m, key);
 }
 
+/// Admits `m` to a service: its sender must be one of `peers` and its signature must verify against that
+/// peer's key. Otherwise the answer `me` owes it: `refuse` `((unknown-agent))` to a stranger, `not-understood`
+/// with the reason to a bad or missing signature — and none to a message without a sender or to a
+/// `not-understood`, `refuse` or `failure` (two agents never answer each other's complaints).
+pub fn admit(
+    m: &AclMessage,
+    peers: &crate::Peers,
+    me: &fipa_acl::AgentIdentifier,
+) -> Result<crate::Peer, Option<Box<AclMessage>>> {
+    use fipa_acl::Performative;
+    let answerable = m.sender.is_some()
+        && !matches!(
+            m.performative.performative(),
+            Some(Performative::NotUnderstood | Performative::Refuse | Performative::Failure)
+        );
+    let Some(peer) = m.sender.as_ref().and_then(|s| peers.get(&s.name)).cloned() else {
+        return Err(answerable.then(|| {
+            let mut refuse = m.reply(Performative::Refuse, me.clone());
+            refuse.content = Some("((unknown-agent))".into());
+            Box::new(refuse)
+        }));
+    };
+    match verify(m, &peer.key) {
+        Ok(()) => Ok(peer),
+        Err(fault) => {
+            Err(answerable
+                .then(|| Box::new(fipa_acl::protocol::not_understood(m, me, fault.reason()))))
+        }
+    }
+}
+
 /// Checks `m`'s signature against `key` (`verify_strict`, as every signature of the SDK).
 pub fn verify(m: &AclMessage, key: &PublicKey) -> Result<(), SignatureFault> {
     let value = m

@@ -18,7 +18,7 @@
 mod common;
 
 use common::*;
-use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions};
+use fipa_acl::mqtt::EmbeddedBroker;
 use idea_agent::device::MeterGateway;
 use idea_agent::device::gateway_link::{GatewayLinkConfig, run_meter_gateway};
 use idea_agent::device::link::{CellLinkConfig, run_cell_link};
@@ -249,17 +249,10 @@ async fn complex() -> Complex {
             clock.clone(),
         )));
         let (events_tx, events) = mpsc::channel(4096);
-        let transport = MqttTransport::connect(
-            "127.0.0.1",
-            port,
-            a.me().clone(),
-            TransportOptions::default(),
-        )
-        .await
-        .unwrap();
+        let acl = transport(port, a.me()).await;
         let running = RunningAgent::spawn_linked(
             a,
-            transport,
+            acl,
             clock.clone(),
             Sinks {
                 commands: Some(commands_tx),

@@ -15,7 +15,7 @@ mod common;
 
 use common::*;
 use fipa_acl::AgentIdentifier;
-use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions};
+use fipa_acl::mqtt::EmbeddedBroker;
 use idea_agent::load_shedding::link::{DeviceBus, run_load_shedding};
 use idea_agent::load_shedding::{LoadSheddingClient, LoadSheddingService, loads_from_toml};
 use idea_agent::runtime::{Clock, RunningAgent, Sinks};
@@ -71,17 +71,10 @@ async fn the_service_sheds_and_restores_a_cells_load_on_its_agents_request() {
     let mut cell1 = agent("cell-1", 1, settings("cell-1", |s| s));
     service.add_peer(peer_of(&cell4, 4)).unwrap();
     service.add_peer(peer_of(&cell1, 1)).unwrap();
-    let transport = MqttTransport::connect(
-        "127.0.0.1",
-        port,
-        service_id.clone(),
-        TransportOptions::default(),
-    )
-    .await
-    .unwrap();
+    let acl = transport(port, &service_id).await;
     let running_service = tokio::spawn(run_load_shedding(
         service,
-        transport,
+        acl,
         DeviceBus {
             host: "127.0.0.1".into(),
             port,
@@ -108,18 +101,11 @@ async fn the_service_sheds_and_restores_a_cells_load_on_its_agents_request() {
             .unwrap();
     }
     for a in [cell4, cell1] {
-        let transport = MqttTransport::connect(
-            "127.0.0.1",
-            port,
-            a.me().clone(),
-            TransportOptions::default(),
-        )
-        .await
-        .unwrap();
+        let acl = transport(port, a.me()).await;
         let (tx, rx) = mpsc::channel(256);
         running.push(RunningAgent::spawn(
             a,
-            transport,
+            acl,
             clock.clone(),
             Sinks {
                 events: Some(tx),

@@ -11,7 +11,7 @@
 mod common;
 
 use common::*;
-use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions};
+use fipa_acl::mqtt::EmbeddedBroker;
 use fipa_acl::{AclMessage, Performative};
 use idea_agent::runtime::{RunningAgent, Sinks, system_clock};
 use idea_agent::{Agent, BuyOrder, Event, P2pBuyer};
@@ -20,18 +20,11 @@ use std::time::Duration as StdDuration;
 use tokio::sync::mpsc;
 
 async fn start(agent: Agent, port: u16) -> (RunningAgent, mpsc::Receiver<Event>) {
-    let transport = MqttTransport::connect(
-        "127.0.0.1",
-        port,
-        agent.me().clone(),
-        TransportOptions::default(),
-    )
-    .await
-    .unwrap();
+    let acl = transport(port, agent.me()).await;
     let (tx, rx) = mpsc::channel(1024);
     let running = RunningAgent::spawn(
         agent,
-        transport,
+        acl,
         system_clock(),
         Sinks {
             commands: None,
@@ -100,14 +93,7 @@ async fn two_agents_agree_a_trade_over_mqtt_and_a_stranger_is_refused() {
 
     // An agent the seller does not know sends a (signed) cfp through the same broker: refused, logged.
     let stranger_id = identifier("cell-9@idea");
-    let stranger = MqttTransport::connect(
-        "127.0.0.1",
-        port,
-        stranger_id.clone(),
-        TransportOptions::default(),
-    )
-    .await
-    .unwrap();
+    let stranger = transport(port, &stranger_id).await;
     let mut cfp = AclMessage::new(Performative::Cfp)
         .from(stranger_id)
         .to(identifier("cell-1@idea"))
@@ -166,14 +152,7 @@ async fn a_contract_is_recorded_by_the_te_node_over_mqtt_and_forged_notices_are_
     let mut running = Vec::new();
     let mut events = Vec::new();
     for a in [seller, buyer] {
-        let transport = MqttTransport::connect(
-            "127.0.0.1",
-            port,
-            a.me().clone(),
-            TransportOptions::default(),
-        )
-        .await
-        .unwrap();
+        let acl = transport(port, a.me()).await;
         let (tx, rx) = mpsc::channel(1024);
         let sinks = Sinks {
             commands: None,
@@ -181,7 +160,7 @@ async fn a_contract_is_recorded_by_the_te_node_over_mqtt_and_forged_notices_are_
             te: None,
         };
         running.push(
-            RunningAgent::spawn_with_te(a, transport, system_clock(), sinks, link.clone())
+            RunningAgent::spawn_with_te(a, acl, system_clock(), sinks, link.clone())
                 .await
                 .unwrap(),
         );

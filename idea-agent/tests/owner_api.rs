@@ -13,7 +13,7 @@
 mod common;
 
 use common::*;
-use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions};
+use fipa_acl::mqtt::EmbeddedBroker;
 use idea_agent::owner::EventRing;
 use idea_agent::owner_http::{OwnerCell, serve_owner_api};
 use idea_agent::runtime::{RunningAgent, Sinks, system_clock};
@@ -52,18 +52,11 @@ async fn http(
 }
 
 async fn running(agent: idea_agent::Agent, port: u16) -> OwnerCell {
-    let transport = MqttTransport::connect(
-        "127.0.0.1",
-        port,
-        agent.me().clone(),
-        TransportOptions::default(),
-    )
-    .await
-    .unwrap();
+    let acl = transport(port, agent.me()).await;
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let agent = RunningAgent::spawn(
         agent,
-        transport,
+        acl,
         system_clock(),
         Sinks {
             events: Some(tx),

@@ -16,22 +16,11 @@ mod python;
 
 use common::*;
 use fipa_acl::AgentIdentifier;
-use fipa_acl::mqtt::{EmbeddedBroker, MqttTransport, TransportOptions};
+use fipa_acl::mqtt::EmbeddedBroker;
 use idea_agent::runtime::{RunningAgent, RunningService, Sinks, system_clock};
 use idea_agent::{Admission, DirectoryConfig, DirectoryService, Event, Peer, PlugAndPlay};
 use idea_proto::{Duration, PublicKey, SigningKey};
 use std::time::Duration as StdDuration;
-
-async fn transport(port: u16, name: &str) -> MqttTransport {
-    MqttTransport::connect(
-        "127.0.0.1",
-        port,
-        AgentIdentifier::new(name),
-        TransportOptions::default(),
-    )
-    .await
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_agent_finds_a_rust_agent_in_the_directory_and_buys_from_it() {
@@ -48,7 +37,7 @@ async fn a_python_agent_finds_a_rust_agent_in_the_directory_and_buys_from_it() {
             key: df_key.clone(),
             admission: Admission::Open,
         }),
-        transport(port, "df@idea").await,
+        transport(port, &AgentIdentifier::new("df@idea")).await,
         system_clock(),
     );
     let df = Peer {
@@ -72,7 +61,7 @@ async fn a_python_agent_finds_a_rust_agent_in_the_directory_and_buys_from_it() {
     let (events, mut rx) = tokio::sync::mpsc::channel::<Event>(1024);
     let seller = RunningAgent::spawn(
         seller,
-        transport(port, "cell-1@idea").await,
+        transport(port, &AgentIdentifier::new("cell-1@idea")).await,
         system_clock(),
         Sinks {
             events: Some(events),

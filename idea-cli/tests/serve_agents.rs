@@ -55,40 +55,56 @@ fn wait_for(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> serde_js
     }
 }
 
-#[test]
-fn two_agents_started_from_settings_find_each_other_through_the_directory() {
-    let dir = std::env::temp_dir().join(format!("idea-serve-agents-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = |name: &str, text: String| {
-        let path = dir.join(name);
+/// A directory of files for one test, removed at its end.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("idea-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    /// Writes `text` to `name` there; returns the path.
+    fn file(&self, name: &str, text: String) -> String {
+        let path = self.0.join(name);
         std::fs::write(&path, text).unwrap();
         path.to_str().unwrap().to_owned()
-    };
-    let df_key = file("df.key", "5a".repeat(32));
-    let a1_key = file("a1.key", "01".repeat(32));
-    let a2_key = file("a2.key", format!("  {}\n", "02".repeat(32)));
-    let prosumer = include_str!("../../idea-agent/data/prosumer.toml");
-    let cell1 = file("cell1.toml", prosumer.to_owned());
-    let cell2 = file(
-        "cell2.toml",
-        prosumer
-            .replace("id = \"cell-1\"", "id = \"cell-2\"")
-            .replace("agent = \"agent-cell-1\"", "agent = \"agent-cell-2\""),
-    );
+    }
 
-    let address = free_address();
-    let (_broker, first, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
-    assert!(first.contains("serving mqtt-broker"), "{first}");
-    let (_df, first, _) = start(&[
+    /// The prosumer settings of `data/prosumer.toml` as cell `cell`.
+    fn settings(&self, cell: &str) -> String {
+        self.file(
+            &format!("{cell}.toml"),
+            include_str!("../../idea-agent/data/prosumer.toml")
+                .replace("id = \"cell-1\"", &format!("id = \"{cell}\""))
+                .replace(
+                    "agent = \"agent-cell-1\"",
+                    &format!("agent = \"agent-{cell}\""),
+                ),
+        )
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Starts a directory process on the broker at `address`; returns it and its `--directory` argument.
+fn directory(scratch: &Scratch, address: &str) -> (Served, String) {
+    let key = scratch.file("df.key", "5a".repeat(32));
+    let (df, first, _) = start(&[
         "serve",
         "directory",
         "--broker",
-        &address,
+        address,
         "--signing-key",
-        &df_key,
+        &key,
     ]);
     assert!(first.contains("serving directory df@idea"), "{first}");
-    let df_public = first
+    let public = first
         .split("key ")
         .nth(1)
         .unwrap()
@@ -96,8 +112,34 @@ fn two_agents_started_from_settings_find_each_other_through_the_directory() {
         .next()
         .unwrap()
         .to_owned();
-    let directory = format!("df@idea={df_public}");
-    let token = file("owner.token", "s3cret\n".to_owned());
+    (df, format!("df@idea={public}"))
+}
+
+/// The owner interface's host and path in an agent's start line.
+fn owner_url(first: &str) -> (String, String) {
+    let url = first
+        .split("owner interface on http://")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let (host, path) = url.split_once('/').unwrap();
+    (host.to_owned(), format!("/{path}"))
+}
+
+#[test]
+fn two_agents_started_from_settings_find_each_other_through_the_directory() {
+    let scratch = Scratch::new("serve-agents");
+    let a1_key = scratch.file("a1.key", "01".repeat(32));
+    let a2_key = scratch.file("a2.key", format!("  {}\n", "02".repeat(32)));
+    let cell1 = scratch.settings("cell-1");
+    let cell2 = scratch.settings("cell-2");
+    let address = free_address();
+    let (_broker, first, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    assert!(first.contains("serving mqtt-broker"), "{first}");
+    let (_df, directory) = directory(&scratch, &address);
+    let token = scratch.file("owner.token", "s3cret\n".to_owned());
     let (_a1, first, a1) = start(&[
         "serve",
         "agent",
@@ -119,27 +161,8 @@ fn two_agents_started_from_settings_find_each_other_through_the_directory() {
     assert!(first.contains("serving agent cell-1@idea"), "{first}");
     assert_eq!(wait_for(&a1, "\"registered\"")["step"], "AUX-01");
     // The owner's interface (AG-08) on the address the start line names, behind the token.
-    let url = first
-        .split("owner interface on http://")
-        .nth(1)
-        .unwrap()
-        .split(')')
-        .next()
-        .unwrap()
-        .to_owned();
-    let (host, path) = url.split_once('/').unwrap();
-    let get = |token: &str| {
-        use std::io::{Read, Write};
-        let mut tcp = std::net::TcpStream::connect(host).unwrap();
-        write!(
-            tcp,
-            "GET /{path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        tcp.read_to_string(&mut answer).unwrap();
-        answer
-    };
+    let (host, path) = owner_url(&first);
+    let get = |token: &str| http(&host, "GET", &path, token, "");
     assert!(get("wrong").starts_with("HTTP/1.1 401"), "{}", get("wrong"));
     let answer = get("s3cret");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -161,7 +184,6 @@ fn two_agents_started_from_settings_find_each_other_through_the_directory() {
     assert_eq!(found["detail"], "cell-1 (prosumer)");
     let found = wait_for(&a1, "\"peer-found\"");
     assert_eq!(found["counterparty"], "cell-2@idea");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -263,23 +285,11 @@ fn http(host: &str, method: &str, path: &str, token: &str, body: &str) -> String
 /// directory, opens the workshop's relay (its published state says so), then closes it on restore.
 #[test]
 fn an_owner_sheds_and_restores_load_through_processes_on_one_broker() {
-    let dir = std::env::temp_dir().join(format!("idea-serve-shedding-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = |name: &str, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
-    let df_key = file("df.key", "5a".repeat(32));
-    let ls_key = file("ls.key", "5b".repeat(32));
-    let a4_key = file("a4.key", "04".repeat(32));
-    let token = file("owner.token", "t0ken".to_owned());
-    let cell4 = file(
-        "cell4.toml",
-        include_str!("../../idea-agent/data/prosumer.toml")
-            .replace("id = \"cell-1\"", "id = \"cell-4\"")
-            .replace("agent = \"agent-cell-1\"", "agent = \"agent-cell-4\""),
-    );
+    let scratch = Scratch::new("serve-shedding");
+    let ls_key = scratch.file("ls.key", "5b".repeat(32));
+    let a4_key = scratch.file("a4.key", "04".repeat(32));
+    let token = scratch.file("owner.token", "t0ken".to_owned());
+    let cell4 = scratch.settings("cell-4");
     let address = free_address();
     let (_devices, first, _) = start(&[
         "serve",
@@ -290,23 +300,7 @@ fn an_owner_sheds_and_restores_load_through_processes_on_one_broker() {
         "10",
     ]);
     assert!(first.contains("serving mqtt-devices"), "{first}");
-    let (_df, first, _) = start(&[
-        "serve",
-        "directory",
-        "--broker",
-        &address,
-        "--signing-key",
-        &df_key,
-    ]);
-    let df_public = first
-        .split("key ")
-        .nth(1)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let directory = format!("df@idea={df_public}");
+    let (_df, directory) = directory(&scratch, &address);
     let (_ls, first, _) = start(&[
         "serve",
         "load-shedding",
@@ -340,16 +334,8 @@ fn an_owner_sheds_and_restores_load_through_processes_on_one_broker() {
     ]);
     let found = wait_for(&events, "\"service-offered\"");
     assert_eq!(found["counterparty"], "load-shedding@idea");
-    let url = first
-        .split("owner interface on http://")
-        .nth(1)
-        .unwrap()
-        .split(')')
-        .next()
-        .unwrap()
-        .to_owned();
-    let (host, path) = url.split_once('/').unwrap();
-    let path = format!("/{path}/shedding");
+    let (host, path) = owner_url(&first);
+    let path = format!("{path}/shedding");
 
     // The workshop's relay as the devices publish it.
     let relay = {
@@ -390,7 +376,7 @@ fn an_owner_sheds_and_restores_load_through_processes_on_one_broker() {
         }
     };
     until(true);
-    let answer = http(host, "POST", &path, "t0ken", r#"{"power_w": 100}"#);
+    let answer = http(&host, "POST", &path, "t0ken", r#"{"power_w": 100}"#);
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     let shed = wait_for(&events, "\"load-shed\"");
     assert!(
@@ -401,9 +387,8 @@ fn an_owner_sheds_and_restores_load_through_processes_on_one_broker() {
         "{shed}"
     );
     until(false);
-    let answer = http(host, "DELETE", &path, "t0ken", "");
+    let answer = http(&host, "DELETE", &path, "t0ken", "");
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     wait_for(&events, "\"load-restored\"");
     until(true);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -299,3 +299,16 @@ pub fn market_service() -> idea_agent::MarketService {
         deployment: deployment(),
     })
 }
+
+/// A FIPA-ACL transport for agent `me` on the broker at 127.0.0.1:`port`.
+#[cfg(feature = "mqtt")]
+pub async fn transport(port: u16, me: &AgentIdentifier) -> fipa_acl::mqtt::MqttTransport {
+    fipa_acl::mqtt::MqttTransport::connect(
+        "127.0.0.1",
+        port,
+        me.clone(),
+        fipa_acl::mqtt::TransportOptions::default(),
+    )
+    .await
+    .unwrap()
+}
