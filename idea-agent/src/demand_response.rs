@@ -7,9 +7,9 @@
 //! ([`DemandResponseService::poll_submission`]). What was bought and what is still missing is reported per
 //! call ([`FlexibilityOutcome`]).
 //!
-//! Each cell is asked for the whole need; the cheapest offers are taken whole until the need is covered (the
-//! last may go beyond it). A cell that cannot give all of it refuses — sellers do not yet counter with less
-//! power — so a need larger than any one cell's room is covered only by several calls.
+//! Each cell is asked for the whole need and counters with what its commitment book can still give; the
+//! cheapest offers are taken whole until the need is covered (the last may go beyond it: a second round
+//! asking for exactly the remainder is not made yet).
 
 use crate::behaviour::{Peer, Peers, TeSubmission, conversation_of};
 use crate::p2p::{contract_in, energy_content};

@@ -661,30 +661,51 @@ impl P2pSeller {
             Ok(_) => at_floor,
             Err(first) => {
                 // Offer what still fits: each interval's amount capped by the export headroom.
-                let Profile::Energy(values) = &spec.profile else {
-                    return Err(first.to_string());
-                };
                 let window = spec.window;
                 let period_s = i64::from(window.period_s());
-                let capped: Vec<Energy> = values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| {
-                        let start = u32::try_from(i)
-                            .ok()
-                            .and_then(|i| window.interval_start(i).ok());
-                        let room_w = start.map_or(0, |s| cx.book.headroom(s, Side::Seller));
-                        let room_wh = room_w
-                            .saturating_mul(period_s)
-                            .checked_div(3600)
-                            .unwrap_or(0);
-                        Energy::from_wh(e.wh().min(room_wh).max(0))
-                    })
-                    .collect();
-                if capped.iter().all(|e| e.wh() == 0) {
-                    return Err(first.to_string());
-                }
-                spec.profile = Profile::Energy(capped);
+                let room_w = |i: usize| {
+                    u32::try_from(i)
+                        .ok()
+                        .and_then(|i| window.interval_start(i).ok())
+                        .map_or(0, |s| cx.book.headroom(s, Side::Seller))
+                };
+                spec.profile = match &spec.profile {
+                    Profile::Energy(values) => {
+                        let capped: Vec<Energy> = values
+                            .iter()
+                            .enumerate()
+                            .map(|(i, e)| {
+                                let room_wh = room_w(i)
+                                    .saturating_mul(period_s)
+                                    .checked_div(3600)
+                                    .unwrap_or(0);
+                                Energy::from_wh(e.wh().min(room_wh).max(0))
+                            })
+                            .collect();
+                        if capped.iter().all(|e| e.wh() == 0) {
+                            return Err(first.to_string());
+                        }
+                        Profile::Energy(capped)
+                    }
+                    Profile::Power(levels) => {
+                        // A power profile (flexibility): each level's active power capped the same way.
+                        let capped: Vec<idea_proto::PowerLevel> = levels
+                            .iter()
+                            .enumerate()
+                            .map(|(i, l)| {
+                                let w = l.active.w().min(room_w(i)).max(0);
+                                idea_proto::PowerLevel::new(
+                                    idea_proto::ActivePower::from_w(w),
+                                    l.reactive,
+                                )
+                            })
+                            .collect();
+                        if capped.iter().all(|l| l.active.w() == 0) {
+                            return Err(first.to_string());
+                        }
+                        Profile::Power(capped)
+                    }
+                };
                 let reduced = proposal
                     .with_terms(Terms::new(spec).map_err(|e| e.to_string())?)
                     .map_err(|e| e.to_string())?;

@@ -54,8 +54,16 @@ fn cell(n: u8, floor: i64) -> Agent {
     a
 }
 
-#[test]
-fn the_operator_buys_the_cheapest_flexibility_and_the_contracts_are_recorded() {
+/// Runs one call for `need_w` among cells selling at 6, 9 and 12 per kWh (cap 10); returns the outcome,
+/// the cells, the node and the cells' events.
+fn call(
+    need_w: i64,
+) -> (
+    idea_agent::demand_response::FlexibilityOutcome,
+    Vec<Agent>,
+    TeNode,
+    Vec<idea_agent::Event>,
+) {
     let now = t("2026-12-02T10:00:00Z");
     let mut registry = registry(&[1, 2, 3]);
     let registrar_key = SigningKey::from_bytes(&[100; 32]);
@@ -106,7 +114,7 @@ fn the_operator_buys_the_cheapest_flexibility_and_the_contracts_are_recorded() {
         .collect();
 
     let window = DeliveryWindow::new(t("2026-12-02T11:00:00Z"), 900, 1).unwrap();
-    let call = dr.call_for_flexibility(window, 8_000, now).unwrap();
+    let call = dr.call_for_flexibility(window, need_w, now).unwrap();
     let mut events = Vec::new();
     for _ in 0..50 {
         let mut mail: Vec<AclMessage> = std::iter::from_fn(|| dr.poll_transmit()).collect();
@@ -150,13 +158,19 @@ fn the_operator_buys_the_cheapest_flexibility_and_the_contracts_are_recorded() {
     }
 
     let outcome = dr.poll_outcome().expect("the call was decided");
+    assert_eq!(outcome.call, call);
+    (outcome, cells, node, events)
+}
+
+#[test]
+fn the_operator_buys_the_cheapest_flexibility_and_the_contracts_are_recorded() {
+    let (outcome, cells, node, events) = call(8_000);
     assert!(
         events.iter().any(
             |e| e.agent == "cell-3@idea" && e.detail == "10 per kWh is below the owner's floor"
         ),
         "the dearest cell refused the cap: {events:?}"
     );
-    assert_eq!(outcome.call, call);
     assert_eq!(outcome.shortfall_w, 0);
     let bought: Vec<(&str, i64, i64)> = outcome
         .bought
@@ -189,4 +203,40 @@ fn the_operator_buys_the_cheapest_flexibility_and_the_contracts_are_recorded() {
     let recorded = node.contracts().get(&outcome.bought[0].1).unwrap();
     assert_eq!(recorded.signed.body().buyer, operator_avatar());
     assert_eq!(recorded.signed.body().seller, avatar(1));
+}
+
+/// A need larger than one cell's room (12 kW against 8 kW export limits): each cell counters with what it can
+/// give, and the operator buys from the two cheapest (the last taken whole, beyond the need).
+#[test]
+fn a_need_beyond_one_cell_is_covered_by_counter_offers_of_several() {
+    let (outcome, cells, node, _) = call(12_000);
+    let bought: Vec<(&str, i64, i64)> = outcome
+        .bought
+        .iter()
+        .map(|(who, _, w, price)| (who.as_str(), *w, *price))
+        .collect();
+    assert_eq!(
+        bought,
+        [("cell-1@idea", 8_000, 6), ("cell-2@idea", 8_000, 9)]
+    );
+    assert_eq!(outcome.shortfall_w, 0);
+    let states: Vec<TransactionState> = cells
+        .iter()
+        .map(|a| {
+            a.transactions()
+                .iter()
+                .map(|(_, t)| t.lifecycle.state())
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            TransactionState::Recorded,
+            TransactionState::Recorded,
+            TransactionState::Rejected
+        ]
+    );
+    assert_eq!(node.contracts().len(), 2);
 }
