@@ -4,8 +4,9 @@
 //! their place) and the new one, interval by interval, and answers [`Verdict::Permit`], the largest power it
 //! can grant ([`Verdict::Adjust`]) or [`Verdict::Refuse`], with the limit that binds.
 //!
-//! Library type only in this slice: the ACL service around it (request → inform with the verdict) comes with
-//! the service processes.
+//! The P2P market asks it at clearing (option 2, [`crate::MarketService::set_arbitrator`]): a match it does
+//! not permit is not made a contract. Not yet: an ACL service for the agents' own questions (option 1), and
+//! re-clearing a match at the adjusted power.
 
 use idea_proto::{EnergyTransaction, Timestamp, TransactionId};
 use ng_control::Case;

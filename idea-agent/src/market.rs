@@ -84,6 +84,7 @@ pub struct MarketService {
     outbox: VecDeque<AclMessage>,
     seq: u64,
     membership: Option<crate::membership::CellDirectory>,
+    arbitrator: Option<crate::Arbitrator>,
 }
 
 impl MarketService {
@@ -96,7 +97,16 @@ impl MarketService {
             outbox: VecDeque::new(),
             seq: 0,
             membership: None,
+            arbitrator: None,
         }
+    }
+
+    /// Asks `arbitrator` (ARCH-08, option 2: the service application asks before committing) about every
+    /// match at clearing: a match it permits becomes a contract; one it adjusts or refuses does not (the
+    /// adjusted power is not re-cleared), and an order left with no contract is told why (`failure`
+    /// `((arbitration-refused :reason "…"))`).
+    pub fn set_arbitrator(&mut self, arbitrator: crate::Arbitrator) {
+        self.arbitrator = Some(arbitrator);
     }
 
     /// The market's directory description: its identity (key, no cell) and the market service.
@@ -331,10 +341,17 @@ impl MarketService {
                 return;
             }
         };
-        let mut matched: Vec<OrderId> = Vec::new();
+        // Orders with at least one match that became a contract, and why others' matches did not.
+        let mut matched: std::collections::BTreeSet<OrderId> = std::collections::BTreeSet::new();
+        let mut refused: BTreeMap<OrderId, String> = BTreeMap::new();
         for (m, contract) in clearing.matches.iter().zip(contracts) {
-            matched.push(m.bid);
-            matched.push(m.offer);
+            if let Some(refusal) = self.arbitrate(&contract.transaction, now) {
+                refused.insert(m.bid, refusal.clone());
+                refused.insert(m.offer, refusal);
+                continue;
+            }
+            matched.insert(m.bid);
+            matched.insert(m.offer);
             for (order, side) in [(m.offer, "seller"), (m.bid, "buyer")] {
                 let Some((agent, request)) = book.owners.get(&order) else {
                     continue;
@@ -362,9 +379,36 @@ impl MarketService {
         for (order, (agent, request)) in &book.owners {
             if !matched.contains(order) {
                 let (agent, request) = (agent.clone(), *request);
-                self.failure(&agent, request, "((not-matched))");
+                let why = refused
+                    .get(order)
+                    .map_or("((not-matched))", String::as_str)
+                    .to_owned();
+                self.failure(&agent, request, &why);
             }
         }
+    }
+
+    /// `None` when the arbitrator (if any) permits `transaction`; else the failure content saying why not.
+    fn arbitrate(&mut self, transaction: &EnergyTransaction, now: Timestamp) -> Option<String> {
+        let arbitrator = self.arbitrator.as_mut()?;
+        arbitrator.release_ended(now);
+        let why = match arbitrator.ask(transaction) {
+            Ok(crate::Verdict::Permit) => return None,
+            Ok(crate::Verdict::Adjust {
+                interval,
+                granted_w,
+                reason,
+                ..
+            }) => format!(
+                "interval {interval}: only {} W can be granted ({reason})",
+                granted_w.round()
+            ),
+            Ok(crate::Verdict::Refuse { interval, reason }) => {
+                format!("interval {interval}: {reason}")
+            }
+            Err(e) => e.to_string(),
+        };
+        Some(format!("((arbitration-refused :reason {why:?}))"))
     }
 
     fn failure(&mut self, agent: &str, request: TransactionId, reason: &str) {
@@ -716,7 +760,15 @@ impl Behaviour for MarketParticipant {
             Some(Performative::Failure) => {
                 cx.release(&placed.request, "the market failed the order");
                 self.placed.remove(&c);
-                cx.log("UC-03", "order-not-matched", Some(placed.request), None, "");
+                let why =
+                    String::from_utf8_lossy(m.content.as_deref().unwrap_or_default()).into_owned();
+                cx.log(
+                    "UC-03",
+                    "order-not-matched",
+                    Some(placed.request),
+                    None,
+                    why,
+                );
             }
             Some(Performative::Inform) => self.on_match(cx, &m, &placed),
             _ => {}

@@ -321,3 +321,82 @@ fn late_foreign_and_stranger_orders_are_refused() {
         Performative::Refuse
     );
 }
+
+/// ARCH-08, option 2: the market asks the arbitrator of the section before turning a match into a contract.
+/// Cell 3's connection (nested behind branch 29–30 of the IEEE 33-bus feeder) carries no more import, so its
+/// match is refused with the binding limit and both its parties are told; cell 4's match becomes a contract.
+#[test]
+fn the_market_asks_the_arbitrator_and_a_match_beyond_a_connection_is_refused() {
+    use ng_control::pool::{CellSite, Limits};
+    let feeder = ng_control::Case::from_matpower(
+        &std::fs::read_to_string(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../ng-control/data/cases/case33bw.m"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let site = |cell: &str, bus, connection, max_import_w| CellSite {
+        cell: CellId::new(cell).unwrap(),
+        bus,
+        connection,
+        max_import_w,
+        max_export_w: 1e9,
+    };
+    let mut sites = vec![
+        site("cell-1", 2, None, 1e9),
+        site("cell-2", 3, None, 1e9),
+        site("cell-3", 30, Some((28, 30)), 1e9),
+        site("cell-4", 18, None, 1e9),
+    ];
+    // Cell 3 behind branch 29–30 (index 28): its connection carries 200 W more than it does without trades.
+    let base = ng_control::pool::arbitrate(&feeder, &sites, &[], &Limits::default()).unwrap();
+    let import = base
+        .cell_flows
+        .iter()
+        .find(|f| f.cell.as_str() == "cell-3")
+        .unwrap()
+        .import_w;
+    sites[2].max_import_w = import + 200.0;
+    let mut w = World::new(vec![
+        trader(1, 18, 30),
+        trader(2, 26, 30),
+        trader(3, 18, 30),
+        trader(4, 18, 20),
+    ]);
+    w.market.set_arbitrator(idea_agent::Arbitrator::new(
+        feeder,
+        sites,
+        Limits::default(),
+    ));
+    let now = t("2026-12-02T10:00:00Z");
+    w.place(0, Side::Seller, 600, now).unwrap();
+    w.place(1, Side::Seller, 600, now).unwrap();
+    w.place(2, Side::Buyer, 500, now).unwrap();
+    w.place(3, Side::Buyer, 400, now).unwrap();
+    w.pump(now);
+    let closes = w.market.poll_timeout().unwrap();
+    w.market.handle_timeout(closes);
+    w.pump(closes);
+    let refused: Vec<&idea_agent::Event> = w
+        .events
+        .iter()
+        .filter(|e| e.what == "order-not-matched" && e.detail.contains("arbitration-refused"))
+        .collect();
+    let who: Vec<&str> = refused.iter().map(|e| e.agent.as_str()).collect();
+    // Cell 3's 2 kW (500 Wh in the quarter hour) is refused; cell 1 still sells its 100 Wh to cell 4.
+    assert_eq!(who, ["cell-3@idea"], "{:?}", w.events);
+    assert!(
+        refused[0]
+            .detail
+            .contains("W can be granted (cell cell-3 import"),
+        "{}",
+        refused[0].detail
+    );
+    assert_eq!(w.node.contracts().len(), 1, "cell 4's match is a contract");
+    assert!(
+        !w.events.iter().any(|e| e.what == "not-understood"),
+        "{:?}",
+        w.events
+    );
+}
