@@ -42,7 +42,7 @@ pub(crate) struct ServiceArgs {
     /// agent: the energy the cell's storage holds at start, Wh (what it may sell until a device reports).
     #[arg(long, value_name = "WH")]
     pub(crate) stored_wh: Option<i64>,
-    /// load-shedding: the loads it may shed (TOML: [[load]] relay, meter, cell, order) [default: the
+    /// load-shedding: the loads it may shed (TOML `[[load]]` tables: relay, meter, cell, order) [default: the
     /// demonstration complex's].
     #[arg(long, value_name = "FILE")]
     pub(crate) loads: Option<PathBuf>,
