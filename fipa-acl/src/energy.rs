@@ -138,9 +138,11 @@ fn from_term(term: &Term) -> Result<Value, Error> {
 pub fn to_content(message: &AnyMessage, form: ContentForm) -> Content {
     let args = match form {
         ContentForm::Sl0 => {
-            let value = serde_json::to_value(message).unwrap_or(Value::Null);
             // The JSON form is `{"type": "idea.v1.Type", "message": {fields}}`.
-            let fields = value.get("message").cloned().unwrap_or(Value::Null);
+            let fields = match serde_json::to_value(message) {
+                Ok(Value::Object(mut map)) => map.remove("message").unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
             vec![to_term(&fields, &concept_name(message.type_name()))]
         }
         ContentForm::Protobuf => vec![

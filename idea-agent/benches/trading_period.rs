@@ -1,7 +1,9 @@
 //! One settlement period's trading among many agents in one process: every buyer calls for offers from three
 //! sellers, each seller offers at its floor, each buyer accepts the cheapest, the seller signs the contract,
 //! the buyer countersigns it and the TE node records it. Every ACL message is signed, encoded in the string
-//! representation, decoded and verified, as over MQTT (the broker itself is not in the loop).
+//! representation, decoded and verified, as over MQTT (the broker itself is not in the loop). Each round,
+//! every party takes what arrived for it as one batch, as a runtime draining its inbox does: the agents and
+//! the market check the ACL signatures of their inbox together, the TE node those of its submissions.
 //!
 //! The same period through the P2P market: every agent places one signed order with the market service, the
 //! market clears the book at gate closure and tells each matched pair its contract; the seller signs, the
@@ -176,6 +178,7 @@ fn deliver_serial(c: &mut Complex, now: Timestamp) {
     let mut wire = Vec::new();
     loop {
         let mut mail: Vec<(usize, AclMessage)> = Vec::new();
+        let mut te = Vec::new();
         for a in &mut c.agents {
             while let Some(out) = a.poll_transmit() {
                 match out {
@@ -189,17 +192,23 @@ fn deliver_serial(c: &mut Complex, now: Timestamp) {
                             }
                         }
                     }
-                    Output::Te(s) => c.node.handle_submission(&a.me().name, s, now),
+                    Output::Te(s) => te.push((a.me().name.clone(), s)),
                     _ => {}
                 }
             }
             while a.poll_event().is_some() {}
         }
+        // The TE node and every agent take their inboxes as batches (signatures checked together).
+        c.node.handle_submissions(te, now);
         if mail.is_empty() {
             break;
         }
+        let mut inboxes: Vec<Vec<AclMessage>> = vec![Vec::new(); c.agents.len()];
         for (i, m) in mail {
-            c.agents[i].handle_acl(m, now);
+            inboxes[i].push(m);
+        }
+        for (a, inbox) in c.agents.iter_mut().zip(inboxes) {
+            a.handle_acl_batch(inbox, now);
         }
     }
     while let Some(notice) = c.node.poll_notice() {
@@ -291,11 +300,12 @@ fn deliver(
     let mut wire = Vec::new();
     loop {
         let mut mail: Vec<AclMessage> = Vec::new();
+        let mut te = Vec::new();
         for a in agents.iter_mut() {
             while let Some(out) = a.poll_transmit() {
                 match out {
                     Output::Acl(m) => mail.push(*m),
-                    Output::Te(s) => node.handle_submission(&a.me().name, s, now),
+                    Output::Te(s) => te.push((a.me().name.clone(), s)),
                     _ => {}
                 }
             }
@@ -304,20 +314,28 @@ fn deliver(
         while let Some(m) = market.poll_transmit() {
             mail.push(m);
         }
+        node.handle_submissions(te, now);
         if mail.is_empty() {
             break;
         }
+        // The market and every agent take their inboxes as batches (signatures checked together).
+        let mut to_market = Vec::new();
+        let mut inboxes: Vec<Vec<AclMessage>> = vec![Vec::new(); agents.len()];
         for m in mail {
             wire.clear();
             m.encode_string(&mut wire).unwrap();
             let (m, _) = AclMessage::decode_string(&wire).unwrap();
             for r in &m.receivers {
                 if r == market.me() {
-                    market.handle_acl(m.clone(), now);
+                    to_market.push(m.clone());
                 } else if let Some(&i) = index.get(&r.name) {
-                    agents[i].handle_acl(m.clone(), now);
+                    inboxes[i].push(m.clone());
                 }
             }
+        }
+        market.handle_acl_batch(to_market, now);
+        for (a, inbox) in agents.iter_mut().zip(inboxes) {
+            a.handle_acl_batch(inbox, now);
         }
     }
     while let Some(notice) = node.poll_notice() {
@@ -379,25 +397,27 @@ fn deliver_parallel(
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         let mut inboxes: Vec<Vec<Vec<u8>>> = vec![Vec::new(); agents.len()];
+        let mut market_inbox = Vec::new();
+        let market_name = market.as_deref().map(|m| m.me().name.clone());
         let mut any = false;
-        let mut route = |to: &str, wire: Vec<u8>, market: &mut Option<&mut MarketService>| {
+        let mut route = |to: &str, wire: Vec<u8>, market_inbox: &mut Vec<AclMessage>| {
             any = true;
-            if let Some(m) = market.as_deref_mut().filter(|m| m.me().name == to) {
-                let (msg, _) = AclMessage::decode_string(&wire).unwrap();
-                m.handle_acl(msg, now);
+            if market_name.as_deref() == Some(to) {
+                market_inbox.push(AclMessage::decode_string(&wire).unwrap().0);
             } else if let Some(&i) = index.get(to) {
                 inboxes[i].push(wire);
             }
         };
+        let mut submissions = Vec::new();
         for (mail, te) in sent {
-            for (from, s) in te {
-                node.handle_submission(&from, s, now);
-            }
+            submissions.extend(te);
             for (to, wire) in mail {
-                route(&to, wire, &mut market);
+                route(&to, wire, &mut market_inbox);
             }
         }
+        node.handle_submissions(submissions, now);
         if let Some(m) = market.as_deref_mut() {
+            m.handle_acl_batch(std::mem::take(&mut market_inbox), now);
             let mut out = Vec::new();
             while let Some(msg) = m.poll_transmit() {
                 out.push(msg);
@@ -406,7 +426,7 @@ fn deliver_parallel(
                 let mut wire = Vec::new();
                 msg.encode_string(&mut wire).unwrap();
                 for r in &msg.receivers {
-                    route(&r.name, wire.clone(), &mut market);
+                    route(&r.name, wire.clone(), &mut market_inbox);
                 }
             }
         }
@@ -417,10 +437,11 @@ fn deliver_parallel(
             for (chunk, inbox) in agents.chunks_mut(size).zip(inboxes.chunks_mut(size)) {
                 scope.spawn(move || {
                     for (a, mail) in chunk.iter_mut().zip(inbox.iter_mut()) {
-                        for wire in mail.drain(..) {
-                            let (m, _) = AclMessage::decode_string(&wire).unwrap();
-                            a.handle_acl(m, now);
-                        }
+                        let batch = mail
+                            .drain(..)
+                            .map(|wire| AclMessage::decode_string(&wire).unwrap().0)
+                            .collect();
+                        a.handle_acl_batch(batch, now);
                     }
                 });
             }

@@ -321,6 +321,33 @@ impl Agent {
     /// handles it, and a message no behaviour wants gets `not-understood`. Nothing is answered to a
     /// `not-understood`, `refuse` or `failure` (two agents cannot loop).
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
+        self.handle_checked(m, None, now);
+    }
+
+    /// Many messages in the order they arrived (a runtime's inbox drained at once), their signatures
+    /// checked as one batch first (`signing::verify_all`); the same outcome as [`Agent::handle_acl`] on each
+    /// in turn — a message after one that changed the agent's peers is checked again on its own.
+    pub fn handle_acl_batch(&mut self, messages: Vec<AclMessage>, now: Timestamp) {
+        if messages.len() < 2 {
+            for m in messages {
+                self.handle_acl(m, now);
+            }
+            return;
+        }
+        let verdicts = signing::verify_all(&messages, &self.peers);
+        let generation = self.peers.generation();
+        for (m, verdict) in messages.into_iter().zip(verdicts) {
+            let fresh = self.peers.generation() == generation;
+            self.handle_checked(m, verdict.filter(|_| fresh), now);
+        }
+    }
+
+    fn handle_checked(
+        &mut self,
+        m: AclMessage,
+        verdict: Option<Result<(), signing::SignatureFault>>,
+        now: Timestamp,
+    ) {
         let sender = m.sender.as_ref().map(|s| s.name.clone());
         let answerable = !matches!(
             m.performative.performative(),
@@ -342,7 +369,7 @@ impl Agent {
             }
             return;
         };
-        if let Err(fault) = signing::verify(&m, &peer.key) {
+        if let Err(fault) = verdict.unwrap_or_else(|| signing::verify(&m, &peer.key)) {
             self.log(
                 now,
                 "AG-09",

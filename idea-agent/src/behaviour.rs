@@ -79,10 +79,14 @@ pub struct Peer {
     pub avatar: Option<AvatarId>,
 }
 
-/// The agents known to this one, by ACL name.
+/// The agents known to this one, by ACL name, and those that represent a cell by their cell.
 #[derive(Debug, Clone, Default)]
 pub struct Peers {
     by_name: BTreeMap<String, Peer>,
+    /// The name of the agent of each cell (the last one inserted when two claim the same cell).
+    by_cell: BTreeMap<idea_proto::CellId, String>,
+    /// Counts changes, so signatures checked ahead of time are checked again after one.
+    generation: u64,
 }
 
 impl Peers {
@@ -94,13 +98,62 @@ impl Peers {
                 max: MAX_PEERS,
             });
         }
-        self.by_name.insert(peer.agent.name.clone(), peer);
+        self.generation = self.generation.wrapping_add(1);
+        if let Some(cell) = &peer.cell {
+            self.by_cell
+                .insert(cell.cell.clone(), peer.agent.name.clone());
+        }
+        if let Some(old) = self.by_name.insert(peer.agent.name.clone(), peer) {
+            self.forget_cell(&old);
+        }
         Ok(())
+    }
+
+    /// Keeps the cell index true after `old` was replaced or removed.
+    fn forget_cell(&mut self, old: &Peer) {
+        let Some(cell) = &old.cell else { return };
+        let still = self
+            .by_cell
+            .get(&cell.cell)
+            .and_then(|name| self.by_name.get(name))
+            .is_some_and(|p| p.cell.as_ref().is_some_and(|c| c.cell == cell.cell));
+        if still {
+            return;
+        }
+        // Another peer that claims the cell takes it over (a scan, on removal only).
+        match self
+            .by_name
+            .values()
+            .find(|p| p.cell.as_ref().is_some_and(|c| c.cell == cell.cell))
+        {
+            Some(other) => {
+                let name = other.agent.name.clone();
+                self.by_cell.insert(cell.cell.clone(), name);
+            }
+            None => {
+                self.by_cell.remove(&cell.cell);
+            }
+        }
     }
 
     /// Forgets a peer (AUX-09: it disconnected).
     pub fn remove(&mut self, name: &str) -> Option<Peer> {
-        self.by_name.remove(name)
+        let old = self.by_name.remove(name)?;
+        self.generation = self.generation.wrapping_add(1);
+        self.forget_cell(&old);
+        Some(old)
+    }
+
+    /// A number that changes whenever a peer is added, replaced or removed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The agent that represents `cell`.
+    pub fn of_cell(&self, cell: &idea_proto::CellId) -> Option<&Peer> {
+        self.by_cell
+            .get(cell)
+            .and_then(|name| self.by_name.get(name))
     }
 
     /// The peer named `name`.
@@ -407,5 +460,51 @@ impl Behaviours {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Box<dyn Behaviour>> {
         self.list.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use idea_proto::{CellId, CellRef, PowerCellType, SigningKey};
+
+    fn peer(name: &str, cell: Option<&str>) -> Peer {
+        Peer {
+            agent: AgentIdentifier::new(name),
+            cell: cell.map(|c| CellRef::new(CellId::new(c).unwrap(), PowerCellType::Prosumer)),
+            key: PublicKey::from(&SigningKey::from_bytes(&[1; 32])),
+            avatar: None,
+        }
+    }
+
+    fn agent_of(peers: &Peers, cell: &str) -> Option<String> {
+        peers
+            .of_cell(&CellId::new(cell).unwrap())
+            .map(|p| p.agent.name.clone())
+    }
+
+    #[test]
+    fn the_cell_index_follows_inserts_replacements_and_removals() {
+        let mut peers = Peers::default();
+        let g0 = peers.generation();
+        peers.insert(peer("a@idea", Some("cell-1"))).unwrap();
+        peers.insert(peer("market@idea", None)).unwrap();
+        assert_eq!(agent_of(&peers, "cell-1").as_deref(), Some("a@idea"));
+        assert_ne!(peers.generation(), g0);
+        // The agent moves to another cell: the old one is free.
+        peers.insert(peer("a@idea", Some("cell-2"))).unwrap();
+        assert_eq!(agent_of(&peers, "cell-1"), None);
+        assert_eq!(agent_of(&peers, "cell-2").as_deref(), Some("a@idea"));
+        // Two claim one cell: the last inserted holds it, and the other takes it over when it leaves.
+        peers.insert(peer("b@idea", Some("cell-2"))).unwrap();
+        assert_eq!(agent_of(&peers, "cell-2").as_deref(), Some("b@idea"));
+        let g1 = peers.generation();
+        peers.remove("b@idea").unwrap();
+        assert_ne!(peers.generation(), g1);
+        assert_eq!(agent_of(&peers, "cell-2").as_deref(), Some("a@idea"));
+        peers.remove("a@idea").unwrap();
+        assert_eq!(agent_of(&peers, "cell-2"), None);
+        assert!(peers.remove("a@idea").is_none());
     }
 }

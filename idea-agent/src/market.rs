@@ -168,13 +168,35 @@ impl MarketService {
 
     /// One incoming order (or anything else, which is not understood).
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
+        self.handle_checked(m, None, now);
+    }
+
+    /// Many incoming messages in the order they arrived, their signatures checked as one batch first
+    /// ([`signing::verify_all`]) — what a market does with a full inbox near gate closure. The same outcome
+    /// as [`MarketService::handle_acl`] on each in turn.
+    pub fn handle_acl_batch(&mut self, messages: Vec<AclMessage>, now: Timestamp) {
+        let verdicts = signing::verify_all(&messages, &self.peers);
+        // A directory notice may change a peer's key: what follows it is checked again, one by one.
+        let generation = self.peers.generation();
+        for (m, verdict) in messages.into_iter().zip(verdicts) {
+            let fresh = self.peers.generation() == generation;
+            self.handle_checked(m, verdict.filter(|_| fresh), now);
+        }
+    }
+
+    fn handle_checked(
+        &mut self,
+        m: AclMessage,
+        verdict: Option<Result<(), signing::SignatureFault>>,
+        now: Timestamp,
+    ) {
         if let Some(directory) = self.membership.as_mut().filter(|d| d.wants(&m)) {
             if let Some(reply) = directory.handle(&m, &mut self.peers) {
                 self.outbox.push_back(reply);
             }
             return;
         }
-        let peer = match signing::admit(&m, &self.peers, &self.config.me) {
+        let peer = match signing::admit_checked(&m, &self.peers, &self.config.me, verdict) {
             Ok(peer) => peer,
             Err(answer) => {
                 self.outbox.extend(answer.map(|a| *a));
@@ -586,10 +608,7 @@ impl MarketParticipant {
                 } else {
                     seller
                 };
-                cx.peers
-                    .iter()
-                    .find(|p| p.cell.as_ref().is_some_and(|c| c.cell == other.cell))
-                    .map(|p| p.agent.name.clone())
+                cx.peers.of_cell(&other.cell).map(|p| p.agent.name.clone())
             }
             Parties::PeerToOperator { .. } => None,
         };

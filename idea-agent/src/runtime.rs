@@ -108,6 +108,27 @@ pub struct Links {
 
 type Job = Box<dyn FnOnce(&mut Agent, Timestamp) + Send>;
 
+/// The most messages taken from an inbox as one batch.
+pub const MAX_INBOX_BATCH: usize = 256;
+
+/// `first` and what else already waits in the inbox (at most [`MAX_INBOX_BATCH`] in all), to be taken as one
+/// batch (its signatures checked together); the decoding errors met on the way, as text.
+fn drain_inbox(
+    first: fipa_acl::AclMessage,
+    transport: &mut MqttTransport,
+) -> (Vec<fipa_acl::AclMessage>, Vec<String>) {
+    let mut batch = vec![first];
+    let mut undecodable = Vec::new();
+    while batch.len().saturating_add(undecodable.len()) < MAX_INBOX_BATCH {
+        match transport.try_recv() {
+            Some(Ok(m)) => batch.push(m),
+            Some(Err(e)) => undecodable.push(e.to_string()),
+            None => break,
+        }
+    }
+    (batch, undecodable)
+}
+
 /// The longest the task sleeps without a deadline, so a clock that jumps is noticed.
 const IDLE_WAKE: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -291,7 +312,14 @@ impl RunningAgent {
                     .min(IDLE_WAKE);
                 tokio::select! {
                     received = transport.recv() => match received {
-                        Ok(m) => agent.handle_acl(m, clock.now()),
+                        Ok(m) => {
+                            let (batch, undecodable) = drain_inbox(m, &mut transport);
+                            let now = clock.now();
+                            agent.handle_acl_batch(batch, now);
+                            for e in undecodable {
+                                agent.handle_undecodable(&e, now);
+                            }
+                        }
                         Err(fipa_acl::Error::Transport { reason }) => {
                             log::warn!("{}: the transport ended: {reason}", agent.me().name);
                             break;
@@ -403,7 +431,13 @@ impl<S: crate::AclService + 'static> RunningService<S> {
                     .min(IDLE_WAKE);
                 tokio::select! {
                     received = transport.recv() => match received {
-                        Ok(m) => service.handle_acl(m, clock.now()),
+                        Ok(m) => {
+                            let (batch, undecodable) = drain_inbox(m, &mut transport);
+                            service.handle_acl_batch(batch, clock.now());
+                            for e in undecodable {
+                                log::info!("{}: an undecodable message: {e}", service.me().name);
+                            }
+                        }
                         Err(fipa_acl::Error::Transport { reason }) => {
                             log::warn!("{}: the transport ended: {reason}", service.me().name);
                             break;

@@ -11,6 +11,13 @@ pub trait AclService: Send {
     fn me(&self) -> &AgentIdentifier;
     /// One incoming message.
     fn handle_acl(&mut self, m: AclMessage, now: Timestamp);
+    /// Messages that queued up, in the order they arrived; a service that checks signatures in batches
+    /// overrides it, with the outcome of [`AclService::handle_acl`] on each in turn.
+    fn handle_acl_batch(&mut self, messages: Vec<AclMessage>, now: Timestamp) {
+        for m in messages {
+            self.handle_acl(m, now);
+        }
+    }
     /// The next message to send, signed.
     fn poll_transmit(&mut self) -> Option<AclMessage>;
     /// Its next deadline.
@@ -27,6 +34,9 @@ impl AclService for crate::MarketService {
     }
     fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
         crate::MarketService::handle_acl(self, m, now);
+    }
+    fn handle_acl_batch(&mut self, messages: Vec<AclMessage>, now: Timestamp) {
+        crate::MarketService::handle_acl_batch(self, messages, now);
     }
     fn poll_transmit(&mut self) -> Option<AclMessage> {
         crate::MarketService::poll_transmit(self)

@@ -190,10 +190,19 @@ impl TeService {
                 tokio::select! {
                     payload = rx.recv() => {
                         let Some(payload) = payload else { break };
-                        match split_payload(&payload) {
-                            Some((from, bytes)) => node.handle_bytes(&from, bytes, clock.now()),
-                            None => log::warn!("TE node: a payload without a submitter name"),
+                        // What queued up meanwhile is taken with it, its signatures checked as one batch.
+                        let mut batch = Vec::new();
+                        let mut next = Some(payload);
+                        while let Some(payload) = next.take() {
+                            match split_payload(&payload) {
+                                Some((from, bytes)) => batch.push((from, bytes.to_vec())),
+                                None => log::warn!("TE node: a payload without a submitter name"),
+                            }
+                            if batch.len() < crate::runtime::MAX_INBOX_BATCH {
+                                next = rx.try_recv().ok();
+                            }
                         }
+                        node.handle_bytes_batch(batch, clock.now());
                         if let Some(ledger) = ledger.as_mut() {
                             let entries: Vec<_> = std::iter::from_fn(|| node.poll_entry()).collect();
                             let committed = if entries.is_empty() {

@@ -24,6 +24,7 @@ use idea_proto::CellId;
 use idea_proto::{Timestamp, TransactionId};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
+use te_contract::batch::{Batch, Trusted, Verified};
 use te_contract::contract::{Contract, ContractBook};
 use te_contract::ledger::Entry;
 use te_contract::meter::{DeliveryToken, MeterConfig, MeterReading, MeterSeries};
@@ -341,22 +342,73 @@ impl TeNode {
 
     /// A submission's bytes from agent `from`.
     pub fn handle_bytes(&mut self, from: &str, bytes: &[u8], now: Timestamp) {
-        match TeSubmission::decode(bytes) {
-            Ok((submission, used)) if used == bytes.len() => {
-                self.handle_submission(from, submission, now);
+        self.handle_bytes_batch(vec![(from.to_owned(), bytes.to_vec())], now);
+    }
+
+    /// Many submissions' bytes in the order they arrived, `(submitter, bytes)`: each decoded as
+    /// [`TeNode::handle_bytes`] does, the signatures of those that decode checked as one batch
+    /// ([`TeNode::handle_submissions`]); the same outcome as `handle_bytes` on each in turn.
+    pub fn handle_bytes_batch(&mut self, payloads: Vec<(String, Vec<u8>)>, now: Timestamp) {
+        let decoded: Vec<(String, Result<TeSubmission, String>)> = payloads
+            .into_iter()
+            .map(|(from, bytes)| {
+                let submission = match TeSubmission::decode(&bytes) {
+                    Ok((s, used)) if used == bytes.len() => Ok(s),
+                    Ok(_) => Err("trailing bytes after the submission".to_owned()),
+                    Err(e) => Err(e.to_string()),
+                };
+                (from, submission)
+            })
+            .collect();
+        let verified = self.verify_batch(decoded.iter().filter_map(|(_, s)| s.as_ref().ok()), now);
+        for (from, submission) in decoded {
+            match submission {
+                Ok(s) => self.handle_verified(&from, s, &verified, now),
+                Err(reason) => self.refuse(&from, None, reason, now),
             }
-            Ok(_) => self.refuse(
-                from,
-                None,
-                "trailing bytes after the submission".into(),
-                now,
-            ),
-            Err(e) => self.refuse(from, None, e.to_string(), now),
         }
+    }
+
+    /// The signatures of `submissions` that verify, checked as one batch.
+    fn verify_batch<'a>(
+        &self,
+        submissions: impl Iterator<Item = &'a TeSubmission>,
+        now: Timestamp,
+    ) -> Verified {
+        let mut batch = Batch::new(&self.registry, self.registry.deployment().clone());
+        for submission in submissions {
+            // An object whose keys do not resolve is refused when it is handled, with the reason.
+            let _ = match submission {
+                TeSubmission::RecordContract(s) => batch.add(s, now),
+                TeSubmission::MeterReading(s) => batch.add(s, now),
+                TeSubmission::DeliveryToken(s) => batch.add(s, now),
+            };
+        }
+        batch.verify();
+        batch.into_verified()
     }
 
     /// A submission from agent `from`.
     pub fn handle_submission(&mut self, from: &str, submission: TeSubmission, now: Timestamp) {
+        self.handle_verified(from, submission, &Verified::default(), now);
+    }
+
+    /// Many submissions in the order they arrived, `(submitter, submission)`, their signatures checked as one
+    /// batch first (`te_contract::batch`); the same outcome as [`TeNode::handle_submission`] on each in turn.
+    pub fn handle_submissions(&mut self, submissions: Vec<(String, TeSubmission)>, now: Timestamp) {
+        let verified = self.verify_batch(submissions.iter().map(|(_, s)| s), now);
+        for (from, submission) in submissions {
+            self.handle_verified(&from, submission, &verified, now);
+        }
+    }
+
+    fn handle_verified(
+        &mut self,
+        from: &str,
+        submission: TeSubmission,
+        verified: &Verified,
+        now: Timestamp,
+    ) {
         if self.entries.len() >= MAX_PENDING_ENTRIES {
             return self.refuse(
                 from,
@@ -366,13 +418,19 @@ impl TeNode {
             );
         }
         match submission {
-            TeSubmission::RecordContract(signed) => self.record(from, *signed, now),
-            TeSubmission::MeterReading(signed) => self.read_meter(from, &signed, now),
-            TeSubmission::DeliveryToken(signed) => self.settle(from, &signed, now),
+            TeSubmission::RecordContract(signed) => self.record(from, *signed, verified, now),
+            TeSubmission::MeterReading(signed) => self.read_meter(from, &signed, verified, now),
+            TeSubmission::DeliveryToken(signed) => self.settle(from, &signed, verified, now),
         }
     }
 
-    fn read_meter(&mut self, from: &str, signed: &Signed<MeterReading>, now: Timestamp) {
+    fn read_meter(
+        &mut self,
+        from: &str,
+        signed: &Signed<MeterReading>,
+        verified: &Verified,
+        now: Timestamp,
+    ) {
         let meter = signed.body().meter;
         let Some(series) = self.meters.get_mut(&meter) else {
             return self.refuse(
@@ -382,7 +440,7 @@ impl TeNode {
                 now,
             );
         };
-        match series.accept(signed, &self.registry, now) {
+        match series.accept(signed, &Trusted::new(&self.registry, verified), now) {
             Ok(tokens) => {
                 self.entry(Entry::signed(signed, now));
                 if !tokens.is_empty() {
@@ -396,7 +454,13 @@ impl TeNode {
         }
     }
 
-    fn settle(&mut self, from: &str, token: &Signed<DeliveryToken>, now: Timestamp) {
+    fn settle(
+        &mut self,
+        from: &str,
+        token: &Signed<DeliveryToken>,
+        verified: &Verified,
+        now: Timestamp,
+    ) {
         let meter = token.body().meter;
         let Some(cell) = self.registry.metered_cell(&meter).cloned() else {
             return self.refuse(
@@ -420,7 +484,7 @@ impl TeNode {
                 &contract,
                 interval,
                 token,
-                &self.registry,
+                &Trusted::new(&self.registry, verified),
                 &mut self.wallets,
                 now,
             ) {
@@ -467,11 +531,20 @@ impl TeNode {
         }
     }
 
-    fn record(&mut self, from: &str, signed: Signed<Contract>, now: Timestamp) {
+    fn record(
+        &mut self,
+        from: &str,
+        signed: Signed<Contract>,
+        verified: &Verified,
+        now: Timestamp,
+    ) {
         let id = signed.body().id();
         let parties = [signed.body().seller, signed.body().buyer];
         let entry = Entry::signed(&signed, now);
-        match self.contracts.record(signed, &self.registry, now) {
+        match self
+            .contracts
+            .record(signed, &Trusted::new(&self.registry, verified), now)
+        {
             Ok(_) => {
                 self.entry(entry);
                 let cell = self

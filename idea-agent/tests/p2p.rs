@@ -463,6 +463,75 @@ fn unknown_unsigned_tampered_and_unreadable_messages_are_refused() {
     assert!(answers(&mut seller).is_empty());
 }
 
+/// What a seller answers and logs for `inbox`, taken one message at a time or as one batch.
+fn answer_inbox(inbox: &[AclMessage], batch: bool) -> (Vec<(String, String)>, Vec<&'static str>) {
+    let now = t(T0);
+    let (mut seller, mut buyer) = pair(18);
+    let _ = signed_cfp_from(&mut buyer, now);
+    if batch {
+        seller.handle_acl_batch(inbox.to_vec(), now);
+    } else {
+        for m in inbox {
+            seller.handle_acl(m.clone(), now);
+        }
+    }
+    let out = answers(&mut seller)
+        .into_iter()
+        .map(|m| {
+            (
+                m.performative.to_string(),
+                String::from_utf8_lossy(m.content.as_deref().unwrap_or_default()).into_owned(),
+            )
+        })
+        .collect();
+    let mut events = Vec::new();
+    while let Some(e) = seller.poll_event() {
+        events.push(e.what);
+    }
+    (out, events)
+}
+
+#[test]
+fn an_inbox_checked_as_one_batch_is_answered_as_one_message_at_a_time() {
+    let now = t(T0);
+    let (seller, mut buyer) = pair(18);
+    let cfp = signed_cfp_from(&mut buyer, now);
+    let mut tampered = cfp.clone();
+    tampered.content = Some(
+        String::from_utf8_lossy(cfp.content.as_deref().unwrap())
+            .replace("500", "900")
+            .into_bytes()
+            .into(),
+    );
+    let mut unsigned = cfp.clone();
+    unsigned.user_params.clear();
+    let mut stranger = agent("cell-9", 9, settings("cell-9", |s| s));
+    stranger.add_peer(peer_of(&seller, 1)).unwrap();
+    let foreign = signed_cfp_from(&mut stranger, now);
+    // A forged message in the batch makes the batch fail: each is then checked alone, and the good call
+    // for offers is still answered.
+    let inbox = [tampered, cfp.clone(), unsigned, foreign, cfp];
+    let one_by_one = answer_inbox(&inbox, false);
+    assert_eq!(answer_inbox(&inbox, true), one_by_one);
+    let performatives: Vec<&str> = one_by_one.0.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        performatives,
+        [
+            "not-understood",
+            "propose",
+            "not-understood",
+            "refuse",
+            "refuse"
+        ],
+        "{one_by_one:?}"
+    );
+    // The stranger is refused as unknown; the replayed call for offers is not offered twice.
+    assert_eq!(one_by_one.0[3].1, "((unknown-agent))");
+    assert_eq!(one_by_one.0[4].1, "((busy))");
+    assert!(one_by_one.0[0].1.contains("signature does not verify"));
+    assert!(one_by_one.0[2].1.contains("unsigned message"));
+}
+
 #[test]
 fn an_operators_call_for_flexibility_is_answered_within_the_cells_limits() {
     // The operator's demand-response service: a peer without a cell.

@@ -175,6 +175,50 @@ fn altered_unknown_and_garbled_submissions_are_refused() {
 }
 
 #[test]
+fn submissions_checked_as_one_batch_get_what_they_get_one_at_a_time() {
+    let mut node = TeNode::new(registry(&[1, 2]));
+    let (_seller, _buyer, id, mut trace) = agreed_pair(&mut node);
+    let (from, TeSubmission::RecordContract(signed)) = trace.te.remove(0) else {
+        panic!()
+    };
+    let now = t("2026-12-02T10:00:05Z");
+    // The seller's signature replaced by the buyer's: a batch with it fails and each is checked alone.
+    let mut forged = Signed::new(deployment(), signed.body().clone());
+    forged.sign(avatar(1), 0, &key(2)).unwrap();
+    forged.sign(avatar(2), 0, &key(2)).unwrap();
+    let inbox = || {
+        vec![
+            (
+                from.clone(),
+                TeSubmission::RecordContract(Box::new(forged.clone())),
+            ),
+            (from.clone(), TeSubmission::RecordContract(signed.clone())),
+            (from.clone(), TeSubmission::RecordContract(signed.clone())),
+        ]
+    };
+    let outcome = |node: &TeNode| {
+        (
+            node.contracts().len(),
+            node.refusals()
+                .map(|r| (r.transaction, r.reason.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut alone = TeNode::new(registry(&[1, 2]));
+    for (from, submission) in inbox() {
+        alone.handle_submission(&from, submission, now);
+    }
+    node.handle_submissions(inbox(), now);
+    assert_eq!(outcome(&node), outcome(&alone));
+    // Recorded once; the forged one and the replay refused.
+    let (recorded, refusals) = outcome(&node);
+    assert_eq!(recorded, 1);
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert!(refusals.iter().all(|(tx, _)| *tx == Some(id)));
+    assert!(refusals[0].1.contains("signature"), "{refusals:?}");
+}
+
+#[test]
 fn a_buyer_without_the_sellers_avatar_does_not_countersign() {
     let mut node = TeNode::new(registry(&[1, 2]));
     let mut seller = te_agent(1);

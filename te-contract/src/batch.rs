@@ -46,7 +46,64 @@ pub struct Batch<'k, K> {
     keys: &'k K,
     deployment: DeploymentId,
     pending: Vec<SignatureCheck>,
-    verified: HashSet<Checked>,
+    verified: Verified,
+}
+
+/// The signatures a batch found valid, kept apart from the resolver it borrowed
+/// ([`Batch::into_verified`]), so the one who owns that resolver can change other state while it lends
+/// them again with [`Trusted`].
+#[derive(Debug, Default, Clone)]
+pub struct Verified(HashSet<Checked>);
+
+impl Verified {
+    /// How many signatures.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn unchecked(&self, checks: &[SignatureCheck]) -> Vec<SignatureCheck> {
+        checks
+            .iter()
+            .filter(|c| !self.0.contains(&checked(c)))
+            .copied()
+            .collect()
+    }
+}
+
+/// A key resolver that trusts the signatures in a [`Verified`] set and checks any other on its own: the
+/// same as the [`Batch`] they came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Trusted<'k, K> {
+    keys: &'k K,
+    verified: &'k Verified,
+}
+
+impl<'k, K: KeyResolver> Trusted<'k, K> {
+    /// `keys`, with the signatures in `verified` taken as checked.
+    pub fn new(keys: &'k K, verified: &'k Verified) -> Trusted<'k, K> {
+        Trusted { keys, verified }
+    }
+}
+
+impl<K: KeyResolver> KeyResolver for Trusted<'_, K> {
+    fn key(&self, avatar: &AvatarId, version: u32, at: Timestamp) -> Result<PublicKey> {
+        self.keys.key(avatar, version, at)
+    }
+
+    fn verify_signatures(&self, checks: &[SignatureCheck]) -> Result<()> {
+        verify_checks(&self.verified.unchecked(checks))
+    }
+}
+
+impl<K: crate::settlement::MeterBindings> crate::settlement::MeterBindings for Trusted<'_, K> {
+    fn metered_cell(&self, meter: &AvatarId) -> Option<&idea_proto::CellId> {
+        self.keys.metered_cell(meter)
+    }
 }
 
 impl<'k, K: KeyResolver> Batch<'k, K> {
@@ -56,8 +113,13 @@ impl<'k, K: KeyResolver> Batch<'k, K> {
             keys,
             deployment,
             pending: Vec::new(),
-            verified: HashSet::new(),
+            verified: Verified::default(),
         }
+    }
+
+    /// Ends the batch and keeps what it verified (pending signatures are dropped).
+    pub fn into_verified(self) -> Verified {
+        self.verified
     }
 
     /// Adds every signature `object` needs, its keys resolved at `at`. Refused at once if the object is of
@@ -84,13 +146,13 @@ impl<'k, K: KeyResolver> Batch<'k, K> {
     pub fn verify(&mut self) -> usize {
         let pending = std::mem::take(&mut self.pending);
         if crate::verify::verify_batch(&pending) {
-            self.verified.extend(pending.iter().map(checked));
+            self.verified.0.extend(pending.iter().map(checked));
             return 0;
         }
         let mut invalid = 0usize;
         for check in &pending {
             if check.verify().is_ok() {
-                self.verified.insert(checked(check));
+                self.verified.0.insert(checked(check));
             } else {
                 invalid = invalid.saturating_add(1);
             }
@@ -101,7 +163,7 @@ impl<'k, K: KeyResolver> Batch<'k, K> {
     /// Forgets every signature, pending or verified.
     pub fn clear(&mut self) {
         self.pending.clear();
-        self.verified.clear();
+        self.verified.0.clear();
     }
 }
 
@@ -111,12 +173,7 @@ impl<K: KeyResolver> KeyResolver for Batch<'_, K> {
     }
 
     fn verify_signatures(&self, checks: &[SignatureCheck]) -> Result<()> {
-        let unchecked: Vec<SignatureCheck> = checks
-            .iter()
-            .filter(|c| !self.verified.contains(&checked(c)))
-            .copied()
-            .collect();
-        verify_checks(&unchecked)
+        verify_checks(&self.verified.unchecked(checks))
     }
 }
 

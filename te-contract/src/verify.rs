@@ -39,11 +39,58 @@ use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use idea_proto::PublicKey;
 use sha2::{Digest, Sha512};
 use std::collections::HashMap;
 
 /// The label that starts the derivation of a batch's multipliers.
 const BATCH_LABEL: &[u8] = b"IDEA-SDK/te-contract/v1 batch verification";
+
+/// What one check needs: the key, the digest signed and the signature. A signed object's
+/// [`SignatureCheck`] is one; [`DigestCheck`] is any other digest's (an agent's signed ACL message, say).
+pub trait Verifiable {
+    /// The key the signature must verify under.
+    fn key(&self) -> &PublicKey;
+    /// The signed digest.
+    fn digest(&self) -> &[u8; 32];
+    /// The signature.
+    fn signature(&self) -> &[u8; 64];
+}
+
+impl Verifiable for SignatureCheck {
+    fn key(&self) -> &PublicKey {
+        &self.key
+    }
+    fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+    fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+}
+
+/// A signature over a digest, under a key, checked by the same rule as a signed object's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestCheck {
+    /// The key it must verify under.
+    pub key: PublicKey,
+    /// The signed digest.
+    pub digest: [u8; 32],
+    /// The signature.
+    pub signature: [u8; 64],
+}
+
+impl Verifiable for DigestCheck {
+    fn key(&self) -> &PublicKey {
+        &self.key
+    }
+    fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+    fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+}
 
 /// A signature's parts, decoded and checked for form.
 struct Prepared {
@@ -108,26 +155,26 @@ fn large_order_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
 
 /// Decodes a check's commitment and response, takes its key's point (decoded once, when the key was
 /// made) and computes its challenge; `None` when any is non-canonical or of small order.
-fn prepare(check: &SignatureCheck) -> Option<Prepared> {
-    let key = check.key.to_bytes();
-    let a = check.key.verifying_key().to_edwards();
+fn prepare<C: Verifiable>(check: &C) -> Option<Prepared> {
+    let key = check.key().to_bytes();
+    let a = check.key().verifying_key().to_edwards();
     if !is_canonical_y(&key) || is_small_order_encoding(&key) {
         return None;
     }
-    let (r_bytes, s_bytes) = check.signature.split_first_chunk::<32>()?;
+    let (r_bytes, s_bytes) = check.signature().split_first_chunk::<32>()?;
     let s_bytes: [u8; 32] = s_bytes.try_into().ok()?;
     let r = large_order_point(r_bytes)?;
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
     let mut h = Sha512::new();
     h.update(r_bytes);
     h.update(key);
-    h.update(check.digest);
+    h.update(check.digest());
     let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
     Some(Prepared { a, r, s, k })
 }
 
 /// Whether one signature is valid under the rule.
-pub fn verify_one(check: &SignatureCheck) -> bool {
+pub fn verify_one<C: Verifiable>(check: &C) -> bool {
     prepare(check).is_some_and(|p| {
         let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&p.k, &-p.a, &p.s);
         (sb_minus_ka - p.r).mul_by_cofactor().is_identity()
@@ -136,7 +183,7 @@ pub fn verify_one(check: &SignatureCheck) -> bool {
 
 /// Whether every signature in `checks` is valid under the rule, checked together; the same verdict as
 /// [`verify_one`] on each (see the module documentation). An empty batch is valid.
-pub fn verify_batch(checks: &[SignatureCheck]) -> bool {
+pub fn verify_batch<C: Verifiable>(checks: &[C]) -> bool {
     match checks {
         [] => return true,
         [one] => return verify_one(one),
@@ -157,7 +204,7 @@ pub fn verify_batch(checks: &[SignatureCheck]) -> bool {
         scalars.push(*z);
         points.push(p.r);
         let entry = by_key
-            .entry(check.key.to_bytes())
+            .entry(check.key().to_bytes())
             .or_insert((Scalar::ZERO, p.a));
         entry.0 += z * p.k;
     }
@@ -174,7 +221,7 @@ pub fn verify_batch(checks: &[SignatureCheck]) -> bool {
 
 /// The first signature in `checks` that is not valid, checking the batch together first and one by one only
 /// when the batch fails; `None` when all are valid.
-pub fn first_invalid(checks: &[SignatureCheck]) -> Option<usize> {
+pub fn first_invalid<C: Verifiable>(checks: &[C]) -> Option<usize> {
     if verify_batch(checks) {
         return None;
     }

@@ -173,6 +173,13 @@ impl MqttTransport {
             .unwrap_or_else(|| Err(transport("the connection task ended")))
     }
 
+    /// The next message already received, without waiting: `None` when the inbox is empty (or the
+    /// connection task has ended — [`MqttTransport::recv`] says which). How a runtime drains what queued
+    /// up while it was busy, to take it as one batch.
+    pub fn try_recv(&mut self) -> Option<Result<AclMessage, Error>> {
+        self.inbox.try_recv().ok()
+    }
+
     /// As [`MqttTransport::recv`], giving up after `timeout` with `None`.
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Option<Result<AclMessage, Error>> {
         tokio::time::timeout(timeout, self.recv()).await.ok()
