@@ -432,6 +432,48 @@ impl Agent {
         }
     }
 
+    /// AUX-01 through the network: submits to the TE node a registration of this agent's avatar (its TE
+    /// identity) with its key, signed by the avatar, for the node that is the registrar — the holder of
+    /// `registrar` — to countersign (`crate::TeNode::registrar`). The node answers
+    /// `TeNotice::Registered` (logged `te-registered`) or a refusal.
+    ///
+    /// # Errors
+    /// [`Error::Settings`] when the agent has no TE identity.
+    pub fn register_at_te(
+        &mut self,
+        registrar: &idea_proto::PublicKey,
+        now: Timestamp,
+    ) -> Result<()> {
+        let te = self
+            .te
+            .clone()
+            .ok_or_else(|| Error::settings("te", "registering needs the agent's TE identity"))?;
+        let registration = te_contract::registry::Registration {
+            registrar: crate::te_node::avatar_of_key(registrar),
+            avatar: te.avatar,
+            kind: te_contract::registry::AvatarKind::Agent(self.settings.cell.agent.clone()),
+            key: idea_proto::PublicKey::from(&self.key),
+            at: now,
+        };
+        let unsigned = te_contract::Signed::new(te.deployment.clone(), registration);
+        let signature = idea_proto::EnvelopeSigner::sign_digest(&self.key, &unsigned.digest());
+        self.outbox
+            .queue
+            .push_back(Output::Te(crate::TeSubmission::Register {
+                registration: Box::new(unsigned),
+                signature,
+            }));
+        self.log(
+            now,
+            "AUX-01",
+            "te-registration-sent",
+            None,
+            None,
+            format!("avatar {}", te.avatar),
+        );
+        Ok(())
+    }
+
     /// A message the transport could not decode: logged (there is no sender to answer).
     pub fn handle_undecodable(&mut self, reason: &str, now: Timestamp) {
         self.log(now, "AG-09", "undecodable", None, None, reason.to_owned());
@@ -495,6 +537,17 @@ impl Agent {
                 }
             }
             crate::TeNotice::TokensToSign { .. } => Ok(()),
+            crate::TeNotice::Registered { avatar, .. } => {
+                self.log(
+                    now,
+                    "AUX-01",
+                    "te-registered",
+                    None,
+                    None,
+                    format!("avatar {avatar} registered at the TE node"),
+                );
+                Ok(())
+            }
             crate::TeNotice::Refused {
                 transaction,
                 reason,

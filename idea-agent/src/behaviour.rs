@@ -51,6 +51,14 @@ pub enum TeSubmission {
     /// UC-08/UC-10: one interval's delivery token, signed by the meter's avatar; settles the contracts
     /// delivered through that meter's cell in that interval.
     DeliveryToken(Box<Signed<te_contract::meter::DeliveryToken>>),
+    /// AUX-01/TE-01: a registration not yet signed, with the new avatar's signature over its digest, for a
+    /// node that is the deployment's registrar to sign first and register (`TeNode::registrar`).
+    Register {
+        /// The registration, without signatures.
+        registration: Box<Signed<te_contract::registry::Registration>>,
+        /// The avatar's signature over the registration's digest (`Signed::digest`).
+        signature: [u8; 64],
+    },
 }
 
 /// The agent's identity in the TE layer (TE-02): its avatar in a deployment's registry and the version of

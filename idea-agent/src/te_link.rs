@@ -216,12 +216,7 @@ impl TeService {
                             }
                         }
                         while let Some(notice) = node.poll_notice() {
-                            let to = match &notice {
-                                TeNotice::Recorded { to, .. }
-                                | TeNotice::Refused { to, .. }
-                                | TeNotice::Settled { to, .. }
-                                | TeNotice::TokensToSign { to, .. } => to.clone(),
-                            };
+                            let to = notice.to().to_owned();
                             let body = notice_payload(&notice, &key);
                             if let Err(e) = client
                                 .publish(inbox_topic(&prefix, &to), QoS::AtLeastOnce, false, body)

@@ -16,8 +16,14 @@
 //! ([`TeNode::register`]), recorded contract, accepted meter reading and settlement as `te-contract` ledger
 //! entries ([`TeNode::poll_entry`]); `crate::te_link::TeService::spawn_with_ledger` commits them to SQLite
 //! before sending the notices they cause, and `te_contract::audit::verify` (or `idea ledger verify`) walks
-//! the result. Not yet: payment channels and clearing (`te-contract` has them), and rebuilding a node from
-//! its ledger after a restart.
+//! the result.
+//!
+//! Registration through the network (AUX-01): a node made [`TeNode::registrar`] is its deployment's registrar
+//! and registers the avatars that submit [`TeSubmission::Register`] — a registration the avatar signed — when
+//! its admission lets their key in ([`TeNotice::Registered`]).
+//!
+//! Not yet: payment channels and clearing (`te-contract` has them), and rebuilding a node from its ledger
+//! after a restart.
 
 use crate::behaviour::TeSubmission;
 use idea_proto::CellId;
@@ -45,6 +51,8 @@ const TAG_RECORD_CONTRACT: u8 = 1;
 const TAG_METER_READING: u8 = 2;
 /// The submission tag of a signed delivery token.
 const TAG_DELIVERY_TOKEN: u8 = 3;
+/// The submission tag of a registration to countersign.
+const TAG_REGISTER: u8 = 4;
 
 fn decode_tagged<T: te_contract::signed::Body>(
     bytes: &[u8],
@@ -55,7 +63,8 @@ fn decode_tagged<T: te_contract::signed::Body>(
 }
 
 impl TeSubmission {
-    /// The wire form: a one-byte tag (1: record a contract, 2: a meter reading, 3: a delivery token), then the
+    /// The wire form: a one-byte tag (1: record a contract, 2: a meter reading, 3: a delivery token, 4: a
+    /// registration to sign as registrar, followed by the avatar's 64-byte signature), then the
     /// `te-contract` canonical bytes of the signed object.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
@@ -71,6 +80,14 @@ impl TeSubmission {
                 out.push(TAG_DELIVERY_TOKEN);
                 signed.encode(out);
             }
+            TeSubmission::Register {
+                registration,
+                signature,
+            } => {
+                out.push(TAG_REGISTER);
+                registration.encode(out);
+                out.extend_from_slice(signature);
+            }
         }
     }
 
@@ -85,6 +102,24 @@ impl TeSubmission {
             }
             Some(&TAG_DELIVERY_TOKEN) => {
                 decode_tagged(bytes).map(|(s, n)| (TeSubmission::DeliveryToken(s), n))
+            }
+            Some(&TAG_REGISTER) => {
+                let (registration, used) = decode_tagged(bytes)?;
+                let signature: [u8; 64] = bytes
+                    .get(used..used.saturating_add(64))
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| te_contract::Error::Decode {
+                        offset: used,
+                        field: "signature",
+                        reason: "a registration ends with the avatar's 64-byte signature".into(),
+                    })?;
+                Ok((
+                    TeSubmission::Register {
+                        registration,
+                        signature,
+                    },
+                    used.saturating_add(64),
+                ))
             }
             Some(&other) => Err(te_contract::Error::Decode {
                 offset: 0,
@@ -139,6 +174,13 @@ pub enum TeNotice {
         /// Whether every interval of the contract is now settled.
         complete: bool,
     },
+    /// AUX-01: the node, as registrar, registered the submitter's avatar; sent to the submitter.
+    Registered {
+        /// The agent told.
+        to: String,
+        /// The avatar registered, as 32 hex digits.
+        avatar: String,
+    },
     /// The submission was refused; sent to the submitter.
     Refused {
         /// The agent told.
@@ -148,6 +190,19 @@ pub enum TeNotice {
         /// Why.
         reason: String,
     },
+}
+
+impl TeNotice {
+    /// The agent the notice is addressed to.
+    pub fn to(&self) -> &str {
+        match self {
+            TeNotice::Recorded { to, .. }
+            | TeNotice::TokensToSign { to, .. }
+            | TeNotice::Settled { to, .. }
+            | TeNotice::Registered { to, .. }
+            | TeNotice::Refused { to, .. } => to,
+        }
+    }
 }
 
 /// Delivery tokens in JSON: the hex of each one's canonical bytes.
@@ -228,6 +283,31 @@ pub struct TeNode {
     /// the node serves over a ledger).
     entries: VecDeque<Entry>,
     keep_entries: bool,
+    /// The registrar's avatar, key and admission policy, when the node registers avatars itself.
+    registrar: Option<Registrar>,
+}
+
+/// A node acting as its deployment's registrar (AUX-01 over the network).
+#[derive(Debug)]
+struct Registrar {
+    avatar: AvatarId,
+    key: idea_proto::SigningKey,
+    admission: crate::Admission,
+}
+
+/// The avatar id a key names when no registrar assigns one: the first 16 bytes of
+/// `SHA-256("IDEA-SDK/avatar/v1" ‖ key)`. A node serving as registrar ([`TeNode::registrar`]) has the
+/// avatar of its key; an agent that registers itself through the network ([`TeSubmission::Register`]) uses
+/// the avatar of its own.
+pub fn avatar_of_key(key: &idea_proto::PublicKey) -> AvatarId {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"IDEA-SDK/avatar/v1");
+    h.update(key.to_bytes());
+    let digest = h.finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
+    AvatarId::from_bytes(id)
 }
 
 /// The most ledger entries waiting; beyond, submissions are refused until the ledger catches up.
@@ -249,7 +329,29 @@ impl TeNode {
             settled: BTreeMap::new(),
             entries: VecDeque::new(),
             keep_entries: false,
+            registrar: None,
         }
+    }
+
+    /// A node that is its deployment's registrar: a new deployment whose registry's registrar is the avatar
+    /// of `key` ([`avatar_of_key`]), which registers the avatars that submit a registration they signed
+    /// ([`TeSubmission::Register`]) and that `admission` lets in — any key that proves itself
+    /// ([`crate::Admission::Open`]), or only enrolled keys.
+    pub fn registrar(
+        deployment: te_contract::DeploymentId,
+        key: idea_proto::SigningKey,
+        admission: crate::Admission,
+        now: Timestamp,
+    ) -> TeNode {
+        let public = idea_proto::PublicKey::from(&key);
+        let avatar = avatar_of_key(&public);
+        let mut node = TeNode::new(Registry::new(deployment, avatar, public, now));
+        node.registrar = Some(Registrar {
+            avatar,
+            key,
+            admission,
+        });
+        node
     }
 
     /// Keeps every ledger entry for [`TeNode::poll_entry`] (a node serving over a ledger).
@@ -382,6 +484,8 @@ impl TeNode {
                 TeSubmission::RecordContract(s) => batch.add(s, now),
                 TeSubmission::MeterReading(s) => batch.add(s, now),
                 TeSubmission::DeliveryToken(s) => batch.add(s, now),
+                // Countersigned first, then checked whole by the registry.
+                TeSubmission::Register { .. } => Ok(()),
             };
         }
         batch.verify();
@@ -421,6 +525,10 @@ impl TeNode {
             TeSubmission::RecordContract(signed) => self.record(from, *signed, verified, now),
             TeSubmission::MeterReading(signed) => self.read_meter(from, &signed, verified, now),
             TeSubmission::DeliveryToken(signed) => self.settle(from, &signed, verified, now),
+            TeSubmission::Register {
+                registration,
+                signature,
+            } => self.register_for(from, *registration, signature, now),
         }
     }
 
@@ -564,6 +672,74 @@ impl TeNode {
                 }
             }
             Err(e) => self.refuse(from, Some(id), e.to_string(), now),
+        }
+    }
+
+    /// AUX-01: signs as registrar and registers a registration the new avatar signed, if this node is the
+    /// registrar and its admission lets the key in; the submitter is bound to an agent's avatar for notices.
+    fn register_for(
+        &mut self,
+        from: &str,
+        mut signed: Signed<Registration>,
+        signature: [u8; 64],
+        now: Timestamp,
+    ) {
+        let Some(registrar) = &self.registrar else {
+            return self.refuse(
+                from,
+                None,
+                "this node does not register avatars".into(),
+                now,
+            );
+        };
+        let body = signed.body().clone();
+        if body.registrar != registrar.avatar {
+            return self.refuse(
+                from,
+                None,
+                format!(
+                    "the registrar is {}, not {}",
+                    registrar.avatar, body.registrar
+                ),
+                now,
+            );
+        }
+        if let crate::Admission::Keys(keys) = &registrar.admission
+            && !keys.contains(&body.key.to_string())
+        {
+            return self.refuse(
+                from,
+                None,
+                format!("the key {} is not enrolled", body.key),
+                now,
+            );
+        }
+        if !signed.signatures().is_empty() {
+            return self.refuse(
+                from,
+                None,
+                "the registration must come unsigned, the avatar's signature beside it".into(),
+                now,
+            );
+        }
+        // The registry checks both signatures when it registers.
+        let signed_both = signed
+            .sign(registrar.avatar, 0, &registrar.key)
+            .and_then(|()| signed.attach(body.avatar, 0, signature));
+        if let Err(e) = signed_both {
+            return self.refuse(from, None, e.to_string(), now);
+        }
+        match self.register(&signed, now) {
+            Ok(()) => {
+                if matches!(body.kind, te_contract::registry::AvatarKind::Agent(_)) {
+                    self.agents.insert(body.avatar, from.to_owned());
+                }
+                self.notify(TeNotice::Registered {
+                    to: from.to_owned(),
+                    avatar: body.avatar.to_string(),
+                });
+            }
+            Err(e) => self.refuse(from, None, e.to_string(), now),
         }
     }
 

@@ -426,3 +426,94 @@ fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_en
         first + second
     );
 }
+
+/// Agent `n` whose avatar is the one its key names (an agent that registers itself through the network).
+fn self_registering_agent(n: u8) -> Agent {
+    let cell = format!("cell-{n}");
+    Agent::new(idea_agent::AgentConfig {
+        me: identifier(&format!("{cell}@idea")),
+        key: key(n),
+        settings: settings(&cell, |s| s),
+        id_seed: [n; 16],
+        te: Some(idea_agent::TeIdentity {
+            deployment: deployment(),
+            avatar: idea_agent::te_node::avatar_of_key(&PublicKey::from(&key(n))),
+            key_version: 0,
+        }),
+    })
+}
+
+fn submitted(agent: &mut Agent) -> TeSubmission {
+    loop {
+        match agent.poll_transmit() {
+            Some(idea_agent::Output::Te(s)) => return s,
+            Some(_) => {}
+            None => panic!("nothing submitted"),
+        }
+    }
+}
+
+#[test]
+fn a_node_that_is_registrar_registers_agents_that_sign_their_registration_and_admission_decides() {
+    let now = t(T0);
+    let node_key = key(50);
+    let mut enrolled = std::collections::BTreeSet::new();
+    enrolled.insert(PublicKey::from(&key(1)).to_string());
+    let mut node = TeNode::registrar(
+        deployment(),
+        node_key.clone(),
+        idea_agent::Admission::Keys(enrolled),
+        now,
+    );
+    let mut agent = self_registering_agent(1);
+    agent
+        .register_at_te(&PublicKey::from(&node_key), now)
+        .unwrap();
+    let registration = submitted(&mut agent);
+    // Over the wire form, as the TE link carries it.
+    let mut bytes = Vec::new();
+    registration.encode(&mut bytes);
+    node.handle_bytes("cell-1@idea", &bytes, now);
+    let notice = node.poll_notice().unwrap();
+    let avatar = idea_agent::te_node::avatar_of_key(&PublicKey::from(&key(1)));
+    assert_eq!(
+        notice,
+        TeNotice::Registered {
+            to: "cell-1@idea".into(),
+            avatar: avatar.to_string()
+        }
+    );
+    assert!(te_contract::signed::KeyResolver::key(node.registry(), &avatar, 0, now).is_ok());
+    agent.handle_te_notice(&notice, now).unwrap();
+    let events: Vec<&str> = std::iter::from_fn(|| agent.poll_event())
+        .map(|e| e.what)
+        .collect();
+    assert_eq!(events, ["te-registration-sent", "te-registered"]);
+
+    // The same registration again: refused by the registry; the avatar stays as it was.
+    node.handle_bytes("cell-1@idea", &bytes, now);
+    assert!(matches!(node.poll_notice(), Some(TeNotice::Refused { .. })));
+    // A key that is not enrolled.
+    let mut stranger = self_registering_agent(2);
+    stranger
+        .register_at_te(&PublicKey::from(&node_key), now)
+        .unwrap();
+    node.handle_submission("cell-2@idea", submitted(&mut stranger), now);
+    // A registration naming another registrar.
+    let mut lost = self_registering_agent(1);
+    lost.register_at_te(&PublicKey::from(&key(51)), now)
+        .unwrap();
+    node.handle_submission("cell-1@idea", submitted(&mut lost), now);
+    let reasons: Vec<String> = node.refusals().map(|r| r.reason.clone()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[1].contains("is not enrolled"), "{reasons:?}");
+    assert!(reasons[2].contains("the registrar is"), "{reasons:?}");
+
+    // A node that is not a registrar registers no one.
+    let mut plain = TeNode::new(registry(&[]));
+    plain.handle_bytes("cell-1@idea", &bytes, now);
+    assert_eq!(
+        plain.refusals().last().map(|r| r.reason.as_str()),
+        Some("this node does not register avatars")
+    );
+}

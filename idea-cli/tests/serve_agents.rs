@@ -262,6 +262,47 @@ fn service_and_device_options_do_not_mix_and_bad_keys_are_named() {
         err.contains("is not a loopback address: give --owner-token FILE"),
         "{err}"
     );
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "directory",
+        "--broker",
+        "127.0.0.1:1",
+        "--ledger",
+        "x.sqlite",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("directory does not take --ledger: it applies to te-node only"),
+        "{err}"
+    );
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "te-node",
+        "--broker",
+        "127.0.0.1:1",
+        "--te-node",
+        &format!(
+            "te@idea={}",
+            idea_proto::PublicKey::from(&idea_proto::SigningKey::from_bytes(&[1; 32]))
+        ),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("te-node does not take --te-node"), "{err}");
+    let good_key = std::env::temp_dir().join(format!("idea-good-{}.key", std::process::id()));
+    std::fs::write(&good_key, "5c".repeat(32)).unwrap();
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "te-node",
+        "--broker",
+        "127.0.0.1:1",
+        "--signing-key",
+        good_key.to_str().unwrap(),
+        "--deployment",
+        "no spaces",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--deployment no spaces: "), "{err}");
+    let _ = std::fs::remove_file(&good_key);
     let _ = std::fs::remove_file(&key);
 }
 
@@ -391,4 +432,130 @@ fn an_owner_sheds_and_restores_load_through_processes_on_one_broker() {
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     wait_for(&events, "\"load-restored\"");
     until(true);
+}
+
+/// The TE node as a process, registrar of an open deployment with a ledger: two agents register their
+/// avatars through the network (AUX-01), then the owner of cell 2 buys bilaterally through its agent's
+/// interface and both agents see the contract recorded at the node (UC-04); the ledger verifies.
+#[test]
+fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there() {
+    let scratch = Scratch::new("serve-te-node");
+    let te_key = scratch.file("te.key", "5c".repeat(32));
+    let a1_key = scratch.file("a1.key", "11".repeat(32));
+    let a2_key = scratch.file("a2.key", "12".repeat(32));
+    let token = scratch.file("owner.token", "buyer".to_owned());
+    let ledger = scratch.0.join("te.sqlite");
+    let ledger = ledger.to_str().unwrap();
+    let cell1 = scratch.settings("cell-1");
+    let cell2 = scratch.settings("cell-2");
+    let address = free_address();
+    let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    let (_df, directory) = directory(&scratch, &address);
+    let (_te, first, _) = start(&[
+        "serve",
+        "te-node",
+        "--broker",
+        &address,
+        "--signing-key",
+        &te_key,
+        "--ledger",
+        ledger,
+    ]);
+    assert!(first.contains("serving te-node te@idea"), "{first}");
+    assert!(first.contains("deployment idea"), "{first}");
+    let first_te = first.clone();
+    let te_public = first
+        .split("key ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let te_node = format!("te@idea={te_public}");
+    let agent = |key: &str, settings: &str, extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "agent",
+            "--broker",
+            &address,
+            "--signing-key",
+            key,
+            "--directory",
+            &directory,
+            "--te-node",
+            &te_node,
+            "--settings",
+            settings,
+        ];
+        args.extend_from_slice(extra);
+        start(&args)
+    };
+    let (_a1, _, a1) = agent(&a1_key, &cell1, &["--stored-wh", "8000"]);
+    let registered = wait_for(&a1, "\"te-registered\"");
+    assert_eq!(registered["step"], "AUX-01");
+    let (_a2, first, a2) = agent(
+        &a2_key,
+        &cell2,
+        &["--owner-api", "127.0.0.1:0", "--owner-token", &token],
+    );
+    wait_for(&a2, "\"te-registered\"");
+    wait_for(&a2, "\"peer-found\"");
+    wait_for(&a1, "\"peer-found\"");
+
+    // An hour ahead, on a quarter hour.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start_at =
+        idea_proto::Timestamp::from_unix_secs(i64::try_from((now / 900) * 900 + 3_600).unwrap())
+            .unwrap()
+            .to_string();
+    let (host, path) = owner_url(&first);
+    let answer = http(
+        &host,
+        "POST",
+        &format!("{path}/orders"),
+        "buyer",
+        &format!(r#"{{"start": "{start_at}", "wh": [500], "reply_within_s": 10}}"#),
+    );
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let recorded = wait_for(&a2, "\"recorded\"");
+    assert_eq!(recorded["step"], "UC-04");
+    let seller = wait_for(&a1, "\"recorded\"");
+    assert_eq!(seller["transaction"], recorded["transaction"]);
+
+    // The node's ledger holds both registrations and the contract, and verifies.
+    let registrar = first_te
+        .split("registrar avatar ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .collect::<Vec<_>>();
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args([
+            "ledger",
+            "verify",
+            ledger,
+            "--deployment",
+            "idea",
+            "--registrar",
+            registrar[0],
+            "--registrar-key",
+            &te_public,
+            "--genesis",
+            registrar[2].trim_end_matches(','),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["entries"], 3, "{report}");
 }

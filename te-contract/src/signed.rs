@@ -293,6 +293,23 @@ impl<T: Body> Signed<T> {
         Ok(())
     }
 
+    /// Adds a signature `signer` made elsewhere over [`Signed::digest`] — by a party that signs before those
+    /// ahead of it in the order have (a new avatar signs its registration, then sends it to the registrar,
+    /// who signs first and attaches the avatar's). Refused if `signer` need not sign in the next slot; the
+    /// signature is checked with the others whenever the object is verified.
+    pub fn attach(&mut self, signer: AvatarId, key_version: u32, bytes: [u8; 64]) -> Result<()> {
+        let expected = self.body.signers();
+        if expected.get(self.signatures.len()) != Some(&signer) {
+            return Err(self.wrong_signers(&expected));
+        }
+        self.signatures.push(Signature {
+            signer,
+            key_version,
+            bytes,
+        });
+        Ok(())
+    }
+
     /// The checks its signatures need, keys resolved at `at`, after the deployment and signer list are
     /// checked; for batched verification.
     pub fn checks(

@@ -1,4 +1,5 @@
-//! `idea serve mqtt-broker|directory|agent`: the broker and the agents' side of a deployment as processes.
+//! `idea serve mqtt-broker|directory|te-node|agent|load-shedding`: the broker and the agents' side of a
+//! deployment as processes.
 //! The broker listens on `--listen`; the directory and agents connect to `--broker` and
 //! speak signed FIPA-ACL over MQTT (`idea_agent`'s protocol, documented in its README).
 
@@ -14,7 +15,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The kinds this module serves.
-pub(crate) const KINDS: [&str; 4] = ["mqtt-broker", "directory", "agent", "load-shedding"];
+pub(crate) const KINDS: [&str; 5] = [
+    "mqtt-broker",
+    "directory",
+    "te-node",
+    "agent",
+    "load-shedding",
+];
 
 /// The options of the broker, the directory, the market and agents.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -32,10 +39,21 @@ pub(crate) struct ServiceArgs {
     /// agent: the directory to register with, NAME=PUBLIC-KEY (64 hex digits).
     #[arg(long, value_name = "NAME=KEY", value_parser = parse_peer)]
     pub(crate) directory: Option<(String, PublicKey)>,
-    /// directory: admit only the public keys listed in this file (64 hex digits per line); without it any
-    /// agent that proves its key registers (plug & play).
+    /// directory, te-node: admit only the public keys listed in this file (64 hex digits per line); without
+    /// it any agent that proves its key registers (plug & play).
     #[arg(long, value_name = "FILE")]
     pub(crate) enrolled: Option<PathBuf>,
+    /// agent: the TE node to register with and record contracts at, NAME=PUBLIC-KEY (64 hex digits); the
+    /// agent's avatar is the one its key names.
+    #[arg(long, value_name = "NAME=KEY", value_parser = parse_peer)]
+    pub(crate) te_node: Option<(String, PublicKey)>,
+    /// te-node, agent: the TE deployment's name.
+    #[arg(long, value_name = "NAME", default_value = "idea")]
+    pub(crate) deployment: String,
+    /// te-node: record registrations, contracts, readings and settlements in this SQLite ledger (TE-07),
+    /// each committed before the notices it causes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ledger: Option<PathBuf>,
     /// agent: the owner's settings (TOML, AUX-03).
     #[arg(long, value_name = "FILE")]
     pub(crate) settings: Option<PathBuf>,
@@ -71,6 +89,8 @@ impl ServiceArgs {
             || self.owner_api.is_some()
             || self.owner_token.is_some()
             || self.loads.is_some()
+            || self.te_node.is_some()
+            || self.ledger.is_some()
     }
 
     /// Refuses the options `kind` does not take.
@@ -86,8 +106,17 @@ impl ServiceArgs {
                  --settings, --stored-wh and --owner-api are for the directory and agents"
             ));
         }
-        if self.enrolled.is_some() && kind != "directory" {
-            return refused("--enrolled", "directory");
+        if self.enrolled.is_some() && !matches!(kind, "directory" | "te-node") {
+            return refused("--enrolled", "directory and te-node");
+        }
+        if self.te_node.is_some() && kind != "agent" {
+            return refused("--te-node", "agent");
+        }
+        if self.ledger.is_some() && kind != "te-node" {
+            return refused("--ledger", "te-node");
+        }
+        if self.directory.is_some() && kind == "te-node" {
+            return refused("--directory", "agent and load-shedding");
         }
         if self.directory.is_some() && kind == "directory" {
             return refused("--directory", "agent and load-shedding");
@@ -252,6 +281,57 @@ pub(crate) fn run(
                 ));
                 wait(|| running.is_finished()).await
             }
+            "te-node" => {
+                let name = args.name.clone().unwrap_or_else(|| "te@idea".into());
+                let admission = match &args.enrolled {
+                    Some(path) => enrolled(path)?,
+                    None => Admission::Open,
+                };
+                let policy = match &admission {
+                    Admission::Keys(keys) => format!("{} enrolled keys", keys.len()),
+                    _ => "any agent that proves its key".to_owned(),
+                };
+                let deployment = te_contract::DeploymentId::new(&args.deployment)
+                    .map_err(|e| format!("--deployment {}: {e}", args.deployment))?;
+                let ledger = args
+                    .ledger
+                    .as_deref()
+                    .map(|path| {
+                        te_contract::ledger::SqliteStore::open(path)
+                            .and_then(te_contract::ledger::Ledger::open)
+                            .map_err(|e| format!("--ledger {}: {e}", path.display()))
+                    })
+                    .transpose()?;
+                let genesis = fipa_acl::mqtt::system_now();
+                let node =
+                    idea_agent::TeNode::registrar(deployment, key.clone(), admission, genesis);
+                let service = idea_agent::te_link::TeService::spawn_with_ledger(
+                    node,
+                    &name,
+                    key,
+                    &host,
+                    port,
+                    idea_agent::te_link::TE_PREFIX,
+                    system_clock(),
+                    ledger,
+                )
+                .await
+                .map_err(|e| format!("{name} on {host}:{port}: {e}"))?;
+                let ledger = args
+                    .ledger
+                    .as_deref()
+                    .map_or_else(String::new, |p| format!("; ledger {}", p.display()));
+                // What `idea ledger verify` needs to check the ledger: the deployment, the registrar's avatar
+                // and key, and when the registry began.
+                announce(&format!(
+                    "te-node {name} on the broker {host}:{port} (key {public}; deployment {}; registrar avatar {} since {genesis}, admitting {policy}{ledger})",
+                    args.deployment,
+                    idea_agent::te_node::avatar_of_key(&public)
+                ));
+                let stopped = tokio::signal::ctrl_c().await.map_err(|e| e.to_string());
+                service.stop().await.map_err(|e| e.to_string())?;
+                stopped
+            }
             "agent" => {
                 let path = args
                     .settings
@@ -270,12 +350,19 @@ pub(crate) fn run(
                     .ok_or("agent needs --directory NAME=KEY: it finds its peers there")?;
                 let mut seed = [0u8; 16];
                 seed.copy_from_slice(public.to_bytes().get(..16).unwrap_or(&[0; 16]));
+                let deployment = te_contract::DeploymentId::new(&args.deployment)
+                    .map_err(|e| format!("--deployment {}: {e}", args.deployment))?;
+                let te = args.te_node.as_ref().map(|_| idea_agent::TeIdentity {
+                    deployment,
+                    avatar: idea_agent::te_node::avatar_of_key(&public),
+                    key_version: 0,
+                });
                 let mut agent = Agent::new(AgentConfig {
                     me: fipa_acl::AgentIdentifier::new(name.clone()),
                     key,
                     settings,
                     id_seed: seed,
-                    te: None,
+                    te,
                 });
                 for b in [
                     Box::new(PlugAndPlay::new(directory)) as Box<dyn idea_agent::Behaviour>,
@@ -294,17 +381,35 @@ pub(crate) fn run(
                     .with_behaviour::<PlugAndPlay, _>(now, |p, cx| p.join(cx))
                     .ok_or("plug-and-play is missing")?
                     .map_err(|e| e.to_string())?;
+                if let Some((_, node_key)) = &args.te_node {
+                    agent
+                        .register_at_te(node_key, now)
+                        .map_err(|e| e.to_string())?;
+                }
                 let transport = connect(name.clone()).await?;
                 let (events, mut rx) = tokio::sync::mpsc::channel(1024);
-                let running = RunningAgent::spawn(
-                    agent,
-                    transport,
-                    system_clock(),
-                    Sinks {
-                        events: Some(events),
-                        ..Sinks::default()
-                    },
-                );
+                let sinks = Sinks {
+                    events: Some(events),
+                    ..Sinks::default()
+                };
+                let running = match &args.te_node {
+                    Some((node, node_key)) => RunningAgent::spawn_with_te(
+                        agent,
+                        transport,
+                        system_clock(),
+                        sinks,
+                        idea_agent::te_link::TeLink {
+                            host: host.clone(),
+                            port,
+                            node: node.clone(),
+                            node_key: *node_key,
+                            prefix: idea_agent::te_link::TE_PREFIX.to_owned(),
+                        },
+                    )
+                    .await
+                    .map_err(|e| format!("the TE link of {name}: {e}"))?,
+                    None => RunningAgent::spawn(agent, transport, system_clock(), sinks),
+                };
                 let running = std::sync::Arc::new(running);
                 let ring = std::sync::Arc::new(std::sync::Mutex::new(
                     idea_agent::owner::EventRing::default(),
