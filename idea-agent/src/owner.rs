@@ -11,6 +11,7 @@
 //! | `GET /money` | what the TE node settled per transaction, and the totals |
 //! | `PUT /participation` `{"profile": NAME}` | AUX-03: another participation profile |
 //! | `POST /orders` `{"start": RFC 3339, "wh": [..], "reply_within_s": 30, "tolerance_bp": 500, "penalty_per_kwh": 0}` | buy energy bilaterally from the cells known (UC-01) |
+//! | `POST /market-orders` `{"side": "buy"\|"sell", "start": RFC 3339, "wh": N, "service": "p2p-market", "operator": "market-operator"}` | an order for one period on the P2P market the directory offers, at the owner's limit price |
 //! | `POST /registration` / `DELETE /registration` | AUX-01 connect to / AUX-09 leave the directory |
 //! | `POST /shedding` `{"power_w": N}` / `DELETE /shedding` | ask the load-shedding service to shed at least N W of the cell's load / to restore it |
 //!
@@ -154,6 +155,7 @@ pub fn answer(
             }
         }
         ("POST", "/orders") => order(agent, request.body, now),
+        ("POST", "/market-orders") => market_order(agent, request.body, now),
         ("POST", "/registration") => {
             match agent.with_behaviour::<crate::PlugAndPlay, _>(now, |p, cx| p.join(cx)) {
                 None => error(409, "the agent has no plug-and-play behaviour"),
@@ -192,7 +194,7 @@ pub fn answer(
         (
             _,
             "" | "/commitments" | "/transactions" | "/events" | "/money" | "/participation"
-            | "/orders" | "/registration" | "/shedding",
+            | "/orders" | "/market-orders" | "/registration" | "/shedding",
         ) => error(
             405,
             format!("{} is not allowed on {resource:?}", request.method),
@@ -294,6 +296,55 @@ fn money(agent: &Agent) -> Value {
         "penalties_minor": penalties,
         "settlements": listed,
     })
+}
+
+/// `POST /market-orders`: one period's order on the P2P market.
+fn market_order(agent: &mut Agent, body: &[u8], now: Timestamp) -> OwnerResponse {
+    let body = match body_json(body) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let side = match body.get("side").and_then(Value::as_str) {
+        Some("buy") => idea_proto::Side::Buyer,
+        Some("sell") => idea_proto::Side::Seller,
+        _ => return error(400, "side: \"buy\" or \"sell\""),
+    };
+    let start = match body
+        .get("start")
+        .and_then(Value::as_str)
+        .map(str::parse::<Timestamp>)
+    {
+        Some(Ok(t)) => t,
+        Some(Err(e)) => return error(400, format!("start: {e}")),
+        None => return error(400, "start: an RFC 3339 time is needed"),
+    };
+    let Some(wh) = body.get("wh").and_then(Value::as_i64).filter(|w| *w > 0) else {
+        return error(400, "wh: a positive whole number of watt-hours");
+    };
+    let text = |key: &str, default: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_owned()
+    };
+    let service = match idea_proto::ServiceId::new(text("service", "p2p-market")) {
+        Ok(s) => s,
+        Err(e) => return error(400, format!("service: {e}")),
+    };
+    let operator = match idea_proto::UserId::new(text("operator", "market-operator")) {
+        Ok(o) => o,
+        Err(e) => return error(400, format!("operator: {e}")),
+    };
+    match agent.with_behaviour::<crate::MarketParticipant, _>(now, |p, cx| {
+        p.place(cx, service, operator, side, start, wh)
+    }) {
+        None => error(409, "the agent has no market participant behaviour"),
+        Some(Err(e)) => error(409, e.to_string()),
+        Some(Ok(id)) => OwnerResponse {
+            status: 202,
+            body: json!({ "transaction": id.to_string() }),
+        },
+    }
 }
 
 fn order(agent: &mut Agent, body: &[u8], now: Timestamp) -> OwnerResponse {

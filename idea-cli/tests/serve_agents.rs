@@ -55,6 +55,30 @@ fn wait_for(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> serde_js
     }
 }
 
+/// Waits for an event line with each of `needles`, in whatever order they come; returns them in the order of
+/// `needles`.
+fn wait_for_all(
+    lines: &std::sync::mpsc::Receiver<String>,
+    needles: &[&str],
+) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut found: Vec<Option<serde_json::Value>> = vec![None; needles.len()];
+    while found.iter().any(Option::is_none) {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .unwrap_or_default();
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("in 20 s, no event with each of {needles:?}: {found:?}"));
+        for (needle, slot) in needles.iter().zip(found.iter_mut()) {
+            if slot.is_none() && line.contains(needle) {
+                *slot = Some(serde_json::from_str(&line).unwrap());
+            }
+        }
+    }
+    found.into_iter().map(Option::unwrap).collect()
+}
+
 /// A directory of files for one test, removed at its end.
 struct Scratch(std::path::PathBuf);
 
@@ -434,6 +458,32 @@ fn an_owner_sheds_and_restores_load_through_processes_on_one_broker() {
     until(true);
 }
 
+/// Starts a TE node process (registrar of deployment `idea`) with `extra` options; returns it, its start line
+/// and its `--te-node` argument.
+fn te_node(key: &str, address: &str, extra: &[&str]) -> (Served, String, String) {
+    let mut args = vec![
+        "serve",
+        "te-node",
+        "--broker",
+        address,
+        "--signing-key",
+        key,
+    ];
+    args.extend_from_slice(extra);
+    let (te, first, _) = start(&args);
+    assert!(first.contains("serving te-node te@idea"), "{first}");
+    assert!(first.contains("deployment idea"), "{first}");
+    let public = first
+        .split("key ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (te, first, format!("te@idea={public}"))
+}
+
 /// The TE node as a process, registrar of an open deployment with a ledger: two agents register their
 /// avatars through the network (AUX-01), then the owner of cell 2 buys bilaterally through its agent's
 /// interface and both agents see the contract recorded at the node (UC-04); the ledger verifies.
@@ -451,28 +501,8 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     let address = free_address();
     let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
     let (_df, directory) = directory(&scratch, &address);
-    let (_te, first, _) = start(&[
-        "serve",
-        "te-node",
-        "--broker",
-        &address,
-        "--signing-key",
-        &te_key,
-        "--ledger",
-        ledger,
-    ]);
-    assert!(first.contains("serving te-node te@idea"), "{first}");
-    assert!(first.contains("deployment idea"), "{first}");
-    let first_te = first.clone();
-    let te_public = first
-        .split("key ")
-        .nth(1)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let te_node = format!("te@idea={te_public}");
+    let (_te, first_te, te_node) = te_node(&te_key, &address, &["--ledger", ledger]);
+    let te_public = te_node.split('=').nth(1).unwrap().to_owned();
     let agent = |key: &str, settings: &str, extra: &[&str]| {
         let mut args = vec![
             "serve",
@@ -558,4 +588,97 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     );
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(report["entries"], 3, "{report}");
+}
+
+/// The P2P market as a process: two agents (processes) find it through the directory, their owners place a
+/// sell and a buy order through their interfaces, the market clears the period at gate closure and the
+/// contract is recorded at the TE node process — both agents see it.
+#[test]
+fn owners_orders_on_a_market_process_clear_into_a_contract_recorded_at_the_te_node() {
+    let scratch = Scratch::new("serve-market");
+    let te_key = scratch.file("te.key", "5d".repeat(32));
+    let market_key = scratch.file("market.key", "5e".repeat(32));
+    let a1_key = scratch.file("a1.key", "21".repeat(32));
+    let a2_key = scratch.file("a2.key", "22".repeat(32));
+    let token = scratch.file("owner.token", "owner".to_owned());
+    let cell1 = scratch.settings("cell-1");
+    let cell2 = scratch.settings("cell-2");
+    // The next period at least a minute ahead; its book closes 20 s from now, time to start and order.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let period = (now + 60).div_ceil(900) * 900;
+    let gate_closure = (period - now - 20).to_string();
+    let start_at = idea_proto::Timestamp::from_unix_secs(i64::try_from(period).unwrap())
+        .unwrap()
+        .to_string();
+    let address = free_address();
+    let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    let (_df, directory) = directory(&scratch, &address);
+    let (_te, _, te_node) = te_node(&te_key, &address, &[]);
+    let (_market, first, _) = start(&[
+        "serve",
+        "market",
+        "--broker",
+        &address,
+        "--signing-key",
+        &market_key,
+        "--directory",
+        &directory,
+        "--gate-closure-s",
+        &gate_closure,
+    ]);
+    assert!(first.contains("serving market market@idea"), "{first}");
+    let agent = |key: &str, settings: &str, extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "agent",
+            "--broker",
+            &address,
+            "--signing-key",
+            key,
+            "--directory",
+            &directory,
+            "--te-node",
+            &te_node,
+            "--settings",
+            settings,
+            "--owner-api",
+            "127.0.0.1:0",
+            "--owner-token",
+            &token,
+        ];
+        args.extend_from_slice(extra);
+        start(&args)
+    };
+    let (_a1, first1, a1) = agent(&a1_key, &cell1, &["--stored-wh", "8000"]);
+    let (_a2, first2, a2) = agent(&a2_key, &cell2, &[]);
+    for (events, other) in [(&a1, "cell-2@idea"), (&a2, "cell-1@idea")] {
+        let found = wait_for_all(
+            events,
+            &[
+                "\"te-registered\"",
+                "\"service-offered\"",
+                &format!("\"counterparty\":\"{other}\""),
+            ],
+        );
+        assert_eq!(found[1]["counterparty"], "market@idea", "{found:?}");
+    }
+    for (first, side) in [(&first1, "sell"), (&first2, "buy")] {
+        let (host, path) = owner_url(first);
+        let answer = http(
+            &host,
+            "POST",
+            &format!("{path}/market-orders"),
+            "owner",
+            &format!(r#"{{"side": "{side}", "start": "{start_at}", "wh": 500}}"#),
+        );
+        assert!(answer.starts_with("HTTP/1.1 202"), "{side}: {answer}");
+    }
+    // Cleared at gate closure (about 20 s after the start of the test), then signed by both and recorded.
+    let recorded = wait_for(&a2, "\"recorded\"");
+    assert_eq!(recorded["step"], "UC-04");
+    let seller = wait_for(&a1, "\"recorded\"");
+    assert_eq!(seller["transaction"], recorded["transaction"]);
 }

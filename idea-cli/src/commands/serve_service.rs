@@ -1,5 +1,5 @@
-//! `idea serve mqtt-broker|directory|te-node|agent|load-shedding`: the broker and the agents' side of a
-//! deployment as processes.
+//! `idea serve mqtt-broker|directory|te-node|market|agent|load-shedding`: the broker and the agents' side of
+//! a deployment as processes.
 //! The broker listens on `--listen`; the directory and agents connect to `--broker` and
 //! speak signed FIPA-ACL over MQTT (`idea_agent`'s protocol, documented in its README).
 
@@ -15,10 +15,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The kinds this module serves.
-pub(crate) const KINDS: [&str; 5] = [
+pub(crate) const KINDS: [&str; 6] = [
     "mqtt-broker",
     "directory",
     "te-node",
+    "market",
     "agent",
     "load-shedding",
 ];
@@ -50,6 +51,10 @@ pub(crate) struct ServiceArgs {
     /// te-node, agent: the TE deployment's name.
     #[arg(long, value_name = "NAME", default_value = "idea")]
     pub(crate) deployment: String,
+    /// market: how long before a settlement period starts its book closes, seconds (gate closure)
+    /// [default: 300].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) gate_closure_s: Option<u64>,
     /// te-node: record registrations, contracts, readings and settlements in this SQLite ledger (TE-07),
     /// each committed before the notices it causes.
     #[arg(long, value_name = "FILE")]
@@ -91,6 +96,7 @@ impl ServiceArgs {
             || self.loads.is_some()
             || self.te_node.is_some()
             || self.ledger.is_some()
+            || self.gate_closure_s.is_some()
     }
 
     /// Refuses the options `kind` does not take.
@@ -114,6 +120,9 @@ impl ServiceArgs {
         }
         if self.ledger.is_some() && kind != "te-node" {
             return refused("--ledger", "te-node");
+        }
+        if self.gate_closure_s.is_some() && kind != "market" {
+            return refused("--gate-closure-s", "market");
         }
         if self.directory.is_some() && kind == "te-node" {
             return refused("--directory", "agent and load-shedding");
@@ -331,6 +340,38 @@ pub(crate) fn run(
                 let stopped = tokio::signal::ctrl_c().await.map_err(|e| e.to_string());
                 service.stop().await.map_err(|e| e.to_string())?;
                 stopped
+            }
+            "market" => {
+                let name = args.name.clone().unwrap_or_else(|| "market@idea".into());
+                let directory = directory.ok_or(
+                    "market needs --directory NAME=KEY: its traders are the agents registered there",
+                )?;
+                let deployment = te_contract::DeploymentId::new(&args.deployment)
+                    .map_err(|e| format!("--deployment {}: {e}", args.deployment))?;
+                let gate_closure_s = args.gate_closure_s.unwrap_or(300);
+                let config = idea_agent::MarketConfig {
+                    me: fipa_acl::AgentIdentifier::new(name.clone()),
+                    key,
+                    service: idea_proto::ServiceId::new("p2p-market").map_err(|e| e.to_string())?,
+                    operator: idea_proto::UserId::new("market-operator")
+                        .map_err(|e| e.to_string())?,
+                    currency: idea_proto::Currency::new("EUR", 2).map_err(|e| e.to_string())?,
+                    period_s: 900,
+                    gate_closure: idea_proto::Duration::from_secs(gate_closure_s),
+                    tolerance: idea_proto::ToleranceBand::default(),
+                    penalty_per_kwh: 0,
+                    deployment,
+                };
+                let mut service = idea_agent::MarketService::new(config);
+                service.join_directory(directory);
+                let transport = connect(name.clone()).await?;
+                let running = RunningService::spawn(service, transport, system_clock());
+                announce(&format!(
+                    "market {name} on the broker {host}:{port} (key {public}; service p2p-market, \
+                     15-minute periods in EUR, pay-as-clear, gate closure {} s before each)",
+                    gate_closure_s
+                ));
+                wait(|| running.is_finished()).await
             }
             "agent" => {
                 let path = args
