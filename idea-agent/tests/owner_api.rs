@@ -248,6 +248,30 @@ async fn an_owner_reads_configures_and_orders_through_the_interface() {
     .await;
     assert_eq!(status, 400);
     assert!(e["error"].as_str().unwrap().starts_with("wh:"), "{e}");
+    // Market orders: a side that is neither, and an agent without a market participant.
+    let (status, e) = http(
+        a,
+        "POST",
+        "/cells/cell-1/market-orders",
+        Some(TOKEN),
+        br#"{"side":"hold","start":"2026-12-02T11:00:00Z","wh":500}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(e["error"].as_str().unwrap().starts_with("side:"), "{e}");
+    let (status, e) = http(
+        a,
+        "POST",
+        "/cells/cell-1/market-orders",
+        Some(TOKEN),
+        br#"{"side":"sell","start":"2026-12-02T11:00:00Z","wh":500}"#,
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        e["error"], "the agent has no market participant behaviour",
+        "{e}"
+    );
     let (status, _) = http(a, "GET", "/cells/cell-1/events?since=x", Some(TOKEN), b"").await;
     assert_eq!(status, 400);
     let big = vec![b' '; idea_agent::owner::MAX_BODY + 1];
