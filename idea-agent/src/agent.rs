@@ -45,6 +45,7 @@ pub struct Agent {
     book: CommitmentBook,
     peers: Peers,
     services: crate::membership::Services,
+    subscriptions: crate::subscription::Subscriptions,
     transactions: Transactions,
     behaviours: Behaviours,
     outbox: Outbox,
@@ -101,6 +102,7 @@ macro_rules! context {
             ids: &mut $self.ids,
             key: &$self.key,
             te: $self.te.as_ref(),
+            subscriptions: &$self.subscriptions,
         }
     };
 }
@@ -115,6 +117,7 @@ impl Agent {
             settings: config.settings,
             peers: Peers::default(),
             services: crate::membership::Services::default(),
+            subscriptions: crate::subscription::Subscriptions::default(),
             transactions: Transactions::default(),
             behaviours: Behaviours::default(),
             outbox: Outbox::default(),
@@ -216,7 +219,9 @@ impl Agent {
     ) -> Option<R> {
         let behaviour = self.behaviours.get_mut::<B>()?;
         let mut cx = context!(self, now);
-        Some(f(behaviour, &mut cx))
+        let r = f(behaviour, &mut cx);
+        self.close_subscriptions(now);
+        Some(r)
     }
 
     /// AUX-03: the owner chooses another participation profile (one defined in the settings). Commitments
@@ -404,6 +409,7 @@ impl Agent {
         let mut cx = context!(self, now);
         behaviour.on_message(&mut cx, m);
         self.take_up_rotated_key(now);
+        self.close_subscriptions(now);
     }
 
     /// AUX-06 (the owner or the user changes): announces `new_key` to the directory through the
@@ -472,6 +478,81 @@ impl Agent {
             format!("avatar {}", te.avatar),
         );
         Ok(())
+    }
+
+    /// AUX-04: subscribes to `service` (again): the cell takes part in it from now on. The participation
+    /// profile in force must list it (choose one that does first, AUX-03).
+    ///
+    /// # Errors
+    /// [`Error::Settings`] when the profile in force does not list `service`.
+    pub fn subscribe(&mut self, service: &idea_proto::ServiceId, now: Timestamp) -> Result<()> {
+        if !self.settings.profile().services.contains(service) {
+            return Err(Error::settings(
+                format!("profiles.{}", self.settings.participation),
+                format!(
+                    "the profile in force does not take part in {service}: choose one that does"
+                ),
+            ));
+        }
+        let again = self.subscriptions.subscribe(service);
+        self.log(
+            now,
+            "AUX-04",
+            "subscribed",
+            None,
+            None,
+            format!("{service}{}", if again { " again" } else { "" }),
+        );
+        Ok(())
+    }
+
+    /// AUX-08: ends the subscription to `service`. No new transaction in it is started or accepted from now
+    /// on; those under way run to their end (an agreed trade is still recorded, delivered and settled), and
+    /// when the last is over the subscription has ended (`subscription-ended`). Returns where it stands.
+    pub fn unsubscribe(
+        &mut self,
+        service: &idea_proto::ServiceId,
+        now: Timestamp,
+    ) -> crate::subscription::SubscriptionState {
+        if self.subscriptions.end(service) {
+            let open = self.transactions.open_in(service);
+            self.log(
+                now,
+                "AUX-08",
+                "subscription-ending",
+                None,
+                None,
+                format!("{service}: {open} transactions still open"),
+            );
+            self.close_subscriptions(now);
+        }
+        self.subscriptions.state(service)
+    }
+
+    /// The subscriptions ended or ending.
+    pub fn subscriptions(&self) -> &crate::subscription::Subscriptions {
+        &self.subscriptions
+    }
+
+    /// Ends the ending subscriptions with nothing left open.
+    fn close_subscriptions(&mut self, now: Timestamp) {
+        if !self.subscriptions.any_ending() {
+            return;
+        }
+        let transactions = &self.transactions;
+        let ended = self
+            .subscriptions
+            .close(|service| transactions.open_in(service) > 0);
+        for service in ended {
+            self.log(
+                now,
+                "AUX-08",
+                "subscription-ended",
+                None,
+                None,
+                service.to_string(),
+            );
+        }
     }
 
     /// A message the transport could not decode: logged (there is no sender to answer).
@@ -724,6 +805,7 @@ impl Agent {
         }
         self.command_due(now);
         self.book.forget_before(now);
+        self.close_subscriptions(now);
     }
 
     /// The transactions between recording and completion: those commanded at each interval start.
@@ -842,7 +924,11 @@ impl Agent {
             to,
             now,
             detail,
-        )
+        )?;
+        if to.is_terminal() {
+            self.close_subscriptions(now);
+        }
+        Ok(())
     }
 
     /// Queues an answer of the agent's own (refuse, not-understood), dropped when the outbox is full: a flood

@@ -236,9 +236,31 @@ pub struct Context<'a> {
     pub(crate) key: &'a idea_proto::SigningKey,
     /// The agent's TE identity, when it has one.
     pub te: Option<&'a TeIdentity>,
+    /// The subscriptions the owner ended or is ending (AUX-08).
+    pub subscriptions: &'a crate::subscription::Subscriptions,
 }
 
 impl Context<'_> {
+    /// Why the cell does not take part in `service` now — the profile in force does not list it (AUX-03), or
+    /// the owner ended the subscription (AUX-08) — or `None` when it does. Every behaviour asks before it
+    /// starts a transaction in a service.
+    pub fn why_not_in(&self, service: &idea_proto::ServiceId) -> Option<String> {
+        use crate::subscription::SubscriptionState;
+        if !self.settings.profile().services.contains(service) {
+            return Some(format!(
+                "the profile in force ({}) does not take part in {service}",
+                self.settings.participation
+            ));
+        }
+        match self.subscriptions.state(service) {
+            SubscriptionState::Active => None,
+            state => Some(format!(
+                "the subscription to {service} is {} (AUX-08)",
+                state.name()
+            )),
+        }
+    }
+
     /// Sends `m` (the agent fills in the sender and signs it). Refused when [`MAX_PENDING_OUTPUTS`] wait.
     pub fn send(&mut self, mut m: AclMessage) -> Result<()> {
         if self.outbox.queue.len() >= MAX_PENDING_OUTPUTS {

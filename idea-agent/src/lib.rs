@@ -94,6 +94,7 @@ pub mod runtime;
 pub mod service;
 pub mod settings;
 pub mod signing;
+pub mod subscription;
 #[cfg(feature = "mqtt")]
 pub mod te_link;
 pub mod te_node;

@@ -503,8 +503,14 @@ impl MarketParticipant {
                 crate::Error::settings("market", "no market given and none in the directory")
             })?;
         self.market = Some(market.clone());
+        if let Some(why) = cx.why_not_in(&service) {
+            return Err(crate::Error::settings(
+                format!("profiles.{}", cx.settings.participation),
+                why,
+            ));
+        }
         let profile = cx.settings.profile();
-        if !profile.trades(Subject::Energy, side) || !profile.services.contains(&service) {
+        if !profile.trades(Subject::Energy, side) {
             return Err(crate::Error::settings(
                 format!("profiles.{}", cx.settings.participation),
                 format!("the profile in force does not {side} energy in {service}"),

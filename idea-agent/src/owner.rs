@@ -12,6 +12,8 @@
 //! | `PUT /participation` `{"profile": NAME}` | AUX-03: another participation profile |
 //! | `POST /orders` `{"start": RFC 3339, "wh": [..], "reply_within_s": 30, "tolerance_bp": 500, "penalty_per_kwh": 0}` | buy energy bilaterally from the cells known (UC-01) |
 //! | `POST /market-orders` `{"side": "buy"\|"sell", "start": RFC 3339, "wh": N, "service": "p2p-market", "operator": "market-operator"}` | an order for one period on the P2P market the directory offers, at the owner's limit price |
+//! | `GET /subscriptions` | each service of the profile in force and its subscription: active, ending or ended |
+//! | `PUT /subscriptions/{service}` / `DELETE /subscriptions/{service}` | AUX-04 subscribe / AUX-08 end the subscription (what is under way runs to its end first) |
 //! | `POST /registration` / `DELETE /registration` | AUX-01 connect to / AUX-09 leave the directory |
 //! | `POST /shedding` `{"power_w": N}` / `DELETE /shedding` | ask the load-shedding service to shed at least N W of the cell's load / to restore it |
 //!
@@ -118,6 +120,9 @@ pub fn answer(
 ) -> OwnerResponse {
     let resource = request.path.split('?').next().unwrap_or("");
     let resource = resource.trim_end_matches('/');
+    if let Some(service) = resource.strip_prefix("/subscriptions/") {
+        return subscription(agent, request.method, service, now);
+    }
     match (request.method, resource) {
         ("GET", "") => ok(cell(agent)),
         ("GET", "/commitments") => ok(json!({ "commitments": agent.book().commitments() })),
@@ -141,6 +146,7 @@ pub fn answer(
             ok(json!({ "events": listed, "next": events.next() }))
         }
         ("GET", "/money") => ok(money(agent)),
+        ("GET", "/subscriptions") => ok(subscriptions(agent)),
         ("PUT", "/participation") => {
             let body = match body_json(request.body) {
                 Ok(b) => b,
@@ -194,7 +200,7 @@ pub fn answer(
         (
             _,
             "" | "/commitments" | "/transactions" | "/events" | "/money" | "/participation"
-            | "/orders" | "/market-orders" | "/registration" | "/shedding",
+            | "/subscriptions" | "/orders" | "/market-orders" | "/registration" | "/shedding",
         ) => error(
             405,
             format!("{} is not allowed on {resource:?}", request.method),
@@ -296,6 +302,53 @@ fn money(agent: &Agent) -> Value {
         "penalties_minor": penalties,
         "settlements": listed,
     })
+}
+
+/// `GET /subscriptions`.
+fn subscriptions(agent: &Agent) -> Value {
+    let listed: Vec<Value> = agent
+        .settings()
+        .profile()
+        .services
+        .iter()
+        .map(|s| {
+            json!({
+                "service": s.as_str(),
+                "state": agent.subscriptions().state(s).name(),
+                "open_transactions": agent.transactions().open_in(s),
+            })
+        })
+        .collect();
+    json!({ "subscriptions": listed })
+}
+
+/// `PUT` or `DELETE /subscriptions/{service}`.
+fn subscription(agent: &mut Agent, method: &str, service: &str, now: Timestamp) -> OwnerResponse {
+    let service = match idea_proto::ServiceId::new(service) {
+        Ok(s) => s,
+        Err(e) => return error(404, format!("no service {service:?}: {e}")),
+    };
+    match method {
+        "PUT" => match agent.subscribe(&service, now) {
+            Ok(()) => ok(json!({ "service": service.as_str(), "state": "active" })),
+            Err(e) => error(409, e.to_string()),
+        },
+        "DELETE" => {
+            let state = agent.unsubscribe(&service, now);
+            OwnerResponse {
+                status: 202,
+                body: json!({
+                    "service": service.as_str(),
+                    "state": state.name(),
+                    "open_transactions": agent.transactions().open_in(&service),
+                }),
+            }
+        }
+        other => error(
+            405,
+            format!("{other} is not allowed on a subscription (PUT or DELETE)"),
+        ),
+    }
 }
 
 /// `POST /market-orders`: one period's order on the P2P market.

@@ -96,9 +96,14 @@ impl P2pBuyer {
         cx: &mut Context<'_>,
         order: BuyOrder,
     ) -> crate::Result<Vec<TransactionId>> {
+        if let Some(why) = cx.why_not_in(&order.service) {
+            return Err(crate::Error::settings(
+                format!("profiles.{}", cx.settings.participation),
+                why,
+            ));
+        }
         let profile = cx.settings.profile();
-        if !profile.trades(order.subject, Side::Buyer) || !profile.services.contains(&order.service)
-        {
+        if !profile.trades(order.subject, Side::Buyer) {
             return Err(crate::Error::settings(
                 format!("profiles.{}", cx.settings.participation),
                 format!(
@@ -631,10 +636,10 @@ impl P2pSeller {
                 );
             }
         }
-        let profile = cx.settings.profile();
-        if !profile.services.contains(&proposal.service) {
-            return Err(format!("not taking part in {}", proposal.service));
+        if let Some(why) = cx.why_not_in(&proposal.service) {
+            return Err(format!("not taking part in {}: {why}", proposal.service));
         }
+        let profile = cx.settings.profile();
         if !profile.trades(proposal.subject, Side::Seller) {
             return Err(format!("not selling {}", proposal.subject));
         }

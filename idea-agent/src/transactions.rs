@@ -91,6 +91,15 @@ impl Transactions {
         self.map.get_mut(id)
     }
 
+    /// How many transactions in `service` are not yet at a final state.
+    pub fn open_in(&self, service: &idea_proto::ServiceId) -> usize {
+        self.iter()
+            .filter(|(_, t)| {
+                &t.transaction.service == service && !t.lifecycle.state().is_terminal()
+            })
+            .count()
+    }
+
     /// Every transaction, by id.
     pub fn iter(&self) -> impl Iterator<Item = (&TransactionId, &Tracked)> {
         self.map.iter()

@@ -248,6 +248,60 @@ async fn an_owner_reads_configures_and_orders_through_the_interface() {
     .await;
     assert_eq!(status, 400);
     assert!(e["error"].as_str().unwrap().starts_with("wh:"), "{e}");
+    // AUX-08 and AUX-04 through the interface: the trade agreed above is still open, so the subscription is
+    // ending until it is over; subscribing again takes it back up.
+    let (status, subs) = http(a, "GET", "/cells/cell-1/subscriptions", Some(TOKEN), b"").await;
+    assert_eq!(status, 200);
+    assert_eq!(subs["subscriptions"][0]["service"], "p2p-market", "{subs}");
+    assert_eq!(subs["subscriptions"][0]["state"], "active", "{subs}");
+    let (status, ended) = http(
+        a,
+        "DELETE",
+        "/cells/cell-1/subscriptions/p2p-market",
+        Some(TOKEN),
+        b"",
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(ended["state"], "ending", "{ended}");
+    assert_eq!(ended["open_transactions"], 1, "{ended}");
+    let (status, again) = http(
+        a,
+        "PUT",
+        "/cells/cell-1/subscriptions/p2p-market",
+        Some(TOKEN),
+        b"",
+    )
+    .await;
+    assert_eq!((status, again["state"].as_str()), (200, Some("active")));
+    let (status, e) = http(
+        a,
+        "PUT",
+        "/cells/cell-1/subscriptions/district-heat",
+        Some(TOKEN),
+        b"",
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not take part in district-heat"),
+        "{e}"
+    );
+    assert_eq!(
+        http(
+            a,
+            "POST",
+            "/cells/cell-1/subscriptions/p2p-market",
+            Some(TOKEN),
+            b""
+        )
+        .await
+        .0,
+        405
+    );
     // Market orders: a side that is neither, and an agent without a market participant.
     let (status, e) = http(
         a,

@@ -666,3 +666,107 @@ fn changing_installations_releases_tentative_offers_that_no_longer_fit_and_profi
         "{refusal:?}"
     );
 }
+
+#[test]
+fn an_ended_subscription_refuses_new_trades_at_once_and_ends_when_the_last_open_one_is_over() {
+    use idea_agent::subscription::SubscriptionState;
+    let (mut seller, mut buyer) = pair(18);
+    let mut trace = Trace::default();
+    let now = t(T0);
+    let market = ServiceId::new("p2p-market").unwrap();
+    let first = buy(&mut buyer, order(&[1_000]), now)[0];
+    pump(&mut [&mut seller, &mut buyer], now, &mut trace);
+    assert_eq!(
+        seller.transactions().get(&first).unwrap().lifecycle.state(),
+        TransactionState::Agreed
+    );
+    while seller.poll_event().is_some() {}
+
+    // AUX-08: the agreed trade stays open, so the subscription is ending, not ended.
+    assert_eq!(seller.unsubscribe(&market, now), SubscriptionState::Ending);
+    // A new call for offers in that service is refused with the reason; the agreed trade is untouched.
+    let second = buy(&mut buyer, order(&[500]), now)[0];
+    pump(&mut [&mut seller, &mut buyer], now, &mut trace);
+    assert_eq!(
+        seller
+            .transactions()
+            .get(&second)
+            .unwrap()
+            .lifecycle
+            .state(),
+        TransactionState::Rejected
+    );
+    let refusal = trace
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.performative == Performative::Refuse)
+        .expect("the seller refuses");
+    assert!(
+        String::from_utf8_lossy(refusal.content.as_deref().unwrap())
+            .contains("the subscription to p2p-market is ending"),
+        "{refusal:?}"
+    );
+    assert_eq!(seller.book().commitments().len(), 1);
+    // Its own orders in the service are refused too.
+    let own = seller.with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order(&[100])));
+    assert!(
+        own.unwrap()
+            .unwrap_err()
+            .to_string()
+            .contains("the subscription to p2p-market is ending")
+    );
+
+    // The last open transaction ends (here unrecorded, it expires at the window's start): ended.
+    run_until(
+        &mut [&mut seller, &mut buyer],
+        t("2026-12-02T11:00:00Z"),
+        &mut trace,
+    );
+    assert_eq!(
+        seller.subscriptions().state(&market),
+        SubscriptionState::Ended
+    );
+    let steps: Vec<(&str, &str)> = trace
+        .events
+        .iter()
+        .filter(|e| e.agent == "cell-1@idea" && e.step.starts_with("AUX"))
+        .map(|e| (e.step, e.what))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("AUX-08", "subscription-ending"),
+            ("AUX-08", "subscription-ended")
+        ]
+    );
+
+    // AUX-04: subscribed again, it trades again; a service the profile does not list is refused.
+    seller.subscribe(&market, now).unwrap();
+    assert_eq!(
+        seller.subscriptions().state(&market),
+        SubscriptionState::Active
+    );
+    let at = t("2026-12-02T11:00:00Z");
+    let third = buy(
+        &mut buyer,
+        BuyOrder {
+            window: DeliveryWindow::new(t("2026-12-02T12:00:00Z"), 900, 1).unwrap(),
+            ..order(&[500])
+        },
+        at,
+    )[0];
+    pump(&mut [&mut seller, &mut buyer], at, &mut trace);
+    assert_eq!(
+        seller.transactions().get(&third).unwrap().lifecycle.state(),
+        TransactionState::Agreed
+    );
+    let err = seller
+        .subscribe(&ServiceId::new("district-heat").unwrap(), at)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not take part in district-heat"),
+        "{err}"
+    );
+}
