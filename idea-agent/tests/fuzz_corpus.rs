@@ -79,6 +79,28 @@ fn seeds() -> (Seeds, Seeds) {
     let mut bytes = Vec::new();
     TeSubmission::DeliveryToken(Box::new(token)).encode(&mut bytes);
     te.push(("delivery_token".to_owned(), bytes));
+    // AUX-01 through the network: an agent's registration for a registrar node.
+    let mut joining = idea_agent::Agent::new(idea_agent::AgentConfig {
+        me: identifier("cell-3@idea"),
+        key: key(3),
+        settings: settings("cell-3", |s| s),
+        id_seed: [3; 16],
+        te: Some(idea_agent::TeIdentity {
+            deployment: deployment(),
+            avatar: idea_agent::te_node::avatar_of_key(&PublicKey::from(&key(3))),
+            key_version: 0,
+        }),
+    });
+    joining
+        .register_at_te(&PublicKey::from(&key(50)), now)
+        .unwrap();
+    while let Some(out) = joining.poll_transmit() {
+        if let idea_agent::Output::Te(s) = out {
+            let mut bytes = Vec::new();
+            s.encode(&mut bytes);
+            te.push(("register".to_owned(), bytes));
+        }
+    }
     (te, acl)
 }
 
@@ -133,6 +155,13 @@ fn notice_seeds() -> Seeds {
                 amount_minor: 9,
                 penalty_minor: 0,
                 complete: true,
+            },
+        ),
+        (
+            "registered",
+            TeNotice::Registered {
+                to: "cell-3@idea".into(),
+                avatar: avatar(3).to_string(),
             },
         ),
         (
@@ -225,9 +254,9 @@ fn notice_and_service_seeds_are_what_the_node_and_agents_write() {
 
 #[test]
 fn agent_te_notice_corpus() {
-    let inputs = corpus_files::corpus("agent_te_notice", 4);
+    let inputs = corpus_files::corpus("agent_te_notice", 5);
     let parsed = inputs.iter().filter(|c| bodies::te_notice(c)).count();
-    assert!(parsed >= 4, "{parsed} inputs parsed");
+    assert!(parsed >= 5, "{parsed} inputs parsed");
 }
 
 #[test]
@@ -240,7 +269,7 @@ fn agent_services_corpus() {
 #[test]
 fn seeds_are_the_messages_of_one_recorded_trade() {
     let (te, acl) = seeds();
-    assert_eq!(te.len(), 3);
+    assert_eq!(te.len(), 4);
     assert_eq!(acl.len(), 4);
     check_seeds("agent_te_submission", te);
     check_seeds("agent_acl", acl);
@@ -248,9 +277,9 @@ fn seeds_are_the_messages_of_one_recorded_trade() {
 
 #[test]
 fn agent_te_submission_corpus() {
-    let inputs = corpus_files::corpus("agent_te_submission", 3);
+    let inputs = corpus_files::corpus("agent_te_submission", 4);
     let decoded = inputs.iter().filter(|c| bodies::te_submission(c)).count();
-    assert!(decoded >= 3, "{decoded} inputs decoded");
+    assert!(decoded >= 4, "{decoded} inputs decoded");
 }
 
 #[test]
