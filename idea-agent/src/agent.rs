@@ -339,11 +339,9 @@ impl Agent {
             }
             return;
         }
-        let verdicts = signing::verify_all(&messages, &self.peers);
-        let generation = self.peers.generation();
-        for (m, verdict) in messages.into_iter().zip(verdicts) {
-            let fresh = self.peers.generation() == generation;
-            self.handle_checked(m, verdict.filter(|_| fresh), now);
+        for (m, checked) in signing::verify_inbox(messages, &self.peers) {
+            let verdict = checked.still_valid(&self.peers);
+            self.handle_checked(m, verdict, now);
         }
     }
 

@@ -175,12 +175,10 @@ impl MarketService {
     /// ([`signing::verify_all`]) — what a market does with a full inbox near gate closure. The same outcome
     /// as [`MarketService::handle_acl`] on each in turn.
     pub fn handle_acl_batch(&mut self, messages: Vec<AclMessage>, now: Timestamp) {
-        let verdicts = signing::verify_all(&messages, &self.peers);
         // A directory notice may change a peer's key: what follows it is checked again, one by one.
-        let generation = self.peers.generation();
-        for (m, verdict) in messages.into_iter().zip(verdicts) {
-            let fresh = self.peers.generation() == generation;
-            self.handle_checked(m, verdict.filter(|_| fresh), now);
+        for (m, checked) in signing::verify_inbox(messages, &self.peers) {
+            let verdict = checked.still_valid(&self.peers);
+            self.handle_checked(m, verdict, now);
         }
     }
 

@@ -351,6 +351,19 @@ fn subscription(agent: &mut Agent, method: &str, service: &str, now: Timestamp) 
     }
 }
 
+/// The `"start"` of an order's body.
+fn start_of(body: &Value) -> Result<Timestamp, OwnerResponse> {
+    match body
+        .get("start")
+        .and_then(Value::as_str)
+        .map(str::parse::<Timestamp>)
+    {
+        Some(Ok(t)) => Ok(t),
+        Some(Err(e)) => Err(error(400, format!("start: {e}"))),
+        None => Err(error(400, "start: an RFC 3339 time is needed")),
+    }
+}
+
 /// `POST /market-orders`: one period's order on the P2P market.
 fn market_order(agent: &mut Agent, body: &[u8], now: Timestamp) -> OwnerResponse {
     let body = match body_json(body) {
@@ -362,14 +375,9 @@ fn market_order(agent: &mut Agent, body: &[u8], now: Timestamp) -> OwnerResponse
         Some("sell") => idea_proto::Side::Seller,
         _ => return error(400, "side: \"buy\" or \"sell\""),
     };
-    let start = match body
-        .get("start")
-        .and_then(Value::as_str)
-        .map(str::parse::<Timestamp>)
-    {
-        Some(Ok(t)) => t,
-        Some(Err(e)) => return error(400, format!("start: {e}")),
-        None => return error(400, "start: an RFC 3339 time is needed"),
+    let start = match start_of(&body) {
+        Ok(t) => t,
+        Err(e) => return e,
     };
     let Some(wh) = body.get("wh").and_then(Value::as_i64).filter(|w| *w > 0) else {
         return error(400, "wh: a positive whole number of watt-hours");
@@ -406,14 +414,9 @@ fn order(agent: &mut Agent, body: &[u8], now: Timestamp) -> OwnerResponse {
         Ok(b) => b,
         Err(e) => return e,
     };
-    let start = match body
-        .get("start")
-        .and_then(Value::as_str)
-        .map(str::parse::<Timestamp>)
-    {
-        Some(Ok(t)) => t,
-        Some(Err(e)) => return error(400, format!("start: {e}")),
-        None => return error(400, "start: an RFC 3339 time is needed"),
+    let start = match start_of(&body) {
+        Ok(t) => t,
+        Err(e) => return e,
     };
     let Some(wh) = body.get("wh").and_then(Value::as_array) else {
         return error(400, "wh: the energy per interval is needed, [Wh, …]");

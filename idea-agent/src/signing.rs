@@ -161,6 +161,43 @@ pub fn admit_checked(
     }
 }
 
+/// A message's signature as checked ahead of time, with the state of the peers it was checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    verdict: Option<Result<(), SignatureFault>>,
+    generation: u64,
+}
+
+impl Checked {
+    /// The verdict, if the peers are still as they were when it was reached (a peer added, replaced or
+    /// removed since — a key rotated by a directory notice earlier in the same inbox — leaves the message to
+    /// be checked again, on its own).
+    pub fn still_valid(self, peers: &crate::Peers) -> Option<Result<(), SignatureFault>> {
+        self.verdict
+            .filter(|_| peers.generation() == self.generation)
+    }
+}
+
+/// An inbox with each message's signature checked ahead of time ([`verify_all`]), for the service or agent
+/// to take in order, passing [`Checked::still_valid`] to [`admit_checked`] or its own check.
+pub fn verify_inbox(messages: Vec<AclMessage>, peers: &crate::Peers) -> Vec<(AclMessage, Checked)> {
+    let verdicts = verify_all(&messages, peers);
+    let generation = peers.generation();
+    messages
+        .into_iter()
+        .zip(verdicts)
+        .map(|(m, verdict)| {
+            (
+                m,
+                Checked {
+                    verdict,
+                    generation,
+                },
+            )
+        })
+        .collect()
+}
+
 /// `m`'s signature as a check under `key`, or why it has none.
 fn check(m: &AclMessage, key: &PublicKey) -> Result<DigestCheck, SignatureFault> {
     let value = m

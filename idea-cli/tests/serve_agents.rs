@@ -484,6 +484,34 @@ fn te_node(key: &str, address: &str, extra: &[&str]) -> (Served, String, String)
     (te, first, format!("te@idea={public}"))
 }
 
+/// Starts an agent process on the broker at `address` with the directory and TE node given, its key and
+/// settings files, and `extra` options.
+fn te_agent_process(
+    address: &str,
+    directory: &str,
+    te_node: &str,
+    key: &str,
+    settings: &str,
+    extra: &[&str],
+) -> (Served, String, std::sync::mpsc::Receiver<String>) {
+    let mut args = vec![
+        "serve",
+        "agent",
+        "--broker",
+        address,
+        "--signing-key",
+        key,
+        "--directory",
+        directory,
+        "--te-node",
+        te_node,
+        "--settings",
+        settings,
+    ];
+    args.extend_from_slice(extra);
+    start(&args)
+}
+
 /// The TE node as a process, registrar of an open deployment with a ledger: two agents register their
 /// avatars through the network (AUX-01), then the owner of cell 2 buys bilaterally through its agent's
 /// interface and both agents see the contract recorded at the node (UC-04); the ledger verifies.
@@ -504,22 +532,7 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     let (_te, first_te, te_node) = te_node(&te_key, &address, &["--ledger", ledger]);
     let te_public = te_node.split('=').nth(1).unwrap().to_owned();
     let agent = |key: &str, settings: &str, extra: &[&str]| {
-        let mut args = vec![
-            "serve",
-            "agent",
-            "--broker",
-            &address,
-            "--signing-key",
-            key,
-            "--directory",
-            &directory,
-            "--te-node",
-            &te_node,
-            "--settings",
-            settings,
-        ];
-        args.extend_from_slice(extra);
-        start(&args)
+        te_agent_process(&address, &directory, &te_node, key, settings, extra)
     };
     let (_a1, _, a1) = agent(&a1_key, &cell1, &["--stored-wh", "8000"]);
     let registered = wait_for(&a1, "\"te-registered\"");
@@ -529,8 +542,8 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
         &cell2,
         &["--owner-api", "127.0.0.1:0", "--owner-token", &token],
     );
-    wait_for(&a2, "\"te-registered\"");
-    wait_for(&a2, "\"peer-found\"");
+    // Registered at the node and found each other, in whatever order the node and the directory answer.
+    wait_for_all(&a2, &["\"te-registered\"", "\"peer-found\""]);
     wait_for(&a1, "\"peer-found\"");
 
     // An hour ahead, on a quarter hour.
@@ -631,26 +644,9 @@ fn owners_orders_on_a_market_process_clear_into_a_contract_recorded_at_the_te_no
     ]);
     assert!(first.contains("serving market market@idea"), "{first}");
     let agent = |key: &str, settings: &str, extra: &[&str]| {
-        let mut args = vec![
-            "serve",
-            "agent",
-            "--broker",
-            &address,
-            "--signing-key",
-            key,
-            "--directory",
-            &directory,
-            "--te-node",
-            &te_node,
-            "--settings",
-            settings,
-            "--owner-api",
-            "127.0.0.1:0",
-            "--owner-token",
-            &token,
-        ];
+        let mut args = vec!["--owner-api", "127.0.0.1:0", "--owner-token", &token];
         args.extend_from_slice(extra);
-        start(&args)
+        te_agent_process(&address, &directory, &te_node, key, settings, &args)
     };
     let (_a1, first1, a1) = agent(&a1_key, &cell1, &["--stored-wh", "8000"]);
     let (_a2, first2, a2) = agent(&a2_key, &cell2, &[]);
