@@ -192,9 +192,58 @@ pub fn from_content(content: &Content) -> Result<AnyMessage, Error> {
     }
 }
 
+/// Appends the SL0 text of `value` as [`to_term`] makes it and `Term::write` prints it, without building
+/// the terms.
+fn write_value(value: &Value, symbol: &str, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            out.push(b'(');
+            out.extend_from_slice(symbol.as_bytes());
+            for (k, v) in map.iter().filter(|(_, v)| !v.is_null()) {
+                let key = k.replace('_', "-");
+                out.extend_from_slice(b" :");
+                out.extend_from_slice(key.as_bytes());
+                out.push(b' ');
+                write_value(v, &key, out);
+            }
+            out.push(b')');
+        }
+        Value::Array(items) => {
+            out.extend_from_slice(b"(sequence");
+            for item in items {
+                out.push(b' ');
+                write_value(item, symbol, out);
+            }
+            out.push(b')');
+        }
+        Value::String(text) => crate::string::write_string(text.as_bytes(), out),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Null => out.extend_from_slice(b"null"),
+    }
+}
+
+/// The bytes of [`to_content`]`(message, form)`; the SL0 form is written straight from the message's JSON.
+fn content_bytes(message: &AnyMessage, form: ContentForm) -> Vec<u8> {
+    if form != ContentForm::Sl0 {
+        return to_content(message, form).to_bytes();
+    }
+    let fields = match serde_json::to_value(message) {
+        Ok(Value::Object(mut map)) => map.remove("message").unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(b"((");
+    out.extend_from_slice(ONTOLOGY.as_bytes());
+    out.push(b' ');
+    write_value(&fields, &concept_name(message.type_name()), &mut out);
+    out.extend_from_slice(b"))");
+    out
+}
+
 /// Writes `message` as the content of `m` in `form`, with `:language fipa-sl0 :ontology idea-energy`.
 pub fn write(message: &AnyMessage, form: ContentForm, m: &mut AclMessage) {
-    m.content = Some(to_content(message, form).to_bytes().into());
+    m.content = Some(content_bytes(message, form).into());
     m.language = Some(LANGUAGE.into());
     m.ontology = Some(ONTOLOGY.into());
 }

@@ -37,6 +37,21 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn the_written_content_is_the_content_terms_printed(
+        message in idea_proto::strategies::any_message()
+    ) {
+        // `write` prints the SL0 form straight from the message; it must be what `to_content` gives.
+        for form in [ContentForm::Sl0, ContentForm::Protobuf] {
+            let mut m = AclMessage::new(Performative::Inform);
+            energy::write(&message, form, &mut m);
+            prop_assert_eq!(
+                m.content.as_deref().unwrap(),
+                &energy::to_content(&message, form).to_bytes()[..]
+            );
+        }
+    }
 }
 
 #[test]

@@ -3,12 +3,10 @@
 //! text, with bytes that are not UTF-8 replaced.
 
 use super::{Action, Content, ContentElement, Formula, Term};
-use crate::message::Expression;
 use std::fmt::{self, Display, Formatter};
 
 fn string(bytes: &[u8], out: &mut Vec<u8>) {
-    // Writing a string expression cannot fail: only words and numbers are checked.
-    let _ = crate::string::write_expression(&Expression::String(bytes.to_vec()), out);
+    crate::string::write_string(bytes, out);
 }
 
 fn list(head: &str, items: &[Term], out: &mut Vec<u8>) {

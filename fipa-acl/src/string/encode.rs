@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::message::{AclMessage, AgentIdentifier, Expression, ParameterValue};
 
 /// Writes `value` as a string: quoted where that round-trips, byte-length encoded otherwise.
-fn string(value: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn string(value: &[u8], out: &mut Vec<u8>) {
     let quotable = std::str::from_utf8(value).is_ok() && value.last() != Some(&b'\\');
     if quotable {
         out.push(b'"');

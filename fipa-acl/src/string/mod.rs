@@ -17,6 +17,12 @@ pub(crate) fn write_expression(e: &Expression, out: &mut Vec<u8>) -> Result<(), 
     encode::expression(e, out)
 }
 
+/// Writes `bytes` as a string expression: quoted when it is UTF-8 (and does not end in a backslash), else as a
+/// byte-length string `#N"…`.
+pub(crate) fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
+    encode::string(bytes, out);
+}
+
 /// Writes one expression, a word or number that is not one as a string (for display).
 pub(crate) fn write_expression_lenient(e: &Expression, out: &mut Vec<u8>) {
     encode::expression_lenient(e, out);
