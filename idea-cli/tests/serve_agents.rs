@@ -601,6 +601,19 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     );
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(report["entries"], 3, "{report}");
+    // A second node over the same ledger is refused: it would start a fresh registry over the chain.
+    let (code, _, err) = idea_code(&[
+        "serve",
+        "te-node",
+        "--broker",
+        &address,
+        "--signing-key",
+        &te_key,
+        "--ledger",
+        ledger,
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("already holds 3 entries"), "{err}");
 }
 
 /// The P2P market as a process: two agents (processes) find it through the directory, their owners place a

@@ -311,6 +311,16 @@ pub(crate) fn run(
                             .map_err(|e| format!("--ledger {}: {e}", path.display()))
                     })
                     .transpose()?;
+                if let (Some(head), Some(path)) =
+                    (ledger.as_ref().and_then(|l| l.head()), &args.ledger)
+                {
+                    return Err(format!(
+                        "--ledger {} already holds {} entries: the node does not rebuild its state from a \
+                         ledger yet, and a fresh registry over it would record agents twice; give a new file",
+                        path.display(),
+                        head.seq
+                    ));
+                }
                 let genesis = fipa_acl::mqtt::system_now();
                 let node =
                     idea_agent::TeNode::registrar(deployment, key.clone(), admission, genesis);
