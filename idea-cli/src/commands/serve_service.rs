@@ -99,6 +99,12 @@ impl ServiceArgs {
             || self.gate_closure_s.is_some()
     }
 
+    /// The TE deployment `--deployment` names.
+    fn deployment(&self) -> Result<te_contract::DeploymentId, String> {
+        te_contract::DeploymentId::new(&self.deployment)
+            .map_err(|e| format!("--deployment {}: {e}", self.deployment))
+    }
+
     /// Refuses the options `kind` does not take.
     fn check(&self, kind: &str) -> Result<(), String> {
         let refused = |option: &str, who: &str| {
@@ -300,8 +306,7 @@ pub(crate) fn run(
                     Admission::Keys(keys) => format!("{} enrolled keys", keys.len()),
                     _ => "any agent that proves its key".to_owned(),
                 };
-                let deployment = te_contract::DeploymentId::new(&args.deployment)
-                    .map_err(|e| format!("--deployment {}: {e}", args.deployment))?;
+                let deployment = args.deployment()?;
                 let ledger = args
                     .ledger
                     .as_deref()
@@ -356,8 +361,7 @@ pub(crate) fn run(
                 let directory = directory.ok_or(
                     "market needs --directory NAME=KEY: its traders are the agents registered there",
                 )?;
-                let deployment = te_contract::DeploymentId::new(&args.deployment)
-                    .map_err(|e| format!("--deployment {}: {e}", args.deployment))?;
+                let deployment = args.deployment()?;
                 let gate_closure_s = args.gate_closure_s.unwrap_or(300);
                 let config = idea_agent::MarketConfig {
                     me: fipa_acl::AgentIdentifier::new(name.clone()),
@@ -401,8 +405,7 @@ pub(crate) fn run(
                     .ok_or("agent needs --directory NAME=KEY: it finds its peers there")?;
                 let mut seed = [0u8; 16];
                 seed.copy_from_slice(public.to_bytes().get(..16).unwrap_or(&[0; 16]));
-                let deployment = te_contract::DeploymentId::new(&args.deployment)
-                    .map_err(|e| format!("--deployment {}: {e}", args.deployment))?;
+                let deployment = args.deployment()?;
                 let te = args.te_node.as_ref().map(|_| idea_agent::TeIdentity {
                     deployment,
                     avatar: idea_agent::te_node::avatar_of_key(&public),
