@@ -335,8 +335,9 @@ impl TeNode {
 
     /// A node that is its deployment's registrar: a new deployment whose registry's registrar is the avatar
     /// of `key` ([`avatar_of_key`]), which registers the avatars that submit a registration they signed
-    /// ([`TeSubmission::Register`]) and that `admission` lets in — any key that proves itself
-    /// ([`crate::Admission::Open`]), or only enrolled keys.
+    /// ([`TeSubmission::Register`]) and that `admission` lets in — any agent's key that proves itself
+    /// ([`crate::Admission::Open`]; meters, users and registrars are never registered that way), or only
+    /// enrolled keys.
     pub fn registrar(
         deployment: te_contract::DeploymentId,
         key: idea_proto::SigningKey,
@@ -701,6 +702,18 @@ impl TeNode {
                     "the registrar is {}, not {}",
                     registrar.avatar, body.registrar
                 ),
+                now,
+            );
+        }
+        // Open admission lets in agents only: a meter's avatar signs the readings money moves on, and a
+        // user's or registrar's acts for people, so those are enrolled.
+        if matches!(registrar.admission, crate::Admission::Open)
+            && !matches!(body.kind, te_contract::registry::AvatarKind::Agent(_))
+        {
+            return self.refuse(
+                from,
+                None,
+                "only an agent registers without enrolment".into(),
                 now,
             );
         }

@@ -509,6 +509,46 @@ fn a_node_that_is_registrar_registers_agents_that_sign_their_registration_and_ad
     assert!(reasons[1].contains("is not enrolled"), "{reasons:?}");
     assert!(reasons[2].contains("the registrar is"), "{reasons:?}");
 
+    // Under open admission an agent registers, but a meter (whose readings move money) does not.
+    let mut open = TeNode::registrar(
+        deployment(),
+        node_key.clone(),
+        idea_agent::Admission::Open,
+        now,
+    );
+    open.handle_bytes("cell-1@idea", &bytes, now);
+    assert!(matches!(
+        open.poll_notice(),
+        Some(TeNotice::Registered { .. })
+    ));
+    let meter_key = key(9);
+    let unsigned = Signed::new(
+        deployment(),
+        te_contract::registry::Registration {
+            registrar: idea_agent::te_node::avatar_of_key(&PublicKey::from(&node_key)),
+            avatar: idea_agent::te_node::avatar_of_key(&PublicKey::from(&meter_key)),
+            kind: te_contract::registry::AvatarKind::Meter {
+                meter: MeterId::new("meter-cell-1").unwrap(),
+                cell: CellId::new("cell-1").unwrap(),
+            },
+            key: PublicKey::from(&meter_key),
+            at: now,
+        },
+    );
+    let signature = EnvelopeSigner::sign_digest(&meter_key, &unsigned.digest());
+    open.handle_submission(
+        "meter-gateway",
+        TeSubmission::Register {
+            registration: Box::new(unsigned),
+            signature,
+        },
+        now,
+    );
+    assert_eq!(
+        open.refusals().last().map(|r| r.reason.as_str()),
+        Some("only an agent registers without enrolment")
+    );
+
     // A node that is not a registrar registers no one.
     let mut plain = TeNode::new(registry(&[]));
     plain.handle_bytes("cell-1@idea", &bytes, now);
