@@ -1,4 +1,4 @@
-//! Fuzz body for the signed objects and ledger settlement records of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
+//! Fuzz body for the signed objects and ledger settlement and clearing records of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
 //! replay test `te-contract/tests/fuzz_corpus.rs`.
 #![allow(
     unreachable_pub,
@@ -9,6 +9,7 @@
 )]
 
 use te_contract::channel::{ChannelClose, ChannelOpen, ChannelState, CloseRequest};
+use te_contract::clearing::ClearingReport;
 use te_contract::contract::Contract;
 use te_contract::ledger::{Checkpoint, RecordKind};
 use te_contract::meter::{DeliveryToken, MeterReading};
@@ -38,6 +39,7 @@ pub fn signed(data: &[u8]) -> bool {
         Some(MessageKind::Dispute) => check::<Dispute>(data),
         Some(MessageKind::LedgerCheckpoint) => check::<Checkpoint>(data),
         None if code == RecordKind::Settlement.code() => settlement_record(&data[2..]),
+        None if code == RecordKind::Clearing.code() => clearing_record(&data[2..]),
         _ => false,
     }
 }
@@ -48,6 +50,17 @@ fn settlement_record(data: &[u8]) -> bool {
         return false;
     };
     assert_eq!(value.to_bytes(), &data[..used], "not canonical");
+    true
+}
+
+/// A ledger's clearing record (what follows the code): canonical when it decodes, and its consistency check
+/// ends in a verdict.
+fn clearing_record(data: &[u8]) -> bool {
+    let Ok((value, used)) = ClearingReport::decode(data) else {
+        return false;
+    };
+    assert_eq!(value.to_bytes(), &data[..used], "not canonical");
+    let _ = value.check();
     true
 }
 

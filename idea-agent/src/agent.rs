@@ -60,10 +60,11 @@ pub struct Agent {
     settlements: std::collections::BTreeMap<TransactionId, Settlement>,
 }
 
-/// What the TE node settled of one transaction so far, from this agent's side.
+/// What the TE node settled of one transaction so far, from this agent's side: the intervals it verified and
+/// what they come to, and what clearing runs have paid of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Settlement {
-    /// Intervals settled.
+    /// Intervals verified and settled.
     pub intervals: u32,
     /// Energy the meter verified, Wh.
     pub delivered_wh: i64,
@@ -71,6 +72,12 @@ pub struct Settlement {
     pub amount_minor: i64,
     /// The penalties inside the amounts, minor units.
     pub penalty_minor: i64,
+    /// Intervals a clearing run paid (TE-08).
+    pub paid_intervals: u32,
+    /// The part of `amount_minor` clearing runs paid, minor units, same sign.
+    pub paid_minor: i64,
+    /// Whether every interval of the contract is paid.
+    pub paid_in_full: bool,
 }
 
 /// The most settlements an agent keeps (the oldest transactions' are dropped first).
@@ -188,6 +195,27 @@ impl Agent {
         s.delivered_wh = s.delivered_wh.saturating_add(delivered_wh);
         s.amount_minor = s.amount_minor.saturating_add(signed);
         s.penalty_minor = s.penalty_minor.saturating_add(penalty);
+    }
+
+    /// Intervals of transaction `id` a clearing run paid; returns whether the contract is now paid in full.
+    fn record_payment(
+        &mut self,
+        id: &TransactionId,
+        paid: &crate::te_node::ClearedInterval,
+    ) -> bool {
+        let Some(side) = self.transactions.get(id).map(|t| t.side) else {
+            return false;
+        };
+        let signed = if side == idea_proto::Side::Seller {
+            paid.amount_minor
+        } else {
+            paid.amount_minor.saturating_neg()
+        };
+        let s = self.settlements.entry(*id).or_default();
+        s.paid_intervals = s.paid_intervals.saturating_add(1);
+        s.paid_minor = s.paid_minor.saturating_add(signed);
+        s.paid_in_full |= paid.complete;
+        s.paid_in_full
     }
 
     /// The services other agents offer, as the directory described them (plug & play).
@@ -594,26 +622,33 @@ impl Agent {
                 ..
             } => {
                 let detail = format!(
-                    "interval {interval}: {delivered_wh} Wh, {amount_minor} minor units paid (penalty {penalty_minor})"
+                    "interval {interval}: {delivered_wh} Wh, {amount_minor} minor units due at the next clearing (penalty {penalty_minor}){}",
+                    if *complete {
+                        "; every interval verified"
+                    } else {
+                        ""
+                    }
                 );
                 self.record_settlement(transaction, *delivered_wh, *amount_minor, *penalty_minor);
-                let state = self
-                    .transactions
-                    .get(transaction)
-                    .map(|t| t.lifecycle.state());
-                if *complete && state == Some(S::Completed) {
-                    self.handle_settled(transaction, &detail, now)
-                } else {
-                    self.log(
-                        now,
-                        "UC-10",
-                        "interval-settled",
-                        Some(*transaction),
-                        None,
-                        detail,
-                    );
-                    Ok(())
-                }
+                self.log(
+                    now,
+                    "TE-04",
+                    "interval-settled",
+                    Some(*transaction),
+                    None,
+                    detail,
+                );
+                Ok(())
+            }
+            crate::TeNotice::Cleared {
+                period_end,
+                paid,
+                carried,
+                set_aside,
+                ..
+            } => {
+                self.handle_cleared(*period_end, paid, carried, set_aside, now);
+                Ok(())
             }
             crate::TeNotice::TokensToSign { .. } => Ok(()),
             crate::TeNotice::Registered { avatar, .. } => {
@@ -716,11 +751,76 @@ impl Agent {
             self.advance(&id, S::Completed, now, "last interval measured".into())?;
             self.commanded.remove(&id);
             self.release(&id, now, "delivered");
+            if self.settlements.get(&id).is_some_and(|s| s.paid_in_full) {
+                self.handle_settled(&id, "paid in full at clearing", now)?;
+            }
         } else {
             self.advance(&id, S::Executing, now, String::new())?;
             self.set_delivery_deadline(&id);
         }
         Ok(())
+    }
+
+    /// TE-08: a clearing run paid, carried or set aside intervals of this agent's transactions. A transaction
+    /// paid in full whose delivery is complete is settled (UC-10); one whose delivery completes later is
+    /// settled then.
+    fn handle_cleared(
+        &mut self,
+        period_end: Timestamp,
+        paid: &[crate::te_node::ClearedInterval],
+        carried: &[crate::te_node::ClearedInterval],
+        set_aside: &[crate::te_node::ClearedInterval],
+        now: Timestamp,
+    ) {
+        for p in paid {
+            let in_full = self.record_payment(&p.transaction, p);
+            let detail = format!(
+                "interval {}: {} minor units paid at the clearing of {period_end}",
+                p.interval, p.amount_minor
+            );
+            let state = self
+                .transactions
+                .get(&p.transaction)
+                .map(|t| t.lifecycle.state());
+            if in_full && state == Some(S::Completed) {
+                let detail = format!("{detail}; paid in full");
+                if let Err(e) = self.handle_settled(&p.transaction, &detail, now) {
+                    self.log(
+                        now,
+                        "UC-10",
+                        "settle-failed",
+                        Some(p.transaction),
+                        None,
+                        e.to_string(),
+                    );
+                }
+            } else {
+                self.log(
+                    now,
+                    "TE-08",
+                    "interval-paid",
+                    Some(p.transaction),
+                    None,
+                    detail,
+                );
+            }
+        }
+        for (items, what) in [
+            (carried, "payment-carried"),
+            (set_aside, "payment-set-aside"),
+        ] {
+            for c in items {
+                let reason = c.reason.clone().unwrap_or_default();
+                self.log(
+                    now,
+                    "TE-08",
+                    what,
+                    Some(c.transaction),
+                    None,
+                    format!("interval {}: {reason}", c.interval),
+                );
+            }
+        }
     }
 
     /// UC-10: the TE node settled transaction `id`.

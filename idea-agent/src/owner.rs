@@ -8,7 +8,7 @@
 //! | `GET /commitments` | the commitment book (AG-04) |
 //! | `GET /transactions` | every trade with its counterparty, side, state, price, energy and window |
 //! | `GET /events?since=N` | the event log from sequence number `N` (the last [`MAX_KEPT_EVENTS`]) |
-//! | `GET /money` | what the TE node settled per transaction, and the totals |
+//! | `GET /money` | what the TE node settled per transaction and what clearing paid of it, and the totals |
 //! | `PUT /participation` `{"profile": NAME}` | AUX-03: another participation profile |
 //! | `POST /orders` `{"start": RFC 3339, "wh": [..], "reply_within_s": 30, "tolerance_bp": 500, "penalty_per_kwh": 0}` | buy energy bilaterally from the cells known (UC-01) |
 //! | `POST /market-orders` `{"side": "buy"\|"sell", "start": RFC 3339, "wh": N, "service": "p2p-market", "operator": "market-operator"}` | an order for one period on the P2P market the directory offers, at the owner's limit price |
@@ -275,7 +275,7 @@ fn state_name(s: TransactionState) -> String {
 }
 
 fn money(agent: &Agent) -> Value {
-    let (mut received, mut paid, mut penalties) = (0i64, 0i64, 0i64);
+    let (mut received, mut paid, mut penalties, mut due) = (0i64, 0i64, 0i64, 0i64);
     let listed: Vec<Value> = agent
         .settlements()
         .iter()
@@ -286,12 +286,16 @@ fn money(agent: &Agent) -> Value {
                 paid = paid.saturating_add(s.amount_minor.saturating_neg());
             }
             penalties = penalties.saturating_add(s.penalty_minor);
+            due = due.saturating_add(s.amount_minor.saturating_sub(s.paid_minor));
             json!({
                 "transaction": id.to_string(),
                 "intervals": s.intervals,
                 "delivered_wh": s.delivered_wh,
                 "amount_minor": s.amount_minor,
                 "penalty_minor": s.penalty_minor,
+                "paid_intervals": s.paid_intervals,
+                "cleared_minor": s.paid_minor,
+                "paid_in_full": s.paid_in_full,
             })
         })
         .collect();
@@ -300,6 +304,7 @@ fn money(agent: &Agent) -> Value {
         "received_minor": received,
         "paid_minor": paid,
         "penalties_minor": penalties,
+        "due_at_clearing_minor": due,
         "settlements": listed,
     })
 }

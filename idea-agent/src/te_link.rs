@@ -142,6 +142,42 @@ pub(crate) async fn subscribe(
     Ok((client, rx))
 }
 
+/// Commits what the node accepted to `ledger`, then sends the notices it caused; `false` when the ledger
+/// refused a commit (the service stops: nothing unrecorded is ever acknowledged).
+async fn flush(
+    node: &mut TeNode,
+    ledger: Option<&mut Ledger<SqliteStore>>,
+    client: &AsyncClient,
+    prefix: &str,
+    key: &SigningKey,
+) -> bool {
+    if let Some(ledger) = ledger {
+        let entries: Vec<_> = std::iter::from_fn(|| node.poll_entry()).collect();
+        let committed = if entries.is_empty() {
+            Ok(())
+        } else {
+            ledger
+                .submit_all(entries)
+                .and_then(|_| ledger.commit().map(|_| ()))
+        };
+        if let Err(e) = committed {
+            log::error!("TE node: the ledger refused a commit, stopping: {e}");
+            return false;
+        }
+    }
+    while let Some(notice) = node.poll_notice() {
+        let to = notice.to().to_owned();
+        let body = notice_payload(&notice, key);
+        if let Err(e) = client
+            .publish(inbox_topic(prefix, &to), QoS::AtLeastOnce, false, body)
+            .await
+        {
+            log::warn!("TE node: notice to {to}: {e}");
+        }
+    }
+    true
+}
+
 /// The TE node running as an MQTT service.
 #[derive(Debug)]
 pub struct TeService {
@@ -187,6 +223,9 @@ impl TeService {
         let prefix = prefix.to_owned();
         let task = tokio::spawn(async move {
             loop {
+                // The next clearing run (TE-08), while an interval waits for one.
+                let deadline = node.poll_timeout();
+                let sleep = deadline.map(|d| clock.until(d));
                 tokio::select! {
                     payload = rx.recv() => {
                         let Some(payload) = payload else { break };
@@ -203,30 +242,17 @@ impl TeService {
                             }
                         }
                         node.handle_bytes_batch(batch, clock.now());
-                        if let Some(ledger) = ledger.as_mut() {
-                            let entries: Vec<_> = std::iter::from_fn(|| node.poll_entry()).collect();
-                            let committed = if entries.is_empty() {
-                                Ok(())
-                            } else {
-                                ledger.submit_all(entries).and_then(|_| ledger.commit().map(|_| ()))
-                            };
-                            if let Err(e) = committed {
-                                log::error!("TE node: the ledger refused a commit, stopping: {e}");
-                                break;
-                            }
-                        }
-                        while let Some(notice) = node.poll_notice() {
-                            let to = notice.to().to_owned();
-                            let body = notice_payload(&notice, &key);
-                            if let Err(e) = client
-                                .publish(inbox_topic(&prefix, &to), QoS::AtLeastOnce, false, body)
-                                .await
-                            {
-                                log::warn!("TE node: notice to {to}: {e}");
-                            }
-                        }
                     }
+                    () = async {
+                        match sleep {
+                            Some(d) => tokio::time::sleep(d).await,
+                            None => std::future::pending().await,
+                        }
+                    } => node.handle_timeout(clock.now()),
                     _ = &mut stop_rx => break,
+                }
+                if !flush(&mut node, ledger.as_mut(), &client, &prefix, &key).await {
+                    break;
                 }
             }
             let _ = client.disconnect().await;

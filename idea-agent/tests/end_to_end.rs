@@ -155,7 +155,11 @@ async fn complex() -> Complex {
     let port = broker.addr().port();
     let node_key = SigningKey::from_bytes(&[60; 32]);
     // The node registers the avatars itself, so its ledger holds them before what they sign.
-    let mut node = TeNode::new(empty_registry()).with_ledger_entries();
+    // Clearing every simulated minute (TE-08 allows up to 15), so the run comes soon after the settlement.
+    let mut node = TeNode::new(empty_registry())
+        .with_ledger_entries()
+        .with_clearing_period(Duration::from_mins(1))
+        .unwrap();
     let (_, _, genesis) = registrar();
     for r in registrations(&[1, 2])
         .iter()
@@ -308,7 +312,14 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     let commanded = wait_for(&mut c.events[0], "commanded", &mut seller_log).await;
     assert_eq!(commanded.detail, "setpoint 800 W at the connection point");
     wait_for(&mut c.events[0], "completed", &mut seller_log).await;
+    // Verified against the meter's token (TE-04), then paid at the next clearing run (TE-08, UC-10).
+    let verified = wait_for(&mut c.events[0], "interval-settled", &mut seller_log).await;
     let settled = wait_for(&mut c.events[0], "settled", &mut seller_log).await;
+    assert!(
+        settled.detail.contains("paid in full"),
+        "{}",
+        settled.detail
+    );
     assert_eq!(settled.transaction, Some(id));
     wait_for(&mut c.events[1], "settled", &mut buyer_log).await;
 
@@ -354,7 +365,8 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     let ledger_file = c.ledger.clone();
     let node = c.stop().await;
     // The evidence (TE-07): the node's ledger, opened read-only, verifies under the registrar — the three
-    // registrations, the contract, the meter's readings and the settlement, every signature checked.
+    // registrations, the contract, the meter's readings, the settlement and the clearing run, every signature
+    // checked and the run's transfers the net of what it settled.
     let (registrar_avatar, registrar_key, genesis) = registrar();
     let store = te_contract::ledger::SqliteStore::open_read_only(&ledger_file).unwrap();
     let report = te_contract::audit::verify(
@@ -367,7 +379,7 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     )
     .unwrap();
     eprintln!("ledger: {report:?}");
-    assert!(report.entries >= 6, "{report:?}");
+    assert!(report.entries >= 7, "{report:?}");
     drop(store);
     let _ = std::fs::remove_file(&ledger_file);
     let contract = node.contracts().get(&id).unwrap().signed.body().clone();
@@ -378,13 +390,16 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
         Money::new(10_000, eur).minor_units - node.wallets().balance(&avatar(2), eur).minor_units;
     let received = node.wallets().balance(&avatar(1), eur).minor_units;
     assert_eq!(paid, received, "what the buyer paid the seller got");
-    let [_, delivered, amount, penalty] = numbers(&settled.detail);
-    eprintln!("settled: {}", settled.detail);
+    let [_, delivered, amount, penalty] = numbers(&verified.detail);
+    eprintln!("settled: {} / {}", verified.detail, settled.detail);
     assert_eq!(
         paid, amount,
         "the settlement notice says what moved: {}",
-        settled.detail
+        verified.detail
     );
+    assert_eq!(seller_money["due_at_clearing_minor"], 0, "{seller_money}");
+    assert_eq!(seller_money["settlements"][0]["cleared_minor"], received);
+    assert_eq!(seller_money["settlements"][0]["paid_in_full"], true);
     assert_eq!(seller_money["received_minor"], received, "{seller_money}");
     assert_eq!(buyer_money["paid_minor"], paid, "{buyer_money}");
     assert_eq!(seller_money["settlements"][0]["delivered_wh"], delivered);

@@ -172,6 +172,29 @@ fn notice_seeds() -> Seeds {
                 reason: "a replay".into(),
             },
         ),
+        (
+            "cleared",
+            TeNotice::Cleared {
+                to: "cell-1@idea".into(),
+                period_end: now,
+                net_minor: [("EUR".to_owned(), 9)].into_iter().collect(),
+                paid: vec![idea_agent::te_node::ClearedInterval {
+                    transaction: id,
+                    interval: 0,
+                    amount_minor: 9,
+                    complete: true,
+                    reason: None,
+                }],
+                carried: vec![idea_agent::te_node::ClearedInterval {
+                    transaction: TransactionId::from_bytes([8; 16]),
+                    interval: 3,
+                    amount_minor: -2,
+                    complete: false,
+                    reason: Some("carried to the next clearing".into()),
+                }],
+                set_aside: Vec::new(),
+            },
+        ),
     ];
     notices
         .into_iter()
@@ -254,9 +277,9 @@ fn notice_and_service_seeds_are_what_the_node_and_agents_write() {
 
 #[test]
 fn agent_te_notice_corpus() {
-    let inputs = corpus_files::corpus("agent_te_notice", 5);
+    let inputs = corpus_files::corpus("agent_te_notice", 6);
     let parsed = inputs.iter().filter(|c| bodies::te_notice(c)).count();
-    assert!(parsed >= 5, "{parsed} inputs parsed");
+    assert!(parsed >= 6, "{parsed} inputs parsed");
 }
 
 #[test]

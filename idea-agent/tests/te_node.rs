@@ -47,13 +47,7 @@ fn deliver(node: &mut TeNode, agents: &mut [&mut Agent], now: Timestamp) -> Vec<
     let mut notices = Vec::new();
     while let Some(n) = node.poll_notice() {
         for a in agents.iter_mut() {
-            let to = match &n {
-                TeNotice::Recorded { to, .. }
-                | TeNotice::Refused { to, .. }
-                | TeNotice::Settled { to, .. } => to,
-                _ => continue,
-            };
-            if to == &a.me().name {
+            if n.to() == a.me().name {
                 a.handle_te_notice(&n, now).unwrap();
             }
         }
@@ -279,9 +273,25 @@ fn report(id: TransactionId, cell: &str, start: &str, wh: i64) -> MeasurementRep
     .unwrap()
 }
 
-#[test]
-fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_energy_less_penalty()
-{
+/// A trade of 2 × 600 Wh from cell 1 to cell 2 at 18 c/kWh (no tolerance band, a penalty of 40 c/kWh
+/// beyond it), recorded, commanded and delivered (600 Wh, then 550), its meter tokens settled at 11:31 —
+/// with the buyer's wallet holding `funds` cents. Returns the node, the agents, the transaction, and what
+/// each interval comes to.
+struct Delivered {
+    node: TeNode,
+    seller: Agent,
+    buyer: Agent,
+    id: TransactionId,
+    first: i64,
+    second: i64,
+    tokens: Vec<Signed<te_contract::meter::DeliveryToken>>,
+}
+
+fn eur() -> Currency {
+    Currency::new("EUR", 2).unwrap()
+}
+
+fn delivered_and_settled(funds: i64) -> Delivered {
     let mut node = TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1"));
     node.add_meter(
         meter_avatar(),
@@ -292,9 +302,8 @@ fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_en
         },
     )
     .unwrap();
-    let eur = Currency::new("EUR", 2).unwrap();
     node.wallets_mut()
-        .deposit(avatar(2), Money::new(1_000, eur))
+        .deposit(avatar(2), Money::new(funds, eur()))
         .unwrap();
     let (mut seller, mut buyer, id, mut trace) = agreed_pair(&mut node);
     let (from, submission) = trace.te.remove(0);
@@ -311,8 +320,7 @@ fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_en
             .unwrap();
     }
 
-    // The meter at the seller's connection: 600 Wh in the first quarter hour, 550 in the second (contracted:
-    // 600 and 600, no tolerance band, a penalty of 40 cents per kWh beyond it).
+    // The meter at the seller's connection: 600 Wh in the first quarter hour, 550 in the second.
     let delivered = [600, 550];
     let mut signed_tokens = Vec::new();
     for (seq, (at, export)) in [
@@ -352,7 +360,7 @@ fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_en
             .handle_measurement(&report(id, "cell-2", start, -delivered[i]), at)
             .unwrap();
     }
-    // The signed tokens settle the contract (UC-10), each once.
+    // The signed tokens settle the contract (TE-03, TE-04), each once.
     let at = t("2026-12-02T11:31:00Z");
     for token in &signed_tokens {
         node.handle_submission(
@@ -382,8 +390,8 @@ fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_en
             _ => None,
         })
         .collect();
-    let price = EnergyPrice::new(18, eur);
-    let penalty = EnergyPrice::new(40, eur);
+    let price = EnergyPrice::new(18, eur());
+    let penalty = EnergyPrice::new(40, eur());
     let first = price.cost_of(Energy::from_wh(600)).unwrap().minor_units;
     let second_penalty = penalty.cost_of(Energy::from_wh(50)).unwrap().minor_units;
     let second = price.cost_of(Energy::from_wh(550)).unwrap().minor_units - second_penalty;
@@ -396,35 +404,163 @@ fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_en
             ("cell-2@idea".to_owned(), 1, second, second_penalty, true),
         ]
     );
+    Delivered {
+        node,
+        seller,
+        buyer,
+        id,
+        first,
+        second,
+        tokens: signed_tokens,
+    }
+}
+
+fn state(agent: &Agent, id: &TransactionId) -> TransactionState {
+    agent.transactions().get(id).unwrap().lifecycle.state()
+}
+
+fn cleared(notices: &[TeNotice]) -> Vec<(&str, &BTreeMap<String, i64>, usize, usize)> {
+    notices
+        .iter()
+        .filter_map(|n| match n {
+            TeNotice::Cleared {
+                to,
+                net_minor,
+                paid,
+                carried,
+                ..
+            } => Some((to.as_str(), net_minor, paid.len(), carried.len())),
+            _ => None,
+        })
+        .collect()
+}
+
+use std::collections::BTreeMap;
+
+#[test]
+fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_energy_less_penalty()
+{
+    let Delivered {
+        mut node,
+        mut seller,
+        mut buyer,
+        id,
+        first,
+        second,
+        tokens,
+    } = delivered_and_settled(1_000);
+    // Verified, and due at the next clearing (TE-08): no money has moved yet.
+    assert_eq!(node.wallets().balance(&avatar(1), eur()).minor_units, 0);
+    assert_eq!(state(&seller, &id), TransactionState::Completed);
+    let quarter = t("2026-12-02T11:45:00Z");
+    assert_eq!(node.poll_timeout(), Some(quarter));
+    node.handle_timeout(t("2026-12-02T11:44:59Z"));
+    assert!(node.poll_notice().is_none(), "not before the period ends");
+
+    // The clearing run at the quarter hour pays both intervals: the buyer's net position is the seller's.
+    node.handle_timeout(quarter);
+    let notices = deliver(&mut node, &mut [&mut seller, &mut buyer], quarter);
+    let total = first + second;
+    let seller_net = BTreeMap::from([("EUR".to_owned(), total)]);
+    let buyer_net = BTreeMap::from([("EUR".to_owned(), -total)]);
     assert_eq!(
-        node.wallets().balance(&avatar(1), eur).minor_units,
-        first + second
+        cleared(&notices),
+        [
+            ("cell-1@idea", &seller_net, 2, 0),
+            ("cell-2@idea", &buyer_net, 2, 0)
+        ]
     );
+    assert!(matches!(
+        &notices[0],
+        TeNotice::Cleared { paid, .. } if !paid[0].complete && paid[1].complete
+    ));
+    assert_eq!(node.wallets().balance(&avatar(1), eur()).minor_units, total);
     assert_eq!(
-        node.wallets().balance(&avatar(2), eur).minor_units,
-        1_000 - first - second
+        node.wallets().balance(&avatar(2), eur()).minor_units,
+        1_000 - total
     );
     for a in [&seller, &buyer] {
-        assert_eq!(
-            a.transactions().get(&id).unwrap().lifecycle.state(),
-            TransactionState::Settled
-        );
+        assert_eq!(state(a, &id), TransactionState::Settled);
+        let s = a.settlements()[&id];
+        assert!(s.paid_in_full && s.paid_intervals == 2, "{s:?}");
     }
+    assert_eq!(seller.settlements()[&id].paid_minor, total);
+    assert_eq!(buyer.settlements()[&id].paid_minor, -total);
+    assert_eq!(node.poll_timeout(), None, "nothing waits for a run");
+
     // A token again: the interval is not paid twice.
     node.handle_submission(
         "meter-gateway",
-        TeSubmission::DeliveryToken(Box::new(signed_tokens[0].clone())),
-        at,
+        TeSubmission::DeliveryToken(Box::new(tokens[0].clone())),
+        quarter,
     );
-    let again = deliver(&mut node, &mut [&mut seller, &mut buyer], at);
+    let again = deliver(&mut node, &mut [&mut seller, &mut buyer], quarter);
     assert!(
         matches!(&again[..], [TeNotice::Refused { to, .. }] if to == "meter-gateway"),
         "{again:?}"
     );
+    node.handle_timeout(t("2026-12-02T12:00:00Z"));
+    assert!(node.poll_notice().is_none());
+    assert_eq!(node.wallets().balance(&avatar(1), eur()).minor_units, total);
+}
+
+/// TE-08: a buyer whose wallet cannot cover its net position is left out of the run; its intervals are
+/// carried, with the reason, to the next run — which pays them once the wallet is funded — and the
+/// transaction is settled only then.
+#[test]
+fn a_buyer_short_of_funds_is_carried_to_the_next_clearing_and_paid_there() {
+    let Delivered {
+        mut node,
+        mut seller,
+        mut buyer,
+        id,
+        first,
+        second,
+        ..
+    } = delivered_and_settled(10);
+    let quarter = t("2026-12-02T11:45:00Z");
+    node.handle_timeout(quarter);
+    let notices = deliver(&mut node, &mut [&mut seller, &mut buyer], quarter);
+    let nothing = BTreeMap::from([("EUR".to_owned(), 0)]);
     assert_eq!(
-        node.wallets().balance(&avatar(1), eur).minor_units,
+        cleared(&notices),
+        [
+            ("cell-1@idea", &nothing, 0, 2),
+            ("cell-2@idea", &nothing, 0, 2)
+        ]
+    );
+    let TeNotice::Cleared { carried, .. } = &notices[1] else {
+        panic!("{notices:?}")
+    };
+    let reason = carried[0].reason.as_deref().unwrap();
+    assert!(
+        reason.contains(&avatar(2).to_string()) && reason.contains("carried"),
+        "{reason}"
+    );
+    assert_eq!(node.wallets().balance(&avatar(2), eur()).minor_units, 10);
+    assert_eq!(state(&seller, &id), TransactionState::Completed);
+    let mut events = Vec::new();
+    while let Some(e) = buyer.poll_event() {
+        events.push(e.what);
+    }
+    assert!(events.contains(&"payment-carried"), "{events:?}");
+
+    // Funded, the next run pays.
+    node.wallets_mut()
+        .deposit(avatar(2), Money::new(1_000, eur()))
+        .unwrap();
+    let next = t("2026-12-02T12:00:00Z");
+    assert_eq!(node.poll_timeout(), Some(next));
+    node.handle_timeout(next);
+    let notices = deliver(&mut node, &mut [&mut seller, &mut buyer], next);
+    assert_eq!(cleared(&notices)[0].2, 2);
+    assert_eq!(
+        node.wallets().balance(&avatar(1), eur()).minor_units,
         first + second
     );
+    for a in [&seller, &buyer] {
+        assert_eq!(state(a, &id), TransactionState::Settled);
+    }
 }
 
 /// Agent `n` whose avatar is the one its key names (an agent that registers itself through the network).

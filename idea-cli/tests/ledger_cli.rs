@@ -13,7 +13,7 @@ mod common;
 use common::{idea, idea_code};
 
 use idea_proto::{AgentId, PublicKey, SigningKey, Timestamp};
-use te_contract::ledger::{Entry, Ledger, RecordKind, SqliteStore};
+use te_contract::ledger::{Entry, Ledger, SqliteStore};
 use te_contract::registry::{AvatarKind, Registration};
 use te_contract::{AvatarId, Codec, DeploymentId, Signed};
 
@@ -46,13 +46,14 @@ fn a_ledger_verifies_under_its_registrar_and_not_under_another() {
         .submit(Entry::signed(&registration, genesis))
         .unwrap();
     ledger
-        .submit(Entry::record(
-            RecordKind::Clearing,
-            [3; 16],
-            1,
-            genesis,
-            b"run 1".to_vec(),
-        ))
+        .submit(
+            te_contract::clearing::clear(
+                Vec::new(),
+                &mut te_contract::wallet::Wallets::new(),
+                genesis,
+            )
+            .ledger_entry(genesis),
+        )
         .unwrap();
     let checkpoint = ledger
         .checkpoint(registrar, 0, &registrar_key, &deployment, genesis)

@@ -16,6 +16,7 @@
 //! ```
 
 use crate::channel::{ChannelClose, ChannelOpen, ChannelState, CloseRequest};
+use crate::clearing::ClearingRecordKind;
 use crate::contract::Contract;
 use crate::error::Result;
 use crate::id::{AvatarId, DeploymentId};
@@ -42,10 +43,10 @@ pub fn standard_kinds() -> Kinds {
         .with(SignedKind::<DeliveryToken>::new())
         .with(SignedKind::<Dispute>::new());
     for record in RecordKind::ALL {
-        kinds = if record == RecordKind::Settlement {
-            kinds.with(SettlementRecordKind)
-        } else {
-            kinds.with(PlatformKind(record))
+        kinds = match record {
+            RecordKind::Settlement => kinds.with(SettlementRecordKind),
+            RecordKind::Clearing => kinds.with(ClearingRecordKind),
+            _ => kinds.with(PlatformKind(record)),
         };
     }
     kinds

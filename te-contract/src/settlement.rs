@@ -10,6 +10,7 @@
 //! deviation beyond the band; the two are netted into one amount and a discrepancy is recorded. Each token and each (contract, interval) settles once.
 
 use crate::channel::{ChannelOpen, Debt};
+use crate::clearing::{Obligation, Pool, Source};
 use crate::codec::{Codec, Put, Reader};
 use crate::contract::{Contract, Flow};
 use crate::error::{Error, Result};
@@ -354,11 +355,7 @@ impl SettlementBook {
         let debt = match check.amount.minor_units {
             0 => None,
             n => Some(Debt {
-                id: DebtId::derive(&[
-                    b"settlement",
-                    contract.id().as_bytes(),
-                    &interval.to_be_bytes(),
-                ]),
+                id: settlement_debt_id(&contract.id(), interval),
                 debtor: if n > 0 { buyer } else { seller },
                 amount: n
                     .checked_abs()
@@ -370,6 +367,40 @@ impl SettlementBook {
         };
         self.record(check.clone(), now)?;
         Ok((check, debt))
+    }
+
+    /// Verifies and settles one interval at `now` as an obligation due at the next clearing of `pool`
+    /// (TE-08): the buyer owes the seller the amount (the seller owes the buyer when the penalty outweighs
+    /// it); its source is the interval's [`settlement_debt_id`], so it is never counted twice. A net amount
+    /// of zero owes nothing. Refused as [`SettlementBook::settle_to_wallets`] is (but for the wallet, which
+    /// the clearing run looks at), and when the pool is full; nothing is recorded then.
+    pub fn settle_to_pool(
+        &mut self,
+        contract: &Contract,
+        interval: u32,
+        token: &Signed<DeliveryToken>,
+        meters: &impl MeterBindings,
+        pool: &mut Pool,
+        now: Timestamp,
+    ) -> Result<(DeliveryCheck, Option<Obligation>)> {
+        let check = self.verify_new(contract, interval, token, meters, now)?;
+        let (from, to, amount) = match check.amount.minor_units {
+            0 => {
+                self.record(check.clone(), now)?;
+                return Ok((check, None));
+            }
+            n if n > 0 => (contract.buyer, contract.seller, check.amount),
+            _ => (contract.seller, contract.buyer, check.amount.checked_neg()?),
+        };
+        let obligation = Obligation {
+            source: Source::Transfer(settlement_debt_id(&contract.id(), interval)),
+            from,
+            to,
+            amount,
+        };
+        pool.add(obligation.clone())?;
+        self.record(check.clone(), now)?;
+        Ok((check, Some(obligation)))
     }
 
     fn verify_new(
@@ -520,6 +551,12 @@ impl SettlementBook {
             .ok_or_else(|| Error::invalid("dispute", "none was filed"))?;
         Ok(outcome.insert(resolution))
     }
+}
+
+/// The id of what one interval of a contract settles as: the debt in a channel, or the transfer due at
+/// clearing.
+pub fn settlement_debt_id(contract: &TransactionId, interval: u32) -> DebtId {
+    DebtId::derive(&[b"settlement", contract.as_bytes(), &interval.to_be_bytes()])
 }
 
 /// The id of the discrepancy of one interval of a contract.

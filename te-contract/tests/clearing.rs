@@ -14,8 +14,9 @@ mod common;
 use common::{World, accept, confirm, eur, later};
 use idea_proto::{Duration, Money, TransactionId};
 use proptest::prelude::*;
+use te_contract::Codec;
 use te_contract::channel::{Debt, Party};
-use te_contract::clearing::{DEFAULT_PERIOD, Obligation, Pool, Source, clear};
+use te_contract::clearing::{ClearingReport, DEFAULT_PERIOD, Obligation, Pool, Source, clear};
 use te_contract::wallet::Wallets;
 use te_contract::{AvatarId, DebtId};
 
@@ -193,7 +194,50 @@ proptest! {
         for o in &report.settled {
             prop_assert!(!report.left_out.contains(&(o.from, eur())) && !report.left_out.contains(&(o.to, eur())));
         }
+        // What the ledger records of the run reads back as it was, and passes the verifier's check.
+        prop_assert_eq!(ClearingReport::decode_exact(&report.to_bytes()).unwrap(), report.clone());
+        prop_assert_eq!(report.check(), Ok(()));
     }
+
+    #[test]
+    fn clearing_records_decode_canonically_or_not_at_all(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        if let Ok((value, used)) = ClearingReport::decode(&bytes) {
+            prop_assert_eq!(value.to_bytes(), &bytes[..used]);
+        }
+    }
+}
+
+/// A clearing record doctored after the run — money moved that no settled obligation owed, a position
+/// changed, the run's id moved to another period — fails the ledger's check, naming what is wrong.
+#[test]
+fn a_doctored_clearing_record_fails_the_check() {
+    let [x, y, z] = avatars();
+    let mut wallets = funded(1_000);
+    let report = clear(
+        vec![owes(1, x, y, 100), owes(2, y, z, 30), owes(3, z, x, 10)],
+        &mut wallets,
+        later(15),
+    );
+    assert_eq!(report.check(), Ok(()));
+    let field = |r: &ClearingReport| match r.check() {
+        Err(te_contract::Error::Invalid { field, .. }) => field,
+        other => panic!("{other:?}"),
+    };
+    let mut more_moved = report.clone();
+    more_moved.transfers[0].2 = Money::new(more_moved.transfers[0].2.minor_units + 1, eur());
+    assert_eq!(field(&more_moved), "transfers");
+    let mut position = report.clone();
+    *position.positions.get_mut(&(y, eur())).unwrap() += 5;
+    assert_eq!(field(&position), "positions");
+    let mut unowed = report.clone();
+    unowed.settled.pop();
+    assert_eq!(field(&unowed), "positions");
+    let mut elsewhere = report.clone();
+    elsewhere.period_end = later(30);
+    assert_eq!(field(&elsewhere), "id");
+    let mut twice = report.clone();
+    twice.carried.push(report.settled[0].clone());
+    assert_eq!(field(&twice), "settled");
 }
 
 /// The failed clearing: two avatars of one attacker owe each other amounts whose positions overflow

@@ -190,14 +190,39 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     checkpoint.sign(w.registrar, 0, &w.registrar_key).unwrap();
     out.push(("ledger_checkpoint", checkpoint.to_bytes()));
     out.push(("delivery_token", token.to_bytes()));
+    let mut wallets = te_contract::wallet::Wallets::new();
+    wallets
+        .deposit(a, idea_proto::Money::new(500, eur()))
+        .unwrap();
+    let owes = |n: u8, from, to, amount| te_contract::clearing::Obligation {
+        source: te_contract::clearing::Source::Transfer(DebtId::from_bytes([n; 16])),
+        from,
+        to,
+        amount: idea_proto::Money::new(amount, eur()),
+    };
+    let report = te_contract::clearing::clear(
+        vec![
+            owes(1, a, b, 300),
+            owes(2, b, a, 100),
+            owes(3, b, w.registrar, 900),
+        ],
+        &mut wallets,
+        t0().checked_add(Duration::from_mins(15)).unwrap(),
+    );
+    let mut bytes = te_contract::ledger::RecordKind::Clearing
+        .code()
+        .to_be_bytes()
+        .to_vec();
+    report.encode(&mut bytes);
+    out.push(("clearing_record", bytes));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 13);
+    let inputs = corpus_files::corpus("te_signed", 14);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 13, "{decoded} inputs decoded");
+    assert!(decoded >= 14, "{decoded} inputs decoded");
 }
 
 #[test]

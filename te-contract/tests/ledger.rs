@@ -221,7 +221,7 @@ fn crash_child_writer() {
             let body = vec![(n % 251) as u8; 512];
             ledger
                 .submit(Entry::record(
-                    RecordKind::Clearing,
+                    RecordKind::ChannelPayout,
                     [7; 16],
                     n,
                     later(1),
@@ -300,10 +300,10 @@ fn a_writer_killed_mid_write_loses_nothing_it_acknowledged() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `n` clearing records with keys `first..first + n`.
+/// `n` platform records (opaque to the verifier) with keys `first..first + n`.
 fn records(first: u64, n: u64) -> Vec<Entry> {
     (first..first + n)
-        .map(|i| Entry::record(RecordKind::Clearing, [3; 16], i, t0(), vec![1, 2, 3]))
+        .map(|i| Entry::record(RecordKind::ChannelPayout, [3; 16], i, t0(), vec![1, 2, 3]))
         .collect()
 }
 

@@ -551,3 +551,68 @@ fn a_token_settles_under_a_registered_key_valid_at_settlement() {
         "{refused}"
     );
 }
+
+/// TE-08: an interval settled into the clearing pool is an obligation of the payer, due at the period end
+/// and paid there; a penalty that outweighs the payment makes the seller the payer; nothing moves before the
+/// run, and the interval still settles once.
+#[test]
+fn settling_into_the_pool_makes_an_obligation_paid_at_the_next_clearing() {
+    use te_contract::clearing::{Pool, Source};
+    use te_contract::settlement::settlement_debt_id;
+    let w = World::new("idea-test", 2);
+    let c = contract(&w);
+    let (seller, buyer) = (w.ids[0], w.ids[1]);
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let mut pool = Pool::new(Duration::from_mins(15), later(15)).unwrap();
+    let mut wallets = wallets(&w);
+    let before = wallets.clone();
+    let (check, owed) = book
+        .settle_to_pool(&c, 0, &token(0, 500), &pv_meter(), &mut pool, later(16))
+        .unwrap();
+    let owed = owed.unwrap();
+    assert_eq!(
+        (owed.from, owed.to, owed.amount),
+        (buyer, seller, check.amount)
+    );
+    assert_eq!(
+        owed.source,
+        Source::Transfer(settlement_debt_id(&c.id(), 0))
+    );
+    let (_, penalty) = book
+        .settle_to_pool(&c, 1, &token(1, 0), &pv_meter(), &mut pool, later(17))
+        .unwrap();
+    let penalty = penalty.unwrap();
+    assert_eq!(
+        (penalty.from, penalty.to),
+        (seller, buyer),
+        "the seller owes the penalty"
+    );
+    assert!(matches!(
+        book.settle_to_pool(&c, 0, &token(0, 500), &pv_meter(), &mut pool, later(18)),
+        Err(Error::Duplicate {
+            what: "meter token",
+            ..
+        })
+    ));
+    assert_eq!(pool.len(), 2);
+    assert_eq!(
+        wallets.balance(&seller, eur()),
+        before.balance(&seller, eur())
+    );
+    assert!(
+        pool.handle_timeout(&mut wallets, later(29))
+            .unwrap()
+            .is_none()
+    );
+    let report = pool
+        .handle_timeout(&mut wallets, later(30))
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.settled.len(), 2);
+    let net = check.amount.minor_units - penalty.amount.minor_units;
+    assert_eq!(
+        wallets.balance(&seller, eur()).minor_units,
+        before.balance(&seller, eur()).minor_units + net
+    );
+    assert!(pool.is_empty());
+}

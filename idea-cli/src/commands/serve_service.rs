@@ -55,8 +55,12 @@ pub(crate) struct ServiceArgs {
     /// [default: 300].
     #[arg(long, value_name = "SECONDS")]
     pub(crate) gate_closure_s: Option<u64>,
-    /// te-node: record registrations, contracts, readings and settlements in this SQLite ledger (TE-07),
-    /// each committed before the notices it causes.
+    /// te-node: run the clearing every this many seconds, aligned to UTC (TE-08: it must divide a day and
+    /// be at most 900) [default: 900].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) clearing_period_s: Option<u64>,
+    /// te-node: record registrations, contracts, readings, settlements and clearing runs in this SQLite
+    /// ledger (TE-07), each committed before the notices it causes.
     #[arg(long, value_name = "FILE")]
     pub(crate) ledger: Option<PathBuf>,
     /// agent: the owner's settings (TOML, AUX-03).
@@ -97,6 +101,7 @@ impl ServiceArgs {
             || self.te_node.is_some()
             || self.ledger.is_some()
             || self.gate_closure_s.is_some()
+            || self.clearing_period_s.is_some()
     }
 
     /// The TE deployment `--deployment` names.
@@ -126,6 +131,9 @@ impl ServiceArgs {
         }
         if self.ledger.is_some() && kind != "te-node" {
             return refused("--ledger", "te-node");
+        }
+        if self.clearing_period_s.is_some() && kind != "te-node" {
+            return refused("--clearing-period-s", "te-node");
         }
         if self.gate_closure_s.is_some() && kind != "market" {
             return refused("--gate-closure-s", "market");
@@ -327,8 +335,11 @@ pub(crate) fn run(
                     ));
                 }
                 let genesis = fipa_acl::mqtt::system_now();
+                let period = idea_proto::Duration::from_secs(args.clearing_period_s.unwrap_or(900));
                 let node =
-                    idea_agent::TeNode::registrar(deployment, key.clone(), admission, genesis);
+                    idea_agent::TeNode::registrar(deployment, key.clone(), admission, genesis)
+                        .with_clearing_period(period)
+                        .map_err(|e| format!("--clearing-period-s: {e}"))?;
                 let service = idea_agent::te_link::TeService::spawn_with_ledger(
                     node,
                     &name,
@@ -348,9 +359,10 @@ pub(crate) fn run(
                 // What `idea ledger verify` needs to check the ledger: the deployment, the registrar's avatar
                 // and key, and when the registry began.
                 announce(&format!(
-                    "te-node {name} on the broker {host}:{port} (key {public}; deployment {}; registrar avatar {} since {genesis}, admitting {policy}{ledger})",
+                    "te-node {name} on the broker {host}:{port} (key {public}; deployment {}; registrar avatar {} since {genesis}, admitting {policy}; clearing every {} s{ledger})",
                     args.deployment,
-                    idea_agent::te_node::avatar_of_key(&public)
+                    idea_agent::te_node::avatar_of_key(&public),
+                    period.as_secs()
                 ));
                 let stopped = tokio::signal::ctrl_c().await.map_err(|e| e.to_string());
                 service.stop().await.map_err(|e| e.to_string())?;

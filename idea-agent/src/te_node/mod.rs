@@ -22,8 +22,19 @@
 //! and registers the avatars that submit [`TeSubmission::Register`] — a registration the avatar signed — when
 //! its admission lets their key in ([`TeNotice::Registered`]).
 //!
-//! Not yet: payment channels and clearing (`te-contract` has them), and rebuilding a node from its ledger
-//! after a restart.
+//! Clearing (TE-05, TE-08): a verified interval's amount is due at the next clearing run, at
+//! each period end (UTC-aligned, every 15 minutes unless [`TeNode::with_clearing_period`] says less); the run
+//! nets every obligation multilaterally, moves each avatar's net position between the wallets, is recorded in
+//! the ledger and tells each party which intervals were paid ([`TeNotice::Cleared`]). A party whose wallet
+//! cannot cover its position is left out of the run with its obligations, which wait for the next one; the
+//! others are paid. The node's time is [`TeNode::poll_timeout`] / [`TeNode::handle_timeout`].
+//!
+//! Not yet: debt payment channels between avatars (`te-contract` has them; the node settles through wallets
+//! and the clearing pool), and rebuilding a node from its ledger after a restart.
+
+mod clearing;
+
+pub use clearing::{ClearedInterval, MAX_CLEARING_PERIOD};
 
 use crate::behaviour::TeSubmission;
 use idea_proto::CellId;
@@ -31,14 +42,16 @@ use idea_proto::{Timestamp, TransactionId};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use te_contract::batch::{Batch, Trusted, Verified};
+use te_contract::clearing::Pool;
 use te_contract::contract::{Contract, ContractBook};
 use te_contract::ledger::Entry;
 use te_contract::meter::{DeliveryToken, MeterConfig, MeterReading, MeterSeries};
 use te_contract::registry::Registration;
 use te_contract::registry::Registry;
 use te_contract::settlement::SettlementBook;
+use te_contract::settlement::settlement_debt_id;
 use te_contract::wallet::Wallets;
-use te_contract::{AvatarId, Codec, Signed};
+use te_contract::{AvatarId, Codec, DebtId, Signed};
 
 /// The most refusals the node keeps (the oldest are dropped first).
 pub const MAX_REFUSALS: usize = 1 << 14;
@@ -155,7 +168,8 @@ pub enum TeNotice {
         #[serde(with = "tokens_hex")]
         tokens: Vec<DeliveryToken>,
     },
-    /// UC-10: one interval of a contract settled; sent to both parties.
+    /// TE-03, TE-04: one interval of a contract verified against the meter's token and its amount fixed;
+    /// sent to both parties. The amount is paid at the next clearing run ([`TeNotice::Cleared`]).
     Settled {
         /// The agent told.
         to: String,
@@ -167,12 +181,28 @@ pub enum TeNotice {
         contracted_wh: i64,
         /// Energy the meter counted, Wh.
         delivered_wh: i64,
-        /// What the buyer paid the seller, net of the penalty (negative: the seller paid), minor units.
+        /// What the buyer pays the seller, net of the penalty (negative: the seller pays), minor units.
         amount_minor: i64,
         /// The penalty inside it, minor units.
         penalty_minor: i64,
-        /// Whether every interval of the contract is now settled.
+        /// Whether every interval of the contract is now verified.
         complete: bool,
+    },
+    /// UC-10, TE-08: a clearing run paid (or carried, or set aside) the party's intervals due; sent to each
+    /// party with an interval in the run.
+    Cleared {
+        /// The agent told.
+        to: String,
+        /// The end of the period the run closed.
+        period_end: Timestamp,
+        /// The party's net position per currency code (positive: it received), minor units.
+        net_minor: BTreeMap<String, i64>,
+        /// The intervals paid.
+        paid: Vec<ClearedInterval>,
+        /// The intervals carried to the next run, each with the reason.
+        carried: Vec<ClearedInterval>,
+        /// The intervals the run refused for good, each with the reason.
+        set_aside: Vec<ClearedInterval>,
     },
     /// AUX-01: the node, as registrar, registered the submitter's avatar; sent to the submitter.
     Registered {
@@ -199,6 +229,7 @@ impl TeNotice {
             TeNotice::Recorded { to, .. }
             | TeNotice::TokensToSign { to, .. }
             | TeNotice::Settled { to, .. }
+            | TeNotice::Cleared { to, .. }
             | TeNotice::Registered { to, .. }
             | TeNotice::Refused { to, .. } => to,
         }
@@ -285,6 +316,14 @@ pub struct TeNode {
     keep_entries: bool,
     /// The registrar's avatar, key and admission policy, when the node registers avatars itself.
     registrar: Option<Registrar>,
+    /// The clearing period (TE-08).
+    clearing_period: idea_proto::Duration,
+    /// The obligations waiting for the next clearing run (made at the first settlement).
+    pool: Option<Pool>,
+    /// The verified intervals waiting for the run that pays them, by their settlement id.
+    due: BTreeMap<DebtId, clearing::DueInterval>,
+    /// Intervals paid per contract, until every one is.
+    paid: BTreeMap<TransactionId, u32>,
 }
 
 /// A node acting as its deployment's registrar (AUX-01 over the network).
@@ -330,6 +369,10 @@ impl TeNode {
             entries: VecDeque::new(),
             keep_entries: false,
             registrar: None,
+            clearing_period: MAX_CLEARING_PERIOD,
+            pool: None,
+            due: BTreeMap::new(),
+            paid: BTreeMap::new(),
         }
     }
 
@@ -589,17 +632,36 @@ impl TeNode {
             let Some(interval) = window.interval_at(token.body().start) else {
                 continue;
             };
-            match self.settlement.settle_to_wallets(
+            let pool = match self.pool.as_mut() {
+                Some(pool) => pool,
+                None => match Pool::new(self.clearing_period, now) {
+                    Ok(pool) => self.pool.insert(pool),
+                    Err(e) => return self.refuse(from, Some(id), e.to_string(), now),
+                },
+            };
+            match self.settlement.settle_to_pool(
                 &contract,
                 interval,
                 token,
                 &Trusted::new(&self.registry, verified),
-                &mut self.wallets,
+                pool,
                 now,
             ) {
-                Ok(check) => {
+                Ok((check, obligation)) => {
                     self.entry(check.ledger_entry(now));
                     settled_any = true;
+                    self.due(
+                        settlement_debt_id(&id, interval),
+                        clearing::DueInterval {
+                            transaction: id,
+                            interval,
+                            seller: contract.seller,
+                            buyer: contract.buyer,
+                            amount_minor: check.amount.minor_units,
+                            currency: check.amount.currency,
+                            in_pool: obligation.is_some(),
+                        },
+                    );
                     let count = self.settled.entry(id).or_insert(0);
                     *count = count.saturating_add(1);
                     let complete = *count >= window.intervals();

@@ -11,6 +11,10 @@
 //! obligations carried. Positions and sums are computed in 128 bits. Periods are aligned to UTC (15 minutes:
 //! :00, :15, :30, :45) and driven by [`Pool::poll_timeout`] / [`Pool::handle_timeout`].
 
+mod record;
+
+pub use record::{ClearingRecordKind, MAX_RECORD_ITEMS, MAX_SET_ASIDE_REASON, clearing_id};
+
 use crate::channel::{ChannelState, Party, Payment};
 use crate::error::{Error, Result};
 use crate::id::{AvatarId, ChannelId, DebtId};
@@ -20,6 +24,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The default clearing period.
 pub const DEFAULT_PERIOD: Duration = Duration::from_mins(15);
+
+/// The most obligations a pool holds (beyond, new ones are refused until a run settles some).
+pub const MAX_POOL_OBLIGATIONS: usize = 1 << 20;
 
 /// Where an obligation comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,7 +143,8 @@ impl Pool {
         })
     }
 
-    /// Adds an obligation; a source already in the pool is replaced (a channel's newer state).
+    /// Adds an obligation; a source already in the pool is replaced (a channel's newer state). Refused when
+    /// it is not a positive amount between two avatars, or the pool holds [`MAX_POOL_OBLIGATIONS`].
     pub fn add(&mut self, obligation: Obligation) -> Result<()> {
         if obligation.amount.minor_units <= 0 || obligation.from == obligation.to {
             return Err(Error::invalid(
@@ -144,8 +152,26 @@ impl Pool {
                 "a positive amount between two avatars",
             ));
         }
+        if self.obligations.len() >= MAX_POOL_OBLIGATIONS
+            && !self.obligations.contains_key(&obligation.source)
+        {
+            return Err(Error::invalid(
+                "pool",
+                format!("{MAX_POOL_OBLIGATIONS} obligations wait for clearing already"),
+            ));
+        }
         self.obligations.insert(obligation.source, obligation);
         Ok(())
+    }
+
+    /// The period it clears every.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// The obligations waiting, by source.
+    pub fn obligations(&self) -> impl Iterator<Item = &Obligation> {
+        self.obligations.values()
     }
 
     /// How many obligations wait.
@@ -199,7 +225,7 @@ pub fn clear(
     period_end: Timestamp,
 ) -> ClearingReport {
     let mut report = ClearingReport {
-        id: DebtId::derive(&[b"clearing", &period_end.unix_ms().to_be_bytes()]),
+        id: clearing_id(period_end),
         period_end,
         settled: Vec::new(),
         carried: Vec::new(),
