@@ -197,6 +197,25 @@ pub fn services(data: &[u8]) -> bool {
     shedding.handle_acl(resign(&m, &who, &key));
     while shedding.poll_transmit().is_some() {}
     while shedding.poll_command().is_some() {}
+    // The arbitrator of the IEEE 33-bus section, asked by cell-2's agent (cell-2 nested behind 29-30).
+    let section = "case = \"case33bw.m\"\n[[site]]\ncell = \"cell-1\"\nbus = 2\nmax_import_w = 1e9\n\
+                   max_export_w = 1e9\n[[site]]\ncell = \"cell-2\"\nbus = 30\n\
+                   connection = { branch = 28, bus = 30 }\nmax_import_w = 700000.0\nmax_export_w = 1e9\n";
+    let arbitrator = idea_agent::SectionConfig::from_toml(section)
+        .unwrap()
+        .arbitrator(include_str!("../../ng-control/data/cases/case33bw.m"))
+        .unwrap();
+    let mut arbitration = idea_agent::ArbitratorService::new(
+        AgentIdentifier::new("arbitrator@idea"),
+        SigningKey::from_bytes(&[81; 32]),
+        arbitrator,
+    );
+    arbitration.add_peer(identity.peer(who.clone())).unwrap();
+    arbitration.handle_acl(m.clone(), now());
+    arbitration.handle_acl(resign(&m, &who, &key), now());
+    while let Some(out) = arbitration.poll_transmit() {
+        assert!(!out.user_params.is_empty(), "an unsigned reply");
+    }
     // A plug-and-play agent, registered and subscribed through the directory above, told by it: the message
     // as it came (re-signed by the directory) and in the agent's subscription conversation.
     let mut agent = agent();

@@ -101,7 +101,7 @@ pub mod te_node;
 mod transactions;
 
 pub use agent::{Agent, AgentConfig, MAX_SETTLEMENTS, MEASUREMENT_GRACE, Settlement};
-pub use arbitrator::{Arbitrator, Verdict};
+pub use arbitrator::{Arbitrator, ArbitratorService, SectionConfig, Verdict};
 pub use behaviour::{
     Behaviour, Behaviours, Context, MAX_BEHAVIOURS, MAX_PEERS, MAX_PENDING_OUTPUTS, Output, Peer,
     Peers, TeIdentity, TeSubmission,

@@ -517,6 +517,58 @@ struct Call {
     transaction: Option<TransactionId>,
     /// The contract signed by this seller, to travel with the `inform` (UC-04).
     contract: Option<Vec<u8>>,
+    /// The offer waiting for the arbitrator's answer (ARCH-08 option 1).
+    arbitration: Option<Arbitration>,
+    /// Whether the arbitrator permitted the offer (it is given back if the buyer does not take it).
+    permitted: bool,
+}
+
+/// An offer the arbitrator was asked about.
+#[derive(Debug)]
+struct Arbitration {
+    offered: EnergyTransaction,
+    /// How many times it was asked for this call (an adjusted offer is asked about once more).
+    asked: u8,
+}
+
+/// The offer `t` scaled to `share` (0..1) of its quantities in every interval; `None` when nothing is left.
+fn scaled(t: &EnergyTransaction, share: f64) -> Option<EnergyTransaction> {
+    let share = if share.is_finite() {
+        share.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    // In 0..=v for v >= 0: the product of a non-negative integer and a share within 0..1, rounded down.
+    #[allow(clippy::cast_possible_truncation)]
+    let part = |v: i64| (v.max(0) as f64 * share).floor() as i64;
+    let mut spec = t.terms.clone().into_spec();
+    spec.profile = match &spec.profile {
+        Profile::Energy(values) => Profile::Energy(
+            values
+                .iter()
+                .map(|e| Energy::from_wh(part(e.wh())))
+                .collect(),
+        ),
+        Profile::Power(levels) => Profile::Power(
+            levels
+                .iter()
+                .map(|l| {
+                    idea_proto::PowerLevel::new(
+                        idea_proto::ActivePower::from_w(part(l.active.w())),
+                        l.reactive,
+                    )
+                })
+                .collect(),
+        ),
+    };
+    let empty = match &spec.profile {
+        Profile::Energy(v) => v.iter().all(|e| e.wh() == 0),
+        Profile::Power(v) => v.iter().all(|l| l.active.w() == 0),
+    };
+    if empty {
+        return None;
+    }
+    t.with_terms(Terms::new(spec).ok()?).ok()
 }
 
 /// The user-defined ACL parameter (`:X-idea-contract`) that carries a `te-contract` contract, signed by the
@@ -599,6 +651,8 @@ pub(crate) fn countersign(
 #[derive(Debug, Default)]
 pub struct P2pSeller {
     calls: Vec<Call>,
+    /// The arbitrator of the cell's section, asked before each offer (ARCH-08 option 1).
+    arbitrator: Option<AgentIdentifier>,
 }
 
 impl P2pSeller {
@@ -608,6 +662,176 @@ impl P2pSeller {
     /// A seller with no open calls.
     pub fn new() -> P2pSeller {
         P2pSeller::default()
+    }
+
+    /// Asks `arbitrator` (the arbitrator of the cell's section, a known peer) before each offer (ARCH-08
+    /// option 1): the offer is made as the arbitrator permits it, counter-proposed at the share of it the
+    /// section allows, or the call refused with the limit that binds; an offer the buyer does not take is
+    /// given back. `None` stops asking.
+    pub fn ask_arbitrator(&mut self, arbitrator: Option<AgentIdentifier>) {
+        self.arbitrator = arbitrator;
+    }
+
+    /// The arbitrator asked before each offer.
+    pub fn arbitrator(&self) -> Option<&AgentIdentifier> {
+        self.arbitrator.as_ref()
+    }
+
+    /// Sends the offer `offered` for transaction `id` (an acceptance of the call's terms, or a
+    /// counter-proposal when they differ) and moves the transaction to `answered`.
+    fn send_offer(
+        cx: &mut Context<'_>,
+        participant: &mut ContractNetParticipant,
+        id: TransactionId,
+        offered: EnergyTransaction,
+    ) {
+        let asked = cx
+            .transactions
+            .get(&id)
+            .map(|t| t.transaction.terms.clone());
+        let decision = if asked.as_ref() == Some(&offered.terms) {
+            Decision::Accept
+        } else {
+            Decision::Counter {
+                terms: offered.terms.clone(),
+            }
+        };
+        let detail = format!(
+            "offer at {} per kWh{}",
+            offered.terms.price.minor_units_per_kwh,
+            if matches!(decision, Decision::Counter { .. }) {
+                " (counter-proposal)"
+            } else {
+                ""
+            }
+        );
+        match TransactionAnswer::new(id, cx.settings.cell.agent.clone(), decision) {
+            Ok(answer) => {
+                let mut content = AclMessage::new(Performative::Propose);
+                energy_content(AnyMessage::TransactionAnswer(answer), &mut content);
+                if participant
+                    .propose(content.content.unwrap_or_default(), cx.now)
+                    .is_ok()
+                {
+                    let counter = asked.as_ref() != Some(&offered.terms);
+                    if let Some(t) = cx.transactions.get_mut(&id) {
+                        t.transaction = offered;
+                    }
+                    let _ = cx.advance(&id, S::Answered, detail);
+                    if counter {
+                        let _ = cx.advance(&id, S::Negotiating, "counter-proposal");
+                    }
+                } else {
+                    cx.release(&id, "the call's deadline passed");
+                    let _ = cx.advance(&id, S::Expired, "the call's deadline passed");
+                }
+            }
+            Err(e) => {
+                cx.release(&id, "the offer could not be sent");
+                let _ = participant.refuse(e.to_string());
+            }
+        }
+    }
+
+    /// Refuses the call of transaction `id` with `reason` (the commitment released).
+    fn refuse_call(
+        cx: &mut Context<'_>,
+        participant: &mut ContractNetParticipant,
+        id: TransactionId,
+        reason: &str,
+    ) {
+        cx.release(&id, reason);
+        let _ = cx.advance(&id, S::Rejected, reason.to_owned());
+        let _ = participant.refuse(format!("(({reason:?}))"));
+    }
+
+    /// The arbitrator's answer about the offer of call `i`.
+    fn on_arbitration(&mut self, cx: &mut Context<'_>, i: usize, m: &AclMessage) {
+        let arbitrator = self.arbitrator.clone();
+        let Some(call) = self.calls.get_mut(i) else {
+            return;
+        };
+        let (Some(id), Some(arbitration)) = (call.transaction, call.arbitration.take()) else {
+            return;
+        };
+        let from = arbitrator.as_ref().map(|a| a.name.as_str());
+        let answer = crate::arbitrator::protocol::read_answer(m, &id);
+        let refusal = match answer {
+            Some(crate::arbitrator::protocol::Answer::Permit) => {
+                cx.log(
+                    "ARCH-08",
+                    "arbitration-permitted",
+                    Some(id),
+                    from,
+                    "the section carries the offer",
+                );
+                call.permitted = true;
+                Self::send_offer(cx, &mut call.participant, id, arbitration.offered);
+                None
+            }
+            Some(crate::arbitrator::protocol::Answer::Adjust { share, reason })
+                if arbitration.asked < 2 =>
+            {
+                let adjusted = scaled(&arbitration.offered, share);
+                let priority = cx.settings.priority(&arbitration.offered.service);
+                let recommitted = adjusted.and_then(|t| {
+                    cx.book.release(&id);
+                    let c = Commitment::of(&t, &cx.settings.cell, priority, Strength::Tentative)
+                        .ok()?;
+                    cx.book.commit(c).ok().map(|_| t)
+                });
+                match (recommitted, arbitrator.as_ref()) {
+                    (Some(t), Some(a))
+                        if cx.send(crate::arbitrator::protocol::ask(a, &t)).is_ok() =>
+                    {
+                        cx.log(
+                            "ARCH-08",
+                            "arbitration-adjusted",
+                            Some(id),
+                            from,
+                            format!(
+                                "the section carries {:.0} % of the offer: {reason}",
+                                share * 100.0
+                            ),
+                        );
+                        call.arbitration = Some(Arbitration {
+                            offered: t,
+                            asked: arbitration.asked.saturating_add(1),
+                        });
+                        None
+                    }
+                    _ => Some(format!("the section cannot carry the offer: {reason}")),
+                }
+            }
+            Some(
+                crate::arbitrator::protocol::Answer::Adjust { reason, .. }
+                | crate::arbitrator::protocol::Answer::Refuse(reason),
+            ) => Some(format!("the section cannot carry the offer: {reason}")),
+            None => Some(format!(
+                "the arbitrator answered {}: {}",
+                m.performative,
+                String::from_utf8_lossy(m.content.as_deref().unwrap_or_default())
+            )),
+        };
+        if let Some(reason) = refusal {
+            cx.log(
+                "ARCH-08",
+                "arbitration-refused",
+                Some(id),
+                from,
+                reason.clone(),
+            );
+            Self::refuse_call(cx, &mut call.participant, id, &reason);
+        }
+        self.drain(cx, i);
+    }
+
+    /// Gives the arbitrator back the permission of an offer the buyer did not take.
+    fn give_back(cx: &mut Context<'_>, arbitrator: Option<&AgentIdentifier>, call: &mut Call) {
+        if let (true, Some(a), Some(id)) = (call.permitted, arbitrator, call.transaction) {
+            call.permitted = false;
+            let _ = cx.send(crate::arbitrator::protocol::release(a, &id));
+        }
     }
 
     /// The offer for `request`, or why there is none.
@@ -782,6 +1006,7 @@ impl P2pSeller {
         let Some(buyer) = cx.peers.get(&sender).cloned() else {
             return;
         };
+        let mut arbitration = None;
         if self.calls.len() >= MAX_NEGOTIATIONS || cx.transactions.get(&id).is_some() {
             let _ = participant.refuse("((busy))");
         } else if let Err(e) = cx.open(
@@ -793,48 +1018,26 @@ impl P2pSeller {
             let _ = participant.refuse(format!("{e}"));
         } else {
             match Self::offer(cx, &request, &buyer) {
-                Ok((offered, decision)) => {
-                    let detail = format!(
-                        "offer at {} per kWh{}",
-                        offered.terms.price.minor_units_per_kwh,
-                        if matches!(decision, Decision::Counter { .. }) {
-                            " (counter-proposal)"
+                Ok((offered, _)) => match &self.arbitrator {
+                    Some(a) => {
+                        if cx
+                            .send(crate::arbitrator::protocol::ask(a, &offered))
+                            .is_ok()
+                        {
+                            cx.log(
+                                "ARCH-08",
+                                "arbitration-asked",
+                                Some(id),
+                                Some(&a.name),
+                                "may the section carry the offer?",
+                            );
+                            arbitration = Some(Arbitration { offered, asked: 1 });
                         } else {
-                            ""
-                        }
-                    );
-                    let answer =
-                        TransactionAnswer::new(id, cx.settings.cell.agent.clone(), decision);
-                    match answer {
-                        Ok(answer) => {
-                            let mut content = AclMessage::new(Performative::Propose);
-                            energy_content(AnyMessage::TransactionAnswer(answer), &mut content);
-                            if participant
-                                .propose(content.content.unwrap_or_default(), cx.now)
-                                .is_ok()
-                            {
-                                let counter = matches!(
-                                    cx.transactions.get(&id),
-                                    Some(t) if t.transaction.terms != offered.terms
-                                );
-                                if let Some(t) = cx.transactions.get_mut(&id) {
-                                    t.transaction = offered;
-                                }
-                                let _ = cx.advance(&id, S::Answered, detail);
-                                if counter {
-                                    let _ = cx.advance(&id, S::Negotiating, "counter-proposal");
-                                }
-                            } else {
-                                cx.release(&id, "the call's deadline passed");
-                                let _ = cx.advance(&id, S::Expired, "the call's deadline passed");
-                            }
-                        }
-                        Err(e) => {
-                            cx.release(&id, "the offer could not be sent");
-                            let _ = participant.refuse(e.to_string());
+                            Self::refuse_call(cx, &mut participant, id, "the outbox is full");
                         }
                     }
-                }
+                    None => Self::send_offer(cx, &mut participant, id, offered),
+                },
                 Err(reason) => {
                     cx.log(
                         "AG-04",
@@ -853,6 +1056,8 @@ impl P2pSeller {
             conversation,
             transaction: Some(id),
             contract: None,
+            arbitration,
+            permitted: false,
         });
         self.drain_last(cx);
     }
@@ -864,6 +1069,7 @@ impl P2pSeller {
     }
 
     fn drain(&mut self, cx: &mut Context<'_>, i: usize) {
+        let arbitrator = self.arbitrator.clone();
         let Some(call) = self.calls.get_mut(i) else {
             return;
         };
@@ -897,6 +1103,7 @@ impl P2pSeller {
                 Event::Rejected(_) => {
                     let _ = cx.advance(&id, S::Rejected, "the buyer preferred another offer");
                     cx.release(&id, "the buyer preferred another offer");
+                    Self::give_back(cx, arbitrator.as_ref(), call);
                 }
                 Event::Cancelled(_) => {
                     let state = cx.transactions.get(&id).map(|t| t.lifecycle.state());
@@ -904,6 +1111,7 @@ impl P2pSeller {
                         let _ = cx.advance(&id, S::Rejected, "the buyer cancelled");
                     }
                     cx.release(&id, "the buyer cancelled");
+                    Self::give_back(cx, arbitrator.as_ref(), call);
                 }
                 Event::Unexpected(m) => cx.log(
                     "AG-09",
@@ -936,12 +1144,19 @@ impl Behaviour for P2pSeller {
         if m.performative == Performative::Cfp {
             return is_contract_net(m);
         }
+        if self.arbitration_call(m).is_some() || self.is_release_answer(m) {
+            return true;
+        }
         conversation_of(m).is_some_and(|c| self.calls.iter().any(|call| call.conversation == c))
     }
 
     fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage) {
         if m.performative == Performative::Cfp {
             self.on_cfp(cx, m);
+        } else if let Some(i) = self.arbitration_call(&m) {
+            self.on_arbitration(cx, i, &m);
+        } else if self.is_release_answer(&m) {
+            // The arbitrator acknowledged a permission given back: nothing to do.
         } else if let Some(c) = conversation_of(&m)
             && let Some(i) = self.calls.iter().position(|call| call.conversation == c)
         {
@@ -961,12 +1176,54 @@ impl Behaviour for P2pSeller {
     }
 
     fn on_timeout(&mut self, cx: &mut Context<'_>) {
+        let arbitrator = self.arbitrator.clone();
         for i in 0..self.calls.len() {
             if let Some(call) = self.calls.get_mut(i) {
                 call.participant.handle_timeout(cx.now);
+                // The call's deadline passed while the arbitrator had not answered: no offer was made.
+                if call.participant.is_finished()
+                    && let (Some(_), Some(id)) = (call.arbitration.take(), call.transaction)
+                {
+                    cx.release(
+                        &id,
+                        "the arbitrator did not answer before the call's deadline",
+                    );
+                    let _ = cx.advance(
+                        &id,
+                        S::Expired,
+                        "the arbitrator did not answer before the call's deadline",
+                    );
+                    call.permitted = true;
+                    Self::give_back(cx, arbitrator.as_ref(), call);
+                }
             }
             self.drain(cx, i);
         }
         self.calls.retain(|c| !c.participant.is_finished());
+    }
+}
+
+impl P2pSeller {
+    /// Whether `m` is the arbitrator's acknowledgement of a permission given back.
+    fn is_release_answer(&self, m: &AclMessage) -> bool {
+        self.arbitrator.as_ref().is_some_and(|a| {
+            m.sender.as_ref().map(|s| &s.name) == Some(&a.name)
+                && conversation_of(m).is_some_and(|c| c.starts_with("release-"))
+        })
+    }
+
+    /// The call an answer of the arbitrator is about.
+    fn arbitration_call(&self, m: &AclMessage) -> Option<usize> {
+        let arbitrator = self.arbitrator.as_ref()?;
+        if m.sender.as_ref().map(|s| &s.name) != Some(&arbitrator.name) {
+            return None;
+        }
+        let c = conversation_of(m)?;
+        self.calls.iter().position(|call| {
+            call.arbitration.is_some()
+                && call
+                    .transaction
+                    .is_some_and(|id| crate::arbitrator::protocol::conversation(&id) == c)
+        })
     }
 }

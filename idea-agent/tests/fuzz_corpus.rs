@@ -266,6 +266,35 @@ fn service_seeds() -> Seeds {
         "restore_load",
         idea_agent::load_shedding::request(&ls, &cell, None),
     );
+    // The arbitrator's question and a permission given back (ARCH-08 option 1).
+    let arbitrator = fipa_acl::AgentIdentifier::new("arbitrator@idea");
+    let eur = Currency::new("EUR", 2).unwrap();
+    let transaction = EnergyTransaction::new(TransactionSpec {
+        id: TransactionId::from_bytes([5; 16]),
+        service: ServiceId::new("p2p-market").unwrap(),
+        subject: Subject::Energy,
+        parties: Parties::PeerToPeer {
+            seller: CellRef::new(CellId::new("cell-1").unwrap(), PowerCellType::Prosumer),
+            buyer: CellRef::new(cell.clone(), PowerCellType::Prosumer),
+        },
+        terms: Terms::new(TermsSpec {
+            window: DeliveryWindow::new("2026-12-02T11:00:00Z".parse().unwrap(), 900, 2).unwrap(),
+            profile: Profile::Energy(vec![Energy::from_wh(500); 2]),
+            price: EnergyPrice::new(20, eur),
+            tolerance: ToleranceBand::default(),
+            penalty: EnergyPrice::new(40, eur),
+        })
+        .unwrap(),
+    })
+    .unwrap();
+    push(
+        "arbitrate",
+        idea_agent::arbitrator::protocol::ask(&arbitrator, &transaction),
+    );
+    push(
+        "arbitration_release",
+        idea_agent::arbitrator::protocol::release(&arbitrator, &transaction.id),
+    );
     seeds
 }
 
@@ -284,9 +313,9 @@ fn agent_te_notice_corpus() {
 
 #[test]
 fn agent_services_corpus() {
-    let inputs = corpus_files::corpus("agent_services", 6);
+    let inputs = corpus_files::corpus("agent_services", 8);
     let decoded = inputs.iter().filter(|c| bodies::services(c)).count();
-    assert!(decoded >= 6, "{decoded} inputs decoded");
+    assert!(decoded >= 8, "{decoded} inputs decoded");
 }
 
 #[test]

@@ -691,3 +691,105 @@ fn owners_orders_on_a_market_process_clear_into_a_contract_recorded_at_the_te_no
     let seller = wait_for(&a1, "\"recorded\"");
     assert_eq!(seller["transaction"], recorded["transaction"]);
 }
+
+/// ARCH-08 option 1 as processes: an arbitrator serves a section where cell 2 hangs behind a connection that
+/// cannot import another watt; the seller's agent, told to ask it (`--arbitrator`), asks before its offer over
+/// signed ACL and refuses the owner's call with the binding limit, and the buyer hears the refusal.
+#[test]
+fn a_seller_asks_the_arbitrator_process_and_a_call_beyond_the_section_is_refused() {
+    let scratch = Scratch::new("serve-arbitrator");
+    let arb_key = scratch.file("arb.key", "5d".repeat(32));
+    let a1_key = scratch.file("a1.key", "21".repeat(32));
+    let a2_key = scratch.file("a2.key", "22".repeat(32));
+    let token = scratch.file("owner.token", "buyer".to_owned());
+    let case = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ng-control/data/cases/case33bw.m");
+    let section = scratch.file(
+        "section.toml",
+        format!(
+            "case = {:?}\n\n[[site]]\ncell = \"cell-1\"\nbus = 2\nmax_import_w = 1e9\nmax_export_w = 1e9\n\n\
+             [[site]]\ncell = \"cell-2\"\nbus = 30\nconnection = {{ branch = 28, bus = 30 }}\n\
+             max_import_w = 1000.0\nmax_export_w = 1e9\n",
+            case.to_str().unwrap()
+        ),
+    );
+    let cell1 = scratch.settings("cell-1");
+    let cell2 = scratch.settings("cell-2");
+    let address = free_address();
+    let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    let (_df, directory) = directory(&scratch, &address);
+    let (_arb, first, _) = start(&[
+        "serve",
+        "arbitrator",
+        "--broker",
+        &address,
+        "--signing-key",
+        &arb_key,
+        "--directory",
+        &directory,
+        "--section",
+        &section,
+    ]);
+    assert!(
+        first.contains("serving arbitrator arbitrator@idea"),
+        "{first}"
+    );
+    assert!(first.contains("2 cells"), "{first}");
+    let agent = |key: &str, settings: &str, extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "agent",
+            "--broker",
+            &address,
+            "--signing-key",
+            key,
+            "--directory",
+            &directory,
+            "--settings",
+            settings,
+        ];
+        args.extend_from_slice(extra);
+        start(&args)
+    };
+    let (_a1, _, a1) = agent(
+        &a1_key,
+        &cell1,
+        &["--stored-wh", "8000", "--arbitrator", "arbitrator@idea"],
+    );
+    wait_for(&a1, "arbitrator@idea");
+    let (_a2, first, a2) = agent(
+        &a2_key,
+        &cell2,
+        &["--owner-api", "127.0.0.1:0", "--owner-token", &token],
+    );
+    wait_for(&a2, "\"peer-found\"");
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start_at =
+        idea_proto::Timestamp::from_unix_secs(i64::try_from((now / 900) * 900 + 3_600).unwrap())
+            .unwrap()
+            .to_string();
+    let (host, path) = owner_url(&first);
+    let answer = http(
+        &host,
+        "POST",
+        &format!("{path}/orders"),
+        "buyer",
+        &format!(r#"{{"start": "{start_at}", "wh": [500], "reply_within_s": 10}}"#),
+    );
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let [asked, refused] = <[serde_json::Value; 2]>::try_from(wait_for_all(
+        &a1,
+        &["\"arbitration-asked\"", "\"arbitration-refused\""],
+    ))
+    .unwrap();
+    assert_eq!(asked["step"], "ARCH-08");
+    assert_eq!(refused["transaction"], asked["transaction"]);
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(detail.contains("cell-2"), "{detail}");
+    let rejected = wait_for(&a2, "\"rejected\"");
+    assert_eq!(rejected["transaction"], asked["transaction"]);
+}

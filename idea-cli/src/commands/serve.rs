@@ -15,9 +15,11 @@ pub(crate) struct ServeArgs {
     /// each an element of a simulated microgrid (--topology) whose points read and command the model; or
     /// sep2-server (an IEEE 2030.5 DER server with one program, its default control and an event a minute
     /// after start). Services: mqtt-broker (an MQTT 3.1.1 broker on --listen), directory (the agents'
-    /// directory, plug & play), agent (a power cell's agent from --settings, which registers with
-    /// --directory and trades bilaterally; its event log as JSON lines on standard output) and
-    /// load-shedding (opens a cell's relays on its agent's request, over MQTT), all on --broker.
+    /// directory, plug & play), te-node (avatars, contracts, meter-to-cash, clearing, the ledger), market
+    /// (the P2P double auction), arbitrator (answers a section's cells before they commit, from --section),
+    /// agent (a power cell's agent from --settings, which registers with --directory and trades; its event
+    /// log as JSON lines on standard output) and load-shedding (opens a cell's relays on its agent's
+    /// request, over MQTT), all on --broker.
     #[arg(value_parser = serve_kinds())]
     pub(crate) kind: String,
     /// Address to listen on, HOST:PORT with a host name or an IP address: localhost:1502, 127.0.0.1:2404.

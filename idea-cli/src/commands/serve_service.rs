@@ -1,4 +1,4 @@
-//! `idea serve mqtt-broker|directory|te-node|market|agent|load-shedding`: the broker and the agents' side of
+//! `idea serve mqtt-broker|directory|te-node|market|arbitrator|agent|load-shedding`: the broker and the agents' side of
 //! a deployment as processes.
 //! The broker listens on `--listen`; the directory and agents connect to `--broker` and
 //! speak signed FIPA-ACL over MQTT (`idea_agent`'s protocol, documented in its README).
@@ -15,11 +15,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The kinds this module serves.
-pub(crate) const KINDS: [&str; 6] = [
+pub(crate) const KINDS: [&str; 7] = [
     "mqtt-broker",
     "directory",
     "te-node",
     "market",
+    "arbitrator",
     "agent",
     "load-shedding",
 ];
@@ -63,6 +64,14 @@ pub(crate) struct ServiceArgs {
     /// ledger (TE-07), each committed before the notices it causes.
     #[arg(long, value_name = "FILE")]
     pub(crate) ledger: Option<PathBuf>,
+    /// arbitrator: the section it watches (TOML: the MATPOWER case, the limits, where each cell sits; see
+    /// idea-agent/data/section-ieee33.toml).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) section: Option<PathBuf>,
+    /// agent: ask this arbitrator (an agent registered in the directory) before each offer (ARCH-08
+    /// option 1).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) arbitrator: Option<String>,
     /// agent: the owner's settings (TOML, AUX-03).
     #[arg(long, value_name = "FILE")]
     pub(crate) settings: Option<PathBuf>,
@@ -102,6 +111,8 @@ impl ServiceArgs {
             || self.ledger.is_some()
             || self.gate_closure_s.is_some()
             || self.clearing_period_s.is_some()
+            || self.section.is_some()
+            || self.arbitrator.is_some()
     }
 
     /// The TE deployment `--deployment` names.
@@ -134,6 +145,12 @@ impl ServiceArgs {
         }
         if self.clearing_period_s.is_some() && kind != "te-node" {
             return refused("--clearing-period-s", "te-node");
+        }
+        if self.section.is_some() && kind != "arbitrator" {
+            return refused("--section", "arbitrator");
+        }
+        if self.arbitrator.is_some() && kind != "agent" {
+            return refused("--arbitrator", "agent");
         }
         if self.gate_closure_s.is_some() && kind != "market" {
             return refused("--gate-closure-s", "market");
@@ -399,6 +416,44 @@ pub(crate) fn run(
                 ));
                 wait(|| running.is_finished()).await
             }
+            "arbitrator" => {
+                let name = args.name.clone().unwrap_or_else(|| "arbitrator@idea".into());
+                let path = args
+                    .section
+                    .as_deref()
+                    .ok_or("arbitrator needs --section FILE (the section's model)")?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let config = idea_agent::SectionConfig::from_toml(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let case_path = path
+                    .parent()
+                    .unwrap_or_else(|| Path::new("."))
+                    .join(&config.case);
+                let case = std::fs::read_to_string(&case_path)
+                    .map_err(|e| format!("{}: {e}", case_path.display()))?;
+                let arbitrator = config
+                    .arbitrator(&case)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let directory = directory.ok_or(
+                    "arbitrator needs --directory NAME=KEY: the cells that may ask register there",
+                )?;
+                let mut service = idea_agent::ArbitratorService::new(
+                    fipa_acl::AgentIdentifier::new(name.clone()),
+                    key,
+                    arbitrator,
+                );
+                service.join_directory(directory);
+                let transport = connect(name.clone()).await?;
+                let running = RunningService::spawn(service, transport, system_clock());
+                announce(&format!(
+                    "arbitrator {name} on the broker {host}:{port} (key {public}; section {}: {} cells on {})",
+                    path.display(),
+                    config.sites.len(),
+                    case_path.display()
+                ));
+                wait(|| running.is_finished()).await
+            }
             "agent" => {
                 let path = args
                     .settings
@@ -440,6 +495,11 @@ pub(crate) fn run(
                     agent.add_behaviour(b).map_err(|e| e.to_string())?;
                 }
                 let now = fipa_acl::mqtt::system_now();
+                if let Some(arbitrator) = &args.arbitrator {
+                    agent.with_behaviour::<P2pSeller, _>(now, |s, _| {
+                        s.ask_arbitrator(Some(fipa_acl::AgentIdentifier::new(arbitrator.clone())));
+                    });
+                }
                 if let Some(wh) = args.stored_wh {
                     agent.handle_stored_energy(wh, now);
                 }

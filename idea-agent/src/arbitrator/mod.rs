@@ -5,8 +5,17 @@
 //! can grant ([`Verdict::Adjust`]) or [`Verdict::Refuse`], with the limit that binds.
 //!
 //! The P2P market asks it at clearing (option 2, [`crate::MarketService::set_arbitrator`]): a match it does
-//! not permit is not made a contract. Not yet: an ACL service for the agents' own questions (option 1), and
-//! re-clearing a match at the adjusted power.
+//! not permit is not made a contract. The agents ask it themselves (option 1) through [`ArbitratorService`],
+//! over signed FIPA-ACL ([`protocol`]): a seller set to ask ([`crate::P2pSeller::ask_arbitrator`]) offers only
+//! what the section permits, counter-proposes what it adjusts to, and refuses a call the section cannot carry.
+//! The section is data ([`SectionConfig`]). Not yet: re-clearing a market match at the adjusted power.
+
+pub mod protocol;
+mod section;
+mod service;
+
+pub use section::{Connection, MAX_SITES, SectionConfig, SiteConfig};
+pub use service::{ArbitratorService, MAX_PENDING_ANSWERS};
 
 use idea_proto::{EnergyTransaction, Timestamp, TransactionId};
 use ng_control::Case;
@@ -155,6 +164,11 @@ impl Arbitrator {
     pub fn release_ended(&mut self, now: Timestamp) {
         self.permitted
             .retain(|_, t| t.terms.window.end().is_ok_and(|end| end > now));
+    }
+
+    /// A permitted transaction.
+    pub fn permitted_transaction(&self, id: &TransactionId) -> Option<&EnergyTransaction> {
+        self.permitted.get(id)
     }
 
     /// How many transactions are permitted.
