@@ -1,4 +1,4 @@
-//! Fuzz body for the signed objects and ledger settlement and clearing records of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
+//! Fuzz body for the signed objects and ledger settlement, clearing and deposit records of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
 //! replay test `te-contract/tests/fuzz_corpus.rs`.
 #![allow(
     unreachable_pub,
@@ -40,6 +40,7 @@ pub fn signed(data: &[u8]) -> bool {
         Some(MessageKind::LedgerCheckpoint) => check::<Checkpoint>(data),
         None if code == RecordKind::Settlement.code() => settlement_record(&data[2..]),
         None if code == RecordKind::Clearing.code() => clearing_record(&data[2..]),
+        None if code == RecordKind::Deposit.code() => deposit_record(&data[2..]),
         _ => false,
     }
 }
@@ -61,6 +62,15 @@ fn clearing_record(data: &[u8]) -> bool {
     };
     assert_eq!(value.to_bytes(), &data[..used], "not canonical");
     let _ = value.check();
+    true
+}
+
+/// A ledger's deposit record (what follows the code): canonical when it decodes.
+fn deposit_record(data: &[u8]) -> bool {
+    let Ok((value, used)) = te_contract::wallet::Deposit::decode(data) else {
+        return false;
+    };
+    assert_eq!(value.to_bytes(), &data[..used], "not canonical");
     true
 }
 

@@ -480,21 +480,16 @@ impl Agent {
             .te
             .clone()
             .ok_or_else(|| Error::settings("te", "registering needs the agent's TE identity"))?;
-        let registration = te_contract::registry::Registration {
-            registrar: crate::te_node::avatar_of_key(registrar),
-            avatar: te.avatar,
-            kind: te_contract::registry::AvatarKind::Agent(self.settings.cell.agent.clone()),
-            key: idea_proto::PublicKey::from(&self.key),
-            at: now,
-        };
-        let unsigned = te_contract::Signed::new(te.deployment.clone(), registration);
-        let signature = idea_proto::EnvelopeSigner::sign_digest(&self.key, &unsigned.digest());
         self.outbox
             .queue
-            .push_back(Output::Te(crate::TeSubmission::Register {
-                registration: Box::new(unsigned),
-                signature,
-            }));
+            .push_back(Output::Te(crate::te_node::registration_submission(
+                &te.deployment,
+                registrar,
+                te.avatar,
+                self.settings.cell.agent.clone(),
+                &self.key,
+                now,
+            )));
         self.log(
             now,
             "AUX-01",

@@ -82,6 +82,8 @@ pub mod device;
 pub mod directory;
 mod error;
 mod event;
+#[cfg(feature = "http")]
+pub mod json_http;
 pub mod load_shedding;
 pub mod market;
 pub mod membership;

@@ -158,6 +158,21 @@ struct TeClient {
     link: crate::te_link::TeLink,
 }
 
+impl TeClient {
+    /// Publishes `from`'s submission to the node's inbox.
+    async fn submit(&self, from: &str, submission: &crate::TeSubmission) {
+        let payload = crate::te_link::submission_payload(from, submission);
+        let topic = fipa_acl::mqtt::inbox_topic(&self.link.prefix, &self.link.node);
+        if let Err(e) = self
+            .client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+            .await
+        {
+            log::warn!("{from}: a TE submission failed: {e}");
+        }
+    }
+}
+
 async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks, te: Option<&TeClient>) {
     while let Some(out) = agent.poll_transmit() {
         match out {
@@ -177,15 +192,7 @@ async fn flush(agent: &mut Agent, transport: &MqttTransport, sinks: &Sinks, te: 
             }
             Output::Te(submission) => {
                 if let Some(te) = te {
-                    let payload = crate::te_link::submission_payload(&agent.me().name, &submission);
-                    let topic = fipa_acl::mqtt::inbox_topic(&te.link.prefix, &te.link.node);
-                    if let Err(e) = te
-                        .client
-                        .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
-                        .await
-                    {
-                        log::warn!("{}: TE submission failed: {e}", agent.me().name);
-                    }
+                    te.submit(&agent.me().name, &submission).await;
                 } else if let Some(tx) = &sinks.te {
                     let _ = tx.send(submission).await;
                 }
@@ -403,28 +410,94 @@ impl RunningAgent {
     }
 }
 
+/// Sends what a service put out: its messages on its transport, its submissions to its TE node.
+async fn flush_service<S: crate::AclService>(
+    service: &mut S,
+    transport: &MqttTransport,
+    te: Option<&TeClient>,
+) {
+    while let Some(m) = service.poll_transmit() {
+        if let Err(e) = transport.send(&m).await {
+            log::warn!(
+                "{}: sending {} failed: {e}",
+                service.me().name,
+                m.performative
+            );
+        }
+    }
+    while let Some(submission) = service.poll_submission() {
+        match te {
+            Some(te) => te.submit(&service.me().name, &submission).await,
+            None => log::warn!("{}: a TE submission but no TE node", service.me().name),
+        }
+    }
+}
+
+/// Work run on a service inside its task (an operator's request).
+type ServiceJob<S> = Box<dyn FnOnce(&mut S, Timestamp) + Send>;
+
 /// A service application (the market, the directory) running in its own task on FIPA-ACL over MQTT.
-#[derive(Debug)]
 pub struct RunningService<S> {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<S>,
+    jobs: mpsc::Sender<ServiceJob<S>>,
+}
+
+impl<S> std::fmt::Debug for RunningService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningService").finish_non_exhaustive()
+    }
 }
 
 impl<S: crate::AclService + 'static> RunningService<S> {
     /// Starts `service` on `transport` (connected to its inbox), with time from `clock`.
-    pub fn spawn(mut service: S, mut transport: MqttTransport, clock: Clock) -> RunningService<S> {
+    pub fn spawn(service: S, transport: MqttTransport, clock: Clock) -> RunningService<S> {
+        RunningService::start(service, transport, clock, None)
+    }
+
+    /// As [`RunningService::spawn`], linked to the TE node `link` names: the service's submissions
+    /// ([`crate::AclService::poll_submission`]) are published to the node, and the node's notices that
+    /// verify against its key reach [`crate::AclService::handle_te_notice`].
+    pub async fn spawn_with_te(
+        service: S,
+        transport: MqttTransport,
+        clock: Clock,
+        link: crate::te_link::TeLink,
+    ) -> Result<RunningService<S>> {
+        let name = service.me().name.clone();
+        let client_id = format!(
+            "te-link-{}",
+            name.replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '@',
+                "_"
+            )
+        );
+        let topic = fipa_acl::mqtt::inbox_topic(&link.prefix, &name);
+        let (client, notices) =
+            crate::te_link::subscribe(&client_id, &link.host, link.port, &topic).await?;
+        Ok(RunningService::start(
+            service,
+            transport,
+            clock,
+            Some(TeClient {
+                client,
+                notices,
+                link,
+            }),
+        ))
+    }
+
+    fn start(
+        mut service: S,
+        mut transport: MqttTransport,
+        clock: Clock,
+        mut te: Option<TeClient>,
+    ) -> RunningService<S> {
         let (stop, mut stop_rx) = oneshot::channel::<()>();
+        let (jobs, mut job_rx) = mpsc::channel::<ServiceJob<S>>(64);
         let task = tokio::spawn(async move {
             loop {
-                while let Some(m) = service.poll_transmit() {
-                    if let Err(e) = transport.send(&m).await {
-                        log::warn!(
-                            "{}: sending {} failed: {e}",
-                            service.me().name,
-                            m.performative
-                        );
-                    }
-                }
+                flush_service(&mut service, &transport, te.as_ref()).await;
                 let sleep = service
                     .poll_timeout()
                     .map_or(IDLE_WAKE, |d| clock.until(d))
@@ -444,17 +517,33 @@ impl<S: crate::AclService + 'static> RunningService<S> {
                         }
                         Err(e) => log::info!("{}: an undecodable message: {e}", service.me().name),
                     },
+                    Some(job) = job_rx.recv() => job(&mut service, clock.now()),
                     () = tokio::time::sleep(sleep) => {
                         let now = clock.now();
                         if service.poll_timeout().is_some_and(|d| d <= now) {
                             service.handle_timeout(now);
                         }
                     }
+                    notice = async {
+                        match te.as_mut() {
+                            Some(te) => te.notices.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => match (notice, te.as_ref()) {
+                        (Some(payload), Some(link)) => {
+                            match crate::te_link::read_notice(&payload, &link.link.node_key) {
+                                Some(n) => service.handle_te_notice(&n, clock.now()),
+                                None => log::info!("{}: a TE notice that is not the node's", service.me().name),
+                            }
+                        }
+                        _ => break,
+                    },
                     _ = &mut stop_rx => break,
                 }
             }
-            while let Some(m) = service.poll_transmit() {
-                let _ = transport.send(&m).await;
+            flush_service(&mut service, &transport, te.as_ref()).await;
+            if let Some(te) = &te {
+                let _ = te.client.disconnect().await;
             }
             let _ = transport.disconnect().await;
             service
@@ -462,7 +551,22 @@ impl<S: crate::AclService + 'static> RunningService<S> {
         RunningService {
             stop: Some(stop),
             task,
+            jobs,
         }
+    }
+
+    /// Runs `f` on the service inside its task, at the clock's time, and returns its result — how an
+    /// operator's request reaches a running service.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut S, Timestamp) -> R + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = oneshot::channel();
+        let job: ServiceJob<S> = Box::new(move |service, now| {
+            let _ = tx.send(f(service, now));
+        });
+        self.jobs.send(job).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
     }
 
     /// Whether the task ended on its own (its transport failed).

@@ -26,6 +26,13 @@ pub trait AclService: Send {
     }
     /// The deadline passed.
     fn handle_timeout(&mut self, _now: Timestamp) {}
+    /// The next submission for the service's TE node (a service that records contracts, such as the
+    /// demand-response service); none by default.
+    fn poll_submission(&mut self) -> Option<crate::TeSubmission> {
+        None
+    }
+    /// A notice of its TE node, verified against the node's key; ignored by default.
+    fn handle_te_notice(&mut self, _notice: &crate::TeNotice, _now: Timestamp) {}
 }
 
 impl AclService for crate::MarketService {

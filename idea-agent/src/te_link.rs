@@ -178,11 +178,20 @@ async fn flush(
     true
 }
 
+/// Work run on the node inside its task (an operator's request).
+type Job = Box<dyn FnOnce(&mut TeNode, idea_proto::Timestamp) + Send>;
+
 /// The TE node running as an MQTT service.
-#[derive(Debug)]
 pub struct TeService {
     task: JoinHandle<TeNode>,
     stop: tokio::sync::oneshot::Sender<()>,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for TeService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeService").finish_non_exhaustive()
+    }
 }
 
 impl TeService {
@@ -220,6 +229,7 @@ impl TeService {
         };
         let (client, mut rx) = subscribe(name, host, port, &inbox_topic(prefix, name)).await?;
         let (stop, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (jobs, mut jobs_rx) = mpsc::channel::<Job>(64);
         let prefix = prefix.to_owned();
         let task = tokio::spawn(async move {
             loop {
@@ -249,6 +259,7 @@ impl TeService {
                             None => std::future::pending().await,
                         }
                     } => node.handle_timeout(clock.now()),
+                    Some(job) = jobs_rx.recv() => job(&mut node, clock.now()),
                     _ = &mut stop_rx => break,
                 }
                 if !flush(&mut node, ledger.as_mut(), &client, &prefix, &key).await {
@@ -258,7 +269,60 @@ impl TeService {
             let _ = client.disconnect().await;
             node
         });
-        Ok(TeService { task, stop })
+        Ok(TeService { task, stop, jobs })
+    }
+
+    /// Runs `f` on the node inside its task, at the clock's time, and returns its result; what it records
+    /// is committed to the ledger, and the notices it causes sent, before the next message is taken — how an
+    /// operator's request (a deposit, a look at the wallets) reaches the running node.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut TeNode, idea_proto::Timestamp) -> R + Send + 'static,
+    ) -> crate::Result<R> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |node, now| {
+            let _ = tx.send(f(node, now));
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| crate::Error::Stopped)?;
+        rx.await.map_err(|_| crate::Error::Stopped)
+    }
+
+    /// Serves the operator's interface ([`crate::te_node::operator`]) on `listener` until the task is dropped
+    /// (feature `http`); with `token`, every request needs it as a bearer token.
+    #[cfg(feature = "http")]
+    pub async fn serve_operator_api(
+        self: std::sync::Arc<Self>,
+        listener: tokio::net::TcpListener,
+        token: Option<String>,
+    ) {
+        let routes: crate::json_http::JsonRoutes = std::sync::Arc::new(move |request| {
+            let service = std::sync::Arc::clone(&self);
+            Box::pin(async move {
+                let answered = service
+                    .call(move |node, now| {
+                        crate::te_node::operator::answer(
+                            node,
+                            &crate::te_node::operator::OperatorRequest {
+                                method: &request.method,
+                                path: &request.path,
+                                body: &request.body,
+                            },
+                            now,
+                        )
+                    })
+                    .await;
+                answered.unwrap_or_else(|e| {
+                    (
+                        503,
+                        serde_json::json!({ "error": format!("the TE node: {e}") }),
+                    )
+                })
+            })
+        });
+        crate::json_http::serve_json(listener, routes, token, "TE operator API").await;
     }
 
     /// Stops the service and gives the node back.

@@ -454,6 +454,23 @@ fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_en
     assert_eq!(state(&seller, &id), TransactionState::Completed);
     let quarter = t("2026-12-02T11:45:00Z");
     assert_eq!(node.poll_timeout(), Some(quarter));
+    // The operator sees both intervals waiting, the buyer owing the seller.
+    let (_, pool) = idea_agent::te_node::operator::answer(
+        &mut node,
+        &idea_agent::te_node::operator::OperatorRequest {
+            method: "GET",
+            path: "/clearing",
+            body: b"",
+        },
+        quarter,
+    );
+    let pending = pool["pending"].as_array().unwrap();
+    assert_eq!(pending.len(), 2, "{pool}");
+    assert!(
+        pending.iter().all(|o| o["from"] == avatar(2).to_string()),
+        "{pool}"
+    );
+    assert_eq!(pool["next_run"], "2026-12-02T11:45:00Z");
     node.handle_timeout(t("2026-12-02T11:44:59Z"));
     assert!(node.poll_notice().is_none(), "not before the period ends");
 
@@ -692,4 +709,86 @@ fn a_node_that_is_registrar_registers_agents_that_sign_their_registration_and_ad
         plain.refusals().last().map(|r| r.reason.as_str()),
         Some("this node does not register avatars")
     );
+}
+
+/// TE-02 through the operator's interface: money paid into a registered avatar's wallet is recorded for the
+/// ledger and shows in the balances; an unknown avatar, a negative amount or a body that is not the request
+/// is refused with the reason; the clearing resource lists what waits for the next run.
+#[test]
+fn the_operator_deposits_into_wallets_and_reads_balances_and_the_clearing_pool() {
+    use idea_agent::te_node::operator::{OperatorRequest, answer};
+    let now = t(T0);
+    let mut node = TeNode::new(registry(&[1, 2])).with_ledger_entries();
+    while node.poll_entry().is_some() {}
+    let ask = |node: &mut TeNode, method: &str, path: &str, body: &str| {
+        answer(
+            node,
+            &OperatorRequest {
+                method,
+                path,
+                body: body.as_bytes(),
+            },
+            now,
+        )
+    };
+    let body = format!(
+        r#"{{"avatar": "{}", "minor": 2500, "currency": "EUR"}}"#,
+        avatar(2)
+    );
+    let (status, deposited) = ask(&mut node, "POST", "/deposits", &body);
+    assert_eq!(status, 201, "{deposited}");
+    assert_eq!(deposited["balance_minor"], 2500);
+    assert_eq!(deposited["sequence"], 1);
+    let entry = node.poll_entry().unwrap();
+    assert_eq!(entry.kind, te_contract::ledger::RecordKind::Deposit.code());
+    let recorded =
+        <te_contract::wallet::Deposit as te_contract::Codec>::decode_exact(&entry.body).unwrap();
+    assert_eq!(recorded.avatar, avatar(2));
+    assert_eq!(recorded.amount.minor_units, 2500);
+
+    let (status, wallets) = ask(&mut node, "GET", "/wallets", "");
+    assert_eq!(status, 200);
+    assert_eq!(
+        wallets["wallets"],
+        serde_json::json!([{"avatar": avatar(2).to_string(), "currency": "EUR", "minor": 2500}])
+    );
+    for (body, status, says) in [
+        (
+            format!(
+                r#"{{"avatar": "{}", "minor": 1, "currency": "EUR"}}"#,
+                avatar(9)
+            ),
+            409,
+            "not a registered avatar",
+        ),
+        (
+            format!(
+                r#"{{"avatar": "{}", "minor": -5, "currency": "EUR"}}"#,
+                avatar(2)
+            ),
+            409,
+            "positive",
+        ),
+        ("[1, 2]".to_owned(), 400, "avatar"),
+        ("not json".to_owned(), 400, "not JSON"),
+    ] {
+        let (got, answer) = ask(&mut node, "POST", "/deposits", &body);
+        assert_eq!(got, status, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains(says), "{answer}");
+    }
+    assert!(
+        node.poll_entry().is_none(),
+        "a refused deposit records nothing"
+    );
+    let (status, summary) = ask(&mut node, "GET", "/", "");
+    assert_eq!(status, 200);
+    assert_eq!(summary["clearing_period_s"], 900);
+    assert_eq!(summary["next_clearing"], serde_json::Value::Null);
+    let (status, clearing) = ask(&mut node, "GET", "/clearing", "");
+    assert_eq!(
+        (status, clearing["pending"].as_array().unwrap().len()),
+        (200, 0)
+    );
+    assert_eq!(ask(&mut node, "DELETE", "/wallets", "").0, 405);
+    assert_eq!(ask(&mut node, "GET", "/nothing", "").0, 404);
 }

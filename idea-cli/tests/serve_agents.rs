@@ -529,8 +529,28 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     let address = free_address();
     let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
     let (_df, directory) = directory(&scratch, &address);
-    let (_te, first_te, te_node) = te_node(&te_key, &address, &["--ledger", ledger]);
+    let operator_token = scratch.file("operator.token", "operator".to_owned());
+    let (_te, first_te, te_node) = te_node(
+        &te_key,
+        &address,
+        &[
+            "--ledger",
+            ledger,
+            "--operator-api",
+            "127.0.0.1:0",
+            "--operator-token",
+            &operator_token,
+        ],
+    );
     let te_public = te_node.split('=').nth(1).unwrap().to_owned();
+    let operator = first_te
+        .split("operator interface on http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let agent = |key: &str, settings: &str, extra: &[&str]| {
         te_agent_process(&address, &directory, &te_node, key, settings, extra)
     };
@@ -543,8 +563,30 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
         &["--owner-api", "127.0.0.1:0", "--owner-token", &token],
     );
     // Registered at the node and found each other, in whatever order the node and the directory answer.
-    wait_for_all(&a2, &["\"te-registered\"", "\"peer-found\""]);
+    let [registered, _] = <[serde_json::Value; 2]>::try_from(wait_for_all(
+        &a2,
+        &["\"te-registered\"", "\"peer-found\""],
+    ))
+    .unwrap();
     wait_for(&a1, "\"peer-found\"");
+    // The operator pays money into the buyer's wallet (TE-02) through the node's interface.
+    let buyer_avatar = registered["detail"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let body = format!(r#"{{"avatar": "{buyer_avatar}", "minor": 5000, "currency": "EUR"}}"#);
+    assert!(http(&operator, "POST", "/deposits", "wrong", &body).starts_with("HTTP/1.1 401"));
+    let answer = http(&operator, "POST", "/deposits", "operator", &body);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let answer = http(&operator, "GET", "/wallets", "operator", "");
+    assert!(
+        answer.contains(&format!(r#""avatar":"{buyer_avatar}""#)),
+        "{answer}"
+    );
+    assert!(answer.contains(r#""minor":5000"#), "{answer}");
 
     // An hour ahead, on a quarter hour.
     let now = std::time::SystemTime::now()
@@ -600,7 +642,8 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(report["entries"], 3, "{report}");
+    // Two registrations, the deposit and the contract.
+    assert_eq!(report["entries"], 4, "{report}");
     // A second node over the same ledger is refused: it would start a fresh registry over the chain.
     let (code, _, err) = idea_code(&[
         "serve",
@@ -613,7 +656,7 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
         ledger,
     ]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("already holds 3 entries"), "{err}");
+    assert!(err.contains("already holds 4 entries"), "{err}");
 }
 
 /// The P2P market as a process: two agents (processes) find it through the directory, their owners place a
@@ -792,4 +835,112 @@ fn a_seller_asks_the_arbitrator_process_and_a_call_beyond_the_section_is_refused
     assert!(detail.contains("cell-2"), "{detail}");
     let rejected = wait_for(&a2, "\"rejected\"");
     assert_eq!(rejected["transaction"], asked["transaction"]);
+}
+
+/// The demand-response service as a process (P2O): registered with the directory and, as the operator's
+/// avatar, at the TE node; the operator calls for 2 kW of flexibility through its interface, the cell's agent
+/// (a process) offers at its floor, the service buys it, countersigns the cell's contract and the TE node
+/// records it — the agent's log and the operator's `GET /calls` both say so.
+#[test]
+fn an_operator_buys_flexibility_through_the_demand_response_process() {
+    let scratch = Scratch::new("serve-demand-response");
+    let te_key = scratch.file("te.key", "5f".repeat(32));
+    let dr_key = scratch.file("dr.key", "60".repeat(32));
+    let a1_key = scratch.file("a1.key", "31".repeat(32));
+    let token = scratch.file("operator.token", "operator".to_owned());
+    let cell1 = scratch.settings("cell-1");
+    let address = free_address();
+    let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    let (_df, directory) = directory(&scratch, &address);
+    let (_te, _, te_node) = te_node(&te_key, &address, &[]);
+    let (_dr, first, _) = start(&[
+        "serve",
+        "demand-response",
+        "--broker",
+        &address,
+        "--signing-key",
+        &dr_key,
+        "--directory",
+        &directory,
+        "--te-node",
+        &te_node,
+        "--price-cap",
+        "10",
+        "--operator-api",
+        "127.0.0.1:0",
+        "--operator-token",
+        &token,
+    ]);
+    assert!(
+        first.contains("serving demand-response demand-response@idea"),
+        "{first}"
+    );
+    let operator = first
+        .split("operator interface on http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_a1, _, a1) = te_agent_process(
+        &address,
+        &directory,
+        &te_node,
+        &a1_key,
+        &cell1,
+        &["--stored-wh", "8000"],
+    );
+    wait_for_all(&a1, &["\"te-registered\"", "demand-response@idea"]);
+    // The service knows the cell once the directory told it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !http(&operator, "GET", "/", "operator", "").contains(r#""cells":1"#) {
+        assert!(
+            Instant::now() < deadline,
+            "the service never learnt of the cell"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start_at =
+        idea_proto::Timestamp::from_unix_secs(i64::try_from((now / 900) * 900 + 3_600).unwrap())
+            .unwrap()
+            .to_string();
+    let bad = http(
+        &operator,
+        "POST",
+        "/calls",
+        "operator",
+        r#"{"need_w": 2000}"#,
+    );
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    let answer = http(
+        &operator,
+        "POST",
+        "/calls",
+        "operator",
+        &format!(r#"{{"start": "{start_at}", "intervals": 1, "need_w": 2000}}"#),
+    );
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let [agreed, recorded] =
+        <[serde_json::Value; 2]>::try_from(wait_for_all(&a1, &["\"agreed\"", "\"recorded\""]))
+            .unwrap();
+    assert_eq!(agreed["transaction"], recorded["transaction"]);
+    assert_eq!(agreed["counterparty"], "demand-response@idea");
+    // The operator sees the purchase, recorded at the node.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let calls = http(&operator, "GET", "/calls", "operator", "");
+        if calls.contains(r#""te":"recorded""#) {
+            assert!(calls.contains(r#""agent":"cell-1@idea""#), "{calls}");
+            assert!(calls.contains(r#""shortfall_w":0"#), "{calls}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{calls}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

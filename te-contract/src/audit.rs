@@ -26,6 +26,7 @@ use crate::ledger::{
 use crate::meter::{DeliveryToken, MeterReading};
 use crate::registry::{KeyRotation, Registration, Revocation};
 use crate::settlement::{Dispute, SettlementRecordKind};
+use crate::wallet::DepositRecordKind;
 use idea_proto::{PublicKey, Timestamp};
 
 /// Every kind of entry this crate records, each with its check.
@@ -46,6 +47,7 @@ pub fn standard_kinds() -> Kinds {
         kinds = match record {
             RecordKind::Settlement => kinds.with(SettlementRecordKind),
             RecordKind::Clearing => kinds.with(ClearingRecordKind),
+            RecordKind::Deposit => kinds.with(DepositRecordKind),
             _ => kinds.with(PlatformKind(record)),
         };
     }

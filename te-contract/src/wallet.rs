@@ -1,9 +1,80 @@
 //! Wallets: integer balances in minor units, one per avatar and currency (TE-02).
 
+use crate::codec::{Codec, Put, Reader};
 use crate::error::{Error, Result};
-use crate::id::AvatarId;
-use idea_proto::{Currency, Money};
+use crate::id::{AvatarId, DeploymentId};
+use crate::ledger::{Entry, EntryKind, RecordKind};
+use crate::registry::Registry;
+use idea_proto::{Currency, Money, Timestamp};
 use std::collections::BTreeMap;
+
+/// Money paid into a wallet from outside (a bank transfer), as the ledger records it (TE-02): the `sequence`th
+/// deposit of the platform, so each is recorded once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deposit {
+    /// Whose wallet.
+    pub avatar: AvatarId,
+    /// How much (> 0).
+    pub amount: Money,
+    /// The platform's count of deposits, from 1.
+    pub sequence: u64,
+}
+
+/// Layout: the avatar (16 bytes), the amount (money), the sequence (u64).
+impl Codec for Deposit {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.avatar.encode(out);
+        out.put_money(self.amount);
+        out.put_u64(self.sequence);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let avatar = AvatarId::read(r)?;
+        let amount = r.money("amount")?;
+        if amount.minor_units <= 0 {
+            return Err(r.error("amount", "a deposit is positive"));
+        }
+        let sequence = r.u64("sequence")?;
+        Ok(Deposit {
+            avatar,
+            amount,
+            sequence,
+        })
+    }
+}
+
+impl Deposit {
+    /// The ledger entry recording it, keyed by the avatar and the sequence.
+    pub fn ledger_entry(&self, at: Timestamp) -> Entry {
+        Entry::record(
+            RecordKind::Deposit,
+            self.avatar.0,
+            self.sequence,
+            at,
+            self.to_bytes(),
+        )
+    }
+}
+
+/// The ledger's check of a deposit record: it decodes canonically, is positive and is keyed by its avatar
+/// and sequence. The chain, and the operator's checkpoints over it, vouch that the money came in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DepositRecordKind;
+
+impl EntryKind for DepositRecordKind {
+    fn code(&self) -> u16 {
+        RecordKind::Deposit.code()
+    }
+    fn check(&self, entry: &Entry, _: &mut Registry, _: &DeploymentId) -> Result<u64> {
+        let deposit = Deposit::decode_exact(&entry.body)?;
+        if deposit.ledger_entry(entry.at).key != entry.key {
+            return Err(Error::Ledger {
+                seq: 0,
+                fault: crate::LedgerFault::WrongKey,
+            });
+        }
+        Ok(0)
+    }
+}
 
 /// The balances of every avatar. Balances never go below zero and never overflow; a transfer either
 /// happens whole or not at all.

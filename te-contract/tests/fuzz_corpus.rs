@@ -215,14 +215,25 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         .to_vec();
     report.encode(&mut bytes);
     out.push(("clearing_record", bytes));
+    let mut bytes = te_contract::ledger::RecordKind::Deposit
+        .code()
+        .to_be_bytes()
+        .to_vec();
+    te_contract::wallet::Deposit {
+        avatar: a,
+        amount: idea_proto::Money::new(10_000, eur()),
+        sequence: 1,
+    }
+    .encode(&mut bytes);
+    out.push(("deposit_record", bytes));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 14);
+    let inputs = corpus_files::corpus("te_signed", 15);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 14, "{decoded} inputs decoded");
+    assert!(decoded >= 15, "{decoded} inputs decoded");
 }
 
 #[test]

@@ -210,6 +210,21 @@ proptest! {
         }
     }
 
+    /// A deposit record (TE-02) reads back as it was written; arbitrary bytes decode canonically or not at all.
+    #[test]
+    fn deposit_records_round_trip(
+        (avatar, sequence) in (avatar(), any::<u64>()),
+        (currency, amount) in (strategies::currency(), 1..i64::MAX),
+        bytes in proptest::collection::vec(any::<u8>(), 0..80),
+    ) {
+        use te_contract::wallet::Deposit;
+        let deposit = Deposit { avatar, amount: Money::new(amount, currency), sequence };
+        prop_assert_eq!(Deposit::decode_exact(&deposit.to_bytes()).unwrap(), deposit);
+        if let Ok((value, used)) = Deposit::decode(&bytes) {
+            prop_assert_eq!(value.to_bytes(), &bytes[..used]);
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic_and_decode_canonically(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         macro_rules! each {

@@ -33,6 +33,7 @@
 //! and the clearing pool), and rebuilding a node from its ledger after a restart.
 
 mod clearing;
+pub mod operator;
 
 pub use clearing::{ClearedInterval, MAX_CLEARING_PERIOD};
 
@@ -324,6 +325,8 @@ pub struct TeNode {
     due: BTreeMap<DebtId, clearing::DueInterval>,
     /// Intervals paid per contract, until every one is.
     paid: BTreeMap<TransactionId, u32>,
+    /// Deposits made (the last one's sequence).
+    deposits: u64,
 }
 
 /// A node acting as its deployment's registrar (AUX-01 over the network).
@@ -347,6 +350,32 @@ pub fn avatar_of_key(key: &idea_proto::PublicKey) -> AvatarId {
     let mut id = [0u8; 16];
     id.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
     AvatarId::from_bytes(id)
+}
+
+/// The submission that registers `avatar` — an agent named `agent`, whose key is `key` — at the node whose
+/// key is `registrar` (its avatar is the one that key names), in `deployment` (AUX-01 over the network): the
+/// registration unsigned, and the avatar's signature over it beside it.
+pub fn registration_submission(
+    deployment: &te_contract::DeploymentId,
+    registrar: &idea_proto::PublicKey,
+    avatar: AvatarId,
+    agent: idea_proto::AgentId,
+    key: &idea_proto::SigningKey,
+    now: Timestamp,
+) -> TeSubmission {
+    let registration = Registration {
+        registrar: avatar_of_key(registrar),
+        avatar,
+        kind: te_contract::registry::AvatarKind::Agent(agent),
+        key: idea_proto::PublicKey::from(key),
+        at: now,
+    };
+    let unsigned = Signed::new(deployment.clone(), registration);
+    let signature = idea_proto::EnvelopeSigner::sign_digest(key, &unsigned.digest());
+    TeSubmission::Register {
+        registration: Box::new(unsigned),
+        signature,
+    }
 }
 
 /// The most ledger entries waiting; beyond, submissions are refused until the ledger catches up.
@@ -373,6 +402,7 @@ impl TeNode {
             pool: None,
             due: BTreeMap::new(),
             paid: BTreeMap::new(),
+            deposits: 0,
         }
     }
 
@@ -451,9 +481,44 @@ impl TeNode {
         Ok(())
     }
 
-    /// The wallets (TE-03); fund them with [`Wallets::deposit`].
+    /// The wallets (TE-02), unrecorded: a node serving over a ledger funds them with
+    /// [`TeNode::deposit`].
     pub fn wallets_mut(&mut self) -> &mut Wallets {
         &mut self.wallets
+    }
+
+    /// Pays `amount` into the wallet of `avatar`, a registered avatar, from outside (TE-02), and records the
+    /// deposit for the ledger.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotRegistered`] for an avatar the registry does not know; the wallet's refusal of an
+    /// amount that is not positive or would overflow the balance.
+    pub fn deposit(
+        &mut self,
+        avatar: AvatarId,
+        amount: idea_proto::Money,
+        now: Timestamp,
+    ) -> crate::Result<te_contract::wallet::Deposit> {
+        if self.registry.avatar(&avatar).is_none() {
+            return Err(crate::Error::NotRegistered(format!(
+                "{avatar} is not a registered avatar"
+            )));
+        }
+        if amount.minor_units <= 0 {
+            return Err(crate::Error::Te(te_contract::Error::Invalid {
+                field: "amount",
+                reason: "a deposit is positive".into(),
+            }));
+        }
+        self.wallets.deposit(avatar, amount)?;
+        self.deposits = self.deposits.saturating_add(1);
+        let deposit = te_contract::wallet::Deposit {
+            avatar,
+            amount,
+            sequence: self.deposits,
+        };
+        self.entry(deposit.ledger_entry(now));
+        Ok(deposit)
     }
 
     /// The wallets.

@@ -1,4 +1,4 @@
-//! `idea serve mqtt-broker|directory|te-node|market|arbitrator|agent|load-shedding`: the broker and the agents' side of
+//! `idea serve mqtt-broker|directory|te-node|market|arbitrator|demand-response|agent|load-shedding`: the broker and the agents' side of
 //! a deployment as processes.
 //! The broker listens on `--listen`; the directory and agents connect to `--broker` and
 //! speak signed FIPA-ACL over MQTT (`idea_agent`'s protocol, documented in its README).
@@ -15,12 +15,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The kinds this module serves.
-pub(crate) const KINDS: [&str; 7] = [
+pub(crate) const KINDS: [&str; 8] = [
     "mqtt-broker",
     "directory",
     "te-node",
     "market",
     "arbitrator",
+    "demand-response",
     "agent",
     "load-shedding",
 ];
@@ -45,8 +46,8 @@ pub(crate) struct ServiceArgs {
     /// it any agent that proves its key registers (plug & play).
     #[arg(long, value_name = "FILE")]
     pub(crate) enrolled: Option<PathBuf>,
-    /// agent: the TE node to register with and record contracts at, NAME=PUBLIC-KEY (64 hex digits); the
-    /// agent's avatar is the one its key names.
+    /// agent, demand-response: the TE node to register with and record contracts at, NAME=PUBLIC-KEY (64
+    /// hex digits); the avatar is the one the process's key names.
     #[arg(long, value_name = "NAME=KEY", value_parser = parse_peer)]
     pub(crate) te_node: Option<(String, PublicKey)>,
     /// te-node, agent: the TE deployment's name.
@@ -64,6 +65,17 @@ pub(crate) struct ServiceArgs {
     /// ledger (TE-07), each committed before the notices it causes.
     #[arg(long, value_name = "FILE")]
     pub(crate) ledger: Option<PathBuf>,
+    /// te-node, demand-response: serve the operator's HTTP/JSON interface on this address (the node's
+    /// wallets, deposits, clearing and refusals; the service's calls for flexibility).
+    #[arg(long, value_name = "HOST:PORT", value_parser = crate::address::socket_address)]
+    pub(crate) operator_api: Option<std::net::SocketAddr>,
+    /// te-node, demand-response: a file holding the bearer token the operator's interface requires (without it, the
+    /// interface must listen on a loopback address).
+    #[arg(long, value_name = "FILE", requires = "operator_api")]
+    pub(crate) operator_token: Option<PathBuf>,
+    /// demand-response: the most paid per kWh of flexibility, minor units (EUR cents) [default: 10].
+    #[arg(long, value_name = "MINOR")]
+    pub(crate) price_cap: Option<i64>,
     /// arbitrator: the section it watches (TOML: the MATPOWER case, the limits, where each cell sits; see
     /// idea-agent/data/section-ieee33.toml).
     #[arg(long, value_name = "FILE")]
@@ -113,6 +125,8 @@ impl ServiceArgs {
             || self.clearing_period_s.is_some()
             || self.section.is_some()
             || self.arbitrator.is_some()
+            || self.operator_api.is_some()
+            || self.price_cap.is_some()
     }
 
     /// The TE deployment `--deployment` names.
@@ -137,14 +151,27 @@ impl ServiceArgs {
         if self.enrolled.is_some() && !matches!(kind, "directory" | "te-node") {
             return refused("--enrolled", "directory and te-node");
         }
-        if self.te_node.is_some() && kind != "agent" {
-            return refused("--te-node", "agent");
+        if self.te_node.is_some() && !matches!(kind, "agent" | "demand-response") {
+            return refused("--te-node", "agent and demand-response");
+        }
+        if self.price_cap.is_some() && kind != "demand-response" {
+            return refused("--price-cap", "demand-response");
         }
         if self.ledger.is_some() && kind != "te-node" {
             return refused("--ledger", "te-node");
         }
         if self.clearing_period_s.is_some() && kind != "te-node" {
             return refused("--clearing-period-s", "te-node");
+        }
+        if self.operator_api.is_some() && !matches!(kind, "te-node" | "demand-response") {
+            return refused("--operator-api", "te-node and demand-response");
+        }
+        if let (Some(address), None) = (self.operator_api, &self.operator_token)
+            && !address.ip().is_loopback()
+        {
+            return Err(format!(
+                "--operator-api {address} is not a loopback address: give --operator-token FILE"
+            ));
         }
         if self.section.is_some() && kind != "arbitrator" {
             return refused("--section", "arbitrator");
@@ -231,6 +258,37 @@ fn broker(args: &ServiceArgs, kind: &str) -> Result<(String, u16), String> {
         .parse::<u16>()
         .map_err(|e| format!("--broker {text}: port: {e}"))?;
     Ok((host.to_owned(), port))
+}
+
+/// The listener and bearer token of an operator's interface (`--operator-api`, `--operator-token`), and the
+/// address it is bound to.
+async fn operator_listener(
+    args: &ServiceArgs,
+) -> Result<
+    Option<(
+        tokio::net::TcpListener,
+        Option<String>,
+        std::net::SocketAddr,
+    )>,
+    String,
+> {
+    let Some(address) = args.operator_api else {
+        return Ok(None);
+    };
+    let token = args
+        .operator_token
+        .as_deref()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| t.trim().to_owned())
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .transpose()?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("--operator-api {address}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok(Some((listener, token, bound)))
 }
 
 /// The start-up line, on standard error as every `idea serve` writes it.
@@ -373,16 +431,34 @@ pub(crate) fn run(
                     .ledger
                     .as_deref()
                     .map_or_else(String::new, |p| format!("; ledger {}", p.display()));
+                let service = std::sync::Arc::new(service);
+                let (operator, operator_task) = match operator_listener(args).await? {
+                    Some((listener, token, bound)) => {
+                        let task = tokio::spawn(
+                            std::sync::Arc::clone(&service).serve_operator_api(listener, token),
+                        );
+                        (format!("; operator interface on http://{bound}/"), Some(task))
+                    }
+                    None => (String::new(), None),
+                };
                 // What `idea ledger verify` needs to check the ledger: the deployment, the registrar's avatar
                 // and key, and when the registry began.
                 announce(&format!(
-                    "te-node {name} on the broker {host}:{port} (key {public}; deployment {}; registrar avatar {} since {genesis}, admitting {policy}; clearing every {} s{ledger})",
+                    "te-node {name} on the broker {host}:{port} (key {public}; deployment {}; registrar avatar {} since {genesis}, admitting {policy}; clearing every {} s{ledger}{operator})",
                     args.deployment,
                     idea_agent::te_node::avatar_of_key(&public),
                     period.as_secs()
                 ));
                 let stopped = tokio::signal::ctrl_c().await.map_err(|e| e.to_string());
-                service.stop().await.map_err(|e| e.to_string())?;
+                if let Some(task) = operator_task {
+                    task.abort();
+                    let _ = task.await;
+                }
+                // Everything the node accepted is in the ledger already; a request of the operator's still
+                // being answered only keeps the connection from closing cleanly.
+                if let Ok(service) = std::sync::Arc::try_unwrap(service) {
+                    service.stop().await.map_err(|e| e.to_string())?;
+                }
                 stopped
             }
             "market" => {
@@ -451,6 +527,87 @@ pub(crate) fn run(
                     path.display(),
                     config.sites.len(),
                     case_path.display()
+                ));
+                wait(|| running.is_finished()).await
+            }
+            "demand-response" => {
+                let name = args
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "demand-response@idea".into());
+                let directory = directory.ok_or(
+                    "demand-response needs --directory NAME=KEY: the cells it calls register there",
+                )?;
+                let deployment = args.deployment()?;
+                let te = args.te_node.as_ref().map(|_| {
+                    (
+                        deployment,
+                        idea_agent::te_node::avatar_of_key(&public),
+                        0,
+                    )
+                });
+                let price_cap = args.price_cap.unwrap_or(10);
+                let config = idea_agent::demand_response::DemandResponseConfig {
+                    me: fipa_acl::AgentIdentifier::new(name.clone()),
+                    key,
+                    agent_id: idea_proto::AgentId::new("demand-response")
+                        .map_err(|e| e.to_string())?,
+                    service: idea_proto::ServiceId::new("demand-response")
+                        .map_err(|e| e.to_string())?,
+                    operator: idea_proto::UserId::new("grid-operator").map_err(|e| e.to_string())?,
+                    currency: idea_proto::Currency::new("EUR", 2).map_err(|e| e.to_string())?,
+                    price_cap_per_kwh: price_cap,
+                    penalty_per_kwh: 0,
+                    tolerance: idea_proto::ToleranceBand::default(),
+                    reply_within: idea_proto::Duration::from_secs(10),
+                    te,
+                };
+                let mut service = idea_agent::demand_response::DemandResponseService::new(config);
+                service.join_directory(directory);
+                let now = fipa_acl::mqtt::system_now();
+                let transport = connect(name.clone()).await?;
+                let running = match &args.te_node {
+                    Some((node, node_key)) => {
+                        service
+                            .register_at_te(node_key, now)
+                            .map_err(|e| e.to_string())?;
+                        RunningService::spawn_with_te(
+                            service,
+                            transport,
+                            system_clock(),
+                            idea_agent::te_link::TeLink {
+                                host: host.clone(),
+                                port,
+                                node: node.clone(),
+                                node_key: *node_key,
+                                prefix: idea_agent::te_link::TE_PREFIX.to_owned(),
+                            },
+                        )
+                        .await
+                        .map_err(|e| format!("the TE link of {name}: {e}"))?
+                    }
+                    None => RunningService::spawn(service, transport, system_clock()),
+                };
+                let running = std::sync::Arc::new(running);
+                let operator = match operator_listener(args).await? {
+                    Some((listener, token, bound)) => {
+                        tokio::spawn(idea_agent::demand_response::operator::serve_operator_api(
+                            std::sync::Arc::clone(&running),
+                            listener,
+                            token,
+                        ));
+                        format!("; operator interface on http://{bound}/")
+                    }
+                    None => String::new(),
+                };
+                announce(&format!(
+                    "demand-response {name} on the broker {host}:{port} (key {public}; service demand-response, \
+                     price cap {price_cap} EUR cents per kWh{}{operator})",
+                    if args.te_node.is_some() {
+                        "; contracts recorded at the TE node"
+                    } else {
+                        ""
+                    }
                 ));
                 wait(|| running.is_finished()).await
             }

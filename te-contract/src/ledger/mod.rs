@@ -69,16 +69,19 @@ pub enum RecordKind {
     Clearing,
     /// A channel paid out at its close.
     ChannelPayout,
+    /// Money paid into a wallet from outside (TE-02).
+    Deposit,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [RecordKind; 5] = [
+    pub const ALL: [RecordKind; 6] = [
         RecordKind::Settlement,
         RecordKind::Discrepancy,
         RecordKind::Resolution,
         RecordKind::Clearing,
         RecordKind::ChannelPayout,
+        RecordKind::Deposit,
     ];
 
     /// The kind with this code.
@@ -94,6 +97,7 @@ impl RecordKind {
             RecordKind::Resolution => 0x1003,
             RecordKind::Clearing => 0x1004,
             RecordKind::ChannelPayout => 0x1005,
+            RecordKind::Deposit => 0x1006,
         }
     }
 }

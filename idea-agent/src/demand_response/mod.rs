@@ -7,9 +7,16 @@
 //! ([`DemandResponseService::poll_submission`]). What was bought and what is still missing is reported per
 //! call ([`FlexibilityOutcome`]).
 //!
+//! As a process (`idea serve demand-response`): it registers with the directory (its key and, with a TE
+//! deployment, its avatar, so sellers name it in their contracts) and calls every cell registered there;
+//! registers its avatar at the TE node ([`DemandResponseService::register_at_te`]); and takes the operator's
+//! calls through its HTTP/JSON interface ([`operator`]).
+//!
 //! Each cell is asked for the whole need and counters with what its commitment book can still give; the
 //! cheapest offers are taken whole until the need is covered (the last may go beyond it: a second round
 //! asking for exactly the remainder is not made yet).
+
+pub mod operator;
 
 use crate::behaviour::{Peer, Peers, TeSubmission, conversation_of};
 use crate::p2p::{contract_in, energy_content};
@@ -28,6 +35,10 @@ use te_contract::{AvatarId, DeploymentId};
 
 /// The most calls open at once.
 pub const MAX_OPEN_CALLS: usize = 64;
+/// The most outcomes kept for the operator.
+pub const MAX_KEPT_OUTCOMES: usize = 256;
+/// The most TE notices' results kept for the operator.
+pub const MAX_KEPT_NOTICES: usize = 256;
 
 /// How the service is run.
 #[derive(Debug, Clone)]
@@ -98,6 +109,11 @@ pub struct DemandResponseService {
     outbox: VecDeque<AclMessage>,
     submissions: VecDeque<TeSubmission>,
     outcomes: VecDeque<FlexibilityOutcome>,
+    /// The latest outcomes, for the operator.
+    recent: VecDeque<FlexibilityOutcome>,
+    /// What the TE node said of the contracts submitted, latest last.
+    recorded: VecDeque<(TransactionId, Result<(), String>)>,
+    directory: Option<crate::membership::CellDirectory>,
 }
 
 fn price_of(t: &EnergyTransaction) -> i64 {
@@ -122,6 +138,106 @@ impl DemandResponseService {
             outbox: VecDeque::new(),
             submissions: VecDeque::new(),
             outcomes: VecDeque::new(),
+            recent: VecDeque::new(),
+            recorded: VecDeque::new(),
+            directory: None,
+        }
+    }
+
+    /// Registers with the directory `directory` (its key, and its avatar where contracts are recorded) and
+    /// follows it: every cell registered there is called.
+    pub fn join_directory(&mut self, directory: Peer) {
+        use crate::directory::Identity;
+        use fipa_acl::directory::{DfAgentDescription, ServiceDescription};
+        let identity = Identity {
+            key: idea_proto::PublicKey::from(&self.config.key),
+            cell: None,
+            avatar: self.config.te.as_ref().map(|(_, avatar, _)| *avatar),
+        };
+        let description = DfAgentDescription {
+            name: Some(self.config.me.clone()),
+            services: vec![
+                identity.to_service("demand-response"),
+                ServiceDescription {
+                    name: Some(self.config.service.to_string()),
+                    service_type: Some(SERVICE_TYPE.to_owned()),
+                    protocols: vec!["fipa-contract-net".to_owned()],
+                    ontologies: vec![fipa_acl::energy::ONTOLOGY.to_owned()],
+                    languages: vec!["fipa-sl0".to_owned()],
+                    ..ServiceDescription::default()
+                },
+            ],
+            ..DfAgentDescription::default()
+        };
+        let (follower, m) =
+            crate::membership::CellDirectory::join(directory, &description, &self.config.me.name);
+        self.directory = Some(follower);
+        self.outbox.push_back(m);
+    }
+
+    /// Registers the operator's avatar at the TE node whose key is `registrar` (AUX-01 over the network), so
+    /// the contracts it countersigns can be recorded. Refused without a TE deployment in the configuration.
+    pub fn register_at_te(
+        &mut self,
+        registrar: &idea_proto::PublicKey,
+        now: Timestamp,
+    ) -> crate::Result<()> {
+        let (deployment, avatar, _) = self.config.te.clone().ok_or_else(|| {
+            crate::Error::settings("te", "registering needs the operator's TE avatar")
+        })?;
+        self.submissions
+            .push_back(crate::te_node::registration_submission(
+                &deployment,
+                registrar,
+                avatar,
+                self.config.agent_id.clone(),
+                &self.config.key,
+                now,
+            ));
+        Ok(())
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &DemandResponseConfig {
+        &self.config
+    }
+
+    /// The cells it would call now.
+    pub fn cells(&self) -> usize {
+        self.peers.iter().filter(|p| p.cell.is_some()).count()
+    }
+
+    /// The latest outcomes (up to [`MAX_KEPT_OUTCOMES`]), oldest first.
+    pub fn outcomes(&self) -> impl Iterator<Item = &FlexibilityOutcome> {
+        self.recent.iter()
+    }
+
+    /// What the TE node said of the contracts submitted (up to [`MAX_KEPT_NOTICES`]): recorded, or refused
+    /// with the reason.
+    pub fn recordings(&self) -> impl Iterator<Item = &(TransactionId, Result<(), String>)> {
+        self.recorded.iter()
+    }
+
+    /// A notice of the TE node: a recording or a refusal of a contract it submitted is kept for the operator.
+    pub fn handle_te_notice(&mut self, notice: &crate::TeNotice) {
+        let kept = match notice {
+            crate::TeNotice::Recorded { transaction, .. } => Some((*transaction, Ok(()))),
+            crate::TeNotice::Refused {
+                transaction: Some(transaction),
+                reason,
+                ..
+            } => Some((*transaction, Err(reason.clone()))),
+            crate::TeNotice::Refused { reason, .. } => {
+                log::warn!("demand response: the TE node refused: {reason}");
+                None
+            }
+            _ => None,
+        };
+        if let Some(kept) = kept {
+            if self.recorded.len() >= MAX_KEPT_NOTICES {
+                self.recorded.pop_front();
+            }
+            self.recorded.push_back(kept);
         }
     }
 
@@ -234,8 +350,14 @@ impl DemandResponseService {
         Ok(call)
     }
 
-    /// One incoming message: an answer in one of its conversations, or not understood.
+    /// One incoming message: the directory's news, an answer in one of its conversations, or not understood.
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
+        if let Some(directory) = self.directory.as_mut().filter(|d| d.wants(&m)) {
+            if let Some(reply) = directory.handle(&m, &mut self.peers) {
+                self.outbox.push_back(reply);
+            }
+            return;
+        }
         if let Err(answer) = signing::admit(&m, &self.peers, &self.config.me) {
             self.outbox.extend(answer.map(|a| *a));
             return;
@@ -371,7 +493,13 @@ impl DemandResponseService {
             shortfall_w: left.max(0),
         };
         c.outcome = Some(outcome.clone());
-        self.outcomes.push_back(outcome);
+        if self.recent.len() >= MAX_KEPT_OUTCOMES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(outcome.clone());
+        if self.outcomes.len() < MAX_KEPT_OUTCOMES {
+            self.outcomes.push_back(outcome);
+        }
         for i in 0..self.calls.get(&call).map_or(0, |c| c.negotiations.len()) {
             self.drain(call, i);
         }
@@ -432,6 +560,33 @@ impl DemandResponseService {
     /// The next call's outcome.
     pub fn poll_outcome(&mut self) -> Option<FlexibilityOutcome> {
         self.outcomes.pop_front()
+    }
+}
+
+/// The service type it registers in the directory.
+pub const SERVICE_TYPE: &str = "idea-demand-response";
+
+impl crate::AclService for DemandResponseService {
+    fn me(&self) -> &AgentIdentifier {
+        DemandResponseService::me(self)
+    }
+    fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
+        DemandResponseService::handle_acl(self, m, now);
+    }
+    fn poll_transmit(&mut self) -> Option<AclMessage> {
+        DemandResponseService::poll_transmit(self)
+    }
+    fn poll_timeout(&self) -> Option<Timestamp> {
+        DemandResponseService::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Timestamp) {
+        DemandResponseService::handle_timeout(self, now);
+    }
+    fn poll_submission(&mut self) -> Option<TeSubmission> {
+        DemandResponseService::poll_submission(self)
+    }
+    fn handle_te_notice(&mut self, notice: &crate::TeNotice, _now: Timestamp) {
+        DemandResponseService::handle_te_notice(self, notice);
     }
 }
 
