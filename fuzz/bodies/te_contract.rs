@@ -1,4 +1,4 @@
-//! Fuzz body for the signed objects and ledger settlement, clearing and deposit records of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
+//! Fuzz body for the signed objects and ledger settlement, clearing, deposit and binding records of `te-contract`; shared by `fuzz_targets/te_signed.rs` and the corpus
 //! replay test `te-contract/tests/fuzz_corpus.rs`.
 #![allow(
     unreachable_pub,
@@ -41,6 +41,7 @@ pub fn signed(data: &[u8]) -> bool {
         None if code == RecordKind::Settlement.code() => settlement_record(&data[2..]),
         None if code == RecordKind::Clearing.code() => clearing_record(&data[2..]),
         None if code == RecordKind::Deposit.code() => deposit_record(&data[2..]),
+        None if code == RecordKind::Binding.code() => binding_record(&data[2..]),
         _ => false,
     }
 }
@@ -68,6 +69,15 @@ fn clearing_record(data: &[u8]) -> bool {
 /// A ledger's deposit record (what follows the code): canonical when it decodes.
 fn deposit_record(data: &[u8]) -> bool {
     let Ok((value, used)) = te_contract::wallet::Deposit::decode(data) else {
+        return false;
+    };
+    assert_eq!(value.to_bytes(), &data[..used], "not canonical");
+    true
+}
+
+/// A ledger's binding record (what follows the code): canonical when it decodes.
+fn binding_record(data: &[u8]) -> bool {
+    let Ok((value, used)) = te_contract::registry::Binding::decode(data) else {
         return false;
     };
     assert_eq!(value.to_bytes(), &data[..used], "not canonical");

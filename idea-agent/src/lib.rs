@@ -74,6 +74,7 @@
 pub struct ReadmeDoctests;
 
 mod agent;
+pub mod api;
 pub mod arbitrator;
 mod behaviour;
 pub mod commitment;

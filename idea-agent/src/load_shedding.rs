@@ -123,30 +123,19 @@ impl LoadSheddingService {
     /// Registers the service with the directory `directory` (its key proves its identity): the cells that
     /// register there may ask it.
     pub fn join_directory(&mut self, directory: Peer) {
-        use crate::directory::Identity;
-        use fipa_acl::directory::{DfAgentDescription, ServiceDescription};
-        let identity = Identity {
-            key: idea_proto::PublicKey::from(&self.key),
-            cell: None,
-            avatar: None,
-        };
-        let description = DfAgentDescription {
-            name: Some(self.me.clone()),
-            services: vec![
-                identity.to_service("load-shedding"),
-                ServiceDescription {
-                    name: Some("load-shedding".to_owned()),
-                    service_type: Some(SERVICE_TYPE.to_owned()),
-                    protocols: vec!["fipa-request".to_owned()],
-                    ontologies: vec![ONTOLOGY.to_owned()],
-                    languages: vec!["fipa-sl0".to_owned()],
-                    ..ServiceDescription::default()
-                },
-            ],
-            ..DfAgentDescription::default()
-        };
-        let (follower, m) =
-            crate::membership::CellDirectory::join(directory, &description, &self.me.name);
+        let (follower, m) = crate::membership::CellDirectory::join_as_service(
+            directory,
+            &self.me,
+            &self.key,
+            None,
+            crate::membership::ServiceOffer {
+                name: "load-shedding",
+                service_name: "load-shedding",
+                service_type: SERVICE_TYPE,
+                protocols: &["fipa-request"],
+                ontologies: &[ONTOLOGY],
+            },
+        );
         self.directory = Some(follower);
         self.outbox.push_back(m);
     }

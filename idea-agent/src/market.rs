@@ -102,8 +102,9 @@ impl MarketService {
     }
 
     /// Asks `arbitrator` (ARCH-08, option 2: the service application asks before committing) about every
-    /// match at clearing: a match it permits becomes a contract; one it adjusts or refuses does not (the
-    /// adjusted power is not re-cleared), and an order left with no contract is told why (`failure`
+    /// match at clearing: a match it permits becomes a contract; one it adjusts becomes a contract at the
+    /// share of its quantities the section carries (asked about once more; the rest of both orders stays
+    /// unfilled); one it refuses does not, and an order left with no contract is told why (`failure`
     /// `((arbitration-refused :reason "…"))`).
     pub fn set_arbitrator(&mut self, arbitrator: crate::Arbitrator) {
         self.arbitrator = Some(arbitrator);
@@ -365,11 +366,14 @@ impl MarketService {
         let mut matched: std::collections::BTreeSet<OrderId> = std::collections::BTreeSet::new();
         let mut refused: BTreeMap<OrderId, String> = BTreeMap::new();
         for (m, contract) in clearing.matches.iter().zip(contracts) {
-            if let Some(refusal) = self.arbitrate(&contract.transaction, now) {
-                refused.insert(m.bid, refusal.clone());
-                refused.insert(m.offer, refusal);
-                continue;
-            }
+            let contract = match self.arbitrate(contract, now) {
+                Ok(contract) => contract,
+                Err(refusal) => {
+                    refused.insert(m.bid, refusal.clone());
+                    refused.insert(m.offer, refusal);
+                    continue;
+                }
+            };
             matched.insert(m.bid);
             matched.insert(m.offer);
             for (order, side) in [(m.offer, "seller"), (m.bid, "buyer")] {
@@ -408,27 +412,45 @@ impl MarketService {
         }
     }
 
-    /// `None` when the arbitrator (if any) permits `transaction`; else the failure content saying why not.
-    fn arbitrate(&mut self, transaction: &EnergyTransaction, now: Timestamp) -> Option<String> {
-        let arbitrator = self.arbitrator.as_mut()?;
+    /// The contract the arbitrator (if any) permits for `contract`: as matched, or — when it adjusts it —
+    /// at the share of its quantities the section carries, asked about once more (ARCH-08: "permission or
+    /// adjusted parameters"); else the failure content saying why not.
+    fn arbitrate(&mut self, contract: Contract, now: Timestamp) -> Result<Contract, String> {
+        let Some(arbitrator) = self.arbitrator.as_mut() else {
+            return Ok(contract);
+        };
         arbitrator.release_ended(now);
-        let why = match arbitrator.ask(transaction) {
-            Ok(crate::Verdict::Permit) => return None,
-            Ok(crate::Verdict::Adjust {
+        let refusal = |why: String| format!("((arbitration-refused :reason {why:?}))");
+        let verdict = arbitrator
+            .ask(&contract.transaction)
+            .map_err(|e| refusal(e.to_string()))?;
+        let why = match &verdict {
+            crate::Verdict::Permit => return Ok(contract),
+            crate::Verdict::Adjust {
                 interval,
                 granted_w,
                 reason,
                 ..
-            }) => format!(
-                "interval {interval}: only {} W can be granted ({reason})",
-                granted_w.round()
-            ),
-            Ok(crate::Verdict::Refuse { interval, reason }) => {
+            } => {
+                if let Some(transaction) =
+                    crate::arbitrator::scaled(&contract.transaction, verdict.share())
+                    && matches!(arbitrator.ask(&transaction), Ok(crate::Verdict::Permit))
+                {
+                    return Ok(Contract {
+                        transaction,
+                        ..contract
+                    });
+                }
+                format!(
+                    "interval {interval}: only {} W can be granted ({reason})",
+                    granted_w.round()
+                )
+            }
+            crate::Verdict::Refuse { interval, reason } => {
                 format!("interval {interval}: {reason}")
             }
-            Err(e) => e.to_string(),
         };
-        Some(format!("((arbitration-refused :reason {why:?}))"))
+        Err(refusal(why))
     }
 
     fn failure(&mut self, agent: &str, request: TransactionId, reason: &str) {

@@ -245,6 +245,21 @@ pub struct CellDirectory {
     who: String,
 }
 
+/// What a service application offers, as it registers with the directory.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceOffer<'a> {
+    /// The name of its identity entry.
+    pub name: &'a str,
+    /// The name of the service it offers.
+    pub service_name: &'a str,
+    /// Its type, e.g. `idea-load-shedding`.
+    pub service_type: &'a str,
+    /// The interaction protocols it speaks.
+    pub protocols: &'a [&'a str],
+    /// The ontologies of its content.
+    pub ontologies: &'a [&'a str],
+}
+
 impl CellDirectory {
     /// Registers the service `description` with `directory`; returns the follower and the request to send.
     pub fn join(
@@ -262,6 +277,40 @@ impl CellDirectory {
             },
             m,
         )
+    }
+
+    /// Registers a service application with `directory`: its identity (the key it signs with and, where it
+    /// records contracts, its TE avatar) under `name`, and what it offers (`service_type`, the protocols and
+    /// ontologies it speaks, in SL0); returns the follower and the request to send.
+    pub fn join_as_service(
+        directory: Peer,
+        me: &fipa_acl::AgentIdentifier,
+        key: &idea_proto::SigningKey,
+        avatar: Option<te_contract::AvatarId>,
+        offer: ServiceOffer<'_>,
+    ) -> (CellDirectory, AclMessage) {
+        use fipa_acl::directory::ServiceDescription;
+        let identity = crate::directory::Identity {
+            key: idea_proto::PublicKey::from(key),
+            cell: None,
+            avatar,
+        };
+        let description = DfAgentDescription {
+            name: Some(me.clone()),
+            services: vec![
+                identity.to_service(offer.name),
+                ServiceDescription {
+                    name: Some(offer.service_name.to_owned()),
+                    service_type: Some(offer.service_type.to_owned()),
+                    protocols: offer.protocols.iter().map(|p| (*p).to_owned()).collect(),
+                    ontologies: offer.ontologies.iter().map(|o| (*o).to_owned()).collect(),
+                    languages: vec!["fipa-sl0".to_owned()],
+                    ..ServiceDescription::default()
+                },
+            ],
+            ..DfAgentDescription::default()
+        };
+        CellDirectory::join(directory, &description, &me.name)
     }
 
     /// Whether `m` is the directory's.

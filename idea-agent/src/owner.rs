@@ -64,16 +64,8 @@ impl EventRing {
     }
 }
 
-/// One request to the owner's interface.
-#[derive(Debug, Clone, Copy)]
-pub struct OwnerRequest<'a> {
-    /// `GET`, `PUT`, `POST` or `DELETE`.
-    pub method: &'a str,
-    /// The path below the cell, with its query (`/events?since=3`).
-    pub path: &'a str,
-    /// The body (JSON where one is expected).
-    pub body: &'a [u8],
-}
+/// One request to the owner's interface (its path is below the cell: `/events?since=3`).
+pub type OwnerRequest<'a> = crate::api::ApiRequest<'a>;
 
 /// The answer: an HTTP status and a JSON body.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,10 +77,8 @@ pub struct OwnerResponse {
 }
 
 fn error(status: u16, message: impl Into<String>) -> OwnerResponse {
-    OwnerResponse {
-        status,
-        body: json!({ "error": message.into() }),
-    }
+    let (status, body) = crate::api::api_error(status, message);
+    OwnerResponse { status, body }
 }
 
 fn ok(body: Value) -> OwnerResponse {

@@ -531,46 +531,6 @@ struct Arbitration {
     asked: u8,
 }
 
-/// The offer `t` scaled to `share` (0..1) of its quantities in every interval; `None` when nothing is left.
-fn scaled(t: &EnergyTransaction, share: f64) -> Option<EnergyTransaction> {
-    let share = if share.is_finite() {
-        share.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    // In 0..=v for v >= 0: the product of a non-negative integer and a share within 0..1, rounded down.
-    #[allow(clippy::cast_possible_truncation)]
-    let part = |v: i64| (v.max(0) as f64 * share).floor() as i64;
-    let mut spec = t.terms.clone().into_spec();
-    spec.profile = match &spec.profile {
-        Profile::Energy(values) => Profile::Energy(
-            values
-                .iter()
-                .map(|e| Energy::from_wh(part(e.wh())))
-                .collect(),
-        ),
-        Profile::Power(levels) => Profile::Power(
-            levels
-                .iter()
-                .map(|l| {
-                    idea_proto::PowerLevel::new(
-                        idea_proto::ActivePower::from_w(part(l.active.w())),
-                        l.reactive,
-                    )
-                })
-                .collect(),
-        ),
-    };
-    let empty = match &spec.profile {
-        Profile::Energy(v) => v.iter().all(|e| e.wh() == 0),
-        Profile::Power(v) => v.iter().all(|l| l.active.w() == 0),
-    };
-    if empty {
-        return None;
-    }
-    t.with_terms(Terms::new(spec).ok()?).ok()
-}
-
 /// The user-defined ACL parameter (`:X-idea-contract`) that carries a `te-contract` contract, signed by the
 /// seller, in its canonical bytes, beside the `inform` of the agreed transaction.
 pub const CONTRACT_PARAM: &str = "idea-contract";
@@ -772,7 +732,7 @@ impl P2pSeller {
             Some(crate::arbitrator::protocol::Answer::Adjust { share, reason })
                 if arbitration.asked < 2 =>
             {
-                let adjusted = scaled(&arbitration.offered, share);
+                let adjusted = crate::arbitrator::scaled(&arbitration.offered, share);
                 let priority = cx.settings.priority(&arbitration.offered.service);
                 let recommitted = adjusted.and_then(|t| {
                     cx.book.release(&id);

@@ -106,7 +106,23 @@ pub struct Links {
     pub devices: Option<mpsc::Receiver<DeviceReport>>,
 }
 
-type Job = Box<dyn FnOnce(&mut Agent, Timestamp) + Send>;
+type Job = TaskJob<Agent>;
+
+/// Work run on what a task owns (an agent, a service, the TE node) inside the task, at the task's time.
+pub(crate) type TaskJob<T> = Box<dyn FnOnce(&mut T, Timestamp) + Send>;
+
+/// Runs `f` inside the task that takes `jobs` and returns its result.
+pub(crate) async fn call_in<T: 'static, R: Send + 'static>(
+    jobs: &mpsc::Sender<TaskJob<T>>,
+    f: impl FnOnce(&mut T, Timestamp) -> R + Send + 'static,
+) -> Result<R> {
+    let (tx, rx) = oneshot::channel();
+    let job: TaskJob<T> = Box::new(move |owned, now| {
+        let _ = tx.send(f(owned, now));
+    });
+    jobs.send(job).await.map_err(|_| Error::Stopped)?;
+    rx.await.map_err(|_| Error::Stopped)
+}
 
 /// The most messages taken from an inbox as one batch.
 pub const MAX_INBOX_BATCH: usize = 256;
@@ -393,12 +409,7 @@ impl RunningAgent {
         &self,
         f: impl FnOnce(&mut Agent, Timestamp) -> R + Send + 'static,
     ) -> Result<R> {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |agent, now| {
-            let _ = tx.send(f(agent, now));
-        });
-        self.jobs.send(job).await.map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+        call_in(&self.jobs, f).await
     }
 
     /// Stops the task and gives the agent back.
@@ -433,14 +444,11 @@ async fn flush_service<S: crate::AclService>(
     }
 }
 
-/// Work run on a service inside its task (an operator's request).
-type ServiceJob<S> = Box<dyn FnOnce(&mut S, Timestamp) + Send>;
-
 /// A service application (the market, the directory) running in its own task on FIPA-ACL over MQTT.
 pub struct RunningService<S> {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<S>,
-    jobs: mpsc::Sender<ServiceJob<S>>,
+    jobs: mpsc::Sender<TaskJob<S>>,
 }
 
 impl<S> std::fmt::Debug for RunningService<S> {
@@ -494,7 +502,7 @@ impl<S: crate::AclService + 'static> RunningService<S> {
         mut te: Option<TeClient>,
     ) -> RunningService<S> {
         let (stop, mut stop_rx) = oneshot::channel::<()>();
-        let (jobs, mut job_rx) = mpsc::channel::<ServiceJob<S>>(64);
+        let (jobs, mut job_rx) = mpsc::channel::<TaskJob<S>>(64);
         let task = tokio::spawn(async move {
             loop {
                 flush_service(&mut service, &transport, te.as_ref()).await;
@@ -561,12 +569,7 @@ impl<S: crate::AclService + 'static> RunningService<S> {
         &self,
         f: impl FnOnce(&mut S, Timestamp) -> R + Send + 'static,
     ) -> Result<R> {
-        let (tx, rx) = oneshot::channel();
-        let job: ServiceJob<S> = Box::new(move |service, now| {
-            let _ = tx.send(f(service, now));
-        });
-        self.jobs.send(job).await.map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+        call_in(&self.jobs, f).await
     }
 
     /// Whether the task ended on its own (its transport failed).

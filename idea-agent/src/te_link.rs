@@ -179,7 +179,7 @@ async fn flush(
 }
 
 /// Work run on the node inside its task (an operator's request).
-type Job = Box<dyn FnOnce(&mut TeNode, idea_proto::Timestamp) + Send>;
+type Job = crate::runtime::TaskJob<TeNode>;
 
 /// The TE node running as an MQTT service.
 pub struct TeService {

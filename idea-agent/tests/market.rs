@@ -323,10 +323,10 @@ fn late_foreign_and_stranger_orders_are_refused() {
 }
 
 /// ARCH-08, option 2: the market asks the arbitrator of the section before turning a match into a contract.
-/// Cell 3's connection (nested behind branch 29–30 of the IEEE 33-bus feeder) carries no more import, so its
-/// match is refused with the binding limit and both its parties are told; cell 4's match becomes a contract.
-#[test]
-fn the_market_asks_the_arbitrator_and_a_match_beyond_a_connection_is_refused() {
+/// Cell 3 is nested behind branch 29–30 of the IEEE 33-bus feeder, its connection able to carry `room_w`
+/// more import than it does without trades. Returns the world after clearing cell 3's 500 Wh (2 kW) match
+/// and cell 4's.
+fn cleared_with_room(room_w: f64) -> World {
     use ng_control::pool::{CellSite, Limits};
     let feeder = ng_control::Case::from_matpower(
         &std::fs::read_to_string(
@@ -349,7 +349,6 @@ fn the_market_asks_the_arbitrator_and_a_match_beyond_a_connection_is_refused() {
         site("cell-3", 30, Some((28, 30)), 1e9),
         site("cell-4", 18, None, 1e9),
     ];
-    // Cell 3 behind branch 29–30 (index 28): its connection carries 200 W more than it does without trades.
     let base = ng_control::pool::arbitrate(&feeder, &sites, &[], &Limits::default()).unwrap();
     let import = base
         .cell_flows
@@ -357,7 +356,7 @@ fn the_market_asks_the_arbitrator_and_a_match_beyond_a_connection_is_refused() {
         .find(|f| f.cell.as_str() == "cell-3")
         .unwrap()
         .import_w;
-    sites[2].max_import_w = import + 200.0;
+    sites[2].max_import_w = import + room_w;
     let mut w = World::new(vec![
         trader(1, 18, 30),
         trader(2, 26, 30),
@@ -378,24 +377,62 @@ fn the_market_asks_the_arbitrator_and_a_match_beyond_a_connection_is_refused() {
     let closes = w.market.poll_timeout().unwrap();
     w.market.handle_timeout(closes);
     w.pump(closes);
+    assert!(
+        !w.events.iter().any(|e| e.what == "not-understood"),
+        "{:?}",
+        w.events
+    );
+    w
+}
+
+/// With 10 W of room the section cannot carry any meaningful share of cell 3's 2 kW: its match is refused
+/// with the binding limit and both its parties are told; cell 1 still sells its 100 Wh to cell 4.
+#[test]
+fn the_market_asks_the_arbitrator_and_a_match_beyond_a_connection_is_refused() {
+    let w = cleared_with_room(10.0);
     let refused: Vec<&idea_agent::Event> = w
         .events
         .iter()
         .filter(|e| e.what == "order-not-matched" && e.detail.contains("arbitration-refused"))
         .collect();
     let who: Vec<&str> = refused.iter().map(|e| e.agent.as_str()).collect();
-    // Cell 3's 2 kW (500 Wh in the quarter hour) is refused; cell 1 still sells its 100 Wh to cell 4.
     assert_eq!(who, ["cell-3@idea"], "{:?}", w.events);
     assert!(
-        refused[0]
-            .detail
-            .contains("W can be granted (cell cell-3 import"),
+        refused[0].detail.contains("cell cell-3 import"),
         "{}",
         refused[0].detail
     );
     assert_eq!(w.node.contracts().len(), 1, "cell 4's match is a contract");
+}
+
+/// With 200 W of room the arbitrator adjusts cell 3's match: the market makes it a contract at the share the
+/// section carries (about 50 Wh of the 500 in the quarter hour), and both parties record it.
+#[test]
+fn the_market_makes_an_adjusted_match_a_contract_at_the_share_the_section_carries() {
+    let w = cleared_with_room(200.0);
+    assert_eq!(w.node.contracts().len(), 2, "{:?}", w.events);
+    let to_cell_3: Vec<i64> = w
+        .node
+        .contracts()
+        .iter()
+        .filter(|c| {
+            c.signed
+                .body()
+                .transaction
+                .side_of(&CellId::new("cell-3").unwrap())
+                .is_some()
+        })
+        .map(|c| match &c.signed.body().transaction.terms.profile {
+            Profile::Energy(v) => v[0].wh(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(to_cell_3.len(), 1);
+    assert!((30..=50).contains(&to_cell_3[0]), "{} Wh", to_cell_3[0]);
     assert!(
-        !w.events.iter().any(|e| e.what == "not-understood"),
+        !w.events
+            .iter()
+            .any(|e| e.detail.contains("arbitration-refused")),
         "{:?}",
         w.events
     );

@@ -292,7 +292,15 @@ fn eur() -> Currency {
 }
 
 fn delivered_and_settled(funds: i64) -> Delivered {
-    let mut node = TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1"));
+    delivered_and_settled_on(
+        TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1")),
+        funds,
+    )
+}
+
+/// As [`delivered_and_settled`], on `node` (whose registry holds cells 1 and 2 and cell 1's meter); no
+/// deposit when `funds` is 0.
+fn delivered_and_settled_on(mut node: TeNode, funds: i64) -> Delivered {
     node.add_meter(
         meter_avatar(),
         te_contract::meter::MeterConfig {
@@ -302,9 +310,11 @@ fn delivered_and_settled(funds: i64) -> Delivered {
         },
     )
     .unwrap();
-    node.wallets_mut()
-        .deposit(avatar(2), Money::new(funds, eur()))
-        .unwrap();
+    if funds > 0 {
+        node.wallets_mut()
+            .deposit(avatar(2), Money::new(funds, eur()))
+            .unwrap();
+    }
     let (mut seller, mut buyer, id, mut trace) = agreed_pair(&mut node);
     let (from, submission) = trace.te.remove(0);
     let now = t("2026-12-02T10:00:05Z");
@@ -643,9 +653,48 @@ fn a_node_that_is_registrar_registers_agents_that_sign_their_registration_and_ad
         .collect();
     assert_eq!(events, ["te-registration-sent", "te-registered"]);
 
-    // The same registration again: refused by the registry; the avatar stays as it was.
-    node.handle_bytes("cell-1@idea", &bytes, now);
-    assert!(matches!(node.poll_notice(), Some(TeNotice::Refused { .. })));
+    // Registering again later (the agent's process restarted): bound again, nothing new registered.
+    let avatars = node.registry().len();
+    let later = now.checked_add(Duration::from_secs(60)).unwrap();
+    agent
+        .register_at_te(&PublicKey::from(&node_key), later)
+        .unwrap();
+    node.handle_submission("cell-1@idea", submitted(&mut agent), later);
+    let notice = node.poll_notice();
+    assert!(
+        matches!(notice, Some(TeNotice::Registered { .. })),
+        "{notice:?}"
+    );
+    assert_eq!(node.registry().len(), avatars);
+    // The first registration replayed (under another name): refused, its notices stay where they are.
+    node.handle_bytes("thief@idea", &bytes, later);
+    assert!(matches!(
+        node.poll_notice(),
+        Some(TeNotice::Refused { to, reason, .. }) if to == "thief@idea" && reason.contains("replay")
+    ));
+    // A newer registration with a signature that is not the avatar's: refused, and nothing is bound.
+    let newer = later.checked_add(Duration::from_secs(60)).unwrap();
+    agent
+        .register_at_te(&PublicKey::from(&node_key), newer)
+        .unwrap();
+    let forged = submitted(&mut agent);
+    let TeSubmission::Register {
+        registration: again,
+        mut signature,
+    } = forged.clone()
+    else {
+        panic!("{forged:?}")
+    };
+    signature[0] ^= 1;
+    node.handle_submission(
+        "thief@idea",
+        TeSubmission::Register {
+            registration: again,
+            signature,
+        },
+        now,
+    );
+    assert!(matches!(node.poll_notice(), Some(TeNotice::Refused { to, .. }) if to == "thief@idea"));
     // A key that is not enrolled.
     let mut stranger = self_registering_agent(2);
     stranger
@@ -658,9 +707,11 @@ fn a_node_that_is_registrar_registers_agents_that_sign_their_registration_and_ad
         .unwrap();
     node.handle_submission("cell-1@idea", submitted(&mut lost), now);
     let reasons: Vec<String> = node.refusals().map(|r| r.reason.clone()).collect();
-    assert_eq!(reasons.len(), 3, "{reasons:?}");
-    assert!(reasons[1].contains("is not enrolled"), "{reasons:?}");
-    assert!(reasons[2].contains("the registrar is"), "{reasons:?}");
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert!(reasons[0].contains("replay"), "{reasons:?}");
+    assert!(reasons[1].contains("does not verify"), "{reasons:?}");
+    assert!(reasons[2].contains("is not enrolled"), "{reasons:?}");
+    assert!(reasons[3].contains("the registrar is"), "{reasons:?}");
 
     // Under open admission an agent registers, but a meter (whose readings move money) does not.
     let mut open = TeNode::registrar(
@@ -791,4 +842,138 @@ fn the_operator_deposits_into_wallets_and_reads_balances_and_the_clearing_pool()
     );
     assert_eq!(ask(&mut node, "DELETE", "/wallets", "").0, 405);
     assert_eq!(ask(&mut node, "GET", "/nothing", "").0, 404);
+}
+
+/// TE-01, TE-07: a node rebuilt from its ledger after a restart comes back as it was — the registry, the
+/// recorded contract, the intervals due at the next clearing, the wallets to the cent (deposits and clearing
+/// transfers are all in the ledger), and which agent hears which avatar — and the next clearing run pays
+/// exactly what the node that never stopped pays. Rebuilt again after that run, the wallets still agree. A
+/// ledger altered after the fact is refused: the node does not start over it.
+#[test]
+fn a_node_rebuilt_from_its_ledger_comes_back_as_it_was() {
+    use te_contract::ledger::{Ledger, MemoryStore};
+    let genesis = t("2026-12-01T00:00:00Z");
+    let registrar_key = key(60);
+    let fresh = || {
+        TeNode::registrar(
+            deployment(),
+            registrar_key.clone(),
+            idea_agent::Admission::Open,
+            genesis,
+        )
+    };
+    let mut node = fresh().with_ledger_entries();
+    // The agents register through the network (bound to their names, the bindings recorded); the meter is
+    // enrolled by the registrar.
+    let registrar_public = PublicKey::from(&registrar_key);
+    for n in [1u8, 2] {
+        let registration = idea_agent::te_node::registration_submission(
+            &deployment(),
+            &registrar_public,
+            avatar(n),
+            AgentId::new(format!("agent-cell-{n}")).unwrap(),
+            &key(n),
+            t(T0),
+        );
+        node.handle_submission(&format!("cell-{n}@idea"), registration, t(T0));
+    }
+    let registered = std::iter::from_fn(|| node.poll_notice())
+        .filter(|n| matches!(n, TeNotice::Registered { .. }))
+        .count();
+    assert_eq!(registered, 2);
+    let mut meter = Signed::new(
+        deployment(),
+        te_contract::registry::Registration {
+            registrar: idea_agent::te_node::avatar_of_key(&registrar_public),
+            avatar: meter_avatar(),
+            kind: te_contract::registry::AvatarKind::Meter {
+                meter: MeterId::new("meter-cell-1").unwrap(),
+                cell: CellId::new("cell-1").unwrap(),
+            },
+            key: PublicKey::from(&meter_key()),
+            at: t(T0),
+        },
+    );
+    meter
+        .sign(
+            idea_agent::te_node::avatar_of_key(&registrar_public),
+            0,
+            &registrar_key,
+        )
+        .unwrap();
+    meter.sign(meter_avatar(), 0, &meter_key()).unwrap();
+    node.register(&meter, t(T0)).unwrap();
+    node.deposit(avatar(2), Money::new(1_000, eur()), t(T0))
+        .unwrap();
+    let Delivered {
+        node: mut original,
+        first,
+        second,
+        ..
+    } = delivered_and_settled_on(node, 0);
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    let commit = |node: &mut TeNode, ledger: &mut Ledger<MemoryStore>| {
+        let entries: Vec<_> = std::iter::from_fn(|| node.poll_entry()).collect();
+        ledger.submit_all(entries).unwrap();
+        ledger.commit().unwrap();
+    };
+    commit(&mut original, &mut ledger);
+
+    // Rebuilt before the quarter hour's run: everything the node knew is back.
+    let (mut rebuilt, report) = fresh().rebuild(ledger.store()).unwrap();
+    assert_eq!(
+        (
+            report.avatars,
+            report.contracts,
+            report.due,
+            report.deposits
+        ),
+        (4, 1, 2, 1)
+    );
+    assert_eq!(rebuilt.wallets(), original.wallets());
+    assert_eq!(rebuilt.poll_timeout(), original.poll_timeout());
+    assert_eq!(
+        rebuilt.pending_obligations().collect::<Vec<_>>(),
+        original.pending_obligations().collect::<Vec<_>>()
+    );
+    // The run pays the same in both, and the rebuilt node tells the same agents.
+    let quarter = t("2026-12-02T11:45:00Z");
+    original.handle_timeout(quarter);
+    rebuilt.handle_timeout(quarter);
+    let told: Vec<String> = std::iter::from_fn(|| rebuilt.poll_notice())
+        .map(|n| n.to().to_owned())
+        .collect();
+    assert_eq!(told, ["cell-1@idea", "cell-2@idea"]);
+    assert_eq!(rebuilt.wallets(), original.wallets());
+    assert_eq!(
+        rebuilt.wallets().balance(&avatar(1), eur()).minor_units,
+        first + second
+    );
+
+    // The rebuilt node's run goes to the same ledger; rebuilt from it again, nothing is due and the money
+    // is where the run put it.
+    commit(&mut rebuilt, &mut ledger);
+    let (again, report) = fresh().rebuild(ledger.store()).unwrap();
+    assert_eq!(report.due, 0);
+    assert_eq!(again.wallets(), original.wallets());
+    assert_eq!(again.poll_timeout(), None);
+
+    // Altered after the fact (the deposit made larger): refused, naming the entry.
+    let mut altered = ledger.store().clone();
+    let deposit = altered
+        .entries_mut()
+        .iter_mut()
+        .find(|e| e.entry.kind == te_contract::ledger::RecordKind::Deposit.code())
+        .unwrap();
+    deposit.entry.body = te_contract::Codec::to_bytes(&te_contract::wallet::Deposit {
+        avatar: avatar(2),
+        amount: Money::new(1_000_000, eur()),
+        sequence: 1,
+    });
+    match fresh().rebuild(&altered) {
+        Err(idea_agent::Error::Te(te_contract::Error::Ledger { fault, .. })) => {
+            assert_eq!(fault, te_contract::LedgerFault::HashMismatch);
+        }
+        other => panic!("{other:?}"),
+    }
 }

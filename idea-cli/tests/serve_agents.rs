@@ -139,6 +139,18 @@ fn directory(scratch: &Scratch, address: &str) -> (Served, String) {
     (df, format!("df@idea={public}"))
 }
 
+/// The operator interface's host in a TE node's or service's start line.
+fn operator_host(first: &str) -> String {
+    first
+        .split("operator interface on http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 /// The owner interface's host and path in an agent's start line.
 fn owner_url(first: &str) -> (String, String) {
     let url = first
@@ -530,7 +542,7 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
     let (_df, directory) = directory(&scratch, &address);
     let operator_token = scratch.file("operator.token", "operator".to_owned());
-    let (_te, first_te, te_node) = te_node(
+    let (te, first_te, te_node) = te_node(
         &te_key,
         &address,
         &[
@@ -543,14 +555,7 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
         ],
     );
     let te_public = te_node.split('=').nth(1).unwrap().to_owned();
-    let operator = first_te
-        .split("operator interface on http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let operator = operator_host(&first_te);
     let agent = |key: &str, settings: &str, extra: &[&str]| {
         te_agent_process(&address, &directory, &te_node, key, settings, extra)
     };
@@ -598,13 +603,16 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
             .unwrap()
             .to_string();
     let (host, path) = owner_url(&first);
-    let answer = http(
-        &host,
-        "POST",
-        &format!("{path}/orders"),
-        "buyer",
-        &format!(r#"{{"start": "{start_at}", "wh": [500], "reply_within_s": 10}}"#),
-    );
+    let order = |start_at: &str| {
+        http(
+            &host,
+            "POST",
+            &format!("{path}/orders"),
+            "buyer",
+            &format!(r#"{{"start": "{start_at}", "wh": [500], "reply_within_s": 10}}"#),
+        )
+    };
+    let answer = order(&start_at);
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     let recorded = wait_for(&a2, "\"recorded\"");
     assert_eq!(recorded["step"], "UC-04");
@@ -642,21 +650,54 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
-    // Two registrations, the deposit and the contract.
-    assert_eq!(report["entries"], 4, "{report}");
-    // A second node over the same ledger is refused: it would start a fresh registry over the chain.
-    let (code, _, err) = idea_code(&[
-        "serve",
-        "te-node",
-        "--broker",
-        &address,
-        "--signing-key",
+    // Two registrations, the agents' bindings, the deposit and the contract.
+    assert_eq!(report["entries"], 6, "{report}");
+
+    // The node restarts over its ledger (TE-01): verified, replayed, and the money is where it was.
+    drop(te);
+    let (_te, first, _) = self::te_node(
         &te_key,
-        "--ledger",
-        ledger,
-    ]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("already holds 4 entries"), "{err}");
+        &address,
+        &[
+            "--ledger",
+            ledger,
+            "--operator-api",
+            "127.0.0.1:0",
+            "--operator-token",
+            &operator_token,
+        ],
+    );
+    assert!(
+        first.contains(
+            "rebuilt from 6 entries: 3 avatars, 1 contracts, 0 intervals due, 1 deposits"
+        ),
+        "{first}"
+    );
+    let operator = operator_host(&first);
+    let answer = http(&operator, "GET", "/wallets", "operator", "");
+    assert!(
+        answer.contains(&format!(r#""avatar":"{buyer_avatar}""#)),
+        "{answer}"
+    );
+    assert!(answer.contains(r#""minor":5000"#), "{answer}");
+    let answer = http(&operator, "GET", "/", "operator", "");
+    assert!(answer.contains(r#""contracts":1"#), "{answer}");
+    // Trading goes on: the next trade is recorded by the restarted node and both agents hear of it (the
+    // bindings came back from the ledger).
+    let later =
+        idea_proto::Timestamp::from_unix_secs(i64::try_from((now / 900) * 900 + 4_500).unwrap())
+            .unwrap()
+            .to_string();
+    let answer = order(&later);
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let again = wait_for(&a2, "\"recorded\"");
+    assert_ne!(again["transaction"], recorded["transaction"]);
+    assert_eq!(
+        wait_for(&a1, "\"recorded\"")["transaction"],
+        again["transaction"]
+    );
+    let answer = http(&operator, "GET", "/", "operator", "");
+    assert!(answer.contains(r#""contracts":2"#), "{answer}");
 }
 
 /// The P2P market as a process: two agents (processes) find it through the directory, their owners place a
@@ -875,14 +916,7 @@ fn an_operator_buys_flexibility_through_the_demand_response_process() {
         first.contains("serving demand-response demand-response@idea"),
         "{first}"
     );
-    let operator = first
-        .split("operator interface on http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let operator = operator_host(&first);
     let (_a1, _, a1) = te_agent_process(
         &address,
         &directory,

@@ -24,7 +24,7 @@ use crate::ledger::{
     Anchor, Kinds, LedgerStore, PlatformKind, RecordKind, RegistryKind, SignedKind, VerifyReport,
 };
 use crate::meter::{DeliveryToken, MeterReading};
-use crate::registry::{KeyRotation, Registration, Revocation};
+use crate::registry::{BindingRecordKind, KeyRotation, Registration, Revocation};
 use crate::settlement::{Dispute, SettlementRecordKind};
 use crate::wallet::DepositRecordKind;
 use idea_proto::{PublicKey, Timestamp};
@@ -48,6 +48,7 @@ pub fn standard_kinds() -> Kinds {
             RecordKind::Settlement => kinds.with(SettlementRecordKind),
             RecordKind::Clearing => kinds.with(ClearingRecordKind),
             RecordKind::Deposit => kinds.with(DepositRecordKind),
+            RecordKind::Binding => kinds.with(BindingRecordKind),
             _ => kinds.with(PlatformKind(record)),
         };
     }

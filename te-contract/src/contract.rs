@@ -181,6 +181,11 @@ impl ContractBook {
         self.contracts.get(id)
     }
 
+    /// Every recorded contract, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &RecordedContract> {
+        self.contracts.values()
+    }
+
     /// How many contracts are recorded.
     pub fn len(&self) -> usize {
         self.contracts.len()

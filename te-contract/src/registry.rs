@@ -322,6 +322,15 @@ impl Registry {
         self.registrar
     }
 
+    /// When the registry began: from then the registrar's first key signs (what `audit::verify` takes as
+    /// its genesis).
+    pub fn genesis(&self) -> Timestamp {
+        self.avatars
+            .get(&self.registrar)
+            .and_then(|a| a.keys.first())
+            .map_or(self.last, |k| k.added)
+    }
+
     /// An avatar.
     pub fn avatar(&self, id: &AvatarId) -> Option<&Avatar> {
         self.avatars.get(id)
@@ -542,5 +551,84 @@ impl KeyResolver for Registry {
             Some(until) if at >= until => Err(refuse("rotated out")),
             _ => Ok(record.key),
         }
+    }
+}
+
+/// The longest transport name a binding records, bytes.
+pub const MAX_BINDING_NAME: usize = 256;
+
+/// Which agent, by the name it is reached at (its MQTT inbox, say), hears the notices of `avatar` — as the
+/// platform recorded it when the agent registered (again), the `sequence`th binding; the ledger keeps them so
+/// a platform rebuilt from it still knows where to send what it owes each party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The avatar.
+    pub avatar: AvatarId,
+    /// The agent's transport name.
+    pub name: String,
+    /// The platform's count of bindings, from 1.
+    pub sequence: u64,
+}
+
+/// Layout: the avatar (16 bytes), the name (text), the sequence (u64).
+impl Codec for Binding {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.avatar.encode(out);
+        out.put_text(&self.name);
+        out.put_u64(self.sequence);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let avatar = AvatarId::read(r)?;
+        let name = r.text("name", MAX_BINDING_NAME)?.to_owned();
+        if name.is_empty() {
+            return Err(r.error("name", "a binding names its agent"));
+        }
+        Ok(Binding {
+            avatar,
+            name,
+            sequence: r.u64("sequence")?,
+        })
+    }
+}
+
+impl Binding {
+    /// The ledger entry recording it, keyed by the avatar and the sequence.
+    pub fn ledger_entry(&self, at: Timestamp) -> crate::ledger::Entry {
+        crate::ledger::Entry::record(
+            crate::ledger::RecordKind::Binding,
+            self.avatar.0,
+            self.sequence,
+            at,
+            self.to_bytes(),
+        )
+    }
+}
+
+/// The ledger's check of a binding record: it decodes canonically, names an avatar the registry holds at
+/// that point of the chain, and is keyed by its avatar and sequence.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BindingRecordKind;
+
+impl crate::ledger::EntryKind for BindingRecordKind {
+    fn code(&self) -> u16 {
+        crate::ledger::RecordKind::Binding.code()
+    }
+    fn check(
+        &self,
+        entry: &crate::ledger::Entry,
+        registry: &mut Registry,
+        _: &DeploymentId,
+    ) -> Result<u64> {
+        let binding = Binding::decode_exact(&entry.body)?;
+        if binding.ledger_entry(entry.at).key != entry.key {
+            return Err(Error::Ledger {
+                seq: 0,
+                fault: crate::LedgerFault::WrongKey,
+            });
+        }
+        if registry.avatar(&binding.avatar).is_none() {
+            return Err(Error::UnknownAvatar(binding.avatar));
+        }
+        Ok(0)
     }
 }

@@ -403,6 +403,26 @@ impl SettlementBook {
         Ok((check, Some(obligation)))
     }
 
+    /// Takes back a settlement a verified ledger records (a node rebuilt from its ledger after a restart):
+    /// its token and interval count as settled, its discrepancy is recorded. Nothing is verified again —
+    /// the ledger's verification checked the meter's token — but an interval or a token seen twice is
+    /// refused.
+    pub fn restore(&mut self, check: DeliveryCheck, at: Timestamp) -> Result<()> {
+        if self.tokens.contains(&check.token.body().id) {
+            return Err(Error::Duplicate {
+                what: "meter token",
+                id: crate::hex(&check.token.body().id),
+            });
+        }
+        if self.settled.contains(&(check.contract, check.interval)) {
+            return Err(Error::Duplicate {
+                what: "settled interval",
+                id: format!("{} #{}", check.contract, check.interval),
+            });
+        }
+        self.record(check, at)
+    }
+
     fn verify_new(
         &self,
         contract: &Contract,

@@ -226,14 +226,25 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     }
     .encode(&mut bytes);
     out.push(("deposit_record", bytes));
+    let mut bytes = te_contract::ledger::RecordKind::Binding
+        .code()
+        .to_be_bytes()
+        .to_vec();
+    te_contract::registry::Binding {
+        avatar: a,
+        name: "cell-1@idea".into(),
+        sequence: 1,
+    }
+    .encode(&mut bytes);
+    out.push(("binding_record", bytes));
     out
 }
 
 #[test]
 fn te_signed_corpus() {
-    let inputs = corpus_files::corpus("te_signed", 15);
+    let inputs = corpus_files::corpus("te_signed", 16);
     let decoded = inputs.iter().filter(|c| bodies::signed(c)).count();
-    assert!(decoded >= 15, "{decoded} inputs decoded");
+    assert!(decoded >= 16, "{decoded} inputs decoded");
 }
 
 #[test]

@@ -210,7 +210,7 @@ proptest! {
         }
     }
 
-    /// A deposit record (TE-02) reads back as it was written; arbitrary bytes decode canonically or not at all.
+    /// A deposit record (TE-02) and a binding record read back as they were written; arbitrary bytes decode canonically or not at all.
     #[test]
     fn deposit_records_round_trip(
         (avatar, sequence) in (avatar(), any::<u64>()),
@@ -218,9 +218,15 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..80),
     ) {
         use te_contract::wallet::Deposit;
+        use te_contract::registry::Binding;
         let deposit = Deposit { avatar, amount: Money::new(amount, currency), sequence };
         prop_assert_eq!(Deposit::decode_exact(&deposit.to_bytes()).unwrap(), deposit);
         if let Ok((value, used)) = Deposit::decode(&bytes) {
+            prop_assert_eq!(value.to_bytes(), &bytes[..used]);
+        }
+        let binding = Binding { avatar, name: format!("cell-{sequence}@idea"), sequence };
+        prop_assert_eq!(Binding::decode_exact(&binding.to_bytes()).unwrap(), binding);
+        if let Ok((value, used)) = Binding::decode(&bytes) {
             prop_assert_eq!(value.to_bytes(), &bytes[..used]);
         }
     }

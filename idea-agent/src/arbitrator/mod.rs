@@ -4,11 +4,12 @@
 //! their place) and the new one, interval by interval, and answers [`Verdict::Permit`], the largest power it
 //! can grant ([`Verdict::Adjust`]) or [`Verdict::Refuse`], with the limit that binds.
 //!
-//! The P2P market asks it at clearing (option 2, [`crate::MarketService::set_arbitrator`]): a match it does
-//! not permit is not made a contract. The agents ask it themselves (option 1) through [`ArbitratorService`],
+//! The P2P market asks it at clearing (option 2, [`crate::MarketService::set_arbitrator`]): a match it
+//! refuses is not made a contract. The agents ask it themselves (option 1) through [`ArbitratorService`],
 //! over signed FIPA-ACL ([`protocol`]): a seller set to ask ([`crate::P2pSeller::ask_arbitrator`]) offers only
 //! what the section permits, counter-proposes what it adjusts to, and refuses a call the section cannot carry.
-//! The section is data ([`SectionConfig`]). Not yet: re-clearing a market match at the adjusted power.
+//! The section is data ([`SectionConfig`]). A market match the arbitrator adjusts is made a contract at the
+//! share it grants (asked about once more).
 
 pub mod protocol;
 mod section;
@@ -174,6 +175,59 @@ impl Arbitrator {
     /// How many transactions are permitted.
     pub fn permitted(&self) -> usize {
         self.permitted.len()
+    }
+}
+
+/// `t` at `share` (0..1) of its quantities in every interval, rounded down — what an adjusted verdict
+/// allows; `None` when nothing is left.
+pub fn scaled(t: &EnergyTransaction, share: f64) -> Option<EnergyTransaction> {
+    use idea_proto::{ActivePower, Energy, PowerLevel, Profile, Terms};
+    let share = if share.is_finite() {
+        share.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    // In 0..=v for v >= 0: the product of a non-negative integer and a share within 0..1, rounded down.
+    #[allow(clippy::cast_possible_truncation)]
+    let part = |v: i64| (v.max(0) as f64 * share).floor() as i64;
+    let mut spec = t.terms.clone().into_spec();
+    spec.profile = match &spec.profile {
+        Profile::Energy(values) => Profile::Energy(
+            values
+                .iter()
+                .map(|e| Energy::from_wh(part(e.wh())))
+                .collect(),
+        ),
+        Profile::Power(levels) => Profile::Power(
+            levels
+                .iter()
+                .map(|l| PowerLevel::new(ActivePower::from_w(part(l.active.w())), l.reactive))
+                .collect(),
+        ),
+    };
+    let empty = match &spec.profile {
+        Profile::Energy(v) => v.iter().all(|e| e.wh() == 0),
+        Profile::Power(v) => v.iter().all(|l| l.active.w() == 0),
+    };
+    if empty {
+        return None;
+    }
+    t.with_terms(Terms::new(spec).ok()?).ok()
+}
+
+impl Verdict {
+    /// The share of what was asked the verdict allows: 1 for a permit, granted / requested for an
+    /// adjustment, 0 for a refusal.
+    pub fn share(&self) -> f64 {
+        match self {
+            Verdict::Permit => 1.0,
+            Verdict::Adjust {
+                requested_w,
+                granted_w,
+                ..
+            } if *requested_w > 0.0 => (granted_w / requested_w).clamp(0.0, 1.0),
+            _ => 0.0,
+        }
     }
 }
 

@@ -42,30 +42,19 @@ impl ArbitratorService {
     /// Registers with the directory `directory` (its key proves its identity) and follows it: the cells that
     /// register there may ask.
     pub fn join_directory(&mut self, directory: Peer) {
-        use crate::directory::Identity;
-        use fipa_acl::directory::{DfAgentDescription, ServiceDescription};
-        let identity = Identity {
-            key: idea_proto::PublicKey::from(&self.key),
-            cell: None,
-            avatar: None,
-        };
-        let description = DfAgentDescription {
-            name: Some(self.me.clone()),
-            services: vec![
-                identity.to_service("arbitrator"),
-                ServiceDescription {
-                    name: Some("arbitrator".to_owned()),
-                    service_type: Some(SERVICE_TYPE.to_owned()),
-                    protocols: vec!["fipa-request".to_owned()],
-                    ontologies: vec![ONTOLOGY.to_owned(), fipa_acl::energy::ONTOLOGY.to_owned()],
-                    languages: vec!["fipa-sl0".to_owned()],
-                    ..ServiceDescription::default()
-                },
-            ],
-            ..DfAgentDescription::default()
-        };
-        let (follower, m) =
-            crate::membership::CellDirectory::join(directory, &description, &self.me.name);
+        let (follower, m) = crate::membership::CellDirectory::join_as_service(
+            directory,
+            &self.me,
+            &self.key,
+            None,
+            crate::membership::ServiceOffer {
+                name: "arbitrator",
+                service_name: "arbitrator",
+                service_type: SERVICE_TYPE,
+                protocols: &["fipa-request"],
+                ontologies: &[ONTOLOGY, fipa_acl::energy::ONTOLOGY],
+            },
+        );
         self.directory = Some(follower);
         self.push(m);
     }

@@ -147,30 +147,20 @@ impl DemandResponseService {
     /// Registers with the directory `directory` (its key, and its avatar where contracts are recorded) and
     /// follows it: every cell registered there is called.
     pub fn join_directory(&mut self, directory: Peer) {
-        use crate::directory::Identity;
-        use fipa_acl::directory::{DfAgentDescription, ServiceDescription};
-        let identity = Identity {
-            key: idea_proto::PublicKey::from(&self.config.key),
-            cell: None,
-            avatar: self.config.te.as_ref().map(|(_, avatar, _)| *avatar),
-        };
-        let description = DfAgentDescription {
-            name: Some(self.config.me.clone()),
-            services: vec![
-                identity.to_service("demand-response"),
-                ServiceDescription {
-                    name: Some(self.config.service.to_string()),
-                    service_type: Some(SERVICE_TYPE.to_owned()),
-                    protocols: vec!["fipa-contract-net".to_owned()],
-                    ontologies: vec![fipa_acl::energy::ONTOLOGY.to_owned()],
-                    languages: vec!["fipa-sl0".to_owned()],
-                    ..ServiceDescription::default()
-                },
-            ],
-            ..DfAgentDescription::default()
-        };
-        let (follower, m) =
-            crate::membership::CellDirectory::join(directory, &description, &self.config.me.name);
+        let service = self.config.service.to_string();
+        let (follower, m) = crate::membership::CellDirectory::join_as_service(
+            directory,
+            &self.config.me,
+            &self.config.key,
+            self.config.te.as_ref().map(|(_, avatar, _)| *avatar),
+            crate::membership::ServiceOffer {
+                name: "demand-response",
+                service_name: &service,
+                service_type: SERVICE_TYPE,
+                protocols: &["fipa-contract-net"],
+                ontologies: &[fipa_acl::energy::ONTOLOGY],
+            },
+        );
         self.directory = Some(follower);
         self.outbox.push_back(m);
     }

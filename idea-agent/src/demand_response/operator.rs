@@ -18,20 +18,10 @@ pub const PERIOD_S: u32 = 900;
 /// The most periods one call spans (a day).
 pub const MAX_INTERVALS: u32 = 96;
 
-/// One request.
-#[derive(Debug, Clone, Copy)]
-pub struct OperatorRequest<'a> {
-    /// `GET`, `POST`, …
-    pub method: &'a str,
-    /// The path (a query is ignored).
-    pub path: &'a str,
-    /// The body.
-    pub body: &'a [u8],
-}
+/// One request (a query is ignored).
+pub type OperatorRequest<'a> = crate::api::ApiRequest<'a>;
 
-fn error(status: u16, message: impl Into<String>) -> (u16, Value) {
-    (status, json!({ "error": message.into() }))
-}
+use crate::api::api_error as error;
 
 /// Answers `request` at `now`: the status and the JSON body.
 pub fn answer(
@@ -39,8 +29,7 @@ pub fn answer(
     request: &OperatorRequest<'_>,
     now: Timestamp,
 ) -> (u16, Value) {
-    let path = request.path.split('?').next().unwrap_or("");
-    match (request.method, path.trim_end_matches('/')) {
+    match (request.method, request.resource()) {
         ("GET", "") => (
             200,
             json!({

@@ -29,11 +29,19 @@
 //! cannot cover its position is left out of the run with its obligations, which wait for the next one; the
 //! others are paid. The node's time is [`TeNode::poll_timeout`] / [`TeNode::handle_timeout`].
 //!
+//! Restarts (TE-01): a node is rebuilt from its ledger ([`TeNode::rebuild`], [`TeNode::rebuilt_registrar`]):
+//! verified, then replayed — registry, contracts, intervals due, wallets (deposits and clearing transfers),
+//! which agent hears which avatar (binding records). Money paid in from outside is a recorded deposit
+//! ([`TeNode::deposit`]; the operator's interface, [`operator`]).
+//!
 //! Not yet: debt payment channels between avatars (`te-contract` has them; the node settles through wallets
-//! and the clearing pool), and rebuilding a node from its ledger after a restart.
+//! and the clearing pool).
 
 mod clearing;
 pub mod operator;
+mod rebuild;
+
+pub use rebuild::Rebuilt;
 
 pub use clearing::{ClearedInterval, MAX_CLEARING_PERIOD};
 
@@ -327,6 +335,11 @@ pub struct TeNode {
     paid: BTreeMap<TransactionId, u32>,
     /// Deposits made (the last one's sequence).
     deposits: u64,
+    /// Bindings of agents to avatars recorded (the last one's sequence).
+    bindings: u64,
+    /// The time of each agent avatar's latest registration taken (a registration again must be newer: an old
+    /// one replayed does not move its notices).
+    registered_at: BTreeMap<AvatarId, Timestamp>,
 }
 
 /// A node acting as its deployment's registrar (AUX-01 over the network).
@@ -403,6 +416,8 @@ impl TeNode {
             due: BTreeMap::new(),
             paid: BTreeMap::new(),
             deposits: 0,
+            bindings: 0,
+            registered_at: BTreeMap::new(),
         }
     }
 
@@ -869,10 +884,49 @@ impl TeNode {
         if let Err(e) = signed_both {
             return self.refuse(from, None, e.to_string(), now);
         }
+        // An agent registering again (its process restarted, or the node's) with the key it holds: bound
+        // again to the submitter, once its signature verifies under that key; nothing new is recorded.
+        let again = self.registry.avatar(&body.avatar).is_some_and(|a| {
+            a.kind == body.kind
+                && a.keys
+                    .last()
+                    .is_some_and(|k| k.key == body.key && k.until.is_none())
+        });
+        if again {
+            if self
+                .registered_at
+                .get(&body.avatar)
+                .is_some_and(|last| body.at <= *last)
+            {
+                return self.refuse(
+                    from,
+                    None,
+                    format!(
+                        "a registration of {} no newer than the one taken: a replay",
+                        body.avatar
+                    ),
+                    now,
+                );
+            }
+            return match signed.verify(&self.registry, self.registry.deployment(), now) {
+                Ok(()) => {
+                    self.registered_at.insert(body.avatar, body.at);
+                    // Recorded even when the name is the same: the ledger keeps when it was taken, so an
+                    // older registration replayed after a restart is still refused.
+                    self.record_binding(body.avatar, from, true, now);
+                    self.notify(TeNotice::Registered {
+                        to: from.to_owned(),
+                        avatar: body.avatar.to_string(),
+                    });
+                }
+                Err(e) => self.refuse(from, None, e.to_string(), now),
+            };
+        }
         match self.register(&signed, now) {
             Ok(()) => {
                 if matches!(body.kind, te_contract::registry::AvatarKind::Agent(_)) {
-                    self.agents.insert(body.avatar, from.to_owned());
+                    self.registered_at.insert(body.avatar, body.at);
+                    self.record_binding(body.avatar, from, false, now);
                 }
                 self.notify(TeNotice::Registered {
                     to: from.to_owned(),
@@ -881,6 +935,26 @@ impl TeNode {
             }
             Err(e) => self.refuse(from, None, e.to_string(), now),
         }
+    }
+
+    /// Binds the agent named `name` to `avatar` for notices, recording the binding for the ledger when it
+    /// changes or `always` (so a node rebuilt from its ledger still knows where to send them).
+    fn record_binding(&mut self, avatar: AvatarId, name: &str, always: bool, now: Timestamp) {
+        // A name a binding record cannot hold is not bound (the submitter hears nothing more).
+        if name.is_empty() || name.len() > te_contract::registry::MAX_BINDING_NAME {
+            return;
+        }
+        if !always && self.agents.get(&avatar).map(String::as_str) == Some(name) {
+            return;
+        }
+        self.agents.insert(avatar, name.to_owned());
+        self.bindings = self.bindings.saturating_add(1);
+        let binding = te_contract::registry::Binding {
+            avatar,
+            name: name.to_owned(),
+            sequence: self.bindings,
+        };
+        self.entry(binding.ledger_entry(now));
     }
 
     fn refuse(

@@ -18,25 +18,14 @@ use serde_json::{Value, json};
 /// The most items one answer lists.
 pub const MAX_LISTED: usize = 1000;
 
-/// One request.
-#[derive(Debug, Clone, Copy)]
-pub struct OperatorRequest<'a> {
-    /// `GET`, `POST`, …
-    pub method: &'a str,
-    /// The path (a query is ignored).
-    pub path: &'a str,
-    /// The body.
-    pub body: &'a [u8],
-}
+/// One request (a query is ignored).
+pub type OperatorRequest<'a> = crate::api::ApiRequest<'a>;
 
-fn error(status: u16, message: impl Into<String>) -> (u16, Value) {
-    (status, json!({ "error": message.into() }))
-}
+use crate::api::api_error as error;
 
 /// Answers `request` at `now`: the status and the JSON body.
 pub fn answer(node: &mut TeNode, request: &OperatorRequest<'_>, now: Timestamp) -> (u16, Value) {
-    let path = request.path.split('?').next().unwrap_or("");
-    let path = path.trim_end_matches('/');
+    let path = request.resource();
     match (request.method, path) {
         ("GET", "") => (200, summary(node)),
         ("GET", "/wallets") => (200, wallets(node)),

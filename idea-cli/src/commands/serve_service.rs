@@ -260,8 +260,38 @@ fn broker(args: &ServiceArgs, kind: &str) -> Result<(String, u16), String> {
     Ok((host.to_owned(), port))
 }
 
-/// The listener and bearer token of an operator's interface (`--operator-api`, `--operator-token`), and the
-/// address it is bound to.
+/// The listener of an HTTP/JSON interface on `address` (given as `option`), the bearer token read from
+/// `token_file`, and the address it is bound to; `None` without an address.
+async fn interface_listener(
+    address: Option<std::net::SocketAddr>,
+    token_file: Option<&Path>,
+    option: &str,
+) -> Result<
+    Option<(
+        tokio::net::TcpListener,
+        Option<String>,
+        std::net::SocketAddr,
+    )>,
+    String,
+> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let token = token_file
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| t.trim().to_owned())
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .transpose()?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("{option} {address}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok(Some((listener, token, bound)))
+}
+
+/// The operator's interface (`--operator-api`, `--operator-token`).
 async fn operator_listener(
     args: &ServiceArgs,
 ) -> Result<
@@ -272,23 +302,12 @@ async fn operator_listener(
     )>,
     String,
 > {
-    let Some(address) = args.operator_api else {
-        return Ok(None);
-    };
-    let token = args
-        .operator_token
-        .as_deref()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map(|t| t.trim().to_owned())
-                .map_err(|e| format!("{}: {e}", p.display()))
-        })
-        .transpose()?;
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("--operator-api {address}: {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    Ok(Some((listener, token, bound)))
+    interface_listener(
+        args.operator_api,
+        args.operator_token.as_deref(),
+        "--operator-api",
+    )
+    .await
 }
 
 /// The start-up line, on standard error as every `idea serve` writes it.
@@ -399,22 +418,42 @@ pub(crate) fn run(
                             .map_err(|e| format!("--ledger {}: {e}", path.display()))
                     })
                     .transpose()?;
-                if let (Some(head), Some(path)) =
-                    (ledger.as_ref().and_then(|l| l.head()), &args.ledger)
-                {
-                    return Err(format!(
-                        "--ledger {} already holds {} entries: the node does not rebuild its state from a \
-                         ledger yet, and a fresh registry over it would record agents twice; give a new file",
-                        path.display(),
-                        head.seq
-                    ));
-                }
-                let genesis = fipa_acl::mqtt::system_now();
+                let now = fipa_acl::mqtt::system_now();
                 let period = idea_proto::Duration::from_secs(args.clearing_period_s.unwrap_or(900));
-                let node =
-                    idea_agent::TeNode::registrar(deployment, key.clone(), admission, genesis)
-                        .with_clearing_period(period)
-                        .map_err(|e| format!("--clearing-period-s: {e}"))?;
+                // A ledger that holds entries is verified and replayed: the node comes back as it was.
+                let (node, rebuilt) = match (&ledger, &args.ledger) {
+                    (Some(l), Some(path)) if l.head().is_some() => {
+                        let (node, report) = idea_agent::TeNode::rebuilt_registrar(
+                            deployment,
+                            key.clone(),
+                            admission,
+                            l.store(),
+                            now,
+                        )
+                        .map_err(|e| {
+                            format!("--ledger {}: the node cannot start over it: {e}", path.display())
+                        })?;
+                        (
+                            node,
+                            format!(
+                                "; rebuilt from {} entries: {} avatars, {} contracts, {} intervals due, {} deposits",
+                                report.entries,
+                                report.avatars,
+                                report.contracts,
+                                report.due,
+                                report.deposits
+                            ),
+                        )
+                    }
+                    _ => (
+                        idea_agent::TeNode::registrar(deployment, key.clone(), admission, now),
+                        String::new(),
+                    ),
+                };
+                let genesis = node.registry().genesis();
+                let node = node
+                    .with_clearing_period(period)
+                    .map_err(|e| format!("--clearing-period-s: {e}"))?;
                 let service = idea_agent::te_link::TeService::spawn_with_ledger(
                     node,
                     &name,
@@ -444,7 +483,7 @@ pub(crate) fn run(
                 // What `idea ledger verify` needs to check the ledger: the deployment, the registrar's avatar
                 // and key, and when the registry began.
                 announce(&format!(
-                    "te-node {name} on the broker {host}:{port} (key {public}; deployment {}; registrar avatar {} since {genesis}, admitting {policy}; clearing every {} s{ledger}{operator})",
+                    "te-node {name} on the broker {host}:{port} (key {public}; deployment {}; registrar avatar {} since {genesis}, admitting {policy}; clearing every {} s{ledger}{rebuilt}{operator})",
                     args.deployment,
                     idea_agent::te_node::avatar_of_key(&public),
                     period.as_secs()
@@ -697,21 +736,14 @@ pub(crate) fn run(
                 let ring = std::sync::Arc::new(std::sync::Mutex::new(
                     idea_agent::owner::EventRing::default(),
                 ));
-                let owner = match args.owner_api {
-                    Some(address) => {
-                        let token = args
-                            .owner_token
-                            .as_deref()
-                            .map(|p| {
-                                std::fs::read_to_string(p)
-                                    .map(|t| t.trim().to_owned())
-                                    .map_err(|e| format!("{}: {e}", p.display()))
-                            })
-                            .transpose()?;
-                        let listener = tokio::net::TcpListener::bind(address)
-                            .await
-                            .map_err(|e| format!("--owner-api {address}: {e}"))?;
-                        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+                let owner = match interface_listener(
+                    args.owner_api,
+                    args.owner_token.as_deref(),
+                    "--owner-api",
+                )
+                .await?
+                {
+                    Some((listener, token, bound)) => {
                         let cell = OwnerCell {
                             agent: std::sync::Arc::clone(&running),
                             events: std::sync::Arc::clone(&ring),

@@ -164,6 +164,12 @@ impl Pool {
         Ok(())
     }
 
+    /// Takes an obligation out of the pool (a node rebuilt from its ledger removes what a recorded run
+    /// settled).
+    pub fn remove(&mut self, source: &Source) -> Option<Obligation> {
+        self.obligations.remove(source)
+    }
+
     /// The period it clears every.
     pub fn period(&self) -> Duration {
         self.period

@@ -71,17 +71,20 @@ pub enum RecordKind {
     ChannelPayout,
     /// Money paid into a wallet from outside (TE-02).
     Deposit,
+    /// Which agent, by its transport name, hears an avatar's notices.
+    Binding,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [RecordKind; 6] = [
+    pub const ALL: [RecordKind; 7] = [
         RecordKind::Settlement,
         RecordKind::Discrepancy,
         RecordKind::Resolution,
         RecordKind::Clearing,
         RecordKind::ChannelPayout,
         RecordKind::Deposit,
+        RecordKind::Binding,
     ];
 
     /// The kind with this code.
@@ -98,6 +101,7 @@ impl RecordKind {
             RecordKind::Clearing => 0x1004,
             RecordKind::ChannelPayout => 0x1005,
             RecordKind::Deposit => 0x1006,
+            RecordKind::Binding => 0x1007,
         }
     }
 }
