@@ -51,6 +51,24 @@ impl DateTime {
         }
     }
 
+    /// The relative date-time `offset` after now (`+0000000DTHHMMSSmmm`); `None` beyond 99 days.
+    pub fn relative(offset: idea_proto::Duration) -> Option<DateTime> {
+        let ms = offset.as_ms();
+        let day = u8::try_from(ms / 86_400_000).ok().filter(|d| *d <= 99)?;
+        let narrow = |v: u64| u8::try_from(v).unwrap_or_default();
+        Some(DateTime {
+            sign: Some('+'),
+            year: 0,
+            month: 0,
+            day,
+            hour: narrow(ms / 3_600_000 % 24),
+            minute: narrow(ms / 60_000 % 60),
+            second: narrow(ms / 1_000 % 60),
+            millisecond: u16::try_from(ms % 1_000).unwrap_or_default(),
+            designator: None,
+        })
+    }
+
     /// The UTC date-time of `t`, with designator `Z`.
     pub fn from_timestamp(t: idea_proto::Timestamp) -> DateTime {
         // RFC 3339 in UTC from idea-proto: `YYYY-MM-DDTHH:MM:SS[.mmm]Z`.

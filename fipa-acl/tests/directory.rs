@@ -303,3 +303,56 @@ fn requests_that_are_not_requests_or_not_sl0_are_not_understood() {
         [Performative::NotUnderstood]
     );
 }
+
+/// SC00023 §6.1.2: a description's `:lease-time` — relative (`+…`, from when the directory takes it) or
+/// absolute — reads back as written; one that is not a date-time makes the description unreadable; the lease
+/// plays no part in matching.
+#[test]
+fn a_lease_time_reads_back_and_does_not_change_matching() {
+    let mut d = router_description("router-1@idea");
+    for text in ["+00000000T000200000", "20261203T120000000Z"] {
+        let lease = fipa_acl::DateTime::parse(text.as_bytes(), 0).unwrap();
+        d.lease_time = Some(lease);
+        let term = d.to_term();
+        let printed = Content::one(ContentElement::Formula(Formula::Predicate {
+            symbol: "x".into(),
+            args: vec![term.clone()],
+        }))
+        .to_bytes();
+        assert!(
+            String::from_utf8_lossy(&printed).contains(&format!(":lease-time {text}")),
+            "{}",
+            String::from_utf8_lossy(&printed)
+        );
+        assert_eq!(DfAgentDescription::from_term(&term).unwrap(), d);
+        assert!(d.matches(&DfAgentDescription::default()));
+    }
+    let Term::Frame { symbol, mut params } = d.to_term() else {
+        panic!()
+    };
+    for (name, value) in &mut params {
+        if name == "lease-time" {
+            *value = Term::word("tomorrow");
+        }
+    }
+    assert_eq!(
+        DfAgentDescription::from_term(&Term::Frame { symbol, params }),
+        None
+    );
+    // A lease as an offset: it names now plus the offset, up to 99 days.
+    for secs in [0u64, 1, 59, 120, 3_661, 86_399, 90_061] {
+        let offset = idea_proto::Duration::from_ms(secs * 1_000 + 250);
+        let lease = fipa_acl::DateTime::relative(offset).unwrap();
+        assert_eq!(
+            lease.to_timestamp(now()),
+            now().checked_add(offset).ok(),
+            "{secs} s"
+        );
+        let text = lease.to_string();
+        assert_eq!(
+            fipa_acl::DateTime::parse(text.as_bytes(), 0).unwrap(),
+            lease
+        );
+    }
+    assert!(fipa_acl::DateTime::relative(idea_proto::Duration::from_secs(100 * 86_400)).is_none());
+}

@@ -180,7 +180,14 @@ pub struct DirectoryService {
     keys: BTreeMap<String, PublicKey>,
     subscriptions: BTreeMap<String, Subscription>,
     outbox: VecDeque<AclMessage>,
+    /// When each leased registration runs out (SC00023 `:lease-time`); one without a lease holds until the
+    /// agent deregisters.
+    leases: BTreeMap<String, Timestamp>,
 }
+
+/// The longest lease the directory grants: a registration asking for more holds this long (and is renewed
+/// as any other).
+pub const MAX_LEASE: idea_proto::Duration = idea_proto::Duration::from_mins(60);
 
 /// What a message asks of the directory.
 struct Asked {
@@ -215,7 +222,42 @@ impl DirectoryService {
             keys: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
             outbox: VecDeque::new(),
+            leases: BTreeMap::new(),
         }
+    }
+
+    /// When the next lease runs out.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.leases.values().min().copied()
+    }
+
+    /// Takes out every registration whose lease ran out by `now` — an agent that vanished without
+    /// deregistering (its process killed, its link lost) — and tells the subscribers it left (AUX-09).
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        let expired: Vec<String> = self
+            .leases
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in expired {
+            self.leases.remove(&name);
+            let gone = DfAgentDescription {
+                name: Some(AgentIdentifier::new(name.clone())),
+                ..DfAgentDescription::default()
+            };
+            // Already gone from the directory is as good as taken out.
+            let _ = self.df.directory_mut().deregister(&gone);
+            self.keys.remove(&name);
+            self.subscriptions.remove(&name);
+            log::info!("directory: the lease of {name} ran out");
+            self.notify(&gone);
+        }
+    }
+
+    /// When the registration of `name` runs out, if it is leased.
+    pub fn lease_of(&self, name: &str) -> Option<Timestamp> {
+        self.leases.get(name).copied()
     }
 
     /// Its identifier.
@@ -339,6 +381,12 @@ impl DirectoryService {
                 self.refuse(&m, "too-many-services");
                 return;
             }
+            if let Some(lease) = a.description.lease_time
+                && lease.to_timestamp(now).is_none_or(|until| until <= now)
+            {
+                self.refuse(&m, "unrecognised-value lease-time");
+                return;
+            }
             if let Err(e) = Identity::of(&a.description) {
                 self.refuse(&m, &format!("unrecognised-value identity \"{e}\""));
                 return;
@@ -359,9 +407,23 @@ impl DirectoryService {
                 if let Ok(identity) = Identity::of(&asked.description) {
                     self.keys.insert(sender.to_owned(), identity.key);
                 }
+                let most = now.checked_add(MAX_LEASE).unwrap_or(now);
+                match asked
+                    .description
+                    .lease_time
+                    .and_then(|lease| lease.to_timestamp(now))
+                {
+                    Some(until) => {
+                        self.leases.insert(sender.to_owned(), until.min(most));
+                    }
+                    None => {
+                        self.leases.remove(sender);
+                    }
+                }
                 self.notify(&asked.description);
             }
             "deregister" => {
+                self.leases.remove(sender);
                 self.keys.remove(sender);
                 self.subscriptions.remove(sender);
                 self.notify(&DfAgentDescription {

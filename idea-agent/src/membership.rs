@@ -7,7 +7,7 @@ use crate::directory::{IDENTITY_SERVICE, Identity, ONTOLOGY, P2P_SERVICE};
 use fipa_acl::directory::{DfAgentDescription, ServiceDescription, request};
 use fipa_acl::sl0::{Content, ContentElement, Formula, Term};
 use fipa_acl::{AclMessage, AgentIdentifier, Expression, Performative};
-use idea_proto::CellRef;
+use idea_proto::{CellRef, Timestamp};
 use std::collections::BTreeMap;
 
 /// What a directory message changed.
@@ -31,6 +31,11 @@ pub enum Change {
     Deregistered,
     /// This member's `modify` is done (a key rotation takes effect now).
     Modified,
+    /// This member's lease was renewed.
+    Renewed,
+    /// The directory no longer holds this member (its lease ran out before the renewal came): register
+    /// again.
+    Lapsed(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +126,20 @@ impl Membership {
         )
     }
 
+    /// The `modify` request that renews this member's lease: `description` as registered, with its
+    /// `:lease-time`.
+    pub fn renew(&mut self, description: &DfAgentDescription) -> AclMessage {
+        let conversation = format!("{}-renew", self.conversation.clone().unwrap_or_default());
+        self.message(
+            Term::Function {
+                symbol: "modify".into(),
+                args: vec![description.to_term()],
+            },
+            Performative::Request,
+            conversation,
+        )
+    }
+
     /// The `modify` request replacing this member's description with `description` (AUX-06 names a new key
     /// in it, and the request is still signed with the old one).
     pub fn modify(&mut self, description: &DfAgentDescription) -> AclMessage {
@@ -171,6 +190,7 @@ impl Membership {
         let subscription = format!("{conversation}-subscription");
         let leaving = format!("{conversation}-leave");
         let modifying = format!("{conversation}-modify");
+        let renewing = format!("{conversation}-renew");
         let theirs = conversation_of(m);
         let content =
             || String::from_utf8_lossy(m.content.as_deref().unwrap_or_default()).into_owned();
@@ -226,6 +246,13 @@ impl Membership {
             }
             (Some(Performative::Inform), Some(c)) if c == modifying => {
                 (vec![Change::Modified], None)
+            }
+            (Some(Performative::Inform), Some(c)) if c == renewing => (vec![Change::Renewed], None),
+            (Some(Performative::Refuse | Performative::Failure), Some(c))
+                if c == renewing && self.state == State::Member =>
+            {
+                self.state = State::Idle;
+                (vec![Change::Lapsed(content())], None)
             }
             (Some(Performative::Refuse | Performative::Failure), Some(c))
                 if c == subscription || c == modifying =>
@@ -437,6 +464,10 @@ pub struct PlugAndPlay {
     membership: Membership,
     /// A key rotation the directory has confirmed, for the agent to take up.
     rotated: bool,
+    /// The lease the registration asks for, renewed at half of it (none: until deregistered).
+    lease: Option<idea_proto::Duration>,
+    /// When the lease is renewed next.
+    renew_at: Option<Timestamp>,
 }
 
 impl PlugAndPlay {
@@ -448,7 +479,33 @@ impl PlugAndPlay {
         PlugAndPlay {
             membership: Membership::new(directory),
             rotated: false,
+            lease: None,
+            renew_at: None,
         }
+    }
+
+    /// Registers for `lease` at a time (SC00023 `:lease-time`), renewed at half of it: a cell whose agent
+    /// vanishes without deregistering — its process killed, its link lost — leaves the directory when the
+    /// lease runs out, and its peers hear it left. Re-registers if the directory let the lease run out
+    /// while the agent lived (a link down for longer than the lease).
+    pub fn with_lease(mut self, lease: idea_proto::Duration) -> PlugAndPlay {
+        self.lease = Some(lease).filter(|l| l.as_ms() > 0);
+        self
+    }
+
+    /// The agent's description with this behaviour's lease, if any.
+    fn leased_description(&self, cx: &Context<'_>) -> DfAgentDescription {
+        let mut description = PlugAndPlay::description(cx);
+        description.lease_time = self.lease.and_then(fipa_acl::DateTime::relative);
+        description
+    }
+
+    /// The next renewal after `now`: half the lease on.
+    fn schedule_renewal(&mut self, now: Timestamp) {
+        self.renew_at = self.lease.and_then(|l| {
+            now.checked_add(idea_proto::Duration::from_ms(l.as_ms() / 2))
+                .ok()
+        });
     }
 
     /// Whether the agent is registered.
@@ -485,7 +542,7 @@ impl PlugAndPlay {
     /// AUX-01: connects the cell — registers it with the directory (the subscription follows).
     pub fn join(&mut self, cx: &mut Context<'_>) -> crate::Result<()> {
         cx.peers.insert(self.membership.directory().clone())?;
-        let description = PlugAndPlay::description(cx);
+        let description = self.leased_description(cx);
         let conversation = cx.new_conversation_id();
         let m = self.membership.register(&description, conversation);
         cx.log(
@@ -505,7 +562,7 @@ impl PlugAndPlay {
         cx: &mut Context<'_>,
         new_key: idea_proto::PublicKey,
     ) -> crate::Result<()> {
-        let mut description = PlugAndPlay::description(cx);
+        let mut description = self.leased_description(cx);
         if let Some(identity) = description
             .services
             .iter_mut()
@@ -573,7 +630,30 @@ impl Behaviour for PlugAndPlay {
         for change in changes {
             match change {
                 Change::Registered => {
+                    self.schedule_renewal(cx.now);
                     cx.log("AUX-01", "registered", None, Some(&directory), "registered");
+                }
+                Change::Renewed => {}
+                Change::Lapsed(reason) => {
+                    cx.log(
+                        "AUX-01",
+                        "registration-lapsed",
+                        None,
+                        Some(&directory),
+                        format!(
+                            "the directory no longer holds the cell ({reason}): registering again"
+                        ),
+                    );
+                    self.renew_at = None;
+                    if let Err(e) = self.join(cx) {
+                        cx.log(
+                            "AUX-01",
+                            "registration-failed",
+                            None,
+                            Some(&directory),
+                            e.to_string(),
+                        );
+                    }
                 }
                 Change::Refused(reason) => {
                     cx.log(
@@ -626,6 +706,7 @@ impl Behaviour for PlugAndPlay {
                 }
                 Change::Modified => self.rotated = true,
                 Change::Deregistered => {
+                    self.renew_at = None;
                     cx.log(
                         "AUX-09",
                         "deregistered",
@@ -635,6 +716,33 @@ impl Behaviour for PlugAndPlay {
                     );
                 }
             }
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Timestamp> {
+        self.renew_at
+    }
+
+    fn on_timeout(&mut self, cx: &mut Context<'_>) {
+        if self.renew_at.is_none_or(|at| at > cx.now) {
+            return;
+        }
+        if !self.membership.is_member() {
+            self.renew_at = None;
+            return;
+        }
+        let description = self.leased_description(cx);
+        let m = self.membership.renew(&description);
+        self.schedule_renewal(cx.now);
+        if let Err(e) = cx.send(m) {
+            let directory = self.membership.directory().agent.name.clone();
+            cx.log(
+                "AUX-01",
+                "renewal-failed",
+                None,
+                Some(&directory),
+                e.to_string(),
+            );
         }
     }
 }

@@ -66,4 +66,10 @@ impl AclService for crate::DirectoryService {
     fn poll_transmit(&mut self) -> Option<AclMessage> {
         crate::DirectoryService::poll_transmit(self)
     }
+    fn poll_timeout(&self) -> Option<Timestamp> {
+        crate::DirectoryService::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Timestamp) {
+        crate::DirectoryService::handle_timeout(self, now);
+    }
 }

@@ -500,3 +500,104 @@ fn a_rotated_key_reaches_every_peer_and_a_departed_cell_is_forgotten() {
             .contains(&"refused-unknown-agent")
     );
 }
+
+/// AUX-09 without a goodbye: cells register for a minute at a time (SC00023 `:lease-time`) and renew every
+/// half minute. Cell 2's agent vanishes (no deregistration, no renewal): when its lease runs out the directory
+/// takes it out and cell 1 hears it left, while cell 1 — renewing — stays for as long as it lives. A directory
+/// that let cell 1's lease run out (its renewals lost) refuses the next renewal, and cell 1 registers again. A
+/// lease that names no time to come is refused.
+#[test]
+fn a_cell_that_vanishes_without_deregistering_leaves_when_its_lease_runs_out() {
+    let lease = Duration::from_secs(60);
+    let start = t("2026-12-02T10:00:00Z");
+    let mut w = World::new(vec![Box::new(directory(Admission::Open))]);
+    for n in 1..=2 {
+        let mut a = te_agent(n);
+        a.add_behaviour(Box::new(PlugAndPlay::new(df_peer()).with_lease(lease)))
+            .unwrap();
+        join(&mut a, start);
+        w.agents.push(a);
+    }
+    w.pump(start);
+    assert!(w.agent("cell-1@idea").peers().get("cell-2@idea").is_some());
+    // Cell 2 vanishes: it is no longer run.
+    let gone = w.agents.remove(1);
+    drop(gone);
+    // Three minutes, everyone's deadlines in turn.
+    let end = start.checked_add(Duration::from_secs(180)).unwrap();
+    let mut now = start;
+    while now < end {
+        let next = w
+            .agents
+            .iter()
+            .filter_map(Agent::poll_timeout)
+            .chain(w.services.iter().filter_map(|s| s.poll_timeout()))
+            .min()
+            .filter(|n| *n <= end)
+            .unwrap_or(end);
+        now = next;
+        for a in &mut w.agents {
+            if a.poll_timeout().is_some_and(|d| d <= now) {
+                a.handle_timeout(now);
+            }
+        }
+        for s in &mut w.services {
+            if s.poll_timeout().is_some_and(|d| d <= now) {
+                s.handle_timeout(now);
+            }
+        }
+        w.pump(now);
+    }
+    let left: Vec<&idea_agent::Event> = w
+        .trace
+        .events
+        .iter()
+        .filter(|e| e.what == "peer-left")
+        .collect();
+    assert_eq!(left.len(), 1, "{:?}", w.trace.events);
+    assert_eq!(left[0].counterparty.as_deref(), Some("cell-2@idea"));
+    assert!(left[0].at >= start.checked_add(lease).unwrap());
+    assert!(w.agent("cell-1@idea").peers().get("cell-2@idea").is_none());
+    // Cell 1 renewed all along and is still there (its subscription too).
+    let renewals = w
+        .replies_to("df@idea")
+        .iter()
+        .filter(|m| {
+            m.conversation_id
+                .as_ref()
+                .and_then(fipa_acl::Expression::as_text)
+                .is_some_and(|c| c.ends_with("-renew"))
+        })
+        .count();
+    assert!(renewals >= 5, "{renewals} renewals in three minutes");
+    assert!(
+        !w.trace
+            .whats("cell-1@idea")
+            .contains(&"registration-lapsed")
+    );
+
+    // The directory lets cell 1's lease run out (its renewals lost on the way): the next renewal is refused
+    // and cell 1 registers again.
+    let later = end.checked_add(Duration::from_secs(120)).unwrap();
+    w.services[0].handle_timeout(later);
+    w.pump(later);
+    let a = w.agent("cell-1@idea");
+    a.handle_timeout(later);
+    w.pump(later);
+    let whats = w.trace.whats("cell-1@idea");
+    assert!(whats.contains(&"registration-lapsed"), "{whats:?}");
+    assert_eq!(
+        whats.iter().filter(|w| **w == "registered").count(),
+        2,
+        "{whats:?}"
+    );
+
+    // A lease in months names no fixed time: refused.
+    let mut df = directory(Admission::Open);
+    let mut d = description_of("cell-3@idea", &key(3));
+    d.lease_time = Some(fipa_acl::DateTime::parse(b"+00000100T000000000", 0).unwrap());
+    df.handle_acl(registration("cell-3@idea", &d, &key(3)), start);
+    let answers = answers(&mut df);
+    assert_eq!(answers[0].0, Performative::Refuse, "{answers:?}");
+    assert!(answers[0].1.contains("lease-time"), "{answers:?}");
+}

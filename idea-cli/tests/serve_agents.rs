@@ -203,7 +203,7 @@ fn two_agents_started_from_settings_find_each_other_through_the_directory() {
     let answer = get("s3cret");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"agent\":\"cell-1@idea\""), "{answer}");
-    let (_a2, _, a2) = start(&[
+    let (a2_process, _, a2) = start(&[
         "serve",
         "agent",
         "--broker",
@@ -214,12 +214,18 @@ fn two_agents_started_from_settings_find_each_other_through_the_directory() {
         &directory,
         "--settings",
         &cell2,
+        "--lease-s",
+        "3",
     ]);
     let found = wait_for(&a2, "\"peer-found\"");
     assert_eq!(found["counterparty"], "cell-1@idea");
     assert_eq!(found["detail"], "cell-1 (prosumer)");
     let found = wait_for(&a1, "\"peer-found\"");
     assert_eq!(found["counterparty"], "cell-2@idea");
+    // Cell 2's agent is killed (no deregistration): its 3 s lease runs out and cell 1 hears it left.
+    drop(a2_process);
+    let left = wait_for(&a1, "\"peer-left\"");
+    assert_eq!(left["counterparty"], "cell-2@idea");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The descriptions the directory holds, as values and as SL0 frames (SC00023 §6).
 
+use crate::datetime::DateTime;
 use crate::message::AgentIdentifier;
 use crate::sl0::Term;
 
@@ -35,6 +36,9 @@ pub struct DfAgentDescription {
     pub ontologies: Vec<String>,
     /// `:languages`.
     pub languages: Vec<String>,
+    /// `:lease-time`: until when the registration holds, absolute or relative to its arrival (`+…`); none:
+    /// until the agent deregisters (SC00023 §6.1.2).
+    pub lease_time: Option<DateTime>,
 }
 
 /// The life-cycle state of an agent on its platform (SC00023 §5.1).
@@ -195,6 +199,9 @@ impl DfAgentDescription {
         push_set(&mut params, "protocols", &self.protocols);
         push_set(&mut params, "ontologies", &self.ontologies);
         push_set(&mut params, "languages", &self.languages);
+        if let Some(lease) = self.lease_time {
+            params.push(("lease-time".to_owned(), Term::DateTime(lease)));
+        }
         Term::Frame {
             symbol: "df-agent-description".into(),
             params,
@@ -219,12 +226,18 @@ impl DfAgentDescription {
             .iter()
             .map(ServiceDescription::from_term)
             .collect::<Option<Vec<_>>>()?;
+        let lease_time = match term.param("lease-time") {
+            None => None,
+            Some(Term::DateTime(lease)) => Some(*lease),
+            Some(_) => return None,
+        };
         Some(DfAgentDescription {
             name: term.param("name").and_then(Term::to_agent_identifier),
             services,
             protocols: texts(term.param("protocols")),
             ontologies: texts(term.param("ontologies")),
             languages: texts(term.param("languages")),
+            lease_time,
         })
     }
 }

@@ -87,6 +87,12 @@ impl DirectoryFacilitator {
         &self.directory
     }
 
+    /// The directory, to change by hand (a lease that ran out is taken out by the application that keeps
+    /// the time).
+    pub fn directory_mut(&mut self) -> &mut Directory {
+        &mut self.directory
+    }
+
     /// The facilitator's identifier.
     pub fn identifier(&self) -> &AgentIdentifier {
         &self.me

@@ -80,6 +80,10 @@ pub(crate) struct ServiceArgs {
     /// idea-agent/data/section-ieee33.toml).
     #[arg(long, value_name = "FILE")]
     pub(crate) section: Option<PathBuf>,
+    /// agent: the lease of its registration in the directory, seconds, renewed at half of it: an agent that
+    /// vanishes without deregistering leaves the directory when it runs out [default: 120].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) lease_s: Option<u64>,
     /// agent: ask this arbitrator (an agent registered in the directory) before each offer (ARCH-08
     /// option 1).
     #[arg(long, value_name = "NAME")]
@@ -127,6 +131,7 @@ impl ServiceArgs {
             || self.arbitrator.is_some()
             || self.operator_api.is_some()
             || self.price_cap.is_some()
+            || self.lease_s.is_some()
     }
 
     /// The TE deployment `--deployment` names.
@@ -153,6 +158,9 @@ impl ServiceArgs {
         }
         if self.te_node.is_some() && !matches!(kind, "agent" | "demand-response") {
             return refused("--te-node", "agent and demand-response");
+        }
+        if self.lease_s.is_some() && kind != "agent" {
+            return refused("--lease-s", "agent");
         }
         if self.price_cap.is_some() && kind != "demand-response" {
             return refused("--price-cap", "demand-response");
@@ -682,7 +690,9 @@ pub(crate) fn run(
                     te,
                 });
                 for b in [
-                    Box::new(PlugAndPlay::new(directory)) as Box<dyn idea_agent::Behaviour>,
+                    Box::new(PlugAndPlay::new(directory).with_lease(idea_proto::Duration::from_secs(
+                        args.lease_s.unwrap_or(120),
+                    ))) as Box<dyn idea_agent::Behaviour>,
                     Box::new(P2pSeller::new()),
                     Box::new(P2pBuyer::new()),
                     Box::new(MarketParticipant::discovering()),
