@@ -129,21 +129,18 @@ impl Membership {
     /// The `modify` request that renews this member's lease: `description` as registered, with its
     /// `:lease-time`.
     pub fn renew(&mut self, description: &DfAgentDescription) -> AclMessage {
-        let conversation = format!("{}-renew", self.conversation.clone().unwrap_or_default());
-        self.message(
-            Term::Function {
-                symbol: "modify".into(),
-                args: vec![description.to_term()],
-            },
-            Performative::Request,
-            conversation,
-        )
+        self.modify_in(description, "renew")
     }
 
     /// The `modify` request replacing this member's description with `description` (AUX-06 names a new key
     /// in it, and the request is still signed with the old one).
     pub fn modify(&mut self, description: &DfAgentDescription) -> AclMessage {
-        let conversation = format!("{}-modify", self.conversation.clone().unwrap_or_default());
+        self.modify_in(description, "modify")
+    }
+
+    /// A `modify` of this member's description, in the registration's conversation with `suffix`.
+    fn modify_in(&self, description: &DfAgentDescription, suffix: &str) -> AclMessage {
+        let conversation = format!("{}-{suffix}", self.conversation.clone().unwrap_or_default());
         self.message(
             Term::Function {
                 symbol: "modify".into(),

@@ -844,27 +844,21 @@ fn the_operator_deposits_into_wallets_and_reads_balances_and_the_clearing_pool()
     assert_eq!(ask(&mut node, "GET", "/nothing", "").0, 404);
 }
 
-/// TE-01, TE-07: a node rebuilt from its ledger after a restart comes back as it was — the registry, the
-/// recorded contract, the intervals due at the next clearing, the wallets to the cent (deposits and clearing
-/// transfers are all in the ledger), and which agent hears which avatar — and the next clearing run pays
-/// exactly what the node that never stopped pays. Rebuilt again after that run, the wallets still agree. A
-/// ledger altered after the fact is refused: the node does not start over it.
-#[test]
-fn a_node_rebuilt_from_its_ledger_comes_back_as_it_was() {
-    use te_contract::ledger::{Ledger, MemoryStore};
-    let genesis = t("2026-12-01T00:00:00Z");
+/// The registrar node (key 60) of the test deployment, fresh.
+fn fresh_registrar() -> TeNode {
+    TeNode::registrar(
+        deployment(),
+        key(60),
+        idea_agent::Admission::Open,
+        t("2026-12-01T00:00:00Z"),
+    )
+}
+
+/// A registrar node keeping ledger entries, with cells 1 and 2 registered through the network (their
+/// bindings recorded) and cell 1's meter enrolled by the registrar.
+fn ledgered_registrar() -> TeNode {
     let registrar_key = key(60);
-    let fresh = || {
-        TeNode::registrar(
-            deployment(),
-            registrar_key.clone(),
-            idea_agent::Admission::Open,
-            genesis,
-        )
-    };
-    let mut node = fresh().with_ledger_entries();
-    // The agents register through the network (bound to their names, the bindings recorded); the meter is
-    // enrolled by the registrar.
+    let mut node = fresh_registrar().with_ledger_entries();
     let registrar_public = PublicKey::from(&registrar_key);
     for n in [1u8, 2] {
         let registration = idea_agent::te_node::registration_submission(
@@ -881,10 +875,11 @@ fn a_node_rebuilt_from_its_ledger_comes_back_as_it_was() {
         .filter(|n| matches!(n, TeNotice::Registered { .. }))
         .count();
     assert_eq!(registered, 2);
+    let registrar_avatar = idea_agent::te_node::avatar_of_key(&registrar_public);
     let mut meter = Signed::new(
         deployment(),
         te_contract::registry::Registration {
-            registrar: idea_agent::te_node::avatar_of_key(&registrar_public),
+            registrar: registrar_avatar,
             avatar: meter_avatar(),
             kind: te_contract::registry::AvatarKind::Meter {
                 meter: MeterId::new("meter-cell-1").unwrap(),
@@ -894,15 +889,32 @@ fn a_node_rebuilt_from_its_ledger_comes_back_as_it_was() {
             at: t(T0),
         },
     );
-    meter
-        .sign(
-            idea_agent::te_node::avatar_of_key(&registrar_public),
-            0,
-            &registrar_key,
-        )
-        .unwrap();
+    meter.sign(registrar_avatar, 0, &registrar_key).unwrap();
     meter.sign(meter_avatar(), 0, &meter_key()).unwrap();
     node.register(&meter, t(T0)).unwrap();
+    node
+}
+
+/// Commits what `node` recorded to `ledger`.
+fn commit(
+    node: &mut TeNode,
+    ledger: &mut te_contract::ledger::Ledger<te_contract::ledger::MemoryStore>,
+) {
+    let entries: Vec<_> = std::iter::from_fn(|| node.poll_entry()).collect();
+    ledger.submit_all(entries).unwrap();
+    ledger.commit().unwrap();
+}
+
+/// TE-01, TE-07: a node rebuilt from its ledger after a restart comes back as it was — the registry, the
+/// recorded contract, the intervals due at the next clearing, the wallets to the cent (deposits and clearing
+/// transfers are all in the ledger), and which agent hears which avatar — and the next clearing run pays
+/// exactly what the node that never stopped pays. Rebuilt again after that run, the wallets still agree. A
+/// ledger altered after the fact is refused: the node does not start over it.
+#[test]
+fn a_node_rebuilt_from_its_ledger_comes_back_as_it_was() {
+    use te_contract::ledger::{Ledger, MemoryStore};
+    let fresh = fresh_registrar;
+    let mut node = ledgered_registrar();
     node.deposit(avatar(2), Money::new(1_000, eur()), t(T0))
         .unwrap();
     let Delivered {
@@ -912,11 +924,6 @@ fn a_node_rebuilt_from_its_ledger_comes_back_as_it_was() {
         ..
     } = delivered_and_settled_on(node, 0);
     let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
-    let commit = |node: &mut TeNode, ledger: &mut Ledger<MemoryStore>| {
-        let entries: Vec<_> = std::iter::from_fn(|| node.poll_entry()).collect();
-        ledger.submit_all(entries).unwrap();
-        ledger.commit().unwrap();
-    };
     commit(&mut original, &mut ledger);
 
     // Rebuilt before the quarter hour's run: everything the node knew is back.
@@ -976,4 +983,43 @@ fn a_node_rebuilt_from_its_ledger_comes_back_as_it_was() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A node restarted after a run that carried its intervals (the buyer short of funds) takes up where the run
+/// left them: the next run is the next period's, never the recorded one again, and it pays once the wallet
+/// is funded.
+#[test]
+fn a_node_restarted_after_a_carrying_run_clears_the_next_period_not_the_recorded_one() {
+    use te_contract::ledger::{Ledger, MemoryStore};
+    let mut node = ledgered_registrar();
+    node.deposit(avatar(2), Money::new(10, eur()), t(T0))
+        .unwrap();
+    let Delivered {
+        node: mut original,
+        first,
+        second,
+        ..
+    } = delivered_and_settled_on(node, 0);
+    let quarter = t("2026-12-02T11:45:00Z");
+    original.handle_timeout(quarter);
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    commit(&mut original, &mut ledger);
+
+    let (mut rebuilt, report) = fresh_registrar().rebuild(ledger.store()).unwrap();
+    assert_eq!(report.due, 2, "both intervals still due");
+    let next = t("2026-12-02T12:00:00Z");
+    assert_eq!(rebuilt.poll_timeout(), Some(next));
+    rebuilt
+        .deposit(avatar(2), Money::new(1_000, eur()), next)
+        .unwrap();
+    rebuilt.handle_timeout(next);
+    commit(&mut rebuilt, &mut ledger);
+    assert_eq!(
+        rebuilt.wallets().balance(&avatar(1), eur()).minor_units,
+        first + second
+    );
+    // Rebuilt once more: the run is in the ledger, nothing is due.
+    let (again, report) = fresh_registrar().rebuild(ledger.store()).unwrap();
+    assert_eq!((report.due, report.deposits), (0, 2));
+    assert_eq!(again.wallets(), rebuilt.wallets());
 }

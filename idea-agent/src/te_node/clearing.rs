@@ -96,6 +96,10 @@ impl TeNode {
     /// the run for the ledger (a [`te_contract::ledger::RecordKind::Clearing`] entry) and tells each party
     /// what was paid, carried or set aside ([`TeNotice::Cleared`]).
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        // Nothing waits: no run (and no empty record in the ledger).
+        if self.due.is_empty() {
+            return;
+        }
         let Some(pool) = self.pool.as_mut() else {
             return;
         };

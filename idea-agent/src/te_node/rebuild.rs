@@ -239,6 +239,7 @@ impl TeNode {
             for source in &settled {
                 pool.remove(source);
             }
+            pool.resume_after(report.period_end)?;
         }
         // As the run left them: every interval due then is paid unless carried (or set aside).
         let ids: Vec<_> = self.due.keys().copied().collect();

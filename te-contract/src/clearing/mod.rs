@@ -170,6 +170,20 @@ impl Pool {
         self.obligations.remove(source)
     }
 
+    /// Takes up after a run that closed the period ending at `period_end` (a node rebuilt from its ledger
+    /// replays its runs): the next run is at the end of the period after it, if that is later than the one
+    /// already due, so no period is cleared twice.
+    pub fn resume_after(&mut self, period_end: Timestamp) -> Result<()> {
+        let next = period_end.floor_to(self.period).checked_add(self.period)?;
+        self.next = self.next.max(next);
+        Ok(())
+    }
+
+    /// When the next run is due.
+    pub fn next_run(&self) -> Timestamp {
+        self.next
+    }
+
     /// The period it clears every.
     pub fn period(&self) -> Duration {
         self.period
