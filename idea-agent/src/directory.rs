@@ -392,6 +392,18 @@ impl DirectoryService {
                 return;
             }
         }
+        // What the agent had registered, to tell a renewal (the same description, a new lease) from a change.
+        let before = asked
+            .as_ref()
+            .filter(|a| a.function == "modify")
+            .and_then(|a| a.description.name.clone())
+            .and_then(|name| {
+                let template = DfAgentDescription {
+                    name: Some(name),
+                    ..DfAgentDescription::default()
+                };
+                self.df.directory().search(&template, Some(1)).pop()
+            });
         let replies = self.df.handle(m, now);
         let done = replies
             .iter()
@@ -420,7 +432,19 @@ impl DirectoryService {
                         self.leases.remove(sender);
                     }
                 }
-                self.notify(&asked.description);
+                // A renewal changes nothing the subscribers see: they are not told.
+                let unchanged = before.is_some_and(|b| {
+                    DfAgentDescription {
+                        lease_time: None,
+                        ..b
+                    } == DfAgentDescription {
+                        lease_time: None,
+                        ..asked.description.clone()
+                    }
+                });
+                if !unchanged {
+                    self.notify(&asked.description);
+                }
             }
             "deregister" => {
                 self.leases.remove(sender);

@@ -131,7 +131,18 @@ impl MarketService {
                     ontologies: vec![energy::ONTOLOGY.to_owned()],
                     languages: vec!["fipa-sl0".to_owned()],
                     ownership: Some(self.config.operator.as_str().to_owned()),
-                    ..ServiceDescription::default()
+                    properties: vec![
+                        (
+                            "period-s".to_owned(),
+                            fipa_acl::sl0::Term::Number(self.config.period_s.to_string()),
+                        ),
+                        (
+                            "gate-closure-s".to_owned(),
+                            fipa_acl::sl0::Term::Number(
+                                self.config.gate_closure.as_secs().to_string(),
+                            ),
+                        ),
+                    ],
                 },
             ],
             ..DfAgentDescription::default()
@@ -148,6 +159,18 @@ impl MarketService {
         );
         self.membership = Some(follower);
         self.outbox.push_back(m);
+    }
+
+    /// AUX-07: the market is updated — its gate closes `gate_closure` before each period from now on,
+    /// books already open included — and, when it follows a directory, tells it, so every cell sees the
+    /// new terms (the description's `gate-closure-s`).
+    pub fn set_gate_closure(&mut self, gate_closure: Duration) {
+        self.config.gate_closure = gate_closure;
+        let description = self.description();
+        if let Some(directory) = self.membership.as_mut() {
+            let m = directory.update(&description);
+            self.outbox.push_back(m);
+        }
     }
 
     /// Admits an agent (from the directory): its orders are accepted; its avatar signs its contracts.

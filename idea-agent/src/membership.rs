@@ -342,6 +342,12 @@ impl CellDirectory {
         self.membership.wants(m)
     }
 
+    /// AUX-07: the `modify` request that replaces the service's description with `description` (a new
+    /// version of what it offers); the directory tells every cell that follows it.
+    pub fn update(&mut self, description: &DfAgentDescription) -> AclMessage {
+        self.membership.modify(description)
+    }
+
     /// Takes a directory message (checked against the directory's key) into `peers`; returns what to send
     /// back.
     pub fn handle(
@@ -670,22 +676,31 @@ impl Behaviour for PlugAndPlay {
                         Some(c) => format!("{} ({})", c.cell, c.cell_type),
                         None => "a service application".to_owned(),
                     };
+                    let known = cx.peers.get(&name).is_some();
+                    let service_application = peer.cell.is_none();
                     if let Err(e) = cx.peers.insert(*peer) {
                         cx.log("AUX-01", "peer-ignored", None, Some(&name), e.to_string());
                         continue;
                     }
-                    cx.log("AUX-01", "peer-found", None, Some(&name), detail);
-                    for s in services
+                    let offered: Vec<String> = services
                         .iter()
                         .filter(|s| s.service_type.as_deref() != Some(P2P_SERVICE))
-                    {
-                        cx.log(
-                            "AUX-01",
-                            "service-offered",
-                            None,
-                            Some(&name),
-                            s.service_type.clone().unwrap_or_default(),
-                        );
+                        .map(|s| s.service_type.clone().unwrap_or_default())
+                        .collect();
+                    if known {
+                        // A known agent's new description: a service application updated (AUX-07), or a
+                        // cell's (a key rotated, AUX-06).
+                        let step = if service_application {
+                            "AUX-07"
+                        } else {
+                            "AUX-06"
+                        };
+                        cx.log(step, "peer-updated", None, Some(&name), offered.join(" "));
+                    } else {
+                        cx.log("AUX-01", "peer-found", None, Some(&name), detail);
+                        for kind in offered {
+                            cx.log("AUX-01", "service-offered", None, Some(&name), kind);
+                        }
                     }
                     let provider = cx.peers.get(&name).map(|p| p.agent.clone());
                     if let Some(provider) = provider {

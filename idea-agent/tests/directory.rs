@@ -502,7 +502,7 @@ fn a_rotated_key_reaches_every_peer_and_a_departed_cell_is_forgotten() {
 }
 
 /// AUX-09 without a goodbye: cells register for a minute at a time (SC00023 `:lease-time`) and renew every
-/// half minute. Cell 2's agent vanishes (no deregistration, no renewal): when its lease runs out the directory
+/// half minute, the renewals telling the other cells nothing. Cell 2's agent vanishes (no deregistration, no renewal): when its lease runs out the directory
 /// takes it out and cell 1 hears it left, while cell 1 — renewing — stays for as long as it lives. A directory
 /// that let cell 1's lease run out (its renewals lost) refuses the next renewal, and cell 1 registers again. A
 /// lease that names no time to come is refused.
@@ -511,7 +511,7 @@ fn a_cell_that_vanishes_without_deregistering_leaves_when_its_lease_runs_out() {
     let lease = Duration::from_secs(60);
     let start = t("2026-12-02T10:00:00Z");
     let mut w = World::new(vec![Box::new(directory(Admission::Open))]);
-    for n in 1..=2 {
+    for n in 1..=3 {
         let mut a = te_agent(n);
         a.add_behaviour(Box::new(PlugAndPlay::new(df_peer()).with_lease(lease)))
             .unwrap();
@@ -552,7 +552,7 @@ fn a_cell_that_vanishes_without_deregistering_leaves_when_its_lease_runs_out() {
         .trace
         .events
         .iter()
-        .filter(|e| e.what == "peer-left")
+        .filter(|e| e.what == "peer-left" && e.agent == "cell-1@idea")
         .collect();
     assert_eq!(left.len(), 1, "{:?}", w.trace.events);
     assert_eq!(left[0].counterparty.as_deref(), Some("cell-2@idea"));
@@ -569,7 +569,15 @@ fn a_cell_that_vanishes_without_deregistering_leaves_when_its_lease_runs_out() {
                 .is_some_and(|c| c.ends_with("-renew"))
         })
         .count();
-    assert!(renewals >= 5, "{renewals} renewals in three minutes");
+    assert!(renewals >= 10, "{renewals} renewals in three minutes");
+    // Renewals change nothing the others see: cell 1 found cell 3 once and was never told of it again.
+    let about_cell_3 = w
+        .trace
+        .events
+        .iter()
+        .filter(|e| e.agent == "cell-1@idea" && e.counterparty.as_deref() == Some("cell-3@idea"))
+        .count();
+    assert_eq!(about_cell_3, 1, "{:?}", w.trace.events);
     assert!(
         !w.trace
             .whats("cell-1@idea")
@@ -600,4 +608,73 @@ fn a_cell_that_vanishes_without_deregistering_leaves_when_its_lease_runs_out() {
     let answers = answers(&mut df);
     assert_eq!(answers[0].0, Performative::Refuse, "{answers:?}");
     assert!(answers[0].1.contains("lease-time"), "{answers:?}");
+}
+
+/// AUX-02 and AUX-07: a service application placed in the directory is offered to the cells, and when it is
+/// updated — the market's gate now closes two minutes before each period instead of five — every cell that
+/// follows the directory sees the new terms in its description, logged as an update, not as a new peer.
+#[test]
+fn a_service_application_updated_in_the_directory_reaches_every_cell() {
+    let now = t("2026-12-02T10:00:00Z");
+    let mut df = directory(Admission::Open);
+    let mut market = market_service();
+    market.join_directory(df_peer());
+    let mut cell = cell_agent(1);
+    join(&mut cell, now);
+    let mut events = Vec::new();
+    let run = |df: &mut DirectoryService,
+               market: &mut idea_agent::MarketService,
+               cell: &mut Agent,
+               events: &mut Vec<idea_agent::Event>| {
+        for _ in 0..50 {
+            let mut mail: Vec<AclMessage> = Vec::new();
+            while let Some(m) = df.poll_transmit() {
+                mail.push(m);
+            }
+            while let Some(m) = market.poll_transmit() {
+                mail.push(m);
+            }
+            while let Some(out) = cell.poll_transmit() {
+                if let Output::Acl(m) = out {
+                    mail.push(*m);
+                }
+            }
+            events.extend(std::iter::from_fn(|| cell.poll_event()));
+            if mail.is_empty() {
+                return;
+            }
+            for m in mail {
+                if m.receivers.contains(df.me()) {
+                    df.handle_acl(m.clone(), now);
+                }
+                if m.receivers.contains(market.me()) {
+                    market.handle_acl(m.clone(), now);
+                }
+                if m.receivers.contains(cell.me()) {
+                    cell.handle_acl(m, now);
+                }
+            }
+        }
+        panic!("no quiet");
+    };
+    run(&mut df, &mut market, &mut cell, &mut events);
+    let gate_closure = |cell: &Agent| {
+        let offered = cell.services().of_type(MARKET_SERVICE).next().unwrap();
+        offered
+            .description
+            .properties
+            .iter()
+            .find(|(name, _)| name == "gate-closure-s")
+            .and_then(|(_, v)| v.as_text().map(str::to_owned))
+    };
+    assert_eq!(gate_closure(&cell).as_deref(), Some("300"));
+    assert!(events.iter().any(|e| e.what == "service-offered"));
+
+    market.set_gate_closure(Duration::from_secs(120));
+    events.clear();
+    run(&mut df, &mut market, &mut cell, &mut events);
+    assert_eq!(gate_closure(&cell).as_deref(), Some("120"));
+    let whats: Vec<(&str, &str)> = events.iter().map(|e| (e.step, e.what)).collect();
+    assert_eq!(whats, [("AUX-07", "peer-updated")], "{events:?}");
+    assert_eq!(market.poll_timeout(), None, "no book open yet");
 }

@@ -41,14 +41,23 @@ fn start(args: &[&str]) -> (Served, String, std::sync::mpsc::Receiver<String>) {
 }
 
 fn wait_for(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    wait_for_within(lines, needle, 20)
+}
+
+/// [`wait_for`] for up to `secs` seconds.
+fn wait_for_within(
+    lines: &std::sync::mpsc::Receiver<String>,
+    needle: &str,
+    secs: u64,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let left = deadline
             .checked_duration_since(Instant::now())
             .unwrap_or_default();
         let line = lines
             .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no event with {needle} in 20 s"));
+            .unwrap_or_else(|_| panic!("no event with {needle} in {secs} s"));
         if line.contains(needle) {
             return serde_json::from_str(&line).unwrap();
         }
@@ -719,13 +728,14 @@ fn owners_orders_on_a_market_process_clear_into_a_contract_recorded_at_the_te_no
     let token = scratch.file("owner.token", "owner".to_owned());
     let cell1 = scratch.settings("cell-1");
     let cell2 = scratch.settings("cell-2");
-    // The next period at least a minute ahead; its book closes 20 s from now, time to start and order.
+    // The next period at least a minute ahead; its book closes 40 s from now, time to start and order.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
+    // 40 s leaves room for six processes to start and register while other tests run beside this one.
     let period = (now + 60).div_ceil(900) * 900;
-    let gate_closure = (period - now - 20).to_string();
+    let gate_closure = (period - now - 40).to_string();
     let start_at = idea_proto::Timestamp::from_unix_secs(i64::try_from(period).unwrap())
         .unwrap()
         .to_string();
@@ -775,8 +785,8 @@ fn owners_orders_on_a_market_process_clear_into_a_contract_recorded_at_the_te_no
         );
         assert!(answer.starts_with("HTTP/1.1 202"), "{side}: {answer}");
     }
-    // Cleared at gate closure (about 20 s after the start of the test), then signed by both and recorded.
-    let recorded = wait_for(&a2, "\"recorded\"");
+    // Cleared at gate closure (about 40 s after the start of the test), then signed by both and recorded.
+    let recorded = wait_for_within(&a2, "\"recorded\"", 60);
     assert_eq!(recorded["step"], "UC-04");
     let seller = wait_for(&a1, "\"recorded\"");
     assert_eq!(seller["transaction"], recorded["transaction"]);
