@@ -172,6 +172,22 @@ impl Agent {
         &self.settlements
     }
 
+    /// The settlement record of transaction `id` (made on first use, the oldest dropped beyond
+    /// [`MAX_SETTLEMENTS`]) and the sign of money from this agent's side (+1 the seller's receipts, -1 the
+    /// buyer's payments); `None` for a transaction the agent does not know.
+    fn settlement_of(&mut self, id: &TransactionId) -> Option<(&mut Settlement, i64)> {
+        let side = self.transactions.get(id).map(|t| t.side)?;
+        if self.settlements.len() >= MAX_SETTLEMENTS && !self.settlements.contains_key(id) {
+            self.settlements.pop_first();
+        }
+        let sign = if side == idea_proto::Side::Seller {
+            1
+        } else {
+            -1
+        };
+        Some((self.settlements.entry(*id).or_default(), sign))
+    }
+
     fn record_settlement(
         &mut self,
         id: &TransactionId,
@@ -179,21 +195,12 @@ impl Agent {
         amount: i64,
         penalty: i64,
     ) {
-        let Some(side) = self.transactions.get(id).map(|t| t.side) else {
+        let Some((s, sign)) = self.settlement_of(id) else {
             return;
         };
-        if self.settlements.len() >= MAX_SETTLEMENTS && !self.settlements.contains_key(id) {
-            self.settlements.pop_first();
-        }
-        let signed = if side == idea_proto::Side::Seller {
-            amount
-        } else {
-            amount.saturating_neg()
-        };
-        let s = self.settlements.entry(*id).or_default();
         s.intervals = s.intervals.saturating_add(1);
         s.delivered_wh = s.delivered_wh.saturating_add(delivered_wh);
-        s.amount_minor = s.amount_minor.saturating_add(signed);
+        s.amount_minor = s.amount_minor.saturating_add(amount.saturating_mul(sign));
         s.penalty_minor = s.penalty_minor.saturating_add(penalty);
     }
 
@@ -203,17 +210,13 @@ impl Agent {
         id: &TransactionId,
         paid: &crate::te_node::ClearedInterval,
     ) -> bool {
-        let Some(side) = self.transactions.get(id).map(|t| t.side) else {
+        let Some((s, sign)) = self.settlement_of(id) else {
             return false;
         };
-        let signed = if side == idea_proto::Side::Seller {
-            paid.amount_minor
-        } else {
-            paid.amount_minor.saturating_neg()
-        };
-        let s = self.settlements.entry(*id).or_default();
         s.paid_intervals = s.paid_intervals.saturating_add(1);
-        s.paid_minor = s.paid_minor.saturating_add(signed);
+        s.paid_minor = s
+            .paid_minor
+            .saturating_add(paid.amount_minor.saturating_mul(sign));
         s.paid_in_full |= paid.complete;
         s.paid_in_full
     }

@@ -396,14 +396,9 @@ impl DirectoryService {
         let before = asked
             .as_ref()
             .filter(|a| a.function == "modify")
-            .and_then(|a| a.description.name.clone())
-            .and_then(|name| {
-                let template = DfAgentDescription {
-                    name: Some(name),
-                    ..DfAgentDescription::default()
-                };
-                self.df.directory().search(&template, Some(1)).pop()
-            });
+            .and_then(|a| a.description.name.as_ref())
+            .and_then(|name| self.df.directory().df_description(&name.name))
+            .cloned();
         let replies = self.df.handle(m, now);
         let done = replies
             .iter()

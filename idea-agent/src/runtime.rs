@@ -175,6 +175,39 @@ struct TeClient {
 }
 
 impl TeClient {
+    /// Connects `name`'s link to its TE node `link`: its own MQTT client (another client id than the ACL
+    /// transport's, without MQTT's topic characters), subscribed to `name`'s inbox under the TE prefix.
+    async fn connect(name: &str, link: crate::te_link::TeLink) -> Result<TeClient> {
+        let client_id = format!(
+            "te-link-{}",
+            name.replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '@',
+                "_"
+            )
+        );
+        let topic = fipa_acl::mqtt::inbox_topic(&link.prefix, name);
+        let (client, notices) =
+            crate::te_link::subscribe(&client_id, &link.host, link.port, &topic).await?;
+        Ok(TeClient {
+            client,
+            notices,
+            link,
+        })
+    }
+
+    /// The next payload from the node; never, without a link; `None` once the link ended.
+    async fn next(te: &mut Option<TeClient>) -> Option<Vec<u8>> {
+        match te.as_mut() {
+            Some(te) => te.notices.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The notice in `payload`, if the node signed it.
+    fn read(&self, payload: &[u8]) -> Option<crate::TeNotice> {
+        crate::te_link::read_notice(payload, &self.link.node_key)
+    }
+
     /// Publishes `from`'s submission to the node's inbox.
     async fn submit(&self, from: &str, submission: &crate::TeSubmission) {
         let payload = crate::te_link::submission_payload(from, submission);
@@ -291,27 +324,13 @@ impl RunningAgent {
                 links.devices,
             ));
         };
-        // Another client id than the ACL transport's (one connection each), without MQTT's topic characters.
-        let client_id = format!(
-            "te-link-{}",
-            agent.me().name.replace(
-                |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '@',
-                "_"
-            )
-        );
-        let topic = fipa_acl::mqtt::inbox_topic(&link.prefix, &agent.me().name);
-        let (client, notices) =
-            crate::te_link::subscribe(&client_id, &link.host, link.port, &topic).await?;
+        let te = TeClient::connect(&agent.me().name, link).await?;
         Ok(RunningAgent::start(
             agent,
             transport,
             clock,
             sinks,
-            Some(TeClient {
-                client,
-                notices,
-                link,
-            }),
+            Some(te),
             links.devices,
         ))
     }
@@ -368,14 +387,9 @@ impl RunningAgent {
                         Some(report) => handle_report(&mut agent, report, clock.now()),
                         None => devices = None,
                     },
-                    notice = async {
-                        match te.as_mut() {
-                            Some(te) => te.notices.recv().await,
-                            None => std::future::pending().await,
-                        }
-                    } => match (notice, te.as_ref()) {
+                    notice = TeClient::next(&mut te) => match (notice, te.as_ref()) {
                         (Some(payload), Some(link)) => {
-                            match crate::te_link::read_notice(&payload, &link.link.node_key) {
+                            match link.read(&payload) {
                                 Some(n) => {
                                     if let Err(e) = agent.handle_te_notice(&n, clock.now()) {
                                         agent.handle_undecodable(&format!("TE notice: {e}"), clock.now());
@@ -472,27 +486,8 @@ impl<S: crate::AclService + 'static> RunningService<S> {
         clock: Clock,
         link: crate::te_link::TeLink,
     ) -> Result<RunningService<S>> {
-        let name = service.me().name.clone();
-        let client_id = format!(
-            "te-link-{}",
-            name.replace(
-                |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '@',
-                "_"
-            )
-        );
-        let topic = fipa_acl::mqtt::inbox_topic(&link.prefix, &name);
-        let (client, notices) =
-            crate::te_link::subscribe(&client_id, &link.host, link.port, &topic).await?;
-        Ok(RunningService::start(
-            service,
-            transport,
-            clock,
-            Some(TeClient {
-                client,
-                notices,
-                link,
-            }),
-        ))
+        let te = TeClient::connect(&service.me().name, link).await?;
+        Ok(RunningService::start(service, transport, clock, Some(te)))
     }
 
     fn start(
@@ -532,14 +527,9 @@ impl<S: crate::AclService + 'static> RunningService<S> {
                             service.handle_timeout(now);
                         }
                     }
-                    notice = async {
-                        match te.as_mut() {
-                            Some(te) => te.notices.recv().await,
-                            None => std::future::pending().await,
-                        }
-                    } => match (notice, te.as_ref()) {
+                    notice = TeClient::next(&mut te) => match (notice, te.as_ref()) {
                         (Some(payload), Some(link)) => {
-                            match crate::te_link::read_notice(&payload, &link.link.node_key) {
+                            match link.read(&payload) {
                                 Some(n) => service.handle_te_notice(&n, clock.now()),
                                 None => log::info!("{}: a TE notice that is not the node's", service.me().name),
                             }

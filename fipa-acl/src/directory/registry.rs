@@ -166,6 +166,11 @@ impl Directory {
         self.df.modify(d)
     }
 
+    /// The DF registration of the agent named `name`.
+    pub fn df_description(&self, name: &str) -> Option<&DfAgentDescription> {
+        self.df.0.get(name)
+    }
+
     /// The DF registrations matching `template`, at most `max_results` of them, in agent-name order.
     pub fn search(
         &self,

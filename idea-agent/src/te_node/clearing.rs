@@ -120,8 +120,14 @@ impl TeNode {
         self.due.insert(id, due);
     }
 
-    fn tell_cleared(&mut self, report: &ClearingReport) {
-        let mut agents: BTreeMap<String, ForAgent> = BTreeMap::new();
+    /// Takes the run `report` into the intervals due: a paid or set-aside interval leaves them, a carried one
+    /// stays; each paid one counts towards its contract being paid in full. Returns each interval the run
+    /// decided, with what it decided and whether its contract is now paid in full. The live node tells the
+    /// parties; a node rebuilt from its ledger replays a recorded run through the same steps.
+    pub(super) fn apply_run(
+        &mut self,
+        report: &ClearingReport,
+    ) -> Vec<(DueInterval, Outcome, bool)> {
         let left_out = |o: &Obligation| {
             [o.from, o.to]
                 .into_iter()
@@ -149,7 +155,8 @@ impl TeNode {
             .collect();
         let settled: std::collections::BTreeSet<DebtId> =
             report.settled.iter().filter_map(transfer_id).collect();
-        // Every interval due now was settled by this run unless it is carried.
+        let mut decided = Vec::new();
+        // Every interval due now was settled by this run unless it is carried or set aside.
         let ids: Vec<DebtId> = self.due.keys().copied().collect();
         for id in ids {
             let Some(due) = self.due.get(&id).cloned() else {
@@ -179,6 +186,14 @@ impl TeNode {
             if complete {
                 self.paid.remove(&due.transaction);
             }
+            decided.push((due, outcome, complete));
+        }
+        decided
+    }
+
+    fn tell_cleared(&mut self, report: &ClearingReport) {
+        let mut agents: BTreeMap<String, ForAgent> = BTreeMap::new();
+        for (due, outcome, complete) in self.apply_run(report) {
             for avatar in [due.seller, due.buyer] {
                 let Some(agent) = self.agents.get(&avatar).cloned() else {
                     continue;
@@ -225,7 +240,8 @@ impl TeNode {
     }
 }
 
-enum Outcome {
+/// What a clearing run decided of one interval due.
+pub(super) enum Outcome {
     Paid,
     Carried(String),
     SetAside(String),

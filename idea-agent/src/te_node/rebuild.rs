@@ -227,48 +227,18 @@ impl TeNode {
     }
 
     fn replay_clearing(&mut self, report: &ClearingReport) -> crate::Result<()> {
-        let settled: std::collections::BTreeSet<_> = report
-            .settled
-            .iter()
-            .chain(report.set_aside.iter().map(|s| &s.obligation))
-            .map(|o| o.source)
-            .collect();
-        let carried: std::collections::BTreeSet<_> =
-            report.carried.iter().map(|o| o.source).collect();
+        // The pool as the run left it: what it settled or set aside leaves it, the next run is a period on.
         if let Some(pool) = self.pool.as_mut() {
-            for source in &settled {
-                pool.remove(source);
+            let done = report
+                .settled
+                .iter()
+                .chain(report.set_aside.iter().map(|s| &s.obligation));
+            for o in done {
+                pool.remove(&o.source);
             }
             pool.resume_after(report.period_end)?;
         }
-        // As the run left them: every interval due then is paid unless carried (or set aside).
-        let ids: Vec<_> = self.due.keys().copied().collect();
-        for id in ids {
-            let source = Source::Transfer(id);
-            if carried.contains(&source) {
-                continue;
-            }
-            let Some(due) = self.due.remove(&id) else {
-                continue;
-            };
-            if report
-                .set_aside
-                .iter()
-                .any(|s| s.obligation.source == source)
-            {
-                continue;
-            }
-            let paid = self.paid.entry(due.transaction).or_insert(0);
-            *paid = paid.saturating_add(1);
-            let paid = *paid;
-            let complete = self
-                .contracts
-                .get(&due.transaction)
-                .is_some_and(|c| paid >= c.signed.body().transaction.terms.window.intervals());
-            if complete {
-                self.paid.remove(&due.transaction);
-            }
-        }
+        self.apply_run(report);
         for (from, to, money) in &report.transfers {
             self.wallets.transfer(*from, *to, *money)?;
         }
