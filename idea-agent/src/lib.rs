@@ -34,8 +34,9 @@
 //!
 //! - [`device`]: the cell's local automation (a connection controller that holds the contracted export
 //!   with the cell's storage), the agent's own interval measurement, and the meter gateway that signs
-//!   readings and delivery tokens; with feature `devices`, their links over Modbus/SunSpec (`device::link`,
-//!   `device::gateway_link`) — a trade runs from negotiation to settlement over real sockets against
+//!   readings and delivery tokens; with feature `devices`, their links to the cell's interface device — an
+//!   energy hub over Modbus/SunSpec, an energy router over IEC 104, a DER through IEEE 2030.5 — and its meter
+//!   (`device::link`, `device::gateway_link`) — a trade runs from negotiation to settlement over real sockets against
 //!   `idea-sim` devices (`tests/end_to_end.rs`).
 //!
 //! - P2O services: [`demand_response`] (the operator buys flexibility from the cells by Contract Net and

@@ -21,7 +21,7 @@ use common::*;
 use fipa_acl::mqtt::EmbeddedBroker;
 use idea_agent::device::MeterGateway;
 use idea_agent::device::gateway_link::{GatewayLinkConfig, run_meter_gateway};
-use idea_agent::device::link::{CellLinkConfig, run_cell_link};
+use idea_agent::device::link::{CellLinkConfig, ConnectionMeter, InterfaceDevice, run_cell_link};
 use idea_agent::runtime::{Clock, Links, RunningAgent, Sinks};
 use idea_agent::te_link::{TE_PREFIX, TeLink, TeService};
 use idea_agent::{BuyOrder, Event, P2pBuyer, TeNode};
@@ -241,9 +241,14 @@ async fn complex() -> Complex {
         let (reports_tx, reports_rx) = mpsc::channel(256);
         links.push(tokio::spawn(run_cell_link(
             CellLinkConfig {
-                hub: hub.clone(),
-                meter: meter.clone(),
-                unit: 1,
+                interface: InterfaceDevice::Hub {
+                    address: hub.clone(),
+                    unit: 1,
+                },
+                meter: ConnectionMeter::SunSpec {
+                    address: meter.clone(),
+                    unit: 1,
+                },
                 period: StdDuration::from_millis(20),
                 cell: CellId::new(cell).unwrap(),
                 meter_id: MeterId::new(meter_name).unwrap(),

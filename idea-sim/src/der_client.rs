@@ -1,16 +1,31 @@
 //! A DER of the model driven by an IEEE 2030.5 server: the DER's 2030.5 client (`ieee2030_5::net::DerClient`,
 //! discovery, registration, programs, events, responses) runs against a server, and the controls in force are
 //! applied to the model's DER — `opModMaxLimW` (hundredths of a percent of its rating) as its active power
-//! limit, `opModConnect` / `opModEnergize` false as the DER ceasing to deliver. Protocol time is real time
-//! (the `clock` given); the model runs on its own clock.
+//! limit, `opModConnect` / `opModEnergize` false as the DER ceasing to deliver. Protocol time is the `clock`
+//! given — the wall clock, or the simulation's, running `speed` times faster than real time, so that events
+//! scheduled in simulated time take effect at their simulated start.
 
 use crate::grid::{SharedGrid, lock};
 use ieee2030_5::net::{Clock, DerClient};
 use std::time::Duration;
 
-/// Longest and shortest waits between client steps, s.
+/// Longest wait between client steps and the pause after a failed one, s of protocol time.
 const MAX_WAIT_S: i64 = 60;
-const RETRY_S: u64 = 5;
+const RETRY_S: f64 = 5.0;
+/// The shortest real wait between client steps.
+const MIN_REAL_WAIT: Duration = Duration::from_millis(50);
+
+/// `protocol_s` seconds of protocol time as real time at `speed`.
+fn real(protocol_s: f64, speed: f64) -> Duration {
+    let speed = if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        1.0
+    };
+    Duration::try_from_secs_f64(protocol_s / speed)
+        .unwrap_or(MIN_REAL_WAIT)
+        .max(MIN_REAL_WAIT)
+}
 
 /// Applies the controls `client` holds to the DER `der` of `grid`.
 fn apply(grid: &SharedGrid, der: &str, client: &DerClient) {
@@ -26,9 +41,10 @@ fn apply(grid: &SharedGrid, der: &str, client: &DerClient) {
     }
 }
 
-/// Runs `client` for the DER `der` of `grid` until the task is dropped: steps it when it asks, applies what is
-/// in force after every step. A step that fails (the server unreachable, a refused registration) is logged and
-/// retried after a pause; the DER keeps the controls it last had.
+/// Runs `client` for the DER `der` of `grid` until the task is dropped: steps it when it asks (at the `clock`'s
+/// time, which runs `speed` times faster than real time), applies what is in force after every step. A step
+/// that fails (the server unreachable, a refused registration) is logged and retried after a pause; the DER
+/// keeps the controls it last had.
 ///
 /// # Errors
 /// [`crate::Error::UnknownElement`] at once when the model has no such DER.
@@ -37,6 +53,7 @@ pub async fn run(
     der: String,
     mut client: DerClient,
     clock: Clock,
+    speed: f64,
 ) -> crate::Result<()> {
     lock(&grid).der_mut(&der)?;
     loop {
@@ -45,11 +62,13 @@ pub async fn run(
             Ok(next) => {
                 apply(&grid, &der, &client);
                 let wait = next.saturating_sub(now).clamp(1, MAX_WAIT_S);
-                tokio::time::sleep(Duration::from_secs(wait.unsigned_abs())).await;
+                // At most a minute: exact in an f64.
+                #[allow(clippy::cast_precision_loss)]
+                tokio::time::sleep(real(wait as f64, speed)).await;
             }
             Err(e) => {
                 log::warn!("DER {der}: the 2030.5 client failed: {e}; retrying in {RETRY_S} s");
-                tokio::time::sleep(Duration::from_secs(RETRY_S)).await;
+                tokio::time::sleep(real(RETRY_S, speed)).await;
             }
         }
     }

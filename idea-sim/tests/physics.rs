@@ -464,6 +464,7 @@ async fn a_der_follows_the_2030_5_servers_control() {
         "der".into(),
         client,
         now,
+        1.0,
     ));
     let mut applied = false;
     for _ in 0..100 {

@@ -3,7 +3,7 @@
 //! the delivery tokens the node makes of them.
 
 use super::MeterGateway;
-use super::link::SunSpecDevice;
+use super::sunspec::SunSpecDevice;
 use crate::runtime::Clock;
 use crate::te_link::{TeLink, read_notice, submission_payload, subscribe};
 use crate::te_node::TeNotice;
@@ -62,20 +62,12 @@ pub async fn run_meter_gateway(
             () = tokio::time::sleep(wait) => {
                 let now = clock.now();
                 next = Some(now.checked_add(config.every)?);
-                let model = match meter.read(203).await {
-                    Ok(m) => m,
+                let (import_wh, export_wh) = match meter.sample().await {
+                    Ok(s) => (s.import_wh, s.export_wh),
                     Err(e) => {
                         log::warn!("meter gateway {}: {e}", config.name);
                         continue;
                     }
-                };
-                let registers = (
-                    model.get_scaled("TotWhImp").ok().flatten(),
-                    model.get_scaled("TotWhExp").ok().flatten(),
-                );
-                let (Some(import_wh), Some(export_wh)) = registers else {
-                    log::warn!("meter gateway {}: no energy registers", config.name);
-                    continue;
                 };
                 // Counted watt-hours of one meter: far inside i64.
                 #[allow(clippy::cast_possible_truncation)]

@@ -1,32 +1,76 @@
-//! The device link (feature `devices`): the cell's interface devices over Modbus/SunSpec — the energy hub
-//! whose storage the [`ConnectionController`] drives (SunSpec model 64901, `WSet`) and the connection meter it
-//! reads (SunSpec 203: `W`, `TotWhImp`, `TotWhExp`) — wired to a running agent: setpoints in, command
-//! results, interval measurements and the stored energy out ([`DeviceReport`]).
+//! The device link (feature `devices`): the cell's interface device (Table 3) and its connection meter, wired
+//! to a running agent — setpoints in; command results, interval measurements (UC-08) and the stored energy
+//! out ([`DeviceReport`]). The interface device is one of:
+//! - an energy hub over Modbus/SunSpec (model 64901), whose storage the [`ConnectionController`] drives to hold
+//!   the connection at the setpoint;
+//! - an energy router over IEC 104 (NG-R6), whose port toward the cell carries the setpoint;
+//! - a DER behind an IEEE 2030.5 server, capped at the setpoint's export by `DERControl` events;
+//!
+//! and the meter is a SunSpec meter (model 203) over Modbus or the IDEA smart meter over IEC 104.
 
+use super::der_link::DerControls;
+use super::iec104_link::{Iec104Meter, RouterActuator};
+use super::sunspec::{HubActuator, SunSpecDevice};
 use super::{ConnectionController, IntervalMeter};
 use crate::runtime::{Clock, DeviceReport};
 use idea_proto::{CellId, MeterId, SetpointCommand};
-use modbus_profiles::net::Client;
-use modbus_profiles::sunspec::{Catalog, Device, Model};
-use tokio::net::TcpStream;
+use std::net::SocketAddr;
 use tokio::sync::mpsc;
 
-/// The SunSpec model of the IDEA energy hub.
-const HUB_MODEL: u16 = 64901;
-/// The SunSpec three-phase wye meter.
-const METER_MODEL: u16 = 203;
-/// The most registers one read asks for (Modbus application protocol 6.3).
-const MAX_READ: u16 = 125;
+/// The device through which the agent acts on its cell's connection (Table 3).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum InterfaceDevice {
+    /// An energy hub, HOST:PORT over Modbus TCP (SunSpec 64901): its storage holds the connection.
+    Hub {
+        /// Where it answers.
+        address: String,
+        /// Its Modbus unit.
+        unit: u8,
+    },
+    /// An energy router over IEC 104 (NG-R6): its port `port` (1.., toward the cell) carries the setpoint,
+    /// never more than `max_w` either way.
+    Router {
+        /// The controlled station.
+        address: SocketAddr,
+        /// The router's port toward the cell.
+        port: u8,
+        /// The most the port is commanded, W (the cell's connection limit).
+        max_w: f64,
+        /// Link parameters, reconnection, TLS.
+        config: iec104::net::ClientConfig,
+    },
+    /// A DER behind an IEEE 2030.5 server (`DERControl` events capping its active power).
+    Der(DerControls),
+}
+
+/// The meter at the cell's connection.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ConnectionMeter {
+    /// A SunSpec meter (model 203), HOST:PORT over Modbus TCP.
+    SunSpec {
+        /// Where it answers.
+        address: String,
+        /// Its Modbus unit.
+        unit: u8,
+    },
+    /// The IDEA smart meter over IEC 104 (`iec104::profile::Profile::smart_meter`).
+    Iec104 {
+        /// The controlled station.
+        address: SocketAddr,
+        /// Link parameters, reconnection, TLS.
+        config: iec104::net::ClientConfig,
+    },
+}
 
 /// Where the cell's devices are.
 #[derive(Debug, Clone)]
 pub struct CellLinkConfig {
-    /// The energy hub, HOST:PORT (Modbus TCP).
-    pub hub: String,
-    /// The meter at the cell's connection point, HOST:PORT (Modbus TCP).
-    pub meter: String,
-    /// The Modbus unit both answer as.
-    pub unit: u8,
+    /// The interface device.
+    pub interface: InterfaceDevice,
+    /// The meter at the cell's connection point.
+    pub meter: ConnectionMeter,
     /// Real time between control steps.
     pub period: std::time::Duration,
     /// The cell.
@@ -35,92 +79,72 @@ pub struct CellLinkConfig {
     pub meter_id: MeterId,
 }
 
-fn link_error(what: &str, e: impl std::fmt::Display) -> crate::Error {
+/// One reading of the connection meter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct MeterSample {
+    /// Active power into the cell, W.
+    pub import_w: f64,
+    /// Energy imported so far, Wh.
+    pub import_wh: f64,
+    /// Energy exported so far, Wh.
+    pub export_wh: f64,
+}
+
+pub(crate) fn link_error(what: &str, e: impl std::fmt::Display) -> crate::Error {
     crate::Error::Link(format!("{what}: {e}"))
 }
 
-/// A SunSpec device on Modbus TCP: the client and its scanned map.
-pub(crate) struct SunSpecDevice {
-    client: Client<TcpStream>,
-    device: Device,
-    name: String,
+/// The interface device, open.
+enum Actuator {
+    Hub(HubActuator),
+    Router(RouterActuator),
+    Der(DerControls),
 }
 
-impl SunSpecDevice {
-    /// Connects to `address` and scans its SunSpec map.
-    pub(crate) async fn open(address: &str, unit: u8) -> crate::Result<SunSpecDevice> {
-        let mut client = Client::connect(address, unit)
-            .await
-            .map_err(|e| link_error(address, e))?;
-        let catalog = Catalog::builtin().map_err(|e| link_error("the SunSpec catalogue", e))?;
-        let device = client
-            .scan(catalog)
-            .await
-            .map_err(|e| link_error(address, e))?;
-        Ok(SunSpecDevice {
-            client,
-            device,
-            name: address.to_owned(),
-        })
-    }
+/// The connection meter, open.
+enum Meter {
+    SunSpec(SunSpecDevice),
+    Iec104(Iec104Meter),
+}
 
-    /// Reads model `id` afresh and returns it.
-    pub(crate) async fn read(&mut self, id: u16) -> crate::Result<&mut Model> {
-        let (address, len) = self
-            .device
-            .model(id)
-            .map(|m| (m.address(), m.len()))
-            .ok_or_else(|| link_error(&self.name, format!("no SunSpec model {id}")))?;
-        let mut values = Vec::with_capacity(usize::from(len));
-        let mut at = address;
-        let end = address.saturating_add(len);
-        while at < end {
-            let count = end.saturating_sub(at).min(MAX_READ);
-            match self.client.read_holding_registers(at, count).await {
-                Ok(Ok(chunk)) => values.extend(chunk),
-                Ok(Err(code)) => {
-                    return Err(link_error(
-                        &self.name,
-                        format!("exception {code:?} reading {at}"),
-                    ));
-                }
-                Err(e) => return Err(link_error(&self.name, e)),
-            }
-            at = at.saturating_add(count);
+impl Meter {
+    async fn sample(&mut self) -> crate::Result<MeterSample> {
+        match self {
+            Meter::SunSpec(m) => m.sample().await,
+            Meter::Iec104(m) => m.sample().await,
         }
-        let model = self
-            .device
-            .model_mut(id)
-            .ok_or_else(|| link_error(&self.name, format!("no SunSpec model {id}")))?;
-        model.load(address, &values);
-        Ok(model)
     }
+}
 
-    /// Writes `points` (scaled values) of model `id` and checks the device holds them.
-    pub(crate) async fn write(&mut self, id: u16, points: &[(&str, f64)]) -> crate::Result<()> {
-        let model = self
-            .device
-            .model_mut(id)
-            .ok_or_else(|| link_error(&self.name, format!("no SunSpec model {id}")))?;
-        for (point, value) in points {
-            model
-                .set_scaled(point, *value)
-                .map_err(|e| link_error(&self.name, format!("{id}.{point}: {e}")))?;
+/// Opens the interface device; the controller's storage bounds are the hub's rates (none otherwise).
+async fn open_actuator(device: InterfaceDevice) -> crate::Result<(Actuator, ConnectionController)> {
+    Ok(match device {
+        InterfaceDevice::Hub { address, unit } => {
+            let (hub, charge, discharge) = HubActuator::open(&address, unit).await?;
+            (
+                Actuator::Hub(hub),
+                ConnectionController::new(charge, discharge),
+            )
         }
-        self.client
-            .write_verified(model)
-            .await
-            .map_err(|e| link_error(&self.name, e))
-    }
+        InterfaceDevice::Router {
+            address,
+            port,
+            max_w,
+            config,
+        } => (
+            Actuator::Router(RouterActuator::open(address, port, max_w, config).await?),
+            ConnectionController::new(0.0, 0.0),
+        ),
+        InterfaceDevice::Der(controls) => {
+            (Actuator::Der(controls), ConnectionController::new(0.0, 0.0))
+        }
+    })
 }
 
-fn scaled(model: &Model, point: &str) -> Option<f64> {
-    model.get_scaled(point).ok().flatten()
-}
-
-/// Runs the link until `commands` closes or `reports` is dropped: each setpoint is handed to the controller
-/// (the hub enabled first; a hub that refuses is the command failing), and every `period` the meter is read,
-/// the intervals that ended are reported, and the hub's storage set from the controller.
+/// Runs the link until `commands` closes or `reports` is dropped: each setpoint is handed to the interface
+/// device (a device that refuses it is the command failing), and every `period` the meter is read, the
+/// intervals that ended are reported, the device is stepped (the hub's storage, the router's port) and the
+/// stored energy, where there is storage, reported. A step that fails is logged and tried again next period.
 ///
 /// # Errors
 /// [`crate::Error::Link`] when a device cannot be reached or scanned at start.
@@ -130,30 +154,31 @@ pub async fn run_cell_link(
     reports: mpsc::Sender<DeviceReport>,
     clock: Clock,
 ) -> crate::Result<()> {
-    let mut hub = SunSpecDevice::open(&config.hub, config.unit).await?;
-    let mut meter = SunSpecDevice::open(&config.meter, config.unit).await?;
-    let (charge, discharge) = {
-        let h = hub.read(HUB_MODEL).await?;
-        (
-            scaled(h, "WMaxChaRte").unwrap_or(0.0),
-            scaled(h, "WMaxDisChaRte").unwrap_or(0.0),
-        )
+    let (mut actuator, mut controller) = open_actuator(config.interface).await?;
+    let mut meter = match config.meter {
+        ConnectionMeter::SunSpec { address, unit } => {
+            Meter::SunSpec(SunSpecDevice::open(&address, unit).await?)
+        }
+        ConnectionMeter::Iec104 { address, config } => {
+            Meter::Iec104(Iec104Meter::open(address, config).await?)
+        }
     };
-    let mut controller = ConnectionController::new(charge, discharge);
     let mut intervals = IntervalMeter::new(config.cell.clone(), config.meter_id.clone());
-    let mut storage_w = f64::NAN;
     let mut tick = tokio::time::interval(config.period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             command = commands.recv() => {
                 let Some(command) = command else { return Ok(()) };
-                controller.command(&command);
-                intervals.expect(&command);
-                let result = hub
-                    .write(HUB_MODEL, &[("Ena", 1.0)])
-                    .await
-                    .map_err(|e| e.to_string());
+                let result = match &mut actuator {
+                    Actuator::Hub(hub) => hub.accept().await,
+                    Actuator::Router(router) => router.accept().await,
+                    Actuator::Der(der) => der.post(&command, clock.now()).map(|_| ()),
+                };
+                if result.is_ok() {
+                    controller.command(&command);
+                    intervals.expect(&command);
+                }
                 let report = DeviceReport::CommandResult { id: command.transaction_id, result };
                 if reports.send(report).await.is_err() {
                     return Ok(());
@@ -161,38 +186,36 @@ pub async fn run_cell_link(
             }
             _ = tick.tick() => {
                 let now = clock.now();
-                let reading = match meter.read(METER_MODEL).await {
-                    Ok(m) => (scaled(m, "W"), scaled(m, "TotWhImp"), scaled(m, "TotWhExp")),
+                let sample = match meter.sample().await {
+                    Ok(s) => s,
                     Err(e) => {
                         log::warn!("{}: {e}", config.cell);
                         continue;
                     }
                 };
-                let (Some(import_w), Some(import_wh), Some(export_wh)) = reading else {
-                    log::warn!("{}: the meter has no W or energy registers", config.cell);
-                    continue;
-                };
-                for report in intervals.reading(now, import_wh, export_wh) {
+                for report in intervals.reading(now, sample.import_wh, sample.export_wh) {
                     if reports.send(DeviceReport::Measurement(report)).await.is_err() {
                         return Ok(());
                     }
                 }
-                let wanted = controller.update(now, import_w);
-                if (wanted - storage_w).abs() >= 1.0 || storage_w.is_nan() {
-                    match hub.write(HUB_MODEL, &[("WSet", wanted.round())]).await {
-                        Ok(()) => storage_w = wanted,
-                        Err(e) => log::warn!("{}: {e}", config.cell),
+                let stepped = match &mut actuator {
+                    Actuator::Hub(hub) => hub.step(&mut controller, now, sample.import_w).await,
+                    Actuator::Router(router) => {
+                        router.step(&mut controller, now, sample.import_w).await
                     }
+                    Actuator::Der(_) => {
+                        controller.update(now, sample.import_w);
+                        Ok(())
+                    }
+                };
+                if let Err(e) = stepped {
+                    log::warn!("{}: {e}", config.cell);
                 }
-                if let Ok(h) = hub.read(HUB_MODEL).await
-                    && let (Some(soc), Some(capacity)) = (scaled(h, "SoC"), scaled(h, "WHRtg"))
+                if let Actuator::Hub(hub) = &mut actuator
+                    && let Some(stored) = hub.stored_wh().await
+                    && reports.send(DeviceReport::StoredEnergy(stored)).await.is_err()
                 {
-                    // A percentage of a rating in Wh: far inside i64.
-                    #[allow(clippy::cast_possible_truncation)]
-                    let stored = (soc / 100.0 * capacity).round() as i64;
-                    if reports.send(DeviceReport::StoredEnergy(stored)).await.is_err() {
-                        return Ok(());
-                    }
+                    return Ok(());
                 }
             }
         }

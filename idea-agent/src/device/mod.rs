@@ -7,16 +7,25 @@
 //! - [`MeterGateway`]: the meter's side of meter-to-cash (TE-04): readings signed by the meter's avatar, and
 //!   the delivery tokens the TE node makes of them, checked and signed.
 //!
-//! The tokio adapters (feature `devices`) drive these over Modbus/SunSpec to `idea-sim` or real devices.
+//! The tokio adapters (feature `devices`) drive these over Modbus/SunSpec, IEC 104 and IEEE 2030.5 to
+//! `idea-sim` or real devices ([`link`]).
 
 mod controller;
+#[cfg(feature = "devices")]
+mod der_link;
 mod gateway;
 #[cfg(feature = "devices")]
 pub mod gateway_link;
+#[cfg(feature = "devices")]
+mod iec104_link;
 mod interval;
 #[cfg(feature = "devices")]
 pub mod link;
+#[cfg(feature = "devices")]
+mod sunspec;
 
 pub use controller::{CONTROL_GAIN, ConnectionController, MAX_SETPOINTS};
+#[cfg(feature = "devices")]
+pub use der_link::DerControls;
 pub use gateway::MeterGateway;
 pub use interval::{IntervalMeter, MAX_OPEN_INTERVALS};
