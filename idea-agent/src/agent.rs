@@ -649,6 +649,43 @@ impl Agent {
                 Ok(())
             }
             crate::TeNotice::TokensToSign { .. } => Ok(()),
+            crate::TeNotice::ChannelRecorded {
+                channel,
+                counter,
+                due_minor,
+                ..
+            } => {
+                self.log(
+                    now,
+                    "TE-09",
+                    "channel-recorded",
+                    None,
+                    None,
+                    format!(
+                        "channel {channel} at state {counter}: {due_minor} minor units due to this cell at the next clearing"
+                    ),
+                );
+                Ok(())
+            }
+            crate::TeNotice::ChannelPaid {
+                channel,
+                run,
+                payer,
+                amount_minor,
+                ..
+            } => {
+                self.log(
+                    now,
+                    "TE-09",
+                    "channel-paid",
+                    None,
+                    None,
+                    format!(
+                        "channel {channel}: {payer} paid {amount_minor} minor units at clearing run {run}"
+                    ),
+                );
+                Ok(())
+            }
             crate::TeNotice::Registered { avatar, .. } => {
                 self.log(
                     now,

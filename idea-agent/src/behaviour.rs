@@ -59,6 +59,12 @@ pub enum TeSubmission {
         /// The avatar's signature over the registration's digest (`Signed::digest`).
         signature: [u8; 64],
     },
+    /// TE-09: a debt payment channel both avatars signed, to open at the node.
+    #[doc(alias = "channel-open")]
+    OpenChannel(Box<Signed<te_contract::channel::ChannelOpen>>),
+    /// TE-09: a channel's latest state both avatars signed; its outstanding net is paid at the next clearing.
+    #[doc(alias = "channel-state")]
+    ChannelState(Box<Signed<te_contract::channel::ChannelState>>),
 }
 
 /// The agent's identity in the TE layer (TE-02): its avatar in a deployment's registry and the version of

@@ -195,6 +195,25 @@ fn notice_seeds() -> Seeds {
                 set_aside: Vec::new(),
             },
         ),
+        (
+            "channel_recorded",
+            TeNotice::ChannelRecorded {
+                to: "cell-1@idea".into(),
+                channel: "09090909090909090909090909090909".into(),
+                counter: 3,
+                due_minor: -300,
+            },
+        ),
+        (
+            "channel_paid",
+            TeNotice::ChannelPaid {
+                to: "cell-2@idea".into(),
+                channel: "09090909090909090909090909090909".into(),
+                run: "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a".into(),
+                payer: "01010101010101010101010101010101".into(),
+                amount_minor: 1_200,
+            },
+        ),
     ];
     notices
         .into_iter()
@@ -306,9 +325,9 @@ fn notice_and_service_seeds_are_what_the_node_and_agents_write() {
 
 #[test]
 fn agent_te_notice_corpus() {
-    let inputs = corpus_files::corpus("agent_te_notice", 6);
+    let inputs = corpus_files::corpus("agent_te_notice", 8);
     let parsed = inputs.iter().filter(|c| bodies::te_notice(c)).count();
-    assert!(parsed >= 6, "{parsed} inputs parsed");
+    assert!(parsed >= 8, "{parsed} inputs parsed");
 }
 
 #[test]
@@ -329,9 +348,10 @@ fn seeds_are_the_messages_of_one_recorded_trade() {
 
 #[test]
 fn agent_te_submission_corpus() {
-    let inputs = corpus_files::corpus("agent_te_submission", 4);
+    // The trade's four, and a channel's open and state (TE-09).
+    let inputs = corpus_files::corpus("agent_te_submission", 6);
     let decoded = inputs.iter().filter(|c| bodies::te_submission(c)).count();
-    assert!(decoded >= 4, "{decoded} inputs decoded");
+    assert!(decoded >= 6, "{decoded} inputs decoded");
 }
 
 #[test]

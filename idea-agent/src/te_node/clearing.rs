@@ -84,9 +84,14 @@ impl TeNode {
         self.pool.iter().flat_map(Pool::obligations)
     }
 
-    /// When the next clearing run is due, while any verified interval waits for one.
+    /// Whether anything waits for a clearing run: a verified interval, or a channel's outstanding net.
+    fn run_due(&self) -> bool {
+        !self.due.is_empty() || self.pool.as_ref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// When the next clearing run is due, while any verified interval or channel debt waits for one.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        if self.due.is_empty() {
+        if !self.run_due() {
             return None;
         }
         self.pool.as_ref().and_then(Pool::poll_timeout)
@@ -94,10 +99,11 @@ impl TeNode {
 
     /// Runs the clearing due by `now`, if any (TE-08): moves the net positions between the wallets, keeps
     /// the run for the ledger (a [`te_contract::ledger::RecordKind::Clearing`] entry) and tells each party
-    /// what was paid, carried or set aside ([`TeNotice::Cleared`]).
+    /// what was paid, carried or set aside ([`TeNotice::Cleared`]), and both sides of each channel it paid
+    /// ([`TeNotice::ChannelPaid`]).
     pub fn handle_timeout(&mut self, now: Timestamp) {
         // Nothing waits: no run (and no empty record in the ledger).
-        if self.due.is_empty() {
+        if !self.run_due() {
             return;
         }
         let Some(pool) = self.pool.as_mut() else {
@@ -112,7 +118,9 @@ impl TeNode {
             }
         };
         self.entry(report.ledger_entry(now));
+        let channel_payments = self.channel_payments(&report);
         self.tell_cleared(&report);
+        self.tell_channel_payments(&report, channel_payments);
     }
 
     /// Keeps a verified interval until the run that pays it; its obligation, if any, is in the pool already.

@@ -37,12 +37,14 @@
 //! Not yet: debt payment channels between avatars (`te-contract` has them; the node settles through wallets
 //! and the clearing pool).
 
+mod channels;
 mod clearing;
 pub mod operator;
 mod rebuild;
 
 pub use rebuild::Rebuilt;
 
+pub use channels::{MAX_CHANNELS, MAX_CHANNELS_PER_AVATAR};
 pub use clearing::{ClearedInterval, MAX_CLEARING_PERIOD};
 
 use crate::behaviour::TeSubmission;
@@ -75,6 +77,10 @@ const TAG_METER_READING: u8 = 2;
 const TAG_DELIVERY_TOKEN: u8 = 3;
 /// The submission tag of a registration to countersign.
 const TAG_REGISTER: u8 = 4;
+/// The tag of [`TeSubmission::OpenChannel`].
+const TAG_OPEN_CHANNEL: u8 = 5;
+/// The tag of [`TeSubmission::ChannelState`].
+const TAG_CHANNEL_STATE: u8 = 6;
 
 fn decode_tagged<T: te_contract::signed::Body>(
     bytes: &[u8],
@@ -86,8 +92,8 @@ fn decode_tagged<T: te_contract::signed::Body>(
 
 impl TeSubmission {
     /// The wire form: a one-byte tag (1: record a contract, 2: a meter reading, 3: a delivery token, 4: a
-    /// registration to sign as registrar, followed by the avatar's 64-byte signature), then the
-    /// `te-contract` canonical bytes of the signed object.
+    /// registration to sign as registrar, followed by the avatar's 64-byte signature, 5: a channel to open,
+    /// 6: a channel's state), then the `te-contract` canonical bytes of the signed object.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             TeSubmission::RecordContract(signed) => {
@@ -110,6 +116,14 @@ impl TeSubmission {
                 registration.encode(out);
                 out.extend_from_slice(signature);
             }
+            TeSubmission::OpenChannel(signed) => {
+                out.push(TAG_OPEN_CHANNEL);
+                signed.encode(out);
+            }
+            TeSubmission::ChannelState(signed) => {
+                out.push(TAG_CHANNEL_STATE);
+                signed.encode(out);
+            }
         }
     }
 
@@ -124,6 +138,12 @@ impl TeSubmission {
             }
             Some(&TAG_DELIVERY_TOKEN) => {
                 decode_tagged(bytes).map(|(s, n)| (TeSubmission::DeliveryToken(s), n))
+            }
+            Some(&TAG_OPEN_CHANNEL) => {
+                decode_tagged(bytes).map(|(s, n)| (TeSubmission::OpenChannel(s), n))
+            }
+            Some(&TAG_CHANNEL_STATE) => {
+                decode_tagged(bytes).map(|(s, n)| (TeSubmission::ChannelState(s), n))
             }
             Some(&TAG_REGISTER) => {
                 let (registration, used) = decode_tagged(bytes)?;
@@ -220,6 +240,31 @@ pub enum TeNotice {
         /// The avatar registered, as 32 hex digits.
         avatar: String,
     },
+    /// TE-09: the node recorded a channel's open (counter 0) or a newer state; sent to both sides.
+    ChannelRecorded {
+        /// The agent told.
+        to: String,
+        /// The channel, as 32 hex digits.
+        channel: String,
+        /// The state's counter (0: the open).
+        counter: u64,
+        /// What this side receives at the next clearing (negative: what it pays), minor units.
+        due_minor: i64,
+    },
+    /// TE-08, TE-09: a clearing run paid a channel's outstanding net; sent to both sides, to write into
+    /// their next state as a payment whose id is the run's.
+    ChannelPaid {
+        /// The agent told.
+        to: String,
+        /// The channel, as 32 hex digits.
+        channel: String,
+        /// The clearing run's id (the payment's), as 32 hex digits.
+        run: String,
+        /// The avatar that paid, as 32 hex digits.
+        payer: String,
+        /// How much, minor units.
+        amount_minor: i64,
+    },
     /// The submission was refused; sent to the submitter.
     Refused {
         /// The agent told.
@@ -240,6 +285,8 @@ impl TeNotice {
             | TeNotice::Settled { to, .. }
             | TeNotice::Cleared { to, .. }
             | TeNotice::Registered { to, .. }
+            | TeNotice::ChannelRecorded { to, .. }
+            | TeNotice::ChannelPaid { to, .. }
             | TeNotice::Refused { to, .. } => to,
         }
     }
@@ -340,6 +387,8 @@ pub struct TeNode {
     /// The time of each agent avatar's latest registration taken (a registration again must be newer: an old
     /// one replayed does not move its notices).
     registered_at: BTreeMap<AvatarId, Timestamp>,
+    /// Debt payment channels opened at the node (TE-09).
+    channels: channels::ChannelBook,
 }
 
 /// A node acting as its deployment's registrar (AUX-01 over the network).
@@ -418,6 +467,7 @@ impl TeNode {
             deposits: 0,
             bindings: 0,
             registered_at: BTreeMap::new(),
+            channels: channels::ChannelBook::new(),
         }
     }
 
@@ -608,6 +658,8 @@ impl TeNode {
                 TeSubmission::RecordContract(s) => batch.add(s, now),
                 TeSubmission::MeterReading(s) => batch.add(s, now),
                 TeSubmission::DeliveryToken(s) => batch.add(s, now),
+                TeSubmission::OpenChannel(s) => batch.add(s, now),
+                TeSubmission::ChannelState(s) => batch.add(s, now),
                 // Countersigned first, then checked whole by the registry.
                 TeSubmission::Register { .. } => Ok(()),
             };
@@ -653,6 +705,8 @@ impl TeNode {
                 registration,
                 signature,
             } => self.register_for(from, *registration, signature, now),
+            TeSubmission::OpenChannel(signed) => self.open_channel(from, &signed, verified, now),
+            TeSubmission::ChannelState(signed) => self.update_channel(from, &signed, verified, now),
         }
     }
 

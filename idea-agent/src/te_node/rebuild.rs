@@ -148,6 +148,16 @@ impl TeNode {
                     series.accept(&signed, &self.registry, at)?;
                 }
             }
+            Some(MessageKind::ChannelOpen) => {
+                let signed = decode::<Signed<te_contract::channel::ChannelOpen>>(body)?;
+                signed.verify(&self.registry, self.registry.deployment(), at)?;
+                self.channel_opened(signed.body().clone());
+            }
+            Some(MessageKind::ChannelState) => {
+                let signed = decode::<Signed<te_contract::channel::ChannelState>>(body)?;
+                signed.verify(&self.registry, self.registry.deployment(), at)?;
+                self.channel_state(signed.body().clone(), at)?;
+            }
             Some(MessageKind::LedgerCheckpoint) => {}
             _ => match RecordKind::from_code(entry.kind) {
                 Some(RecordKind::Settlement) => self.replay_settlement(decode(body)?, at)?,
@@ -239,6 +249,7 @@ impl TeNode {
             pool.resume_after(report.period_end)?;
         }
         self.apply_run(report);
+        self.channel_payments(report);
         for (from, to, money) in &report.transfers {
             self.wallets.transfer(*from, *to, *money)?;
         }
