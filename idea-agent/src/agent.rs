@@ -606,8 +606,17 @@ impl Agent {
 
     /// A notice of the TE node addressed to this agent: a recorded contract moves its transaction to
     /// `recorded` (UC-04); a refusal is logged (the agreement then expires at its deadline unless another
-    /// submission is recorded).
+    /// submission is recorded). Every behaviour is then shown the notice ([`crate::Behaviour::on_te_notice`]).
     pub fn handle_te_notice(&mut self, notice: &crate::TeNotice, now: Timestamp) -> Result<()> {
+        let taken = self.take_te_notice(notice, now);
+        for behaviour in self.behaviours.iter_mut() {
+            let mut cx = context!(self, now);
+            behaviour.on_te_notice(&mut cx, notice);
+        }
+        taken
+    }
+
+    fn take_te_notice(&mut self, notice: &crate::TeNotice, now: Timestamp) -> Result<()> {
         match notice {
             crate::TeNotice::Recorded { transaction, .. } => self.handle_recorded(transaction, now),
             crate::TeNotice::Settled {

@@ -435,6 +435,12 @@ pub trait Behaviour: Any + Send {
         None
     }
 
+    /// A notice of the TE node addressed to the agent, after the agent took it into its transactions (the
+    /// debt channel keeper acts on `recorded`, `settled`, `channel-recorded`, `channel-paid`, `refused`).
+    fn on_te_notice(&mut self, cx: &mut Context<'_>, notice: &crate::TeNotice) {
+        let _ = (cx, notice);
+    }
+
     /// Time has reached `cx.now`; act on deadlines that passed.
     fn on_timeout(&mut self, cx: &mut Context<'_>) {
         let _ = cx;

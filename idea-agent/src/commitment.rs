@@ -256,6 +256,11 @@ impl CommitmentBook {
         self.stored_wh = wh.max(0);
     }
 
+    /// The energy in the cell's storage as last measured (or given), Wh.
+    pub fn stored_energy(&self) -> i64 {
+        self.stored_wh
+    }
+
     /// The agent's forecast of the cell's own supply beyond its dispatchable generators (its PV, say) in the
     /// interval starting at `interval`, W. Forecasts for at most [`MAX_FORECAST`] intervals are kept, the
     /// latest first dropped.

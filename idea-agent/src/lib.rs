@@ -78,6 +78,7 @@ mod agent;
 pub mod api;
 pub mod arbitrator;
 mod behaviour;
+pub mod channels;
 pub mod commitment;
 pub mod demand_response;
 pub mod device;
@@ -110,6 +111,7 @@ pub use behaviour::{
     Behaviour, Behaviours, Context, MAX_BEHAVIOURS, MAX_PEERS, MAX_PENDING_OUTPUTS, Output, Peer,
     Peers, TeIdentity, TeSubmission,
 };
+pub use channels::ChannelKeeper;
 pub use commitment::CommitmentBook;
 pub use directory::{Admission, DirectoryConfig, DirectoryService};
 pub use error::{Error, Result};

@@ -230,6 +230,7 @@ fn cell(agent: &Agent) -> Value {
         "profiles": s.profiles.keys().collect::<Vec<_>>(),
         "behaviours": agent.behaviour_names(),
         "peers": agent.peers().iter().count(),
+        "stored_wh": agent.book().stored_energy(),
     })
 }
 

@@ -285,6 +285,8 @@ struct Delivered {
     first: i64,
     second: i64,
     tokens: Vec<Signed<te_contract::meter::DeliveryToken>>,
+    /// What the agents put out along the way.
+    trace: Trace,
 }
 
 fn eur() -> Currency {
@@ -300,7 +302,36 @@ fn delivered_and_settled(funds: i64) -> Delivered {
 
 /// As [`delivered_and_settled`], on `node` (whose registry holds cells 1 and 2 and cell 1's meter); no
 /// deposit when `funds` is 0.
-fn delivered_and_settled_on(mut node: TeNode, funds: i64) -> Delivered {
+fn delivered_and_settled_on(node: TeNode, funds: i64) -> Delivered {
+    delivered_and_settled_through(node, funds, None)
+}
+
+/// Carries the agents' messages between them and their submissions to the node, and the node's notices back,
+/// until nothing moves; returns the notices.
+fn exchange(
+    node: &mut TeNode,
+    agents: &mut [&mut Agent],
+    now: Timestamp,
+    trace: &mut Trace,
+) -> Vec<TeNotice> {
+    let mut notices = Vec::new();
+    for _ in 0..100 {
+        pump(agents, now, trace);
+        let submissions: Vec<_> = trace.te.drain(..).collect();
+        if submissions.is_empty() {
+            return notices;
+        }
+        for (from, s) in submissions {
+            node.handle_submission(&from, s, now);
+        }
+        notices.extend(deliver(node, agents, now));
+    }
+    panic!("the agents and the node did not settle down");
+}
+
+/// As [`delivered_and_settled_on`]; with `channels`, both agents keep debt channels of that credit limit
+/// (the seller opens one when the contract is recorded, and the verified intervals go into it).
+fn delivered_and_settled_through(mut node: TeNode, funds: i64, channels: Option<i64>) -> Delivered {
     node.add_meter(
         meter_avatar(),
         te_contract::meter::MeterConfig {
@@ -316,10 +347,19 @@ fn delivered_and_settled_on(mut node: TeNode, funds: i64) -> Delivered {
             .unwrap();
     }
     let (mut seller, mut buyer, id, mut trace) = agreed_pair(&mut node);
+    if let Some(limit) = channels {
+        for a in [&mut seller, &mut buyer] {
+            a.add_behaviour(Box::new(idea_agent::ChannelKeeper::new(limit)))
+                .unwrap();
+        }
+    }
     let (from, submission) = trace.te.remove(0);
     let now = t("2026-12-02T10:00:05Z");
     node.handle_submission(&from, submission, now);
     deliver(&mut node, &mut [&mut seller, &mut buyer], now);
+    if channels.is_some() {
+        exchange(&mut node, &mut [&mut seller, &mut buyer], now, &mut trace);
+    }
     run_until(
         &mut [&mut seller, &mut buyer],
         t("2026-12-02T11:00:00Z"),
@@ -379,7 +419,15 @@ fn delivered_and_settled_on(mut node: TeNode, funds: i64) -> Delivered {
             at,
         );
     }
-    let notices = deliver(&mut node, &mut [&mut seller, &mut buyer], at);
+    let mut notices = deliver(&mut node, &mut [&mut seller, &mut buyer], at);
+    if channels.is_some() {
+        notices.extend(exchange(
+            &mut node,
+            &mut [&mut seller, &mut buyer],
+            at,
+            &mut trace,
+        ));
+    }
     let settled: Vec<(String, u32, i64, i64, bool)> = notices
         .iter()
         .filter_map(|n| match n {
@@ -422,6 +470,7 @@ fn delivered_and_settled_on(mut node: TeNode, funds: i64) -> Delivered {
         first,
         second,
         tokens: signed_tokens,
+        trace,
     }
 }
 
@@ -458,6 +507,7 @@ fn a_trade_settles_on_the_meters_tokens_and_the_money_is_price_times_verified_en
         first,
         second,
         tokens,
+        ..
     } = delivered_and_settled(1_000);
     // Verified, and due at the next clearing (TE-08): no money has moved yet.
     assert_eq!(node.wallets().balance(&avatar(1), eur()).minor_units, 0);
@@ -1022,4 +1072,379 @@ fn a_node_restarted_after_a_carrying_run_clears_the_next_period_not_the_recorded
     let (again, report) = fresh_registrar().rebuild(ledger.store()).unwrap();
     assert_eq!((report.due, report.deposits), (0, 2));
     assert_eq!(again.wallets(), rebuilt.wallets());
+}
+
+const CHANNEL: te_contract::ChannelId = te_contract::ChannelId::from_bytes([9; 16]);
+
+/// The seller (avatar 1, side A) and the buyer (avatar 2, side B) open channel 9 with a credit limit of 50.00.
+fn channel_opened() -> TeSubmission {
+    let mut open = Signed::new(
+        deployment(),
+        te_contract::channel::ChannelOpen {
+            channel: CHANNEL,
+            a: avatar(1),
+            b: avatar(2),
+            currency: eur(),
+            credit_limit: 5_000,
+            challenge_period: Duration::from_mins(60),
+            opened_at: t("2026-12-02T11:31:00Z"),
+        },
+    );
+    open.sign(avatar(1), 0, &key(1)).unwrap();
+    open.sign(avatar(2), 0, &key(2)).unwrap();
+    TeSubmission::OpenChannel(Box::new(open))
+}
+
+/// State `counter` of channel 9 proposed by the seller (A) and countersigned by the buyer (B): B owes
+/// `owed_by_b` in all and has paid `paid_by_b`, the state adding `debts` and `payments`.
+fn channel_state(
+    counter: u64,
+    owed_by_b: i64,
+    paid_by_b: i64,
+    debts: Vec<te_contract::channel::Debt>,
+    payments: Vec<te_contract::channel::Payment>,
+) -> TeSubmission {
+    let mut s = Signed::new(
+        deployment(),
+        te_contract::channel::ChannelState {
+            channel: CHANNEL,
+            counter,
+            proposer: te_contract::channel::Party::A,
+            proposer_avatar: avatar(1),
+            acceptor_avatar: avatar(2),
+            owed_by_a: 0,
+            owed_by_b,
+            paid_by_a: 0,
+            paid_by_b,
+            debts,
+            payments,
+        },
+    );
+    s.sign(avatar(1), 0, &key(1)).unwrap();
+    s.sign(avatar(2), 0, &key(2)).unwrap();
+    TeSubmission::ChannelState(Box::new(s))
+}
+
+/// The buyer's debt for `interval` of contract `id`.
+fn channel_debt(id: TransactionId, interval: u32, amount: i64) -> te_contract::channel::Debt {
+    te_contract::channel::Debt {
+        id: te_contract::settlement::settlement_debt_id(&id, interval),
+        debtor: te_contract::channel::Party::B,
+        amount,
+        contract: id,
+        interval,
+        token: None,
+    }
+}
+
+/// The one refusal among `notices`, told to the seller.
+fn refusal_of(notices: Vec<TeNotice>) -> String {
+    match notices.as_slice() {
+        [TeNotice::Refused { to, reason, .. }] => {
+            assert_eq!(to, "cell-1@idea");
+            reason.clone()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn channel_obligation(node: &TeNode) -> Option<i64> {
+    node.pending_obligations()
+        .find(|o| o.source == te_contract::clearing::Source::Channel(CHANNEL))
+        .map(|o| o.amount.minor_units)
+}
+
+/// TE-09 at the node: the buyer's debt for a verified interval goes into the channel both sides opened (its
+/// own transfer leaves the pool), the next run pays the channel's net with the other interval's transfer and
+/// tells both sides, and the payment is written back. Refused and kept on record: a channel opened twice, a
+/// debt the node did not verify, one for another amount, a replayed state, a state that skips one, a debt
+/// for an interval clearing already paid, a payment clearing did not make. Rebuilt from its ledger, the node
+/// has the channel and what clearing paid for it back.
+#[test]
+fn verified_intervals_go_into_a_channel_and_its_net_is_paid_at_clearing_once() {
+    use te_contract::ledger::{Ledger, MemoryStore};
+    let mut node = ledgered_registrar();
+    node.deposit(avatar(2), Money::new(10_000, eur()), t(T0))
+        .unwrap();
+    let Delivered {
+        mut node,
+        id,
+        first,
+        second,
+        ..
+    } = delivered_and_settled_on(node, 0);
+    let drain = |node: &mut TeNode| std::iter::from_fn(|| node.poll_notice()).collect::<Vec<_>>();
+    drain(&mut node);
+    let refused_before = node.refusals().count();
+    let at = t("2026-12-02T11:31:30Z");
+
+    // Opened: both sides hear it at state 0; opened again, refused.
+    node.handle_submission("cell-1@idea", channel_opened(), at);
+    let told: Vec<(String, u64)> = drain(&mut node)
+        .into_iter()
+        .map(|n| match n {
+            TeNotice::ChannelRecorded { to, counter, .. } => (to, counter),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [("cell-1@idea".to_owned(), 0), ("cell-2@idea".to_owned(), 0)]
+    );
+    node.handle_submission("cell-1@idea", channel_opened(), at);
+    assert!(refusal_of(drain(&mut node)).contains("is open already"));
+
+    // Debts the node did not verify, or for another amount: refused.
+    node.handle_submission(
+        "cell-1@idea",
+        channel_state(1, 500, 0, vec![channel_debt(id, 5, 500)], vec![]),
+        at,
+    );
+    assert!(refusal_of(drain(&mut node)).contains("interval 5"));
+    node.handle_submission(
+        "cell-1@idea",
+        channel_state(
+            1,
+            first + 1,
+            0,
+            vec![channel_debt(id, 0, first + 1)],
+            vec![],
+        ),
+        at,
+    );
+    let why = refusal_of(drain(&mut node));
+    assert!(
+        why.contains(&format!("owes {first} as the node verified it")),
+        "{why}"
+    );
+
+    // The first interval's debt goes into the channel: its transfer leaves the pool, the channel's net is in.
+    let one = channel_state(1, first, 0, vec![channel_debt(id, 0, first)], vec![]);
+    node.handle_submission("cell-1@idea", one.clone(), at);
+    let dues: Vec<(String, i64)> = drain(&mut node)
+        .into_iter()
+        .map(|n| match n {
+            TeNotice::ChannelRecorded { to, due_minor, .. } => (to, due_minor),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        dues,
+        [
+            ("cell-1@idea".to_owned(), first),
+            ("cell-2@idea".to_owned(), -first)
+        ]
+    );
+    let mut pending: Vec<i64> = node
+        .pending_obligations()
+        .map(|o| o.amount.minor_units)
+        .collect();
+    pending.sort_unstable();
+    let mut expected = vec![first, second];
+    expected.sort_unstable();
+    assert_eq!(pending, expected, "one channel net and one transfer");
+    assert_eq!(channel_obligation(&node), Some(first));
+
+    // A replay, and a state that skips one: refused.
+    node.handle_submission("cell-1@idea", one, at);
+    assert!(refusal_of(drain(&mut node)).contains("is not newer than state 1"));
+    node.handle_submission(
+        "cell-1@idea",
+        channel_state(3, first, 0, vec![], vec![]),
+        at,
+    );
+    assert!(refusal_of(drain(&mut node)).contains("does not follow state 1"));
+
+    // The quarter hour's run pays both intervals — one through the channel — and tells both sides.
+    let quarter = t("2026-12-02T11:45:00Z");
+    node.handle_timeout(quarter);
+    assert_eq!(
+        node.wallets().balance(&avatar(1), eur()).minor_units,
+        first + second
+    );
+    let notices = drain(&mut node);
+    let paid_intervals: Vec<(String, usize)> = notices
+        .iter()
+        .filter_map(|n| match n {
+            TeNotice::Cleared { to, paid, .. } => Some((to.clone(), paid.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        paid_intervals,
+        [("cell-1@idea".to_owned(), 2), ("cell-2@idea".to_owned(), 2)]
+    );
+    let channel_paid: Vec<(String, i64)> = notices
+        .iter()
+        .filter_map(|n| match n {
+            TeNotice::ChannelPaid {
+                to,
+                payer,
+                amount_minor,
+                ..
+            } => {
+                assert_eq!(*payer, avatar(2).to_string());
+                Some((to.clone(), *amount_minor))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        channel_paid,
+        [
+            ("cell-1@idea".to_owned(), first),
+            ("cell-2@idea".to_owned(), first)
+        ]
+    );
+    assert_eq!(node.poll_timeout(), None, "nothing waits");
+
+    // The second interval, paid through the wallets, cannot go into the channel now; a payment clearing did
+    // not make is refused; the one it made is written back.
+    let later = t("2026-12-02T11:50:00Z");
+    node.handle_submission(
+        "cell-1@idea",
+        channel_state(
+            2,
+            first + second,
+            0,
+            vec![channel_debt(id, 1, second)],
+            vec![],
+        ),
+        later,
+    );
+    assert!(refusal_of(drain(&mut node)).contains("clearing paid it"));
+    let run = te_contract::clearing::clearing_id(quarter);
+    let payment = |id, amount| te_contract::channel::Payment {
+        id,
+        payer: te_contract::channel::Party::B,
+        amount,
+    };
+    node.handle_submission(
+        "cell-1@idea",
+        channel_state(2, first, first, vec![], vec![payment(run, first + 1)]),
+        later,
+    );
+    assert!(refusal_of(drain(&mut node)).contains("is not one clearing made"));
+    node.handle_submission(
+        "cell-1@idea",
+        channel_state(2, first, first, vec![], vec![payment(run, first)]),
+        later,
+    );
+    assert!(matches!(
+        drain(&mut node).as_slice(),
+        [
+            TeNotice::ChannelRecorded { due_minor: 0, .. },
+            TeNotice::ChannelRecorded { due_minor: 0, .. }
+        ]
+    ));
+    assert_eq!(channel_obligation(&node), None);
+    assert_eq!(
+        node.refusals().count(),
+        refused_before + 7,
+        "every refusal kept"
+    );
+
+    // Rebuilt from its ledger: the channel at state 2, what clearing paid for it, the wallets.
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    commit(&mut node, &mut ledger);
+    let (rebuilt, _) = fresh_registrar().rebuild(ledger.store()).unwrap();
+    assert_eq!(
+        rebuilt
+            .channels()
+            .map(|(_, n, paid)| (n, paid))
+            .collect::<Vec<_>>(),
+        [(2, [0, first])]
+    );
+    assert_eq!(rebuilt.wallets(), node.wallets());
+    assert_eq!(rebuilt.poll_timeout(), None);
+}
+
+/// TE-09 between agents: with debt channels kept on both sides, the seller opens one to the buyer when the
+/// contract is recorded (the buyer countersigns and submits it), each interval the node verifies goes into it
+/// (the seller proposes the debt, the buyer checks it against its own `settled` notice, countersigns and
+/// submits the state), the clearing run pays the channel's net — the contract price times the verified
+/// energy, as without a channel — and the seller writes the payment back. Both agents' transactions are
+/// `settled`.
+#[test]
+fn agents_settle_a_trade_through_their_debt_channel() {
+    let Delivered {
+        mut node,
+        mut seller,
+        mut buyer,
+        id,
+        first,
+        second,
+        mut trace,
+        ..
+    } = delivered_and_settled_through(
+        TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1")),
+        10_000,
+        Some(5_000),
+    );
+    for who in ["cell-1@idea", "cell-2@idea"] {
+        let whats = trace.whats(who);
+        assert!(whats.contains(&"channel-open"), "{who}: {whats:?}");
+    }
+    assert!(
+        trace
+            .whats("cell-2@idea")
+            .contains(&"channel-countersigned")
+    );
+    // Both intervals went into the channel: the pool holds its net, no transfer.
+    let pending: Vec<_> = node.pending_obligations().cloned().collect();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert!(matches!(
+        pending[0].source,
+        te_contract::clearing::Source::Channel(_)
+    ));
+    assert_eq!(pending[0].amount.minor_units, first + second);
+    assert_eq!(pending[0].from, avatar(2));
+    let counters: Vec<u64> = node.channels().map(|(_, n, _)| n).collect();
+    assert_eq!(counters, [2], "one state per interval");
+
+    // The run pays it; the seller writes the payment back, and the buyer countersigns.
+    let quarter = t("2026-12-02T11:45:00Z");
+    node.handle_timeout(quarter);
+    let mut notices = deliver(&mut node, &mut [&mut seller, &mut buyer], quarter);
+    notices.extend(exchange(
+        &mut node,
+        &mut [&mut seller, &mut buyer],
+        quarter,
+        &mut trace,
+    ));
+    assert_eq!(
+        node.wallets().balance(&avatar(1), eur()).minor_units,
+        first + second
+    );
+    assert_eq!(
+        node.wallets().balance(&avatar(2), eur()).minor_units,
+        10_000 - first - second
+    );
+    assert_eq!(
+        node.channels()
+            .map(|(_, n, paid)| (n, paid))
+            .collect::<Vec<_>>(),
+        [(3, [0, first + second])],
+        "the payment written back in state 3"
+    );
+    assert_eq!(
+        node.refusals().count(),
+        0,
+        "{:?}",
+        node.refusals().collect::<Vec<_>>()
+    );
+    assert_eq!(node.poll_timeout(), None);
+    for a in [&seller, &buyer] {
+        assert_eq!(state(a, &id), TransactionState::Settled);
+    }
+    let keeper_counters = |a: &mut Agent| {
+        a.with_behaviour::<idea_agent::ChannelKeeper, _>(quarter, |k, _| {
+            k.channels()
+                .map(|(_, _, n, at_node, used)| (n, at_node, used))
+                .collect::<Vec<_>>()
+        })
+        .unwrap()
+    };
+    assert_eq!(keeper_counters(&mut seller), [(3, true, true)]);
+    assert_eq!(keeper_counters(&mut buyer), [(3, true, true)]);
 }

@@ -574,13 +574,24 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     let agent = |key: &str, settings: &str, extra: &[&str]| {
         te_agent_process(&address, &directory, &te_node, key, settings, extra)
     };
-    let (_a1, _, a1) = agent(&a1_key, &cell1, &["--stored-wh", "8000"]);
+    let (_a1, _, a1) = agent(
+        &a1_key,
+        &cell1,
+        &["--stored-wh", "8000", "--channel-credit-limit", "5000"],
+    );
     let registered = wait_for(&a1, "\"te-registered\"");
     assert_eq!(registered["step"], "AUX-01");
     let (_a2, first, a2) = agent(
         &a2_key,
         &cell2,
-        &["--owner-api", "127.0.0.1:0", "--owner-token", &token],
+        &[
+            "--owner-api",
+            "127.0.0.1:0",
+            "--owner-token",
+            &token,
+            "--channel-credit-limit",
+            "5000",
+        ],
     );
     // Registered at the node and found each other, in whatever order the node and the directory answer.
     let [registered, _] = <[serde_json::Value; 2]>::try_from(wait_for_all(
@@ -633,6 +644,10 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     assert_eq!(recorded["step"], "UC-04");
     let seller = wait_for(&a1, "\"recorded\"");
     assert_eq!(seller["transaction"], recorded["transaction"]);
+    // Both keep debt channels (TE-09): the seller opens one to the buyer, who countersigns and submits it.
+    for events in [&a1, &a2] {
+        assert_eq!(wait_for(events, "\"channel-open\"")["step"], "TE-09");
+    }
 
     // The node's ledger holds both registrations and the contract, and verifies.
     let registrar = first_te
@@ -665,8 +680,8 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
-    // Two registrations, the agents' bindings, the deposit and the contract.
-    assert_eq!(report["entries"], 6, "{report}");
+    // Two registrations, the agents' bindings, the deposit, the contract and the channel.
+    assert_eq!(report["entries"], 7, "{report}");
 
     // The node restarts over its ledger (TE-01): verified, replayed, and the money is where it was.
     drop(te);
@@ -684,7 +699,7 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     );
     assert!(
         first.contains(
-            "rebuilt from 6 entries: 3 avatars, 1 contracts, 0 intervals due, 1 deposits"
+            "rebuilt from 7 entries: 3 avatars, 1 contracts, 0 intervals due, 1 deposits, 1 channels"
         ),
         "{first}"
     );
@@ -790,6 +805,10 @@ fn owners_orders_on_a_market_process_clear_into_a_contract_recorded_at_the_te_no
     assert_eq!(recorded["step"], "UC-04");
     let seller = wait_for(&a1, "\"recorded\"");
     assert_eq!(seller["transaction"], recorded["transaction"]);
+    // Both keep debt channels (TE-09): the seller opens one to the buyer, who countersigns and submits it.
+    for events in [&a1, &a2] {
+        assert_eq!(wait_for(events, "\"channel-open\"")["step"], "TE-09");
+    }
 }
 
 /// ARCH-08 option 1 as processes: an arbitrator serves a section where cell 2 hangs behind a connection that
@@ -860,7 +879,14 @@ fn a_seller_asks_the_arbitrator_process_and_a_call_beyond_the_section_is_refused
     let (_a2, first, a2) = agent(
         &a2_key,
         &cell2,
-        &["--owner-api", "127.0.0.1:0", "--owner-token", &token],
+        &[
+            "--owner-api",
+            "127.0.0.1:0",
+            "--owner-token",
+            &token,
+            "--channel-credit-limit",
+            "5000",
+        ],
     );
     wait_for(&a2, "\"peer-found\"");
 
@@ -993,4 +1019,114 @@ fn an_operator_buys_flexibility_through_the_demand_response_process() {
         assert!(Instant::now() < deadline, "{calls}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// AG-07 in a process: an agent started with its cell's energy hub and connection meter (each an `idea serve`
+/// Modbus/SunSpec device) links to them before it serves, and its owner reads the storage's energy the hub
+/// reports (cell 1's hub of the demonstration complex: 55 % of 10 kWh, about 5,500 Wh). An agent whose router does not answer
+/// does not start, and says which device.
+#[test]
+fn an_agent_process_links_to_its_cells_devices_and_one_that_does_not_answer_stops_it() {
+    let scratch = Scratch::new("serve-agent-devices");
+    let key = scratch.file("a1.key", "01".repeat(32));
+    let cell1 = scratch.settings("cell-1");
+    let address = free_address();
+    let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    let (_df, directory) = directory(&scratch, &address);
+    let hub = free_address();
+    let (_hub, first, _) = start(&["serve", "modbus-hub", "--listen", &hub]);
+    assert!(first.contains("serving modbus-hub"), "{first}");
+    let meter = free_address();
+    let (_meter, first, _) = start(&["serve", "modbus-meter", "--listen", &meter]);
+    assert!(first.contains("serving modbus-meter"), "{first}");
+    let token = scratch.file("owner.token", "s3cret\n".to_owned());
+    let (_agent, first, _) = start(&[
+        "serve",
+        "agent",
+        "--owner-api",
+        "127.0.0.1:0",
+        "--owner-token",
+        &token,
+        "--broker",
+        &address,
+        "--signing-key",
+        &key,
+        "--directory",
+        &directory,
+        "--settings",
+        &cell1,
+        "--stored-wh",
+        "1",
+        "--hub",
+        &hub,
+        "--meter",
+        &meter,
+    ]);
+    assert!(
+        first.contains(&format!(
+            "devices: hub {hub} (Modbus/SunSpec), meter {meter} (Modbus/SunSpec)"
+        )),
+        "{first}"
+    );
+    let (host, path) = owner_url(&first);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let answer = http(&host, "GET", &path, "s3cret", "");
+        let body: serde_json::Value =
+            serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or("{}")).unwrap();
+        // The hub's SoC times its rating, not the 1 Wh given at start.
+        if (5_400..=5_600).contains(&body["stored_wh"].as_i64().unwrap_or(0)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{answer}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A router nobody answers at: the agent does not start.
+    let nobody = free_address();
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args([
+            "serve",
+            "agent",
+            "--broker",
+            &address,
+            "--signing-key",
+            &key,
+            "--directory",
+            &directory,
+            "--settings",
+            &cell1,
+            "--router",
+            &nobody,
+            "--iec104-meter",
+            &meter,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the devices of cell-1@idea"), "{stderr}");
+    assert!(stderr.contains(&nobody), "{stderr}");
+
+    // Devices half given: refused before anything starts.
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args([
+            "serve",
+            "agent",
+            "--broker",
+            &address,
+            "--signing-key",
+            &key,
+            "--directory",
+            &directory,
+            "--settings",
+            &cell1,
+            "--hub",
+            &hub,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--meter HOST:PORT or"), "{stderr}");
 }

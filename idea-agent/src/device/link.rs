@@ -141,83 +141,159 @@ async fn open_actuator(device: InterfaceDevice) -> crate::Result<(Actuator, Conn
     })
 }
 
-/// Runs the link until `commands` closes or `reports` is dropped: each setpoint is handed to the interface
-/// device (a device that refuses it is the command failing), and every `period` the meter is read, the
-/// intervals that ended are reported, the device is stepped (the hub's storage, the router's port) and the
-/// stored energy, where there is storage, reported. A step that fails is logged and tried again next period.
+/// The cell's devices, open: what [`CellLink::run`] drives.
+pub struct CellLink {
+    actuator: Actuator,
+    controller: ConnectionController,
+    meter: Meter,
+    intervals: IntervalMeter,
+    period: std::time::Duration,
+    cell: CellId,
+}
+
+impl std::fmt::Debug for CellLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CellLink")
+            .field("cell", &self.cell)
+            .field("period", &self.period)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CellLink {
+    /// Connects to the interface device and the meter (scanning SunSpec maps, starting IEC 104 data
+    /// transfer and interrogating), so that a device that cannot be reached is known at start.
+    ///
+    /// # Errors
+    /// [`crate::Error::Link`] when a device cannot be reached, scanned or interrogated.
+    pub async fn open(config: CellLinkConfig) -> crate::Result<CellLink> {
+        let (actuator, controller) = open_actuator(config.interface).await?;
+        let meter = match config.meter {
+            ConnectionMeter::SunSpec { address, unit } => {
+                Meter::SunSpec(SunSpecDevice::open(&address, unit).await?)
+            }
+            ConnectionMeter::Iec104 { address, config } => {
+                Meter::Iec104(Iec104Meter::open(address, config).await?)
+            }
+        };
+        Ok(CellLink {
+            actuator,
+            controller,
+            meter,
+            intervals: IntervalMeter::new(config.cell.clone(), config.meter_id),
+            period: config.period,
+            cell: config.cell,
+        })
+    }
+
+    /// Runs the link until `commands` closes or `reports` is dropped: each setpoint is handed to the
+    /// interface device (a device that refuses it is the command failing), and every period the meter is
+    /// read, the intervals that ended are reported, the device is stepped (the hub's storage, the router's
+    /// port) and the stored energy, where there is storage, reported. A step that fails is logged and tried
+    /// again next period.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<SetpointCommand>,
+        reports: mpsc::Sender<DeviceReport>,
+        clock: Clock,
+    ) {
+        let mut tick = tokio::time::interval(self.period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => {
+                    let Some(command) = command else { return };
+                    let result = match &mut self.actuator {
+                        Actuator::Hub(hub) => hub.accept().await,
+                        Actuator::Router(router) => router.accept().await,
+                        Actuator::Der(der) => der.post(&command, clock.now()).map(|_| ()),
+                    };
+                    if result.is_ok() {
+                        self.controller.command(&command);
+                        self.intervals.expect(&command);
+                    }
+                    let report = DeviceReport::CommandResult { id: command.transaction_id, result };
+                    if reports.send(report).await.is_err() {
+                        return;
+                    }
+                }
+                _ = tick.tick() => {
+                    if !self.step(&reports, clock.now()).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One period: the meter read, ended intervals reported, the device stepped, the stored energy
+    /// reported. False when `reports` was dropped.
+    async fn step(
+        &mut self,
+        reports: &mpsc::Sender<DeviceReport>,
+        now: idea_proto::Timestamp,
+    ) -> bool {
+        let sample = match self.meter.sample().await {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("{}: {e}", self.cell);
+                return true;
+            }
+        };
+        for report in self
+            .intervals
+            .reading(now, sample.import_wh, sample.export_wh)
+        {
+            if reports
+                .send(DeviceReport::Measurement(report))
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+        let stepped = match &mut self.actuator {
+            Actuator::Hub(hub) => hub.step(&mut self.controller, now, sample.import_w).await,
+            Actuator::Router(router) => {
+                router
+                    .step(&mut self.controller, now, sample.import_w)
+                    .await
+            }
+            Actuator::Der(_) => {
+                self.controller.update(now, sample.import_w);
+                Ok(())
+            }
+        };
+        if let Err(e) = stepped {
+            log::warn!("{}: {e}", self.cell);
+        }
+        if let Actuator::Hub(hub) = &mut self.actuator
+            && let Some(stored) = hub.stored_wh().await
+            && reports
+                .send(DeviceReport::StoredEnergy(stored))
+                .await
+                .is_err()
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// Opens the link ([`CellLink::open`]) and runs it ([`CellLink::run`]) until `commands` closes or `reports`
+/// is dropped.
 ///
 /// # Errors
 /// [`crate::Error::Link`] when a device cannot be reached or scanned at start.
 pub async fn run_cell_link(
     config: CellLinkConfig,
-    mut commands: mpsc::Receiver<SetpointCommand>,
+    commands: mpsc::Receiver<SetpointCommand>,
     reports: mpsc::Sender<DeviceReport>,
     clock: Clock,
 ) -> crate::Result<()> {
-    let (mut actuator, mut controller) = open_actuator(config.interface).await?;
-    let mut meter = match config.meter {
-        ConnectionMeter::SunSpec { address, unit } => {
-            Meter::SunSpec(SunSpecDevice::open(&address, unit).await?)
-        }
-        ConnectionMeter::Iec104 { address, config } => {
-            Meter::Iec104(Iec104Meter::open(address, config).await?)
-        }
-    };
-    let mut intervals = IntervalMeter::new(config.cell.clone(), config.meter_id.clone());
-    let mut tick = tokio::time::interval(config.period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            command = commands.recv() => {
-                let Some(command) = command else { return Ok(()) };
-                let result = match &mut actuator {
-                    Actuator::Hub(hub) => hub.accept().await,
-                    Actuator::Router(router) => router.accept().await,
-                    Actuator::Der(der) => der.post(&command, clock.now()).map(|_| ()),
-                };
-                if result.is_ok() {
-                    controller.command(&command);
-                    intervals.expect(&command);
-                }
-                let report = DeviceReport::CommandResult { id: command.transaction_id, result };
-                if reports.send(report).await.is_err() {
-                    return Ok(());
-                }
-            }
-            _ = tick.tick() => {
-                let now = clock.now();
-                let sample = match meter.sample().await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        log::warn!("{}: {e}", config.cell);
-                        continue;
-                    }
-                };
-                for report in intervals.reading(now, sample.import_wh, sample.export_wh) {
-                    if reports.send(DeviceReport::Measurement(report)).await.is_err() {
-                        return Ok(());
-                    }
-                }
-                let stepped = match &mut actuator {
-                    Actuator::Hub(hub) => hub.step(&mut controller, now, sample.import_w).await,
-                    Actuator::Router(router) => {
-                        router.step(&mut controller, now, sample.import_w).await
-                    }
-                    Actuator::Der(_) => {
-                        controller.update(now, sample.import_w);
-                        Ok(())
-                    }
-                };
-                if let Err(e) = stepped {
-                    log::warn!("{}: {e}", config.cell);
-                }
-                if let Actuator::Hub(hub) = &mut actuator
-                    && let Some(stored) = hub.stored_wh().await
-                    && reports.send(DeviceReport::StoredEnergy(stored)).await.is_err()
-                {
-                    return Ok(());
-                }
-            }
-        }
-    }
+    CellLink::open(config)
+        .await?
+        .run(commands, reports, clock)
+        .await;
+    Ok(())
 }

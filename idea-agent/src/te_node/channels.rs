@@ -1,29 +1,40 @@
-//! Debt payment channels at the TE node (TE-09). Two avatars open a channel ([`ChannelOpen`], signed by both)
-//! and keep their debts to each other in it off the node; whenever they like they submit the latest state
-//! both signed ([`ChannelState`]). The node records each open and state in the ledger and keeps the channel's
-//! outstanding net as one obligation in its clearing pool (`Source::Channel`, replaced by each newer state), so
-//! a channel is paid at the next clearing run together with everything else.
+//! Debt payment channels at the TE node (TE-09). Two avatars open a channel ([`ChannelOpen`], signed by both);
+//! each interval of a contract between them that the node verifies may then go into the channel as a debt
+//! instead of being paid wallet to wallet: the creditor proposes a state with the debt, the debtor checks it
+//! against the node's own `settled` notice and countersigns, and the state is submitted. The node records each
+//! open and state in the ledger and keeps the channel's outstanding net as one obligation in its clearing pool
+//! (`Source::Channel`, replaced by each newer state), so the channel is paid at the next clearing run with
+//! everything else — the debts inside it netted first.
 //!
-//! The node is the only one that pays: what clearing paid out of each side's wallet for a channel is the
-//! node's own count, and the obligation is each side's debts less *that* — a state the parties have not yet
-//! brought up to date with a payment is never paid twice. The parties learn of each payment
-//! ([`TeNotice::ChannelPaid`]) and write it into their next state (`Payment`, its id the run's); a state that
-//! claims more paid than clearing paid is refused, as is one not newer than the node's, one whose totals
-//! shrink, or one beyond the channel's credit limit. Every refusal is recorded.
+//! The node sees every state (each must follow the last it has, counter by counter, its totals grown by
+//! exactly the debts and payments it adds), so it checks each debt against the interval it verified: the same
+//! contract and interval, the right debtor, the amount it fixed, each interval once, and only while the
+//! interval is still due (its own transfer then leaves the pool). A debt the node did not verify is refused.
+//! What clearing paid out of each side's wallet for a channel is the node's own count, and the obligation is
+//! each side's debts less *that* — a state the parties have not yet brought up to date with a payment is never
+//! paid twice. The parties learn of each payment ([`TeNotice::ChannelPaid`]) and write it into a later state
+//! (`Payment`, its id the run's); a payment clearing did not make is refused, as is a state that is not the
+//! next, one beyond the channel's credit limit, or one signed by others than its sides. Every refusal is
+//! recorded. An interval whose debt never makes it into a state is paid wallet to wallet as any other.
 
 use super::{TeNode, TeNotice};
-use idea_proto::Timestamp;
-use std::collections::BTreeMap;
+use idea_proto::{Timestamp, TransactionId};
+use std::collections::{BTreeMap, BTreeSet};
 use te_contract::batch::{Trusted, Verified};
-use te_contract::channel::{ChannelOpen, ChannelState, Party};
+use te_contract::channel::{ChannelOpen, ChannelState, Debt, Party, Payment};
 use te_contract::clearing::{ClearingReport, Obligation, Pool, Source};
 use te_contract::ledger::Entry;
-use te_contract::{AvatarId, ChannelId, Signed};
+use te_contract::settlement::settlement_debt_id;
+use te_contract::{AvatarId, ChannelId, DebtId, Signed};
 
 /// The most channels the node keeps.
 pub const MAX_CHANNELS: usize = 1 << 16;
 /// The most channels one avatar holds open at the node.
 pub const MAX_CHANNELS_PER_AVATAR: usize = 256;
+/// The most debts one channel takes over its life (a channel that needs more is closed and opened anew).
+pub const MAX_DEBTS_PER_CHANNEL: usize = 1 << 16;
+/// The most clearing payments of one channel waiting to be written into a state.
+pub const MAX_UNRECORDED_PAYMENTS: usize = 1024;
 
 /// One channel as the node knows it.
 #[derive(Debug, Clone)]
@@ -33,16 +44,13 @@ pub(super) struct NodeChannel {
     latest: Option<ChannelState>,
     /// What clearing paid out of each side's wallet for the channel, minor units: A, then B.
     paid: [i64; 2],
+    /// The intervals whose debts are in it.
+    debts: BTreeSet<(TransactionId, u32)>,
+    /// What clearing paid that no state records yet, by the run's id: who paid, how much.
+    unrecorded: BTreeMap<DebtId, (Party, i64)>,
 }
 
 impl NodeChannel {
-    fn paid_by(&self, party: Party) -> i64 {
-        match party {
-            Party::A => self.paid[0],
-            Party::B => self.paid[1],
-        }
-    }
-
     /// The channel's outstanding net as an obligation: the latest state's debts less what clearing paid.
     fn obligation(&self) -> crate::Result<Option<Obligation>> {
         let Some(state) = &self.latest else {
@@ -134,6 +142,8 @@ impl TeNode {
                 open,
                 latest: None,
                 paid: [0, 0],
+                debts: BTreeSet::new(),
+                unrecorded: BTreeMap::new(),
             },
         );
     }
@@ -168,8 +178,9 @@ impl TeNode {
         }
     }
 
-    /// The node's rules for a state it is given: its channel's sides, newer than the latest, totals that only
-    /// grow, no payment clearing did not make, within the credit limit.
+    /// The node's rules for a state it is given: its channel's sides, the next after the latest, totals grown
+    /// by exactly what it adds, each debt an interval the node verified and still holds due, each payment one
+    /// clearing made, within the credit limit.
     fn check_state(&self, state: &ChannelState) -> Result<(), String> {
         let id = state.channel;
         let Some(channel) = self.channels.get(&id) else {
@@ -184,42 +195,81 @@ impl TeNode {
                 "the state's signers are not the channel's sides",
             ));
         }
-        if let Some(latest) = &channel.latest {
-            if state.counter <= latest.counter {
+        let last = channel.latest.as_ref().map_or(0, |l| l.counter);
+        if state.counter <= last {
+            return Err(refusal(
+                id,
+                format!(
+                    "state {} is not newer than state {last} (a replay or a stale state)",
+                    state.counter
+                ),
+            ));
+        }
+        if state.counter != last.saturating_add(1) {
+            return Err(refusal(
+                id,
+                format!(
+                    "state {} does not follow state {last}: every state goes to the node",
+                    state.counter
+                ),
+            ));
+        }
+        let previous = channel.latest.as_ref().map_or([0; 4], |l| {
+            [l.owed_by_a, l.owed_by_b, l.paid_by_a, l.paid_by_b]
+        });
+        let [mut owed_a, mut owed_b, mut paid_a, mut paid_b] = previous;
+        let overflow = || refusal(id, format!("state {}: a total overflows", state.counter));
+        for debt in &state.debts {
+            self.check_debt(channel, debt)?;
+            let total = if debt.debtor == Party::A {
+                &mut owed_a
+            } else {
+                &mut owed_b
+            };
+            *total = total.checked_add(debt.amount).ok_or_else(overflow)?;
+        }
+        if channel.debts.len().saturating_add(state.debts.len()) > MAX_DEBTS_PER_CHANNEL {
+            return Err(refusal(
+                id,
+                format!("a channel takes {MAX_DEBTS_PER_CHANNEL} debts: close it and open another"),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for debt in &state.debts {
+            if !seen.insert((debt.contract, debt.interval)) {
                 return Err(refusal(
                     id,
                     format!(
-                        "state {} is not newer than state {} (a replay or a stale state)",
-                        state.counter, latest.counter
-                    ),
-                ));
-            }
-            let shrinks = state.owed_by_a < latest.owed_by_a
-                || state.owed_by_b < latest.owed_by_b
-                || state.paid_by_a < latest.paid_by_a
-                || state.paid_by_b < latest.paid_by_b;
-            if shrinks {
-                return Err(refusal(
-                    id,
-                    format!(
-                        "state {} owes or pays less in total than state {}",
-                        state.counter, latest.counter
+                        "interval {} of {} twice in one state",
+                        debt.interval, debt.contract
                     ),
                 ));
             }
         }
-        for (party, claimed) in [(Party::A, state.paid_by_a), (Party::B, state.paid_by_b)] {
-            let paid = channel.paid_by(party);
-            if claimed > paid {
-                return Err(refusal(
-                    id,
-                    format!(
-                        "state {} says {} paid {claimed}; clearing paid {paid}",
-                        state.counter,
-                        open.avatar(party)
-                    ),
-                ));
-            }
+        for payment in &state.payments {
+            check_payment(channel, payment)?;
+            let total = if payment.payer == Party::A {
+                &mut paid_a
+            } else {
+                &mut paid_b
+            };
+            *total = total.checked_add(payment.amount).ok_or_else(overflow)?;
+        }
+        let grown = [owed_a, owed_b, paid_a, paid_b];
+        let claimed = [
+            state.owed_by_a,
+            state.owed_by_b,
+            state.paid_by_a,
+            state.paid_by_b,
+        ];
+        if claimed != grown {
+            return Err(refusal(
+                id,
+                format!(
+                    "state {} does not add up: its totals are not state {last}'s plus the debts and payments it adds",
+                    state.counter
+                ),
+            ));
         }
         let net = state.net_owed_by_a().map_err(|e| refusal(id, e))?;
         if net.unsigned_abs() > open.credit_limit.unsigned_abs() {
@@ -236,6 +286,52 @@ impl TeNode {
         Ok(())
     }
 
+    /// A debt must be an interval the node verified between the channel's sides, still due and in no
+    /// channel, owed by the side that owes it, for the amount the node fixed.
+    fn check_debt(&self, channel: &NodeChannel, debt: &Debt) -> Result<(), String> {
+        let id = channel.open.channel;
+        let what = format!("interval {} of {}", debt.interval, debt.contract);
+        if channel.debts.contains(&(debt.contract, debt.interval)) {
+            return Err(refusal(id, format!("{what} is in the channel already")));
+        }
+        let Some(due) = self
+            .due
+            .get(&settlement_debt_id(&debt.contract, debt.interval))
+        else {
+            return Err(refusal(
+                id,
+                format!("{what} is not due: the node has not verified it, or clearing paid it"),
+            ));
+        };
+        if due.channel.is_some() {
+            return Err(refusal(id, format!("{what} is in another channel")));
+        }
+        let (debtor, creditor, amount) = if due.amount_minor >= 0 {
+            (due.buyer, due.seller, due.amount_minor)
+        } else {
+            (due.seller, due.buyer, due.amount_minor.saturating_neg())
+        };
+        let open = &channel.open;
+        let sides_match =
+            open.avatar(debt.debtor) == debtor && open.avatar(debt.debtor.other()) == creditor;
+        if !sides_match || due.currency != open.currency {
+            return Err(refusal(
+                id,
+                format!("{what} is not owed between the channel's sides in its currency"),
+            ));
+        }
+        if amount == 0 || debt.amount != amount {
+            return Err(refusal(
+                id,
+                format!(
+                    "{what} owes {amount} as the node verified it, not {}",
+                    debt.amount
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Takes a checked state (live, or replayed from the ledger): the channel's obligation in the pool is
     /// replaced by the new net, or leaves it when nothing is outstanding.
     pub(super) fn channel_state(
@@ -244,10 +340,26 @@ impl TeNode {
         now: Timestamp,
     ) -> crate::Result<()> {
         let id = state.channel;
+        // The intervals its debts carry leave the pool as transfers: the channel's net pays them.
+        for debt in &state.debts {
+            let due_id = settlement_debt_id(&debt.contract, debt.interval);
+            if let Some(due) = self.due.get_mut(&due_id) {
+                due.channel = Some(id);
+            }
+            if let Some(pool) = self.pool.as_mut() {
+                pool.remove(&Source::Transfer(due_id));
+            }
+        }
         let obligation = {
             let Some(channel) = self.channels.get_mut(&id) else {
                 return Err(crate::Error::NotRegistered(format!("channel {id}")));
             };
+            for debt in &state.debts {
+                channel.debts.insert((debt.contract, debt.interval));
+            }
+            for payment in &state.payments {
+                channel.unrecorded.remove(&payment.id);
+            }
             channel.latest = Some(state);
             channel.obligation()?
         };
@@ -284,12 +396,19 @@ impl TeNode {
             let Some(channel) = self.channels.get_mut(&id) else {
                 continue;
             };
-            let slot = match channel.open.party_of(&o.from) {
-                Some(Party::A) => &mut channel.paid[0],
-                Some(Party::B) => &mut channel.paid[1],
-                None => continue,
+            let Some(payer) = channel.open.party_of(&o.from) else {
+                continue;
+            };
+            let slot = match payer {
+                Party::A => &mut channel.paid[0],
+                Party::B => &mut channel.paid[1],
             };
             *slot = slot.saturating_add(o.amount.minor_units);
+            if channel.unrecorded.len() < MAX_UNRECORDED_PAYMENTS {
+                channel
+                    .unrecorded
+                    .insert(report.id, (payer, o.amount.minor_units));
+            }
             payments.push((id, o.from, o.amount.minor_units));
         }
         payments
@@ -349,6 +468,21 @@ impl TeNode {
                 due_minor,
             });
         }
+    }
+}
+
+/// A payment must be one clearing made for the channel and no state recorded yet, by the side and for the
+/// amount it paid.
+fn check_payment(channel: &NodeChannel, payment: &Payment) -> Result<(), String> {
+    match channel.unrecorded.get(&payment.id) {
+        Some((payer, amount)) if *payer == payment.payer && *amount == payment.amount => Ok(()),
+        _ => Err(refusal(
+            channel.open.channel,
+            format!(
+                "payment {} of {} is not one clearing made and no state recorded",
+                payment.id, payment.amount
+            ),
+        )),
     }
 }
 

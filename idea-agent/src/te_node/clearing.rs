@@ -26,6 +26,8 @@ pub(super) struct DueInterval {
     pub(super) currency: idea_proto::Currency,
     /// Whether it is an obligation in the pool (an interval that pays nothing is not).
     pub(super) in_pool: bool,
+    /// The channel its debt went into (TE-09): it is paid when the channel's net clears.
+    pub(super) channel: Option<te_contract::ChannelId>,
 }
 
 /// An interval as a clearing notice reports it.
@@ -163,6 +165,29 @@ impl TeNode {
             .collect();
         let settled: std::collections::BTreeSet<DebtId> =
             report.settled.iter().filter_map(transfer_id).collect();
+        // Channels whose net the run carried or set aside; any other channel's intervals are paid (cleared,
+        // or netted to nothing inside the channel).
+        let channel_held: BTreeMap<te_contract::ChannelId, Outcome> = report
+            .carried
+            .iter()
+            .filter_map(|o| {
+                let Source::Channel(c) = o.source else {
+                    return None;
+                };
+                let reason = match left_out(o) {
+                    Some(avatar) => format!(
+                        "{avatar} could not cover, or hold, its net position in {}; its channel's net is carried to the next clearing",
+                        o.amount.currency
+                    ),
+                    None => "its channel's net is carried to the next clearing".to_owned(),
+                };
+                Some((c, Outcome::Carried(reason)))
+            })
+            .chain(report.set_aside.iter().filter_map(|s| match s.obligation.source {
+                Source::Channel(c) => Some((c, Outcome::SetAside(s.reason.clone()))),
+                Source::Transfer(_) => None,
+            }))
+            .collect();
         let mut decided = Vec::new();
         // Every interval due now was settled by this run unless it is carried or set aside.
         let ids: Vec<DebtId> = self.due.keys().copied().collect();
@@ -170,7 +195,13 @@ impl TeNode {
             let Some(due) = self.due.get(&id).cloned() else {
                 continue;
             };
-            let outcome = if let Some(reason) = carried.get(&id) {
+            let outcome = if let Some(channel) = due.channel {
+                match channel_held.get(&channel) {
+                    Some(Outcome::Carried(reason)) => Outcome::Carried(reason.clone()),
+                    Some(Outcome::SetAside(reason)) => Outcome::SetAside(reason.clone()),
+                    _ => Outcome::Paid,
+                }
+            } else if let Some(reason) = carried.get(&id) {
                 Outcome::Carried(reason.clone())
             } else if let Some(reason) = set_aside.get(&id) {
                 Outcome::SetAside(reason.clone())

@@ -44,7 +44,9 @@ mod rebuild;
 
 pub use rebuild::Rebuilt;
 
-pub use channels::{MAX_CHANNELS, MAX_CHANNELS_PER_AVATAR};
+pub use channels::{
+    MAX_CHANNELS, MAX_CHANNELS_PER_AVATAR, MAX_DEBTS_PER_CHANNEL, MAX_UNRECORDED_PAYMENTS,
+};
 pub use clearing::{ClearedInterval, MAX_CLEARING_PERIOD};
 
 use crate::behaviour::TeSubmission;
@@ -794,6 +796,7 @@ impl TeNode {
                             amount_minor: check.amount.minor_units,
                             currency: check.amount.currency,
                             in_pool: obligation.is_some(),
+                            channel: None,
                         },
                     );
                     let count = self.settled.entry(id).or_insert(0);

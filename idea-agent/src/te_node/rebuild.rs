@@ -33,6 +33,8 @@ pub struct Rebuilt {
     pub due: usize,
     /// Deposits.
     pub deposits: u64,
+    /// Debt payment channels opened (TE-09).
+    pub channels: usize,
 }
 
 /// The earliest time a registry over the ledger must begin at: the first entry's, or the earliest time a
@@ -110,6 +112,7 @@ impl TeNode {
         report.contracts = node.contracts.len();
         report.due = node.due.len();
         report.deposits = node.deposits;
+        report.channels = node.channels.len();
         Ok((node, report))
     }
 
@@ -231,6 +234,7 @@ impl TeNode {
                 amount_minor: amount.minor_units,
                 currency: amount.currency,
                 in_pool,
+                channel: None,
             },
         );
         Ok(())

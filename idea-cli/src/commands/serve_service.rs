@@ -94,6 +94,31 @@ pub(crate) struct ServiceArgs {
     /// agent: the energy the cell's storage holds at start, Wh (what it may sell until a device reports).
     #[arg(long, value_name = "WH")]
     pub(crate) stored_wh: Option<i64>,
+    /// agent: the cell's energy hub, HOST:PORT over Modbus/SunSpec (model 64901): the cell's local
+    /// automation holds the agent's setpoints at the connection with the hub's storage (needs a meter).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "router")]
+    pub(crate) hub: Option<String>,
+    /// agent: the cell's energy router, HOST:PORT over IEC 104 (NG-R6): its port --router-port carries the
+    /// agent's setpoints, in NG-R4, never beyond the cell's export and import limits (needs a meter).
+    #[arg(long, value_name = "HOST:PORT", value_parser = crate::address::socket_address)]
+    pub(crate) router: Option<std::net::SocketAddr>,
+    /// agent: the router's port toward the cell [default: 1].
+    #[arg(long, value_name = "N", requires = "router")]
+    pub(crate) router_port: Option<u8>,
+    /// agent: the meter at the cell's connection, HOST:PORT over Modbus/SunSpec (model 203).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "iec104_meter")]
+    pub(crate) meter: Option<String>,
+    /// agent: the meter at the cell's connection, HOST:PORT over IEC 104 (the IDEA smart meter's profile).
+    #[arg(long, value_name = "HOST:PORT", value_parser = crate::address::socket_address)]
+    pub(crate) iec104_meter: Option<std::net::SocketAddr>,
+    /// agent: keep debt payment channels with the cells it trades with (TE-09), opening them with this credit
+    /// limit and countersigning opens of at most it, minor units (EUR cents); verified intervals then go into
+    /// the channel and the TE node clears its net (needs --te-node).
+    #[arg(long, value_name = "MINOR", requires = "te_node")]
+    pub(crate) channel_credit_limit: Option<i64>,
+    /// agent: the Modbus unit --hub and --meter answer as [default: 1].
+    #[arg(long, value_name = "UNIT")]
+    pub(crate) device_unit: Option<u8>,
     /// load-shedding: the loads it may shed (TOML `[[load]]` tables: relay, meter, cell, order) [default: the
     /// demonstration complex's].
     #[arg(long, value_name = "FILE")]
@@ -132,6 +157,80 @@ impl ServiceArgs {
             || self.operator_api.is_some()
             || self.price_cap.is_some()
             || self.lease_s.is_some()
+            || self.devices_given()
+            || self.channel_credit_limit.is_some()
+    }
+
+    /// Whether any of the agent's device options was given.
+    fn devices_given(&self) -> bool {
+        self.hub.is_some()
+            || self.router.is_some()
+            || self.router_port.is_some()
+            || self.meter.is_some()
+            || self.iec104_meter.is_some()
+            || self.device_unit.is_some()
+    }
+
+    /// The agent's device link, if its devices were given: the interface device and the meter at the
+    /// connection, both or neither.
+    fn cell_link(
+        &self,
+        settings: &OwnerSettings,
+    ) -> Result<Option<idea_agent::device::link::CellLinkConfig>, String> {
+        use idea_agent::device::link::{CellLinkConfig, ConnectionMeter, InterfaceDevice};
+        if !self.devices_given() {
+            return Ok(None);
+        }
+        let unit = self.device_unit.unwrap_or(1);
+        let limits = settings.cell.limits;
+        // Watts of a cell's limits: exact in an f64.
+        #[allow(clippy::cast_precision_loss)]
+        let max_w = limits.max_export.w().max(limits.max_import.w()) as f64;
+        let interface = match (&self.hub, self.router) {
+            (Some(address), None) => InterfaceDevice::Hub {
+                address: address.clone(),
+                unit,
+            },
+            (None, Some(address)) => InterfaceDevice::Router {
+                address,
+                port: self.router_port.unwrap_or(1),
+                max_w,
+                config: iec104::net::ClientConfig::default(),
+            },
+            _ => {
+                return Err(
+                    "the agent's devices need the interface device: --hub HOST:PORT or --router HOST:PORT"
+                        .into(),
+                );
+            }
+        };
+        let meter = match (&self.meter, self.iec104_meter) {
+            (Some(address), None) => ConnectionMeter::SunSpec {
+                address: address.clone(),
+                unit,
+            },
+            (None, Some(address)) => ConnectionMeter::Iec104 {
+                address,
+                config: iec104::net::ClientConfig::default(),
+            },
+            _ => {
+                return Err(
+                    "the agent's devices need the meter at the connection: --meter HOST:PORT or \
+                     --iec104-meter HOST:PORT"
+                        .into(),
+                );
+            }
+        };
+        let cell = settings.cell.id.clone();
+        let meter_id = idea_proto::MeterId::new(format!("{}.meter", cell.as_str()))
+            .map_err(|e| e.to_string())?;
+        Ok(Some(CellLinkConfig {
+            interface,
+            meter,
+            period: std::time::Duration::from_secs(1),
+            cell,
+            meter_id,
+        }))
     }
 
     /// The TE deployment `--deployment` names.
@@ -161,6 +260,15 @@ impl ServiceArgs {
         }
         if self.lease_s.is_some() && kind != "agent" {
             return refused("--lease-s", "agent");
+        }
+        if self.channel_credit_limit.is_some() && kind != "agent" {
+            return refused("--channel-credit-limit", "agent");
+        }
+        if self.devices_given() && kind != "agent" {
+            return refused(
+                "--hub, --router, --router-port, --meter, --iec104-meter and --device-unit",
+                "agent",
+            );
         }
         if self.price_cap.is_some() && kind != "demand-response" {
             return refused("--price-cap", "demand-response");
@@ -444,12 +552,13 @@ pub(crate) fn run(
                         (
                             node,
                             format!(
-                                "; rebuilt from {} entries: {} avatars, {} contracts, {} intervals due, {} deposits",
+                                "; rebuilt from {} entries: {} avatars, {} contracts, {} intervals due, {} deposits, {} channels",
                                 report.entries,
                                 report.avatars,
                                 report.contracts,
                                 report.due,
-                                report.deposits
+                                report.deposits,
+                                report.channels
                             ),
                         )
                     }
@@ -700,6 +809,11 @@ pub(crate) fn run(
                 ] {
                     agent.add_behaviour(b).map_err(|e| e.to_string())?;
                 }
+                if let Some(limit) = args.channel_credit_limit {
+                    agent
+                        .add_behaviour(Box::new(idea_agent::ChannelKeeper::new(limit)))
+                        .map_err(|e| e.to_string())?;
+                }
                 let now = fipa_acl::mqtt::system_now();
                 if let Some(arbitrator) = &args.arbitrator {
                     agent.with_behaviour::<P2pSeller, _>(now, |s, _| {
@@ -718,30 +832,54 @@ pub(crate) fn run(
                         .register_at_te(node_key, now)
                         .map_err(|e| e.to_string())?;
                 }
+                // The cell's devices, reached before anything is served: one that does not answer ends the
+                // command here.
+                let link_config = args.cell_link(agent.settings())?;
+                let devices = match &link_config {
+                    Some(config) => {
+                        let described = describe_devices(config);
+                        let link = idea_agent::device::link::CellLink::open(config.clone())
+                            .await
+                            .map_err(|e| format!("the devices of {name}: {e}"))?;
+                        Some((link, described))
+                    }
+                    None => None,
+                };
                 let transport = connect(name.clone()).await?;
                 let (events, mut rx) = tokio::sync::mpsc::channel(1024);
+                let (commands, commands_rx) = tokio::sync::mpsc::channel(64);
+                let (reports, reports_rx) = tokio::sync::mpsc::channel(256);
+                let (linked, device_line) = match devices {
+                    Some((link, described)) => (
+                        Some(tokio::spawn(link.run(commands_rx, reports, system_clock()))),
+                        format!("; devices: {described}"),
+                    ),
+                    None => (None, String::new()),
+                };
                 let sinks = Sinks {
                     events: Some(events),
+                    commands: linked.as_ref().map(|_| commands),
                     ..Sinks::default()
                 };
-                let running = match &args.te_node {
-                    Some((node, node_key)) => RunningAgent::spawn_with_te(
-                        agent,
-                        transport,
-                        system_clock(),
-                        sinks,
-                        idea_agent::te_link::TeLink {
-                            host: host.clone(),
-                            port,
-                            node: node.clone(),
-                            node_key: *node_key,
-                            prefix: idea_agent::te_link::TE_PREFIX.to_owned(),
-                        },
-                    )
-                    .await
-                    .map_err(|e| format!("the TE link of {name}: {e}"))?,
-                    None => RunningAgent::spawn(agent, transport, system_clock(), sinks),
-                };
+                let te = args.te_node.as_ref().map(|(node, node_key)| idea_agent::te_link::TeLink {
+                    host: host.clone(),
+                    port,
+                    node: node.clone(),
+                    node_key: *node_key,
+                    prefix: idea_agent::te_link::TE_PREFIX.to_owned(),
+                });
+                let running = RunningAgent::spawn_linked(
+                    agent,
+                    transport,
+                    system_clock(),
+                    sinks,
+                    idea_agent::runtime::Links {
+                        te,
+                        devices: linked.as_ref().map(|_| reports_rx),
+                    },
+                )
+                .await
+                .map_err(|e| format!("the TE link of {name}: {e}"))?;
                 let running = std::sync::Arc::new(running);
                 let ring = std::sync::Arc::new(std::sync::Mutex::new(
                     idea_agent::owner::EventRing::default(),
@@ -766,7 +904,7 @@ pub(crate) fn run(
                     None => String::new(),
                 };
                 announce(&format!(
-                    "agent {name} on the broker {host}:{port} (key {public}{owner})"
+                    "agent {name} on the broker {host}:{port} (key {public}{device_line}{owner})"
                 ));
                 // The event log, one JSON object per line on standard output, and kept for the owner.
                 let log = async {
@@ -777,8 +915,17 @@ pub(crate) fn run(
                             .push(e);
                     }
                 };
+                let link_ended = async {
+                    match linked {
+                        Some(task) => {
+                            let _ = task.await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     () = log => Err("the agent stopped".to_owned()),
+                    () = link_ended => Err("the agent's device link stopped".to_owned()),
                     stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
                 }
             }
@@ -823,6 +970,24 @@ pub(crate) fn run(
             other => Err(format!("unknown service {other}")),
         }
     })
+}
+
+/// The agent's devices as its start line names them.
+fn describe_devices(config: &idea_agent::device::link::CellLinkConfig) -> String {
+    use idea_agent::device::link::{ConnectionMeter, InterfaceDevice};
+    let interface = match &config.interface {
+        InterfaceDevice::Hub { address, .. } => format!("hub {address} (Modbus/SunSpec)"),
+        InterfaceDevice::Router { address, port, .. } => {
+            format!("router {address} port {port} (IEC 104)")
+        }
+        _ => "an interface device".to_owned(),
+    };
+    let meter = match &config.meter {
+        ConnectionMeter::SunSpec { address, .. } => format!("meter {address} (Modbus/SunSpec)"),
+        ConnectionMeter::Iec104 { address, .. } => format!("meter {address} (IEC 104)"),
+        _ => "a meter".to_owned(),
+    };
+    format!("{interface}, {meter}")
 }
 
 /// Until Ctrl-C, or an error when the service's task ended (its broker went away).
