@@ -11,8 +11,8 @@
 //! - **Debts.** When the node verifies an interval between the two ([`TeNotice::Settled`]), the side owed
 //!   proposes the next state with the debt (its id the interval's settlement id, the amount the node fixed) as
 //!   a `propose` with `:X-idea-channel-state`. The side that owes countersigns only debts the node told *it*
-//!   of, for the same amount, and only payments clearing told it of; a proposal that names an interval it has
-//!   not heard of yet waits for that notice (at most [`ANSWER_WITHIN`]). It submits the countersigned state to
+//!   of, for the same amount, and only payments clearing told it of; a proposal that names an interval or a
+//!   payment it has not heard of yet waits for that notice (at most [`ANSWER_WITHIN`]). It submits the countersigned state to
 //!   the node and sends it back (`accept-proposal`). One proposal at a time: later debts queue behind it.
 //! - **Payments.** When clearing pays the channel's net ([`TeNotice::ChannelPaid`]), the side paid proposes a
 //!   state recording the payment, so both sides' totals follow the node's.
@@ -445,10 +445,9 @@ impl ChannelKeeper {
                 }
             }
         }
-        for payment in &body.payments {
-            if !side.payments_due.contains(payment) {
-                wrong = Some(format!("payment {} is not one clearing made", payment.id));
-            }
+        // A payment this agent has not heard of yet (the node's notice may come after the proposal) waits.
+        if body.payments.iter().any(|p| !side.payments_due.contains(p)) {
+            unheard = true;
         }
         if let Some(why) = wrong {
             let _ = cx.send(reply(&m, Performative::RejectProposal, None, &why));
@@ -519,10 +518,15 @@ impl ChannelKeeper {
         let waiting: Vec<(AclMessage, Timestamp)> = self.waiting.drain(..).collect();
         for (m, until) in waiting {
             let named_all = state_in(&m).is_some_and(|s| {
-                s.body()
-                    .debts
-                    .iter()
-                    .all(|d| self.heard.contains_key(&(d.contract, d.interval)))
+                let body = s.body();
+                let payments_known = self.sides.get(&body.proposer_avatar).is_some_and(|side| {
+                    body.payments.iter().all(|p| side.payments_due.contains(p))
+                });
+                payments_known
+                    && body
+                        .debts
+                        .iter()
+                        .all(|d| self.heard.contains_key(&(d.contract, d.interval)))
             });
             if named_all {
                 if let Some(s) = state_in(&m) {
@@ -790,9 +794,11 @@ impl Behaviour for ChannelKeeper {
                 if !side.payments_due.contains(&payment) {
                     side.payments_due.push(payment);
                 }
-                // The side paid writes it down.
+                // The side paid writes it down; the other takes a proposal that waited for this notice.
                 if party != side.channel.side() {
                     propose_next(cx, side);
+                } else {
+                    self.retry_waiting(cx);
                 }
             }
             TeNotice::Refused { reason, .. } => {

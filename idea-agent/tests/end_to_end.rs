@@ -233,6 +233,11 @@ async fn complex() -> Complex {
     let mut a2 = te_agent(2);
     a1.add_peer(te_peer(&a2, 2)).unwrap();
     a2.add_peer(te_peer(&a1, 1)).unwrap();
+    // Both keep debt channels (TE-09): the seller opens one beside the recorded contract.
+    for a in [&mut a1, &mut a2] {
+        a.add_behaviour(Box::new(idea_agent::ChannelKeeper::new(5_000)))
+            .unwrap();
+    }
     for (a, hub, meter, cell, meter_name) in [
         (a1, &hub1, &meter1, "cell-1", "cell1.meter"),
         (a2, &hub2, &meter2, "cell-2", "cell2.meter"),
@@ -314,6 +319,9 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
         .unwrap();
     let recorded = wait_for(&mut c.events[0], "recorded", &mut seller_log).await;
     let id = recorded.transaction.unwrap();
+    // The channel beside it, countersigned by the buyer and recorded at the node (TE-09).
+    wait_for(&mut c.events[0], "channel-open", &mut seller_log).await;
+    wait_for(&mut c.events[1], "channel-open", &mut buyer_log).await;
     let commanded = wait_for(&mut c.events[0], "commanded", &mut seller_log).await;
     assert_eq!(commanded.detail, "setpoint 800 W at the connection point");
     wait_for(&mut c.events[0], "completed", &mut seller_log).await;
@@ -327,6 +335,10 @@ async fn a_trade_is_negotiated_recorded_commanded_delivered_metered_and_settled_
     );
     assert_eq!(settled.transaction, Some(id));
     wait_for(&mut c.events[1], "settled", &mut buyer_log).await;
+    // The interval went into the channel — or, when its verification came within a moment of the clearing
+    // run, was paid wallet to wallet: the money below is the same either way.
+    let through_channel = seller_log.iter().any(|e| e.what == "channel-state");
+    eprintln!("paid through the channel: {through_channel}");
 
     // The UC sequence on the seller's side, in order.
     let steps: Vec<&str> = seller_log
