@@ -325,3 +325,38 @@ async fn a_frame_with_a_trailing_octet_closes_the_connection() {
     assert!(rest.is_empty(), "answered {rest:02x?}");
     server.with_station(|s| assert!(s.handler_mut().0.is_empty()));
 }
+
+/// A client nobody drains keeps at most `max_pending_events` reports and counts those it drops; the
+/// connection goes on, and the reports kept are the oldest, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_nobody_drains_keeps_a_bounded_backlog_and_counts_what_it_drops() {
+    let (server, address) = server().await;
+    let config = ClientConfig {
+        max_pending_events: 8,
+        ..ClientConfig::default()
+    };
+    let mut client = Client::connect(address, config).unwrap();
+    client.wait_started(WAIT).await.unwrap();
+    // Each change reported before the next (a station coalesces changes not yet reported).
+    for i in 0..12u8 {
+        server
+            .update(
+                1001,
+                vec![Element::R32(f32::from(i).to_bits()), Element::Qds(0)],
+            )
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    until(|| client.dropped_events() == 4).await;
+    for i in 0..8u8 {
+        let event = tokio::time::timeout(WAIT, client.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(single_value(&event), Element::R32(f32::from(i).to_bits()));
+    }
+    assert_eq!(client.dropped_events(), 4);
+    assert_eq!(client.state(), ConnectionState::Started);
+    // Still answering requests.
+    assert_eq!(client.interrogate(1, 20, WAIT).await.unwrap().len(), 2);
+}

@@ -36,6 +36,10 @@ pub struct ClientConfig {
     pub reconnect: ReconnectPolicy,
     /// How long a command waits for its termination after a positive confirmation.
     pub termination_wait: Duration,
+    /// The most reports (spontaneous, cyclic, …) waiting to be taken with [`Client::next_event`] (at least
+    /// one); beyond, the newest are dropped and counted ([`Client::dropped_events`]), so a client nobody
+    /// drains never grows.
+    pub max_pending_events: usize,
     /// TLS (IEC 62351-3 profile) over the TCP connection; `None` for plain TCP.
     #[cfg(feature = "tls")]
     pub tls: Option<super::tls::ClientTls>,
@@ -51,6 +55,7 @@ impl Default for ClientConfig {
                 max_attempts: None,
             },
             termination_wait: Duration::from_secs(1),
+            max_pending_events: MAX_PENDING_EVENTS,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -93,10 +98,15 @@ struct Request {
     reply: oneshot::Sender<Result<Vec<Asdu>, Error>>,
 }
 
+/// The default of [`ClientConfig::max_pending_events`].
+pub const MAX_PENDING_EVENTS: usize = 4096;
+
 /// A controlling station.
 pub struct Client {
     requests: mpsc::Sender<Request>,
-    events: mpsc::UnboundedReceiver<Asdu>,
+    events: mpsc::Receiver<Asdu>,
+    /// Reports dropped because [`MAX_PENDING_EVENTS`] waited.
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
     state: watch::Receiver<ConnectionState>,
     termination_wait: Duration,
     /// Why the last connection attempt failed or the last connection ended.
@@ -109,7 +119,8 @@ impl Client {
         config.link.validate()?;
         config.asdu.validate()?;
         let (requests, rx) = mpsc::channel(16);
-        let (events_tx, events) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::channel(config.max_pending_events.max(1));
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (state_tx, state) = watch::channel(ConnectionState::Connecting);
         let termination_wait = config.termination_wait;
         let last_error = std::sync::Arc::default();
@@ -117,13 +128,17 @@ impl Client {
             address,
             config,
             rx,
-            events_tx,
+            Events {
+                tx: events_tx,
+                dropped: std::sync::Arc::clone(&dropped),
+            },
             state_tx,
             std::sync::Arc::clone(&last_error),
         ));
         Ok(Client {
             requests,
             events,
+            dropped,
             state,
             termination_wait,
             last_error,
@@ -168,6 +183,11 @@ impl Client {
     /// The next ASDU that is not the answer to a request (spontaneous, cyclic, …).
     pub async fn next_event(&mut self) -> Option<Asdu> {
         self.events.recv().await
+    }
+
+    /// How many reports were dropped because [`ClientConfig::max_pending_events`] waited untaken.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn request(&self, asdu: Asdu, kind: Kind, within: Duration) -> Result<Vec<Asdu>, Error> {
@@ -313,11 +333,30 @@ impl Pending {
     }
 }
 
+/// Where the connection task puts reports: a bounded queue, and the count of those it had to drop.
+struct Events {
+    tx: mpsc::Sender<Asdu>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Events {
+    fn push(&self, asdu: Asdu) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(asdu) {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
 async fn run(
     address: SocketAddr,
     config: ClientConfig,
     mut requests: mpsc::Receiver<Request>,
-    events: mpsc::UnboundedSender<Asdu>,
+    events: Events,
     state: watch::Sender<ConnectionState>,
     last_error: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
 ) {
@@ -398,7 +437,7 @@ async fn session(
     stream: Box<dyn Stream>,
     config: &ClientConfig,
     requests: &mut mpsc::Receiver<Request>,
-    events: &mpsc::UnboundedSender<Asdu>,
+    events: &Events,
     state: &watch::Sender<ConnectionState>,
     started: &mut bool,
 ) -> Result<(), Error> {
@@ -470,9 +509,7 @@ async fn session(
                                     }
                                     p.answers.push(asdu);
                                 }
-                                _ => {
-                                    let _ = events.send(asdu);
-                                }
+                                _ => events.push(asdu),
                             },
                         }
                     }

@@ -8,5 +8,7 @@ mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use client::{Client, ClientConfig, CommandOutcome, ConnectionState, ReconnectPolicy};
+pub use client::{
+    Client, ClientConfig, CommandOutcome, ConnectionState, MAX_PENDING_EVENTS, ReconnectPolicy,
+};
 pub use server::{Server, ServerConfig};
