@@ -676,6 +676,19 @@ impl Agent {
                 );
                 Ok(())
             }
+            crate::TeNotice::ChannelClosed {
+                channel, counter, ..
+            } => {
+                self.log(
+                    now,
+                    "TE-09",
+                    "channel-closed",
+                    None,
+                    None,
+                    format!("channel {channel} closed at state {counter}"),
+                );
+                Ok(())
+            }
             crate::TeNotice::ChannelPaid {
                 channel,
                 run,

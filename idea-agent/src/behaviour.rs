@@ -65,6 +65,9 @@ pub enum TeSubmission {
     /// TE-09: a channel's latest state both avatars signed; its outstanding net is paid at the next clearing.
     #[doc(alias = "channel-state")]
     ChannelState(Box<Signed<te_contract::channel::ChannelState>>),
+    /// TE-09: one side closes a channel at the latest state the node has (signed by that side alone).
+    #[doc(alias = "channel-close-request")]
+    CloseChannel(Box<Signed<te_contract::channel::CloseRequest>>),
 }
 
 /// The agent's identity in the TE layer (TE-02): its avatar in a deployment's registry and the version of

@@ -16,6 +16,9 @@
 //!   the node and sends it back (`accept-proposal`). One proposal at a time: later debts queue behind it.
 //! - **Payments.** When clearing pays the channel's net ([`TeNotice::ChannelPaid`]), the side paid proposes a
 //!   state recording the payment, so both sides' totals follow the node's.
+//! - **Closing.** [`ChannelKeeper::close`] asks the node to close a channel at the latest state both signed
+//!   (a `CloseRequest` signed by this side); the node clears what is outstanding and both sides hear
+//!   `channel-closed`, after which a new contract opens a new channel.
 //! - **Faults.** A proposal not answered within [`ANSWER_WITHIN`] is withdrawn and its debts are left to the
 //!   node, which pays an interval that never went into a channel wallet to wallet; a channel the node refuses a
 //!   state of is no longer used (both sides' next intervals are paid wallet to wallet) and the refusal is
@@ -28,7 +31,7 @@ use fipa_acl::{AclMessage, AgentIdentifier, Expression, Performative};
 use idea_proto::{Duration, PublicKey, Side, Timestamp, TransactionId};
 use std::collections::{BTreeMap, VecDeque};
 use te_contract::channel::{
-    Channel, ChannelOpen, ChannelState, Debt, MemoryChannelStore, Party, Payment,
+    Channel, ChannelOpen, ChannelState, CloseRequest, Debt, MemoryChannelStore, Party, Payment,
 };
 use te_contract::settlement::settlement_debt_id;
 use te_contract::signed::KeyResolver;
@@ -147,6 +150,47 @@ impl ChannelKeeper {
                 !s.broken,
             )
         })
+    }
+
+    /// Closes the channel with `peer` (its avatar) at the latest state both signed: the request, signed by
+    /// this agent, goes to the TE node, which clears what is outstanding and says when the channel is closed
+    /// (`channel-closed`). A proposal in flight is withdrawn first (its debts are paid wallet to wallet).
+    ///
+    /// # Errors
+    /// [`crate::Error::Settings`] when there is no such channel in use or the agent has no TE avatar.
+    pub fn close(&mut self, cx: &mut Context<'_>, peer: AvatarId) -> crate::Result<()> {
+        let te = cx.te.ok_or_else(|| {
+            crate::Error::settings("te", "the agent has no avatar in a TE registry")
+        })?;
+        let side = self
+            .sides
+            .get_mut(&peer)
+            .filter(|s| s.at_node && !s.broken)
+            .ok_or_else(|| {
+                crate::Error::settings("channel", format!("no channel in use with {peer}"))
+            })?;
+        side.channel.withdraw();
+        side.pending_until = None;
+        side.broken = true;
+        let mut request = Signed::new(
+            te.deployment.clone(),
+            CloseRequest {
+                channel: side.channel.open().channel,
+                by: te.avatar,
+                counter: side.channel.totals().counter,
+                at: cx.now,
+            },
+        );
+        cx.sign_te(&mut request)?;
+        let detail = format!(
+            "channel {} at state {}",
+            request.body().channel,
+            request.body().counter
+        );
+        let peer_name = side.peer.clone();
+        cx.submit(TeSubmission::CloseChannel(Box::new(request)))?;
+        cx.log("TE-09", "channel-closing", None, Some(&peer_name), detail);
+        Ok(())
     }
 
     fn keys<'a>(cx: &'a Context<'_>) -> Option<PeerKeys<'a>> {
@@ -799,6 +843,11 @@ impl Behaviour for ChannelKeeper {
                     propose_next(cx, side);
                 } else {
                     self.retry_waiting(cx);
+                }
+            }
+            TeNotice::ChannelClosed { channel, .. } => {
+                if let Ok(id) = channel.parse::<ChannelId>() {
+                    self.sides.retain(|_, s| s.channel.open().channel != id);
                 }
             }
             TeNotice::Refused { reason, .. } => {

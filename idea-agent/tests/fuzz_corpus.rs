@@ -214,6 +214,14 @@ fn notice_seeds() -> Seeds {
                 amount_minor: 1_200,
             },
         ),
+        (
+            "channel_closed",
+            TeNotice::ChannelClosed {
+                to: "cell-1@idea".into(),
+                channel: "09090909090909090909090909090909".into(),
+                counter: 3,
+            },
+        ),
     ];
     notices
         .into_iter()
@@ -325,9 +333,9 @@ fn notice_and_service_seeds_are_what_the_node_and_agents_write() {
 
 #[test]
 fn agent_te_notice_corpus() {
-    let inputs = corpus_files::corpus("agent_te_notice", 8);
+    let inputs = corpus_files::corpus("agent_te_notice", 9);
     let parsed = inputs.iter().filter(|c| bodies::te_notice(c)).count();
-    assert!(parsed >= 8, "{parsed} inputs parsed");
+    assert!(parsed >= 9, "{parsed} inputs parsed");
 }
 
 #[test]

@@ -1447,4 +1447,108 @@ fn agents_settle_a_trade_through_their_debt_channel() {
     };
     assert_eq!(keeper_counters(&mut seller), [(3, true, true)]);
     assert_eq!(keeper_counters(&mut buyer), [(3, true, true)]);
+
+    // The seller closes the channel: nothing is outstanding, so it closes at once and both forget it.
+    let later = t("2026-12-02T11:50:00Z");
+    seller
+        .with_behaviour::<idea_agent::ChannelKeeper, _>(later, |k, cx| k.close(cx, avatar(2)))
+        .unwrap()
+        .unwrap();
+    exchange(&mut node, &mut [&mut seller, &mut buyer], later, &mut trace);
+    assert_eq!(node.channels().count(), 0);
+    assert!(keeper_counters(&mut seller).is_empty());
+    assert!(keeper_counters(&mut buyer).is_empty());
+    for who in ["cell-1@idea", "cell-2@idea"] {
+        assert!(trace.whats(who).contains(&"channel-closed"), "{who}");
+    }
+}
+
+/// Side `by`'s request to close channel 9 at state `counter`.
+fn channel_close(by: u8, counter: u64) -> TeSubmission {
+    let mut request = Signed::new(
+        deployment(),
+        te_contract::channel::CloseRequest {
+            channel: CHANNEL,
+            by: avatar(by),
+            counter,
+            at: t("2026-12-02T11:32:00Z"),
+        },
+    );
+    request.sign(avatar(by), 0, &key(by)).unwrap();
+    TeSubmission::CloseChannel(Box::new(request))
+}
+
+/// TE-09: a channel closed with its net outstanding takes no more states and closes when the run pays the
+/// net; both sides hear it. A close at a state that is not the node's latest, and an open replayed after the
+/// close, are refused. Rebuilt from its ledger, the node has no channel open and the same wallets.
+#[test]
+fn a_channel_closes_once_its_net_is_paid_and_cannot_be_opened_again() {
+    use te_contract::ledger::{Ledger, MemoryStore};
+    let mut node = ledgered_registrar();
+    node.deposit(avatar(2), Money::new(10_000, eur()), t(T0))
+        .unwrap();
+    let Delivered {
+        mut node,
+        id,
+        first,
+        second,
+        ..
+    } = delivered_and_settled_on(node, 0);
+    let drain = |node: &mut TeNode| std::iter::from_fn(|| node.poll_notice()).collect::<Vec<_>>();
+    drain(&mut node);
+    let at = t("2026-12-02T11:32:00Z");
+    node.handle_submission("cell-1@idea", channel_opened(), at);
+    node.handle_submission(
+        "cell-1@idea",
+        channel_state(1, first, 0, vec![channel_debt(id, 0, first)], vec![]),
+        at,
+    );
+    drain(&mut node);
+
+    // A close at a state the node has not: refused. At state 1: closing, with 'first' outstanding.
+    node.handle_submission("cell-1@idea", channel_close(1, 0), at);
+    assert!(refusal_of(drain(&mut node)).contains("the node's latest is state 1"));
+    node.handle_submission("cell-1@idea", channel_close(1, 1), at);
+    assert!(drain(&mut node).is_empty(), "closing, not closed");
+    node.handle_submission(
+        "cell-1@idea",
+        channel_state(
+            2,
+            first + second,
+            0,
+            vec![channel_debt(id, 1, second)],
+            vec![],
+        ),
+        at,
+    );
+    assert!(refusal_of(drain(&mut node)).contains("is closing at state 1"));
+
+    // The run pays the channel's net and the other interval's transfer; the channel is closed.
+    let quarter = t("2026-12-02T11:45:00Z");
+    node.handle_timeout(quarter);
+    assert_eq!(
+        node.wallets().balance(&avatar(1), eur()).minor_units,
+        first + second
+    );
+    let closed: Vec<(String, u64)> = drain(&mut node)
+        .into_iter()
+        .filter_map(|n| match n {
+            TeNotice::ChannelClosed { to, counter, .. } => Some((to, counter)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        [("cell-1@idea".to_owned(), 1), ("cell-2@idea".to_owned(), 1)]
+    );
+    assert_eq!(node.channels().count(), 0);
+    node.handle_submission("cell-1@idea", channel_opened(), quarter);
+    assert!(refusal_of(drain(&mut node)).contains("was closed"));
+
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    commit(&mut node, &mut ledger);
+    let (rebuilt, report) = fresh_registrar().rebuild(ledger.store()).unwrap();
+    assert_eq!(report.channels, 0);
+    assert_eq!(rebuilt.wallets(), node.wallets());
+    assert_eq!(rebuilt.poll_timeout(), None);
 }

@@ -21,7 +21,7 @@ use super::{TeNode, TeNotice};
 use idea_proto::{Timestamp, TransactionId};
 use std::collections::{BTreeMap, BTreeSet};
 use te_contract::batch::{Trusted, Verified};
-use te_contract::channel::{ChannelOpen, ChannelState, Debt, Party, Payment};
+use te_contract::channel::{ChannelOpen, ChannelState, CloseRequest, Debt, Party, Payment};
 use te_contract::clearing::{ClearingReport, Obligation, Pool, Source};
 use te_contract::ledger::Entry;
 use te_contract::settlement::settlement_debt_id;
@@ -35,6 +35,9 @@ pub const MAX_CHANNELS_PER_AVATAR: usize = 256;
 pub const MAX_DEBTS_PER_CHANNEL: usize = 1 << 16;
 /// The most clearing payments of one channel waiting to be written into a state.
 pub const MAX_UNRECORDED_PAYMENTS: usize = 1024;
+/// How long the node remembers a closed channel, and how old an open may be: a channel opened or closed
+/// longer ago than this cannot be opened again by replaying its open.
+pub const CHANNEL_MEMORY: idea_proto::Duration = idea_proto::Duration::from_mins(24 * 60);
 
 /// One channel as the node knows it.
 #[derive(Debug, Clone)]
@@ -48,6 +51,8 @@ pub(super) struct NodeChannel {
     debts: BTreeSet<(TransactionId, u32)>,
     /// What clearing paid that no state records yet, by the run's id: who paid, how much.
     unrecorded: BTreeMap<DebtId, (Party, i64)>,
+    /// The counter it is closing at, once a side asked.
+    closing: Option<u64>,
 }
 
 impl NodeChannel {
@@ -96,7 +101,7 @@ impl TeNode {
                 now,
             )
             .map_err(|e| refusal(open.channel, e))
-            .and_then(|()| self.admit_channel(open));
+            .and_then(|()| self.admit_channel(open, now));
         match checked {
             Ok(()) => {
                 self.entry(Entry::signed(signed, now));
@@ -108,9 +113,21 @@ impl TeNode {
     }
 
     /// Whether a new channel may open: not one the node has, within the bounds.
-    fn admit_channel(&self, open: &ChannelOpen) -> Result<(), String> {
+    fn admit_channel(&self, open: &ChannelOpen, now: Timestamp) -> Result<(), String> {
         if self.channels.contains_key(&open.channel) {
             return Err(refusal(open.channel, "is open already"));
+        }
+        if self.closed_channels.contains_key(&open.channel) {
+            return Err(refusal(open.channel, "was closed: open another"));
+        }
+        if now
+            .checked_sub(CHANNEL_MEMORY)
+            .is_ok_and(|oldest| open.opened_at < oldest)
+        {
+            return Err(refusal(
+                open.channel,
+                format!("was opened at {}, more than a day ago", open.opened_at),
+            ));
         }
         if self.channels.len() >= MAX_CHANNELS {
             return Err(refusal(
@@ -144,6 +161,7 @@ impl TeNode {
                 paid: [0, 0],
                 debts: BTreeSet::new(),
                 unrecorded: BTreeMap::new(),
+                closing: None,
             },
         );
     }
@@ -187,6 +205,9 @@ impl TeNode {
             return Err(refusal(id, "was never opened at this node"));
         };
         let open = &channel.open;
+        if let Some(at) = channel.closing {
+            return Err(refusal(id, format!("is closing at state {at}")));
+        }
         if open.avatar(state.proposer) != state.proposer_avatar
             || open.avatar(state.proposer.other()) != state.acceptor_avatar
         {
@@ -380,6 +401,100 @@ impl TeNode {
             Some(ref mut pool) => pool,
             None => self.pool.insert(Pool::new(self.clearing_period, now)?),
         })
+    }
+
+    /// TE-09: one side closes the channel at the node's latest state; it takes no more states, and once its
+    /// net is paid (at once, when nothing is outstanding) it is closed and both sides are told.
+    pub(super) fn close_channel(
+        &mut self,
+        from: &str,
+        signed: &Signed<CloseRequest>,
+        verified: &Verified,
+        now: Timestamp,
+    ) {
+        let request = signed.body();
+        let id = request.channel;
+        let checked = signed
+            .verify(
+                &Trusted::new(&self.registry, verified),
+                self.registry.deployment(),
+                now,
+            )
+            .map_err(|e| refusal(id, e))
+            .and_then(|()| {
+                let Some(channel) = self.channels.get(&id) else {
+                    return Err(refusal(id, "is not open at this node"));
+                };
+                if channel.open.party_of(&request.by).is_none() {
+                    return Err(refusal(id, format!("{} is not a side", request.by)));
+                }
+                if let Some(at) = channel.closing {
+                    return Err(refusal(id, format!("is closing at state {at} already")));
+                }
+                let latest = channel.latest.as_ref().map_or(0, |l| l.counter);
+                if request.counter != latest {
+                    return Err(refusal(
+                        id,
+                        format!(
+                            "a close at state {} — the node's latest is state {latest}",
+                            request.counter
+                        ),
+                    ));
+                }
+                Ok(())
+            });
+        match checked {
+            Ok(()) => {
+                self.entry(Entry::signed(signed, now));
+                self.channel_closing(id, request.counter);
+                let closed = self.finish_closes(now);
+                self.tell_closed(closed);
+            }
+            Err(reason) => self.refuse(from, None, reason, now),
+        }
+    }
+
+    /// Marks a channel closing at `counter` (live, or replayed).
+    pub(super) fn channel_closing(&mut self, id: ChannelId, counter: u64) {
+        if let Some(channel) = self.channels.get_mut(&id) {
+            channel.closing = Some(counter);
+        }
+    }
+
+    /// Closes every closing channel with nothing outstanding (live, or replayed): it leaves the book and is
+    /// remembered as closed for [`CHANNEL_MEMORY`]. Returns what closed: the channel, its counter, its sides.
+    pub(super) fn finish_closes(&mut self, now: Timestamp) -> Vec<(ChannelId, u64, [AvatarId; 2])> {
+        let done: Vec<(ChannelId, u64, [AvatarId; 2])> = self
+            .channels
+            .iter()
+            .filter_map(|(id, c)| {
+                let counter = c.closing?;
+                matches!(c.obligation(), Ok(None)).then_some((*id, counter, [c.open.a, c.open.b]))
+            })
+            .collect();
+        for (id, _, _) in &done {
+            self.channels.remove(id);
+            self.closed_channels.insert(*id, now);
+        }
+        if let Ok(oldest) = now.checked_sub(CHANNEL_MEMORY) {
+            self.closed_channels.retain(|_, at| *at >= oldest);
+        }
+        done
+    }
+
+    /// Tells both sides of each channel that closed.
+    pub(super) fn tell_closed(&mut self, closed: Vec<(ChannelId, u64, [AvatarId; 2])>) {
+        for (id, counter, sides) in closed {
+            for avatar in sides {
+                if let Some(agent) = self.agents.get(&avatar).cloned() {
+                    self.notify(TeNotice::ChannelClosed {
+                        to: agent,
+                        channel: id.to_string(),
+                        counter,
+                    });
+                }
+            }
+        }
     }
 
     /// Counts what a clearing run paid for channels (live, or replayed). Returns each payment: the channel,

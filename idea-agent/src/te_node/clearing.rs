@@ -121,8 +121,10 @@ impl TeNode {
         };
         self.entry(report.ledger_entry(now));
         let channel_payments = self.channel_payments(&report);
+        let closed = self.finish_closes(now);
         self.tell_cleared(&report);
         self.tell_channel_payments(&report, channel_payments);
+        self.tell_closed(closed);
     }
 
     /// Keeps a verified interval until the run that pays it; its obligation, if any, is in the pool already.

@@ -45,7 +45,8 @@ mod rebuild;
 pub use rebuild::Rebuilt;
 
 pub use channels::{
-    MAX_CHANNELS, MAX_CHANNELS_PER_AVATAR, MAX_DEBTS_PER_CHANNEL, MAX_UNRECORDED_PAYMENTS,
+    CHANNEL_MEMORY, MAX_CHANNELS, MAX_CHANNELS_PER_AVATAR, MAX_DEBTS_PER_CHANNEL,
+    MAX_UNRECORDED_PAYMENTS,
 };
 pub use clearing::{ClearedInterval, MAX_CLEARING_PERIOD};
 
@@ -83,6 +84,8 @@ const TAG_REGISTER: u8 = 4;
 const TAG_OPEN_CHANNEL: u8 = 5;
 /// The tag of [`TeSubmission::ChannelState`].
 const TAG_CHANNEL_STATE: u8 = 6;
+/// The tag of [`TeSubmission::CloseChannel`].
+const TAG_CLOSE_CHANNEL: u8 = 7;
 
 fn decode_tagged<T: te_contract::signed::Body>(
     bytes: &[u8],
@@ -95,7 +98,8 @@ fn decode_tagged<T: te_contract::signed::Body>(
 impl TeSubmission {
     /// The wire form: a one-byte tag (1: record a contract, 2: a meter reading, 3: a delivery token, 4: a
     /// registration to sign as registrar, followed by the avatar's 64-byte signature, 5: a channel to open,
-    /// 6: a channel's state), then the `te-contract` canonical bytes of the signed object.
+    /// 6: a channel's state, 7: a channel's close), then the `te-contract` canonical bytes of the signed
+    /// object.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             TeSubmission::RecordContract(signed) => {
@@ -126,6 +130,10 @@ impl TeSubmission {
                 out.push(TAG_CHANNEL_STATE);
                 signed.encode(out);
             }
+            TeSubmission::CloseChannel(signed) => {
+                out.push(TAG_CLOSE_CHANNEL);
+                signed.encode(out);
+            }
         }
     }
 
@@ -146,6 +154,9 @@ impl TeSubmission {
             }
             Some(&TAG_CHANNEL_STATE) => {
                 decode_tagged(bytes).map(|(s, n)| (TeSubmission::ChannelState(s), n))
+            }
+            Some(&TAG_CLOSE_CHANNEL) => {
+                decode_tagged(bytes).map(|(s, n)| (TeSubmission::CloseChannel(s), n))
             }
             Some(&TAG_REGISTER) => {
                 let (registration, used) = decode_tagged(bytes)?;
@@ -267,6 +278,16 @@ pub enum TeNotice {
         /// How much, minor units.
         amount_minor: i64,
     },
+    /// TE-09: a channel is closed — its last net paid, or nothing outstanding — and takes no more states;
+    /// sent to both sides.
+    ChannelClosed {
+        /// The agent told.
+        to: String,
+        /// The channel, as 32 hex digits.
+        channel: String,
+        /// The counter of the state it closed at.
+        counter: u64,
+    },
     /// The submission was refused; sent to the submitter.
     Refused {
         /// The agent told.
@@ -289,6 +310,7 @@ impl TeNotice {
             | TeNotice::Registered { to, .. }
             | TeNotice::ChannelRecorded { to, .. }
             | TeNotice::ChannelPaid { to, .. }
+            | TeNotice::ChannelClosed { to, .. }
             | TeNotice::Refused { to, .. } => to,
         }
     }
@@ -391,6 +413,8 @@ pub struct TeNode {
     registered_at: BTreeMap<AvatarId, Timestamp>,
     /// Debt payment channels opened at the node (TE-09).
     channels: channels::ChannelBook,
+    /// Channels closed lately, with when (an open of one is refused).
+    closed_channels: BTreeMap<te_contract::ChannelId, Timestamp>,
 }
 
 /// A node acting as its deployment's registrar (AUX-01 over the network).
@@ -470,6 +494,7 @@ impl TeNode {
             bindings: 0,
             registered_at: BTreeMap::new(),
             channels: channels::ChannelBook::new(),
+            closed_channels: BTreeMap::new(),
         }
     }
 
@@ -662,6 +687,7 @@ impl TeNode {
                 TeSubmission::DeliveryToken(s) => batch.add(s, now),
                 TeSubmission::OpenChannel(s) => batch.add(s, now),
                 TeSubmission::ChannelState(s) => batch.add(s, now),
+                TeSubmission::CloseChannel(s) => batch.add(s, now),
                 // Countersigned first, then checked whole by the registry.
                 TeSubmission::Register { .. } => Ok(()),
             };
@@ -709,6 +735,7 @@ impl TeNode {
             } => self.register_for(from, *registration, signature, now),
             TeSubmission::OpenChannel(signed) => self.open_channel(from, &signed, verified, now),
             TeSubmission::ChannelState(signed) => self.update_channel(from, &signed, verified, now),
+            TeSubmission::CloseChannel(signed) => self.close_channel(from, &signed, verified, now),
         }
     }
 

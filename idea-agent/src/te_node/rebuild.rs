@@ -161,6 +161,12 @@ impl TeNode {
                 signed.verify(&self.registry, self.registry.deployment(), at)?;
                 self.channel_state(signed.body().clone(), at)?;
             }
+            Some(MessageKind::ChannelCloseRequest) => {
+                let signed = decode::<Signed<te_contract::channel::CloseRequest>>(body)?;
+                signed.verify(&self.registry, self.registry.deployment(), at)?;
+                self.channel_closing(signed.body().channel, signed.body().counter);
+                self.finish_closes(at);
+            }
             Some(MessageKind::LedgerCheckpoint) => {}
             _ => match RecordKind::from_code(entry.kind) {
                 Some(RecordKind::Settlement) => self.replay_settlement(decode(body)?, at)?,
@@ -254,6 +260,7 @@ impl TeNode {
         }
         self.apply_run(report);
         self.channel_payments(report);
+        self.finish_closes(report.period_end);
         for (from, to, money) in &report.transfers {
             self.wallets.transfer(*from, *to, *money)?;
         }
