@@ -798,9 +798,13 @@ fn a_node_that_is_registrar_registers_agents_that_sign_their_registration_and_ad
         },
         now,
     );
-    assert_eq!(
-        open.refusals().last().map(|r| r.reason.as_str()),
-        Some("only an agent registers without enrolment")
+    // A meter is let in only as the registrar enrolled it (see the enrolled meter's test).
+    assert!(
+        open.refusals()
+            .last()
+            .is_some_and(|r| r.reason.contains("is not enrolled for that meter and cell")),
+        "{:?}",
+        open.refusals().last()
     );
 
     // A node that is not a registrar registers no one.
@@ -1551,4 +1555,122 @@ fn a_channel_closes_once_its_net_is_paid_and_cannot_be_opened_again() {
     assert_eq!(report.channels, 0);
     assert_eq!(rebuilt.wallets(), node.wallets());
     assert_eq!(rebuilt.poll_timeout(), None);
+}
+
+/// Cell 1's meter, as its gateway registers it: its avatar is the one its key names.
+fn enrolled_meter() -> idea_agent::te_node::EnrolledMeter {
+    idea_agent::te_node::EnrolledMeter {
+        key: PublicKey::from(&meter_key()),
+        meter: MeterId::new("meter-cell-1").unwrap(),
+        cell: CellId::new("cell-1").unwrap(),
+        config: te_contract::meter::MeterConfig {
+            max_power_w: 20_000,
+            reading_interval: Duration::from_secs(900),
+            period_s: 900,
+        },
+    }
+}
+
+/// A reading of the registered meter (its avatar the one its key names).
+fn registered_reading(sequence: u64, at: &str, export_wh: i64) -> TeSubmission {
+    let avatar = idea_agent::te_node::meter_avatar(&PublicKey::from(&meter_key()));
+    let mut signed = Signed::new(
+        deployment(),
+        te_contract::meter::MeterReading {
+            meter: avatar,
+            sequence,
+            at: t(at),
+            import_wh: 0,
+            export_wh,
+        },
+    );
+    signed.sign(avatar, 0, &meter_key()).unwrap();
+    TeSubmission::MeterReading(Box::new(signed))
+}
+
+/// TE-04, AUX-01: a meter registers itself at the registrar node only as enrolled — its key, id and cell — and
+/// is read from then on; a key not enrolled, or the enrolled key for another cell, is refused. Rebuilt from
+/// its ledger with the meter enrolled again, the node reads it where it left off (a reading replayed is
+/// refused as not newer); rebuilt without the enrolment, the meter is no longer read.
+#[test]
+fn an_enrolled_meter_registers_itself_and_is_read_again_after_a_rebuild() {
+    use te_contract::ledger::{Ledger, MemoryStore};
+    let registrar = PublicKey::from(&key(60));
+    let fresh = || {
+        let mut node = fresh_registrar();
+        node.enrol_meter(enrolled_meter()).unwrap();
+        node
+    };
+    let mut node = fresh().with_ledger_entries();
+    let drain = |node: &mut TeNode| std::iter::from_fn(|| node.poll_notice()).collect::<Vec<_>>();
+    let submission = |cell: &str, key: &SigningKey| {
+        idea_agent::te_node::meter_registration_submission(
+            &deployment(),
+            &registrar,
+            MeterId::new("meter-cell-1").unwrap(),
+            CellId::new(cell).unwrap(),
+            key,
+            t(T0),
+        )
+    };
+    let gateway = "meter-gateway-cell-1";
+    let refused = |notices: Vec<TeNotice>| match notices.as_slice() {
+        [TeNotice::Refused { reason, .. }] => reason.clone(),
+        other => panic!("{other:?}"),
+    };
+    node.handle_submission(gateway, submission("cell-1", &key(77)), t(T0));
+    assert!(refused(drain(&mut node)).contains("is not enrolled"));
+    node.handle_submission(gateway, submission("cell-2", &meter_key()), t(T0));
+    assert!(refused(drain(&mut node)).contains("is not enrolled"));
+    node.handle_submission(gateway, submission("cell-1", &meter_key()), t(T0));
+    assert!(matches!(
+        drain(&mut node).as_slice(),
+        [TeNotice::Registered { .. }]
+    ));
+    // Read: its readings are taken, in order.
+    node.handle_submission(
+        gateway,
+        registered_reading(1, "2026-12-02T11:00:00Z", 0),
+        t(T0),
+    );
+    node.handle_submission(
+        gateway,
+        registered_reading(2, "2026-12-02T11:15:00Z", 600),
+        t(T0),
+    );
+    let tokens = drain(&mut node);
+    assert!(
+        matches!(tokens.as_slice(), [TeNotice::TokensToSign { .. }]),
+        "{tokens:?}"
+    );
+
+    let mut ledger = Ledger::open(MemoryStore::new()).unwrap();
+    commit(&mut node, &mut ledger);
+    let (mut rebuilt, report) = fresh().rebuild(ledger.store()).unwrap();
+    assert_eq!(report.meters, 1);
+    rebuilt.handle_submission(
+        gateway,
+        registered_reading(2, "2026-12-02T11:15:00Z", 600),
+        t(T0),
+    );
+    let why = refused(drain(&mut rebuilt));
+    assert!(why.contains("#2"), "the series came back: {why}");
+    rebuilt.handle_submission(
+        gateway,
+        registered_reading(3, "2026-12-02T11:30:00Z", 1_150),
+        t(T0),
+    );
+    assert!(matches!(
+        drain(&mut rebuilt).as_slice(),
+        [TeNotice::TokensToSign { .. }]
+    ));
+
+    let (mut unread, report) = fresh_registrar().rebuild(ledger.store()).unwrap();
+    assert_eq!(report.meters, 0);
+    unread.handle_submission(
+        gateway,
+        registered_reading(3, "2026-12-02T11:30:00Z", 1_150),
+        t(T0),
+    );
+    assert!(refused(drain(&mut unread)).contains("not a meter this node reads"));
 }

@@ -1130,3 +1130,125 @@ fn an_agent_process_links_to_its_cells_devices_and_one_that_does_not_answer_stop
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--meter HOST:PORT or"), "{stderr}");
 }
+
+/// TE-04 as processes: a TE node that enrolled cell 1's meter (`--meters`), the meter (`idea serve
+/// modbus-meter`) and its gateway (`idea serve meter-gateway`): the gateway registers the meter and its
+/// signed readings reach the node, which records them in its ledger; a gateway whose key was not enrolled is
+/// refused and says why.
+#[test]
+fn a_meter_gateway_process_registers_its_enrolled_meter_and_its_readings_reach_the_te_node() {
+    let scratch = Scratch::new("serve-meter-gateway");
+    let te_key = scratch.file("te.key", "5f".repeat(32));
+    let meter_key = scratch.file("meter.key", "4d".repeat(32));
+    let stranger_key = scratch.file("stranger.key", "4e".repeat(32));
+    let meter_public =
+        idea_proto::PublicKey::from(&idea_proto::SigningKey::from_bytes(&[0x4d; 32]));
+    let meters = scratch.file(
+        "meters.toml",
+        format!(
+            "[[meter]]\nid = \"cell1.meter\"\ncell = \"cell-1\"\nkey = \"{meter_public}\"\nmax_power_w = 25000\nreading_interval_s = 1\n"
+        ),
+    );
+    let operator_token = scratch.file("operator.token", "operator".to_owned());
+    let ledger = scratch.0.join("te.sqlite");
+    let ledger = ledger.to_str().unwrap();
+    let address = free_address();
+    let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    let (_te, first_te, te_node) = te_node(
+        &te_key,
+        &address,
+        &[
+            "--meters",
+            &meters,
+            "--ledger",
+            ledger,
+            "--operator-api",
+            "127.0.0.1:0",
+            "--operator-token",
+            &operator_token,
+        ],
+    );
+    assert!(first_te.contains("1 enrolled meters"), "{first_te}");
+    let operator = operator_host(&first_te);
+    let meter = free_address();
+    let (_meter, first, _) = start(&["serve", "modbus-meter", "--listen", &meter]);
+    assert!(first.contains("serving modbus-meter"), "{first}");
+    let gateway = |key: &str| {
+        vec![
+            "serve".to_owned(),
+            "meter-gateway".to_owned(),
+            "--broker".to_owned(),
+            address.clone(),
+            "--signing-key".to_owned(),
+            key.to_owned(),
+            "--te-node".to_owned(),
+            te_node.clone(),
+            "--meter".to_owned(),
+            meter.clone(),
+            "--meter-id".to_owned(),
+            "cell1.meter".to_owned(),
+            "--cell".to_owned(),
+            "cell-1".to_owned(),
+            "--every-s".to_owned(),
+            "1".to_owned(),
+        ]
+    };
+    let args = gateway(&meter_key);
+    let (_gateway, first, _) = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        first.contains("serving meter-gateway meter-gateway-cell1.meter@idea"),
+        "{first}"
+    );
+    assert!(first.contains("registered as avatar"), "{first}");
+    let answer = http(&operator, "GET", "/", "operator", "");
+    assert!(answer.contains(r#""meters":1"#), "{answer}");
+
+    // Readings every second reach the node's ledger (a registration and readings, each signed).
+    let registrar = first_te
+        .split("registrar avatar ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .collect::<Vec<_>>();
+    let te_public = te_node.split('=').nth(1).unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+            .args([
+                "ledger",
+                "verify",
+                ledger,
+                "--deployment",
+                "idea",
+                "--registrar",
+                registrar[0],
+                "--registrar-key",
+                &te_public,
+                "--genesis",
+                registrar[2].trim_end_matches(','),
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if report["entries"].as_u64().unwrap_or(0) >= 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{report}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let answer = http(&operator, "GET", "/", "operator", "");
+    assert!(answer.contains(r#""refusals":0"#), "{answer}");
+
+    // A key the node did not enrol: refused, and the gateway says so.
+    let args = gateway(&stranger_key);
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args(&args[..])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not enrolled"), "{stderr}");
+}

@@ -25,6 +25,56 @@ pub struct GatewayLinkConfig {
     pub every: Duration,
 }
 
+/// Registers the meter at its TE node — a registrar that enrolled its key, id and cell — with `submission`
+/// ([`crate::te_node::meter_registration_submission`]) over MQTT, and waits at most `within` for the answer.
+/// Returns the avatar registered (as 32 hex digits).
+///
+/// # Errors
+/// [`crate::Error::Link`] when the broker cannot be reached, the node refuses (with its reason) or does not
+/// answer in time.
+pub async fn register_meter(
+    config: &GatewayLinkConfig,
+    submission: crate::TeSubmission,
+    within: std::time::Duration,
+) -> crate::Result<String> {
+    let client_id = format!("{}-registration", config.name);
+    let (client, mut notices) = subscribe(
+        &client_id,
+        &config.te.host,
+        config.te.port,
+        &inbox_topic(&config.te.prefix, &config.name),
+    )
+    .await?;
+    client
+        .publish(
+            inbox_topic(&config.te.prefix, &config.te.node),
+            rumqttc::QoS::AtLeastOnce,
+            false,
+            submission_payload(&config.name, &submission),
+        )
+        .await
+        .map_err(|e| crate::Error::Link(format!("the registration: {e}")))?;
+    let answer = async {
+        while let Some(payload) = notices.recv().await {
+            match read_notice(&payload, &config.te.node_key) {
+                Some(TeNotice::Registered { avatar, .. }) => return Ok(avatar),
+                Some(TeNotice::Refused { reason, .. }) => {
+                    return Err(crate::Error::Link(format!(
+                        "the TE node refused the meter: {reason}"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Err(crate::Error::Link("the TE node's notices ended".into()))
+    };
+    let outcome = tokio::time::timeout(within, answer)
+        .await
+        .map_err(|_| crate::Error::Link("the TE node did not answer the registration".into()))?;
+    let _ = client.disconnect().await;
+    outcome
+}
+
 /// Runs the gateway until the meter or the broker cannot be reached.
 ///
 /// # Errors

@@ -39,6 +39,7 @@
 
 mod channels;
 mod clearing;
+mod meters;
 pub mod operator;
 mod rebuild;
 
@@ -49,6 +50,10 @@ pub use channels::{
     MAX_UNRECORDED_PAYMENTS,
 };
 pub use clearing::{ClearedInterval, MAX_CLEARING_PERIOD};
+pub use meters::{
+    EnrolledMeter, MAX_ENROLLED_METERS, meter_avatar, meter_registration_submission,
+    meters_from_toml,
+};
 
 use crate::behaviour::TeSubmission;
 use idea_proto::CellId;
@@ -423,6 +428,8 @@ struct Registrar {
     avatar: AvatarId,
     key: idea_proto::SigningKey,
     admission: crate::Admission,
+    /// The meters it lets register themselves, by the hex of their key.
+    meters: BTreeMap<String, meters::EnrolledMeter>,
 }
 
 /// The avatar id a key names when no registrar assigns one: the first 16 bytes of
@@ -516,6 +523,7 @@ impl TeNode {
             avatar,
             key,
             admission,
+            meters: BTreeMap::new(),
         });
         node
     }
@@ -931,9 +939,27 @@ impl TeNode {
                 now,
             );
         }
-        // Open admission lets in agents only: a meter's avatar signs the readings money moves on, and a
-        // user's or registrar's acts for people, so those are enrolled.
-        if matches!(registrar.admission, crate::Admission::Open)
+        let is_meter = matches!(body.kind, te_contract::registry::AvatarKind::Meter { .. });
+        // A meter's avatar signs the readings money moves on: it registers only as the registrar enrolled
+        // it (its key, id and cell), whatever the admission of agents.
+        if is_meter && self.enrolment_of(&body).is_none() {
+            return self.refuse(
+                from,
+                None,
+                format!(
+                    "meter key {} is not enrolled for that meter and cell",
+                    body.key
+                ),
+                now,
+            );
+        }
+        let Some(registrar) = &self.registrar else {
+            return;
+        };
+        // Open admission lets in agents only: a user's or registrar's avatar acts for people, so those are
+        // enrolled.
+        if !is_meter
+            && matches!(registrar.admission, crate::Admission::Open)
             && !matches!(body.kind, te_contract::registry::AvatarKind::Agent(_))
         {
             return self.refuse(
@@ -944,6 +970,7 @@ impl TeNode {
             );
         }
         if let crate::Admission::Keys(keys) = &registrar.admission
+            && !is_meter
             && !keys.contains(&body.key.to_string())
         {
             return self.refuse(
@@ -996,8 +1023,11 @@ impl TeNode {
                 Ok(()) => {
                     self.registered_at.insert(body.avatar, body.at);
                     // Recorded even when the name is the same: the ledger keeps when it was taken, so an
-                    // older registration replayed after a restart is still refused.
-                    self.record_binding(body.avatar, from, true, now);
+                    // older registration replayed after a restart is still refused. (A meter's notices go to
+                    // whoever submits its readings: nothing to bind.)
+                    if !is_meter {
+                        self.record_binding(body.avatar, from, true, now);
+                    }
                     self.notify(TeNotice::Registered {
                         to: from.to_owned(),
                         avatar: body.avatar.to_string(),
@@ -1011,6 +1041,10 @@ impl TeNode {
                 if matches!(body.kind, te_contract::registry::AvatarKind::Agent(_)) {
                     self.registered_at.insert(body.avatar, body.at);
                     self.record_binding(body.avatar, from, false, now);
+                }
+                if is_meter {
+                    self.registered_at.insert(body.avatar, body.at);
+                    self.read_enrolled(&body);
                 }
                 self.notify(TeNotice::Registered {
                     to: from.to_owned(),

@@ -45,6 +45,8 @@ fn summary(node: &TeNode) -> Value {
         "registrar": node.registry().registrar().to_string(),
         "avatars": node.registry().len(),
         "contracts": node.contracts().len(),
+        "meters": node.meters_read(),
+        "channels": node.channels().count(),
         "refusals": node.refusals().count(),
         "clearing_period_s": node.clearing_period().as_secs(),
         "next_clearing": node.poll_timeout().map(|t| t.to_string()),

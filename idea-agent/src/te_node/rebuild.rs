@@ -7,8 +7,8 @@
 //!
 //! Which agent (by its transport name) hears each avatar's notices comes back from the binding records; an
 //! agent that registers again with the key it holds is bound again (a registration the registry already
-//! holds). What the ledger does not hold and the node does not get back: the meters' reading series, which
-//! start again from the next reading.
+//! holds). The meters enrolled before the rebuild ([`TeNode::enrol_meter`]) are read again, their reading
+//! series replayed from the readings the ledger holds; a meter not enrolled again is no longer read.
 
 use super::{TeNode, clearing::DueInterval};
 use idea_proto::{SigningKey, Timestamp};
@@ -35,6 +35,8 @@ pub struct Rebuilt {
     pub deposits: u64,
     /// Debt payment channels opened (TE-09).
     pub channels: usize,
+    /// Meters read (enrolled and registered).
+    pub meters: usize,
 }
 
 /// The earliest time a registry over the ledger must begin at: the first entry's, or the earliest time a
@@ -58,8 +60,8 @@ fn decode<T: Codec>(body: &[u8]) -> crate::Result<T> {
 }
 
 impl TeNode {
-    /// The registrar node of `deployment` (as [`TeNode::registrar`] makes it, with `key` and `admission`)
-    /// rebuilt from the ledger `store` ([`TeNode::rebuild`]); its registry begins at the earliest time the
+    /// The registrar node of `deployment` (as [`TeNode::registrar`] makes it, with `key` and `admission`, and
+    /// `meters` enrolled) rebuilt from the ledger `store` ([`TeNode::rebuild`]); its registry begins at the earliest time the
     /// ledger holds (its first entry, or a registration's own time if earlier; `now` for an empty ledger).
     ///
     /// # Errors
@@ -68,11 +70,16 @@ impl TeNode {
         deployment: DeploymentId,
         key: SigningKey,
         admission: crate::Admission,
+        meters: &[super::EnrolledMeter],
         store: &impl LedgerStore,
         now: Timestamp,
     ) -> crate::Result<(TeNode, Rebuilt)> {
         let genesis = earliest_time(store)?.unwrap_or(now);
-        TeNode::registrar(deployment, key, admission, genesis).rebuild(store)
+        let mut node = TeNode::registrar(deployment, key, admission, genesis);
+        for meter in meters {
+            node.enrol_meter(meter.clone())?;
+        }
+        node.rebuild(store)
     }
 
     /// This node — fresh: its registry holds only its registrar, from a genesis no later than the ledger's
@@ -113,6 +120,7 @@ impl TeNode {
         report.due = node.due.len();
         report.deposits = node.deposits;
         report.channels = node.channels.len();
+        report.meters = node.meters.len();
         Ok((node, report))
     }
 
@@ -130,6 +138,8 @@ impl TeNode {
                 self.registry.register(&registration)?;
                 self.registered_at
                     .insert(registration.body().avatar, registration.body().at);
+                // An enrolled meter is read again; its readings that follow rebuild its series.
+                self.read_enrolled(registration.body());
             }
             Some(MessageKind::KeyRotation) => {
                 self.registry

@@ -18,8 +18,9 @@ pub(crate) struct ServeArgs {
     /// directory, plug & play), te-node (avatars, contracts, meter-to-cash, clearing, the ledger), market
     /// (the P2P double auction), arbitrator (answers a section's cells before they commit, from --section),
     /// agent (a power cell's agent from --settings, which registers with --directory and trades; its event
-    /// log as JSON lines on standard output) and load-shedding (opens a cell's relays on its agent's
-    /// request, over MQTT), all on --broker.
+    /// log as JSON lines on standard output), load-shedding (opens a cell's relays on its agent's
+    /// request, over MQTT) and meter-gateway (registers an enrolled meter at the TE node, submits its signed
+    /// readings and signs back the delivery tokens), all on --broker.
     #[arg(value_parser = serve_kinds())]
     pub(crate) kind: String,
     /// Address to listen on, HOST:PORT with a host name or an IP address: localhost:1502, 127.0.0.1:2404.

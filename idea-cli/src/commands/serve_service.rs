@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The kinds this module serves.
-pub(crate) const KINDS: [&str; 8] = [
+pub(crate) const KINDS: [&str; 9] = [
     "mqtt-broker",
     "directory",
     "te-node",
@@ -24,6 +24,7 @@ pub(crate) const KINDS: [&str; 8] = [
     "demand-response",
     "agent",
     "load-shedding",
+    "meter-gateway",
 ];
 
 /// The options of the broker, the directory, the market and agents.
@@ -46,10 +47,24 @@ pub(crate) struct ServiceArgs {
     /// it any agent that proves its key registers (plug & play).
     #[arg(long, value_name = "FILE")]
     pub(crate) enrolled: Option<PathBuf>,
-    /// agent, demand-response: the TE node to register with and record contracts at, NAME=PUBLIC-KEY (64
-    /// hex digits); the avatar is the one the process's key names.
+    /// agent, demand-response, meter-gateway: the TE node to register with (and record contracts at, or
+    /// submit readings to), NAME=PUBLIC-KEY (64 hex digits); the avatar is the one the process's key names.
     #[arg(long, value_name = "NAME=KEY", value_parser = parse_peer)]
     pub(crate) te_node: Option<(String, PublicKey)>,
+    /// te-node: meters that may register themselves and are read once registered (TOML `[[meter]]` tables:
+    /// id, cell, key (the gateway's public key, 64 hex digits), max_power_w, reading_interval_s, period_s);
+    /// a node rebuilt from its ledger reads them again.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) meters: Option<PathBuf>,
+    /// meter-gateway: the meter's id, as the TE node enrolled it.
+    #[arg(long, value_name = "ID")]
+    pub(crate) meter_id: Option<String>,
+    /// meter-gateway: the cell at whose connection the meter measures, as the TE node enrolled it.
+    #[arg(long, value_name = "CELL")]
+    pub(crate) cell: Option<String>,
+    /// meter-gateway: seconds between the readings it submits [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) every_s: Option<u64>,
     /// te-node, agent: the TE deployment's name.
     #[arg(long, value_name = "NAME", default_value = "idea")]
     pub(crate) deployment: String,
@@ -105,7 +120,7 @@ pub(crate) struct ServiceArgs {
     /// agent: the router's port toward the cell [default: 1].
     #[arg(long, value_name = "N", requires = "router")]
     pub(crate) router_port: Option<u8>,
-    /// agent: the meter at the cell's connection, HOST:PORT over Modbus/SunSpec (model 203).
+    /// agent, meter-gateway: the meter at the cell's connection, HOST:PORT over Modbus/SunSpec (model 203).
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "iec104_meter")]
     pub(crate) meter: Option<String>,
     /// agent: the meter at the cell's connection, HOST:PORT over IEC 104 (the IDEA smart meter's profile).
@@ -116,7 +131,7 @@ pub(crate) struct ServiceArgs {
     /// the channel and the TE node clears its net (needs --te-node).
     #[arg(long, value_name = "MINOR", requires = "te_node")]
     pub(crate) channel_credit_limit: Option<i64>,
-    /// agent: the Modbus unit --hub and --meter answer as [default: 1].
+    /// agent, meter-gateway: the Modbus unit --hub and --meter answer as [default: 1].
     #[arg(long, value_name = "UNIT")]
     pub(crate) device_unit: Option<u8>,
     /// load-shedding: the loads it may shed (TOML `[[load]]` tables: relay, meter, cell, order) [default: the
@@ -159,6 +174,10 @@ impl ServiceArgs {
             || self.lease_s.is_some()
             || self.devices_given()
             || self.channel_credit_limit.is_some()
+            || self.meters.is_some()
+            || self.meter_id.is_some()
+            || self.cell.is_some()
+            || self.every_s.is_some()
     }
 
     /// Whether any of the agent's device options was given.
@@ -255,8 +274,9 @@ impl ServiceArgs {
         if self.enrolled.is_some() && !matches!(kind, "directory" | "te-node") {
             return refused("--enrolled", "directory and te-node");
         }
-        if self.te_node.is_some() && !matches!(kind, "agent" | "demand-response") {
-            return refused("--te-node", "agent and demand-response");
+        if self.te_node.is_some() && !matches!(kind, "agent" | "demand-response" | "meter-gateway")
+        {
+            return refused("--te-node", "agent, demand-response and meter-gateway");
         }
         if self.lease_s.is_some() && kind != "agent" {
             return refused("--lease-s", "agent");
@@ -264,11 +284,27 @@ impl ServiceArgs {
         if self.channel_credit_limit.is_some() && kind != "agent" {
             return refused("--channel-credit-limit", "agent");
         }
-        if self.devices_given() && kind != "agent" {
+        if kind == "meter-gateway" {
+            if self.hub.is_some()
+                || self.router.is_some()
+                || self.router_port.is_some()
+                || self.iec104_meter.is_some()
+            {
+                return refused("--hub, --router, --router-port and --iec104-meter", "agent");
+            }
+        } else if self.devices_given() && kind != "agent" {
             return refused(
                 "--hub, --router, --router-port, --meter, --iec104-meter and --device-unit",
-                "agent",
+                "agent (--meter and --device-unit: agent and meter-gateway)",
             );
+        }
+        if (self.meter_id.is_some() || self.cell.is_some() || self.every_s.is_some())
+            && kind != "meter-gateway"
+        {
+            return refused("--meter-id, --cell and --every-s", "meter-gateway");
+        }
+        if self.meters.is_some() && kind != "te-node" {
+            return refused("--meters", "te-node");
         }
         if self.price_cap.is_some() && kind != "demand-response" {
             return refused("--price-cap", "demand-response");
@@ -536,6 +572,15 @@ pub(crate) fn run(
                     .transpose()?;
                 let now = fipa_acl::mqtt::system_now();
                 let period = idea_proto::Duration::from_secs(args.clearing_period_s.unwrap_or(900));
+                let meters = match &args.meters {
+                    Some(path) => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| format!("{}: {e}", path.display()))?;
+                        idea_agent::te_node::meters_from_toml(&text)
+                            .map_err(|e| format!("{}: {e}", path.display()))?
+                    }
+                    None => Vec::new(),
+                };
                 // A ledger that holds entries is verified and replayed: the node comes back as it was.
                 let (node, rebuilt) = match (&ledger, &args.ledger) {
                     (Some(l), Some(path)) if l.head().is_some() => {
@@ -543,6 +588,7 @@ pub(crate) fn run(
                             deployment,
                             key.clone(),
                             admission,
+                            &meters,
                             l.store(),
                             now,
                         )
@@ -552,20 +598,30 @@ pub(crate) fn run(
                         (
                             node,
                             format!(
-                                "; rebuilt from {} entries: {} avatars, {} contracts, {} intervals due, {} deposits, {} channels",
+                                "; rebuilt from {} entries: {} avatars, {} contracts, {} intervals due, {} deposits, {} channels, {} meters",
                                 report.entries,
                                 report.avatars,
                                 report.contracts,
                                 report.due,
                                 report.deposits,
-                                report.channels
+                                report.channels,
+                                report.meters
                             ),
                         )
                     }
-                    _ => (
-                        idea_agent::TeNode::registrar(deployment, key.clone(), admission, now),
-                        String::new(),
-                    ),
+                    _ => {
+                        let mut node =
+                            idea_agent::TeNode::registrar(deployment, key.clone(), admission, now);
+                        for meter in &meters {
+                            node.enrol_meter(meter.clone()).map_err(|e| e.to_string())?;
+                        }
+                        (node, String::new())
+                    }
+                };
+                let policy = if meters.is_empty() {
+                    policy
+                } else {
+                    format!("{policy}, and {} enrolled meters", meters.len())
                 };
                 let genesis = node.registry().genesis();
                 let node = node
@@ -926,6 +982,84 @@ pub(crate) fn run(
                 tokio::select! {
                     () = log => Err("the agent stopped".to_owned()),
                     () = link_ended => Err("the agent's device link stopped".to_owned()),
+                    stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
+                }
+            }
+            "meter-gateway" => {
+                let meter_id = args
+                    .meter_id
+                    .as_deref()
+                    .ok_or("meter-gateway needs --meter-id ID (as the TE node enrolled it)")?;
+                let meter_id = idea_proto::MeterId::new(meter_id).map_err(|e| format!("--meter-id: {e}"))?;
+                let cell = args
+                    .cell
+                    .as_deref()
+                    .ok_or("meter-gateway needs --cell CELL (as the TE node enrolled it)")?;
+                let cell = idea_proto::CellId::new(cell).map_err(|e| format!("--cell: {e}"))?;
+                let meter = args
+                    .meter
+                    .clone()
+                    .ok_or("meter-gateway needs --meter HOST:PORT (the meter, Modbus/SunSpec)")?;
+                let (node, node_key) = args
+                    .te_node
+                    .clone()
+                    .ok_or("meter-gateway needs --te-node NAME=KEY (where its readings go)")?;
+                let every_s = args.every_s.unwrap_or(10);
+                if every_s == 0 {
+                    return Err("--every-s: a positive number of seconds".into());
+                }
+                let name = args
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("meter-gateway-{}@idea", meter_id.as_str()));
+                let deployment = args.deployment()?;
+                let config = idea_agent::device::gateway_link::GatewayLinkConfig {
+                    meter: meter.clone(),
+                    unit: args.device_unit.unwrap_or(1),
+                    name: name.clone(),
+                    te: idea_agent::te_link::TeLink {
+                        host: host.clone(),
+                        port,
+                        node,
+                        node_key,
+                        prefix: idea_agent::te_link::TE_PREFIX.to_owned(),
+                    },
+                    every: idea_proto::Duration::from_secs(every_s),
+                };
+                let now = fipa_acl::mqtt::system_now();
+                let submission = idea_agent::te_node::meter_registration_submission(
+                    &deployment,
+                    &node_key,
+                    meter_id.clone(),
+                    cell.clone(),
+                    &key,
+                    now,
+                );
+                let avatar = idea_agent::device::gateway_link::register_meter(
+                    &config,
+                    submission,
+                    std::time::Duration::from_secs(10),
+                )
+                .await
+                .map_err(|e| format!("{name}: {e}"))?;
+                let gateway = idea_agent::device::MeterGateway::new(
+                    deployment,
+                    idea_agent::te_node::meter_avatar(&public),
+                    key,
+                    0,
+                );
+                announce(&format!(
+                    "meter-gateway {name} on the broker {host}:{port} (key {public}; meter {} at {} registered as avatar {avatar}; reading {meter} every {every_s} s)",
+                    meter_id.as_str(),
+                    cell.as_str()
+                ));
+                let running = idea_agent::device::gateway_link::run_meter_gateway(
+                    config,
+                    gateway,
+                    idea_agent::runtime::system_clock(),
+                );
+                tokio::select! {
+                    ended = running => ended.map_err(|e| e.to_string()),
                     stop = tokio::signal::ctrl_c() => stop.map_err(|e| e.to_string()),
                 }
             }
