@@ -291,6 +291,10 @@ impl ChannelKeeper {
                     "a channel with the sender is open already, or this agent keeps enough",
                 );
             }
+            // Both offered a channel at once: the open of the lower avatar stands.
+            if self.opening.contains_key(&body.a) && te.avatar < body.a {
+                return Err("both sides offered a channel: the lower avatar's offer stands");
+            }
             Ok(body.a)
         })();
         let peer_avatar = match checked {
@@ -314,6 +318,7 @@ impl ChannelKeeper {
         let Some(channel) = self.new_side(cx, &sender, open.clone()) else {
             return;
         };
+        self.opening.remove(&peer_avatar);
         self.sides.insert(peer_avatar, channel);
         let _ = cx.submit(TeSubmission::OpenChannel(Box::new(open.clone())));
         let _ = cx.send(reply(
@@ -363,6 +368,9 @@ impl ChannelKeeper {
     /// The seller's side: the buyer countersigned the open.
     fn take_open_accepted(&mut self, cx: &mut Context<'_>, open: Signed<ChannelOpen>) {
         let b = open.body().b;
+        if self.sides.contains_key(&b) {
+            return;
+        }
         let Some((ours, _)) = self.opening.get(&b) else {
             return;
         };
@@ -509,8 +517,6 @@ impl ChannelKeeper {
         let payments = body.payments.clone();
         let accepted = {
             let Some(keys) = Self::keys(cx) else { return };
-            let (peers, me) = (keys.peers, keys.me);
-            let keys = PeerKeys { peers, me };
             let Some(side) = self.sides.get_mut(&peer_avatar) else {
                 return;
             };
@@ -588,8 +594,6 @@ impl ChannelKeeper {
         let counter = countersigned.body().counter;
         let confirmed = {
             let Some(keys) = Self::keys(cx) else { return };
-            let (peers, me) = (keys.peers, keys.me);
-            let keys = PeerKeys { peers, me };
             let Some(side) = self.sides.get_mut(&peer_avatar) else {
                 return;
             };

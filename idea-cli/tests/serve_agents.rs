@@ -513,6 +513,42 @@ fn te_node(key: &str, address: &str, extra: &[&str]) -> (Served, String, String)
 
 /// Starts an agent process on the broker at `address` with the directory and TE node given, its key and
 /// settings files, and `extra` options.
+/// `idea ledger verify --json` of the TE node process's ledger, under the registrar its start line `first_te`
+/// names and its key (`te_node`, NAME=KEY): the report, after asserting that it verifies.
+fn verified_ledger(ledger: &str, first_te: &str, te_node: &str) -> serde_json::Value {
+    let registrar = first_te
+        .split("registrar avatar ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .collect::<Vec<_>>();
+    let te_public = te_node.split('=').nth(1).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args([
+            "ledger",
+            "verify",
+            ledger,
+            "--deployment",
+            "idea",
+            "--registrar",
+            registrar[0],
+            "--registrar-key",
+            te_public,
+            "--genesis",
+            registrar[2].trim_end_matches(','),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&text).unwrap()
+}
+
 fn te_agent_process(
     address: &str,
     directory: &str,
@@ -569,7 +605,6 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
             &operator_token,
         ],
     );
-    let te_public = te_node.split('=').nth(1).unwrap().to_owned();
     let operator = operator_host(&first_te);
     let agent = |key: &str, settings: &str, extra: &[&str]| {
         te_agent_process(&address, &directory, &te_node, key, settings, extra)
@@ -650,36 +685,7 @@ fn agents_register_at_a_te_node_process_and_a_bilateral_trade_is_recorded_there(
     }
 
     // The node's ledger holds both registrations and the contract, and verifies.
-    let registrar = first_te
-        .split("registrar avatar ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .collect::<Vec<_>>();
-    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
-        .args([
-            "ledger",
-            "verify",
-            ledger,
-            "--deployment",
-            "idea",
-            "--registrar",
-            registrar[0],
-            "--registrar-key",
-            &te_public,
-            "--genesis",
-            registrar[2].trim_end_matches(','),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let report = verified_ledger(ledger, &first_te, &te_node);
     // Two registrations, the agents' bindings, the deposit, the contract and the channel.
     assert_eq!(report["entries"], 7, "{report}");
 
@@ -1193,35 +1199,9 @@ fn a_meter_gateway_process_registers_its_enrolled_meter_and_its_readings_reach_t
     assert!(answer.contains(r#""meters":1"#), "{answer}");
 
     // Readings every second reach the node's ledger (a registration and readings, each signed).
-    let registrar = first_te
-        .split("registrar avatar ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .collect::<Vec<_>>();
-    let te_public = te_node.split('=').nth(1).unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let out = Command::new(env!("CARGO_BIN_EXE_idea"))
-            .args([
-                "ledger",
-                "verify",
-                ledger,
-                "--deployment",
-                "idea",
-                "--registrar",
-                registrar[0],
-                "--registrar-key",
-                &te_public,
-                "--genesis",
-                registrar[2].trim_end_matches(','),
-                "--json",
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{text}");
-        let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let report = verified_ledger(ledger, &first_te, &te_node);
         if report["entries"].as_u64().unwrap_or(0) >= 4 {
             break;
         }
