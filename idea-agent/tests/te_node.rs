@@ -1674,3 +1674,67 @@ fn an_enrolled_meter_registers_itself_and_is_read_again_after_a_rebuild() {
     );
     assert!(refused(drain(&mut unread)).contains("not a meter this node reads"));
 }
+
+/// Two cells that sell to each other at once both offer a channel when their contracts are recorded: the
+/// offer of the lower avatar stands, the other is refused, and both keep the one channel the node opened.
+#[test]
+fn two_cells_offering_each_other_a_channel_at_once_keep_one() {
+    let mut node = TeNode::new(registry(&[1, 2]));
+    node.bind_agent(avatar(1), "cell-1@idea");
+    node.bind_agent(avatar(2), "cell-2@idea");
+    let mut one = te_agent(1);
+    let mut two = te_agent(2);
+    let now = t(T0);
+    for a in [&mut one, &mut two] {
+        a.handle_stored_energy(8_000, now);
+        a.add_behaviour(Box::new(idea_agent::ChannelKeeper::new(5_000)))
+            .unwrap();
+    }
+    one.add_peer(te_peer(&two, 2)).unwrap();
+    two.add_peer(te_peer(&one, 1)).unwrap();
+    // Each buys from the other, in different hours.
+    for (buyer, start) in [
+        (&mut one, "2026-12-02T11:00:00Z"),
+        (&mut two, "2026-12-02T12:00:00Z"),
+    ] {
+        let order = buy_order(t(start), &[300]);
+        buyer
+            .with_behaviour::<P2pBuyer, _>(now, |b, cx| b.buy(cx, order))
+            .unwrap()
+            .unwrap();
+    }
+    let mut trace = Trace::default();
+    pump(&mut [&mut one, &mut two], now, &mut trace);
+    run_until(
+        &mut [&mut one, &mut two],
+        t("2026-12-02T10:01:00Z"),
+        &mut trace,
+    );
+    // Both contracts reach the node together: both sellers offer a channel at once.
+    let at = t("2026-12-02T10:01:00Z");
+    let submissions: Vec<_> = trace.te.drain(..).collect();
+    let contracts = submissions
+        .iter()
+        .filter(|(_, s)| matches!(s, TeSubmission::RecordContract(_)))
+        .count();
+    assert_eq!(contracts, 2);
+    for (from, s) in submissions {
+        node.handle_submission(&from, s, at);
+    }
+    deliver(&mut node, &mut [&mut one, &mut two], at);
+    exchange(&mut node, &mut [&mut one, &mut two], at, &mut trace);
+    let opened: Vec<_> = node.channels().map(|(open, _, _)| open.clone()).collect();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0].a, avatar(1), "the lower avatar's offer stands");
+    assert_eq!(node.refusals().count(), 0);
+    for a in [&mut one, &mut two] {
+        let kept = a
+            .with_behaviour::<idea_agent::ChannelKeeper, _>(at, |k, _| {
+                k.channels()
+                    .map(|(_, id, _, at_node, used)| (id, at_node, used))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap();
+        assert_eq!(kept, [(opened[0].channel, true, true)]);
+    }
+}
