@@ -1221,3 +1221,90 @@ fn a_meter_gateway_process_registers_its_enrolled_meter_and_its_readings_reach_t
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("is not enrolled"), "{stderr}");
 }
+
+/// The IEC 104 devices' certificates of the TLS tests.
+fn iec104_cert(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../iec104/tests/certs")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// NG-R6 over IEC 62351-3 from a process: an agent reaches its router and its meter (`idea serve iec104-router`,
+/// `iec104-meter`, mutual TLS only) with its own certificate; one with a certificate from another CA is refused
+/// during the handshake and does not start.
+#[test]
+fn an_agent_process_reaches_its_router_and_meter_over_mutual_tls() {
+    let scratch = Scratch::new("serve-agent-tls");
+    let key = scratch.file("a1.key", "31".repeat(32));
+    let cell1 = scratch.settings("cell-1");
+    let address = free_address();
+    let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    let (_df, directory) = directory(&scratch, &address);
+    let tls_server = [
+        "--cert".to_owned(),
+        iec104_cert("outstation.pem"),
+        "--key".to_owned(),
+        iec104_cert("outstation.key"),
+        "--client-ca".to_owned(),
+        iec104_cert("ca.pem"),
+    ];
+    let serve = |kind: &str| {
+        let listen = free_address();
+        let mut args = vec![
+            "serve".to_owned(),
+            kind.to_owned(),
+            "--listen".to_owned(),
+            listen.clone(),
+        ];
+        args.extend(tls_server.iter().cloned());
+        let (served, first, _) = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(first.contains(&format!("serving {kind}")), "{first}");
+        (served, listen)
+    };
+    let (_router, router) = serve("iec104-router");
+    let (_meter, meter) = serve("iec104-meter");
+    let agent = |who: &str| {
+        vec![
+            "serve".to_owned(),
+            "agent".to_owned(),
+            "--broker".to_owned(),
+            address.clone(),
+            "--signing-key".to_owned(),
+            key.clone(),
+            "--directory".to_owned(),
+            directory.clone(),
+            "--settings".to_owned(),
+            cell1.clone(),
+            "--router".to_owned(),
+            router.clone(),
+            "--iec104-meter".to_owned(),
+            meter.clone(),
+            "--device-cert".to_owned(),
+            iec104_cert(&format!("{who}.pem")),
+            "--device-key".to_owned(),
+            iec104_cert(&format!("{who}.key")),
+            "--device-ca".to_owned(),
+            iec104_cert("ca.pem"),
+        ]
+    };
+    let args = agent("scada");
+    let (_agent, first, _) = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        first.contains(&format!(
+            "devices: router {router} port 1 (IEC 104 over TLS), meter {meter} (IEC 104 over TLS)"
+        )),
+        "{first}"
+    );
+
+    let args = agent("rogue");
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args(&args[..])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the devices of cell-1@idea"), "{stderr}");
+    assert!(stderr.contains(&router), "{stderr}");
+}

@@ -131,6 +131,17 @@ pub(crate) struct ServiceArgs {
     /// the channel and the TE node clears its net (needs --te-node).
     #[arg(long, value_name = "MINOR", requires = "te_node")]
     pub(crate) channel_credit_limit: Option<i64>,
+    /// agent: our certificate chain (PEM) for mutual TLS (IEC 62351-3) to --router and --iec104-meter, with
+    /// --device-key and --device-ca; without it they are reached in the clear.
+    #[arg(long, value_name = "FILE", requires_all = ["device_key", "device_ca"])]
+    pub(crate) device_cert: Option<PathBuf>,
+    /// agent: our private key (PEM) for --device-cert.
+    #[arg(long, value_name = "FILE", requires = "device_cert")]
+    pub(crate) device_key: Option<PathBuf>,
+    /// agent: the CA certifying the router and the meter (PEM); the certificate each presents must name the
+    /// host of its address.
+    #[arg(long, value_name = "FILE", requires = "device_cert")]
+    pub(crate) device_ca: Option<PathBuf>,
     /// agent, meter-gateway: the Modbus unit --hub and --meter answer as [default: 1].
     #[arg(long, value_name = "UNIT")]
     pub(crate) device_unit: Option<u8>,
@@ -188,6 +199,28 @@ impl ServiceArgs {
             || self.meter.is_some()
             || self.iec104_meter.is_some()
             || self.device_unit.is_some()
+            || self.device_cert.is_some()
+    }
+
+    /// How to reach an IEC 104 device at `address`: in the clear, or over mutual TLS with --device-cert.
+    fn iec104_config(
+        &self,
+        address: std::net::SocketAddr,
+    ) -> Result<iec104::net::ClientConfig, String> {
+        use iec104::net::tls::{ClientTls, Identity, trust_anchors_file};
+        let mut config = iec104::net::ClientConfig::default();
+        if let (Some(cert), Some(key), Some(ca)) =
+            (&self.device_cert, &self.device_key, &self.device_ca)
+        {
+            let identity =
+                Identity::from_pem_files(cert, key).map_err(|e| format!("--device-cert: {e}"))?;
+            let anchors = trust_anchors_file(ca).map_err(|e| format!("--device-ca: {e}"))?;
+            config.tls = Some(
+                ClientTls::new(identity, anchors, &address.ip().to_string())
+                    .map_err(|e| format!("--device-cert: {e}"))?,
+            );
+        }
+        Ok(config)
     }
 
     /// The agent's device link, if its devices were given: the interface device and the meter at the
@@ -214,7 +247,7 @@ impl ServiceArgs {
                 address,
                 port: self.router_port.unwrap_or(1),
                 max_w,
-                config: iec104::net::ClientConfig::default(),
+                config: self.iec104_config(address)?,
             },
             _ => {
                 return Err(
@@ -230,7 +263,7 @@ impl ServiceArgs {
             },
             (None, Some(address)) => ConnectionMeter::Iec104 {
                 address,
-                config: iec104::net::ClientConfig::default(),
+                config: self.iec104_config(address)?,
             },
             _ => {
                 return Err(
@@ -294,7 +327,7 @@ impl ServiceArgs {
             }
         } else if self.devices_given() && kind != "agent" {
             return refused(
-                "--hub, --router, --router-port, --meter, --iec104-meter and --device-unit",
+                "--hub, --router, --router-port, --meter, --iec104-meter, --device-unit and --device-cert",
                 "agent (--meter and --device-unit: agent and meter-gateway)",
             );
         }
@@ -1111,14 +1144,31 @@ fn describe_devices(config: &idea_agent::device::link::CellLinkConfig) -> String
     use idea_agent::device::link::{ConnectionMeter, InterfaceDevice};
     let interface = match &config.interface {
         InterfaceDevice::Hub { address, .. } => format!("hub {address} (Modbus/SunSpec)"),
-        InterfaceDevice::Router { address, port, .. } => {
-            format!("router {address} port {port} (IEC 104)")
-        }
+        InterfaceDevice::Router {
+            address,
+            port,
+            config,
+            ..
+        } => format!(
+            "router {address} port {port} (IEC 104{})",
+            if config.tls.is_some() {
+                " over TLS"
+            } else {
+                ""
+            }
+        ),
         _ => "an interface device".to_owned(),
     };
     let meter = match &config.meter {
         ConnectionMeter::SunSpec { address, .. } => format!("meter {address} (Modbus/SunSpec)"),
-        ConnectionMeter::Iec104 { address, .. } => format!("meter {address} (IEC 104)"),
+        ConnectionMeter::Iec104 { address, config } => format!(
+            "meter {address} (IEC 104{})",
+            if config.tls.is_some() {
+                " over TLS"
+            } else {
+                ""
+            }
+        ),
         _ => "a meter".to_owned(),
     };
     format!("{interface}, {meter}")
