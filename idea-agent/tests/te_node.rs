@@ -1738,3 +1738,74 @@ fn two_cells_offering_each_other_a_channel_at_once_keep_one() {
         assert_eq!(kept, [(opened[0].channel, true, true)]);
     }
 }
+
+/// A counterparty that stops countersigning (TE-09 fault): the seller's proposal of a debt is never answered;
+/// after two minutes it is withdrawn and the seller's log says the interval is paid through the wallets
+/// instead (the node, which never saw the debt in a state, pays it so at clearing); the next debt is
+/// proposed afresh.
+#[test]
+fn a_debt_the_other_side_never_countersigns_is_withdrawn_and_paid_through_the_wallets() {
+    let mut node = TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1"));
+    let (mut seller, mut buyer, id, mut trace) = agreed_pair(&mut node);
+    for a in [&mut seller, &mut buyer] {
+        a.add_behaviour(Box::new(idea_agent::ChannelKeeper::new(5_000)))
+            .unwrap();
+    }
+    let (from, submission) = trace.te.remove(0);
+    let now = t("2026-12-02T10:00:05Z");
+    node.handle_submission(&from, submission, now);
+    deliver(&mut node, &mut [&mut seller, &mut buyer], now);
+    exchange(&mut node, &mut [&mut seller, &mut buyer], now, &mut trace);
+    assert_eq!(node.channels().count(), 1, "the channel is open");
+
+    // The node verified interval 0; the seller proposes the debt, and the buyer never answers (its messages
+    // are lost).
+    let settled = |interval: u32| TeNotice::Settled {
+        to: "cell-1@idea".into(),
+        transaction: id,
+        interval,
+        contracted_wh: 600,
+        delivered_wh: 600,
+        amount_minor: 108,
+        penalty_minor: 0,
+        complete: false,
+    };
+    let at = t("2026-12-02T11:16:00Z");
+    seller.handle_te_notice(&settled(0), at).unwrap();
+    let mut lost = Trace::default();
+    pump(&mut [&mut seller], at, &mut lost);
+    let proposals = lost
+        .messages
+        .iter()
+        .filter(|m| m.protocol.as_deref() == Some(idea_agent::channels::PROTOCOL))
+        .count();
+    assert_eq!(proposals, 1, "one proposal, lost");
+    let deadline = seller.poll_timeout().unwrap();
+    assert!(deadline <= at.checked_add(idea_agent::channels::ANSWER_WITHIN).unwrap());
+
+    // Two minutes on: withdrawn, and said so.
+    let later = at.checked_add(idea_agent::channels::ANSWER_WITHIN).unwrap();
+    seller.handle_timeout(later);
+    pump(&mut [&mut seller], later, &mut lost);
+    let withdrawn: Vec<&str> = lost
+        .events
+        .iter()
+        .filter(|e| e.what == "channel-withdrawn")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(withdrawn.len(), 1, "{withdrawn:?}");
+    assert!(
+        withdrawn[0].contains("1 debts paid through the wallets instead"),
+        "{}",
+        withdrawn[0]
+    );
+    // The next interval's debt is proposed afresh (nothing is left pending).
+    seller.handle_te_notice(&settled(1), later).unwrap();
+    pump(&mut [&mut seller], later, &mut lost);
+    let proposals = lost
+        .messages
+        .iter()
+        .filter(|m| m.protocol.as_deref() == Some(idea_agent::channels::PROTOCOL))
+        .count();
+    assert_eq!(proposals, 2);
+}
