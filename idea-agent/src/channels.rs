@@ -452,8 +452,15 @@ impl ChannelKeeper {
     }
 
     /// The other side proposes a state: countersigned and submitted if every debt and payment in it is one
-    /// the node told this agent of; kept a while if it names an interval not heard of yet.
-    fn take_state(&mut self, cx: &mut Context<'_>, m: AclMessage, proposal: Signed<ChannelState>) {
+    /// the node told this agent of; kept until `until` (a new proposal: [`ANSWER_WITHIN`] from now) if it
+    /// names one not heard of yet.
+    fn take_state(
+        &mut self,
+        cx: &mut Context<'_>,
+        m: AclMessage,
+        proposal: Signed<ChannelState>,
+        until: Option<Timestamp>,
+    ) {
         let sender = m
             .sender
             .as_ref()
@@ -508,7 +515,8 @@ impl ChannelKeeper {
         }
         if unheard {
             if self.waiting.len() < MAX_WAITING {
-                let until = cx.now.checked_add(ANSWER_WITHIN).unwrap_or(cx.now);
+                let until =
+                    until.unwrap_or_else(|| cx.now.checked_add(ANSWER_WITHIN).unwrap_or(cx.now));
                 self.waiting.push_back((m, until));
             }
             return;
@@ -563,27 +571,13 @@ impl ChannelKeeper {
         }
     }
 
-    /// Proposals that waited for an interval's notice, tried again.
+    /// Proposals that waited for an interval's or a payment's notice, tried again (those still waiting keep
+    /// their deadline).
     fn retry_waiting(&mut self, cx: &mut Context<'_>) {
         let waiting: Vec<(AclMessage, Timestamp)> = self.waiting.drain(..).collect();
         for (m, until) in waiting {
-            let named_all = state_in(&m).is_some_and(|s| {
-                let body = s.body();
-                let payments_known = self.sides.get(&body.proposer_avatar).is_some_and(|side| {
-                    body.payments.iter().all(|p| side.payments_due.contains(p))
-                });
-                payments_known
-                    && body
-                        .debts
-                        .iter()
-                        .all(|d| self.heard.contains_key(&(d.contract, d.interval)))
-            });
-            if named_all {
-                if let Some(s) = state_in(&m) {
-                    self.take_state(cx, m, s);
-                }
-            } else {
-                self.waiting.push_back((m, until));
+            if let Some(s) = state_in(&m) {
+                self.take_state(cx, m, s, Some(until));
             }
         }
     }
@@ -761,7 +755,7 @@ impl Behaviour for ChannelKeeper {
             if let Some(open) = open_in(&m) {
                 self.take_open(cx, &m, open);
             } else if let Some(state) = state_in(&m) {
-                self.take_state(cx, m, state);
+                self.take_state(cx, m, state, None);
             } else {
                 let _ = cx.send(reply(
                     &m,

@@ -1573,7 +1573,7 @@ fn enrolled_meter() -> idea_agent::te_node::EnrolledMeter {
 
 /// A reading of the registered meter (its avatar the one its key names).
 fn registered_reading(sequence: u64, at: &str, export_wh: i64) -> TeSubmission {
-    let avatar = idea_agent::te_node::meter_avatar(&PublicKey::from(&meter_key()));
+    let avatar = idea_agent::te_node::avatar_of_key(&PublicKey::from(&meter_key()));
     let mut signed = Signed::new(
         deployment(),
         te_contract::meter::MeterReading {
@@ -1808,4 +1808,57 @@ fn a_debt_the_other_side_never_countersigns_is_withdrawn_and_paid_through_the_wa
         .filter(|m| m.protocol.as_deref() == Some(idea_agent::channels::PROTOCOL))
         .count();
     assert_eq!(proposals, 2);
+}
+
+/// A proposal that names an interval the debtor has not heard verified yet waits for the node's notice, then
+/// is countersigned and submitted.
+#[test]
+fn a_debt_proposed_before_the_debtor_hears_of_it_waits_for_the_notice() {
+    let mut node = TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1"));
+    let (mut seller, mut buyer, id, mut trace) = agreed_pair(&mut node);
+    for a in [&mut seller, &mut buyer] {
+        a.add_behaviour(Box::new(idea_agent::ChannelKeeper::new(5_000)))
+            .unwrap();
+    }
+    let (from, submission) = trace.te.remove(0);
+    let now = t("2026-12-02T10:00:05Z");
+    node.handle_submission(&from, submission, now);
+    deliver(&mut node, &mut [&mut seller, &mut buyer], now);
+    exchange(&mut node, &mut [&mut seller, &mut buyer], now, &mut trace);
+    let settled = |to: &str| TeNotice::Settled {
+        to: to.into(),
+        transaction: id,
+        interval: 0,
+        contracted_wh: 600,
+        delivered_wh: 600,
+        amount_minor: 108,
+        penalty_minor: 0,
+        complete: false,
+    };
+    // The seller hears first and proposes; the buyer, not yet told, keeps the proposal.
+    let at = t("2026-12-02T11:16:00Z");
+    seller
+        .handle_te_notice(&settled("cell-1@idea"), at)
+        .unwrap();
+    let mut waited = Trace::default();
+    pump(&mut [&mut seller, &mut buyer], at, &mut waited);
+    assert!(waited.te.is_empty(), "nothing countersigned yet");
+    assert!(
+        !waited
+            .whats("cell-2@idea")
+            .contains(&"channel-countersigned")
+    );
+    // Told, the buyer countersigns, submits the state and sends it back.
+    buyer.handle_te_notice(&settled("cell-2@idea"), at).unwrap();
+    pump(&mut [&mut seller, &mut buyer], at, &mut waited);
+    assert!(
+        waited
+            .whats("cell-2@idea")
+            .contains(&"channel-countersigned")
+    );
+    assert!(waited.whats("cell-1@idea").contains(&"channel-state"));
+    assert!(matches!(
+        waited.te.as_slice(),
+        [(_, TeSubmission::ChannelState(_))]
+    ));
 }

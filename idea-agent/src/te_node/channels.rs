@@ -240,7 +240,17 @@ impl TeNode {
         });
         let [mut owed_a, mut owed_b, mut paid_a, mut paid_b] = previous;
         let overflow = || refusal(id, format!("state {}: a total overflows", state.counter));
+        let mut seen = BTreeSet::new();
         for debt in &state.debts {
+            if !seen.insert((debt.contract, debt.interval)) {
+                return Err(refusal(
+                    id,
+                    format!(
+                        "interval {} of {} twice in one state",
+                        debt.interval, debt.contract
+                    ),
+                ));
+            }
             self.check_debt(channel, debt)?;
             let total = if debt.debtor == Party::A {
                 &mut owed_a
@@ -254,18 +264,6 @@ impl TeNode {
                 id,
                 format!("a channel takes {MAX_DEBTS_PER_CHANNEL} debts: close it and open another"),
             ));
-        }
-        let mut seen = BTreeSet::new();
-        for debt in &state.debts {
-            if !seen.insert((debt.contract, debt.interval)) {
-                return Err(refusal(
-                    id,
-                    format!(
-                        "interval {} of {} twice in one state",
-                        debt.interval, debt.contract
-                    ),
-                ));
-            }
         }
         for payment in &state.payments {
             check_payment(channel, payment)?;

@@ -9,7 +9,7 @@ use super::{TeNode, avatar_of_key};
 use idea_proto::{CellId, MeterId, PublicKey, SigningKey, Timestamp};
 use te_contract::meter::MeterConfig;
 use te_contract::registry::{AvatarKind, Registration};
-use te_contract::{AvatarId, DeploymentId, Signed};
+use te_contract::{DeploymentId, Signed};
 
 /// The most meters a registrar enrols.
 pub const MAX_ENROLLED_METERS: usize = 1 << 16;
@@ -94,7 +94,7 @@ pub fn meter_registration_submission(
     let public = PublicKey::from(key);
     let registration = Registration {
         registrar: avatar_of_key(registrar),
-        avatar: meter_avatar(&public),
+        avatar: avatar_of_key(&public),
         kind: AvatarKind::Meter { meter, cell },
         key: public,
         at: now,
@@ -105,11 +105,6 @@ pub fn meter_registration_submission(
         registration: Box::new(unsigned),
         signature,
     }
-}
-
-/// The avatar of the meter whose gateway signs with `key`.
-pub fn meter_avatar(key: &PublicKey) -> AvatarId {
-    avatar_of_key(key)
 }
 
 /// One meter as the registrar's meters file (TOML `[[meter]]`) states it.

@@ -51,8 +51,7 @@ pub use channels::{
 };
 pub use clearing::{ClearedInterval, MAX_CLEARING_PERIOD};
 pub use meters::{
-    EnrolledMeter, MAX_ENROLLED_METERS, meter_avatar, meter_registration_submission,
-    meters_from_toml,
+    EnrolledMeter, MAX_ENROLLED_METERS, meter_registration_submission, meters_from_toml,
 };
 
 use crate::behaviour::TeSubmission;

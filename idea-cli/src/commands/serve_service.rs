@@ -1077,7 +1077,7 @@ pub(crate) fn run(
                 .map_err(|e| format!("{name}: {e}"))?;
                 let gateway = idea_agent::device::MeterGateway::new(
                     deployment,
-                    idea_agent::te_node::meter_avatar(&public),
+                    idea_agent::te_node::avatar_of_key(&public),
                     key,
                     0,
                 );
