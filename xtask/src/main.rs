@@ -3,8 +3,12 @@
 //! `cargo xtask test` prepares the interoperability peers (a Python virtual environment built from the pinned
 //! `interop/requirements.txt`) and then runs every check CI runs, in this order, stopping at the first failure:
 //! `cargo fmt --check`, clippy with `-D warnings` on all targets, rustdoc with `-D warnings`, and the tests of
-//! the whole workspace, all with every feature on (the tokio transports included). `--no-lint` runs only the peers and the tests.
+//! the whole workspace, all with every feature on (the tokio transports included), then the C ABI's checks
+//! (`ffi` module: header drift, the C programs natively, under Valgrind and with the sanitizers). `--no-lint`
+//! runs only the peers and the tests.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod ffi;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -15,9 +19,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&root, args.iter().any(|a| a == "--no-lint")),
         Some("peers") => prepare_peers(&root).map(|_| ()),
+        Some("ffi-header") => ffi::header(&root, args.iter().any(|a| a == "--check")),
+        Some("ffi") => ffi::c_tests(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]   every check CI runs\n       cargo xtask peers               only prepare the interoperability peers"
+                "usage: cargo xtask test [--no-lint]      every check CI runs\n       cargo xtask peers                  only prepare the interoperability peers\n       cargo xtask ffi-header [--check]   write (or check) ffi/include/idea.h\n       cargo xtask ffi                    the C programs of ffi/tests: native, Valgrind, sanitizers"
             );
             return ExitCode::from(2);
         }
@@ -77,7 +83,7 @@ fn test(root: &Path, no_lint: bool) -> Result<(), String> {
             return Err(format!("{name} failed ({status})"));
         }
     }
-    Ok(())
+    ffi::c_tests(root)
 }
 
 /// One cargo invocation: a name for the log, its arguments, and extra environment.
@@ -87,7 +93,7 @@ type Step = (
     Vec<(&'static str, &'static str)>,
 );
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
@@ -134,7 +140,7 @@ fn prepare_peers(root: &Path) -> Result<Option<PathBuf>, String> {
     Ok(Some(python))
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     let status = cmd
         .status()
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;

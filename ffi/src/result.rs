@@ -1,0 +1,143 @@
+//! Result codes: every exported function returns one. Numbers are stable — a code once published keeps its
+//! number and meaning — and grouped in ranges: 0 success, 1–99 the ABI itself, 100–199 IEC 104, 200–299
+//! FIPA-ACL, 300–399 IEEE 2030.5, 400–499 Modbus/SunSpec, 500–599 TE, 600–699 NG. Details of a failure are in
+//! [`crate::idea_last_error`].
+
+use std::ffi::c_char;
+
+/// What a call came to. `IDEA_RESULT_OK` (0) is success; every other value is a failure whose details are in
+/// `idea_last_error`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdeaResult {
+    /// Success.
+    Ok = 0,
+    /// A pointer that must not be null was null.
+    NullPointer = 1,
+    /// The output buffer is too small; the length it needs was written to the length output.
+    BufferTooSmall = 2,
+    /// Text that must be UTF-8 is not.
+    InvalidUtf8 = 3,
+    /// An argument is out of range or inconsistent with the others.
+    InvalidArgument = 4,
+    /// A panic inside the library was caught; the call had no effect that can be relied on.
+    Panic = 5,
+    /// A handle of another type, or one already freed, was passed.
+    InvalidHandle = 6,
+    /// The call is not allowed in the object's present state.
+    WrongState = 7,
+    /// The field or item asked for is absent (a parameter the message does not carry).
+    NotFound = 8,
+    /// IEC 104: the bytes are not a well-formed APDU or ASDU.
+    Iec104Decode = 100,
+    /// IEC 104: a value does not fit the frame or the ASDU parameters.
+    Iec104Encode = 101,
+    /// IEC 104: link or ASDU parameters break the standard's rules.
+    Iec104Parameters = 102,
+    /// IEC 104: the link has closed the connection; see the event for why.
+    Iec104LinkClosed = 103,
+    /// IEC 104: another failure.
+    Iec104Other = 199,
+    /// FIPA-ACL: the input does not follow the representation's grammar.
+    FipaDecode = 200,
+    /// FIPA-ACL: a size or nesting limit was exceeded.
+    FipaLimit = 201,
+    /// FIPA-ACL: a value cannot be represented in the chosen form.
+    FipaInvalid = 202,
+    /// FIPA-ACL: another failure.
+    FipaOther = 299,
+}
+
+/// Every code, for the name table and its test.
+pub(crate) const ALL: [IdeaResult; 18] = [
+    IdeaResult::Ok,
+    IdeaResult::NullPointer,
+    IdeaResult::BufferTooSmall,
+    IdeaResult::InvalidUtf8,
+    IdeaResult::InvalidArgument,
+    IdeaResult::Panic,
+    IdeaResult::InvalidHandle,
+    IdeaResult::WrongState,
+    IdeaResult::NotFound,
+    IdeaResult::Iec104Decode,
+    IdeaResult::Iec104Encode,
+    IdeaResult::Iec104Parameters,
+    IdeaResult::Iec104LinkClosed,
+    IdeaResult::Iec104Other,
+    IdeaResult::FipaDecode,
+    IdeaResult::FipaLimit,
+    IdeaResult::FipaInvalid,
+    IdeaResult::FipaOther,
+];
+
+impl IdeaResult {
+    /// The code's name as the header spells it, NUL-terminated.
+    pub(crate) fn name(self) -> &'static std::ffi::CStr {
+        match self {
+            IdeaResult::Ok => c"IDEA_RESULT_OK",
+            IdeaResult::NullPointer => c"IDEA_RESULT_NULL_POINTER",
+            IdeaResult::BufferTooSmall => c"IDEA_RESULT_BUFFER_TOO_SMALL",
+            IdeaResult::InvalidUtf8 => c"IDEA_RESULT_INVALID_UTF8",
+            IdeaResult::InvalidArgument => c"IDEA_RESULT_INVALID_ARGUMENT",
+            IdeaResult::Panic => c"IDEA_RESULT_PANIC",
+            IdeaResult::InvalidHandle => c"IDEA_RESULT_INVALID_HANDLE",
+            IdeaResult::WrongState => c"IDEA_RESULT_WRONG_STATE",
+            IdeaResult::NotFound => c"IDEA_RESULT_NOT_FOUND",
+            IdeaResult::Iec104Decode => c"IDEA_RESULT_IEC104_DECODE",
+            IdeaResult::Iec104Encode => c"IDEA_RESULT_IEC104_ENCODE",
+            IdeaResult::Iec104Parameters => c"IDEA_RESULT_IEC104_PARAMETERS",
+            IdeaResult::Iec104LinkClosed => c"IDEA_RESULT_IEC104_LINK_CLOSED",
+            IdeaResult::Iec104Other => c"IDEA_RESULT_IEC104_OTHER",
+            IdeaResult::FipaDecode => c"IDEA_RESULT_FIPA_DECODE",
+            IdeaResult::FipaLimit => c"IDEA_RESULT_FIPA_LIMIT",
+            IdeaResult::FipaInvalid => c"IDEA_RESULT_FIPA_INVALID",
+            IdeaResult::FipaOther => c"IDEA_RESULT_FIPA_OTHER",
+        }
+    }
+}
+
+/// The name of a result code (`"IDEA_RESULT_BUFFER_TOO_SMALL"`), for logs; `"IDEA_RESULT_UNKNOWN"` for a number
+/// that is not a code.
+///
+/// Ownership: the string is static; do not free it. Thread safety: any thread, any time.
+#[unsafe(no_mangle)]
+pub extern "C" fn idea_result_name(result: u32) -> *const c_char {
+    ALL.iter()
+        .find(|r| **r as u32 == result)
+        .map_or(c"IDEA_RESULT_UNKNOWN", |r| r.name())
+        .as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_own_number_and_a_name_spelt_from_its_variant() {
+        let mut numbers: Vec<u32> = ALL.iter().map(|r| *r as u32).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), ALL.len());
+        for r in ALL {
+            let name = r.name().to_str().unwrap();
+            let variant = format!("{r:?}");
+            let screaming: String = variant
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let sep = (i > 0 && c.is_ascii_uppercase()).then_some('_');
+                    sep.into_iter()
+                        .chain(std::iter::once(c.to_ascii_uppercase()))
+                })
+                .collect();
+            assert_eq!(name, format!("IDEA_RESULT_{screaming}"), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_number_has_the_unknown_name() {
+        // SAFETY: idea_result_name returns a static NUL-terminated string.
+        let name = unsafe { std::ffi::CStr::from_ptr(idea_result_name(98)) };
+        assert_eq!(name, c"IDEA_RESULT_UNKNOWN");
+    }
+}
