@@ -24,6 +24,15 @@
 // Most ASDUs queued behind the k window before `idea_iec104_link_send_asdu` refuses more.
 #define IDEA_IEC104_MAX_QUEUED 4096
 
+// The most octets one Modbus TCP frame takes (MBAP 7 + PDU 253): a buffer this large always suffices.
+#define IDEA_MODBUS_TCP_MAX_FRAME 260
+
+// The most registers one read answers (function 3 or 4).
+#define IDEA_MODBUS_MAX_READ 125
+
+// The most registers one write of `idea_sunspec_model_take_write` holds (a Write Multiple Registers).
+#define IDEA_SUNSPEC_MAX_WRITE 123
+
 // The ABI version this header describes. It grows by one whenever a function, type or code is changed or
 // removed in a way an already-compiled caller would notice; additions keep it.
 #define IDEA_ABI_VERSION 1
@@ -71,6 +80,16 @@ enum IdeaResult
     IDEA_RESULT_FIPA_INVALID = 202,
     // FIPA-ACL: another failure.
     IDEA_RESULT_FIPA_OTHER = 299,
+    // Modbus: the bytes are not a well-formed frame.
+    IDEA_RESULT_MODBUS_DECODE = 400,
+    // Modbus: the frame is not all there yet; `idea_modbus_tcp_frame_length` says how much is needed.
+    IDEA_RESULT_MODBUS_INCOMPLETE = 401,
+    // Modbus/SunSpec: a value cannot be encoded or does not fit (a quantity, a point's type, a read-only point).
+    IDEA_RESULT_MODBUS_INVALID = 402,
+    // SunSpec: a model definition is malformed, or registers do not fit their model.
+    IDEA_RESULT_SUNSPEC_MODEL = 403,
+    // Modbus/SunSpec: another failure.
+    IDEA_RESULT_MODBUS_OTHER = 499,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -331,6 +350,21 @@ typedef struct IdeaIec104Asdu IdeaIec104Asdu;
 // safe to use from two threads at once; may move between threads.
 typedef struct IdeaIec104Link IdeaIec104Link;
 
+// Model definitions by id. Made by `idea_sunspec_catalog_builtin`, freed with `idea_sunspec_catalog_free`.
+// Read-only once loaded: safe to read from several threads at once.
+typedef struct IdeaSunspecCatalog IdeaSunspecCatalog;
+
+// A device's models as discovered. Read-only: safe to read from several threads at once.
+typedef struct IdeaSunspecDevice IdeaSunspecDevice;
+
+// One model instance: its registers (from `ID` on) laid out by its definition. Not safe to use from two
+// threads at once; may move between threads.
+typedef struct IdeaSunspecModel IdeaSunspecModel;
+
+// Discovery of a device's models (the `SunS` marker at 40000, 0 or 50000, then model headers and bodies):
+// the caller performs the reads it asks for. Not safe to use from two threads at once.
+typedef struct IdeaSunspecScanner IdeaSunspecScanner;
+
 // ASDU field sizes (IEC 60870-5-101 clause 7.1): cause of transmission 1|2, common address 1|2, information
 // object address 1|2|3 octets. IEC 104 uses 2, 2, 3; wherever a pointer to this struct may be null, null means
 // those.
@@ -434,6 +468,37 @@ typedef struct IdeaIec104LinkEvent {
     // The unexpected U function (an `IdeaIec104UFunction`).
     uint32_t u_function;
 } IdeaIec104LinkEvent;
+
+// An answer to a register request, as `idea_modbus_tcp_response_decode` reads it.
+typedef struct IdeaModbusResponse {
+    // The transaction id it answers.
+    uint16_t transaction;
+    // The unit id.
+    uint8_t unit;
+    // The function code (without the exception bit).
+    uint8_t function;
+    // The exception code when the device refused (1 illegal function, 2 illegal data address, 3 illegal data
+    // value, 4 server device failure, 6 busy, …); 0 for a normal answer.
+    uint8_t exception;
+    // For a write: the first register written (functions 6 and 16).
+    uint16_t address;
+    // Registers read (copied to the caller's array) or written.
+    uint16_t count;
+} IdeaModbusResponse;
+
+// What a model instance is.
+typedef struct IdeaSunspecModelInfo {
+    // The model id (1 common, 203 three-phase meter, 64901 IDEA energy hub, …).
+    uint16_t id;
+    // Its length `L` in registers (after `ID` and `L`).
+    uint16_t length;
+    // The register address of its `ID`.
+    uint16_t address;
+    // Whether the catalog knows the model (else only its registers are kept).
+    bool known;
+    // Whether its registers do not fit its definition (`idea_sunspec_model_problem` says how).
+    bool has_problem;
+} IdeaSunspecModelInfo;
 
 #ifdef __cplusplus
 extern "C" {
@@ -897,11 +962,349 @@ IdeaResult idea_iec104_link_status(const struct IdeaIec104Link *link,
 // `link` is null or valid for reading and writing a pointer that is null or a live link handle.
 IdeaResult idea_iec104_link_free(struct IdeaIec104Link **link);
 
+// How many octets the Modbus TCP frame at the front of `bytes` takes, from its MBAP header: 7 while the header
+// is not all there (read at least that many, then ask again). A protocol id other than 0 or a length outside
+// 2–254 is `IDEA_RESULT_MODBUS_DECODE`: close the connection.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `bytes` is null or valid for `len` bytes; `out_needed` is valid for writing.
+IdeaResult idea_modbus_tcp_frame_length(const uint8_t *bytes,
+                                        size_t len,
+                                        size_t *out_needed);
+
+// Encodes a read of `count` (1–125) registers from `address`: holding registers (function 3) or, with
+// `input_registers`, input registers (function 4).
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_modbus_tcp_read_request(uint16_t transaction,
+                                        uint8_t unit,
+                                        bool input_registers,
+                                        uint16_t address,
+                                        uint16_t count,
+                                        uint8_t *buf,
+                                        size_t cap,
+                                        size_t *out_len);
+
+// Encodes a write of `count` (1–123) registers from `address` (function 16, Write Multiple Registers).
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `values` is valid for `count` registers; `buf` is null or valid for `cap` bytes; `out_len` is valid for
+// writing.
+IdeaResult idea_modbus_tcp_write_request(uint16_t transaction,
+                                         uint8_t unit,
+                                         uint16_t address,
+                                         const uint16_t *values,
+                                         size_t count,
+                                         uint8_t *buf,
+                                         size_t cap,
+                                         size_t *out_len);
+
+// Decodes the answer at the front of `bytes` to a register request: `*out` says what it is; the registers of
+// a read are copied into `registers` (room for `cap` of them; `IDEA_RESULT_BUFFER_TOO_SMALL` with the count in
+// `out->count` otherwise); an exception is `out->exception`, not a failure. `*out_used` receives the octets
+// taken. A frame not all there is `IDEA_RESULT_MODBUS_INCOMPLETE`; an answer of another function is
+// `IDEA_RESULT_MODBUS_INVALID`.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `bytes` is null or valid for `len` bytes; `registers` is null or valid for `cap` registers; `out` and
+// `out_used` are valid for writing.
+IdeaResult idea_modbus_tcp_response_decode(const uint8_t *bytes,
+                                           size_t len,
+                                           struct IdeaModbusResponse *out,
+                                           uint16_t *registers,
+                                           size_t cap,
+                                           size_t *out_used);
+
 // The name of a result code (`"IDEA_RESULT_BUFFER_TOO_SMALL"`), for logs; `"IDEA_RESULT_UNKNOWN"` for a number
 // that is not a code.
 //
 // Ownership: the string is static; do not free it. Thread safety: any thread, any time.
 const char *idea_result_name(uint32_t result);
+
+// The models shipped with the library: SunSpec 1, 101, 103, 124, 201–204, 701–715, 802 and the IDEA vendor
+// models 64900–64904, read from the official JSON definitions.
+//
+// Ownership: `*out` is a new handle; free it with `idea_sunspec_catalog_free`. Thread safety: any thread.
+//
+// # Safety
+// `out` is valid for writing.
+IdeaResult idea_sunspec_catalog_builtin(struct IdeaSunspecCatalog **out);
+
+// Adds every `model_*.json` file of directory `dir` (the SunSpec models repository's `json/` layout); a
+// malformed file is `IDEA_RESULT_SUNSPEC_MODEL` naming it. `*out_loaded` receives how many were added.
+//
+// Thread safety: not while other threads read the catalog.
+//
+// # Safety
+// `catalog` is a live handle; `dir` is NUL-terminated; `out_loaded` is null or valid for writing.
+IdeaResult idea_sunspec_catalog_load_dir(struct IdeaSunspecCatalog *catalog,
+                                         const char *dir,
+                                         size_t *out_loaded);
+
+// Frees the catalog in `*catalog` and sets it to null; null does nothing.
+//
+// # Safety
+// `catalog` is null or valid for reading and writing a pointer that is null or a live catalog handle.
+IdeaResult idea_sunspec_catalog_free(struct IdeaSunspecCatalog **catalog);
+
+// A new instance of model `id` at register `address` with every point not implemented, except `ID`, `L` and
+// the repeating-group counts given as `n` pairs (`count_names[i]`, `counts[i]`), such as `("NCrv", 2)`; the
+// length follows from the counts. For a device's own map: fill it with `idea_sunspec_model_put_number`.
+//
+// Ownership: `*out` is a new handle; free it with `idea_sunspec_model_free`. Thread safety: any thread.
+//
+// # Safety
+// `catalog` is a live handle; `count_names` and `counts` are valid for `n` entries (or null with `n` 0), each
+// name NUL-terminated; `out` is valid for writing.
+IdeaResult idea_sunspec_model_new(const struct IdeaSunspecCatalog *catalog,
+                                  uint16_t id,
+                                  uint16_t address,
+                                  const char *const *count_names,
+                                  const uint16_t *counts,
+                                  size_t n,
+                                  struct IdeaSunspecModel **out);
+
+// The model instance in `len` registers read from `address`, starting at its `ID` and `L` (so `len` is
+// `L + 2`); a model the catalog does not know keeps its registers only. Registers that do not fit the
+// definition leave the model with a problem (`has_problem`), never a crash.
+//
+// Ownership: `*out` is a new handle. Thread safety: any thread.
+//
+// # Safety
+// `catalog` is a live handle; `registers` is valid for `len` registers; `out` is valid for writing.
+IdeaResult idea_sunspec_model_from_registers(const struct IdeaSunspecCatalog *catalog,
+                                             uint16_t address,
+                                             const uint16_t *registers,
+                                             size_t len,
+                                             struct IdeaSunspecModel **out);
+
+// What the model is.
+//
+// Thread safety: any thread, while no other call changes the model.
+//
+// # Safety
+// `model` is a live handle; `out` is valid for writing.
+IdeaResult idea_sunspec_model_info(const struct IdeaSunspecModel *model, struct IdeaSunspecModelInfo *out);
+
+// Why the model's registers do not fit its definition (text); `IDEA_RESULT_NOT_FOUND` when they do.
+//
+// Thread safety: any thread, while no other call changes the model.
+//
+// # Safety
+// `model` is a live handle; `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_sunspec_model_problem(const struct IdeaSunspecModel *model,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *out_len);
+
+// A point's engineering value, its scale factor applied (`W` with `W_SF` −1 and raw 2345 is 234.5), by its
+// path (`"W"`, `"Crv[0].Pt[3].V"`, repeating groups counted from 0). `*out_present` is false — and `*out_value` 0 — when
+// the device does not implement the point (or its scale factor). A point that is not a number is
+// `IDEA_RESULT_MODBUS_INVALID`; an unknown path too, naming it.
+//
+// Thread safety: any thread, while no other call changes the model.
+//
+// # Safety
+// `model` is a live handle; `path` is NUL-terminated; the outputs are valid for writing.
+IdeaResult idea_sunspec_model_get_number(const struct IdeaSunspecModel *model,
+                                         const char *path,
+                                         double *out_value,
+                                         bool *out_present);
+
+// A point's value as text: a string point's characters, an address in its usual notation, a number in
+// decimal (unscaled). `IDEA_RESULT_NOT_FOUND` when the device does not implement it.
+//
+// Thread safety: any thread, while no other call changes the model.
+//
+// # Safety
+// `model` is a live handle; `path` is NUL-terminated; `buf` is null or valid for `cap` bytes; `out_len` is
+// valid for writing.
+IdeaResult idea_sunspec_model_get_text(const struct IdeaSunspecModel *model,
+                                       const char *path,
+                                       char *buf,
+                                       size_t cap,
+                                       size_t *out_len);
+
+// Sets a writable point from an engineering value (`raw = round(value / 10^sf)`) and records the registers
+// to write to the device (`idea_sunspec_model_take_write`). A read-only point, a value its type cannot hold
+// or an unimplemented scale factor is `IDEA_RESULT_MODBUS_INVALID`.
+//
+// Thread safety: not with other calls on the same model.
+//
+// # Safety
+// `model` is a live handle; `path` is NUL-terminated.
+IdeaResult idea_sunspec_model_set_number(struct IdeaSunspecModel *model, const char *path, double value);
+
+// Sets any point, writable or not, from an engineering value without recording a write: how a device fills its
+// own map. A scale factor point (`W_SF`) is put with its raw value.
+//
+// Thread safety: not with other calls on the same model.
+//
+// # Safety
+// `model` is a live handle; `path` is NUL-terminated.
+IdeaResult idea_sunspec_model_put_number(struct IdeaSunspecModel *model,
+                                         const char *path,
+                                         double value);
+
+// Sets a string point (`"Mn"`, `"SN"`) without recording a write (a device filling its map), or, with
+// `record_write`, as a writable point whose registers are to be written.
+//
+// Thread safety: not with other calls on the same model.
+//
+// # Safety
+// `model` is a live handle; `path` and `text` are NUL-terminated.
+IdeaResult idea_sunspec_model_put_text(struct IdeaSunspecModel *model,
+                                       const char *path,
+                                       const char *text,
+                                       bool record_write);
+
+// The model's registers from its `ID` on (`L + 2` of them), copied into `registers` (room for `cap`);
+// `*out_len` always receives the count.
+//
+// Thread safety: any thread, while no other call changes the model.
+//
+// # Safety
+// `model` is a live handle; `registers` is null or valid for `cap` registers; `out_len` is valid for writing.
+IdeaResult idea_sunspec_model_registers(const struct IdeaSunspecModel *model,
+                                        uint16_t *registers,
+                                        size_t cap,
+                                        size_t *out_len);
+
+// Overwrites the model's registers from `address` with `len` fresh values read off the device, keeping its
+// layout; registers outside the model are ignored.
+//
+// Thread safety: not with other calls on the same model.
+//
+// # Safety
+// `model` is a live handle; `registers` is valid for `len` registers.
+IdeaResult idea_sunspec_model_load(struct IdeaSunspecModel *model,
+                                   uint16_t address,
+                                   const uint16_t *registers,
+                                   size_t len);
+
+// The next block of registers the `set` calls owe the device — send it as a Write Multiple Registers: its
+// first register in `*out_address`, its values in `registers` (`IDEA_SUNSPEC_MAX_WRITE` always suffice; a
+// block that does not fit is kept). `*out_count` is 0 when nothing is owed.
+//
+// Thread safety: not with other calls on the same model.
+//
+// # Safety
+// `model` is a live handle; `registers` is null or valid for `cap` registers; the outputs are valid for
+// writing.
+IdeaResult idea_sunspec_model_take_write(struct IdeaSunspecModel *model,
+                                         uint16_t *out_address,
+                                         uint16_t *registers,
+                                         size_t cap,
+                                         size_t *out_count);
+
+// Frees the model in `*model` and sets it to null; null does nothing.
+//
+// # Safety
+// `model` is null or valid for reading and writing a pointer that is null or a live model handle.
+IdeaResult idea_sunspec_model_free(struct IdeaSunspecModel **model);
+
+// A scanner that discovers a device's models with the catalog's definitions (copied: the catalog may be freed).
+//
+// Ownership: `*out` is a new handle; free it with `idea_sunspec_scanner_free`. Thread safety: any thread.
+//
+// # Safety
+// `catalog` is a live handle; `out` is valid for writing.
+IdeaResult idea_sunspec_scanner_new(const struct IdeaSunspecCatalog *catalog,
+                                    struct IdeaSunspecScanner **out);
+
+// The read the scan needs next: `count` holding registers (1–125) from `address` (function 3). `*out_has` is
+// false when the scan is done: call `idea_sunspec_scanner_finish`.
+//
+// Thread safety: not with other calls on the same scanner.
+//
+// # Safety
+// `scanner` is a live handle; the outputs are valid for writing.
+IdeaResult idea_sunspec_scanner_poll_read(struct IdeaSunspecScanner *scanner,
+                                          bool *out_has,
+                                          uint16_t *out_address,
+                                          uint16_t *out_count);
+
+// The registers the last asked read returned (exactly the count asked; another count ends the scan with
+// `IDEA_RESULT_MODBUS_INVALID`).
+//
+// Thread safety: not with other calls on the same scanner.
+//
+// # Safety
+// `scanner` is a live handle; `registers` is valid for `len` registers.
+IdeaResult idea_sunspec_scanner_handle_registers(struct IdeaSunspecScanner *scanner,
+                                                 const uint16_t *registers,
+                                                 size_t len);
+
+// The last asked read failed: the device answered Modbus exception `exception` (1–255), or, with 0, did not
+// answer. While probing for `SunS` the scan tries the next base address.
+//
+// Thread safety: not with other calls on the same scanner.
+//
+// # Safety
+// `scanner` is a live handle.
+IdeaResult idea_sunspec_scanner_handle_failure(struct IdeaSunspecScanner *scanner, uint8_t exception);
+
+// Ends the scan: the device's models into `*out` (a new handle). No `SunS` marker found is
+// `IDEA_RESULT_MODBUS_INVALID`, naming the addresses tried. The scanner is spent either way.
+//
+// Ownership: `*out` is a new handle; free it with `idea_sunspec_device_free`. Thread safety: not with other
+// calls on the same scanner.
+//
+// # Safety
+// `scanner` is a live handle; `out` is valid for writing.
+IdeaResult idea_sunspec_scanner_finish(struct IdeaSunspecScanner *scanner, struct IdeaSunspecDevice **out);
+
+// Frees the scanner in `*scanner` and sets it to null; null does nothing.
+//
+// # Safety
+// `scanner` is null or valid for reading and writing a pointer that is null or a live scanner handle.
+IdeaResult idea_sunspec_scanner_free(struct IdeaSunspecScanner **scanner);
+
+// The device's base register (where `SunS` is) and how many models it has.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `device` is a live handle; the outputs are null or valid for writing.
+IdeaResult idea_sunspec_device_info(const struct IdeaSunspecDevice *device,
+                                    uint16_t *out_base,
+                                    size_t *out_model_count);
+
+// A copy of the device's model number `index` (0 to count − 1, in map order) as a new model handle.
+//
+// Ownership: `*out` is a new handle; free it with `idea_sunspec_model_free`. Thread safety: any thread.
+//
+// # Safety
+// `device` is a live handle; `out` is valid for writing.
+IdeaResult idea_sunspec_device_model_at(const struct IdeaSunspecDevice *device,
+                                        size_t index,
+                                        struct IdeaSunspecModel **out);
+
+// A copy of the device's first model with id `id` as a new model handle; `IDEA_RESULT_NOT_FOUND` when it has
+// none.
+//
+// Ownership: `*out` is a new handle; free it with `idea_sunspec_model_free`. Thread safety: any thread.
+//
+// # Safety
+// `device` is a live handle; `out` is valid for writing.
+IdeaResult idea_sunspec_device_find(const struct IdeaSunspecDevice *device,
+                                    uint16_t id,
+                                    struct IdeaSunspecModel **out);
+
+// Frees the device in `*device` and sets it to null; null does nothing.
+//
+// # Safety
+// `device` is null or valid for reading and writing a pointer that is null or a live device handle.
+IdeaResult idea_sunspec_device_free(struct IdeaSunspecDevice **device);
 
 // The library's version (`"0.1.0"`), NUL-terminated.
 //

@@ -59,6 +59,19 @@ impl From<fipa_acl::Error> for FfiError {
     }
 }
 
+impl From<modbus_profiles::Error> for FfiError {
+    fn from(e: modbus_profiles::Error) -> FfiError {
+        let code = match &e {
+            modbus_profiles::Error::Decode { .. } => IdeaResult::ModbusDecode,
+            modbus_profiles::Error::Incomplete { .. } => IdeaResult::ModbusIncomplete,
+            modbus_profiles::Error::Invalid { .. } => IdeaResult::ModbusInvalid,
+            modbus_profiles::Error::Model { .. } => IdeaResult::SunspecModel,
+            _ => IdeaResult::ModbusOther,
+        };
+        FfiError::new(code, format!("Modbus/SunSpec: {e}"))
+    }
+}
+
 thread_local! {
     static LAST_ERROR: RefCell<Option<FfiError>> = const { RefCell::new(None) };
 }

@@ -3,9 +3,11 @@
 //!
 //! What it does: IEC 60870-5-104 APDUs decoded into C struct views (with iteration over information objects)
 //! and encoded, and the link layer driven from C with bytes and explicit time ([`iec104`]); FIPA-ACL messages
-//! in the string, XML and bit-efficient representations, read field by field and built ([`fipa`]).
+//! in the string, XML and bit-efficient representations, read field by field and built ([`fipa`]); Modbus TCP
+//! register requests and answers ([`modbus`]); SunSpec models loaded from the official JSON definitions,
+//! decoded from and encoded to register blocks, and device discovery driven by the caller's reads ([`sunspec`]).
 //!
-//! What it does not do (yet): IEEE 2030.5, Modbus/SunSpec, TE and NG functions; sockets, threads or clocks —
+//! What it does not do (yet): IEEE 2030.5, TE and NG functions; sockets, threads or clocks —
 //! the caller owns them, as in every sans-IO core of the SDK.
 //!
 //! The rules every function keeps:
@@ -44,7 +46,9 @@ pub mod fipa;
 mod guard;
 mod handle;
 pub mod iec104;
+pub mod modbus;
 mod result;
+pub mod sunspec;
 mod version;
 
 pub use error::idea_last_error;
@@ -56,5 +60,7 @@ pub use iec104::apdu::*;
 pub use iec104::asdu::*;
 pub use iec104::element::*;
 pub use iec104::link::*;
+pub use modbus::*;
 pub use result::{IdeaResult, idea_result_name};
+pub use sunspec::*;
 pub use version::{IDEA_ABI_VERSION, idea_abi_version, idea_version};

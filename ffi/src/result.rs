@@ -46,10 +46,20 @@ pub enum IdeaResult {
     FipaInvalid = 202,
     /// FIPA-ACL: another failure.
     FipaOther = 299,
+    /// Modbus: the bytes are not a well-formed frame.
+    ModbusDecode = 400,
+    /// Modbus: the frame is not all there yet; `idea_modbus_tcp_frame_length` says how much is needed.
+    ModbusIncomplete = 401,
+    /// Modbus/SunSpec: a value cannot be encoded or does not fit (a quantity, a point's type, a read-only point).
+    ModbusInvalid = 402,
+    /// SunSpec: a model definition is malformed, or registers do not fit their model.
+    SunspecModel = 403,
+    /// Modbus/SunSpec: another failure.
+    ModbusOther = 499,
 }
 
 /// Every code, for the name table and its test.
-pub(crate) const ALL: [IdeaResult; 18] = [
+pub(crate) const ALL: [IdeaResult; 23] = [
     IdeaResult::Ok,
     IdeaResult::NullPointer,
     IdeaResult::BufferTooSmall,
@@ -68,6 +78,11 @@ pub(crate) const ALL: [IdeaResult; 18] = [
     IdeaResult::FipaLimit,
     IdeaResult::FipaInvalid,
     IdeaResult::FipaOther,
+    IdeaResult::ModbusDecode,
+    IdeaResult::ModbusIncomplete,
+    IdeaResult::ModbusInvalid,
+    IdeaResult::SunspecModel,
+    IdeaResult::ModbusOther,
 ];
 
 impl IdeaResult {
@@ -92,6 +107,11 @@ impl IdeaResult {
             IdeaResult::FipaLimit => c"IDEA_RESULT_FIPA_LIMIT",
             IdeaResult::FipaInvalid => c"IDEA_RESULT_FIPA_INVALID",
             IdeaResult::FipaOther => c"IDEA_RESULT_FIPA_OTHER",
+            IdeaResult::ModbusDecode => c"IDEA_RESULT_MODBUS_DECODE",
+            IdeaResult::ModbusIncomplete => c"IDEA_RESULT_MODBUS_INCOMPLETE",
+            IdeaResult::ModbusInvalid => c"IDEA_RESULT_MODBUS_INVALID",
+            IdeaResult::SunspecModel => c"IDEA_RESULT_SUNSPEC_MODEL",
+            IdeaResult::ModbusOther => c"IDEA_RESULT_MODBUS_OTHER",
         }
     }
 }

@@ -158,8 +158,12 @@ fn c_programs(tests: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(programs)
 }
 
-/// What a test program is given on its command line: the FIPA test reads the shared vectors.
+/// What a test program is given on its command line: the FIPA test reads the shared vectors, the SunSpec test
+/// the official models directory.
 fn program_args(name: &str, shared: &Path) -> Result<Vec<PathBuf>, String> {
+    if name == "sunspec" {
+        return Ok(vec![shared.join("sunspec-models")]);
+    }
     if name != "fipa" {
         return Ok(Vec::new());
     }
