@@ -9,6 +9,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ffi;
+mod ffi_consumers;
+mod ffi_install;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -21,9 +23,21 @@ fn main() -> ExitCode {
         Some("peers") => prepare_peers(&root).map(|_| ()),
         Some("ffi-header") => ffi::header(&root, args.iter().any(|a| a == "--check")),
         Some("ffi") => ffi::c_tests(&root),
+        Some("ffi-install") => match args
+            .iter()
+            .position(|a| a == "--prefix")
+            .and_then(|i| args.get(i + 1))
+        {
+            Some(prefix) => ffi_install::install(
+                &root,
+                Path::new(prefix),
+                args.iter().any(|a| a == "--debug"),
+            ),
+            None => Err("ffi-install needs --prefix DIR".to_owned()),
+        },
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]      every check CI runs\n       cargo xtask peers                  only prepare the interoperability peers\n       cargo xtask ffi-header [--check]   write (or check) ffi/include/idea.h\n       cargo xtask ffi                    the C programs of ffi/tests: native, Valgrind, sanitizers"
+                "usage: cargo xtask test [--no-lint]      every check CI runs\n       cargo xtask peers                  only prepare the interoperability peers\n       cargo xtask ffi-header [--check]   write (or check) ffi/include/idea.h\n       cargo xtask ffi                    the C programs of ffi/tests (native, Valgrind, sanitizers) and the\n                                          gateway example built with pkg-config and CMake against idea serve devices\n       cargo xtask ffi-install --prefix DIR [--debug]   install the C library, header, pkg-config file and CMake package"
             );
             return ExitCode::from(2);
         }
