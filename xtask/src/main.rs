@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Some("ffi-install") => match args
             .iter()
             .position(|a| a == "--prefix")
-            .and_then(|i| args.get(i + 1))
+            .and_then(|i| args.get(i.saturating_add(1)))
         {
             Some(prefix) => ffi_install::install(
                 &root,
