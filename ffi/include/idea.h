@@ -90,6 +90,22 @@ enum IdeaResult
     IDEA_RESULT_SUNSPEC_MODEL = 403,
     // Modbus/SunSpec: another failure.
     IDEA_RESULT_MODBUS_OTHER = 499,
+    // TE: the bytes are not a well-formed signed object.
+    IDEA_RESULT_TE_DECODE = 500,
+    // TE: a signature does not verify.
+    IDEA_RESULT_TE_BAD_SIGNATURE = 501,
+    // TE: the signatures are not from those who must sign, in their order.
+    IDEA_RESULT_TE_WRONG_SIGNERS = 502,
+    // TE: the object was made for another deployment.
+    IDEA_RESULT_TE_WRONG_DOMAIN = 503,
+    // TE: no key was given for a signer (or its key version).
+    IDEA_RESULT_TE_UNKNOWN_KEY = 504,
+    // TE: a key or a value is not acceptable (a weak key, a token whose id is not its own, a negative register).
+    IDEA_RESULT_TE_INVALID = 505,
+    // TE: a signed object of a kind this ABI does not read.
+    IDEA_RESULT_TE_UNSUPPORTED_KIND = 506,
+    // TE: another failure.
+    IDEA_RESULT_TE_OTHER = 599,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -338,6 +354,33 @@ typedef uint32_t IdeaAclAgentList;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The kinds of signed object (their codes on the wire). Numbers are stable.
+enum IdeaTeKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint16_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // A smart contract fixing a transaction's terms (seller, then buyer sign).
+    IDEA_TE_KIND_CONTRACT = 16,
+    // A debt payment channel opened between two avatars (TE-09).
+    IDEA_TE_KIND_CHANNEL_OPEN = 32,
+    // A channel state: counter, debts and payments.
+    IDEA_TE_KIND_CHANNEL_STATE = 33,
+    // A cooperative close of a channel.
+    IDEA_TE_KIND_CHANNEL_CLOSE = 34,
+    // A meter's signed register reading (TE-03).
+    IDEA_TE_KIND_METER_READING = 48,
+    // A meter's statement of the energy it counted in one settlement interval.
+    IDEA_TE_KIND_DELIVERY_TOKEN = 49,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum IdeaTeKind IdeaTeKind;
+#else
+typedef uint16_t IdeaTeKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An ACL message. Made by `idea_acl_message_decode`, `idea_acl_message_new` or `idea_acl_message_reply`;
 // freed with `idea_acl_message_free`. Not safe to use from two threads at once; may move between threads.
 typedef struct IdeaAclMessage IdeaAclMessage;
@@ -364,6 +407,10 @@ typedef struct IdeaSunspecModel IdeaSunspecModel;
 // Discovery of a device's models (the `SunS` marker at 40000, 0 or 50000, then model headers and bodies):
 // the caller performs the reads it asks for. Not safe to use from two threads at once.
 typedef struct IdeaSunspecScanner IdeaSunspecScanner;
+
+// A signed object: made by `idea_te_signed_decode` or one of the `_new` functions, freed with
+// `idea_te_signed_free`. Not safe to use from two threads at once; may move between threads.
+typedef struct IdeaTeSigned IdeaTeSigned;
 
 // ASDU field sizes (IEC 60870-5-101 clause 7.1): cause of transmission 1|2, common address 1|2, information
 // object address 1|2|3 octets. IEC 104 uses 2, 2, 3; wherever a pointer to this struct may be null, null means
@@ -499,6 +546,97 @@ typedef struct IdeaSunspecModelInfo {
     // Whether its registers do not fit its definition (`idea_sunspec_model_problem` says how).
     bool has_problem;
 } IdeaSunspecModelInfo;
+
+// What a signed object is and who signs it.
+typedef struct IdeaTeSignedInfo {
+    // Its kind (an `IdeaTeKind`).
+    uint16_t kind;
+    // The channel, contract or avatar it belongs to.
+    uint8_t scope[16];
+    // Its counter (a channel state's, a reading's sequence, a token's interval start in ms); 0 where none.
+    uint64_t counter;
+    // Signatures it carries.
+    size_t signatures;
+    // Signatures it needs (`idea_te_signed_signer` names the signers in order).
+    size_t signers;
+} IdeaTeSignedInfo;
+
+// A signer's key, for verification: the avatar, the version of its key (0 for the key it registered with)
+// and the 32-byte ed25519 public key.
+typedef struct IdeaTeKey {
+    // The avatar id.
+    uint8_t avatar[16];
+    // The key's version.
+    uint32_t key_version;
+    // The public key.
+    uint8_t public_key[32];
+} IdeaTeKey;
+
+// A meter reading's fields.
+typedef struct IdeaTeMeterReading {
+    // The meter's avatar.
+    uint8_t meter[16];
+    // Strictly increasing per meter.
+    uint64_t sequence;
+    // When the registers were read, ms since the Unix epoch (UTC).
+    int64_t at_unix_ms;
+    // Energy that ever flowed into the cell, Wh.
+    int64_t import_wh;
+    // Energy that ever flowed out of the cell, Wh.
+    int64_t export_wh;
+} IdeaTeMeterReading;
+
+// A delivery token's fields.
+typedef struct IdeaTeDeliveryToken {
+    // Its id, derived from the meter and the interval's start.
+    uint8_t id[16];
+    // The meter's avatar.
+    uint8_t meter[16];
+    // The interval's start, ms since the Unix epoch (UTC).
+    int64_t start_unix_ms;
+    // The interval's length, s.
+    uint32_t period_s;
+    // Energy into the cell in the interval, Wh.
+    int64_t import_wh;
+    // Energy out of the cell in the interval, Wh.
+    int64_t export_wh;
+    // Whether a boundary was interpolated across a missing reading.
+    bool estimated;
+} IdeaTeDeliveryToken;
+
+// A channel state's totals, in minor units of the channel's currency.
+typedef struct IdeaTeChannelState {
+    // The channel.
+    uint8_t channel[16];
+    // Its counter.
+    uint64_t counter;
+    // Everything A has ever owed.
+    int64_t owed_by_a;
+    // Everything B has ever owed.
+    int64_t owed_by_b;
+    // Everything A has ever paid.
+    int64_t paid_by_a;
+    // Everything B has ever paid.
+    int64_t paid_by_b;
+    // What A owes B now, net (negative: B owes A).
+    int64_t net_owed_by_a;
+    // Debts this state adds.
+    size_t debts;
+    // Payments this state adds.
+    size_t payments;
+} IdeaTeChannelState;
+
+// A contract's parties and time; its terms are read with `idea_te_contract_transaction_json`.
+typedef struct IdeaTeContract {
+    // The contract (transaction) id.
+    uint8_t id[16];
+    // The seller's avatar (signs first).
+    uint8_t seller[16];
+    // The buyer's avatar.
+    uint8_t buyer[16];
+    // When both agreed, ms since the Unix epoch (UTC).
+    int64_t agreed_at_unix_ms;
+} IdeaTeContract;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1305,6 +1443,213 @@ IdeaResult idea_sunspec_device_find(const struct IdeaSunspecDevice *device,
 // # Safety
 // `device` is null or valid for reading and writing a pointer that is null or a live device handle.
 IdeaResult idea_sunspec_device_free(struct IdeaSunspecDevice **device);
+
+// A new ed25519 key from the operating system's random source: its 32 secret bytes into `out_secret` and
+// its public key into `out_public`. Keep the secret as secret as any private key.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `out_secret` and `out_public` are valid for writing 32 bytes each.
+IdeaResult idea_te_key_generate(uint8_t *out_secret, uint8_t *out_public);
+
+// The public key of a 32-byte ed25519 secret (from the caller's own random source or secure storage).
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `secret` is valid for reading 32 bytes; `out_public` for writing 32.
+IdeaResult idea_te_public_key(const uint8_t *secret, uint8_t *out_public);
+
+// Decodes the signed object at the front of `bytes` (its canonical binary form: kind, deployment, body,
+// signatures). Its form is checked — a body that is not the canonical encoding of its value is refused — but
+// not its signatures: call `idea_te_signed_verify`.
+//
+// Ownership: `*out` is a new handle; free it with `idea_te_signed_free`. Thread safety: any thread.
+//
+// # Safety
+// `bytes` is null or valid for `len` bytes; `out` and `out_used` are valid for writing.
+IdeaResult idea_te_signed_decode(const uint8_t *bytes,
+                                 size_t len,
+                                 struct IdeaTeSigned **out,
+                                 size_t *out_used);
+
+// The object's canonical binary form, signatures included, into `buf`.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_te_signed_encode(const struct IdeaTeSigned *signed_,
+                                 uint8_t *buf,
+                                 size_t cap,
+                                 size_t *out_len);
+
+// What the object is and how many signatures it has and needs.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `out` is valid for writing.
+IdeaResult idea_te_signed_info(const struct IdeaTeSigned *signed_, struct IdeaTeSignedInfo *out);
+
+// The name of a kind (`"delivery-token"`), NUL-terminated; null for a code that is not one.
+//
+// Ownership: static; do not free. Thread safety: any thread.
+const char *idea_te_kind_name(uint16_t kind);
+
+// The deployment the object was made for (text).
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_te_signed_deployment(const struct IdeaTeSigned *signed_,
+                                     char *buf,
+                                     size_t cap,
+                                     size_t *out_len);
+
+// The avatar that must make signature `index` (0 to `signers` − 1, in signing order).
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `out_avatar` is valid for writing 16 bytes.
+IdeaResult idea_te_signed_signer(const struct IdeaTeSigned *signed_, size_t index, uint8_t *out_avatar);
+
+// Signature `index` (0 to `signatures` − 1) as carried: its signer, key version and 64 bytes.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `out_signer` is valid for writing 16 bytes, `out_key_version` for a `u32` and
+// `out_signature` for 64 bytes.
+IdeaResult idea_te_signed_signature(const struct IdeaTeSigned *signed_,
+                                    size_t index,
+                                    uint8_t *out_signer,
+                                    uint32_t *out_key_version,
+                                    uint8_t *out_signature);
+
+// The 32-byte digest the signatures are made over (bound to the protocol, deployment, kind, scope and
+// counter): what a secure element signs with ed25519 before `idea_te_signed_attach`.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `out_digest` is valid for writing 32 bytes.
+IdeaResult idea_te_signed_digest(const struct IdeaTeSigned *signed_, uint8_t *out_digest);
+
+// Adds the signature of `signer` (the next signer in order) made with key `key_version` whose 32 secret bytes
+// are `secret`. Another avatar than the next signer is `IDEA_RESULT_TE_WRONG_SIGNERS`.
+//
+// Thread safety: not with other calls on the same object.
+//
+// # Safety
+// `signed` is a live handle; `signer` is valid for 16 bytes and `secret` for 32.
+IdeaResult idea_te_signed_sign(struct IdeaTeSigned *signed_,
+                               const uint8_t *signer,
+                               uint32_t key_version,
+                               const uint8_t *secret);
+
+// Adds a signature `signer` made elsewhere over `idea_te_signed_digest` (64 bytes). It is checked with the
+// others by `idea_te_signed_verify`.
+//
+// Thread safety: not with other calls on the same object.
+//
+// # Safety
+// `signed` is a live handle; `signer` is valid for 16 bytes and `signature` for 64.
+IdeaResult idea_te_signed_attach(struct IdeaTeSigned *signed_,
+                                 const uint8_t *signer,
+                                 uint32_t key_version,
+                                 const uint8_t *signature);
+
+// Verifies the object: made for `deployment`, carrying exactly the signatures it needs in order, each
+// verifying under the key given for its signer and key version among the `n` `keys` (weak keys refused). A
+// delivery token's id must also be its own. Fails with `IDEA_RESULT_TE_WRONG_DOMAIN`,
+// `IDEA_RESULT_TE_WRONG_SIGNERS`, `IDEA_RESULT_TE_UNKNOWN_KEY`, `IDEA_RESULT_TE_INVALID` or
+// `IDEA_RESULT_TE_BAD_SIGNATURE`, naming the signer.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `deployment` is NUL-terminated; `keys` is valid for `n` keys.
+IdeaResult idea_te_signed_verify(const struct IdeaTeSigned *signed_,
+                                 const char *deployment_name,
+                                 const struct IdeaTeKey *keys,
+                                 size_t n);
+
+// Frees the object in `*signed` and sets it to null; null does nothing.
+//
+// # Safety
+// `signed` is null or valid for reading and writing a pointer that is null or a live handle.
+IdeaResult idea_te_signed_free(struct IdeaTeSigned **signed_);
+
+// A new, unsigned meter reading of `meter` (its registers at `reading->at_unix_ms`) in `deployment`, for
+// the meter to sign (`idea_te_signed_sign` or over its digest). Negative registers are refused.
+//
+// Ownership: `*out` is a new handle. Thread safety: any thread.
+//
+// # Safety
+// `deployment` is NUL-terminated; `reading` is valid for reading; `out` is valid for writing.
+IdeaResult idea_te_meter_reading_new(const char *deployment_name,
+                                     const struct IdeaTeMeterReading *reading,
+                                     struct IdeaTeSigned **out);
+
+// A new, unsigned delivery token of `meter` for the interval from `token->start_unix_ms` (its id derived
+// from both; `token->id` is ignored), for the meter to sign. An empty interval or negative energy is refused.
+//
+// Ownership: `*out` is a new handle. Thread safety: any thread.
+//
+// # Safety
+// `deployment` is NUL-terminated; `token` is valid for reading; `out` is valid for writing.
+IdeaResult idea_te_delivery_token_new(const char *deployment_name,
+                                      const struct IdeaTeDeliveryToken *token,
+                                      struct IdeaTeSigned **out);
+
+// The fields of a meter reading; another kind is `IDEA_RESULT_WRONG_STATE`.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `out` is valid for writing.
+IdeaResult idea_te_meter_reading_read(const struct IdeaTeSigned *signed_, struct IdeaTeMeterReading *out);
+
+// The fields of a delivery token; another kind is `IDEA_RESULT_WRONG_STATE`.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `out` is valid for writing.
+IdeaResult idea_te_delivery_token_read(const struct IdeaTeSigned *signed_, struct IdeaTeDeliveryToken *out);
+
+// The totals of a channel state; another kind is `IDEA_RESULT_WRONG_STATE`. A net that overflows is
+// `IDEA_RESULT_TE_INVALID`.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `out` is valid for writing.
+IdeaResult idea_te_channel_state_read(const struct IdeaTeSigned *signed_, struct IdeaTeChannelState *out);
+
+// A contract's parties and time; another kind is `IDEA_RESULT_WRONG_STATE`.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `out` is valid for writing.
+IdeaResult idea_te_contract_read(const struct IdeaTeSigned *signed_, struct IdeaTeContract *out);
+
+// A contract's transaction — parties, subject, profile, price, delivery window, tolerance, penalty — in its
+// JSON form (`idea-proto`'s serde form), NUL-terminated in `buf`.
+//
+// Thread safety: any thread, while no other call changes the object.
+//
+// # Safety
+// `signed` is a live handle; `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_te_contract_transaction_json(const struct IdeaTeSigned *signed_,
+                                             char *buf,
+                                             size_t cap,
+                                             size_t *out_len);
 
 // The library's version (`"0.1.0"`), NUL-terminated.
 //

@@ -72,6 +72,24 @@ impl From<modbus_profiles::Error> for FfiError {
     }
 }
 
+impl From<te_contract::Error> for FfiError {
+    fn from(e: te_contract::Error) -> FfiError {
+        use te_contract::Error as E;
+        let code = match &e {
+            E::Decode { .. } => IdeaResult::TeDecode,
+            E::BadSignature { .. } => IdeaResult::TeBadSignature,
+            E::WrongSigners { .. } => IdeaResult::TeWrongSigners,
+            E::WrongDomain { .. } => IdeaResult::TeWrongDomain,
+            E::UnknownAvatar(_) | E::KeyNotValid { .. } => IdeaResult::TeUnknownKey,
+            E::InvalidKey(_) | E::Invalid { .. } | E::Overflow(_) | E::Proto(_) => {
+                IdeaResult::TeInvalid
+            }
+            _ => IdeaResult::TeOther,
+        };
+        FfiError::new(code, format!("TE: {e}"))
+    }
+}
+
 thread_local! {
     static LAST_ERROR: RefCell<Option<FfiError>> = const { RefCell::new(None) };
 }

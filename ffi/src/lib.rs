@@ -5,9 +5,11 @@
 //! and encoded, and the link layer driven from C with bytes and explicit time ([`iec104`]); FIPA-ACL messages
 //! in the string, XML and bit-efficient representations, read field by field and built ([`fipa`]); Modbus TCP
 //! register requests and answers ([`modbus`]); SunSpec models loaded from the official JSON definitions,
-//! decoded from and encoded to register blocks, and device discovery driven by the caller's reads ([`sunspec`]).
+//! decoded from and encoded to register blocks, and device discovery driven by the caller's reads ([`sunspec`]);
+//! ed25519 keys and the TE signed objects — contracts, channel states, meter readings and delivery tokens —
+//! decoded, read, signed (also over their digest, by a secure element) and verified ([`te`]).
 //!
-//! What it does not do (yet): IEEE 2030.5, TE and NG functions; sockets, threads or clocks —
+//! What it does not do (yet): IEEE 2030.5 and NG functions; sockets, threads or clocks —
 //! the caller owns them, as in every sans-IO core of the SDK.
 //!
 //! The rules every function keeps:
@@ -49,6 +51,7 @@ pub mod iec104;
 pub mod modbus;
 mod result;
 pub mod sunspec;
+pub mod te;
 mod version;
 
 pub use error::idea_last_error;
@@ -63,4 +66,5 @@ pub use iec104::link::*;
 pub use modbus::*;
 pub use result::{IdeaResult, idea_result_name};
 pub use sunspec::*;
+pub use te::*;
 pub use version::{IDEA_ABI_VERSION, idea_abi_version, idea_version};

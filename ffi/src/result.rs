@@ -56,10 +56,26 @@ pub enum IdeaResult {
     SunspecModel = 403,
     /// Modbus/SunSpec: another failure.
     ModbusOther = 499,
+    /// TE: the bytes are not a well-formed signed object.
+    TeDecode = 500,
+    /// TE: a signature does not verify.
+    TeBadSignature = 501,
+    /// TE: the signatures are not from those who must sign, in their order.
+    TeWrongSigners = 502,
+    /// TE: the object was made for another deployment.
+    TeWrongDomain = 503,
+    /// TE: no key was given for a signer (or its key version).
+    TeUnknownKey = 504,
+    /// TE: a key or a value is not acceptable (a weak key, a token whose id is not its own, a negative register).
+    TeInvalid = 505,
+    /// TE: a signed object of a kind this ABI does not read.
+    TeUnsupportedKind = 506,
+    /// TE: another failure.
+    TeOther = 599,
 }
 
 /// Every code, for the name table and its test.
-pub(crate) const ALL: [IdeaResult; 23] = [
+pub(crate) const ALL: [IdeaResult; 31] = [
     IdeaResult::Ok,
     IdeaResult::NullPointer,
     IdeaResult::BufferTooSmall,
@@ -83,6 +99,14 @@ pub(crate) const ALL: [IdeaResult; 23] = [
     IdeaResult::ModbusInvalid,
     IdeaResult::SunspecModel,
     IdeaResult::ModbusOther,
+    IdeaResult::TeDecode,
+    IdeaResult::TeBadSignature,
+    IdeaResult::TeWrongSigners,
+    IdeaResult::TeWrongDomain,
+    IdeaResult::TeUnknownKey,
+    IdeaResult::TeInvalid,
+    IdeaResult::TeUnsupportedKind,
+    IdeaResult::TeOther,
 ];
 
 impl IdeaResult {
@@ -112,6 +136,14 @@ impl IdeaResult {
             IdeaResult::ModbusInvalid => c"IDEA_RESULT_MODBUS_INVALID",
             IdeaResult::SunspecModel => c"IDEA_RESULT_SUNSPEC_MODEL",
             IdeaResult::ModbusOther => c"IDEA_RESULT_MODBUS_OTHER",
+            IdeaResult::TeDecode => c"IDEA_RESULT_TE_DECODE",
+            IdeaResult::TeBadSignature => c"IDEA_RESULT_TE_BAD_SIGNATURE",
+            IdeaResult::TeWrongSigners => c"IDEA_RESULT_TE_WRONG_SIGNERS",
+            IdeaResult::TeWrongDomain => c"IDEA_RESULT_TE_WRONG_DOMAIN",
+            IdeaResult::TeUnknownKey => c"IDEA_RESULT_TE_UNKNOWN_KEY",
+            IdeaResult::TeInvalid => c"IDEA_RESULT_TE_INVALID",
+            IdeaResult::TeUnsupportedKind => c"IDEA_RESULT_TE_UNSUPPORTED_KIND",
+            IdeaResult::TeOther => c"IDEA_RESULT_TE_OTHER",
         }
     }
 }

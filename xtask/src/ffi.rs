@@ -98,7 +98,7 @@ pub(crate) fn c_tests(root: &Path) -> Result<(), String> {
             .and_then(|s| s.to_str())
             .ok_or_else(|| format!("{} has no name", program.display()))?
             .to_owned();
-        let args = program_args(&name, &shared)?;
+        let args = program_args(&name, &shared, &tests)?;
         for (variant, flags) in [
             ("native", vec![]),
             (
@@ -160,10 +160,17 @@ fn c_programs(tests: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// What a test program is given on its command line: the FIPA test reads the shared vectors, the SunSpec test
-/// the official models directory.
-fn program_args(name: &str, shared: &Path) -> Result<Vec<PathBuf>, String> {
+/// the official models directory, the TE test the objects the Rust crates signed (`ffi/tests/vectors`).
+fn program_args(name: &str, shared: &Path, tests: &Path) -> Result<Vec<PathBuf>, String> {
     if name == "sunspec" {
         return Ok(vec![shared.join("sunspec-models")]);
+    }
+    if name == "te" {
+        let vectors = tests.join("vectors");
+        return Ok(vec![
+            vectors.join("contract.bin"),
+            vectors.join("channel-state.bin"),
+        ]);
     }
     if name != "fipa" {
         return Ok(Vec::new());
