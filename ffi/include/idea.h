@@ -106,6 +106,16 @@ enum IdeaResult
     IDEA_RESULT_TE_UNSUPPORTED_KIND = 506,
     // TE: another failure.
     IDEA_RESULT_TE_OTHER = 599,
+    // NG: a case file is not in the MATPOWER format (the line is in `idea_last_error`).
+    IDEA_RESULT_NG_CASE_SYNTAX = 600,
+    // NG: a case's data cannot be solved as given (no or several reference buses, an island, a bad value).
+    IDEA_RESULT_NG_CASE_DATA = 601,
+    // NG: the power flow did not converge, or its Jacobian was singular.
+    IDEA_RESULT_NG_NOT_CONVERGED = 602,
+    // NG: the chosen method cannot solve this case (the sweep on a meshed network).
+    IDEA_RESULT_NG_UNSUPPORTED = 603,
+    // NG: another failure.
+    IDEA_RESULT_NG_OTHER = 699,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -381,6 +391,67 @@ typedef uint16_t IdeaTeKind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// An IEEE 1547 characteristic with default curves.
+enum IdeaNgCharacteristic
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // Volt-var (Table 8): Q (p.u. of Srated) against V (p.u.).
+    IDEA_NG_CHARACTERISTIC_VOLT_VAR = 0,
+    // Watt-var (Table 9): Q (p.u. of Srated) against P (p.u. of Prated).
+    IDEA_NG_CHARACTERISTIC_WATT_VAR = 1,
+    // Volt-watt (Table 10): the active power limit (p.u. of Prated) against V (p.u.).
+    IDEA_NG_CHARACTERISTIC_VOLT_WATT = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum IdeaNgCharacteristic IdeaNgCharacteristic;
+#else
+typedef uint32_t IdeaNgCharacteristic;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A normal operating performance category.
+enum IdeaNgCategory
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // Category A.
+    IDEA_NG_CATEGORY_A = 0,
+    // Category B.
+    IDEA_NG_CATEGORY_B = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum IdeaNgCategory IdeaNgCategory;
+#else
+typedef uint32_t IdeaNgCategory;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The power-flow algorithms.
+enum IdeaNgMethod
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // The sweep on radial networks without PV buses or off-nominal taps, Newton–Raphson otherwise.
+    IDEA_NG_METHOD_AUTO = 0,
+    // Backward/forward sweep (radial networks only).
+    IDEA_NG_METHOD_SWEEP = 1,
+    // Newton–Raphson in polar coordinates.
+    IDEA_NG_METHOD_NEWTON_RAPHSON = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum IdeaNgMethod IdeaNgMethod;
+#else
+typedef uint32_t IdeaNgMethod;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An ACL message. Made by `idea_acl_message_decode`, `idea_acl_message_new` or `idea_acl_message_reply`;
 // freed with `idea_acl_message_free`. Not safe to use from two threads at once; may move between threads.
 typedef struct IdeaAclMessage IdeaAclMessage;
@@ -392,6 +463,9 @@ typedef struct IdeaIec104Asdu IdeaIec104Asdu;
 // One connection's link layer. Made with `idea_iec104_link_new`, freed with `idea_iec104_link_free`. Not
 // safe to use from two threads at once; may move between threads.
 typedef struct IdeaIec104Link IdeaIec104Link;
+
+// A solved power flow. Read-only: safe to read from several threads at once.
+typedef struct IdeaNgPowerFlow IdeaNgPowerFlow;
 
 // Model definitions by id. Made by `idea_sunspec_catalog_builtin`, freed with `idea_sunspec_catalog_free`.
 // Read-only once loaded: safe to read from several threads at once.
@@ -532,6 +606,78 @@ typedef struct IdeaModbusResponse {
     // Registers read (copied to the caller's array) or written.
     uint16_t count;
 } IdeaModbusResponse;
+
+// One point of a piecewise-linear curve.
+typedef struct IdeaNgPoint {
+    // The input (V or P, p.u.).
+    double x;
+    // The output (Q or P, p.u.).
+    double y;
+} IdeaNgPoint;
+
+// Frequency-droop settings.
+typedef struct IdeaNgDroop {
+    // One-sided deadband around nominal, Hz, stated at 60 Hz (scaled to the nominal frequency).
+    double deadband_hz;
+    // Per-unit frequency change for 1 p.u. of active power (0.05 = 5 %).
+    double droop;
+    // Open-loop response time, s.
+    double response_time_s;
+} IdeaNgDroop;
+
+// A solved power flow's totals.
+typedef struct IdeaNgPowerFlowSummary {
+    // The method that solved it (an `IdeaNgMethod`, never `AUTO`).
+    uint32_t method;
+    // Iterations used.
+    size_t iterations;
+    // Buses, in case order.
+    size_t bus_count;
+    // Branches, in case order.
+    size_t branch_count;
+    // Series and shunt losses of the branches, MW.
+    double losses_mw;
+    // Active power the slack bus supplies, MW.
+    double slack_p_mw;
+    // Reactive power the slack bus supplies, MVAr.
+    double slack_q_mvar;
+    // The bus with the lowest voltage in service, and that voltage (p.u.).
+    uint32_t min_voltage_bus;
+    // The lowest voltage magnitude, p.u.
+    double min_voltage_pu;
+} IdeaNgPowerFlowSummary;
+
+// One bus of a solved power flow.
+typedef struct IdeaNgBus {
+    // Bus number as in the case.
+    uint32_t bus;
+    // Voltage magnitude, p.u. (0 for isolated buses).
+    double vm_pu;
+    // Voltage angle, degrees.
+    double va_deg;
+} IdeaNgBus;
+
+// One branch of a solved power flow.
+typedef struct IdeaNgBranch {
+    // From bus.
+    uint32_t from;
+    // To bus.
+    uint32_t to;
+    // Whether it is in service (flows are zero otherwise).
+    bool in_service;
+    // Active power into the branch at the from end, MW.
+    double p_from_mw;
+    // Reactive power into the branch at the from end, MVAr.
+    double q_from_mvar;
+    // Active power into the branch at the to end, MW.
+    double p_to_mw;
+    // Reactive power into the branch at the to end, MVAr.
+    double q_to_mvar;
+    // Whether the branch has a rating (rate A).
+    bool has_loading;
+    // Apparent power at the more loaded end as a percentage of rate A (0 without a rating).
+    double loading_percent;
+} IdeaNgBranch;
 
 // What a model instance is.
 typedef struct IdeaSunspecModelInfo {
@@ -1161,6 +1307,112 @@ IdeaResult idea_modbus_tcp_response_decode(const uint8_t *bytes,
                                            uint16_t *registers,
                                            size_t cap,
                                            size_t *out_used);
+
+// The default characteristic `characteristic` of `category` evaluated at `x` (flat beyond its first and last
+// points): volt-var gives Q for V, watt-var Q for P, volt-watt the P limit for V, all per unit.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `out_y` is valid for writing.
+IdeaResult idea_ng_characteristic_eval(uint32_t characteristic,
+                                       uint32_t category_number,
+                                       double x,
+                                       double *out_y);
+
+// The points of a default characteristic (the standard's table, read from the SDK's data) into `points` (room
+// for `cap`; `*out_count` always receives how many), and its open-loop response time in `*out_response_s`
+// (may be null; 0 for watt-var, which has none of its own).
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `points` is null or valid for `cap` points; `out_count` is valid for writing; `out_response_s` is null or
+// valid for writing.
+IdeaResult idea_ng_characteristic_points(uint32_t characteristic,
+                                         uint32_t category_number,
+                                         struct IdeaNgPoint *points,
+                                         size_t cap,
+                                         size_t *out_count,
+                                         double *out_response_s);
+
+// A custom piecewise-linear curve of `n` points (x non-decreasing, all finite; else
+// `IDEA_RESULT_INVALID_ARGUMENT`) evaluated at `x`, flat beyond its first and last points.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `points` is valid for `n` points; `out_y` is valid for writing.
+IdeaResult idea_ng_curve_eval(const struct IdeaNgPoint *points, size_t n, double x, double *out_y);
+
+// The IEEE 1547-2018 frequency-droop defaults (Table 24).
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `out` is valid for writing.
+IdeaResult idea_ng_droop_defaults(struct IdeaNgDroop *out);
+
+// The active power (p.u. of Prated) under frequency droop at `f_hz` with nominal `nominal_hz`: above nominal
+// plus the deadband it falls from the pre-disturbance `p_pre` by Δf / (f_nominal · droop), not below `p_min`;
+// below nominal minus the deadband it rises, not above the available `p_avail`. `settings` null means the
+// standard's defaults.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `settings` is null or valid for reading; `out_p` is valid for writing.
+IdeaResult idea_ng_frequency_droop(const struct IdeaNgDroop *settings,
+                                   double f_hz,
+                                   double nominal_hz,
+                                   double p_pre,
+                                   double p_avail,
+                                   double p_min,
+                                   double *out_p);
+
+// Solves the power flow of the MATPOWER case in `text` (`len` bytes of UTF-8, at most the SDK's case size
+// limit) with `method` (an `IdeaNgMethod`). A syntax error is `IDEA_RESULT_NG_CASE_SYNTAX` naming the line;
+// a case that cannot be solved is `IDEA_RESULT_NG_CASE_DATA`, `IDEA_RESULT_NG_UNSUPPORTED` or
+// `IDEA_RESULT_NG_NOT_CONVERGED`, saying why.
+//
+// Ownership: `*out` is a new handle; free it with `idea_ng_powerflow_free`. Thread safety: any thread.
+//
+// # Safety
+// `text` is valid for `len` bytes; `out` is valid for writing.
+IdeaResult idea_ng_powerflow_solve(const uint8_t *text,
+                                   size_t len,
+                                   uint32_t method,
+                                   struct IdeaNgPowerFlow **out);
+
+// The solved power flow's totals.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `pf` is a live handle; `out` is valid for writing.
+IdeaResult idea_ng_powerflow_summary(const struct IdeaNgPowerFlow *pf, struct IdeaNgPowerFlowSummary *out);
+
+// Bus `index` (0 to `bus_count` − 1, in case order).
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `pf` is a live handle; `out` is valid for writing.
+IdeaResult idea_ng_powerflow_bus(const struct IdeaNgPowerFlow *pf, size_t index, struct IdeaNgBus *out);
+
+// Branch `index` (0 to `branch_count` − 1, in case order).
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `pf` is a live handle; `out` is valid for writing.
+IdeaResult idea_ng_powerflow_branch(const struct IdeaNgPowerFlow *pf, size_t index, struct IdeaNgBranch *out);
+
+// Frees the power flow in `*pf` and sets it to null; null does nothing.
+//
+// # Safety
+// `pf` is null or valid for reading and writing a pointer that is null or a live handle.
+IdeaResult idea_ng_powerflow_free(struct IdeaNgPowerFlow **pf);
 
 // The name of a result code (`"IDEA_RESULT_BUFFER_TOO_SMALL"`), for logs; `"IDEA_RESULT_UNKNOWN"` for a number
 // that is not a code.

@@ -90,6 +90,22 @@ impl From<te_contract::Error> for FfiError {
     }
 }
 
+impl From<ng_control::Error> for FfiError {
+    fn from(e: ng_control::Error) -> FfiError {
+        use ng_control::Error as E;
+        let code = match &e {
+            E::CaseSyntax { .. } => IdeaResult::NgCaseSyntax,
+            E::CaseData(_) | E::NoSlack | E::SeveralSlacks(_) | E::Island(_) => {
+                IdeaResult::NgCaseData
+            }
+            E::NotConverged { .. } | E::Singular { .. } => IdeaResult::NgNotConverged,
+            E::Unsupported { .. } => IdeaResult::NgUnsupported,
+            _ => IdeaResult::NgOther,
+        };
+        FfiError::new(code, format!("NG: {e}"))
+    }
+}
+
 thread_local! {
     static LAST_ERROR: RefCell<Option<FfiError>> = const { RefCell::new(None) };
 }

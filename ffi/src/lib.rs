@@ -7,9 +7,10 @@
 //! register requests and answers ([`modbus`]); SunSpec models loaded from the official JSON definitions,
 //! decoded from and encoded to register blocks, and device discovery driven by the caller's reads ([`sunspec`]);
 //! ed25519 keys and the TE signed objects — contracts, channel states, meter readings and delivery tokens —
-//! decoded, read, signed (also over their digest, by a secure element) and verified ([`te`]).
+//! decoded, read, signed (also over their digest, by a secure element) and verified ([`te`]); the IEEE 1547
+//! characteristics and frequency droop, and a power flow on a MATPOWER case ([`ng`]).
 //!
-//! What it does not do (yet): IEEE 2030.5 and NG functions; sockets, threads or clocks —
+//! What it does not do (yet): IEEE 2030.5; sockets, threads or clocks —
 //! the caller owns them, as in every sans-IO core of the SDK.
 //!
 //! The rules every function keeps:
@@ -49,6 +50,7 @@ mod guard;
 mod handle;
 pub mod iec104;
 pub mod modbus;
+pub mod ng;
 mod result;
 pub mod sunspec;
 pub mod te;
@@ -64,6 +66,7 @@ pub use iec104::asdu::*;
 pub use iec104::element::*;
 pub use iec104::link::*;
 pub use modbus::*;
+pub use ng::*;
 pub use result::{IdeaResult, idea_result_name};
 pub use sunspec::*;
 pub use te::*;

@@ -72,10 +72,20 @@ pub enum IdeaResult {
     TeUnsupportedKind = 506,
     /// TE: another failure.
     TeOther = 599,
+    /// NG: a case file is not in the MATPOWER format (the line is in `idea_last_error`).
+    NgCaseSyntax = 600,
+    /// NG: a case's data cannot be solved as given (no or several reference buses, an island, a bad value).
+    NgCaseData = 601,
+    /// NG: the power flow did not converge, or its Jacobian was singular.
+    NgNotConverged = 602,
+    /// NG: the chosen method cannot solve this case (the sweep on a meshed network).
+    NgUnsupported = 603,
+    /// NG: another failure.
+    NgOther = 699,
 }
 
 /// Every code, for the name table and its test.
-pub(crate) const ALL: [IdeaResult; 31] = [
+pub(crate) const ALL: [IdeaResult; 36] = [
     IdeaResult::Ok,
     IdeaResult::NullPointer,
     IdeaResult::BufferTooSmall,
@@ -107,6 +117,11 @@ pub(crate) const ALL: [IdeaResult; 31] = [
     IdeaResult::TeInvalid,
     IdeaResult::TeUnsupportedKind,
     IdeaResult::TeOther,
+    IdeaResult::NgCaseSyntax,
+    IdeaResult::NgCaseData,
+    IdeaResult::NgNotConverged,
+    IdeaResult::NgUnsupported,
+    IdeaResult::NgOther,
 ];
 
 impl IdeaResult {
@@ -144,6 +159,11 @@ impl IdeaResult {
             IdeaResult::TeInvalid => c"IDEA_RESULT_TE_INVALID",
             IdeaResult::TeUnsupportedKind => c"IDEA_RESULT_TE_UNSUPPORTED_KIND",
             IdeaResult::TeOther => c"IDEA_RESULT_TE_OTHER",
+            IdeaResult::NgCaseSyntax => c"IDEA_RESULT_NG_CASE_SYNTAX",
+            IdeaResult::NgCaseData => c"IDEA_RESULT_NG_CASE_DATA",
+            IdeaResult::NgNotConverged => c"IDEA_RESULT_NG_NOT_CONVERGED",
+            IdeaResult::NgUnsupported => c"IDEA_RESULT_NG_UNSUPPORTED",
+            IdeaResult::NgOther => c"IDEA_RESULT_NG_OTHER",
         }
     }
 }

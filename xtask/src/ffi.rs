@@ -160,10 +160,14 @@ fn c_programs(tests: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// What a test program is given on its command line: the FIPA test reads the shared vectors, the SunSpec test
-/// the official models directory, the TE test the objects the Rust crates signed (`ffi/tests/vectors`).
+/// the official models directory, the TE test the objects the Rust crates signed (`ffi/tests/vectors`), the NG
+/// test the IEEE 33-bus feeder of `ng-control`.
 fn program_args(name: &str, shared: &Path, tests: &Path) -> Result<Vec<PathBuf>, String> {
     if name == "sunspec" {
         return Ok(vec![shared.join("sunspec-models")]);
+    }
+    if name == "ng" {
+        return Ok(vec![tests.join("../../ng-control/data/cases/case33bw.m")]);
     }
     if name == "te" {
         let vectors = tests.join("vectors");
