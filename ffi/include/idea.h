@@ -80,6 +80,16 @@ enum IdeaResult
     IDEA_RESULT_FIPA_INVALID = 202,
     // FIPA-ACL: another failure.
     IDEA_RESULT_FIPA_OTHER = 299,
+    // IEEE 2030.5: the document is not well-formed XML, or exceeds a size or depth limit.
+    IDEA_RESULT_SEP2_XML = 300,
+    // IEEE 2030.5: a value does not fit its schema type (a facet, a number out of range, bad hex).
+    IDEA_RESULT_SEP2_VALUE = 301,
+    // IEEE 2030.5: an element is missing, repeated or out of place for its resource.
+    IDEA_RESULT_SEP2_STRUCTURE = 302,
+    // IEEE 2030.5: the root element is not a resource this library reads.
+    IDEA_RESULT_SEP2_UNKNOWN_RESOURCE = 303,
+    // IEEE 2030.5: another failure.
+    IDEA_RESULT_SEP2_OTHER = 399,
     // Modbus: the bytes are not a well-formed frame.
     IDEA_RESULT_MODBUS_DECODE = 400,
     // Modbus: the frame is not all there yet; `idea_modbus_tcp_frame_length` says how much is needed.
@@ -452,6 +462,62 @@ typedef uint32_t IdeaNgMethod;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What happened in the scheduler.
+enum IdeaSep2EventKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // Nothing is waiting.
+    IDEA_SEP2_EVENT_KIND_NONE = 0,
+    // An event moved to a new state (`state`).
+    IDEA_SEP2_EVENT_KIND_STATE_CHANGED = 1,
+    // The controls in force changed: read `idea_sep2_scheduler_active` and apply them.
+    IDEA_SEP2_EVENT_KIND_CONTROLS_CHANGED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum IdeaSep2EventKind IdeaSep2EventKind;
+#else
+typedef uint32_t IdeaSep2EventKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The states of a DER event.
+enum IdeaSep2EventState
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // Not yet started.
+    IDEA_SEP2_EVENT_STATE_SCHEDULED = 0,
+    // Holding at least one mode.
+    IDEA_SEP2_EVENT_STATE_ACTIVE = 1,
+    // Held off its modes by a program of higher primacy.
+    IDEA_SEP2_EVENT_STATE_SUSPENDED = 2,
+    // Opted out by the device.
+    IDEA_SEP2_EVENT_STATE_OPTED_OUT = 3,
+    // Ran to its end.
+    IDEA_SEP2_EVENT_STATE_COMPLETED = 4,
+    // Cancelled by the server.
+    IDEA_SEP2_EVENT_STATE_CANCELLED = 5,
+    // Superseded by a newer event.
+    IDEA_SEP2_EVENT_STATE_SUPERSEDED = 6,
+    // Aborted by the server.
+    IDEA_SEP2_EVENT_STATE_ABORTED = 7,
+    // Refused by the device (the response code says why).
+    IDEA_SEP2_EVENT_STATE_REJECTED = 8,
+    // Not for this device.
+    IDEA_SEP2_EVENT_STATE_IGNORED = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum IdeaSep2EventState IdeaSep2EventState;
+#else
+typedef uint32_t IdeaSep2EventState;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An ACL message. Made by `idea_acl_message_decode`, `idea_acl_message_new` or `idea_acl_message_reply`;
 // freed with `idea_acl_message_free`. Not safe to use from two threads at once; may move between threads.
 typedef struct IdeaAclMessage IdeaAclMessage;
@@ -466,6 +532,16 @@ typedef struct IdeaIec104Link IdeaIec104Link;
 
 // A solved power flow. Read-only: safe to read from several threads at once.
 typedef struct IdeaNgPowerFlow IdeaNgPowerFlow;
+
+// A parsed IEEE 2030.5 document (any resource type this library reads, or an unknown one kept whole). Not
+// safe to use from two threads at once; may move between threads.
+typedef struct IdeaSep2Resource IdeaSep2Resource;
+
+// A `DERControlResponse` the device owes, with where to post it.
+typedef struct IdeaSep2Response IdeaSep2Response;
+
+// The DER event scheduler of one EndDevice. Not safe to use from two threads at once.
+typedef struct IdeaSep2Scheduler IdeaSep2Scheduler;
 
 // Model definitions by id. Made by `idea_sunspec_catalog_builtin`, freed with `idea_sunspec_catalog_free`.
 // Read-only once loaded: safe to read from several threads at once.
@@ -678,6 +754,125 @@ typedef struct IdeaNgBranch {
     // Apparent power at the more loaded end as a percentage of rate A (0 without a rating).
     double loading_percent;
 } IdeaNgBranch;
+
+// The values of a `DERControlBase` (clause 10.10, Table 10.10-…) a DER applies, in natural units. Each
+// `has_` flag says whether the control sets that mode; `modes` has one bit per mode in the schema's element
+// order (bit 0 `opModConnect`, … bit 25 `opModWattVar`, then the CSIP-AUS `opModImpLimW`, `opModExpLimW`,
+// `opModGenLimW`, `opModLoadLimW`), curve modes included, whose curves are links the caller fetches.
+typedef struct IdeaSep2Controls {
+    // Every mode the control sets, one bit each.
+    uint32_t modes;
+    // `opModConnect` is set.
+    bool has_connect;
+    // Connect (true) or disconnect.
+    bool connect;
+    // `opModEnergize` is set.
+    bool has_energize;
+    // Energize (true) or de-energize.
+    bool energize;
+    // `opModMaxLimW` is set.
+    bool has_max_lim_w;
+    // Maximum active power, % of `setMaxW`.
+    double max_lim_w_percent;
+    // `opModFixedW` is set.
+    bool has_fixed_w;
+    // Charge/discharge setpoint, % of `setMaxW` (negative: charge).
+    double fixed_w_percent;
+    // `opModTargetW` is set.
+    bool has_target_w;
+    // Target active power, W.
+    double target_w;
+    // `opModTargetVar` is set.
+    bool has_target_var;
+    // Target reactive power, var.
+    double target_var;
+    // `opModFixedVar` is set.
+    bool has_fixed_var;
+    // Reactive power setpoint, % of the reference `fixed_var_ref_type` names.
+    double fixed_var_percent;
+    // `refType` of `opModFixedVar`.
+    uint8_t fixed_var_ref_type;
+    // `opModFixedPFInjectW` is set.
+    bool has_fixed_pf_inject;
+    // Displacement power factor while injecting (0–1).
+    double fixed_pf_inject;
+    // Its excitation: true for over-excited.
+    bool fixed_pf_inject_excitation;
+    // `opModFixedPFAbsorbW` is set.
+    bool has_fixed_pf_absorb;
+    // Displacement power factor while absorbing (0–1).
+    double fixed_pf_absorb;
+    // Its excitation: true for over-excited.
+    bool fixed_pf_absorb_excitation;
+    // CSIP-AUS `opModImpLimW` is set.
+    bool has_imp_lim_w;
+    // Maximum import at the connection point, W.
+    double imp_lim_w;
+    // CSIP-AUS `opModExpLimW` is set.
+    bool has_exp_lim_w;
+    // Maximum export at the connection point, W.
+    double exp_lim_w;
+    // CSIP-AUS `opModGenLimW` is set.
+    bool has_gen_lim_w;
+    // Maximum generation (discharge), W.
+    double gen_lim_w;
+    // CSIP-AUS `opModLoadLimW` is set.
+    bool has_load_lim_w;
+    // Maximum load (charge), W.
+    double load_lim_w;
+    // `rampTms` is set.
+    bool has_ramp;
+    // Ramp time, s.
+    double ramp_s;
+} IdeaSep2Controls;
+
+// A `DERControl` event's identity, times (Unix seconds, server time) and values.
+typedef struct IdeaSep2DerControl {
+    // Its mRID.
+    uint8_t mrid[16];
+    // When the server created it; newer supersedes older (clause 12.1.3.2).
+    int64_t creation_time;
+    // Scheduled start.
+    int64_t start;
+    // Scheduled duration, s.
+    uint32_t duration;
+    // `EventStatus/currentStatus`: 0 scheduled, 1 active, 2 cancelled, 3 cancelled with randomisation, 4
+    // superseded.
+    uint8_t current_status;
+    // `randomizeStart`, s (0 when absent).
+    int16_t randomize_start;
+    // `randomizeDuration`, s (0 when absent).
+    int16_t randomize_duration;
+    // `responseRequired` bits (0 when absent): 0x01 received, 0x02 specific responses, 0x04 opt-out.
+    uint8_t response_required;
+    // The control values.
+    struct IdeaSep2Controls controls;
+} IdeaSep2DerControl;
+
+// One scheduler event.
+typedef struct IdeaSep2SchedulerEvent {
+    // An `IdeaSep2EventKind`.
+    uint32_t kind;
+    // The DER event's mRID (for `STATE_CHANGED`).
+    uint8_t mrid[16];
+    // Its new state (an `IdeaSep2EventState`, for `STATE_CHANGED`).
+    uint32_t state;
+    // Server time of the change.
+    int64_t at;
+} IdeaSep2SchedulerEvent;
+
+// What a response reports.
+typedef struct IdeaSep2ResponseInfo {
+    // The status code (Table 27: 1 received, 2 started, 3 completed, 6 cancelled, 7 superseded, 252 not
+    // applicable, …).
+    uint8_t status;
+    // The event's mRID.
+    uint8_t subject[16];
+    // `createdDateTime`, server time.
+    int64_t created;
+    // Whether the event gave a `replyTo` to post it to.
+    bool has_reply_to;
+} IdeaSep2ResponseInfo;
 
 // What a model instance is.
 typedef struct IdeaSunspecModelInfo {
@@ -1419,6 +1614,223 @@ IdeaResult idea_ng_powerflow_free(struct IdeaNgPowerFlow **pf);
 //
 // Ownership: the string is static; do not free it. Thread safety: any thread, any time.
 const char *idea_result_name(uint32_t result);
+
+// Parses the IEEE 2030.5 document at the front of `xml` (any namespace prefix; CSIP-AUS elements in either
+// of their namespaces; unknown elements kept and written back). Malformed XML is `IDEA_RESULT_SEP2_XML`, a
+// value outside its type `IDEA_RESULT_SEP2_VALUE`, a misplaced or missing element
+// `IDEA_RESULT_SEP2_STRUCTURE` — each with the byte offset in `idea_last_error`.
+//
+// Ownership: `*out` is a new handle; free it with `idea_sep2_resource_free`. Thread safety: any thread.
+//
+// # Safety
+// `xml` is valid for `len` bytes; `out` and `out_used` are valid for writing.
+IdeaResult idea_sep2_resource_decode(const uint8_t *xml,
+                                     size_t len,
+                                     struct IdeaSep2Resource **out,
+                                     size_t *out_used);
+
+// The resource as an XML document in the schema's element order (what a server sends and the XSD accepts).
+//
+// Thread safety: any thread, while no other call changes the resource.
+//
+// # Safety
+// `resource` is a live handle; `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_sep2_resource_encode(const struct IdeaSep2Resource *resource,
+                                     uint8_t *buf,
+                                     size_t cap,
+                                     size_t *out_len);
+
+// The resource's schema type name (`"DERControlList"`), NUL-terminated in `buf`.
+//
+// Thread safety: any thread, while no other call changes the resource.
+//
+// # Safety
+// `resource` is a live handle; `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_sep2_resource_type(const struct IdeaSep2Resource *resource,
+                                   char *buf,
+                                   size_t cap,
+                                   size_t *out_len);
+
+// The items of a list resource a DER client walks (`DERControlList`, `DERProgramList`): how many it holds here
+// (one page). Another type is `IDEA_RESULT_WRONG_STATE`.
+//
+// Thread safety: any thread, while no other call changes the resource.
+//
+// # Safety
+// `resource` is a live handle; `out_count` is valid for writing.
+IdeaResult idea_sep2_list_count(const struct IdeaSep2Resource *resource,
+                                size_t *out_count);
+
+// A copy of item `index` of a list resource (a `DERControl` or `DERProgram`) as a new handle.
+//
+// Ownership: `*out` is a new handle. Thread safety: any thread, while no other call changes the resource.
+//
+// # Safety
+// `resource` is a live handle; `out` is valid for writing.
+IdeaResult idea_sep2_list_item(const struct IdeaSep2Resource *resource,
+                               size_t index,
+                               struct IdeaSep2Resource **out);
+
+// The fields of a `DERControl`; another type is `IDEA_RESULT_WRONG_STATE`.
+//
+// Thread safety: any thread, while no other call changes the resource.
+//
+// # Safety
+// `resource` is a live handle; `out` is valid for writing.
+IdeaResult idea_sep2_der_control_read(const struct IdeaSep2Resource *resource,
+                                      struct IdeaSep2DerControl *out);
+
+// The control values of a `DefaultDERControl` (or of a `DERControl`).
+//
+// Thread safety: any thread, while no other call changes the resource.
+//
+// # Safety
+// `resource` is a live handle; `out` is valid for writing.
+IdeaResult idea_sep2_controls_read(const struct IdeaSep2Resource *resource, struct IdeaSep2Controls *out);
+
+// A scheduler for the EndDevice whose LFDI is `lfdi` (20 bytes, written into every response), supporting
+// every mode, with `seed` for the events' randomisation (a random value fixed per device in production).
+//
+// Ownership: `*out` is a new handle; free it with `idea_sep2_scheduler_free`. Thread safety: any thread.
+//
+// # Safety
+// `lfdi` is valid for 20 bytes; `out` is valid for writing.
+IdeaResult idea_sep2_scheduler_new(const uint8_t *lfdi, uint64_t seed, struct IdeaSep2Scheduler **out);
+
+// Learns the server's clock from its `Time` resource read at `now` (the device's clock, Unix seconds): the
+// scheduler then works in server time.
+//
+// Thread safety: not with other calls on the same scheduler.
+//
+// # Safety
+// `scheduler` and `time` are live handles.
+IdeaResult idea_sep2_scheduler_set_time(struct IdeaSep2Scheduler *scheduler,
+                                        const struct IdeaSep2Resource *time,
+                                        int64_t now);
+
+// Takes the current state of one `DERProgram` (`program`) of server `server` (any name for it, such as its
+// base URL): its events — `n` handles, each a `DERControl` or a `DERControlList` page — and its
+// `DefaultDERControl` (`default_control`, may be null), read at device time `now`. Responses and events follow
+// from the poll functions.
+//
+// Thread safety: not with other calls on the same scheduler.
+//
+// # Safety
+// `scheduler` and `program` are live handles; `server` is NUL-terminated; `controls` is valid for `n` live
+// handles (or null with `n` 0); `default_control` is null or a live handle.
+IdeaResult idea_sep2_scheduler_update_program(struct IdeaSep2Scheduler *scheduler,
+                                              const char *server,
+                                              const struct IdeaSep2Resource *program,
+                                              const struct IdeaSep2Resource *const *controls,
+                                              size_t n,
+                                              const struct IdeaSep2Resource *default_control,
+                                              int64_t now);
+
+// When `idea_sep2_scheduler_handle_timeout` should next be called, device time (Unix seconds); `*out_has` is
+// false when nothing is scheduled.
+//
+// Thread safety: not with calls that change the same scheduler.
+//
+// # Safety
+// `scheduler` is a live handle; the outputs are valid for writing.
+IdeaResult idea_sep2_scheduler_poll_timeout(const struct IdeaSep2Scheduler *scheduler,
+                                            bool *out_has,
+                                            int64_t *out_at);
+
+// Moves the scheduler to device time `now`: events start, end and are superseded, in order, even when called
+// late.
+//
+// Thread safety: not with other calls on the same scheduler.
+//
+// # Safety
+// `scheduler` is a live handle.
+IdeaResult idea_sep2_scheduler_handle_timeout(struct IdeaSep2Scheduler *scheduler, int64_t now);
+
+// The controls in force now: each mode from the event that holds it, else from the default control.
+//
+// Thread safety: not with calls that change the same scheduler.
+//
+// # Safety
+// `scheduler` is a live handle; `out` is valid for writing.
+IdeaResult idea_sep2_scheduler_active(const struct IdeaSep2Scheduler *scheduler,
+                                      struct IdeaSep2Controls *out);
+
+// The next scheduler event; `out->kind` is `IDEA_SEP2_EVENT_KIND_NONE` when nothing waits.
+//
+// Thread safety: not with other calls on the same scheduler.
+//
+// # Safety
+// `scheduler` is a live handle; `out` is valid for writing.
+IdeaResult idea_sep2_scheduler_poll_event(struct IdeaSep2Scheduler *scheduler,
+                                          struct IdeaSep2SchedulerEvent *out);
+
+// The next `DERControlResponse` the device owes, as a new handle in `*out` (null when none is owed).
+//
+// Ownership: `*out`, when not null, is the caller's to free with `idea_sep2_response_free`. Thread safety:
+// not with other calls on the same scheduler.
+//
+// # Safety
+// `scheduler` is a live handle; `out` is valid for writing.
+IdeaResult idea_sep2_scheduler_poll_response(struct IdeaSep2Scheduler *scheduler,
+                                             struct IdeaSep2Response **out);
+
+// What a response reports.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `response` is a live handle; `out` is valid for writing.
+IdeaResult idea_sep2_response_info(const struct IdeaSep2Response *response, struct IdeaSep2ResponseInfo *out);
+
+// Where to post the response (the event's `replyTo`, NUL-terminated); `IDEA_RESULT_NOT_FOUND` when the event
+// gave none.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `response` is a live handle; `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_sep2_response_reply_to(const struct IdeaSep2Response *response,
+                                       char *buf,
+                                       size_t cap,
+                                       size_t *out_len);
+
+// The `DERControlResponse` document to post.
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `response` is a live handle; `buf` is null or valid for `cap` bytes; `out_len` is valid for writing.
+IdeaResult idea_sep2_response_xml(const struct IdeaSep2Response *response,
+                                  uint8_t *buf,
+                                  size_t cap,
+                                  size_t *out_len);
+
+// Frees the response in `*response` and sets it to null; null does nothing.
+//
+// # Safety
+// `response` is null or valid for reading and writing a pointer that is null or a live handle.
+IdeaResult idea_sep2_response_free(struct IdeaSep2Response **response);
+
+// Frees the scheduler in `*scheduler` and sets it to null; null does nothing.
+//
+// # Safety
+// `scheduler` is null or valid for reading and writing a pointer that is null or a live handle.
+IdeaResult idea_sep2_scheduler_free(struct IdeaSep2Scheduler **scheduler);
+
+// Frees the resource in `*resource` and sets it to null; null does nothing.
+//
+// # Safety
+// `resource` is null or valid for reading and writing a pointer that is null or a live handle.
+IdeaResult idea_sep2_resource_free(struct IdeaSep2Resource **resource);
+
+// The LFDI of a device certificate (clause 6.3.4: the first 160 bits of the SHA-256 of its DER encoding) into
+// `out_lfdi` (20 bytes), and its SFDI (36 bits with a check digit) into `*out_sfdi` (may be null).
+//
+// Thread safety: any thread.
+//
+// # Safety
+// `certificate_der` is valid for `len` bytes; `out_lfdi` for writing 20 bytes; `out_sfdi` is null or valid.
+IdeaResult idea_sep2_lfdi(const uint8_t *certificate_der, size_t len, uint8_t *out_lfdi, uint64_t *out_sfdi);
 
 // The models shipped with the library: SunSpec 1, 101, 103, 124, 201–204, 701–715, 802 and the IDEA vendor
 // models 64900–64904, read from the official JSON definitions.

@@ -106,6 +106,20 @@ impl From<ng_control::Error> for FfiError {
     }
 }
 
+impl From<ieee2030_5::Error> for FfiError {
+    fn from(e: ieee2030_5::Error) -> FfiError {
+        use ieee2030_5::Error as E;
+        let code = match &e {
+            E::Xml { .. } | E::Limit { .. } => IdeaResult::Sep2Xml,
+            E::Value { .. } => IdeaResult::Sep2Value,
+            E::Structure { .. } => IdeaResult::Sep2Structure,
+            E::UnknownResource { .. } => IdeaResult::Sep2UnknownResource,
+            _ => IdeaResult::Sep2Other,
+        };
+        FfiError::new(code, format!("IEEE 2030.5: {e}"))
+    }
+}
+
 thread_local! {
     static LAST_ERROR: RefCell<Option<FfiError>> = const { RefCell::new(None) };
 }

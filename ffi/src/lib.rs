@@ -8,9 +8,11 @@
 //! decoded from and encoded to register blocks, and device discovery driven by the caller's reads ([`sunspec`]);
 //! ed25519 keys and the TE signed objects — contracts, channel states, meter readings and delivery tokens —
 //! decoded, read, signed (also over their digest, by a secure element) and verified ([`te`]); the IEEE 1547
-//! characteristics and frequency droop, and a power flow on a MATPOWER case ([`ng`]).
+//! characteristics and frequency droop, and a power flow on a MATPOWER case ([`ng`]); IEEE 2030.5 documents,
+//! the `DERControl` fields a DER client needs and the DER event scheduler driven from C, LFDI and SFDI
+//! ([`sep2`]).
 //!
-//! What it does not do (yet): IEEE 2030.5; sockets, threads or clocks —
+//! What it does not do: sockets, TLS, threads or clocks —
 //! the caller owns them, as in every sans-IO core of the SDK.
 //!
 //! The rules every function keeps:
@@ -52,6 +54,7 @@ pub mod iec104;
 pub mod modbus;
 pub mod ng;
 mod result;
+pub mod sep2;
 pub mod sunspec;
 pub mod te;
 mod version;
@@ -68,6 +71,7 @@ pub use iec104::link::*;
 pub use modbus::*;
 pub use ng::*;
 pub use result::{IdeaResult, idea_result_name};
+pub use sep2::*;
 pub use sunspec::*;
 pub use te::*;
 pub use version::{IDEA_ABI_VERSION, idea_abi_version, idea_version};

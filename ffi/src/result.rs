@@ -46,6 +46,16 @@ pub enum IdeaResult {
     FipaInvalid = 202,
     /// FIPA-ACL: another failure.
     FipaOther = 299,
+    /// IEEE 2030.5: the document is not well-formed XML, or exceeds a size or depth limit.
+    Sep2Xml = 300,
+    /// IEEE 2030.5: a value does not fit its schema type (a facet, a number out of range, bad hex).
+    Sep2Value = 301,
+    /// IEEE 2030.5: an element is missing, repeated or out of place for its resource.
+    Sep2Structure = 302,
+    /// IEEE 2030.5: the root element is not a resource this library reads.
+    Sep2UnknownResource = 303,
+    /// IEEE 2030.5: another failure.
+    Sep2Other = 399,
     /// Modbus: the bytes are not a well-formed frame.
     ModbusDecode = 400,
     /// Modbus: the frame is not all there yet; `idea_modbus_tcp_frame_length` says how much is needed.
@@ -85,7 +95,7 @@ pub enum IdeaResult {
 }
 
 /// Every code, for the name table and its test.
-pub(crate) const ALL: [IdeaResult; 36] = [
+pub(crate) const ALL: [IdeaResult; 41] = [
     IdeaResult::Ok,
     IdeaResult::NullPointer,
     IdeaResult::BufferTooSmall,
@@ -104,6 +114,11 @@ pub(crate) const ALL: [IdeaResult; 36] = [
     IdeaResult::FipaLimit,
     IdeaResult::FipaInvalid,
     IdeaResult::FipaOther,
+    IdeaResult::Sep2Xml,
+    IdeaResult::Sep2Value,
+    IdeaResult::Sep2Structure,
+    IdeaResult::Sep2UnknownResource,
+    IdeaResult::Sep2Other,
     IdeaResult::ModbusDecode,
     IdeaResult::ModbusIncomplete,
     IdeaResult::ModbusInvalid,
@@ -146,6 +161,11 @@ impl IdeaResult {
             IdeaResult::FipaLimit => c"IDEA_RESULT_FIPA_LIMIT",
             IdeaResult::FipaInvalid => c"IDEA_RESULT_FIPA_INVALID",
             IdeaResult::FipaOther => c"IDEA_RESULT_FIPA_OTHER",
+            IdeaResult::Sep2Xml => c"IDEA_RESULT_SEP2_XML",
+            IdeaResult::Sep2Value => c"IDEA_RESULT_SEP2_VALUE",
+            IdeaResult::Sep2Structure => c"IDEA_RESULT_SEP2_STRUCTURE",
+            IdeaResult::Sep2UnknownResource => c"IDEA_RESULT_SEP2_UNKNOWN_RESOURCE",
+            IdeaResult::Sep2Other => c"IDEA_RESULT_SEP2_OTHER",
             IdeaResult::ModbusDecode => c"IDEA_RESULT_MODBUS_DECODE",
             IdeaResult::ModbusIncomplete => c"IDEA_RESULT_MODBUS_INCOMPLETE",
             IdeaResult::ModbusInvalid => c"IDEA_RESULT_MODBUS_INVALID",

@@ -161,10 +161,20 @@ fn c_programs(tests: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// What a test program is given on its command line: the FIPA test reads the shared vectors, the SunSpec test
 /// the official models directory, the TE test the objects the Rust crates signed (`ffi/tests/vectors`), the NG
-/// test the IEEE 33-bus feeder of `ng-control`.
+/// test the IEEE 33-bus feeder of `ng-control`, the 2030.5 test the shared sample documents.
 fn program_args(name: &str, shared: &Path, tests: &Path) -> Result<Vec<PathBuf>, String> {
     if name == "sunspec" {
         return Ok(vec![shared.join("sunspec-models")]);
+    }
+    if name == "sep2" {
+        let samples = shared.join("ieee2030-5/samples");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&samples)
+            .map_err(|e| format!("cannot read {}: {e}", samples.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+            .collect();
+        files.sort();
+        return Ok(files);
     }
     if name == "ng" {
         return Ok(vec![tests.join("../../ng-control/data/cases/case33bw.m")]);
