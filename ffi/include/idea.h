@@ -1130,6 +1130,9 @@ IdeaResult idea_acl_message_add_agent(struct IdeaAclMessage *message, uint32_t w
 
 // Frees the message in `*message` and sets `*message` to null; a null `message` or `*message` does nothing.
 //
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
+//
 // # Safety
 // `message` is null or valid for reading and writing a pointer that is null or a live message handle.
 IdeaResult idea_acl_message_free(struct IdeaAclMessage **message);
@@ -1137,6 +1140,8 @@ IdeaResult idea_acl_message_free(struct IdeaAclMessage **message);
 #if defined(IDEA_TEST_HOOKS)
 // Panics inside the ABI, so a test can show the panic is caught and reported as `IDEA_RESULT_PANIC` with its
 // message. Built only with the `test-hooks` feature.
+//
+// Thread safety: any thread.
 IdeaResult idea_test_panic(void);
 #endif
 
@@ -1242,7 +1247,7 @@ IdeaResult idea_iec104_asdu_object(const struct IdeaIec104Asdu *asdu,
                                    uint32_t *out_ioa,
                                    size_t *out_element_count);
 
-// Element `element` of object `object`.
+// Element `element_index` (from 0) of object `object_index`.
 //
 // Thread safety: any thread, while no other call changes the ASDU.
 //
@@ -1254,8 +1259,7 @@ IdeaResult idea_iec104_asdu_element(const struct IdeaIec104Asdu *asdu,
                                     struct IdeaIec104Element *out);
 
 // The octets after the header of an ASDU whose type this library does not know (file transfer, private
-// types), copied into `buf` (see `idea_last_error` for the length protocol: `*out_len` always receives the
-// length).
+// types), copied into `buf`; `*out_len` always receives their length.
 //
 // Thread safety: any thread, while no other call changes the ASDU.
 //
@@ -1265,6 +1269,9 @@ IdeaResult idea_iec104_asdu_raw(const struct IdeaIec104Asdu *asdu, uint8_t *buf,
 
 // Frees the ASDU in `*asdu` and sets `*asdu` to null; a null `asdu` or `*asdu` does nothing, so freeing the
 // same variable twice is harmless.
+//
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
 //
 // # Safety
 // `asdu` is null or valid for reading and writing a pointer that is null or a live ASDU handle.
@@ -1437,6 +1444,9 @@ IdeaResult idea_iec104_link_status(const struct IdeaIec104Link *link,
 
 // Frees the link in `*link` and sets `*link` to null; a null `link` or `*link` does nothing.
 //
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
+//
 // # Safety
 // `link` is null or valid for reading and writing a pointer that is null or a live link handle.
 IdeaResult idea_iec104_link_free(struct IdeaIec104Link **link);
@@ -1604,6 +1614,9 @@ IdeaResult idea_ng_powerflow_bus(const struct IdeaNgPowerFlow *pf, size_t index,
 IdeaResult idea_ng_powerflow_branch(const struct IdeaNgPowerFlow *pf, size_t index, struct IdeaNgBranch *out);
 
 // Frees the power flow in `*pf` and sets it to null; null does nothing.
+//
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
 //
 // # Safety
 // `pf` is null or valid for reading and writing a pointer that is null or a live handle.
@@ -1807,17 +1820,26 @@ IdeaResult idea_sep2_response_xml(const struct IdeaSep2Response *response,
 
 // Frees the response in `*response` and sets it to null; null does nothing.
 //
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
+//
 // # Safety
 // `response` is null or valid for reading and writing a pointer that is null or a live handle.
 IdeaResult idea_sep2_response_free(struct IdeaSep2Response **response);
 
 // Frees the scheduler in `*scheduler` and sets it to null; null does nothing.
 //
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
+//
 // # Safety
 // `scheduler` is null or valid for reading and writing a pointer that is null or a live handle.
 IdeaResult idea_sep2_scheduler_free(struct IdeaSep2Scheduler **scheduler);
 
 // Frees the resource in `*resource` and sets it to null; null does nothing.
+//
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
 //
 // # Safety
 // `resource` is null or valid for reading and writing a pointer that is null or a live handle.
@@ -1853,6 +1875,9 @@ IdeaResult idea_sunspec_catalog_load_dir(struct IdeaSunspecCatalog *catalog,
                                          size_t *out_loaded);
 
 // Frees the catalog in `*catalog` and sets it to null; null does nothing.
+//
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
 //
 // # Safety
 // `catalog` is null or valid for reading and writing a pointer that is null or a live catalog handle.
@@ -2010,6 +2035,9 @@ IdeaResult idea_sunspec_model_take_write(struct IdeaSunspecModel *model,
 
 // Frees the model in `*model` and sets it to null; null does nothing.
 //
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
+//
 // # Safety
 // `model` is null or valid for reading and writing a pointer that is null or a live model handle.
 IdeaResult idea_sunspec_model_free(struct IdeaSunspecModel **model);
@@ -2067,6 +2095,9 @@ IdeaResult idea_sunspec_scanner_finish(struct IdeaSunspecScanner *scanner, struc
 
 // Frees the scanner in `*scanner` and sets it to null; null does nothing.
 //
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
+//
 // # Safety
 // `scanner` is null or valid for reading and writing a pointer that is null or a live scanner handle.
 IdeaResult idea_sunspec_scanner_free(struct IdeaSunspecScanner **scanner);
@@ -2103,6 +2134,9 @@ IdeaResult idea_sunspec_device_find(const struct IdeaSunspecDevice *device,
                                     struct IdeaSunspecModel **out);
 
 // Frees the device in `*device` and sets it to null; null does nothing.
+//
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
 //
 // # Safety
 // `device` is null or valid for reading and writing a pointer that is null or a live device handle.
@@ -2243,6 +2277,9 @@ IdeaResult idea_te_signed_verify(const struct IdeaTeSigned *signed_,
                                  size_t n);
 
 // Frees the object in `*signed` and sets it to null; null does nothing.
+//
+// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+// another call uses the handle.
 //
 // # Safety
 // `signed` is null or valid for reading and writing a pointer that is null or a live handle.

@@ -469,6 +469,9 @@ pub unsafe extern "C" fn idea_acl_message_add_agent(
 
 /// Frees the message in `*message` and sets `*message` to null; a null `message` or `*message` does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `message` is null or valid for reading and writing a pointer that is null or a live message handle.
 #[unsafe(no_mangle)]

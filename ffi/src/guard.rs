@@ -33,6 +33,8 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), FfiError>) -> IdeaResult {
 
 /// Panics inside the ABI, so a test can show the panic is caught and reported as `IDEA_RESULT_PANIC` with its
 /// message. Built only with the `test-hooks` feature.
+///
+/// Thread safety: any thread.
 #[cfg(feature = "test-hooks")]
 #[unsafe(no_mangle)]
 pub extern "C" fn idea_test_panic() -> IdeaResult {

@@ -496,6 +496,9 @@ pub unsafe extern "C" fn idea_ng_powerflow_branch(
 
 /// Frees the power flow in `*pf` and sets it to null; null does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `pf` is null or valid for reading and writing a pointer that is null or a live handle.
 #[unsafe(no_mangle)]

@@ -835,6 +835,9 @@ pub unsafe extern "C" fn idea_sep2_response_xml(
 
 /// Frees the response in `*response` and sets it to null; null does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `response` is null or valid for reading and writing a pointer that is null or a live handle.
 #[unsafe(no_mangle)]
@@ -847,6 +850,9 @@ pub unsafe extern "C" fn idea_sep2_response_free(
 
 /// Frees the scheduler in `*scheduler` and sets it to null; null does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `scheduler` is null or valid for reading and writing a pointer that is null or a live handle.
 #[unsafe(no_mangle)]
@@ -858,6 +864,9 @@ pub unsafe extern "C" fn idea_sep2_scheduler_free(
 }
 
 /// Frees the resource in `*resource` and sets it to null; null does nothing.
+///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
 ///
 /// # Safety
 /// `resource` is null or valid for reading and writing a pointer that is null or a live handle.

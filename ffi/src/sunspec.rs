@@ -113,6 +113,9 @@ pub unsafe extern "C" fn idea_sunspec_catalog_load_dir(
 
 /// Frees the catalog in `*catalog` and sets it to null; null does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `catalog` is null or valid for reading and writing a pointer that is null or a live catalog handle.
 #[unsafe(no_mangle)]
@@ -544,6 +547,9 @@ pub unsafe extern "C" fn idea_sunspec_model_take_write(
 
 /// Frees the model in `*model` and sets it to null; null does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `model` is null or valid for reading and writing a pointer that is null or a live model handle.
 #[unsafe(no_mangle)]
@@ -686,6 +692,9 @@ pub unsafe extern "C" fn idea_sunspec_scanner_finish(
 
 /// Frees the scanner in `*scanner` and sets it to null; null does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `scanner` is null or valid for reading and writing a pointer that is null or a live scanner handle.
 #[unsafe(no_mangle)]
@@ -778,6 +787,9 @@ pub unsafe extern "C" fn idea_sunspec_device_find(
 }
 
 /// Frees the device in `*device` and sets it to null; null does nothing.
+///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
 ///
 /// # Safety
 /// `device` is null or valid for reading and writing a pointer that is null or a live device handle.

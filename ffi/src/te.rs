@@ -636,6 +636,9 @@ pub unsafe extern "C" fn idea_te_signed_verify(
 
 /// Frees the object in `*signed` and sets it to null; null does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `signed` is null or valid for reading and writing a pointer that is null or a live handle.
 #[unsafe(no_mangle)]

@@ -23,10 +23,66 @@ fn generate(root: &Path) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Every function of the header documents its thread safety, and every one that hands out a handle or a
+/// pointer documents who owns it (the rule for the C ABI, checked so it cannot drift).
+fn check_docs(header: &str) -> Result<(), String> {
+    let lines: Vec<&str> = header.lines().collect();
+    let mut missing = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(name) = line
+            .split('(')
+            .next()
+            .and_then(|head| head.split_whitespace().last())
+            .map(|n| n.trim_start_matches('*'))
+            .filter(|n| {
+                n.starts_with("idea_") && line.starts_with(|c: char| c.is_ascii_alphabetic())
+            })
+        else {
+            continue;
+        };
+        let doc: Vec<&str> = lines
+            .get(..i)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .take_while(|l| l.starts_with("//"))
+            .copied()
+            .collect();
+        let signature: String = lines
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .scan(false, |done, l| {
+                (!*done).then(|| {
+                    *done = l.trim_end().ends_with(");");
+                    *l
+                })
+            })
+            .collect();
+        let doc = doc.join("\n");
+        if !doc.contains("Thread safety") {
+            missing.push(format!("{name}: no \"Thread safety\""));
+        }
+        let hands_out = signature.contains("**") || line.starts_with("const char");
+        if hands_out && !doc.contains("Ownership") {
+            missing.push(format!("{name}: no \"Ownership\""));
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the header's documentation lacks:\n  {}",
+            missing.join("\n  ")
+        ))
+    }
+}
+
 /// Writes `ffi/include/idea.h`, or with `check` fails when the committed one differs from what is generated.
 pub(crate) fn header(root: &Path, check: bool) -> Result<(), String> {
     let path = root.join("ffi/include/idea.h");
     let generated = generate(root)?;
+    check_docs(&String::from_utf8_lossy(&generated))?;
     if check {
         let committed = std::fs::read(&path).unwrap_or_default();
         if committed != generated {

@@ -245,7 +245,7 @@ pub unsafe extern "C" fn idea_iec104_asdu_object(
     })
 }
 
-/// Element `element` of object `object`.
+/// Element `element_index` (from 0) of object `object_index`.
 ///
 /// Thread safety: any thread, while no other call changes the ASDU.
 ///
@@ -273,8 +273,7 @@ pub unsafe extern "C" fn idea_iec104_asdu_element(
 }
 
 /// The octets after the header of an ASDU whose type this library does not know (file transfer, private
-/// types), copied into `buf` (see `idea_last_error` for the length protocol: `*out_len` always receives the
-/// length).
+/// types), copied into `buf`; `*out_len` always receives their length.
 ///
 /// Thread safety: any thread, while no other call changes the ASDU.
 ///
@@ -303,6 +302,9 @@ pub unsafe extern "C" fn idea_iec104_asdu_raw(
 
 /// Frees the ASDU in `*asdu` and sets `*asdu` to null; a null `asdu` or `*asdu` does nothing, so freeing the
 /// same variable twice is harmless.
+///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
 ///
 /// # Safety
 /// `asdu` is null or valid for reading and writing a pointer that is null or a live ASDU handle.

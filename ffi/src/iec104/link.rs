@@ -611,6 +611,9 @@ pub unsafe extern "C" fn idea_iec104_link_status(
 
 /// Frees the link in `*link` and sets `*link` to null; a null `link` or `*link` does nothing.
 ///
+/// Ownership: the handle is released; any other copy of its pointer dangles. Thread safety: not while
+/// another call uses the handle.
+///
 /// # Safety
 /// `link` is null or valid for reading and writing a pointer that is null or a live link handle.
 #[unsafe(no_mangle)]
