@@ -109,6 +109,28 @@ fn run_gateway(gateway: &Path, valgrind: bool, iec104: &str, modbus: &str) -> Re
     Ok(())
 }
 
+/// The README's complete example is `ffi/examples/decode.c` word for word, and prints what the README shows.
+fn readme_example(root: &Path, decode: &Path) -> Result<(), String> {
+    let readme = std::fs::read_to_string(root.join("ffi/README.md")).map_err(|e| format!("ffi/README.md: {e}"))?;
+    let example = std::fs::read_to_string(root.join("ffi/examples/decode.c"))
+        .map_err(|e| format!("ffi/examples/decode.c: {e}"))?;
+    if !readme.contains(&example) {
+        return Err("ffi/README.md does not show ffi/examples/decode.c as it is".to_owned());
+    }
+    println!("==> ffi: the README's example (decode.c)");
+    let frame = "68 12 00 00 00 00 0d 01 03 00 01 00 e9 03 00 00 00 48 42 00";
+    let output = Command::new(decode)
+        .args(frame.split(' '))
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", decode.display()))?;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let shown = format!("$ ./decode {frame}\n{printed}");
+    if !output.status.success() || !readme.contains(&shown) {
+        return Err(format!("decode printed {printed:?}, not what ffi/README.md shows"));
+    }
+    Ok(())
+}
+
 /// Installs the library, builds the gateway through pkg-config and CMake, and runs it against the devices.
 pub(crate) fn check(root: &Path) -> Result<(), String> {
     let target = crate::ffi::target_dir(root);
