@@ -111,7 +111,8 @@ fn run_gateway(gateway: &Path, valgrind: bool, iec104: &str, modbus: &str) -> Re
 
 /// The README's complete example is `ffi/examples/decode.c` word for word, and prints what the README shows.
 fn readme_example(root: &Path, decode: &Path) -> Result<(), String> {
-    let readme = std::fs::read_to_string(root.join("ffi/README.md")).map_err(|e| format!("ffi/README.md: {e}"))?;
+    let readme = std::fs::read_to_string(root.join("ffi/README.md"))
+        .map_err(|e| format!("ffi/README.md: {e}"))?;
     let example = std::fs::read_to_string(root.join("ffi/examples/decode.c"))
         .map_err(|e| format!("ffi/examples/decode.c: {e}"))?;
     if !readme.contains(&example) {
@@ -126,7 +127,9 @@ fn readme_example(root: &Path, decode: &Path) -> Result<(), String> {
     let printed = String::from_utf8_lossy(&output.stdout);
     let shown = format!("$ ./decode {frame}\n{printed}");
     if !output.status.success() || !readme.contains(&shown) {
-        return Err(format!("decode printed {printed:?}, not what ffi/README.md shows"));
+        return Err(format!(
+            "decode printed {printed:?}, not what ffi/README.md shows"
+        ));
     }
     Ok(())
 }
@@ -191,7 +194,7 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
     // CMake: find_package(idea) from the prefix.
     let build = out.join("gateway-cmake");
     let _ = std::fs::remove_dir_all(&build);
-    println!("==> ffi: gateway with CMake find_package(idea)");
+    println!("==> ffi: the examples with CMake find_package(idea)");
     run(Command::new("cmake")
         .arg("-S")
         .arg(&example)
@@ -204,6 +207,7 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
         .arg("--build")
         .arg(&build)
         .stdout(Stdio::null()))?;
+    readme_example(root, &build.join("decode"))?;
 
     // The devices: the demonstration complex's cell meter over IEC 104 and over Modbus/SunSpec.
     println!("==> ffi: cargo build -p idea-cli (the devices)");
