@@ -20,4 +20,15 @@ pub enum Error {
         /// Which rule it breaks.
         reason: String,
     },
+    /// A PICS is missing, not valid TOML, or lacks what the suite needs.
+    #[error("PICS {file}: {reason}")]
+    Pics {
+        /// The file (or what was given).
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The selection (`--only`, `--skip`) leaves no case, or names a suite that does not exist.
+    #[error("{0}")]
+    Selection(String),
 }

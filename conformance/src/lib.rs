@@ -1,11 +1,15 @@
-//! IDEA conformance: the requirement catalogue that reports and certificates quote.
+//! IDEA conformance: the requirement catalogue that reports and certificates quote, and the runner that
+//! certifies devices against it.
 //!
-//! What it does today: loads the catalogue of numbered requirements (`data/requirements.toml`, one entry per
-//! ID of the IDEA requirements document), filters it by area, and renders it as a terminal table or JSON.
+//! What it does: loads the catalogue of numbered requirements (`data/requirements.toml`) and renders it; runs a
+//! suite's test cases against a device ([`runner::run`]) — each case with a stable ID
+//! (`<suite>/<clause>/<n>`, `N` for negative tests), the requirement IDs and protocol clause it checks, a
+//! maturity flag, and one of six verdicts ([`Verdict`]) — selected by the vendor's PICS ([`Pics`]), with a wire
+//! trace per case; writes JSON and JUnit XML reports ([`report`]). Suites: `iec104-outstation`
+//! ([`suites::iec104::Outstation`]).
 //!
-//! What it does not do yet: run suites against devices or agents, write reports or sign certificates. Those
-//! arrive with the protocol crates they exercise; each test case will then name the requirement IDs it checks
-//! and `idea requirements` will show that coverage.
+//! What it does not do yet: the HTML report, pcap evidence, signed certificates, the `iec104-controlling`,
+//! `modbus-device` and `sunspec` suites.
 //!
 //! ```
 //! let catalogue = idea_conformance::Catalogue::builtin()?;
@@ -13,13 +17,35 @@
 //! assert!(te.iter().any(|r| r.id == "TE-08"));
 //! let json = idea_conformance::render::json(&te);
 //! assert!(json.contains("\"TE-08\""));
+//! // The coverage comes from the suites' own cases.
+//! let coverage = idea_conformance::coverage::cases_by_requirement();
+//! assert!(coverage["NG-R6"].contains(&"iec104-outstation/5.3/1".to_owned()));
+//! // Every case of a suite names requirements the catalogue has.
+//! use idea_conformance::Suite;
+//! let suite = idea_conformance::suites::iec104::Outstation::new();
+//! for case in suite.cases() {
+//!     assert!(case.requirements.iter().all(|id| catalogue.get(id).is_some()), "{}", case.id);
+//! }
 //! # Ok::<(), idea_conformance::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 
+mod case;
 mod catalogue;
+pub mod coverage;
 mod error;
+mod pics;
 pub mod render;
+pub mod report;
+pub mod runner;
+pub mod suites;
+mod trace;
+mod verdict;
 
+pub use case::{Applicability, CaseInfo, Maturity, TestCase};
 pub use catalogue::{Area, Catalogue, Check, Requirement};
 pub use error::Error;
+pub use pics::{DevicePics, Iec104Pics, Pics};
+pub use suites::Suite;
+pub use trace::{Direction, MAX_TRACE_ENTRIES, Trace, TraceEntry};
+pub use verdict::Verdict;

@@ -3,7 +3,7 @@
 use crate::Requirement;
 use std::fmt::Write as _;
 
-/// A plain-text table: ID, check, requirement text wrapped to `width` columns.
+/// A plain-text table: ID, check, how many test cases check it, requirement text wrapped to `width` columns.
 pub fn table(requirements: &[&Requirement], width: usize) -> String {
     let id_width = requirements
         .iter()
@@ -12,27 +12,39 @@ pub fn table(requirements: &[&Requirement], width: usize) -> String {
         .unwrap_or(2)
         .max(2);
     let check_width = "declared".len();
+    let cases_width = "CASES".len();
     let text_width = width
-        .saturating_sub(id_width.saturating_add(check_width).saturating_add(4))
+        .saturating_sub(
+            id_width
+                .saturating_add(check_width)
+                .saturating_add(cases_width)
+                .saturating_add(6),
+        )
         .max(20);
+    let coverage = crate::coverage::cases_by_requirement();
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:id_width$}  {:check_width$}  REQUIREMENT",
-        "ID", "CHECK"
+        "{:id_width$}  {:check_width$}  {:>cases_width$}  REQUIREMENT",
+        "ID", "CHECK", "CASES"
     );
     for r in requirements {
         let lines = wrap(&r.text, text_width);
+        let cases = coverage.get(&r.id).map_or(0, Vec::len);
         for (i, line) in lines.iter().enumerate() {
             if i == 0 {
                 let _ = writeln!(
                     out,
-                    "{:id_width$}  {:check_width$}  {line}",
+                    "{:id_width$}  {:check_width$}  {cases:>cases_width$}  {line}",
                     r.id,
                     r.check.as_str()
                 );
             } else {
-                let _ = writeln!(out, "{:id_width$}  {:check_width$}  {line}", "", "");
+                let _ = writeln!(
+                    out,
+                    "{:id_width$}  {:check_width$}  {:>cases_width$}  {line}",
+                    "", "", ""
+                );
             }
         }
     }
@@ -50,10 +62,27 @@ pub fn table(requirements: &[&Requirement], width: usize) -> String {
     out
 }
 
-/// A JSON array of requirement objects with keys `id`, `area`, `text`, `source`, `check`.
+/// A requirement with the cases that check it, for JSON.
+#[derive(serde::Serialize)]
+struct Covered<'a> {
+    #[serde(flatten)]
+    requirement: &'a Requirement,
+    cases: &'a [String],
+}
+
+/// A JSON array of requirement objects with keys `id`, `area`, `text`, `source`, `check` and `cases` (the IDs
+/// of the test cases that check it).
 pub fn json(requirements: &[&Requirement]) -> String {
+    let coverage = crate::coverage::cases_by_requirement();
+    let covered: Vec<Covered<'_>> = requirements
+        .iter()
+        .map(|r| Covered {
+            requirement: r,
+            cases: coverage.get(&r.id).map_or(&[], Vec::as_slice),
+        })
+        .collect();
     // Serialising plain strings and enums cannot fail.
-    serde_json::to_string_pretty(requirements).unwrap_or_else(|_| String::from("[]"))
+    serde_json::to_string_pretty(&covered).unwrap_or_else(|_| String::from("[]"))
 }
 
 fn wrap(text: &str, width: usize) -> Vec<String> {

@@ -518,6 +518,80 @@ typedef uint32_t IdeaSep2EventState;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The DER control modes, each numbered by its bit in `IdeaSep2Controls::modes`: the schema's element order of
+// `DERControlBase`, then the CSIP-AUS extension's. Numbers are stable.
+enum IdeaSep2Mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // `opModConnect`.
+    IDEA_SEP2_MODE_CONNECT = 0,
+    // `opModEnergize`.
+    IDEA_SEP2_MODE_ENERGIZE = 1,
+    // `opModFixedPFAbsorbW`.
+    IDEA_SEP2_MODE_FIXED_PF_ABSORB_W = 2,
+    // `opModFixedPFInjectW`.
+    IDEA_SEP2_MODE_FIXED_PF_INJECT_W = 3,
+    // `opModFixedVar`.
+    IDEA_SEP2_MODE_FIXED_VAR = 4,
+    // `opModFixedW`.
+    IDEA_SEP2_MODE_FIXED_W = 5,
+    // `opModFreqDroop`.
+    IDEA_SEP2_MODE_FREQ_DROOP = 6,
+    // `opModFreqWatt`.
+    IDEA_SEP2_MODE_FREQ_WATT = 7,
+    // `opModHFRTMayTrip`.
+    IDEA_SEP2_MODE_HFRT_MAY_TRIP = 8,
+    // `opModHFRTMustTrip`.
+    IDEA_SEP2_MODE_HFRT_MUST_TRIP = 9,
+    // `opModHVRTMayTrip`.
+    IDEA_SEP2_MODE_HVRT_MAY_TRIP = 10,
+    // `opModHVRTMomentaryCessation`.
+    IDEA_SEP2_MODE_HVRT_MOMENTARY_CESSATION = 11,
+    // `opModHVRTMustTrip`.
+    IDEA_SEP2_MODE_HVRT_MUST_TRIP = 12,
+    // `opModLFRTMayTrip`.
+    IDEA_SEP2_MODE_LFRT_MAY_TRIP = 13,
+    // `opModLFRTMustTrip`.
+    IDEA_SEP2_MODE_LFRT_MUST_TRIP = 14,
+    // `opModLVRTMayTrip`.
+    IDEA_SEP2_MODE_LVRT_MAY_TRIP = 15,
+    // `opModLVRTMomentaryCessation`.
+    IDEA_SEP2_MODE_LVRT_MOMENTARY_CESSATION = 16,
+    // `opModLVRTMustTrip`.
+    IDEA_SEP2_MODE_LVRT_MUST_TRIP = 17,
+    // `opModMaxLimW`.
+    IDEA_SEP2_MODE_MAX_LIM_W = 18,
+    // `opModTargetVar`.
+    IDEA_SEP2_MODE_TARGET_VAR = 19,
+    // `opModTargetW`.
+    IDEA_SEP2_MODE_TARGET_W = 20,
+    // `opModVoltVar`.
+    IDEA_SEP2_MODE_VOLT_VAR = 21,
+    // `opModVoltWatt`.
+    IDEA_SEP2_MODE_VOLT_WATT = 22,
+    // `opModWattPF`.
+    IDEA_SEP2_MODE_WATT_PF = 23,
+    // `opModWattVar`.
+    IDEA_SEP2_MODE_WATT_VAR = 24,
+    // CSIP-AUS `opModImpLimW`.
+    IDEA_SEP2_MODE_IMP_LIM_W = 25,
+    // CSIP-AUS `opModExpLimW`.
+    IDEA_SEP2_MODE_EXP_LIM_W = 26,
+    // CSIP-AUS `opModGenLimW`.
+    IDEA_SEP2_MODE_GEN_LIM_W = 27,
+    // CSIP-AUS `opModLoadLimW`.
+    IDEA_SEP2_MODE_LOAD_LIM_W = 28,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum IdeaSep2Mode IdeaSep2Mode;
+#else
+typedef uint32_t IdeaSep2Mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An ACL message. Made by `idea_acl_message_decode`, `idea_acl_message_new` or `idea_acl_message_reply`;
 // freed with `idea_acl_message_free`. Not safe to use from two threads at once; may move between threads.
 typedef struct IdeaAclMessage IdeaAclMessage;
@@ -755,10 +829,9 @@ typedef struct IdeaNgBranch {
     double loading_percent;
 } IdeaNgBranch;
 
-// The values of a `DERControlBase` (clause 10.10, Table 10.10-…) a DER applies, in natural units. Each
-// `has_` flag says whether the control sets that mode; `modes` has one bit per mode in the schema's element
-// order (bit 0 `opModConnect`, … bit 25 `opModWattVar`, then the CSIP-AUS `opModImpLimW`, `opModExpLimW`,
-// `opModGenLimW`, `opModLoadLimW`), curve modes included, whose curves are links the caller fetches.
+// The values of a `DERControlBase` (clause 10.10) a DER applies, in natural units. Each `has_` flag says
+// whether the control sets that mode; `modes` has bit `1 << IDEA_SEP2_MODE_…` set for every mode it sets,
+// curve and ride-through modes included (their curves are links the caller fetches).
 typedef struct IdeaSep2Controls {
     // Every mode the control sets, one bit each.
     uint32_t modes;

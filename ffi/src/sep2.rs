@@ -35,10 +35,9 @@ pub struct IdeaSep2Response {
 }
 opaque!(IdeaSep2Response, OutgoingResponse, 0x4944_4541_5345_5052);
 
-/// The values of a `DERControlBase` (clause 10.10, Table 10.10-…) a DER applies, in natural units. Each
-/// `has_` flag says whether the control sets that mode; `modes` has one bit per mode in the schema's element
-/// order (bit 0 `opModConnect`, … bit 25 `opModWattVar`, then the CSIP-AUS `opModImpLimW`, `opModExpLimW`,
-/// `opModGenLimW`, `opModLoadLimW`), curve modes included, whose curves are links the caller fetches.
+/// The values of a `DERControlBase` (clause 10.10) a DER applies, in natural units. Each `has_` flag says
+/// whether the control sets that mode; `modes` has bit `1 << IDEA_SEP2_MODE_…` set for every mode it sets,
+/// curve and ride-through modes included (their curves are links the caller fetches).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IdeaSep2Controls {
@@ -107,6 +106,105 @@ pub struct IdeaSep2Controls {
     /// Ramp time, s.
     pub ramp_s: f64,
 }
+
+/// The DER control modes, each numbered by its bit in `IdeaSep2Controls::modes`: the schema's element order of
+/// `DERControlBase`, then the CSIP-AUS extension's. Numbers are stable.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdeaSep2Mode {
+    /// `opModConnect`.
+    Connect = 0,
+    /// `opModEnergize`.
+    Energize = 1,
+    /// `opModFixedPFAbsorbW`.
+    FixedPfAbsorbW = 2,
+    /// `opModFixedPFInjectW`.
+    FixedPfInjectW = 3,
+    /// `opModFixedVar`.
+    FixedVar = 4,
+    /// `opModFixedW`.
+    FixedW = 5,
+    /// `opModFreqDroop`.
+    FreqDroop = 6,
+    /// `opModFreqWatt`.
+    FreqWatt = 7,
+    /// `opModHFRTMayTrip`.
+    HfrtMayTrip = 8,
+    /// `opModHFRTMustTrip`.
+    HfrtMustTrip = 9,
+    /// `opModHVRTMayTrip`.
+    HvrtMayTrip = 10,
+    /// `opModHVRTMomentaryCessation`.
+    HvrtMomentaryCessation = 11,
+    /// `opModHVRTMustTrip`.
+    HvrtMustTrip = 12,
+    /// `opModLFRTMayTrip`.
+    LfrtMayTrip = 13,
+    /// `opModLFRTMustTrip`.
+    LfrtMustTrip = 14,
+    /// `opModLVRTMayTrip`.
+    LvrtMayTrip = 15,
+    /// `opModLVRTMomentaryCessation`.
+    LvrtMomentaryCessation = 16,
+    /// `opModLVRTMustTrip`.
+    LvrtMustTrip = 17,
+    /// `opModMaxLimW`.
+    MaxLimW = 18,
+    /// `opModTargetVar`.
+    TargetVar = 19,
+    /// `opModTargetW`.
+    TargetW = 20,
+    /// `opModVoltVar`.
+    VoltVar = 21,
+    /// `opModVoltWatt`.
+    VoltWatt = 22,
+    /// `opModWattPF`.
+    WattPf = 23,
+    /// `opModWattVar`.
+    WattVar = 24,
+    /// CSIP-AUS `opModImpLimW`.
+    ImpLimW = 25,
+    /// CSIP-AUS `opModExpLimW`.
+    ExpLimW = 26,
+    /// CSIP-AUS `opModGenLimW`.
+    GenLimW = 27,
+    /// CSIP-AUS `opModLoadLimW`.
+    LoadLimW = 28,
+}
+
+/// The schema names of the modes in `IdeaSep2Mode` order, for the test that keeps it in step with `DerMode`.
+#[cfg(test)]
+const MODE_NAMES: [&str; 29] = [
+    "opModConnect",
+    "opModEnergize",
+    "opModFixedPFAbsorbW",
+    "opModFixedPFInjectW",
+    "opModFixedVar",
+    "opModFixedW",
+    "opModFreqDroop",
+    "opModFreqWatt",
+    "opModHFRTMayTrip",
+    "opModHFRTMustTrip",
+    "opModHVRTMayTrip",
+    "opModHVRTMomentaryCessation",
+    "opModHVRTMustTrip",
+    "opModLFRTMayTrip",
+    "opModLFRTMustTrip",
+    "opModLVRTMayTrip",
+    "opModLVRTMomentaryCessation",
+    "opModLVRTMustTrip",
+    "opModMaxLimW",
+    "opModTargetVar",
+    "opModTargetW",
+    "opModVoltVar",
+    "opModVoltWatt",
+    "opModWattPF",
+    "opModWattVar",
+    "opModImpLimW",
+    "opModExpLimW",
+    "opModGenLimW",
+    "opModLoadLimW",
+];
 
 fn scaled(value: i16, multiplier: i8) -> f64 {
     f64::from(value) * 10f64.powi(i32::from(multiplier))
@@ -183,7 +281,7 @@ fn controls_of(base: &DERControlBase) -> IdeaSep2Controls {
     c
 }
 
-/// The position of a mode among all modes (its bit in `IdeaSep2Controls::modes`).
+/// The position of a mode among all modes: its `IdeaSep2Mode` number and bit in `IdeaSep2Controls::modes`.
 fn mode_index(mode: DerMode) -> u32 {
     DerMode::ALL
         .iter()
@@ -911,4 +1009,20 @@ pub unsafe extern "C" fn idea_sep2_lfdi(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_c_mode_numbers_follow_the_scheduler_s_modes() {
+        assert_eq!(DerMode::ALL.len(), MODE_NAMES.len());
+        for (mode, name) in DerMode::ALL.iter().zip(MODE_NAMES) {
+            assert_eq!(mode.name(), name);
+        }
+        assert_eq!(mode_index(DerMode::WattVar), IdeaSep2Mode::WattVar as u32);
+        assert_eq!(mode_index(DerMode::ExpLimW), IdeaSep2Mode::ExpLimW as u32);
+        assert_eq!(mode_index(DerMode::LoadLimW), IdeaSep2Mode::LoadLimW as u32);
+    }
 }

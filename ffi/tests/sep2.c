@@ -78,7 +78,7 @@ static void sapn_controls(const char *list_path, const char *default_path) {
     CHECK(c.response_required == 0x03);
     CHECK(c.start == 1726633063 && c.duration == 600);
     CHECK(c.controls.has_exp_lim_w && c.controls.exp_lim_w == 0.0 && !c.controls.has_max_lim_w); /* no export */
-    CHECK(c.controls.modes != 0);
+    CHECK(c.controls.modes == 1u << IDEA_SEP2_MODE_EXP_LIM_W);
     CHECK_FAILS(idea_sep2_list_item(list, 3, &control), IDEA_RESULT_INVALID_ARGUMENT);
     IdeaSep2DerControl not_one;
     CHECK_FAILS(idea_sep2_der_control_read(list, &not_one), IDEA_RESULT_WRONG_STATE);

@@ -54,6 +54,9 @@ enum Command {
         #[arg(long, value_name = "AREA")]
         area: Option<String>,
     },
+    /// Certify a device against a conformance suite: the cases its PICS selects, each with its verdict,
+    /// requirement IDs and wire trace, reported as JSON and JUnit XML.
+    Conform(Box<commands::conform::ConformArgs>),
     /// Neural Grid algorithms on case files.
     #[command(subcommand)]
     Ng(NgCommand),
@@ -135,6 +138,7 @@ fn run(command: Command) -> Result<String, Failure> {
         Command::Requirements { json, area } => {
             commands::requirements::run(json, area).map_err(Failure::Usage)
         }
+        Command::Conform(args) => commands::conform::run(*args),
         Command::Ng(command) => commands::ng::run(command).map_err(Failure::Usage),
         Command::Sim(command) => commands::sim::run(command).map_err(Failure::Usage),
         Command::Decode(command) => commands::decode::run(command).map_err(Failure::Usage),

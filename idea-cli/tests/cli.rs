@@ -25,7 +25,18 @@ fn requirements_json_lists_every_id() {
         assert_eq!(item["area"], r.area.as_str());
         assert!(item["check"] == "test" || item["check"] == "declared");
         assert!(!item["text"].as_str().unwrap().is_empty());
+        assert!(item["cases"].is_array());
     }
+    // The coverage comes from the suites: NG-R6 is checked by the IEC 104 outstation suite.
+    let ng_r6 = list.iter().find(|r| r["id"] == "NG-R6").unwrap();
+    assert!(
+        ng_r6["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "iec104-outstation/5.3/1"),
+        "{ng_r6}"
+    );
 }
 
 #[test]

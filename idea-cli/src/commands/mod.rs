@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and what it runs.
 
+pub(crate) mod conform;
 pub(crate) mod decode;
 pub(crate) mod iec104;
 pub(crate) mod ledger;

@@ -1,0 +1,118 @@
+//! PICS (Protocol Implementation Conformance Statement): the vendor's declaration of what the device implements,
+//! as TOML. It selects test cases; a missing PICS is an error, never "test nothing"; an item not declared is not
+//! assumed false (the cases that need it run and say so). Templates with comments are data
+//! (`data/pics/*.toml`), printed by `idea conform SUITE --pics-template`.
+
+use crate::Error;
+use serde::{Deserialize, Serialize};
+
+/// A vendor's declaration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pics {
+    /// The device.
+    pub device: DevicePics,
+    /// Its IEC 60870-5-104 implementation, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iec104: Option<Iec104Pics>,
+}
+
+/// Who made the device and what it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePics {
+    /// The vendor.
+    pub vendor: String,
+    /// The model.
+    pub model: String,
+    /// Firmware or software version.
+    pub version: String,
+    /// The power-cell type it serves (`prosumer`, `active-consumer`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_type: Option<String>,
+    /// The interface device it is (Table 3: `energy-router`, `energy-hub`, `meter`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_device: Option<String>,
+}
+
+/// An IEC 60870-5-104 controlled or controlling station.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Iec104Pics {
+    /// Common address of the ASDU the station answers.
+    pub common_address: Option<u16>,
+    /// Octets of the cause of transmission (IEC 104: 2).
+    pub cot_size: Option<u8>,
+    /// Octets of the common address (IEC 104: 2).
+    pub ca_size: Option<u8>,
+    /// Octets of the information object address (IEC 104: 3).
+    pub ioa_size: Option<u8>,
+    /// Most unacknowledged I frames the station sends.
+    pub k: Option<u16>,
+    /// The station acknowledges at the latest after this many I frames.
+    pub w: Option<u16>,
+    /// t1, seconds.
+    pub t1_s: Option<f64>,
+    /// t2, seconds.
+    pub t2_s: Option<f64>,
+    /// t3, seconds.
+    pub t3_s: Option<f64>,
+    /// Monitor-direction types it sends (`M_ME_NC_1`, …).
+    pub monitor_types: Option<Vec<String>>,
+    /// Command types it accepts (`C_SC_NA_1`, `C_SE_NC_1`, …).
+    pub command_types: Option<Vec<String>>,
+    /// Whether it answers a station interrogation (QOI 20).
+    pub station_interrogation: Option<bool>,
+    /// The interrogation groups (1–16) it answers.
+    pub groups: Option<Vec<u8>>,
+    /// Whether it answers a counter interrogation.
+    pub counter_interrogation: Option<bool>,
+    /// Whether it accepts clock synchronisation (`C_CS_NA_1`).
+    pub clock_synchronisation: Option<bool>,
+    /// Whether its commands can be select-before-operate.
+    pub select_before_operate: Option<bool>,
+    /// How long a selection stays valid, seconds.
+    pub select_timeout_s: Option<f64>,
+    /// The IOA of a measured value a station interrogation reports.
+    pub measured_point: Option<u32>,
+    /// The IOA of a short-float set-point command (`C_SE_NC_1`) it accepts.
+    pub setpoint_point: Option<u32>,
+    /// A value the set-point may be commanded to (within the device's limits).
+    pub setpoint_value: Option<f32>,
+    /// Whether it implements the IDEA energy-router profile (NG-R1..R6).
+    pub energy_router_profile: Option<bool>,
+}
+
+impl Pics {
+    /// Reads a PICS from TOML; `source` names it in errors.
+    pub fn from_toml(source: &str, text: &str) -> Result<Pics, Error> {
+        toml::from_str(text).map_err(|e| Error::Pics {
+            file: source.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Suite;
+
+    #[test]
+    fn every_suite_s_template_is_a_valid_pics() {
+        let suite = crate::suites::iec104::Outstation::new();
+        let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
+        suite.check_pics(&pics).unwrap();
+        assert_eq!(pics.iec104.unwrap().setpoint_point, Some(5101));
+    }
+
+    #[test]
+    fn an_unknown_item_is_refused_by_name() {
+        let e = Pics::from_toml(
+            "x.toml",
+            "[device]\nvendor = \"v\"\nmodel = \"m\"\nversion = \"1\"\n[iec104]\nk_window = 3\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("k_window"), "{e}");
+    }
+}

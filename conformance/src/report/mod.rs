@@ -1,0 +1,13 @@
+//! Reports of a run: JSON (everything, traces included) and JUnit XML (for CI systems; requirement IDs as
+//! properties).
+
+mod junit;
+
+pub use junit::junit;
+
+use crate::runner::Report;
+
+/// The report as pretty JSON: every case with its verdict, requirement IDs, timing and trace.
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_default()
+}

@@ -1,0 +1,88 @@
+//! The ASDUs the IEC 104 cases send (IEC 60870-5-101 clause 7.3 types, as IEC 104 clause 8 carries them).
+
+use iec104::{Asdu, Cot, Cp56Time2a, Element, InformationObject, Objects};
+
+/// Causes of transmission (clause 7.2.3).
+pub(super) mod cause {
+    /// Spontaneous.
+    pub(crate) const SPONTANEOUS: u8 = 3;
+    /// Activation.
+    pub(crate) const ACTIVATION: u8 = 6;
+    /// Activation confirmation.
+    pub(crate) const ACTIVATION_CON: u8 = 7;
+    /// Activation termination.
+    pub(crate) const ACTIVATION_TERM: u8 = 10;
+    /// Interrogated by station interrogation.
+    pub(crate) const STATION: u8 = 20;
+    /// Unknown type identification.
+    pub(crate) const UNKNOWN_TYPE: u8 = 44;
+    /// Unknown cause of transmission.
+    pub(crate) const UNKNOWN_CAUSE: u8 = 45;
+    /// Unknown common address of ASDU.
+    pub(crate) const UNKNOWN_COMMON_ADDRESS: u8 = 46;
+    /// Unknown information object address.
+    pub(crate) const UNKNOWN_OBJECT_ADDRESS: u8 = 47;
+}
+
+/// Type identifications the cases use.
+pub(super) mod types {
+    /// Single-point information.
+    pub(crate) const M_SP_NA_1: u8 = 1;
+    /// Set-point command, short floating point.
+    pub(crate) const C_SE_NC_1: u8 = 50;
+    /// Interrogation command.
+    pub(crate) const C_IC_NA_1: u8 = 100;
+    /// Clock synchronisation command.
+    pub(crate) const C_CS_NA_1: u8 = 103;
+}
+
+fn one(type_id: u8, cause: u8, ca: u16, ioa: u32, elements: Vec<Element>) -> Asdu {
+    Asdu {
+        type_id,
+        sq: false,
+        count: 1,
+        cot: Cot::new(cause),
+        common_address: ca,
+        objects: Objects::Known(vec![InformationObject { ioa, elements }]),
+    }
+}
+
+/// `C_IC_NA_1` with qualifier `qoi` (20 station, 21–36 groups 1–16) and cause `cause`.
+pub(super) fn interrogation(ca: u16, qoi: u8, cause: u8) -> Asdu {
+    one(types::C_IC_NA_1, cause, ca, 0, vec![Element::Qoi(qoi)])
+}
+
+/// `C_SE_NC_1` (activation) of `value` to `ioa`; `select` sets the S/E bit.
+#[allow(non_snake_case)]
+pub(super) fn setpoint(ca: u16, ioa: u32, value: f32, select: bool) -> Asdu {
+    let qos = if select { 0x80 } else { 0 };
+    one(
+        types::C_SE_NC_1,
+        cause::ACTIVATION,
+        ca,
+        ioa,
+        vec![Element::R32(value.to_bits()), Element::Qos(qos)],
+    )
+}
+
+/// `C_CS_NA_1` (activation) with `time`.
+pub(super) fn clock_sync(ca: u16, time: Cp56Time2a) -> Asdu {
+    one(
+        types::C_CS_NA_1,
+        cause::ACTIVATION,
+        ca,
+        0,
+        vec![Element::Cp56(time)],
+    )
+}
+
+/// A monitor-direction `M_SP_NA_1` sent as if it were a command (activation): no station accepts it.
+pub(super) fn monitor_type_as_command(ca: u16) -> Asdu {
+    one(
+        types::M_SP_NA_1,
+        cause::ACTIVATION,
+        ca,
+        1,
+        vec![Element::Siq(0)],
+    )
+}

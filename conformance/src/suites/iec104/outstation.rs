@@ -1,0 +1,620 @@
+//! The cases of `iec104-outstation`: the device under test is the controlled station; the runner is the
+//! controlling station (IEC 60870-5-104 clauses 5 and 7, IEC 60870-5-101 clause 7).
+
+use super::asdus::{self, cause};
+use super::session::{Received, Session, summary};
+use crate::case::{Applicability, Maturity, TestCase};
+use crate::pics::{Iec104Pics, Pics};
+use crate::verdict::Verdict;
+use iec104::{Apdu, Asdu, Cp56Time2a, UFunction};
+use std::time::Duration;
+
+const NG_R6: &str = "NG-R6";
+const IOT_02: &str = "IOT-02";
+
+fn p(pics: &Pics) -> Iec104Pics {
+    pics.iec104.clone().unwrap_or_default()
+}
+
+fn ca(pics: &Pics) -> u16 {
+    p(pics).common_address.unwrap_or(1)
+}
+
+fn always(_: &Pics) -> Applicability {
+    Applicability::Applies
+}
+
+fn declared(flag: Option<bool>, what: &str) -> Applicability {
+    match flag {
+        Some(true) => Applicability::Applies,
+        Some(false) => Applicability::NotApplicable(format!("the PICS declares no {what}")),
+        None => Applicability::Undeclared(what.to_owned()),
+    }
+}
+
+/// Runs `body` after STARTDT; a start that fails gives its verdict.
+fn started(s: &mut Session, body: impl FnOnce(&mut Session) -> Verdict) -> Verdict {
+    match s.start() {
+        Ok(()) => body(s),
+        Err(v) => v,
+    }
+}
+
+/// The mirrored confirmation of `sent` (same type, cause `cause`), within t1, and the ASDUs before it.
+fn confirmation(s: &mut Session, type_id: u8, cause: u8) -> (Received, Vec<Asdu>) {
+    let mut seen = Vec::new();
+    let t1 = s.t1;
+    let got = s.wait_for(
+        t1,
+        |a| matches!(a, Apdu::I { asdu, .. } if asdu.type_id == type_id && asdu.cot.cause == cause),
+        &mut seen,
+    );
+    (got, seen)
+}
+
+fn asdu_of(r: &Received) -> Option<&Asdu> {
+    match r {
+        Received::Frame(Apdu::I { asdu, .. }) => Some(asdu),
+        _ => None,
+    }
+}
+
+fn no_answer(what: &str, t1: Duration) -> Verdict {
+    Verdict::Inconclusive(format!("no {what} within t1 ({t1:?})"))
+}
+
+fn startdt_confirmed(s: &mut Session, _: &Pics) -> Verdict {
+    started(s, |_| Verdict::Pass)
+}
+
+fn testfr_confirmed(s: &mut Session, _: &Pics) -> Verdict {
+    for phase in ["before STARTDT", "after STARTDT"] {
+        if phase == "after STARTDT"
+            && let Err(v) = s.start()
+        {
+            return v;
+        }
+        if let Err(e) = s.send_u(UFunction::TestFrAct) {
+            return Verdict::Error(e);
+        }
+        let t1 = s.t1;
+        match s.wait_for(t1, |a| *a == Apdu::U(UFunction::TestFrCon), &mut Vec::new()) {
+            Received::Frame(_) => {}
+            Received::Timeout => return no_answer(&format!("TESTFR con {phase}"), t1),
+            other => {
+                return Verdict::Fail(format!("TESTFR act {phase} was answered with {other:?}"));
+            }
+        }
+    }
+    Verdict::Pass
+}
+
+fn stopdt_confirmed(s: &mut Session, pics: &Pics) -> Verdict {
+    started(s, |s| {
+        if let Err(e) = s.send_u(UFunction::StopDtAct) {
+            return Verdict::Error(e);
+        }
+        let t1 = s.t1;
+        match s.wait_for(t1, |a| *a == Apdu::U(UFunction::StopDtCon), &mut Vec::new()) {
+            Received::Frame(_) => {}
+            Received::Timeout => return no_answer("STOPDT con", t1),
+            other => return Verdict::Fail(format!("STOPDT act was answered with {other:?}")),
+        }
+        // Stopped: an interrogation now must not be answered with I frames.
+        if let Err(e) = s.send_raw(&stopped_interrogation(s, ca(pics)), "I frame while stopped") {
+            return Verdict::Error(e);
+        }
+        match s.receive(Duration::from_secs(2).min(s.t1)) {
+            Received::Frame(a @ Apdu::I { .. }) => {
+                Verdict::Fail(format!("after STOPDT con the station sent {}", summary(&a)))
+            }
+            _ => Verdict::Pass,
+        }
+    })
+}
+
+/// An interrogation in an I frame numbered as the session's next, encoded by hand (the session's own
+/// numbering is unaffected, so the case stays in control of what it sends).
+fn stopped_interrogation(s: &Session, ca: u16) -> Vec<u8> {
+    let apdu = Apdu::I {
+        ns: 0,
+        nr: 0,
+        asdu: asdus::interrogation(ca, 20, cause::ACTIVATION),
+    };
+    let mut wire = Vec::new();
+    let _ = apdu.encode(&s.params(), &mut wire);
+    wire
+}
+
+fn i_frame_before_start(s: &mut Session, pics: &Pics) -> Verdict {
+    let frame = stopped_interrogation(s, ca(pics));
+    if let Err(e) = s.send_raw(&frame, "I(0,0) C_IC_NA_1 before STARTDT") {
+        return Verdict::Error(e);
+    }
+    let t1 = s.t1;
+    match s.receive(t1) {
+        Received::Closed => Verdict::Pass,
+        Received::Timeout => Verdict::PassWithRemarks(vec![format!(
+            "the I frame was ignored, but the connection stayed open for t1 ({t1:?})"
+        )]),
+        Received::Frame(a) => Verdict::Fail(format!(
+            "an I frame before STARTDT was answered with {}",
+            summary(&a)
+        )),
+        Received::Malformed(e) => {
+            Verdict::Fail(format!("the station answered malformed bytes: {e}"))
+        }
+    }
+}
+
+fn wrong_send_sequence(s: &mut Session, pics: &Pics) -> Verdict {
+    started(s, |s| {
+        let apdu = Apdu::I {
+            ns: 5,
+            nr: 0,
+            asdu: asdus::interrogation(ca(pics), 20, cause::ACTIVATION),
+        };
+        if let Err(e) = s.send(&apdu) {
+            return Verdict::Error(e);
+        }
+        let t1 = s.t1;
+        let mut seen = Vec::new();
+        match s.wait_for(t1, |a| matches!(a, Apdu::I { .. }), &mut seen) {
+            Received::Closed => Verdict::Pass,
+            Received::Frame(a) => Verdict::Fail(format!(
+                "an I frame with N(S) 5 where 0 was due was answered with {}",
+                summary(&a)
+            )),
+            Received::Timeout => Verdict::Fail(format!(
+                "the connection stayed open for t1 ({t1:?}) after a sequence error"
+            )),
+            Received::Malformed(e) => Verdict::Fail(format!("malformed answer: {e}")),
+        }
+    })
+}
+
+fn acknowledges_within_t2(s: &mut Session, pics: &Pics) -> Verdict {
+    let t2 = Duration::try_from_secs_f64(p(pics).t2_s.unwrap_or(10.0))
+        .unwrap_or(Duration::from_secs(10));
+    started(s, |s| {
+        if let Err(e) = s.send_asdu(asdus::interrogation(ca(pics), 20, cause::ACTIVATION)) {
+            return Verdict::Error(e);
+        }
+        let grace = Duration::from_millis(500);
+        match s.wait_for(
+            t2.saturating_add(grace),
+            |a| matches!(a, Apdu::S { nr } | Apdu::I { nr, .. } if *nr >= 1),
+            &mut Vec::new(),
+        ) {
+            Received::Frame(_) => Verdict::Pass,
+            Received::Timeout => Verdict::Fail(format!(
+                "our I frame was not acknowledged within t2 ({t2:?}) and {grace:?}"
+            )),
+            other => Verdict::Fail(format!("waiting for the acknowledgement: {other:?}")),
+        }
+    })
+}
+
+fn station_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
+    let common = ca(pics);
+    let measured = p(pics).measured_point;
+    started(s, |s| {
+        if let Err(e) = s.send_asdu(asdus::interrogation(common, 20, cause::ACTIVATION)) {
+            return Verdict::Error(e);
+        }
+        let (con, _) = confirmation(s, asdus::types::C_IC_NA_1, cause::ACTIVATION_CON);
+        let Some(con) = asdu_of(&con) else {
+            return no_answer("activation confirmation (COT 7) of the interrogation", s.t1);
+        };
+        if con.cot.negative {
+            return Verdict::Fail("the station interrogation was confirmed negatively".into());
+        }
+        let (term, objects) = confirmation(s, asdus::types::C_IC_NA_1, cause::ACTIVATION_TERM);
+        if asdu_of(&term).is_none() {
+            return no_answer("activation termination (COT 10) of the interrogation", s.t1);
+        }
+        let mut remarks = Vec::new();
+        if objects.is_empty() {
+            return Verdict::Fail(
+                "the interrogation was terminated without reporting any object".into(),
+            );
+        }
+        if let Some(bad) = objects.iter().find(|a| a.cot.cause != cause::STATION) {
+            return Verdict::Fail(format!(
+                "an object was reported with COT {} where 20 (interrogated by station) is required",
+                bad.cot.cause
+            ));
+        }
+        if let Some(bad) = objects.iter().find(|a| a.common_address != common) {
+            return Verdict::Fail(format!(
+                "an object came with common address {}",
+                bad.common_address
+            ));
+        }
+        match measured {
+            Some(ioa) => {
+                let reported = objects.iter().any(|a| match &a.objects {
+                    iec104::Objects::Known(os) => os.iter().any(|o| o.ioa == ioa),
+                    iec104::Objects::Raw(_) => false,
+                });
+                if !reported {
+                    return Verdict::Fail(format!(
+                        "the declared measured point IOA {ioa} was not reported"
+                    ));
+                }
+            }
+            None => remarks.push("no measured point declared to look for".to_owned()),
+        }
+        Verdict::pass_noting(remarks)
+    })
+}
+
+fn group_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
+    let common = ca(pics);
+    let Some(group) = p(pics).groups.and_then(|g| g.first().copied()) else {
+        return Verdict::NotApplicable("no interrogation group declared".into());
+    };
+    if !(1..=16).contains(&group) {
+        return Verdict::Error(format!("the PICS declares group {group}, outside 1–16"));
+    }
+    let qoi = 20u8.saturating_add(group);
+    started(s, |s| {
+        if let Err(e) = s.send_asdu(asdus::interrogation(common, qoi, cause::ACTIVATION)) {
+            return Verdict::Error(e);
+        }
+        let (con, _) = confirmation(s, asdus::types::C_IC_NA_1, cause::ACTIVATION_CON);
+        match asdu_of(&con) {
+            None => return no_answer("activation confirmation of the group interrogation", s.t1),
+            Some(c) if c.cot.negative => {
+                return Verdict::Fail(format!(
+                    "group {group} was declared but its interrogation was refused"
+                ));
+            }
+            Some(_) => {}
+        }
+        let (term, objects) = confirmation(s, asdus::types::C_IC_NA_1, cause::ACTIVATION_TERM);
+        if asdu_of(&term).is_none() {
+            return no_answer("activation termination of the group interrogation", s.t1);
+        }
+        match objects.iter().find(|a| a.cot.cause != qoi) {
+            Some(bad) => Verdict::Fail(format!(
+                "group {group} reported an object with COT {} where {qoi} is required",
+                bad.cot.cause
+            )),
+            None if objects.is_empty() => {
+                Verdict::PassWithRemarks(vec![format!("group {group} reported no object")])
+            }
+            None => Verdict::Pass,
+        }
+    })
+}
+
+/// Sends `asdu` after STARTDT and requires a negative mirror with `expected` cause within t1.
+fn refused_with(s: &mut Session, asdu: Asdu, expected: u8, what: &str) -> Verdict {
+    let type_id = asdu.type_id;
+    started(s, |s| {
+        if let Err(e) = s.send_asdu(asdu) {
+            return Verdict::Error(e);
+        }
+        let t1 = s.t1;
+        let mut seen = Vec::new();
+        match s.wait_for(
+            t1,
+            |a| matches!(a, Apdu::I { asdu, .. } if asdu.type_id == type_id),
+            &mut seen,
+        ) {
+            Received::Frame(Apdu::I { asdu, .. }) => {
+                if asdu.cot.negative && asdu.cot.cause == expected {
+                    Verdict::Pass
+                } else if asdu.cot.negative {
+                    Verdict::PassWithRemarks(vec![format!(
+                        "{what} was refused with COT {}, where {expected} is the cause the standard names",
+                        asdu.cot.cause
+                    )])
+                } else {
+                    Verdict::Fail(format!(
+                        "{what} was answered positively (COT {}), not refused with COT {expected}",
+                        asdu.cot.cause
+                    ))
+                }
+            }
+            Received::Closed => Verdict::PassWithRemarks(vec![format!(
+                "{what} closed the connection instead of a negative confirmation with COT {expected}"
+            )]),
+            Received::Timeout => Verdict::Fail(format!(
+                "{what} got no negative confirmation (COT {expected}) within t1 ({t1:?})"
+            )),
+            other => Verdict::Fail(format!("{what}: {other:?}")),
+        }
+    })
+}
+
+fn unknown_common_address(s: &mut Session, pics: &Pics) -> Verdict {
+    let other = ca(pics).wrapping_add(1).max(1);
+    let other = if other == 0xFFFF { 2 } else { other };
+    refused_with(
+        s,
+        asdus::interrogation(other, 20, cause::ACTIVATION),
+        cause::UNKNOWN_COMMON_ADDRESS,
+        &format!("an interrogation of common address {other}"),
+    )
+}
+
+fn unknown_type(s: &mut Session, pics: &Pics) -> Verdict {
+    refused_with(
+        s,
+        asdus::monitor_type_as_command(ca(pics)),
+        cause::UNKNOWN_TYPE,
+        "M_SP_NA_1 sent as a command",
+    )
+}
+
+fn unknown_cause(s: &mut Session, pics: &Pics) -> Verdict {
+    refused_with(
+        s,
+        asdus::interrogation(ca(pics), 20, cause::SPONTANEOUS),
+        cause::UNKNOWN_CAUSE,
+        "an interrogation with COT 3 (spontaneous)",
+    )
+}
+
+fn unknown_object_address(s: &mut Session, pics: &Pics) -> Verdict {
+    let ioa = 0x00FF_FFFE;
+    refused_with(
+        s,
+        asdus::setpoint(ca(pics), ioa, 0.0, false),
+        cause::UNKNOWN_OBJECT_ADDRESS,
+        &format!("a set-point to IOA {ioa}, which the station does not have"),
+    )
+}
+
+fn setpoint_applies(pics: &Pics) -> Applicability {
+    match p(pics).setpoint_point {
+        Some(_) => Applicability::Applies,
+        None => {
+            Applicability::NotApplicable("the PICS declares no set-point IOA to command".into())
+        }
+    }
+}
+
+fn direct_setpoint(s: &mut Session, pics: &Pics) -> Verdict {
+    let (Some(ioa), value) = (
+        p(pics).setpoint_point,
+        p(pics).setpoint_value.unwrap_or(0.0),
+    ) else {
+        return Verdict::NotApplicable("no set-point IOA".into());
+    };
+    let sbo = p(pics).select_before_operate == Some(true);
+    let common = ca(pics);
+    started(s, |s| {
+        if sbo {
+            // Selection first, as the PICS says its commands need.
+            if let Err(e) = s.send_asdu(asdus::setpoint(common, ioa, value, true)) {
+                return Verdict::Error(e);
+            }
+            let (sel, _) = confirmation(s, asdus::types::C_SE_NC_1, cause::ACTIVATION_CON);
+            match asdu_of(&sel) {
+                None => return no_answer("confirmation of the selection", s.t1),
+                Some(a) if a.cot.negative => {
+                    return Verdict::Fail("the selection was refused".into());
+                }
+                Some(_) => {}
+            }
+        }
+        if let Err(e) = s.send_asdu(asdus::setpoint(common, ioa, value, false)) {
+            return Verdict::Error(e);
+        }
+        let (con, _) = confirmation(s, asdus::types::C_SE_NC_1, cause::ACTIVATION_CON);
+        match asdu_of(&con) {
+            None => no_answer("activation confirmation of the set-point", s.t1),
+            Some(a) if a.cot.negative => Verdict::Fail(format!(
+                "the set-point {value} to IOA {ioa} was confirmed negatively"
+            )),
+            Some(_) => Verdict::Pass,
+        }
+    })
+}
+
+fn sbo_applies(pics: &Pics) -> Applicability {
+    match setpoint_applies(pics) {
+        Applicability::Applies => declared(p(pics).select_before_operate, "select-before-operate"),
+        other => other,
+    }
+}
+
+fn execute_without_select(s: &mut Session, pics: &Pics) -> Verdict {
+    let (Some(ioa), value) = (
+        p(pics).setpoint_point,
+        p(pics).setpoint_value.unwrap_or(0.0),
+    ) else {
+        return Verdict::NotApplicable("no set-point IOA".into());
+    };
+    let common = ca(pics);
+    started(s, |s| {
+        if let Err(e) = s.send_asdu(asdus::setpoint(common, ioa, value, false)) {
+            return Verdict::Error(e);
+        }
+        let (con, _) = confirmation(s, asdus::types::C_SE_NC_1, cause::ACTIVATION_CON);
+        match asdu_of(&con) {
+            None => no_answer("activation confirmation", s.t1),
+            Some(a) if a.cot.negative => Verdict::Pass,
+            Some(_) => Verdict::Fail(
+                "an execution without a prior selection was confirmed positively on a select-before-operate point"
+                    .into(),
+            ),
+        }
+    })
+}
+
+fn clock_synchronisation(s: &mut Session, pics: &Pics) -> Verdict {
+    let common = ca(pics);
+    // A fixed instant: the run is reproducible, and the station only confirms it.
+    let Some(time) = "2026-12-03T12:00:00Z"
+        .parse::<idea_proto::Timestamp>()
+        .ok()
+        .and_then(Cp56Time2a::from_timestamp)
+    else {
+        return Verdict::Error("cannot form the CP56Time2a".into());
+    };
+    started(s, |s| {
+        if let Err(e) = s.send_asdu(asdus::clock_sync(common, time)) {
+            return Verdict::Error(e);
+        }
+        let (con, _) = confirmation(s, asdus::types::C_CS_NA_1, cause::ACTIVATION_CON);
+        match asdu_of(&con) {
+            None => no_answer("activation confirmation of the clock synchronisation", s.t1),
+            Some(a) if a.cot.negative => {
+                Verdict::Fail("the clock synchronisation was confirmed negatively".into())
+            }
+            Some(_) => Verdict::Pass,
+        }
+    })
+}
+
+/// The cases, in the order they run.
+pub(super) fn cases() -> Vec<TestCase<Session>> {
+    let stable = Maturity::Stable;
+    vec![
+        TestCase {
+            id: "iec104-outstation/5.3/1",
+            title: "STARTDT act is confirmed within t1",
+            requirements: &[NG_R6, IOT_02],
+            clause: "IEC 60870-5-104 clause 5.3",
+            maturity: stable,
+            applies: always,
+            run: startdt_confirmed,
+        },
+        TestCase {
+            id: "iec104-outstation/5.3/2",
+            title: "TESTFR act is confirmed, before and after STARTDT",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.2, 5.3",
+            maturity: stable,
+            applies: always,
+            run: testfr_confirmed,
+        },
+        TestCase {
+            id: "iec104-outstation/5.3/3",
+            title: "STOPDT act is confirmed and no I frame follows",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.3",
+            maturity: stable,
+            applies: always,
+            run: stopdt_confirmed,
+        },
+        TestCase {
+            id: "iec104-outstation/5.3/4N",
+            title: "An I frame before STARTDT is not answered",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.3",
+            maturity: stable,
+            applies: always,
+            run: i_frame_before_start,
+        },
+        TestCase {
+            id: "iec104-outstation/5.1/1N",
+            title: "An I frame with a wrong send sequence number closes the connection",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.1",
+            maturity: stable,
+            applies: always,
+            run: wrong_send_sequence,
+        },
+        TestCase {
+            id: "iec104-outstation/5.5/1",
+            title: "A received I frame is acknowledged within t2",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.5, 9.6",
+            maturity: stable,
+            applies: always,
+            run: acknowledges_within_t2,
+        },
+        TestCase {
+            id: "iec104-outstation/7.4.5/1",
+            title: "A station interrogation is confirmed, answered with COT 20 and terminated",
+            requirements: &[NG_R6, IOT_02],
+            clause: "IEC 60870-5-101 clause 7.4.5; IEC 60870-5-104 clause 8",
+            maturity: stable,
+            applies: |pics| declared(p(pics).station_interrogation, "station interrogation"),
+            run: station_interrogation,
+        },
+        TestCase {
+            id: "iec104-outstation/7.4.5/2",
+            title: "A group interrogation reports its group only, with COT 21–36",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.4.5",
+            maturity: stable,
+            applies: |pics| match p(pics).groups {
+                Some(g) if !g.is_empty() => Applicability::Applies,
+                Some(_) => {
+                    Applicability::NotApplicable("the PICS declares no interrogation group".into())
+                }
+                None => Applicability::NotApplicable("no interrogation group declared".into()),
+            },
+            run: group_interrogation,
+        },
+        TestCase {
+            id: "iec104-outstation/7.2.4/1N",
+            title: "An ASDU to another common address is refused with COT 46",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.2.3, 7.2.4",
+            maturity: stable,
+            applies: always,
+            run: unknown_common_address,
+        },
+        TestCase {
+            id: "iec104-outstation/7.2.1/1N",
+            title: "A monitor type sent as a command is refused with COT 44",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.2.1, 7.2.3",
+            maturity: stable,
+            applies: always,
+            run: unknown_type,
+        },
+        TestCase {
+            id: "iec104-outstation/7.2.3/1N",
+            title: "A command with a cause other than activation is refused with COT 45",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.2.3",
+            maturity: stable,
+            applies: always,
+            run: unknown_cause,
+        },
+        TestCase {
+            id: "iec104-outstation/7.2.5/1N",
+            title: "A command to an unknown information object address is refused with COT 47",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.2.3, 7.2.5",
+            maturity: stable,
+            applies: always,
+            run: unknown_object_address,
+        },
+        TestCase {
+            id: "iec104-outstation/7.4.2/1",
+            title: "A set-point command (C_SE_NC_1) is confirmed positively",
+            requirements: &[NG_R6, IOT_02],
+            clause: "IEC 60870-5-101 clause 7.4.2, 7.3.2.6",
+            maturity: stable,
+            applies: setpoint_applies,
+            run: direct_setpoint,
+        },
+        TestCase {
+            id: "iec104-outstation/7.4.2/2N",
+            title: "A select-before-operate point refuses an execution without selection",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.4.2",
+            maturity: stable,
+            applies: sbo_applies,
+            run: execute_without_select,
+        },
+        TestCase {
+            id: "iec104-outstation/7.4.6/1",
+            title: "Clock synchronisation (C_CS_NA_1) is confirmed",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.4.6",
+            maturity: stable,
+            applies: |pics| declared(p(pics).clock_synchronisation, "clock synchronisation"),
+            run: clock_synchronisation,
+        },
+    ]
+}

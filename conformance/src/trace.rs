@@ -1,0 +1,78 @@
+//! The wire trace of a case: every unit sent and received, with its time, its bytes and what it is.
+
+use serde::Serialize;
+
+/// Which way a unit went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From the runner to the device.
+    Sent,
+    /// From the device to the runner.
+    Received,
+    /// What the runner noted (a connection opened or closed, a wait that ran out).
+    Note,
+}
+
+/// One line of a trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceEntry {
+    /// Milliseconds since the case started.
+    pub at_ms: u64,
+    /// Which way.
+    pub direction: Direction,
+    /// The bytes, in hex (empty for a note).
+    pub hex: String,
+    /// What they are (`STARTDT_ACT`, `I(0,0) C_IC_NA_1 act CA 1 …`), or the note.
+    pub summary: String,
+}
+
+/// A trace being recorded.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    start: std::time::Instant,
+    entries: Vec<TraceEntry>,
+}
+
+/// Most entries kept per case: a device that floods the runner cannot exhaust its memory.
+pub const MAX_TRACE_ENTRIES: usize = 10_000;
+
+impl Trace {
+    /// An empty trace starting now.
+    pub fn new() -> Trace {
+        Trace {
+            start: std::time::Instant::now(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Records a unit or a note.
+    pub fn record(&mut self, direction: Direction, bytes: &[u8], summary: impl Into<String>) {
+        if self.entries.len() >= MAX_TRACE_ENTRIES {
+            return;
+        }
+        let at_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.entries.push(TraceEntry {
+            at_ms,
+            direction,
+            hex: idea_proto::hex::encode(bytes),
+            summary: summary.into(),
+        });
+    }
+
+    /// The entries so far.
+    pub fn entries(&self) -> &[TraceEntry] {
+        &self.entries
+    }
+
+    /// The entries, taken.
+    pub fn into_entries(self) -> Vec<TraceEntry> {
+        self.entries
+    }
+}
+
+impl Default for Trace {
+    fn default() -> Trace {
+        Trace::new()
+    }
+}

@@ -1,0 +1,215 @@
+//! `idea conform SUITE`: certify a device against a conformance suite — progress on the terminal, reports in
+//! `--report-dir`, a summary, and exit 0 only when every selected stable case passed or does not apply.
+
+use crate::failure::Failure;
+use idea_conformance::runner::{self, Report, RunConfig, Selection};
+use idea_conformance::{Pics, Suite, Verdict, report};
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
+
+/// The suites, by name.
+pub(crate) const SUITES: [&str; 1] = ["iec104-outstation"];
+
+/// Arguments of `idea conform`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConformArgs {
+    /// The suite: iec104-outstation (the device is an IEC 104 controlled station).
+    #[arg(value_name = "SUITE")]
+    suite: String,
+    /// The device under test, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", required_unless_present_any = ["pics_template", "list"])]
+    target: Option<String>,
+    /// The vendor's PICS (TOML): what the device implements. Required: no PICS is never "test nothing".
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["pics_template", "list"])]
+    pics: Option<PathBuf>,
+    /// Print a commented PICS template for the suite and exit.
+    #[arg(long)]
+    pics_template: bool,
+    /// List the suite's cases (ID, requirements, title) and exit.
+    #[arg(long)]
+    list: bool,
+    /// Run only these cases (IDs or ID prefixes such as iec104-outstation/5.3); repeatable.
+    #[arg(long, value_name = "ID")]
+    only: Vec<String>,
+    /// Do not run these cases (IDs or prefixes); repeatable.
+    #[arg(long, value_name = "ID")]
+    skip: Vec<String>,
+    /// Where the reports go: report.json and report.junit.xml [default: conformance-report].
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+    /// Seed of anything random the suite does, recorded in the report.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the whole report as JSON on standard output instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `idea conform`.
+pub(crate) fn run(args: ConformArgs) -> Result<String, Failure> {
+    match args.suite.as_str() {
+        "iec104-outstation" => {
+            run_suite(&idea_conformance::suites::iec104::Outstation::new(), &args)
+        }
+        other => Err(Failure::Usage(format!(
+            "unknown suite {other:?}; suites: {}",
+            SUITES.join(", ")
+        ))),
+    }
+}
+
+fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure> {
+    if args.pics_template {
+        return Ok(suite.pics_template().to_owned());
+    }
+    if args.list {
+        let mut out = String::new();
+        for case in suite.cases() {
+            let _ = writeln!(
+                out,
+                "{:<28} {:<14} {}",
+                case.id,
+                case.requirements.join(","),
+                case.title
+            );
+        }
+        return Ok(out);
+    }
+    let (Some(target), Some(pics_path)) = (&args.target, &args.pics) else {
+        return Err(Failure::Usage("--target and --pics are required".into()));
+    };
+    let text = std::fs::read_to_string(pics_path)
+        .map_err(|e| Failure::Usage(format!("PICS {}: {e}", pics_path.display())))?;
+    let pics = Pics::from_toml(&pics_path.display().to_string(), &text)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let config = RunConfig {
+        target: target.clone(),
+        seed: args.seed,
+        selection: Selection {
+            only: args.only.clone(),
+            skip: args.skip.clone(),
+        },
+    };
+    let total = suite
+        .cases()
+        .iter()
+        .filter(|c| config.selection.selects(c.id))
+        .count();
+    let terminal = std::io::stderr().is_terminal() && !args.json;
+    let mut done = 0usize;
+    let report = runner::run(suite, &pics, &config, &mut |info, result| {
+        let mut err = std::io::stderr().lock();
+        match result {
+            None if terminal => {
+                let _ = write!(err, "[{}/{total}] {} … ", done.saturating_add(1), info.id);
+                let _ = err.flush();
+            }
+            None => {}
+            Some(r) => {
+                done = done.saturating_add(1);
+                if terminal {
+                    let _ = writeln!(err, "{} ({} ms)", r.verdict, r.duration_ms);
+                }
+            }
+        }
+    })
+    .map_err(|e| Failure::Usage(e.to_string()))?;
+    write_reports(&report, args)?;
+    if unreachable(&report) {
+        return Err(Failure::NoAnswer(format!(
+            "{target} could not be reached: {}",
+            report
+                .results
+                .first()
+                .map(|r| r.verdict.detail())
+                .unwrap_or_default()
+        )));
+    }
+    let out = if args.json {
+        report::json(&report) + "\n"
+    } else {
+        summary_text(&report)
+    };
+    if report.passed {
+        Ok(out)
+    } else {
+        // The summary still goes to standard output; the failure line to standard error.
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        Err(Failure::Check(format!(
+            "{} did not pass {}: {} failed, {} inconclusive, {} errors",
+            report.target,
+            report.suite,
+            report.summary.fail,
+            report.summary.inconclusive,
+            report.summary.error
+        )))
+    }
+}
+
+/// Whether no case could even open a session.
+fn unreachable(report: &Report) -> bool {
+    let ran: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| !matches!(r.verdict, Verdict::NotApplicable(_)))
+        .collect();
+    !ran.is_empty()
+        && ran.iter().all(
+            |r| matches!(&r.verdict, Verdict::Error(d) if d.starts_with("cannot open a session")),
+        )
+}
+
+fn write_reports(report: &Report, args: &ConformArgs) -> Result<(), Failure> {
+    let dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("conformance-report"));
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::Usage(format!("{}: {e}", dir.display())))?;
+    for (file, text) in [
+        ("report.json", report::json(report)),
+        ("report.junit.xml", report::junit(report)),
+    ] {
+        let path = dir.join(file);
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+fn summary_text(report: &Report) -> String {
+    let mut out = String::new();
+    for r in &report.results {
+        let _ = writeln!(
+            out,
+            "{:<18} {:<28} {}",
+            r.verdict.name(),
+            r.case.id,
+            r.case.title
+        );
+        let detail = r.verdict.detail();
+        if !detail.is_empty() {
+            let _ = writeln!(out, "{:<18} {:<28} {detail}", "", "");
+        }
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "{}: {} cases against {} — {} pass, {} pass with remarks, {} fail, {} not applicable, {} inconclusive, {} errors: {}",
+        report.suite,
+        report.results.len(),
+        report.target,
+        s.pass,
+        s.pass_with_remarks,
+        s.fail,
+        s.not_applicable,
+        s.inconclusive,
+        s.error,
+        if report.passed {
+            "PASSED"
+        } else {
+            "NOT PASSED"
+        }
+    );
+    out
+}

@@ -1,0 +1,329 @@
+//! `idea conform iec104-outstation` as a lab runs it: the reference energy router passes every applicable
+//! case; lib60870 (c104), an outstation no one here wrote, passes with its documented deviations (a negative
+//! confirmation with COT 7 where the standard names 44, 46 or 47) as remarks; a station that confirms
+//! everything fails exactly the negative cases; a missing PICS and an unreachable device get their own exit
+//! codes; the reports are written.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+#[path = "../../interop/python.rs"]
+mod python;
+
+use common::{free_address, idea_code, serve};
+use iec104::{Apdu, AsduParams, UFunction};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn pics_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("idea-conform-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the suite; returns the exit code and each case's verdict name from report.json.
+fn conform(
+    target: &str,
+    pics: &Path,
+    reports: &Path,
+) -> (Option<i32>, BTreeMap<String, String>, String) {
+    let (code, stdout, stderr) = idea_code(&[
+        "conform",
+        "iec104-outstation",
+        "--target",
+        target,
+        "--pics",
+        pics.to_str().unwrap(),
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    let verdicts = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["verdict"]["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (code, verdicts, format!("{stdout}\n{stderr}"))
+}
+
+#[test]
+fn the_reference_router_passes_every_applicable_case() {
+    let (_router, address) = serve("iec104-router", &[]);
+    let dir = temp_dir("reference");
+    let (ok, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
+    assert!(ok);
+    let pics = pics_file(&dir, "pics.toml", &template);
+    let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(verdicts.len(), 15, "{out}");
+    for (id, verdict) in &verdicts {
+        let expected = if id == "iec104-outstation/7.4.2/2N" {
+            "not-applicable"
+        } else {
+            "pass"
+        };
+        assert_eq!(verdict, expected, "{id}: {out}");
+    }
+    assert!(out.contains("PASSED"), "{out}");
+    // JUnit XML with the requirement IDs as properties.
+    let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
+    assert!(
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"15\" failures=\"0\""),
+        "{junit}"
+    );
+    assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
+    assert!(junit.contains("<skipped message=\"the PICS declares no select-before-operate\"/>"));
+    // Every case's trace is in the JSON report, starting with the connection.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reports/report.json")).unwrap())
+            .unwrap();
+    let gi = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "iec104-outstation/7.4.5/1")
+        .unwrap();
+    let summaries: Vec<&str> = gi["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains("C_IC_NA_1 (100) COT 10")),
+        "{summaries:?}"
+    );
+    assert_eq!(gi["requirements"], serde_json::json!(["NG-R6", "IOT-02"]));
+    // Only and skip select by ID prefix.
+    let (code, verdicts, out) = {
+        let (code, _, _) = idea_code(&[
+            "conform",
+            "iec104-outstation",
+            "--target",
+            &address,
+            "--pics",
+            pics.to_str().unwrap(),
+            "--report-dir",
+            dir.join("only").to_str().unwrap(),
+            "--only",
+            "iec104-outstation/5.3",
+            "--skip",
+            "iec104-outstation/5.3/4N",
+        ]);
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("only/report.json")).unwrap())
+                .unwrap();
+        let ids: Vec<String> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        (code, ids, String::new())
+    };
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        verdicts,
+        [
+            "iec104-outstation/5.3/1",
+            "iec104-outstation/5.3/2",
+            "iec104-outstation/5.3/3"
+        ]
+    );
+}
+
+#[test]
+fn lib60870_passes_with_its_deviations_as_remarks() {
+    let Some(python) = python::python("the iec104-outstation suite against lib60870") else {
+        return;
+    };
+    let address = free_address();
+    let port = address.rsplit(':').next().unwrap().to_owned();
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../iec104/tests/peers/c104_outstation.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .arg(&port)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "READY");
+    let dir = temp_dir("lib60870");
+    let pics = pics_file(
+        &dir,
+        "pics.toml",
+        "[device]\nvendor = \"MZ Automation\"\nmodel = \"lib60870 through c104\"\nversion = \"pinned\"\n\
+         [iec104]\ncommon_address = 1\nt1_s = 5\nt2_s = 3\nstation_interrogation = true\n\
+         clock_synchronisation = true\nselect_before_operate = false\nmeasured_point = 1001\n\
+         setpoint_point = 3001\nsetpoint_value = 1.5\n",
+    );
+    let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
+    drop(child.stdin.take());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(code, Some(0), "{out}");
+    for id in [
+        "iec104-outstation/7.2.4/1N",
+        "iec104-outstation/7.2.1/1N",
+        "iec104-outstation/7.2.5/1N",
+    ] {
+        assert_eq!(verdicts[id], "pass-with-remarks", "{id}: {out}");
+    }
+    assert!(
+        out.contains("refused with COT 7, where 46 is the cause the standard names"),
+        "{out}"
+    );
+    for id in [
+        "iec104-outstation/5.3/1",
+        "iec104-outstation/7.4.5/1",
+        "iec104-outstation/7.4.2/1",
+    ] {
+        assert_eq!(verdicts[id], "pass", "{id}: {out}");
+    }
+}
+
+/// A station that confirms everything: STARTDT, TESTFR and STOPDT as it should, but every I frame — before
+/// STARTDT, out of sequence, to any address, of any type or cause — with a positive mirror, and no
+/// interrogation is ever terminated.
+fn yes_man() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let params = AsduParams::IEC104;
+                let (mut rx, mut vs) = (Vec::new(), 0u16);
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                    rx.extend_from_slice(&buf[..n]);
+                    while let Ok((apdu, used)) = Apdu::decode(&rx, &params) {
+                        rx.drain(..used);
+                        let answer = match apdu {
+                            Apdu::U(UFunction::StartDtAct) => Apdu::U(UFunction::StartDtCon),
+                            Apdu::U(UFunction::StopDtAct) => Apdu::U(UFunction::StopDtCon),
+                            Apdu::U(UFunction::TestFrAct) => Apdu::U(UFunction::TestFrCon),
+                            Apdu::I { ns, mut asdu, .. } => {
+                                asdu.cot.cause = 7;
+                                asdu.cot.negative = false;
+                                let a = Apdu::I {
+                                    ns: vs,
+                                    nr: ns.wrapping_add(1) % 32768,
+                                    asdu,
+                                };
+                                vs = vs.wrapping_add(1) % 32768;
+                                a
+                            }
+                            _ => continue,
+                        };
+                        let mut wire = Vec::new();
+                        answer.encode(&params, &mut wire).unwrap();
+                        if stream.write_all(&wire).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+#[test]
+fn a_station_that_confirms_everything_fails_the_negative_cases() {
+    let address = yes_man();
+    let dir = temp_dir("yes-man");
+    let pics = pics_file(
+        &dir,
+        "pics.toml",
+        "[device]\nvendor = \"test\"\nmodel = \"yes-man\"\nversion = \"1\"\n\
+         [iec104]\ncommon_address = 1\nt1_s = 1\nt2_s = 0.5\nstation_interrogation = true\n\
+         clock_synchronisation = true\nselect_before_operate = true\nsetpoint_point = 5101\n",
+    );
+    let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
+    assert_eq!(code, Some(1), "{out}");
+    for (id, expected) in [
+        ("iec104-outstation/5.3/1", "pass"),
+        ("iec104-outstation/5.3/2", "pass"),
+        ("iec104-outstation/5.3/4N", "fail"),
+        ("iec104-outstation/5.1/1N", "fail"),
+        ("iec104-outstation/7.2.4/1N", "fail"),
+        ("iec104-outstation/7.2.1/1N", "fail"),
+        ("iec104-outstation/7.2.3/1N", "fail"),
+        ("iec104-outstation/7.2.5/1N", "fail"),
+        ("iec104-outstation/7.4.2/2N", "fail"),
+        ("iec104-outstation/7.4.5/1", "inconclusive"),
+    ] {
+        assert_eq!(verdicts[id], expected, "{id}: {out}");
+    }
+    assert!(out.contains("did not pass iec104-outstation"), "{out}");
+}
+
+#[test]
+fn without_a_pics_or_a_device_the_run_says_why() {
+    let (code, _, err) = idea_code(&["conform", "iec104-outstation", "--target", "127.0.0.1:1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--pics"), "{err}");
+    let dir = temp_dir("unreachable");
+    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
+    let pics = pics_file(&dir, "pics.toml", &template);
+    let closed = free_address();
+    let (code, _, err) = idea_code(&[
+        "conform",
+        "iec104-outstation",
+        "--target",
+        &closed,
+        "--pics",
+        pics.to_str().unwrap(),
+        "--report-dir",
+        dir.join("r").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("could not be reached"), "{err}");
+    let broken = pics_file(&dir, "broken.toml", "[device]\nvendor = \"x\"\n");
+    let (code, _, err) = idea_code(&[
+        "conform",
+        "iec104-outstation",
+        "--target",
+        &closed,
+        "--pics",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("missing field"), "{err}");
+    let (code, _, err) = idea_code(&["conform", "modbus-everything", "--pics-template"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unknown suite"), "{err}");
+}
