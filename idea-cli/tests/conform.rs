@@ -1,8 +1,9 @@
 //! `idea conform iec104-outstation` as a lab runs it: the reference energy router passes every applicable
 //! case; lib60870 (c104), an outstation no one here wrote, passes with its documented deviations (a negative
 //! confirmation with COT 7 where the standard names 44, 46 or 47) as remarks; a station that confirms
-//! everything fails exactly the negative cases; a missing PICS and an unreachable device get their own exit
-//! codes; the reports are written.
+//! everything fails exactly the negative cases; each IEC 104 fault of `idea serve iec104-router --fault` fails
+//! the case that checks what it breaks; a missing PICS and an unreachable device get their own exit codes; the
+//! reports are written.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -77,7 +78,7 @@ fn the_reference_router_passes_every_applicable_case() {
     let pics = pics_file(&dir, "pics.toml", &template);
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 15, "{out}");
+    assert_eq!(verdicts.len(), 16, "{out}");
     for (id, verdict) in &verdicts {
         let expected = if id == "iec104-outstation/7.4.2/2N" {
             "not-applicable"
@@ -90,7 +91,7 @@ fn the_reference_router_passes_every_applicable_case() {
     // JUnit XML with the requirement IDs as properties.
     let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"15\" failures=\"0\""),
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"16\" failures=\"0\""),
         "{junit}"
     );
     assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
@@ -326,4 +327,82 @@ fn without_a_pics_or_a_device_the_run_says_why() {
     let (code, _, err) = idea_code(&["conform", "modbus-everything", "--pics-template"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("unknown suite"), "{err}");
+}
+
+/// The reference router with `fault`, certified with short waits (t1 1 s): the cases in `failing` fail, the
+/// run does not pass, and STARTDT still passes (each fault breaks its own part of the protocol only).
+fn faulty_router_fails(fault: &str, failing: &[&str]) {
+    let (_router, address) = serve("iec104-router", &["--fault", fault]);
+    let dir = temp_dir(fault);
+    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
+    let short = template
+        .replace("t1_s = 15", "t1_s = 1")
+        .replace("t2_s = 10", "t2_s = 0.5");
+    assert_ne!(short, template);
+    let pics = pics_file(&dir, "pics.toml", &short);
+    let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
+    assert_eq!(code, Some(1), "{fault}: {out}");
+    for id in failing {
+        assert_eq!(verdicts[*id], "fail", "{fault}: {id}: {out}");
+    }
+    assert_eq!(
+        verdicts["iec104-outstation/5.3/1"], "pass",
+        "{fault}: {out}"
+    );
+}
+
+#[test]
+fn wrong_cot_fails_the_interrogations() {
+    faulty_router_fails(
+        "wrong-cot",
+        &["iec104-outstation/7.4.5/1", "iec104-outstation/7.4.5/2"],
+    );
+}
+
+#[test]
+fn wrong_common_address_fails_the_station_interrogation() {
+    faulty_router_fails("wrong-common-address", &["iec104-outstation/7.4.5/1"]);
+}
+
+#[test]
+fn a_sequence_error_fails_the_numbering_case() {
+    faulty_router_fails("sequence-error", &["iec104-outstation/5.1/2"]);
+}
+
+#[test]
+fn no_acknowledgement_fails_the_t2_case() {
+    faulty_router_fails("no-acknowledge", &["iec104-outstation/5.5/1"]);
+}
+
+#[test]
+fn an_unanswered_testfr_fails() {
+    faulty_router_fails("testfr-unanswered", &["iec104-outstation/5.3/2"]);
+}
+
+#[test]
+fn missing_negative_confirmations_fail_every_refusal_case() {
+    faulty_router_fails(
+        "negative-confirmation-missing",
+        &[
+            "iec104-outstation/7.2.4/1N",
+            "iec104-outstation/7.2.1/1N",
+            "iec104-outstation/7.2.3/1N",
+            "iec104-outstation/7.2.5/1N",
+        ],
+    );
+}
+
+#[test]
+fn answering_before_startdt_fails() {
+    faulty_router_fails("answers-before-startdt", &["iec104-outstation/5.3/4N"]);
+}
+
+#[test]
+fn tolerating_a_sequence_error_fails() {
+    faulty_router_fails("sequence-error-tolerated", &["iec104-outstation/5.1/1N"]);
+}
+
+#[test]
+fn ignoring_stopdt_fails() {
+    faulty_router_fails("stopdt-ignored", &["iec104-outstation/5.3/3"]);
 }

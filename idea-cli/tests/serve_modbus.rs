@@ -299,10 +299,28 @@ fn faults_are_listed_planned_and_checked() {
         stdout.starts_with("silent") && stdout.contains("\nstale"),
         "{stdout}"
     );
+    assert!(!stdout.contains("wrong-cot"), "{stdout}");
     let (ok, stdout, _) = idea(&["serve", "sep2-server", "--list-faults"]);
     assert!(
         ok && stdout.contains("silent") && !stdout.contains("stale"),
         "{stdout}"
+    );
+    // The IEC 104 protocol faults belong to the IEC 104 devices, over plain TCP.
+    let (ok, stdout, _) = idea(&["serve", "iec104-router", "--list-faults"]);
+    assert!(ok && stdout.lines().count() == 11, "{stdout}");
+    assert!(stdout.contains("negative-confirmation-missing"), "{stdout}");
+    let (code, _, stderr) = idea_code(&[
+        "serve",
+        "modbus-hub",
+        "--listen",
+        "127.0.0.1:0",
+        "--fault",
+        "wrong-cot",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("applies to iec104-router and iec104-meter only"),
+        "{stderr}"
     );
     let (code, _, stderr) = idea_code(&[
         "serve",

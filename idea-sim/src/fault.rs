@@ -3,12 +3,17 @@
 //! - `silent`: it stops answering — connections stay open, bytes are read and dropped, nothing is sent;
 //! - `stale`: its measurements freeze at their last values while it keeps answering and obeying.
 //!
+//! IEC 104 devices (over plain TCP) also break the protocol on request, each fault a rewrite of the frames
+//! between the client and the device ([`crate::fault_iec104`]): `wrong-cot`, `wrong-common-address`,
+//! `sequence-error`, `no-acknowledge`, `testfr-unanswered`, `negative-confirmation-missing`,
+//! `answers-before-startdt`, `sequence-error-tolerated` and `stopdt-ignored`.
+//!
 //! A fault is scheduled as `NAME` (from the start) or `NAME@SECONDS` (after that many seconds of real time).
 
 use crate::error::{Error, Result};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -24,17 +29,59 @@ pub enum Fault {
     Silent,
     /// Measurements freeze; the device still answers and obeys commands.
     Stale,
+    /// IEC 104: interrogated objects come with COT 3 (spontaneous) instead of 20–36.
+    WrongCot,
+    /// IEC 104: every ASDU it sends carries the next common address.
+    WrongCommonAddress,
+    /// IEC 104: its I frames skip a send sequence number after the first.
+    SequenceError,
+    /// IEC 104: it never acknowledges: no S frame, N(R) 0 in its I frames.
+    NoAcknowledge,
+    /// IEC 104: TESTFR act is never confirmed.
+    TestfrUnanswered,
+    /// IEC 104: negative confirmations (P/N = 1) are never sent.
+    NegativeConfirmationMissing,
+    /// IEC 104: an I frame before STARTDT is taken as if data transfer had started, and answered.
+    AnswersBeforeStartdt,
+    /// IEC 104: an I frame with a wrong send sequence number is taken as if it were the next.
+    SequenceErrorTolerated,
+    /// IEC 104: STOPDT act is confirmed but data transfer goes on.
+    StopdtIgnored,
 }
 
 impl Fault {
     /// Every fault, in the order `--list-faults` prints them.
-    pub const ALL: [Fault; 2] = [Fault::Silent, Fault::Stale];
+    pub const ALL: [Fault; 11] = [
+        Fault::Silent,
+        Fault::Stale,
+        Fault::WrongCot,
+        Fault::WrongCommonAddress,
+        Fault::SequenceError,
+        Fault::NoAcknowledge,
+        Fault::TestfrUnanswered,
+        Fault::NegativeConfirmationMissing,
+        Fault::AnswersBeforeStartdt,
+        Fault::SequenceErrorTolerated,
+        Fault::StopdtIgnored,
+    ];
+
+    /// The faults every device can show.
+    pub const COMMON: [Fault; 2] = [Fault::Silent, Fault::Stale];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Fault::Silent => "silent",
             Fault::Stale => "stale",
+            Fault::WrongCot => "wrong-cot",
+            Fault::WrongCommonAddress => "wrong-common-address",
+            Fault::SequenceError => "sequence-error",
+            Fault::NoAcknowledge => "no-acknowledge",
+            Fault::TestfrUnanswered => "testfr-unanswered",
+            Fault::NegativeConfirmationMissing => "negative-confirmation-missing",
+            Fault::AnswersBeforeStartdt => "answers-before-startdt",
+            Fault::SequenceErrorTolerated => "sequence-error-tolerated",
+            Fault::StopdtIgnored => "stopdt-ignored",
         }
     }
 
@@ -45,7 +92,39 @@ impl Fault {
                 "stops answering: connections stay open, requests are read and dropped, nothing is sent"
             }
             Fault::Stale => "measurements freeze at their last values; requests are still answered",
+            Fault::WrongCot => "IEC 104: interrogated objects come with COT 3 instead of 20-36",
+            Fault::WrongCommonAddress => "IEC 104: every ASDU sent carries the next common address",
+            Fault::SequenceError => {
+                "IEC 104: its I frames skip a send sequence number after the first"
+            }
+            Fault::NoAcknowledge => {
+                "IEC 104: never acknowledges (no S frame, N(R) 0 in its I frames)"
+            }
+            Fault::TestfrUnanswered => "IEC 104: TESTFR act is never confirmed",
+            Fault::NegativeConfirmationMissing => {
+                "IEC 104: negative confirmations (P/N = 1) are never sent"
+            }
+            Fault::AnswersBeforeStartdt => {
+                "IEC 104: an I frame before STARTDT is answered as if data transfer had started"
+            }
+            Fault::SequenceErrorTolerated => {
+                "IEC 104: an I frame with a wrong send sequence number is taken as the next"
+            }
+            Fault::StopdtIgnored => "IEC 104: STOPDT act is confirmed but data transfer goes on",
         }
+    }
+
+    /// Whether it is one of the IEC 104 protocol faults (a rewrite of frames on plain TCP).
+    pub fn is_iec104(self) -> bool {
+        !Fault::COMMON.contains(&self)
+    }
+
+    fn bit(self) -> u32 {
+        Fault::ALL
+            .iter()
+            .position(|f| *f == self)
+            .and_then(|i| u32::try_from(i).ok())
+            .map_or(0, |i| 1u32 << i)
     }
 }
 
@@ -93,10 +172,12 @@ impl std::str::FromStr for FaultPlan {
 
 #[derive(Debug, Default)]
 struct Flags {
-    silent: AtomicBool,
-    stale: AtomicBool,
-    /// Whether a silent fault may come: the device's listener then sits behind a gate.
+    /// One bit per fault of [`Fault::ALL`] that is on.
+    on: AtomicU32,
+    /// Whether a silent or IEC 104 fault may come: the device's listener then sits behind a gate.
     gated: AtomicBool,
+    /// Whether an IEC 104 fault may come: the gate then reads frames.
+    iec104: AtomicBool,
 }
 
 /// The faults a device shows now; cloned into every part of the device that honours them.
@@ -104,22 +185,35 @@ struct Flags {
 pub struct Faults(Arc<Flags>);
 
 impl Faults {
+    /// Whether `fault` is on now.
+    pub fn is_on(&self, fault: Fault) -> bool {
+        self.0.on.load(Ordering::Relaxed) & fault.bit() != 0
+    }
+
     /// Whether the device is silent.
     pub fn silent(&self) -> bool {
-        self.0.silent.load(Ordering::Relaxed)
+        self.is_on(Fault::Silent)
     }
 
     /// Whether its measurements are frozen.
     pub fn stale(&self) -> bool {
-        self.0.stale.load(Ordering::Relaxed)
+        self.is_on(Fault::Stale)
+    }
+
+    /// Whether an IEC 104 protocol fault is planned: the gate then reads and rewrites frames.
+    pub fn iec104_planned(&self) -> bool {
+        self.0.iec104.load(Ordering::Relaxed)
     }
 
     /// Faults for the plans given: each is spawned into `tasks` to turn on at its time.
     pub fn planned(plans: &[FaultPlan], tasks: &mut crate::Tasks) -> Faults {
         let faults = Faults::default();
         for plan in plans {
-            if plan.fault == Fault::Silent {
+            if plan.fault == Fault::Silent || plan.fault.is_iec104() {
                 faults.0.gated.store(true, Ordering::Relaxed);
+            }
+            if plan.fault.is_iec104() {
+                faults.0.iec104.store(true, Ordering::Relaxed);
             }
             tasks.spawn("a fault's schedule", faults.clone().apply(*plan));
         }
@@ -133,11 +227,11 @@ impl Faults {
 
     /// Turns a fault on or off.
     pub fn set(&self, fault: Fault, on: bool) {
-        let flag = match fault {
-            Fault::Silent => &self.0.silent,
-            Fault::Stale => &self.0.stale,
-        };
-        flag.store(on, Ordering::Relaxed);
+        if on {
+            self.0.on.fetch_or(fault.bit(), Ordering::Relaxed);
+        } else {
+            self.0.on.fetch_and(!fault.bit(), Ordering::Relaxed);
+        }
     }
 
     /// Turns the planned fault on at its time.
@@ -175,7 +269,7 @@ pub async fn front(
 }
 
 /// Relays connections from `listener` to the device at `inner`, dropping every byte both ways while the
-/// device is [`Faults::silent`]. Accept errors (such as running out of descriptors) are logged and retried
+/// device is [`Faults::silent`], and rewriting IEC 104 frames while an IEC 104 fault is on. Accept errors (such as running out of descriptors) are logged and retried
 /// after a pause; at most [`MAX_GATE_CONNECTIONS`] are relayed at once.
 pub async fn gate(listener: TcpListener, inner: SocketAddr, faults: Faults) -> std::io::Result<()> {
     let open = Arc::new(AtomicUsize::new(0));
@@ -196,7 +290,11 @@ pub async fn gate(listener: TcpListener, inner: SocketAddr, faults: Faults) -> s
         let (faults, open) = (faults.clone(), Arc::clone(&open));
         tokio::spawn(async move {
             if let Ok(device) = TcpStream::connect(inner).await {
-                relay(client, device, &faults).await;
+                if faults.iec104_planned() {
+                    crate::fault_iec104::relay(client, device, &faults).await;
+                } else {
+                    relay(client, device, &faults).await;
+                }
             }
             open.fetch_sub(1, Ordering::Relaxed);
         });
@@ -245,7 +343,13 @@ mod tests {
         assert_eq!(p.after, Duration::from_millis(2500));
         assert_eq!("silent".parse::<FaultPlan>().unwrap().after, Duration::ZERO);
         let e = "loud".parse::<FaultPlan>().unwrap_err();
-        assert!(matches!(e, Error::UnknownFault { ref known, .. } if known == "silent, stale"));
+        assert!(
+            matches!(e, Error::UnknownFault { ref known, .. } if known.starts_with("silent, stale, wrong-cot"))
+        );
+        assert_eq!(
+            "wrong-cot@1".parse::<FaultPlan>().unwrap().fault,
+            Fault::WrongCot
+        );
         assert!(matches!(
             "silent@-1".parse::<FaultPlan>(),
             Err(Error::UnknownFault { .. })

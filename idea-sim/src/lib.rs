@@ -48,6 +48,7 @@ pub mod der_client;
 pub mod devices;
 mod error;
 pub mod fault;
+mod fault_iec104;
 pub mod grid;
 pub mod mqtt;
 pub mod physical;

@@ -123,16 +123,18 @@ pub(crate) struct ServeOptions {
     enrol: bool,
     model: bool,
     stale: bool,
+    /// The first IEC 104 protocol fault planned, if any.
+    iec104_fault: Option<&'static str>,
 }
 
-/// The faults `kind` can show: every fault for devices on the model; only `silent` for the 2030.5 server,
-/// which holds no measurements to freeze.
+/// The faults `kind` can show: `silent` and `stale` for devices on the model, and the IEC 104 protocol faults
+/// for the IEC 104 devices; only `silent` for the 2030.5 server, which holds no measurements to freeze.
 pub(crate) fn faults_of(kind: &str) -> Vec<idea_sim::fault::Fault> {
     use idea_sim::fault::Fault;
-    if kind == "sep2-server" {
-        vec![Fault::Silent]
-    } else {
-        Fault::ALL.to_vec()
+    match kind {
+        "sep2-server" => vec![Fault::Silent],
+        "iec104-router" | "iec104-meter" => Fault::ALL.to_vec(),
+        _ => Fault::COMMON.to_vec(),
     }
 }
 
@@ -176,6 +178,18 @@ impl ServeOptions {
         }
         if self.stale && kind == "sep2-server" {
             return Err("sep2-server holds no measurements: the stale fault does not apply".into());
+        }
+        if let Some(fault) = self.iec104_fault {
+            if !matches!(kind, "iec104-router" | "iec104-meter") {
+                return Err(format!(
+                    "--fault {fault} is an IEC 104 protocol fault: it applies to iec104-router and iec104-meter only"
+                ));
+            }
+            if self.tls {
+                return Err(format!(
+                    "--fault {fault} rewrites IEC 104 frames, which TLS hides: serve over plain TCP"
+                ));
+            }
         }
         Ok(())
     }
@@ -425,7 +439,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
     if *list_faults {
         let mut out = std::io::stdout().lock();
         for f in faults_of(kind) {
-            let _ = writeln!(out, "{:<8} {}", f.name(), f.describe());
+            let _ = writeln!(out, "{:<30} {}", f.name(), f.describe());
         }
         return Ok(());
     }
@@ -448,6 +462,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         stale: fault
             .iter()
             .any(|p| p.fault == idea_sim::fault::Fault::Stale),
+        iec104_fault: fault
+            .iter()
+            .find(|p| p.fault.is_iec104())
+            .map(|p| p.fault.name()),
     };
     options.check(kind).map_err(Failure::Usage)?;
     let endpoint = match (listen, serial) {

@@ -40,6 +40,8 @@ pub struct Session {
     pub t1: Duration,
     /// Whether received I frames are acknowledged automatically.
     pub auto_acknowledge: bool,
+    /// I frames the device numbered out of sequence.
+    pub numbering_errors: usize,
     closed: bool,
 }
 
@@ -96,6 +98,7 @@ impl Session {
             w: p.w.unwrap_or(8).max(1),
             t1: secs(p.t1_s, 15.0),
             auto_acknowledge: true,
+            numbering_errors: 0,
             closed: false,
         })
     }
@@ -198,6 +201,7 @@ impl Session {
                     .record(Direction::Received, &bytes, summary(&apdu));
                 if let Apdu::I { ns, .. } = &apdu {
                     if *ns != self.vr {
+                        self.numbering_errors = self.numbering_errors.saturating_add(1);
                         self.note(format!("N(S) {ns} where {} was due", self.vr));
                     }
                     self.vr = (ns.wrapping_add(1)) % SEQUENCE_MODULUS;

@@ -1,0 +1,363 @@
+//! The IEC 104 protocol faults: a relay between a client and an IEC 104 device that reads the frames both ways
+//! and rewrites them as the faults that are on ask (IEC 60870-5-104 clause 5; causes of IEC 60870-5-101
+//! clause 7.2.3). Bytes that do not form a frame are passed on as they are: a conformance suite's malformed
+//! input must still reach the device.
+
+use crate::fault::{Fault, Faults};
+use iec104::{Apdu, AsduParams, SEQUENCE_MODULUS, UFunction};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Bytes kept while a frame is incomplete; more without a whole frame are passed on raw.
+const MAX_PENDING: usize = 4096;
+
+/// What one connection's relay remembers.
+#[derive(Debug, Default)]
+struct State {
+    /// The client sent STARTDT act.
+    client_started: bool,
+    /// The relay sent STARTDT act to the device on the client's behalf; its confirmation is swallowed.
+    start_injected: bool,
+    start_con_swallowed: bool,
+    /// I frames the relay passed from the client to the device.
+    client_i_frames: u16,
+    /// I frames the device sent.
+    device_i_frames: u16,
+    /// Device I frames dropped (the numbering toward the client closes their gap).
+    dropped: u16,
+}
+
+/// `n + d` modulo 32768.
+fn ahead(n: u16, d: u16) -> u16 {
+    n.wrapping_add(d % SEQUENCE_MODULUS) % SEQUENCE_MODULUS
+}
+
+/// `n − d` modulo 32768.
+fn behind(n: u16, d: u16) -> u16 {
+    n.wrapping_add(SEQUENCE_MODULUS)
+        .wrapping_sub(d % SEQUENCE_MODULUS)
+        % SEQUENCE_MODULUS
+}
+
+fn encode(apdu: &Apdu) -> Vec<u8> {
+    let mut wire = Vec::new();
+    let _ = apdu.encode(&AsduParams::IEC104, &mut wire);
+    wire
+}
+
+/// What to do with one frame: the bytes for the far side, and for the near side (an answer made by the
+/// relay itself).
+struct Outcome {
+    forward: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+impl Outcome {
+    fn forward(apdu: &Apdu) -> Outcome {
+        Outcome {
+            forward: encode(apdu),
+            reply: Vec::new(),
+        }
+    }
+
+    fn drop() -> Outcome {
+        Outcome {
+            forward: Vec::new(),
+            reply: Vec::new(),
+        }
+    }
+}
+
+impl State {
+    /// A frame from the client.
+    fn client_frame(&mut self, apdu: Apdu, faults: &Faults) -> Outcome {
+        match apdu {
+            Apdu::U(UFunction::TestFrAct) if faults.is_on(Fault::TestfrUnanswered) => {
+                Outcome::drop()
+            }
+            Apdu::U(UFunction::StopDtAct) if faults.is_on(Fault::StopdtIgnored) => Outcome {
+                forward: Vec::new(),
+                reply: encode(&Apdu::U(UFunction::StopDtCon)),
+            },
+            Apdu::U(UFunction::StartDtAct) => {
+                self.client_started = true;
+                Outcome::forward(&apdu)
+            }
+            Apdu::I { ns, nr, asdu } => {
+                let mut forward = Vec::new();
+                if faults.is_on(Fault::AnswersBeforeStartdt)
+                    && !self.client_started
+                    && !self.start_injected
+                {
+                    self.start_injected = true;
+                    forward = encode(&Apdu::U(UFunction::StartDtAct));
+                }
+                let ns = if faults.is_on(Fault::SequenceErrorTolerated) {
+                    self.client_i_frames
+                } else {
+                    ns
+                };
+                self.client_i_frames = ahead(self.client_i_frames, 1);
+                let nr = ahead(nr, self.dropped);
+                forward.extend(encode(&Apdu::I { ns, nr, asdu }));
+                Outcome {
+                    forward,
+                    reply: Vec::new(),
+                }
+            }
+            Apdu::S { nr } => Outcome::forward(&Apdu::S {
+                nr: ahead(nr, self.dropped),
+            }),
+            other => Outcome::forward(&other),
+        }
+    }
+
+    /// A frame from the device.
+    fn device_frame(&mut self, apdu: Apdu, faults: &Faults) -> Outcome {
+        match apdu {
+            Apdu::U(UFunction::StartDtCon) if self.start_injected && !self.start_con_swallowed => {
+                self.start_con_swallowed = true;
+                Outcome::drop()
+            }
+            Apdu::S { .. } if faults.is_on(Fault::NoAcknowledge) => Outcome::drop(),
+            Apdu::I { ns, nr, mut asdu } => {
+                if faults.is_on(Fault::NegativeConfirmationMissing) && asdu.cot.negative {
+                    self.dropped = self.dropped.wrapping_add(1);
+                    return Outcome::drop();
+                }
+                let mut ns = behind(ns, self.dropped);
+                if faults.is_on(Fault::SequenceError) && self.device_i_frames > 0 {
+                    ns = ahead(ns, 1);
+                }
+                self.device_i_frames = self.device_i_frames.saturating_add(1);
+                if faults.is_on(Fault::WrongCot) && (20..=36).contains(&asdu.cot.cause) {
+                    asdu.cot.cause = 3;
+                }
+                if faults.is_on(Fault::WrongCommonAddress) {
+                    asdu.common_address = asdu.common_address.wrapping_add(1);
+                }
+                let nr = if faults.is_on(Fault::NoAcknowledge) {
+                    0
+                } else {
+                    nr
+                };
+                Outcome::forward(&Apdu::I { ns, nr, asdu })
+            }
+            other => Outcome::forward(&other),
+        }
+    }
+}
+
+/// The whole frames at the front of `pending`, decoded; bytes that are not a frame are given back raw.
+fn frames(pending: &mut Vec<u8>) -> Vec<Result<Apdu, Vec<u8>>> {
+    let mut out = Vec::new();
+    loop {
+        match pending.as_slice() {
+            [] | [_] => break,
+            [start, ..] if *start != iec104::START => {
+                out.push(Err(std::mem::take(pending)));
+                break;
+            }
+            [_, len, ..] => {
+                let whole = usize::from(*len).saturating_add(2);
+                if pending.len() < whole {
+                    if pending.len() > MAX_PENDING {
+                        out.push(Err(std::mem::take(pending)));
+                    }
+                    break;
+                }
+                let bytes: Vec<u8> = pending.drain(..whole).collect();
+                match Apdu::decode(&bytes, &AsduParams::IEC104) {
+                    Ok((apdu, _)) => out.push(Ok(apdu)),
+                    Err(_) => out.push(Err(bytes)),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Relays one connection, rewriting frames as the faults that are on ask; silence drops everything.
+pub(crate) async fn relay(mut client: TcpStream, mut device: TcpStream, faults: &Faults) {
+    let (mut up, mut down) = ([0u8; 4096], [0u8; 4096]);
+    let (mut from_client, mut from_device) = (Vec::new(), Vec::new());
+    let mut state = State::default();
+    loop {
+        let (to_device, to_client) = tokio::select! {
+            read = client.read(&mut up) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if faults.silent() {
+                        continue;
+                    }
+                    from_client.extend_from_slice(up.get(..n).unwrap_or_default());
+                    let (mut fwd, mut back) = (Vec::new(), Vec::new());
+                    for frame in frames(&mut from_client) {
+                        match frame {
+                            Ok(apdu) => {
+                                let o = state.client_frame(apdu, faults);
+                                fwd.extend(o.forward);
+                                back.extend(o.reply);
+                            }
+                            Err(raw) => fwd.extend(raw),
+                        }
+                    }
+                    (fwd, back)
+                }
+            },
+            read = device.read(&mut down) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if faults.silent() {
+                        continue;
+                    }
+                    from_device.extend_from_slice(down.get(..n).unwrap_or_default());
+                    let (mut fwd, mut back) = (Vec::new(), Vec::new());
+                    for frame in frames(&mut from_device) {
+                        match frame {
+                            Ok(apdu) => {
+                                let o = state.device_frame(apdu, faults);
+                                fwd.extend(o.forward);
+                                back.extend(o.reply);
+                            }
+                            Err(raw) => fwd.extend(raw),
+                        }
+                    }
+                    (back, fwd)
+                }
+            },
+        };
+        if !to_device.is_empty() && device.write_all(&to_device).await.is_err() {
+            return;
+        }
+        if !to_client.is_empty() && client.write_all(&to_client).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use iec104::{Asdu, Cot, Element, InformationObject, Objects};
+
+    fn measured(cause: u8, negative: bool) -> Asdu {
+        Asdu {
+            type_id: 13,
+            sq: false,
+            count: 1,
+            cot: Cot {
+                negative,
+                ..Cot::new(cause)
+            },
+            common_address: 1,
+            objects: Objects::Known(vec![InformationObject {
+                ioa: 1200,
+                elements: vec![Element::R32(0), Element::Qds(0)],
+            }]),
+        }
+    }
+
+    fn decoded(bytes: &[u8]) -> Vec<Apdu> {
+        let mut pending = bytes.to_vec();
+        frames(&mut pending)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_dropped_negative_confirmation_leaves_no_gap_either_way() {
+        let faults = Faults::default();
+        faults.set(Fault::NegativeConfirmationMissing, true);
+        let mut s = State::default();
+        let dropped = s.device_frame(
+            Apdu::I {
+                ns: 0,
+                nr: 1,
+                asdu: measured(44, true),
+            },
+            &faults,
+        );
+        assert!(dropped.forward.is_empty());
+        let next = s.device_frame(
+            Apdu::I {
+                ns: 1,
+                nr: 1,
+                asdu: measured(3, false),
+            },
+            &faults,
+        );
+        assert!(matches!(decoded(&next.forward)[0], Apdu::I { ns: 0, .. }));
+        // The client acknowledges what it saw (1 frame): the device hears both of its own.
+        let ack = s.client_frame(Apdu::S { nr: 1 }, &faults);
+        assert_eq!(decoded(&ack.forward), [Apdu::S { nr: 2 }]);
+    }
+
+    #[test]
+    fn each_rewrite_does_what_its_name_says() {
+        let faults = Faults::default();
+        for f in [
+            Fault::WrongCot,
+            Fault::WrongCommonAddress,
+            Fault::NoAcknowledge,
+        ] {
+            faults.set(f, true);
+        }
+        let mut s = State::default();
+        let out = s.device_frame(
+            Apdu::I {
+                ns: 0,
+                nr: 3,
+                asdu: measured(20, false),
+            },
+            &faults,
+        );
+        let Apdu::I { nr, asdu, .. } = &decoded(&out.forward)[0] else {
+            panic!()
+        };
+        assert_eq!((*nr, asdu.cot.cause, asdu.common_address), (0, 3, 2));
+        assert!(
+            s.device_frame(Apdu::S { nr: 1 }, &faults)
+                .forward
+                .is_empty()
+        );
+
+        let faults = Faults::default();
+        faults.set(Fault::StopdtIgnored, true);
+        faults.set(Fault::SequenceErrorTolerated, true);
+        faults.set(Fault::AnswersBeforeStartdt, true);
+        let mut s = State::default();
+        let stop = s.client_frame(Apdu::U(UFunction::StopDtAct), &faults);
+        assert!(stop.forward.is_empty());
+        assert_eq!(decoded(&stop.reply), [Apdu::U(UFunction::StopDtCon)]);
+        let early = s.client_frame(
+            Apdu::I {
+                ns: 5,
+                nr: 0,
+                asdu: measured(6, false),
+            },
+            &faults,
+        );
+        let sent = decoded(&early.forward);
+        assert_eq!(sent[0], Apdu::U(UFunction::StartDtAct));
+        assert!(matches!(sent[1], Apdu::I { ns: 0, .. }));
+        assert!(
+            s.device_frame(Apdu::U(UFunction::StartDtCon), &faults)
+                .forward
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_frames_pass_as_they_are() {
+        let mut pending = vec![0x68, 0x02, 0x00, 0x00];
+        assert_eq!(frames(&mut pending), [Err(vec![0x68, 0x02, 0x00, 0x00])]);
+        let mut pending = vec![0x42, 0x01];
+        assert_eq!(frames(&mut pending), [Err(vec![0x42, 0x01])]);
+        let mut partial = vec![0x68, 0x04, 0x07];
+        assert!(frames(&mut partial).is_empty());
+        assert_eq!(partial.len(), 3);
+    }
+}
