@@ -3,7 +3,7 @@
 
 use crate::case::{Applicability, CaseInfo, Maturity, TestCase};
 use crate::pics::Pics;
-use crate::trace::TraceEntry;
+use crate::trace::{Trace, TraceEntry};
 use crate::verdict::Verdict;
 use crate::{Error, Suite};
 use serde::Serialize;
@@ -42,8 +42,30 @@ pub struct CaseResult {
     pub verdict: Verdict,
     /// How long it took, milliseconds (wall clock).
     pub duration_ms: u64,
+    /// When it started, milliseconds since the Unix epoch (wall clock).
+    pub started_unix_ms: u64,
+    /// The runner's end of the connection, once connected.
+    pub runner_address: Option<String>,
+    /// The device's end of the connection, once connected.
+    pub device_address: Option<String>,
     /// The wire trace.
     pub trace: Vec<TraceEntry>,
+    /// The connection's ends as addresses, for the pcap evidence.
+    #[serde(skip)]
+    pub endpoints: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
+}
+
+impl CaseResult {
+    /// The case's exchange as a pcap file, if a connection was made.
+    pub fn pcap(&self) -> Option<Vec<u8>> {
+        let (runner, device) = self.endpoints?;
+        Some(crate::pcap::pcap(
+            runner,
+            device,
+            self.started_unix_ms,
+            &self.trace,
+        ))
+    }
 }
 
 /// Counts of verdicts.
@@ -125,11 +147,16 @@ pub fn run<S: Suite>(
         progress(&info, None);
         let started = Instant::now();
         let (verdict, trace) = run_case(suite, case, pics, config);
+        let endpoints = trace.as_ref().and_then(Trace::endpoints);
         let result = CaseResult {
             case: info.clone(),
             verdict,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            trace,
+            started_unix_ms: trace.as_ref().map_or(0, Trace::start_unix_ms),
+            runner_address: endpoints.map(|(r, _)| r.to_string()),
+            device_address: endpoints.map(|(_, d)| d.to_string()),
+            trace: trace.map(Trace::into_entries).unwrap_or_default(),
+            endpoints,
         };
         progress(&info, Some(&result));
         results.push(result);
@@ -159,19 +186,16 @@ fn run_case<S: Suite>(
     case: &TestCase<S::Session>,
     pics: &Pics,
     config: &RunConfig,
-) -> (Verdict, Vec<TraceEntry>) {
+) -> (Verdict, Option<Trace>) {
     let undeclared = match (case.applies)(pics) {
-        Applicability::NotApplicable(why) => return (Verdict::NotApplicable(why), Vec::new()),
+        Applicability::NotApplicable(why) => return (Verdict::NotApplicable(why), None),
         Applicability::Undeclared(what) => Some(what),
         Applicability::Applies => None,
     };
     let mut session = match suite.open(&config.target, pics) {
         Ok(s) => s,
         Err(e) => {
-            return (
-                Verdict::Error(format!("cannot open a session: {e}")),
-                Vec::new(),
-            );
+            return (Verdict::Error(format!("cannot open a session: {e}")), None);
         }
     };
     let mut verdict = (case.run)(&mut session, pics);
@@ -186,7 +210,7 @@ fn run_case<S: Suite>(
             other => other,
         };
     }
-    (verdict, suite.close(session))
+    (verdict, Some(suite.close(session)))
 }
 
 fn summarise(results: &[CaseResult]) -> Summary {

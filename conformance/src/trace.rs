@@ -27,10 +27,12 @@ pub struct TraceEntry {
     pub summary: String,
 }
 
-/// A trace being recorded.
+/// A trace being recorded: its entries, when it started, and the connection's two ends once known.
 #[derive(Debug, Clone)]
 pub struct Trace {
     start: std::time::Instant,
+    start_unix_ms: u64,
+    endpoints: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
     entries: Vec<TraceEntry>,
 }
 
@@ -40,10 +42,30 @@ pub const MAX_TRACE_ENTRIES: usize = 10_000;
 impl Trace {
     /// An empty trace starting now.
     pub fn new() -> Trace {
+        let start_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         Trace {
             start: std::time::Instant::now(),
+            start_unix_ms,
+            endpoints: None,
             entries: Vec::new(),
         }
+    }
+
+    /// Records the connection's ends: the runner's address and the device's.
+    pub fn set_endpoints(&mut self, runner: std::net::SocketAddr, device: std::net::SocketAddr) {
+        self.endpoints = Some((runner, device));
+    }
+
+    /// The runner's and the device's addresses, once connected.
+    pub fn endpoints(&self) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+        self.endpoints
+    }
+
+    /// When the trace started, milliseconds since the Unix epoch (wall clock).
+    pub fn start_unix_ms(&self) -> u64 {
+        self.start_unix_ms
     }
 
     /// Records a unit or a note.

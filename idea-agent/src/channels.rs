@@ -120,7 +120,13 @@ pub struct ChannelKeeper {
     heard: BTreeMap<(TransactionId, u32), Heard>,
     /// Proposals naming an interval not heard of yet, with when they are refused.
     waiting: VecDeque<(AclMessage, Timestamp)>,
+    /// Channels the node said it recorded before this agent had the countersigned open: the node's notice
+    /// and the other agent's answer travel different ways and may arrive in either order.
+    recorded_early: VecDeque<ChannelId>,
 }
+
+/// Channels remembered as recorded before their countersigned open arrived.
+const MAX_RECORDED_EARLY: usize = 64;
 
 impl ChannelKeeper {
     /// The behaviour's name.
@@ -135,6 +141,7 @@ impl ChannelKeeper {
             opening: BTreeMap::new(),
             heard: BTreeMap::new(),
             waiting: VecDeque::new(),
+            recorded_early: VecDeque::new(),
         }
     }
 
@@ -384,7 +391,19 @@ impl ChannelKeeper {
             .find(|p| p.avatar == Some(b))
             .map(|p| p.agent.name.clone())
             .unwrap_or_default();
-        if let Some(side) = self.new_side(cx, &peer, open) {
+        let channel = open.body().channel;
+        if let Some(mut side) = self.new_side(cx, &peer, open) {
+            if let Some(at) = self.recorded_early.iter().position(|c| *c == channel) {
+                self.recorded_early.remove(at);
+                side.at_node = true;
+                cx.log(
+                    "TE-09",
+                    "channel-open",
+                    None,
+                    Some(&peer),
+                    format!("channel {channel} recorded at the TE node"),
+                );
+            }
             self.sides.insert(b, side);
         }
     }
@@ -797,9 +816,10 @@ impl Behaviour for ChannelKeeper {
             TeNotice::ChannelRecorded {
                 channel, counter, ..
             } => {
-                if *counter == 0
-                    && let Some(side) = self.side_of_channel(channel)
-                {
+                if *counter != 0 {
+                    return;
+                }
+                if let Some(side) = self.side_of_channel(channel) {
                     side.at_node = true;
                     let peer = side.peer.clone();
                     cx.log(
@@ -809,6 +829,14 @@ impl Behaviour for ChannelKeeper {
                         Some(&peer),
                         format!("channel {channel} recorded at the TE node"),
                     );
+                } else if let Ok(id) = channel.parse::<ChannelId>()
+                    && !self.recorded_early.contains(&id)
+                {
+                    // The countersigned open is still on its way from the other agent.
+                    if self.recorded_early.len() >= MAX_RECORDED_EARLY {
+                        self.recorded_early.pop_front();
+                    }
+                    self.recorded_early.push_back(id);
                 }
             }
             TeNotice::ChannelPaid {

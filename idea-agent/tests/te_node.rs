@@ -1862,3 +1862,48 @@ fn a_debt_proposed_before_the_debtor_hears_of_it_waits_for_the_notice() {
         [(_, TeSubmission::ChannelState(_))]
     ));
 }
+
+/// The node's notice that it recorded a channel and the buyer's countersigned open travel different ways (the
+/// TE topic and the agents' ACL topics): when the notice reaches the seller first, the seller still takes the
+/// channel as recorded once the open arrives, and uses it.
+#[test]
+fn a_channel_recorded_before_the_countersigned_open_reaches_the_seller_is_still_open() {
+    let mut node = TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1"));
+    let (mut seller, mut buyer, _id, mut trace) = agreed_pair(&mut node);
+    for a in [&mut seller, &mut buyer] {
+        a.add_behaviour(Box::new(idea_agent::ChannelKeeper::new(5_000)))
+            .unwrap();
+    }
+    let (from, submission) = trace.te.remove(0);
+    let now = t("2026-12-02T10:00:05Z");
+    node.handle_submission(&from, submission, now);
+    deliver(&mut node, &mut [&mut seller, &mut buyer], now);
+    // The seller's offer of a channel reaches the buyer, who countersigns it and submits it to the node.
+    let mut from_seller = Trace::default();
+    pump(&mut [&mut seller], now, &mut from_seller);
+    for m in from_seller.messages {
+        buyer.handle_acl(m, now);
+    }
+    let mut from_buyer = Trace::default();
+    pump(&mut [&mut buyer], now, &mut from_buyer);
+    assert_eq!(from_buyer.te.len(), 1, "the buyer submits the open");
+    for (from, s) in from_buyer.te.drain(..) {
+        node.handle_submission(&from, s, now);
+    }
+    // The node's notices come first; the buyer's answer to the seller after.
+    deliver(&mut node, &mut [&mut seller, &mut buyer], now);
+    for m in from_buyer.messages {
+        seller.handle_acl(m, now);
+    }
+    let mut after = Trace::default();
+    pump(&mut [&mut seller], now, &mut after);
+    let opened: Vec<&str> = after
+        .events
+        .iter()
+        .filter(|e| e.what == "channel-open")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(opened.len(), 1, "{:?}", after.whats("cell-1@idea"));
+    assert!(opened[0].contains("recorded at the TE node"));
+    assert_eq!(node.channels().count(), 1);
+}

@@ -5,7 +5,7 @@ pub mod iec104;
 use crate::Error;
 use crate::case::TestCase;
 use crate::pics::Pics;
-use crate::trace::TraceEntry;
+use crate::trace::Trace;
 
 /// A conformance suite: the runner opens one session per case.
 pub trait Suite {
@@ -24,5 +24,5 @@ pub trait Suite {
     /// Opens a session with the device at `target`.
     fn open(&self, target: &str, pics: &Pics) -> Result<Self::Session, String>;
     /// Ends a session, giving its trace.
-    fn close(&self, session: Self::Session) -> Vec<TraceEntry>;
+    fn close(&self, session: Self::Session) -> Trace;
 }

@@ -7,7 +7,7 @@ pub mod session;
 
 use crate::case::TestCase;
 use crate::pics::Pics;
-use crate::trace::TraceEntry;
+use crate::trace::Trace;
 use crate::{Error, Suite};
 pub use session::Session;
 
@@ -65,7 +65,7 @@ impl Suite for Outstation {
         Session::connect(target, pics)
     }
 
-    fn close(&self, session: Session) -> Vec<TraceEntry> {
+    fn close(&self, session: Session) -> Trace {
         session.finish()
     }
 }

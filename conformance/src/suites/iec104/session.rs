@@ -86,6 +86,9 @@ impl Session {
             .map_err(|e| format!("cannot connect to {target}: {e}"))?;
         let _ = stream.set_nodelay(true);
         let mut trace = Trace::new();
+        if let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) {
+            trace.set_endpoints(local, peer);
+        }
         trace.record(Direction::Note, &[], format!("connected to {target}"));
         Ok(Session {
             stream,
@@ -281,9 +284,9 @@ impl Session {
     }
 
     /// Closes the connection and gives the trace.
-    pub fn finish(mut self) -> Vec<crate::trace::TraceEntry> {
+    pub fn finish(mut self) -> Trace {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
         self.note("connection closed by the runner");
-        self.trace.into_entries()
+        self.trace
     }
 }
