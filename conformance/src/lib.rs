@@ -8,8 +8,11 @@
 //! trace per case; writes JSON and JUnit XML reports ([`report`]). Suites: `iec104-outstation`
 //! ([`suites::iec104::Outstation`]).
 //!
-//! What it does not do yet: the HTML report, pcap evidence, signed certificates, the `iec104-controlling`,
-//! `modbus-device` and `sunspec` suites.
+//! Evidence ([`evidence`]): the reports, each case's trace as text and its exchange as pcap for Wireshark; a
+//! certificate ([`certificate`]) listing the SHA-256 of every evidence file, signed with the lab's ed25519 key,
+//! and its verification.
+//!
+//! What it does not do yet: the HTML report, the `iec104-controlling`, `modbus-device` and `sunspec` suites.
 //!
 //! ```
 //! let catalogue = idea_conformance::Catalogue::builtin()?;
@@ -32,8 +35,10 @@
 
 mod case;
 mod catalogue;
+pub mod certificate;
 pub mod coverage;
 mod error;
+pub mod evidence;
 mod pcap;
 mod pics;
 pub mod render;

@@ -57,6 +57,8 @@ enum Command {
     /// Certify a device against a conformance suite: the cases its PICS selects, each with its verdict,
     /// requirement IDs and wire trace, reported as JSON and JUnit XML.
     Conform(Box<commands::conform::ConformArgs>),
+    /// Check a conformance certificate's signature and, with --evidence, every evidence file's hash.
+    VerifyCertificate(commands::verify_certificate::VerifyCertificateArgs),
     /// Neural Grid algorithms on case files.
     #[command(subcommand)]
     Ng(NgCommand),
@@ -139,6 +141,7 @@ fn run(command: Command) -> Result<String, Failure> {
             commands::requirements::run(json, area).map_err(Failure::Usage)
         }
         Command::Conform(args) => commands::conform::run(*args),
+        Command::VerifyCertificate(args) => commands::verify_certificate::run(args),
         Command::Ng(command) => commands::ng::run(command).map_err(Failure::Usage),
         Command::Sim(command) => commands::sim::run(command).map_err(Failure::Usage),
         Command::Decode(command) => commands::decode::run(command).map_err(Failure::Usage),

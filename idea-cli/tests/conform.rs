@@ -406,3 +406,75 @@ fn tolerating_a_sequence_error_fails() {
 fn ignoring_stopdt_fails() {
     faulty_router_fails("stopdt-ignored", &["iec104-outstation/5.3/3"]);
 }
+
+/// A lab signs what it found: `idea conform keygen`, a run with `--lab-key`, and `idea verify-certificate`
+/// over the evidence — traces as text, exchanges as pcap, the reports — which fails once any file changes.
+#[test]
+fn a_signed_certificate_holds_until_its_evidence_changes() {
+    let (_router, address) = serve("iec104-router", &[]);
+    let dir = temp_dir("certificate");
+    let key = dir.join("lab.key");
+    let (ok, out, err) = common::idea(&["conform", "keygen", "--out", key.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("public key"), "{out}");
+    let (code, _, err) = idea_code(&["conform", "keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "a lab key is never overwritten: {err}");
+    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
+    let pics = pics_file(&dir, "pics.toml", &template);
+    let reports = dir.join("reports");
+    let (code, _, err) = idea_code(&[
+        "conform",
+        "iec104-outstation",
+        "--target",
+        &address,
+        "--pics",
+        pics.to_str().unwrap(),
+        "--report-dir",
+        reports.to_str().unwrap(),
+        "--lab-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    // The evidence: a trace and a capture per case that connected.
+    let pcap = std::fs::read(reports.join("cases/iec104-outstation_7.4.5_1.pcap")).unwrap();
+    assert_eq!(&pcap[..4], &0xa1b2_c3d4u32.to_le_bytes());
+    let text =
+        std::fs::read_to_string(reports.join("cases/iec104-outstation_7.4.5_1.txt")).unwrap();
+    assert!(text.contains("-> I(0,0) C_IC_NA_1 (100) COT 6"), "{text}");
+    let certificate = reports.join("certificate.json");
+    let cert = certificate.to_str().unwrap();
+    let evidence = reports.to_str().unwrap();
+    let (ok, out, err) = common::idea(&["verify-certificate", cert, "--evidence", evidence]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("valid: iec104-outstation") && out.contains("PASSED"),
+        "{out}"
+    );
+    assert!(out.contains("match their certified SHA-256"), "{out}");
+    // One byte of one capture changed: the certificate no longer holds (exit 1).
+    let mut altered = pcap.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    std::fs::write(
+        reports.join("cases/iec104-outstation_7.4.5_1.pcap"),
+        &altered,
+    )
+    .unwrap();
+    let (code, _, err) = idea_code(&["verify-certificate", cert, "--evidence", evidence]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("cases/iec104-outstation_7.4.5_1.pcap was altered"),
+        "{err}"
+    );
+    // A verdict changed in the certificate: the signature fails (exit 1).
+    let forged = std::fs::read_to_string(&certificate).unwrap().replacen(
+        "\"verdict\": \"pass\"",
+        "\"verdict\": \"fail\"",
+        1,
+    );
+    let forged_path = dir.join("forged.json");
+    std::fs::write(&forged_path, forged).unwrap();
+    let (code, _, err) = idea_code(&["verify-certificate", forged_path.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("signature does not verify"), "{err}");
+}

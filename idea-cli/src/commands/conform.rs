@@ -14,15 +14,23 @@ pub(crate) const SUITES: [&str; 1] = ["iec104-outstation"];
 /// Arguments of `idea conform`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConformArgs {
-    /// The suite: iec104-outstation (the device is an IEC 104 controlled station).
+    /// The suite: iec104-outstation (the device is an IEC 104 controlled station); or `keygen` to make a lab
+    /// key (--out FILE).
     #[arg(value_name = "SUITE")]
     suite: String,
     /// The device under test, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT", required_unless_present_any = ["pics_template", "list"])]
+    #[arg(long, value_name = "HOST:PORT")]
     target: Option<String>,
     /// The vendor's PICS (TOML): what the device implements. Required: no PICS is never "test nothing".
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["pics_template", "list"])]
+    #[arg(long, value_name = "FILE")]
     pics: Option<PathBuf>,
+    /// Sign a certificate of the run (certificate.json in the report directory) with this lab key (from
+    /// `idea conform keygen`).
+    #[arg(long, value_name = "FILE")]
+    lab_key: Option<PathBuf>,
+    /// keygen: where to write the lab's secret key (64 hex digits, readable by its owner only).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
     /// Print a commented PICS template for the suite and exit.
     #[arg(long)]
     pics_template: bool,
@@ -35,7 +43,8 @@ pub(crate) struct ConformArgs {
     /// Do not run these cases (IDs or prefixes); repeatable.
     #[arg(long, value_name = "ID")]
     skip: Vec<String>,
-    /// Where the reports go: report.json and report.junit.xml [default: conformance-report].
+    /// Where the reports go: report.json, report.junit.xml, cases/*.txt and cases/*.pcap (each case's trace and
+    /// its exchange for Wireshark), and certificate.json with --lab-key [default: conformance-report].
     #[arg(long, value_name = "DIR")]
     report_dir: Option<PathBuf>,
     /// Seed of anything random the suite does, recorded in the report.
@@ -49,6 +58,7 @@ pub(crate) struct ConformArgs {
 /// Runs `idea conform`.
 pub(crate) fn run(args: ConformArgs) -> Result<String, Failure> {
     match args.suite.as_str() {
+        "keygen" => keygen(&args),
         "iec104-outstation" => {
             run_suite(&idea_conformance::suites::iec104::Outstation::new(), &args)
         }
@@ -77,8 +87,12 @@ fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure>
         return Ok(out);
     }
     let (Some(target), Some(pics_path)) = (&args.target, &args.pics) else {
-        return Err(Failure::Usage("--target and --pics are required".into()));
+        return Err(Failure::Usage(
+            "--target and --pics are required (a PICS says what the device implements; --pics-template prints one)"
+                .into(),
+        ));
     };
+    let lab = args.lab_key.as_deref().map(read_lab_key).transpose()?;
     let text = std::fs::read_to_string(pics_path)
         .map_err(|e| Failure::Usage(format!("PICS {}: {e}", pics_path.display())))?;
     let pics = Pics::from_toml(&pics_path.display().to_string(), &text)
@@ -115,7 +129,7 @@ fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure>
         }
     })
     .map_err(|e| Failure::Usage(e.to_string()))?;
-    write_reports(&report, args)?;
+    write_reports(&report, args, lab.as_ref())?;
     if unreachable(&report) {
         return Err(Failure::NoAnswer(format!(
             "{target} could not be reached: {}",
@@ -160,21 +174,72 @@ fn unreachable(report: &Report) -> bool {
         )
 }
 
-fn write_reports(report: &Report, args: &ConformArgs) -> Result<(), Failure> {
+/// Writes every evidence file under the report directory and, with a lab key, the certificate over them.
+fn write_reports(
+    report: &Report,
+    args: &ConformArgs,
+    lab: Option<&[u8; 32]>,
+) -> Result<(), Failure> {
     let dir = args
         .report_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("conformance-report"));
-    std::fs::create_dir_all(&dir).map_err(|e| Failure::Usage(format!("{}: {e}", dir.display())))?;
-    for (file, text) in [
-        ("report.json", report::json(report)),
-        ("report.junit.xml", report::junit(report)),
-    ] {
+    let files = idea_conformance::evidence::files(report);
+    for (file, bytes) in &files {
         let path = dir.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", parent.display())))?;
+        }
+        std::fs::write(&path, bytes)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(secret) = lab {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let certificate = idea_conformance::certificate::issue(report, &files, secret, now);
+        let text = serde_json::to_string_pretty(&certificate).unwrap_or_default() + "\n";
+        let path = dir.join("certificate.json");
         std::fs::write(&path, text)
             .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
     }
     Ok(())
+}
+
+/// A lab key file: 64 hex digits.
+fn read_lab_key(path: &std::path::Path) -> Result<[u8; 32], Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("lab key {}: {e}", path.display())))?;
+    idea_proto::hex::decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| Failure::Usage(format!("lab key {}: not 64 hex digits", path.display())))
+}
+
+/// `idea conform keygen --out FILE`: a new lab key from the system's randomness; prints the public key.
+fn keygen(args: &ConformArgs) -> Result<String, Failure> {
+    let Some(out) = &args.out else {
+        return Err(Failure::Usage("keygen needs --out FILE".into()));
+    };
+    let mut secret = [0u8; 32];
+    getrandom::getrandom(&mut secret)
+        .map_err(|e| Failure::Usage(format!("no randomness from the system: {e}")))?;
+    let mut options = std::fs::OpenOptions::new();
+    // Never overwrites a key: create_new refuses an existing file.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(out)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", out.display())))?;
+    file.write_all(format!("{}\n", idea_proto::hex::encode(&secret)).as_bytes())
+        .map_err(|e| Failure::Usage(format!("{}: {e}", out.display())))?;
+    let (_, public) = idea_conformance::certificate::lab_key(&secret);
+    Ok(format!(
+        "lab key written to {}; public key {public}\n",
+        out.display()
+    ))
 }
 
 fn summary_text(report: &Report) -> String {

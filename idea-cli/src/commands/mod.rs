@@ -12,3 +12,4 @@ pub(crate) mod serve;
 pub(crate) mod serve_service;
 pub(crate) mod sim;
 pub(crate) mod sunspec;
+pub(crate) mod verify_certificate;
