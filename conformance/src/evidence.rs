@@ -38,7 +38,8 @@ pub fn trace_text(result: &CaseResult) -> String {
 }
 
 /// Every evidence file of a run, by its path under the report directory: `report.json`,
-/// `report.junit.xml`, and `cases/<stem>.txt` and `cases/<stem>.pcap` for each case that connected.
+/// `report.junit.xml`, `report.html`, and `cases/<stem>.txt` and `cases/<stem>.pcap` for each case that
+/// connected.
 pub fn files(report: &Report) -> Vec<(String, Vec<u8>)> {
     let mut out = vec![
         ("report.json".to_owned(), report::json(report).into_bytes()),
@@ -46,6 +47,7 @@ pub fn files(report: &Report) -> Vec<(String, Vec<u8>)> {
             "report.junit.xml".to_owned(),
             report::junit(report).into_bytes(),
         ),
+        ("report.html".to_owned(), report::html(report).into_bytes()),
     ];
     for r in &report.results {
         let stem = case_stem(&r.case.id);

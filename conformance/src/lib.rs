@@ -5,14 +5,14 @@
 //! suite's test cases against a device ([`runner::run`]) — each case with a stable ID
 //! (`<suite>/<clause>/<n>`, `N` for negative tests), the requirement IDs and protocol clause it checks, a
 //! maturity flag, and one of six verdicts ([`Verdict`]) — selected by the vendor's PICS ([`Pics`]), with a wire
-//! trace per case; writes JSON and JUnit XML reports ([`report`]). Suites: `iec104-outstation`
+//! trace per case; writes JSON, JUnit XML and self-contained HTML reports ([`report`]). Suites: `iec104-outstation`
 //! ([`suites::iec104::Outstation`]).
 //!
 //! Evidence ([`evidence`]): the reports, each case's trace as text and its exchange as pcap for Wireshark; a
 //! certificate ([`certificate`]) listing the SHA-256 of every evidence file, signed with the lab's ed25519 key,
 //! and its verification.
 //!
-//! What it does not do yet: the HTML report, the `iec104-controlling`, `modbus-device` and `sunspec` suites.
+//! What it does not do yet: the `iec104-controlling`, `modbus-device` and `sunspec` suites.
 //!
 //! ```
 //! let catalogue = idea_conformance::Catalogue::builtin()?;

@@ -478,3 +478,95 @@ fn a_signed_certificate_holds_until_its_evidence_changes() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("signature does not verify"), "{err}");
 }
+
+/// Headless Chromium (Debian's `chromium`, installed by `.ci/run`), with the flags this machine's closed
+/// network needs. Without it the test fails, unless `IDEA_SKIP_BROWSER=1` asks to skip, visibly.
+fn chromium() -> Option<PathBuf> {
+    let path = PathBuf::from("/usr/bin/chromium");
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var_os("IDEA_SKIP_BROWSER").is_some_and(|v| v == "1") {
+        eprintln!("SKIPPED: the HTML report in a browser (IDEA_SKIP_BROWSER=1)");
+        return None;
+    }
+    panic!(
+        "/usr/bin/chromium is missing: `.ci/run` installs it (Debian's chromium), or set IDEA_SKIP_BROWSER=1"
+    );
+}
+
+fn headless(browser: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The HTML report a lab hands to a vendor, loaded in a real browser: the run's figures are on the page, and
+/// the verdict filter (here from the address, `#verdict=not-applicable`) hides every other case.
+#[test]
+fn the_html_report_shows_the_run_in_a_browser() {
+    let Some(browser) = chromium() else { return };
+    let (_router, address) = serve("iec104-router", &[]);
+    let dir = temp_dir("html");
+    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
+    let pics = pics_file(&dir, "pics.toml", &template);
+    let (code, _, out) = conform(&address, &pics, &dir.join("reports"));
+    assert_eq!(code, Some(0), "{out}");
+    let page = dir.join("reports/report.html");
+    let url = format!("file://{}", page.display());
+    let shown = headless(&browser, &dir.join("profile"), &["--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&shown.stdout);
+    assert!(dom.contains("<b>16</b> cases"), "{dom}");
+    assert!(
+        dom.contains("15 pass") && dom.contains("1 not applicable"),
+        "{dom}"
+    );
+    assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
+    assert!(
+        dom.contains("iec104-outstation/7.4.5/1") && dom.contains("NG-R6, IOT-02"),
+        "{dom}"
+    );
+    // Filtered by the address: only the not-applicable case stays visible.
+    let filtered = headless(
+        &browser,
+        &dir.join("profile"),
+        &["--dump-dom", &format!("{url}#verdict=not-applicable")],
+    );
+    let dom = String::from_utf8_lossy(&filtered.stdout);
+    let rows: Vec<&str> = dom.split("<tr class=\"case\"").skip(1).collect();
+    assert_eq!(rows.len(), 16, "{dom}");
+    for row in rows {
+        let visible = !row.split('>').next().unwrap().contains("hidden");
+        assert_eq!(
+            visible,
+            row.contains("data-verdict=\"not-applicable\""),
+            "{row}"
+        );
+    }
+    // The page as a person sees it.
+    let shot = dir.join("report.png");
+    let taken = headless(
+        &browser,
+        &dir.join("profile"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,1000",
+            &url,
+        ],
+    );
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&taken.stderr));
+    assert_eq!(&std::fs::read(&shot).unwrap()[1..4], b"PNG");
+}

@@ -1,8 +1,10 @@
-//! Reports of a run: JSON (everything, traces included) and JUnit XML (for CI systems; requirement IDs as
-//! properties).
+//! Reports of a run: JSON (everything, traces included), JUnit XML (for CI systems; requirement IDs as
+//! properties) and one self-contained HTML page for people.
 
+mod html;
 mod junit;
 
+pub use html::html;
 pub use junit::junit;
 
 use crate::runner::Report;

@@ -43,8 +43,9 @@ pub(crate) struct ConformArgs {
     /// Do not run these cases (IDs or prefixes); repeatable.
     #[arg(long, value_name = "ID")]
     skip: Vec<String>,
-    /// Where the reports go: report.json, report.junit.xml, cases/*.txt and cases/*.pcap (each case's trace and
-    /// its exchange for Wireshark), and certificate.json with --lab-key [default: conformance-report].
+    /// Where the reports go: report.json, report.junit.xml, report.html, cases/*.txt and cases/*.pcap (each
+    /// case's trace and its exchange for Wireshark), and certificate.json with --lab-key [default:
+    /// conformance-report].
     #[arg(long, value_name = "DIR")]
     report_dir: Option<PathBuf>,
     /// Seed of anything random the suite does, recorded in the report.
