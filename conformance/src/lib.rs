@@ -39,6 +39,7 @@ pub mod certificate;
 pub mod coverage;
 mod error;
 pub mod evidence;
+pub mod expectations;
 mod pcap;
 mod pics;
 pub mod render;

@@ -48,6 +48,11 @@ pub struct CaseResult {
     pub runner_address: Option<String>,
     /// The device's end of the connection, once connected.
     pub device_address: Option<String>,
+    /// Why the case was expected to fail, when the expectations file says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_failure: Option<String>,
+    /// An expected failure that passed: the run fails so that it is noticed.
+    pub unexpected_pass: bool,
     /// The wire trace.
     pub trace: Vec<TraceEntry>,
     /// The connection's ends as addresses, for the pcap evidence.
@@ -119,6 +124,8 @@ pub struct RunConfig {
     pub seed: u64,
     /// Which cases.
     pub selection: Selection,
+    /// Skips and expected failures, each with its reason.
+    pub expectations: crate::expectations::Expectations,
 }
 
 /// Runs the selected cases of `suite` against the device, calling `progress` before each case (with `None`)
@@ -146,7 +153,15 @@ pub fn run<S: Suite>(
         let info = CaseInfo::from(case);
         progress(&info, None);
         let started = Instant::now();
-        let (verdict, trace) = run_case(suite, case, pics, config);
+        let (verdict, trace) = match config.expectations.skipped(case.id) {
+            Some(reason) => (Verdict::NotApplicable(format!("skipped: {reason}")), None),
+            None => run_case(suite, case, pics, config),
+        };
+        let expected_failure = config
+            .expectations
+            .expected_to_fail(case.id)
+            .map(str::to_owned);
+        let unexpected_pass = expected_failure.is_some() && verdict.passed();
         let endpoints = trace.as_ref().and_then(Trace::endpoints);
         let result = CaseResult {
             case: info.clone(),
@@ -155,6 +170,8 @@ pub fn run<S: Suite>(
             started_unix_ms: trace.as_ref().map_or(0, Trace::start_unix_ms),
             runner_address: endpoints.map(|(r, _)| r.to_string()),
             device_address: endpoints.map(|(_, d)| d.to_string()),
+            expected_failure,
+            unexpected_pass,
             trace: trace.map(Trace::into_entries).unwrap_or_default(),
             endpoints,
         };
@@ -163,9 +180,13 @@ pub fn run<S: Suite>(
     }
     let summary = summarise(&results);
     let passed = results.iter().all(|r| {
+        if r.unexpected_pass {
+            return false;
+        }
         r.case.maturity == Maturity::Watchlist
             || r.verdict.passed()
             || matches!(r.verdict, Verdict::NotApplicable(_))
+            || (r.expected_failure.is_some() && matches!(r.verdict, Verdict::Fail(_)))
     });
     Ok(Report {
         tool: format!("idea-conformance {}", env!("CARGO_PKG_VERSION")),

@@ -570,3 +570,91 @@ fn the_html_report_shows_the_run_in_a_browser() {
     assert!(shot.exists(), "{}", String::from_utf8_lossy(&taken.stderr));
     assert_eq!(&std::fs::read(&shot).unwrap()[1..4], b"PNG");
 }
+
+/// Skips and expected failures come from a file with a reason each: a device known to get the COT wrong passes
+/// with its two interrogation cases expected to fail; the same file against the reference router, where they
+/// pass, fails the run so the stale expectation is noticed; a skipped case is reported with its reason.
+#[test]
+fn expected_failures_that_start_passing_fail_the_run() {
+    let dir = temp_dir("expectations");
+    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
+    let pics = pics_file(
+        &dir,
+        "pics.toml",
+        &template.replace("t1_s = 15", "t1_s = 1"),
+    );
+    let expectations = pics_file(
+        &dir,
+        "expect.toml",
+        "[[expected-failure]]\nid = \"iec104-outstation/7.4.5/1\"\nreason = \"firmware 2.1 reports COT 3 (vendor ticket 42)\"\n\
+         [[expected-failure]]\nid = \"iec104-outstation/7.4.5/2\"\nreason = \"same defect\"\n\
+         [[skip]]\nid = \"iec104-outstation/7.4.6/1\"\nreason = \"the clock is set by GPS on site\"\n",
+    );
+    let run = |address: &str, name: &str| {
+        let reports = dir.join(name);
+        let (code, out, err) = idea_code(&[
+            "conform",
+            "iec104-outstation",
+            "--target",
+            address,
+            "--pics",
+            pics.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+            "--expectations",
+            expectations.to_str().unwrap(),
+        ]);
+        (
+            code,
+            format!("{out}\n{err}"),
+            std::fs::read_to_string(reports.join("report.junit.xml")).unwrap(),
+        )
+    };
+    {
+        let (_router, address) = serve("iec104-router", &["--fault", "wrong-cot"]);
+        let (code, out, junit) = run(&address, "faulty");
+        assert_eq!(code, Some(0), "{out}");
+        assert!(
+            out.contains("expected failure: firmware 2.1 reports COT 3"),
+            "{out}"
+        );
+        assert!(
+            out.contains("skipped: the clock is set by GPS on site"),
+            "{out}"
+        );
+        assert!(
+            junit.contains("<skipped message=\"expected failure (same defect)"),
+            "{junit}"
+        );
+    }
+    let (_router, address) = serve("iec104-router", &[]);
+    let (code, out, junit) = run(&address, "fixed");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("expected to fail (same defect), but passed"),
+        "{out}"
+    );
+    assert!(out.contains("2 expected failures passed"), "{out}");
+    assert!(
+        junit.contains("but passed: update the expectations"),
+        "{junit}"
+    );
+    // An expectation naming no case, or giving no reason, is refused before anything runs.
+    let wrong = pics_file(
+        &dir,
+        "wrong.toml",
+        "[[skip]]\nid = \"iec104-outstation/9.9/9\"\nreason = \"x\"\n",
+    );
+    let (code, _, err) = idea_code(&[
+        "conform",
+        "iec104-outstation",
+        "--target",
+        &address,
+        "--pics",
+        pics.to_str().unwrap(),
+        "--expectations",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is not a case of the suite"), "{err}");
+}

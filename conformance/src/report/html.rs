@@ -39,6 +39,27 @@ b.classList.toggle('on',b.dataset.verdict===v);});}\
 document.querySelectorAll('.filters button').forEach(function(b){b.addEventListener('click',function(){\
 show(b.dataset.verdict);});});var m=location.hash.match(/verdict=([a-z-]+)/);show(m?m[1]:'all');";
 
+/// The verdict's detail, and what the expectations file says of the case.
+fn annotation(r: &crate::runner::CaseResult) -> String {
+    let mut notes = Vec::new();
+    let detail = r.verdict.detail();
+    if !detail.is_empty() {
+        notes.push(escape(&detail));
+    }
+    match (&r.expected_failure, r.unexpected_pass) {
+        (Some(why), true) => notes.push(format!(
+            "<b>expected to fail ({}), but passed</b>",
+            escape(why)
+        )),
+        (Some(why), false) => notes.push(format!("expected failure: {}", escape(why))),
+        (None, _) => {}
+    }
+    notes
+        .iter()
+        .map(|n| format!("<br><span class=\"detail\">{n}</span>"))
+        .collect()
+}
+
 /// The report as one HTML page.
 pub fn html(report: &Report) -> String {
     let s = &report.summary;
@@ -106,10 +127,7 @@ pub fn html(report: &Report) -> String {
             "<tr class=\"case\" id=\"case-{i}\" data-verdict=\"{name}\"><td><code>{}</code><br>{}{}</td><td>{}</td><td>{}</td><td class=\"v {name}\">{name}</td><td>{}</td></tr>",
             escape(&r.case.id),
             escape(&r.case.title),
-            match r.verdict.detail() {
-                d if d.is_empty() => String::new(),
-                d => format!("<br><span class=\"detail\">{}</span>", escape(&d)),
-            },
+            annotation(r),
             escape(&r.case.requirements.join(", ")),
             escape(&r.case.clause),
             r.duration_ms

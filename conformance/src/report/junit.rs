@@ -77,6 +77,24 @@ pub fn junit(report: &Report) -> String {
         );
         out.push_str("</properties>\n");
         let detail = escape(&r.verdict.detail());
+        if r.unexpected_pass {
+            let _ = writeln!(
+                out,
+                "    <failure message=\"expected to fail ({}), but passed: update the expectations\"/>",
+                escape(r.expected_failure.as_deref().unwrap_or_default())
+            );
+            out.push_str("  </testcase>\n");
+            continue;
+        }
+        if let (Some(why), Verdict::Fail(_)) = (&r.expected_failure, &r.verdict) {
+            let _ = writeln!(
+                out,
+                "    <skipped message=\"expected failure ({}): {detail}\"/>",
+                escape(why)
+            );
+            out.push_str("  </testcase>\n");
+            continue;
+        }
         match &r.verdict {
             Verdict::Fail(_) => {
                 let _ = writeln!(out, "    <failure message=\"{detail}\"/>");

@@ -43,6 +43,10 @@ pub(crate) struct ConformArgs {
     /// Do not run these cases (IDs or prefixes); repeatable.
     #[arg(long, value_name = "ID")]
     skip: Vec<String>,
+    /// Skips and expected failures with their reasons (TOML: [[skip]] and [[expected-failure]] tables of id and
+    /// reason). An expected failure that passes fails the run.
+    #[arg(long, value_name = "FILE")]
+    expectations: Option<PathBuf>,
     /// Where the reports go: report.json, report.junit.xml, report.html, cases/*.txt and cases/*.pcap (each
     /// case's trace and its exchange for Wireshark), and certificate.json with --lab-key [default:
     /// conformance-report].
@@ -98,6 +102,20 @@ fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure>
         .map_err(|e| Failure::Usage(format!("PICS {}: {e}", pics_path.display())))?;
     let pics = Pics::from_toml(&pics_path.display().to_string(), &text)
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    let expectations = match &args.expectations {
+        None => Default::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+            let known: Vec<&str> = suite.cases().iter().map(|c| c.id).collect();
+            idea_conformance::expectations::Expectations::from_toml(
+                &path.display().to_string(),
+                &text,
+                &known,
+            )
+            .map_err(|e| Failure::Usage(e.to_string()))?
+        }
+    };
     let config = RunConfig {
         target: target.clone(),
         seed: args.seed,
@@ -105,6 +123,7 @@ fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure>
             only: args.only.clone(),
             skip: args.skip.clone(),
         },
+        expectations,
     };
     let total = suite
         .cases()
@@ -151,8 +170,9 @@ fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure>
     } else {
         // The summary still goes to standard output; the failure line to standard error.
         let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        let unexpected = report.results.iter().filter(|r| r.unexpected_pass).count();
         Err(Failure::Check(format!(
-            "{} did not pass {}: {} failed, {} inconclusive, {} errors",
+            "{} did not pass {}: {} failed, {} inconclusive, {} errors, {unexpected} expected failures passed",
             report.target,
             report.suite,
             report.summary.fail,
@@ -256,6 +276,19 @@ fn summary_text(report: &Report) -> String {
         let detail = r.verdict.detail();
         if !detail.is_empty() {
             let _ = writeln!(out, "{:<18} {:<28} {detail}", "", "");
+        }
+        match (&r.expected_failure, r.unexpected_pass) {
+            (Some(why), true) => {
+                let _ = writeln!(
+                    out,
+                    "{:<18} {:<28} expected to fail ({why}), but passed",
+                    "", ""
+                );
+            }
+            (Some(why), false) => {
+                let _ = writeln!(out, "{:<18} {:<28} expected failure: {why}", "", "");
+            }
+            (None, _) => {}
         }
     }
     let s = &report.summary;
