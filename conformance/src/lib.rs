@@ -53,7 +53,7 @@ pub use case::{Applicability, CaseInfo, Maturity, TestCase};
 pub use catalogue::{Area, Catalogue, Check, Requirement};
 pub use error::Error;
 pub use pcap::pcap;
-pub use pics::{DevicePics, Iec104Pics, Pics};
+pub use pics::{DevicePics, Iec104Pics, ModbusPics, Pics, WritePoint};
 pub use suites::Suite;
 pub use trace::{Direction, MAX_TRACE_ENTRIES, Trace, TraceEntry};
 pub use verdict::Verdict;

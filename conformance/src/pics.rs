@@ -15,6 +15,37 @@ pub struct Pics {
     /// Its IEC 60870-5-104 implementation, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iec104: Option<Iec104Pics>,
+    /// Its Modbus/SunSpec implementation, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modbus: Option<ModbusPics>,
+}
+
+/// A Modbus TCP device with a SunSpec map.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModbusPics {
+    /// The unit id it answers.
+    pub unit: Option<u8>,
+    /// How long the runner waits for an answer, seconds.
+    pub timeout_s: Option<f64>,
+    /// Where its SunSpec map starts (`SunS`): 40000, 0 or 50000.
+    pub base: Option<u16>,
+    /// The SunSpec models it implements, in map order.
+    pub models: Option<Vec<u16>>,
+    /// A writable point the runner may write and read back.
+    pub write_point: Option<WritePoint>,
+}
+
+/// A writable SunSpec point and a value it may take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WritePoint {
+    /// The model id.
+    pub model: u16,
+    /// The point's path (`WMaxLimPct`, `Crv[0].Pt[1].V`).
+    pub point: String,
+    /// The value to write, in engineering units (its scale factor applied).
+    pub value: f64,
 }
 
 /// Who made the device and what it is.
@@ -104,6 +135,10 @@ mod tests {
         let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
         suite.check_pics(&pics).unwrap();
         assert_eq!(pics.iec104.unwrap().setpoint_point, Some(5101));
+        let suite = crate::suites::sunspec::SunSpec::new();
+        let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
+        suite.check_pics(&pics).unwrap();
+        assert_eq!(pics.modbus.unwrap().models, Some(vec![1, 203]));
     }
 
     #[test]

@@ -9,13 +9,13 @@ use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
 /// The suites, by name.
-pub(crate) const SUITES: [&str; 1] = ["iec104-outstation"];
+pub(crate) const SUITES: [&str; 2] = ["iec104-outstation", "sunspec"];
 
 /// Arguments of `idea conform`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConformArgs {
-    /// The suite: iec104-outstation (the device is an IEC 104 controlled station); or `keygen` to make a lab
-    /// key (--out FILE).
+    /// The suite: iec104-outstation (the device is an IEC 104 controlled station), sunspec (a Modbus TCP device
+    /// with a SunSpec map); or `keygen` to make a lab key (--out FILE).
     #[arg(value_name = "SUITE")]
     suite: String,
     /// The device under test, HOST:PORT.
@@ -67,6 +67,7 @@ pub(crate) fn run(args: ConformArgs) -> Result<String, Failure> {
         "iec104-outstation" => {
             run_suite(&idea_conformance::suites::iec104::Outstation::new(), &args)
         }
+        "sunspec" => run_suite(&idea_conformance::suites::sunspec::SunSpec::new(), &args),
         other => Err(Failure::Usage(format!(
             "unknown suite {other:?}; suites: {}",
             SUITES.join(", ")

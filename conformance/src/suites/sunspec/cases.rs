@@ -1,0 +1,446 @@
+//! The cases of `sunspec`: the device under test is a Modbus TCP server with a SunSpec map (SunSpec
+//! Information Model Specification; Modbus Application Protocol v1.1b3 clause 7 exceptions); the runner is the
+//! client.
+
+use super::session::{Answer, Session};
+use crate::case::{Applicability, Maturity, TestCase};
+use crate::pics::{ModbusPics, Pics};
+use crate::verdict::Verdict;
+use modbus_profiles::frame::{Request, Response};
+use modbus_profiles::sunspec::{Catalog, Device, PointType, ReadFailure, Scanner, Value};
+
+const IOT_05: &str = "IOT-05";
+const IOT_02: &str = "IOT-02";
+
+fn m(pics: &Pics) -> ModbusPics {
+    pics.modbus.clone().unwrap_or_default()
+}
+
+fn always(_: &Pics) -> Applicability {
+    Applicability::Applies
+}
+
+/// Discovers the device's models over the session; the verdict when discovery cannot complete.
+fn scan(s: &mut Session) -> Result<Device, Verdict> {
+    let catalog = Catalog::builtin().map_err(|e| Verdict::Error(e.to_string()))?;
+    let mut scanner = Scanner::new(catalog);
+    while let Some(read) = scanner.poll_read() {
+        match s.request(Request::ReadHoldingRegisters {
+            address: read.address,
+            count: read.count,
+        }) {
+            Answer::Response(Response::ReadHoldingRegisters(values)) => {
+                if let Err(e) = scanner.handle_registers(&values) {
+                    return Err(Verdict::Fail(format!(
+                        "reading {} ×{}: {e}",
+                        read.address, read.count
+                    )));
+                }
+            }
+            Answer::Response(Response::Exception { code, .. }) => {
+                scanner.handle_failure(&ReadFailure::Exception(code));
+            }
+            Answer::Response(other) => {
+                return Err(Verdict::Fail(format!(
+                    "a read of holding registers was answered with function {:#04x}",
+                    other.function()
+                )));
+            }
+            Answer::Timeout => {
+                return Err(Verdict::Inconclusive(format!(
+                    "no answer to a read of {} ×{} within {:?}",
+                    read.address, read.count, s.timeout
+                )));
+            }
+            Answer::Closed => {
+                return Err(Verdict::Fail(
+                    "the device closed the connection during discovery".into(),
+                ));
+            }
+            Answer::Malformed(e) => return Err(Verdict::Fail(format!("malformed answer: {e}"))),
+        }
+    }
+    scanner
+        .finish()
+        .map_err(|e| Verdict::Fail(format!("no SunSpec map: {e}")))
+}
+
+fn discovered(s: &mut Session, pics: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    s.note(format!(
+        "SunS at {}, models {:?}",
+        device.base(),
+        device.models().iter().map(|m| m.id()).collect::<Vec<_>>()
+    ));
+    let mut remarks = Vec::new();
+    if let Some(declared) = m(pics).base
+        && declared != device.base()
+    {
+        return Verdict::Fail(format!(
+            "the PICS declares SunS at {declared}, the device has it at {}",
+            device.base()
+        ));
+    }
+    match device.models().first() {
+        Some(first) if first.id() == 1 => {}
+        Some(first) => {
+            return Verdict::Fail(format!(
+                "the first model is {}, not the common model (1)",
+                first.id()
+            ));
+        }
+        None => return Verdict::Fail("the map holds no model".into()),
+    }
+    if device.base() != 40000 {
+        remarks.push(format!(
+            "SunS at {}; 40000 is the address clients try first",
+            device.base()
+        ));
+    }
+    Verdict::pass_noting(remarks)
+}
+
+fn chain_fits(s: &mut Session, _: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let mut remarks = Vec::new();
+    for model in device.models() {
+        if let Some(problem) = model.problem() {
+            return Verdict::Fail(format!(
+                "model {} at {}: {problem}",
+                model.id(),
+                model.address()
+            ));
+        }
+        if model.def().is_none() {
+            remarks.push(format!(
+                "model {} is not in the SunSpec catalogue the runner knows",
+                model.id()
+            ));
+        }
+    }
+    Verdict::pass_noting(remarks)
+}
+
+fn declared_models(s: &mut Session, pics: &Pics) -> Verdict {
+    let Some(declared) = m(pics).models else {
+        return Verdict::NotApplicable("no models declared".into());
+    };
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let reported: Vec<u16> = device.models().iter().map(|m| m.id()).collect();
+    let missing: Vec<u16> = declared
+        .iter()
+        .copied()
+        .filter(|id| !reported.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        return Verdict::Fail(format!(
+            "the PICS declares models {missing:?} the device does not report (it reports {reported:?})"
+        ));
+    }
+    let extra: Vec<u16> = reported
+        .iter()
+        .copied()
+        .filter(|id| !declared.contains(id))
+        .collect();
+    if extra.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::PassWithRemarks(vec![format!(
+            "the device also reports models {extra:?}, not declared"
+        )])
+    }
+}
+
+fn common_model_names(s: &mut Session, _: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let Some(common) = device.model(1) else {
+        return Verdict::Fail("the device has no common model (1)".into());
+    };
+    let mut missing = Vec::new();
+    for point in ["Mn", "Md", "SN"] {
+        match common.get(point) {
+            Ok(Value::Text(t)) if !t.trim().is_empty() => {}
+            _ => missing.push(point),
+        }
+    }
+    if missing.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "the common model leaves {} empty or not implemented",
+            missing.join(", ")
+        ))
+    }
+}
+
+fn scale_factors_in_range(s: &mut Session, _: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    for model in device.models() {
+        for (path, point) in model.points() {
+            if point.def.kind != PointType::Sunssf {
+                continue;
+            }
+            if let Value::Int(sf) = point.value()
+                && !(-10..=10).contains(&sf)
+            {
+                return Verdict::Fail(format!(
+                    "model {} {path} = {sf}: a scale factor lies within -10..=10",
+                    model.id()
+                ));
+            }
+        }
+    }
+    Verdict::Pass
+}
+
+/// Sends `request` and requires exception `code`.
+fn refused_with(s: &mut Session, request: Request, code: u8, what: &str) -> Verdict {
+    let answer = s.request(request);
+    judge_refusal(s, answer, code, what)
+}
+
+/// Whether `answer` is exception `code`.
+fn judge_refusal(s: &Session, answer: Answer, code: u8, what: &str) -> Verdict {
+    match answer {
+        Answer::Response(Response::Exception { code: got, .. }) if got.code() == code => {
+            Verdict::Pass
+        }
+        Answer::Response(Response::Exception { code: got, .. }) => {
+            Verdict::PassWithRemarks(vec![format!(
+                "{what} was refused with exception {}, where {code} is the one the standard names",
+                got.code()
+            )])
+        }
+        Answer::Response(other) => Verdict::Fail(format!(
+            "{what} was answered (function {:#04x}) instead of refused with exception {code}",
+            other.function()
+        )),
+        Answer::Timeout => Verdict::Fail(format!(
+            "{what} got no exception {code} within {:?}",
+            s.timeout
+        )),
+        Answer::Closed => Verdict::PassWithRemarks(vec![format!(
+            "{what} closed the connection instead of an exception {code}"
+        )]),
+        Answer::Malformed(e) => Verdict::Fail(format!("{what}: malformed answer: {e}")),
+    }
+}
+
+fn read_past_the_map(s: &mut Session, _: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    // The end marker takes two registers after the last model.
+    let end = device
+        .models()
+        .last()
+        .map_or(device.base().saturating_add(2), |m| {
+            m.address().saturating_add(m.len()).saturating_add(2)
+        })
+        .saturating_add(2);
+    if end > 0xFF00 {
+        return Verdict::NotApplicable("the map reaches the top of the address space".into());
+    }
+    let address = end.saturating_add(100);
+    refused_with(
+        s,
+        Request::ReadHoldingRegisters { address, count: 2 },
+        2,
+        &format!("a read of {address} ×2, past the SunSpec map"),
+    )
+}
+
+fn read_too_many(s: &mut Session, pics: &Pics) -> Verdict {
+    let [hi, lo] = m(pics).base.unwrap_or(40000).to_be_bytes();
+    // Function 3, 126 registers: built by hand, since the codec refuses to make it.
+    let what = "a read of 126 registers (the most is 125)";
+    let answer = s.request_raw(&[0x03, hi, lo, 0x00, 126], what);
+    judge_refusal(s, answer, 3, what)
+}
+
+fn unsupported_function(s: &mut Session, _: &Pics) -> Verdict {
+    refused_with(
+        s,
+        Request::Unsupported {
+            function: 0x14,
+            data: vec![0x00],
+        },
+        1,
+        "function 0x14 (read file record)",
+    )
+}
+
+fn write_then_read(s: &mut Session, pics: &Pics) -> Verdict {
+    let Some(point) = m(pics).write_point else {
+        return Verdict::NotApplicable("no writable point declared".into());
+    };
+    let mut device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let Some(model) = device.model_mut(point.model) else {
+        return Verdict::Fail(format!(
+            "the device has no model {} the PICS names",
+            point.model
+        ));
+    };
+    if let Err(e) = model.set_scaled(&point.point, point.value) {
+        return Verdict::Error(format!("{} {}: {e}", point.model, point.point));
+    }
+    let writes = model.take_writes();
+    let reads: Vec<(u16, u16)> = writes
+        .iter()
+        .map(|w| (w.address, u16::try_from(w.registers.len()).unwrap_or(0)))
+        .collect();
+    for w in writes {
+        match s.request(Request::WriteMultipleRegisters {
+            address: w.address,
+            values: w.registers.clone(),
+        }) {
+            Answer::Response(Response::WriteMultipleRegisters { .. }) => {}
+            other => {
+                return Verdict::Fail(format!(
+                    "the write of {} {} was answered {other:?}",
+                    point.model, point.point
+                ));
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    for (address, count) in reads {
+        match s.request(Request::ReadHoldingRegisters { address, count }) {
+            Answer::Response(Response::ReadHoldingRegisters(values)) => {
+                if let Some(model) = device.model_mut(point.model) {
+                    model.load(address, &values);
+                }
+            }
+            other => return Verdict::Fail(format!("reading back: {other:?}")),
+        }
+    }
+    let back = device
+        .model(point.model)
+        .and_then(|m| m.get_scaled(&point.point).ok().flatten());
+    match back {
+        Some(v) if (v - point.value).abs() <= point.value.abs() * 1e-3 + 1e-6 => {
+            if started.elapsed() > std::time::Duration::from_secs(1) {
+                Verdict::PassWithRemarks(vec!["read back after more than 1 s".into()])
+            } else {
+                Verdict::Pass
+            }
+        }
+        other => Verdict::Fail(format!(
+            "{} {} written {} reads back {other:?}",
+            point.model, point.point, point.value
+        )),
+    }
+}
+
+/// The cases, in the order they run.
+pub(super) fn cases() -> Vec<TestCase<Session>> {
+    let stable = Maturity::Stable;
+    vec![
+        TestCase {
+            id: "sunspec/discovery/1",
+            title: "The SunS marker is at a SunSpec base and the common model comes first",
+            requirements: &[IOT_05, IOT_02],
+            clause: "SunSpec Information Model Specification, device discovery",
+            maturity: stable,
+            applies: always,
+            run: discovered,
+        },
+        TestCase {
+            id: "sunspec/discovery/2",
+            title: "The model chain ends with the end marker and every model fits its definition",
+            requirements: &[IOT_05],
+            clause: "SunSpec Information Model Specification, model chain",
+            maturity: stable,
+            applies: always,
+            run: chain_fits,
+        },
+        TestCase {
+            id: "sunspec/discovery/3",
+            title: "The device reports the models its PICS declares",
+            requirements: &[IOT_05],
+            clause: "SunSpec Information Model Specification, model chain",
+            maturity: stable,
+            applies: |pics| match m(pics).models {
+                Some(_) => Applicability::Applies,
+                None => Applicability::NotApplicable("the PICS declares no models".into()),
+            },
+            run: declared_models,
+        },
+        TestCase {
+            id: "sunspec/1/1",
+            title: "The common model names the manufacturer, the model and the serial number",
+            requirements: &[IOT_05],
+            clause: "SunSpec model 1 (Mn, Md, SN)",
+            maturity: stable,
+            applies: always,
+            run: common_model_names,
+        },
+        TestCase {
+            id: "sunspec/sf/1",
+            title: "Every implemented scale factor lies within -10..=10",
+            requirements: &[IOT_05],
+            clause: "SunSpec Information Model Specification, scale factors",
+            maturity: stable,
+            applies: always,
+            run: scale_factors_in_range,
+        },
+        TestCase {
+            id: "sunspec/modbus-7/2N",
+            title: "A read past the map is refused with exception 2 (illegal data address)",
+            requirements: &[IOT_05],
+            clause: "Modbus Application Protocol v1.1b3 clause 7",
+            maturity: stable,
+            applies: always,
+            run: read_past_the_map,
+        },
+        TestCase {
+            id: "sunspec/modbus-7/3N",
+            title: "A read of 126 registers is refused with exception 3 (illegal data value)",
+            requirements: &[IOT_05],
+            clause: "Modbus Application Protocol v1.1b3 clause 6.3, 7",
+            maturity: stable,
+            applies: always,
+            run: read_too_many,
+        },
+        TestCase {
+            id: "sunspec/modbus-7/1N",
+            title: "An unsupported function code is refused with exception 1 (illegal function)",
+            requirements: &[IOT_05],
+            clause: "Modbus Application Protocol v1.1b3 clause 7",
+            maturity: stable,
+            applies: always,
+            run: unsupported_function,
+        },
+        TestCase {
+            id: "sunspec/write/1",
+            title: "A writable point written is read back with the value written",
+            requirements: &[IOT_05, IOT_02],
+            clause: "SunSpec Information Model Specification, writing points",
+            maturity: stable,
+            applies: |pics| match m(pics).write_point {
+                Some(_) => Applicability::Applies,
+                None => Applicability::NotApplicable("the PICS declares no writable point".into()),
+            },
+            run: write_then_read,
+        },
+    ]
+}

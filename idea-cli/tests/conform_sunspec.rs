@@ -1,0 +1,104 @@
+//! `idea conform sunspec` against the reference Modbus/SunSpec devices: the meter passes every applicable case,
+//! the energy hub takes a write of its setpoint and reads it back, and a PICS that claims a model the device
+//! does not report fails — the vendor's claims are checked against what the device says.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{idea, idea_code, serve};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "idea-conform-sunspec-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(
+    target: &str,
+    pics_text: &str,
+    dir: &Path,
+) -> (Option<i32>, BTreeMap<String, String>, String) {
+    let pics = dir.join("pics.toml");
+    std::fs::write(&pics, pics_text).unwrap();
+    let reports = dir.join("reports");
+    let (code, out, err) = idea_code(&[
+        "conform",
+        "sunspec",
+        "--target",
+        target,
+        "--pics",
+        pics.to_str().unwrap(),
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    let verdicts = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["verdict"]["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (code, verdicts, format!("{out}\n{err}"))
+}
+
+#[test]
+fn the_reference_meter_passes_every_applicable_case() {
+    let (_meter, address) = serve("modbus-meter", &[]);
+    let (ok, template, _) = idea(&["conform", "sunspec", "--pics-template"]);
+    assert!(ok);
+    let (code, verdicts, out) = run(&address, &template, &temp_dir("meter"));
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(verdicts.len(), 9);
+    for (id, verdict) in &verdicts {
+        let expected = if id == "sunspec/write/1" {
+            "not-applicable"
+        } else {
+            "pass"
+        };
+        assert_eq!(verdict, expected, "{id}: {out}");
+    }
+}
+
+#[test]
+fn the_hub_reads_back_a_setpoint_written() {
+    let (_hub, address) = serve("modbus-hub", &[]);
+    let pics = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference energy hub\"\nversion = \"0.1.0\"\n\
+                [modbus]\nunit = 1\nbase = 40000\nmodels = [1, 64901]\n\
+                [modbus.write_point]\nmodel = 64901\npoint = \"WSet\"\nvalue = 1500.0\n";
+    let (code, verdicts, out) = run(&address, pics, &temp_dir("hub"));
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(verdicts["sunspec/write/1"], "pass", "{out}");
+}
+
+#[test]
+fn a_claimed_model_the_device_does_not_report_fails() {
+    let (_meter, address) = serve("modbus-meter", &[]);
+    let (_, template, _) = idea(&["conform", "sunspec", "--pics-template"]);
+    let claims = template.replace("models = [1, 203]", "models = [1, 203, 701]");
+    assert_ne!(claims, template);
+    let (code, verdicts, out) = run(&address, &claims, &temp_dir("claims"));
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(verdicts["sunspec/discovery/3"], "fail", "{out}");
+    assert!(
+        out.contains("declares models [701] the device does not report"),
+        "{out}"
+    );
+}
