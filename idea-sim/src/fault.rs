@@ -4,7 +4,7 @@
 //! - `stale`: its measurements freeze at their last values while it keeps answering and obeying.
 //!
 //! IEC 104 devices (over plain TCP) also break the protocol on request, each fault a rewrite of the frames
-//! between the client and the device ([`crate::fault_iec104`]): `wrong-cot`, `wrong-common-address`,
+//! between the client and the device (module `fault_iec104`): `wrong-cot`, `wrong-common-address`,
 //! `sequence-error`, `no-acknowledge`, `testfr-unanswered`, `negative-confirmation-missing`,
 //! `answers-before-startdt`, `sequence-error-tolerated` and `stopdt-ignored`.
 //!
