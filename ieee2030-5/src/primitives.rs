@@ -137,23 +137,38 @@ impl<'de, const N: usize> serde::Deserialize<'de> for HexBinary<N> {
 }
 
 /// An `mRIDType`: a 128-bit master resource identifier. IEEE 2030.5-2018 clause 6.3.4 reserves its low 32
-/// bits for the IANA Private Enterprise Number of the organisation that created it.
+/// bits for the IANA Private Enterprise Number of the organisation that created it; CSIP-AUS servers, its
+/// test harness and the published examples write the PEN's decimal digits there (PEN 37244 ends the mRID in
+/// `…00037244`), and so does this crate.
 #[doc(alias = "mRIDType")]
 pub type Mrid = HexBinary<16>;
 
 impl HexBinary<16> {
-    /// The Private Enterprise Number in the low 32 bits of an mRID.
-    pub fn pen(&self) -> u32 {
+    /// The Private Enterprise Number in the low 32 bits of an mRID, read as eight decimal digits; `None`
+    /// where a nibble there is not a decimal digit (an mRID made by a creator who wrote its PEN in binary).
+    pub fn pen(&self) -> Option<u32> {
         let [.., a, b, c, d] = self.0;
-        u32::from_be_bytes([a, b, c, d])
+        [a, b, c, d].iter().try_fold(0u32, |pen, byte| {
+            let (high, low) = (u32::from(byte >> 4), u32::from(byte & 0x0F));
+            let two = (high < 10 && low < 10).then(|| high.wrapping_mul(10).wrapping_add(low))?;
+            // At most eight digits: below 10⁸, no overflow.
+            Some(pen.wrapping_mul(100).wrapping_add(two))
+        })
     }
 
-    /// An mRID from 96 bits of the creator's choosing and its PEN.
+    /// An mRID from 96 bits of the creator's choosing and its PEN, written as eight decimal digits (the PEN
+    /// modulo 10⁸; IANA's numbers are far below).
     pub fn with_pen(high: [u8; 12], pen: u32) -> Self {
         let mut out = [0u8; 16];
         let (h, l) = out.split_at_mut(12);
         h.copy_from_slice(&high);
-        l.copy_from_slice(&pen.to_be_bytes());
+        let mut rest = pen % 100_000_000;
+        for byte in l.iter_mut().rev() {
+            let digits = rest % 100;
+            rest /= 100;
+            // Two decimal digits, one per nibble: both below 10, so the byte fits.
+            *byte = u8::try_from(((digits / 10) << 4) | (digits % 10)).unwrap_or(0);
+        }
         Self(out)
     }
 }

@@ -54,9 +54,20 @@ fn hex_binary_is_fixed_width_uppercase_and_read_tolerantly() {
 
 #[test]
 fn mrid_carries_the_pen() {
+    // CSIP-AUS writes the PEN's decimal digits: PEN 40732 ends the mRID in 00040732.
     let m = Mrid::with_pen([0xAB; 12], 40_732);
-    assert_eq!(m.pen(), 40_732);
-    assert_eq!(m.to_string(), "ABABABABABABABABABABABAB00009F1C");
+    assert_eq!(m.pen(), Some(40_732));
+    assert_eq!(m.to_string(), "ABABABABABABABABABABABAB00040732");
+    assert_eq!(
+        Mrid::with_pen([0; 12], 37_244).to_string(),
+        "00000000000000000000000000037244"
+    );
+    // A PEN written in binary by another creator is not read as decimal digits.
+    let binary = Mrid::parse("ABABABABABABABABABABABAB00009F1C").unwrap();
+    assert_eq!(binary.pen(), None);
+    // The published CSIP-AUS examples end in decimal PENs.
+    let sample = Mrid::parse("4075DE6031E562ACF4D9EA0B00057269").unwrap();
+    assert_eq!(sample.pen(), Some(57_269));
 }
 
 #[test]

@@ -6,7 +6,9 @@
 //! (ordered as clause 10.10 requires, event status kept by the server clock: scheduled, active, cancelled,
 //! superseded), `DefaultDERControl`, the active control list, the response set that collects the clients'
 //! `Response`s, mirror usage points with their readings, subscriptions with notifications queued for
-//! delivery, and list paging with `s`, `a` and `l`.
+//! delivery, and list paging with `s`, `a` and `l`. Every resource is served only to the EndDevice it
+//! belongs to (FSAs and programs: the devices they are assigned to) and to the operator; see
+//! [`RegistrationPolicy`] for how EndDevices come to exist.
 //!
 //! What it does not do: HTTP or TLS (the `net` module, feature `net`, puts it behind hyper and rustls),
 //! persistence, or the function sets other than DER, metering mirror, response and subscription.
@@ -33,4 +35,4 @@ mod routes;
 mod store;
 
 pub use exchange::{MAX_PAGE, MEDIA_TYPE, Method, Reply, Request};
-pub use store::{FsaId, OutgoingNotification, ProgramIndex, Quotas, Server};
+pub use store::{FsaId, OutgoingNotification, ProgramIndex, Quotas, RegistrationPolicy, Server};

@@ -17,15 +17,16 @@
 //! ```
 
 use super::exchange::{Method, Paging, Reply, Request};
-use super::store::{FsaId, ProgramIndex, Server};
+use super::store::{Device, FsaId, ProgramIndex, RegistrationPolicy, Server};
 use crate::identity::sfdi;
 use crate::primitives::HexBinary160;
 use crate::resources::{
-    DERControlList, DERControlResponse, DERProgramList, DeviceCapability, EndDevice, EndDeviceList,
-    FunctionSetAssignments, FunctionSetAssignmentsList, Link, ListLink, MirrorMeterReading,
-    MirrorUsagePoint, MirrorUsagePointList, Registration, Response, ResponseList, ResponseSet,
-    ResponseSetList, Subscription, SubscriptionList, Time,
+    AnyResource, DERControlList, DERControlResponse, DERProgramList, DeviceCapability, EndDevice,
+    EndDeviceList, FunctionSetAssignments, FunctionSetAssignmentsList, Link, ListLink,
+    MirrorMeterReading, MirrorUsagePoint, MirrorUsagePointList, Registration, Response,
+    ResponseList, ResponseSet, ResponseSetList, Subscription, SubscriptionList, Time,
 };
+use crate::scheduler::ResponseStatus;
 
 /// A resource written as the reply body.
 macro_rules! reply {
@@ -75,7 +76,7 @@ impl Server {
                 ..Default::default()
             }),
             (Get, ["edev"]) => reply!(self.end_device_list(request.client, paging)),
-            (Post, ["edev"]) => self.register(request),
+            (Post, ["edev"]) => self.register(request, now),
             (method, ["edev", i, rest @ ..]) => {
                 match index(i).filter(|i| self.may_access(request.client, *i)) {
                     Some(i) => self.device_resource(method, i, rest, request, paging),
@@ -83,31 +84,44 @@ impl Server {
                     None => Reply::status(404),
                 }
             }
-            (Get, ["fsa", j]) => match index(j).and_then(|j| self.fsa(FsaId(j))) {
-                Some(fsa) => reply!(fsa),
-                None => Reply::status(404),
-            },
-            (Get, ["fsa", j, "derp"]) => {
-                match index(j).and_then(|j| self.program_list(FsaId(j), paging)) {
-                    Some(list) => reply!(list),
+            (Get, ["fsa", j, rest @ ..]) => {
+                match index(j).filter(|j| *j < self.fsas.len()).map(FsaId) {
+                    Some(j) if !self.may_see_fsa(request.client, j) => Reply::status(403),
+                    Some(j) => match (rest, self.fsa(j), self.program_list(j, paging)) {
+                        ([], Some(fsa), _) => reply!(fsa),
+                        (["derp"], _, Some(list)) => reply!(list),
+                        _ => Reply::status(404),
+                    },
                     None => Reply::status(404),
                 }
             }
-            (Get, ["derp", k, rest @ ..]) => match index(k).filter(|k| *k < self.programs.len()) {
-                Some(k) => self.program_resource(ProgramIndex(k), rest, paging, now),
-                None => Reply::status(404),
-            },
+            (Get, ["derp", k, rest @ ..]) => {
+                match index(k)
+                    .filter(|k| *k < self.programs.len())
+                    .map(ProgramIndex)
+                {
+                    Some(k) if !self.may_see_program(request.client, k) => Reply::status(403),
+                    Some(k) => self.program_resource(k, rest, paging, now),
+                    None => Reply::status(404),
+                }
+            }
             (Get, ["rsps"]) => reply!(ResponseSetList {
                 href: Some("/rsps".into()),
                 all: 1,
                 results: 1,
-                response_set: paging.page(&[self.response_set()]).to_vec(),
+                response_set: paging.page(&[self.response_set(request.client)]).to_vec(),
                 ..Default::default()
             }),
-            (Get, ["rsps", "0"]) => reply!(self.response_set()),
+            (Get, ["rsps", "0"]) => reply!(self.response_set(request.client)),
             (Get, ["rsps", "0", "rsp"]) => {
+                // Each device reads its own responses; the operator reads them all.
+                let visible: Vec<&DERControlResponse> = self
+                    .responses
+                    .iter()
+                    .filter(|r| request.client.is_none_or(|c| c == r.end_device_lfdi))
+                    .collect();
                 let page: Vec<Response> = paging
-                    .page(&self.responses)
+                    .page(&visible)
                     .iter()
                     .map(|r| Response {
                         created_date_time: r.created_date_time,
@@ -119,7 +133,7 @@ impl Server {
                     .collect();
                 reply!(ResponseList {
                     href: Some("/rsps/0/rsp".into()),
-                    all: count(self.responses.len()),
+                    all: count(visible.len()),
                     results: count(page.len()),
                     response: page,
                     ..Default::default()
@@ -168,6 +182,33 @@ impl Server {
             .is_some_and(|d| client.is_none_or(|c| c == d.lfdi))
     }
 
+    /// Whether `client` may see FunctionSetAssignments `j`: one assigned to its EndDevice, or any for the
+    /// operator. A client with no EndDevice here sees none.
+    pub(crate) fn may_see_fsa(&self, client: Option<HexBinary160>, j: FsaId) -> bool {
+        match client {
+            None => true,
+            Some(c) => self
+                .device_of(&c)
+                .and_then(|i| self.devices.get(i))
+                .is_some_and(|d| d.fsas.contains(&j)),
+        }
+    }
+
+    /// Whether `client` may see DER program `k`: one of a FunctionSetAssignments it may see.
+    pub(crate) fn may_see_program(&self, client: Option<HexBinary160>, k: ProgramIndex) -> bool {
+        match client {
+            None => true,
+            Some(c) => self
+                .device_of(&c)
+                .and_then(|i| self.devices.get(i))
+                .is_some_and(|d| {
+                    d.fsas
+                        .iter()
+                        .any(|j| self.fsas.get(j.0).is_some_and(|f| f.programs.contains(&k)))
+                }),
+        }
+    }
+
     fn device_capability(&self, client: Option<HexBinary160>) -> DeviceCapability {
         let visible = self
             .devices
@@ -180,7 +221,13 @@ impl Server {
             response_set_list_link: list_link("/rsps".into(), 1),
             time_link: link("/tm".into()),
             end_device_list_link: list_link("/edev".into(), visible),
-            mirror_usage_point_list_link: list_link("/mup".into(), self.mirrors.len()),
+            mirror_usage_point_list_link: list_link(
+                "/mup".into(),
+                self.mirrors
+                    .iter()
+                    .filter(|m| client.is_none_or(|c| c == m.device_lfdi))
+                    .count(),
+            ),
             ..Default::default()
         }
     }
@@ -195,7 +242,7 @@ impl Server {
             changed_time: d.changed,
             enabled: Some(true),
             function_set_assignments_list_link: list_link(format!("/edev/{i}/fsa"), d.fsas.len()),
-            registration_link: link(format!("/edev/{i}/rg")),
+            registration_link: d.pin.and_then(|_| link(format!("/edev/{i}/rg"))),
             subscription_list_link: list_link(
                 format!("/edev/{i}/sub"),
                 d.subscriptions.iter().flatten().count(),
@@ -221,10 +268,10 @@ impl Server {
         }
     }
 
-    /// `POST /edev`: a client registers itself. Its EndDevice must carry the LFDI of its certificate (and
-    /// the matching SFDI); only enrolled devices are accepted. An already registered device gets its
-    /// existing location.
-    fn register(&mut self, request: &Request) -> Reply {
+    /// `POST /edev`: a client registers itself (CSIP-AUS in-band registration). Its EndDevice must carry the
+    /// LFDI of its certificate (and the matching SFDI). A device already registered is refused with 409;
+    /// an unknown one is refused with 403 under pre-enrolment and registered under the in-band policy.
+    fn register(&mut self, request: &Request, now: i64) -> Reply {
         let Ok((posted, _)) = EndDevice::decode(&request.body) else {
             return Reply::bad_request();
         };
@@ -237,10 +284,41 @@ impl Server {
         if posted.sfdi != sfdi(&lfdi) {
             return Reply::bad_request();
         }
-        match self.device_of(&lfdi) {
-            Some(i) => Reply::created(format!("/edev/{i}")),
-            None => Reply::status(403),
+        if self.device_of(&lfdi).is_some() {
+            return Reply::status(409);
         }
+        let RegistrationPolicy::InBand { fsas } = &self.registration else {
+            return Reply::status(403);
+        };
+        if self.devices.iter().filter(|d| d.in_band).count() >= self.quotas.in_band_devices {
+            return Reply::over_quota();
+        }
+        let fsas = fsas.clone();
+        self.devices.push(Device {
+            lfdi,
+            pin: None,
+            in_band: true,
+            registered: now,
+            changed: now,
+            fsas,
+            subscriptions: Vec::new(),
+        });
+        Reply::created(format!("/edev/{}", self.devices.len().saturating_sub(1)))
+    }
+
+    /// Whether `resource` is one device `i` may subscribe to: the event list of a DER program it sees
+    /// (the only subscribable list this server serves, `subscribable="1"`).
+    fn subscribable_by(&self, i: usize, resource: &str) -> bool {
+        let Some(device) = self.devices.get(i) else {
+            return false;
+        };
+        let program = resource
+            .strip_prefix("/derp/")
+            .and_then(|rest| rest.strip_suffix("/derc"))
+            .and_then(|k| k.parse::<usize>().ok())
+            .filter(|k| *k < self.programs.len())
+            .map(ProgramIndex);
+        program.is_some_and(|k| self.may_see_program(Some(device.lfdi), k))
     }
 
     fn device_resource(
@@ -259,13 +337,17 @@ impl Server {
                 Some(d) => reply!(d),
                 None => Reply::status(404),
             },
-            (Method::Get, ["rg"]) => reply!(Registration {
-                href: Some(format!("/edev/{i}/rg")),
-                poll_rate: Some(self.poll_rate),
-                date_time_registered: device.registered,
-                pin: device.pin,
-                ..Default::default()
-            }),
+            (Method::Get, ["rg"]) => match device.pin {
+                Some(pin) => reply!(Registration {
+                    href: Some(format!("/edev/{i}/rg")),
+                    poll_rate: Some(self.poll_rate),
+                    date_time_registered: device.registered,
+                    pin,
+                    ..Default::default()
+                }),
+                // Registered in band, not yet confirmed by the operator.
+                None => Reply::status(404),
+            },
             (Method::Get, ["fsa"]) => {
                 let all: Vec<FunctionSetAssignments> =
                     device.fsas.iter().filter_map(|f| self.fsa(*f)).collect();
@@ -305,6 +387,9 @@ impl Server {
                 let Ok((subscription, _)) = Subscription::decode(&request.body) else {
                     return Reply::bad_request();
                 };
+                if !self.subscribable_by(i, &subscription.subscribed_resource) {
+                    return Reply::bad_request();
+                }
                 let quota = self.quotas.subscriptions;
                 let Some(device) = self.devices.get_mut(i) else {
                     return Reply::status(404);
@@ -451,12 +536,17 @@ impl Server {
         }
     }
 
-    fn response_set(&self) -> ResponseSet {
+    fn response_set(&self, client: Option<HexBinary160>) -> ResponseSet {
+        let visible = self
+            .responses
+            .iter()
+            .filter(|r| client.is_none_or(|c| c == r.end_device_lfdi))
+            .count();
         ResponseSet {
             href: Some("/rsps/0".into()),
             mrid: crate::primitives::Mrid::with_pen([0; 12], 37244),
             description: Some("DER control responses".into()),
-            response_list_link: list_link("/rsps/0/rsp".into(), self.responses.len()),
+            response_list_link: list_link("/rsps/0/rsp".into(), visible),
             ..Default::default()
         }
     }
@@ -481,10 +571,23 @@ impl Server {
         {
             return Reply::status(403);
         }
-        let known = self
-            .programs
-            .iter()
-            .any(|p| p.controls.iter().any(|c| c.mrid == response.subject));
+        // Table 27: a reserved status, or one of the messaging function set's, is no answer to a DER event.
+        let for_der = |code: u8| {
+            ResponseStatus::from_code(code).is_some_and(|s| {
+                !matches!(
+                    s,
+                    ResponseStatus::EventAcknowledge | ResponseStatus::EventNoDisplay
+                )
+            })
+        };
+        if response.status.is_some_and(|code| !for_der(code)) {
+            return Reply::bad_request();
+        }
+        // About an event of a program the device sees (any, for the operator).
+        let known = self.programs.iter().enumerate().any(|(k, p)| {
+            p.controls.iter().any(|c| c.mrid == response.subject)
+                && self.may_see_program(request.client, ProgramIndex(k))
+        });
         if !known {
             return Reply::bad_request();
         }
@@ -505,19 +608,79 @@ impl Server {
         ))
     }
 
-    /// `POST /mup`: creates a mirror usage point, or finds the one with the same mRID (clause 10.8).
+    /// The mirror usage point holding a meter reading with this mRID.
+    fn mirror_of_reading(&self, mrid: &crate::primitives::Mrid) -> Option<usize> {
+        self.mirrors
+            .iter()
+            .position(|u| u.mirror_meter_reading.iter().any(|r| r.mrid == *mrid))
+    }
+
+    /// Refuses (409) meter readings whose mRID another mirror usage point — another device's, above all —
+    /// already holds, and (429) more meter readings than the quota in mirror `target` (`None`: a new one
+    /// holding none yet).
+    fn check_readings(
+        &self,
+        target: Option<usize>,
+        readings: &[MirrorMeterReading],
+    ) -> Option<Reply> {
+        if readings.iter().any(|r| {
+            self.mirror_of_reading(&r.mrid)
+                .is_some_and(|m| Some(m) != target)
+        }) {
+            return Some(Reply::status(409));
+        }
+        let held = target.and_then(|m| self.mirrors.get(m));
+        let mut mrids: Vec<_> = held
+            .map(|u| u.mirror_meter_reading.iter().map(|r| r.mrid).collect())
+            .unwrap_or_default();
+        for r in readings {
+            if !mrids.contains(&r.mrid) {
+                mrids.push(r.mrid);
+            }
+        }
+        (mrids.len() > self.quotas.meter_readings).then(Reply::over_quota)
+    }
+
+    /// `POST /mup`: creates a mirror usage point, or updates the one of this device with the same mRID
+    /// (clause 10.8: role flags, description, status and the readings it carries) and answers with its
+    /// location. An mRID — of the usage point or of a meter reading in it — that another device's mirror
+    /// holds is refused with 409.
     fn post_mirror_usage_point(&mut self, request: &Request) -> Reply {
         let Ok((mut mup, _)) = MirrorUsagePoint::decode(&request.body) else {
             return Reply::bad_request();
         };
-        if request.client.is_some_and(|c| c != mup.device_lfdi) {
+        // Only a registered device mirrors its meters, and only its own.
+        if request
+            .client
+            .is_some_and(|c| c != mup.device_lfdi || self.device_of(&c).is_none())
+        {
             return Reply::status(403);
         }
         // The schema's facets (String32 descriptions, ...) were checked by the decoder.
-        if mup.mirror_meter_reading.len() > self.quotas.meter_readings {
-            return Reply::bad_request();
+        let existing = self.mirrors.iter().position(|u| u.mrid == mup.mrid);
+        if existing
+            .and_then(|m| self.mirrors.get(m))
+            .is_some_and(|u| u.device_lfdi != mup.device_lfdi)
+        {
+            return Reply::status(409);
         }
-        if let Some(m) = self.mirrors.iter().position(|u| u.mrid == mup.mrid) {
+        if let Some(refusal) = self.check_readings(existing, &mup.mirror_meter_reading) {
+            return refusal;
+        }
+        if let Some(m) = existing {
+            let quotas = self.quotas;
+            let Some(held) = self.mirrors.get_mut(m) else {
+                return Reply::status(404);
+            };
+            held.role_flags = mup.role_flags;
+            held.service_category_kind = mup.service_category_kind;
+            held.status = mup.status;
+            held.description = mup.description.take().or(held.description.take());
+            held.version = mup.version.or(held.version);
+            held.post_rate = mup.post_rate.or(held.post_rate);
+            for reading in mup.mirror_meter_reading {
+                merge_reading(held, reading, quotas.reading_sets);
+            }
             return Reply::created(format!("/mup/{m}"));
         }
         let of_device = self
@@ -537,43 +700,58 @@ impl Server {
         Reply::created(format!("/mup/{m}"))
     }
 
-    /// `POST /mup/{m}`: a `MirrorMeterReading` replaces the one with its mRID, or is added; its reading sets
-    /// accumulate.
+    /// `POST /mup/{m}`: a `MirrorMeterReading`, or a `MirrorMeterReadingList` of them; each replaces the one
+    /// with its mRID, or is added; their reading sets accumulate. Nothing is applied if one is refused.
     fn post_mirror_meter_reading(&mut self, m: usize, request: &Request) -> Reply {
-        let Ok((mut reading, _)) = MirrorMeterReading::decode(&request.body) else {
-            return Reply::bad_request();
+        let readings = match crate::resources::decode(&request.body) {
+            Ok((AnyResource::MirrorMeterReading(r), _)) => vec![r],
+            Ok((AnyResource::MirrorMeterReadingList(l), _)) => l.mirror_meter_reading,
+            _ => return Reply::bad_request(),
         };
+        match self.mirrors.get(m) {
+            None => return Reply::status(404),
+            Some(mup) if request.client.is_some_and(|c| c != mup.device_lfdi) => {
+                return Reply::status(403);
+            }
+            Some(_) => {}
+        }
+        if let Some(refusal) = self.check_readings(Some(m), &readings) {
+            return refusal;
+        }
         let quotas = self.quotas;
         let Some(mup) = self.mirrors.get_mut(m) else {
             return Reply::status(404);
         };
-        if request.client.is_some_and(|c| c != mup.device_lfdi) {
-            return Reply::status(403);
-        }
-        let held = mup.mirror_meter_reading.len();
-        match mup
-            .mirror_meter_reading
-            .iter_mut()
-            .find(|r| r.mrid == reading.mrid)
-        {
-            Some(existing) => {
-                existing
-                    .mirror_reading_set
-                    .extend(reading.mirror_reading_set);
-                keep_last(&mut existing.mirror_reading_set, quotas.reading_sets);
-                existing.reading = reading.reading.or(existing.reading.take());
-                existing.last_update_time = reading.last_update_time;
-                existing.next_update_time = reading.next_update_time;
-            }
-            None if held >= quotas.meter_readings => {
-                return Reply::over_quota();
-            }
-            None => {
-                keep_last(&mut reading.mirror_reading_set, quotas.reading_sets);
-                mup.mirror_meter_reading.push(reading);
-            }
+        for reading in readings {
+            merge_reading(mup, reading, quotas.reading_sets);
         }
         Reply::no_content()
+    }
+}
+
+/// Puts `reading` in `mup`: it replaces the one with its mRID (its reading sets added to those kept), or
+/// is added; at most `reading_sets` sets are kept, the newest.
+fn merge_reading(mup: &mut MirrorUsagePoint, mut reading: MirrorMeterReading, reading_sets: usize) {
+    match mup
+        .mirror_meter_reading
+        .iter_mut()
+        .find(|r| r.mrid == reading.mrid)
+    {
+        Some(existing) => {
+            existing
+                .mirror_reading_set
+                .extend(reading.mirror_reading_set);
+            keep_last(&mut existing.mirror_reading_set, reading_sets);
+            existing.reading = reading.reading.or(existing.reading.take());
+            existing.reading_type = reading.reading_type.or(existing.reading_type.take());
+            existing.description = reading.description.or(existing.description.take());
+            existing.last_update_time = reading.last_update_time;
+            existing.next_update_time = reading.next_update_time;
+        }
+        None => {
+            keep_last(&mut reading.mirror_reading_set, reading_sets);
+            mup.mirror_meter_reading.push(reading);
+        }
     }
 }
 

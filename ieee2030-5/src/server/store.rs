@@ -37,7 +37,11 @@ pub struct OutgoingNotification {
 #[derive(Debug, Clone)]
 pub(crate) struct Device {
     pub(crate) lfdi: HexBinary160,
-    pub(crate) pin: u32,
+    /// The registration PIN the operator enrolled; `None` for a device registered in band and not yet
+    /// confirmed by the operator (its Registration is not served until then).
+    pub(crate) pin: Option<u32>,
+    /// Whether it registered itself in band (counted against [`Quotas::in_band_devices`]).
+    pub(crate) in_band: bool,
     pub(crate) registered: i64,
     pub(crate) changed: i64,
     pub(crate) fsas: Vec<FsaId>,
@@ -100,7 +104,26 @@ pub struct Server {
     pub(crate) responses: Vec<DERControlResponse>,
     pub(crate) mirrors: Vec<MirrorUsagePoint>,
     pub(crate) notifications: VecDeque<OutgoingNotification>,
+    pub(crate) registration: RegistrationPolicy,
     next_mrid: u64,
+}
+
+/// How EndDevices come to exist on the server (CSIP-AUS: out-of-band or in-band registration).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RegistrationPolicy {
+    /// Out of band: the operator enrols every device ([`Server::enrol`]). A `POST /edev` is refused: 409
+    /// from a device already registered, 403 from one that is not.
+    #[default]
+    PreEnrolled,
+    /// In band: a client whose certificate the TLS layer accepted (issued by a trusted CA) and that has no
+    /// EndDevice yet registers itself with `POST /edev`, and gets these FunctionSetAssignments. Its
+    /// Registration (the PIN) is served once the operator enrols it; until then it reads only what the
+    /// assignments give it. At most [`Quotas::in_band_devices`] devices register this way.
+    InBand {
+        /// The FunctionSetAssignments a device registered in band gets.
+        fsas: Vec<FsaId>,
+    },
 }
 
 /// What the server keeps for one device, so that no device — however it is authenticated — can grow the
@@ -119,11 +142,14 @@ pub struct Quotas {
     /// Responses a device posts about one event (received, started, completed, …: clause 10.10 has eleven
     /// statuses).
     pub responses_per_event: usize,
+    /// EndDevices registered in band at most (the whole server's, not one device's: any client of the CA
+    /// may register).
+    pub in_band_devices: usize,
 }
 
 impl Default for Quotas {
     /// 16 subscriptions, 8 mirror usage points of 32 meter readings keeping 96 reading sets each, 16
-    /// responses per event.
+    /// responses per event, 10,000 devices registered in band.
     fn default() -> Quotas {
         Quotas {
             subscriptions: 16,
@@ -131,6 +157,7 @@ impl Default for Quotas {
             meter_readings: 32,
             reading_sets: 96,
             responses_per_event: 16,
+            in_band_devices: 10_000,
         }
     }
 }
@@ -151,6 +178,7 @@ impl Server {
             responses: Vec::new(),
             mirrors: Vec::new(),
             notifications: VecDeque::new(),
+            registration: RegistrationPolicy::default(),
             next_mrid: u64::from(DEFAULT_PEN),
         }
     }
@@ -158,6 +186,11 @@ impl Server {
     /// Sets what the server keeps per device.
     pub fn set_quotas(&mut self, quotas: Quotas) {
         self.quotas = quotas;
+    }
+
+    /// Sets how EndDevices come to exist (pre-enrolment by default).
+    pub fn set_registration_policy(&mut self, policy: RegistrationPolicy) {
+        self.registration = policy;
     }
 
     /// Sets the private enterprise number of the mRIDs the server makes from here on.
@@ -183,11 +216,13 @@ impl Server {
     }
 
     /// Registers the device whose certificate has `lfdi`, with the registration PIN it must confirm and the
-    /// function set assignments it gets. Returns its EndDevice's href.
+    /// function set assignments it gets (a device registered in band is confirmed this way). Returns its
+    /// EndDevice's href.
     pub fn enrol(&mut self, lfdi: HexBinary160, pin: u32, fsas: &[FsaId], now: i64) -> String {
         if let Some(i) = self.devices.iter().position(|d| d.lfdi == lfdi) {
             if let Some(device) = self.devices.get_mut(i) {
-                device.pin = pin;
+                device.pin = Some(pin);
+                device.in_band = false;
                 device.fsas = fsas.to_vec();
                 device.changed = now;
             }
@@ -195,7 +230,8 @@ impl Server {
         }
         self.devices.push(Device {
             lfdi,
-            pin,
+            pin: Some(pin),
+            in_band: false,
             registered: now,
             changed: now,
             fsas: fsas.to_vec(),

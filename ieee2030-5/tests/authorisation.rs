@@ -1,0 +1,566 @@
+//! Who may see and change what: every route of the server walked with the owner's certificate, a
+//! neighbour's (another enrolled device, on another FunctionSetAssignments) and a stranger's (certified by
+//! the CA, never enrolled) — and the defects CSIP-AUS's harness found: registration twice, in-band
+//! registration, reserved response statuses, subscriptions to what cannot be subscribed, mirror usage points
+//! updated by mRID and meter reading lists, colliding mRIDs, and the PEN written in decimal digits.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+use ieee2030_5::identity::{lfdi, sfdi};
+use ieee2030_5::primitives::{HexBinary, HexBinary160, Mrid};
+use ieee2030_5::resources::{
+    DERControl, DERControlBase, DERControlResponse, DERProgram, DateTimeInterval,
+    DefaultDERControl, DeviceCapability, EndDevice, EndDeviceList, MirrorMeterReading,
+    MirrorMeterReadingList, MirrorUsagePoint, MirrorUsagePointList, ReadingType, ResponseList,
+    Subscription,
+};
+use ieee2030_5::server::{FsaId, Method, RegistrationPolicy, Reply, Request, Server};
+
+const T0: i64 = 1_800_000_000;
+
+struct World {
+    server: Server,
+    alice_fsa: FsaId,
+    alice: HexBinary160,
+    bob: HexBinary160,
+    stranger: HexBinary160,
+}
+
+fn encode(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut body = Vec::new();
+    write(&mut body);
+    body
+}
+
+fn subscription(resource: &str) -> Vec<u8> {
+    encode(|b| {
+        Subscription {
+            subscribed_resource: resource.into(),
+            encoding: 0,
+            level: "+S1".into(),
+            limit: 1,
+            notification_uri: "https://device/ntfy".into(),
+            ..Default::default()
+        }
+        .encode(b)
+    })
+}
+
+fn mup(mrid: u8, owner: HexBinary160, role_flags: u8, readings: &[u8]) -> Vec<u8> {
+    encode(|b| {
+        MirrorUsagePoint {
+            mrid: Mrid::with_pen([mrid; 12], 37244),
+            device_lfdi: owner,
+            role_flags: HexBinary([0, role_flags]),
+            status: 1,
+            mirror_meter_reading: readings.iter().map(|&r| reading(r)).collect(),
+            ..Default::default()
+        }
+        .encode(b)
+    })
+}
+
+fn reading(mrid: u8) -> MirrorMeterReading {
+    MirrorMeterReading {
+        mrid: Mrid::with_pen([mrid; 12], 37244),
+        reading_type: Some(ReadingType {
+            uom: Some(38),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn response(device: HexBinary160, subject: Mrid, status: u8) -> Vec<u8> {
+    encode(|b| {
+        DERControlResponse {
+            created_date_time: Some(T0),
+            end_device_lfdi: device,
+            status: Some(status),
+            subject,
+            ..Default::default()
+        }
+        .encode(b)
+    })
+}
+
+/// Alice on FSA 0 (program 0, one event), Bob on FSA 1 (program 1, one event); each with a mirror, a
+/// subscription to its own program's events and a response to its own event.
+fn world() -> World {
+    let mut server = Server::new(60);
+    let (alice, bob) = (lfdi(b"alice's certificate"), lfdi(b"bob's certificate"));
+    let stranger = lfdi(b"certified by the CA, never enrolled");
+    let mut fsas = Vec::new();
+    for (who, name) in [(alice, "alice"), (bob, "bob")] {
+        let fsa = server.add_fsa(name);
+        fsas.push(fsa);
+        let program = server.add_program(
+            fsa,
+            DERProgram {
+                primacy: 1,
+                ..Default::default()
+            },
+        );
+        server.set_default(program, DefaultDERControl::default());
+        server
+            .add_control(
+                program,
+                DERControl {
+                    creation_time: T0,
+                    interval: DateTimeInterval {
+                        start: T0 - 10,
+                        duration: 3600,
+                        ..Default::default()
+                    },
+                    der_control_base: DERControlBase {
+                        op_mod_max_lim_w: Some(50),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                T0,
+            )
+            .unwrap();
+        server.enrol(who, 1234, &[fsa], T0);
+    }
+    let mut w = World {
+        server,
+        alice_fsa: fsas[0],
+        alice,
+        bob,
+        stranger,
+    };
+    for (i, who) in [(0u8, alice), (1, bob)] {
+        let sub = format!("/edev/{i}/sub");
+        assert_eq!(
+            post(&mut w, &sub, subscription(&format!("/derp/{i}/derc")), who).status,
+            201
+        );
+        assert_eq!(
+            post(&mut w, "/mup", mup(10 + i, who, 0x03, &[20 + i]), who).status,
+            201
+        );
+        let event = event_mrid(&mut w, i);
+        assert_eq!(
+            post(&mut w, "/rsps/0/rsp", response(who, event, 1), who).status,
+            201
+        );
+    }
+    w
+}
+
+fn event_mrid(w: &mut World, program: u8) -> Mrid {
+    let reply = w
+        .server
+        .handle(&Request::get(&format!("/derp/{program}/derc/0"), None), T0);
+    DERControl::decode(&reply.body).unwrap().0.mrid
+}
+
+fn get(w: &mut World, target: &str, client: HexBinary160) -> Reply {
+    w.server.handle(&Request::get(target, Some(client)), T0)
+}
+
+fn post(w: &mut World, path: &str, body: Vec<u8>, client: HexBinary160) -> Reply {
+    w.server
+        .handle(&Request::post(path, body, Some(client)), T0)
+}
+
+/// Alice's resources, one per route that names a resource of hers.
+const ALICES: &[&str] = &[
+    "/edev/0",
+    "/edev/0/rg",
+    "/edev/0/fsa",
+    "/edev/0/sub",
+    "/edev/0/sub/0",
+    "/fsa/0",
+    "/fsa/0/derp",
+    "/derp/0",
+    "/derp/0/derc",
+    "/derp/0/derc/0",
+    "/derp/0/actderc",
+    "/derp/0/dderc",
+    "/mup/0",
+];
+
+#[test]
+fn every_resource_is_served_to_its_owner_only() {
+    let mut w = world();
+    let (alice, bob, stranger) = (w.alice, w.bob, w.stranger);
+    for target in ALICES {
+        assert_eq!(get(&mut w, target, alice).status, 200, "alice's {target}");
+        assert_eq!(
+            get(&mut w, target, bob).status,
+            403,
+            "{target} to her neighbour"
+        );
+        assert_eq!(
+            get(&mut w, target, stranger).status,
+            403,
+            "{target} to a stranger"
+        );
+        assert_eq!(
+            w.server.handle(&Request::get(target, None), T0).status,
+            200,
+            "{target} to the operator"
+        );
+    }
+    // The same walk from Bob's side of the server.
+    for target in ALICES {
+        let bobs = target.replacen("/0", "/1", 1);
+        assert_eq!(get(&mut w, &bobs, bob).status, 200, "bob's {bobs}");
+        assert_eq!(get(&mut w, &bobs, alice).status, 403, "{bobs} to alice");
+    }
+}
+
+#[test]
+fn lists_and_counts_hold_only_what_the_client_may_see() {
+    let mut w = world();
+    let (alice, stranger) = (w.alice, w.stranger);
+    let decode_ok = |reply: &Reply| {
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply.body.clone()
+    };
+    let responses = ResponseList::decode(&decode_ok(&get(&mut w, "/rsps/0/rsp", alice)))
+        .unwrap()
+        .0;
+    assert_eq!(responses.all, 1, "alice reads her own response only");
+    assert_eq!(responses.response[0].end_device_lfdi, alice);
+    let mirrors = MirrorUsagePointList::decode(&decode_ok(&get(&mut w, "/mup", alice)))
+        .unwrap()
+        .0;
+    assert_eq!(
+        (mirrors.all, mirrors.mirror_usage_point[0].device_lfdi),
+        (1, alice)
+    );
+    let dcap = DeviceCapability::decode(&decode_ok(&get(&mut w, "/dcap", alice)))
+        .unwrap()
+        .0;
+    let all = |link: Option<ieee2030_5::resources::ListLink>| link.and_then(|l| l.all);
+    assert_eq!(
+        all(dcap.mirror_usage_point_list_link),
+        Some(1),
+        "her own mirrors"
+    );
+    assert_eq!(all(dcap.end_device_list_link), Some(1));
+    // A stranger discovers the server (to register in band) and sees nothing in it.
+    let dcap = DeviceCapability::decode(&decode_ok(&get(&mut w, "/dcap", stranger)))
+        .unwrap()
+        .0;
+    assert_eq!(all(dcap.mirror_usage_point_list_link), Some(0));
+    assert_eq!(all(dcap.end_device_list_link), Some(0));
+    let edevs = EndDeviceList::decode(&decode_ok(&get(&mut w, "/edev", stranger)))
+        .unwrap()
+        .0;
+    assert_eq!(edevs.all, 0);
+    let responses = ResponseList::decode(&decode_ok(&get(&mut w, "/rsps/0/rsp", stranger)))
+        .unwrap()
+        .0;
+    assert_eq!(responses.all, 0);
+    // The operator reads everything.
+    let everything = w.server.handle(&Request::get("/rsps/0/rsp", None), T0);
+    assert_eq!(ResponseList::decode(&everything.body).unwrap().0.all, 2);
+}
+
+#[test]
+fn nobody_writes_into_another_devices_resources() {
+    let mut w = world();
+    let (alice, bob, stranger) = (w.alice, w.bob, w.stranger);
+    let alices_event = event_mrid(&mut w, 0);
+    let reading_list = encode(|b| {
+        MirrorMeterReadingList {
+            mirror_meter_reading: vec![reading(30)],
+            ..Default::default()
+        }
+        .encode(b)
+    });
+    assert_eq!(
+        post(&mut w, "/mup/0", reading_list.clone(), bob).status,
+        403
+    );
+    assert_eq!(
+        post(&mut w, "/edev/0/sub", subscription("/derp/0/derc"), bob).status,
+        403
+    );
+    // Bob may not subscribe to Alice's program from his own EndDevice either.
+    assert_eq!(
+        post(&mut w, "/edev/1/sub", subscription("/derp/0/derc"), bob).status,
+        400
+    );
+    // A response naming Alice, or about an event Bob was never sent.
+    assert_eq!(
+        post(&mut w, "/rsps/0/rsp", response(alice, alices_event, 2), bob).status,
+        403
+    );
+    assert_eq!(
+        post(&mut w, "/rsps/0/rsp", response(bob, alices_event, 2), bob).status,
+        400
+    );
+    // A stranger mirrors nothing and answers nothing.
+    assert_eq!(
+        post(&mut w, "/mup", mup(40, stranger, 3, &[]), stranger).status,
+        403
+    );
+    assert_eq!(
+        post(
+            &mut w,
+            "/rsps/0/rsp",
+            response(stranger, alices_event, 1),
+            stranger
+        )
+        .status,
+        400
+    );
+    // Deleting another's subscription.
+    let delete = Request {
+        method: Method::Delete,
+        ..Request::get("/edev/0/sub/0", Some(bob))
+    };
+    assert_eq!(w.server.handle(&delete, T0).status, 403);
+    assert_eq!(
+        get(&mut w, "/edev/0/sub/0", alice).status,
+        200,
+        "still there"
+    );
+}
+
+#[test]
+fn a_response_with_a_reserved_status_is_refused() {
+    let mut w = world();
+    let alice = w.alice;
+    let event = event_mrid(&mut w, 0);
+    for reserved in [0u8, 15, 100, 251, 255] {
+        assert_eq!(
+            post(
+                &mut w,
+                "/rsps/0/rsp",
+                response(alice, event, reserved),
+                alice
+            )
+            .status,
+            400,
+            "status {reserved}"
+        );
+    }
+    // The messaging function set's statuses are no answer to a DER event.
+    for messaging in [11u8, 12] {
+        assert_eq!(
+            post(
+                &mut w,
+                "/rsps/0/rsp",
+                response(alice, event, messaging),
+                alice
+            )
+            .status,
+            400,
+            "status {messaging}"
+        );
+    }
+    for defined in [2u8, 3, 13, 14, 252, 253, 254] {
+        assert_eq!(
+            post(
+                &mut w,
+                "/rsps/0/rsp",
+                response(alice, event, defined),
+                alice
+            )
+            .status,
+            201,
+            "status {defined}"
+        );
+    }
+    // Bob's list is untouched by anything Alice sent.
+    let bob = w.bob;
+    let list = get(&mut w, "/rsps/0/rsp", bob);
+    assert_eq!(ResponseList::decode(&list.body).unwrap().0.all, 1);
+}
+
+#[test]
+fn subscriptions_are_only_to_subscribable_resources_that_exist() {
+    let mut w = world();
+    let alice = w.alice;
+    for resource in [
+        "/derp/9/derc",
+        "/derp/0",
+        "/edev/0",
+        "/tm",
+        "/derp/0/derc/0",
+        "nonsense",
+    ] {
+        assert_eq!(
+            post(&mut w, "/edev/0/sub", subscription(resource), alice).status,
+            400,
+            "{resource}"
+        );
+    }
+    assert_eq!(
+        post(&mut w, "/edev/0/sub", subscription("/derp/0/derc"), alice).status,
+        201
+    );
+}
+
+fn end_device(who: HexBinary160) -> Vec<u8> {
+    encode(|b| {
+        EndDevice {
+            lfdi: Some(who),
+            sfdi: sfdi(&who),
+            ..Default::default()
+        }
+        .encode(b)
+    })
+}
+
+#[test]
+fn registration_is_refused_twice_and_in_band_only_by_policy() {
+    let mut w = world();
+    let (alice, stranger) = (w.alice, w.stranger);
+    assert_eq!(post(&mut w, "/edev", end_device(alice), alice).status, 409);
+    assert_eq!(
+        post(&mut w, "/edev", end_device(stranger), stranger).status,
+        403,
+        "pre-enrolment: a stranger is not registered"
+    );
+    let fsa = w.alice_fsa;
+    w.server
+        .set_registration_policy(RegistrationPolicy::InBand { fsas: vec![fsa] });
+    let created = post(&mut w, "/edev", end_device(stranger), stranger);
+    assert_eq!(
+        (created.status, created.location.as_deref()),
+        (201, Some("/edev/2"))
+    );
+    assert_eq!(
+        post(&mut w, "/edev", end_device(stranger), stranger).status,
+        409
+    );
+    // Registered in band: it reads its EndDevice and its assignments, but no Registration until the
+    // operator confirms it with a PIN.
+    let device = EndDevice::decode(&get(&mut w, "/edev/2", stranger).body)
+        .unwrap()
+        .0;
+    assert_eq!(device.lfdi, Some(stranger));
+    assert!(device.registration_link.is_none());
+    assert_eq!(get(&mut w, "/edev/2/rg", stranger).status, 404);
+    assert_eq!(get(&mut w, "/fsa/0/derp", stranger).status, 200);
+    w.server.enrol(stranger, 99_991, &[fsa], T0);
+    assert_eq!(get(&mut w, "/edev/2/rg", stranger).status, 200);
+}
+
+#[test]
+fn in_band_registration_is_bounded() {
+    let mut server = Server::new(60);
+    server.set_registration_policy(RegistrationPolicy::InBand { fsas: Vec::new() });
+    server.set_quotas(ieee2030_5::server::Quotas {
+        in_band_devices: 3,
+        ..Default::default()
+    });
+    for n in 0..5u8 {
+        let who = lfdi(&[n; 8]);
+        let reply = server.handle(&Request::post("/edev", end_device(who), Some(who)), T0);
+        assert_eq!(reply.status, if n < 3 { 201 } else { 429 }, "device {n}");
+    }
+}
+
+#[test]
+fn a_mirror_posted_again_is_updated_not_duplicated() {
+    let mut w = world();
+    let alice = w.alice;
+    // Same mRID, new role flags and one more meter reading.
+    let again = post(&mut w, "/mup", mup(10, alice, 0x49, &[20, 25]), alice);
+    assert_eq!(
+        (again.status, again.location.as_deref()),
+        (201, Some("/mup/0"))
+    );
+    let held = MirrorUsagePoint::decode(&get(&mut w, "/mup/0", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(held.role_flags, HexBinary([0, 0x49]), "roleFlags applied");
+    assert_eq!(held.mirror_meter_reading.len(), 2);
+    let list = MirrorUsagePointList::decode(&get(&mut w, "/mup", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(list.all, 1, "not duplicated");
+    // A MirrorMeterReadingList posted to the mirror.
+    let readings = encode(|b| {
+        MirrorMeterReadingList {
+            mirror_meter_reading: vec![reading(22), reading(23)],
+            ..Default::default()
+        }
+        .encode(b)
+    });
+    assert_eq!(post(&mut w, "/mup/0", readings, alice).status, 204);
+    let held = MirrorUsagePoint::decode(&get(&mut w, "/mup/0", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(held.mirror_meter_reading.len(), 4);
+}
+
+#[test]
+fn an_mrid_another_device_holds_is_refused() {
+    let mut w = world();
+    let (alice, bob) = (w.alice, w.bob);
+    // Bob's mirror usage point's mRID (11), and Bob's meter reading's mRID (21).
+    assert_eq!(
+        post(&mut w, "/mup", mup(11, alice, 3, &[]), alice).status,
+        409
+    );
+    assert_eq!(
+        post(&mut w, "/mup", mup(10, alice, 3, &[21]), alice).status,
+        409
+    );
+    let list = encode(|b| {
+        MirrorMeterReadingList {
+            mirror_meter_reading: vec![reading(24), reading(21)],
+            ..Default::default()
+        }
+        .encode(b)
+    });
+    assert_eq!(post(&mut w, "/mup/0", list, alice).status, 409);
+    let held = MirrorUsagePoint::decode(&get(&mut w, "/mup/0", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(
+        held.mirror_meter_reading.len(),
+        1,
+        "nothing of a refused list applied"
+    );
+    let bobs = MirrorUsagePoint::decode(&get(&mut w, "/mup/1", bob).body)
+        .unwrap()
+        .0;
+    assert_eq!(
+        bobs.role_flags,
+        HexBinary([0, 0x03]),
+        "bob's mirror untouched"
+    );
+}
+
+#[test]
+fn the_mrids_the_server_makes_end_in_the_pens_decimal_digits() {
+    let mut w = world();
+    let alice = w.alice;
+    let fsa =
+        ieee2030_5::resources::FunctionSetAssignments::decode(&get(&mut w, "/fsa/0", alice).body)
+            .unwrap()
+            .0;
+    assert!(fsa.mrid.to_string().ends_with("00037244"), "{}", fsa.mrid);
+    assert_eq!(fsa.mrid.pen(), Some(37244));
+    let event = event_mrid(&mut w, 0);
+    assert!(event.to_string().ends_with("00037244"), "{event}");
+    let mut server = Server::new(60);
+    server.set_pen(28547);
+    server.add_fsa("x");
+    let reply = server.handle(&Request::get("/fsa/0", None), T0);
+    let fsa = ieee2030_5::resources::FunctionSetAssignments::decode(&reply.body)
+        .unwrap()
+        .0;
+    assert!(fsa.mrid.to_string().ends_with("00028547"), "{}", fsa.mrid);
+}
