@@ -190,29 +190,58 @@ impl Case {
     }
 }
 
-/// Bus numbers to positions: sorted pairs searched by halving (cheaper than a tree for a case's thousands of
-/// buses, built once per solve).
+/// Bus numbers to positions, built once per solve: a direct table where the numbers are dense (MATPOWER
+/// cases number their buses 1..n, or nearly so), else sorted pairs searched by halving.
 #[derive(Debug, Clone)]
-pub(crate) struct BusIndex(Vec<(u32, usize)>);
+pub(crate) enum BusIndex {
+    /// `table[id]` is the position of bus `id`, `usize::MAX` where no bus has that number.
+    Direct(Vec<usize>),
+    Sorted(Vec<(u32, usize)>),
+}
 
 impl BusIndex {
-    /// The index of `pairs` (bus number, position); the first bus number given twice is the error.
+    /// The index of `pairs` (bus number, position); the least bus number given twice is the error.
     pub(crate) fn new(
-        pairs: impl Iterator<Item = (u32, usize)>,
+        pairs: impl ExactSizeIterator<Item = (u32, usize)> + Clone,
     ) -> std::result::Result<BusIndex, u32> {
+        let len = pairs.len();
+        let max = pairs.clone().map(|(id, _)| id).max().unwrap_or(0);
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        if max <= len.saturating_mul(4).saturating_add(64) {
+            let mut table = vec![usize::MAX; max + 1];
+            let mut twice: Option<u32> = None;
+            for (id, position) in pairs {
+                let slot = &mut table[id as usize];
+                if *slot == usize::MAX {
+                    *slot = position;
+                } else {
+                    twice = Some(twice.map_or(id, |t| t.min(id)));
+                }
+            }
+            return match twice {
+                Some(id) => Err(id),
+                None => Ok(BusIndex::Direct(table)),
+            };
+        }
         let mut pairs: Vec<(u32, usize)> = pairs.collect();
         pairs.sort_unstable();
         if let Some(twice) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(twice[0].0);
         }
-        Ok(BusIndex(pairs))
+        Ok(BusIndex::Sorted(pairs))
     }
 
     /// The position of bus number `id`.
     pub(crate) fn get(&self, id: u32) -> Option<usize> {
-        self.0
-            .binary_search_by_key(&id, |&(k, _)| k)
-            .ok()
-            .map(|p| self.0[p].1)
+        match self {
+            BusIndex::Direct(table) => table
+                .get(usize::try_from(id).ok()?)
+                .copied()
+                .filter(|&p| p != usize::MAX),
+            BusIndex::Sorted(pairs) => pairs
+                .binary_search_by_key(&id, |&(k, _)| k)
+                .ok()
+                .map(|p| pairs[p].1),
+        }
     }
 }

@@ -35,8 +35,8 @@ pub(crate) struct Network {
     /// Start voltages: flat, with setpoints at the slack and PV buses.
     pub(crate) v0: Vec<Complex64>,
     pub(crate) branches: Vec<BranchModel>,
-    /// Bus admittance matrix, row by row: `(column, value)`, one entry per column.
-    pub(crate) ybus: Vec<Vec<(usize, Complex64)>>,
+    /// Bus admittance matrix.
+    pub(crate) ybus: Admittance,
     pub(crate) base_mva: f64,
 }
 
@@ -127,35 +127,26 @@ impl Network {
             let tap_ratio = if br.ratio == 0.0 { 1.0 } else { br.ratio };
             let tap = Complex64::from_polar(tap_ratio, br.shift_deg.to_radians());
             let ytt = ys + Complex64::new(0.0, br.b_pu / 2.0);
+            let nominal = tap_ratio == 1.0 && br.shift_deg == 0.0;
+            let (yff, yft, ytf) = if nominal {
+                (ytt, -ys, -ys)
+            } else {
+                (ytt / (tap * tap.conj()), -ys / tap.conj(), -ys / tap)
+            };
             branches.push(BranchModel {
                 case_index: i,
                 from: f,
                 to: t,
                 series_z: z,
                 charging: br.b_pu,
-                yff: ytt / (tap * tap.conj()),
-                yft: -ys / tap.conj(),
-                ytf: -ys / tap,
+                yff,
+                yft,
+                ytf,
                 ytt,
-                nominal: tap_ratio == 1.0 && br.shift_deg == 0.0,
+                nominal,
             });
         }
-        // Each row's entries, then sorted by column with the entries of one column summed.
-        let mut rows: Vec<Vec<(usize, Complex64)>> = (0..n).map(|k| vec![(k, shunt[k])]).collect();
-        for b in &branches {
-            rows[b.from].extend([(b.from, b.yff), (b.to, b.yft)]);
-            rows[b.to].extend([(b.from, b.ytf), (b.to, b.ytt)]);
-        }
-        for row in &mut rows {
-            row.sort_unstable_by_key(|&(k, _)| k);
-            row.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    kept.1 += later.1;
-                }
-                same
-            });
-        }
+        let ybus = Admittance::build(&shunt, &branches);
         let net = Network {
             case_bus,
             slack,
@@ -165,7 +156,7 @@ impl Network {
             shunt,
             v0,
             branches,
-            ybus: rows,
+            ybus,
             base_mva: base,
         };
         net.check_connected(case)?;
@@ -193,7 +184,7 @@ impl Network {
         seen[self.slack] = true;
         let mut queue = VecDeque::from([self.slack]);
         while let Some(k) = queue.pop_front() {
-            for &(m, _) in &self.ybus[k] {
+            for &(m, _) in self.ybus.row(k) {
                 if !seen[m] {
                     seen[m] = true;
                     queue.push_back(m);
@@ -213,7 +204,83 @@ impl Network {
 
     /// The injection `S = V · conj(Y V)` at bus `i`, p.u.
     pub(crate) fn injection(&self, v: &[Complex64], i: usize) -> Complex64 {
-        let current: Complex64 = self.ybus[i].iter().map(|&(k, y)| y * v[k]).sum();
+        let current: Complex64 = self.ybus.row(i).iter().map(|&(k, y)| y * v[k]).sum();
         v[i] * current.conj()
+    }
+}
+
+/// The bus admittance matrix in compressed rows: row `i` holds `(column, value)` pairs sorted by column, one
+/// per column (parallel branches summed), the diagonal always present.
+pub(crate) struct Admittance {
+    /// Where each row starts in `entries`; one more than rows.
+    start: Vec<usize>,
+    entries: Vec<(usize, Complex64)>,
+}
+
+impl Admittance {
+    /// From the bus shunts and the branches' π models: counted, placed, each row sorted, repeats summed —
+    /// a handful of allocations whatever the size.
+    fn build(shunt: &[Complex64], branches: &[BranchModel]) -> Admittance {
+        let n = shunt.len();
+        let mut count = vec![1usize; n];
+        for b in branches {
+            count[b.from] += 1;
+            count[b.to] += 1;
+        }
+        let mut start = Vec::with_capacity(n + 1);
+        let mut total = 0;
+        for c in &count {
+            start.push(total);
+            total += c;
+        }
+        start.push(total);
+        let mut entries = vec![(0usize, Complex64::new(0.0, 0.0)); total];
+        // The diagonal first in each row, then the branches' ends as they come.
+        let mut next: Vec<usize> = start[..n].iter().map(|s| s + 1).collect();
+        for (k, (&s, &y)) in start.iter().zip(shunt).enumerate() {
+            entries[s] = (k, y);
+        }
+        for b in branches {
+            entries[start[b.from]].1 += b.yff;
+            entries[start[b.to]].1 += b.ytt;
+            entries[next[b.from]] = (b.to, b.yft);
+            next[b.from] += 1;
+            entries[next[b.to]] = (b.from, b.ytf);
+            next[b.to] += 1;
+        }
+        // Sort each row and sum repeated columns, compacting in place.
+        let mut write = 0;
+        for k in 0..n {
+            let (from, to) = (start[k], start[k + 1]);
+            entries[from..to].sort_unstable_by_key(|&(c, _)| c);
+            start[k] = write;
+            for p in from..to {
+                let entry = entries[p];
+                if write > start[k] && entries[write - 1].0 == entry.0 {
+                    entries[write - 1].1 += entry.1;
+                } else {
+                    entries[write] = entry;
+                    write += 1;
+                }
+            }
+        }
+        start[n] = write;
+        entries.truncate(write);
+        Admittance { start, entries }
+    }
+
+    /// Row `i`: `(column, value)` sorted by column.
+    pub(crate) fn row(&self, i: usize) -> &[(usize, Complex64)] {
+        &self.entries[self.start[i]..self.start[i + 1]]
+    }
+
+    /// The number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Every row in order.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = &[(usize, Complex64)]> {
+        self.start.windows(2).map(|w| &self.entries[w[0]..w[1]])
     }
 }

@@ -4,81 +4,62 @@
 //! [`super::sparse`] each iteration.
 
 use super::network::Network;
-use super::sparse::{BlockLu, minimum_degree};
+use super::sparse::{BlockLu, Graph, minimum_degree};
 use crate::error::{Error, Result};
 use num_complex::Complex64;
 
 const I: Complex64 = Complex64::new(0.0, 1.0);
 
-/// Where each bus's block of unknowns and its Jacobian blocks sit.
+/// Where each bus's block of unknowns sits.
 struct Layout {
     /// Block row of each network bus (`usize::MAX` for the slack): unknowns `2 r` (angle) and `2 r + 1`
     /// (magnitude; fixed, with an identity row, for a PV bus).
     row: Vec<usize>,
+    /// The bus of each block row.
+    bus: Vec<usize>,
     /// Whether each bus is PQ (its magnitude is unknown).
     is_pq: Vec<bool>,
-    /// For each admittance entry, bus by bus in `ybus` order: its Jacobian block (`usize::MAX` where the
-    /// row or column is the slack's).
-    blocks: Vec<usize>,
-    /// Where each bus's entries start in `blocks`; one more entry than buses.
-    first_block: Vec<usize>,
 }
 
 impl Layout {
-    /// Orders the buses that have unknowns by minimum degree on their graph.
+    /// Orders the buses that have unknowns (all but the slack) by minimum degree on their graph.
     fn new(net: &Network) -> (Layout, BlockLu) {
         let n_bus = net.len();
-        let with_unknowns: Vec<usize> = net.pv.iter().chain(&net.pq).copied().collect();
-        let mut local = vec![usize::MAX; n_bus];
-        for (g, &b) in with_unknowns.iter().enumerate() {
-            local[b] = g;
-        }
-        let adjacent: Vec<Vec<usize>> = with_unknowns
-            .iter()
-            .map(|&b| {
-                net.ybus[b]
+        // Local numbering keeps bus order: the graph of the buses with unknowns, straight from the
+        // admittance rows.
+        let local = |b: usize| if b < net.slack { b } else { b - 1 };
+        let mut graph = Graph {
+            start: Vec::with_capacity(n_bus),
+            neighbours: Vec::with_capacity(net.ybus.len()),
+        };
+        for b in (0..n_bus).filter(|&b| b != net.slack) {
+            graph.start.push(graph.neighbours.len());
+            graph.neighbours.extend(
+                net.ybus
+                    .row(b)
                     .iter()
-                    .map(|&(k, _)| local[k])
-                    .filter(|&g| g != usize::MAX && g != local[b])
-                    .collect()
-            })
-            .collect();
-        let (order, later) = minimum_degree(adjacent);
+                    .filter(|&&(k, _)| k != b && k != net.slack)
+                    .map(|&(k, _)| local(k)),
+            );
+        }
+        graph.start.push(graph.neighbours.len());
+        let (order, later) = minimum_degree(&graph);
         let mut place = vec![0usize; order.len()];
         for (p, &g) in order.iter().enumerate() {
             place[g] = p;
         }
         let mut row = vec![usize::MAX; n_bus];
-        for (g, &b) in with_unknowns.iter().enumerate() {
-            row[b] = place[g];
+        let mut bus = vec![0usize; order.len()];
+        for b in (0..n_bus).filter(|&b| b != net.slack) {
+            row[b] = place[local(b)];
+            bus[row[b]] = b;
         }
         let mut is_pq = vec![false; n_bus];
         for &b in &net.pq {
             is_pq[b] = true;
         }
         let lu = BlockLu::new(&order, &place, &later);
-        let mut blocks = Vec::new();
-        let mut first_block = Vec::with_capacity(n_bus + 1);
-        for i in 0..n_bus {
-            first_block.push(blocks.len());
-            blocks.extend(net.ybus[i].iter().map(|&(k, _)| {
-                if row[i] == usize::MAX || row[k] == usize::MAX {
-                    usize::MAX
-                } else {
-                    lu.position(row[i], row[k]).unwrap_or(usize::MAX)
-                }
-            }));
-        }
-        first_block.push(blocks.len());
-        (
-            Layout {
-                row,
-                is_pq,
-                blocks,
-                first_block,
-            },
-            lu,
-        )
+        (Layout { row, bus, is_pq }, lu)
     }
 }
 
@@ -90,21 +71,19 @@ pub(crate) fn solve(
 ) -> Result<(Vec<Complex64>, usize)> {
     let mut v = net.v0.clone();
     let (layout, mut lu) = Layout::new(net);
-    let pvpq: Vec<usize> = net.pv.iter().chain(&net.pq).copied().collect();
     let mut f = vec![0.0; 2 * lu.rows()];
     // Polar form kept alongside: the update adds to angle and magnitude.
     let mut magnitude: Vec<f64> = v.iter().map(|x| x.norm()).collect();
     let mut angle: Vec<f64> = v.iter().map(|x| x.arg()).collect();
-    let mut unit = vec![Complex64::new(0.0, 0.0); v.len()];
+    let mut inverse_magnitude = vec![0.0; v.len()];
     let mut current = vec![Complex64::new(0.0, 0.0); v.len()];
     for iteration in 0..=max_iterations {
-        for (c, row) in current.iter_mut().zip(&net.ybus) {
+        for (c, row) in current.iter_mut().zip(net.ybus.rows()) {
             *c = row.iter().map(|&(k, y)| y * v[k]).sum();
         }
         let mut worst = 0.0f64;
-        for &k in &pvpq {
+        for (r, &k) in layout.bus.iter().enumerate() {
             let mis = v[k] * current[k].conj() - net.sbus[k];
-            let r = layout.row[k];
             f[2 * r] = mis.re;
             worst = worst.max(mis.re.abs());
             if layout.is_pq[k] {
@@ -124,48 +103,48 @@ pub(crate) fn solve(
                 mismatch: worst * net.base_mva,
             });
         }
-        lu.clear();
-        for (u, (x, m)) in unit.iter_mut().zip(v.iter().zip(&magnitude)) {
-            *u = x / m;
+        for (inv, m) in inverse_magnitude.iter_mut().zip(&magnitude) {
+            *inv = 1.0 / m;
         }
-        for &i in &pvpq {
+        // Each Jacobian block row is written straight into the factorisation's work row: rows ∂P, ∂Q;
+        // columns ∂θ, ∂|V| (only where the magnitudes are unknowns).
+        let factorised = lu.factorise(|r, work| {
+            let i = layout.bus[r];
             let vi = v[i];
-            let blocks = &layout.blocks[layout.first_block[i]..layout.first_block[i + 1]];
-            for (&(k, y), &block) in net.ybus[i].iter().zip(blocks) {
-                if block == usize::MAX {
+            let pq_i = layout.is_pq[i];
+            for &(k, y) in net.ybus.row(i) {
+                let column = layout.row[k];
+                if column == usize::MAX {
                     continue;
                 }
-                let yv = y * v[k];
-                let mut d_angle = -I * vi * yv.conj();
-                let mut d_mag = vi * (y * unit[k]).conj();
+                // x = Vi · conj(Yik Vk): ∂Si/∂θk = −j x and ∂Si/∂|Vk| = x / |Vk| off the diagonal.
+                let x = vi * (y * v[k]).conj();
+                let mut d_angle = Complex64::new(x.im, -x.re);
+                let mut d_mag = x * inverse_magnitude[k];
                 if k == i {
-                    d_angle += I * vi * current[i].conj();
-                    d_mag += unit[i] * current[i].conj();
+                    let own = current[i].conj();
+                    d_angle += I * vi * own;
+                    d_mag += vi * inverse_magnitude[i] * own;
                 }
-                // Rows ∂P, ∂Q; columns ∂θ, ∂|V| (only where the magnitudes are unknowns).
-                lu.add(block, 0, d_angle.re);
-                if layout.is_pq[k] {
-                    lu.add(block, 1, d_mag.re);
-                }
-                if layout.is_pq[i] {
-                    lu.add(block, 2, d_angle.im);
-                    if layout.is_pq[k] {
-                        lu.add(block, 3, d_mag.im);
-                    }
-                }
+                let pq_k = layout.is_pq[k];
+                work[column] = [
+                    d_angle.re,
+                    if pq_k { d_mag.re } else { 0.0 },
+                    if pq_i { d_angle.im } else { 0.0 },
+                    if pq_i && pq_k { d_mag.im } else { 0.0 },
+                ];
             }
-            if !layout.is_pq[i] {
+            if !pq_i {
                 // A PV bus's magnitude is fixed: an identity row and column keep the block 2×2.
-                lu.add(lu.diagonal(layout.row[i]), 3, 1.0);
+                work[r][3] = 1.0;
             }
-        }
-        if !lu.factorise() {
+        });
+        if !factorised {
             return Err(Error::Singular { iteration });
         }
         f.iter_mut().for_each(|x| *x = -*x);
         lu.solve(&mut f);
-        for &k in &pvpq {
-            let r = layout.row[k];
+        for (r, &k) in layout.bus.iter().enumerate() {
             angle[k] += f[2 * r];
             if layout.is_pq[k] {
                 magnitude[k] += f[2 * r + 1];

@@ -9,8 +9,8 @@
 //!   and gives no fill at all, and on meshed grids keeps the factors a small multiple of the matrix;
 //! - **symbolic**: the elimination of the ordered bus graph gives the filled block pattern;
 //! - **numeric**: block row-by-row LU in that order over compressed block rows, without pivoting between
-//!   blocks: each block row is scattered into a dense work row, reduced by the finished rows its lower part
-//!   names, and gathered back; each diagonal block is inverted whole (2×2), so a bus's two equations pivot on
+//!   blocks: each block row is assembled straight into a dense work row (the Jacobian is never stored apart
+//!   from its factors), reduced by the finished rows its lower part names, and gathered back; each diagonal block is inverted whole (2×2), so a bus's two equations pivot on
 //!   each other. Power-flow Jacobians of solvable cases have non-singular diagonal blocks (a bus's P by its
 //!   own angle and Q by its own magnitude dominate); one that is singular anyway is reported as a singular
 //!   Jacobian.
@@ -19,21 +19,54 @@
 //! factorisation is a page; a general sparse solver (`faer`'s, for instance) would add a large dependency
 //! tree to build on every machine for no gain on this structure.
 
-/// The elimination order of a graph of `n` nodes with adjacency `graph` (self loops and repeats ignored), by
-/// minimum degree; returns the order and, for each node, its neighbours later in the order in the filled
-/// graph.
-///
-/// Each node's neighbours are a sorted vector; eliminating a node joins its neighbours to each other by a
-/// linear merge. The nodes wait in buckets by degree (entries left behind by a degree change are skipped when
-/// met), and of the nodes of least degree the one that entered its bucket last goes first, so the order is
-/// deterministic.
-pub(crate) fn minimum_degree(mut graph: Vec<Vec<usize>>) -> (Vec<usize>, Vec<Vec<usize>>) {
-    let n = graph.len();
-    for (i, set) in graph.iter_mut().enumerate() {
-        set.retain(|&j| j != i);
-        set.sort_unstable();
-        set.dedup();
+/// A graph in compressed rows: node `i`'s neighbours are `neighbours[start[i]..start[i + 1]]`.
+pub(crate) struct Graph {
+    pub(crate) start: Vec<usize>,
+    pub(crate) neighbours: Vec<usize>,
+}
+
+impl Graph {
+    /// The number of nodes.
+    pub(crate) fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
     }
+
+    /// Node `i`'s neighbours.
+    pub(crate) fn of(&self, i: usize) -> &[usize] {
+        &self.neighbours[self.start[i]..self.start[i + 1]]
+    }
+}
+
+/// The elimination order of `graph` by minimum degree (self loops and repeats ignored); returns the order
+/// and, position by position in it, the eliminated node's neighbours later in the order in the filled graph.
+///
+/// Every node's neighbour list lives in one arena with room to grow (a list that outgrows its room moves to
+/// the arena's end), so ordering a graph of any size allocates a handful of vectors. Eliminating a node joins
+/// its neighbours to each other, a stamp per node telling in one pass what a list already holds. The nodes
+/// wait in buckets by degree (entries left behind by a degree change are skipped when met), and of the nodes
+/// of least degree the one that entered its bucket last goes first, so the order is deterministic.
+pub(crate) fn minimum_degree(graph: &Graph) -> (Vec<usize>, Graph) {
+    let n = graph.len();
+    let mut mark = vec![usize::MAX; n];
+    // The arena: node i's list is arena[head[i]..head[i] + size[i]], with room up to head[i] + room[i].
+    let mut arena = Vec::with_capacity(2 * graph.neighbours.len() + 4 * n);
+    let mut head = vec![0usize; n];
+    let mut size = vec![0usize; n];
+    let mut room = vec![0usize; n];
+    for i in 0..n {
+        head[i] = arena.len();
+        for &j in graph.of(i) {
+            if j != i && j < n && mark[j] != i {
+                mark[j] = i;
+                arena.push(j);
+            }
+        }
+        size[i] = arena.len() - head[i];
+        room[i] = size[i] + 4;
+        arena.resize(head[i] + room[i], 0);
+    }
+    mark.fill(0);
+    let mut step = 0usize;
     let mut buckets: Vec<Vec<usize>> = Vec::new();
     let enter = |buckets: &mut Vec<Vec<usize>>, degree: usize, node: usize| {
         if buckets.len() <= degree {
@@ -41,13 +74,15 @@ pub(crate) fn minimum_degree(mut graph: Vec<Vec<usize>>) -> (Vec<usize>, Vec<Vec
         }
         buckets[degree].push(node);
     };
-    for (i, a) in graph.iter().enumerate().rev() {
-        enter(&mut buckets, a.len(), i);
+    for i in (0..n).rev() {
+        enter(&mut buckets, size[i], i);
     }
     let mut eliminated = vec![false; n];
     let mut order = Vec::with_capacity(n);
-    let mut later = vec![Vec::new(); n];
-    let mut merged = Vec::new();
+    let mut later = Graph {
+        start: Vec::with_capacity(n + 1),
+        neighbours: Vec::with_capacity(2 * graph.neighbours.len()),
+    };
     let mut least = 0usize;
     while order.len() < n {
         let Some(node) = buckets.get_mut(least).and_then(Vec::pop) else {
@@ -57,49 +92,51 @@ pub(crate) fn minimum_degree(mut graph: Vec<Vec<usize>>) -> (Vec<usize>, Vec<Vec
             least += 1;
             continue;
         };
-        if eliminated[node] || graph[node].len() != least {
+        if eliminated[node] || size[node] != least {
             continue; // left behind by a degree change
         }
         eliminated[node] = true;
         order.push(node);
-        let neighbours = std::mem::take(&mut graph[node]);
-        for &a in &neighbours {
-            // graph[a] := (graph[a] ∪ neighbours) \ {node, a}, both sorted.
-            merged.clear();
-            let own = &graph[a];
-            let (mut p, mut q) = (0, 0);
-            loop {
-                let next = match (own.get(p), neighbours.get(q)) {
-                    (Some(&x), Some(&y)) if x == y => {
-                        p += 1;
-                        q += 1;
-                        x
-                    }
-                    (Some(&x), Some(&y)) if x < y => {
-                        p += 1;
-                        x
-                    }
-                    (Some(_) | None, Some(&y)) => {
-                        q += 1;
-                        y
-                    }
-                    (Some(&x), None) => {
-                        p += 1;
-                        x
-                    }
-                    (None, None) => break,
-                };
-                if next != node && next != a {
-                    merged.push(next);
+        let first = later.neighbours.len();
+        later.start.push(first);
+        later
+            .neighbours
+            .extend_from_slice(&arena[head[node]..head[node] + size[node]]);
+        for q in first..later.neighbours.len() {
+            let a = later.neighbours[q];
+            // a's list := (a's list ∪ node's neighbours) \ {node, a}.
+            step += 1;
+            let (h, mut kept) = (head[a], 0);
+            for p in h..h + size[a] {
+                let x = arena[p];
+                if x != node {
+                    arena[h + kept] = x;
+                    kept += 1;
+                    mark[x] = step;
                 }
             }
-            std::mem::swap(&mut graph[a], &mut merged);
-            let degree = graph[a].len();
-            enter(&mut buckets, degree, a);
-            least = least.min(degree);
+            size[a] = kept;
+            for &x in &later.neighbours[first..] {
+                if x == a || mark[x] == step {
+                    continue;
+                }
+                mark[x] = step;
+                if size[a] == room[a] {
+                    // Out of room: the list moves to the arena's end with twice the room.
+                    let moved = arena.len();
+                    arena.extend_from_within(head[a]..head[a] + size[a]);
+                    room[a] = 2 * room[a] + 4;
+                    arena.resize(moved + room[a], 0);
+                    head[a] = moved;
+                }
+                arena[head[a] + size[a]] = x;
+                size[a] += 1;
+            }
+            enter(&mut buckets, size[a], a);
+            least = least.min(size[a]);
         }
-        later[node] = neighbours;
     }
+    later.start.push(later.neighbours.len());
     (order, later)
 }
 
@@ -132,43 +169,41 @@ pub(crate) struct BlockLu {
 }
 
 impl BlockLu {
-    /// The structure for the elimination `order` of nodes `0..n` and `later[g]`, the nodes after node `g` in
-    /// that order that it connects to in the filled graph (as [`minimum_degree`] gives them): block row `p`
-    /// is node `order[p]`, `place[g]` the row of node `g`.
-    pub(crate) fn new(order: &[usize], place: &[usize], later: &[Vec<usize>]) -> BlockLu {
+    /// The structure for the elimination `order` of nodes `0..n` and `later`, position by position in that
+    /// order, the nodes after it that it connects to in the filled graph (as [`minimum_degree`] gives them):
+    /// block row `p` is node `order[p]`, `place[g]` the row of node `g`.
+    pub(crate) fn new(order: &[usize], place: &[usize], later: &Graph) -> BlockLu {
         let n = order.len();
-        // Symmetric pattern: row g holds the rows before it that list g as later (collected in increasing
+        // Symmetric pattern: row p holds the rows before it that list it as later (collected in increasing
         // order), itself, and its own later rows.
         let mut earlier_count = vec![0usize; n];
-        for l in later {
-            for &h in l {
-                earlier_count[place[h]] += 1;
-            }
+        for &h in &later.neighbours {
+            earlier_count[place[h]] += 1;
         }
         let mut row_start = Vec::with_capacity(n + 1);
         let mut total = 0usize;
-        for (p, &g) in order.iter().enumerate() {
+        for (p, &count) in earlier_count.iter().enumerate() {
             row_start.push(total);
-            total += earlier_count[p] + 1 + later[g].len();
+            total += count + 1 + later.of(p).len();
         }
         row_start.push(total);
         let mut cols = vec![0usize; total];
         let mut fill: Vec<usize> = row_start[..n].to_vec();
         // Rows in increasing order, so each row's earlier columns arrive sorted.
-        for (p, &g) in order.iter().enumerate() {
-            for &h in &later[g] {
+        for p in 0..n {
+            for &h in later.of(p) {
                 let r = place[h];
                 cols[fill[r]] = p;
                 fill[r] += 1;
             }
         }
         let mut diag = Vec::with_capacity(n);
-        for (p, &g) in order.iter().enumerate() {
+        for p in 0..n {
             let at = fill[p];
             diag.push(at);
             cols[at] = p;
             let rest = &mut cols[at + 1..row_start[p + 1]];
-            for (slot, &h) in rest.iter_mut().zip(&later[g]) {
+            for (slot, &h) in rest.iter_mut().zip(later.of(p)) {
                 *slot = place[h];
             }
             rest.sort_unstable();
@@ -183,46 +218,16 @@ impl BlockLu {
         }
     }
 
-    /// The index of block `(row, col)` in the pattern, if it is there (for [`BlockLu::add`]).
-    pub(crate) fn position(&self, row: usize, col: usize) -> Option<usize> {
-        let start = *self.row_start.get(row)?;
-        let end = *self.row_start.get(row + 1)?;
-        self.cols[start..end]
-            .binary_search(&col)
-            .ok()
-            .map(|p| start + p)
-    }
-
     /// The number of block rows.
     pub(crate) fn rows(&self) -> usize {
         self.diag.len()
     }
 
-    /// The index of row `row`'s diagonal block.
-    pub(crate) fn diagonal(&self, row: usize) -> usize {
-        self.diag[row]
-    }
-
-    /// Sets every value to zero.
-    pub(crate) fn clear(&mut self) {
-        self.vals.fill([0.0; 4]);
-    }
-
-    /// Adds `value` to entry `entry` (0..4, row-major) of block `index` (from [`BlockLu::position`]).
-    pub(crate) fn add(&mut self, index: usize, entry: usize, value: f64) {
-        if let Some(v) = self.vals.get_mut(index).and_then(|b| b.get_mut(entry)) {
-            *v += value;
-        }
-    }
-
-    /// Factorises in place; false when a diagonal block is singular (or not finite).
-    pub(crate) fn factorise(&mut self) -> bool {
-        let scale = self
-            .vals
-            .iter()
-            .flatten()
-            .fold(0.0f64, |m, v| m.max(v.abs()))
-            .max(f64::MIN_POSITIVE);
+    /// Builds the matrix row by row and factorises it in place; false when a diagonal block is singular
+    /// (or not finite). `fill(row, work)` writes row `row`'s blocks into `work` at their block columns, which
+    /// must lie in the pattern (the pattern's places are zero when it is called) — assembly and elimination in
+    /// one pass, so the matrix is never stored apart from its factors.
+    pub(crate) fn factorise(&mut self, mut fill: impl FnMut(usize, &mut [Block])) -> bool {
         let BlockLu {
             row_start,
             cols,
@@ -233,9 +238,15 @@ impl BlockLu {
         } = self;
         for i in 0..diag.len() {
             let (start, end, d) = (row_start[i], row_start[i + 1], diag[i]);
-            for p in start..end {
-                work[cols[p]] = vals[p];
+            let pattern = &cols[start..end];
+            for &c in pattern {
+                work[c] = [0.0; 4];
             }
+            fill(i, work);
+            // The diagonal block's largest entry as assembled: the scale its pivot is judged against.
+            let scale = work[i]
+                .iter()
+                .fold(0.0f64, |m, v| if v.abs() > m { v.abs() } else { m });
             for p in start..d {
                 let k = cols[p];
                 let factor = mul(&work[k], &pivot_inverse[k]);
@@ -244,21 +255,22 @@ impl BlockLu {
                     continue;
                 }
                 // Row k's upper part lies within row i's pattern (the fill property).
-                for q in diag[k] + 1..row_start[k + 1] {
-                    let update = mul(&factor, &vals[q]);
-                    let w = &mut work[cols[q]];
-                    for (x, u) in w.iter_mut().zip(update) {
-                        *x -= u;
-                    }
+                let upper = diag[k] + 1..row_start[k + 1];
+                for (&c, u) in cols[upper.clone()].iter().zip(&vals[upper]) {
+                    let w = &mut work[c];
+                    w[0] -= factor[0] * u[0] + factor[1] * u[2];
+                    w[1] -= factor[0] * u[1] + factor[1] * u[3];
+                    w[2] -= factor[2] * u[0] + factor[3] * u[2];
+                    w[3] -= factor[2] * u[1] + factor[3] * u[3];
                 }
             }
-            for p in start..end {
-                vals[p] = work[cols[p]];
+            for (value, &c) in vals[start..end].iter_mut().zip(pattern) {
+                *value = work[c];
             }
             let [a, b, c, e] = vals[d];
             let det = a * e - b * c;
             // NaN fails too.
-            if det.abs().is_nan() || det.abs() <= scale * scale * 1e-28 {
+            if det.is_nan() || det.abs() <= scale * scale * 1e-28 {
                 return false;
             }
             pivot_inverse[i] = [e / det, -b / det, -c / det, a / det];
@@ -303,8 +315,11 @@ mod tests {
     #[test]
     fn a_small_system_solves_like_the_dense_one() {
         // A 4-bus ring with fill: 0-1-2-3-0.
-        let adjacent = vec![vec![1, 3], vec![0, 2], vec![1, 3], vec![2, 0]];
-        let (order, later) = minimum_degree(adjacent);
+        let adjacent = Graph {
+            start: vec![0, 2, 4, 6, 8],
+            neighbours: vec![1, 3, 0, 2, 1, 3, 0, 2],
+        };
+        let (order, later) = minimum_degree(&adjacent);
         assert_eq!(order.len(), 4);
         let mut place = [0; 4];
         for (p, &g) in order.iter().enumerate() {
@@ -313,30 +328,88 @@ mod tests {
         let mut lu = BlockLu::new(&order, &place, &later);
         let n = 2 * lu.rows();
         // A diagonally dominant matrix on the full pattern.
+        let value = |i: usize, j: usize| {
+            if i == j {
+                10.0 + i as f64
+            } else {
+                1.0 + ((i * 7 + j * 3) % 5) as f64
+            }
+        };
         let mut dense = vec![0.0; n * n];
         for g in 0..lu.rows() {
-            for p in lu.row_start[g]..lu.row_start[g + 1] {
-                let h = lu.cols[p];
+            for &h in &lu.cols[lu.row_start[g]..lu.row_start[g + 1]] {
                 for e in 0..4 {
                     let (i, j) = (2 * g + e / 2, 2 * h + e % 2);
-                    let v = if i == j {
-                        10.0 + i as f64
-                    } else {
-                        1.0 + ((i * 7 + j * 3) % 5) as f64
-                    };
-                    lu.add(p, e, v);
-                    dense[i * n + j] = v;
+                    dense[i * n + j] = value(i, j);
                 }
             }
         }
+        let pattern: Vec<Vec<usize>> = (0..lu.rows())
+            .map(|g| lu.cols[lu.row_start[g]..lu.row_start[g + 1]].to_vec())
+            .collect();
         let b: Vec<f64> = (0..n).map(|i| i as f64 - 2.5).collect();
         let mut x = b.clone();
-        assert!(lu.factorise());
+        assert!(lu.factorise(|g, work| {
+            for &h in &pattern[g] {
+                work[h] = std::array::from_fn(|e| value(2 * g + e / 2, 2 * h + e % 2));
+            }
+        }));
         lu.solve(&mut x);
         let mut y = b;
         assert!(super::super::dense::solve(&mut dense, &mut y, n));
         for (a, b) in x.iter().zip(&y) {
             assert!((a - b).abs() < 1e-12, "{x:?} {y:?}");
         }
+    }
+
+    fn ordered(graph: &Graph) -> (Vec<usize>, Vec<usize>, Graph) {
+        let (order, later) = minimum_degree(graph);
+        let mut place = vec![0; order.len()];
+        for (p, &g) in order.iter().enumerate() {
+            place[g] = p;
+        }
+        (order, place, later)
+    }
+
+    #[test]
+    fn a_tree_is_ordered_from_its_leaves_without_fill() {
+        // A star of three arms of two nodes around node 0: 0-1-2, 0-3-4, 0-5-6.
+        let graph = Graph {
+            start: vec![0, 3, 5, 6, 8, 9, 11, 12],
+            neighbours: vec![1, 3, 5, 0, 2, 1, 0, 4, 3, 0, 6, 5],
+        };
+        let (order, _, later) = ordered(&graph);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..7).collect::<Vec<_>>());
+        // Every node has at most one later neighbour (its parent): no fill.
+        assert!((0..7).all(|p| later.of(p).len() <= 1), "{order:?}");
+        assert_eq!(later.neighbours.len(), 6);
+    }
+
+    #[test]
+    fn a_singular_diagonal_block_is_reported() {
+        let graph = Graph {
+            start: vec![0, 1, 2],
+            neighbours: vec![1, 0],
+        };
+        let (order, place, later) = ordered(&graph);
+        let mut lu = BlockLu::new(&order, &place, &later);
+        // The second row's diagonal block is [[1, 2], [2, 4]]: rank one.
+        assert!(!lu.factorise(|g, work| {
+            work[g] = if g == 0 {
+                [4.0, 0.0, 0.0, 4.0]
+            } else {
+                [1.0, 2.0, 2.0, 4.0]
+            };
+        }));
+        // The same with a regular block factorises.
+        assert!(lu.factorise(|g, work| {
+            work[g] = if g == 0 {
+                [4.0, 0.0, 0.0, 4.0]
+            } else {
+                [1.0, 2.0, 2.0, 5.0]
+            };
+        }));
     }
 }
