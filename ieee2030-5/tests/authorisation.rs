@@ -12,6 +12,8 @@
     missing_docs
 )]
 
+mod common;
+
 use ieee2030_5::identity::{lfdi, sfdi};
 use ieee2030_5::primitives::{HexBinary, HexBinary160, Mrid};
 use ieee2030_5::resources::{
@@ -151,8 +153,24 @@ fn world() -> World {
             post(&mut w, "/rsps/0/rsp", response(who, event, 1), who).status,
             201
         );
+        let ders = format!("/edev/{i}/der/0/ders");
+        let status = sample("23_DERStatus.ode.xml");
+        assert_eq!(put(&mut w, &ders, status, who).status, 204);
     }
     w
+}
+
+/// A real document from `../shared/ieee2030-5/samples/`.
+fn sample(name: &str) -> Vec<u8> {
+    common::samples()
+        .into_iter()
+        .find(|(file, _)| file == name)
+        .unwrap_or_else(|| panic!("no sample {name}"))
+        .1
+}
+
+fn put(w: &mut World, path: &str, body: Vec<u8>, client: HexBinary160) -> Reply {
+    w.server.handle(&Request::put(path, body, Some(client)), T0)
 }
 
 fn event_mrid(w: &mut World, program: u8) -> Mrid {
@@ -186,6 +204,9 @@ const ALICES: &[&str] = &[
     "/derp/0/actderc",
     "/derp/0/dderc",
     "/mup/0",
+    "/edev/0/der",
+    "/edev/0/der/0",
+    "/edev/0/der/0/ders",
 ];
 
 #[test]
@@ -563,4 +584,98 @@ fn the_mrids_the_server_makes_end_in_the_pens_decimal_digits() {
         .unwrap()
         .0;
     assert!(fsa.mrid.to_string().ends_with("00028547"), "{}", fsa.mrid);
+}
+
+#[test]
+fn the_der_function_set_is_put_by_the_device_and_read_back() {
+    use ieee2030_5::resources::{DER, DERCapability, DERList, DERStatus};
+    let mut w = world();
+    let (alice, bob) = (w.alice, w.bob);
+    let device = EndDevice::decode(&get(&mut w, "/edev/0", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(device.der_list_link.unwrap().href, "/edev/0/der");
+    let list = DERList::decode(&get(&mut w, "/edev/0/der", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!((list.all, list.der.len()), (1, 1));
+    let der = DER::decode(&get(&mut w, "/edev/0/der/0", alice).body)
+        .unwrap()
+        .0;
+    for (link, file) in [
+        (der.der_capability_link, "26_DERCapability.ode.xml"),
+        (der.der_settings_link, "25_DERSettings.ode.xml"),
+        (der.der_availability_link, "28_DERAvailability.ode.xml"),
+    ] {
+        let href = link.unwrap().href;
+        assert_eq!(
+            get(&mut w, &href, alice).status,
+            404,
+            "{href} before the device puts it"
+        );
+        assert_eq!(
+            put(&mut w, &href, sample(file), bob).status,
+            403,
+            "bob puts alice's {href}"
+        );
+        assert_eq!(
+            put(&mut w, &href, b"<DERStatus".to_vec(), alice).status,
+            400
+        );
+        assert_eq!(
+            put(&mut w, &href, sample(file), alice).status,
+            204,
+            "{href}"
+        );
+        assert_eq!(get(&mut w, &href, alice).status, 200, "{href}");
+        assert_eq!(get(&mut w, &href, bob).status, 403, "{href} to bob");
+    }
+    // What was put is what is read, with the server's href; the operator reads it through the core too.
+    let capability = DERCapability::decode(&sample("26_DERCapability.ode.xml"))
+        .unwrap()
+        .0;
+    let served = DERCapability::decode(&get(&mut w, "/edev/0/der/0/dercap", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(served.href.as_deref(), Some("/edev/0/der/0/dercap"));
+    assert_eq!(served.rtg_max_w, capability.rtg_max_w);
+    assert_eq!(served.modes_supported, capability.modes_supported);
+    assert_eq!(
+        w.server.der_capability(&alice).unwrap().rtg_max_w,
+        capability.rtg_max_w
+    );
+    let status = DERStatus::decode(&sample("23_DERStatus.ode.xml"))
+        .unwrap()
+        .0;
+    assert_eq!(
+        w.server.der_status(&alice).unwrap().reading_time,
+        status.reading_time
+    );
+    assert!(w.server.der_settings(&alice).is_some());
+    assert!(w.server.der_availability(&alice).is_some());
+    assert!(
+        w.server.der_capability(&bob).is_none(),
+        "bob put no capability"
+    );
+    // A document of another type where a settings document belongs, and methods the resources do not take.
+    assert_eq!(
+        put(
+            &mut w,
+            "/edev/0/der/0/derg",
+            sample("23_DERStatus.ode.xml"),
+            alice
+        )
+        .status,
+        400
+    );
+    let delete = Request {
+        method: Method::Delete,
+        ..Request::get("/edev/0/der/0/ders", Some(alice))
+    };
+    assert_eq!(w.server.handle(&delete, T0).status, 405);
+    assert_eq!(
+        put(&mut w, "/edev/0/der/1/ders", Vec::new(), alice).status,
+        405
+    );
+    assert_eq!(get(&mut w, "/edev/0/der/1", alice).status, 404);
 }

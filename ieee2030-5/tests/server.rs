@@ -502,6 +502,18 @@ fn every_reply_is_schema_valid() {
     .encode(&mut mup);
     w.server
         .handle(&Request::post("/mup", mup, Some(alice)), T0);
+    // The device's DER as CSIP-AUS devices put it (the shared samples).
+    let samples = common::samples();
+    for (href, file) in [
+        ("/edev/0/der/0/dercap", "26_DERCapability.ode.xml"),
+        ("/edev/0/der/0/derg", "25_DERSettings.ode.xml"),
+        ("/edev/0/der/0/ders", "23_DERStatus.ode.xml"),
+        ("/edev/0/der/0/dera", "28_DERAvailability.ode.xml"),
+    ] {
+        let body = samples.iter().find(|(f, _)| f == file).unwrap().1.clone();
+        let reply = w.server.handle(&Request::put(href, body, Some(alice)), T0);
+        assert_eq!(reply.status, 204, "{href}");
+    }
     let dir = common::scratch("server");
     let mut files = Vec::new();
     for target in [
@@ -526,6 +538,12 @@ fn every_reply_is_schema_valid() {
         "/rsps/0/rsp?l=9",
         "/mup?l=9",
         "/mup/0",
+        "/edev/0/der?l=9",
+        "/edev/0/der/0",
+        "/edev/0/der/0/dercap",
+        "/edev/0/der/0/derg",
+        "/edev/0/der/0/ders",
+        "/edev/0/der/0/dera",
     ] {
         let reply = get(&mut w, target, Some(alice), T0 + 15);
         assert_eq!(reply.status, 200, "{target}");

@@ -46,6 +46,14 @@ impl Request {
         }
     }
 
+    /// A `PUT` of `body` to `path` by `client`.
+    pub fn put(path: &str, body: Vec<u8>, client: Option<HexBinary160>) -> Self {
+        Request {
+            method: Method::Put,
+            ..Request::post(path, body, client)
+        }
+    }
+
     /// A `POST` of `body` to `path` by `client`.
     pub fn post(path: &str, body: Vec<u8>, client: Option<HexBinary160>) -> Self {
         Request {

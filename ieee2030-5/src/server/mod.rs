@@ -30,6 +30,7 @@
 //! # Ok::<(), ieee2030_5::Error>(())
 //! ```
 
+mod der;
 mod exchange;
 mod routes;
 mod store;

@@ -7,6 +7,7 @@
 //! /edev/{i}                     EndDevice            /edev/{i}/rg   Registration
 //! /edev/{i}/fsa                 FunctionSetAssignmentsList
 //! /edev/{i}/sub[/{s}]           SubscriptionList, POST subscribes; Subscription, DELETE unsubscribes
+//! /edev/{i}/der[/0[/…]]         DERList, DER and what the device PUTs of it (see `der`)
 //! /fsa/{j}                      FunctionSetAssignments   /fsa/{j}/derp  DERProgramList
 //! /derp/{k}                     DERProgram
 //! /derp/{k}/derc[/{n}]          DERControlList; DERControl
@@ -243,6 +244,7 @@ impl Server {
             enabled: Some(true),
             function_set_assignments_list_link: list_link(format!("/edev/{i}/fsa"), d.fsas.len()),
             registration_link: d.pin.and_then(|_| link(format!("/edev/{i}/rg"))),
+            der_list_link: Server::der_list_link(i),
             subscription_list_link: list_link(
                 format!("/edev/{i}/sub"),
                 d.subscriptions.iter().flatten().count(),
@@ -302,6 +304,7 @@ impl Server {
             changed: now,
             fsas,
             subscriptions: Vec::new(),
+            der: Default::default(),
         });
         Reply::created(format!("/edev/{}", self.devices.len().saturating_sub(1)))
     }
@@ -329,6 +332,9 @@ impl Server {
         request: &Request,
         paging: Paging,
     ) -> Reply {
+        if let ["der", der @ ..] = rest {
+            return self.der_resource(method, i, der, request);
+        }
         let Some(device) = self.devices.get(i) else {
             return Reply::status(404);
         };

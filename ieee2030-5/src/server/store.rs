@@ -47,6 +47,8 @@ pub(crate) struct Device {
     pub(crate) fsas: Vec<FsaId>,
     /// `None` where a subscription was deleted (indexes are hrefs).
     pub(crate) subscriptions: Vec<Option<Subscription>>,
+    /// What the device has put of its DER (capability, settings, status, availability).
+    pub(crate) der: super::der::DerState,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +238,7 @@ impl Server {
             changed: now,
             fsas: fsas.to_vec(),
             subscriptions: Vec::new(),
+            der: Default::default(),
         });
         format!("/edev/{}", self.devices.len().saturating_sub(1))
     }
