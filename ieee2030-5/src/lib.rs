@@ -18,8 +18,7 @@
 //! - `net` (feature `net`): the server core behind hyper and rustls with mutual TLS, and a DER client that
 //!   walks a server, runs the scheduler and posts responses.
 //!
-//! What it does not do: the CCM-8 cipher suite (not in rustls; see `net::tls`), EXI, or subscribe as a
-//! client (the client polls). It never reads
+//! What it does not do: EXI, or subscribe as a client (the client polls). It never reads
 //! the schema at run time: the schema is IEEE-copyrighted and only its structure is turned into code.
 //!
 //! ```

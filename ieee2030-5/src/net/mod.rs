@@ -6,8 +6,11 @@
 //! notification delivery ([`deliver_notifications`]); an
 //! HTTP/1.1 client connection over any [`Connector`]; the [`DerClient`].
 //!
-//! What it does not do: the CCM-8 cipher suite the standard makes mandatory (see [`tls`]), HTTP/2, EXI,
-//! or DNS-SD discovery. Notifications the core queues are delivered by [`deliver_notifications`].
+//! The TLS configurations ([`tls`]) include the suite the standard makes mandatory,
+//! `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8` ([`tls_ecdhe_ecdsa_with_aes_128_ccm_8`], a rustls TLS 1.2 suite on
+//! RustCrypto's AES-CCM).
+//!
+//! What it does not do: HTTP/2, EXI, or DNS-SD discovery. Notifications the core queues are delivered by [`deliver_notifications`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), ieee2030_5::Error> {
@@ -34,12 +37,14 @@
 //! # Ok(()) }
 //! ```
 
+mod ccm8;
 mod client;
 mod http;
 mod idle;
 mod server;
 pub mod tls;
 
+pub use ccm8::tls_ecdhe_ecdsa_with_aes_128_ccm_8;
 pub use client::{ClientConfig, DerClient};
 pub use http::{
     Answer, Connecting, Connection, Connector, REQUEST_TIMEOUT, RustlsConnector, Stream,

@@ -1,14 +1,11 @@
 //! TLS for IEEE 2030.5 on rustls: both ends authenticate with X.509 certificates (clause 6.11), and the
 //! client's identity is the LFDI of its certificate (clause 6.3.4).
 //!
-//! The cipher suite IEEE 2030.5 makes mandatory, `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8` (TLS 1.2), is not in
-//! stock rustls, which has no CCM suites. These configurations offer `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`
-//! and the TLS 1.3 AES-GCM suites instead: same key exchange and certificates, an AEAD with a full 16-byte
-//! tag. The consequence: a device or server whose TLS stack offers CCM-8 and nothing else cannot complete a
-//! handshake with these configurations (CSIP-AUS and most current stacks also offer GCM). To reach such a
-//! peer, give the server and client adapters a stream from a TLS library that has CCM-8 — they take any
-//! `AsyncRead + AsyncWrite` and the peer's LFDI — or a rustls [`CryptoProvider`] with a CCM-8 suite; the XML,
-//! scheduler and server core never see TLS.
+//! The configurations offer, in this order of preference, the TLS 1.3 AES-GCM suites,
+//! `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256` and `…_AES_256_GCM_SHA384`, and the suite IEEE 2030.5 makes
+//! mandatory, `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8` (TLS 1.2; not in stock rustls — it is
+//! [`super::tls_ecdhe_ecdsa_with_aes_128_ccm_8`], on RustCrypto's AES-CCM). A device or server that offers
+//! only CCM-8 connects with CCM-8; any peer that also offers AES-GCM gets its full 16-byte tag.
 
 use crate::Error;
 use crate::identity::lfdi;
@@ -62,7 +59,7 @@ pub fn trust_anchors(pem: &[u8]) -> Result<RootCertStore, Error> {
     Ok(roots)
 }
 
-/// ECDHE with ECDSA certificates and AES-GCM: the nearest rustls has to the mandatory CCM-8 suite.
+/// ECDHE with ECDSA certificates: AES-GCM first, then the mandatory CCM-8.
 fn suites() -> Vec<SupportedCipherSuite> {
     use rustls::CipherSuite as S;
     let allowed = [
@@ -75,6 +72,7 @@ fn suites() -> Vec<SupportedCipherSuite> {
         .iter()
         .filter(|s| allowed.contains(&s.suite()))
         .copied()
+        .chain([super::tls_ecdhe_ecdsa_with_aes_128_ccm_8()])
         .collect()
 }
 
