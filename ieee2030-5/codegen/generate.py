@@ -27,6 +27,9 @@ MirrorMeterReading MirrorMeterReadingList Reading ReadingList ReadingType Respon
 ResponseList DERControlResponse Subscription SubscriptionList Notification NotificationList Error
 """.split()
 
+# Resources of the CSIP-AUS namespace, by element name: their type, and the root element is `csipaus:`.
+CSIP_ROOTS = {"ConnectionPoint": "ConnectionPointType"}
+
 # XSD built-in types and the Rust types that hold them.
 BUILTIN = {
     "boolean": "bool",
@@ -169,6 +172,13 @@ def main(path):
 
     for root in ROOTS:
         visit(schema.types[root])
+    # CSIP-AUS resources carry the element's name (ConnectionPoint), not the type's (ConnectionPointType).
+    csip_roots = {}
+    for element, type_name in CSIP_ROOTS.items():
+        t = schema.maps.types["{%s}%s" % (CSIP, type_name)]
+        seen[element] = t
+        csip_roots[element] = t
+        order.append(element)
     # The two link types every *Link element restates.
     for link in ("Link", "ListLink"):
         seen[link] = schema.types[link]
@@ -185,7 +195,7 @@ def main(path):
         t = seen[name]
         print()
         print("sep_type! {")
-        print(f"    {name} {{")
+        print(f"    {name} in csip {{" if name in csip_roots else f"    {name} {{")
         print("        attributes {")
         for a in t.attributes.values():
             kind = "one" if a.use == "required" else "opt"
@@ -194,7 +204,7 @@ def main(path):
         print("        elements {")
         for e in t.content.iter_elements():
             ns = "csip" if namespace(e.name) == CSIP else "sep"
-            if ns == "csip":
+            if ns == "csip" and name not in csip_roots:
                 # Extensions are optional to a reader of plain IEEE 2030.5 documents.
                 kind = "many" if e.max_occurs is None or e.max_occurs > 1 else "opt"
             elif e.max_occurs is None or e.max_occurs > 1:
@@ -207,7 +217,7 @@ def main(path):
         print("}")
     print()
     print("any_resource! {")
-    for root in ROOTS:
+    for root in ROOTS + list(CSIP_ROOTS):
         print(f"    {root},")
     print("}")
 

@@ -17,7 +17,7 @@ mod common;
 use ieee2030_5::identity::{lfdi, sfdi};
 use ieee2030_5::primitives::{HexBinary, HexBinary160, Mrid};
 use ieee2030_5::resources::{
-    DERControl, DERControlBase, DERControlResponse, DERProgram, DateTimeInterval,
+    ConnectionPoint, DERControl, DERControlBase, DERControlResponse, DERProgram, DateTimeInterval,
     DefaultDERControl, DeviceCapability, EndDevice, EndDeviceList, MirrorMeterReading,
     MirrorMeterReadingList, MirrorUsagePoint, MirrorUsagePointList, ReadingType, ResponseList,
     Subscription,
@@ -153,6 +153,15 @@ fn world() -> World {
             post(&mut w, "/rsps/0/rsp", response(who, event, 1), who).status,
             201
         );
+        let cp = format!("/edev/{i}/cp");
+        let nmi = encode(|b| {
+            ConnectionPoint {
+                connection_point_id: format!("412345678{i}"),
+                ..Default::default()
+            }
+            .encode(b)
+        });
+        assert_eq!(put(&mut w, &cp, nmi, who).status, 204);
         let ders = format!("/edev/{i}/der/0/ders");
         let status = sample("23_DERStatus.ode.xml");
         assert_eq!(put(&mut w, &ders, status, who).status, 204);
@@ -207,6 +216,7 @@ const ALICES: &[&str] = &[
     "/edev/0/der",
     "/edev/0/der/0",
     "/edev/0/der/0/ders",
+    "/edev/0/cp",
 ];
 
 #[test]
@@ -678,4 +688,61 @@ fn the_der_function_set_is_put_by_the_device_and_read_back() {
         405
     );
     assert_eq!(get(&mut w, "/edev/0/der/1", alice).status, 404);
+}
+
+#[test]
+fn the_connection_point_is_linked_put_by_the_device_and_set_by_the_operator() {
+    let mut w = world();
+    let (alice, bob, stranger) = (w.alice, w.bob, w.stranger);
+    let device = EndDevice::decode(&get(&mut w, "/edev/0", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(device.connection_point_link.unwrap().href, "/edev/0/cp");
+    let served = get(&mut w, "/edev/0/cp", alice);
+    assert!(
+        String::from_utf8_lossy(&served.body).starts_with("<csipaus:ConnectionPoint"),
+        "a CSIP-AUS resource: {}",
+        String::from_utf8_lossy(&served.body)
+    );
+    let point = ConnectionPoint::decode(&served.body).unwrap().0;
+    assert_eq!(
+        (point.connection_point_id.as_str(), point.href.as_deref()),
+        ("4123456780", Some("/edev/0/cp"))
+    );
+    assert_eq!(w.server.connection_point(&alice), Some("4123456780"));
+    // Another device's, too long, not a ConnectionPoint.
+    let nmi = |id: &str| {
+        encode(|b| {
+            ConnectionPoint {
+                connection_point_id: id.into(),
+                ..Default::default()
+            }
+            .encode(b)
+        })
+    };
+    assert_eq!(
+        put(&mut w, "/edev/0/cp", nmi("6000000000"), bob).status,
+        403
+    );
+    assert_eq!(
+        put(&mut w, "/edev/0/cp", nmi(&"9".repeat(33)), alice).status,
+        400
+    );
+    assert_eq!(
+        put(&mut w, "/edev/0/cp", sample("23_DERStatus.ode.xml"), alice).status,
+        400
+    );
+    assert_eq!(
+        w.server.connection_point(&alice),
+        Some("4123456780"),
+        "unchanged"
+    );
+    // The operator sets it; the device reads what the operator set.
+    assert!(w.server.set_connection_point(&alice, "4111111111"));
+    assert!(!w.server.set_connection_point(&stranger, "4111111111"));
+    assert!(!w.server.set_connection_point(&alice, &"9".repeat(33)));
+    let point = ConnectionPoint::decode(&get(&mut w, "/edev/0/cp", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(point.connection_point_id, "4111111111");
 }

@@ -25,7 +25,9 @@ pub fn decode_with(input: &[u8], limits: Limits) -> Result<(AnyResource, usize),
 
 /// Writes `resource` as a document: root element named after its type, IEEE 2030.5 as the default namespace.
 pub fn encode(resource: &AnyResource, out: &mut Vec<u8>) {
-    encode_root(resource.type_name(), out, |w| resource.write_content(w));
+    encode_root(resource.root_ns(), resource.type_name(), out, |w| {
+        resource.write_content(w);
+    });
 }
 
 /// Reads one resource type as a document root.
@@ -66,11 +68,16 @@ fn read_document<T>(
 }
 
 /// Writes one resource type as a document root.
-pub(crate) fn encode_root(name: &str, out: &mut Vec<u8>, write: impl FnOnce(&mut Writer)) {
+pub(crate) fn encode_root(
+    ns: WriteNs,
+    name: &str,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Writer),
+) {
     let mut writer = Writer::new();
-    writer.start(WriteNs::Sep, name);
+    writer.start(ns, name);
     write(&mut writer);
-    writer.end(WriteNs::Sep, name);
+    writer.end(ns, name);
     out.extend_from_slice(writer.finish().as_bytes());
 }
 

@@ -63,6 +63,17 @@ sep_type! {
 }
 
 sep_type! {
+    ConnectionPoint in csip {
+        attributes {
+            href: opt String = "href",
+        }
+        elements {
+            connection_point_id: one String = csip "connectionPointId"; Facet::MaxLength(32),
+        }
+    }
+}
+
+sep_type! {
     CurrentRMS {
         attributes {
         }
@@ -1271,4 +1282,5 @@ any_resource! {
     Notification,
     NotificationList,
     Error,
+    ConnectionPoint,
 }

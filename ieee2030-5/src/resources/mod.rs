@@ -62,6 +62,14 @@ macro_rules! any_resource {
                 $( type_name == stringify!($name).as_bytes() || )* false
             }
 
+            /// The namespace of the resource's root element (CSIP-AUS resources are `csipaus:`).
+            pub(crate) fn root_ns(&self) -> $crate::xml::WriteNs {
+                match self {
+                    $( Self::$name(_) => $name::ROOT_NS, )*
+                    Self::Other(_) => $crate::xml::WriteNs::Sep,
+                }
+            }
+
             pub(crate) fn write_content(&self, writer: &mut $crate::xml::Writer) {
                 match self {
                     $( Self::$name(r) => r.write_content(writer), )*

@@ -10,6 +10,10 @@
 //! /edev/{i}/der/0/dera          DERAvailability    PUT by the device
 //! ```
 //!
+//! Beside it, CSIP-AUS's `ConnectionPoint` (`/edev/{i}/cp`, linked from the EndDevice as
+//! `csipaus:ConnectionPointLink`): the connection point's identifier — in Australia the NMI — put by the
+//! device (or its aggregator) or set by the operator ([`Server::set_connection_point`]).
+//!
 //! A resource the device has not put yet is 404; a put replaces the whole resource (the decoder has checked
 //! the schema's facets), so what the server keeps per device is bounded by the four documents.
 
@@ -17,7 +21,8 @@ use super::exchange::{Method, Reply, Request};
 use super::store::Server;
 use crate::primitives::HexBinary160;
 use crate::resources::{
-    DER, DERAvailability, DERCapability, DERList, DERSettings, DERStatus, Decode, Link, ListLink,
+    ConnectionPoint, DER, DERAvailability, DERCapability, DERList, DERSettings, DERStatus, Decode,
+    Link, ListLink,
 };
 
 /// What a device has told the server of its DER.
@@ -27,6 +32,8 @@ pub(crate) struct DerState {
     pub(crate) settings: Option<DERSettings>,
     pub(crate) status: Option<DERStatus>,
     pub(crate) availability: Option<DERAvailability>,
+    /// `csipaus:ConnectionPoint` (the NMI).
+    pub(crate) connection_point: Option<ConnectionPoint>,
 }
 
 fn link(href: String) -> Option<Link> {
@@ -157,6 +164,60 @@ impl Server {
             (Method::Get, _) => Reply::status(404),
             _ => Reply::status(405),
         }
+    }
+
+    /// `/edev/{i}/cp`: the EndDevice's `csipaus:ConnectionPoint`.
+    pub(crate) fn connection_point_resource(
+        &mut self,
+        method: Method,
+        i: usize,
+        request: &Request,
+    ) -> Reply {
+        let Some(device) = self.devices.get_mut(i) else {
+            return Reply::status(404);
+        };
+        let slot = &mut device.der.connection_point;
+        match method {
+            Method::Get => get(slot.as_ref(), ConnectionPoint::encode),
+            Method::Put => put(
+                slot,
+                &request.body,
+                format!("/edev/{i}/cp"),
+                ConnectionPoint::decode,
+                |v, h| v.href = Some(h),
+            ),
+            _ => Reply::status(405),
+        }
+    }
+
+    /// Sets the connection point identifier (the NMI) of the device with this LFDI; false if there is no
+    /// such device, or the identifier is longer than the schema's 32 octets.
+    pub fn set_connection_point(&mut self, device: &HexBinary160, id: &str) -> bool {
+        let Some(i) = self.device_of(device) else {
+            return false;
+        };
+        if id.len() > 32 {
+            return false;
+        }
+        match self.devices.get_mut(i) {
+            Some(d) => {
+                d.der.connection_point = Some(ConnectionPoint {
+                    href: Some(format!("/edev/{i}/cp")),
+                    connection_point_id: id.to_owned(),
+                    ..Default::default()
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The connection point identifier (the NMI) of the device with this LFDI, if known.
+    pub fn connection_point(&self, device: &HexBinary160) -> Option<&str> {
+        self.der_state(device)?
+            .connection_point
+            .as_ref()
+            .map(|c| c.connection_point_id.as_str())
     }
 
     /// The DERCapability the device with this LFDI has put, for the operator.

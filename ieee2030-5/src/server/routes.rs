@@ -8,6 +8,7 @@
 //! /edev/{i}/fsa                 FunctionSetAssignmentsList
 //! /edev/{i}/sub[/{s}]           SubscriptionList, POST subscribes; Subscription, DELETE unsubscribes
 //! /edev/{i}/der[/0[/…]]         DERList, DER and what the device PUTs of it (see `der`)
+//! /edev/{i}/cp                  csipaus:ConnectionPoint (the NMI), PUT by the device or set by the operator
 //! /fsa/{j}                      FunctionSetAssignments   /fsa/{j}/derp  DERProgramList
 //! /derp/{k}                     DERProgram
 //! /derp/{k}/derc[/{n}]          DERControlList; DERControl
@@ -245,6 +246,7 @@ impl Server {
             function_set_assignments_list_link: list_link(format!("/edev/{i}/fsa"), d.fsas.len()),
             registration_link: d.pin.and_then(|_| link(format!("/edev/{i}/rg"))),
             der_list_link: Server::der_list_link(i),
+            connection_point_link: link(format!("/edev/{i}/cp")),
             subscription_list_link: list_link(
                 format!("/edev/{i}/sub"),
                 d.subscriptions.iter().flatten().count(),
@@ -332,8 +334,10 @@ impl Server {
         request: &Request,
         paging: Paging,
     ) -> Reply {
-        if let ["der", der @ ..] = rest {
-            return self.der_resource(method, i, der, request);
+        match rest {
+            ["der", der @ ..] => return self.der_resource(method, i, der, request),
+            ["cp"] => return self.connection_point_resource(method, i, request),
+            _ => {}
         }
         let Some(device) = self.devices.get(i) else {
             return Reply::status(404);

@@ -205,7 +205,7 @@ fn structure(
 /// [`facet::Facet`] after `;`: the reader refuses a value that breaks it.
 macro_rules! sep_type {
     (
-        $name:ident {
+        $name:ident $(in $rootns:ident)? {
             attributes { $($aname:ident : $akind:ident $aty:ty = $axml:literal $(; $afacet:expr)?,)* }
             elements { $($ename:ident : $ekind:ident $ety:ty = $ens:ident $exml:literal $(; $efacet:expr)?,)* }
         }
@@ -236,6 +236,9 @@ macro_rules! sep_type {
             /// The type's name in the schema.
             pub const NAME: &'static str = stringify!($name);
 
+            /// The namespace of its root element in a document.
+            pub(crate) const ROOT_NS: $crate::xml::WriteNs = $crate::xml::root_ns!($($rootns)?);
+
             /// Reads a document whose root element is this resource; returns it and the bytes used.
             ///
             /// # Errors
@@ -247,7 +250,12 @@ macro_rules! sep_type {
 
             /// Writes this resource as a document (schema order, canonical values).
             pub fn encode(&self, out: &mut Vec<u8>) {
-                $crate::resources::document::encode_root(Self::NAME, out, |w| self.write_content(w));
+                $crate::resources::document::encode_root(
+                    Self::ROOT_NS,
+                    Self::NAME,
+                    out,
+                    |w| self.write_content(w),
+                );
             }
 
             #[allow(unused_mut, unused_variables)]
@@ -414,6 +422,17 @@ macro_rules! ns_pattern {
     };
 }
 pub(crate) use ns_pattern;
+
+/// The namespace of a resource's root element: IEEE 2030.5's unless the declaration says `in csip`.
+macro_rules! root_ns {
+    () => {
+        $crate::xml::WriteNs::Sep
+    };
+    ($ns:ident) => {
+        $crate::xml::write_ns!($ns)
+    };
+}
+pub(crate) use root_ns;
 
 macro_rules! write_ns {
     (sep) => {

@@ -134,6 +134,21 @@ pub(crate) fn every_type() -> Vec<ieee2030_5::resources::AnyResource> {
             ..Default::default()
         }
         .into(),
+        // CSIP-AUS's own resource (root `csipaus:ConnectionPoint`) and the link to it.
+        ConnectionPoint {
+            href: Some("/edev/0/cp".into()),
+            connection_point_id: "4123456789".into(),
+            ..Default::default()
+        }
+        .into(),
+        EndDevice {
+            connection_point_link: Some(Link {
+                href: "/edev/0/cp".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .into(),
     ]
 }
 
