@@ -746,3 +746,97 @@ fn the_connection_point_is_linked_put_by_the_device_and_set_by_the_operator() {
         .0;
     assert_eq!(point.connection_point_id, "4111111111");
 }
+
+#[test]
+fn an_aggregator_acts_for_the_end_devices_it_manages_and_no_others() {
+    let mut w = world();
+    let (alice, bob) = (w.alice, w.bob);
+    let aggregator = lfdi(b"an aggregator's certificate");
+    let (d1, d2) = (lfdi(b"site one inverter"), lfdi(b"site two inverter"));
+    w.server.add_aggregator(aggregator);
+    // Pre-enrolment: nobody registers an EndDevice in band, not even an aggregator.
+    assert_eq!(
+        post(&mut w, "/edev", end_device(d1), aggregator).status,
+        403
+    );
+    let fsa = w.alice_fsa;
+    w.server
+        .set_registration_policy(RegistrationPolicy::InBand { fsas: vec![fsa] });
+    assert_eq!(
+        post(&mut w, "/edev", end_device(d1), bob).status,
+        403,
+        "a device registers only itself"
+    );
+    for (who, at) in [(d1, "/edev/2"), (d2, "/edev/3")] {
+        let created = post(&mut w, "/edev", end_device(who), aggregator);
+        assert_eq!(
+            (created.status, created.location.as_deref()),
+            (201, Some(at))
+        );
+    }
+    // It lists and reads its devices, not Alice's or Bob's.
+    let list = EndDeviceList::decode(&get(&mut w, "/edev?l=10", aggregator).body)
+        .unwrap()
+        .0;
+    let mut seen: Vec<_> = list.end_device.iter().filter_map(|d| d.lfdi).collect();
+    seen.sort();
+    let mut expected = vec![d1, d2];
+    expected.sort();
+    assert_eq!(seen, expected);
+    for target in ["/edev/2", "/edev/3/der", "/fsa/0/derp", "/derp/0/derc"] {
+        assert_eq!(get(&mut w, target, aggregator).status, 200, "{target}");
+    }
+    for target in ["/edev/0", "/edev/1", "/fsa/1", "/derp/1"] {
+        assert_eq!(get(&mut w, target, aggregator).status, 403, "{target}");
+    }
+    // It writes for them: a DER status, a mirror, a response about an event their program carries.
+    assert_eq!(
+        put(
+            &mut w,
+            "/edev/2/der/0/ders",
+            sample("23_DERStatus.ode.xml"),
+            aggregator
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        post(&mut w, "/mup", mup(50, d1, 3, &[51]), aggregator).status,
+        201
+    );
+    let event = event_mrid(&mut w, 0);
+    assert_eq!(
+        post(&mut w, "/rsps/0/rsp", response(d1, event, 1), aggregator).status,
+        201
+    );
+    // ...but not for Alice, and Alice sees none of it.
+    assert_eq!(
+        post(&mut w, "/rsps/0/rsp", response(alice, event, 2), aggregator).status,
+        403
+    );
+    assert_eq!(
+        post(&mut w, "/mup", mup(52, alice, 3, &[]), aggregator).status,
+        403
+    );
+    let mirrors = MirrorUsagePointList::decode(&get(&mut w, "/mup", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(mirrors.all, 1, "alice's own only");
+    let responses = ResponseList::decode(&get(&mut w, "/rsps/0/rsp?l=10", aggregator).body)
+        .unwrap()
+        .0;
+    assert_eq!(responses.all, 1);
+    assert_eq!(responses.response[0].end_device_lfdi, d1);
+    // A device enrolled by the operator is put under the aggregator, or refused an undeclared one.
+    let d3 = lfdi(b"site three inverter");
+    w.server.enrol(d3, 1111, &[fsa], T0);
+    assert_eq!(get(&mut w, "/edev/4", aggregator).status, 403);
+    assert!(
+        !w.server.assign_aggregator(&d3, Some(bob)),
+        "bob is no aggregator"
+    );
+    assert!(w.server.assign_aggregator(&d3, Some(aggregator)));
+    assert_eq!(get(&mut w, "/edev/4", aggregator).status, 200);
+    assert!(w.server.assign_aggregator(&d3, None));
+    assert_eq!(get(&mut w, "/edev/4", aggregator).status, 403);
+}

@@ -19,7 +19,7 @@
 //! ```
 
 use super::exchange::{Method, Paging, Reply, Request};
-use super::store::{Device, FsaId, ProgramIndex, RegistrationPolicy, Server};
+use super::store::{Acting, Device, FsaId, ProgramIndex, RegistrationPolicy, Server};
 use crate::identity::sfdi;
 use crate::primitives::HexBinary160;
 use crate::resources::{
@@ -67,9 +67,10 @@ impl Server {
         };
         let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
         let index = |s: &str| s.parse::<usize>().ok();
+        let acting = self.acting(request.client);
         use Method::{Delete, Get, Post};
         match (request.method, segments.as_slice()) {
-            (Get, ["dcap"]) => reply!(self.device_capability(request.client)),
+            (Get, ["dcap"]) => reply!(self.device_capability(&acting)),
             (Get, ["tm"]) => reply!(Time {
                 href: Some("/tm".into()),
                 poll_rate: Some(self.poll_rate),
@@ -77,10 +78,10 @@ impl Server {
                 quality: 7,
                 ..Default::default()
             }),
-            (Get, ["edev"]) => reply!(self.end_device_list(request.client, paging)),
+            (Get, ["edev"]) => reply!(self.end_device_list(&acting, paging)),
             (Post, ["edev"]) => self.register(request, now),
             (method, ["edev", i, rest @ ..]) => {
-                match index(i).filter(|i| self.may_access(request.client, *i)) {
+                match index(i).filter(|i| self.may_access(&acting, *i)) {
                     Some(i) => self.device_resource(method, i, rest, request, paging),
                     None if index(i).is_some_and(|i| i < self.devices.len()) => Reply::status(403),
                     None => Reply::status(404),
@@ -88,7 +89,7 @@ impl Server {
             }
             (Get, ["fsa", j, rest @ ..]) => {
                 match index(j).filter(|j| *j < self.fsas.len()).map(FsaId) {
-                    Some(j) if !self.may_see_fsa(request.client, j) => Reply::status(403),
+                    Some(j) if !self.may_see_fsa(&acting, j) => Reply::status(403),
                     Some(j) => match (rest, self.fsa(j), self.program_list(j, paging)) {
                         ([], Some(fsa), _) => reply!(fsa),
                         (["derp"], _, Some(list)) => reply!(list),
@@ -102,7 +103,7 @@ impl Server {
                     .filter(|k| *k < self.programs.len())
                     .map(ProgramIndex)
                 {
-                    Some(k) if !self.may_see_program(request.client, k) => Reply::status(403),
+                    Some(k) if !self.may_see_program(&acting, k) => Reply::status(403),
                     Some(k) => self.program_resource(k, rest, paging, now),
                     None => Reply::status(404),
                 }
@@ -111,16 +112,16 @@ impl Server {
                 href: Some("/rsps".into()),
                 all: 1,
                 results: 1,
-                response_set: paging.page(&[self.response_set(request.client)]).to_vec(),
+                response_set: paging.page(&[self.response_set(&acting)]).to_vec(),
                 ..Default::default()
             }),
-            (Get, ["rsps", "0"]) => reply!(self.response_set(request.client)),
+            (Get, ["rsps", "0"]) => reply!(self.response_set(&acting)),
             (Get, ["rsps", "0", "rsp"]) => {
-                // Each device reads its own responses; the operator reads them all.
+                // Each device reads its own responses (an aggregator its devices'); the operator all.
                 let visible: Vec<&DERControlResponse> = self
                     .responses
                     .iter()
-                    .filter(|r| request.client.is_none_or(|c| c == r.end_device_lfdi))
+                    .filter(|r| acting.covers(&r.end_device_lfdi))
                     .collect();
                 let page: Vec<Response> = paging
                     .page(&visible)
@@ -146,7 +147,7 @@ impl Server {
                 let visible: Vec<MirrorUsagePoint> = self
                     .mirrors
                     .iter()
-                    .filter(|m| request.client.is_none_or(|c| c == m.device_lfdi))
+                    .filter(|m| acting.covers(&m.device_lfdi))
                     .cloned()
                     .collect();
                 let page = paging.page(&visible).to_vec();
@@ -164,9 +165,7 @@ impl Server {
                 method,
                 index(m).and_then(|m| self.mirrors.get(m).map(|u| (m, u))),
             ) {
-                (_, Some((_, mup))) if request.client.is_some_and(|c| c != mup.device_lfdi) => {
-                    Reply::status(403)
-                }
+                (_, Some((_, mup))) if !acting.covers(&mup.device_lfdi) => Reply::status(403),
                 (Get, Some((_, mup))) => reply!(mup),
                 (Post, Some((m, _))) => self.post_mirror_meter_reading(m, request),
                 (_, None) => Reply::status(404),
@@ -177,45 +176,59 @@ impl Server {
         }
     }
 
-    /// Whether `client` may see EndDevice `i`: its own, or any for the operator.
-    fn may_access(&self, client: Option<HexBinary160>, i: usize) -> bool {
-        self.devices
-            .get(i)
-            .is_some_and(|d| client.is_none_or(|c| c == d.lfdi))
-    }
-
-    /// Whether `client` may see FunctionSetAssignments `j`: one assigned to its EndDevice, or any for the
-    /// operator. A client with no EndDevice here sees none.
-    pub(crate) fn may_see_fsa(&self, client: Option<HexBinary160>, j: FsaId) -> bool {
+    /// Whom `client` acts for: everyone for the operator (`None`); else its own LFDI and, for an
+    /// aggregator, the LFDIs of the EndDevices it manages.
+    pub(crate) fn acting(&self, client: Option<HexBinary160>) -> Acting {
         match client {
-            None => true,
-            Some(c) => self
-                .device_of(&c)
-                .and_then(|i| self.devices.get(i))
-                .is_some_and(|d| d.fsas.contains(&j)),
+            None => Acting::Operator,
+            Some(c) => Acting::For(
+                std::iter::once(c)
+                    .chain(
+                        self.devices
+                            .iter()
+                            .filter(|d| d.aggregator == Some(c))
+                            .map(|d| d.lfdi),
+                    )
+                    .collect(),
+            ),
         }
     }
 
-    /// Whether `client` may see DER program `k`: one of a FunctionSetAssignments it may see.
-    pub(crate) fn may_see_program(&self, client: Option<HexBinary160>, k: ProgramIndex) -> bool {
-        match client {
-            None => true,
-            Some(c) => self
-                .device_of(&c)
-                .and_then(|i| self.devices.get(i))
-                .is_some_and(|d| {
-                    d.fsas
+    /// Whether the client may see EndDevice `i`: one it acts for.
+    fn may_access(&self, acting: &Acting, i: usize) -> bool {
+        self.devices.get(i).is_some_and(|d| acting.covers(&d.lfdi))
+    }
+
+    /// Whether the client may see FunctionSetAssignments `j`: one assigned to an EndDevice it acts for. A
+    /// client with no EndDevice here sees none.
+    pub(crate) fn may_see_fsa(&self, acting: &Acting, j: FsaId) -> bool {
+        match acting {
+            Acting::Operator => true,
+            Acting::For(_) => self
+                .devices
+                .iter()
+                .any(|d| acting.covers(&d.lfdi) && d.fsas.contains(&j)),
+        }
+    }
+
+    /// Whether the client may see DER program `k`: one of a FunctionSetAssignments it may see.
+    pub(crate) fn may_see_program(&self, acting: &Acting, k: ProgramIndex) -> bool {
+        match acting {
+            Acting::Operator => true,
+            Acting::For(_) => self.devices.iter().any(|d| {
+                acting.covers(&d.lfdi)
+                    && d.fsas
                         .iter()
                         .any(|j| self.fsas.get(j.0).is_some_and(|f| f.programs.contains(&k)))
-                }),
+            }),
         }
     }
 
-    fn device_capability(&self, client: Option<HexBinary160>) -> DeviceCapability {
+    fn device_capability(&self, acting: &Acting) -> DeviceCapability {
         let visible = self
             .devices
             .iter()
-            .filter(|d| client.is_none_or(|c| c == d.lfdi))
+            .filter(|d| acting.covers(&d.lfdi))
             .count();
         DeviceCapability {
             href: Some("/dcap".into()),
@@ -227,7 +240,7 @@ impl Server {
                 "/mup".into(),
                 self.mirrors
                     .iter()
-                    .filter(|m| client.is_none_or(|c| c == m.device_lfdi))
+                    .filter(|m| acting.covers(&m.device_lfdi))
                     .count(),
             ),
             ..Default::default()
@@ -255,9 +268,9 @@ impl Server {
         })
     }
 
-    fn end_device_list(&self, client: Option<HexBinary160>, paging: Paging) -> EndDeviceList {
+    fn end_device_list(&self, acting: &Acting, paging: Paging) -> EndDeviceList {
         let visible: Vec<EndDevice> = (0..self.devices.len())
-            .filter(|i| self.may_access(client, *i))
+            .filter(|i| self.may_access(acting, *i))
             .filter_map(|i| self.end_device(i))
             .collect();
         let page = paging.page(&visible).to_vec();
@@ -279,8 +292,10 @@ impl Server {
         let Ok((posted, _)) = EndDevice::decode(&request.body) else {
             return Reply::bad_request();
         };
+        // A device registers itself; an aggregator (CSIP-AUS) registers the EndDevices it manages.
+        let aggregator = request.client.filter(|c| self.aggregators.contains(c));
         let lfdi = match (posted.lfdi, request.client) {
-            (Some(l), Some(c)) if l != c => return Reply::status(403),
+            (Some(l), Some(c)) if l != c && aggregator.is_none() => return Reply::status(403),
             (Some(l), _) => l,
             (None, Some(c)) => c,
             (None, None) => return Reply::bad_request(),
@@ -300,6 +315,7 @@ impl Server {
         let fsas = fsas.clone();
         self.devices.push(Device {
             lfdi,
+            aggregator: aggregator.filter(|a| *a != lfdi),
             pin: None,
             in_band: true,
             registered: now,
@@ -323,7 +339,7 @@ impl Server {
             .and_then(|k| k.parse::<usize>().ok())
             .filter(|k| *k < self.programs.len())
             .map(ProgramIndex);
-        program.is_some_and(|k| self.may_see_program(Some(device.lfdi), k))
+        program.is_some_and(|k| self.may_see_program(&Acting::For(vec![device.lfdi]), k))
     }
 
     fn device_resource(
@@ -546,11 +562,11 @@ impl Server {
         }
     }
 
-    fn response_set(&self, client: Option<HexBinary160>) -> ResponseSet {
+    fn response_set(&self, acting: &Acting) -> ResponseSet {
         let visible = self
             .responses
             .iter()
-            .filter(|r| client.is_none_or(|c| c == r.end_device_lfdi))
+            .filter(|r| acting.covers(&r.end_device_lfdi))
             .count();
         ResponseSet {
             href: Some("/rsps/0".into()),
@@ -575,9 +591,9 @@ impl Server {
             },
             _ => return Reply::bad_request(),
         };
-        if request
-            .client
-            .is_some_and(|c| c != response.end_device_lfdi)
+        if !self
+            .acting(request.client)
+            .covers(&response.end_device_lfdi)
         {
             return Reply::status(403);
         }
@@ -593,10 +609,14 @@ impl Server {
         if response.status.is_some_and(|code| !for_der(code)) {
             return Reply::bad_request();
         }
-        // About an event of a program the device sees (any, for the operator).
+        // About an event of a program the responding device sees (any, for the operator).
+        let device = match request.client {
+            None => Acting::Operator,
+            Some(_) => Acting::For(vec![response.end_device_lfdi]),
+        };
         let known = self.programs.iter().enumerate().any(|(k, p)| {
             p.controls.iter().any(|c| c.mrid == response.subject)
-                && self.may_see_program(request.client, ProgramIndex(k))
+                && self.may_see_program(&device, ProgramIndex(k))
         });
         if !known {
             return Reply::bad_request();
@@ -659,10 +679,10 @@ impl Server {
         let Ok((mut mup, _)) = MirrorUsagePoint::decode(&request.body) else {
             return Reply::bad_request();
         };
-        // Only a registered device mirrors its meters, and only its own.
-        if request
-            .client
-            .is_some_and(|c| c != mup.device_lfdi || self.device_of(&c).is_none())
+        // Only a registered device mirrors its meters, and only its own (an aggregator: its devices').
+        if request.client.is_some()
+            && (!self.acting(request.client).covers(&mup.device_lfdi)
+                || self.device_of(&mup.device_lfdi).is_none())
         {
             return Reply::status(403);
         }
@@ -720,7 +740,7 @@ impl Server {
         };
         match self.mirrors.get(m) {
             None => return Reply::status(404),
-            Some(mup) if request.client.is_some_and(|c| c != mup.device_lfdi) => {
+            Some(mup) if !self.acting(request.client).covers(&mup.device_lfdi) => {
                 return Reply::status(403);
             }
             Some(_) => {}

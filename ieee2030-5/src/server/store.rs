@@ -34,9 +34,30 @@ pub struct OutgoingNotification {
     pub notification: Notification,
 }
 
+/// Whom a request's client acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Acting {
+    /// The operator (no certificate): everyone.
+    Operator,
+    /// These LFDIs: the client's own and, for an aggregator, those of the EndDevices it manages.
+    For(Vec<HexBinary160>),
+}
+
+impl Acting {
+    /// Whether the client acts for the device with this LFDI.
+    pub(crate) fn covers(&self, lfdi: &HexBinary160) -> bool {
+        match self {
+            Acting::Operator => true,
+            Acting::For(lfdis) => lfdis.contains(lfdi),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Device {
     pub(crate) lfdi: HexBinary160,
+    /// The aggregator (CSIP-AUS) whose certificate manages this EndDevice, if any.
+    pub(crate) aggregator: Option<HexBinary160>,
     /// The registration PIN the operator enrolled; `None` for a device registered in band and not yet
     /// confirmed by the operator (its Registration is not served until then).
     pub(crate) pin: Option<u32>,
@@ -107,6 +128,8 @@ pub struct Server {
     pub(crate) mirrors: Vec<MirrorUsagePoint>,
     pub(crate) notifications: VecDeque<OutgoingNotification>,
     pub(crate) registration: RegistrationPolicy,
+    /// Certificates (LFDIs) of aggregators: each manages the EndDevices of other LFDIs.
+    pub(crate) aggregators: Vec<HexBinary160>,
     next_mrid: u64,
 }
 
@@ -181,6 +204,7 @@ impl Server {
             mirrors: Vec::new(),
             notifications: VecDeque::new(),
             registration: RegistrationPolicy::default(),
+            aggregators: Vec::new(),
             next_mrid: u64::from(DEFAULT_PEN),
         }
     }
@@ -232,6 +256,7 @@ impl Server {
         }
         self.devices.push(Device {
             lfdi,
+            aggregator: None,
             pin: Some(pin),
             in_band: false,
             registered: now,
@@ -241,6 +266,37 @@ impl Server {
             der: Default::default(),
         });
         format!("/edev/{}", self.devices.len().saturating_sub(1))
+    }
+
+    /// Declares the certificate with `lfdi` an aggregator's (CSIP-AUS): it may register EndDevices of
+    /// other LFDIs (under the in-band policy) and act for the devices it manages.
+    pub fn add_aggregator(&mut self, lfdi: HexBinary160) {
+        if !self.aggregators.contains(&lfdi) {
+            self.aggregators.push(lfdi);
+        }
+    }
+
+    /// Puts the enrolled device with LFDI `device` under the aggregator `aggregator` (or under none):
+    /// the aggregator then reads and writes for it everything the device itself may. False if there is no
+    /// such device or `aggregator` was not declared with [`Server::add_aggregator`].
+    pub fn assign_aggregator(
+        &mut self,
+        device: &HexBinary160,
+        aggregator: Option<HexBinary160>,
+    ) -> bool {
+        if aggregator.is_some_and(|a| !self.aggregators.contains(&a)) {
+            return false;
+        }
+        let Some(i) = self.device_of(device) else {
+            return false;
+        };
+        match self.devices.get_mut(i) {
+            Some(d) => {
+                d.aggregator = aggregator;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Adds a FunctionSetAssignments.
