@@ -84,6 +84,63 @@ fn a_device_registers_and_receives_the_demonstration_event() {
     );
 }
 
+/// `--in-band`: a device certified by the CA but never enrolled registers itself (CSIP-AUS in-band
+/// registration) and receives the program; without the flag the same device is refused.
+#[test]
+fn with_in_band_registration_an_unenrolled_device_registers_itself() {
+    let path = |name: &str| certs().join(name).display().to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for in_band in [false, true] {
+        let mut args = vec![
+            "--cert".to_owned(),
+            path("server.pem"),
+            "--key".to_owned(),
+            path("server.key"),
+            "--client-ca".to_owned(),
+            path("ca.pem"),
+        ];
+        if in_band {
+            args.push("--in-band".to_owned());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (_served, address) = serve("sep2-server", &args);
+        let device = tls::Identity::from_pem(&read("device.pem"), &read("device.key")).unwrap();
+        let lfdi = device.lfdi();
+        let config =
+            tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
+        let connector = RustlsConnector {
+            address,
+            server_name: "localhost".try_into().unwrap(),
+            config: Arc::new(config),
+        };
+        let mut client = DerClient::new(
+            Connection::new(connector, "localhost"),
+            ClientConfig {
+                lfdi,
+                pin: None,
+                dcap: "/dcap".into(),
+                server: "demo".into(),
+                device_category: None,
+                supported: ModeSet::all(),
+                seed: 1,
+            },
+        );
+        let now = ieee2030_5::net::system_clock()();
+        let stepped = runtime.block_on(client.step(now));
+        if in_band {
+            stepped.unwrap();
+            assert_eq!(client.end_device(), Some("/edev/0"));
+            assert_eq!(client.active().base().op_mod_max_lim_w, Some(10_000));
+        } else {
+            let refused = stepped.unwrap_err().to_string();
+            assert!(refused.contains("403"), "{refused}");
+        }
+    }
+}
+
 /// `idea sep2 get`: a resource fetched by hand over mutual TLS and shown as `idea decode sep2` shows it; a
 /// path the server does not have is its verdict (exit 1); a server that is not there is no answer (exit 3);
 /// a client without the server's CA is refused in the handshake (exit 3).

@@ -384,15 +384,27 @@ pub struct ServerTls {
     pub client_ca: std::path::PathBuf,
 }
 
+/// Who has an EndDevice on a served IEEE 2030.5 server, and who may get one.
+#[derive(Debug, Clone, Default)]
+pub struct Sep2Registration {
+    /// Devices enrolled by the operator (LFDI, registration PIN).
+    pub enrol: Vec<(ieee2030_5::primitives::HexBinary160, u32)>,
+    /// In-band registration (CSIP-AUS): a client certified by the CA and not enrolled registers itself
+    /// with `POST /edev` and gets the server's function set assignment.
+    pub in_band: bool,
+    /// Aggregators' certificates (LFDIs): each registers and acts for EndDevices of other LFDIs.
+    pub aggregators: Vec<ieee2030_5::primitives::HexBinary160>,
+}
+
 /// Serves an IEEE 2030.5 DER server on `listener` until the task is dropped (it holds no measurements, so
 /// of the faults only `silent` applies): one function set assignment
 /// with one DER program (primacy 1), a `DefaultDERControl` (maximum active power 100 %), and an event a
-/// minute after start limiting it to 50 % for five minutes. Devices in `enrol` (LFDI, PIN) may register.
+/// minute after start limiting it to 50 % for five minutes. Who may register is `registration`'s.
 /// Without `tls` it speaks plain HTTP and every client is the operator (local testing only).
 pub async fn sep2_server(
     listener: TcpListener,
     tls: Option<&ServerTls>,
-    enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
+    registration: &Sep2Registration,
     faults: &Faults,
 ) -> Result<(ieee2030_5::net::SharedServer, Tasks), String> {
     use ieee2030_5::primitives::HexBinary;
@@ -437,8 +449,16 @@ pub async fn sep2_server(
         },
         now,
     );
-    for (lfdi, pin) in enrol {
+    for (lfdi, pin) in &registration.enrol {
         server.enrol(*lfdi, *pin, &[fsa], now);
+    }
+    if registration.in_band {
+        server.set_registration_policy(ieee2030_5::server::RegistrationPolicy::InBand {
+            fsas: vec![fsa],
+        });
+    }
+    for aggregator in &registration.aggregators {
+        server.add_aggregator(*aggregator);
     }
     // TLS both ways: serving, and delivering notifications to `https://` subscribers with the same identity.
     let (tls, notify_tls) = match tls {

@@ -57,6 +57,14 @@ pub(crate) struct ServeArgs {
     /// sep2-server: a device allowed to register, as LFDI=PIN (repeatable).
     #[arg(long, value_parser = parse_enrolment)]
     pub(crate) enrol: Vec<(ieee2030_5::primitives::HexBinary160, u32)>,
+    /// sep2-server: in-band registration (CSIP-AUS) — a client certified by the CA and not enrolled
+    /// registers itself with POST /edev (at most 10,000 do).
+    #[arg(long)]
+    pub(crate) in_band: bool,
+    /// sep2-server: an aggregator's certificate, as its LFDI (repeatable): it registers and acts for
+    /// EndDevices of other LFDIs.
+    #[arg(long, value_name = "LFDI", value_parser = parse_lfdi)]
+    pub(crate) aggregator: Vec<ieee2030_5::primitives::HexBinary160>,
     /// Devices: the microgrid they are part of, a topology file (TOML) [default: the built-in
     /// demonstration complex, demo-microgrid].
     #[arg(long, value_name = "FILE")]
@@ -102,6 +110,11 @@ pub(crate) fn serve_kinds() -> clap::builder::PossibleValuesParser {
         .chain(crate::commands::serve_service::KINDS)
         .chain(modbus),
     )
+}
+
+/// An LFDI: 40 hex digits.
+pub(crate) fn parse_lfdi(text: &str) -> Result<ieee2030_5::primitives::HexBinary160, String> {
+    ieee2030_5::primitives::HexBinary160::parse(text).map_err(|e| e.to_string())
 }
 
 /// `LFDI=PIN`: 40 hex digits and a decimal PIN.
@@ -168,7 +181,7 @@ impl ServeOptions {
             );
         }
         if self.enrol && kind != "sep2-server" {
-            return refused("--enrol", "sep2-server");
+            return refused("--enrol, --in-band or --aggregator", "sep2-server");
         }
         if self.model && kind == "sep2-server" {
             return refused(
@@ -216,7 +229,7 @@ pub(crate) fn serve(
     endpoint: &Endpoint,
     at: ModbusAt,
     tls: Option<&idea_sim::devices::ServerTls>,
-    enrol: &[(ieee2030_5::primitives::HexBinary160, u32)],
+    registration: &idea_sim::devices::Sep2Registration,
     plant: &Plant,
     plans: &[idea_sim::fault::FaultPlan],
 ) -> Result<(), String> {
@@ -339,7 +352,7 @@ pub(crate) fn serve(
             }
             "sep2-server" => {
                 let (_, tasks) =
-                    idea_sim::devices::sep2_server(listener, tls, enrol, &faults).await?;
+                    idea_sim::devices::sep2_server(listener, tls, registration, &faults).await?;
                 let how = match tls {
                     Some(files) => format!(
                         "IEEE 2030.5 over HTTPS with mutual TLS (clients certified by {})",
@@ -400,6 +413,8 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         key,
         client_ca,
         enrol,
+        in_band,
+        aggregator,
         topology,
         element,
         seed,
@@ -416,6 +431,8 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
             || unit.is_some()
             || cert.is_some()
             || !enrol.is_empty()
+            || *in_band
+            || !aggregator.is_empty()
             || topology.is_some()
             || element.is_some()
             || seed.is_some()
@@ -457,7 +474,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         base: base.is_some(),
         unit: unit.is_some(),
         tls: tls.is_some(),
-        enrol: !enrol.is_empty(),
+        enrol: !enrol.is_empty() || *in_band || !aggregator.is_empty(),
         model: topology.is_some() || element.is_some() || seed.is_some() || speed.is_some(),
         stale: fault
             .iter()
@@ -490,5 +507,19 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         seed: seed.unwrap_or(1),
         speed,
     };
-    serve(kind, &endpoint, modbus, tls.as_ref(), enrol, &plant, fault).map_err(Failure::Usage)
+    let registration = idea_sim::devices::Sep2Registration {
+        enrol: enrol.clone(),
+        in_band: *in_band,
+        aggregators: aggregator.clone(),
+    };
+    serve(
+        kind,
+        &endpoint,
+        modbus,
+        tls.as_ref(),
+        &registration,
+        &plant,
+        fault,
+    )
+    .map_err(Failure::Usage)
 }
