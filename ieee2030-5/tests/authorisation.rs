@@ -840,3 +840,74 @@ fn an_aggregator_acts_for_the_end_devices_it_manages_and_no_others() {
     assert!(w.server.assign_aggregator(&d3, None));
     assert_eq!(get(&mut w, "/edev/4", aggregator).status, 403);
 }
+
+#[test]
+fn revoked_access_sees_nothing_and_changes_nothing_until_granted_again() {
+    let mut w = world();
+    let (alice, bob) = (w.alice, w.bob);
+    let event = event_mrid(&mut w, 0);
+    w.server.set_access(alice, false);
+    let list = EndDeviceList::decode(&get(&mut w, "/edev", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(list.all, 0, "an empty list");
+    for target in ALICES {
+        assert_eq!(
+            get(&mut w, target, alice).status,
+            403,
+            "{target} after revocation"
+        );
+    }
+    assert_eq!(
+        post(&mut w, "/mup", mup(60, alice, 3, &[]), alice).status,
+        403
+    );
+    assert_eq!(
+        post(&mut w, "/rsps/0/rsp", response(alice, event, 2), alice).status,
+        403
+    );
+    assert_eq!(post(&mut w, "/edev", end_device(alice), alice).status, 403);
+    // Bob is untouched, and the operator still reads Alice's EndDevice.
+    assert_eq!(get(&mut w, "/edev/1", bob).status, 200);
+    assert_eq!(
+        w.server.handle(&Request::get("/edev/0", None), T0).status,
+        200
+    );
+    w.server.set_access(alice, true);
+    for target in ALICES {
+        assert_eq!(
+            get(&mut w, target, alice).status,
+            200,
+            "{target} granted again"
+        );
+    }
+    // The poll rate the operator sets is what clients are told.
+    w.server.set_poll_rate(17);
+    let list = EndDeviceList::decode(&get(&mut w, "/edev", alice).body)
+        .unwrap()
+        .0;
+    assert_eq!(list.poll_rate, Some(17));
+}
+
+#[test]
+fn an_aggregator_loses_a_revoked_device() {
+    let mut w = world();
+    let aggregator = lfdi(b"an aggregator's certificate");
+    let d1 = lfdi(b"site one inverter");
+    w.server.add_aggregator(aggregator);
+    let fsa = w.alice_fsa;
+    w.server.enrol(d1, 1, &[fsa], T0);
+    assert!(w.server.assign_aggregator(&d1, Some(aggregator)));
+    assert_eq!(get(&mut w, "/edev/2", aggregator).status, 200);
+    w.server.set_access(d1, false);
+    assert_eq!(get(&mut w, "/edev/2", aggregator).status, 403);
+    w.server.set_access(aggregator, false);
+    w.server.set_access(d1, true);
+    assert_eq!(
+        get(&mut w, "/edev/2", aggregator).status,
+        403,
+        "the aggregator itself revoked"
+    );
+    w.server.set_access(aggregator, true);
+    assert_eq!(get(&mut w, "/edev/2", aggregator).status, 200);
+}

@@ -181,12 +181,13 @@ impl Server {
     pub(crate) fn acting(&self, client: Option<HexBinary160>) -> Acting {
         match client {
             None => Acting::Operator,
+            Some(c) if self.revoked.contains(&c) => Acting::For(Vec::new()),
             Some(c) => Acting::For(
                 std::iter::once(c)
                     .chain(
                         self.devices
                             .iter()
-                            .filter(|d| d.aggregator == Some(c))
+                            .filter(|d| d.aggregator == Some(c) && !self.revoked.contains(&d.lfdi))
                             .map(|d| d.lfdi),
                     )
                     .collect(),
@@ -292,6 +293,9 @@ impl Server {
         let Ok((posted, _)) = EndDevice::decode(&request.body) else {
             return Reply::bad_request();
         };
+        if request.client.is_some_and(|c| self.revoked.contains(&c)) {
+            return Reply::status(403);
+        }
         // A device registers itself; an aggregator (CSIP-AUS) registers the EndDevices it manages.
         let aggregator = request.client.filter(|c| self.aggregators.contains(c));
         let lfdi = match (posted.lfdi, request.client) {

@@ -130,6 +130,9 @@ pub struct Server {
     pub(crate) registration: RegistrationPolicy,
     /// Certificates (LFDIs) of aggregators: each manages the EndDevices of other LFDIs.
     pub(crate) aggregators: Vec<HexBinary160>,
+    /// Certificates (LFDIs) whose access the operator revoked: they see and change nothing, and an
+    /// aggregator no longer acts for a revoked device.
+    pub(crate) revoked: Vec<HexBinary160>,
     next_mrid: u64,
 }
 
@@ -205,6 +208,7 @@ impl Server {
             notifications: VecDeque::new(),
             registration: RegistrationPolicy::default(),
             aggregators: Vec::new(),
+            revoked: Vec::new(),
             next_mrid: u64::from(DEFAULT_PEN),
         }
     }
@@ -266,6 +270,21 @@ impl Server {
             der: Default::default(),
         });
         format!("/edev/{}", self.devices.len().saturating_sub(1))
+    }
+
+    /// Grants or revokes the access of the certificate with `lfdi` (a device's or an aggregator's). A
+    /// revoked client's lists are empty and everything else is refused (403); its EndDevice, mirrors and
+    /// responses stay, for the operator, and come back when access is granted again.
+    pub fn set_access(&mut self, lfdi: HexBinary160, granted: bool) {
+        self.revoked.retain(|r| *r != lfdi);
+        if !granted {
+            self.revoked.push(lfdi);
+        }
+    }
+
+    /// Sets the `pollRate` the server tells its clients (seconds).
+    pub fn set_poll_rate(&mut self, seconds: u32) {
+        self.poll_rate = seconds;
     }
 
     /// Declares the certificate with `lfdi` an aggregator's (CSIP-AUS): it may register EndDevices of
