@@ -32,6 +32,7 @@
 
 mod der;
 mod exchange;
+pub mod operator;
 mod routes;
 mod store;
 
