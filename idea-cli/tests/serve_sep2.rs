@@ -141,6 +141,127 @@ fn with_in_band_registration_an_unenrolled_device_registers_itself() {
     }
 }
 
+/// One HTTP/1.1 exchange with a bearer token; the whole answer.
+fn http(host: &str, method: &str, path: &str, token: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        tcp,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// `--operator-api`: the operator enrols a device and publishes an event over HTTP/JSON behind a bearer
+/// token; the device then registers and finds the event. A wrong token is refused; a non-loopback address
+/// without a token is a usage error.
+#[test]
+fn the_operator_enrols_and_publishes_over_its_http_interface() {
+    let path = |name: &str| certs().join(name).display().to_string();
+    let token_file =
+        std::env::temp_dir().join(format!("sep2-operator-{}.token", std::process::id()));
+    std::fs::write(&token_file, "s3cret\n").unwrap();
+    let token_path = token_file.display().to_string();
+    let (_served, address, first) = common::serve_logged(
+        "sep2-server",
+        &[
+            "--cert",
+            &path("server.pem"),
+            "--key",
+            &path("server.key"),
+            "--client-ca",
+            &path("ca.pem"),
+            "--operator-api",
+            "127.0.0.1:0",
+            "--operator-token",
+            &token_path,
+        ],
+    );
+    let operator = first
+        .split("operator interface on http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no operator interface in {first}"))
+        .to_owned();
+    let refused = http(&operator, "GET", "/", "wrong", "");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let device = tls::Identity::from_pem(&read("device.pem"), &read("device.key")).unwrap();
+    let lfdi = device.lfdi();
+    let enrolled = http(
+        &operator,
+        "POST",
+        "/devices",
+        "s3cret",
+        &format!(
+            r#"{{"lfdi": "{lfdi}", "pin": 555, "fsas": [0], "connection_point": "4123456789"}}"#
+        ),
+    );
+    assert!(enrolled.starts_with("HTTP/1.1 201"), "{enrolled}");
+    let now = ieee2030_5::net::system_clock()();
+    let event = http(
+        &operator,
+        "POST",
+        "/programs/0/controls",
+        "s3cret",
+        &format!(
+            r#"{{"creationTime": {now}, "interval": {{"start": {}, "duration": 600}}, "DERControlBase": {{"opModExpLimW": {{"multiplier": 0, "value": 1500}}}}}}"#,
+            now - 5
+        ),
+    );
+    assert!(event.starts_with("HTTP/1.1 201"), "{event}");
+    // The device registers with the PIN the operator enrolled and runs the export limit.
+    let config = tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
+    let connector = RustlsConnector {
+        address,
+        server_name: "localhost".try_into().unwrap(),
+        config: Arc::new(config),
+    };
+    let mut client = DerClient::new(
+        Connection::new(connector, "localhost"),
+        ClientConfig {
+            lfdi,
+            pin: Some(555),
+            dcap: "/dcap".into(),
+            server: "demo".into(),
+            device_category: None,
+            supported: ModeSet::all(),
+            seed: 1,
+        },
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(client.step(now)).unwrap();
+    let limit = client.active().base().op_mod_exp_lim_w.clone();
+    assert_eq!(
+        limit.map(|w| w.value),
+        Some(1500),
+        "the operator's event is active"
+    );
+    let devices = http(&operator, "GET", "/devices", "s3cret", "");
+    assert!(
+        devices.contains(r#""connection_point":"4123456789""#),
+        "{devices}"
+    );
+    std::fs::remove_file(&token_file).ok();
+    // No token on an address others can reach: refused before serving.
+    let (code, _, stderr) = common::idea_code(&[
+        "serve",
+        "sep2-server",
+        "--listen",
+        "127.0.0.1:0",
+        "--operator-api",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--operator-token"), "{stderr}");
+}
+
 /// `idea sep2 get`: a resource fetched by hand over mutual TLS and shown as `idea decode sep2` shows it; a
 /// path the server does not have is its verdict (exit 1); a server that is not there is no answer (exit 3);
 /// a client without the server's CA is refused in the handshake (exit 3).

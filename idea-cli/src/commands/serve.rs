@@ -229,7 +229,7 @@ pub(crate) fn serve(
     endpoint: &Endpoint,
     at: ModbusAt,
     tls: Option<&idea_sim::devices::ServerTls>,
-    registration: &idea_sim::devices::Sep2Registration,
+    sep2: &Sep2Setup,
     plant: &Plant,
     plans: &[idea_sim::fault::FaultPlan],
 ) -> Result<(), String> {
@@ -351,15 +351,30 @@ pub(crate) fn serve(
                 (how, tasks)
             }
             "sep2-server" => {
-                let (_, tasks) =
-                    idea_sim::devices::sep2_server(listener, tls, registration, &faults).await?;
-                let how = match tls {
+                let (shared, mut tasks) =
+                    idea_sim::devices::sep2_server(listener, tls, &sep2.registration, &faults)
+                        .await?;
+                let mut how = match tls {
                     Some(files) => format!(
                         "IEEE 2030.5 over HTTPS with mutual TLS (clients certified by {})",
                         files.client_ca.display()
                     ),
                     None => "IEEE 2030.5 over plain HTTP: every client is the operator".to_owned(),
                 };
+                if let Some((listener, token, bound)) =
+                    crate::commands::serve_service::interface_listener(
+                        sep2.operator_api,
+                        sep2.operator_token.as_deref(),
+                        "--operator-api",
+                    )
+                    .await?
+                {
+                    tasks.spawn(
+                        "the operator interface",
+                        sep2_operator(listener, shared, token),
+                    );
+                    how.push_str(&format!("; operator interface on http://{bound}/"));
+                }
                 (how, tasks)
             }
             modbus_device if modbus => {
@@ -447,7 +462,23 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         }
         return crate::commands::serve_service::run(kind, *listen, service).map_err(Failure::Usage);
     }
-    if service.any() {
+    // sep2-server takes the operator's interface of the service options, and nothing else of them.
+    let operator = (kind == "sep2-server")
+        .then(|| (service.operator_api, service.operator_token.clone()))
+        .filter(|(api, _)| api.is_some());
+    let rest = crate::commands::serve_service::ServiceArgs {
+        operator_api: None,
+        operator_token: None,
+        ..service.clone()
+    };
+    if let Some((Some(address), None)) = &operator
+        && !address.ip().is_loopback()
+    {
+        return Err(Failure::Usage(format!(
+            "--operator-api {address} is not a loopback address: give --operator-token FILE"
+        )));
+    }
+    if (kind == "sep2-server" && rest.any()) || (kind != "sep2-server" && service.any()) {
         return Err(Failure::Usage(format!(
             "{kind} is a simulated device: --broker, --name, --signing-key, --directory, --enrolled, \
              --settings, --stored-wh and --owner-api are for mqtt-broker, directory and agent"
@@ -507,19 +538,61 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         seed: seed.unwrap_or(1),
         speed,
     };
-    let registration = idea_sim::devices::Sep2Registration {
-        enrol: enrol.clone(),
-        in_band: *in_band,
-        aggregators: aggregator.clone(),
+    let sep2 = Sep2Setup {
+        registration: idea_sim::devices::Sep2Registration {
+            enrol: enrol.clone(),
+            in_band: *in_band,
+            aggregators: aggregator.clone(),
+        },
+        operator_api: operator.as_ref().and_then(|(api, _)| *api),
+        operator_token: operator.and_then(|(_, token)| token),
     };
-    serve(
-        kind,
-        &endpoint,
-        modbus,
-        tls.as_ref(),
-        &registration,
-        &plant,
-        fault,
-    )
-    .map_err(Failure::Usage)
+    serve(kind, &endpoint, modbus, tls.as_ref(), &sep2, &plant, fault).map_err(Failure::Usage)
+}
+
+/// What `idea serve sep2-server` adds to a served device: who registers, and the operator's interface.
+#[derive(Debug, Default)]
+pub(crate) struct Sep2Setup {
+    pub(crate) registration: idea_sim::devices::Sep2Registration,
+    pub(crate) operator_api: Option<std::net::SocketAddr>,
+    pub(crate) operator_token: Option<std::path::PathBuf>,
+}
+
+/// Serves the 2030.5 server's operator interface (`ieee2030_5::server::operator`) as HTTP/JSON behind the
+/// bearer token, until the task is dropped.
+async fn sep2_operator(
+    listener: tokio::net::TcpListener,
+    shared: ieee2030_5::net::SharedServer,
+    token: Option<String>,
+) -> Result<(), String> {
+    let clock = ieee2030_5::net::system_clock();
+    let routes: idea_agent::json_http::JsonRoutes = std::sync::Arc::new(move |request| {
+        let shared = std::sync::Arc::clone(&shared);
+        let clock = std::sync::Arc::clone(&clock);
+        Box::pin(async move {
+            let path = request
+                .path
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let Ok(mut server) = shared.lock() else {
+                return (
+                    500,
+                    serde_json::json!({ "error": "the server's state is poisoned" }),
+                );
+            };
+            ieee2030_5::server::operator::answer(
+                &mut server,
+                &ieee2030_5::server::operator::OperatorRequest {
+                    method: &request.method,
+                    path: &path,
+                    body: &request.body,
+                },
+                clock(),
+            )
+        })
+    });
+    idea_agent::json_http::serve_json(listener, routes, token, "sep2 operator interface").await;
+    Ok(())
 }

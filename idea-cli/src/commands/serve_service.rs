@@ -80,12 +80,13 @@ pub(crate) struct ServiceArgs {
     /// ledger (TE-07), each committed before the notices it causes.
     #[arg(long, value_name = "FILE")]
     pub(crate) ledger: Option<PathBuf>,
-    /// te-node, demand-response: serve the operator's HTTP/JSON interface on this address (the node's
-    /// wallets, deposits, clearing and refusals; the service's calls for flexibility).
+    /// te-node, demand-response, sep2-server: serve the operator's HTTP/JSON interface on this address (the
+    /// node's wallets, deposits, clearing and refusals; the service's calls for flexibility; the 2030.5
+    /// server's devices, programs, events and access).
     #[arg(long, value_name = "HOST:PORT", value_parser = crate::address::socket_address)]
     pub(crate) operator_api: Option<std::net::SocketAddr>,
-    /// te-node, demand-response: a file holding the bearer token the operator's interface requires (without it, the
-    /// interface must listen on a loopback address).
+    /// te-node, demand-response, sep2-server: a file holding the bearer token the operator's interface
+    /// requires (without it, the interface must listen on a loopback address).
     #[arg(long, value_name = "FILE", requires = "operator_api")]
     pub(crate) operator_token: Option<PathBuf>,
     /// demand-response: the most paid per kWh of flexibility, minor units (EUR cents) [default: 10].
@@ -349,7 +350,7 @@ impl ServiceArgs {
             return refused("--clearing-period-s", "te-node");
         }
         if self.operator_api.is_some() && !matches!(kind, "te-node" | "demand-response") {
-            return refused("--operator-api", "te-node and demand-response");
+            return refused("--operator-api", "te-node, demand-response and sep2-server");
         }
         if let (Some(address), None) = (self.operator_api, &self.operator_token)
             && !address.ip().is_loopback()
@@ -447,7 +448,7 @@ fn broker(args: &ServiceArgs, kind: &str) -> Result<(String, u16), String> {
 
 /// The listener of an HTTP/JSON interface on `address` (given as `option`), the bearer token read from
 /// `token_file`, and the address it is bound to; `None` without an address.
-async fn interface_listener(
+pub(crate) async fn interface_listener(
     address: Option<std::net::SocketAddr>,
     token_file: Option<&Path>,
     option: &str,
