@@ -305,3 +305,113 @@ fn bad_requests_say_why() {
     );
     assert_eq!(summary["devices"].as_u64(), Some(0));
 }
+
+#[test]
+fn the_operator_cancels_the_newest_event_or_all_and_sets_the_post_rate() {
+    let mut server = Server::new(300);
+    let device = lfdi(b"an inverter");
+    call(
+        &mut server,
+        "POST",
+        "/fsas",
+        json!({"description": "feeder"}),
+    );
+    for _ in 0..2 {
+        call(
+            &mut server,
+            "POST",
+            "/programs",
+            json!({"fsa": 0, "program": {"primacy": 1}}),
+        );
+    }
+    call(
+        &mut server,
+        "POST",
+        "/devices",
+        json!({"lfdi": device.to_string(), "pin": 1, "fsas": [0]}),
+    );
+    let mut mrids = Vec::new();
+    for (k, created) in [(0, T0 - 30), (1, T0 - 20), (0, T0 - 10)] {
+        let (status, event) = call(
+            &mut server,
+            "POST",
+            &format!("/programs/{k}/controls"),
+            json!({
+                "creationTime": created,
+                "interval": {"start": T0 + 600 + created - T0, "duration": 60},
+                "DERControlBase": {"opModExpLimW": {"multiplier": 0, "value": 1000}}
+            }),
+        );
+        assert_eq!(status, 201, "{event}");
+        mrids.push(event["mRID"].as_str().unwrap().to_owned());
+    }
+    // The newest (created last), then all that are left.
+    let (status, cancelled) = call(&mut server, "POST", "/controls/cancel", json!({}));
+    assert_eq!(status, 200);
+    assert_eq!(cancelled["cancelled"], json!([mrids[2]]));
+    let (_, cancelled) = call(
+        &mut server,
+        "POST",
+        "/controls/cancel",
+        json!({"all": true}),
+    );
+    let mut all: Vec<String> = cancelled["cancelled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect();
+    all.sort();
+    let mut expected = vec![mrids[0].clone(), mrids[1].clone()];
+    expected.sort();
+    assert_eq!(all, expected);
+    let (_, none_left) = call(
+        &mut server,
+        "POST",
+        "/controls/cancel",
+        json!({"all": true}),
+    );
+    assert_eq!(none_left["cancelled"], json!([]));
+    let reply = server.handle(&Request::get("/derp/1/derc/0", Some(device)), T0);
+    let control = ieee2030_5::resources::DERControl::decode(&reply.body)
+        .unwrap()
+        .0;
+    assert_eq!(control.event_status.current_status, 2);
+    // The post rate asked of mirrors.
+    let mut mup = Vec::new();
+    ieee2030_5::resources::MirrorUsagePoint {
+        mrid: ieee2030_5::primitives::Mrid::with_pen([1; 12], 1),
+        device_lfdi: device,
+        post_rate: Some(900),
+        ..Default::default()
+    }
+    .encode(&mut mup);
+    assert_eq!(
+        server
+            .handle(&Request::post("/mup", mup, Some(device)), T0)
+            .status,
+        201
+    );
+    let read = |server: &mut Server| {
+        let reply = server.handle(&Request::get("/mup/0", Some(device)), T0);
+        ieee2030_5::resources::MirrorUsagePoint::decode(&reply.body)
+            .unwrap()
+            .0
+            .post_rate
+    };
+    assert_eq!(read(&mut server), Some(900), "the device's own");
+    assert_eq!(
+        call(&mut server, "PUT", "/post-rate", json!({"seconds": 60})).0,
+        200
+    );
+    assert_eq!(read(&mut server), Some(60), "the operator's");
+    assert_eq!(
+        call(&mut server, "PUT", "/post-rate", json!({"seconds": null})).0,
+        200
+    );
+    assert_eq!(read(&mut server), Some(900));
+    assert_eq!(
+        call(&mut server, "PUT", "/post-rate", json!({"seconds": "soon"})).0,
+        400
+    );
+}

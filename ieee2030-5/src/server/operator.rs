@@ -10,6 +10,8 @@
 //! | `POST /aggregators` `{"lfdi"}` | declares an aggregator's certificate |
 //! | `PUT /registration` `{"in_band": bool, "fsas": [J…]}` | pre-enrolment, or in-band registration into these FSAs |
 //! | `PUT /poll-rate` `{"seconds"}` | the `pollRate` clients are told |
+//! | `PUT /post-rate` `{"seconds"}` | the `postRate` asked of mirror usage points (`null`: each device's own) |
+//! | `POST /controls/cancel` `{"all"?, "randomized"?}` | cancels every scheduled and active event, or the newest |
 //! | `POST /fsas` `{"description"}` | a FunctionSetAssignments (201, `{"fsa", "href"}`) |
 //! | `POST /programs` `{"fsa", "program": DERProgram}` | a DER program with its primacy (201, `{"program", "href"}`) |
 //! | `POST /programs/{K}/controls` `DERControl` | publishes an event, any CSIP-AUS mode (201, `{"href", "mRID"}`) |
@@ -75,6 +77,33 @@ pub fn answer(server: &mut Server, request: &OperatorRequest<'_>, now: i64) -> (
                 }
                 _ => error(400, "\"seconds\": a whole number of seconds"),
             }
+        }),
+        ("PUT", ["post-rate"]) => with_body(body(), |b| match b.get("seconds") {
+            Some(Value::Null) => {
+                server.set_post_rate(None);
+                (200, json!({ "post_rate": null }))
+            }
+            Some(v) => match v.as_u64().map(u32::try_from) {
+                Some(Ok(seconds)) => {
+                    server.set_post_rate(Some(seconds));
+                    (200, json!({ "post_rate": seconds }))
+                }
+                _ => error(400, "\"seconds\": a whole number of seconds, or null"),
+            },
+            None => error(400, "\"seconds\": a whole number of seconds, or null"),
+        }),
+        ("POST", ["controls", "cancel"]) => with_body(body(), |b| {
+            let all = b.get("all").and_then(Value::as_bool).unwrap_or(false);
+            let randomized = b
+                .get("randomized")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let cancelled: Vec<String> = server
+                .cancel_controls(all, randomized, now)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            (200, json!({ "cancelled": cancelled }))
         }),
         ("POST", ["fsas"]) => with_body(body(), |b| {
             let description = b.get("description").and_then(Value::as_str).unwrap_or("");
@@ -232,6 +261,7 @@ fn summary(server: &Server) -> Value {
         "responses": server.responses.len(),
         "mirrors": server.mirrors.len(),
         "poll_rate": server.poll_rate,
+        "post_rate": server.post_rate,
         "registration": match &server.registration {
             RegistrationPolicy::InBand { .. } => "in-band",
             _ => "pre-enrolled",

@@ -148,7 +148,7 @@ impl Server {
                     .mirrors
                     .iter()
                     .filter(|m| acting.covers(&m.device_lfdi))
-                    .cloned()
+                    .map(|m| self.served_mirror(m))
                     .collect();
                 let page = paging.page(&visible).to_vec();
                 reply!(MirrorUsagePointList {
@@ -166,7 +166,7 @@ impl Server {
                 index(m).and_then(|m| self.mirrors.get(m).map(|u| (m, u))),
             ) {
                 (_, Some((_, mup))) if !acting.covers(&mup.device_lfdi) => Reply::status(403),
-                (Get, Some((_, mup))) => reply!(mup),
+                (Get, Some((_, mup))) => reply!(self.served_mirror(mup)),
                 (Post, Some((m, _))) => self.post_mirror_meter_reading(m, request),
                 (_, None) => Reply::status(404),
                 _ => Reply::status(405),
@@ -640,6 +640,13 @@ impl Server {
             "/rsps/0/rsp/{}",
             self.responses.len().saturating_sub(1)
         ))
+    }
+
+    /// A mirror usage point as served: with the operator's post rate, if set.
+    fn served_mirror(&self, mup: &MirrorUsagePoint) -> MirrorUsagePoint {
+        let mut served = mup.clone();
+        served.post_rate = self.post_rate.or(served.post_rate);
+        served
     }
 
     /// The mirror usage point holding a meter reading with this mRID.

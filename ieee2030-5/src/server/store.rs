@@ -120,6 +120,8 @@ impl EventFacts {
 #[derive(Debug, Clone)]
 pub struct Server {
     pub(crate) poll_rate: u32,
+    /// The `postRate` asked of mirror usage points, if the operator set one.
+    pub(crate) post_rate: Option<u32>,
     pub(crate) quotas: Quotas,
     pub(crate) devices: Vec<Device>,
     pub(crate) fsas: Vec<Fsa>,
@@ -199,6 +201,7 @@ impl Server {
     pub fn new(poll_rate: u32) -> Self {
         Server {
             poll_rate,
+            post_rate: None,
             quotas: Quotas::default(),
             devices: Vec::new(),
             fsas: Vec::new(),
@@ -399,6 +402,38 @@ impl Server {
         control.event_status.date_time = now;
         self.notify_controls(program);
         true
+    }
+
+    /// Cancels the scheduled and active events of every program (`all`), or only the one created last;
+    /// returns the mRIDs cancelled. Subscribers are notified.
+    pub fn cancel_controls(&mut self, all: bool, randomized: bool, now: i64) -> Vec<Mrid> {
+        self.refresh(now);
+        let mut open: Vec<(ProgramIndex, i64, Mrid)> = self
+            .programs
+            .iter()
+            .enumerate()
+            .flat_map(|(k, p)| {
+                p.controls
+                    .iter()
+                    .filter(|c| matches!(c.event_status.current_status, 0 | 1))
+                    .map(move |c| (ProgramIndex(k), c.creation_time, c.mrid))
+            })
+            .collect();
+        // Newest first: creation time, then mRID, as supersession orders them.
+        open.sort_by_key(|&(_, created, mrid)| std::cmp::Reverse((created, mrid)));
+        if !all {
+            open.truncate(1);
+        }
+        open.into_iter()
+            .filter(|(k, _, mrid)| self.cancel_control(*k, mrid, randomized, now))
+            .map(|(_, _, mrid)| mrid)
+            .collect()
+    }
+
+    /// Sets the `postRate` the server asks of mirror usage points (seconds); `None` leaves each as its
+    /// device posted it.
+    pub fn set_post_rate(&mut self, seconds: Option<u32>) {
+        self.post_rate = seconds;
     }
 
     /// The responses clients have posted, in arrival order.
