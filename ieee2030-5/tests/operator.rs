@@ -415,3 +415,106 @@ fn the_operator_cancels_the_newest_event_or_all_and_sets_the_post_rate() {
         400
     );
 }
+
+#[test]
+fn a_removed_device_and_cleared_mirrors_are_gone_and_the_others_keep_their_hrefs() {
+    let mut server = Server::new(300);
+    let (alice, bob) = (lfdi(b"alice"), lfdi(b"bob"));
+    call(
+        &mut server,
+        "POST",
+        "/fsas",
+        json!({"description": "feeder"}),
+    );
+    for who in [alice, bob] {
+        let (status, _) = call(
+            &mut server,
+            "POST",
+            "/devices",
+            json!({"lfdi": who.to_string(), "pin": 1, "fsas": [0]}),
+        );
+        assert_eq!(status, 201);
+    }
+    let post_mup = |server: &mut Server, who, n: u8| {
+        let mut body = Vec::new();
+        ieee2030_5::resources::MirrorUsagePoint {
+            mrid: ieee2030_5::primitives::Mrid::with_pen([n; 12], 1),
+            device_lfdi: who,
+            ..Default::default()
+        }
+        .encode(&mut body);
+        let reply = server.handle(&Request::post("/mup", body, Some(who)), T0);
+        assert_eq!(reply.status, 201);
+        reply.location.unwrap()
+    };
+    assert_eq!(post_mup(&mut server, alice, 1), "/mup/0");
+    assert_eq!(post_mup(&mut server, bob, 2), "/mup/1");
+    // Alice removed: her EndDevice and mirror are gone, to her and to the operator.
+    let path = format!("/devices/{alice}");
+    assert_eq!(call(&mut server, "DELETE", &path, Value::Null).0, 200);
+    assert_eq!(
+        call(&mut server, "DELETE", &path, Value::Null).0,
+        404,
+        "already gone"
+    );
+    assert_eq!(
+        call(&mut server, "DELETE", "/devices/xyz", Value::Null).0,
+        400
+    );
+    assert_eq!(
+        server
+            .handle(&Request::get("/edev/0", Some(alice)), T0)
+            .status,
+        404
+    );
+    assert_eq!(
+        server.handle(&Request::get("/edev/0", None), T0).status,
+        404
+    );
+    let list = server.handle(&Request::get("/edev", Some(alice)), T0);
+    assert_eq!(EndDeviceList::decode(&list.body).unwrap().0.all, 0);
+    assert_eq!(server.handle(&Request::get("/mup/0", None), T0).status, 404);
+    // Bob's mirror keeps its href.
+    assert_eq!(
+        server.handle(&Request::get("/mup/1", Some(bob)), T0).status,
+        200
+    );
+    let (_, summary) = call(&mut server, "GET", "/", Value::Null);
+    assert_eq!(
+        (summary["devices"].as_u64(), summary["mirrors"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // Enrolled again, Alice is a new EndDevice.
+    let (_, again) = call(
+        &mut server,
+        "POST",
+        "/devices",
+        json!({"lfdi": alice.to_string(), "pin": 2, "fsas": [0]}),
+    );
+    assert_eq!(again["href"], "/edev/2");
+    assert_eq!(
+        server
+            .handle(&Request::get("/edev/2", Some(alice)), T0)
+            .status,
+        200
+    );
+    // Every mirror cleared; a new one gets a number never used before.
+    let (status, cleared) = call(&mut server, "POST", "/mirrors/clear", json!({}));
+    assert_eq!((status, cleared["removed"].as_u64()), (200, Some(1)));
+    assert_eq!(
+        server.handle(&Request::get("/mup/1", Some(bob)), T0).status,
+        404
+    );
+    assert_eq!(post_mup(&mut server, bob, 3), "/mup/2");
+    let (_, cleared) = call(
+        &mut server,
+        "POST",
+        "/mirrors/clear",
+        json!({"lfdi": alice.to_string()}),
+    );
+    assert_eq!(cleared["removed"].as_u64(), Some(0), "alice has none now");
+    assert_eq!(
+        server.handle(&Request::get("/mup/2", Some(bob)), T0).status,
+        200
+    );
+}

@@ -7,6 +7,7 @@
 //! | `GET /devices` | every EndDevice: `{"lfdi", "sfdi", "href", "registered", "in_band", "aggregator", "access", "fsas", "connection_point"}` |
 //! | `POST /devices` `{"lfdi", "pin", "fsas": [J…], "aggregator"?, "connection_point"?}` | enrols a device (201, its href) |
 //! | `POST /devices/{LFDI}/access` `{"granted": bool}` | grants or revokes a certificate's access |
+//! | `DELETE /devices/{LFDI}` | removes an EndDevice (its subscriptions, DER resources and mirrors go) |
 //! | `POST /aggregators` `{"lfdi"}` | declares an aggregator's certificate |
 //! | `PUT /registration` `{"in_band": bool, "fsas": [J…]}` | pre-enrolment, or in-band registration into these FSAs |
 //! | `PUT /poll-rate` `{"seconds"}` | the `pollRate` clients are told |
@@ -19,6 +20,7 @@
 //! | `PUT /programs/{K}/default` `DefaultDERControl` | the program's default control |
 //! | `GET /responses` | the responses devices posted (the latest 1,000) |
 //! | `GET /mirrors` | the mirror usage points and how many meter readings each holds |
+//! | `POST /mirrors/clear` `{"lfdi"?}` | removes one device's mirror usage points, or all |
 //!
 //! Resources go in as the JSON of this crate's types — the schema's element names (`"DERControlBase":
 //! {"opModExpLimW": {"multiplier": 0, "value": 5000}, "opModConnect": true}`, `"interval": {"start",
@@ -60,6 +62,24 @@ pub fn answer(server: &mut Server, request: &OperatorRequest<'_>, now: i64) -> (
         ("GET", [""]) => (200, summary(server)),
         ("GET", ["devices"]) => (200, devices(server)),
         ("POST", ["devices"]) => with_body(body(), |b| enrol(server, &b, now)),
+        ("DELETE", ["devices", lfdi]) => match HexBinary160::parse(lfdi) {
+            Ok(lfdi) if server.remove_device(&lfdi) => {
+                (200, json!({ "removed": lfdi.to_string() }))
+            }
+            Ok(lfdi) => error(404, format!("no EndDevice {lfdi}")),
+            Err(_) => error(400, "the path names no LFDI (40 hex digits)"),
+        },
+        ("POST", ["mirrors", "clear"]) => with_body(body(), |b| {
+            let device = match b.get("lfdi") {
+                None | Some(Value::Null) => None,
+                Some(_) => match lfdi_of(&b, "lfdi") {
+                    Ok(l) => Some(l),
+                    Err(e) => return e,
+                },
+            };
+            let removed = server.clear_mirrors(device.as_ref());
+            (200, json!({ "removed": removed }))
+        }),
         ("POST", ["devices", lfdi, "access"]) => with_body(body(), |b| access(server, lfdi, &b)),
         ("POST", ["aggregators"]) => with_body(body(), |b| match lfdi_of(&b, "lfdi") {
             Ok(lfdi) => {
@@ -253,7 +273,7 @@ fn control_mrid(server: &Server, k: ProgramIndex, href: &str) -> String {
 
 fn summary(server: &Server) -> Value {
     json!({
-        "devices": server.devices.len(),
+        "devices": server.devices.iter().filter(|d| !d.removed).count(),
         "aggregators": server.aggregators.len(),
         "revoked": server.revoked.len(),
         "fsas": server.fsas.len(),
@@ -274,6 +294,7 @@ fn devices(server: &Server) -> Value {
         .devices
         .iter()
         .enumerate()
+        .filter(|(_, d)| !d.removed)
         .take(MAX_LISTED)
         .map(|(i, d)| {
             json!({

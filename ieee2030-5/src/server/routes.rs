@@ -83,7 +83,12 @@ impl Server {
             (method, ["edev", i, rest @ ..]) => {
                 match index(i).filter(|i| self.may_access(&acting, *i)) {
                     Some(i) => self.device_resource(method, i, rest, request, paging),
-                    None if index(i).is_some_and(|i| i < self.devices.len()) => Reply::status(403),
+                    None if index(i)
+                        .and_then(|i| self.devices.get(i))
+                        .is_some_and(|d| !d.removed) =>
+                    {
+                        Reply::status(403)
+                    }
                     None => Reply::status(404),
                 }
             }
@@ -163,7 +168,8 @@ impl Server {
             (Post, ["mup"]) => self.post_mirror_usage_point(request),
             (method, ["mup", m]) => match (
                 method,
-                index(m).and_then(|m| self.mirrors.get(m).map(|u| (m, u))),
+                self.mirror_at(m)
+                    .and_then(|m| self.mirrors.get(m).map(|u| (m, u))),
             ) {
                 (_, Some((_, mup))) if !acting.covers(&mup.device_lfdi) => Reply::status(403),
                 (Get, Some((_, mup))) => reply!(self.served_mirror(mup)),
@@ -187,7 +193,11 @@ impl Server {
                     .chain(
                         self.devices
                             .iter()
-                            .filter(|d| d.aggregator == Some(c) && !self.revoked.contains(&d.lfdi))
+                            .filter(|d| {
+                                !d.removed
+                                    && d.aggregator == Some(c)
+                                    && !self.revoked.contains(&d.lfdi)
+                            })
                             .map(|d| d.lfdi),
                     )
                     .collect(),
@@ -195,9 +205,11 @@ impl Server {
         }
     }
 
-    /// Whether the client may see EndDevice `i`: one it acts for.
+    /// Whether the client may see EndDevice `i`: one it acts for (a removed one, nobody).
     fn may_access(&self, acting: &Acting, i: usize) -> bool {
-        self.devices.get(i).is_some_and(|d| acting.covers(&d.lfdi))
+        self.devices
+            .get(i)
+            .is_some_and(|d| !d.removed && acting.covers(&d.lfdi))
     }
 
     /// Whether the client may see FunctionSetAssignments `j`: one assigned to an EndDevice it acts for. A
@@ -208,7 +220,7 @@ impl Server {
             Acting::For(_) => self
                 .devices
                 .iter()
-                .any(|d| acting.covers(&d.lfdi) && d.fsas.contains(&j)),
+                .any(|d| !d.removed && acting.covers(&d.lfdi) && d.fsas.contains(&j)),
         }
     }
 
@@ -217,7 +229,8 @@ impl Server {
         match acting {
             Acting::Operator => true,
             Acting::For(_) => self.devices.iter().any(|d| {
-                acting.covers(&d.lfdi)
+                !d.removed
+                    && acting.covers(&d.lfdi)
                     && d.fsas
                         .iter()
                         .any(|j| self.fsas.get(j.0).is_some_and(|f| f.programs.contains(&k)))
@@ -229,7 +242,7 @@ impl Server {
         let visible = self
             .devices
             .iter()
-            .filter(|d| acting.covers(&d.lfdi))
+            .filter(|d| !d.removed && acting.covers(&d.lfdi))
             .count();
         DeviceCapability {
             href: Some("/dcap".into()),
@@ -313,12 +326,18 @@ impl Server {
         let RegistrationPolicy::InBand { fsas } = &self.registration else {
             return Reply::status(403);
         };
-        if self.devices.iter().filter(|d| d.in_band).count() >= self.quotas.in_band_devices {
+        let in_band = self
+            .devices
+            .iter()
+            .filter(|d| d.in_band && !d.removed)
+            .count();
+        if in_band >= self.quotas.in_band_devices {
             return Reply::over_quota();
         }
         let fsas = fsas.clone();
         self.devices.push(Device {
             lfdi,
+            removed: false,
             aggregator: aggregator.filter(|a| *a != lfdi),
             pin: None,
             in_band: true,
@@ -722,7 +741,7 @@ impl Server {
             for reading in mup.mirror_meter_reading {
                 merge_reading(held, reading, quotas.reading_sets);
             }
-            return Reply::created(format!("/mup/{m}"));
+            return Reply::created(held.href.clone().unwrap_or_default());
         }
         let of_device = self
             .mirrors
@@ -735,10 +754,20 @@ impl Server {
         for reading in &mut mup.mirror_meter_reading {
             keep_last(&mut reading.mirror_reading_set, self.quotas.reading_sets);
         }
-        let m = self.mirrors.len();
-        mup.href = Some(format!("/mup/{m}"));
+        // A mirror's href is its own number, kept when others are removed.
+        let href = format!("/mup/{}", self.next_mirror);
+        self.next_mirror = self.next_mirror.saturating_add(1);
+        mup.href = Some(href.clone());
         self.mirrors.push(mup);
-        Reply::created(format!("/mup/{m}"))
+        Reply::created(href)
+    }
+
+    /// Where in `mirrors` the mirror usage point `/mup/{number}` is.
+    fn mirror_at(&self, number: &str) -> Option<usize> {
+        let href = format!("/mup/{}", number.parse::<usize>().ok()?);
+        self.mirrors
+            .iter()
+            .position(|u| u.href.as_deref() == Some(href.as_str()))
     }
 
     /// `POST /mup/{m}`: a `MirrorMeterReading`, or a `MirrorMeterReadingList` of them; each replaces the one

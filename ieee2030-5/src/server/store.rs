@@ -56,6 +56,9 @@ impl Acting {
 #[derive(Debug, Clone)]
 pub(crate) struct Device {
     pub(crate) lfdi: HexBinary160,
+    /// Removed by the operator: invisible to every client, its href not reused (enrolling the LFDI again
+    /// makes a new EndDevice).
+    pub(crate) removed: bool,
     /// The aggregator (CSIP-AUS) whose certificate manages this EndDevice, if any.
     pub(crate) aggregator: Option<HexBinary160>,
     /// The registration PIN the operator enrolled; `None` for a device registered in band and not yet
@@ -128,6 +131,8 @@ pub struct Server {
     pub(crate) programs: Vec<Program>,
     pub(crate) responses: Vec<DERControlResponse>,
     pub(crate) mirrors: Vec<MirrorUsagePoint>,
+    /// The number of the next mirror usage point's href (`/mup/{n}`), never reused.
+    pub(crate) next_mirror: usize,
     pub(crate) notifications: VecDeque<OutgoingNotification>,
     pub(crate) registration: RegistrationPolicy,
     /// Certificates (LFDIs) of aggregators: each manages the EndDevices of other LFDIs.
@@ -208,6 +213,7 @@ impl Server {
             programs: Vec::new(),
             responses: Vec::new(),
             mirrors: Vec::new(),
+            next_mirror: 0,
             notifications: VecDeque::new(),
             registration: RegistrationPolicy::default(),
             aggregators: Vec::new(),
@@ -252,7 +258,7 @@ impl Server {
     /// function set assignments it gets (a device registered in band is confirmed this way). Returns its
     /// EndDevice's href.
     pub fn enrol(&mut self, lfdi: HexBinary160, pin: u32, fsas: &[FsaId], now: i64) -> String {
-        if let Some(i) = self.devices.iter().position(|d| d.lfdi == lfdi) {
+        if let Some(i) = self.device_of(&lfdi) {
             if let Some(device) = self.devices.get_mut(i) {
                 device.pin = Some(pin);
                 device.in_band = false;
@@ -263,6 +269,7 @@ impl Server {
         }
         self.devices.push(Device {
             lfdi,
+            removed: false,
             aggregator: None,
             pin: Some(pin),
             in_band: false,
@@ -553,9 +560,38 @@ impl Server {
         })
     }
 
-    /// The index of the device with this LFDI.
+    /// The index of the device with this LFDI (not removed).
     pub(crate) fn device_of(&self, lfdi: &HexBinary160) -> Option<usize> {
-        self.devices.iter().position(|d| d.lfdi == *lfdi)
+        self.devices
+            .iter()
+            .position(|d| d.lfdi == *lfdi && !d.removed)
+    }
+
+    /// Removes the EndDevice with this LFDI (CSIP-AUS "ensure-end-device registered: false"): it is no
+    /// longer served, its subscriptions end, its DER resources and mirrors go; its responses stay on
+    /// record. False if there is no such device.
+    pub fn remove_device(&mut self, lfdi: &HexBinary160) -> bool {
+        let Some(i) = self.device_of(lfdi) else {
+            return false;
+        };
+        if let Some(d) = self.devices.get_mut(i) {
+            d.removed = true;
+            d.fsas.clear();
+            d.subscriptions.clear();
+            d.der = Default::default();
+            d.pin = None;
+        }
+        self.clear_mirrors(Some(lfdi));
+        true
+    }
+
+    /// Removes the mirror usage points of the device with this LFDI, or all of them (`None`); the others
+    /// keep their hrefs. Returns how many went.
+    pub fn clear_mirrors(&mut self, device: Option<&HexBinary160>) -> usize {
+        let before = self.mirrors.len();
+        self.mirrors
+            .retain(|m| device.is_some_and(|d| m.device_lfdi != *d));
+        before.saturating_sub(self.mirrors.len())
     }
 
     /// The SFDI of device `i`.
