@@ -357,21 +357,6 @@ fn service_and_device_options_do_not_mix_and_bad_keys_are_named() {
     let _ = std::fs::remove_file(&key);
 }
 
-/// One HTTP/1.1 request with a bearer token; the whole answer.
-fn http(host: &str, method: &str, path: &str, token: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let mut tcp = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        tcp,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    tcp.read_to_string(&mut answer).unwrap();
-    answer
-}
-
 /// The demonstration complex's devices on MQTT, the directory, the load-shedding service and cell 4's agent,
 /// each a process: the owner asks through the agent's interface to shed load; the service, found through the
 /// directory, opens the workshop's relay (its published state says so), then closes it on restore.

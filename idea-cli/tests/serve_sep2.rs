@@ -19,10 +19,40 @@ fn read(name: &str) -> Vec<u8> {
     std::fs::read(certs().join(name)).unwrap()
 }
 
-#[test]
-fn a_device_registers_and_receives_the_demonstration_event() {
+/// The LFDI of the test device's certificate.
+fn device_lfdi() -> ieee2030_5::primitives::HexBinary160 {
+    tls::Identity::from_pem(&read("device.pem"), &read("device.key"))
+        .unwrap()
+        .lfdi()
+}
+
+/// Our DER client with the test device's certificate, for the server at `address`.
+fn der_client(address: String, pin: Option<u32>) -> DerClient {
     let device = tls::Identity::from_pem(&read("device.pem"), &read("device.key")).unwrap();
     let lfdi = device.lfdi();
+    let config = tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
+    let connector = RustlsConnector {
+        address,
+        server_name: "localhost".try_into().unwrap(),
+        config: Arc::new(config),
+    };
+    DerClient::new(
+        Connection::new(connector, "localhost"),
+        ClientConfig {
+            lfdi,
+            pin,
+            dcap: "/dcap".into(),
+            server: "demo".into(),
+            device_category: None,
+            supported: ModeSet::all(),
+            seed: 1,
+        },
+    )
+}
+
+#[test]
+fn a_device_registers_and_receives_the_demonstration_event() {
+    let lfdi = device_lfdi();
     let path = |name: &str| certs().join(name).display().to_string();
     let enrolment = format!("{lfdi}=424242");
     let (_served, address) = serve(
@@ -38,24 +68,7 @@ fn a_device_registers_and_receives_the_demonstration_event() {
             &enrolment,
         ],
     );
-    let config = tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
-    let connector = RustlsConnector {
-        address,
-        server_name: "localhost".try_into().unwrap(),
-        config: Arc::new(config),
-    };
-    let mut client = DerClient::new(
-        Connection::new(connector, "localhost"),
-        ClientConfig {
-            lfdi,
-            pin: Some(424_242),
-            dcap: "/dcap".into(),
-            server: "demo".into(),
-            device_category: None,
-            supported: ModeSet::all(),
-            seed: 1,
-        },
-    );
+    let mut client = der_client(address, Some(424_242));
     let now = ieee2030_5::net::system_clock()();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -107,27 +120,7 @@ fn with_in_band_registration_an_unenrolled_device_registers_itself() {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (_served, address) = serve("sep2-server", &args);
-        let device = tls::Identity::from_pem(&read("device.pem"), &read("device.key")).unwrap();
-        let lfdi = device.lfdi();
-        let config =
-            tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
-        let connector = RustlsConnector {
-            address,
-            server_name: "localhost".try_into().unwrap(),
-            config: Arc::new(config),
-        };
-        let mut client = DerClient::new(
-            Connection::new(connector, "localhost"),
-            ClientConfig {
-                lfdi,
-                pin: None,
-                dcap: "/dcap".into(),
-                server: "demo".into(),
-                device_category: None,
-                supported: ModeSet::all(),
-                seed: 1,
-            },
-        );
+        let mut client = der_client(address, None);
         let now = ieee2030_5::net::system_clock()();
         let stepped = runtime.block_on(client.step(now));
         if in_band {
@@ -139,21 +132,6 @@ fn with_in_band_registration_an_unenrolled_device_registers_itself() {
             assert!(refused.contains("403"), "{refused}");
         }
     }
-}
-
-/// One HTTP/1.1 exchange with a bearer token; the whole answer.
-fn http(host: &str, method: &str, path: &str, token: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let mut tcp = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        tcp,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    tcp.read_to_string(&mut answer).unwrap();
-    answer
 }
 
 /// `--operator-api`: the operator enrols a device and publishes an event over HTTP/JSON behind a bearer
@@ -187,11 +165,10 @@ fn the_operator_enrols_and_publishes_over_its_http_interface() {
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("no operator interface in {first}"))
         .to_owned();
-    let refused = http(&operator, "GET", "/", "wrong", "");
+    let refused = common::http(&operator, "GET", "/", "wrong", "");
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
-    let device = tls::Identity::from_pem(&read("device.pem"), &read("device.key")).unwrap();
-    let lfdi = device.lfdi();
-    let enrolled = http(
+    let lfdi = device_lfdi();
+    let enrolled = common::http(
         &operator,
         "POST",
         "/devices",
@@ -202,7 +179,7 @@ fn the_operator_enrols_and_publishes_over_its_http_interface() {
     );
     assert!(enrolled.starts_with("HTTP/1.1 201"), "{enrolled}");
     let now = ieee2030_5::net::system_clock()();
-    let event = http(
+    let event = common::http(
         &operator,
         "POST",
         "/programs/0/controls",
@@ -214,24 +191,7 @@ fn the_operator_enrols_and_publishes_over_its_http_interface() {
     );
     assert!(event.starts_with("HTTP/1.1 201"), "{event}");
     // The device registers with the PIN the operator enrolled and runs the export limit.
-    let config = tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
-    let connector = RustlsConnector {
-        address,
-        server_name: "localhost".try_into().unwrap(),
-        config: Arc::new(config),
-    };
-    let mut client = DerClient::new(
-        Connection::new(connector, "localhost"),
-        ClientConfig {
-            lfdi,
-            pin: Some(555),
-            dcap: "/dcap".into(),
-            server: "demo".into(),
-            device_category: None,
-            supported: ModeSet::all(),
-            seed: 1,
-        },
-    );
+    let mut client = der_client(address, Some(555));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -243,7 +203,7 @@ fn the_operator_enrols_and_publishes_over_its_http_interface() {
         Some(1500),
         "the operator's event is active"
     );
-    let devices = http(&operator, "GET", "/devices", "s3cret", "");
+    let devices = common::http(&operator, "GET", "/devices", "s3cret", "");
     assert!(
         devices.contains(r#""connection_point":"4123456789""#),
         "{devices}"
