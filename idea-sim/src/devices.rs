@@ -394,6 +394,8 @@ pub struct Sep2Registration {
     pub in_band: bool,
     /// Aggregators' certificates (LFDIs): each registers and acts for EndDevices of other LFDIs.
     pub aggregators: Vec<ieee2030_5::primitives::HexBinary160>,
+    /// No FunctionSetAssignments, program, default control or event: the operator creates them.
+    pub empty: bool,
 }
 
 /// Serves an IEEE 2030.5 DER server on `listener` until the task is dropped (it holds no measurements, so
@@ -407,55 +409,19 @@ pub async fn sep2_server(
     registration: &Sep2Registration,
     faults: &Faults,
 ) -> Result<(ieee2030_5::net::SharedServer, Tasks), String> {
-    use ieee2030_5::primitives::HexBinary;
-    use ieee2030_5::resources::{
-        DERControl, DERControlBase, DERProgram, DateTimeInterval, DefaultDERControl,
-    };
     let clock = ieee2030_5::net::system_clock();
     let now = clock();
     let mut server = ieee2030_5::server::Server::new(60);
-    let fsa = server.add_fsa("IDEA demonstration feeder");
-    let program = server.add_program(
-        fsa,
-        DERProgram {
-            description: Some("IDEA export management".into()),
-            primacy: 1,
-            ..Default::default()
-        },
-    );
-    let base = |percent: u16| DERControlBase {
-        op_mod_max_lim_w: Some(percent.saturating_mul(100)),
-        ..Default::default()
+    let fsas = if registration.empty {
+        Vec::new()
+    } else {
+        vec![demonstration(&mut server, now)]
     };
-    server.set_default(
-        program,
-        DefaultDERControl {
-            der_control_base: base(100),
-            ..Default::default()
-        },
-    );
-    server.add_control(
-        program,
-        DERControl {
-            creation_time: now,
-            interval: DateTimeInterval {
-                start: now.saturating_add(60),
-                duration: 300,
-                ..Default::default()
-            },
-            der_control_base: base(50),
-            response_required: Some(HexBinary([0x03])),
-            ..Default::default()
-        },
-        now,
-    );
     for (lfdi, pin) in &registration.enrol {
-        server.enrol(*lfdi, *pin, &[fsa], now);
+        server.enrol(*lfdi, *pin, &fsas, now);
     }
     if registration.in_band {
-        server.set_registration_policy(ieee2030_5::server::RegistrationPolicy::InBand {
-            fsas: vec![fsa],
-        });
+        server.set_registration_policy(ieee2030_5::server::RegistrationPolicy::InBand { fsas });
     }
     for aggregator in &registration.aggregators {
         server.add_aggregator(*aggregator);
@@ -503,4 +469,49 @@ pub async fn sep2_server(
         Ok(())
     });
     Ok((shared, tasks))
+}
+
+/// The demonstration content of `idea serve sep2-server`: one FSA with one DER program (primacy 1), a
+/// `DefaultDERControl` of 100 % and an event a minute after `now` limiting to 50 % for five minutes.
+fn demonstration(server: &mut ieee2030_5::server::Server, now: i64) -> ieee2030_5::server::FsaId {
+    use ieee2030_5::primitives::HexBinary;
+    use ieee2030_5::resources::{
+        DERControl, DERControlBase, DERProgram, DateTimeInterval, DefaultDERControl,
+    };
+    let fsa = server.add_fsa("IDEA demonstration feeder");
+    let program = server.add_program(
+        fsa,
+        DERProgram {
+            description: Some("IDEA export management".into()),
+            primacy: 1,
+            ..Default::default()
+        },
+    );
+    let base = |percent: u16| DERControlBase {
+        op_mod_max_lim_w: Some(percent.saturating_mul(100)),
+        ..Default::default()
+    };
+    server.set_default(
+        program,
+        DefaultDERControl {
+            der_control_base: base(100),
+            ..Default::default()
+        },
+    );
+    server.add_control(
+        program,
+        DERControl {
+            creation_time: now,
+            interval: DateTimeInterval {
+                start: now.saturating_add(60),
+                duration: 300,
+                ..Default::default()
+            },
+            der_control_base: base(50),
+            response_required: Some(HexBinary([0x03])),
+            ..Default::default()
+        },
+        now,
+    );
+    fsa
 }

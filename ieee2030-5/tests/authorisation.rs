@@ -161,10 +161,10 @@ fn world() -> World {
             }
             .encode(b)
         });
-        assert_eq!(put(&mut w, &cp, nmi, who).status, 204);
+        assert_eq!(put(&mut w, &cp, nmi, who).status, 201);
         let ders = format!("/edev/{i}/der/0/ders");
         let status = sample("23_DERStatus.ode.xml");
-        assert_eq!(put(&mut w, &ders, status, who).status, 204);
+        assert_eq!(put(&mut w, &ders, status, who).status, 201);
     }
     w
 }
@@ -632,10 +632,17 @@ fn the_der_function_set_is_put_by_the_device_and_read_back() {
             put(&mut w, &href, b"<DERStatus".to_vec(), alice).status,
             400
         );
+        let first = put(&mut w, &href, sample(file), alice);
         assert_eq!(
-            put(&mut w, &href, sample(file), alice).status,
-            204,
-            "{href}"
+            (first.status, first.location.as_deref()),
+            (201, Some(href.as_str())),
+            "{href} created"
+        );
+        let again = put(&mut w, &href, sample(file), alice);
+        assert_eq!(
+            (again.status, again.location.as_deref()),
+            (204, Some(href.as_str())),
+            "{href} replaced"
         );
         assert_eq!(get(&mut w, &href, alice).status, 200, "{href}");
         assert_eq!(get(&mut w, &href, bob).status, 403, "{href} to bob");
@@ -690,6 +697,32 @@ fn the_der_function_set_is_put_by_the_device_and_read_back() {
     assert_eq!(get(&mut w, "/edev/0/der/1", alice).status, 404);
 }
 
+/// A hexBinary's octet count is part of its value: what the device put (`03`, one octet) is what it reads
+/// back, not the four octets of the schema's widest `HexBinary32`; the served document carries the
+/// server's href whatever the device wrote.
+#[test]
+fn der_documents_are_read_back_as_written_with_the_servers_href() {
+    let mut w = world();
+    let alice = w.alice;
+    let written = br#"<DERCapability xmlns="urn:ieee:std:2030.5:ns" href="/somewhere/else"><modesSupported>03</modesSupported><rtgMaxW><multiplier>0</multiplier><value>5000</value></rtgMaxW><type>4</type></DERCapability>"#;
+    assert_eq!(
+        put(&mut w, "/edev/0/der/0/dercap", written.to_vec(), alice).status,
+        201
+    );
+    let served = get(&mut w, "/edev/0/der/0/dercap", alice);
+    let text = String::from_utf8(served.body.clone()).unwrap();
+    assert!(
+        text.contains("<modesSupported>03</modesSupported>"),
+        "{text}"
+    );
+    assert!(!text.contains("/somewhere/else"), "{text}");
+    let decoded = ieee2030_5::resources::DERCapability::decode(&served.body)
+        .unwrap()
+        .0;
+    assert_eq!(decoded.href.as_deref(), Some("/edev/0/der/0/dercap"));
+    assert_eq!(decoded.modes_supported.to_u64(), 3);
+}
+
 #[test]
 fn the_connection_point_is_linked_put_by_the_device_and_set_by_the_operator() {
     let mut w = world();
@@ -732,11 +765,32 @@ fn the_connection_point_is_linked_put_by_the_device_and_set_by_the_operator() {
         put(&mut w, "/edev/0/cp", sample("23_DERStatus.ode.xml"), alice).status,
         400
     );
+    // CSIP-AUS: the identifier is an NMI — ten characters without O and I, and its checksum digit if given.
+    for refused in [
+        "NOTAVALIDID",
+        "410200000",
+        "41020000003",
+        "4102000000X",
+        "41020O0000",
+    ] {
+        let reply = put(&mut w, "/edev/0/cp", nmi(refused), alice);
+        let error = ieee2030_5::resources::Error::decode(&reply.body).unwrap().0;
+        assert_eq!((reply.status, error.reason_code), (400, 1), "{refused}");
+    }
     assert_eq!(
         w.server.connection_point(&alice),
         Some("4123456780"),
         "unchanged"
     );
+    for accepted in ["41020000002", "41020000026", "QAAAVZZZZZ3", "2001985732"] {
+        let reply = put(&mut w, "/edev/0/cp", nmi(accepted), alice);
+        assert_eq!(
+            (reply.status, reply.location.as_deref()),
+            (204, Some("/edev/0/cp")),
+            "{accepted}"
+        );
+        assert_eq!(w.server.connection_point(&alice), Some(accepted));
+    }
     // The operator sets it; the device reads what the operator set.
     assert!(w.server.set_connection_point(&alice, "4111111111"));
     assert!(!w.server.set_connection_point(&stranger, "4111111111"));
@@ -798,7 +852,7 @@ fn an_aggregator_acts_for_the_end_devices_it_manages_and_no_others() {
             aggregator
         )
         .status,
-        204
+        201
     );
     assert_eq!(
         post(&mut w, "/mup", mup(50, d1, 3, &[51]), aggregator).status,

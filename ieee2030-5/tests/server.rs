@@ -233,8 +233,20 @@ fn programs_and_events_are_listed_in_the_standards_order_with_paging() {
     );
     let primacies: Vec<u8> = programs.der_program.iter().map(|p| p.primacy).collect();
     assert_eq!(primacies, [1, 9], "by primacy");
-    assert!(programs.der_program[1].default_der_control_link.is_some());
-    assert!(programs.der_program[0].default_der_control_link.is_none());
+    // Every program has its DefaultDERControl from the start; one the operator never set carries no mode.
+    for program in &programs.der_program {
+        let href = &program.default_der_control_link.as_ref().unwrap().href;
+        let default = body(
+            &get(&mut w, href, Some(alice), T0),
+            DefaultDERControl::decode,
+        );
+        let unset = program.primacy == 1;
+        assert_eq!(
+            default.der_control_base.op_mod_max_lim_w.is_none(),
+            unset,
+            "{href}"
+        );
+    }
     let event = body(&get(&mut w, &newer, Some(alice), T0), DERControl::decode);
     assert_eq!(event.reply_to.as_deref(), Some("/rsps/0/rsp"));
 }
@@ -512,7 +524,7 @@ fn every_reply_is_schema_valid() {
     ] {
         let body = samples.iter().find(|(f, _)| f == file).unwrap().1.clone();
         let reply = w.server.handle(&Request::put(href, body, Some(alice)), T0);
-        assert_eq!(reply.status, 204, "{href}");
+        assert_eq!(reply.status, 201, "{href}");
     }
     let dir = common::scratch("server");
     let mut files = Vec::new();

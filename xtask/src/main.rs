@@ -1,13 +1,14 @@
 //! Project automation.
 //!
 //! `cargo xtask test` prepares the interoperability peers (a Python virtual environment built from the pinned
-//! `interop/requirements.txt`) and then runs every check CI runs, in this order, stopping at the first failure:
+//! `interop/requirements.txt`, and the CSIP-AUS harness in its own Python ≥ 3.12 — see `cactus.rs`) and then runs every check CI runs, in this order, stopping at the first failure:
 //! `cargo fmt --check`, clippy with `-D warnings` on all targets, rustdoc with `-D warnings`, and the tests of
 //! the whole workspace, all with every feature on (the tokio transports included), then the C ABI's checks
 //! (`ffi` module: header drift, the C programs natively, under Valgrind and with the sanitizers). `--no-lint`
 //! runs only the peers and the tests.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cactus;
 mod ffi;
 mod ffi_consumers;
 mod ffi_install;
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&root, args.iter().any(|a| a == "--no-lint")),
-        Some("peers") => prepare_peers(&root).map(|_| ()),
+        Some("peers") => prepare_peers(&root).and_then(|_| cactus::prepare(&root).map(|_| ())),
         Some("ffi-header") => ffi::header(&root, args.iter().any(|a| a == "--check")),
         Some("ffi") => ffi::c_tests(&root),
         Some("ffi-install") => match args
@@ -58,6 +59,7 @@ fn workspace_root() -> PathBuf {
 
 fn test(root: &Path, no_lint: bool) -> Result<(), String> {
     let python = prepare_peers(root)?;
+    let harness = cactus::prepare(root)?;
     let mut steps: Vec<Step> = Vec::new();
     if !no_lint {
         steps.push(("rustfmt", vec!["fmt", "--all", "--check"], vec![]));
@@ -92,6 +94,8 @@ fn test(root: &Path, no_lint: bool) -> Result<(), String> {
         if let Some(python) = &python {
             cmd.env("IDEA_PYTHON", python);
         }
+        cmd.env("IDEA_CACTUS_ROOT", &harness.root)
+            .env("IDEA_CACTUS_PYTHON", &harness.python);
         let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
         if !status.success() {
             return Err(format!("{name} failed ({status})"));

@@ -65,6 +65,10 @@ pub(crate) struct ServeArgs {
     /// EndDevices of other LFDIs.
     #[arg(long, value_name = "LFDI", value_parser = parse_lfdi)]
     pub(crate) aggregator: Vec<ieee2030_5::primitives::HexBinary160>,
+    /// sep2-server: start with no FunctionSetAssignments, program, default control or event — the operator
+    /// creates them through --operator-api.
+    #[arg(long)]
+    pub(crate) empty: bool,
     /// Devices: the microgrid they are part of, a topology file (TOML) [default: the built-in
     /// demonstration complex, demo-microgrid].
     #[arg(long, value_name = "FILE")]
@@ -181,7 +185,7 @@ impl ServeOptions {
             );
         }
         if self.enrol && kind != "sep2-server" {
-            return refused("--enrol, --in-band or --aggregator", "sep2-server");
+            return refused("--enrol, --in-band, --aggregator or --empty", "sep2-server");
         }
         if self.model && kind == "sep2-server" {
             return refused(
@@ -430,6 +434,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         enrol,
         in_band,
         aggregator,
+        empty,
         topology,
         element,
         seed,
@@ -447,6 +452,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
             || cert.is_some()
             || !enrol.is_empty()
             || *in_band
+            || *empty
             || !aggregator.is_empty()
             || topology.is_some()
             || element.is_some()
@@ -505,7 +511,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         base: base.is_some(),
         unit: unit.is_some(),
         tls: tls.is_some(),
-        enrol: !enrol.is_empty() || *in_band || !aggregator.is_empty(),
+        enrol: !enrol.is_empty() || *in_band || *empty || !aggregator.is_empty(),
         model: topology.is_some() || element.is_some() || seed.is_some() || speed.is_some(),
         stale: fault
             .iter()
@@ -543,6 +549,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
             enrol: enrol.clone(),
             in_band: *in_band,
             aggregators: aggregator.clone(),
+            empty: *empty,
         },
         operator_api: operator.as_ref().and_then(|(api, _)| *api),
         operator_token: operator.and_then(|(_, token)| token),

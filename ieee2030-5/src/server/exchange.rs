@@ -71,7 +71,7 @@ impl Request {
 pub struct Reply {
     /// HTTP status (200, 201, 204, 400, 403, 404, 405, 429).
     pub status: u16,
-    /// The `Location` header of a `201 Created`.
+    /// The `Location` header: of a `201 Created`, and of a `204` to a `PUT` (where the resource is).
     pub location: Option<String>,
     /// The body: an IEEE 2030.5 document, or empty.
     pub body: Vec<u8>,
@@ -110,16 +110,26 @@ impl Reply {
         }
     }
 
-    /// `400 Bad Request` with an `Error` document (`reasonCode` 0: invalid request format).
     /// 429 Too Many Requests: the client's quota of what the server keeps is used up.
     pub(crate) fn over_quota() -> Self {
         Reply::status(429)
     }
 
+    /// `400 Bad Request` with an `Error` document (`reasonCode` 0: invalid request format).
     pub(crate) fn bad_request() -> Self {
+        Reply::refused(0)
+    }
+
+    /// `400 Bad Request` with an `Error` document (`reasonCode` 1: invalid request values — a
+    /// well-formed document whose values the server does not accept).
+    pub(crate) fn invalid_values() -> Self {
+        Reply::refused(1)
+    }
+
+    fn refused(reason_code: u16) -> Self {
         let mut body = Vec::new();
         crate::resources::Error {
-            reason_code: 0,
+            reason_code,
             ..Default::default()
         }
         .encode(&mut body);

@@ -37,4 +37,6 @@ mod routes;
 mod store;
 
 pub use exchange::{MAX_PAGE, MEDIA_TYPE, Method, Reply, Request};
-pub use store::{FsaId, OutgoingNotification, ProgramIndex, Quotas, RegistrationPolicy, Server};
+pub use store::{
+    FsaId, OutgoingNotification, Polled, ProgramIndex, Quotas, RegistrationPolicy, Server,
+};

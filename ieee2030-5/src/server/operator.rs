@@ -7,10 +7,11 @@
 //! | `GET /devices` | every EndDevice: `{"lfdi", "sfdi", "href", "registered", "in_band", "aggregator", "access", "fsas", "connection_point"}` |
 //! | `POST /devices` `{"lfdi", "pin", "fsas": [J…], "aggregator"?, "connection_point"?}` | enrols a device (201, its href) |
 //! | `POST /devices/{LFDI}/access` `{"granted": bool}` | grants or revokes a certificate's access |
+//! | `PUT /devices/{LFDI}/fsas` `{"fsas": [J…]}` | the FunctionSetAssignments of an EndDevice |
 //! | `DELETE /devices/{LFDI}` | removes an EndDevice (its subscriptions, DER resources and mirrors go) |
 //! | `POST /aggregators` `{"lfdi"}` | declares an aggregator's certificate |
 //! | `PUT /registration` `{"in_band": bool, "fsas": [J…]}` | pre-enrolment, or in-band registration into these FSAs |
-//! | `PUT /poll-rate` `{"seconds"}` | the `pollRate` clients are told |
+//! | `PUT /poll-rate` `{"seconds", "resource"?}` | the `pollRate` clients are told, everywhere or in one resource (`"EndDeviceList"`, `"DERProgramList"`, … — [`Polled`]) |
 //! | `PUT /post-rate` `{"seconds"}` | the `postRate` asked of mirror usage points (`null`: each device's own) |
 //! | `POST /controls/cancel` `{"all"?, "randomized"?}` | cancels every scheduled and active event, or the newest |
 //! | `POST /fsas` `{"description"}` | a FunctionSetAssignments (201, `{"fsa", "href"}`) |
@@ -30,7 +31,7 @@
 //!
 //! Serving it over HTTP, behind a bearer token, is the caller's (`idea serve sep2-server --operator-api`).
 
-use super::store::{FsaId, ProgramIndex, RegistrationPolicy, Server};
+use super::store::{FsaId, Polled, ProgramIndex, RegistrationPolicy, Server};
 use crate::identity::sfdi;
 use crate::primitives::{HexBinary160, Mrid};
 use crate::resources::{DERControl, DERProgram, DefaultDERControl};
@@ -89,13 +90,22 @@ pub fn answer(server: &mut Server, request: &OperatorRequest<'_>, now: i64) -> (
             Err(e) => e,
         }),
         ("PUT", ["registration"]) => with_body(body(), |b| registration(server, &b)),
-        ("PUT", ["poll-rate"]) => with_body(body(), |b| {
-            match b.get("seconds").and_then(Value::as_u64).map(u32::try_from) {
-                Some(Ok(seconds)) => {
-                    server.set_poll_rate(seconds);
-                    (200, json!({ "poll_rate": seconds }))
-                }
-                _ => error(400, "\"seconds\": a whole number of seconds"),
+        ("PUT", ["poll-rate"]) => with_body(body(), |b| poll_rate(server, &b)),
+        ("PUT", ["devices", lfdi, "fsas"]) => with_body(body(), |b| {
+            let Ok(lfdi) = HexBinary160::parse(lfdi) else {
+                return error(400, "the path names no LFDI (40 hex digits)");
+            };
+            let fsas = match fsas_of(server, &b) {
+                Ok(f) => f,
+                Err(e) => return e,
+            };
+            if server.assign_fsas(&lfdi, &fsas, now) {
+                (
+                    200,
+                    json!({ "lfdi": lfdi.to_string(), "fsas": fsas.iter().map(|f| f.0).collect::<Vec<_>>() }),
+                )
+            } else {
+                error(404, format!("no EndDevice {lfdi}"))
             }
         }),
         ("PUT", ["post-rate"]) => with_body(body(), |b| match b.get("seconds") {
@@ -281,6 +291,10 @@ fn summary(server: &Server) -> Value {
         "responses": server.responses.len(),
         "mirrors": server.mirrors.len(),
         "poll_rate": server.poll_rate,
+        "poll_rates": Polled::ALL
+            .iter()
+            .map(|p| (p.name().to_owned(), json!(server.poll_rate_of(*p))))
+            .collect::<serde_json::Map<_, _>>(),
         "post_rate": server.post_rate,
         "registration": match &server.registration {
             RegistrationPolicy::InBand { .. } => "in-band",
@@ -306,7 +320,7 @@ fn devices(server: &Server) -> Value {
                 "aggregator": d.aggregator.map(|a| a.to_string()),
                 "access": if server.revoked.contains(&d.lfdi) { "revoked" } else { "granted" },
                 "fsas": d.fsas.iter().map(|f| f.0).collect::<Vec<_>>(),
-                "connection_point": d.der.connection_point.as_ref().map(|c| c.connection_point_id.clone()),
+                "connection_point": d.der.connection_point.as_ref().map(|c| c.value.connection_point_id.clone()),
             })
         })
         .collect();
@@ -347,6 +361,38 @@ fn enrol(server: &mut Server, body: &Value, now: i64) -> (u16, Value) {
         server.set_connection_point(&lfdi, id);
     }
     (201, json!({ "href": href }))
+}
+
+fn poll_rate(server: &mut Server, body: &Value) -> (u16, Value) {
+    let Some(Ok(seconds)) = body
+        .get("seconds")
+        .and_then(Value::as_u64)
+        .map(u32::try_from)
+    else {
+        return error(400, "\"seconds\": a whole number of seconds");
+    };
+    match body.get("resource") {
+        None | Some(Value::Null) => {
+            server.set_poll_rate(seconds);
+            (200, json!({ "poll_rate": seconds }))
+        }
+        Some(name) => match name.as_str().and_then(Polled::from_name) {
+            Some(resource) => {
+                server.set_poll_rate_of(resource, seconds);
+                (
+                    200,
+                    json!({ "resource": resource.name(), "poll_rate": seconds }),
+                )
+            }
+            None => error(
+                400,
+                format!(
+                    "\"resource\": one of {}",
+                    Polled::ALL.map(Polled::name).join(", ")
+                ),
+            ),
+        },
+    }
 }
 
 fn access(server: &mut Server, lfdi: &str, body: &Value) -> (u16, Value) {

@@ -19,7 +19,7 @@
 //! ```
 
 use super::exchange::{Method, Paging, Reply, Request};
-use super::store::{Acting, Device, FsaId, ProgramIndex, RegistrationPolicy, Server};
+use super::store::{Acting, Device, FsaId, Polled, ProgramIndex, RegistrationPolicy, Server};
 use crate::identity::sfdi;
 use crate::primitives::HexBinary160;
 use crate::resources::{
@@ -73,7 +73,7 @@ impl Server {
             (Get, ["dcap"]) => reply!(self.device_capability(&acting)),
             (Get, ["tm"]) => reply!(Time {
                 href: Some("/tm".into()),
-                poll_rate: Some(self.poll_rate),
+                poll_rate: Some(self.poll_rate_of(Polled::Time)),
                 current_time: now,
                 quality: 7,
                 ..Default::default()
@@ -160,7 +160,7 @@ impl Server {
                     href: Some("/mup".into()),
                     all: count(visible.len()),
                     results: count(page.len()),
-                    poll_rate: Some(self.poll_rate),
+                    poll_rate: Some(self.poll_rate_of(Polled::MirrorUsagePointList)),
                     mirror_usage_point: page,
                     ..Default::default()
                 })
@@ -246,7 +246,7 @@ impl Server {
             .count();
         DeviceCapability {
             href: Some("/dcap".into()),
-            poll_rate: Some(self.poll_rate),
+            poll_rate: Some(self.poll_rate_of(Polled::DeviceCapability)),
             response_set_list_link: list_link("/rsps".into(), 1),
             time_link: link("/tm".into()),
             end_device_list_link: list_link("/edev".into(), visible),
@@ -293,7 +293,7 @@ impl Server {
             subscribable: Some(0),
             all: count(visible.len()),
             results: count(page.len()),
-            poll_rate: Some(self.poll_rate),
+            poll_rate: Some(self.poll_rate_of(Polled::EndDeviceList)),
             end_device: page,
             ..Default::default()
         }
@@ -389,7 +389,7 @@ impl Server {
             (Method::Get, ["rg"]) => match device.pin {
                 Some(pin) => reply!(Registration {
                     href: Some(format!("/edev/{i}/rg")),
-                    poll_rate: Some(self.poll_rate),
+                    poll_rate: Some(self.poll_rate_of(Polled::Registration)),
                     date_time_registered: device.registered,
                     pin,
                     ..Default::default()
@@ -406,7 +406,7 @@ impl Server {
                     subscribable: Some(0),
                     all: count(all.len()),
                     results: count(page.len()),
-                    poll_rate: Some(self.poll_rate),
+                    poll_rate: Some(self.poll_rate_of(Polled::FunctionSetAssignmentsList)),
                     function_set_assignments: page,
                     ..Default::default()
                 })
@@ -522,7 +522,7 @@ impl Server {
             subscribable: Some(0),
             all: count(all.len()),
             results: count(page.len()),
-            poll_rate: Some(self.poll_rate),
+            poll_rate: Some(self.poll_rate_of(Polled::DERProgramList)),
             der_program: page,
             ..Default::default()
         })
@@ -776,6 +776,15 @@ impl Server {
         let readings = match crate::resources::decode(&request.body) {
             Ok((AnyResource::MirrorMeterReading(r), _)) => vec![r],
             Ok((AnyResource::MirrorMeterReadingList(l), _)) => l.mirror_meter_reading,
+            Err(crate::Error::Structure {
+                resource: "MirrorMeterReadingList",
+                field: "all" | "results",
+                reason: "missing",
+                ..
+            }) => match posted_list(&request.body) {
+                Some(l) => l.mirror_meter_reading,
+                None => return Reply::bad_request(),
+            },
             _ => return Reply::bad_request(),
         };
         match self.mirrors.get(m) {
@@ -797,6 +806,22 @@ impl Server {
         }
         Reply::no_content()
     }
+}
+
+/// A posted `MirrorMeterReadingList` without the List attributes `all` and `results`. They describe a
+/// page the server serves and mean nothing in a post, so CSIP-AUS clients leave them out (the schema
+/// requires them); the server supplies them and reads the list as it would read a complete one.
+fn posted_list(body: &[u8]) -> Option<crate::resources::MirrorMeterReadingList> {
+    const ROOT: &[u8] = b"<MirrorMeterReadingList";
+    let at = body.windows(ROOT.len()).position(|w| w == ROOT)?;
+    let name_end = at.checked_add(ROOT.len())?;
+    let mut completed = Vec::with_capacity(body.len().saturating_add(24));
+    completed.extend_from_slice(body.get(..name_end)?);
+    completed.extend_from_slice(br#" all="0" results="0""#);
+    completed.extend_from_slice(body.get(name_end..)?);
+    crate::resources::MirrorMeterReadingList::decode(&completed)
+        .ok()
+        .map(|(l, _)| l)
 }
 
 /// Puts `reading` in `mup`: it replaces the one with its mRID (its reading sets added to those kept), or

@@ -34,6 +34,62 @@ pub struct OutgoingNotification {
     pub notification: Notification,
 }
 
+/// The resources that carry a `pollRate` (clause 5.5.1.3: the server tells clients how often to read
+/// them), for [`Server::set_poll_rate_of`]. Named as CSIP-AUS names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Polled {
+    /// `DeviceCapability`.
+    DeviceCapability,
+    /// `Time`.
+    Time,
+    /// `EndDeviceList`.
+    EndDeviceList,
+    /// `Registration`.
+    Registration,
+    /// `FunctionSetAssignmentsList`.
+    FunctionSetAssignmentsList,
+    /// `DERProgramList`.
+    DERProgramList,
+    /// `DERList`.
+    DERList,
+    /// `MirrorUsagePointList`.
+    MirrorUsagePointList,
+}
+
+impl Polled {
+    /// Every kind, in the order above.
+    pub const ALL: [Polled; 8] = [
+        Polled::DeviceCapability,
+        Polled::Time,
+        Polled::EndDeviceList,
+        Polled::Registration,
+        Polled::FunctionSetAssignmentsList,
+        Polled::DERProgramList,
+        Polled::DERList,
+        Polled::MirrorUsagePointList,
+    ];
+
+    /// The resource's schema name (`"EndDeviceList"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Polled::DeviceCapability => "DeviceCapability",
+            Polled::Time => "Time",
+            Polled::EndDeviceList => "EndDeviceList",
+            Polled::Registration => "Registration",
+            Polled::FunctionSetAssignmentsList => "FunctionSetAssignmentsList",
+            Polled::DERProgramList => "DERProgramList",
+            Polled::DERList => "DERList",
+            Polled::MirrorUsagePointList => "MirrorUsagePointList",
+        }
+    }
+
+    /// The kind with this schema name.
+    pub fn from_name(name: &str) -> Option<Polled> {
+        Polled::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
 /// Whom a request's client acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Acting {
@@ -123,6 +179,8 @@ impl EventFacts {
 #[derive(Debug, Clone)]
 pub struct Server {
     pub(crate) poll_rate: u32,
+    /// Poll rates the operator set for one resource, over `poll_rate`.
+    pub(crate) poll_rates: Vec<(Polled, u32)>,
     /// The `postRate` asked of mirror usage points, if the operator set one.
     pub(crate) post_rate: Option<u32>,
     pub(crate) quotas: Quotas,
@@ -206,6 +264,7 @@ impl Server {
     pub fn new(poll_rate: u32) -> Self {
         Server {
             poll_rate,
+            poll_rates: Vec::new(),
             post_rate: None,
             quotas: Quotas::default(),
             devices: Vec::new(),
@@ -292,9 +351,41 @@ impl Server {
         }
     }
 
-    /// Sets the `pollRate` the server tells its clients (seconds).
+    /// Sets the `pollRate` the server tells its clients (seconds), for every resource (forgetting the rates
+    /// set for one resource).
     pub fn set_poll_rate(&mut self, seconds: u32) {
         self.poll_rate = seconds;
+        self.poll_rates.clear();
+    }
+
+    /// Sets the `pollRate` served in one kind of resource (CSIP-AUS lets a utility ask for, say, the
+    /// EndDeviceList every 30 s and the DERProgramList every 5 minutes).
+    pub fn set_poll_rate_of(&mut self, resource: Polled, seconds: u32) {
+        self.poll_rates.retain(|(r, _)| *r != resource);
+        self.poll_rates.push((resource, seconds));
+    }
+
+    /// The `pollRate` served in `resource`.
+    pub fn poll_rate_of(&self, resource: Polled) -> u32 {
+        self.poll_rates
+            .iter()
+            .find(|(r, _)| *r == resource)
+            .map_or(self.poll_rate, |(_, s)| *s)
+    }
+
+    /// Sets the FunctionSetAssignments of the enrolled device with `lfdi`; false if there is none.
+    pub fn assign_fsas(&mut self, lfdi: &HexBinary160, fsas: &[FsaId], now: i64) -> bool {
+        let Some(i) = self.device_of(lfdi) else {
+            return false;
+        };
+        match self.devices.get_mut(i) {
+            Some(d) => {
+                d.fsas = fsas.to_vec();
+                d.changed = now;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Declares the certificate with `lfdi` an aggregator's (CSIP-AUS): it may register EndDevices of
@@ -339,16 +430,24 @@ impl Server {
         FsaId(self.fsas.len().saturating_sub(1))
     }
 
-    /// Adds a DER program to a FunctionSetAssignments (its mRID is made if zero; its links are set).
+    /// Adds a DER program to a FunctionSetAssignments (its mRID is made if zero; its links are set). Its
+    /// `DefaultDERControl` exists from the start with no mode set (a client may discover and subscribe to
+    /// it before the operator sets one with [`Server::set_default`]).
     pub fn add_program(&mut self, fsa: FsaId, mut program: DERProgram) -> ProgramIndex {
         let index = ProgramIndex(self.programs.len());
         if program.mrid == Mrid::default() {
             program.mrid = self.mrid();
         }
+        let default = DefaultDERControl {
+            href: Some(format!("/derp/{}/dderc", index.0)),
+            mrid: self.mrid(),
+            description: Some("no default control set".into()),
+            ..Default::default()
+        };
         self.programs.push(Program {
             program,
             controls: Vec::new(),
-            default: None,
+            default: Some(default),
         });
         if let Some(f) = self.fsas.get_mut(fsa.0) {
             f.programs.push(index);
