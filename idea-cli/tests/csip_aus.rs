@@ -24,41 +24,12 @@ use std::time::{Duration, Instant};
 /// Procedures that do not pass yet, and why (work left on issue #25).
 const KNOWN_FAILING: &[(&str, &str)] = &[
     (
-        "S-ALL-25",
-        "subscriptions to the EndDeviceList, FSA and program lists are refused (400)",
-    ),
-    (
-        "S-ALL-35",
-        "subscriptions to a DefaultDERControl are refused (400)",
-    ),
-    (
-        "S-ALL-36",
-        "subscriptions to a DefaultDERControl are refused (400)",
-    ),
-    (
-        "S-ALL-37",
-        "subscriptions to a DefaultDERControl are refused (400)",
-    ),
-    (
-        "S-ALL-38",
-        "subscriptions to a DefaultDERControl are refused (400)",
-    ),
-    (
-        "S-ALL-39",
-        "subscriptions to a DefaultDERControl are refused (400)",
-    ),
-    (
-        "S-ALL-40",
-        "subscriptions to a DefaultDERControl are refused (400)",
-    ),
-    (
         "S-ALL-41",
-        "the responses the harness expects are not found",
+        "control responses over a 20-minute sequence: not yet passing",
     ),
-    ("S-ALL-46", "communication loss: not yet analysed"),
     (
-        "S-ALL-57",
-        "controls are published without responseRequired",
+        "S-ALL-46",
+        "communication loss: notifications retried after the link returns, not yet passing",
     ),
 ];
 
@@ -69,7 +40,7 @@ const SIMULATION_SECONDS: u64 = 75;
 /// Procedures run at once (each is a harness process and a server; most wait on poll timers).
 const CONCURRENT: usize = 12;
 /// A procedure that takes longer fails.
-const PROCEDURE_TIMEOUT_SECONDS: u64 = 240;
+const PROCEDURE_TIMEOUT_SECONDS: u64 = 1500;
 
 /// Where the harness runs: `$IDEA_CACTUS_ROOT` (`/`, or the Debian root `cargo xtask` made) and the
 /// interpreter inside it.
@@ -394,12 +365,17 @@ fn every_csip_aus_server_procedure_passes_against_idea_serve_sep2_server() {
     );
     wait_for_port(notifications, Duration::from_secs(60));
 
-    let all = procedures(&harness);
+    let mut all = procedures(&harness);
     assert!(
         all.len() >= 61,
         "the harness lists {} procedures",
         all.len()
     );
+    // IDEA_CACTUS_ONLY=S-ALL-41,S-ALL-46 runs only these (while working on them); CI runs every one.
+    let only = std::env::var("IDEA_CACTUS_ONLY").unwrap_or_default();
+    if !only.is_empty() {
+        all.retain(|(id, _)| only.split(',').any(|o| o.trim() == id));
+    }
     let queue = Arc::new(Mutex::new(all.into_iter()));
     let outcomes = Arc::new(Mutex::new(Vec::new()));
     let harness = Arc::new(harness);

@@ -271,15 +271,26 @@ async fn notifications_reach_the_subscriber() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Vec<u8>)>();
+    // Its link is down at first: the first two posts are answered 500, and the server tries again.
+    let tries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&tries);
     tokio::spawn(async move {
         loop {
             let (tcp, _) = listener.accept().await.unwrap();
             let tx = tx.clone();
+            let counted = Arc::clone(&counted);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(
                     move |request: hyper::Request<hyper::body::Incoming>| {
                         let tx = tx.clone();
+                        let attempt = counted.fetch_add(1, Ordering::SeqCst);
                         async move {
+                            if attempt < 2 {
+                                let mut refused =
+                                    hyper::Response::new(Full::new(bytes::Bytes::new()));
+                                *refused.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+                                return Ok::<_, std::convert::Infallible>(refused);
+                            }
                             let path = request.uri().path().to_owned();
                             let body = request
                                 .into_body()
@@ -334,6 +345,7 @@ async fn notifications_reach_the_subscriber() {
         .unwrap()
         .unwrap();
     assert_eq!(path, "/ntfy/derc");
+    assert_eq!(tries.load(Ordering::SeqCst), 3, "taken at the third try");
     let (note, _) = ieee2030_5::resources::Notification::decode(&body).unwrap();
     assert_eq!(note.subscription_uri, "/edev/0/sub/0");
     match note.resource.as_deref() {

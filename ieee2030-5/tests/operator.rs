@@ -338,7 +338,8 @@ fn the_operator_cancels_the_newest_event_or_all_and_sets_the_post_rate() {
             &format!("/programs/{k}/controls"),
             json!({
                 "creationTime": created,
-                "interval": {"start": T0 + 600 + created - T0, "duration": 60},
+                // Not overlapping: a newer event would supersede a scheduled older one at once.
+                "interval": {"start": T0 + 600 + (created - T0) * 10, "duration": 60},
                 "DERControlBase": {"opModExpLimW": {"multiplier": 0, "value": 1000}}
             }),
         );

@@ -312,7 +312,25 @@ fn the_server_keeps_event_status() {
         ),
         DERControlList::decode,
     );
-    assert_eq!(active_list.all, 2);
+    // The newer event is active; the partial one ended at T0 + 400 and leaves the lists (it stays readable
+    // at its href); the superseded wide one is listed until its own end.
+    assert_eq!(active_list.all, 1);
+    let listed = body(
+        &get(
+            &mut w,
+            &format!("{}/derc?l=10", p.href()),
+            Some(alice),
+            T0 + 400,
+        ),
+        DERControlList::decode,
+    );
+    let hrefs: Vec<_> = listed
+        .der_control
+        .iter()
+        .filter_map(|c| c.href.clone())
+        .collect();
+    assert_eq!(hrefs, [wide.clone(), newer.clone()], "by start");
+    assert_eq!(status(&mut w, &partial, T0 + 400).current_status, 1);
 
     let mrid = body(
         &get(&mut w, &newer, Some(alice), T0 + 400),

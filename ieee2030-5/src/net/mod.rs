@@ -51,7 +51,8 @@ pub use http::{
     TcpConnector,
 };
 pub use server::{
-    ServeLimits, SharedServer, deliver_notifications, serve, serve_connection, serve_with,
+    RETRY_AT_MOST, RETRY_FOR, RETRY_QUEUE, ServeLimits, SharedServer, deliver_notifications, serve,
+    serve_connection, serve_with,
 };
 
 use std::sync::Arc;

@@ -249,16 +249,20 @@ async fn answer(
 
 /// Delivers the notifications the server core queues: every `period`, each is `POST`ed to its
 /// subscription's `notificationURI` — `https://` through rustls with `tls` (the server's client identity),
-/// `http://` in plain (testing only). Connections are kept per host. Returns how many were delivered when
-/// the core is gone (its last reference dropped); a notification whose delivery fails is dropped (the
-/// subscriber still polls).
+/// `http://` in plain (testing only). Connections are kept per host. A notification the subscriber does
+/// not take (no connection, or a status other than 200, 201 or 204) is tried again after a back-off that
+/// doubles from `period` to [`RETRY_AT_MOST`], for [`RETRY_FOR`] (CSIP-AUS: a client that lost its link
+/// still learns of what changed meanwhile); at most [`RETRY_QUEUE`] wait, the oldest dropped first.
+/// Returns how many were delivered when the core is gone (its last reference dropped).
 pub async fn deliver_notifications(
     server: std::sync::Weak<Mutex<Server>>,
     tls: Option<Arc<rustls::ClientConfig>>,
     period: std::time::Duration,
 ) -> usize {
+    use std::time::Instant;
     let mut connections: std::collections::BTreeMap<String, super::Connection> =
         std::collections::BTreeMap::new();
+    let mut retrying: std::collections::VecDeque<Retry> = std::collections::VecDeque::new();
     let mut delivered = 0usize;
     loop {
         tokio::time::sleep(period).await;
@@ -270,30 +274,79 @@ pub async fn deliver_notifications(
             Err(_) => return delivered,
         };
         drop(server);
-        for note in queued {
-            let Ok(uri) = note.uri.parse::<http::Uri>() else {
-                continue;
-            };
-            let Some((key, host, port)) = endpoint(&uri) else {
-                continue;
-            };
-            if !connections.contains_key(&key) {
-                let Some(opened) = open(uri.scheme_str(), host, port, tls.as_ref()) else {
-                    continue;
-                };
-                connections.insert(key.clone(), opened);
-            }
-            let Some(connection) = connections.get_mut(&key) else {
-                continue;
-            };
-            let mut body = Vec::new();
-            note.notification.encode(&mut body);
-            let path = uri.path_and_query().map_or("/", |p| p.as_str());
-            if connection.post(path, body).await.is_ok() {
+        let now = Instant::now();
+        let (due, waiting): (Vec<Retry>, Vec<Retry>) =
+            retrying.drain(..).partition(|r| r.next <= now);
+        retrying.extend(waiting);
+        let attempts = due.into_iter().chain(queued.into_iter().map(|note| Retry {
+            note,
+            first: now,
+            next: now,
+            wait: period,
+        }));
+        for mut attempt in attempts {
+            if post_notification(&mut connections, &attempt.note, tls.as_ref()).await {
                 delivered = delivered.saturating_add(1);
+                continue;
+            }
+            if now.saturating_duration_since(attempt.first) >= RETRY_FOR {
+                continue;
+            }
+            attempt.next = now.checked_add(attempt.wait).unwrap_or(now);
+            attempt.wait = attempt.wait.saturating_mul(2).min(RETRY_AT_MOST);
+            retrying.push_back(attempt);
+            while retrying.len() > RETRY_QUEUE {
+                retrying.pop_front();
             }
         }
     }
+}
+
+/// The longest wait between two tries of a notification.
+pub const RETRY_AT_MOST: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a notification is tried before it is dropped (the subscriber still polls).
+pub const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
+/// The most notifications waiting to be tried again.
+pub const RETRY_QUEUE: usize = 1000;
+
+/// A notification waiting to be tried again.
+struct Retry {
+    note: crate::server::OutgoingNotification,
+    first: std::time::Instant,
+    next: std::time::Instant,
+    wait: std::time::Duration,
+}
+
+/// Posts one notification; whether the subscriber took it.
+async fn post_notification(
+    connections: &mut std::collections::BTreeMap<String, super::Connection>,
+    note: &crate::server::OutgoingNotification,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> bool {
+    let Ok(uri) = note.uri.parse::<http::Uri>() else {
+        return false;
+    };
+    let Some((key, host, port)) = endpoint(&uri) else {
+        return false;
+    };
+    if !connections.contains_key(&key) {
+        let Some(opened) = open(uri.scheme_str(), host, port, tls) else {
+            return false;
+        };
+        connections.insert(key.clone(), opened);
+    }
+    let Some(connection) = connections.get_mut(&key) else {
+        return false;
+    };
+    let mut body = Vec::new();
+    note.notification.encode(&mut body);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    if connection.post(path, body).await.is_ok() {
+        return true;
+    }
+    // A fresh connection for the next try.
+    connections.remove(&key);
+    false
 }
 
 /// A notification URI's connection key (`scheme://host:port`), host and port (443 or 80 by default).

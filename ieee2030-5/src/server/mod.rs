@@ -32,6 +32,7 @@
 
 mod der;
 mod exchange;
+mod notify;
 pub mod operator;
 mod routes;
 mod store;

@@ -62,6 +62,11 @@ impl Server {
     /// Answers one request at server time `now`.
     pub fn handle(&mut self, request: &Request, now: i64) -> Reply {
         self.refresh(now);
+        self.route(request, now)
+    }
+
+    /// Answers one request, event status already brought up to `now`.
+    pub(crate) fn route(&mut self, request: &Request, now: i64) -> Reply {
         let Some(paging) = Paging::parse(&request.query) else {
             return Reply::bad_request();
         };
@@ -290,7 +295,7 @@ impl Server {
         let page = paging.page(&visible).to_vec();
         EndDeviceList {
             href: Some("/edev".into()),
-            subscribable: Some(0),
+            subscribable: Some(1),
             all: count(visible.len()),
             results: count(page.len()),
             poll_rate: Some(self.poll_rate_of(Polled::EndDeviceList)),
@@ -347,22 +352,8 @@ impl Server {
             subscriptions: Vec::new(),
             der: Default::default(),
         });
+        self.changed("/edev");
         Reply::created(format!("/edev/{}", self.devices.len().saturating_sub(1)))
-    }
-
-    /// Whether `resource` is one device `i` may subscribe to: the event list of a DER program it sees
-    /// (the only subscribable list this server serves, `subscribable="1"`).
-    fn subscribable_by(&self, i: usize, resource: &str) -> bool {
-        let Some(device) = self.devices.get(i) else {
-            return false;
-        };
-        let program = resource
-            .strip_prefix("/derp/")
-            .and_then(|rest| rest.strip_suffix("/derc"))
-            .and_then(|k| k.parse::<usize>().ok())
-            .filter(|k| *k < self.programs.len())
-            .map(ProgramIndex);
-        program.is_some_and(|k| self.may_see_program(&Acting::For(vec![device.lfdi]), k))
     }
 
     fn device_resource(
@@ -403,7 +394,7 @@ impl Server {
                 let page = paging.page(&all).to_vec();
                 reply!(FunctionSetAssignmentsList {
                     href: Some(format!("/edev/{i}/fsa")),
-                    subscribable: Some(0),
+                    subscribable: Some(1),
                     all: count(all.len()),
                     results: count(page.len()),
                     poll_rate: Some(self.poll_rate_of(Polled::FunctionSetAssignmentsList)),
@@ -416,8 +407,9 @@ impl Server {
                     .subscriptions
                     .iter()
                     .enumerate()
-                    .filter_map(|(s, sub)| {
-                        sub.clone().map(|mut sub| {
+                    .filter_map(|(s, held)| {
+                        held.as_ref().map(|held| {
+                            let mut sub = held.subscription.clone();
                             sub.href = Some(format!("/edev/{i}/sub/{s}"));
                             sub
                         })
@@ -436,9 +428,17 @@ impl Server {
                 let Ok((subscription, _)) = Subscription::decode(&request.body) else {
                     return Reply::bad_request();
                 };
-                if !self.subscribable_by(i, &subscription.subscribed_resource) {
+                let Some(own) = self.devices.get(i).map(|d| d.lfdi) else {
+                    return Reply::status(404);
+                };
+                let subscriber = request.client.unwrap_or(own);
+                if !self.may_subscribe(&subscription.subscribed_resource, subscriber) {
                     return Reply::bad_request();
                 }
+                let subscription = super::notify::Held {
+                    subscription,
+                    subscriber,
+                };
                 let quota = self.quotas.subscriptions;
                 let Some(device) = self.devices.get_mut(i) else {
                     return Reply::status(404);
@@ -467,8 +467,8 @@ impl Server {
                     .ok()
                     .and_then(|s| self.devices.get_mut(i)?.subscriptions.get_mut(s));
                 match (method, slot) {
-                    (Method::Get, Some(Some(sub))) => {
-                        let mut sub = sub.clone();
+                    (Method::Get, Some(Some(held))) => {
+                        let mut sub = held.subscription.clone();
                         sub.href = Some(format!("/edev/{i}/sub/{s}"));
                         reply!(sub)
                     }
@@ -519,7 +519,7 @@ impl Server {
         let page = paging.page(&all).to_vec();
         Some(DERProgramList {
             href: Some(format!("/fsa/{}/derp", id.0)),
-            subscribable: Some(0),
+            subscribable: Some(1),
             all: count(all.len()),
             results: count(page.len()),
             poll_rate: Some(self.poll_rate_of(Polled::DERProgramList)),
@@ -532,12 +532,15 @@ impl Server {
         let mut program = p.program.clone();
         let base = format!("/derp/{}", k.0);
         program.href = Some(base.clone());
-        program.der_control_list_link = list_link(format!("{base}/derc"), p.controls.len());
+        program.der_control_list_link = list_link(
+            format!("{base}/derc"),
+            p.controls.iter().filter(|c| self.listed(c)).count(),
+        );
         program.active_der_control_list_link = list_link(
             format!("{base}/actderc"),
             p.controls
                 .iter()
-                .filter(|c| c.event_status.current_status == 1)
+                .filter(|c| c.event_status.current_status == 1 && self.listed(c))
                 .count(),
         );
         program.default_der_control_link = p
@@ -565,7 +568,11 @@ impl Server {
                 let active: Vec<_> = p
                     .controls
                     .iter()
-                    .filter(|c| c.event_status.current_status == 1 && c.interval.start <= now)
+                    .filter(|c| {
+                        c.event_status.current_status == 1
+                            && c.interval.start <= now
+                            && self.listed(c)
+                    })
                     .cloned()
                     .collect();
                 let page = paging.page(&active).to_vec();

@@ -5,7 +5,7 @@ use crate::identity::sfdi;
 use crate::primitives::{HexBinary160, Mrid};
 use crate::resources::{
     DERControl, DERControlList, DERControlResponse, DERProgram, DefaultDERControl,
-    MirrorUsagePoint, Notification, Subscription,
+    MirrorUsagePoint, Notification,
 };
 use crate::scheduler::ModeSet;
 use std::collections::VecDeque;
@@ -126,7 +126,7 @@ pub(crate) struct Device {
     pub(crate) changed: i64,
     pub(crate) fsas: Vec<FsaId>,
     /// `None` where a subscription was deleted (indexes are hrefs).
-    pub(crate) subscriptions: Vec<Option<Subscription>>,
+    pub(crate) subscriptions: Vec<Option<super::notify::Held>>,
     /// What the device has put of its DER (capability, settings, status, availability).
     pub(crate) der: super::der::DerState,
 }
@@ -192,6 +192,9 @@ pub struct Server {
     /// The number of the next mirror usage point's href (`/mup/{n}`), never reused.
     pub(crate) next_mirror: usize,
     pub(crate) notifications: VecDeque<OutgoingNotification>,
+    /// The latest server time seen (requests, refreshes, enrolments): when changes without a time of
+    /// their own are rendered for subscribers.
+    pub(crate) clock: i64,
     pub(crate) registration: RegistrationPolicy,
     /// Certificates (LFDIs) of aggregators: each manages the EndDevices of other LFDIs.
     pub(crate) aggregators: Vec<HexBinary160>,
@@ -274,6 +277,7 @@ impl Server {
             mirrors: Vec::new(),
             next_mirror: 0,
             notifications: VecDeque::new(),
+            clock: 0,
             registration: RegistrationPolicy::default(),
             aggregators: Vec::new(),
             revoked: Vec::new(),
@@ -317,6 +321,7 @@ impl Server {
     /// function set assignments it gets (a device registered in band is confirmed this way). Returns its
     /// EndDevice's href.
     pub fn enrol(&mut self, lfdi: HexBinary160, pin: u32, fsas: &[FsaId], now: i64) -> String {
+        self.clock = self.clock.max(now);
         if let Some(i) = self.device_of(&lfdi) {
             if let Some(device) = self.devices.get_mut(i) {
                 device.pin = Some(pin);
@@ -324,6 +329,7 @@ impl Server {
                 device.fsas = fsas.to_vec();
                 device.changed = now;
             }
+            self.changed(&format!("/edev/{i}/fsa"));
             return format!("/edev/{i}");
         }
         self.devices.push(Device {
@@ -338,6 +344,7 @@ impl Server {
             subscriptions: Vec::new(),
             der: Default::default(),
         });
+        self.changed("/edev");
         format!("/edev/{}", self.devices.len().saturating_sub(1))
     }
 
@@ -356,6 +363,9 @@ impl Server {
     pub fn set_poll_rate(&mut self, seconds: u32) {
         self.poll_rate = seconds;
         self.poll_rates.clear();
+        for kind in Polled::ALL {
+            self.changed_kind(kind);
+        }
     }
 
     /// Sets the `pollRate` served in one kind of resource (CSIP-AUS lets a utility ask for, say, the
@@ -363,6 +373,7 @@ impl Server {
     pub fn set_poll_rate_of(&mut self, resource: Polled, seconds: u32) {
         self.poll_rates.retain(|(r, _)| *r != resource);
         self.poll_rates.push((resource, seconds));
+        self.changed_kind(resource);
     }
 
     /// The `pollRate` served in `resource`.
@@ -382,10 +393,12 @@ impl Server {
             Some(d) => {
                 d.fsas = fsas.to_vec();
                 d.changed = now;
-                true
             }
-            None => false,
+            None => return false,
         }
+        self.clock = self.clock.max(now);
+        self.changed(&format!("/edev/{i}/fsa"));
+        true
     }
 
     /// Declares the certificate with `lfdi` an aggregator's (CSIP-AUS): it may register EndDevices of
@@ -411,12 +424,11 @@ impl Server {
             return false;
         };
         match self.devices.get_mut(i) {
-            Some(d) => {
-                d.aggregator = aggregator;
-                true
-            }
-            None => false,
+            Some(d) => d.aggregator = aggregator,
+            None => return false,
         }
+        self.changed("/edev");
+        true
     }
 
     /// Adds a FunctionSetAssignments.
@@ -440,6 +452,7 @@ impl Server {
         }
         let default = DefaultDERControl {
             href: Some(format!("/derp/{}/dderc", index.0)),
+            subscribable: Some(1),
             mrid: self.mrid(),
             description: Some("no default control set".into()),
             ..Default::default()
@@ -452,6 +465,7 @@ impl Server {
         if let Some(f) = self.fsas.get_mut(fsa.0) {
             f.programs.push(index);
         }
+        self.changed(&format!("/fsa/{}/derp", fsa.0));
         index
     }
 
@@ -462,8 +476,10 @@ impl Server {
         }
         if let Some(p) = self.programs.get_mut(program.0) {
             default.href = Some(format!("/derp/{}/dderc", program.0));
+            default.subscribable = Some(1);
             p.default = Some(default);
         }
+        self.changed(&format!("/derp/{}/dderc", program.0));
     }
 
     /// Publishes an event in a program: its mRID (made if zero), href, `replyTo` (this server's response
@@ -562,6 +578,7 @@ impl Server {
     /// program on exactly the same modes and categories becomes superseded at the newer one's earliest
     /// effective start; a partial overlap of modes sets `potentiallySuperseded`.
     pub(crate) fn refresh(&mut self, now: i64) {
+        self.clock = self.clock.max(now);
         for program in &mut self.programs {
             let facts: Vec<EventFacts> = program.controls.iter().map(EventFacts::of).collect();
             for (control, mine) in program.controls.iter_mut().zip(&facts) {
@@ -584,9 +601,13 @@ impl Server {
                         status.potentially_superseded_time = Some(now);
                     }
                 }
-                if let Some(at) = superseded_at.filter(|at| *at <= now) {
+                // An event that has not started is superseded as soon as a newer one covering the same
+                // modes overlaps it (it will never run); a running one at the newer one's start.
+                if let Some(at) =
+                    superseded_at.filter(|at| *at <= now || status.current_status == 0)
+                {
                     status.current_status = 4;
-                    status.date_time = at;
+                    status.date_time = at.min(now);
                 } else if status.current_status == 0 && mine.start <= now {
                     status.current_status = 1;
                     status.date_time = mine.start;
@@ -597,32 +618,7 @@ impl Server {
 
     /// Queues a notification of `program`'s event list to every subscriber of it.
     fn notify_controls(&mut self, program: ProgramIndex) {
-        let list_href = format!("/derp/{}/derc", program.0);
-        let mut queued = Vec::new();
-        for (d, device) in self.devices.iter().enumerate() {
-            for (s, subscription) in device.subscriptions.iter().enumerate() {
-                let Some(subscription) = subscription
-                    .as_ref()
-                    .filter(|s| s.subscribed_resource == list_href)
-                else {
-                    continue;
-                };
-                let limit = usize::try_from(subscription.limit).unwrap_or(usize::MAX);
-                let list = self.control_list(program, 0, limit);
-                queued.push(OutgoingNotification {
-                    uri: subscription.notification_uri.clone(),
-                    notification: Notification {
-                        subscribed_resource: list_href.clone(),
-                        resource: list
-                            .map(|l| Box::new(crate::resources::AnyResource::DERControlList(l))),
-                        status: 0,
-                        subscription_uri: format!("/edev/{d}/sub/{s}"),
-                        ..Default::default()
-                    },
-                });
-            }
-        }
-        self.notifications.extend(queued);
+        self.changed(&format!("/derp/{}/derc", program.0));
     }
 
     /// A page of `program`'s event list in the standard's order: start time ascending, then creation time
@@ -634,7 +630,7 @@ impl Server {
         limit: usize,
     ) -> Option<DERControlList> {
         let p = self.programs.get(program.0)?;
-        let mut controls: Vec<&DERControl> = p.controls.iter().collect();
+        let mut controls: Vec<&DERControl> = p.controls.iter().filter(|c| self.listed(c)).collect();
         controls.sort_by(|a, b| {
             a.interval
                 .start
@@ -659,6 +655,20 @@ impl Server {
         })
     }
 
+    /// Whether an event is still in its program's lists: until its end (start, duration and any positive
+    /// randomisation) has passed — cancelled and superseded ones too, so that devices learn of it. An ended
+    /// event stays readable at its own href and on record for its responses (CSIP-AUS: completed controls
+    /// leave the list).
+    pub(crate) fn listed(&self, c: &DERControl) -> bool {
+        let late = i64::from(c.randomize_start.unwrap_or(0).max(0))
+            .saturating_add(i64::from(c.randomize_duration.unwrap_or(0).max(0)));
+        c.interval
+            .start
+            .saturating_add(i64::from(c.interval.duration))
+            .saturating_add(late)
+            > self.clock
+    }
+
     /// The index of the device with this LFDI (not removed).
     pub(crate) fn device_of(&self, lfdi: &HexBinary160) -> Option<usize> {
         self.devices
@@ -681,6 +691,7 @@ impl Server {
             d.pin = None;
         }
         self.clear_mirrors(Some(lfdi));
+        self.changed("/edev");
         true
     }
 

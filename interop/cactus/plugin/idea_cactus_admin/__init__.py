@@ -34,9 +34,10 @@ from cactus_test_definitions.server.test_procedures import AdminInstruction
 
 logger = logging.getLogger(__name__)
 
-# A control the harness creates without saying how long it lasts, and how far ahead a "scheduled" one starts.
-DEFAULT_DURATION_SECONDS = 300
-DEFAULT_SCHEDULED_OFFSET_SECONDS = 120
+# A control the harness creates without saying how long it lasts, and how far ahead a "scheduled" one starts:
+# short, so that procedures that wait for a control to start and complete finish in seconds.
+DEFAULT_DURATION_SECONDS = 20
+DEFAULT_SCHEDULED_OFFSET_SECONDS = 5
 
 # The CSIP-AUS modes in ActivePower (W) and how the harness names them.
 ACTIVE_POWER_MODES = ("opModExpLimW", "opModImpLimW", "opModGenLimW", "opModLoadLimW")
