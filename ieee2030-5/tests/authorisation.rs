@@ -438,6 +438,113 @@ fn subscriptions_are_only_to_subscribable_resources_that_exist() {
         post(&mut w, "/edev/0/sub", subscription("/derp/0/derc"), alice).status,
         201
     );
+    // Bob's lists are not Alice's to subscribe to.
+    for resource in [
+        "/edev/1/fsa",
+        "/fsa/1/derp",
+        "/derp/1/derc",
+        "/derp/1/dderc",
+    ] {
+        assert_eq!(
+            post(&mut w, "/edev/0/sub", subscription(resource), alice).status,
+            400,
+            "{resource}"
+        );
+    }
+}
+
+/// CSIP-AUS subscribes to every list a device walks and to its default control: each change queues a
+/// notification carrying the resource as the subscriber reads it — its own EndDevice only, its own
+/// assignments — and a poll-rate change reaches the subscribers of that kind of list.
+#[test]
+fn subscribers_are_notified_of_what_they_see_change() {
+    use ieee2030_5::resources::{
+        AnyResource, DERProgramList, EndDeviceList, FunctionSetAssignmentsList,
+    };
+    use ieee2030_5::server::Polled;
+    let mut w = world();
+    let alice = w.alice;
+    while w.server.poll_notification().is_some() {}
+    for resource in ["/edev", "/edev/0/fsa", "/fsa/0/derp", "/derp/0/dderc"] {
+        assert_eq!(
+            post(&mut w, "/edev/0/sub", subscription(resource), alice).status,
+            201,
+            "{resource}"
+        );
+    }
+    let mut notified = |w: &mut World| {
+        std::iter::from_fn(|| w.server.poll_notification())
+            .map(|n| {
+                (
+                    n.notification.subscribed_resource.clone(),
+                    n.notification.resource.map(|r| *r),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // A third device registers: Alice's EndDeviceList is notified, and holds only her own.
+    w.server.enrol(lfdi(b"carol"), 1, &[], T0);
+    let notes = notified(&mut w);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    match &notes[0] {
+        (
+            r,
+            Some(AnyResource::EndDeviceList(EndDeviceList {
+                all, end_device, ..
+            })),
+        ) => {
+            assert_eq!((r.as_str(), *all, end_device.len()), ("/edev", 1, 1));
+            assert_eq!(end_device[0].lfdi, Some(alice));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A second FSA assigned to her; a program added to her first FSA; her default control set.
+    let second = w.server.add_fsa("second");
+    assert!(w.server.assign_fsas(&alice, &[w.alice_fsa, second], T0));
+    let program = w.server.add_program(
+        w.alice_fsa,
+        DERProgram {
+            primacy: 2,
+            ..Default::default()
+        },
+    );
+    w.server.set_default(program, DefaultDERControl::default());
+    let notes = notified(&mut w);
+    let kinds: Vec<&str> = notes.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(kinds, ["/edev/0/fsa", "/fsa/0/derp"], "{notes:?}");
+    assert!(matches!(
+        &notes[0].1,
+        Some(AnyResource::FunctionSetAssignmentsList(
+            FunctionSetAssignmentsList { all: 2, .. }
+        ))
+    ));
+    assert!(matches!(
+        &notes[1].1,
+        Some(AnyResource::DERProgramList(DERProgramList { all: 2, .. }))
+    ));
+    let (status, _) = ieee2030_5::server::operator::answer(
+        &mut w.server,
+        &ieee2030_5::server::operator::OperatorRequest {
+            method: "PUT",
+            path: "/programs/0/default",
+            body: br#"{"DERControlBase": {"opModConnect": true}}"#,
+        },
+        T0,
+    );
+    assert_eq!(status, 200);
+    let notes = notified(&mut w);
+    assert_eq!(notes.len(), 1);
+    assert!(matches!(
+        &notes[0].1,
+        Some(AnyResource::DefaultDERControl(_))
+    ));
+    // The EndDeviceList's poll rate: its subscribers hear it.
+    w.server.set_poll_rate_of(Polled::EndDeviceList, 30);
+    let notes = notified(&mut w);
+    match &notes[..] {
+        [(_, Some(AnyResource::EndDeviceList(list)))] => assert_eq!(list.poll_rate, Some(30)),
+        other => panic!("{other:?}"),
+    }
 }
 
 fn end_device(who: HexBinary160) -> Vec<u8> {
