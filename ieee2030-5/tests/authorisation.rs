@@ -472,7 +472,7 @@ fn subscribers_are_notified_of_what_they_see_change() {
             "{resource}"
         );
     }
-    let mut notified = |w: &mut World| {
+    let notified = |w: &mut World| {
         std::iter::from_fn(|| w.server.poll_notification())
             .map(|n| {
                 (
