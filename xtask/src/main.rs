@@ -4,7 +4,8 @@
 //! `interop/requirements.txt`, and the CSIP-AUS harness in its own Python ≥ 3.12 — see `cactus.rs`) and then runs every check CI runs, in this order, stopping at the first failure:
 //! `cargo fmt --check`, clippy with `-D warnings` on all targets, rustdoc with `-D warnings`, and the tests of
 //! the whole workspace, all with every feature on (the tokio transports included), then the C ABI's checks
-//! (`ffi` module: header drift, the C programs natively, under Valgrind and with the sanitizers). `--no-lint`
+//! (`ffi` module: header drift, the C programs natively, under Valgrind and with the sanitizers). The
+//! CSIP-AUS harness test, which mostly waits on its procedures' timers, runs beside the other tests. `--no-lint`
 //! runs only the peers and the tests.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -83,26 +84,105 @@ fn test(root: &Path, no_lint: bool) -> Result<(), String> {
         ));
     }
     steps.push((
-        "tests",
-        vec!["test", "--workspace", "--all-features"],
+        "build the tests",
+        vec!["test", "--workspace", "--all-features", "--no-run"],
         vec![],
     ));
-    for (name, args, env) in steps {
-        println!("==> {name}: cargo {}", args.join(" "));
+    let cargo_in = |args: &[&str], env: &[(&str, &str)]| {
         let mut cmd = Command::new(cargo());
-        cmd.current_dir(root).args(&args).envs(env);
+        cmd.current_dir(root).args(args).envs(env.iter().copied());
         if let Some(python) = &python {
             cmd.env("IDEA_PYTHON", python);
         }
         cmd.env("IDEA_CACTUS_ROOT", &harness.root)
             .env("IDEA_CACTUS_PYTHON", &harness.python);
-        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+        cmd
+    };
+    for (name, args, env) in steps {
+        println!("==> {name}: cargo {}", args.join(" "));
+        let status = cargo_in(&args, &env)
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
         if !status.success() {
             return Err(format!("{name} failed ({status})"));
         }
     }
-    ffi::c_tests(root)
+    // The CSIP-AUS harness mostly waits on its procedures' timers (minutes): it runs beside the other tests.
+    let log = root.join("target/csip-aus-harness.log");
+    let harness_args = [
+        "test",
+        "-p",
+        "idea-cli",
+        "--all-features",
+        "--test",
+        "csip_aus",
+        "--",
+        "--nocapture",
+    ];
+    println!(
+        "==> CSIP-AUS harness, beside the other tests: cargo {} (log: {})",
+        harness_args.join(" "),
+        log.display()
+    );
+    let log_file =
+        std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let err_file = log_file
+        .try_clone()
+        .map_err(|e| format!("cannot share {}: {e}", log.display()))?;
+    let mut beside = cargo_in(&harness_args, &[])
+        .stdout(log_file)
+        .stderr(err_file)
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let rest = [
+        "test",
+        "--workspace",
+        "--all-features",
+        "--",
+        "--skip",
+        HARNESS_TEST,
+    ];
+    println!("==> tests: cargo {}", rest.join(" "));
+    let tests = cargo_in(&rest, &[])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"));
+    let c_abi = match &tests {
+        Ok(status) if status.success() => ffi::c_tests(root),
+        _ => {
+            // The run has failed already: the harness's minutes would tell nothing more.
+            let _ = beside.kill();
+            Ok(())
+        }
+    };
+    let harness_status = beside
+        .wait()
+        .map_err(|e| format!("cannot wait for the harness: {e}"))?;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    println!("==> CSIP-AUS harness ({harness_status}):");
+    for line in text.lines().filter(|l| {
+        l.starts_with("S-")
+            || l.starts_with("CSIP-AUS")
+            || l.starts_with("test ")
+            || l.contains("panicked")
+    }) {
+        println!("    {line}");
+    }
+    let tests = tests?;
+    if !tests.success() {
+        return Err(format!("tests failed ({tests})"));
+    }
+    c_abi?;
+    if !harness_status.success() {
+        return Err(format!(
+            "the CSIP-AUS harness failed ({harness_status}); its log: {}",
+            log.display()
+        ));
+    }
+    Ok(())
 }
+
+/// The test that runs the CSIP-AUS harness (`idea-cli/tests/csip_aus.rs`).
+const HARNESS_TEST: &str = "every_csip_aus_server_procedure_passes_against_idea_serve_sep2_server";
 
 /// One cargo invocation: a name for the log, its arguments, and extra environment.
 type Step = (
