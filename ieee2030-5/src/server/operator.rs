@@ -34,7 +34,7 @@
 use super::store::{FsaId, Polled, ProgramIndex, RegistrationPolicy, Server};
 use crate::identity::sfdi;
 use crate::primitives::{HexBinary160, Mrid};
-use crate::resources::{DERControl, DERProgram, DefaultDERControl};
+use crate::resources::{DERControl, DERProgram, DefaultDERControl, FunctionSetAssignments};
 use serde_json::{Value, json};
 
 /// The most items one answer lists.
@@ -136,9 +136,15 @@ pub fn answer(server: &mut Server, request: &OperatorRequest<'_>, now: i64) -> (
             (200, json!({ "cancelled": cancelled }))
         }),
         ("POST", ["fsas"]) => with_body(body(), |b| {
+            // Checked as the FunctionSetAssignments it describes (the schema's String32).
             let description = b.get("description").and_then(Value::as_str).unwrap_or("");
-            if description.len() > 32 {
-                return error(400, "\"description\": at most 32 octets (String32)");
+            let as_fsa = json!({ "description": description }).to_string();
+            if let Err(e) = checked::<FunctionSetAssignments>(
+                as_fsa.as_bytes(),
+                FunctionSetAssignments::encode,
+                FunctionSetAssignments::decode,
+            ) {
+                return e;
             }
             let fsa = server.add_fsa(description);
             (

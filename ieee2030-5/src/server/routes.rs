@@ -152,7 +152,7 @@ impl Server {
                     ..Default::default()
                 })
             }
-            (Post, ["rsps", "0", "rsp"]) => self.post_response(request),
+            (Post, ["rsps", "0", "rsp"]) => self.post_response(request, &acting),
             (Get, ["mup"]) => {
                 let visible: Vec<MirrorUsagePoint> = self
                     .mirrors
@@ -170,7 +170,7 @@ impl Server {
                     ..Default::default()
                 })
             }
-            (Post, ["mup"]) => self.post_mirror_usage_point(request),
+            (Post, ["mup"]) => self.post_mirror_usage_point(request, &acting),
             (method, ["mup", m]) => match (
                 method,
                 self.mirror_at(m)
@@ -178,7 +178,7 @@ impl Server {
             ) {
                 (_, Some((_, mup))) if !acting.covers(&mup.device_lfdi) => Reply::status(403),
                 (Get, Some((_, mup))) => reply!(self.served_mirror(mup)),
-                (Post, Some((m, _))) => self.post_mirror_meter_reading(m, request),
+                (Post, Some((m, _))) => self.post_mirror_meter_reading(m, request, &acting),
                 (_, None) => Reply::status(404),
                 _ => Reply::status(405),
             },
@@ -233,13 +233,19 @@ impl Server {
     pub(crate) fn may_see_program(&self, acting: &Acting, k: ProgramIndex) -> bool {
         match acting {
             Acting::Operator => true,
-            Acting::For(_) => self.devices.iter().any(|d| {
-                !d.removed
-                    && acting.covers(&d.lfdi)
-                    && d.fsas
-                        .iter()
-                        .any(|j| self.fsas.get(j.0).is_some_and(|f| f.programs.contains(&k)))
-            }),
+            Acting::For(_) => {
+                // The FSAs that carry the program, then a device the client acts for assigned one of them.
+                let holding: Vec<FsaId> = (0..self.fsas.len())
+                    .map(FsaId)
+                    .filter(|j| self.fsas.get(j.0).is_some_and(|f| f.programs.contains(&k)))
+                    .collect();
+                !holding.is_empty()
+                    && self.devices.iter().any(|d| {
+                        !d.removed
+                            && d.fsas.iter().any(|j| holding.contains(j))
+                            && acting.covers(&d.lfdi)
+                    })
+            }
         }
     }
 
@@ -609,7 +615,7 @@ impl Server {
 
     /// `POST /rsps/0/rsp`: a `DERControlResponse` (or a plain `Response`) about an event this server
     /// published, from the device named in it.
-    fn post_response(&mut self, request: &Request) -> Reply {
+    fn post_response(&mut self, request: &Request, acting: &Acting) -> Reply {
         let response = match crate::resources::decode(&request.body) {
             Ok((crate::resources::AnyResource::DERControlResponse(r), _)) => r,
             Ok((crate::resources::AnyResource::Response(r), _)) => DERControlResponse {
@@ -621,10 +627,7 @@ impl Server {
             },
             _ => return Reply::bad_request(),
         };
-        if !self
-            .acting(request.client)
-            .covers(&response.end_device_lfdi)
-        {
+        if !acting.covers(&response.end_device_lfdi) {
             return Reply::status(403);
         }
         // Table 27: a reserved status, or one of the messaging function set's, is no answer to a DER event.
@@ -712,14 +715,13 @@ impl Server {
     /// (clause 10.8: role flags, description, status and the readings it carries) and answers with its
     /// location. An mRID — of the usage point or of a meter reading in it — that another device's mirror
     /// holds is refused with 409.
-    fn post_mirror_usage_point(&mut self, request: &Request) -> Reply {
+    fn post_mirror_usage_point(&mut self, request: &Request, acting: &Acting) -> Reply {
         let Ok((mut mup, _)) = MirrorUsagePoint::decode(&request.body) else {
             return Reply::bad_request();
         };
         // Only a registered device mirrors its meters, and only its own (an aggregator: its devices').
         if request.client.is_some()
-            && (!self.acting(request.client).covers(&mup.device_lfdi)
-                || self.device_of(&mup.device_lfdi).is_none())
+            && (!acting.covers(&mup.device_lfdi) || self.device_of(&mup.device_lfdi).is_none())
         {
             return Reply::status(403);
         }
@@ -779,7 +781,7 @@ impl Server {
 
     /// `POST /mup/{m}`: a `MirrorMeterReading`, or a `MirrorMeterReadingList` of them; each replaces the one
     /// with its mRID, or is added; their reading sets accumulate. Nothing is applied if one is refused.
-    fn post_mirror_meter_reading(&mut self, m: usize, request: &Request) -> Reply {
+    fn post_mirror_meter_reading(&mut self, m: usize, request: &Request, acting: &Acting) -> Reply {
         let readings = match crate::resources::decode(&request.body) {
             Ok((AnyResource::MirrorMeterReading(r), _)) => vec![r],
             Ok((AnyResource::MirrorMeterReadingList(l), _)) => l.mirror_meter_reading,
@@ -796,7 +798,7 @@ impl Server {
         };
         match self.mirrors.get(m) {
             None => return Reply::status(404),
-            Some(mup) if !self.acting(request.client).covers(&mup.device_lfdi) => {
+            Some(mup) if !acting.covers(&mup.device_lfdi) => {
                 return Reply::status(403);
             }
             Some(_) => {}
