@@ -27,3 +27,82 @@ pub trait Suite {
     /// Ends a session, giving its trace.
     fn close(&self, session: Self::Session) -> Trace;
 }
+
+/// What a suite's session is: opened on the device at a target, closed into its trace.
+pub trait SuiteSession: Sized {
+    /// Opens a session with the device at `target`, as its PICS declares it.
+    fn connect(target: &str, pics: &Pics) -> Result<Self, String>;
+    /// Ends the session, giving its trace.
+    fn finish(self) -> Trace;
+}
+
+/// A suite that is a list of cases run on one kind of session: its name, version, PICS template, and the
+/// PICS section it cannot run without. The protocol suites are instances ([`iec104::Outstation`],
+/// [`sunspec::SunSpec`]).
+pub struct CaseSuite<S> {
+    name: &'static str,
+    version: &'static str,
+    template: &'static str,
+    /// The PICS section the suite needs (`[iec104]`), and whether a PICS has it.
+    section: (&'static str, fn(&Pics) -> bool),
+    cases: Vec<TestCase<S>>,
+}
+
+impl<S> CaseSuite<S> {
+    fn from_parts(
+        name: &'static str,
+        version: &'static str,
+        template: &'static str,
+        section: (&'static str, fn(&Pics) -> bool),
+        cases: Vec<TestCase<S>>,
+    ) -> Self {
+        CaseSuite {
+            name,
+            version,
+            template,
+            section,
+            cases,
+        }
+    }
+}
+
+impl<S: SuiteSession> Suite for CaseSuite<S> {
+    type Session = S;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn version(&self) -> &'static str {
+        self.version
+    }
+
+    fn cases(&self) -> &[TestCase<S>] {
+        &self.cases
+    }
+
+    fn pics_template(&self) -> &'static str {
+        self.template
+    }
+
+    fn check_pics(&self, pics: &Pics) -> Result<(), Error> {
+        let (section, has) = self.section;
+        if has(pics) {
+            return Ok(());
+        }
+        Err(Error::Pics {
+            file: "PICS".into(),
+            reason: format!(
+                "it has no [{section}] section: the suite needs the device's declaration"
+            ),
+        })
+    }
+
+    fn open(&self, target: &str, pics: &Pics) -> Result<S, String> {
+        S::connect(target, pics)
+    }
+
+    fn close(&self, session: S) -> Trace {
+        session.finish()
+    }
+}
