@@ -245,6 +245,15 @@ pub unsafe extern "C" fn idea_te_public_key(secret: *const u8, out_public: *mut 
     })
 }
 
+/// `input` decoded as a signed `T`, wrapped as the handle's variant.
+fn decoded<T: te_contract::signed::Body>(
+    input: &[u8],
+    wrap: fn(Signed<T>) -> AnySigned,
+) -> Result<(AnySigned, usize), FfiError> {
+    let (s, n) = Signed::<T>::decode(input)?;
+    Ok((wrap(s), n))
+}
+
 fn decode_any(input: &[u8]) -> Result<(AnySigned, usize), FfiError> {
     let code = match input {
         [a, b, ..] => u16::from_be_bytes([*a, *b]),
@@ -259,26 +268,11 @@ fn decode_any(input: &[u8]) -> Result<(AnySigned, usize), FfiError> {
     };
     let kind = MessageKind::from_code(code);
     Ok(match kind {
-        Some(MessageKind::Contract) => {
-            let (s, n) = Signed::<Contract>::decode(input)?;
-            (AnySigned::Contract(s), n)
-        }
-        Some(MessageKind::ChannelOpen) => {
-            let (s, n) = Signed::<ChannelOpen>::decode(input)?;
-            (AnySigned::ChannelOpen(s), n)
-        }
-        Some(MessageKind::ChannelState) => {
-            let (s, n) = Signed::<ChannelState>::decode(input)?;
-            (AnySigned::ChannelState(s), n)
-        }
-        Some(MessageKind::ChannelClose) => {
-            let (s, n) = Signed::<ChannelClose>::decode(input)?;
-            (AnySigned::ChannelClose(s), n)
-        }
-        Some(MessageKind::MeterReading) => {
-            let (s, n) = Signed::<MeterReading>::decode(input)?;
-            (AnySigned::MeterReading(s), n)
-        }
+        Some(MessageKind::Contract) => decoded(input, AnySigned::Contract)?,
+        Some(MessageKind::ChannelOpen) => decoded(input, AnySigned::ChannelOpen)?,
+        Some(MessageKind::ChannelState) => decoded(input, AnySigned::ChannelState)?,
+        Some(MessageKind::ChannelClose) => decoded(input, AnySigned::ChannelClose)?,
+        Some(MessageKind::MeterReading) => decoded(input, AnySigned::MeterReading)?,
         Some(MessageKind::DeliveryToken) => {
             let (s, n) = Signed::<DeliveryToken>::decode(input)?;
             s.body().validate()?;
