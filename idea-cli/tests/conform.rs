@@ -30,10 +30,7 @@ fn pics_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("idea-conform-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch_dir("conform", name)
 }
 
 /// Runs the suite; returns the exit code and each case's verdict name from report.json.
@@ -42,31 +39,7 @@ fn conform(
     pics: &Path,
     reports: &Path,
 ) -> (Option<i32>, BTreeMap<String, String>, String) {
-    let (code, stdout, stderr) = idea_code(&[
-        "conform",
-        "iec104-outstation",
-        "--target",
-        target,
-        "--pics",
-        pics.to_str().unwrap(),
-        "--report-dir",
-        reports.to_str().unwrap(),
-    ]);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
-            .unwrap();
-    let verdicts = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["id"].as_str().unwrap().to_owned(),
-                r["verdict"]["verdict"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    (code, verdicts, format!("{stdout}\n{stderr}"))
+    common::conform_run("iec104-outstation", target, pics, reports)
 }
 
 #[test]

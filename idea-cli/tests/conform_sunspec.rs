@@ -10,18 +10,12 @@
 
 mod common;
 
-use common::{idea, idea_code, serve};
+use common::{idea, serve};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "idea-conform-sunspec-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch_dir("conform-sunspec", name)
 }
 
 fn run(
@@ -31,32 +25,7 @@ fn run(
 ) -> (Option<i32>, BTreeMap<String, String>, String) {
     let pics = dir.join("pics.toml");
     std::fs::write(&pics, pics_text).unwrap();
-    let reports = dir.join("reports");
-    let (code, out, err) = idea_code(&[
-        "conform",
-        "sunspec",
-        "--target",
-        target,
-        "--pics",
-        pics.to_str().unwrap(),
-        "--report-dir",
-        reports.to_str().unwrap(),
-    ]);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
-            .unwrap();
-    let verdicts = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["id"].as_str().unwrap().to_owned(),
-                r["verdict"]["verdict"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    (code, verdicts, format!("{out}\n{err}"))
+    common::conform_run("sunspec", target, &pics, &dir.join("reports"))
 }
 
 #[test]

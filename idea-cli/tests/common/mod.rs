@@ -1,5 +1,10 @@
 //! Helpers shared by the tests that run the `idea` binary.
-#![allow(dead_code, clippy::unwrap_used, clippy::arithmetic_side_effects)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -138,4 +143,51 @@ pub(crate) fn http(host: &str, method: &str, path: &str, token: &str, body: &str
     let mut answer = String::new();
     tcp.read_to_string(&mut answer).unwrap();
     answer
+}
+
+/// A fresh scratch directory for a test (`idea-{prefix}-{name}-{pid}` under the temporary directory).
+pub(crate) fn scratch_dir(prefix: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("idea-{prefix}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `idea conform SUITE` against `target` with the PICS at `pics`, reports into `reports`; returns the
+/// exit code, each case's verdict name from `report.json`, and what it printed.
+pub(crate) fn conform_run(
+    suite: &str,
+    target: &str,
+    pics: &std::path::Path,
+    reports: &std::path::Path,
+) -> (
+    Option<i32>,
+    std::collections::BTreeMap<String, String>,
+    String,
+) {
+    let (code, stdout, stderr) = idea_code(&[
+        "conform",
+        suite,
+        "--target",
+        target,
+        "--pics",
+        pics.to_str().unwrap(),
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    let verdicts = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["verdict"]["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (code, verdicts, format!("{stdout}\n{stderr}"))
 }
