@@ -71,3 +71,51 @@ fn a_claimed_model_the_device_does_not_report_fails() {
         "{out}"
     );
 }
+
+/// Every Modbus protocol fault `idea serve modbus-hub --list-faults` names fails the suite, at the case its
+/// breakage shows first; a write acknowledged and not applied fails the write case and nothing else.
+#[test]
+fn every_modbus_fault_fails_the_case_it_breaks() {
+    let expected = [
+        ("register-off-by-one", "sunspec/discovery/1"),
+        ("write-not-applied", "sunspec/write/1"),
+        ("trailing-byte", "sunspec/discovery/1"),
+        ("exception-missing", "sunspec/modbus-7/2N"),
+        ("transaction-id-mismatch", "sunspec/discovery/1"),
+        ("unit-id-mismatch", "sunspec/discovery/1"),
+        ("protocol-id-nonzero", "sunspec/discovery/1"),
+        ("suns-marker-missing", "sunspec/discovery/1"),
+    ];
+    let (listed, names, _) = idea(&["serve", "modbus-hub", "--list-faults"]);
+    assert!(listed);
+    let protocol_faults: Vec<&str> = names
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| !matches!(*n, "silent" | "stale"))
+        .collect();
+    let mut covered: Vec<&str> = expected.iter().map(|(f, _)| *f).collect();
+    covered.sort_unstable();
+    let mut listed_sorted = protocol_faults.clone();
+    listed_sorted.sort_unstable();
+    assert_eq!(
+        listed_sorted, covered,
+        "every listed fault has its expectation"
+    );
+    let pics = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference energy hub\"\nversion = \"0.1.0\"\n\
+                [modbus]\nunit = 1\nbase = 40000\nmodels = [1, 64901]\n\
+                [modbus.write_point]\nmodel = 64901\npoint = \"WSet\"\nvalue = 1500.0\n";
+    for (fault, case) in expected {
+        let (_hub, address) = serve("modbus-hub", &["--fault", fault]);
+        let (code, verdicts, out) = run(&address, pics, &temp_dir(fault));
+        assert_eq!(code, Some(1), "{fault}: {out}");
+        assert_eq!(verdicts[case], "fail", "{fault} fails {case}: {out}");
+        if fault == "write-not-applied" {
+            let failing: Vec<_> = verdicts.iter().filter(|(_, v)| *v != "pass").collect();
+            assert_eq!(
+                failing.len(),
+                1,
+                "{fault}: only the write case: {failing:?}"
+            );
+        }
+    }
+}

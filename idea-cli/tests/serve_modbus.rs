@@ -300,6 +300,7 @@ fn faults_are_listed_planned_and_checked() {
         "{stdout}"
     );
     assert!(!stdout.contains("wrong-cot"), "{stdout}");
+    assert!(stdout.contains("register-off-by-one"), "{stdout}");
     let (ok, stdout, _) = idea(&["serve", "sep2-server", "--list-faults"]);
     assert!(
         ok && stdout.contains("silent") && !stdout.contains("stale"),
@@ -309,6 +310,34 @@ fn faults_are_listed_planned_and_checked() {
     let (ok, stdout, _) = idea(&["serve", "iec104-router", "--list-faults"]);
     assert!(ok && stdout.lines().count() == 11, "{stdout}");
     assert!(stdout.contains("negative-confirmation-missing"), "{stdout}");
+    assert!(!stdout.contains("register-off-by-one"), "{stdout}");
+    // The Modbus protocol faults belong to the Modbus/SunSpec devices, over Modbus TCP.
+    let (code, _, stderr) = idea_code(&[
+        "serve",
+        "iec104-router",
+        "--listen",
+        "127.0.0.1:0",
+        "--fault",
+        "write-not-applied",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("applies to the Modbus/SunSpec devices only"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = idea_code(&[
+        "serve",
+        "modbus-meter",
+        "--serial",
+        "/dev/null",
+        "--fault",
+        "trailing-byte",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("serve with --listen, not --serial"),
+        "{stderr}"
+    );
     let (code, _, stderr) = idea_code(&[
         "serve",
         "modbus-hub",

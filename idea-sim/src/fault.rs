@@ -47,11 +47,27 @@ pub enum Fault {
     SequenceErrorTolerated,
     /// IEC 104: STOPDT act is confirmed but data transfer goes on.
     StopdtIgnored,
+    /// Modbus: every register or coil address a request names is taken one higher.
+    RegisterOffByOne,
+    /// Modbus: a write (05, 06, 15, 16) is acknowledged but never reaches the device.
+    WriteNotApplied,
+    /// Modbus: every answer carries a byte after its PDU (the MBAP length counts it).
+    TrailingByte,
+    /// Modbus: a request the device refuses is answered as if taken (zeros for a read).
+    ExceptionMissing,
+    /// Modbus: answers carry the next transaction identifier, not the request's.
+    TransactionIdMismatch,
+    /// Modbus: answers carry another unit identifier.
+    UnitIdMismatch,
+    /// Modbus: answers carry protocol identifier 1 (Modbus is 0).
+    ProtocolIdNonzero,
+    /// SunSpec: the `SunS` marker reads as zeros, so no map is found.
+    SunsMarkerMissing,
 }
 
 impl Fault {
     /// Every fault, in the order `--list-faults` prints them.
-    pub const ALL: [Fault; 11] = [
+    pub const ALL: [Fault; 19] = [
         Fault::Silent,
         Fault::Stale,
         Fault::WrongCot,
@@ -63,6 +79,39 @@ impl Fault {
         Fault::AnswersBeforeStartdt,
         Fault::SequenceErrorTolerated,
         Fault::StopdtIgnored,
+        Fault::RegisterOffByOne,
+        Fault::WriteNotApplied,
+        Fault::TrailingByte,
+        Fault::ExceptionMissing,
+        Fault::TransactionIdMismatch,
+        Fault::UnitIdMismatch,
+        Fault::ProtocolIdNonzero,
+        Fault::SunsMarkerMissing,
+    ];
+
+    /// The IEC 104 protocol faults (a rewrite of frames on plain TCP).
+    pub const IEC104: [Fault; 9] = [
+        Fault::WrongCot,
+        Fault::WrongCommonAddress,
+        Fault::SequenceError,
+        Fault::NoAcknowledge,
+        Fault::TestfrUnanswered,
+        Fault::NegativeConfirmationMissing,
+        Fault::AnswersBeforeStartdt,
+        Fault::SequenceErrorTolerated,
+        Fault::StopdtIgnored,
+    ];
+
+    /// The Modbus TCP protocol faults (a rewrite of frames).
+    pub const MODBUS: [Fault; 8] = [
+        Fault::RegisterOffByOne,
+        Fault::WriteNotApplied,
+        Fault::TrailingByte,
+        Fault::ExceptionMissing,
+        Fault::TransactionIdMismatch,
+        Fault::UnitIdMismatch,
+        Fault::ProtocolIdNonzero,
+        Fault::SunsMarkerMissing,
     ];
 
     /// The faults every device can show.
@@ -82,6 +131,14 @@ impl Fault {
             Fault::AnswersBeforeStartdt => "answers-before-startdt",
             Fault::SequenceErrorTolerated => "sequence-error-tolerated",
             Fault::StopdtIgnored => "stopdt-ignored",
+            Fault::RegisterOffByOne => "register-off-by-one",
+            Fault::WriteNotApplied => "write-not-applied",
+            Fault::TrailingByte => "trailing-byte",
+            Fault::ExceptionMissing => "exception-missing",
+            Fault::TransactionIdMismatch => "transaction-id-mismatch",
+            Fault::UnitIdMismatch => "unit-id-mismatch",
+            Fault::ProtocolIdNonzero => "protocol-id-nonzero",
+            Fault::SunsMarkerMissing => "suns-marker-missing",
         }
     }
 
@@ -111,12 +168,35 @@ impl Fault {
                 "IEC 104: an I frame with a wrong send sequence number is taken as the next"
             }
             Fault::StopdtIgnored => "IEC 104: STOPDT act is confirmed but data transfer goes on",
+            Fault::RegisterOffByOne => {
+                "Modbus: every register or coil address a request names is taken one higher"
+            }
+            Fault::WriteNotApplied => {
+                "Modbus: a write is acknowledged but never reaches the device"
+            }
+            Fault::TrailingByte => {
+                "Modbus: every answer carries a byte after its PDU (the MBAP length counts it)"
+            }
+            Fault::ExceptionMissing => {
+                "Modbus: a request the device refuses is answered as if taken (zeros for a read)"
+            }
+            Fault::TransactionIdMismatch => {
+                "Modbus: answers carry the next transaction identifier, not the request's"
+            }
+            Fault::UnitIdMismatch => "Modbus: answers carry another unit identifier",
+            Fault::ProtocolIdNonzero => "Modbus: answers carry protocol identifier 1 (not 0)",
+            Fault::SunsMarkerMissing => "SunSpec: the SunS marker reads as zeros",
         }
     }
 
     /// Whether it is one of the IEC 104 protocol faults (a rewrite of frames on plain TCP).
     pub fn is_iec104(self) -> bool {
-        !Fault::COMMON.contains(&self)
+        Fault::IEC104.contains(&self)
+    }
+
+    /// Whether it is one of the Modbus TCP protocol faults (a rewrite of frames).
+    pub fn is_modbus(self) -> bool {
+        Fault::MODBUS.contains(&self)
     }
 
     fn bit(self) -> u32 {
@@ -178,6 +258,8 @@ struct Flags {
     gated: AtomicBool,
     /// Whether an IEC 104 fault may come: the gate then reads frames.
     iec104: AtomicBool,
+    /// Whether a Modbus fault may come: the gate then reads Modbus TCP frames.
+    modbus: AtomicBool,
 }
 
 /// The faults a device shows now; cloned into every part of the device that honours them.
@@ -209,11 +291,14 @@ impl Faults {
     pub fn planned(plans: &[FaultPlan], tasks: &mut crate::Tasks) -> Faults {
         let faults = Faults::default();
         for plan in plans {
-            if plan.fault == Fault::Silent || plan.fault.is_iec104() {
+            if plan.fault == Fault::Silent || plan.fault.is_iec104() || plan.fault.is_modbus() {
                 faults.0.gated.store(true, Ordering::Relaxed);
             }
             if plan.fault.is_iec104() {
                 faults.0.iec104.store(true, Ordering::Relaxed);
+            }
+            if plan.fault.is_modbus() {
+                faults.0.modbus.store(true, Ordering::Relaxed);
             }
             tasks.spawn("a fault's schedule", faults.clone().apply(*plan));
         }
@@ -292,6 +377,8 @@ pub async fn gate(listener: TcpListener, inner: SocketAddr, faults: Faults) -> s
             if let Ok(device) = TcpStream::connect(inner).await {
                 if faults.iec104_planned() {
                     crate::fault_iec104::relay(client, device, &faults).await;
+                } else if faults.0.modbus.load(Ordering::Relaxed) {
+                    crate::fault_modbus::relay(client, device, &faults).await;
                 } else {
                     relay(client, device, &faults).await;
                 }

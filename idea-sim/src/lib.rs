@@ -49,6 +49,7 @@ pub mod devices;
 mod error;
 pub mod fault;
 mod fault_iec104;
+mod fault_modbus;
 pub mod grid;
 pub mod mqtt;
 pub mod physical;

@@ -142,15 +142,22 @@ pub(crate) struct ServeOptions {
     stale: bool,
     /// The first IEC 104 protocol fault planned, if any.
     iec104_fault: Option<&'static str>,
+    /// The first Modbus protocol fault planned, if any.
+    modbus_fault: Option<&'static str>,
 }
 
-/// The faults `kind` can show: `silent` and `stale` for devices on the model, and the IEC 104 protocol faults
-/// for the IEC 104 devices; only `silent` for the 2030.5 server, which holds no measurements to freeze.
+/// The faults `kind` can show: `silent` and `stale` for devices on the model, with the IEC 104 protocol
+/// faults for the IEC 104 devices and the Modbus ones for the Modbus/SunSpec devices; only `silent` for the
+/// 2030.5 server, which holds no measurements to freeze.
 pub(crate) fn faults_of(kind: &str) -> Vec<idea_sim::fault::Fault> {
     use idea_sim::fault::Fault;
+    let modbus = modbus_profiles::simulator::SHIPPED
+        .iter()
+        .any(|(name, _)| *name == kind);
     match kind {
         "sep2-server" => vec![Fault::Silent],
-        "iec104-router" | "iec104-meter" => Fault::ALL.to_vec(),
+        "iec104-router" | "iec104-meter" => [Fault::COMMON.as_slice(), &Fault::IEC104].concat(),
+        _ if modbus => [Fault::COMMON.as_slice(), &Fault::MODBUS].concat(),
         _ => Fault::COMMON.to_vec(),
     }
 }
@@ -195,6 +202,18 @@ impl ServeOptions {
         }
         if self.stale && kind == "sep2-server" {
             return Err("sep2-server holds no measurements: the stale fault does not apply".into());
+        }
+        if let Some(fault) = self.modbus_fault {
+            if !modbus {
+                return Err(format!(
+                    "--fault {fault} is a Modbus protocol fault: it applies to the Modbus/SunSpec devices only"
+                ));
+            }
+            if self.serial {
+                return Err(format!(
+                    "--fault {fault} rewrites Modbus TCP frames: serve with --listen, not --serial"
+                ));
+            }
         }
         if let Some(fault) = self.iec104_fault {
             if !matches!(kind, "iec104-router" | "iec104-meter") {
@@ -519,6 +538,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         iec104_fault: fault
             .iter()
             .find(|p| p.fault.is_iec104())
+            .map(|p| p.fault.name()),
+        modbus_fault: fault
+            .iter()
+            .find(|p| p.fault.is_modbus())
             .map(|p| p.fault.name()),
     };
     options.check(kind).map_err(Failure::Usage)?;

@@ -131,6 +131,13 @@ impl Session {
                             answer.header.transaction, self.transaction
                         ));
                     }
+                    // Modbus TCP: the server echoes the request's unit identifier.
+                    if answer.header.unit != self.unit {
+                        return Answer::Malformed(format!(
+                            "an answer from unit {} where unit {} was asked",
+                            answer.header.unit, self.unit
+                        ));
+                    }
                     return Answer::Response(answer.pdu);
                 }
                 Err(modbus_profiles::Error::Incomplete { .. }) => {}
