@@ -35,7 +35,7 @@ fn the_reference_meter_passes_every_applicable_case() {
     assert!(ok);
     let (code, verdicts, out) = run(&address, &template, &temp_dir("meter"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 9);
+    assert_eq!(verdicts.len(), 10);
     for (id, verdict) in &verdicts {
         let expected = if id == "sunspec/write/1" {
             "not-applicable"
@@ -72,8 +72,9 @@ fn a_claimed_model_the_device_does_not_report_fails() {
     );
 }
 
-/// Every Modbus protocol fault `idea serve modbus-hub --list-faults` names fails the suite, at the case its
-/// breakage shows first; a write acknowledged and not applied fails the write case and nothing else.
+/// Every Modbus/SunSpec fault `idea serve modbus-hub --list-faults` names fails the suite, at the case its
+/// breakage shows first; a write acknowledged and not applied fails the write case and nothing else, and
+/// scale factors one too high fail only the plausibility of the scaled readings.
 #[test]
 fn every_modbus_fault_fails_the_case_it_breaks() {
     let expected = [
@@ -85,6 +86,8 @@ fn every_modbus_fault_fails_the_case_it_breaks() {
         ("unit-id-mismatch", "sunspec/discovery/1"),
         ("protocol-id-nonzero", "sunspec/discovery/1"),
         ("suns-marker-missing", "sunspec/discovery/1"),
+        ("wrong-scale-factor", "sunspec/sf/2"),
+        ("broken-model-chain", "sunspec/discovery/2"),
     ];
     let (listed, names, _) = idea(&["serve", "modbus-hub", "--list-faults"]);
     assert!(listed);

@@ -63,11 +63,15 @@ pub enum Fault {
     ProtocolIdNonzero,
     /// SunSpec: the `SunS` marker reads as zeros, so no map is found.
     SunsMarkerMissing,
+    /// SunSpec: every implemented scale factor reads one higher (values read ten times too large).
+    WrongScaleFactor,
+    /// SunSpec: the first model's length reads one more than it is, so the chain runs off its models.
+    BrokenModelChain,
 }
 
 impl Fault {
     /// Every fault, in the order `--list-faults` prints them.
-    pub const ALL: [Fault; 19] = [
+    pub const ALL: [Fault; 21] = [
         Fault::Silent,
         Fault::Stale,
         Fault::WrongCot,
@@ -87,6 +91,8 @@ impl Fault {
         Fault::UnitIdMismatch,
         Fault::ProtocolIdNonzero,
         Fault::SunsMarkerMissing,
+        Fault::WrongScaleFactor,
+        Fault::BrokenModelChain,
     ];
 
     /// The IEC 104 protocol faults (a rewrite of frames on plain TCP).
@@ -102,8 +108,8 @@ impl Fault {
         Fault::StopdtIgnored,
     ];
 
-    /// The Modbus TCP protocol faults (a rewrite of frames).
-    pub const MODBUS: [Fault; 8] = [
+    /// The Modbus/SunSpec device faults: rewrites of Modbus TCP frames, and the last two, of the map.
+    pub const MODBUS: [Fault; 10] = [
         Fault::RegisterOffByOne,
         Fault::WriteNotApplied,
         Fault::TrailingByte,
@@ -112,6 +118,8 @@ impl Fault {
         Fault::UnitIdMismatch,
         Fault::ProtocolIdNonzero,
         Fault::SunsMarkerMissing,
+        Fault::WrongScaleFactor,
+        Fault::BrokenModelChain,
     ];
 
     /// The faults every device can show.
@@ -139,6 +147,8 @@ impl Fault {
             Fault::UnitIdMismatch => "unit-id-mismatch",
             Fault::ProtocolIdNonzero => "protocol-id-nonzero",
             Fault::SunsMarkerMissing => "suns-marker-missing",
+            Fault::WrongScaleFactor => "wrong-scale-factor",
+            Fault::BrokenModelChain => "broken-model-chain",
         }
     }
 
@@ -186,6 +196,12 @@ impl Fault {
             Fault::UnitIdMismatch => "Modbus: answers carry another unit identifier",
             Fault::ProtocolIdNonzero => "Modbus: answers carry protocol identifier 1 (not 0)",
             Fault::SunsMarkerMissing => "SunSpec: the SunS marker reads as zeros",
+            Fault::WrongScaleFactor => {
+                "SunSpec: every scale factor reads one higher (values ten times too large)"
+            }
+            Fault::BrokenModelChain => {
+                "SunSpec: the first model's length reads one more than it is (the chain breaks)"
+            }
         }
     }
 
@@ -194,9 +210,16 @@ impl Fault {
         Fault::IEC104.contains(&self)
     }
 
-    /// Whether it is one of the Modbus TCP protocol faults (a rewrite of frames).
+    /// Whether it is one of the Modbus/SunSpec device faults.
     pub fn is_modbus(self) -> bool {
         Fault::MODBUS.contains(&self)
+    }
+
+    /// Whether it rewrites frames on the wire (and so needs plain TCP), rather than the device's map.
+    pub fn rewrites_frames(self) -> bool {
+        self.is_iec104()
+            || (self.is_modbus()
+                && !matches!(self, Fault::WrongScaleFactor | Fault::BrokenModelChain))
     }
 
     fn bit(self) -> u32 {
@@ -291,13 +314,13 @@ impl Faults {
     pub fn planned(plans: &[FaultPlan], tasks: &mut crate::Tasks) -> Faults {
         let faults = Faults::default();
         for plan in plans {
-            if plan.fault == Fault::Silent || plan.fault.is_iec104() || plan.fault.is_modbus() {
+            if plan.fault == Fault::Silent || plan.fault.rewrites_frames() {
                 faults.0.gated.store(true, Ordering::Relaxed);
             }
             if plan.fault.is_iec104() {
                 faults.0.iec104.store(true, Ordering::Relaxed);
             }
-            if plan.fault.is_modbus() {
+            if plan.fault.is_modbus() && plan.fault.rewrites_frames() {
                 faults.0.modbus.store(true, Ordering::Relaxed);
             }
             tasks.spawn("a fault's schedule", faults.clone().apply(*plan));

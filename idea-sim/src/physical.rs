@@ -5,12 +5,12 @@
 //! they are written (and when a reversion returns them to their defaults).
 
 use crate::error::{Error, Result};
-use crate::fault::Faults;
+use crate::fault::{Fault, Faults};
 use crate::grid::{SharedGrid, TripCause, lock};
 use modbus_profiles::frame::{DeviceIdObject, ExceptionCode};
 use modbus_profiles::server::{Registers, Table};
 use modbus_profiles::simulator::{Profile, SimulatedDevice};
-use modbus_profiles::sunspec::Catalog;
+use modbus_profiles::sunspec::{Catalog, PointType};
 use std::time::Instant;
 
 /// Which model element a device is, and which profile it speaks.
@@ -502,6 +502,38 @@ fn phase_volts(model: &crate::grid::Microgrid, bus: usize) -> f64 {
     }
 }
 
+impl ModelDevice {
+    /// The device faults of the map itself: every scale factor one higher (values read ten times too
+    /// large), or the first model's length one more than it is (the chain runs off its models).
+    fn misread(&self, address: u16, out: &mut [u16]) {
+        let device = self.registers.device();
+        let mut put = |at: u16, change: &dyn Fn(u16) -> u16| {
+            if let Some(slot) = at
+                .checked_sub(address)
+                .and_then(|i| out.get_mut(usize::from(i)))
+            {
+                *slot = change(*slot);
+            }
+        };
+        if self.faults.is_on(Fault::WrongScaleFactor) {
+            for model in device.models() {
+                for (_, point) in model.points() {
+                    if point.def.kind == PointType::Sunssf
+                        && point.registers.first().is_some_and(|r| *r != 0x8000)
+                    {
+                        put(point.address, &|v| v.wrapping_add(1));
+                    }
+                }
+            }
+        }
+        if self.faults.is_on(Fault::BrokenModelChain)
+            && let Some(first) = device.models().first()
+        {
+            put(first.address().wrapping_add(1), &|v| v.wrapping_add(1));
+        }
+    }
+}
+
 impl Registers for ModelDevice {
     fn read(
         &mut self,
@@ -510,7 +542,12 @@ impl Registers for ModelDevice {
         out: &mut [u16],
     ) -> std::result::Result<(), ExceptionCode> {
         self.pull();
-        self.registers.read(table, address, out)
+        self.registers.read(table, address, out)?;
+        if self.faults.is_on(Fault::WrongScaleFactor) || self.faults.is_on(Fault::BrokenModelChain)
+        {
+            self.misread(address, out);
+        }
+        Ok(())
     }
 
     fn write(&mut self, address: u16, values: &[u16]) -> std::result::Result<(), ExceptionCode> {

@@ -142,8 +142,10 @@ pub(crate) struct ServeOptions {
     stale: bool,
     /// The first IEC 104 protocol fault planned, if any.
     iec104_fault: Option<&'static str>,
-    /// The first Modbus protocol fault planned, if any.
+    /// The first Modbus/SunSpec device fault planned, if any.
     modbus_fault: Option<&'static str>,
+    /// The first Modbus fault planned that rewrites frames, if any.
+    modbus_frame_fault: Option<&'static str>,
 }
 
 /// The faults `kind` can show: `silent` and `stale` for devices on the model, with the IEC 104 protocol
@@ -203,17 +205,19 @@ impl ServeOptions {
         if self.stale && kind == "sep2-server" {
             return Err("sep2-server holds no measurements: the stale fault does not apply".into());
         }
-        if let Some(fault) = self.modbus_fault {
-            if !modbus {
-                return Err(format!(
-                    "--fault {fault} is a Modbus protocol fault: it applies to the Modbus/SunSpec devices only"
-                ));
-            }
-            if self.serial {
-                return Err(format!(
-                    "--fault {fault} rewrites Modbus TCP frames: serve with --listen, not --serial"
-                ));
-            }
+        if let Some(fault) = self.modbus_fault
+            && !modbus
+        {
+            return Err(format!(
+                "--fault {fault} is a Modbus/SunSpec fault: it applies to the Modbus/SunSpec devices only"
+            ));
+        }
+        if let Some(fault) = self.modbus_frame_fault
+            && self.serial
+        {
+            return Err(format!(
+                "--fault {fault} rewrites Modbus TCP frames: serve with --listen, not --serial"
+            ));
         }
         if let Some(fault) = self.iec104_fault {
             if !matches!(kind, "iec104-router" | "iec104-meter") {
@@ -542,6 +546,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         modbus_fault: fault
             .iter()
             .find(|p| p.fault.is_modbus())
+            .map(|p| p.fault.name()),
+        modbus_frame_fault: fault
+            .iter()
+            .find(|p| p.fault.is_modbus() && p.fault.rewrites_frames())
             .map(|p| p.fault.name()),
     };
     options.check(kind).map_err(Failure::Usage)?;

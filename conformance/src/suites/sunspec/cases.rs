@@ -208,6 +208,57 @@ fn scale_factors_in_range(s: &mut Session, _: &Pics) -> Verdict {
     Verdict::Pass
 }
 
+/// The ranges a scaled measurement must lie in to be a reading of a real grid connection: frequency
+/// 45–65 Hz, AC phase voltages 50–1,000 V. A wrong scale factor reads ten (or a tenth) times off.
+fn plausible_range(path: &str, units: Option<&str>) -> Option<(f64, f64)> {
+    let name = path.rsplit('.').next().unwrap_or(path);
+    match units {
+        Some("Hz") if name == "Hz" => Some((45.0, 65.0)),
+        Some("V") if name.starts_with("PhV") || name.starts_with("PPV") => Some((50.0, 1000.0)),
+        _ => None,
+    }
+}
+
+fn measurements_plausible(s: &mut Session, _: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let mut checked = 0usize;
+    for model in device.models() {
+        for (path, point) in model.points() {
+            let Some((low, high)) = plausible_range(&path, point.def.units.as_deref()) else {
+                continue;
+            };
+            let Some(value) = point.scaled() else {
+                continue;
+            };
+            // A phase-to-phase or phase voltage of 0 is a dead line, not a wrong scale.
+            if value == 0.0 {
+                continue;
+            }
+            checked = checked.saturating_add(1);
+            if !(low..=high).contains(&value) {
+                return Verdict::Fail(format!(
+                    "model {} {path} reads {value} {}: outside {low}..={high} — a scale factor or a value \
+                     is wrong",
+                    model.id(),
+                    point.def.units.as_deref().unwrap_or("")
+                ));
+            }
+        }
+    }
+    if checked == 0 {
+        return Verdict::NotApplicable(
+            "the device reports no grid frequency or AC voltage to check".into(),
+        );
+    }
+    s.note(format!(
+        "{checked} frequency and voltage readings within range"
+    ));
+    Verdict::Pass
+}
+
 /// Sends `request` and requires exception `code`.
 fn refused_with(s: &mut Session, request: Request, code: u8, what: &str) -> Verdict {
     let answer = s.request(request);
@@ -402,6 +453,15 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
             maturity: stable,
             applies: always,
             run: scale_factors_in_range,
+        },
+        TestCase {
+            id: "sunspec/sf/2",
+            title: "Scaled frequency and AC voltage readings are those of a real grid connection",
+            requirements: &[IOT_05],
+            clause: "SunSpec Information Model Specification, scale factors",
+            maturity: stable,
+            applies: always,
+            run: measurements_plausible,
         },
         TestCase {
             id: "sunspec/modbus-7/2N",
