@@ -9,6 +9,8 @@
 )]
 
 mod common;
+#[path = "../../interop/python.rs"]
+mod python;
 
 use common::{idea, serve};
 use std::collections::BTreeMap;
@@ -120,5 +122,51 @@ fn every_modbus_fault_fails_the_case_it_breaks() {
                 "{fault}: only the write case: {failing:?}"
             );
         }
+    }
+}
+
+/// A device no one here wrote: a pymodbus 3.16.1 server laid out from the official SunSpec models (models 1,
+/// 701, 705, 711, 713; `modbus-profiles/tests/peers/pymodbus_sunspec_server.py`) is certified by the suite,
+/// pymodbus's one deviation — a read of 126 registers refused with exception 1, not 3 — as a remark.
+#[test]
+fn a_pymodbus_sunspec_server_is_certified() {
+    use std::io::BufRead;
+    let Some(python) = python::python("idea conform sunspec against a pymodbus SunSpec server")
+    else {
+        return;
+    };
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../modbus-profiles");
+    let mut child = std::process::Command::new(python)
+        .arg(root.join("tests/peers/pymodbus_sunspec_server.py"))
+        .arg(root.join("models/sunspec"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _peer = common::Served::from(child);
+    let served: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let address = format!("127.0.0.1:{}", served["port"]);
+    // The server binds after printing its port.
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&address).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pics = "[device]\nvendor = \"pymodbus\"\nmodel = \"SunSpec server from the official models\"\n\
+                version = \"3.16.1\"\n[modbus]\nunit = 1\nbase = 40000\nmodels = [1, 701, 705, 711, 713]\n";
+    let (code, verdicts, out) = run(&address, pics, &temp_dir("pymodbus"));
+    assert_eq!(code, Some(0), "{out}");
+    for (id, verdict) in &verdicts {
+        let expected = match id.as_str() {
+            "sunspec/modbus-7/3N" => "pass-with-remarks",
+            "sunspec/write/1" => "not-applicable",
+            _ => "pass",
+        };
+        assert_eq!(verdict, expected, "{id}: {out}");
     }
 }

@@ -1,6 +1,6 @@
 """Serve a SunSpec map with pymodbus: models 1, 701, 705 (2 curves of 3 points), 711 (2 controls) and 713,
 laid out from the official JSON model definitions by this script (not by the Rust crate), every point given
-a deterministic value. Prints {"port": N, "models": [...]} (each model's id, address and registers) on one
+a deterministic value (the grid frequency and AC voltages those of a real connection). Prints {"port": N, "models": [...]} (each model's id, address and registers) on one
 line, then serves until killed.
 
 usage: pymodbus_sunspec_server.py MODELS_DIR
@@ -29,6 +29,10 @@ def value_regs(point, n, counts):
         return [counts[name]]
     if kind == "sunssf":
         return [0xFFFF]  # -1
+    # A grid connection's frequency and AC voltages read as a real one's (50.0 Hz, 230.0 V at scale -1).
+    real = {"Hz": 500, "V": 2300}.get(point.get("units"))
+    if real and (name == "Hz" or name.startswith(("PhV", "PPV"))) and kind in ("uint16", "uint32"):
+        return [0] * (size - 1) + [real]
     if kind == "string":
         text = ("P%d" % n).encode()[: size * 2].ljust(size * 2, b"\0")
         return list(struct.unpack(">%dH" % size, text))

@@ -328,12 +328,14 @@ fn read_too_many(s: &mut Session, pics: &Pics) -> Verdict {
 fn unsupported_function(s: &mut Session, _: &Pics) -> Verdict {
     refused_with(
         s,
+        // 0x09 is no public function code of the Modbus Application Protocol (clause 5.1): no device
+        // implements it (read file record, 0x14, which some do, would test nothing).
         Request::Unsupported {
-            function: 0x14,
+            function: 0x09,
             data: vec![0x00],
         },
         1,
-        "function 0x14 (read file record)",
+        "function 0x09 (no Modbus function)",
     )
 }
 
