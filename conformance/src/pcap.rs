@@ -1,4 +1,5 @@
-//! A case's TCP exchange as a pcap file (libpcap format, link type `LINKTYPE_RAW`: IPv4 packets), so a lab opens
+//! A case's TCP exchange as a pcap file (libpcap format, link type `LINKTYPE_RAW`: IPv4 packets, or IPv6 ones
+//! (RFC 8200) when the device was reached over IPv6), so a lab opens
 //! the evidence in Wireshark and its IEC 104 or Modbus/TCP dissector reads every frame. The packets are
 //! rebuilt from the trace: a handshake, each unit sent or received as one segment with consistent sequence and
 //! acknowledgement numbers and checksums, and a close.
@@ -31,17 +32,26 @@ fn checksum(words: &[u8]) -> u16 {
     !u16::try_from(sum).unwrap_or(0xffff)
 }
 
-fn v4(address: &SocketAddr) -> [u8; 4] {
-    match address.ip() {
-        IpAddr::V4(ip) => ip.octets(),
-        // The runner's traces are of IPv4 loopback or LAN peers; an IPv6 peer is written as 0.0.0.0.
-        IpAddr::V6(_) => [0; 4],
+/// The two addresses as IPv4 (both are) or as IPv6 (either is; an IPv4 one mapped, `::ffff:a.b.c.d`).
+enum Addresses {
+    V4([u8; 4], [u8; 4]),
+    V6([u8; 16], [u8; 16]),
+}
+
+fn addresses(from: &SocketAddr, to: &SocketAddr) -> Addresses {
+    let v6 = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    match (from.ip(), to.ip()) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => Addresses::V4(a.octets(), b.octets()),
+        (a, b) => Addresses::V6(v6(a), v6(b)),
     }
 }
 
-/// An IPv4 packet carrying one TCP segment.
+/// An IPv4 or IPv6 packet carrying one TCP segment.
 fn packet(from: &Side, to: &Side, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let (src, dst) = (v4(&from.address), v4(&to.address));
+    let family = addresses(&from.address, &to.address);
     let mut tcp = Vec::with_capacity(20usize.saturating_add(payload.len()));
     tcp.extend_from_slice(&from.address.port().to_be_bytes());
     tcp.extend_from_slice(&to.address.port().to_be_bytes());
@@ -51,16 +61,40 @@ fn packet(from: &Side, to: &Side, flags: u8, payload: &[u8]) -> Vec<u8> {
     tcp.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
     tcp.extend_from_slice(payload);
     let tcp_len = u16::try_from(tcp.len()).unwrap_or(u16::MAX);
-    let mut pseudo = Vec::with_capacity(12usize.saturating_add(tcp.len()));
-    pseudo.extend_from_slice(&src);
-    pseudo.extend_from_slice(&dst);
-    pseudo.extend_from_slice(&[0, 6]);
-    pseudo.extend_from_slice(&tcp_len.to_be_bytes());
+    // The TCP checksum covers a pseudo-header of the addresses (RFC 793; RFC 8200 clause 8.1 for IPv6).
+    let mut pseudo = Vec::with_capacity(40usize.saturating_add(tcp.len()));
+    match &family {
+        Addresses::V4(src, dst) => {
+            pseudo.extend_from_slice(src);
+            pseudo.extend_from_slice(dst);
+            pseudo.extend_from_slice(&[0, 6]);
+            pseudo.extend_from_slice(&tcp_len.to_be_bytes());
+        }
+        Addresses::V6(src, dst) => {
+            pseudo.extend_from_slice(src);
+            pseudo.extend_from_slice(dst);
+            pseudo.extend_from_slice(&u32::from(tcp_len).to_be_bytes());
+            pseudo.extend_from_slice(&[0, 0, 0, 6]);
+        }
+    }
     pseudo.extend_from_slice(&tcp);
     let sum = checksum(&pseudo).to_be_bytes();
     if let Some(slot) = tcp.get_mut(16..18) {
         slot.copy_from_slice(&sum);
     }
+    let (src, dst) = match family {
+        Addresses::V4(src, dst) => (src, dst),
+        Addresses::V6(src, dst) => {
+            // Version 6, no traffic class or flow label, the payload length, TCP, hop limit 64.
+            let mut ip = vec![0x60, 0, 0, 0];
+            ip.extend_from_slice(&tcp_len.to_be_bytes());
+            ip.extend_from_slice(&[6, 64]);
+            ip.extend_from_slice(&src);
+            ip.extend_from_slice(&dst);
+            ip.extend_from_slice(&tcp);
+            return ip;
+        }
+    };
     let total = u16::try_from(tcp.len().saturating_add(20)).unwrap_or(u16::MAX);
     let mut ip = vec![0x45, 0];
     ip.extend_from_slice(&total.to_be_bytes());
@@ -197,5 +231,48 @@ mod tests {
         let seq_of = |p: &Vec<u8>| u32::from_be_bytes(p[24..28].try_into().unwrap());
         let ack_of = |p: &Vec<u8>| u32::from_be_bytes(p[28..32].try_into().unwrap());
         assert_eq!(ack_of(&packets[4]), seq_of(&packets[3]) + 6);
+    }
+
+    #[test]
+    fn a_device_reached_over_ipv6_is_captured_in_ipv6_packets() {
+        let entries = [TraceEntry {
+            at_ms: 1,
+            direction: Direction::Sent,
+            hex: "680407000000".into(),
+            summary: "STARTDT_ACT".into(),
+        }];
+        let runner: SocketAddr = "[::1]:40000".parse().unwrap();
+        let device: SocketAddr = "[2001:db8::2]:2404".parse().unwrap();
+        let file = pcap(runner, device, 1_796_300_000_000, &entries);
+        let mut at = 24;
+        let mut packets = Vec::new();
+        while at < file.len() {
+            let len = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
+            packets.push(file[at + 16..at + 16 + len].to_vec());
+            at += 16 + len;
+        }
+        assert_eq!(packets.len(), 5, "handshake, one unit, close");
+        for p in &packets {
+            assert_eq!(p[0] >> 4, 6, "IPv6");
+            assert_eq!(usize::from(u16::from_be_bytes([p[4], p[5]])), p.len() - 40);
+            assert_eq!(p[6], 6, "next header: TCP");
+            let mut pseudo = p[8..40].to_vec();
+            pseudo.extend_from_slice(&u32::try_from(p.len() - 40).unwrap().to_be_bytes());
+            pseudo.extend_from_slice(&[0, 0, 0, 6]);
+            pseudo.extend_from_slice(&p[40..]);
+            assert_eq!(
+                checksum(&pseudo),
+                0,
+                "TCP checksum over the IPv6 pseudo-header"
+            );
+        }
+        assert_eq!(
+            &packets[3][24..40],
+            &"2001:db8::2"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets()
+        );
+        assert_eq!(&packets[3][60..], [0x68, 4, 7, 0, 0, 0]);
     }
 }
