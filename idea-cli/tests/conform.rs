@@ -51,9 +51,13 @@ fn the_reference_router_passes_every_applicable_case() {
     let pics = pics_file(&dir, "pics.toml", &template);
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 16, "{out}");
+    assert_eq!(verdicts.len(), 17, "{out}");
     for (id, verdict) in &verdicts {
-        let expected = if id == "iec104-outstation/7.4.2/2N" {
+        // The template declares no select-before-operate and no counter interrogation.
+        let expected = if matches!(
+            id.as_str(),
+            "iec104-outstation/7.4.2/2N" | "iec104-outstation/7.4.8/1"
+        ) {
             "not-applicable"
         } else {
             "pass"
@@ -64,7 +68,7 @@ fn the_reference_router_passes_every_applicable_case() {
     // JUnit XML with the requirement IDs as properties.
     let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"16\" failures=\"0\""),
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"17\" failures=\"0\""),
         "{junit}"
     );
     assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
@@ -502,9 +506,9 @@ fn the_html_report_shows_the_run_in_a_browser() {
     let url = format!("file://{}", page.display());
     let shown = headless(&browser, &dir.join("profile"), &["--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&shown.stdout);
-    assert!(dom.contains("<b>16</b> cases"), "{dom}");
+    assert!(dom.contains("<b>17</b> cases"), "{dom}");
     assert!(
-        dom.contains("15 pass") && dom.contains("1 not applicable"),
+        dom.contains("15 pass") && dom.contains("2 not applicable"),
         "{dom}"
     );
     assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
@@ -512,7 +516,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
         dom.contains("iec104-outstation/7.4.5/1") && dom.contains("NG-R6, IOT-02"),
         "{dom}"
     );
-    // Filtered by the address: only the not-applicable case stays visible.
+    // Filtered by the address: only the not-applicable cases stay visible.
     let filtered = headless(
         &browser,
         &dir.join("profile"),
@@ -520,7 +524,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
     );
     let dom = String::from_utf8_lossy(&filtered.stdout);
     let rows: Vec<&str> = dom.split("<tr class=\"case\"").skip(1).collect();
-    assert_eq!(rows.len(), 16, "{dom}");
+    assert_eq!(rows.len(), 17, "{dom}");
     for row in rows {
         let visible = !row.split('>').next().unwrap().contains("hidden");
         assert_eq!(
@@ -630,4 +634,62 @@ fn expected_failures_that_start_passing_fail_the_run() {
     ]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("is not a case of the suite"), "{err}");
+}
+
+/// Counter interrogation (IEC 60870-5-101 clause 7.4.8) where the PICS declares it: the reference meter
+/// answers with its integrated totals under COT 37; the router, which counts nothing, answers with none (a
+/// remark); a PICS that declares none makes the case not applicable.
+#[test]
+fn a_counter_interrogation_is_answered_with_integrated_totals() {
+    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
+    assert!(
+        template.contains("counter_interrogation = false"),
+        "{template}"
+    );
+    let declared = template.replace(
+        "counter_interrogation = false",
+        "counter_interrogation = true",
+    );
+    for (kind, pics_text, expected) in [
+        ("iec104-meter", declared.as_str(), "pass"),
+        ("iec104-router", declared.as_str(), "pass-with-remarks"),
+        ("iec104-router", template.as_str(), "not-applicable"),
+    ] {
+        let (_device, address) = serve(kind, &[]);
+        let dir = temp_dir(&format!("counters-{kind}-{expected}"));
+        let pics = pics_file(&dir, "pics.toml", pics_text);
+        let reports = dir.join("reports");
+        let (code, _, stderr) = idea_code(&[
+            "conform",
+            "iec104-outstation",
+            "--target",
+            &address,
+            "--pics",
+            pics.to_str().unwrap(),
+            "--only",
+            "iec104-outstation/7.4.8",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(0), "{kind}: {stderr}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+                .unwrap();
+        let verdicts: Vec<(String, String)> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_owned(),
+                    r["verdict"]["verdict"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            [("iec104-outstation/7.4.8/1".to_owned(), expected.to_owned())],
+            "{kind}"
+        );
+    }
 }

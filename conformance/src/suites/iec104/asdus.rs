@@ -14,6 +14,8 @@ pub(super) mod cause {
     pub(crate) const ACTIVATION_TERM: u8 = 10;
     /// Interrogated by station interrogation.
     pub(crate) const STATION: u8 = 20;
+    /// Requested by general counter request.
+    pub(crate) const GENERAL_COUNTER: u8 = 37;
     /// Unknown type identification.
     pub(crate) const UNKNOWN_TYPE: u8 = 44;
     /// Unknown cause of transmission.
@@ -32,6 +34,8 @@ pub(super) mod types {
     pub(crate) const C_SE_NC_1: u8 = 50;
     /// Interrogation command.
     pub(crate) const C_IC_NA_1: u8 = 100;
+    /// Counter interrogation command.
+    pub(crate) const C_CI_NA_1: u8 = 101;
     /// Clock synchronisation command.
     pub(crate) const C_CS_NA_1: u8 = 103;
 }
@@ -50,6 +54,12 @@ fn one(type_id: u8, cause: u8, ca: u16, ioa: u32, elements: Vec<Element>) -> Asd
 /// `C_IC_NA_1` with qualifier `qoi` (20 station, 21–36 groups 1–16) and cause `cause`.
 pub(super) fn interrogation(ca: u16, qoi: u8, cause: u8) -> Asdu {
     one(types::C_IC_NA_1, cause, ca, 0, vec![Element::Qoi(qoi)])
+}
+
+/// `C_CI_NA_1` with qualifier `qcc` (RQT in bits 0–5: 5 the general request; FRZ in bits 6–7: 0 read) and
+/// cause `cause`.
+pub(super) fn counter_interrogation(ca: u16, qcc: u8, cause: u8) -> Asdu {
+    one(types::C_CI_NA_1, cause, ca, 0, vec![Element::Qcc(qcc)])
 }
 
 /// `C_SE_NC_1` (activation) of `value` to `ioa`; `select` sets the S/E bit.

@@ -280,6 +280,69 @@ fn station_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
     })
 }
 
+/// IEC 60870-5-101 clause 7.4.8 (counter interrogation, read without freeze) and clause 7.2.3 (COT 37).
+fn counter_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
+    let common = ca(pics);
+    started(s, |s| {
+        let general_read = 5;
+        if let Err(e) = s.send_asdu(asdus::counter_interrogation(
+            common,
+            general_read,
+            cause::ACTIVATION,
+        )) {
+            return Verdict::Error(e);
+        }
+        let (con, _) = confirmation(s, asdus::types::C_CI_NA_1, cause::ACTIVATION_CON);
+        match asdu_of(&con) {
+            None => {
+                return no_answer(
+                    "activation confirmation (COT 7) of the counter interrogation",
+                    s.t1,
+                );
+            }
+            Some(c) if c.cot.negative => {
+                return Verdict::Fail(
+                    "counter interrogation was declared but it was confirmed negatively".into(),
+                );
+            }
+            Some(_) => {}
+        }
+        let (term, objects) = confirmation(s, asdus::types::C_CI_NA_1, cause::ACTIVATION_TERM);
+        if asdu_of(&term).is_none() {
+            return no_answer(
+                "activation termination (COT 10) of the counter interrogation",
+                s.t1,
+            );
+        }
+        if let Some(bad) = objects
+            .iter()
+            .find(|a| a.cot.cause != cause::GENERAL_COUNTER)
+        {
+            return Verdict::Fail(format!(
+                "a counter was reported with COT {} where 37 (requested by general counter request) is required",
+                bad.cot.cause
+            ));
+        }
+        // Integrated totals: M_IT_NA_1 (15), M_IT_TB_1 (37).
+        if let Some(bad) = objects.iter().find(|a| !matches!(a.type_id, 15 | 37)) {
+            return Verdict::Fail(format!(
+                "the counter interrogation reported type {}, not integrated totals (15 or 37)",
+                bad.type_id
+            ));
+        }
+        if objects.is_empty() {
+            return Verdict::PassWithRemarks(vec![
+                "the counter interrogation was answered but reported no counter".into(),
+            ]);
+        }
+        s.note(format!(
+            "{} integrated-total ASDUs with COT 37",
+            objects.len()
+        ));
+        Verdict::Pass
+    })
+}
+
 fn group_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
     let common = ca(pics);
     let Some(group) = p(pics).groups.and_then(|g| g.first().copied()) else {
@@ -592,6 +655,15 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
                 None => Applicability::NotApplicable("no interrogation group declared".into()),
             },
             run: group_interrogation,
+        },
+        TestCase {
+            id: "iec104-outstation/7.4.8/1",
+            title: "A counter interrogation is confirmed, answered with integrated totals (COT 37) and terminated",
+            requirements: &[NG_R6, IOT_02],
+            clause: "IEC 60870-5-101 clause 7.4.8, 7.2.3; IEC 60870-5-104 clause 8",
+            maturity: stable,
+            applies: |pics| declared(p(pics).counter_interrogation, "counter interrogation"),
+            run: counter_interrogation,
         },
         TestCase {
             id: "iec104-outstation/7.2.4/1N",
