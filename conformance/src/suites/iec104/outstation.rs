@@ -280,6 +280,69 @@ fn station_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
     })
 }
 
+/// IEC 60870-5-101 clause 7.2.2 (the variable structure qualifier's number of objects) and IEC 60870-5-104
+/// clause 5 (the APCI length): an interrogation whose VSQ announces two objects where the frame holds one.
+/// The station must not act on it — it may refuse it, drop it or close the connection — and must stay
+/// responsive: a station that confirms it positively took a malformed ASDU as a command.
+fn malformed_asdu_refused(s: &mut Session, pics: &Pics) -> Verdict {
+    let common = ca(pics);
+    started(s, |s| {
+        let tamper = |wire: &mut Vec<u8>| {
+            // APCI (6 bytes), type identification, then the VSQ: SQ 0, two objects.
+            if let Some(vsq) = wire.get_mut(7) {
+                *vsq = 2;
+            }
+        };
+        if let Err(e) = s.send_asdu_tampered(
+            asdus::interrogation(common, 20, cause::ACTIVATION),
+            tamper,
+            "I frame: C_IC_NA_1 whose VSQ announces 2 objects and carries 1",
+        ) {
+            return Verdict::Error(e);
+        }
+        let t1 = s.t1;
+        let mut seen = Vec::new();
+        let answer = s.wait_for(
+            t1,
+            |a| {
+                matches!(a, Apdu::I { asdu, .. }
+                    if asdu.type_id == asdus::types::C_IC_NA_1 && asdu.cot.cause == cause::ACTIVATION_CON)
+            },
+            &mut seen,
+        );
+        match answer {
+            Received::Frame(Apdu::I { asdu, .. }) if !asdu.cot.negative => {
+                return Verdict::Fail(
+                    "an interrogation whose VSQ announced more objects than the frame holds was confirmed positively"
+                        .into(),
+                );
+            }
+            Received::Closed => {
+                s.note("the station closed the connection on the malformed ASDU");
+                return Verdict::Pass;
+            }
+            _ => {}
+        }
+        if s.is_closed() {
+            return Verdict::Pass;
+        }
+        // Still connected: the station must still answer.
+        if let Err(e) = s.send_u(UFunction::TestFrAct) {
+            return Verdict::Error(e);
+        }
+        match s.wait_for(t1, |a| *a == Apdu::U(UFunction::TestFrCon), &mut Vec::new()) {
+            Received::Frame(_) => Verdict::Pass,
+            Received::Closed => Verdict::Pass,
+            Received::Timeout => Verdict::Fail(format!(
+                "after the malformed ASDU the station neither closed the connection nor confirmed TESTFR within t1 ({t1:?})"
+            )),
+            other => Verdict::Fail(format!(
+                "TESTFR after the malformed ASDU was answered with {other:?}"
+            )),
+        }
+    })
+}
+
 /// IEC 60870-5-101 clause 7.4.8 (counter interrogation, read without freeze) and clause 7.2.3 (COT 37).
 fn counter_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
     let common = ca(pics);
@@ -655,6 +718,15 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
                 None => Applicability::NotApplicable("no interrogation group declared".into()),
             },
             run: group_interrogation,
+        },
+        TestCase {
+            id: "iec104-outstation/7.2.2/1N",
+            title: "An ASDU whose VSQ announces more objects than the frame holds is not acted on",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.2.2; IEC 60870-5-104 clause 5",
+            maturity: stable,
+            applies: always,
+            run: malformed_asdu_refused,
         },
         TestCase {
             id: "iec104-outstation/7.4.8/1",

@@ -146,6 +146,28 @@ impl Session {
         self.send(&apdu)
     }
 
+    /// Sends an ASDU in the next I frame, its encoded bytes changed by `tamper` first (a malformed ASDU a
+    /// negative case needs, numbered as the next I frame so that only the ASDU is wrong).
+    pub fn send_asdu_tampered(
+        &mut self,
+        asdu: Asdu,
+        tamper: impl FnOnce(&mut Vec<u8>),
+        what: &str,
+    ) -> Result<(), String> {
+        let apdu = Apdu::I {
+            ns: self.vs,
+            nr: self.vr,
+            asdu,
+        };
+        let mut wire = Vec::new();
+        apdu.encode(&self.params, &mut wire)
+            .map_err(|e| format!("encoding {}: {e}", summary(&apdu)))?;
+        tamper(&mut wire);
+        self.vs = (self.vs.wrapping_add(1)) % SEQUENCE_MODULUS;
+        self.unacknowledged = 0;
+        self.send_raw(&wire, what)
+    }
+
     /// Sends a U frame.
     pub fn send_u(&mut self, function: UFunction) -> Result<(), String> {
         self.send(&Apdu::U(function))
