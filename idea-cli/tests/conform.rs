@@ -51,7 +51,7 @@ fn the_reference_router_passes_every_applicable_case() {
     let pics = pics_file(&dir, "pics.toml", &template);
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 18, "{out}");
+    assert_eq!(verdicts.len(), 19, "{out}");
     for (id, verdict) in &verdicts {
         // The template declares no select-before-operate and no counter interrogation.
         let expected = if matches!(
@@ -68,7 +68,7 @@ fn the_reference_router_passes_every_applicable_case() {
     // JUnit XML with the requirement IDs as properties.
     let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"18\" failures=\"0\""),
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"19\" failures=\"0\""),
         "{junit}"
     );
     assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
@@ -506,9 +506,9 @@ fn the_html_report_shows_the_run_in_a_browser() {
     let url = format!("file://{}", page.display());
     let shown = headless(&browser, &dir.join("profile"), &["--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&shown.stdout);
-    assert!(dom.contains("<b>18</b> cases"), "{dom}");
+    assert!(dom.contains("<b>19</b> cases"), "{dom}");
     assert!(
-        dom.contains("16 pass") && dom.contains("2 not applicable"),
+        dom.contains("17 pass") && dom.contains("2 not applicable"),
         "{dom}"
     );
     assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
@@ -524,7 +524,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
     );
     let dom = String::from_utf8_lossy(&filtered.stdout);
     let rows: Vec<&str> = dom.split("<tr class=\"case\"").skip(1).collect();
-    assert_eq!(rows.len(), 18, "{dom}");
+    assert_eq!(rows.len(), 19, "{dom}");
     for row in rows {
         let visible = !row.split('>').next().unwrap().contains("hidden");
         assert_eq!(

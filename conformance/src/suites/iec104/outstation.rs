@@ -280,6 +280,75 @@ fn station_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
     })
 }
 
+/// IEC 60870-5-104 clause 5.5 (k): a station stops sending I frames when k of them are unacknowledged, and
+/// goes on when they are acknowledged. Three station interrogations are asked for and nothing is
+/// acknowledged, so that the station has more to send than its window holds.
+fn k_window_respected(s: &mut Session, pics: &Pics) -> Verdict {
+    let common = ca(pics);
+    let k = usize::from(p(pics).k.unwrap_or(12));
+    started(s, |s| {
+        s.auto_acknowledge = false;
+        for _ in 0..3 {
+            if let Err(e) = s.send_asdu(asdus::interrogation(common, 20, cause::ACTIVATION)) {
+                return Verdict::Error(e);
+            }
+        }
+        // Every I frame the station sends until it has been quiet for a second (or t1 has passed).
+        let count_until_quiet = |s: &mut Session| {
+            let (mut frames, mut terminations) = (0usize, 0usize);
+            let started = std::time::Instant::now();
+            while started.elapsed() < s.t1 {
+                match s.receive(Duration::from_secs(1)) {
+                    Received::Frame(Apdu::I { asdu, .. }) => {
+                        frames = frames.saturating_add(1);
+                        if asdu.type_id == asdus::types::C_IC_NA_1
+                            && asdu.cot.cause == cause::ACTIVATION_TERM
+                        {
+                            terminations = terminations.saturating_add(1);
+                        }
+                    }
+                    Received::Frame(_) => {}
+                    Received::Timeout | Received::Closed | Received::Malformed(_) => break,
+                }
+            }
+            (frames, terminations)
+        };
+        let (sent, terminations) = count_until_quiet(s);
+        if sent > k {
+            return Verdict::Fail(format!(
+                "the station sent {sent} I frames without acknowledgement; k = {k} is the most it may"
+            ));
+        }
+        if s.is_closed() {
+            return Verdict::Fail(format!(
+                "the station closed the connection after {sent} unacknowledged I frames, within t1"
+            ));
+        }
+        if sent < k {
+            return Verdict::PassWithRemarks(vec![format!(
+                "three interrogations made the station send only {sent} I frames ({terminations} terminated): \
+                 k = {k} was never reached"
+            )]);
+        }
+        // At k: an acknowledgement opens the window again.
+        if let Err(e) = s.acknowledge() {
+            return Verdict::Error(e);
+        }
+        s.auto_acknowledge = true;
+        let (more, _) = count_until_quiet(s);
+        if more == 0 && terminations < 3 {
+            return Verdict::Fail(format!(
+                "the station stopped at k = {k} unacknowledged I frames, as it should, but sent nothing more \
+                 once they were acknowledged"
+            ));
+        }
+        s.note(format!(
+            "{sent} I frames up to the window, {more} more after the acknowledgement"
+        ));
+        Verdict::Pass
+    })
+}
+
 /// IEC 60870-5-101 clause 7.2.2 (the variable structure qualifier's number of objects) and IEC 60870-5-104
 /// clause 5 (the APCI length): an interrogation whose VSQ announces two objects where the frame holds one.
 /// The station must not act on it — it may refuse it, drop it or close the connection — and must stay
@@ -718,6 +787,15 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
                 None => Applicability::NotApplicable("no interrogation group declared".into()),
             },
             run: group_interrogation,
+        },
+        TestCase {
+            id: "iec104-outstation/5.5/2",
+            title: "The station sends at most k unacknowledged I frames and goes on once they are acknowledged",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.5, 9.6",
+            maturity: stable,
+            applies: |pics| declared(p(pics).station_interrogation, "station interrogation"),
+            run: k_window_respected,
         },
         TestCase {
             id: "iec104-outstation/7.2.2/1N",
