@@ -178,8 +178,24 @@ pub fn pcap(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
     use super::*;
+
+    /// The packets of a pcap file, walking its records after the 24-byte global header.
+    fn packets_of(file: &[u8]) -> Vec<Vec<u8>> {
+        let mut at = 24;
+        let mut packets = Vec::new();
+        while at < file.len() {
+            let len = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
+            packets.push(file[at + 16..at + 16 + len].to_vec());
+            at += 16 + len;
+        }
+        packets
+    }
 
     #[test]
     fn the_capture_holds_a_handshake_the_units_and_a_close_with_valid_checksums() {
@@ -207,14 +223,8 @@ mod tests {
         let device: SocketAddr = "127.0.0.1:2404".parse().unwrap();
         let file = pcap(runner, device, 1_796_300_000_000, &entries);
         assert_eq!(&file[..4], &0xa1b2_c3d4u32.to_le_bytes());
-        // Walk the records: 3 handshake + 2 units + 1 FIN.
-        let mut at = 24;
-        let mut packets = Vec::new();
-        while at < file.len() {
-            let len = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
-            packets.push(file[at + 16..at + 16 + len].to_vec());
-            at += 16 + len;
-        }
+        // 3 handshake + 2 units + 1 FIN.
+        let packets = packets_of(&file);
         assert_eq!(packets.len(), 6);
         for p in &packets {
             assert_eq!(checksum(&p[..20]), 0, "IPv4 header checksum");
@@ -243,14 +253,7 @@ mod tests {
         }];
         let runner: SocketAddr = "[::1]:40000".parse().unwrap();
         let device: SocketAddr = "[2001:db8::2]:2404".parse().unwrap();
-        let file = pcap(runner, device, 1_796_300_000_000, &entries);
-        let mut at = 24;
-        let mut packets = Vec::new();
-        while at < file.len() {
-            let len = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
-            packets.push(file[at + 16..at + 16 + len].to_vec());
-            at += 16 + len;
-        }
+        let packets = packets_of(&pcap(runner, device, 1_796_300_000_000, &entries));
         assert_eq!(packets.len(), 5, "handshake, one unit, close");
         for p in &packets {
             assert_eq!(p[0] >> 4, 6, "IPv6");

@@ -658,34 +658,15 @@ fn a_counter_interrogation_is_answered_with_integrated_totals() {
         let (_device, address) = serve(kind, &[]);
         let dir = temp_dir(&format!("counters-{kind}-{expected}"));
         let pics = pics_file(&dir, "pics.toml", pics_text);
-        let reports = dir.join("reports");
-        let (code, _, stderr) = idea_code(&[
-            "conform",
+        let (code, verdicts, out) = common::conform_run_with(
             "iec104-outstation",
-            "--target",
             &address,
-            "--pics",
-            pics.to_str().unwrap(),
-            "--only",
-            "iec104-outstation/7.4.8",
-            "--report-dir",
-            reports.to_str().unwrap(),
-        ]);
-        assert_eq!(code, Some(0), "{kind}: {stderr}");
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
-                .unwrap();
-        let verdicts: Vec<(String, String)> = report["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["id"].as_str().unwrap().to_owned(),
-                    r["verdict"]["verdict"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
+            &pics,
+            &dir.join("reports"),
+            &["--only", "iec104-outstation/7.4.8"],
+        );
+        assert_eq!(code, Some(0), "{kind}: {out}");
+        let verdicts: Vec<(String, String)> = verdicts.into_iter().collect();
         assert_eq!(
             verdicts,
             [("iec104-outstation/7.4.8/1".to_owned(), expected.to_owned())],

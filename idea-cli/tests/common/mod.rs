@@ -165,7 +165,22 @@ pub(crate) fn conform_run(
     std::collections::BTreeMap<String, String>,
     String,
 ) {
-    let (code, stdout, stderr) = idea_code(&[
+    conform_run_with(suite, target, pics, reports, &[])
+}
+
+/// [`conform_run`] with more arguments (`--only ID`, …).
+pub(crate) fn conform_run_with(
+    suite: &str,
+    target: &str,
+    pics: &std::path::Path,
+    reports: &std::path::Path,
+    more: &[&str],
+) -> (
+    Option<i32>,
+    std::collections::BTreeMap<String, String>,
+    String,
+) {
+    let mut args = vec![
         "conform",
         suite,
         "--target",
@@ -174,7 +189,9 @@ pub(crate) fn conform_run(
         pics.to_str().unwrap(),
         "--report-dir",
         reports.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(more);
+    let (code, stdout, stderr) = idea_code(&args);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
             .unwrap();
