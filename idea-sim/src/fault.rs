@@ -399,15 +399,77 @@ pub async fn gate(listener: TcpListener, inner: SocketAddr, faults: Faults) -> s
         tokio::spawn(async move {
             if let Ok(device) = TcpStream::connect(inner).await {
                 if faults.iec104_planned() {
-                    crate::fault_iec104::relay(client, device, &faults).await;
+                    let rewrite = crate::fault_iec104::Rewriter::default();
+                    relay_rewriting(client, device, &faults, rewrite).await;
                 } else if faults.0.modbus.load(Ordering::Relaxed) {
-                    crate::fault_modbus::relay(client, device, &faults).await;
+                    let rewrite = crate::fault_modbus::Rewriter::default();
+                    relay_rewriting(client, device, &faults, rewrite).await;
                 } else {
                     relay(client, device, &faults).await;
                 }
             }
             open.fetch_sub(1, Ordering::Relaxed);
         });
+    }
+}
+
+/// What a protocol-fault relay makes of the bytes one side has sent: bytes for the other side, and an answer
+/// the relay gives the sender itself.
+#[derive(Debug, Default)]
+pub(crate) struct Relayed {
+    pub(crate) forward: Vec<u8>,
+    pub(crate) reply: Vec<u8>,
+}
+
+/// A protocol's frame rewriting for [`relay_rewriting`]: each takes the bytes pending from its side,
+/// consumes the whole frames among them and says what goes where.
+pub(crate) trait Rewrite {
+    /// Bytes from the client.
+    fn client_sent(&mut self, pending: &mut Vec<u8>, faults: &Faults) -> Relayed;
+    /// Bytes from the device.
+    fn device_sent(&mut self, pending: &mut Vec<u8>, faults: &Faults) -> Relayed;
+}
+
+/// Relays one connection through `rewrite`; silence drops everything both ways.
+pub(crate) async fn relay_rewriting(
+    mut client: TcpStream,
+    mut device: TcpStream,
+    faults: &Faults,
+    mut rewrite: impl Rewrite,
+) {
+    let (mut up, mut down) = ([0u8; 4096], [0u8; 4096]);
+    let (mut from_client, mut from_device) = (Vec::new(), Vec::new());
+    loop {
+        let (to_device, to_client) = tokio::select! {
+            read = client.read(&mut up) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if faults.silent() {
+                        continue;
+                    }
+                    from_client.extend_from_slice(up.get(..n).unwrap_or_default());
+                    let r = rewrite.client_sent(&mut from_client, faults);
+                    (r.forward, r.reply)
+                }
+            },
+            read = device.read(&mut down) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if faults.silent() {
+                        continue;
+                    }
+                    from_device.extend_from_slice(down.get(..n).unwrap_or_default());
+                    let r = rewrite.device_sent(&mut from_device, faults);
+                    (r.reply, r.forward)
+                }
+            },
+        };
+        if !to_device.is_empty() && device.write_all(&to_device).await.is_err() {
+            return;
+        }
+        if !to_client.is_empty() && client.write_all(&to_client).await.is_err() {
+            return;
+        }
     }
 }
 

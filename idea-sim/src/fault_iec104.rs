@@ -3,10 +3,8 @@
 //! clause 7.2.3). Bytes that do not form a frame are passed on as they are: a conformance suite's malformed
 //! input must still reach the device.
 
-use crate::fault::{Fault, Faults};
+use crate::fault::{Fault, Faults, Relayed, Rewrite};
 use iec104::{Apdu, AsduParams, SEQUENCE_MODULUS, UFunction};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Bytes kept while a frame is incomplete; more without a whole frame are passed on raw.
 const MAX_PENDING: usize = 4096;
@@ -177,62 +175,39 @@ fn frames(pending: &mut Vec<u8>) -> Vec<Result<Apdu, Vec<u8>>> {
     out
 }
 
-/// Relays one connection, rewriting frames as the faults that are on ask; silence drops everything.
-pub(crate) async fn relay(mut client: TcpStream, mut device: TcpStream, faults: &Faults) {
-    let (mut up, mut down) = ([0u8; 4096], [0u8; 4096]);
-    let (mut from_client, mut from_device) = (Vec::new(), Vec::new());
-    let mut state = State::default();
-    loop {
-        let (to_device, to_client) = tokio::select! {
-            read = client.read(&mut up) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if faults.silent() {
-                        continue;
-                    }
-                    from_client.extend_from_slice(up.get(..n).unwrap_or_default());
-                    let (mut fwd, mut back) = (Vec::new(), Vec::new());
-                    for frame in frames(&mut from_client) {
-                        match frame {
-                            Ok(apdu) => {
-                                let o = state.client_frame(apdu, faults);
-                                fwd.extend(o.forward);
-                                back.extend(o.reply);
-                            }
-                            Err(raw) => fwd.extend(raw),
-                        }
-                    }
-                    (fwd, back)
+/// The IEC 104 frame rewriting of one connection.
+#[derive(Debug, Default)]
+pub(crate) struct Rewriter(State);
+
+impl Rewriter {
+    /// Each frame in `pending` through `each`; bytes that are no frame pass as they are.
+    fn through(
+        &mut self,
+        pending: &mut Vec<u8>,
+        each: impl Fn(&mut State, Apdu) -> Outcome,
+    ) -> Relayed {
+        let mut out = Relayed::default();
+        for frame in frames(pending) {
+            match frame {
+                Ok(apdu) => {
+                    let o = each(&mut self.0, apdu);
+                    out.forward.extend(o.forward);
+                    out.reply.extend(o.reply);
                 }
-            },
-            read = device.read(&mut down) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if faults.silent() {
-                        continue;
-                    }
-                    from_device.extend_from_slice(down.get(..n).unwrap_or_default());
-                    let (mut fwd, mut back) = (Vec::new(), Vec::new());
-                    for frame in frames(&mut from_device) {
-                        match frame {
-                            Ok(apdu) => {
-                                let o = state.device_frame(apdu, faults);
-                                fwd.extend(o.forward);
-                                back.extend(o.reply);
-                            }
-                            Err(raw) => fwd.extend(raw),
-                        }
-                    }
-                    (back, fwd)
-                }
-            },
-        };
-        if !to_device.is_empty() && device.write_all(&to_device).await.is_err() {
-            return;
+                Err(raw) => out.forward.extend(raw),
+            }
         }
-        if !to_client.is_empty() && client.write_all(&to_client).await.is_err() {
-            return;
-        }
+        out
+    }
+}
+
+impl Rewrite for Rewriter {
+    fn client_sent(&mut self, pending: &mut Vec<u8>, faults: &Faults) -> Relayed {
+        self.through(pending, |state, apdu| state.client_frame(apdu, faults))
+    }
+
+    fn device_sent(&mut self, pending: &mut Vec<u8>, faults: &Faults) -> Relayed {
+        self.through(pending, |state, apdu| state.device_frame(apdu, faults))
     }
 }
 

@@ -4,10 +4,8 @@
 //! Bytes that do not form a frame are passed on as they are: a conformance suite's malformed input must
 //! still reach the device.
 
-use crate::fault::{Fault, Faults};
+use crate::fault::{Fault, Faults, Relayed, Rewrite};
 use std::collections::HashMap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Bytes kept while a frame is incomplete; more without a whole frame are passed on raw.
 const MAX_PENDING: usize = 1024;
@@ -125,13 +123,6 @@ struct State {
     asked: HashMap<u16, Asked>,
 }
 
-/// What to do with one frame: the bytes for the far side, and for the near side (an answer the relay makes).
-#[derive(Default)]
-struct Outcome {
-    forward: Vec<u8>,
-    reply: Vec<u8>,
-}
-
 /// Whether a function addresses registers or coils by a start address in its first two data bytes.
 fn addressed(function: u8) -> bool {
     matches!(function, 0x01..=0x06 | 0x0F | 0x10)
@@ -143,7 +134,7 @@ fn is_write(function: u8) -> bool {
 
 impl State {
     /// A request from the client.
-    fn client_frame(&mut self, mut frame: Frame, faults: &Faults) -> Outcome {
+    fn client_frame(&mut self, mut frame: Frame, faults: &Faults) -> Relayed {
         let function = frame.pdu.first().copied().unwrap_or(0);
         if faults.is_on(Fault::RegisterOffByOne)
             && addressed(function)
@@ -160,7 +151,7 @@ impl State {
             && let Some(pdu) = asked.normal_answer()
         {
             let answer = Frame { pdu, ..frame };
-            return Outcome {
+            return Relayed {
                 forward: Vec::new(),
                 reply: self.server_frame(answer, faults),
             };
@@ -169,7 +160,7 @@ impl State {
             self.asked.clear();
         }
         self.asked.insert(frame.transaction, asked);
-        Outcome {
+        Relayed {
             forward: frame.encode(),
             reply: Vec::new(),
         }
@@ -218,18 +209,15 @@ impl State {
     }
 }
 
-/// Splits whole frames off `pending`, handing each to `each`; bytes that cannot be a frame, or too many
-/// without one, are passed on raw (appended to the output).
-fn frames(
-    pending: &mut Vec<u8>,
-    mut each: impl FnMut(Frame, &mut Vec<u8>, &mut Vec<u8>),
-) -> Outcome {
-    let mut out = Outcome::default();
+/// Splits whole frames off `pending`, handing each to `each` with the output; bytes that cannot be a frame,
+/// or too many without one, are passed on raw.
+fn frames(pending: &mut Vec<u8>, mut each: impl FnMut(Frame, &mut Relayed)) -> Relayed {
+    let mut out = Relayed::default();
     loop {
         match Frame::take(pending) {
             Ok(Some((frame, used))) => {
                 pending.drain(..used);
-                each(frame, &mut out.forward, &mut out.reply);
+                each(frame, &mut out);
             }
             Ok(None) if pending.len() <= MAX_PENDING => break,
             Ok(None) | Err(()) => {
@@ -241,49 +229,26 @@ fn frames(
     out
 }
 
-/// Relays between `client` and `device`, rewriting frames as the faults that are on ask; silent drops both
-/// ways.
-pub(crate) async fn relay(mut client: TcpStream, mut device: TcpStream, faults: &Faults) {
-    let mut state = State::default();
-    let (mut up, mut down) = ([0u8; 1024], [0u8; 1024]);
-    let (mut from_client, mut from_device) = (Vec::new(), Vec::new());
-    loop {
-        tokio::select! {
-            read = client.read(&mut up) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if faults.silent() {
-                        continue;
-                    }
-                    from_client.extend_from_slice(up.get(..n).unwrap_or_default());
-                    let out = frames(&mut from_client, |frame, forward, reply| {
-                        let o = state.client_frame(frame, faults);
-                        forward.extend_from_slice(&o.forward);
-                        reply.extend_from_slice(&o.reply);
-                    });
-                    if device.write_all(&out.forward).await.is_err()
-                        || client.write_all(&out.reply).await.is_err()
-                    {
-                        return;
-                    }
-                }
-            },
-            read = device.read(&mut down) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if faults.silent() {
-                        continue;
-                    }
-                    from_device.extend_from_slice(down.get(..n).unwrap_or_default());
-                    let out = frames(&mut from_device, |frame, forward, _| {
-                        forward.extend_from_slice(&state.device_frame(frame, faults));
-                    });
-                    if client.write_all(&out.forward).await.is_err() {
-                        return;
-                    }
-                }
-            },
-        }
+/// The Modbus TCP frame rewriting of one connection.
+#[derive(Debug, Default)]
+pub(crate) struct Rewriter(State);
+
+impl Rewrite for Rewriter {
+    fn client_sent(&mut self, pending: &mut Vec<u8>, faults: &Faults) -> Relayed {
+        let state = &mut self.0;
+        frames(pending, |frame, out| {
+            let o = state.client_frame(frame, faults);
+            out.forward.extend_from_slice(&o.forward);
+            out.reply.extend_from_slice(&o.reply);
+        })
+    }
+
+    fn device_sent(&mut self, pending: &mut Vec<u8>, faults: &Faults) -> Relayed {
+        let state = &mut self.0;
+        frames(pending, |frame, out| {
+            out.forward
+                .extend_from_slice(&state.device_frame(frame, faults));
+        })
     }
 }
 
@@ -364,7 +329,7 @@ mod tests {
     #[test]
     fn bytes_that_are_no_frame_pass_raw() {
         let mut pending = vec![0, 1, 0, 0, 0x7F, 0xFF, 1, 3];
-        let out = frames(&mut pending, |_, _, _| panic!("no frame"));
+        let out = frames(&mut pending, |_, _| panic!("no frame"));
         assert_eq!(out.forward.len(), 8);
         assert!(pending.is_empty());
     }
