@@ -18,6 +18,7 @@ fn add<S: Suite>(suite: &S, map: &mut BTreeMap<String, Vec<String>>) {
 pub fn cases_by_requirement() -> BTreeMap<String, Vec<String>> {
     let mut map = BTreeMap::new();
     add(&crate::suites::iec104::Outstation::new(), &mut map);
+    add(&crate::suites::iec104::Controlling::new(), &mut map);
     add(&crate::suites::sunspec::SunSpec::new(), &mut map);
     map
 }

@@ -6,13 +6,16 @@
 //! (`<suite>/<clause>/<n>`, `N` for negative tests), the requirement IDs and protocol clause it checks, a
 //! maturity flag, and one of six verdicts ([`Verdict`]) — selected by the vendor's PICS ([`Pics`]), with a wire
 //! trace per case; writes JSON, JUnit XML and self-contained HTML reports ([`report`]). Suites: `iec104-outstation`
-//! ([`suites::iec104::Outstation`]).
+//! ([`suites::iec104::Outstation`]: the runner connects to a controlled station), `iec104-controlling`
+//! ([`suites::iec104::Controlling`]: the runner listens and a controlling station connects) and `sunspec`
+//! ([`suites::sunspec::SunSpec`]).
 //!
 //! Evidence ([`evidence`]): the reports, each case's trace as text and its exchange as pcap for Wireshark; a
 //! certificate ([`certificate`]) listing the SHA-256 of every evidence file, signed with the lab's ed25519 key,
 //! and its verification.
 //!
-//! What it does not do yet: the `iec104-controlling`, `modbus-device` and `sunspec` suites.
+//! What it does not do yet: the 2030.5, FIPA agent, TE and NG suites; the IEC 104 energy-router profile cases
+//! (NG-R1..R5 under commands) and select-before-operate timeout.
 //!
 //! ```
 //! let catalogue = idea_conformance::Catalogue::builtin()?;

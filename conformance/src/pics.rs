@@ -112,6 +112,17 @@ pub struct Iec104Pics {
     pub setpoint_value: Option<f32>,
     /// Whether it implements the IDEA energy-router profile (NG-R1..R6).
     pub energy_router_profile: Option<bool>,
+    /// A controlling station: how long it takes to connect, and to connect again after the connection is
+    /// lost, seconds (the runner listens this long).
+    pub connect_within_s: Option<f64>,
+    /// A controlling station: whether it connects again after the connection is lost.
+    pub reconnects: Option<bool>,
+    /// A controlling station: whether it interrogates the station (QOI 20) once data transfer starts.
+    pub sends_station_interrogation: Option<bool>,
+    /// A controlling station: whether it synchronises the station's clock once data transfer starts.
+    pub sends_clock_synchronisation: Option<bool>,
+    /// A controlling station: how far its clock may be from the runner's, seconds.
+    pub clock_tolerance_s: Option<f64>,
 }
 
 impl Pics {
@@ -139,6 +150,10 @@ mod tests {
         let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
         suite.check_pics(&pics).unwrap();
         assert_eq!(pics.modbus.unwrap().models, Some(vec![1, 203]));
+        let suite = crate::suites::iec104::Controlling::new();
+        let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
+        suite.check_pics(&pics).unwrap();
+        assert_eq!(pics.iec104.unwrap().sends_station_interrogation, Some(true));
     }
 
     #[test]

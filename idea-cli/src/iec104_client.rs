@@ -130,3 +130,149 @@ pub async fn command(target: &Target, command: &Command) -> Result<CommandOutcom
     }
     Ok(outcome)
 }
+
+/// How `idea iec104 monitor` runs: a controlling station that stays connected.
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    /// The common address it addresses.
+    pub common_address: u16,
+    /// Interrogate the station (QOI 20) every time data transfer starts.
+    pub interrogate: bool,
+    /// Synchronise the station's clock every time data transfer starts.
+    pub clock_sync: bool,
+    /// k, w, t1, t2, t3 (t0 comes from the target's timeout).
+    pub link: iec104::link::LinkParams,
+    /// Wait between connection attempts.
+    pub reconnect_delay: Duration,
+    /// Stop after this long (`None`: until the caller drops the future).
+    pub run_for: Option<Duration>,
+}
+
+/// What the monitor saw.
+#[derive(Debug, Clone)]
+pub enum MonitorEvent {
+    /// Data transfer started (the n-th time).
+    Started(u64),
+    /// The connection was lost or an attempt failed (why); the monitor tries again.
+    Lost(String),
+    /// A station interrogation's data, or a report (spontaneous, cyclic, …).
+    Data(Vec<Asdu>),
+    /// The clock synchronisation was confirmed (true) or refused (false).
+    ClockSynchronised(bool),
+    /// A request made at the start failed (what and why); the monitor goes on.
+    RequestFailed(String),
+}
+
+/// Runs a controlling station that stays connected to `target`: it starts data transfer, interrogates and
+/// synchronises the clock at every start if asked, reports everything the station sends, and connects again
+/// whenever the connection ends. `on` hears each event as it happens.
+pub async fn monitor(
+    target: &Target,
+    monitor: &Monitor,
+    mut on: impl FnMut(MonitorEvent),
+) -> Result<(), ClientFailure> {
+    let mut config = target.config()?;
+    config.reconnect = ReconnectPolicy {
+        delay: monitor.reconnect_delay,
+        max_attempts: None,
+    };
+    config.link = iec104::link::LinkParams {
+        t0: target.timeout,
+        ..monitor.link
+    };
+    config
+        .link
+        .validate()
+        .map_err(|e| ClientFailure::Input(e.to_string()))?;
+    let address = tokio::net::lookup_host(&target.address)
+        .await
+        .map_err(|e| ClientFailure::Input(format!("{}: {e}", target.address)))?
+        .next()
+        .ok_or_else(|| ClientFailure::Input(format!("{}: no address", target.address)))?;
+    let mut client =
+        Client::connect(address, config).map_err(|e| ClientFailure::Input(e.to_string()))?;
+    let stop = async {
+        match monitor.run_for {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop);
+    let mut changes = client.state_changes();
+    let mut starts_seen = 0u64;
+    let mut was_started = false;
+    loop {
+        tokio::select! {
+            () = &mut stop => return Ok(()),
+            event = client.next_event() => match event {
+                Some(asdu) => on(MonitorEvent::Data(vec![asdu])),
+                None => return Ok(()),
+            },
+            state = changes.next() => {
+                use iec104::net::ConnectionState;
+                if state != ConnectionState::Started && was_started {
+                    let why = client.last_error().map_or_else(|| "connection ended".to_owned(), |e| e.to_string());
+                    on(MonitorEvent::Lost(why));
+                }
+                was_started = state == ConnectionState::Started;
+                let starts = client.starts();
+                if starts > starts_seen {
+                    starts_seen = starts;
+                    on(MonitorEvent::Started(starts));
+                    at_start(&client, target, monitor, &mut on).await;
+                }
+                if state == ConnectionState::Closed {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// What the monitor asks at every start: the interrogation, then the clock synchronisation.
+async fn at_start(
+    client: &Client,
+    target: &Target,
+    monitor: &Monitor,
+    on: &mut impl FnMut(MonitorEvent),
+) {
+    let within = monitor.link.t1;
+    if monitor.interrogate {
+        match client.interrogate(monitor.common_address, 20, within).await {
+            Ok(data) => on(MonitorEvent::Data(data)),
+            Err(e) => on(MonitorEvent::RequestFailed(format!(
+                "{}: station interrogation: {e}",
+                target.address
+            ))),
+        }
+    }
+    if monitor.clock_sync {
+        let now = crate::wall_clock()
+            .ok()
+            .and_then(iec104::Cp56Time2a::from_timestamp);
+        let Some(time) = now else {
+            on(MonitorEvent::RequestFailed(
+                "the clock is outside CP56Time2a".into(),
+            ));
+            return;
+        };
+        let asdu = Asdu {
+            type_id: 103,
+            sq: false,
+            count: 1,
+            cot: iec104::Cot::new(6),
+            common_address: monitor.common_address,
+            objects: iec104::Objects::Known(vec![iec104::InformationObject {
+                ioa: 0,
+                elements: vec![iec104::Element::Cp56(time)],
+            }]),
+        };
+        match client.command(asdu, within).await {
+            Ok(outcome) => on(MonitorEvent::ClockSynchronised(outcome.confirmed)),
+            Err(e) => on(MonitorEvent::RequestFailed(format!(
+                "{}: clock synchronisation: {e}",
+                target.address
+            ))),
+        }
+    }
+}

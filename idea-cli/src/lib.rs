@@ -26,3 +26,12 @@ pub mod text;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The wall clock now, as a [`idea_proto::Timestamp`] (the one place the command line reads it).
+pub fn wall_clock() -> Result<idea_proto::Timestamp, String> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| format!("the clock is before 1970: {e}"))?;
+    let ms = i64::try_from(since.as_millis()).map_err(|e| e.to_string())?;
+    idea_proto::Timestamp::from_unix_ms(ms).map_err(|e| e.to_string())
+}

@@ -34,14 +34,7 @@ pub(crate) fn progress_bar(label: &str, total: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// Now on the wall clock, as calendar time (where a simulation starts, what a time-tagged command carries).
-pub(crate) fn wall_clock() -> Result<idea_proto::Timestamp, String> {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| format!("the clock is before 1970: {e}"))?;
-    let ms = i64::try_from(since.as_millis()).map_err(|e| e.to_string())?;
-    idea_proto::Timestamp::from_unix_ms(ms).map_err(|e| e.to_string())
-}
+pub(crate) use idea_cli::wall_clock;
 
 /// Pretty JSON with a final newline.
 pub(crate) fn pretty(value: &impl serde::Serialize) -> Result<String, String> {

@@ -26,6 +26,11 @@ pub trait Suite {
     fn open(&self, target: &str, pics: &Pics) -> Result<Self::Session, String>;
     /// Ends a session, giving its trace.
     fn close(&self, session: Self::Session) -> Trace;
+    /// Whether the runner listens at the target and the device connects (the device is a client, such as
+    /// an IEC 104 controlling station), rather than the runner connecting to the device.
+    fn listens(&self) -> bool {
+        false
+    }
 }
 
 /// What a suite's session is: opened on the device at a target, closed into its trace.

@@ -9,18 +9,23 @@ use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
 /// The suites, by name.
-pub(crate) const SUITES: [&str; 2] = ["iec104-outstation", "sunspec"];
+pub(crate) const SUITES: [&str; 3] = ["iec104-outstation", "iec104-controlling", "sunspec"];
 
 /// Arguments of `idea conform`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConformArgs {
-    /// The suite: iec104-outstation (the device is an IEC 104 controlled station), sunspec (a Modbus TCP device
-    /// with a SunSpec map); or `keygen` to make a lab key (--out FILE).
+    /// The suite: iec104-outstation (the device is an IEC 104 controlled station), iec104-controlling (the
+    /// device is an IEC 104 controlling station and connects to the runner), sunspec (a Modbus TCP device with a
+    /// SunSpec map); or `keygen` to make a lab key (--out FILE).
     #[arg(value_name = "SUITE")]
     suite: String,
-    /// The device under test, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// The device under test, HOST:PORT (suites where the runner connects).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "listen")]
     target: Option<String>,
+    /// Where the runner listens for the device, HOST:PORT (iec104-controlling: the device connects here, once
+    /// for every case).
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
     /// The vendor's PICS (TOML): what the device implements. Required: no PICS is never "test nothing".
     #[arg(long, value_name = "FILE")]
     pics: Option<PathBuf>,
@@ -67,6 +72,9 @@ pub(crate) fn run(args: ConformArgs) -> Result<String, Failure> {
         "iec104-outstation" => {
             run_suite(&idea_conformance::suites::iec104::Outstation::new(), &args)
         }
+        "iec104-controlling" => {
+            run_suite(&idea_conformance::suites::iec104::Controlling::new(), &args)
+        }
         "sunspec" => run_suite(&idea_conformance::suites::sunspec::SunSpec::new(), &args),
         other => Err(Failure::Usage(format!(
             "unknown suite {other:?}; suites: {}",
@@ -92,12 +100,32 @@ fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure>
         }
         return Ok(out);
     }
-    let (Some(target), Some(pics_path)) = (&args.target, &args.pics) else {
-        return Err(Failure::Usage(
-            "--target and --pics are required (a PICS says what the device implements; --pics-template prints one)"
-                .into(),
-        ));
+    let (address, flag) = if suite.listens() {
+        (&args.listen, "--listen")
+    } else {
+        (&args.target, "--target")
     };
+    let (Some(target), Some(pics_path)) = (address, &args.pics) else {
+        return Err(Failure::Usage(format!(
+            "{flag} and --pics are required (a PICS says what the device implements; --pics-template prints one)"
+        )));
+    };
+    let wrong = if suite.listens() {
+        &args.target
+    } else {
+        &args.listen
+    };
+    if wrong.is_some() {
+        return Err(Failure::Usage(format!(
+            "{} takes {flag}, not {}",
+            suite.name(),
+            if suite.listens() {
+                "--target: the device connects to the runner"
+            } else {
+                "--listen: the runner connects to the device"
+            }
+        )));
+    }
     let lab = args.lab_key.as_deref().map(read_lab_key).transpose()?;
     let text = std::fs::read_to_string(pics_path)
         .map_err(|e| Failure::Usage(format!("PICS {}: {e}", pics_path.display())))?;
@@ -153,7 +181,7 @@ fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure>
     write_reports(&report, args, lab.as_ref())?;
     if unreachable(&report) {
         return Err(Failure::NoAnswer(format!(
-            "{target} could not be reached: {}",
+            "{target}: no session with the device: {}",
             report
                 .results
                 .first()

@@ -1,4 +1,5 @@
-//! `idea iec104 interrogate|command`: a controlled station poked by hand, over TCP or mutual TLS.
+//! `idea iec104 interrogate|command|monitor`: a controlled station poked by hand or watched, over TCP or mutual
+//! TLS.
 
 use crate::failure::Failure;
 use crate::output::pretty;
@@ -49,6 +50,51 @@ pub(crate) enum Iec104Command {
         #[arg(long)]
         json: bool,
     },
+    /// Stay connected as a controlling station: start data transfer, interrogate and synchronise the clock at
+    /// every start if asked, print every report as it comes, connect again whenever the connection ends (the
+    /// reference controlling station `iec104-controlling` certifies). Runs until Ctrl-C or --for.
+    Monitor {
+        #[command(flatten)]
+        station: StationArgs,
+        /// Interrogate the station (QOI 20) every time data transfer starts.
+        #[arg(long)]
+        interrogate: bool,
+        /// Synchronise the station's clock (C_CS_NA_1, the time now) every time data transfer starts.
+        #[arg(long)]
+        clock_sync: bool,
+        /// t1, seconds: a frame sent and not confirmed this long closes the connection.
+        #[arg(long, default_value_t = 15.0)]
+        t1: f64,
+        /// t2, seconds: received I frames are acknowledged within this (below t1).
+        #[arg(long, default_value_t = 10.0)]
+        t2: f64,
+        /// t3, seconds: an idle connection is tested after this.
+        #[arg(long, default_value_t = 20.0)]
+        t3: f64,
+        /// k: most unacknowledged I frames sent.
+        #[arg(long, default_value_t = 12)]
+        k: u16,
+        /// w: acknowledge at the latest after this many I frames.
+        #[arg(long, default_value_t = 8)]
+        w: u16,
+        /// Seconds between connection attempts.
+        #[arg(long, default_value_t = 5.0)]
+        reconnect_delay: f64,
+        /// Stop after this many seconds.
+        #[arg(long = "for", value_name = "SECONDS")]
+        run_for: Option<f64>,
+        /// Print JSON lines: {"event": "started"|"lost"|"data"|"clock-sync"|"failed", …}, data as ASDUs.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Seconds from the command line as a duration: positive and finite.
+fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {
+    std::time::Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Failure::Usage(format!("--{flag} {value}: a positive number of seconds")))
 }
 
 /// How to reach a controlled station.
@@ -69,15 +115,7 @@ pub(crate) struct StationArgs {
 impl StationArgs {
     fn target(&self) -> Result<idea_cli::iec104_client::Target, Failure> {
         use idea_cli::iec104_client::Target;
-        let timeout = std::time::Duration::try_from_secs_f64(self.timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--timeout {}: a positive number of seconds",
-                    self.timeout
-                ))
-            })?;
+        let timeout = seconds("timeout", self.timeout)?;
         Ok(Target {
             address: self.address.clone(),
             tls: self.tls.files(),
@@ -134,6 +172,50 @@ pub(crate) fn run(command: Iec104Command) -> Result<String, Failure> {
             } else {
                 Ok(iec104::view::points_text(&data))
             }
+        }
+        Iec104Command::Monitor {
+            station,
+            interrogate,
+            clock_sync,
+            t1,
+            t2,
+            t3,
+            k,
+            w,
+            reconnect_delay,
+            run_for,
+            json,
+        } => {
+            let target = station.target()?;
+            let monitor = iec104_client::Monitor {
+                common_address: station.common_address,
+                interrogate,
+                clock_sync,
+                link: iec104::link::LinkParams {
+                    k,
+                    w,
+                    t0: target.timeout,
+                    t1: seconds("t1", t1)?,
+                    t2: seconds("t2", t2)?,
+                    t3: seconds("t3", t3)?,
+                },
+                reconnect_delay: seconds("reconnect-delay", reconnect_delay)?,
+                run_for: run_for.map(|s| seconds("for", s)).transpose()?,
+            };
+            let address = station.address.clone();
+            let print = move |event: iec104_client::MonitorEvent| {
+                let line = monitor_line(&address, &event, json);
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(line.as_bytes());
+                let _ = out.flush();
+            };
+            runtime.block_on(async {
+                tokio::select! {
+                    done = iec104_client::monitor(&target, &monitor, print) => done.map_err(Failure::from),
+                    stop = tokio::signal::ctrl_c() => stop.map_err(|e| Failure::from(e.to_string())),
+                }
+            })?;
+            Ok(String::new())
         }
         Iec104Command::Command {
             station,
@@ -196,5 +278,42 @@ pub(crate) fn run(command: Iec104Command) -> Result<String, Failure> {
                 )))
             }
         }
+    }
+}
+
+/// One event of `idea iec104 monitor` as printed: a line of text, or a JSON line.
+fn monitor_line(
+    address: &str,
+    event: &idea_cli::iec104_client::MonitorEvent,
+    json: bool,
+) -> String {
+    use idea_cli::iec104_client::MonitorEvent;
+    if json {
+        let value = match event {
+            MonitorEvent::Started(n) => serde_json::json!({"event": "started", "start": n}),
+            MonitorEvent::Lost(why) => serde_json::json!({"event": "lost", "reason": why}),
+            MonitorEvent::Data(asdus) => serde_json::json!({
+                "event": "data",
+                "asdus": asdus.iter().map(iec104::view::asdu_json).collect::<Vec<_>>(),
+            }),
+            MonitorEvent::ClockSynchronised(ok) => {
+                serde_json::json!({"event": "clock-sync", "confirmed": ok})
+            }
+            MonitorEvent::RequestFailed(why) => {
+                serde_json::json!({"event": "failed", "reason": why})
+            }
+        };
+        return format!("{value}\n");
+    }
+    match event {
+        MonitorEvent::Started(n) => format!("{address}: data transfer started (connection {n})\n"),
+        MonitorEvent::Lost(why) => format!("{address}: connection lost: {why}\n"),
+        MonitorEvent::Data(asdus) if asdus.is_empty() => String::new(),
+        MonitorEvent::Data(asdus) => iec104::view::points_text(asdus),
+        MonitorEvent::ClockSynchronised(true) => format!("{address}: clock synchronised\n"),
+        MonitorEvent::ClockSynchronised(false) => {
+            format!("{address}: the station refused the clock synchronisation\n")
+        }
+        MonitorEvent::RequestFailed(why) => format!("{why}\n"),
     }
 }

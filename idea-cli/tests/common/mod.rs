@@ -180,10 +180,16 @@ pub(crate) fn conform_run_with(
     std::collections::BTreeMap<String, String>,
     String,
 ) {
+    // The suites where the device connects to the runner take the address to listen at.
+    let flag = if suite == "iec104-controlling" {
+        "--listen"
+    } else {
+        "--target"
+    };
     let mut args = vec![
         "conform",
         suite,
-        "--target",
+        flag,
         target,
         "--pics",
         pics.to_str().unwrap(),

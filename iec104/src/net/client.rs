@@ -75,6 +75,19 @@ pub enum ConnectionState {
     Closed,
 }
 
+/// Changes of a client's connection state ([`Client::state_changes`]).
+pub struct StateChanges(watch::Receiver<ConnectionState>);
+
+impl StateChanges {
+    /// Waits until the state changes and gives the new one (`Closed` once the client has given up).
+    pub async fn next(&mut self) -> ConnectionState {
+        if self.0.changed().await.is_err() {
+            return ConnectionState::Closed;
+        }
+        *self.0.borrow_and_update()
+    }
+}
+
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandOutcome {
@@ -108,6 +121,9 @@ pub struct Client {
     /// Reports dropped because [`MAX_PENDING_EVENTS`] waited.
     dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
     state: watch::Receiver<ConnectionState>,
+    /// How many times data transfer started (a watch keeps only the latest state: a quick reconnection would
+    /// hide between two looks).
+    starts: std::sync::Arc<std::sync::atomic::AtomicU64>,
     termination_wait: Duration,
     /// Why the last connection attempt failed or the last connection ended.
     last_error: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
@@ -124,6 +140,7 @@ impl Client {
         let (state_tx, state) = watch::channel(ConnectionState::Connecting);
         let termination_wait = config.termination_wait;
         let last_error = std::sync::Arc::default();
+        let starts = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         tokio::spawn(run(
             address,
             config,
@@ -132,7 +149,10 @@ impl Client {
                 tx: events_tx,
                 dropped: std::sync::Arc::clone(&dropped),
             },
-            state_tx,
+            Status {
+                state: state_tx,
+                starts: std::sync::Arc::clone(&starts),
+            },
             std::sync::Arc::clone(&last_error),
         ));
         Ok(Client {
@@ -140,6 +160,7 @@ impl Client {
             events,
             dropped,
             state,
+            starts,
             termination_wait,
             last_error,
         })
@@ -170,6 +191,17 @@ impl Client {
             }),
             Err(_) => Err(Error::Timeout(within)),
         }
+    }
+
+    /// A watcher of the connection state, to wait on beside [`Client::next_event`]. Together with
+    /// [`Client::starts`] a caller sees every start of data transfer, however quick.
+    pub fn state_changes(&self) -> StateChanges {
+        StateChanges(self.state.clone())
+    }
+
+    /// How many times data transfer has started since the client was made (once per connection at most).
+    pub fn starts(&self) -> u64 {
+        self.starts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Why the last connection attempt failed or the last connection ended, if one did.
@@ -329,7 +361,29 @@ impl Pending {
         let waited = self
             .confirmed_at
             .is_some_and(|at| now.duration_since(at) >= termination_wait);
-        negative || terminated || (matches!(self.request.kind, Kind::Command) && waited)
+        // Clock synchronisation, test, reset and delay acquisition (types 103–107) end at their confirmation:
+        // no termination follows them (IEC 60870-5-101 clause 7.4.6 to 7.4.10).
+        let confirmed_only =
+            (103..=107).contains(&self.request.asdu.type_id) && self.confirmed_at.is_some();
+        negative
+            || terminated
+            || (matches!(self.request.kind, Kind::Command) && (waited || confirmed_only))
+    }
+}
+
+/// What the connection task tells about the connection: its state, and how many times data transfer started.
+struct Status {
+    state: watch::Sender<ConnectionState>,
+    starts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Status {
+    fn send(&self, state: ConnectionState) {
+        if state == ConnectionState::Started {
+            self.starts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let _ = self.state.send(state);
     }
 }
 
@@ -357,7 +411,7 @@ async fn run(
     config: ClientConfig,
     mut requests: mpsc::Receiver<Request>,
     events: Events,
-    state: watch::Sender<ConnectionState>,
+    state: Status,
     last_error: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
 ) {
     let record = |e: Error| {
@@ -367,10 +421,10 @@ async fn run(
     };
     let mut failures = 0u32;
     loop {
-        let _ = state.send(ConnectionState::Connecting);
+        state.send(ConnectionState::Connecting);
         match open(address, &config).await {
             Ok(stream) => {
-                let _ = state.send(ConnectionState::Connected);
+                state.send(ConnectionState::Connected);
                 let mut started = false;
                 if let Err(e) = session(
                     stream,
@@ -405,7 +459,7 @@ async fn run(
         }
         tokio::time::sleep(config.reconnect.delay).await;
     }
-    let _ = state.send(ConnectionState::Closed);
+    state.send(ConnectionState::Closed);
 }
 
 /// A byte stream to a controlled station: TCP, or TLS over TCP.
@@ -438,7 +492,7 @@ async fn session(
     config: &ClientConfig,
     requests: &mut mpsc::Receiver<Request>,
     events: &Events,
-    state: &watch::Sender<ConnectionState>,
+    state: &Status,
     started: &mut bool,
 ) -> Result<(), Error> {
     let (mut reader, mut writer) = tokio::io::split(stream);
@@ -452,7 +506,14 @@ async fn session(
             break Err(e);
         }
         if link.is_closed() {
-            break Err(Error::Transport("link closed".into()));
+            // Why: a timer (t1) closes the link outside the receive path, which reports its own reasons.
+            let reason = std::iter::from_fn(|| link.poll_event()).find_map(|e| match e {
+                Event::Closed(reason) => Some(format!("{reason:?}")),
+                _ => None,
+            });
+            break Err(Error::Transport(
+                reason.unwrap_or_else(|| "link closed".into()),
+            ));
         }
         let now = Instant::now();
         if pending
@@ -496,10 +557,10 @@ async fn session(
                         match event {
                             Event::Started => {
                                 *started = true;
-                                let _ = state.send(ConnectionState::Started);
+                                state.send(ConnectionState::Started);
                             }
                             Event::Stopped => {
-                                let _ = state.send(ConnectionState::Connected);
+                                state.send(ConnectionState::Connected);
                             }
                             Event::Closed(reason) => return Err(Error::Transport(format!("{reason:?}"))),
                             Event::Asdu(asdu) => match pending.as_mut() {
@@ -518,6 +579,11 @@ async fn session(
             () = sleep => link.handle_timeout(Instant::now()),
             request = requests.recv(), if can_request => {
                 let Some(request) = request else { break Ok(()) };
+                // A request whose caller stopped waiting (its time ran out while no connection was up) is
+                // not sent late on a new connection.
+                if request.reply.is_closed() {
+                    continue;
+                }
                 link.send_asdu(request.asdu.clone());
                 pending = Some(Pending { request, answers: Vec::new(), confirmed_at: None });
             }
@@ -529,6 +595,6 @@ async fn session(
             .reply
             .send(Err(Error::Transport("connection lost".into())));
     }
-    let _ = state.send(ConnectionState::Connecting);
+    state.send(ConnectionState::Connecting);
     result
 }

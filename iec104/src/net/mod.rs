@@ -10,5 +10,6 @@ pub mod tls;
 
 pub use client::{
     Client, ClientConfig, CommandOutcome, ConnectionState, MAX_PENDING_EVENTS, ReconnectPolicy,
+    StateChanges,
 };
 pub use server::{Server, ServerConfig};

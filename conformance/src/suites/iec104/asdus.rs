@@ -30,6 +30,10 @@ pub(super) mod cause {
 pub(super) mod types {
     /// Single-point information.
     pub(crate) const M_SP_NA_1: u8 = 1;
+    /// Measured value, short floating point.
+    pub(crate) const M_ME_NC_1: u8 = 13;
+    /// Integrated totals.
+    pub(crate) const M_IT_NA_1: u8 = 15;
     /// Set-point command, short floating point.
     pub(crate) const C_SE_NC_1: u8 = 50;
     /// Interrogation command.
@@ -94,5 +98,27 @@ pub(super) fn monitor_type_as_command(ca: u16) -> Asdu {
         ca,
         1,
         vec![Element::Siq(0)],
+    )
+}
+
+/// `M_ME_NC_1`: `value` at `ioa`, good quality, with `cause` (3 spontaneous, 20 station interrogation, …).
+pub(super) fn measured_float(ca: u16, ioa: u32, value: f32, cause: u8) -> Asdu {
+    one(
+        types::M_ME_NC_1,
+        cause,
+        ca,
+        ioa,
+        vec![Element::R32(value.to_bits()), Element::Qds(0)],
+    )
+}
+
+/// `M_IT_NA_1`: the binary counter reading `value` at `ioa` (sequence number 0, good), with `cause`.
+pub(super) fn counter(ca: u16, ioa: u32, value: i32, cause: u8) -> Asdu {
+    one(
+        types::M_IT_NA_1,
+        cause,
+        ca,
+        ioa,
+        vec![Element::Bcr(value, 0)],
     )
 }

@@ -6,7 +6,8 @@ use crate::pics::Pics;
 use crate::trace::{Direction, Trace};
 use iec104::{Apdu, Asdu, AsduParams, SEQUENCE_MODULUS, UFunction};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What a wait for a frame came to.
@@ -42,7 +43,49 @@ pub struct Session {
     pub auto_acknowledge: bool,
     /// I frames the device numbered out of sequence.
     pub numbering_errors: usize,
+    /// The last N(R) the device sent: our I frames up to it are acknowledged.
+    acknowledged: u16,
+    /// Where the device connects, when the runner is the controlled station and listens.
+    listener: Option<Arc<TcpListener>>,
     closed: bool,
+}
+
+/// Accepts one connection on `listener` within `within` (the listener is polled: std has no accept timeout).
+fn accept_within(
+    listener: &TcpListener,
+    within: Duration,
+) -> Result<(TcpStream, std::net::SocketAddr), String> {
+    let started = Instant::now();
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("the listener: {e}"))?;
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                stream
+                    .set_nonblocking(false)
+                    .map_err(|e| format!("the connection from {peer}: {e}"))?;
+                return Ok((stream, peer));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            // A connection that failed before it was accepted is the device's problem, not the listener's.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionAborted | ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(format!("accepting the device's connection: {e}")),
+        }
+        if started.elapsed() >= within {
+            let address = listener
+                .local_addr()
+                .map_or_else(|_| "the listener".to_owned(), |a| a.to_string());
+            return Err(format!(
+                "the device did not connect to {address} within {within:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// One-line description of an APDU for traces.
@@ -61,13 +104,62 @@ pub fn summary(apdu: &Apdu) -> String {
     }
 }
 
-fn secs(s: Option<f64>, default: f64) -> Duration {
+pub(super) fn secs(s: Option<f64>, default: f64) -> Duration {
     Duration::try_from_secs_f64(s.unwrap_or(default)).unwrap_or(Duration::from_secs(15))
 }
 
 impl Session {
     /// Connects to `target` with the PICS' field sizes and timers.
     pub fn connect(target: &str, pics: &Pics) -> Result<Session, String> {
+        let address = target
+            .to_socket_addrs()
+            .map_err(|e| format!("{target}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{target}: no address"))?;
+        let stream = TcpStream::connect_timeout(&address, Duration::from_secs(10))
+            .map_err(|e| format!("cannot connect to {target}: {e}"))?;
+        let mut session = Session::on_stream(stream, pics)?;
+        session.note(format!("connected to {target}"));
+        Ok(session)
+    }
+
+    /// Waits up to `within` for the device to connect to `listener` (the runner as controlled station, the
+    /// device as controlling station).
+    pub fn accept(
+        listener: Arc<TcpListener>,
+        within: Duration,
+        pics: &Pics,
+    ) -> Result<Session, String> {
+        let (stream, peer) = accept_within(&listener, within)?;
+        let mut session = Session::on_stream(stream, pics)?;
+        session.note(format!("the device connected from {peer}"));
+        session.listener = Some(listener);
+        Ok(session)
+    }
+
+    /// Drops the connection and waits up to `within` for the device to connect again: a session made by
+    /// [`Session::accept`] only. The trace goes on; the sequence numbers start again from 0.
+    pub fn reconnect(&mut self, within: Duration) -> Result<(), String> {
+        let listener = self
+            .listener
+            .clone()
+            .ok_or("the runner connected to the device: it cannot wait for the device")?;
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.note("connection closed by the runner; waiting for the device to connect again");
+        let (stream, peer) = accept_within(&listener, within)?;
+        let _ = stream.set_nodelay(true);
+        if let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) {
+            self.trace.set_endpoints(local, peer);
+        }
+        self.stream = stream;
+        self.rx.clear();
+        (self.vs, self.vr, self.acknowledged, self.unacknowledged) = (0, 0, 0, 0);
+        self.closed = false;
+        self.note(format!("the device connected again from {peer}"));
+        Ok(())
+    }
+
+    fn on_stream(stream: TcpStream, pics: &Pics) -> Result<Session, String> {
         let p = pics.iec104.clone().unwrap_or_default();
         let params = AsduParams {
             cot_size: p.cot_size.unwrap_or(2),
@@ -77,19 +169,11 @@ impl Session {
         params
             .validate()
             .map_err(|e| format!("the PICS' field sizes: {e}"))?;
-        let address = target
-            .to_socket_addrs()
-            .map_err(|e| format!("{target}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("{target}: no address"))?;
-        let stream = TcpStream::connect_timeout(&address, Duration::from_secs(10))
-            .map_err(|e| format!("cannot connect to {target}: {e}"))?;
         let _ = stream.set_nodelay(true);
         let mut trace = Trace::new();
         if let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) {
             trace.set_endpoints(local, peer);
         }
-        trace.record(Direction::Note, &[], format!("connected to {target}"));
         Ok(Session {
             stream,
             params,
@@ -102,8 +186,28 @@ impl Session {
             t1: secs(p.t1_s, 15.0),
             auto_acknowledge: true,
             numbering_errors: 0,
+            acknowledged: 0,
+            listener: None,
             closed: false,
         })
+    }
+
+    /// The next N(S) we send.
+    pub fn next_send(&self) -> u16 {
+        self.vs
+    }
+
+    /// The next N(S) we expect from the device.
+    pub fn next_receive(&self) -> u16 {
+        self.vr
+    }
+
+    /// Our I frames the device has not acknowledged yet.
+    pub fn outstanding(&self) -> u16 {
+        self.vs
+            .wrapping_add(SEQUENCE_MODULUS)
+            .wrapping_sub(self.acknowledged)
+            % SEQUENCE_MODULUS
     }
 
     /// The ASDU field sizes in use.
@@ -224,6 +328,9 @@ impl Session {
                 let bytes: Vec<u8> = self.rx.drain(..used).collect();
                 self.trace
                     .record(Direction::Received, &bytes, summary(&apdu));
+                if let Apdu::I { nr, .. } | Apdu::S { nr } = &apdu {
+                    self.acknowledged = *nr;
+                }
                 if let Apdu::I { ns, .. } = &apdu {
                     if *ns != self.vr {
                         self.numbering_errors = self.numbering_errors.saturating_add(1);
