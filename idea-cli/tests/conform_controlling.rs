@@ -134,3 +134,64 @@ fn lib60870_client_passes_with_its_deviation_expected() {
         "{out}"
     );
 }
+
+/// The case each faulty controlling station must fail.
+fn case_failed_by(fault: &str) -> &'static str {
+    match fault {
+        "no-startdt" => "iec104-controlling/5.3/1",
+        "testfr-unanswered" => "iec104-controlling/5.3/2",
+        "no-acknowledge" => "iec104-controlling/5.5/1",
+        "no-idle-test" => "iec104-controlling/5.2/1",
+        "t1-ignored" => "iec104-controlling/5.2/2N",
+        "sequence-error-tolerated" => "iec104-controlling/5.1/1N",
+        "acknowledgement-range-tolerated" => "iec104-controlling/5.1/2N",
+        "wrong-cot" | "wrong-qualifier" => "iec104-controlling/7.4.5/1",
+        "clock-invalid" => "iec104-controlling/7.4.6/1",
+        "closes-on-unknown-type" => "iec104-controlling/7.2.1/1N",
+        other => panic!("a fault no case is said to catch: {other}"),
+    }
+}
+
+#[test]
+fn every_faulty_controlling_station_fails_the_case_that_checks_it() {
+    let (ok, list, _) = common::idea(&["iec104", "monitor", "--list-faults"]);
+    assert!(ok);
+    let faults: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(faults.len() >= 8, "{list}");
+    let dir = common::scratch_dir("conform-controlling", "faults");
+    let pics = template_pics(&dir);
+    for fault in faults {
+        let case = case_failed_by(fault);
+        let address = free_address();
+        let _station = monitor(&address, &["--fault", fault]);
+        let (code, verdicts, out) =
+            common::conform_run_with(SUITE, &address, &pics, &dir.join(fault), &["--only", case]);
+        assert_eq!(verdicts[case], "fail", "{fault} should fail {case}: {out}");
+        // A watchlist case (the unknown type's) is reported failed without failing the run.
+        let watchlist = case == "iec104-controlling/7.2.1/1N";
+        assert_eq!(code, Some(if watchlist { 0 } else { 1 }), "{fault}: {out}");
+    }
+}
+
+#[test]
+fn the_monitor_refuses_an_unknown_fault_and_the_suite_wants_listen() {
+    let (code, _, err) =
+        common::idea_code(&["iec104", "monitor", "127.0.0.1:1", "--fault", "nope"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unknown fault \"nope\""), "{err}");
+    let dir = common::scratch_dir("conform-controlling", "usage");
+    let pics = template_pics(&dir);
+    let (code, _, err) = common::idea_code(&[
+        "conform",
+        SUITE,
+        "--target",
+        "127.0.0.1:1",
+        "--pics",
+        pics.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--listen and --pics are required"), "{err}");
+}

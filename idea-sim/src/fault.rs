@@ -419,6 +419,8 @@ pub async fn gate(listener: TcpListener, inner: SocketAddr, faults: Faults) -> s
 pub(crate) struct Relayed {
     pub(crate) forward: Vec<u8>,
     pub(crate) reply: Vec<u8>,
+    /// Close both sides once these bytes are passed on.
+    pub(crate) close: bool,
 }
 
 /// A protocol's frame rewriting for [`relay_rewriting`]: each takes the bytes pending from its side,
@@ -428,6 +430,10 @@ pub(crate) trait Rewrite {
     fn client_sent(&mut self, pending: &mut Vec<u8>, faults: &Faults) -> Relayed;
     /// Bytes from the device.
     fn device_sent(&mut self, pending: &mut Vec<u8>, faults: &Faults) -> Relayed;
+    /// Whether the device's side stays open when the client closes (a client that ignores its own closing).
+    fn holds_device_open(&self) -> bool {
+        false
+    }
 }
 
 /// Relays one connection through `rewrite`; silence drops everything both ways.
@@ -440,16 +446,22 @@ pub(crate) async fn relay_rewriting(
     let (mut up, mut down) = ([0u8; 4096], [0u8; 4096]);
     let (mut from_client, mut from_device) = (Vec::new(), Vec::new());
     loop {
-        let (to_device, to_client) = tokio::select! {
+        let (to_device, to_client, close) = tokio::select! {
             read = client.read(&mut up) => match read {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => {
+                    if rewrite.holds_device_open() {
+                        // Read the device's side until it gives up; nothing reaches it any more.
+                        while matches!(device.read(&mut down).await, Ok(n) if n > 0) {}
+                    }
+                    return;
+                }
                 Ok(n) => {
                     if faults.silent() {
                         continue;
                     }
                     from_client.extend_from_slice(up.get(..n).unwrap_or_default());
                     let r = rewrite.client_sent(&mut from_client, faults);
-                    (r.forward, r.reply)
+                    (r.forward, r.reply, r.close)
                 }
             },
             read = device.read(&mut down) => match read {
@@ -460,7 +472,7 @@ pub(crate) async fn relay_rewriting(
                     }
                     from_device.extend_from_slice(down.get(..n).unwrap_or_default());
                     let r = rewrite.device_sent(&mut from_device, faults);
-                    (r.reply, r.forward)
+                    (r.reply, r.forward, r.close)
                 }
             },
         };
@@ -468,6 +480,9 @@ pub(crate) async fn relay_rewriting(
             return;
         }
         if !to_client.is_empty() && client.write_all(&to_client).await.is_err() {
+            return;
+        }
+        if close {
             return;
         }
     }

@@ -26,7 +26,7 @@ struct State {
 }
 
 /// `n + d` modulo 32768.
-fn ahead(n: u16, d: u16) -> u16 {
+pub(crate) fn ahead(n: u16, d: u16) -> u16 {
     n.wrapping_add(d % SEQUENCE_MODULUS) % SEQUENCE_MODULUS
 }
 
@@ -37,7 +37,7 @@ fn behind(n: u16, d: u16) -> u16 {
         % SEQUENCE_MODULUS
 }
 
-fn encode(apdu: &Apdu) -> Vec<u8> {
+pub(crate) fn encode(apdu: &Apdu) -> Vec<u8> {
     let mut wire = Vec::new();
     let _ = apdu.encode(&AsduParams::IEC104, &mut wire);
     wire
@@ -147,7 +147,7 @@ impl State {
 }
 
 /// The whole frames at the front of `pending`, decoded; bytes that are not a frame are given back raw.
-fn frames(pending: &mut Vec<u8>) -> Vec<Result<Apdu, Vec<u8>>> {
+pub(crate) fn frames(pending: &mut Vec<u8>) -> Vec<Result<Apdu, Vec<u8>>> {
     let mut out = Vec::new();
     loop {
         match pending.as_slice() {

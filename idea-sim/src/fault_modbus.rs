@@ -154,6 +154,7 @@ impl State {
             return Relayed {
                 forward: Vec::new(),
                 reply: self.server_frame(answer, faults),
+                close: false,
             };
         }
         if self.asked.len() >= MAX_REMEMBERED {
@@ -163,6 +164,7 @@ impl State {
         Relayed {
             forward: frame.encode(),
             reply: Vec::new(),
+            close: false,
         }
     }
 

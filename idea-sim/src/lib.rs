@@ -49,6 +49,7 @@ pub mod devices;
 mod error;
 pub mod fault;
 mod fault_iec104;
+pub mod fault_iec104_controlling;
 mod fault_modbus;
 pub mod grid;
 pub mod mqtt;

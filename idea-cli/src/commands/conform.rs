@@ -181,7 +181,12 @@ fn run_suite<S: Suite>(suite: &S, args: &ConformArgs) -> Result<String, Failure>
     write_reports(&report, args, lab.as_ref())?;
     if unreachable(&report) {
         return Err(Failure::NoAnswer(format!(
-            "{target}: no session with the device: {}",
+            "{target} {}: {}",
+            if suite.listens() {
+                "was not reached by the device"
+            } else {
+                "could not be reached"
+            },
             report
                 .results
                 .first()

@@ -54,8 +54,17 @@ pub(crate) enum Iec104Command {
     /// every start if asked, print every report as it comes, connect again whenever the connection ends (the
     /// reference controlling station `iec104-controlling` certifies). Runs until Ctrl-C or --for.
     Monitor {
+        /// The station, HOST:PORT (e.g. localhost:2404).
+        #[arg(required_unless_present = "list_faults")]
+        address: Option<String>,
+        /// Common address of the ASDU.
+        #[arg(long, default_value_t = 1)]
+        common_address: u16,
+        /// Seconds to wait for each connection (t0) and each answer at start.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
         #[command(flatten)]
-        station: StationArgs,
+        tls: crate::tls_args::ClientTlsArgs,
         /// Interrogate the station (QOI 20) every time data transfer starts.
         #[arg(long)]
         interrogate: bool,
@@ -86,6 +95,13 @@ pub(crate) enum Iec104Command {
         /// Print JSON lines: {"event": "started"|"lost"|"data"|"clock-sync"|"failed", …}, data as ASDUs.
         #[arg(long)]
         json: bool,
+        /// Misbehave as NAME (through a relay in front of the station, plain TCP only): a faulty controlling
+        /// station to prove the iec104-controlling suite.
+        #[arg(long, value_name = "NAME", conflicts_with = "list_faults")]
+        fault: Option<String>,
+        /// Print the fault names, one a line, with what each does, and exit.
+        #[arg(long)]
+        list_faults: bool,
     },
 }
 
@@ -174,7 +190,10 @@ pub(crate) fn run(command: Iec104Command) -> Result<String, Failure> {
             }
         }
         Iec104Command::Monitor {
-            station,
+            address,
+            common_address,
+            timeout,
+            tls,
             interrogate,
             clock_sync,
             t1,
@@ -185,8 +204,36 @@ pub(crate) fn run(command: Iec104Command) -> Result<String, Failure> {
             reconnect_delay,
             run_for,
             json,
+            fault,
+            list_faults,
         } => {
-            let target = station.target()?;
+            use idea_sim::fault_iec104_controlling::ControllingFault;
+            if list_faults {
+                return Ok(ControllingFault::ALL
+                    .iter()
+                    .map(|f| format!("{:<32} {}\n", f.name(), f.describe()))
+                    .collect());
+            }
+            let station = StationArgs {
+                address: address
+                    .ok_or_else(|| Failure::Usage("the station's address is needed".into()))?,
+                common_address,
+                timeout,
+                tls,
+            };
+            let mut target = station.target()?;
+            let fault = fault
+                .map(|name| {
+                    ControllingFault::by_name(&name).ok_or_else(|| {
+                        Failure::Usage(format!("unknown fault {name:?}; --list-faults prints them"))
+                    })
+                })
+                .transpose()?;
+            if fault.is_some() && target.tls.is_some() {
+                return Err(Failure::Usage(
+                    "--fault rewrites frames on plain TCP: it cannot be used with TLS".into(),
+                ));
+            }
             let monitor = iec104_client::Monitor {
                 common_address: station.common_address,
                 interrogate,
@@ -210,6 +257,9 @@ pub(crate) fn run(command: Iec104Command) -> Result<String, Failure> {
                 let _ = out.flush();
             };
             runtime.block_on(async {
+                if let Some(fault) = fault {
+                    target.address = faulty_front(&target.address, fault).await?;
+                }
                 tokio::select! {
                     done = iec104_client::monitor(&target, &monitor, print) => done.map_err(Failure::from),
                     stop = tokio::signal::ctrl_c() => stop.map_err(|e| Failure::from(e.to_string())),
@@ -316,4 +366,26 @@ fn monitor_line(
         }
         MonitorEvent::RequestFailed(why) => format!("{why}\n"),
     }
+}
+
+/// Starts the relay that makes the monitor misbehave as `fault`; gives the address the monitor connects to.
+async fn faulty_front(
+    station: &str,
+    fault: idea_sim::fault_iec104_controlling::ControllingFault,
+) -> Result<String, Failure> {
+    let upstream = tokio::net::lookup_host(station)
+        .await
+        .map_err(|e| Failure::Usage(format!("{station}: {e}")))?
+        .next()
+        .ok_or_else(|| Failure::Usage(format!("{station}: no address")))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Failure::from(format!("the fault relay: {e}")))?;
+    let front = listener
+        .local_addr()
+        .map_err(|e| Failure::from(format!("the fault relay: {e}")))?;
+    tokio::spawn(idea_sim::fault_iec104_controlling::relay(
+        listener, upstream, fault,
+    ));
+    Ok(front.to_string())
 }

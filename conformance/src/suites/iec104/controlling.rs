@@ -175,6 +175,9 @@ fn await_start(s: &mut Session, pics: &Pics) -> Result<(), Verdict> {
         Received::Timeout => Err(Verdict::Inconclusive(format!(
             "the station sent no STARTDT act within t1 ({t1:?}) of connecting"
         ))),
+        Received::Closed => Err(Verdict::Inconclusive(
+            "the station closed the connection without starting data transfer".into(),
+        )),
         other => Err(Verdict::Inconclusive(format!(
             "waiting for STARTDT act: {other:?}"
         ))),
@@ -220,9 +223,9 @@ fn started(s: &mut Session, pics: &Pics, body: impl FnOnce(&mut Session) -> Verd
 fn starts_data_transfer(s: &mut Session, pics: &Pics) -> Verdict {
     match await_start(s, pics) {
         Ok(()) => Verdict::Pass,
-        Err(Verdict::Inconclusive(why)) if why.starts_with("the station sent no STARTDT") => {
-            Verdict::Fail(why)
-        }
+        // What leaves another case inconclusive — no STARTDT, the connection closed first — is this case's
+        // failure: the station connected and did not start data transfer.
+        Err(Verdict::Inconclusive(why)) => Verdict::Fail(why),
         Err(v) => v,
     }
 }
@@ -386,7 +389,9 @@ fn closes_on_unconfirmed_test(s: &mut Session, pics: &Pics) -> Verdict {
         let t1 = s.t1;
         let within = t1.saturating_add(slack(t1));
         // Past t1 the case has failed; it waits a while longer to tell the lab when the station does close.
-        let observed = within.saturating_add(t1).saturating_add(t3(pics).saturating_mul(3));
+        let observed = within
+            .saturating_add(t1)
+            .saturating_add(t3(pics).saturating_mul(3));
         let asked = Instant::now();
         loop {
             match s.receive(observed.saturating_sub(asked.elapsed())) {
