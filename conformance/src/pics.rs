@@ -100,8 +100,11 @@ pub struct Iec104Pics {
     pub counter_interrogation: Option<bool>,
     /// Whether it accepts clock synchronisation (`C_CS_NA_1`).
     pub clock_synchronisation: Option<bool>,
-    /// Whether its commands can be select-before-operate.
+    /// Whether its set-point (`setpoint_point`) must be selected before it is executed.
     pub select_before_operate: Option<bool>,
+    /// The IOA of a single command (`C_SC_NA_1`) that must be selected before it is executed (a switch);
+    /// the select-before-operate cases command it ON.
+    pub select_point: Option<u32>,
     /// How long a selection stays valid, seconds.
     pub select_timeout_s: Option<f64>,
     /// The IOA of a measured value a station interrogation reports.

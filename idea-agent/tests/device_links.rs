@@ -166,15 +166,27 @@ async fn router_cell(router_faults: &Faults, mut keep: Vec<idea_sim::Tasks>) -> 
     let (grid, clock) = plant(BEHIND_A_ROUTER, 25.0, &mut keep);
     let (l, router) = listener().await;
     keep.push(
-        idea_sim::devices::iec104_router(l, None, grid.clone(), "router", router_faults)
-            .await
-            .unwrap(),
+        idea_sim::devices::iec104_router(
+            l,
+            &Default::default(),
+            grid.clone(),
+            "router",
+            router_faults,
+        )
+        .await
+        .unwrap(),
     );
     let (l, meter) = listener().await;
     keep.push(
-        idea_sim::devices::iec104_meter(l, None, grid.clone(), "cell.meter", &Faults::default())
-            .await
-            .unwrap(),
+        idea_sim::devices::iec104_meter(
+            l,
+            &Default::default(),
+            grid.clone(),
+            "cell.meter",
+            &Faults::default(),
+        )
+        .await
+        .unwrap(),
     );
     let (commands, commands_rx) = mpsc::channel(8);
     let (reports_tx, reports) = mpsc::channel(256);

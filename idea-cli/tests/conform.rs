@@ -33,6 +33,31 @@ fn temp_dir(name: &str) -> PathBuf {
     common::scratch_dir("conform", name)
 }
 
+/// The router's timers for a short run, as `idea serve` flags.
+const SHORT_TIMERS: [&str; 8] = [
+    "--t1",
+    "4",
+    "--t2",
+    "2",
+    "--t3",
+    "3",
+    "--select-timeout",
+    "2",
+];
+
+/// The template PICS with the short timers the router is served with.
+fn short_template() -> String {
+    let (ok, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
+    assert!(ok);
+    let short = template
+        .replace("t1_s = 15", "t1_s = 4")
+        .replace("t2_s = 10", "t2_s = 2")
+        .replace("t3_s = 20", "t3_s = 3")
+        .replace("select_timeout_s = 10", "select_timeout_s = 2");
+    assert_ne!(short, template);
+    short
+}
+
 /// Runs the suite; returns the exit code and each case's verdict name from report.json.
 fn conform(
     target: &str,
@@ -44,20 +69,15 @@ fn conform(
 
 #[test]
 fn the_reference_router_passes_every_applicable_case() {
-    let (_router, address) = serve("iec104-router", &[]);
+    let (_router, address) = serve("iec104-router", &SHORT_TIMERS);
     let dir = temp_dir("reference");
-    let (ok, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
-    assert!(ok);
-    let pics = pics_file(&dir, "pics.toml", &template);
+    let pics = pics_file(&dir, "pics.toml", &short_template());
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 19, "{out}");
+    assert_eq!(verdicts.len(), 24, "{out}");
     for (id, verdict) in &verdicts {
-        // The template declares no select-before-operate and no counter interrogation.
-        let expected = if matches!(
-            id.as_str(),
-            "iec104-outstation/7.4.2/2N" | "iec104-outstation/7.4.8/1"
-        ) {
+        // The template declares no counter interrogation.
+        let expected = if matches!(id.as_str(), "iec104-outstation/7.4.8/1") {
             "not-applicable"
         } else {
             "pass"
@@ -68,11 +88,11 @@ fn the_reference_router_passes_every_applicable_case() {
     // JUnit XML with the requirement IDs as properties.
     let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"19\" failures=\"0\""),
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"24\" failures=\"0\""),
         "{junit}"
     );
     assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
-    assert!(junit.contains("<skipped message=\"the PICS declares no select-before-operate\"/>"));
+    assert!(junit.contains("<skipped message=\"the PICS declares no counter interrogation\"/>"));
     // Every case's trace is in the JSON report, starting with the connection.
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("reports/report.json")).unwrap())
@@ -160,8 +180,9 @@ fn lib60870_passes_with_its_deviations_as_remarks() {
         &dir,
         "pics.toml",
         "[device]\nvendor = \"MZ Automation\"\nmodel = \"lib60870 through c104\"\nversion = \"pinned\"\n\
-         [iec104]\ncommon_address = 1\nt1_s = 5\nt2_s = 3\nstation_interrogation = true\n\
-         clock_synchronisation = true\nselect_before_operate = false\nmeasured_point = 1001\n\
+         [iec104]\ncommon_address = 1\nt1_s = 4\nt2_s = 2\nt3_s = 3\nstation_interrogation = true\n\
+         clock_synchronisation = true\nselect_before_operate = false\nselect_point = 5001\n\
+         select_timeout_s = 3\nmeasured_point = 1001\n\
          setpoint_point = 3001\nsetpoint_value = 1.5\n",
     );
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
@@ -173,6 +194,8 @@ fn lib60870_passes_with_its_deviations_as_remarks() {
         "iec104-outstation/7.2.4/1N",
         "iec104-outstation/7.2.1/1N",
         "iec104-outstation/7.2.5/1N",
+        // lib60870 drops the connection on an execution after its select timeout.
+        "iec104-outstation/7.4.2/4N",
     ] {
         assert_eq!(verdicts[id], "pass-with-remarks", "{id}: {out}");
     }
@@ -184,6 +207,11 @@ fn lib60870_passes_with_its_deviations_as_remarks() {
         "iec104-outstation/5.3/1",
         "iec104-outstation/7.4.5/1",
         "iec104-outstation/7.4.2/1",
+        "iec104-outstation/7.4.2/2N",
+        "iec104-outstation/7.4.2/3",
+        "iec104-outstation/5.2/1",
+        "iec104-outstation/5.2/2N",
+        "iec104-outstation/5.5/3N",
     ] {
         assert_eq!(verdicts[id], "pass", "{id}: {out}");
     }
@@ -306,17 +334,15 @@ fn without_a_pics_or_a_device_the_run_says_why() {
     assert!(err.contains("unknown suite"), "{err}");
 }
 
-/// The reference router with `fault`, certified with short waits (t1 1 s): the cases in `failing` fail, the
-/// run does not pass, and STARTDT still passes (each fault breaks its own part of the protocol only).
+/// The reference router with `fault`, certified with short timers: the cases in `failing` fail, the run does
+/// not pass, and STARTDT still passes (each fault breaks its own part of the protocol only).
 fn faulty_router_fails(fault: &str, failing: &[&str]) {
-    let (_router, address) = serve("iec104-router", &["--fault", fault]);
+    let (_router, address) = serve(
+        "iec104-router",
+        &[&["--fault", fault][..], &SHORT_TIMERS].concat(),
+    );
     let dir = temp_dir(fault);
-    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
-    let short = template
-        .replace("t1_s = 15", "t1_s = 1")
-        .replace("t2_s = 10", "t2_s = 0.5");
-    assert_ne!(short, template);
-    let pics = pics_file(&dir, "pics.toml", &short);
+    let pics = pics_file(&dir, "pics.toml", &short_template());
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(1), "{fault}: {out}");
     for id in failing {
@@ -365,6 +391,8 @@ fn missing_negative_confirmations_fail_every_refusal_case() {
             "iec104-outstation/7.2.1/1N",
             "iec104-outstation/7.2.3/1N",
             "iec104-outstation/7.2.5/1N",
+            "iec104-outstation/7.4.2/2N",
+            "iec104-outstation/7.4.2/4N",
         ],
     );
 }
@@ -384,11 +412,27 @@ fn ignoring_stopdt_fails() {
     faulty_router_fails("stopdt-ignored", &["iec104-outstation/5.3/3"]);
 }
 
+#[test]
+fn ignoring_t1_fails_both_t1_cases() {
+    faulty_router_fails(
+        "t1-ignored",
+        &["iec104-outstation/5.2/2N", "iec104-outstation/5.5/3N"],
+    );
+}
+
+#[test]
+fn executing_without_a_timely_selection_fails_the_select_cases() {
+    faulty_router_fails(
+        "select-not-required",
+        &["iec104-outstation/7.4.2/2N", "iec104-outstation/7.4.2/4N"],
+    );
+}
+
 /// A lab signs what it found: `idea conform keygen`, a run with `--lab-key`, and `idea verify-certificate`
 /// over the evidence — traces as text, exchanges as pcap, the reports — which fails once any file changes.
 #[test]
 fn a_signed_certificate_holds_until_its_evidence_changes() {
-    let (_router, address) = serve("iec104-router", &[]);
+    let (_router, address) = serve("iec104-router", &SHORT_TIMERS);
     let dir = temp_dir("certificate");
     let key = dir.join("lab.key");
     let (ok, out, err) = common::idea(&["conform", "keygen", "--out", key.to_str().unwrap()]);
@@ -396,8 +440,7 @@ fn a_signed_certificate_holds_until_its_evidence_changes() {
     assert!(out.contains("public key"), "{out}");
     let (code, _, err) = idea_code(&["conform", "keygen", "--out", key.to_str().unwrap()]);
     assert_eq!(code, Some(2), "a lab key is never overwritten: {err}");
-    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
-    let pics = pics_file(&dir, "pics.toml", &template);
+    let pics = pics_file(&dir, "pics.toml", &short_template());
     let reports = dir.join("reports");
     let (code, _, err) = idea_code(&[
         "conform",
@@ -496,19 +539,18 @@ fn headless(browser: &Path, profile: &Path, args: &[&str]) -> std::process::Outp
 #[test]
 fn the_html_report_shows_the_run_in_a_browser() {
     let Some(browser) = chromium() else { return };
-    let (_router, address) = serve("iec104-router", &[]);
+    let (_router, address) = serve("iec104-router", &SHORT_TIMERS);
     let dir = temp_dir("html");
-    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
-    let pics = pics_file(&dir, "pics.toml", &template);
+    let pics = pics_file(&dir, "pics.toml", &short_template());
     let (code, _, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
     let page = dir.join("reports/report.html");
     let url = format!("file://{}", page.display());
     let shown = headless(&browser, &dir.join("profile"), &["--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&shown.stdout);
-    assert!(dom.contains("<b>19</b> cases"), "{dom}");
+    assert!(dom.contains("<b>24</b> cases"), "{dom}");
     assert!(
-        dom.contains("17 pass") && dom.contains("2 not applicable"),
+        dom.contains("23 pass") && dom.contains("1 not applicable"),
         "{dom}"
     );
     assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
@@ -524,7 +566,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
     );
     let dom = String::from_utf8_lossy(&filtered.stdout);
     let rows: Vec<&str> = dom.split("<tr class=\"case\"").skip(1).collect();
-    assert_eq!(rows.len(), 19, "{dom}");
+    assert_eq!(rows.len(), 24, "{dom}");
     for row in rows {
         let visible = !row.split('>').next().unwrap().contains("hidden");
         assert_eq!(
@@ -554,12 +596,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
 #[test]
 fn expected_failures_that_start_passing_fail_the_run() {
     let dir = temp_dir("expectations");
-    let (_, template, _) = common::idea(&["conform", "iec104-outstation", "--pics-template"]);
-    let pics = pics_file(
-        &dir,
-        "pics.toml",
-        &template.replace("t1_s = 15", "t1_s = 1"),
-    );
+    let pics = pics_file(&dir, "pics.toml", &short_template());
     let expectations = pics_file(
         &dir,
         "expect.toml",
@@ -588,7 +625,10 @@ fn expected_failures_that_start_passing_fail_the_run() {
         )
     };
     {
-        let (_router, address) = serve("iec104-router", &["--fault", "wrong-cot"]);
+        let (_router, address) = serve(
+            "iec104-router",
+            &[&["--fault", "wrong-cot"][..], &SHORT_TIMERS].concat(),
+        );
         let (code, out, junit) = run(&address, "faulty");
         assert_eq!(code, Some(0), "{out}");
         assert!(
@@ -604,7 +644,7 @@ fn expected_failures_that_start_passing_fail_the_run() {
             "{junit}"
         );
     }
-    let (_router, address) = serve("iec104-router", &[]);
+    let (_router, address) = serve("iec104-router", &SHORT_TIMERS);
     let (code, out, junit) = run(&address, "fixed");
     assert_eq!(code, Some(1), "{out}");
     assert!(
@@ -673,4 +713,32 @@ fn a_counter_interrogation_is_answered_with_integrated_totals() {
             "{kind}"
         );
     }
+}
+
+/// Every IEC 104 protocol fault `idea serve iec104-router --list-faults` names has its test above (a fault
+/// added without one fails here).
+#[test]
+fn every_iec104_fault_has_its_failing_case() {
+    let (ok, list, _) = common::idea(&["serve", "iec104-router", "--list-faults"]);
+    assert!(ok);
+    let tested = [
+        "wrong-cot",
+        "wrong-common-address",
+        "sequence-error",
+        "no-acknowledge",
+        "testfr-unanswered",
+        "negative-confirmation-missing",
+        "answers-before-startdt",
+        "sequence-error-tolerated",
+        "stopdt-ignored",
+        "t1-ignored",
+        "select-not-required",
+    ];
+    let listed: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        // silent and stale are the device faults every kind shows, tested with the devices.
+        .filter(|name| !matches!(*name, "silent" | "stale"))
+        .collect();
+    assert_eq!(listed, tested, "{list}");
 }

@@ -308,7 +308,7 @@ fn faults_are_listed_planned_and_checked() {
     );
     // The IEC 104 protocol faults belong to the IEC 104 devices, over plain TCP.
     let (ok, stdout, _) = idea(&["serve", "iec104-router", "--list-faults"]);
-    assert!(ok && stdout.lines().count() == 11, "{stdout}");
+    assert!(ok && stdout.lines().count() == 13, "{stdout}");
     assert!(stdout.contains("negative-confirmation-missing"), "{stdout}");
     assert!(!stdout.contains("register-off-by-one"), "{stdout}");
     // The Modbus protocol faults belong to the Modbus/SunSpec devices, over Modbus TCP.
@@ -446,4 +446,32 @@ async fn meters_and_relays_publish_over_mqtt() {
     .unwrap();
     assert_eq!(state["kind"], "relay");
     assert_eq!(state["closed"], true);
+}
+
+/// The IEC 104 timers belong to the IEC 104 devices: a Modbus device refuses them as usage, and a t2 not
+/// below t1 is refused by the link's rules.
+#[test]
+fn iec104_timers_are_refused_where_they_do_not_apply() {
+    let (code, _, stderr) = idea_code(&[
+        "serve",
+        "modbus-hub",
+        "--listen",
+        "127.0.0.1:0",
+        "--t1",
+        "4",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("does not take --t1"), "{stderr}");
+    let (code, _, stderr) = idea_code(&[
+        "serve",
+        "iec104-router",
+        "--listen",
+        "127.0.0.1:0",
+        "--t1",
+        "4",
+        "--t2",
+        "5",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("t2"), "{stderr}");
 }

@@ -73,7 +73,7 @@ async fn setpoints_move_flows_and_limits_clamp_them() {
     let (grid, _clock) = idea_sim::clock::plant(&topology, 1, start, 10.0).unwrap();
     let _tasks = idea_sim::devices::iec104_router(
         listener,
-        None,
+        &idea_sim::devices::Iec104Station::default(),
         grid,
         "router",
         &idea_sim::fault::Faults::default(),

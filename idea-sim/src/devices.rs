@@ -94,7 +94,7 @@ impl CommandHandler for RouterCommands {
 /// The profile's, the TLS files', or [`crate::Error::UnknownElement`] when the model has no such router.
 pub async fn iec104_router(
     listener: TcpListener,
-    tls: Option<&ServerTls>,
+    station: &Iec104Station,
     grid: SharedGrid,
     router: &str,
     faults: &Faults,
@@ -147,7 +147,7 @@ pub async fn iec104_router(
         }
         values
     };
-    serve_iec104(listener, tls, profile, app, faults, measure).await
+    serve_iec104(listener, station, profile, app, faults, measure).await
 }
 
 /// The IEC 104 side of a device that takes no commands: every command is refused (negative confirmation).
@@ -168,7 +168,7 @@ impl CommandHandler for NoCommands {
 /// The profile's, the TLS files', or [`crate::Error::UnknownElement`] when the model has no such meter.
 pub async fn iec104_meter(
     listener: TcpListener,
-    tls: Option<&ServerTls>,
+    station: &Iec104Station,
     grid: SharedGrid,
     meter: &str,
     faults: &Faults,
@@ -204,7 +204,7 @@ pub async fn iec104_meter(
             ("energy_export_wh".to_owned(), counter(m.export_wh)),
         ]
     };
-    serve_iec104(listener, tls, profile, NoCommands, faults, measure).await
+    serve_iec104(listener, station, profile, NoCommands, faults, measure).await
 }
 
 fn device_error(e: iec104::Error) -> crate::Error {
@@ -224,14 +224,14 @@ fn float(v: f64) -> Vec<Element> {
 /// spontaneously when it moved beyond the deadband.
 async fn serve_iec104<H: CommandHandler + Send + 'static>(
     listener: TcpListener,
-    tls: Option<&ServerTls>,
+    station: &Iec104Station,
     profile: Profile,
     handler: H,
     faults: &Faults,
     mut measure: impl FnMut() -> Vec<(String, Vec<Element>)> + Send + 'static,
 ) -> crate::Result<Tasks> {
     // Read before anything is served: a bad file ends the command before it says "serving".
-    let tls = match tls {
+    let tls = match &station.tls {
         Some(files) => Some(
             iec104::net::tls::server_config(
                 iec104::net::tls::Identity::from_pem_files(&files.cert, &files.key)
@@ -242,10 +242,16 @@ async fn serve_iec104<H: CommandHandler + Send + 'static>(
         ),
         None => None,
     };
-    let (db, config) = profile.station();
+    let (db, mut config) = profile.station();
+    if let Some(timeout) = station.select_timeout {
+        config.select_timeout = timeout;
+    }
     let server = Server::new(
         Outstation::new(config, db, handler, Instant::now()),
-        ServerConfig::default(),
+        ServerConfig {
+            link: station.link,
+            ..ServerConfig::default()
+        },
     )
     .map_err(device_error)?;
     let mut tasks = Tasks::default();
@@ -370,6 +376,17 @@ impl Default for ModbusAt {
             unit: 1,
         }
     }
+}
+
+/// How an IEC 104 device's controlled station is set up: TLS, its link parameters, its select timeout.
+#[derive(Debug, Clone, Default)]
+pub struct Iec104Station {
+    /// Mutual TLS to the IEC 62351-3 profile; `None` for plain TCP.
+    pub tls: Option<ServerTls>,
+    /// k, w and the timers t1–t3 of every connection (the standard's defaults unless set).
+    pub link: iec104::link::LinkParams,
+    /// How long a selection stays valid (select-before-operate); the station's default (10 s) when `None`.
+    pub select_timeout: Option<std::time::Duration>,
 }
 
 /// The TLS files of a served device (`idea serve iec104-router`, `idea serve sep2-server`): the server's

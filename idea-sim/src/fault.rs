@@ -47,6 +47,11 @@ pub enum Fault {
     SequenceErrorTolerated,
     /// IEC 104: STOPDT act is confirmed but data transfer goes on.
     StopdtIgnored,
+    /// IEC 104: its I frames and test frames left unconfirmed never close the connection (t1 ignored).
+    T1Ignored,
+    /// IEC 104: a select-before-operate command is executed without a selection, or after the selection
+    /// timed out.
+    SelectNotRequired,
     /// Modbus: every register or coil address a request names is taken one higher.
     RegisterOffByOne,
     /// Modbus: a write (05, 06, 15, 16) is acknowledged but never reaches the device.
@@ -71,7 +76,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in the order `--list-faults` prints them.
-    pub const ALL: [Fault; 21] = [
+    pub const ALL: [Fault; 23] = [
         Fault::Silent,
         Fault::Stale,
         Fault::WrongCot,
@@ -83,6 +88,8 @@ impl Fault {
         Fault::AnswersBeforeStartdt,
         Fault::SequenceErrorTolerated,
         Fault::StopdtIgnored,
+        Fault::T1Ignored,
+        Fault::SelectNotRequired,
         Fault::RegisterOffByOne,
         Fault::WriteNotApplied,
         Fault::TrailingByte,
@@ -96,7 +103,7 @@ impl Fault {
     ];
 
     /// The IEC 104 protocol faults (a rewrite of frames on plain TCP).
-    pub const IEC104: [Fault; 9] = [
+    pub const IEC104: [Fault; 11] = [
         Fault::WrongCot,
         Fault::WrongCommonAddress,
         Fault::SequenceError,
@@ -106,6 +113,8 @@ impl Fault {
         Fault::AnswersBeforeStartdt,
         Fault::SequenceErrorTolerated,
         Fault::StopdtIgnored,
+        Fault::T1Ignored,
+        Fault::SelectNotRequired,
     ];
 
     /// The Modbus/SunSpec device faults: rewrites of Modbus TCP frames, and the last two, of the map.
@@ -139,6 +148,8 @@ impl Fault {
             Fault::AnswersBeforeStartdt => "answers-before-startdt",
             Fault::SequenceErrorTolerated => "sequence-error-tolerated",
             Fault::StopdtIgnored => "stopdt-ignored",
+            Fault::T1Ignored => "t1-ignored",
+            Fault::SelectNotRequired => "select-not-required",
             Fault::RegisterOffByOne => "register-off-by-one",
             Fault::WriteNotApplied => "write-not-applied",
             Fault::TrailingByte => "trailing-byte",
@@ -178,6 +189,12 @@ impl Fault {
                 "IEC 104: an I frame with a wrong send sequence number is taken as the next"
             }
             Fault::StopdtIgnored => "IEC 104: STOPDT act is confirmed but data transfer goes on",
+            Fault::T1Ignored => {
+                "IEC 104: frames left unconfirmed for t1 never close the connection (t1 ignored)"
+            }
+            Fault::SelectNotRequired => {
+                "IEC 104: a select-before-operate command is executed without a (timely) selection"
+            }
             Fault::RegisterOffByOne => {
                 "Modbus: every register or coil address a request names is taken one higher"
             }

@@ -4,7 +4,14 @@
 //! input must still reach the device.
 
 use crate::fault::{Fault, Faults, Relayed, Rewrite};
-use iec104::{Apdu, AsduParams, SEQUENCE_MODULUS, UFunction};
+use iec104::{Apdu, Asdu, AsduParams, Element, Objects, SEQUENCE_MODULUS, UFunction};
+
+/// The S/E bit of a command qualifier: select.
+const SELECT: u8 = 0x80;
+/// Cause of transmission: activation.
+const ACTIVATION: u8 = 6;
+/// Cause of transmission: activation confirmation.
+const ACTIVATION_CON: u8 = 7;
 
 /// Bytes kept while a frame is incomplete; more without a whole frame are passed on raw.
 const MAX_PENDING: usize = 4096;
@@ -23,6 +30,52 @@ struct State {
     device_i_frames: u16,
     /// Device I frames dropped (the numbering toward the client closes their gap).
     dropped: u16,
+    /// I frames the relay made up and sent to the device (the numbering toward the device counts them).
+    injected: u16,
+    /// Confirmations of made-up selections still to be swallowed.
+    selections_pending: u16,
+    /// With t1 ignored: the N(R) the relay last acknowledged the device's frames with; the client's own
+    /// acknowledgements, never ahead of it, are replaced by it.
+    relay_acknowledged: Option<u16>,
+}
+
+/// The select/execute bit of a command's qualifier (S/E, IEC 60870-5-101 clause 7.2.6.26), if the ASDU is a
+/// command that has one.
+fn select_bit(elements: &mut [Element]) -> Option<&mut u8> {
+    elements.iter_mut().find_map(|e| match e {
+        Element::Sco(q) | Element::Dco(q) | Element::Rco(q) | Element::Qos(q) => Some(q),
+        _ => None,
+    })
+}
+
+/// The command `asdu` as a selection, if it is an execution (an activation with S/E = 0).
+fn as_selection(asdu: &Asdu) -> Option<Asdu> {
+    if asdu.cot.cause != ACTIVATION {
+        return None;
+    }
+    let mut selection = asdu.clone();
+    let Objects::Known(objects) = &mut selection.objects else {
+        return None;
+    };
+    let qualifier = select_bit(&mut objects.first_mut()?.elements)?;
+    if *qualifier & SELECT != 0 {
+        return None;
+    }
+    *qualifier |= SELECT;
+    Some(selection)
+}
+
+/// Whether `asdu` confirms a selection.
+fn confirms_selection(asdu: &Asdu) -> bool {
+    let mut asdu = asdu.clone();
+    let Objects::Known(objects) = &mut asdu.objects else {
+        return false;
+    };
+    asdu.cot.cause == ACTIVATION_CON
+        && objects
+            .first_mut()
+            .and_then(|o| select_bit(&mut o.elements))
+            .is_some_and(|q| *q & SELECT != 0)
 }
 
 /// `n + d` modulo 32768.
@@ -97,12 +150,29 @@ impl State {
                 };
                 self.client_i_frames = ahead(self.client_i_frames, 1);
                 let nr = ahead(nr, self.dropped);
+                if faults.is_on(Fault::SelectNotRequired)
+                    && let Some(selection) = as_selection(&asdu)
+                {
+                    // A selection made up just before the execution: the device never sees it missing or
+                    // stale. Its confirmation is swallowed.
+                    forward.extend(encode(&Apdu::I {
+                        ns: ahead(ns, self.injected),
+                        nr,
+                        asdu: selection,
+                    }));
+                    self.injected = ahead(self.injected, 1);
+                    self.selections_pending = self.selections_pending.saturating_add(1);
+                }
+                let ns = ahead(ns, self.injected);
+                let nr = self.relay_acknowledged.unwrap_or(nr);
                 forward.extend(encode(&Apdu::I { ns, nr, asdu }));
                 Outcome {
                     forward,
                     reply: Vec::new(),
                 }
             }
+            // The relay acknowledges for the client already.
+            Apdu::S { .. } if self.relay_acknowledged.is_some() => Outcome::drop(),
             Apdu::S { nr } => Outcome::forward(&Apdu::S {
                 nr: ahead(nr, self.dropped),
             }),
@@ -118,10 +188,37 @@ impl State {
                 Outcome::drop()
             }
             Apdu::S { .. } if faults.is_on(Fault::NoAcknowledge) => Outcome::drop(),
+            Apdu::S { nr } => Outcome::forward(&Apdu::S {
+                nr: behind(nr, self.injected),
+            }),
+            Apdu::U(UFunction::TestFrAct) if faults.is_on(Fault::T1Ignored) => Outcome {
+                // Confirmed by the relay: the device never waits for the client's confirmation.
+                forward: encode(&Apdu::U(UFunction::TestFrAct)),
+                reply: encode(&Apdu::U(UFunction::TestFrCon)),
+            },
             Apdu::I { ns, nr, mut asdu } => {
+                if self.selections_pending > 0 && confirms_selection(&asdu) {
+                    self.selections_pending = self.selections_pending.saturating_sub(1);
+                    self.dropped = self.dropped.wrapping_add(1);
+                    return Outcome {
+                        forward: Vec::new(),
+                        reply: encode(&Apdu::S { nr: ahead(ns, 1) }),
+                    };
+                }
+                // Acknowledged by the relay at once: the device never sees its t1 run out.
+                let reply = if faults.is_on(Fault::T1Ignored) {
+                    self.relay_acknowledged = Some(ahead(ns, 1));
+                    encode(&Apdu::S { nr: ahead(ns, 1) })
+                } else {
+                    Vec::new()
+                };
                 if faults.is_on(Fault::NegativeConfirmationMissing) && asdu.cot.negative {
                     self.dropped = self.dropped.wrapping_add(1);
-                    return Outcome::drop();
+                    // Consumed here, so acknowledged here: the device's t1 must not end the connection.
+                    return Outcome {
+                        forward: Vec::new(),
+                        reply: encode(&Apdu::S { nr: ahead(ns, 1) }),
+                    };
                 }
                 let mut ns = behind(ns, self.dropped);
                 if faults.is_on(Fault::SequenceError) && self.device_i_frames > 0 {
@@ -137,9 +234,12 @@ impl State {
                 let nr = if faults.is_on(Fault::NoAcknowledge) {
                     0
                 } else {
-                    nr
+                    behind(nr, self.injected)
                 };
-                Outcome::forward(&Apdu::I { ns, nr, asdu })
+                Outcome {
+                    forward: encode(&Apdu::I { ns, nr, asdu }),
+                    reply,
+                }
             }
             other => Outcome::forward(&other),
         }

@@ -524,7 +524,7 @@ async fn the_meter_answers_counter_interrogation_with_its_integrated_totals() {
     let address = listener.local_addr().unwrap();
     let _tasks = idea_sim::devices::iec104_meter(
         listener,
-        None,
+        &idea_sim::devices::Iec104Station::default(),
         Arc::clone(&grid),
         "house.meter",
         &Faults::default(),

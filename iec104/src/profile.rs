@@ -61,6 +61,9 @@ struct Command {
     ioa: u32,
     #[serde(default)]
     feedback: Option<String>,
+    /// Executed only after a selection (IEC 60870-5-101 clause 7.4.2, select-before-operate).
+    #[serde(default)]
+    select_before_operate: bool,
 }
 
 /// One named point or command of a profile.
@@ -87,6 +90,8 @@ pub struct Profile {
     pub commands: Vec<Entry>,
     /// Command name → the point that reports its state.
     pub feedback: BTreeMap<String, String>,
+    /// The commands executed only after a selection (select-before-operate), by IOA; the others are direct.
+    pub select_before_operate: std::collections::BTreeSet<u32>,
 }
 
 fn invalid(reason: String) -> Error {
@@ -154,6 +159,12 @@ impl Profile {
         }
         let mut commands = Vec::new();
         let mut feedback = BTreeMap::new();
+        let select_before_operate = file
+            .command
+            .iter()
+            .filter(|c| c.select_before_operate)
+            .map(|c| c.ioa)
+            .collect();
         for c in &file.command {
             commands.push(Entry {
                 name: c.name.clone(),
@@ -200,6 +211,7 @@ impl Profile {
             points,
             commands,
             feedback,
+            select_before_operate,
         })
     }
 
@@ -213,6 +225,15 @@ impl Profile {
         Profile::parse(SMART_METER)
     }
 
+    /// How the command at `ioa` is executed.
+    pub fn mode_of(&self, ioa: u32) -> CommandMode {
+        if self.select_before_operate.contains(&ioa) {
+            CommandMode::SelectBeforeOperate
+        } else {
+            CommandMode::Direct
+        }
+    }
+
     /// A point or command by name.
     pub fn entry(&self, name: &str) -> Option<&Entry> {
         self.points
@@ -221,7 +242,8 @@ impl Profile {
             .find(|e| e.name == name)
     }
 
-    /// The point database (neutral initial values) and the station configuration (direct commands).
+    /// The point database (neutral initial values) and the station configuration (each command direct or
+    /// select-before-operate as the profile says).
     pub fn station(&self) -> (PointDatabase, OutstationConfig) {
         let mut db = PointDatabase::new();
         for p in &self.points {
@@ -239,7 +261,7 @@ impl Profile {
         for c in &self.commands {
             config
                 .commands
-                .insert(c.ioa, (c.type_id, CommandMode::Direct));
+                .insert(c.ioa, (c.type_id, self.mode_of(c.ioa)));
         }
         (db, config)
     }
@@ -272,6 +294,12 @@ mod tests {
         let (db, config) = p.station();
         assert_eq!(db.iter().count(), p.points.len());
         assert_eq!(config.commands.len(), 2 + 3 * 3);
+        // Switching the router on or off is selected first; set-points are direct.
+        assert_eq!(
+            config.commands.get(&5001),
+            Some(&(45, CommandMode::SelectBeforeOperate))
+        );
+        assert_eq!(config.commands.get(&5101), Some(&(50, CommandMode::Direct)));
     }
 
     #[test]

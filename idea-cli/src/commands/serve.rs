@@ -95,7 +95,66 @@ pub(crate) struct ServeArgs {
     #[arg(long, short)]
     pub(crate) verbose: bool,
     #[command(flatten)]
+    pub(crate) station: StationTimers,
+    #[command(flatten)]
     pub(crate) service: crate::commands::serve_service::ServiceArgs,
+}
+
+/// The IEC 104 devices' link timers and select timeout (IEC 60870-5-104 clause 5.5 and 9.6; IEC 60870-5-101
+/// clause 7.4.2): a lab sets short ones to keep a conformance run short.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct StationTimers {
+    /// IEC 104 devices: t1, seconds (1–255; default 15): a sent frame unconfirmed this long closes the
+    /// connection.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) t1: Option<f64>,
+    /// IEC 104 devices: t2, seconds (below t1; default 10): received I frames are acknowledged within this.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) t2: Option<f64>,
+    /// IEC 104 devices: t3, seconds (default 20): an idle connection is tested after this.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) t3: Option<f64>,
+    /// IEC 104 devices: how long a selection (select-before-operate) stays valid, seconds (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) select_timeout: Option<f64>,
+}
+
+impl StationTimers {
+    fn any(&self) -> bool {
+        self.t1.is_some() || self.t2.is_some() || self.t3.is_some() || self.select_timeout.is_some()
+    }
+
+    /// The station set-up: these timers over the standard's defaults, checked by the link's rules.
+    fn station(
+        &self,
+        tls: Option<&idea_sim::devices::ServerTls>,
+    ) -> Result<idea_sim::devices::Iec104Station, String> {
+        let seconds = |flag: &str, v: f64| {
+            std::time::Duration::try_from_secs_f64(v)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| format!("--{flag} {v}: a positive number of seconds"))
+        };
+        let mut link = iec104::link::LinkParams::default();
+        if let Some(v) = self.t1 {
+            link.t1 = seconds("t1", v)?;
+        }
+        if let Some(v) = self.t2 {
+            link.t2 = seconds("t2", v)?;
+        }
+        if let Some(v) = self.t3 {
+            link.t3 = seconds("t3", v)?;
+        }
+        link.validate().map_err(|e| e.to_string())?;
+        Ok(idea_sim::devices::Iec104Station {
+            tls: tls.cloned(),
+            link,
+            select_timeout: self
+                .select_timeout
+                .map(|v| seconds("select-timeout", v))
+                .transpose()?,
+        })
+    }
 }
 
 /// What `idea serve` runs: the IEC 104 router and every shipped Modbus device profile.
@@ -142,6 +201,8 @@ pub(crate) struct ServeOptions {
     stale: bool,
     /// The first IEC 104 protocol fault planned, if any.
     iec104_fault: Option<&'static str>,
+    /// IEC 104 timers or the select timeout were given.
+    iec104_timers: bool,
     /// The first Modbus/SunSpec device fault planned, if any.
     modbus_fault: Option<&'static str>,
     /// The first Modbus fault planned that rewrites frames, if any.
@@ -191,6 +252,12 @@ impl ServeOptions {
             return refused(
                 "--cert, --key or --client-ca (it does not implement TLS)",
                 "iec104-router, iec104-meter and sep2-server",
+            );
+        }
+        if self.iec104_timers && !matches!(kind, "iec104-router" | "iec104-meter") {
+            return refused(
+                "--t1, --t2, --t3 or --select-timeout",
+                "iec104-router and iec104-meter",
             );
         }
         if self.enrol && kind != "sep2-server" {
@@ -255,7 +322,10 @@ pub(crate) fn serve(
     kind: &str,
     endpoint: &Endpoint,
     at: ModbusAt,
-    tls: Option<&idea_sim::devices::ServerTls>,
+    (tls, station): (
+        Option<&idea_sim::devices::ServerTls>,
+        &idea_sim::devices::Iec104Station,
+    ),
     sep2: &Sep2Setup,
     plant: &Plant,
     plans: &[idea_sim::fault::FaultPlan],
@@ -321,7 +391,7 @@ pub(crate) fn serve(
             "iec104-router" => {
                 let router = plant.element.as_deref().unwrap_or("router");
                 let tasks =
-                    idea_sim::devices::iec104_router(listener, tls, on_model(&grid)?, router, &faults)
+                    idea_sim::devices::iec104_router(listener, station, on_model(&grid)?, router, &faults)
                         .await
                         .map_err(|e| e.to_string())?;
                 let how = match tls {
@@ -336,7 +406,7 @@ pub(crate) fn serve(
             "iec104-meter" => {
                 let meter = plant.element.as_deref().unwrap_or("cell1.meter");
                 let tasks =
-                    idea_sim::devices::iec104_meter(listener, tls, on_model(&grid)?, meter, &faults)
+                    idea_sim::devices::iec104_meter(listener, station, on_model(&grid)?, meter, &faults)
                         .await
                         .map_err(|e| e.to_string())?;
                 let how = match tls {
@@ -465,6 +535,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         fault,
         list_faults,
         verbose: _,
+        station,
         service,
     } = args;
     if crate::commands::serve_service::KINDS.contains(&kind.as_str()) {
@@ -482,7 +553,8 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
             || seed.is_some()
             || speed.is_some()
             || !fault.is_empty()
-            || *list_faults;
+            || *list_faults
+            || station.any();
         if device_options {
             return Err(Failure::Usage(format!(
                 "{kind} is not a simulated device: it takes --listen (mqtt-broker) or --broker and the \
@@ -543,6 +615,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
             .iter()
             .find(|p| p.fault.is_iec104())
             .map(|p| p.fault.name()),
+        iec104_timers: station.any(),
         modbus_fault: fault
             .iter()
             .find(|p| p.fault.is_modbus())
@@ -585,7 +658,17 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         operator_api: operator.as_ref().and_then(|(api, _)| *api),
         operator_token: operator.and_then(|(_, token)| token),
     };
-    serve(kind, &endpoint, modbus, tls.as_ref(), &sep2, &plant, fault).map_err(Failure::Usage)
+    let station = station.station(tls.as_ref()).map_err(Failure::Usage)?;
+    serve(
+        kind,
+        &endpoint,
+        modbus,
+        (tls.as_ref(), &station),
+        &sep2,
+        &plant,
+        fault,
+    )
+    .map_err(Failure::Usage)
 }
 
 /// What `idea serve sep2-server` adds to a served device: who registers, and the operator's interface.

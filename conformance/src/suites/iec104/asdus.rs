@@ -34,6 +34,8 @@ pub(super) mod types {
     pub(crate) const M_ME_NC_1: u8 = 13;
     /// Integrated totals.
     pub(crate) const M_IT_NA_1: u8 = 15;
+    /// Single command.
+    pub(crate) const C_SC_NA_1: u8 = 45;
     /// Set-point command, short floating point.
     pub(crate) const C_SE_NC_1: u8 = 50;
     /// Interrogation command.
@@ -120,5 +122,17 @@ pub(super) fn counter(ca: u16, ioa: u32, value: i32, cause: u8) -> Asdu {
         ca,
         ioa,
         vec![Element::Bcr(value, 0)],
+    )
+}
+
+/// `C_SC_NA_1` (activation): `on` or off to `ioa`; `select` sets the S/E bit (SCO, clause 7.2.6.15).
+pub(super) fn single_command(ca: u16, ioa: u32, on: bool, select: bool) -> Asdu {
+    let sco = u8::from(on) | if select { 0x80 } else { 0 };
+    one(
+        types::C_SC_NA_1,
+        cause::ACTIVATION,
+        ca,
+        ioa,
+        vec![Element::Sco(sco)],
     )
 }

@@ -641,34 +641,252 @@ fn direct_setpoint(s: &mut Session, pics: &Pics) -> Verdict {
     })
 }
 
+/// The command the select-before-operate cases send: the declared switching command (`C_SC_NA_1` ON at the
+/// PICS' `select_point`), else the set-point when the PICS says set-points are selected; with S/E set to
+/// `select`. Gives the ASDU and its type.
+fn sbo_command(pics: &Pics, select: bool) -> Option<(Asdu, u8)> {
+    let station = p(pics);
+    let common = ca(pics);
+    if let Some(ioa) = station.select_point {
+        return Some((
+            asdus::single_command(common, ioa, true, select),
+            asdus::types::C_SC_NA_1,
+        ));
+    }
+    if station.select_before_operate == Some(true) {
+        let ioa = station.setpoint_point?;
+        let value = station.setpoint_value.unwrap_or(0.0);
+        return Some((
+            asdus::setpoint(common, ioa, value, select),
+            asdus::types::C_SE_NC_1,
+        ));
+    }
+    None
+}
+
 fn sbo_applies(pics: &Pics) -> Applicability {
+    if p(pics).select_point.is_some() {
+        return Applicability::Applies;
+    }
     match setpoint_applies(pics) {
         Applicability::Applies => declared(p(pics).select_before_operate, "select-before-operate"),
         other => other,
     }
 }
 
+/// The select timeout the PICS declares (10 s, the usual default, when it does not).
+fn select_timeout(pics: &Pics) -> Duration {
+    Duration::try_from_secs_f64(p(pics).select_timeout_s.unwrap_or(10.0))
+        .unwrap_or(Duration::from_secs(10))
+}
+
+/// How a command was answered.
+enum Answer {
+    Positive,
+    Negative,
+    /// The station closed the connection instead.
+    Closed,
+}
+
+/// Sends `asdu` and waits for its activation confirmation; no answer within t1 is the verdict given back.
+fn confirmed(s: &mut Session, asdu: Asdu, type_id: u8, what: &str) -> Result<Answer, Verdict> {
+    s.send_asdu(asdu).map_err(Verdict::Error)?;
+    let (con, _) = confirmation(s, type_id, cause::ACTIVATION_CON);
+    match (asdu_of(&con), &con) {
+        (Some(a), _) if a.cot.negative => Ok(Answer::Negative),
+        (Some(_), _) => Ok(Answer::Positive),
+        (None, Received::Closed) => Ok(Answer::Closed),
+        (None, _) => Err(no_answer(&format!("confirmation of {what}"), s.t1)),
+    }
+}
+
+/// The verdict on a command the station must refuse (clause 7.4.2: a negative confirmation).
+fn refusal(answer: Result<Answer, Verdict>, what: &str, accepted: String) -> Verdict {
+    match answer {
+        Ok(Answer::Negative) => Verdict::Pass,
+        Ok(Answer::Positive) => Verdict::Fail(accepted),
+        Ok(Answer::Closed) => Verdict::PassWithRemarks(vec![format!(
+            "{what} closed the connection instead of a negative confirmation"
+        )]),
+        // The station is there (it confirmed STARTDT): it owes an answer.
+        Err(Verdict::Inconclusive(why)) => {
+            Verdict::Fail(format!("{what} was neither confirmed nor refused: {why}"))
+        }
+        Err(v) => v,
+    }
+}
+
+/// The verdict on a selection or execution the station must confirm; `None` when it did.
+fn must_confirm(answer: Result<Answer, Verdict>, what: &str) -> Option<Verdict> {
+    match answer {
+        Ok(Answer::Positive) => None,
+        Ok(Answer::Negative) => Some(Verdict::Fail(format!("{what} was confirmed negatively"))),
+        Ok(Answer::Closed) => Some(Verdict::Fail(format!("{what} closed the connection"))),
+        Err(v) => Some(v),
+    }
+}
+
 fn execute_without_select(s: &mut Session, pics: &Pics) -> Verdict {
-    let (Some(ioa), value) = (
-        p(pics).setpoint_point,
-        p(pics).setpoint_value.unwrap_or(0.0),
-    ) else {
-        return Verdict::NotApplicable("no set-point IOA".into());
+    let Some((execute, type_id)) = sbo_command(pics, false) else {
+        return Verdict::NotApplicable("no select-before-operate command declared".into());
     };
+    started(s, |s| {
+        refusal(
+            confirmed(s, execute, type_id, "the execution"),
+            "an execution without a selection",
+            "an execution without a prior selection was confirmed positively on a select-before-operate point"
+                .into(),
+        )
+    })
+}
+
+fn select_then_execute(s: &mut Session, pics: &Pics) -> Verdict {
+    let (Some((select, type_id)), Some((execute, _))) =
+        (sbo_command(pics, true), sbo_command(pics, false))
+    else {
+        return Verdict::NotApplicable("no select-before-operate command declared".into());
+    };
+    started(s, |s| {
+        let selected = confirmed(s, select, type_id, "the selection");
+        if let Some(v) = must_confirm(selected, "the selection") {
+            return v;
+        }
+        must_confirm(
+            confirmed(s, execute, type_id, "the execution"),
+            "the execution right after a confirmed selection",
+        )
+        .unwrap_or(Verdict::Pass)
+    })
+}
+
+fn selection_times_out(s: &mut Session, pics: &Pics) -> Verdict {
+    let (Some((select, type_id)), Some((execute, _))) =
+        (sbo_command(pics, true), sbo_command(pics, false))
+    else {
+        return Verdict::NotApplicable("no select-before-operate command declared".into());
+    };
+    let timeout = select_timeout(pics);
+    // A second past the timeout (a tenth of it when longer): the station's clock is not the runner's.
+    let wait = timeout.saturating_add(slack(timeout));
+    started(s, |s| {
+        let selected = confirmed(s, select, type_id, "the selection");
+        if let Some(v) = must_confirm(selected, "the selection") {
+            return v;
+        }
+        s.note(format!(
+            "waiting {wait:?}, past the declared select timeout ({timeout:?})"
+        ));
+        // Kept alive meanwhile (the wait may exceed t3).
+        let since = std::time::Instant::now();
+        while since.elapsed() < wait {
+            let left = wait.saturating_sub(since.elapsed());
+            if let Received::Frame(Apdu::U(UFunction::TestFrAct)) = s.receive(left)
+                && let Err(e) = s.send_u(UFunction::TestFrCon)
+            {
+                return Verdict::Error(e);
+            }
+        }
+        refusal(
+            confirmed(s, execute, type_id, "the late execution"),
+            "an execution after the select timeout",
+            format!(
+                "an execution {wait:?} after the selection was confirmed positively: the select timeout ({timeout:?}) was not applied"
+            ),
+        )
+    })
+}
+
+/// The PICS' t3 (20 s by default).
+fn t3_of(pics: &Pics) -> Duration {
+    Duration::try_from_secs_f64(p(pics).t3_s.unwrap_or(20.0)).unwrap_or(Duration::from_secs(20))
+}
+
+/// A tenth of a timer, at least a second: the slack a timer is checked with.
+fn slack(timer: Duration) -> Duration {
+    timer
+        .checked_div(10)
+        .unwrap_or_default()
+        .max(Duration::from_secs(1))
+}
+
+/// After STARTDT and silence, the station's TESTFR act (given back unanswered) and how long it took.
+fn await_idle_test(s: &mut Session, pics: &Pics) -> Result<Duration, Verdict> {
+    let t3 = t3_of(pics);
+    let within = t3.saturating_add(slack(t3));
+    let since = std::time::Instant::now();
+    loop {
+        match s.receive(within.saturating_sub(since.elapsed())) {
+            Received::Frame(Apdu::U(UFunction::TestFrAct)) => return Ok(since.elapsed()),
+            Received::Frame(_) => {}
+            Received::Timeout => {
+                return Err(Verdict::Fail(format!(
+                    "no TESTFR act after {within:?} of silence (t3 {t3:?} and its slack)"
+                )));
+            }
+            other => return Err(Verdict::Fail(format!("while idle: {other:?}"))),
+        }
+    }
+}
+
+fn tests_idle_connection(s: &mut Session, pics: &Pics) -> Verdict {
+    let t3 = t3_of(pics);
+    started(s, |s| match await_idle_test(s, pics) {
+        Err(v) => v,
+        Ok(after) => {
+            if let Err(e) = s.send_u(UFunction::TestFrCon) {
+                return Verdict::Error(e);
+            }
+            if after.saturating_add(slack(t3)) < t3 {
+                Verdict::PassWithRemarks(vec![format!(
+                    "TESTFR act came after {after:?} of silence, before the declared t3 ({t3:?})"
+                )])
+            } else {
+                Verdict::Pass
+            }
+        }
+    })
+}
+
+/// Waits t1 (and its slack) for the station to close the connection after `what`.
+fn closes_within_t1(s: &mut Session, what: &str) -> Verdict {
+    let t1 = s.t1;
+    let within = t1.saturating_add(slack(t1));
+    let since = std::time::Instant::now();
+    loop {
+        match s.receive(within.saturating_sub(since.elapsed())) {
+            Received::Closed => return Verdict::Pass,
+            Received::Timeout => {
+                return Verdict::Fail(format!(
+                    "the connection stayed open {within:?} after {what} (t1 {t1:?})"
+                ));
+            }
+            Received::Frame(_) | Received::Malformed(_) => {}
+        }
+    }
+}
+
+fn closes_on_unconfirmed_test(s: &mut Session, pics: &Pics) -> Verdict {
+    started(s, |s| match await_idle_test(s, pics) {
+        Err(Verdict::Fail(why)) => Verdict::Inconclusive(format!(
+            "the station never tested the connection ({why}): its t1 cannot be checked"
+        )),
+        Err(v) => v,
+        Ok(_) => {
+            s.note("the runner does not confirm the TESTFR act");
+            closes_within_t1(s, "an unconfirmed TESTFR act")
+        }
+    })
+}
+
+fn closes_on_unacknowledged_frames(s: &mut Session, pics: &Pics) -> Verdict {
     let common = ca(pics);
     started(s, |s| {
-        if let Err(e) = s.send_asdu(asdus::setpoint(common, ioa, value, false)) {
+        s.auto_acknowledge = false;
+        s.note("the runner acknowledges none of the station's I frames");
+        if let Err(e) = s.send_asdu(asdus::interrogation(common, 20, cause::ACTIVATION)) {
             return Verdict::Error(e);
         }
-        let (con, _) = confirmation(s, asdus::types::C_SE_NC_1, cause::ACTIVATION_CON);
-        match asdu_of(&con) {
-            None => no_answer("activation confirmation", s.t1),
-            Some(a) if a.cot.negative => Verdict::Pass,
-            Some(_) => Verdict::Fail(
-                "an execution without a prior selection was confirmed positively on a select-before-operate point"
-                    .into(),
-            ),
-        }
+        closes_within_t1(s, "I frames left unacknowledged")
     })
 }
 
@@ -868,6 +1086,51 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
             maturity: stable,
             applies: sbo_applies,
             run: execute_without_select,
+        },
+        TestCase {
+            id: "iec104-outstation/7.4.2/3",
+            title: "A selection, then the execution within the select timeout, are both confirmed",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.4.2",
+            maturity: stable,
+            applies: sbo_applies,
+            run: select_then_execute,
+        },
+        TestCase {
+            id: "iec104-outstation/7.4.2/4N",
+            title: "An execution after the select timeout is refused",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-101 clause 7.4.2",
+            maturity: stable,
+            applies: sbo_applies,
+            run: selection_times_out,
+        },
+        TestCase {
+            id: "iec104-outstation/5.2/1",
+            title: "The station tests an idle connection with TESTFR act after t3",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.2, 9.6",
+            maturity: stable,
+            applies: always,
+            run: tests_idle_connection,
+        },
+        TestCase {
+            id: "iec104-outstation/5.2/2N",
+            title: "The station closes the connection when its TESTFR act is not confirmed within t1",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.2, 9.6",
+            maturity: stable,
+            applies: always,
+            run: closes_on_unconfirmed_test,
+        },
+        TestCase {
+            id: "iec104-outstation/5.5/3N",
+            title: "The station closes the connection when its I frames stay unacknowledged for t1",
+            requirements: &[NG_R6],
+            clause: "IEC 60870-5-104 clause 5.5, 9.6",
+            maturity: stable,
+            applies: |pics| declared(p(pics).station_interrogation, "station interrogation"),
+            run: closes_on_unacknowledged_frames,
         },
         TestCase {
             id: "iec104-outstation/7.4.6/1",
