@@ -113,8 +113,15 @@ pub struct Iec104Pics {
     pub setpoint_point: Option<u32>,
     /// A value the set-point may be commanded to (within the device's limits).
     pub setpoint_value: Option<f32>,
-    /// Whether it implements the IDEA energy-router profile (NG-R1..R6).
+    /// Whether it implements the IDEA energy-router profile (NG-R1..R6, the map of `iec104`'s
+    /// `data/energy-router.toml`).
     pub energy_router_profile: Option<bool>,
+    /// Energy router: the microgrid port the profile cases limit (1 by default).
+    pub router_port: Option<u32>,
+    /// Energy router: the port limit the cases command, kW (1 by default).
+    pub router_limit_kw: Option<f32>,
+    /// Energy router: the port limit restored after the cases, kW (its rating).
+    pub router_rating_kw: Option<f32>,
     /// A controlling station: how long it takes to connect, and to connect again after the connection is
     /// lost, seconds (the runner listens this long).
     pub connect_within_s: Option<f64>,

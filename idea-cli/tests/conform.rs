@@ -74,7 +74,7 @@ fn the_reference_router_passes_every_applicable_case() {
     let pics = pics_file(&dir, "pics.toml", &short_template());
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 24, "{out}");
+    assert_eq!(verdicts.len(), 28, "{out}");
     for (id, verdict) in &verdicts {
         // The template declares no counter interrogation.
         let expected = if matches!(id.as_str(), "iec104-outstation/7.4.8/1") {
@@ -88,7 +88,7 @@ fn the_reference_router_passes_every_applicable_case() {
     // JUnit XML with the requirement IDs as properties.
     let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"24\" failures=\"0\""),
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"28\" failures=\"0\""),
         "{junit}"
     );
     assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
@@ -421,6 +421,30 @@ fn ignoring_t1_fails_both_t1_cases() {
 }
 
 #[test]
+fn a_port_limit_confirmed_but_not_applied_fails_the_limit_case() {
+    // A watchlist case: reported failed, and the run still passes (exit 0), so this runs the case alone.
+    let (_router, address) = serve(
+        "iec104-router",
+        &[&["--fault", "port-limit-ignored"][..], &SHORT_TIMERS].concat(),
+    );
+    let dir = temp_dir("port-limit-ignored");
+    let pics = pics_file(&dir, "pics.toml", &short_template());
+    let (code, verdicts, out) = common::conform_run_with(
+        "iec104-outstation",
+        &address,
+        &pics,
+        &dir.join("reports"),
+        &["--only", "iec104-outstation/ng-r"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(verdicts["iec104-outstation/ng-r/2"], "fail", "{out}");
+    assert!(out.contains("the port still carries"), "{out}");
+    for id in ["iec104-outstation/ng-r/1", "iec104-outstation/ng-r/3"] {
+        assert_eq!(verdicts[id], "pass", "{id}: {out}");
+    }
+}
+
+#[test]
 fn executing_without_a_timely_selection_fails_the_select_cases() {
     faulty_router_fails(
         "select-not-required",
@@ -548,9 +572,9 @@ fn the_html_report_shows_the_run_in_a_browser() {
     let url = format!("file://{}", page.display());
     let shown = headless(&browser, &dir.join("profile"), &["--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&shown.stdout);
-    assert!(dom.contains("<b>24</b> cases"), "{dom}");
+    assert!(dom.contains("<b>28</b> cases"), "{dom}");
     assert!(
-        dom.contains("23 pass") && dom.contains("1 not applicable"),
+        dom.contains("27 pass") && dom.contains("1 not applicable"),
         "{dom}"
     );
     assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
@@ -566,7 +590,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
     );
     let dom = String::from_utf8_lossy(&filtered.stdout);
     let rows: Vec<&str> = dom.split("<tr class=\"case\"").skip(1).collect();
-    assert_eq!(rows.len(), 24, "{dom}");
+    assert_eq!(rows.len(), 28, "{dom}");
     for row in rows {
         let visible = !row.split('>').next().unwrap().contains("hidden");
         assert_eq!(
@@ -733,6 +757,7 @@ fn every_iec104_fault_has_its_failing_case() {
         "stopdt-ignored",
         "t1-ignored",
         "select-not-required",
+        "port-limit-ignored",
     ];
     let listed: Vec<&str> = list
         .lines()

@@ -1,6 +1,6 @@
 //! The devices `idea serve` runs: real servers on real sockets with behaviour behind their registers.
 
-use crate::fault::Faults;
+use crate::fault::{Fault, Faults};
 use crate::grid::{SharedGrid, lock};
 use crate::physical::{Binding, ModelDevice};
 use crate::tasks::Tasks;
@@ -18,6 +18,8 @@ struct RouterCommands {
     names: BTreeMap<u32, String>,
     grid: SharedGrid,
     router: String,
+    /// With `port-limit-ignored`, a port limit is confirmed and never applied.
+    faults: Faults,
 }
 
 fn port_of(name: &str) -> Option<(String, usize)> {
@@ -60,6 +62,10 @@ impl CommandHandler for RouterCommands {
                 let (target, scale) = match base.as_str() {
                     "p_setpoint_kw" => (&mut r.setpoint_w, 1000.0),
                     "q_setpoint_kvar" => (&mut r.q_setpoint_var, 1000.0),
+                    // Confirmed, never applied: the limit stays what it was.
+                    "p_limit_kw" if value >= 0.0 && self.faults.is_on(Fault::PortLimitIgnored) => {
+                        return CommandResult::Accept;
+                    }
                     "p_limit_kw" if value >= 0.0 => {
                         // One limit both ways, as the IEC 104 profile has it.
                         if let Some(slot) = r.limit_in_w.get_mut(port) {
@@ -110,6 +116,7 @@ pub async fn iec104_router(
         names,
         grid: Arc::clone(&grid),
         router: router.to_owned(),
+        faults: faults.clone(),
     };
     let ports = profile
         .points

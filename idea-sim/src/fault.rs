@@ -52,6 +52,8 @@ pub enum Fault {
     /// IEC 104: a select-before-operate command is executed without a selection, or after the selection
     /// timed out.
     SelectNotRequired,
+    /// Energy router: a port limit is confirmed but never applied (the flows ignore it).
+    PortLimitIgnored,
     /// Modbus: every register or coil address a request names is taken one higher.
     RegisterOffByOne,
     /// Modbus: a write (05, 06, 15, 16) is acknowledged but never reaches the device.
@@ -76,7 +78,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in the order `--list-faults` prints them.
-    pub const ALL: [Fault; 23] = [
+    pub const ALL: [Fault; 24] = [
         Fault::Silent,
         Fault::Stale,
         Fault::WrongCot,
@@ -90,6 +92,7 @@ impl Fault {
         Fault::StopdtIgnored,
         Fault::T1Ignored,
         Fault::SelectNotRequired,
+        Fault::PortLimitIgnored,
         Fault::RegisterOffByOne,
         Fault::WriteNotApplied,
         Fault::TrailingByte,
@@ -131,6 +134,9 @@ impl Fault {
         Fault::BrokenModelChain,
     ];
 
+    /// The energy router's own faults (of the device, not of its frames).
+    pub const ROUTER: [Fault; 1] = [Fault::PortLimitIgnored];
+
     /// The faults every device can show.
     pub const COMMON: [Fault; 2] = [Fault::Silent, Fault::Stale];
 
@@ -150,6 +156,7 @@ impl Fault {
             Fault::StopdtIgnored => "stopdt-ignored",
             Fault::T1Ignored => "t1-ignored",
             Fault::SelectNotRequired => "select-not-required",
+            Fault::PortLimitIgnored => "port-limit-ignored",
             Fault::RegisterOffByOne => "register-off-by-one",
             Fault::WriteNotApplied => "write-not-applied",
             Fault::TrailingByte => "trailing-byte",
@@ -195,6 +202,7 @@ impl Fault {
             Fault::SelectNotRequired => {
                 "IEC 104: a select-before-operate command is executed without a (timely) selection"
             }
+            Fault::PortLimitIgnored => "energy router: a port limit is confirmed but never applied",
             Fault::RegisterOffByOne => {
                 "Modbus: every register or coil address a request names is taken one higher"
             }

@@ -203,6 +203,8 @@ pub(crate) struct ServeOptions {
     iec104_fault: Option<&'static str>,
     /// IEC 104 timers or the select timeout were given.
     iec104_timers: bool,
+    /// The first energy-router fault planned, if any.
+    router_fault: Option<&'static str>,
     /// The first Modbus/SunSpec device fault planned, if any.
     modbus_fault: Option<&'static str>,
     /// The first Modbus fault planned that rewrites frames, if any.
@@ -219,7 +221,8 @@ pub(crate) fn faults_of(kind: &str) -> Vec<idea_sim::fault::Fault> {
         .any(|(name, _)| *name == kind);
     match kind {
         "sep2-server" => vec![Fault::Silent],
-        "iec104-router" | "iec104-meter" => [Fault::COMMON.as_slice(), &Fault::IEC104].concat(),
+        "iec104-router" => [Fault::COMMON.as_slice(), &Fault::IEC104, &Fault::ROUTER].concat(),
+        "iec104-meter" => [Fault::COMMON.as_slice(), &Fault::IEC104].concat(),
         _ if modbus => [Fault::COMMON.as_slice(), &Fault::MODBUS].concat(),
         _ => Fault::COMMON.to_vec(),
     }
@@ -284,6 +287,13 @@ impl ServeOptions {
         {
             return Err(format!(
                 "--fault {fault} rewrites Modbus TCP frames: serve with --listen, not --serial"
+            ));
+        }
+        if let Some(fault) = self.router_fault
+            && kind != "iec104-router"
+        {
+            return Err(format!(
+                "--fault {fault} is an energy-router fault: it applies to iec104-router only"
             ));
         }
         if let Some(fault) = self.iec104_fault {
@@ -616,6 +626,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
             .find(|p| p.fault.is_iec104())
             .map(|p| p.fault.name()),
         iec104_timers: station.any(),
+        router_fault: fault
+            .iter()
+            .find(|p| idea_sim::fault::Fault::ROUTER.contains(&p.fault))
+            .map(|p| p.fault.name()),
         modbus_fault: fault
             .iter()
             .find(|p| p.fault.is_modbus())

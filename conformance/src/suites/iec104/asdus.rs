@@ -36,6 +36,8 @@ pub(super) mod types {
     pub(crate) const M_IT_NA_1: u8 = 15;
     /// Single command.
     pub(crate) const C_SC_NA_1: u8 = 45;
+    /// Set-point command, scaled value.
+    pub(crate) const C_SE_NB_1: u8 = 49;
     /// Set-point command, short floating point.
     pub(crate) const C_SE_NC_1: u8 = 50;
     /// Interrogation command.
@@ -134,5 +136,16 @@ pub(super) fn single_command(ca: u16, ioa: u32, on: bool, select: bool) -> Asdu 
         ca,
         ioa,
         vec![Element::Sco(sco)],
+    )
+}
+
+/// `C_SE_NB_1` (activation, executed at once) of the scaled `value` to `ioa`.
+pub(super) fn scaled_setpoint(ca: u16, ioa: u32, value: i16) -> Asdu {
+    one(
+        types::C_SE_NB_1,
+        cause::ACTIVATION,
+        ca,
+        ioa,
+        vec![Element::Sva(value), Element::Qos(0)],
     )
 }

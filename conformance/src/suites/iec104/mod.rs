@@ -4,6 +4,7 @@
 
 mod asdus;
 mod controlling;
+mod energy_router;
 mod outstation;
 pub mod session;
 

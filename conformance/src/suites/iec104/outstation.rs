@@ -12,11 +12,11 @@ use std::time::Duration;
 const NG_R6: &str = "NG-R6";
 const IOT_02: &str = "IOT-02";
 
-fn p(pics: &Pics) -> Iec104Pics {
+pub(super) fn p(pics: &Pics) -> Iec104Pics {
     pics.iec104.clone().unwrap_or_default()
 }
 
-fn ca(pics: &Pics) -> u16 {
+pub(super) fn ca(pics: &Pics) -> u16 {
     p(pics).common_address.unwrap_or(1)
 }
 
@@ -24,7 +24,7 @@ fn always(_: &Pics) -> Applicability {
     Applicability::Applies
 }
 
-fn declared(flag: Option<bool>, what: &str) -> Applicability {
+pub(super) fn declared(flag: Option<bool>, what: &str) -> Applicability {
     match flag {
         Some(true) => Applicability::Applies,
         Some(false) => Applicability::NotApplicable(format!("the PICS declares no {what}")),
@@ -33,7 +33,7 @@ fn declared(flag: Option<bool>, what: &str) -> Applicability {
 }
 
 /// Runs `body` after STARTDT; a start that fails gives its verdict.
-fn started(s: &mut Session, body: impl FnOnce(&mut Session) -> Verdict) -> Verdict {
+pub(super) fn started(s: &mut Session, body: impl FnOnce(&mut Session) -> Verdict) -> Verdict {
     match s.start() {
         Ok(()) => body(s),
         Err(v) => v,
@@ -41,7 +41,7 @@ fn started(s: &mut Session, body: impl FnOnce(&mut Session) -> Verdict) -> Verdi
 }
 
 /// The mirrored confirmation of `sent` (same type, cause `cause`), within t1, and the ASDUs before it.
-fn confirmation(s: &mut Session, type_id: u8, cause: u8) -> (Received, Vec<Asdu>) {
+pub(super) fn confirmation(s: &mut Session, type_id: u8, cause: u8) -> (Received, Vec<Asdu>) {
     let mut seen = Vec::new();
     let t1 = s.t1;
     let got = s.wait_for(
@@ -52,14 +52,14 @@ fn confirmation(s: &mut Session, type_id: u8, cause: u8) -> (Received, Vec<Asdu>
     (got, seen)
 }
 
-fn asdu_of(r: &Received) -> Option<&Asdu> {
+pub(super) fn asdu_of(r: &Received) -> Option<&Asdu> {
     match r {
         Received::Frame(Apdu::I { asdu, .. }) => Some(asdu),
         _ => None,
     }
 }
 
-fn no_answer(what: &str, t1: Duration) -> Verdict {
+pub(super) fn no_answer(what: &str, t1: Duration) -> Verdict {
     Verdict::Inconclusive(format!("no {what} within t1 ({t1:?})"))
 }
 
@@ -1142,4 +1142,7 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
             run: clock_synchronisation,
         },
     ]
+    .into_iter()
+    .chain(super::energy_router::cases())
+    .collect()
 }
