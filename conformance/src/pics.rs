@@ -34,6 +34,26 @@ pub struct ModbusPics {
     pub models: Option<Vec<u16>>,
     /// A writable point the runner may write and read back.
     pub write_point: Option<WritePoint>,
+    /// A setpoint with a reversion timer.
+    pub reversion: Option<ReversionPics>,
+}
+
+/// A setpoint that returns to its default when no write renews it within its timer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReversionPics {
+    /// The model id (704).
+    pub model: u16,
+    /// The setpoint's path (`WSet`).
+    pub setpoint: String,
+    /// A value to write, in engineering units.
+    pub value: f64,
+    /// The timer's path (`WSetRvrtTms`), seconds.
+    pub timeout_point: String,
+    /// The timer to write, seconds (short: the case waits it out).
+    pub timeout_s: f64,
+    /// What the setpoint reads once reverted.
+    pub default: f64,
 }
 
 /// A writable SunSpec point and a value it may take.

@@ -37,9 +37,10 @@ fn the_reference_meter_passes_every_applicable_case() {
     assert!(ok);
     let (code, verdicts, out) = run(&address, &template, &temp_dir("meter"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 10);
+    assert_eq!(verdicts.len(), 13);
     for (id, verdict) in &verdicts {
-        let expected = if id == "sunspec/write/1" {
+        // The template declares no writable point and no reversion timer.
+        let expected = if matches!(id.as_str(), "sunspec/write/1" | "sunspec/rvrt/1") {
             "not-applicable"
         } else {
             "pass"
@@ -115,11 +116,17 @@ fn every_modbus_fault_fails_the_case_it_breaks() {
         assert_eq!(code, Some(1), "{fault}: {out}");
         assert_eq!(verdicts[case], "fail", "{fault} fails {case}: {out}");
         if fault == "write-not-applied" {
-            let failing: Vec<_> = verdicts.iter().filter(|(_, v)| *v != "pass").collect();
+            // The writes fail — the setpoint's, and the read-only point's, acknowledged and dropped — and
+            // nothing else does.
+            let failing: Vec<_> = verdicts
+                .iter()
+                .filter(|(_, v)| !matches!(v.as_str(), "pass" | "not-applicable"))
+                .map(|(id, _)| id.as_str())
+                .collect();
             assert_eq!(
-                failing.len(),
-                1,
-                "{fault}: only the write case: {failing:?}"
+                failing,
+                ["sunspec/write/1", "sunspec/write/2N"],
+                "{fault}: only the write cases"
             );
         }
     }
@@ -127,7 +134,8 @@ fn every_modbus_fault_fails_the_case_it_breaks() {
 
 /// A device no one here wrote: a pymodbus 3.16.1 server laid out from the official SunSpec models (models 1,
 /// 701, 705, 711, 713; `modbus-profiles/tests/peers/pymodbus_sunspec_server.py`) is certified by the suite,
-/// pymodbus's one deviation — a read of 126 registers refused with exception 1, not 3 — as a remark.
+/// pymodbus's deviation — a read of 126 registers refused with exception 1, not 3 — as a remark, and the plain
+/// datastore taking writes to read-only points as an expected failure (`tests/data/`).
 #[test]
 fn a_pymodbus_sunspec_server_is_certified() {
     use std::io::BufRead;
@@ -159,14 +167,51 @@ fn a_pymodbus_sunspec_server_is_certified() {
     }
     let pics = "[device]\nvendor = \"pymodbus\"\nmodel = \"SunSpec server from the official models\"\n\
                 version = \"3.16.1\"\n[modbus]\nunit = 1\nbase = 40000\nmodels = [1, 701, 705, 711, 713]\n";
-    let (code, verdicts, out) = run(&address, pics, &temp_dir("pymodbus"));
+    let dir = temp_dir("pymodbus");
+    let pics_path = dir.join("pics.toml");
+    std::fs::write(&pics_path, pics).unwrap();
+    let expectations = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/pymodbus-sunspec-expectations.toml");
+    let (code, verdicts, out) = common::conform_run_with(
+        "sunspec",
+        &address,
+        &pics_path,
+        &dir.join("reports"),
+        &["--expectations", expectations.to_str().unwrap()],
+    );
     assert_eq!(code, Some(0), "{out}");
     for (id, verdict) in &verdicts {
         let expected = match id.as_str() {
             "sunspec/modbus-7/3N" => "pass-with-remarks",
-            "sunspec/write/1" => "not-applicable",
+            "sunspec/write/1" | "sunspec/rvrt/1" => "not-applicable",
+            "sunspec/write/2N" => "fail",
             _ => "pass",
         };
         assert_eq!(verdict, expected, "{id}: {out}");
+    }
+}
+
+/// A setpoint with a reversion timer (the DER's 704 `WSet` under `WSetRvrtTms`) returns to its default once
+/// the timer runs out; the hub, whose writes the relay drops, fails the same case.
+#[test]
+fn the_der_setpoint_reverts_once_its_timer_runs_out() {
+    let pics = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference DER\"\nversion = \"0.1.0\"\n\
+                [modbus]\nunit = 1\nbase = 40000\n\
+                [modbus.reversion]\nmodel = 704\nsetpoint = \"WSet\"\nvalue = 2000.0\n\
+                timeout_point = \"WSetRvrtTms\"\ntimeout_s = 2.0\ndefault = 0.0\n";
+    for (fault, expected) in [(None, "pass"), (Some("write-not-applied"), "fail")] {
+        let extra: Vec<&str> = fault.map(|f| vec!["--fault", f]).unwrap_or_default();
+        let (_der, address) = serve("modbus-der", &extra);
+        let dir = temp_dir(&format!("rvrt-{}", fault.unwrap_or("none")));
+        let pics_path = dir.join("pics.toml");
+        std::fs::write(&pics_path, pics).unwrap();
+        let (_, verdicts, out) = common::conform_run_with(
+            "sunspec",
+            &address,
+            &pics_path,
+            &dir.join("reports"),
+            &["--only", "sunspec/rvrt/1"],
+        );
+        assert_eq!(verdicts["sunspec/rvrt/1"], expected, "{fault:?}: {out}");
     }
 }

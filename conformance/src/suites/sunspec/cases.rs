@@ -404,6 +404,202 @@ fn write_then_read(s: &mut Session, pics: &Pics) -> Verdict {
     }
 }
 
+fn mandatory_points_implemented(s: &mut Session, _: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let mut absent = Vec::new();
+    for model in device.models() {
+        for (path, point) in model.points() {
+            if point.def.mandatory
+                && point.def.kind != PointType::Pad
+                && point.value() == Value::Absent
+            {
+                absent.push(format!("{}.{path}", model.id()));
+            }
+        }
+    }
+    if absent.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "mandatory points read the not-implemented value: {}",
+            absent.join(", ")
+        ))
+    }
+}
+
+fn read_only_write_refused(s: &mut Session, _: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    // The common model's serial number: read-only in every SunSpec map (model 1, `SN`, access R).
+    let Some(common) = device.model(1) else {
+        return Verdict::Fail("the device has no common model".into());
+    };
+    let Ok(serial) = common.point("SN") else {
+        return Verdict::Error("the common model has no SN".into());
+    };
+    if serial.def.access != modbus_profiles::sunspec::Access::Read {
+        return Verdict::Error("the catalogue's SN is not read-only".into());
+    }
+    let (address, before) = (
+        serial.address,
+        serial.registers.first().copied().unwrap_or(0),
+    );
+    let written = before ^ 0x2020;
+    let answer = s.request(Request::WriteSingleRegister {
+        address,
+        value: written,
+    });
+    let after = match s.request(Request::ReadHoldingRegisters { address, count: 1 }) {
+        Answer::Response(Response::ReadHoldingRegisters(values)) => values.first().copied(),
+        _ => None,
+    };
+    let unchanged = after == Some(before);
+    match answer {
+        Answer::Response(Response::Exception { code, .. }) if unchanged && code.code() == 2 => {
+            Verdict::Pass
+        }
+        Answer::Response(Response::Exception { code, .. }) if unchanged => {
+            Verdict::PassWithRemarks(vec![format!(
+                "the write to the read-only SN was refused with exception {}, where 2 (illegal data address) is usual",
+                code.code()
+            )])
+        }
+        Answer::Response(Response::Exception { .. }) => Verdict::Fail(format!(
+            "the write to the read-only SN was refused, yet SN's first register now reads {after:?}, not {before}"
+        )),
+        Answer::Response(_) if unchanged => Verdict::Fail(
+            "a write to the read-only SN was acknowledged and not applied: a refusal (exception 2) is due".into(),
+        ),
+        Answer::Response(_) => Verdict::Fail("a write to the read-only SN was applied".into()),
+        Answer::Timeout => Verdict::Inconclusive(format!(
+            "no answer to the write within {:?}",
+            s.timeout
+        )),
+        other => Verdict::Fail(format!("the write was answered {other:?}")),
+    }
+}
+
+/// Reads `model`'s registers at `address` ×`count` into `device`.
+fn reread(
+    s: &mut Session,
+    device: &mut Device,
+    model: u16,
+    address: u16,
+    count: u16,
+) -> Result<(), Verdict> {
+    match s.request(Request::ReadHoldingRegisters { address, count }) {
+        Answer::Response(Response::ReadHoldingRegisters(values)) => {
+            if let Some(m) = device.model_mut(model) {
+                m.load(address, &values);
+            }
+            Ok(())
+        }
+        other => Err(Verdict::Fail(format!(
+            "reading {address} ×{count}: {other:?}"
+        ))),
+    }
+}
+
+/// Writes the scaled `value` to `model`'s `path` over the session.
+fn write_scaled(
+    s: &mut Session,
+    device: &mut Device,
+    model: u16,
+    path: &str,
+    value: f64,
+) -> Result<(), Verdict> {
+    let m = device
+        .model_mut(model)
+        .ok_or_else(|| Verdict::Fail(format!("the device has no model {model} the PICS names")))?;
+    m.set_scaled(path, value)
+        .map_err(|e| Verdict::Error(format!("{model} {path}: {e}")))?;
+    for w in m.take_writes() {
+        match s.request(Request::WriteMultipleRegisters {
+            address: w.address,
+            values: w.registers.clone(),
+        }) {
+            Answer::Response(Response::WriteMultipleRegisters { .. }) => {}
+            other => {
+                return Err(Verdict::Fail(format!(
+                    "the write of {model} {path} was answered {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn setpoint_reverts(s: &mut Session, pics: &Pics) -> Verdict {
+    let Some(r) = m(pics).reversion else {
+        return Verdict::NotApplicable("no reversion timer declared".into());
+    };
+    let mut device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let span = device.model(r.model).map(|m| (m.address(), m.len()));
+    let Some((address, len)) = span else {
+        return Verdict::Fail(format!(
+            "the device has no model {} the PICS names",
+            r.model
+        ));
+    };
+    // The model's registers, read whole (at most 125 at a time).
+    let reread_model = |s: &mut Session, device: &mut Device| -> Result<(), Verdict> {
+        let mut at = address;
+        let end = address.saturating_add(len);
+        while at < end {
+            let count = (end - at).min(125);
+            reread(s, device, r.model, at, count)?;
+            at = at.saturating_add(count);
+        }
+        Ok(())
+    };
+    let setpoint = |device: &Device| {
+        device
+            .model(r.model)
+            .and_then(|m| m.get_scaled(&r.setpoint).ok().flatten())
+    };
+    let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() <= b.abs() * 1e-3 + 1e-6);
+    let steps = write_scaled(s, &mut device, r.model, &r.timeout_point, r.timeout_s)
+        .and_then(|()| write_scaled(s, &mut device, r.model, &r.setpoint, r.value))
+        .and_then(|()| reread_model(s, &mut device));
+    if let Err(v) = steps {
+        return v;
+    }
+    let written = setpoint(&device);
+    if !close(written, r.value) {
+        return Verdict::Fail(format!(
+            "{} {} written {} reads back {written:?} before its timeout",
+            r.model, r.setpoint, r.value
+        ));
+    }
+    // A second past the timeout (a tenth of it when longer).
+    let wait = r.timeout_s + (r.timeout_s / 10.0).max(1.0);
+    s.note(format!(
+        "waiting {wait} s, past the {} s reversion timeout",
+        r.timeout_s
+    ));
+    std::thread::sleep(std::time::Duration::try_from_secs_f64(wait).unwrap_or_default());
+    if let Err(v) = reread_model(s, &mut device) {
+        return v;
+    }
+    let after = setpoint(&device);
+    if close(after, r.default) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "{} {} still reads {after:?} {wait} s after it was written with a {} s reversion timeout, not {}",
+            r.model, r.setpoint, r.timeout_s, r.default
+        ))
+    }
+}
+
 /// The cases, in the order they run.
 pub(super) fn cases() -> Vec<TestCase<Session>> {
     let stable = Maturity::Stable;
@@ -503,6 +699,36 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
                 None => Applicability::NotApplicable("the PICS declares no writable point".into()),
             },
             run: write_then_read,
+        },
+        TestCase {
+            id: "sunspec/nimp/1",
+            title: "Every mandatory point reads a value, not the not-implemented mark",
+            requirements: &[IOT_05],
+            clause: "SunSpec Information Model Specification, mandatory points and unimplemented values",
+            maturity: stable,
+            applies: always,
+            run: mandatory_points_implemented,
+        },
+        TestCase {
+            id: "sunspec/write/2N",
+            title: "A write to a read-only point is refused with an exception and leaves the value",
+            requirements: &[IOT_05],
+            clause: "SunSpec Information Model Specification, point access; Modbus Application Protocol clause 7",
+            maturity: stable,
+            applies: always,
+            run: read_only_write_refused,
+        },
+        TestCase {
+            id: "sunspec/rvrt/1",
+            title: "A setpoint with a reversion timer returns to its default once the timer runs out",
+            requirements: &[IOT_05, "NG-S1"],
+            clause: "SunSpec DER models (704 WSetRvrtTms and the like): reversion",
+            maturity: stable,
+            applies: |pics| match m(pics).reversion {
+                Some(_) => Applicability::Applies,
+                None => Applicability::NotApplicable("no reversion timer declared".into()),
+            },
+            run: setpoint_reverts,
         },
     ]
 }
