@@ -554,7 +554,7 @@ fn setpoint_reverts(s: &mut Session, pics: &Pics) -> Verdict {
         let mut at = address;
         let end = address.saturating_add(len);
         while at < end {
-            let count = (end - at).min(125);
+            let count = end.saturating_sub(at).min(125);
             reread(s, device, r.model, at, count)?;
             at = at.saturating_add(count);
         }
