@@ -25,7 +25,7 @@ impl Outstation {
     pub fn new() -> Outstation {
         CaseSuite::from_parts(
             "iec104-outstation",
-            "0.1",
+            "0.2",
             include_str!("../../../data/pics/iec104-outstation.toml"),
             ("iec104", |pics| pics.iec104.is_some()),
             outstation::cases(),

@@ -18,7 +18,7 @@ impl SunSpec {
     pub fn new() -> SunSpec {
         CaseSuite::from_parts(
             "sunspec",
-            "0.1",
+            "0.2",
             include_str!("../../../data/pics/sunspec.toml"),
             ("modbus", |pics| pics.modbus.is_some()),
             cases::cases(),
