@@ -36,6 +36,28 @@ pub struct ModbusPics {
     pub write_point: Option<WritePoint>,
     /// A setpoint with a reversion timer.
     pub reversion: Option<ReversionPics>,
+    /// A value outside a writable point's limits, which the device must refuse.
+    pub rejected_write: Option<WritePoint>,
+    /// A setpoint the device's own measurement follows (the IDEA device profiles).
+    pub follow: Option<FollowPics>,
+}
+
+/// A setpoint and the measurement that follows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowPics {
+    /// The model id (64901).
+    pub model: u16,
+    /// The setpoint's path (`WSet`).
+    pub setpoint: String,
+    /// The measurement's path (`W`).
+    pub measurement: String,
+    /// A value to command, in engineering units (within the device's limits).
+    pub value: f64,
+    /// Where the setpoint rests afterwards.
+    pub rest: f64,
+    /// How long the measurement may take to reach the value (within 5 %), seconds.
+    pub within_s: f64,
 }
 
 /// A setpoint that returns to its default when no write renews it within its timer.

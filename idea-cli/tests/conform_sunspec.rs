@@ -37,10 +37,13 @@ fn the_reference_meter_passes_every_applicable_case() {
     assert!(ok);
     let (code, verdicts, out) = run(&address, &template, &temp_dir("meter"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 13);
+    assert_eq!(verdicts.len(), 15);
     for (id, verdict) in &verdicts {
-        // The template declares no writable point and no reversion timer.
-        let expected = if matches!(id.as_str(), "sunspec/write/1" | "sunspec/rvrt/1") {
+        // The template declares no writable point, reversion timer, limits or followed setpoint.
+        let expected = if matches!(
+            id.as_str(),
+            "sunspec/write/1" | "sunspec/rvrt/1" | "sunspec/write/3N" | "sunspec/idea/1"
+        ) {
             "not-applicable"
         } else {
             "pass"
@@ -49,15 +52,36 @@ fn the_reference_meter_passes_every_applicable_case() {
     }
 }
 
+/// The reference energy hub's PICS: a setpoint to write, a value beyond its limits, and its measurement
+/// following its setpoint (the IDEA hub profile, model 64901).
+const HUB_PICS: &str = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference energy hub\"\nversion = \"0.1.0\"\n\
+    [modbus]\nunit = 1\nbase = 40000\nmodels = [1, 64901]\n\
+    [modbus.write_point]\nmodel = 64901\npoint = \"WSet\"\nvalue = 1500.0\n\
+    [modbus.rejected_write]\nmodel = 64901\npoint = \"WSet\"\nvalue = 30000.0\n\
+    [modbus.follow]\nmodel = 64901\nsetpoint = \"WSet\"\nmeasurement = \"W\"\nvalue = 1500.0\nrest = 0.0\n\
+    within_s = 5.0\n";
+
 #[test]
-fn the_hub_reads_back_a_setpoint_written() {
+fn the_hub_takes_a_setpoint_refuses_one_beyond_its_limits_and_follows_it() {
     let (_hub, address) = serve("modbus-hub", &[]);
-    let pics = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference energy hub\"\nversion = \"0.1.0\"\n\
-                [modbus]\nunit = 1\nbase = 40000\nmodels = [1, 64901]\n\
-                [modbus.write_point]\nmodel = 64901\npoint = \"WSet\"\nvalue = 1500.0\n";
-    let (code, verdicts, out) = run(&address, pics, &temp_dir("hub"));
+    let (code, verdicts, out) = run(&address, HUB_PICS, &temp_dir("hub"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts["sunspec/write/1"], "pass", "{out}");
+    for id in ["sunspec/write/1", "sunspec/write/3N", "sunspec/idea/1"] {
+        assert_eq!(verdicts[id], "pass", "{id}: {out}");
+    }
+    // A hub whose measurements froze does not follow its setpoint.
+    let (_stale, address) = serve("modbus-hub", &["--fault", "stale"]);
+    let dir = temp_dir("hub-stale");
+    let pics = dir.join("pics.toml");
+    std::fs::write(&pics, HUB_PICS).unwrap();
+    let (_, verdicts, out) = common::conform_run_with(
+        "sunspec",
+        &address,
+        &pics,
+        &dir.join("reports"),
+        &["--only", "sunspec/idea"],
+    );
+    assert_eq!(verdicts["sunspec/idea/1"], "fail", "{out}");
 }
 
 #[test]
@@ -107,9 +131,7 @@ fn every_modbus_fault_fails_the_case_it_breaks() {
         listed_sorted, covered,
         "every listed fault has its expectation"
     );
-    let pics = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference energy hub\"\nversion = \"0.1.0\"\n\
-                [modbus]\nunit = 1\nbase = 40000\nmodels = [1, 64901]\n\
-                [modbus.write_point]\nmodel = 64901\npoint = \"WSet\"\nvalue = 1500.0\n";
+    let pics = HUB_PICS;
     for (fault, case) in expected {
         let (_hub, address) = serve("modbus-hub", &["--fault", fault]);
         let (code, verdicts, out) = run(&address, pics, &temp_dir(fault));
@@ -125,8 +147,13 @@ fn every_modbus_fault_fails_the_case_it_breaks() {
                 .collect();
             assert_eq!(
                 failing,
-                ["sunspec/write/1", "sunspec/write/2N"],
-                "{fault}: only the write cases"
+                [
+                    "sunspec/idea/1",
+                    "sunspec/write/1",
+                    "sunspec/write/2N",
+                    "sunspec/write/3N"
+                ],
+                "{fault}: only the write cases and what follows a write"
             );
         }
     }
@@ -183,7 +210,9 @@ fn a_pymodbus_sunspec_server_is_certified() {
     for (id, verdict) in &verdicts {
         let expected = match id.as_str() {
             "sunspec/modbus-7/3N" => "pass-with-remarks",
-            "sunspec/write/1" | "sunspec/rvrt/1" => "not-applicable",
+            "sunspec/write/1" | "sunspec/rvrt/1" | "sunspec/write/3N" | "sunspec/idea/1" => {
+                "not-applicable"
+            }
             "sunspec/write/2N" => "fail",
             _ => "pass",
         };

@@ -600,6 +600,117 @@ fn setpoint_reverts(s: &mut Session, pics: &Pics) -> Verdict {
     }
 }
 
+/// Reads `model`'s `path` afresh: its registers only.
+fn read_point(
+    s: &mut Session,
+    device: &mut Device,
+    model: u16,
+    path: &str,
+) -> Result<Option<f64>, Verdict> {
+    let (address, count) = device
+        .model(model)
+        .and_then(|m| m.point(path).ok())
+        .map(|p| (p.address, u16::try_from(p.registers.len()).unwrap_or(1)))
+        .ok_or_else(|| Verdict::Fail(format!("the device has no {model} {path}")))?;
+    reread(s, device, model, address, count)?;
+    Ok(device
+        .model(model)
+        .and_then(|m| m.get_scaled(path).ok().flatten()))
+}
+
+fn out_of_limits_refused(s: &mut Session, pics: &Pics) -> Verdict {
+    let Some(w) = m(pics).rejected_write else {
+        return Verdict::NotApplicable("no value outside a point's limits declared".into());
+    };
+    let mut device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let before = match read_point(s, &mut device, w.model, &w.point) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let Some(model) = device.model_mut(w.model) else {
+        return Verdict::Fail(format!(
+            "the device has no model {} the PICS names",
+            w.model
+        ));
+    };
+    if let Err(e) = model.set_scaled(&w.point, w.value) {
+        return Verdict::Error(format!("{} {}: {e}", w.model, w.point));
+    }
+    let mut refused = None;
+    for write in model.take_writes() {
+        let answer = s.request(Request::WriteMultipleRegisters {
+            address: write.address,
+            values: write.registers.clone(),
+        });
+        match answer {
+            Answer::Response(Response::Exception { code, .. }) => refused = Some(code.code()),
+            Answer::Response(_) => {}
+            Answer::Timeout => {
+                return Verdict::Inconclusive(format!(
+                    "no answer to the write within {:?}",
+                    s.timeout
+                ));
+            }
+            other => return Verdict::Fail(format!("the write was answered {other:?}")),
+        }
+    }
+    let after = match read_point(s, &mut device, w.model, &w.point) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let what = format!("{} {} = {}, outside its limits,", w.model, w.point, w.value);
+    match refused {
+        _ if after != before => Verdict::Fail(format!(
+            "{what} changed the point from {before:?} to {after:?}"
+        )),
+        Some(3) => Verdict::Pass,
+        Some(code) => Verdict::PassWithRemarks(vec![format!(
+            "{what} was refused with exception {code}, where 3 (illegal data value) is usual"
+        )]),
+        None => Verdict::Fail(format!(
+            "{what} was acknowledged (and not applied): a refusal (exception 3) is due"
+        )),
+    }
+}
+
+fn setpoint_followed(s: &mut Session, pics: &Pics) -> Verdict {
+    let Some(f) = m(pics).follow else {
+        return Verdict::NotApplicable("no setpoint followed by a measurement declared".into());
+    };
+    let mut device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    if let Err(v) = write_scaled(s, &mut device, f.model, &f.setpoint, f.value) {
+        return v;
+    }
+    let within = std::time::Duration::try_from_secs_f64(f.within_s).unwrap_or_default();
+    let tolerance = f.value.abs() * 0.05 + 1e-6;
+    let since = std::time::Instant::now();
+    let result = loop {
+        let measured = match read_point(s, &mut device, f.model, &f.measurement) {
+            Ok(v) => v,
+            Err(v) => break v,
+        };
+        if measured.is_some_and(|v| (v - f.value).abs() <= tolerance) {
+            break Verdict::Pass;
+        }
+        if since.elapsed() >= within {
+            break Verdict::Fail(format!(
+                "{} {} = {} was set, and {} reads {measured:?} after {:?}",
+                f.model, f.setpoint, f.value, f.measurement, within
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // Put the setpoint back where the PICS says it rests.
+    let _ = write_scaled(s, &mut device, f.model, &f.setpoint, f.rest);
+    result
+}
+
 /// The cases, in the order they run.
 pub(super) fn cases() -> Vec<TestCase<Session>> {
     let stable = Maturity::Stable;
@@ -729,6 +840,34 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
                 None => Applicability::NotApplicable("no reversion timer declared".into()),
             },
             run: setpoint_reverts,
+        },
+        TestCase {
+            id: "sunspec/write/3N",
+            title: "A value outside a point's limits is refused and leaves the point unchanged",
+            requirements: &[IOT_05],
+            clause: "SunSpec Information Model Specification, writes; Modbus Application Protocol clause 7",
+            maturity: stable,
+            applies: |pics| match m(pics).rejected_write {
+                Some(_) => Applicability::Applies,
+                None => Applicability::NotApplicable(
+                    "no value outside a point's limits declared".into(),
+                ),
+            },
+            run: out_of_limits_refused,
+        },
+        TestCase {
+            id: "sunspec/idea/1",
+            title: "A setpoint of the IDEA device profile is followed by the device's own measurement",
+            requirements: &[IOT_05, "IOT-01"],
+            clause: "IDEA device profiles (models 64900-64903): setpoints and measurements",
+            maturity: Maturity::Watchlist,
+            applies: |pics| match m(pics).follow {
+                Some(_) => Applicability::Applies,
+                None => Applicability::NotApplicable(
+                    "no setpoint followed by a measurement declared".into(),
+                ),
+            },
+            run: setpoint_followed,
         },
     ]
 }
