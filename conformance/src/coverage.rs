@@ -20,5 +20,6 @@ pub fn cases_by_requirement() -> BTreeMap<String, Vec<String>> {
     add(&crate::suites::iec104::Outstation::new(), &mut map);
     add(&crate::suites::iec104::Controlling::new(), &mut map);
     add(&crate::suites::sunspec::SunSpec::new(), &mut map);
+    add(&crate::suites::modbus_device::modbus_device(), &mut map);
     map
 }

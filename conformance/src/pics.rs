@@ -40,6 +40,28 @@ pub struct ModbusPics {
     pub rejected_write: Option<WritePoint>,
     /// A setpoint the device's own measurement follows (the IDEA device profiles).
     pub follow: Option<FollowPics>,
+    /// `modbus-device`: the holding registers it serves, first and last address (inclusive).
+    pub holding_registers: Option<[u16; 2]>,
+    /// `modbus-device`: the input registers it serves, first and last address.
+    pub input_registers: Option<[u16; 2]>,
+    /// `modbus-device`: the coils it serves, first and last address.
+    pub coils: Option<[u16; 2]>,
+    /// `modbus-device`: the discrete inputs it serves, first and last address.
+    pub discrete_inputs: Option<[u16; 2]>,
+    /// `modbus-device`: a holding register the runner may write (and writes back as it was).
+    pub write_register: Option<RegisterValue>,
+    /// `modbus-device`: whether it answers Read Device Identification (function 43/14).
+    pub device_identification: Option<bool>,
+}
+
+/// A holding register and a value it may take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterValue {
+    /// The register's address.
+    pub address: u16,
+    /// A raw 16-bit value the register may take.
+    pub value: u16,
 }
 
 /// A setpoint and the measurement that follows it.
@@ -202,6 +224,10 @@ mod tests {
         let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
         suite.check_pics(&pics).unwrap();
         assert_eq!(pics.modbus.unwrap().models, Some(vec![1, 203]));
+        let suite = crate::suites::modbus_device::modbus_device();
+        let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
+        suite.check_pics(&pics).unwrap();
+        assert_eq!(pics.modbus.unwrap().holding_registers, Some([40000, 40098]));
         let suite = crate::suites::iec104::Controlling::new();
         let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
         suite.check_pics(&pics).unwrap();

@@ -1,6 +1,7 @@
 //! The suites: each a list of test cases, the session they run on, and its PICS template.
 
 pub mod iec104;
+pub mod modbus_device;
 pub mod sunspec;
 
 use crate::Error;

@@ -9,14 +9,19 @@ use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
 /// The suites, by name.
-pub(crate) const SUITES: [&str; 3] = ["iec104-outstation", "iec104-controlling", "sunspec"];
+pub(crate) const SUITES: [&str; 4] = [
+    "iec104-outstation",
+    "iec104-controlling",
+    "sunspec",
+    "modbus-device",
+];
 
 /// Arguments of `idea conform`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConformArgs {
     /// The suite: iec104-outstation (the device is an IEC 104 controlled station), iec104-controlling (the
     /// device is an IEC 104 controlling station and connects to the runner), sunspec (a Modbus TCP device with a
-    /// SunSpec map); or `keygen` to make a lab key (--out FILE).
+    /// SunSpec map), modbus-device (a Modbus TCP device, SunSpec or not); or `keygen` to make a lab key (--out FILE).
     #[arg(value_name = "SUITE")]
     suite: String,
     /// The device under test, HOST:PORT (suites where the runner connects).
@@ -76,6 +81,10 @@ pub(crate) fn run(args: ConformArgs) -> Result<String, Failure> {
             run_suite(&idea_conformance::suites::iec104::Controlling::new(), &args)
         }
         "sunspec" => run_suite(&idea_conformance::suites::sunspec::SunSpec::new(), &args),
+        "modbus-device" => run_suite(
+            &idea_conformance::suites::modbus_device::modbus_device(),
+            &args,
+        ),
         other => Err(Failure::Usage(format!(
             "unknown suite {other:?}; suites: {}",
             SUITES.join(", ")

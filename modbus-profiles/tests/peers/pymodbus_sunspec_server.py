@@ -1,6 +1,7 @@
 """Serve a SunSpec map with pymodbus: models 1, 701, 705 (2 curves of 3 points), 711 (2 controls) and 713,
 laid out from the official JSON model definitions by this script (not by the Rust crate), every point given
-a deterministic value (the grid frequency and AC voltages those of a real connection). Prints {"port": N, "models": [...]} (each model's id, address and registers) on one
+a deterministic value (the grid frequency and AC voltages those of a real connection), with 100 coils,
+discrete inputs and input registers from address 0 besides. Prints {"port": N, "models": [...]} (each model's id, address and registers) on one
 line, then serves until killed.
 
 usage: pymodbus_sunspec_server.py MODELS_DIR
@@ -83,7 +84,12 @@ def build(models_dir):
 async def main():
     regs, models = build(sys.argv[1])
     block = ModbusSequentialDataBlock(BASE + 1, regs)  # pymodbus adds 1 to addresses on the wire
-    context = ModbusServerContext(devices=ModbusDeviceContext(hr=block), single=True)
+    # Coils, discrete inputs and input registers 0-99 besides the map, for the modbus-device suite.
+    bits = lambda: ModbusSequentialDataBlock(1, [False] * 100)  # noqa: E731
+    device = ModbusDeviceContext(
+        co=bits(), di=bits(), ir=ModbusSequentialDataBlock(1, list(range(100))), hr=block
+    )
+    context = ModbusServerContext(devices=device, single=True)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

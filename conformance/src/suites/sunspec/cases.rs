@@ -260,13 +260,13 @@ fn measurements_plausible(s: &mut Session, _: &Pics) -> Verdict {
 }
 
 /// Sends `request` and requires exception `code`.
-fn refused_with(s: &mut Session, request: Request, code: u8, what: &str) -> Verdict {
+pub(crate) fn refused_with(s: &mut Session, request: Request, code: u8, what: &str) -> Verdict {
     let answer = s.request(request);
     judge_refusal(s, answer, code, what)
 }
 
 /// Whether `answer` is exception `code`.
-fn judge_refusal(s: &Session, answer: Answer, code: u8, what: &str) -> Verdict {
+pub(crate) fn judge_refusal(s: &Session, answer: Answer, code: u8, what: &str) -> Verdict {
     match answer {
         Answer::Response(Response::Exception { code: got, .. }) if got.code() == code => {
             Verdict::Pass

@@ -1,7 +1,7 @@
 //! The Modbus/SunSpec suite `sunspec`: the device under test is a Modbus TCP server with a SunSpec map (a
 //! meter, an energy hub, a port); the runner is the client.
 
-mod cases;
+pub(crate) mod cases;
 pub mod session;
 
 use super::{CaseSuite, SuiteSession};
