@@ -40,6 +40,8 @@ pub struct ModbusPics {
     pub rejected_write: Option<WritePoint>,
     /// A setpoint the device's own measurement follows (the IDEA device profiles).
     pub follow: Option<FollowPics>,
+    /// A volt-var curve (SunSpec 705) the runner writes, adopts and checks the reactive power against.
+    pub volt_var: Option<VoltVarPics>,
     /// `modbus-device`: the holding registers it serves, first and last address (inclusive).
     pub holding_registers: Option<[u16; 2]>,
     /// `modbus-device`: the input registers it serves, first and last address.
@@ -52,6 +54,20 @@ pub struct ModbusPics {
     pub write_register: Option<RegisterValue>,
     /// `modbus-device`: whether it answers Read Device Identification (function 43/14).
     pub device_identification: Option<bool>,
+}
+
+/// A volt-var curve to adopt (SunSpec model 705).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoltVarPics {
+    /// The curve's index (from 1; 1 is the active curve, so 2 or more) to write and adopt.
+    pub curve: u16,
+    /// What its reactive power is a percentage of (SunSpec `DeptRef`): 1 `WMax`, 2 `VarMaxInj`.
+    pub dept_ref: u16,
+    /// Its points: voltage in % of nominal, reactive power in % of the `dept_ref` quantity, voltages rising.
+    pub points: Vec<(f64, f64)>,
+    /// How long adoption and the response may take, seconds.
+    pub within_s: f64,
 }
 
 /// A holding register and a value it may take.

@@ -37,12 +37,16 @@ fn the_reference_meter_passes_every_applicable_case() {
     assert!(ok);
     let (code, verdicts, out) = run(&address, &template, &temp_dir("meter"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 15);
+    assert_eq!(verdicts.len(), 16);
     for (id, verdict) in &verdicts {
         // The template declares no writable point, reversion timer, limits or followed setpoint.
         let expected = if matches!(
             id.as_str(),
-            "sunspec/write/1" | "sunspec/rvrt/1" | "sunspec/write/3N" | "sunspec/idea/1"
+            "sunspec/write/1"
+                | "sunspec/rvrt/1"
+                | "sunspec/write/3N"
+                | "sunspec/idea/1"
+                | "sunspec/705/1"
         ) {
             "not-applicable"
         } else {
@@ -210,9 +214,8 @@ fn a_pymodbus_sunspec_server_is_certified() {
     for (id, verdict) in &verdicts {
         let expected = match id.as_str() {
             "sunspec/modbus-7/3N" => "pass-with-remarks",
-            "sunspec/write/1" | "sunspec/rvrt/1" | "sunspec/write/3N" | "sunspec/idea/1" => {
-                "not-applicable"
-            }
+            "sunspec/write/1" | "sunspec/rvrt/1" | "sunspec/write/3N" | "sunspec/idea/1"
+            | "sunspec/705/1" => "not-applicable",
             "sunspec/write/2N" => "fail",
             _ => "pass",
         };
@@ -242,5 +245,31 @@ fn the_der_setpoint_reverts_once_its_timer_runs_out() {
             &["--only", "sunspec/rvrt/1"],
         );
         assert_eq!(verdicts["sunspec/rvrt/1"], expected, "{fault:?}: {out}");
+    }
+}
+
+/// A volt-var curve (SunSpec 705) written into the DER's second curve and adopted becomes the active curve,
+/// and the DER on the grid model follows it: its reactive power at the present voltage is the curve's; a DER
+/// whose writes are dropped never completes the adoption.
+#[test]
+fn a_volt_var_curve_adopted_is_applied() {
+    let pics = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference DER\"\nversion = \"0.1.0\"\n\
+                [modbus]\nunit = 1\nbase = 40000\n\
+                [modbus.volt_var]\ncurve = 2\ndept_ref = 1\n\
+                points = [[90.0, 40.0], [99.0, 20.0], [101.0, 20.0], [110.0, 0.0]]\nwithin_s = 15.0\n";
+    for (fault, expected) in [(None, "pass"), (Some("write-not-applied"), "fail")] {
+        let extra: Vec<&str> = fault.map(|f| vec!["--fault", f]).unwrap_or_default();
+        let (_der, address) = serve("modbus-der", &extra);
+        let dir = temp_dir(&format!("volt-var-{}", fault.unwrap_or("none")));
+        let pics_path = dir.join("pics.toml");
+        std::fs::write(&pics_path, pics).unwrap();
+        let (_, verdicts, out) = common::conform_run_with(
+            "sunspec",
+            &address,
+            &pics_path,
+            &dir.join("reports"),
+            &["--only", "sunspec/705"],
+        );
+        assert_eq!(verdicts["sunspec/705/1"], expected, "{fault:?}: {out}");
     }
 }

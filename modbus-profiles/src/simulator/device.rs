@@ -155,7 +155,54 @@ impl SimulatedDevice {
             names.push(i.rate.clone());
             names.push(i.into.clone());
         }
+        for c in &p.curve_adoption {
+            names.extend([
+                c.request.clone(),
+                c.result.clone(),
+                c.curves.clone(),
+                c.point_slots.clone(),
+            ]);
+        }
         names
+    }
+
+    /// Curve adoption: a requested curve (from 1) copied into the active one (the first), the result reported
+    /// and the request cleared.
+    fn adopt_curve(&mut self, c: &super::profile::CurveAdoption) {
+        let value = |sim: &SimulatedDevice, path: &str| sim.scaled(path).ok().flatten();
+        let request = value(self, &c.request).unwrap_or(0.0);
+        if request == 0.0 {
+            return;
+        }
+        let slots = whole(value(self, &c.point_slots));
+        let asked = whole(Some(request));
+        let curves = whole(value(self, &c.curves));
+        let result = if (2..=curves).contains(&asked) {
+            let from = asked.saturating_sub(1);
+            let curve = |k: usize, name: &str| format!("{}.Crv[{k}].{name}", c.model);
+            let slot =
+                |k: usize, i: usize, name: &str| format!("{}.Crv[{k}].Pt[{i}].{name}", c.model);
+            let mut copies: Vec<(String, String)> = c
+                .curve_points
+                .iter()
+                .map(|name| (curve(from, name), curve(0, name)))
+                .collect();
+            for i in 0..slots {
+                for name in &c.slot_points {
+                    copies.push((slot(from, i, name), slot(0, i, name)));
+                }
+            }
+            for (from, to) in copies {
+                if let Some(v) = value(self, &from) {
+                    let _ = self.store_scaled(&to, v);
+                }
+            }
+            1.0
+        } else {
+            2.0
+        };
+        let _ = self.store_scaled(&c.result, result);
+        let _ = self.store_scaled(&c.request, 0.0);
     }
 
     fn bound(&self, bound: Option<&Bound>) -> Option<f64> {
@@ -250,6 +297,10 @@ impl SimulatedDevice {
             for (point, factor) in &follow.also {
                 let _ = self.store_scaled(point, next * factor);
             }
+        }
+        // Curve adoption.
+        for adoption in self.profile.curve_adoption.clone() {
+            self.adopt_curve(&adoption);
         }
         // Integrations.
         for integrate in self.profile.integrate.clone() {
@@ -393,5 +444,15 @@ fn put_json(model: &mut Model, path: &str, value: &serde_json::Value) -> Result<
             field: "value",
             reason: format!("{other} is neither a number nor text"),
         }),
+    }
+}
+
+/// A register count read as a number (`NPt`, `ActPt`, an index): a whole number within 0..=65535, else 0.
+fn whole(v: Option<f64>) -> usize {
+    match v {
+        // Checked whole and within the 16 bits a register holds just here.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(v) if v.fract() == 0.0 && (0.0..=65535.0).contains(&v) => usize::from(v as u16),
+        _ => 0,
     }
 }

@@ -109,6 +109,29 @@ pub struct Reversion {
     pub state: Option<(String, f64)>,
 }
 
+/// Curve adoption in the SunSpec 7xx style (volt-var, model 705): the first curve of the model is the active
+/// one (read-only to clients); writing a curve's index (from 1) to the adoption request copies that curve into
+/// the active one and reports the result. What follows the active curve is the device's physics (the grid
+/// model's DER in `idea-sim`), not the register map.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurveAdoption {
+    /// The model, `705`.
+    pub model: u16,
+    /// The adoption request, `"705.AdptCrvReq"`.
+    pub request: String,
+    /// The adoption result, `"705.AdptCrvRslt"` (1 completed, 2 failed).
+    pub result: String,
+    /// The number of curves, `"705.NCrv"`.
+    pub curves: String,
+    /// The number of point slots of a curve, `"705.NPt"`.
+    pub point_slots: String,
+    /// A curve's own points copied on adoption (`["ActPt", "DeptRef", "Pri", "VRef", "RspTms"]`).
+    pub curve_points: Vec<String>,
+    /// The points of each of a curve's point slots copied on adoption (`["V", "Var"]`).
+    pub slot_points: Vec<String>,
+}
+
 /// A quantity integrated over time into another (a battery's state of charge).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +175,9 @@ pub struct Profile {
     /// Integrations over time.
     #[serde(default)]
     pub integrate: Vec<Integrate>,
+    /// Curve adoption (volt-var).
+    #[serde(default)]
+    pub curve_adoption: Vec<CurveAdoption>,
 }
 
 /// The shipped profiles: (name, JSON text).

@@ -25,6 +25,7 @@
 //! ```
 
 mod catalog;
+mod curve;
 mod device;
 mod instance;
 mod model;
@@ -32,6 +33,7 @@ mod scan;
 mod value;
 
 pub use catalog::Catalog;
+pub use curve::curve_at;
 pub use device::{BASES, Device, END_MODEL, SUNS};
 pub use instance::{MAX_WRITE, Model, Point, RegisterWrite};
 pub use model::{

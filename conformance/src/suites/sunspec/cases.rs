@@ -711,6 +711,153 @@ fn setpoint_followed(s: &mut Session, pics: &Pics) -> Verdict {
     result
 }
 
+/// Writes `points` (reactive power in % of the `dept_ref` quantity) into volt-var curve `index` (from 0) of
+/// model 705.
+fn write_curve(
+    s: &mut Session,
+    device: &mut Device,
+    index: usize,
+    (dept_ref, points): (u16, &[(f64, f64)]),
+) -> Result<(), Verdict> {
+    let curve = format!("Crv[{index}]");
+    let count = f64::from(u16::try_from(points.len()).unwrap_or(u16::MAX));
+    write_scaled(s, device, 705, &format!("{curve}.ActPt"), count)?;
+    write_scaled(
+        s,
+        device,
+        705,
+        &format!("{curve}.DeptRef"),
+        f64::from(dept_ref),
+    )?;
+    for (i, (v, var)) in points.iter().enumerate() {
+        write_scaled(s, device, 705, &format!("{curve}.Pt[{i}].V"), *v)?;
+        write_scaled(s, device, 705, &format!("{curve}.Pt[{i}].Var"), *var)?;
+    }
+    Ok(())
+}
+
+/// Adopts curve `number` (from 1) and waits for the adoption to complete; the verdict when it does not.
+fn adopt_curve(
+    s: &mut Session,
+    device: &mut Device,
+    number: u16,
+    within: std::time::Duration,
+) -> Result<(), Verdict> {
+    write_scaled(s, device, 705, "AdptCrvReq", f64::from(number))?;
+    let since = std::time::Instant::now();
+    loop {
+        match read_point(s, device, 705, "AdptCrvRslt")? {
+            Some(1.0) => return Ok(()),
+            Some(2.0) => {
+                return Err(Verdict::Fail(format!(
+                    "the adoption of curve {number} failed (AdptCrvRslt 2)"
+                )));
+            }
+            _ if since.elapsed() >= within => {
+                return Err(Verdict::Fail(format!(
+                    "the adoption of curve {number} did not complete within {within:?}"
+                )));
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    }
+}
+
+/// The active volt-var curve's reference and points as the device holds them.
+fn active_curve(device: &Device) -> (u16, Vec<(f64, f64)>) {
+    let Some(model) = device.model(705) else {
+        return (1, Vec::new());
+    };
+    let number = |path: &str| model.get_scaled(path).ok().flatten();
+    let dept_ref = match model.get("Crv[0].DeptRef") {
+        Ok(Value::Uint(r)) => u16::try_from(r).unwrap_or(1),
+        _ => 1,
+    };
+    let used = number("Crv[0].ActPt").unwrap_or(0.0);
+    let points = (0..64u16)
+        .take_while(|i| f64::from(*i) < used)
+        .filter_map(|i| {
+            Some((
+                number(&format!("Crv[0].Pt[{i}].V"))?,
+                number(&format!("Crv[0].Pt[{i}].Var"))?,
+            ))
+        })
+        .collect();
+    (dept_ref, points)
+}
+
+fn volt_var_applied(s: &mut Session, pics: &Pics) -> Verdict {
+    let Some(vv) = m(pics).volt_var else {
+        return Verdict::NotApplicable("no volt-var curve declared".into());
+    };
+    let reference = match vv.dept_ref {
+        1 => "WMax",
+        2 => "VarMaxInj",
+        _ => {
+            return Verdict::Error("the PICS' volt-var dept_ref: 1 (WMax) or 2 (VarMaxInj)".into());
+        }
+    };
+    if vv.curve < 2 || vv.points.is_empty() {
+        return Verdict::Error(
+            "the PICS' volt-var curve: an index from 2 and at least one point".into(),
+        );
+    }
+    let mut device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    for model in [701, 702, 705] {
+        if device.model(model).is_none() {
+            return Verdict::Fail(format!(
+                "the device has no model {model}, which volt-var needs"
+            ));
+        }
+    }
+    let within = std::time::Duration::try_from_secs_f64(vv.within_s).unwrap_or_default();
+    let index = usize::from(vv.curve.saturating_sub(1));
+    let original = active_curve(&device);
+    let outcome = (|| -> Result<Verdict, Verdict> {
+        write_curve(s, &mut device, index, (vv.dept_ref, &vv.points))?;
+        write_scaled(s, &mut device, 705, "Ena", 1.0)?;
+        adopt_curve(s, &mut device, vv.curve, within)?;
+        let since = std::time::Instant::now();
+        loop {
+            let voltage = read_point(s, &mut device, 701, "LNV")?;
+            let nominal = read_point(s, &mut device, 702, "VNomRtg")?;
+            let rating = read_point(s, &mut device, 702, reference)?;
+            let var = read_point(s, &mut device, 701, "Var")?;
+            let (Some(voltage), Some(nominal), Some(rating)) = (voltage, nominal, rating) else {
+                return Err(Verdict::Fail(format!(
+                    "LNV, VNomRtg or {reference} is not implemented"
+                )));
+            };
+            if nominal == 0.0 {
+                return Err(Verdict::Fail("VNomRtg reads 0".into()));
+            }
+            let at = voltage / nominal * 100.0;
+            let pct = modbus_profiles::sunspec::curve_at(&vv.points, at).unwrap_or(0.0);
+            let expected = pct / 100.0 * rating;
+            let tolerance = (expected.abs() * 0.05).max(rating.abs() * 0.01);
+            if var.is_some_and(|v| (v - expected).abs() <= tolerance) {
+                return Ok(Verdict::Pass);
+            }
+            if since.elapsed() >= within {
+                return Ok(Verdict::Fail(format!(
+                    "at {voltage} V ({at:.1} % of nominal) the adopted curve gives {pct:.1} % of {reference} \
+                     ({expected:.0} var); the device reports {var:?} var after {within:?}"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    })();
+    // Put back the curve that was active.
+    if !original.1.is_empty() {
+        let _ = write_curve(s, &mut device, index, (original.0, &original.1))
+            .and_then(|()| adopt_curve(s, &mut device, vv.curve, within));
+    }
+    outcome.unwrap_or_else(|v| v)
+}
+
 /// The cases, in the order they run.
 pub(super) fn cases() -> Vec<TestCase<Session>> {
     let stable = Maturity::Stable;
@@ -868,6 +1015,18 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
                 ),
             },
             run: setpoint_followed,
+        },
+        TestCase {
+            id: "sunspec/705/1",
+            title: "A volt-var curve written and adopted is applied: the reactive power follows it at the present voltage",
+            requirements: &[IOT_05, "IOT-04"],
+            clause: "SunSpec DER model 705 (DERVoltVar): curve adoption and application; IEEE 1547-2018 clause 5.3",
+            maturity: stable,
+            applies: |pics| match m(pics).volt_var {
+                Some(_) => Applicability::Applies,
+                None => Applicability::NotApplicable("no volt-var curve declared".into()),
+            },
+            run: volt_var_applied,
         },
     ]
 }
