@@ -57,6 +57,8 @@ fn the_reference_hub_passes_every_applicable_case() {
     }
 }
 
+/// Eight Modbus TCP frame faults, each failing the case that checks what it breaks (the SunSpec map faults —
+/// `suns-marker-missing`, `wrong-scale-factor`, `broken-model-chain` — break nothing this suite reads).
 #[test]
 fn each_modbus_frame_fault_fails_its_case() {
     let template = template();
@@ -68,6 +70,7 @@ fn each_modbus_frame_fault_fails_its_case() {
         ("transaction-id-mismatch", "modbus-device/6.3/1"),
         ("unit-id-mismatch", "modbus-device/6.3/1"),
         ("protocol-id-nonzero", "modbus-device/6.3/1"),
+        ("identification-missing", "modbus-device/6.21/1"),
     ] {
         let (_hub, address) = serve("modbus-hub", &["--fault", fault]);
         let dir = common::scratch_dir("conform-modbus", fault);

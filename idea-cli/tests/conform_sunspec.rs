@@ -125,7 +125,8 @@ fn every_modbus_fault_fails_the_case_it_breaks() {
     let protocol_faults: Vec<&str> = names
         .lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| !matches!(*n, "silent" | "stale"))
+        // identification-missing breaks function 43, which only modbus-device asks (its own test).
+        .filter(|n| !matches!(*n, "silent" | "stale" | "identification-missing"))
         .collect();
     let mut covered: Vec<&str> = expected.iter().map(|(f, _)| *f).collect();
     covered.sort_unstable();

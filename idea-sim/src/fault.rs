@@ -68,6 +68,8 @@ pub enum Fault {
     UnitIdMismatch,
     /// Modbus: answers carry protocol identifier 1 (Modbus is 0).
     ProtocolIdNonzero,
+    /// Modbus: Read Device Identification (43/14) is refused as an illegal function.
+    IdentificationMissing,
     /// SunSpec: the `SunS` marker reads as zeros, so no map is found.
     SunsMarkerMissing,
     /// SunSpec: every implemented scale factor reads one higher (values read ten times too large).
@@ -78,7 +80,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in the order `--list-faults` prints them.
-    pub const ALL: [Fault; 24] = [
+    pub const ALL: [Fault; 25] = [
         Fault::Silent,
         Fault::Stale,
         Fault::WrongCot,
@@ -100,6 +102,7 @@ impl Fault {
         Fault::TransactionIdMismatch,
         Fault::UnitIdMismatch,
         Fault::ProtocolIdNonzero,
+        Fault::IdentificationMissing,
         Fault::SunsMarkerMissing,
         Fault::WrongScaleFactor,
         Fault::BrokenModelChain,
@@ -121,7 +124,7 @@ impl Fault {
     ];
 
     /// The Modbus/SunSpec device faults: rewrites of Modbus TCP frames, and the last two, of the map.
-    pub const MODBUS: [Fault; 10] = [
+    pub const MODBUS: [Fault; 11] = [
         Fault::RegisterOffByOne,
         Fault::WriteNotApplied,
         Fault::TrailingByte,
@@ -129,6 +132,7 @@ impl Fault {
         Fault::TransactionIdMismatch,
         Fault::UnitIdMismatch,
         Fault::ProtocolIdNonzero,
+        Fault::IdentificationMissing,
         Fault::SunsMarkerMissing,
         Fault::WrongScaleFactor,
         Fault::BrokenModelChain,
@@ -164,6 +168,7 @@ impl Fault {
             Fault::TransactionIdMismatch => "transaction-id-mismatch",
             Fault::UnitIdMismatch => "unit-id-mismatch",
             Fault::ProtocolIdNonzero => "protocol-id-nonzero",
+            Fault::IdentificationMissing => "identification-missing",
             Fault::SunsMarkerMissing => "suns-marker-missing",
             Fault::WrongScaleFactor => "wrong-scale-factor",
             Fault::BrokenModelChain => "broken-model-chain",
@@ -220,6 +225,9 @@ impl Fault {
             }
             Fault::UnitIdMismatch => "Modbus: answers carry another unit identifier",
             Fault::ProtocolIdNonzero => "Modbus: answers carry protocol identifier 1 (not 0)",
+            Fault::IdentificationMissing => {
+                "Modbus: Read Device Identification (43/14) is refused as an illegal function"
+            }
             Fault::SunsMarkerMissing => "SunSpec: the SunS marker reads as zeros",
             Fault::WrongScaleFactor => {
                 "SunSpec: every scale factor reads one higher (values ten times too large)"

@@ -179,6 +179,10 @@ impl State {
         {
             frame.pdu = pdu;
         }
+        if function == 0x2B && faults.is_on(Fault::IdentificationMissing) {
+            // Exception 1, illegal function, for Read Device Identification.
+            frame.pdu = vec![0xAB, 0x01];
+        }
         self.server_frame(frame, faults)
     }
 
