@@ -74,7 +74,7 @@ fn the_reference_router_passes_every_applicable_case() {
     let pics = pics_file(&dir, "pics.toml", &short_template());
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 28, "{out}");
+    assert_eq!(verdicts.len(), 29, "{out}");
     for (id, verdict) in &verdicts {
         // The template declares no counter interrogation.
         let expected = if matches!(id.as_str(), "iec104-outstation/7.4.8/1") {
@@ -88,7 +88,7 @@ fn the_reference_router_passes_every_applicable_case() {
     // JUnit XML with the requirement IDs as properties.
     let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"28\" failures=\"0\""),
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"29\" failures=\"0\""),
         "{junit}"
     );
     assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
@@ -572,9 +572,9 @@ fn the_html_report_shows_the_run_in_a_browser() {
     let url = format!("file://{}", page.display());
     let shown = headless(&browser, &dir.join("profile"), &["--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&shown.stdout);
-    assert!(dom.contains("<b>28</b> cases"), "{dom}");
+    assert!(dom.contains("<b>29</b> cases"), "{dom}");
     assert!(
-        dom.contains("27 pass") && dom.contains("1 not applicable"),
+        dom.contains("28 pass") && dom.contains("1 not applicable"),
         "{dom}"
     );
     assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
@@ -590,7 +590,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
     );
     let dom = String::from_utf8_lossy(&filtered.stdout);
     let rows: Vec<&str> = dom.split("<tr class=\"case\"").skip(1).collect();
-    assert_eq!(rows.len(), 28, "{dom}");
+    assert_eq!(rows.len(), 29, "{dom}");
     for row in rows {
         let visible = !row.split('>').next().unwrap().contains("hidden");
         assert_eq!(

@@ -37,7 +37,7 @@ fn the_reference_meter_passes_every_applicable_case() {
     assert!(ok);
     let (code, verdicts, out) = run(&address, &template, &temp_dir("meter"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 16);
+    assert_eq!(verdicts.len(), 17);
     for (id, verdict) in &verdicts {
         // The template declares no writable point, reversion timer, limits or followed setpoint.
         let expected = if matches!(

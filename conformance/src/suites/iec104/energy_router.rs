@@ -4,8 +4,10 @@
 //! measured flow toward its microgrid within the limit it was commanded (NG-R3). What a case changes it puts
 //! back: the mode the router had, the limit its PICS calls the rating.
 //!
-//! Not checked here: the NG-R4 export limit under load, which needs a microgrid with surplus to export — the
-//! runner cannot make one, and a case that passes because nothing flowed proves nothing.
+//! The modes NG-R1 and NG-R5 are checked by the flows they allow (no microgrid port feeding the router in
+//! NG-R1, an idle network port in NG-R5). Not checked here: NG-R2's and NG-R4's flows under load, which need
+//! a microgrid with surplus to export — the runner cannot make one, and a case that passes because nothing
+//! flowed proves nothing.
 //!
 //! The modes are the IDEA standard's draft (NG-R1..R5): the cases are on the watchlist.
 
@@ -25,6 +27,8 @@ const QOI_FLOWS: u8 = 21;
 const QOI_STATE: u8 = 22;
 /// How far a measured flow may pass its limit: a measurement is not a contract (kW).
 const FLOW_TOLERANCE_KW: f32 = 0.1;
+/// What an interrogation reported: type and value by IOA.
+type Reported = BTreeMap<u32, (u8, Option<f32>)>;
 /// How often a limited flow is read while it settles.
 const POLL_EVERY: Duration = Duration::from_millis(500);
 
@@ -61,11 +65,7 @@ fn value_of(elements: &[Element]) -> Option<f32> {
 }
 
 /// A station or group interrogation: every object reported, by IOA, with its type and value.
-fn interrogate(
-    s: &mut Session,
-    common: u16,
-    qoi: u8,
-) -> Result<BTreeMap<u32, (u8, Option<f32>)>, Verdict> {
+fn interrogate(s: &mut Session, common: u16, qoi: u8) -> Result<Reported, Verdict> {
     s.send_asdu(asdus::interrogation(common, qoi, cause::ACTIVATION))
         .map_err(Verdict::Error)?;
     let (term, seen) = confirmation(s, types::C_IC_NA_1, cause::ACTIVATION_TERM);
@@ -313,6 +313,108 @@ fn microgrid_port_limit_holds(s: &mut Session, pics: &Pics) -> Verdict {
 }
 
 /// The energy-router profile's cases.
+/// Reads the flows until `holds` accepts them (at most t1); the flows last read and whether they held.
+fn flows_until(
+    s: &mut Session,
+    common: u16,
+    holds: impl Fn(&Reported) -> bool,
+) -> Result<(Reported, bool), Verdict> {
+    let since = Instant::now();
+    loop {
+        let flows = interrogate(s, common, QOI_FLOWS)?;
+        if holds(&flows) {
+            return Ok((flows, true));
+        }
+        if since.elapsed() >= s.t1 {
+            return Ok((flows, false));
+        }
+        let _ = s.receive(POLL_EVERY);
+    }
+}
+
+fn modes_direct_the_flows(s: &mut Session, pics: &Pics) -> Verdict {
+    let profile = match profile() {
+        Ok(p) => p,
+        Err(v) => return v,
+    };
+    let (set, point) =
+        match ioa_of(&profile, "set_mode").and_then(|a| Ok((a, ioa_of(&profile, "mode")?))) {
+            Ok(x) => x,
+            Err(v) => return v,
+        };
+    // The port flows by port number (positive: out of the router into the port's side).
+    let ports: Vec<(usize, u32)> = profile
+        .points
+        .iter()
+        .filter_map(|e| {
+            let port = e
+                .name
+                .strip_prefix("p_kw[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()?;
+            Some((port, e.ioa))
+        })
+        .collect();
+    let network = ports.iter().find(|(k, _)| *k == 0).map(|(_, ioa)| *ioa);
+    let common = ca(pics);
+    started(s, |s| {
+        let before = match reported_mode(s, common, point) {
+            Ok(m) => m,
+            Err(v) => return v,
+        };
+        let flow =
+            |flows: &Reported, ioa: u32| flows.get(&ioa).and_then(|(_, v)| *v).unwrap_or(f32::NAN);
+        let mut wrong = Vec::new();
+        // NG-R1: the network supplies, the microgrids consume: no microgrid port feeds the router.
+        match set_mode(s, common, set, 1).and_then(|ok| {
+            flows_until(s, common, |f| {
+                ports
+                    .iter()
+                    .filter(|(k, _)| *k > 0)
+                    .all(|(_, ioa)| flow(f, *ioa) >= -FLOW_TOLERANCE_KW)
+            })
+            .map(|r| (ok, r))
+        }) {
+            Err(v) => return v,
+            Ok((false, _)) => wrong.push("NG-R1 was refused".to_owned()),
+            Ok((true, (_, true))) => {}
+            Ok((true, (flows, false))) => wrong.push(format!(
+                "in NG-R1 a microgrid port still feeds the router after t1: {:?}",
+                ports
+                    .iter()
+                    .filter(|(k, _)| *k > 0)
+                    .map(|(k, ioa)| (k, flow(&flows, *ioa)))
+                    .collect::<Vec<_>>()
+            )),
+        }
+        // NG-R5: microgrids supply each other; the network port stays idle.
+        if let Some(network) = network {
+            match set_mode(s, common, set, 5).and_then(|ok| {
+                flows_until(s, common, |f| flow(f, network).abs() <= FLOW_TOLERANCE_KW)
+                    .map(|r| (ok, r))
+            }) {
+                Err(v) => return v,
+                Ok((false, _)) => wrong.push("NG-R5 was refused".to_owned()),
+                Ok((true, (_, true))) => {}
+                Ok((true, (flows, false))) => wrong.push(format!(
+                    "in NG-R5 the network port still carries {} kW after t1",
+                    flow(&flows, network)
+                )),
+            }
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        if let Some(m) = before.filter(|m| (1.0..=5.0).contains(m)) {
+            let _ = set_mode(s, common, set, m as i16);
+        }
+        if wrong.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail(wrong.join("; "))
+        }
+    })
+}
+
 /// The limit case runs before the modes are cycled: a mode a microgrid cannot be held in may leave the port
 /// without a flow for a while, and the limit is only seen holding a flow.
 pub(super) fn cases() -> Vec<TestCase<Session>> {
@@ -353,6 +455,15 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
             maturity: watch,
             applies,
             run: unknown_mode_refused,
+        },
+        TestCase {
+            id: "iec104-outstation/ng-r/5",
+            title: "The modes direct the measured flows: in NG-R1 no microgrid port feeds the router, in NG-R5 the network port is idle",
+            requirements: &["NG-R1", "NG-R5"],
+            clause: "IDEA energy-router profile",
+            maturity: watch,
+            applies,
+            run: modes_direct_the_flows,
         },
     ]
 }

@@ -858,6 +858,66 @@ fn volt_var_applied(s: &mut Session, pics: &Pics) -> Verdict {
     outcome.unwrap_or_else(|v| v)
 }
 
+/// The most single-point reads one run of the point-boundary case makes.
+const MAX_POINT_READS: usize = 4000;
+
+fn points_read_alone(s: &mut Session, _: &Pics) -> Verdict {
+    let device = match scan(s) {
+        Ok(d) => d,
+        Err(v) => return v,
+    };
+    let mut reads = 0usize;
+    let mut problems = Vec::new();
+    for model in device.models() {
+        for (path, point) in model.points() {
+            if point.def.kind == PointType::Pad || point.registers.is_empty() {
+                continue;
+            }
+            reads = reads.saturating_add(1);
+            if reads > MAX_POINT_READS {
+                break;
+            }
+            let count = u16::try_from(point.registers.len()).unwrap_or(u16::MAX);
+            let at = format!("{}.{path} ({} ×{count})", model.id(), point.address);
+            match s.request(Request::ReadHoldingRegisters {
+                address: point.address,
+                count,
+            }) {
+                Answer::Response(Response::ReadHoldingRegisters(values)) => {
+                    if values.len() != point.registers.len() {
+                        problems.push(format!("{at}: {} registers came back", values.len()));
+                    } else if point.def.is_static && values.as_slice() != point.registers {
+                        problems.push(format!(
+                            "{at}: a static point read alone differs from the model read"
+                        ));
+                    }
+                }
+                Answer::Response(Response::Exception { code, .. }) => {
+                    problems.push(format!("{at}: refused with exception {}", code.code()));
+                }
+                Answer::Timeout => {
+                    return Verdict::Inconclusive(format!(
+                        "no answer to a read of {at} within {:?}",
+                        s.timeout
+                    ));
+                }
+                other => problems.push(format!("{at}: {other:?}")),
+            }
+            if problems.len() >= 10 {
+                break;
+            }
+        }
+    }
+    if problems.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "points read on their own boundaries: {}",
+            problems.join("; ")
+        ))
+    }
+}
+
 /// The cases, in the order they run.
 pub(super) fn cases() -> Vec<TestCase<Session>> {
     let stable = Maturity::Stable;
@@ -957,6 +1017,15 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
                 None => Applicability::NotApplicable("the PICS declares no writable point".into()),
             },
             run: write_then_read,
+        },
+        TestCase {
+            id: "sunspec/points/1",
+            title: "Every point is read on its own boundaries, a static one giving what the model read gave",
+            requirements: &[IOT_05, IOT_02],
+            clause: "SunSpec Information Model Specification, point access by address",
+            maturity: stable,
+            applies: always,
+            run: points_read_alone,
         },
         TestCase {
             id: "sunspec/nimp/1",
