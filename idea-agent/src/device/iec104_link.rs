@@ -32,6 +32,8 @@ struct Station {
     common_address: u16,
     /// The last value of each monitored object, by IOA.
     values: BTreeMap<u32, f64>,
+    /// The commands the profile says are selected before they are executed, by IOA.
+    select_before_operate: std::collections::BTreeSet<u32>,
 }
 
 /// The value an information object carries, as a number (a float, a scaled or normalised value, a counter,
@@ -64,6 +66,7 @@ impl Station {
             name,
             common_address,
             values: BTreeMap::new(),
+            select_before_operate: std::collections::BTreeSet::new(),
         };
         station.interrogate().await?;
         Ok(station)
@@ -124,26 +127,44 @@ impl Station {
     }
 
     /// Sends one command; a negative confirmation (or none) is the command refused, with the reason.
+    /// Sends a command: selected first where the profile says so (IEC 60870-5-101 clause 7.4.2), then
+    /// executed; a negative confirmation of either is the command failing.
     async fn command(&self, entry: &Entry, value: f64) -> Result<(), String> {
-        let asdu = Command {
-            type_id: entry.type_id,
-            common_address: self.common_address,
-            ioa: entry.ioa,
-            value,
-            select: false,
-            qualifier: 0,
-            time: None,
+        let steps: &[bool] = if self.select_before_operate.contains(&entry.ioa) {
+            &[true, false]
+        } else {
+            &[false]
+        };
+        for &select in steps {
+            let asdu = Command {
+                type_id: entry.type_id,
+                common_address: self.common_address,
+                ioa: entry.ioa,
+                value,
+                select,
+                qualifier: 0,
+                time: None,
+            }
+            .to_asdu()
+            .map_err(|e| format!("{}: {e}", entry.name))?;
+            let what = if select { "selection of " } else { "" };
+            match self.client.command(asdu, ANSWER_WITHIN).await {
+                Ok(outcome) if outcome.confirmed => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "{}: {what}{} = {value} refused (negative confirmation)",
+                        self.name, entry.name
+                    ));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "{}: {what}{} = {value}: {e}",
+                        self.name, entry.name
+                    ));
+                }
+            }
         }
-        .to_asdu()
-        .map_err(|e| format!("{}: {e}", entry.name))?;
-        match self.client.command(asdu, ANSWER_WITHIN).await {
-            Ok(outcome) if outcome.confirmed => Ok(()),
-            Ok(_) => Err(format!(
-                "{}: {} = {value} refused (negative confirmation)",
-                self.name, entry.name
-            )),
-            Err(e) => Err(format!("{}: {} = {value}: {e}", self.name, entry.name)),
-        }
+        Ok(())
     }
 }
 
@@ -188,8 +209,10 @@ impl RouterActuator {
             ));
         }
         let setpoint = entry(&profile, &format!("p_setpoint_kw[{port}]"))?;
+        let mut station = Station::open(address, config, profile.common_address).await?;
+        station.select_before_operate = profile.select_before_operate.clone();
         Ok(RouterActuator {
-            station: Station::open(address, config, profile.common_address).await?,
+            station,
             set_mode: entry(&profile, "set_mode")?,
             set_enable: entry(&profile, "set_enable")?,
             setpoint,
