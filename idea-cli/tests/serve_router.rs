@@ -95,6 +95,8 @@ async fn setpoints_move_flows_and_limits_clamp_them() {
         command(49, ioa("set_mode"), vec![Element::Sva(1), Element::Qos(0)]),
         setpoint(ioa("p_setpoint_kw[1]"), 8.0),
         setpoint(ioa("p_setpoint_kw[2]"), 4.0),
+        // Switching the router on is select-before-operate: selected (S/E = 1), then executed.
+        command(45, ioa("set_enable"), vec![Element::Sco(0x81)]),
         command(45, ioa("set_enable"), vec![Element::Sco(1)]),
     ] {
         assert!(client.command(c, WAIT).await.unwrap().confirmed);

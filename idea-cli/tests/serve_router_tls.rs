@@ -77,7 +77,23 @@ fn an_authorised_tls_client_is_served_and_the_start_up_line_says_tls() {
         out.contains("IOA 1000") && out.contains("M_ME_NC_1"),
         "{out}"
     );
-    // set_enable (C_SC_NA_1 at 5001) on, then read back: the router's `enabled` point (1301) follows.
+    // set_enable (C_SC_NA_1 at 5001, select-before-operate) selected, then on, then read back: the router's
+    // `enabled` point (1301) follows.
+    let (code, _, err) = idea_iec104(
+        &[
+            "command",
+            &local,
+            "--ioa",
+            "5001",
+            "--type",
+            "C_SC_NA_1",
+            "--value",
+            "1",
+            "--select",
+        ],
+        &client_tls("scada"),
+    );
+    assert_eq!(code, Some(0), "{err}");
     let (code, out, err) = idea_iec104(
         &[
             "command",
