@@ -194,11 +194,16 @@ fn lib60870_passes_with_its_deviations_as_remarks() {
         "iec104-outstation/7.2.4/1N",
         "iec104-outstation/7.2.1/1N",
         "iec104-outstation/7.2.5/1N",
-        // lib60870 drops the connection on an execution after its select timeout.
-        "iec104-outstation/7.4.2/4N",
     ] {
         assert_eq!(verdicts[id], "pass-with-remarks", "{id}: {out}");
     }
+    // An execution after lib60870's select timeout is refused, or — as often, by a race of its own — ends the
+    // connection instead (a remark): never taken.
+    let late = verdicts["iec104-outstation/7.4.2/4N"].as_str();
+    assert!(
+        matches!(late, "pass" | "pass-with-remarks"),
+        "{late}: {out}"
+    );
     assert!(
         out.contains("refused with COT 7, where 46 is the cause the standard names"),
         "{out}"

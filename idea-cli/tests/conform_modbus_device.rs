@@ -14,7 +14,7 @@ mod common;
 mod python;
 
 use common::{idea, serve};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const SUITE: &str = "modbus-device";
 
@@ -82,32 +82,11 @@ fn each_modbus_frame_fault_fails_its_case() {
 
 #[test]
 fn a_pymodbus_server_is_certified() {
-    use std::io::BufRead;
     let Some(python) = python::python("idea conform modbus-device against a pymodbus server")
     else {
         return;
     };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../modbus-profiles");
-    let mut child = std::process::Command::new(python)
-        .arg(root.join("tests/peers/pymodbus_sunspec_server.py"))
-        .arg(root.join("models/sunspec"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _peer = common::Served::from(child);
-    let served: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let address = format!("127.0.0.1:{}", served["port"]);
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(&address).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let (_peer, served, address) = common::pymodbus_sunspec_server(&python);
     // The map ends with the end marker's two registers after the last model.
     let end = served["models"]
         .as_array()

@@ -170,33 +170,11 @@ fn every_modbus_fault_fails_the_case_it_breaks() {
 /// datastore taking writes to read-only points as an expected failure (`tests/data/`).
 #[test]
 fn a_pymodbus_sunspec_server_is_certified() {
-    use std::io::BufRead;
     let Some(python) = python::python("idea conform sunspec against a pymodbus SunSpec server")
     else {
         return;
     };
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../modbus-profiles");
-    let mut child = std::process::Command::new(python)
-        .arg(root.join("tests/peers/pymodbus_sunspec_server.py"))
-        .arg(root.join("models/sunspec"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _peer = common::Served::from(child);
-    let served: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let address = format!("127.0.0.1:{}", served["port"]);
-    // The server binds after printing its port.
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(&address).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let (_peer, _, address) = common::pymodbus_sunspec_server(&python);
     let pics = "[device]\nvendor = \"pymodbus\"\nmodel = \"SunSpec server from the official models\"\n\
                 version = \"3.16.1\"\n[modbus]\nunit = 1\nbase = 40000\nmodels = [1, 701, 705, 711, 713]\n";
     let dir = temp_dir("pymodbus");
@@ -224,18 +202,17 @@ fn a_pymodbus_sunspec_server_is_certified() {
     }
 }
 
-/// A setpoint with a reversion timer (the DER's 704 `WSet` under `WSetRvrtTms`) returns to its default once
-/// the timer runs out; the hub, whose writes the relay drops, fails the same case.
-#[test]
-fn the_der_setpoint_reverts_once_its_timer_runs_out() {
-    let pics = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference DER\"\nversion = \"0.1.0\"\n\
-                [modbus]\nunit = 1\nbase = 40000\n\
-                [modbus.reversion]\nmodel = 704\nsetpoint = \"WSet\"\nvalue = 2000.0\n\
-                timeout_point = \"WSetRvrtTms\"\ntimeout_s = 2.0\ndefault = 0.0\n";
+/// The DER (`idea serve modbus-der`) with the PICS `pics`, as it is and with its writes dropped: the case
+/// `case` passes on the first and fails on the second.
+fn der_case_passes_and_a_dropped_write_fails_it(pics: &str, case: &str) {
     for (fault, expected) in [(None, "pass"), (Some("write-not-applied"), "fail")] {
         let extra: Vec<&str> = fault.map(|f| vec!["--fault", f]).unwrap_or_default();
         let (_der, address) = serve("modbus-der", &extra);
-        let dir = temp_dir(&format!("rvrt-{}", fault.unwrap_or("none")));
+        let dir = temp_dir(&format!(
+            "{}-{}",
+            case.replace('/', "_"),
+            fault.unwrap_or("none")
+        ));
         let pics_path = dir.join("pics.toml");
         std::fs::write(&pics_path, pics).unwrap();
         let (_, verdicts, out) = common::conform_run_with(
@@ -243,10 +220,23 @@ fn the_der_setpoint_reverts_once_its_timer_runs_out() {
             &address,
             &pics_path,
             &dir.join("reports"),
-            &["--only", "sunspec/rvrt/1"],
+            &["--only", case],
         );
-        assert_eq!(verdicts["sunspec/rvrt/1"], expected, "{fault:?}: {out}");
+        assert_eq!(verdicts[case], expected, "{fault:?}: {out}");
     }
+}
+
+/// A setpoint with a reversion timer (the DER's 704 `WSet` under `WSetRvrtTms`) returns to its default once
+/// the timer runs out; a DER whose writes are dropped fails the same case.
+#[test]
+fn the_der_setpoint_reverts_once_its_timer_runs_out() {
+    der_case_passes_and_a_dropped_write_fails_it(
+        "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference DER\"\nversion = \"0.1.0\"\n\
+         [modbus]\nunit = 1\nbase = 40000\n\
+         [modbus.reversion]\nmodel = 704\nsetpoint = \"WSet\"\nvalue = 2000.0\n\
+         timeout_point = \"WSetRvrtTms\"\ntimeout_s = 2.0\ndefault = 0.0\n",
+        "sunspec/rvrt/1",
+    );
 }
 
 /// A volt-var curve (SunSpec 705) written into the DER's second curve and adopted becomes the active curve,
@@ -254,23 +244,11 @@ fn the_der_setpoint_reverts_once_its_timer_runs_out() {
 /// whose writes are dropped never completes the adoption.
 #[test]
 fn a_volt_var_curve_adopted_is_applied() {
-    let pics = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference DER\"\nversion = \"0.1.0\"\n\
-                [modbus]\nunit = 1\nbase = 40000\n\
-                [modbus.volt_var]\ncurve = 2\ndept_ref = 1\n\
-                points = [[90.0, 40.0], [99.0, 20.0], [101.0, 20.0], [110.0, 0.0]]\nwithin_s = 15.0\n";
-    for (fault, expected) in [(None, "pass"), (Some("write-not-applied"), "fail")] {
-        let extra: Vec<&str> = fault.map(|f| vec!["--fault", f]).unwrap_or_default();
-        let (_der, address) = serve("modbus-der", &extra);
-        let dir = temp_dir(&format!("volt-var-{}", fault.unwrap_or("none")));
-        let pics_path = dir.join("pics.toml");
-        std::fs::write(&pics_path, pics).unwrap();
-        let (_, verdicts, out) = common::conform_run_with(
-            "sunspec",
-            &address,
-            &pics_path,
-            &dir.join("reports"),
-            &["--only", "sunspec/705"],
-        );
-        assert_eq!(verdicts["sunspec/705/1"], expected, "{fault:?}: {out}");
-    }
+    der_case_passes_and_a_dropped_write_fails_it(
+        "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference DER\"\nversion = \"0.1.0\"\n\
+         [modbus]\nunit = 1\nbase = 40000\n\
+         [modbus.volt_var]\ncurve = 2\ndept_ref = 1\n\
+         points = [[90.0, 40.0], [99.0, 20.0], [101.0, 20.0], [110.0, 0.0]]\nwithin_s = 15.0\n",
+        "sunspec/705/1",
+    );
 }

@@ -9,6 +9,21 @@ use crate::case::TestCase;
 use crate::pics::Pics;
 use crate::trace::Trace;
 
+/// Resolves `target` (`HOST:PORT`) and connects to it within 10 s, with Nagle off: how a suite's session
+/// reaches the device under test.
+pub(crate) fn connect(target: &str) -> Result<std::net::TcpStream, String> {
+    use std::net::ToSocketAddrs;
+    let address = target
+        .to_socket_addrs()
+        .map_err(|e| format!("{target}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{target}: no address"))?;
+    let stream = std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(10))
+        .map_err(|e| format!("cannot connect to {target}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
 /// A conformance suite: the runner opens one session per case.
 pub trait Suite {
     /// What a case runs on: a connection to the device under test, with its trace.

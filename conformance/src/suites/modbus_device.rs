@@ -6,7 +6,7 @@
 //! registers (2), a function no device has (1).
 
 use super::CaseSuite;
-use super::sunspec::cases::{judge_refusal, refused_with};
+use super::sunspec::cases::{judge_refusal, refused_with, unsupported_function};
 use super::sunspec::session::{Answer, Session};
 use crate::case::{Applicability, Maturity, TestCase};
 use crate::pics::{ModbusPics, Pics};
@@ -307,19 +307,6 @@ fn identification(s: &mut Session, _: &Pics) -> Verdict {
             "Read Device Identification (43/14, basic) was answered {other:?}"
         )),
     }
-}
-
-fn unsupported_function(s: &mut Session, _: &Pics) -> Verdict {
-    refused_with(
-        s,
-        // 0x09 is no public function code (clause 5.1): no device implements it.
-        Request::Unsupported {
-            function: 0x09,
-            data: vec![0x00],
-        },
-        1,
-        "function 0x09 (no Modbus function)",
-    )
 }
 
 /// The cases, in the order they run.

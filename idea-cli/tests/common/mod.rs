@@ -214,3 +214,33 @@ pub(crate) fn conform_run_with(
         .collect();
     (code, verdicts, format!("{stdout}\n{stderr}"))
 }
+
+/// Starts the pymodbus SunSpec server (`modbus-profiles/tests/peers/pymodbus_sunspec_server.py`) with
+/// `python`; gives the process (killed when dropped), what it printed (its port and models) and its address,
+/// once it takes connections.
+pub(crate) fn pymodbus_sunspec_server(
+    python: &std::path::Path,
+) -> (Served, serde_json::Value, String) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../modbus-profiles");
+    let mut child = Command::new(python)
+        .arg(root.join("tests/peers/pymodbus_sunspec_server.py"))
+        .arg(root.join("models/sunspec"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let served: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let address = format!("127.0.0.1:{}", served["port"]);
+    // The server binds after printing its port.
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&address).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (Served(child), served, address)
+}

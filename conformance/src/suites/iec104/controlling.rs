@@ -9,6 +9,9 @@
 
 use super::asdus::{self, cause, types};
 use super::session::{Received, Session, secs, summary};
+use super::timers::{
+    closes_after_unconfirmed_test, closes_within_t1, idle_test_judged, never_tested, slack, t2, t3,
+};
 use crate::case::{Applicability, Maturity, TestCase};
 use crate::pics::{Iec104Pics, Pics};
 use crate::verdict::Verdict;
@@ -31,22 +34,6 @@ fn p(pics: &Pics) -> Iec104Pics {
 
 fn ca(pics: &Pics) -> u16 {
     p(pics).common_address.unwrap_or(1)
-}
-
-fn t2(pics: &Pics) -> Duration {
-    secs(p(pics).t2_s, 10.0)
-}
-
-fn t3(pics: &Pics) -> Duration {
-    secs(p(pics).t3_s, 20.0)
-}
-
-/// The slack a timer is checked with: a tenth of it, at least a second.
-fn slack(timer: Duration) -> Duration {
-    timer
-        .checked_div(10)
-        .unwrap_or_default()
-        .max(Duration::from_secs(1))
 }
 
 /// How long the runner waits for the station to connect or to connect again.
@@ -306,10 +293,7 @@ fn acknowledges_within_t2(s: &mut Session, pics: &Pics) -> Verdict {
         }
         let sent = Instant::now();
         let upto = s.next_send();
-        let within = t2.saturating_add(slack(t2));
-        match serve_until(s, within, common, &mut Vec::new(), |a| {
-            acknowledges(a, upto)
-        }) {
+        match acknowledgement_within_t2(s, pics, upto) {
             Received::Frame(_) => Verdict::Pass,
             Received::Timeout => Verdict::Fail(format!(
                 "a spontaneous I frame was not acknowledged within t2 ({t2:?}) and {:?}",
@@ -321,6 +305,18 @@ fn acknowledges_within_t2(s: &mut Session, pics: &Pics) -> Verdict {
             )),
         }
     })
+}
+
+/// Serves the station for up to t2 (and its slack) until it acknowledges our I frames up to `upto`.
+fn acknowledgement_within_t2(s: &mut Session, pics: &Pics, upto: u16) -> Received {
+    let t2 = t2(pics);
+    serve_until(
+        s,
+        t2.saturating_add(slack(t2)),
+        ca(pics),
+        &mut Vec::new(),
+        |a| acknowledges(a, upto),
+    )
 }
 
 /// Sends one spontaneous report, then waits for the station's TESTFR act of an idle connection (t3), which is
@@ -360,56 +356,15 @@ fn tests_idle_connection(s: &mut Session, pics: &Pics) -> Verdict {
     let t3 = t3(pics);
     started(s, pics, |s| match idle_until_test(s, pics) {
         Err(v) => v,
-        Ok(after) => {
-            if let Err(e) = s.send_u(UFunction::TestFrCon) {
-                return error(e);
-            }
-            if after.saturating_add(slack(t3)) < t3 {
-                Verdict::PassWithRemarks(vec![format!(
-                    "TESTFR act came after {after:?} of silence, before the declared t3 ({t3:?})"
-                )])
-            } else {
-                Verdict::Pass
-            }
-        }
+        Ok(after) => idle_test_judged(s, t3, after),
     })
 }
 
 fn closes_on_unconfirmed_test(s: &mut Session, pics: &Pics) -> Verdict {
-    started(s, pics, |s| {
-        if let Err(v) = idle_until_test(s, pics) {
-            return match v {
-                Verdict::Fail(why) => Verdict::Inconclusive(format!(
-                    "the station never tested the connection ({why}): its t1 cannot be checked"
-                )),
-                other => other,
-            };
-        }
-        s.note("the runner does not confirm the TESTFR act");
-        let t1 = s.t1;
-        let within = t1.saturating_add(slack(t1));
-        // Past t1 the case has failed; it waits a while longer to tell the lab when the station does close.
-        let observed = within
-            .saturating_add(t1)
-            .saturating_add(t3(pics).saturating_mul(3));
-        let asked = Instant::now();
-        loop {
-            match s.receive(observed.saturating_sub(asked.elapsed())) {
-                Received::Closed if asked.elapsed() <= within => return Verdict::Pass,
-                Received::Closed => {
-                    return Verdict::Fail(format!(
-                        "the station closed the connection {:.1} s after its unconfirmed TESTFR act, not within t1 ({t1:?})",
-                        asked.elapsed().as_secs_f64()
-                    ));
-                }
-                Received::Timeout => {
-                    return Verdict::Fail(format!(
-                        "the connection stayed open {observed:?} after an unconfirmed TESTFR act (t1 {t1:?})"
-                    ));
-                }
-                Received::Frame(_) | Received::Malformed(_) => {}
-            }
-        }
+    let t3 = t3(pics);
+    started(s, pics, |s| match idle_until_test(s, pics) {
+        Err(v) => never_tested(v),
+        Ok(_) => closes_after_unconfirmed_test(s, t3),
     })
 }
 
@@ -417,26 +372,7 @@ fn closes_on_unconfirmed_test(s: &mut Session, pics: &Pics) -> Verdict {
 /// acknowledgement that `accepts` (one that takes the wrong frame as good), fails; an acknowledgement of what
 /// came before it (a t2 acknowledgement on its way) does not.
 fn expect_close(s: &mut Session, what: &str, accepts: impl Fn(&Apdu) -> bool) -> Verdict {
-    let t1 = s.t1;
-    let within = t1.saturating_add(slack(t1));
-    let since = Instant::now();
-    loop {
-        match s.receive(within.saturating_sub(since.elapsed())) {
-            Received::Closed => return Verdict::Pass,
-            Received::Timeout => {
-                return Verdict::Fail(format!(
-                    "the connection stayed open for {within:?} after {what}"
-                ));
-            }
-            Received::Frame(a) if matches!(a, Apdu::I { .. }) || accepts(&a) => {
-                return Verdict::Fail(format!(
-                    "{what} was answered with {}, not by closing the connection",
-                    summary(&a)
-                ));
-            }
-            Received::Frame(_) | Received::Malformed(_) => {}
-        }
-    }
+    closes_within_t1(s, what, |a| matches!(a, Apdu::I { .. }) || accepts(a))
 }
 
 fn closes_on_sequence_error(s: &mut Session, pics: &Pics) -> Verdict {
@@ -535,13 +471,7 @@ fn interrogates_station(s: &mut Session, pics: &Pics) -> Verdict {
     // Its answers (confirmation, data, termination) must be acknowledged.
     let t2 = t2(pics);
     let upto = s.next_send();
-    match serve_until(
-        s,
-        t2.saturating_add(slack(t2)),
-        common,
-        &mut Vec::new(),
-        |a| acknowledges(a, upto),
-    ) {
+    match acknowledgement_within_t2(s, pics, upto) {
         Received::Frame(_) => Verdict::Pass,
         _ if s.outstanding() == 0 => Verdict::Pass,
         other => Verdict::Fail(format!(
@@ -603,13 +533,7 @@ fn unknown_type_tolerated(s: &mut Session, pics: &Pics) -> Verdict {
         }
         let upto = s.next_send();
         let t2 = t2(pics);
-        match serve_until(
-            s,
-            t2.saturating_add(slack(t2)),
-            common,
-            &mut Vec::new(),
-            |a| acknowledges(a, upto),
-        ) {
+        match acknowledgement_within_t2(s, pics, upto) {
             Received::Frame(_) => {}
             Received::Closed => {
                 return Verdict::Fail(
@@ -626,13 +550,7 @@ fn unknown_type_tolerated(s: &mut Session, pics: &Pics) -> Verdict {
             return error(e);
         }
         let upto = s.next_send();
-        match serve_until(
-            s,
-            t2.saturating_add(slack(t2)),
-            common,
-            &mut Vec::new(),
-            |a| acknowledges(a, upto),
-        ) {
+        match acknowledgement_within_t2(s, pics, upto) {
             Received::Frame(_) => Verdict::Pass,
             other => Verdict::Fail(format!(
                 "after the ASDU of unknown type, a valid report was not acknowledged: {other:?}"
@@ -778,11 +696,5 @@ mod tests {
         assert!(acknowledges(&Apdu::S { nr: 1 }, 32767));
         assert!(!acknowledges(&Apdu::S { nr: 32766 }, 32767));
         assert!(!acknowledges(&Apdu::U(UFunction::TestFrCon), 0));
-    }
-
-    #[test]
-    fn slack_is_a_tenth_and_at_least_a_second() {
-        assert_eq!(slack(Duration::from_secs(2)), Duration::from_secs(1));
-        assert_eq!(slack(Duration::from_secs(30)), Duration::from_secs(3));
     }
 }

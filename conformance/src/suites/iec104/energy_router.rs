@@ -102,6 +102,14 @@ fn set_mode(s: &mut Session, common: u16, ioa: u32, mode: i16) -> Result<bool, V
     )
 }
 
+/// Puts back the mode the router reported before a case changed it (a mode of NG-R1..R5 only).
+fn restore_mode(s: &mut Session, common: u16, set: u32, before: Option<f32>) {
+    let mode = (1..=5i16).find(|m| before == Some(f32::from(*m)));
+    if let Some(m) = mode {
+        let _ = set_mode(s, common, set, m);
+    }
+}
+
 /// The mode the router reports now.
 fn reported_mode(s: &mut Session, common: u16, point: u32) -> Result<Option<f32>, Verdict> {
     Ok(interrogate(s, common, QOI_STATE)?
@@ -189,10 +197,7 @@ fn modes_are_taken_and_reported(s: &mut Session, pics: &Pics) -> Verdict {
             }
         }
         // Put back what it had.
-        #[allow(clippy::cast_possible_truncation)]
-        if let Some(m) = before.filter(|m| (1.0..=5.0).contains(m)) {
-            let _ = set_mode(s, common, set, m as i16);
-        }
+        restore_mode(s, common, set, before);
         if wrong.is_empty() {
             Verdict::Pass
         } else {
@@ -233,19 +238,13 @@ fn limited_flow(
     let rating = station.router_rating_kw.unwrap_or(limit);
     let common = ca(pics);
     // A limit is only seen holding a flow that was above it: wait (at most t1) for one.
-    let since = Instant::now();
-    loop {
-        let flows = interrogate(s, common, QOI_FLOWS)?;
-        let flow = flows.get(&flow_ioa).and_then(|(_, v)| *v);
-        if flow.is_some_and(|f| !within(f, limit)) {
-            break;
-        }
-        if since.elapsed() >= s.t1 {
-            return Err(Verdict::Inconclusive(format!(
-                "port {port} carried {flow:?} kW, never above the {limit} kW limit within t1: nothing to hold"
-            )));
-        }
-        let _ = s.receive(POLL_EVERY);
+    let flow_of = |flows: &Reported| flows.get(&flow_ioa).and_then(|(_, v)| *v);
+    let (flows, above) = flows_until(s, common, |f| flow_of(f).is_some_and(|v| !within(v, limit)))?;
+    if !above {
+        return Err(Verdict::Inconclusive(format!(
+            "port {port} carried {:?} kW, never above the {limit} kW limit within t1: nothing to hold",
+            flow_of(&flows)
+        )));
     }
     let before = reported_mode(s, common, mode_point)?;
     if !set_mode(s, common, set_mode_ioa, mode)? {
@@ -256,41 +255,26 @@ fn limited_flow(
         asdus::setpoint(common, limit_ioa, limit, false),
         "the port limit",
     );
-    let mut outcome = match limited {
-        Ok(true) => Ok((f32::NAN, false)),
+    let outcome = match limited {
+        Ok(true) => flows_until(s, common, |f| flow_of(f).is_some_and(|v| within(v, limit)))
+            .and_then(|(flows, held)| match flow_of(&flows) {
+                Some(flow) => Ok((flow, held)),
+                None => Err(Verdict::Fail(format!(
+                    "the flow of port {port} (IOA {flow_ioa}) was not reported"
+                ))),
+            }),
         Ok(false) => Err(Verdict::Fail(format!(
             "the limit {limit} kW on port {port} was refused"
         ))),
         Err(v) => Err(v),
     };
-    if outcome.is_ok() {
-        let since = Instant::now();
-        loop {
-            let flows = interrogate(s, common, QOI_FLOWS)?;
-            let Some(flow) = flows.get(&flow_ioa).and_then(|(_, v)| *v) else {
-                outcome = Err(Verdict::Fail(format!(
-                    "the flow of port {port} (IOA {flow_ioa}) was not reported"
-                )));
-                break;
-            };
-            let held = within(flow, limit);
-            outcome = Ok((flow, held));
-            if held || since.elapsed() >= s.t1 {
-                break;
-            }
-            let _ = s.receive(POLL_EVERY);
-        }
-    }
     // Put back the rating and the mode, whatever came of it.
     let _ = command(
         s,
         asdus::setpoint(common, limit_ioa, rating, false),
         "the rating",
     );
-    #[allow(clippy::cast_possible_truncation)]
-    if let Some(m) = before.filter(|m| (1.0..=5.0).contains(m)) {
-        let _ = set_mode(s, common, set_mode_ioa, m as i16);
-    }
+    restore_mode(s, common, set_mode_ioa, before);
     outcome
 }
 
@@ -403,10 +387,7 @@ fn modes_direct_the_flows(s: &mut Session, pics: &Pics) -> Verdict {
                 )),
             }
         }
-        #[allow(clippy::cast_possible_truncation)]
-        if let Some(m) = before.filter(|m| (1.0..=5.0).contains(m)) {
-            let _ = set_mode(s, common, set, m as i16);
-        }
+        restore_mode(s, common, set, before);
         if wrong.is_empty() {
             Verdict::Pass
         } else {

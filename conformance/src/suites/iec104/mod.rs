@@ -7,6 +7,7 @@ mod controlling;
 mod energy_router;
 mod outstation;
 pub mod session;
+mod timers;
 
 use super::{CaseSuite, Suite, SuiteSession};
 use crate::Error;

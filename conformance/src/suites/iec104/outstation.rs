@@ -3,6 +3,7 @@
 
 use super::asdus::{self, cause};
 use super::session::{Received, Session, summary};
+use super::timers;
 use crate::case::{Applicability, Maturity, TestCase};
 use crate::pics::{Iec104Pics, Pics};
 use crate::verdict::Verdict;
@@ -205,8 +206,7 @@ fn wrong_send_sequence(s: &mut Session, pics: &Pics) -> Verdict {
 }
 
 fn acknowledges_within_t2(s: &mut Session, pics: &Pics) -> Verdict {
-    let t2 = Duration::try_from_secs_f64(p(pics).t2_s.unwrap_or(10.0))
-        .unwrap_or(Duration::from_secs(10));
+    let t2 = timers::t2(pics);
     started(s, |s| {
         if let Err(e) = s.send_asdu(asdus::interrogation(ca(pics), 20, cause::ACTIVATION)) {
             return Verdict::Error(e);
@@ -767,7 +767,7 @@ fn selection_times_out(s: &mut Session, pics: &Pics) -> Verdict {
     };
     let timeout = select_timeout(pics);
     // A second past the timeout (a tenth of it when longer): the station's clock is not the runner's.
-    let wait = timeout.saturating_add(slack(timeout));
+    let wait = timeout.saturating_add(timers::slack(timeout));
     started(s, |s| {
         let selected = confirmed(s, select, type_id, "the selection");
         if let Some(v) = must_confirm(selected, "the selection") {
@@ -796,23 +796,10 @@ fn selection_times_out(s: &mut Session, pics: &Pics) -> Verdict {
     })
 }
 
-/// The PICS' t3 (20 s by default).
-fn t3_of(pics: &Pics) -> Duration {
-    Duration::try_from_secs_f64(p(pics).t3_s.unwrap_or(20.0)).unwrap_or(Duration::from_secs(20))
-}
-
-/// A tenth of a timer, at least a second: the slack a timer is checked with.
-fn slack(timer: Duration) -> Duration {
-    timer
-        .checked_div(10)
-        .unwrap_or_default()
-        .max(Duration::from_secs(1))
-}
-
 /// After STARTDT and silence, the station's TESTFR act (given back unanswered) and how long it took.
 fn await_idle_test(s: &mut Session, pics: &Pics) -> Result<Duration, Verdict> {
-    let t3 = t3_of(pics);
-    let within = t3.saturating_add(slack(t3));
+    let t3 = timers::t3(pics);
+    let within = t3.saturating_add(timers::slack(t3));
     let since = std::time::Instant::now();
     loop {
         match s.receive(within.saturating_sub(since.elapsed())) {
@@ -829,52 +816,18 @@ fn await_idle_test(s: &mut Session, pics: &Pics) -> Result<Duration, Verdict> {
 }
 
 fn tests_idle_connection(s: &mut Session, pics: &Pics) -> Verdict {
-    let t3 = t3_of(pics);
+    let t3 = timers::t3(pics);
     started(s, |s| match await_idle_test(s, pics) {
         Err(v) => v,
-        Ok(after) => {
-            if let Err(e) = s.send_u(UFunction::TestFrCon) {
-                return Verdict::Error(e);
-            }
-            if after.saturating_add(slack(t3)) < t3 {
-                Verdict::PassWithRemarks(vec![format!(
-                    "TESTFR act came after {after:?} of silence, before the declared t3 ({t3:?})"
-                )])
-            } else {
-                Verdict::Pass
-            }
-        }
+        Ok(after) => timers::idle_test_judged(s, t3, after),
     })
 }
 
-/// Waits t1 (and its slack) for the station to close the connection after `what`.
-fn closes_within_t1(s: &mut Session, what: &str) -> Verdict {
-    let t1 = s.t1;
-    let within = t1.saturating_add(slack(t1));
-    let since = std::time::Instant::now();
-    loop {
-        match s.receive(within.saturating_sub(since.elapsed())) {
-            Received::Closed => return Verdict::Pass,
-            Received::Timeout => {
-                return Verdict::Fail(format!(
-                    "the connection stayed open {within:?} after {what} (t1 {t1:?})"
-                ));
-            }
-            Received::Frame(_) | Received::Malformed(_) => {}
-        }
-    }
-}
-
 fn closes_on_unconfirmed_test(s: &mut Session, pics: &Pics) -> Verdict {
+    let t3 = timers::t3(pics);
     started(s, |s| match await_idle_test(s, pics) {
-        Err(Verdict::Fail(why)) => Verdict::Inconclusive(format!(
-            "the station never tested the connection ({why}): its t1 cannot be checked"
-        )),
-        Err(v) => v,
-        Ok(_) => {
-            s.note("the runner does not confirm the TESTFR act");
-            closes_within_t1(s, "an unconfirmed TESTFR act")
-        }
+        Err(v) => timers::never_tested(v),
+        Ok(_) => timers::closes_after_unconfirmed_test(s, t3),
     })
 }
 
@@ -886,7 +839,7 @@ fn closes_on_unacknowledged_frames(s: &mut Session, pics: &Pics) -> Verdict {
         if let Err(e) = s.send_asdu(asdus::interrogation(common, 20, cause::ACTIVATION)) {
             return Verdict::Error(e);
         }
-        closes_within_t1(s, "I frames left unacknowledged")
+        timers::closes_within_t1(s, "I frames left unacknowledged", |_| false)
     })
 }
 

@@ -6,7 +6,7 @@ use crate::pics::Pics;
 use crate::trace::{Direction, Trace};
 use iec104::{Apdu, Asdu, AsduParams, SEQUENCE_MODULUS, UFunction};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,13 +111,7 @@ pub(super) fn secs(s: Option<f64>, default: f64) -> Duration {
 impl Session {
     /// Connects to `target` with the PICS' field sizes and timers.
     pub fn connect(target: &str, pics: &Pics) -> Result<Session, String> {
-        let address = target
-            .to_socket_addrs()
-            .map_err(|e| format!("{target}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("{target}: no address"))?;
-        let stream = TcpStream::connect_timeout(&address, Duration::from_secs(10))
-            .map_err(|e| format!("cannot connect to {target}: {e}"))?;
+        let stream = super::super::connect(target)?;
         let mut session = Session::on_stream(stream, pics)?;
         session.note(format!("connected to {target}"));
         Ok(session)

@@ -325,7 +325,7 @@ fn read_too_many(s: &mut Session, pics: &Pics) -> Verdict {
     judge_refusal(s, answer, 3, what)
 }
 
-fn unsupported_function(s: &mut Session, _: &Pics) -> Verdict {
+pub(crate) fn unsupported_function(s: &mut Session, _: &Pics) -> Verdict {
     refused_with(
         s,
         // 0x09 is no public function code of the Modbus Application Protocol (clause 5.1): no device

@@ -5,7 +5,7 @@ use crate::pics::Pics;
 use crate::trace::{Direction, Trace};
 use modbus_profiles::frame::{Pdu, Request, Response, TcpFrame};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// What a request came to.
@@ -66,14 +66,7 @@ impl Session {
     /// Connects to `target` as the PICS' unit.
     pub fn connect(target: &str, pics: &Pics) -> Result<Session, String> {
         let m = pics.modbus.clone().unwrap_or_default();
-        let address = target
-            .to_socket_addrs()
-            .map_err(|e| format!("{target}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("{target}: no address"))?;
-        let stream = TcpStream::connect_timeout(&address, Duration::from_secs(10))
-            .map_err(|e| format!("cannot connect to {target}: {e}"))?;
-        let _ = stream.set_nodelay(true);
+        let stream = super::super::connect(target)?;
         let mut trace = Trace::new();
         if let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) {
             trace.set_endpoints(local, peer);
