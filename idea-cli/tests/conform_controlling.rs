@@ -91,8 +91,8 @@ fn lib60870_client_passes_with_its_deviation_expected() {
     let dir = common::scratch_dir("conform-controlling", "lib60870");
     let address = free_address();
     let (host, port) = address.rsplit_once(':').unwrap();
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../iec104/tests/peers/c104_client.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../iec104/tests/peers/c104_controlling_station.py");
     let child = Command::new(python)
         .arg(script)
         .args([host, port])
