@@ -202,6 +202,13 @@ pub struct Iec104Pics {
     pub router_limit_kw: Option<f32>,
     /// Energy router: the port limit restored after the cases, kW (its rating).
     pub router_rating_kw: Option<f32>,
+    /// Energy router: two microgrid ports that follow their active-power setpoints (`p_setpoint_kw`), as
+    /// `[source, sink]`; the NG-R2 and NG-R4 cases make a flow between them. Undeclared, those cases do not
+    /// apply (a port that forms its microgrid carries what the microgrid needs, not a setpoint).
+    pub router_following_ports: Option<Vec<u32>>,
+    /// Energy router: the flow those cases command out of the source port, kW (4 by default; the sink takes
+    /// half of it).
+    pub router_flow_kw: Option<f32>,
     /// A controlling station: how long it takes to connect, and to connect again after the connection is
     /// lost, seconds (the runner listens this long).
     pub connect_within_s: Option<f64>,

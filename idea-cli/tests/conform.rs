@@ -67,14 +67,28 @@ fn conform(
     common::conform_run("iec104-outstation", target, pics, reports)
 }
 
+/// The reference router on the router test bench (two microgrid ports following their setpoints), so the
+/// NG-R2 and NG-R4 cases under load apply too.
+const BENCH: [&str; 2] = ["--topology", "router-bench"];
+
+/// The short template with the bench's two following ports declared.
+fn bench_template() -> String {
+    let template = short_template();
+    let bench = template
+        .replace("# router_following_ports =", "router_following_ports =")
+        .replace("# router_flow_kw =", "router_flow_kw =");
+    assert_ne!(bench, template);
+    bench
+}
+
 #[test]
 fn the_reference_router_passes_every_applicable_case() {
-    let (_router, address) = serve("iec104-router", &SHORT_TIMERS);
+    let (_router, address) = serve("iec104-router", &[&BENCH[..], &SHORT_TIMERS].concat());
     let dir = temp_dir("reference");
-    let pics = pics_file(&dir, "pics.toml", &short_template());
+    let pics = pics_file(&dir, "pics.toml", &bench_template());
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 29, "{out}");
+    assert_eq!(verdicts.len(), 31, "{out}");
     for (id, verdict) in &verdicts {
         // The template declares no counter interrogation.
         let expected = if matches!(id.as_str(), "iec104-outstation/7.4.8/1") {
@@ -88,7 +102,7 @@ fn the_reference_router_passes_every_applicable_case() {
     // JUnit XML with the requirement IDs as properties.
     let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"29\" failures=\"0\""),
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"31\" failures=\"0\""),
         "{junit}"
     );
     assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
@@ -450,6 +464,43 @@ fn a_port_limit_confirmed_but_not_applied_fails_the_limit_case() {
 }
 
 #[test]
+fn a_router_that_never_holds_back_its_export_fails_the_cases_under_load() {
+    // Watchlist cases: reported failed, and the run still passes (exit 0).
+    let (_router, address) = serve(
+        "iec104-router",
+        &[
+            &["--fault", "network-export-unchecked"][..],
+            &BENCH,
+            &SHORT_TIMERS,
+        ]
+        .concat(),
+    );
+    let dir = temp_dir("network-export-unchecked");
+    let pics = pics_file(&dir, "pics.toml", &bench_template());
+    let (code, verdicts, out) = common::conform_run_with(
+        "iec104-outstation",
+        &address,
+        &pics,
+        &dir.join("reports"),
+        &["--only", "iec104-outstation/ng-r"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    for id in ["iec104-outstation/ng-r/6", "iec104-outstation/ng-r/7"] {
+        assert_eq!(verdicts[id], "fail", "{id}: {out}");
+    }
+    assert!(out.contains("in NG-R2 the ports carry network"), "{out}");
+    // The fault claims every mode and holds every other limit: the other cases do not see it.
+    for id in [
+        "iec104-outstation/ng-r/1",
+        "iec104-outstation/ng-r/2",
+        "iec104-outstation/ng-r/3",
+        "iec104-outstation/ng-r/5",
+    ] {
+        assert_eq!(verdicts[id], "pass", "{id}: {out}");
+    }
+}
+
+#[test]
 fn executing_without_a_timely_selection_fails_the_select_cases() {
     faulty_router_fails(
         "select-not-required",
@@ -568,18 +619,18 @@ fn headless(browser: &Path, profile: &Path, args: &[&str]) -> std::process::Outp
 #[test]
 fn the_html_report_shows_the_run_in_a_browser() {
     let Some(browser) = chromium() else { return };
-    let (_router, address) = serve("iec104-router", &SHORT_TIMERS);
+    let (_router, address) = serve("iec104-router", &[&BENCH[..], &SHORT_TIMERS].concat());
     let dir = temp_dir("html");
-    let pics = pics_file(&dir, "pics.toml", &short_template());
+    let pics = pics_file(&dir, "pics.toml", &bench_template());
     let (code, _, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
     let page = dir.join("reports/report.html");
     let url = format!("file://{}", page.display());
     let shown = headless(&browser, &dir.join("profile"), &["--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&shown.stdout);
-    assert!(dom.contains("<b>29</b> cases"), "{dom}");
+    assert!(dom.contains("<b>31</b> cases"), "{dom}");
     assert!(
-        dom.contains("28 pass") && dom.contains("1 not applicable"),
+        dom.contains("30 pass") && dom.contains("1 not applicable"),
         "{dom}"
     );
     assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
@@ -595,7 +646,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
     );
     let dom = String::from_utf8_lossy(&filtered.stdout);
     let rows: Vec<&str> = dom.split("<tr class=\"case\"").skip(1).collect();
-    assert_eq!(rows.len(), 29, "{dom}");
+    assert_eq!(rows.len(), 31, "{dom}");
     for row in rows {
         let visible = !row.split('>').next().unwrap().contains("hidden");
         assert_eq!(
@@ -763,6 +814,7 @@ fn every_iec104_fault_has_its_failing_case() {
         "t1-ignored",
         "select-not-required",
         "port-limit-ignored",
+        "network-export-unchecked",
     ];
     let listed: Vec<&str> = list
         .lines()

@@ -308,7 +308,7 @@ fn faults_are_listed_planned_and_checked() {
     );
     // The IEC 104 protocol faults belong to the IEC 104 devices, over plain TCP.
     let (ok, stdout, _) = idea(&["serve", "iec104-router", "--list-faults"]);
-    assert!(ok && stdout.lines().count() == 14, "{stdout}");
+    assert!(ok && stdout.lines().count() == 15, "{stdout}");
     assert!(stdout.contains("negative-confirmation-missing"), "{stdout}");
     assert!(!stdout.contains("register-off-by-one"), "{stdout}");
     // The Modbus protocol faults belong to the Modbus/SunSpec devices, over Modbus TCP.

@@ -9,6 +9,7 @@ use iec104::profile::Profile;
 use iec104::station::{CommandHandler, CommandResult, Outstation};
 use iec104::{Element, InformationObject};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -18,8 +19,12 @@ struct RouterCommands {
     names: BTreeMap<u32, String>,
     grid: SharedGrid,
     router: String,
-    /// With `port-limit-ignored`, a port limit is confirmed and never applied.
+    /// With `port-limit-ignored`, a port limit is confirmed and never applied; with
+    /// `network-export-unchecked`, NG-R2 and NG-R4 are applied as NG-R3 and the network port's limit is
+    /// confirmed and never applied.
     faults: Faults,
+    /// The mode last commanded, which the mode point reports with `network-export-unchecked`.
+    commanded_mode: Arc<AtomicU8>,
 }
 
 fn port_of(name: &str) -> Option<(String, usize)> {
@@ -55,7 +60,13 @@ impl CommandHandler for RouterCommands {
                 // Checked whole and within 1..=5 just above.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let mode = value as u8;
-                r.mode = mode;
+                self.commanded_mode.store(mode, Ordering::Relaxed);
+                r.mode =
+                    if matches!(mode, 2 | 4) && self.faults.is_on(Fault::NetworkExportUnchecked) {
+                        3
+                    } else {
+                        mode
+                    };
             }
             ("set_enable", _) => r.enabled = value != 0.0,
             (_, Some((base, port))) => {
@@ -64,6 +75,14 @@ impl CommandHandler for RouterCommands {
                     "q_setpoint_kvar" => (&mut r.q_setpoint_var, 1000.0),
                     // Confirmed, never applied: the limit stays what it was.
                     "p_limit_kw" if value >= 0.0 && self.faults.is_on(Fault::PortLimitIgnored) => {
+                        return CommandResult::Accept;
+                    }
+                    // The network port's limit, likewise, with network-export-unchecked.
+                    "p_limit_kw"
+                        if value >= 0.0
+                            && port == 0
+                            && self.faults.is_on(Fault::NetworkExportUnchecked) =>
+                    {
                         return CommandResult::Accept;
                     }
                     "p_limit_kw" if value >= 0.0 => {
@@ -112,12 +131,15 @@ pub async fn iec104_router(
         .iter()
         .map(|c| (c.ioa, c.name.clone()))
         .collect();
+    let commanded_mode = Arc::new(AtomicU8::new(0));
     let app = RouterCommands {
         names,
         grid: Arc::clone(&grid),
         router: router.to_owned(),
         faults: faults.clone(),
+        commanded_mode: Arc::clone(&commanded_mode),
     };
+    let claims = faults.clone();
     let ports = profile
         .points
         .iter()
@@ -131,6 +153,10 @@ pub async fn iec104_router(
         };
         let r = r.clone();
         let network = r.ports.first().copied().unwrap_or(0);
+        let mode = match commanded_mode.load(Ordering::Relaxed) {
+            claimed @ 1..=5 if claims.is_on(Fault::NetworkExportUnchecked) => claimed,
+            _ => r.mode,
+        };
         let mut values = vec![
             ("voltage_v".to_owned(), float(model.bus_volts(network))),
             (
@@ -139,7 +165,7 @@ pub async fn iec104_router(
             ),
             (
                 "mode".to_owned(),
-                vec![Element::Sva(i16::from(r.mode)), Element::Qds(0)],
+                vec![Element::Sva(i16::from(mode)), Element::Qds(0)],
             ),
             (
                 "enabled".to_owned(),

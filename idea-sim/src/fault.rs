@@ -54,6 +54,9 @@ pub enum Fault {
     SelectNotRequired,
     /// Energy router: a port limit is confirmed but never applied (the flows ignore it).
     PortLimitIgnored,
+    /// Energy router: the export into the network is never held back — NG-R2 and NG-R4 are confirmed and
+    /// reported but applied as NG-R3, and the network port's limit is confirmed but never applied.
+    NetworkExportUnchecked,
     /// Modbus: every register or coil address a request names is taken one higher.
     RegisterOffByOne,
     /// Modbus: a write (05, 06, 15, 16) is acknowledged but never reaches the device.
@@ -80,7 +83,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in the order `--list-faults` prints them.
-    pub const ALL: [Fault; 25] = [
+    pub const ALL: [Fault; 26] = [
         Fault::Silent,
         Fault::Stale,
         Fault::WrongCot,
@@ -95,6 +98,7 @@ impl Fault {
         Fault::T1Ignored,
         Fault::SelectNotRequired,
         Fault::PortLimitIgnored,
+        Fault::NetworkExportUnchecked,
         Fault::RegisterOffByOne,
         Fault::WriteNotApplied,
         Fault::TrailingByte,
@@ -139,7 +143,7 @@ impl Fault {
     ];
 
     /// The energy router's own faults (of the device, not of its frames).
-    pub const ROUTER: [Fault; 1] = [Fault::PortLimitIgnored];
+    pub const ROUTER: [Fault; 2] = [Fault::PortLimitIgnored, Fault::NetworkExportUnchecked];
 
     /// The faults every device can show.
     pub const COMMON: [Fault; 2] = [Fault::Silent, Fault::Stale];
@@ -161,6 +165,7 @@ impl Fault {
             Fault::T1Ignored => "t1-ignored",
             Fault::SelectNotRequired => "select-not-required",
             Fault::PortLimitIgnored => "port-limit-ignored",
+            Fault::NetworkExportUnchecked => "network-export-unchecked",
             Fault::RegisterOffByOne => "register-off-by-one",
             Fault::WriteNotApplied => "write-not-applied",
             Fault::TrailingByte => "trailing-byte",
@@ -208,6 +213,9 @@ impl Fault {
                 "IEC 104: a select-before-operate command is executed without a (timely) selection"
             }
             Fault::PortLimitIgnored => "energy router: a port limit is confirmed but never applied",
+            Fault::NetworkExportUnchecked => {
+                "energy router: the export into the network is never held back (NG-R2/R4 applied as NG-R3, the network port's limit ignored)"
+            }
             Fault::RegisterOffByOne => {
                 "Modbus: every register or coil address a request names is taken one higher"
             }

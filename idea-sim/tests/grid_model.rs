@@ -38,6 +38,47 @@ fn the_demo_topology_runs_and_the_network_balances_it() {
     );
 }
 
+/// The router bench: each microgrid held by its own hub, the router's microgrid ports following their
+/// setpoints, so the modes decide where a microgrid's surplus goes (NG-R3 exports it, NG-R2 keeps it out of the
+/// network, NG-R4 holds the export to the network port's limit).
+#[test]
+fn the_router_bench_follows_setpoints_and_its_modes_direct_the_surplus() {
+    let mut grid = Microgrid::new(&Topology::builtin("router-bench").unwrap(), 1, noon()).unwrap();
+    let flows = |grid: &mut Microgrid, mode: u8, network_limit_w: f64| {
+        let r = grid.router_mut("router").unwrap();
+        r.mode = mode;
+        r.setpoint_w = vec![0.0, -4_000.0, 2_000.0];
+        r.limit_out_w[0] = network_limit_w;
+        r.limit_in_w[0] = network_limit_w;
+        r.grid_export_limit_w = network_limit_w;
+        for _ in 0..5 {
+            grid.step().unwrap();
+        }
+        grid.router_mut("router").unwrap().p_w.clone()
+    };
+    for bus in ["mg1", "mg2"] {
+        let k = grid.buses.iter().position(|b| b.name == bus).unwrap();
+        assert!(grid.bus_live(k), "{bus}");
+        assert!(
+            matches!(grid.islands[grid.buses[k].island].former, Former::Hub(_)),
+            "{bus}"
+        );
+    }
+    // NG-R3: 4 kW in, 2 kW out, the rest (less two conversions) into the network.
+    let p = flows(&mut grid, 3, 25_000.0);
+    assert_eq!((p[1], p[2]), (-4_000.0, 2_000.0));
+    assert!(
+        (p[0] - (0.98f64.powi(2) * 4_000.0 - 2_000.0)).abs() < 1.0,
+        "{p:?}"
+    );
+    // NG-R2: the source gives only what the sink takes; the network supplies the losses.
+    let p = flows(&mut grid, 2, 25_000.0);
+    assert!(p[0] <= 0.0 && p[1] < -1_000.0 && p[2] == 2_000.0, "{p:?}");
+    // NG-R4 with 900 W: the export stays within it.
+    let p = flows(&mut grid, 4, 900.0);
+    assert!(p[0] > 0.0 && p[0] <= 900.0 && p[1] < -2_000.0, "{p:?}");
+}
+
 #[test]
 fn the_same_seed_gives_the_same_run() {
     let topology = Topology::builtin("demo-microgrid").unwrap();

@@ -69,9 +69,10 @@ pub(crate) struct ServeArgs {
     /// creates them through --operator-api.
     #[arg(long)]
     pub(crate) empty: bool,
-    /// Devices: the microgrid they are part of, a topology file (TOML) [default: the built-in
-    /// demonstration complex, demo-microgrid].
-    #[arg(long, value_name = "FILE")]
+    /// Devices: the microgrid they are part of, a topology file (TOML) or a built-in one by name:
+    /// demo-microgrid (the demonstration complex, the default) or router-bench (an energy router whose two
+    /// microgrid ports follow their setpoints, for certifying NG-R2 and NG-R4 under load).
+    #[arg(long, value_name = "FILE|NAME")]
     pub(crate) topology: Option<std::path::PathBuf>,
     /// Devices: the model element the device is (a router, hub, converter, meter, relay or DER name of the
     /// topology) [default: the kind's element in demo-microgrid: router, cell1.hub, cell1.port,

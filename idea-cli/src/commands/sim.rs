@@ -10,8 +10,8 @@ pub(crate) enum SimCommand {
     /// happened: frequency and voltage ranges, each meter's energy, each storage's state of charge, the
     /// events (trips, islands formed or collapsed). Progress shows on a terminal.
     Run {
-        /// The topology file (TOML) [default: the built-in demonstration complex, demo-microgrid].
-        #[arg(long, value_name = "FILE")]
+        /// The topology file (TOML), or a built-in one by name (demo-microgrid, the default; router-bench).
+        #[arg(long, value_name = "FILE|NAME")]
         topology: Option<std::path::PathBuf>,
         /// Simulated hours.
         #[arg(long, default_value_t = 24.0)]
@@ -33,6 +33,16 @@ pub(crate) enum SimCommand {
 /// The topology of `--topology`, or the built-in demonstration complex.
 pub(crate) fn topology(path: Option<&std::path::Path>) -> Result<idea_sim::grid::Topology, String> {
     match path {
+        // A name of a built-in topology that is not also a file here.
+        Some(path)
+            if !path.exists()
+                && idea_sim::grid::topology::BUILTIN
+                    .iter()
+                    .any(|(name, _)| path.to_str() == Some(*name)) =>
+        {
+            idea_sim::grid::Topology::builtin(path.to_str().unwrap_or_default())
+                .map_err(|e| e.to_string())
+        }
         Some(path) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;

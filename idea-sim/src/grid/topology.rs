@@ -336,10 +336,13 @@ pub struct RelaySpec {
 }
 
 /// The built-in topologies: name and text.
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "demo-microgrid",
-    include_str!("../../data/demo-microgrid.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "demo-microgrid",
+        include_str!("../../data/demo-microgrid.toml"),
+    ),
+    ("router-bench", include_str!("../../data/router-bench.toml")),
+];
 
 impl Topology {
     /// Reads a topology file's text and checks it ([`Topology::check`]).

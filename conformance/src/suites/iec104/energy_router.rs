@@ -5,9 +5,8 @@
 //! back: the mode the router had, the limit its PICS calls the rating.
 //!
 //! The modes NG-R1 and NG-R5 are checked by the flows they allow (no microgrid port feeding the router in
-//! NG-R1, an idle network port in NG-R5). Not checked here: NG-R2's and NG-R4's flows under load, which need
-//! a microgrid with surplus to export — the runner cannot make one, and a case that passes because nothing
-//! flowed proves nothing.
+//! NG-R1, an idle network port in NG-R5). NG-R2's and NG-R4's flows under load are `router_under_load`'s: the
+//! runner makes the flow through two ports that follow their setpoints, where the PICS declares them.
 //!
 //! The modes are the IDEA standard's draft (NG-R1..R5): the cases are on the watchlist.
 
@@ -26,11 +25,22 @@ use std::time::{Duration, Instant};
 const QOI_FLOWS: u8 = 21;
 const QOI_STATE: u8 = 22;
 /// How far a measured flow may pass its limit: a measurement is not a contract (kW).
-const FLOW_TOLERANCE_KW: f32 = 0.1;
+pub(super) const FLOW_TOLERANCE_KW: f32 = 0.1;
 /// What an interrogation reported: type and value by IOA.
-type Reported = BTreeMap<u32, (u8, Option<f32>)>;
+pub(super) type Reported = BTreeMap<u32, (u8, Option<f32>)>;
 /// How often a limited flow is read while it settles.
 const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// Applies where the PICS declares the profile and `more` says so too.
+pub(super) fn applies_with(
+    pics: &Pics,
+    more: impl FnOnce(&Pics) -> Applicability,
+) -> Applicability {
+    match applies(pics) {
+        Applicability::Applies => more(pics),
+        not => not,
+    }
+}
 
 fn applies(pics: &Pics) -> Applicability {
     match p(pics).energy_router_profile {
@@ -43,11 +53,11 @@ fn applies(pics: &Pics) -> Applicability {
 }
 
 /// The profile, or the runner's own error.
-fn profile() -> Result<Profile, Verdict> {
+pub(super) fn profile() -> Result<Profile, Verdict> {
     Profile::energy_router().map_err(|e| Verdict::Error(format!("the energy-router profile: {e}")))
 }
 
-fn ioa_of(profile: &Profile, name: &str) -> Result<u32, Verdict> {
+pub(super) fn ioa_of(profile: &Profile, name: &str) -> Result<u32, Verdict> {
     profile
         .entry(name)
         .map(|e| e.ioa)
@@ -84,7 +94,7 @@ fn interrogate(s: &mut Session, common: u16, qoi: u8) -> Result<Reported, Verdic
 }
 
 /// Sends a command and gives whether it was confirmed positively.
-fn command(s: &mut Session, asdu: Asdu, what: &str) -> Result<bool, Verdict> {
+pub(super) fn command(s: &mut Session, asdu: Asdu, what: &str) -> Result<bool, Verdict> {
     let type_id = asdu.type_id;
     s.send_asdu(asdu).map_err(Verdict::Error)?;
     let (con, _) = confirmation(s, type_id, cause::ACTIVATION_CON);
@@ -94,7 +104,7 @@ fn command(s: &mut Session, asdu: Asdu, what: &str) -> Result<bool, Verdict> {
     }
 }
 
-fn set_mode(s: &mut Session, common: u16, ioa: u32, mode: i16) -> Result<bool, Verdict> {
+pub(super) fn set_mode(s: &mut Session, common: u16, ioa: u32, mode: i16) -> Result<bool, Verdict> {
     command(
         s,
         asdus::scaled_setpoint(common, ioa, mode),
@@ -103,7 +113,7 @@ fn set_mode(s: &mut Session, common: u16, ioa: u32, mode: i16) -> Result<bool, V
 }
 
 /// Puts back the mode the router reported before a case changed it (a mode of NG-R1..R5 only).
-fn restore_mode(s: &mut Session, common: u16, set: u32, before: Option<f32>) {
+pub(super) fn restore_mode(s: &mut Session, common: u16, set: u32, before: Option<f32>) {
     let mode = (1..=5i16).find(|m| before == Some(f32::from(*m)));
     if let Some(m) = mode {
         let _ = set_mode(s, common, set, m);
@@ -111,7 +121,11 @@ fn restore_mode(s: &mut Session, common: u16, set: u32, before: Option<f32>) {
 }
 
 /// The mode the router reports now.
-fn reported_mode(s: &mut Session, common: u16, point: u32) -> Result<Option<f32>, Verdict> {
+pub(super) fn reported_mode(
+    s: &mut Session,
+    common: u16,
+    point: u32,
+) -> Result<Option<f32>, Verdict> {
     Ok(interrogate(s, common, QOI_STATE)?
         .get(&point)
         .and_then(|(_, v)| *v))
@@ -229,6 +243,47 @@ fn limited_flow(
     within: impl Fn(f32, f32) -> bool,
 ) -> Result<(f32, bool), Verdict> {
     let profile = profile()?;
+    let station = p(pics);
+    let limit = station.router_limit_kw.unwrap_or(1.0);
+    let common = ca(pics);
+    // A port that follows its setpoint is asked for a flow above the limit (and back to none afterwards).
+    let driven = match station.router_following_ports.as_deref() {
+        Some(ports) if ports.contains(&port) => {
+            let setpoint = ioa_of(&profile, &format!("p_setpoint_kw[{port}]"))?;
+            let ask = 2.0 * limit + 1.0;
+            if !command(
+                s,
+                asdus::setpoint(common, setpoint, ask, false),
+                "the port's setpoint",
+            )? {
+                return Err(Verdict::Fail(format!(
+                    "a setpoint of {ask} kW on port {port}, which the PICS says follows its setpoint, was refused"
+                )));
+            }
+            Some(setpoint)
+        }
+        _ => None,
+    };
+    let outcome = limit_held(s, pics, mode, port, &within);
+    if let Some(setpoint) = driven {
+        let _ = command(
+            s,
+            asdus::setpoint(common, setpoint, 0.0, false),
+            "the setpoint",
+        );
+    }
+    outcome
+}
+
+/// [`limited_flow`] once the port carries what it carries.
+fn limit_held(
+    s: &mut Session,
+    pics: &Pics,
+    mode: i16,
+    port: u32,
+    within: impl Fn(f32, f32) -> bool,
+) -> Result<(f32, bool), Verdict> {
+    let profile = profile()?;
     let set_mode_ioa = ioa_of(&profile, "set_mode")?;
     let mode_point = ioa_of(&profile, "mode")?;
     let limit_ioa = ioa_of(&profile, &format!("p_limit_kw[{port}]"))?;
@@ -298,7 +353,7 @@ fn microgrid_port_limit_holds(s: &mut Session, pics: &Pics) -> Verdict {
 
 /// The energy-router profile's cases.
 /// Reads the flows until `holds` accepts them (at most t1); the flows last read and whether they held.
-fn flows_until(
+pub(super) fn flows_until(
     s: &mut Session,
     common: u16,
     holds: impl Fn(&Reported) -> bool,
@@ -447,6 +502,9 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
             run: modes_direct_the_flows,
         },
     ]
+    .into_iter()
+    .chain(super::router_under_load::cases())
+    .collect()
 }
 
 #[cfg(test)]

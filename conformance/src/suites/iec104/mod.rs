@@ -6,6 +6,7 @@ mod asdus;
 mod controlling;
 mod energy_router;
 mod outstation;
+mod router_under_load;
 pub mod session;
 mod timers;
 
