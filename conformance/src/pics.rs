@@ -42,6 +42,8 @@ pub struct ModbusPics {
     pub follow: Option<FollowPics>,
     /// A volt-var curve (SunSpec 705) the runner writes, adopts and checks the reactive power against.
     pub volt_var: Option<VoltVarPics>,
+    /// A frequency-droop control (SunSpec 711) the runner writes and adopts.
+    pub freq_droop: Option<FreqDroopPics>,
     /// `modbus-device`: the holding registers it serves, first and last address (inclusive).
     pub holding_registers: Option<[u16; 2]>,
     /// `modbus-device`: the input registers it serves, first and last address.
@@ -67,6 +69,22 @@ pub struct VoltVarPics {
     /// Its points: voltage in % of nominal, reactive power in % of the `dept_ref` quantity, voltages rising.
     pub points: Vec<(f64, f64)>,
     /// How long adoption and the response may take, seconds.
+    pub within_s: f64,
+}
+
+/// A frequency-droop control to adopt (SunSpec model 711, IEEE 1547-2018 clause 6.5.2.7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreqDroopPics {
+    /// The control's index (from 1; 1 is the active control, so 2 or more) to write and adopt.
+    pub control: u16,
+    /// Over- and under-frequency deadbands, Hz (`DbOf`, `DbUf`).
+    pub deadband_hz: [f64; 2],
+    /// Over- and under-frequency droops, per unit (`KOf`, `KUf`).
+    pub droop: [f64; 2],
+    /// Open-loop response time, seconds (`RspTms`).
+    pub response_s: f64,
+    /// How long an adoption may take, seconds.
     pub within_s: f64,
 }
 

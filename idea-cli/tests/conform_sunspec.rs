@@ -37,7 +37,7 @@ fn the_reference_meter_passes_every_applicable_case() {
     assert!(ok);
     let (code, verdicts, out) = run(&address, &template, &temp_dir("meter"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 17);
+    assert_eq!(verdicts.len(), 18);
     for (id, verdict) in &verdicts {
         // The template declares no writable point, reversion timer, limits or followed setpoint.
         let expected = if matches!(
@@ -47,6 +47,7 @@ fn the_reference_meter_passes_every_applicable_case() {
                 | "sunspec/write/3N"
                 | "sunspec/idea/1"
                 | "sunspec/705/1"
+                | "sunspec/711/1"
         ) {
             "not-applicable"
         } else {
@@ -194,7 +195,7 @@ fn a_pymodbus_sunspec_server_is_certified() {
         let expected = match id.as_str() {
             "sunspec/modbus-7/3N" => "pass-with-remarks",
             "sunspec/write/1" | "sunspec/rvrt/1" | "sunspec/write/3N" | "sunspec/idea/1"
-            | "sunspec/705/1" => "not-applicable",
+            | "sunspec/705/1" | "sunspec/711/1" => "not-applicable",
             "sunspec/write/2N" => "fail",
             _ => "pass",
         };
@@ -250,5 +251,18 @@ fn a_volt_var_curve_adopted_is_applied() {
          [modbus.volt_var]\ncurve = 2\ndept_ref = 1\n\
          points = [[90.0, 40.0], [99.0, 20.0], [101.0, 20.0], [110.0, 0.0]]\nwithin_s = 15.0\n",
         "sunspec/705/1",
+    );
+}
+
+/// A frequency-droop control (SunSpec 711) written into the DER's second control and adopted becomes the
+/// active control, and a control beyond NCtl fails its adoption; a DER whose writes are dropped never adopts.
+#[test]
+fn a_frequency_droop_control_adopted_becomes_active() {
+    der_case_passes_and_a_dropped_write_fails_it(
+        "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference DER\"\nversion = \"0.1.0\"\n\
+         [modbus]\nunit = 1\nbase = 40000\n\
+         [modbus.freq_droop]\ncontrol = 2\ndeadband_hz = [0.2, 0.15]\ndroop = [0.04, 0.03]\n\
+         response_s = 3.0\nwithin_s = 5.0\n",
+        "sunspec/711/1",
     );
 }

@@ -120,6 +120,48 @@ fn every_profile_scans_with_its_models_and_values() {
     );
 }
 
+/// SunSpec 7xx adoption on the DER: a control written into the second slot of 711 and requested becomes the
+/// active one (result 1); a control the DER does not have fails (result 2) and changes nothing; the active
+/// curve or control is never written directly (exception 2).
+#[test]
+fn the_der_adopts_controls_and_keeps_its_active_ones_read_only() {
+    let mut der = device("modbus-der");
+    assert!(matches!(
+        write_scaled(&mut der, "711.Ctl[1].DbOf", 0.2),
+        Response::WriteMultipleRegisters { .. }
+    ));
+    assert!(matches!(
+        write_scaled(&mut der, "711.Ctl[1].KOf", 0.04),
+        Response::WriteMultipleRegisters { .. }
+    ));
+    assert_eq!(point(&mut der, "711.Ctl[0].DbOf"), 0.036);
+    assert!(matches!(
+        write_scaled(&mut der, "711.AdptCtlReq", 2.0),
+        Response::WriteMultipleRegisters { .. }
+    ));
+    assert_eq!(point(&mut der, "711.AdptCtlRslt"), 1.0);
+    assert_eq!(point(&mut der, "711.AdptCtlReq"), 0.0);
+    assert_eq!(point(&mut der, "711.Ctl[0].DbOf"), 0.2);
+    assert_eq!(point(&mut der, "711.Ctl[0].KOf"), 0.04);
+    // NCtl is 2: control 3 does not exist.
+    assert!(matches!(
+        write_scaled(&mut der, "711.AdptCtlReq", 3.0),
+        Response::WriteMultipleRegisters { .. }
+    ));
+    assert_eq!(point(&mut der, "711.AdptCtlRslt"), 2.0);
+    assert_eq!(point(&mut der, "711.Ctl[0].DbOf"), 0.2);
+    for active in ["711.Ctl[0].DbOf", "705.Crv[0].Pt[0].V"] {
+        match write_scaled(&mut der, active, 100.0) {
+            Response::Exception {
+                function: 16,
+                code: ExceptionCode::IllegalDataAddress,
+            } => {}
+            other => panic!("{active}: {other:?}"),
+        }
+    }
+    assert_eq!(point(&mut der, "711.Ctl[0].DbOf"), 0.2);
+}
+
 #[test]
 fn setpoints_move_measurements_within_limits() {
     let mut port = device("modbus-port");

@@ -156,32 +156,29 @@ impl SimulatedDevice {
             names.push(i.into.clone());
         }
         for c in &p.curve_adoption {
-            names.extend([
-                c.request.clone(),
-                c.result.clone(),
-                c.curves.clone(),
-                c.point_slots.clone(),
-            ]);
+            names.extend([c.request.clone(), c.result.clone(), c.curves.clone()]);
+            names.extend(c.point_slots.clone());
         }
         names
     }
 
-    /// Curve adoption: a requested curve (from 1) copied into the active one (the first), the result reported
-    /// and the request cleared.
+    /// Curve or control adoption: a requested curve (from 1) copied into the active one (the first), the
+    /// result reported and the request cleared.
     fn adopt_curve(&mut self, c: &super::profile::CurveAdoption) {
         let value = |sim: &SimulatedDevice, path: &str| sim.scaled(path).ok().flatten();
         let request = value(self, &c.request).unwrap_or(0.0);
         if request == 0.0 {
             return;
         }
-        let slots = whole(value(self, &c.point_slots));
+        let slots = c.point_slots.as_ref().map_or(0, |n| whole(value(self, n)));
         let asked = whole(Some(request));
         let curves = whole(value(self, &c.curves));
         let result = if (2..=curves).contains(&asked) {
             let from = asked.saturating_sub(1);
-            let curve = |k: usize, name: &str| format!("{}.Crv[{k}].{name}", c.model);
+            let group = &c.group;
+            let curve = |k: usize, name: &str| format!("{}.{group}[{k}].{name}", c.model);
             let slot =
-                |k: usize, i: usize, name: &str| format!("{}.Crv[{k}].Pt[{i}].{name}", c.model);
+                |k: usize, i: usize, name: &str| format!("{}.{group}[{k}].Pt[{i}].{name}", c.model);
             let mut copies: Vec<(String, String)> = c
                 .curve_points
                 .iter()
@@ -332,6 +329,15 @@ impl SimulatedDevice {
                     continue;
                 }
                 if point.def.access != Access::ReadWrite {
+                    return Err(ExceptionCode::IllegalDataAddress);
+                }
+                // The active curve or control changes by adoption only (SunSpec 7xx: `ReadOnly` 1).
+                if self
+                    .profile
+                    .curve_adoption
+                    .iter()
+                    .any(|c| c.model == model.id() && path.starts_with(&format!("{}[0].", c.group)))
+                {
                     return Err(ExceptionCode::IllegalDataAddress);
                 }
                 let value = point.value();

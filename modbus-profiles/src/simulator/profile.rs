@@ -109,27 +109,36 @@ pub struct Reversion {
     pub state: Option<(String, f64)>,
 }
 
-/// Curve adoption in the SunSpec 7xx style (volt-var, model 705): the first curve of the model is the active
-/// one (read-only to clients); writing a curve's index (from 1) to the adoption request copies that curve into
-/// the active one and reports the result. What follows the active curve is the device's physics (the grid
-/// model's DER in `idea-sim`), not the register map.
+/// Curve or control adoption in the SunSpec 7xx style (volt-var 705's curves, frequency-droop 711's controls):
+/// the first curve or control of the model is the active one (read-only to clients); writing another's index
+/// (from 1) to the adoption request copies it into the active one and reports the result. What follows the
+/// active curve is the device's physics (the grid model's DER in `idea-sim`), not the register map.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CurveAdoption {
     /// The model, `705`.
     pub model: u16,
+    /// The repeating group of curves or controls: `"Crv"` (the default) or `"Ctl"` (711).
+    #[serde(default = "curve_group")]
+    pub group: String,
     /// The adoption request, `"705.AdptCrvReq"`.
     pub request: String,
     /// The adoption result, `"705.AdptCrvRslt"` (1 completed, 2 failed).
     pub result: String,
     /// The number of curves, `"705.NCrv"`.
     pub curves: String,
-    /// The number of point slots of a curve, `"705.NPt"`.
-    pub point_slots: String,
+    /// The number of point slots of a curve, `"705.NPt"` (none for 711's controls).
+    #[serde(default)]
+    pub point_slots: Option<String>,
     /// A curve's own points copied on adoption (`["ActPt", "DeptRef", "Pri", "VRef", "RspTms"]`).
     pub curve_points: Vec<String>,
     /// The points of each of a curve's point slots copied on adoption (`["V", "Var"]`).
+    #[serde(default)]
     pub slot_points: Vec<String>,
+}
+
+fn curve_group() -> String {
+    "Crv".to_owned()
 }
 
 /// A quantity integrated over time into another (a battery's state of charge).

@@ -2,6 +2,7 @@
 //! Information Model Specification; Modbus Application Protocol v1.1b3 clause 7 exceptions); the runner is the
 //! client.
 
+use super::adoption;
 use super::session::{Answer, Session};
 use crate::case::{Applicability, Maturity, TestCase};
 use crate::pics::{ModbusPics, Pics};
@@ -12,7 +13,7 @@ use modbus_profiles::sunspec::{Catalog, Device, PointType, ReadFailure, Scanner,
 const IOT_05: &str = "IOT-05";
 const IOT_02: &str = "IOT-02";
 
-fn m(pics: &Pics) -> ModbusPics {
+pub(super) fn m(pics: &Pics) -> ModbusPics {
     pics.modbus.clone().unwrap_or_default()
 }
 
@@ -21,7 +22,7 @@ fn always(_: &Pics) -> Applicability {
 }
 
 /// Discovers the device's models over the session; the verdict when discovery cannot complete.
-fn scan(s: &mut Session) -> Result<Device, Verdict> {
+pub(super) fn scan(s: &mut Session) -> Result<Device, Verdict> {
     let catalog = Catalog::builtin().map_err(|e| Verdict::Error(e.to_string()))?;
     let mut scanner = Scanner::new(catalog);
     while let Some(read) = scanner.poll_read() {
@@ -506,7 +507,7 @@ fn reread(
 }
 
 /// Writes the scaled `value` to `model`'s `path` over the session.
-fn write_scaled(
+pub(super) fn write_scaled(
     s: &mut Session,
     device: &mut Device,
     model: u16,
@@ -601,7 +602,7 @@ fn setpoint_reverts(s: &mut Session, pics: &Pics) -> Verdict {
 }
 
 /// Reads `model`'s `path` afresh: its registers only.
-fn read_point(
+pub(super) fn read_point(
     s: &mut Session,
     device: &mut Device,
     model: u16,
@@ -736,33 +737,6 @@ fn write_curve(
     Ok(())
 }
 
-/// Adopts curve `number` (from 1) and waits for the adoption to complete; the verdict when it does not.
-fn adopt_curve(
-    s: &mut Session,
-    device: &mut Device,
-    number: u16,
-    within: std::time::Duration,
-) -> Result<(), Verdict> {
-    write_scaled(s, device, 705, "AdptCrvReq", f64::from(number))?;
-    let since = std::time::Instant::now();
-    loop {
-        match read_point(s, device, 705, "AdptCrvRslt")? {
-            Some(1.0) => return Ok(()),
-            Some(2.0) => {
-                return Err(Verdict::Fail(format!(
-                    "the adoption of curve {number} failed (AdptCrvRslt 2)"
-                )));
-            }
-            _ if since.elapsed() >= within => {
-                return Err(Verdict::Fail(format!(
-                    "the adoption of curve {number} did not complete within {within:?}"
-                )));
-            }
-            _ => std::thread::sleep(std::time::Duration::from_millis(200)),
-        }
-    }
-}
-
 /// The active volt-var curve's reference and points as the device holds them.
 fn active_curve(device: &Device) -> (u16, Vec<(f64, f64)>) {
     let Some(model) = device.model(705) else {
@@ -819,7 +793,7 @@ fn volt_var_applied(s: &mut Session, pics: &Pics) -> Verdict {
     let outcome = (|| -> Result<Verdict, Verdict> {
         write_curve(s, &mut device, index, (vv.dept_ref, &vv.points))?;
         write_scaled(s, &mut device, 705, "Ena", 1.0)?;
-        adopt_curve(s, &mut device, vv.curve, within)?;
+        adoption::adopt(s, &mut device, &adoption::VOLT_VAR, vv.curve, within)?;
         let since = std::time::Instant::now();
         loop {
             let voltage = read_point(s, &mut device, 701, "LNV")?;
@@ -853,7 +827,7 @@ fn volt_var_applied(s: &mut Session, pics: &Pics) -> Verdict {
     // Put back the curve that was active.
     if !original.1.is_empty() {
         let _ = write_curve(s, &mut device, index, (original.0, &original.1))
-            .and_then(|()| adopt_curve(s, &mut device, vv.curve, within));
+            .and_then(|()| adoption::adopt(s, &mut device, &adoption::VOLT_VAR, vv.curve, within));
     }
     outcome.unwrap_or_else(|v| v)
 }
@@ -1097,5 +1071,6 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
             },
             run: volt_var_applied,
         },
+        super::freq_droop::case(),
     ]
 }

@@ -1,7 +1,9 @@
 //! The Modbus/SunSpec suite `sunspec`: the device under test is a Modbus TCP server with a SunSpec map (a
 //! meter, an energy hub, a port); the runner is the client.
 
+mod adoption;
 pub(crate) mod cases;
+mod freq_droop;
 pub mod session;
 
 use super::{CaseSuite, SuiteSession};
