@@ -45,7 +45,7 @@ fn the_reference_hub_passes_every_applicable_case() {
     let dir = common::scratch_dir("conform-modbus", "hub");
     let (code, verdicts, out) = run(&address, &template(), &dir, &[]);
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 11, "{out}");
+    assert_eq!(verdicts.len(), 12, "{out}");
     for (id, verdict) in &verdicts {
         // The hub has no coils and no discrete inputs.
         let expected = if matches!(id.as_str(), "modbus-device/6.1/1" | "modbus-device/6.2/1") {
@@ -80,6 +80,26 @@ fn each_modbus_frame_fault_fails_its_case() {
     }
 }
 
+/// What the PICS claims about the device is checked against what it says about itself: a PICS naming another
+/// vendor and version fails `6.21/2` (and only it), the identification itself still passing.
+#[test]
+fn a_pics_claiming_another_identity_fails() {
+    let (_hub, address) = serve("modbus-hub", &[]);
+    let dir = common::scratch_dir("conform-modbus", "claims");
+    let pics = template()
+        .replace("vendor = \"IDEA SDK\"", "vendor = \"Someone Else\"")
+        .replace("version = \"0.1.0\"", "version = \"9.9\"");
+    let (code, verdicts, out) = run(&address, &pics, &dir, &["--only", "modbus-device/6.21"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(verdicts["modbus-device/6.21/1"], "pass", "{out}");
+    assert_eq!(verdicts["modbus-device/6.21/2"], "fail", "{out}");
+    assert!(
+        out.contains("the PICS declares vendor \"Someone Else\", the device reports \"IDEA SDK\"")
+            && out.contains("the PICS declares version \"9.9\", the device reports \"0.1.0\""),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_pymodbus_server_is_certified() {
     let Some(python) = python::python("idea conform modbus-device against a pymodbus server")
@@ -110,7 +130,7 @@ fn a_pymodbus_server_is_certified() {
     assert_eq!(code, Some(0), "{out}");
     for (id, verdict) in &verdicts {
         let expected = match id.as_str() {
-            "modbus-device/6.21/1" => "not-applicable",
+            "modbus-device/6.21/1" | "modbus-device/6.21/2" => "not-applicable",
             // pymodbus refuses a malformed quantity with exception 1, not 3: its deviation, a remark.
             "modbus-device/6.3/3N" => "pass-with-remarks",
             _ => "pass",

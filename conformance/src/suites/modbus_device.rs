@@ -286,26 +286,84 @@ fn write_multiple_registers(s: &mut Session, pics: &Pics) -> Verdict {
 }
 
 fn identification(s: &mut Session, _: &Pics) -> Verdict {
+    let objects = match identification_objects(s) {
+        Ok(o) => o,
+        Err(v) => return v,
+    };
+    let missing: Vec<u8> = (0..=2u8)
+        .filter(|id| !objects.iter().any(|(i, v)| i == id && !v.is_empty()))
+        .collect();
+    if missing.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "the basic identification lacks objects {missing:?} (0 vendor, 1 product code, 2 revision)"
+        ))
+    }
+}
+
+/// The basic identification objects the device reports (0 vendor, 1 product code, 2 revision), by ID.
+fn identification_objects(s: &mut Session) -> Result<Vec<(u8, String)>, Verdict> {
     match s.request(Request::ReadDeviceIdentification {
         code: 1,
         object_id: 0,
     }) {
-        Answer::Response(Response::ReadDeviceIdentification { objects, .. }) => {
-            let missing: Vec<u8> = (0..=2u8)
-                .filter(|id| !objects.iter().any(|o| o.id == *id && !o.value.is_empty()))
-                .collect();
-            if missing.is_empty() {
-                Verdict::Pass
-            } else {
-                Verdict::Fail(format!(
-                    "the basic identification lacks objects {missing:?} (0 vendor, 1 product code, 2 revision)"
-                ))
-            }
-        }
-        Answer::Timeout => Verdict::Inconclusive(format!("no answer within {:?}", s.timeout)),
-        other => Verdict::Fail(format!(
+        Answer::Response(Response::ReadDeviceIdentification { objects, .. }) => Ok(objects
+            .iter()
+            .map(|o| (o.id, String::from_utf8_lossy(&o.value).trim().to_owned()))
+            .collect()),
+        Answer::Timeout => Err(Verdict::Inconclusive(format!(
+            "no answer within {:?}",
+            s.timeout
+        ))),
+        other => Err(Verdict::Fail(format!(
             "Read Device Identification (43/14, basic) was answered {other:?}"
-        )),
+        ))),
+    }
+}
+
+/// The PICS' claims against what the device reports about itself: its vendor (object 0) and its revision
+/// (object 2) are the PICS' `vendor` and `version`.
+fn identification_matches_the_pics(s: &mut Session, pics: &Pics) -> Verdict {
+    let objects = match identification_objects(s) {
+        Ok(o) => o,
+        Err(v) => return v,
+    };
+    let reported = |id: u8| {
+        objects
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut wrong = Vec::new();
+    for (id, what, claimed) in [
+        (0u8, "vendor", pics.device.vendor.trim()),
+        (2, "version", pics.device.version.trim()),
+    ] {
+        match reported(id) {
+            Some(value) if value == claimed => {}
+            Some(value) => wrong.push(format!(
+                "the PICS declares {what} {claimed:?}, the device reports {value:?} (object {id})"
+            )),
+            None => wrong.push(format!(
+                "the PICS declares {what} {claimed:?}, the device reports no object {id}"
+            )),
+        }
+    }
+    if wrong.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(wrong.join("; "))
+    }
+}
+
+fn identification_declared(pics: &Pics) -> Applicability {
+    match m(pics).device_identification {
+        Some(true) => Applicability::Applies,
+        Some(false) => {
+            Applicability::NotApplicable("the PICS declares no device identification".into())
+        }
+        None => Applicability::Undeclared("device identification".into()),
     }
 }
 
@@ -410,14 +468,17 @@ fn cases() -> Vec<TestCase<Session>> {
             requirements: &[IOT_05],
             clause: "Modbus Application Protocol v1.1b3 clause 6.21",
             maturity: stable,
-            applies: |pics| match m(pics).device_identification {
-                Some(true) => Applicability::Applies,
-                Some(false) => Applicability::NotApplicable(
-                    "the PICS declares no device identification".into(),
-                ),
-                None => Applicability::Undeclared("device identification".into()),
-            },
+            applies: identification_declared,
             run: identification,
+        },
+        TestCase {
+            id: "modbus-device/6.21/2",
+            title: "The vendor and revision the device identifies itself with are those its PICS declares",
+            requirements: &[IOT_05],
+            clause: "Modbus Application Protocol v1.1b3 clause 6.21",
+            maturity: stable,
+            applies: identification_declared,
+            run: identification_matches_the_pics,
         },
         TestCase {
             id: "modbus-device/7/1N",
