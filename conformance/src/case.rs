@@ -1,8 +1,10 @@
 //! Test cases: a stable ID, the requirements and protocol clause they check, maturity, and the code that runs.
 
+use crate::catalogue::Catalogue;
 use crate::pics::Pics;
 use crate::verdict::Verdict;
 use serde::Serialize;
+use std::sync::OnceLock;
 
 /// How settled the requirement a case checks is: the IDEA standard is a draft.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,10 +61,25 @@ pub struct CaseInfo {
     pub title: String,
     /// The requirement IDs it checks.
     pub requirements: Vec<String>,
+    /// Each of those requirements quoted from the catalogue (`idea requirements`), in the same order.
+    pub quoted: Vec<String>,
     /// The protocol clause.
     pub clause: String,
     /// Its maturity.
     pub maturity: Maturity,
+}
+
+/// The catalogue's text of requirement `id` (the catalogue's tests see that every case's IDs are in it).
+fn quote(id: &str) -> String {
+    static CATALOGUE: OnceLock<Option<Catalogue>> = OnceLock::new();
+    CATALOGUE
+        .get_or_init(|| Catalogue::builtin().ok())
+        .as_ref()
+        .and_then(|c| c.get(id))
+        .map_or_else(
+            || format!("{id}: not in the requirement catalogue"),
+            |r| r.text.clone(),
+        )
 }
 
 impl<S> From<&TestCase<S>> for CaseInfo {
@@ -71,6 +88,7 @@ impl<S> From<&TestCase<S>> for CaseInfo {
             id: case.id.to_owned(),
             title: case.title.to_owned(),
             requirements: case.requirements.iter().map(|r| (*r).to_owned()).collect(),
+            quoted: case.requirements.iter().map(|r| quote(r)).collect(),
             clause: case.clause.to_owned(),
             maturity: case.maturity,
         }

@@ -23,3 +23,32 @@ pub fn cases_by_requirement() -> BTreeMap<String, Vec<String>> {
     add(&crate::suites::modbus_device::modbus_device(), &mut map);
     map
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::case::CaseInfo;
+
+    /// Every requirement a case names is in the catalogue, and the case quotes its text.
+    #[test]
+    fn every_case_quotes_requirements_the_catalogue_has() {
+        let catalogue = crate::Catalogue::builtin().unwrap();
+        let by_requirement = cases_by_requirement();
+        for id in by_requirement.keys() {
+            assert!(
+                catalogue.get(id).is_some(),
+                "{id}: {:?}",
+                by_requirement[id]
+            );
+        }
+        let suite = crate::suites::iec104::Outstation::new();
+        for case in crate::Suite::cases(&suite) {
+            let info = CaseInfo::from(case);
+            assert_eq!(info.quoted.len(), info.requirements.len());
+            for (id, text) in info.requirements.iter().zip(&info.quoted) {
+                assert_eq!(text, &catalogue.get(id).unwrap().text, "{}", info.id);
+            }
+        }
+    }
+}

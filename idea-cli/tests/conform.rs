@@ -130,6 +130,23 @@ fn the_reference_router_passes_every_applicable_case() {
         "{summaries:?}"
     );
     assert_eq!(gi["requirements"], serde_json::json!(["NG-R6", "IOT-02"]));
+    // Each requirement quoted, as `idea requirements` has it.
+    assert!(
+        gi["quoted"][0]
+            .as_str()
+            .unwrap()
+            .contains("IEC 60870-5-104"),
+        "{}",
+        gi["quoted"]
+    );
+    assert!(
+        gi["quoted"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("Interoperability of agents"),
+        "{}",
+        gi["quoted"]
+    );
     // Only and skip select by ID prefix.
     let (code, verdicts, out) = {
         let (code, _, _) = idea_code(&[
@@ -635,7 +652,9 @@ fn the_html_report_shows_the_run_in_a_browser() {
     );
     assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
     assert!(
-        dom.contains("iec104-outstation/7.4.5/1") && dom.contains("NG-R6, IOT-02"),
+        dom.contains("iec104-outstation/7.4.5/1")
+            && dom.contains("<b>IOT-02</b> Interoperability of agents with electrical units")
+            && dom.contains(">IOT-02</abbr>"),
         "{dom}"
     );
     // Filtered by the address: only the not-applicable cases stay visible.

@@ -128,7 +128,7 @@ pub fn html(report: &Report) -> String {
             escape(&r.case.id),
             escape(&r.case.title),
             annotation(r),
-            escape(&r.case.requirements.join(", ")),
+            requirements(&r.case),
             escape(&r.case.clause),
             r.duration_ms
         );
@@ -144,8 +144,9 @@ pub fn html(report: &Report) -> String {
             }
             let _ = writeln!(
                 out,
-                "<tr class=\"trace\" id=\"case-{i}-trace\"><td colspan=\"5\"><details><summary>trace ({} units)</summary><pre>{}</pre></details></td></tr>",
+                "<tr class=\"trace\" id=\"case-{i}-trace\"><td colspan=\"5\"><details><summary>trace ({} units)</summary>{}<pre>{}</pre></details></td></tr>",
                 r.trace.len(),
+                quotes(&r.case),
                 escape(&trace)
             );
         }
@@ -155,4 +156,25 @@ pub fn html(report: &Report) -> String {
         "</tbody></table>\n<script>{SCRIPT}</script>\n</body></html>\n"
     );
     out
+}
+
+/// The requirement IDs, each with its text as a tooltip.
+fn requirements(case: &crate::case::CaseInfo) -> String {
+    case.requirements
+        .iter()
+        .zip(&case.quoted)
+        .map(|(id, text)| format!("<abbr title=\"{}\">{}</abbr>", escape(text), escape(id)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The requirements quoted, above the trace.
+fn quotes(case: &crate::case::CaseInfo) -> String {
+    let items: String = case
+        .requirements
+        .iter()
+        .zip(&case.quoted)
+        .map(|(id, text)| format!("<li><b>{}</b> {}</li>", escape(id), escape(text)))
+        .collect();
+    format!("<ul class=\"quotes\">{items}</ul>")
 }
