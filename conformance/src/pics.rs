@@ -56,6 +56,8 @@ pub struct ModbusPics {
     pub write_register: Option<RegisterValue>,
     /// `modbus-device`: whether it answers Read Device Identification (function 43/14).
     pub device_identification: Option<bool>,
+    /// `modbus-device`: the function codes it implements (1–6, 15, 16, 23, 43, …).
+    pub functions: Option<Vec<u8>>,
 }
 
 /// A volt-var curve to adopt (SunSpec model 705).

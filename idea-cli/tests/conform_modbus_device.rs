@@ -45,7 +45,7 @@ fn the_reference_hub_passes_every_applicable_case() {
     let dir = common::scratch_dir("conform-modbus", "hub");
     let (code, verdicts, out) = run(&address, &template(), &dir, &[]);
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 12, "{out}");
+    assert_eq!(verdicts.len(), 13, "{out}");
     for (id, verdict) in &verdicts {
         // The hub has no coils and no discrete inputs.
         let expected = if matches!(id.as_str(), "modbus-device/6.1/1" | "modbus-device/6.2/1") {
@@ -71,6 +71,8 @@ fn each_modbus_frame_fault_fails_its_case() {
         ("unit-id-mismatch", "modbus-device/6.3/1"),
         ("protocol-id-nonzero", "modbus-device/6.3/1"),
         ("identification-missing", "modbus-device/6.21/1"),
+        // The template declares function 43: the device refuses it as an illegal function.
+        ("identification-missing", "modbus-device/6/1"),
     ] {
         let (_hub, address) = serve("modbus-hub", &["--fault", fault]);
         let dir = common::scratch_dir("conform-modbus", fault);
@@ -123,6 +125,7 @@ fn a_pymodbus_server_is_certified() {
         "[device]\nvendor = \"pymodbus\"\nmodel = \"server\"\nversion = \"3.16.1\"\n[modbus]\nunit = 1\n\
          holding_registers = [40000, {last}]\ninput_registers = [0, 99]\ncoils = [0, 99]\n\
          discrete_inputs = [0, 99]\ndevice_identification = false\n\
+         functions = [1, 2, 3, 4, 5, 6, 15, 16, 23]\n\
          [modbus.write_register]\naddress = 40005\nvalue = 16706\n"
     );
     let dir = common::scratch_dir("conform-modbus", "pymodbus");

@@ -2,6 +2,7 @@
 
 pub mod iec104;
 pub mod modbus_device;
+mod modbus_functions;
 pub mod sunspec;
 
 use crate::Error;

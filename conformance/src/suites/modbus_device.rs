@@ -480,6 +480,7 @@ fn cases() -> Vec<TestCase<Session>> {
             applies: identification_declared,
             run: identification_matches_the_pics,
         },
+        super::modbus_functions::case(),
         TestCase {
             id: "modbus-device/7/1N",
             title: "A function no device has is refused with exception 1",
