@@ -245,10 +245,36 @@ pub struct Iec104Pics {
 impl Pics {
     /// Reads a PICS from TOML; `source` names it in errors.
     pub fn from_toml(source: &str, text: &str) -> Result<Pics, Error> {
-        toml::from_str(text).map_err(|e| Error::Pics {
+        let pics: Pics = toml::from_str(text).map_err(|e| Error::Pics {
             file: source.to_owned(),
             reason: e.to_string(),
-        })
+        })?;
+        pics.check_type_names().map_err(|reason| Error::Pics {
+            file: source.to_owned(),
+            reason,
+        })?;
+        Ok(pics)
+    }
+
+    /// The IEC 104 type names are the standard's (IEC 60870-5-101 clause 7.2.1: `M_ME_NC_1`, `C_SC_NA_1`, …).
+    fn check_type_names(&self) -> Result<(), String> {
+        let Some(station) = &self.iec104 else {
+            return Ok(());
+        };
+        for (item, names) in [
+            ("monitor_types", &station.monitor_types),
+            ("command_types", &station.command_types),
+        ] {
+            for name in names.iter().flatten() {
+                if iec104::type_by_name(name).is_none() {
+                    return Err(format!(
+                        "iec104.{item}: {name:?} is not a type identification of IEC 60870-5-101/104 \
+                         (names such as M_ME_NC_1, C_SC_NA_1)"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -275,6 +301,21 @@ mod tests {
         let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
         suite.check_pics(&pics).unwrap();
         assert_eq!(pics.iec104.unwrap().sends_station_interrogation, Some(true));
+    }
+
+    #[test]
+    fn an_unknown_type_name_is_refused_by_name() {
+        let e = Pics::from_toml(
+            "x.toml",
+            "[device]\nvendor = \"v\"\nmodel = \"m\"\nversion = \"1\"\n[iec104]\n\
+             monitor_types = [\"M_ME_NC_1\", \"M_ME_XX_1\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("iec104.monitor_types: \"M_ME_XX_1\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -88,7 +88,7 @@ fn the_reference_router_passes_every_applicable_case() {
     let pics = pics_file(&dir, "pics.toml", &bench_template());
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(verdicts.len(), 31, "{out}");
+    assert_eq!(verdicts.len(), 33, "{out}");
     for (id, verdict) in &verdicts {
         // The template declares no counter interrogation.
         let expected = if matches!(id.as_str(), "iec104-outstation/7.4.8/1") {
@@ -102,7 +102,7 @@ fn the_reference_router_passes_every_applicable_case() {
     // JUnit XML with the requirement IDs as properties.
     let junit = std::fs::read_to_string(dir.join("reports/report.junit.xml")).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"31\" failures=\"0\""),
+        junit.contains("<testsuite name=\"iec104-outstation\" tests=\"33\" failures=\"0\""),
         "{junit}"
     );
     assert!(junit.contains("<property name=\"requirement\" value=\"NG-R6\"/>"));
@@ -214,7 +214,9 @@ fn lib60870_passes_with_its_deviations_as_remarks() {
          [iec104]\ncommon_address = 1\nt1_s = 4\nt2_s = 2\nt3_s = 3\nstation_interrogation = true\n\
          clock_synchronisation = true\nselect_before_operate = false\nselect_point = 5001\n\
          select_timeout_s = 3\nmeasured_point = 1001\n\
-         setpoint_point = 3001\nsetpoint_value = 1.5\n",
+         setpoint_point = 3001\nsetpoint_value = 1.5\n\
+         monitor_types = [\"M_SP_NA_1\", \"M_ME_NC_1\"]\n\
+         command_types = [\"C_SC_NA_1\", \"C_SE_NC_1\", \"C_IC_NA_1\", \"C_CS_NA_1\"]\n",
     );
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     drop(child.stdin.take());
@@ -225,9 +227,12 @@ fn lib60870_passes_with_its_deviations_as_remarks() {
         "iec104-outstation/7.2.4/1N",
         "iec104-outstation/7.2.1/1N",
         "iec104-outstation/7.2.5/1N",
+        // Its declared command types refused for the absent object with COT 7, not 47.
+        "iec104-outstation/7.2.5/2N",
     ] {
         assert_eq!(verdicts[id], "pass-with-remarks", "{id}: {out}");
     }
+    assert_eq!(verdicts["iec104-outstation/7.2.1/2"], "pass", "{out}");
     // An execution after lib60870's select timeout is refused, or — as often, by a race of its own — ends the
     // connection instead (a remark): never taken.
     let late = verdicts["iec104-outstation/7.4.2/4N"].as_str();
@@ -312,7 +317,8 @@ fn a_station_that_confirms_everything_fails_the_negative_cases() {
         "pics.toml",
         "[device]\nvendor = \"test\"\nmodel = \"yes-man\"\nversion = \"1\"\n\
          [iec104]\ncommon_address = 1\nt1_s = 1\nt2_s = 0.5\nstation_interrogation = true\n\
-         clock_synchronisation = true\nselect_before_operate = true\nsetpoint_point = 5101\n",
+         clock_synchronisation = true\nselect_before_operate = true\nsetpoint_point = 5101\n\
+         command_types = [\"C_SE_NC_1\"]\n",
     );
     let (code, verdicts, out) = conform(&address, &pics, &dir.join("reports"));
     assert_eq!(code, Some(1), "{out}");
@@ -326,6 +332,7 @@ fn a_station_that_confirms_everything_fails_the_negative_cases() {
         ("iec104-outstation/7.2.3/1N", "fail"),
         ("iec104-outstation/7.2.5/1N", "fail"),
         ("iec104-outstation/7.4.2/2N", "fail"),
+        ("iec104-outstation/7.2.5/2N", "fail"),
         ("iec104-outstation/7.4.5/1", "inconclusive"),
     ] {
         assert_eq!(verdicts[id], expected, "{id}: {out}");
@@ -517,6 +524,34 @@ fn a_router_that_never_holds_back_its_export_fails_the_cases_under_load() {
     }
 }
 
+/// The PICS' types are claims the station is checked against: a PICS that leaves out a type the station
+/// reports fails `7.2.1/2`; a declared type the station interrogation does not show is a remark.
+#[test]
+fn a_pics_leaving_out_a_reported_type_fails() {
+    let (_router, address) = serve("iec104-router", &SHORT_TIMERS);
+    let dir = temp_dir("types");
+    let template = short_template();
+    let claims = template.replace(
+        "monitor_types = [\"M_SP_NA_1\", \"M_ME_NB_1\", \"M_ME_NC_1\"]",
+        "monitor_types = [\"M_ME_NB_1\", \"M_ME_NC_1\", \"M_IT_NA_1\"]",
+    );
+    assert_ne!(claims, template);
+    let pics = pics_file(&dir, "pics.toml", &claims);
+    let (code, verdicts, out) = common::conform_run_with(
+        "iec104-outstation",
+        &address,
+        &pics,
+        &dir.join("reports"),
+        &["--only", "iec104-outstation/7.2.1/2"],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(verdicts["iec104-outstation/7.2.1/2"], "fail", "{out}");
+    assert!(
+        out.contains("reported [\"M_SP_NA_1\"], which the PICS' monitor_types does not declare"),
+        "{out}"
+    );
+}
+
 #[test]
 fn executing_without_a_timely_selection_fails_the_select_cases() {
     faulty_router_fails(
@@ -645,9 +680,9 @@ fn the_html_report_shows_the_run_in_a_browser() {
     let url = format!("file://{}", page.display());
     let shown = headless(&browser, &dir.join("profile"), &["--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&shown.stdout);
-    assert!(dom.contains("<b>31</b> cases"), "{dom}");
+    assert!(dom.contains("<b>33</b> cases"), "{dom}");
     assert!(
-        dom.contains("30 pass") && dom.contains("1 not applicable"),
+        dom.contains("32 pass") && dom.contains("1 not applicable"),
         "{dom}"
     );
     assert!(dom.contains("id=\"outcome\">PASSED"), "{dom}");
@@ -665,7 +700,7 @@ fn the_html_report_shows_the_run_in_a_browser() {
     );
     let dom = String::from_utf8_lossy(&filtered.stdout);
     let rows: Vec<&str> = dom.split("<tr class=\"case\"").skip(1).collect();
-    assert_eq!(rows.len(), 31, "{dom}");
+    assert_eq!(rows.len(), 33, "{dom}");
     for row in rows {
         let visible = !row.split('>').next().unwrap().contains("hidden");
         assert_eq!(

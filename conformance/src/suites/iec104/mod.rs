@@ -4,6 +4,7 @@
 
 mod asdus;
 mod controlling;
+mod declared_types;
 mod energy_router;
 mod outstation;
 mod router_under_load;

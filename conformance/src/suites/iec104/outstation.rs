@@ -1096,6 +1096,7 @@ pub(super) fn cases() -> Vec<TestCase<Session>> {
         },
     ]
     .into_iter()
+    .chain(super::declared_types::cases())
     .chain(super::energy_router::cases())
     .collect()
 }
