@@ -463,21 +463,34 @@ fn ignoring_t1_fails_both_t1_cases() {
     );
 }
 
-#[test]
-fn a_port_limit_confirmed_but_not_applied_fails_the_limit_case() {
-    // A watchlist case: reported failed, and the run still passes (exit 0), so this runs the case alone.
-    let (_router, address) = serve(
-        "iec104-router",
-        &[&["--fault", "port-limit-ignored"][..], &SHORT_TIMERS].concat(),
-    );
-    let dir = temp_dir("port-limit-ignored");
-    let pics = pics_file(&dir, "pics.toml", &short_template());
-    let (code, verdicts, out) = common::conform_run_with(
+/// The reference router served with `serve_args`, certified with `pics` on the cases under `only`: the exit
+/// code, each case's verdict and what the run printed.
+fn router_run_only(
+    name: &str,
+    serve_args: &[&str],
+    pics: &str,
+    only: &str,
+) -> (Option<i32>, BTreeMap<String, String>, String) {
+    let (_router, address) = serve("iec104-router", serve_args);
+    let dir = temp_dir(name);
+    let pics = pics_file(&dir, "pics.toml", pics);
+    common::conform_run_with(
         "iec104-outstation",
         &address,
         &pics,
         &dir.join("reports"),
-        &["--only", "iec104-outstation/ng-r"],
+        &["--only", only],
+    )
+}
+
+#[test]
+fn a_port_limit_confirmed_but_not_applied_fails_the_limit_case() {
+    // A watchlist case: reported failed, and the run still passes (exit 0), so this runs the case alone.
+    let (code, verdicts, out) = router_run_only(
+        "port-limit-ignored",
+        &[&["--fault", "port-limit-ignored"][..], &SHORT_TIMERS].concat(),
+        &short_template(),
+        "iec104-outstation/ng-r",
     );
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(verdicts["iec104-outstation/ng-r/2"], "fail", "{out}");
@@ -490,23 +503,16 @@ fn a_port_limit_confirmed_but_not_applied_fails_the_limit_case() {
 #[test]
 fn a_router_that_never_holds_back_its_export_fails_the_cases_under_load() {
     // Watchlist cases: reported failed, and the run still passes (exit 0).
-    let (_router, address) = serve(
-        "iec104-router",
+    let (code, verdicts, out) = router_run_only(
+        "network-export-unchecked",
         &[
             &["--fault", "network-export-unchecked"][..],
             &BENCH,
             &SHORT_TIMERS,
         ]
         .concat(),
-    );
-    let dir = temp_dir("network-export-unchecked");
-    let pics = pics_file(&dir, "pics.toml", &bench_template());
-    let (code, verdicts, out) = common::conform_run_with(
-        "iec104-outstation",
-        &address,
-        &pics,
-        &dir.join("reports"),
-        &["--only", "iec104-outstation/ng-r"],
+        &bench_template(),
+        "iec104-outstation/ng-r",
     );
     assert_eq!(code, Some(0), "{out}");
     for id in ["iec104-outstation/ng-r/6", "iec104-outstation/ng-r/7"] {
@@ -528,22 +534,14 @@ fn a_router_that_never_holds_back_its_export_fails_the_cases_under_load() {
 /// reports fails `7.2.1/2`; a declared type the station interrogation does not show is a remark.
 #[test]
 fn a_pics_leaving_out_a_reported_type_fails() {
-    let (_router, address) = serve("iec104-router", &SHORT_TIMERS);
-    let dir = temp_dir("types");
     let template = short_template();
     let claims = template.replace(
         "monitor_types = [\"M_SP_NA_1\", \"M_ME_NB_1\", \"M_ME_NC_1\"]",
         "monitor_types = [\"M_ME_NB_1\", \"M_ME_NC_1\", \"M_IT_NA_1\"]",
     );
     assert_ne!(claims, template);
-    let pics = pics_file(&dir, "pics.toml", &claims);
-    let (code, verdicts, out) = common::conform_run_with(
-        "iec104-outstation",
-        &address,
-        &pics,
-        &dir.join("reports"),
-        &["--only", "iec104-outstation/7.2.1/2"],
-    );
+    let (code, verdicts, out) =
+        router_run_only("types", &SHORT_TIMERS, &claims, "iec104-outstation/7.2.1/2");
     assert_eq!(code, Some(1), "{out}");
     assert_eq!(verdicts["iec104-outstation/7.2.1/2"], "fail", "{out}");
     assert!(

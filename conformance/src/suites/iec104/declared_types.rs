@@ -5,7 +5,7 @@
 //! does not know (`7.2.5/2N`). The second sends nothing a station could act on: the object does not exist.
 
 use super::asdus::{self, cause};
-use super::outstation::{asdu_of, ca, confirmation, no_answer, p, started};
+use super::outstation::{answer_of, asdu_of, ca, confirmation, no_answer, p, started};
 use super::session::{Received, Session};
 use crate::case::{Applicability, Maturity, TestCase};
 use crate::pics::Pics;
@@ -116,14 +116,8 @@ fn probe(s: &mut Session, common: u16, id: u8, time: Cp56Time2a) -> Result<(), (
             elements,
         }]),
     };
-    s.send_asdu(asdu).map_err(|e| (true, e))?;
     let t1 = s.t1;
-    let mut seen = Vec::new();
-    match s.wait_for(
-        t1,
-        |a| matches!(a, Apdu::I { asdu, .. } if asdu.type_id == id),
-        &mut seen,
-    ) {
+    match answer_of(s, asdu).map_err(|e| (true, e))? {
         Received::Frame(Apdu::I { asdu, .. }) => match (asdu.cot.negative, asdu.cot.cause) {
             (true, cause::UNKNOWN_TYPE) => Err((
                 true,

@@ -516,19 +516,26 @@ fn group_interrogation(s: &mut Session, pics: &Pics) -> Verdict {
 }
 
 /// Sends `asdu` after STARTDT and requires a negative mirror with `expected` cause within t1.
-fn refused_with(s: &mut Session, asdu: Asdu, expected: u8, what: &str) -> Verdict {
+/// Sends `asdu` and waits (at most t1) for the station's I frame of the same type.
+pub(super) fn answer_of(s: &mut Session, asdu: Asdu) -> Result<Received, String> {
     let type_id = asdu.type_id;
+    s.send_asdu(asdu)?;
+    let mut seen = Vec::new();
+    Ok(s.wait_for(
+        s.t1,
+        |a| matches!(a, Apdu::I { asdu, .. } if asdu.type_id == type_id),
+        &mut seen,
+    ))
+}
+
+fn refused_with(s: &mut Session, asdu: Asdu, expected: u8, what: &str) -> Verdict {
     started(s, |s| {
-        if let Err(e) = s.send_asdu(asdu) {
-            return Verdict::Error(e);
-        }
         let t1 = s.t1;
-        let mut seen = Vec::new();
-        match s.wait_for(
-            t1,
-            |a| matches!(a, Apdu::I { asdu, .. } if asdu.type_id == type_id),
-            &mut seen,
-        ) {
+        let answer = match answer_of(s, asdu) {
+            Ok(a) => a,
+            Err(e) => return Verdict::Error(e),
+        };
+        match answer {
             Received::Frame(Apdu::I { asdu, .. }) => {
                 if asdu.cot.negative && asdu.cot.cause == expected {
                     Verdict::Pass
