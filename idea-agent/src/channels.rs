@@ -26,12 +26,13 @@
 //!   or not.
 
 use crate::behaviour::{Behaviour, Context, Peers, TeSubmission};
+use crate::channel_journal::{ChannelJournal, JournalEntry, MemoryJournal};
 use crate::te_node::TeNotice;
 use fipa_acl::{AclMessage, AgentIdentifier, Expression, Performative};
 use idea_proto::{Duration, PublicKey, Side, Timestamp, TransactionId};
 use std::collections::{BTreeMap, VecDeque};
 use te_contract::channel::{
-    Channel, ChannelOpen, ChannelState, CloseRequest, Debt, MemoryChannelStore, Party, Payment,
+    Channel, ChannelOpen, ChannelState, ChannelStore, CloseRequest, Debt, Party, Payment,
 };
 use te_contract::settlement::settlement_debt_id;
 use te_contract::signed::KeyResolver;
@@ -86,7 +87,6 @@ struct ChannelSide {
     /// The other side's agent.
     peer: String,
     channel: Channel,
-    store: MemoryChannelStore,
     /// The node recorded the open.
     at_node: bool,
     /// The node refused a state: not used any more.
@@ -123,6 +123,27 @@ pub struct ChannelKeeper {
     /// Channels the node said it recorded before this agent had the countersigned open: the node's notice
     /// and the other agent's answer travel different ways and may arrive in either order.
     recorded_early: VecDeque<ChannelId>,
+    /// Where the channels are kept across restarts.
+    journal: Box<dyn ChannelJournal>,
+    /// Channels read back from the journal, waiting for the other side's key (from the directory).
+    unrestored: Vec<(Signed<ChannelOpen>, Vec<Signed<ChannelState>>)>,
+    /// What reading the journal found wrong, logged once the agent runs.
+    journal_notes: Vec<String>,
+}
+
+/// A [`ChannelStore`] writing to the agent's journal.
+struct JournalStore<'a>(&'a mut dyn ChannelJournal);
+
+impl ChannelStore for JournalStore<'_> {
+    fn save_state(&mut self, state: &Signed<ChannelState>) -> te_contract::Result<()> {
+        self.0
+            .append(&JournalEntry::State(Box::new(state.clone())))
+            .map_err(te_contract::Error::Store)
+    }
+
+    fn save_proposal(&mut self, proposal: &Signed<ChannelState>) -> te_contract::Result<()> {
+        self.save_state(proposal)
+    }
 }
 
 /// Channels remembered as recorded before their countersigned open arrived.
@@ -142,6 +163,143 @@ impl ChannelKeeper {
             heard: BTreeMap::new(),
             waiting: VecDeque::new(),
             recorded_early: VecDeque::new(),
+            journal: Box::new(MemoryJournal::default()),
+            unrestored: Vec::new(),
+            journal_notes: Vec::new(),
+        }
+    }
+
+    /// A keeper that keeps its channels in `journal` and goes on with those it holds: each channel recorded
+    /// and not closed is restored from its latest state both signed (and this side's proposals after it)
+    /// once the other side's key is known, and used again. A channel whose entries do not replay is left
+    /// out and said so in the event log (`channel-restore-failed`); the others are restored all the same.
+    ///
+    /// # Errors
+    /// [`crate::Error::Settings`] when the journal cannot be read at all.
+    pub fn with_journal(
+        credit_limit_minor: i64,
+        journal: Box<dyn ChannelJournal>,
+    ) -> crate::Result<ChannelKeeper> {
+        let contents = journal
+            .read()
+            .map_err(|e| crate::Error::settings("channel journal", e))?;
+        let mut channels: Vec<(Signed<ChannelOpen>, Vec<Signed<ChannelState>>)> = Vec::new();
+        let mut notes = contents.problems;
+        for entry in contents.entries {
+            match entry {
+                JournalEntry::Open(open) => {
+                    let id = open.body().channel;
+                    if !channels.iter().any(|(o, _)| o.body().channel == id) {
+                        channels.push((*open, Vec::new()));
+                    }
+                }
+                JournalEntry::State(state) => {
+                    let id = state.body().channel;
+                    match channels.iter_mut().find(|(o, _)| o.body().channel == id) {
+                        Some((_, states)) => states.push(*state),
+                        None => notes.push(format!("a state of channel {id}, which has no open")),
+                    }
+                }
+                JournalEntry::Closed(id) => channels.retain(|(o, _)| o.body().channel != id),
+            }
+        }
+        if channels.len() > MAX_CHANNELS {
+            notes.push(format!(
+                "{} channels in the journal, {MAX_CHANNELS} kept",
+                channels.len()
+            ));
+            channels.truncate(MAX_CHANNELS);
+        }
+        let mut keeper = ChannelKeeper::new(credit_limit_minor);
+        keeper.journal = journal;
+        keeper.unrestored = channels;
+        keeper.journal_notes = notes;
+        Ok(keeper)
+    }
+
+    /// Restores the journal's channels whose other side's key the directory gave by now; logs what reading
+    /// the journal found wrong, once.
+    fn restore_known(&mut self, cx: &mut Context<'_>) {
+        for note in std::mem::take(&mut self.journal_notes) {
+            cx.log("TE-09", "channel-journal", None, None, note);
+        }
+        if self.unrestored.is_empty() {
+            return;
+        }
+        let Some(te) = cx.te else { return };
+        let waiting = std::mem::take(&mut self.unrestored);
+        for (open, states) in waiting {
+            let body = open.body();
+            let other = if body.a == te.avatar { body.b } else { body.a };
+            let Some(peer) = cx.peers.iter().find(|p| p.avatar == Some(other)) else {
+                self.unrestored.push((open, states));
+                continue;
+            };
+            let peer_name = peer.agent.name.clone();
+            let channel = body.channel;
+            let restored = match Self::keys(cx) {
+                Some(keys) => Channel::restore(
+                    te.deployment.clone(),
+                    open,
+                    te.avatar,
+                    states,
+                    &keys,
+                    cx.now,
+                ),
+                None => return,
+            };
+            match restored {
+                Ok(restored) => {
+                    let counter = restored.totals().counter;
+                    self.sides.insert(
+                        other,
+                        ChannelSide {
+                            peer: peer_name.clone(),
+                            channel: restored,
+                            at_node: true,
+                            broken: false,
+                            queued_debts: Vec::new(),
+                            payments_due: Vec::new(),
+                            pending_until: None,
+                        },
+                    );
+                    cx.log(
+                        "TE-09",
+                        "channel-restored",
+                        None,
+                        Some(&peer_name),
+                        format!("channel {channel} at state {counter}"),
+                    );
+                }
+                Err(e) => cx.log(
+                    "TE-09",
+                    "channel-restore-failed",
+                    None,
+                    Some(&peer_name),
+                    format!("channel {channel}: {e}"),
+                ),
+            }
+        }
+    }
+
+    /// Writes the open of a channel the node recorded; a channel whose open cannot be kept is not used.
+    fn journal_open(
+        journal: &mut dyn ChannelJournal,
+        cx: &mut Context<'_>,
+        side: &mut ChannelSide,
+    ) {
+        let open = side.channel.open().channel;
+        let entry = JournalEntry::Open(Box::new(side.channel.signed_open().clone()));
+        if let Err(e) = journal.append(&entry) {
+            side.broken = true;
+            let peer = side.peer.clone();
+            cx.log(
+                "TE-09",
+                "channel-broken",
+                None,
+                Some(&peer),
+                format!("channel {open} cannot be kept ({e}); its intervals are paid through the wallets"),
+            );
         }
     }
 
@@ -358,7 +516,6 @@ impl ChannelKeeper {
             Ok(channel) => Some(ChannelSide {
                 peer: peer.to_owned(),
                 channel,
-                store: MemoryChannelStore::default(),
                 at_node: false,
                 broken: false,
                 queued_debts: Vec::new(),
@@ -396,6 +553,7 @@ impl ChannelKeeper {
             if let Some(at) = self.recorded_early.iter().position(|c| *c == channel) {
                 self.recorded_early.remove(at);
                 side.at_node = true;
+                Self::journal_open(&mut *self.journal, cx, &mut side);
                 cx.log(
                     "TE-09",
                     "channel-open",
@@ -467,7 +625,7 @@ impl ChannelKeeper {
             interval,
             token: None,
         });
-        propose_next(cx, side);
+        propose_next(cx, side, &mut *self.journal);
     }
 
     /// The other side proposes a state: countersigned and submitted if every debt and payment in it is one
@@ -550,7 +708,7 @@ impl ChannelKeeper {
             side.channel.accept(
                 proposal,
                 &keys,
-                &mut side.store,
+                &mut JournalStore(&mut *self.journal),
                 cx.key,
                 te.key_version,
                 cx.now,
@@ -610,8 +768,12 @@ impl ChannelKeeper {
             let Some(side) = self.sides.get_mut(&peer_avatar) else {
                 return;
             };
-            side.channel
-                .confirm(countersigned, &keys, &mut side.store, cx.now)
+            side.channel.confirm(
+                countersigned,
+                &keys,
+                &mut JournalStore(&mut *self.journal),
+                cx.now,
+            )
         };
         let Some(side) = self.sides.get_mut(&peer_avatar) else {
             return;
@@ -629,7 +791,7 @@ impl ChannelKeeper {
                     Some(&peer),
                     format!("state {counter} signed by both"),
                 );
-                propose_next(cx, side);
+                propose_next(cx, side, &mut *self.journal);
             }
             Err(e) => {
                 let peer = side.peer.clone();
@@ -654,20 +816,23 @@ impl ChannelKeeper {
                 Some(&peer),
                 format!("{why}; {left} debts paid through the wallets instead"),
             );
-            propose_next(cx, side);
+            propose_next(cx, side, &mut *self.journal);
         }
-    }
-
-    fn side_of_channel(&mut self, channel: &str) -> Option<&mut ChannelSide> {
-        let id: ChannelId = channel.parse().ok()?;
-        self.sides
-            .values_mut()
-            .find(|s| s.channel.open().channel == id)
     }
 }
 
-/// Proposes the next state with the debts queued and the payments due, if no proposal is in flight.
-fn propose_next(cx: &mut Context<'_>, side: &mut ChannelSide) {
+/// The side of `channel` (its id as text) among `sides`.
+fn side_of_channel<'a>(
+    sides: &'a mut BTreeMap<AvatarId, ChannelSide>,
+    channel: &str,
+) -> Option<&'a mut ChannelSide> {
+    let id: ChannelId = channel.parse().ok()?;
+    sides.values_mut().find(|s| s.channel.open().channel == id)
+}
+
+/// Proposes the next state with the debts queued and the payments due, if no proposal is in flight; the
+/// proposal is in the journal before it is sent.
+fn propose_next(cx: &mut Context<'_>, side: &mut ChannelSide, journal: &mut dyn ChannelJournal) {
     if side.channel.pending().is_some()
         || side.broken
         || (side.queued_debts.is_empty() && side.payments_due.is_empty())
@@ -677,10 +842,13 @@ fn propose_next(cx: &mut Context<'_>, side: &mut ChannelSide) {
     let Some(te) = cx.te else { return };
     let debts = std::mem::take(&mut side.queued_debts);
     let payments = side.payments_due.clone();
-    match side
-        .channel
-        .propose(debts, payments, cx.key, te.key_version)
-    {
+    match side.channel.propose(
+        debts,
+        payments,
+        &mut JournalStore(journal),
+        cx.key,
+        te.key_version,
+    ) {
         Ok(proposal) => {
             let m = message(
                 Performative::Propose,
@@ -764,6 +932,7 @@ impl Behaviour for ChannelKeeper {
     }
 
     fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage) {
+        self.restore_known(cx);
         let sender = m
             .sender
             .as_ref()
@@ -805,6 +974,7 @@ impl Behaviour for ChannelKeeper {
     }
 
     fn on_te_notice(&mut self, cx: &mut Context<'_>, notice: &TeNotice) {
+        self.restore_known(cx);
         match notice {
             TeNotice::Recorded { transaction, .. } => self.offer_channel(cx, transaction),
             TeNotice::Settled {
@@ -819,8 +989,9 @@ impl Behaviour for ChannelKeeper {
                 if *counter != 0 {
                     return;
                 }
-                if let Some(side) = self.side_of_channel(channel) {
+                if let Some(side) = side_of_channel(&mut self.sides, channel) {
                     side.at_node = true;
+                    Self::journal_open(&mut *self.journal, cx, side);
                     let peer = side.peer.clone();
                     cx.log(
                         "TE-09",
@@ -850,7 +1021,7 @@ impl Behaviour for ChannelKeeper {
                 else {
                     return;
                 };
-                let Some(side) = self.side_of_channel(channel) else {
+                let Some(side) = side_of_channel(&mut self.sides, channel) else {
                     return;
                 };
                 let Some(party) = side.channel.open().party_of(&payer) else {
@@ -866,7 +1037,7 @@ impl Behaviour for ChannelKeeper {
                 }
                 // The side paid writes it down; the other takes a proposal that waited for this notice.
                 if party != side.channel.side() {
-                    propose_next(cx, side);
+                    propose_next(cx, side, &mut *self.journal);
                 } else {
                     self.retry_waiting(cx);
                 }
@@ -874,6 +1045,16 @@ impl Behaviour for ChannelKeeper {
             TeNotice::ChannelClosed { channel, .. } => {
                 if let Ok(id) = channel.parse::<ChannelId>() {
                     self.sides.retain(|_, s| s.channel.open().channel != id);
+                    self.unrestored.retain(|(o, _)| o.body().channel != id);
+                    if let Err(e) = self.journal.append(&JournalEntry::Closed(id)) {
+                        cx.log(
+                            "TE-09",
+                            "channel-journal",
+                            None,
+                            None,
+                            format!("channel {id} closed, not written down: {e}"),
+                        );
+                    }
                 }
             }
             TeNotice::Refused { reason, .. } => {
@@ -883,7 +1064,7 @@ impl Behaviour for ChannelKeeper {
                 else {
                     return;
                 };
-                if let Some(side) = self.side_of_channel(channel) {
+                if let Some(side) = side_of_channel(&mut self.sides, channel) {
                     side.broken = true;
                     let peer = side.peer.clone();
                     cx.log(
@@ -907,6 +1088,7 @@ impl Behaviour for ChannelKeeper {
     }
 
     fn on_timeout(&mut self, cx: &mut Context<'_>) {
+        self.restore_known(cx);
         let now = cx.now;
         self.opening.retain(|_, (_, until)| *until > now);
         let expired: Vec<AclMessage> = {

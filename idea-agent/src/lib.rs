@@ -78,6 +78,7 @@ mod agent;
 pub mod api;
 pub mod arbitrator;
 mod behaviour;
+pub mod channel_journal;
 pub mod channels;
 pub mod commitment;
 pub mod demand_response;

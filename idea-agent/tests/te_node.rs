@@ -303,7 +303,7 @@ fn delivered_and_settled(funds: i64) -> Delivered {
 /// As [`delivered_and_settled`], on `node` (whose registry holds cells 1 and 2 and cell 1's meter); no
 /// deposit when `funds` is 0.
 fn delivered_and_settled_on(node: TeNode, funds: i64) -> Delivered {
-    delivered_and_settled_through(node, funds, None)
+    delivered_and_settled_through(node, funds, None, None)
 }
 
 /// Carries the agents' messages between them and their submissions to the node, and the node's notices back,
@@ -331,7 +331,12 @@ fn exchange(
 
 /// As [`delivered_and_settled_on`]; with `channels`, both agents keep debt channels of that credit limit
 /// (the seller opens one when the contract is recorded, and the verified intervals go into it).
-fn delivered_and_settled_through(mut node: TeNode, funds: i64, channels: Option<i64>) -> Delivered {
+fn delivered_and_settled_through(
+    mut node: TeNode,
+    funds: i64,
+    channels: Option<i64>,
+    journals: Option<&std::path::Path>,
+) -> Delivered {
     node.add_meter(
         meter_avatar(),
         te_contract::meter::MeterConfig {
@@ -348,9 +353,14 @@ fn delivered_and_settled_through(mut node: TeNode, funds: i64, channels: Option<
     }
     let (mut seller, mut buyer, id, mut trace) = agreed_pair(&mut node);
     if let Some(limit) = channels {
-        for a in [&mut seller, &mut buyer] {
-            a.add_behaviour(Box::new(idea_agent::ChannelKeeper::new(limit)))
-                .unwrap();
+        for (n, a) in [(1, &mut seller), (2, &mut buyer)] {
+            let keeper = match journals {
+                Some(dir) => {
+                    idea_agent::ChannelKeeper::with_journal(limit, journal(dir, n)).unwrap()
+                }
+                None => idea_agent::ChannelKeeper::new(limit),
+            };
+            a.add_behaviour(Box::new(keeper)).unwrap();
         }
     }
     let (from, submission) = trace.te.remove(0);
@@ -1384,6 +1394,7 @@ fn agents_settle_a_trade_through_their_debt_channel() {
         TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1")),
         10_000,
         Some(5_000),
+        None,
     );
     for who in ["cell-1@idea", "cell-2@idea"] {
         let whats = trace.whats(who);
@@ -1465,6 +1476,97 @@ fn agents_settle_a_trade_through_their_debt_channel() {
     for who in ["cell-1@idea", "cell-2@idea"] {
         assert!(trace.whats(who).contains(&"channel-closed"), "{who}");
     }
+}
+
+/// Agent `n`'s channel journal in `dir`.
+fn journal(dir: &std::path::Path, n: u8) -> Box<idea_agent::channel_journal::FileJournal> {
+    Box::new(
+        idea_agent::channel_journal::FileJournal::open(&dir.join(format!("cell-{n}.journal")))
+            .unwrap(),
+    )
+}
+
+/// The seller's agent stops after both intervals went into the channel and a new process starts it with
+/// its journal: it restores the channel at the state both signed and goes on — clearing pays the channel's
+/// net and the restarted seller writes the payment back in state 3, which the buyer countersigns.
+#[test]
+fn a_restarted_agent_goes_on_with_its_channel_from_its_journal() {
+    let dir = std::env::temp_dir().join(format!("idea-agent-journal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let Delivered {
+        mut node,
+        seller,
+        mut buyer,
+        first,
+        second,
+        mut trace,
+        ..
+    } = delivered_and_settled_through(
+        TeNode::new(registry_with_meter(&[1, 2], "meter-cell-1")),
+        10_000,
+        Some(5_000),
+        Some(&dir),
+    );
+    let counters: Vec<u64> = node.channels().map(|(_, n, _)| n).collect();
+    assert_eq!(counters, [2]);
+    // The seller's process ends; a new one starts from the journal.
+    drop(seller);
+    let mut seller = te_agent(1);
+    seller.add_peer(te_peer(&buyer, 2)).unwrap();
+    seller
+        .add_behaviour(Box::new(
+            idea_agent::ChannelKeeper::with_journal(5_000, journal(&dir, 1)).unwrap(),
+        ))
+        .unwrap();
+    let quarter = t("2026-12-02T11:45:00Z");
+    node.handle_timeout(quarter);
+    deliver(&mut node, &mut [&mut seller, &mut buyer], quarter);
+    exchange(
+        &mut node,
+        &mut [&mut seller, &mut buyer],
+        quarter,
+        &mut trace,
+    );
+    assert_eq!(
+        node.channels()
+            .map(|(_, n, paid)| (n, paid))
+            .collect::<Vec<_>>(),
+        [(3, [0, first + second])],
+        "the restarted seller wrote the payment back in state 3"
+    );
+    assert_eq!(node.refusals().count(), 0);
+    let whats = trace.whats("cell-1@idea");
+    assert!(whats.contains(&"channel-restored"), "{whats:?}");
+    let kept = seller
+        .with_behaviour::<idea_agent::ChannelKeeper, _>(quarter, |k, _| {
+            k.channels()
+                .map(|(_, _, n, at_node, used)| (n, at_node, used))
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert_eq!(kept, [(3, true, true)]);
+    // A journal line damaged on disk is reported and does not keep the channel from being restored.
+    let path = dir.join("cell-1.journal");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.insert_str(0, "state not-hex\n");
+    std::fs::write(&path, text).unwrap();
+    let mut again = te_agent(1);
+    again.add_peer(te_peer(&buyer, 2)).unwrap();
+    again
+        .add_behaviour(Box::new(
+            idea_agent::ChannelKeeper::with_journal(5_000, journal(&dir, 1)).unwrap(),
+        ))
+        .unwrap();
+    let kept = again
+        .with_behaviour::<idea_agent::ChannelKeeper, _>(quarter, |k, cx| {
+            use idea_agent::Behaviour as _;
+            k.on_timeout(cx);
+            k.channels().map(|(_, _, n, ..)| n).collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert_eq!(kept, [3]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Side `by`'s request to close channel 9 at state `counter`.

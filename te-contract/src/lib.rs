@@ -74,7 +74,7 @@
 //!     interval: 0,
 //!     token: None,
 //! };
-//! let proposal = a.propose(vec![debt], vec![], &keys[0], 0)?;
+//! let proposal = a.propose(vec![debt], vec![], &mut MemoryChannelStore::default(), &keys[0], 0)?;
 //! let mut store_b = MemoryChannelStore::default();
 //! let accepted = b.accept(proposal, &registry, &mut store_b, &keys[1], 0, now)?;
 //! a.confirm(accepted.countersigned, &registry, &mut MemoryChannelStore::default(), now)?;

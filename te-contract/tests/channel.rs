@@ -40,7 +40,9 @@ fn exchange(
     debts: Vec<Debt>,
 ) -> Signed<ChannelState> {
     let (pk, ak) = (key_of(w, proposer), key_of(w, acceptor));
-    let proposal = proposer.propose(debts, vec![], pk, 0).unwrap();
+    let proposal = proposer
+        .propose(debts, vec![], &mut MemoryChannelStore::default(), pk, 0)
+        .unwrap();
     let accepted = acceptor
         .accept(
             proposal,
@@ -182,7 +184,13 @@ fn a_state_replayed_in_another_channel_does_not_verify() {
     let (_, mut a, mut b) = w.channel(1, 0, 1, 10_000);
     let (_, _, mut other_b) = w.channel(2, 0, 1, 10_000);
     let proposal = a
-        .propose(vec![debt(5, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(5, Party::B, 100, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap();
     // The same content for channel 2 carrying channel 1's signature.
     let bytes = proposal.to_bytes();
@@ -202,7 +210,13 @@ fn a_state_replayed_in_another_deployment_does_not_verify() {
     let (_, mut a, _) = test.channel(1, 0, 1, 10_000);
     let (_, _, mut prod_b) = prod.channel(1, 0, 1, 10_000);
     let proposal = a
-        .propose(vec![debt(1, Party::B, 100, None)], vec![], &test.keys[0], 0)
+        .propose(
+            vec![debt(1, Party::B, 100, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &test.keys[0],
+            0,
+        )
         .unwrap();
     let err = accept(&prod, &mut prod_b, proposal.clone(), 1).unwrap_err();
     assert!(
@@ -262,7 +276,13 @@ fn a_signature_made_for_one_message_type_does_not_verify_as_another() {
     // A channel state's bytes are not a close, even with the kind code patched.
     let (_, mut a, _) = w.channel(1, 0, 1, 10_000);
     let proposal = a
-        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(1, Party::B, 100, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap();
     let mut bytes = proposal.to_bytes();
     let err = Signed::<ChannelClose>::decode_exact(&bytes).unwrap_err();
@@ -289,14 +309,26 @@ fn the_same_debt_or_meter_token_is_never_counted_twice() {
     exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 100, Some(7))]);
     // The proposer's own side refuses a debt id or token it counted.
     let err = a
-        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(1, Party::B, 100, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap_err();
     assert!(
         matches!(err, Error::Duplicate { what: "debt", .. }),
         "{err}"
     );
     let err = a
-        .propose(vec![debt(2, Party::B, 100, Some(7))], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(2, Party::B, 100, Some(7))],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -312,6 +344,7 @@ fn the_same_debt_or_meter_token_is_never_counted_twice() {
         .propose(
             vec![debt(3, Party::B, 1, None), debt(3, Party::B, 1, None)],
             vec![],
+            &mut MemoryChannelStore::default(),
             &w.keys[0],
             0,
         )
@@ -324,7 +357,13 @@ fn the_same_debt_or_meter_token_is_never_counted_twice() {
     // counter 1 is refused, and at counter 2 (on a twin state 1) the token counted in state 1 is refused.
     let (_, mut forgetful_a, _) = w.channel(1, 0, 1, 10_000);
     let replay = forgetful_a
-        .propose(vec![debt(9, Party::B, 100, Some(7))], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(9, Party::B, 100, Some(7))],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap();
     let err = accept(&w, &mut b, replay, 1).unwrap_err();
     assert!(
@@ -355,6 +394,7 @@ fn exchange_with_stranger_counter(w: &World, a: &mut Channel) -> Signed<ChannelS
     a.propose(
         vec![debt(20, Party::B, 100, Some(7))],
         vec![],
+        &mut MemoryChannelStore::default(),
         &w.keys[0],
         0,
     )
@@ -409,10 +449,22 @@ fn a_side_cannot_make_a_dispute_alone() {
     let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
     // A is owed 100 in its proposal; B's proposal makes A owe 400.
     let from_a = a
-        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(1, Party::B, 100, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap();
     let from_b = b
-        .propose(vec![debt(2, Party::A, 400, None)], vec![], &w.keys[1], 0)
+        .propose(
+            vec![debt(2, Party::A, 400, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[1],
+            0,
+        )
         .unwrap();
     let by_both = accept(&w, &mut b, from_a, 1).unwrap().countersigned;
     // Through the channel, A cannot countersign B's proposal for the counter it proposed at, even after
@@ -582,6 +634,7 @@ fn a_counterparty_that_stops_countersigning_costs_at_most_the_credit_limit() {
         let e = a.propose(
             vec![debt(n, Party::B, owed_unsigned, None)],
             vec![],
+            &mut MemoryChannelStore::default(),
             &w.keys[0],
             0,
         );
@@ -593,8 +646,14 @@ fn a_counterparty_that_stops_countersigning_costs_at_most_the_credit_limit() {
     assert_eq!(delivered, 900);
     let err = {
         a.withdraw();
-        a.propose(vec![debt(n, Party::B, 750, None)], vec![], &w.keys[0], 0)
-            .unwrap_err()
+        a.propose(
+            vec![debt(n, Party::B, 750, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
+        .unwrap_err()
     };
     assert!(matches!(err, Error::CreditLimit { .. }), "{err}");
     // A closes with the last state B signed and gets what B owed there.
@@ -605,6 +664,145 @@ fn a_counterparty_that_stops_countersigning_costs_at_most_the_credit_limit() {
     assert_eq!(paid[0].paid.minor_units, 400);
 }
 
+/// A side restarted from what its store kept is the side it was: the same latest state and totals, its own
+/// proposal known again — the other side countersigns it and the restarted side takes it — and counters go on.
+#[test]
+fn a_side_restarts_from_its_store() {
+    let w = World::new("idea-test", 2);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let mut a_store = MemoryChannelStore::default();
+    let mut b_store = MemoryChannelStore::default();
+    for n in 1..=2u8 {
+        let proposal = a
+            .propose(
+                vec![debt(n, Party::B, 100, Some(n))],
+                vec![],
+                &mut a_store,
+                &w.keys[0],
+                0,
+            )
+            .unwrap();
+        let accepted = b
+            .accept(proposal, &w.registry, &mut b_store, &w.keys[1], 0, w.now)
+            .unwrap();
+        a.confirm(accepted.countersigned, &w.registry, &mut a_store, w.now)
+            .unwrap();
+    }
+    // A proposes state 3, then "crashes" before B answers.
+    let third = a
+        .propose(
+            vec![debt(3, Party::B, 50, None)],
+            vec![],
+            &mut a_store,
+            &w.keys[0],
+            0,
+        )
+        .unwrap();
+    assert_eq!(
+        a_store.saved.len(),
+        5,
+        "two proposals, two states, one proposal"
+    );
+    let mut restarted = Channel::restore(
+        w.deployment.clone(),
+        open.clone(),
+        w.ids[0],
+        a_store.saved.clone(),
+        &w.registry,
+        w.now,
+    )
+    .unwrap();
+    assert_eq!(restarted.totals(), a.totals());
+    assert_eq!(restarted.latest(), a.latest());
+    assert_eq!(restarted.totals().counter, 2);
+    assert!(
+        restarted.pending().is_none(),
+        "nothing is pending after a restart"
+    );
+    // B countersigns the proposal A made before the crash: the restarted A takes it.
+    let accepted = b
+        .accept(third, &w.registry, &mut b_store, &w.keys[1], 0, w.now)
+        .unwrap();
+    restarted
+        .confirm(accepted.countersigned, &w.registry, &mut a_store, w.now)
+        .unwrap();
+    assert_eq!(restarted.totals().counter, 3);
+    assert_eq!(restarted.totals().owed_by_b, 250);
+    // A debt counted before the crash is still counted.
+    let err = restarted
+        .propose(
+            vec![debt(1, Party::B, 100, None)],
+            vec![],
+            &mut a_store,
+            &w.keys[0],
+            0,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Duplicate { what: "debt", .. }),
+        "{err}"
+    );
+    // B restarts too, from its own store (countersigned states only).
+    let b_again = Channel::restore(
+        w.deployment.clone(),
+        open,
+        w.ids[1],
+        b_store.saved.clone(),
+        &w.registry,
+        w.now,
+    )
+    .unwrap();
+    assert_eq!(b_again.totals(), restarted.totals());
+}
+
+/// A store that does not replay is refused with what is wrong in it, never guessed at: a gap, two different
+/// states for one counter, a state whose bytes were altered.
+#[test]
+fn a_store_that_does_not_replay_is_refused() {
+    let w = World::new("idea-test", 2);
+    let (open, mut a, mut b) = w.channel(1, 0, 1, 10_000);
+    let s1 = exchange(&w, &mut a, &mut b, vec![debt(1, Party::B, 100, None)]);
+    let s2 = exchange(&w, &mut a, &mut b, vec![debt(2, Party::B, 100, None)]);
+    let restore = |saved: Vec<Signed<ChannelState>>| {
+        Channel::restore(
+            w.deployment.clone(),
+            open.clone(),
+            w.ids[0],
+            saved,
+            &w.registry,
+            w.now,
+        )
+    };
+    assert_eq!(
+        restore(vec![s1.clone(), s2.clone(), s2.clone()])
+            .unwrap()
+            .totals()
+            .counter,
+        2
+    );
+    let err = restore(vec![s2.clone()]).unwrap_err();
+    assert!(
+        err.to_string().contains("saved state 2 follows state 0"),
+        "{err}"
+    );
+    // Another state 1 both signed (a second channel pair with the same keys makes one).
+    let (_, mut a2, mut b2) = w.channel(1, 0, 1, 10_000);
+    let other = exchange(&w, &mut a2, &mut b2, vec![debt(9, Party::B, 7, None)]);
+    let err = restore(vec![s1.clone(), other]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("two different saved states for counter 1"),
+        "{err}"
+    );
+    // An amount altered in the stored bytes: the totals no longer follow, or the signature fails.
+    let mut bytes = s1.to_bytes();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    if let Ok(altered) = Signed::<ChannelState>::decode_exact(&bytes) {
+        assert!(restore(vec![altered]).is_err());
+    }
+}
+
 #[test]
 fn nothing_is_acknowledged_before_it_is_saved() {
     struct Failing;
@@ -612,11 +810,36 @@ fn nothing_is_acknowledged_before_it_is_saved() {
         fn save_state(&mut self, _: &Signed<ChannelState>) -> te_contract::Result<()> {
             Err(Error::Store("disk full".into()))
         }
+        fn save_proposal(&mut self, _: &Signed<ChannelState>) -> te_contract::Result<()> {
+            Err(Error::Store("disk full".into()))
+        }
+    }
+    // A proposal that cannot be saved is not handed out.
+    {
+        let w = World::new("idea-test", 2);
+        let (_, mut a, _) = w.channel(1, 0, 1, 10_000);
+        let err = a
+            .propose(
+                vec![debt(1, Party::B, 100, None)],
+                vec![],
+                &mut Failing,
+                &w.keys[0],
+                0,
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Store(_)), "{err}");
+        assert!(a.pending().is_none());
     }
     let w = World::new("idea-test", 2);
     let (_, mut a, mut b) = w.channel(1, 0, 1, 10_000);
     let proposal = a
-        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(1, Party::B, 100, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap();
     let err = b
         .accept(
@@ -654,10 +877,22 @@ fn simultaneous_proposals_resolve_in_favour_of_side_a() {
     let w = World::new("idea-test", 2);
     let (_, mut a, mut b) = w.channel(1, 0, 1, 10_000);
     let from_a = a
-        .propose(vec![debt(1, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(1, Party::B, 100, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap();
     let from_b = b
-        .propose(vec![debt(2, Party::A, 50, None)], vec![], &w.keys[1], 0)
+        .propose(
+            vec![debt(2, Party::A, 50, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[1],
+            0,
+        )
         .unwrap();
     let err = accept(&w, &mut a, from_b, 0).unwrap_err();
     assert!(err.to_string().contains("precedence"), "{err}");
@@ -742,7 +977,13 @@ fn forged_incomplete_or_misattributed_states_are_refused_at_a_close() {
         Err(Error::BadSignature { .. })
     ));
     let half = a
-        .propose(vec![debt(2, Party::B, 100, None)], vec![], &w.keys[0], 0)
+        .propose(
+            vec![debt(2, Party::B, 100, None)],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
         .unwrap();
     assert!(matches!(
         close(&mut adj, &w, &open, 0, Some(half), later(1)),

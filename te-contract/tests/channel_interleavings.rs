@@ -1,5 +1,5 @@
 //! Random interleavings of two honest sides' channel operations — propose, withdraw, accept (countersign),
-//! confirm, messages delivered late, out of order or never — then a one-sided close by either side and a
+//! confirm, messages delivered late, out of order or never, a side restarting from its store — then a one-sided close by either side and a
 //! challenge by the other. No sequence may give two fully signed states one counter (an equivocation honest
 //! sides could be blamed for), leave the channel unresolved, or pay a side more than the newest state both
 //! signed gives it.
@@ -13,12 +13,13 @@
 
 mod common;
 
-use common::{World, accept, confirm, eur, later};
+use common::{World, eur, later};
 use idea_proto::{Money, TransactionId};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use te_contract::channel::{
-    Adjudicator, Channel, ChannelOpen, ChannelState, ChannelStatus, CloseRequest, Debt, Party,
+    Adjudicator, Channel, ChannelOpen, ChannelState, ChannelStatus, CloseRequest, Debt,
+    MemoryChannelStore, Party,
 };
 use te_contract::wallet::Wallets;
 use te_contract::{DebtId, Signed};
@@ -34,6 +35,8 @@ enum Op {
     Deliver(usize),
     /// The message in flight at this index is lost.
     Drop(usize),
+    /// A side stops and starts again from what its store kept (`Channel::restore`).
+    Restart(Party),
 }
 
 /// A message between the sides.
@@ -55,7 +58,8 @@ fn op() -> impl Strategy<Value = Op> {
     let party = prop_oneof![Just(Party::A), Just(Party::B)];
     prop_oneof![
         3 => (party.clone(), 1..1_000i64).prop_map(|(p, amount)| Op::Propose(p, amount)),
-        1 => party.prop_map(Op::Withdraw),
+        1 => party.clone().prop_map(Op::Withdraw),
+        1 => party.prop_map(Op::Restart),
         4 => any::<usize>().prop_map(Op::Deliver),
         1 => any::<usize>().prop_map(Op::Drop),
     ]
@@ -66,6 +70,8 @@ struct Sides {
     open: Signed<ChannelOpen>,
     a: Channel,
     b: Channel,
+    /// What each side saved (A, B).
+    stores: [MemoryChannelStore; 2],
     in_flight: Vec<Message>,
     /// Every fully signed state either side ever held, by counter.
     fully_signed: BTreeMap<u64, Vec<ChannelState>>,
@@ -73,6 +79,14 @@ struct Sides {
 }
 
 impl Sides {
+    /// Side `p`'s channel and store.
+    fn side(&mut self, p: Party) -> (&mut Channel, &mut MemoryChannelStore) {
+        match p {
+            Party::A => (&mut self.a, &mut self.stores[0]),
+            Party::B => (&mut self.b, &mut self.stores[1]),
+        }
+    }
+
     fn record(&mut self, state: &Signed<ChannelState>) {
         let list = self.fully_signed.entry(state.body().counter).or_default();
         if !list.contains(state.body()) {
@@ -95,23 +109,33 @@ impl Sides {
                     token: None,
                 };
                 let key = self.w.keys[usize::from(p == Party::B)].clone();
-                let channel = match p {
-                    Party::A => &mut self.a,
-                    Party::B => &mut self.b,
-                };
+                let (channel, store) = self.side(p);
                 // Refused while a proposal of ours is pending, or past the proposal bound: fine.
-                if let Ok(state) = channel.propose(vec![debt], vec![], &key, 0) {
+                if let Ok(state) = channel.propose(vec![debt], vec![], store, &key, 0) {
                     self.in_flight.push(Message::Proposal {
                         to: p.other(),
                         state,
                     });
                 }
             }
-            Op::Withdraw(Party::A) => {
-                self.a.withdraw();
+            Op::Withdraw(p) => {
+                self.side(p).0.withdraw();
             }
-            Op::Withdraw(Party::B) => {
-                self.b.withdraw();
+            Op::Restart(p) => {
+                let i = usize::from(p == Party::B);
+                let (deployment, open, me) =
+                    (self.w.deployment.clone(), self.open.clone(), self.w.ids[i]);
+                let saved = self.stores[i].saved.clone();
+                let restored =
+                    Channel::restore(deployment, open, me, saved, &self.w.registry, self.w.now)
+                        .expect("a side restarts from its own store");
+                let (channel, _) = self.side(p);
+                assert_eq!(
+                    restored.totals(),
+                    channel.totals(),
+                    "restarted at the same state"
+                );
+                *channel = restored;
             }
             Op::Drop(i) if !self.in_flight.is_empty() => {
                 let n = self.in_flight.len();
@@ -121,11 +145,10 @@ impl Sides {
                 let n = self.in_flight.len();
                 match self.in_flight.remove(i % n) {
                     Message::Proposal { to, state } => {
-                        let (channel, key) = match to {
-                            Party::A => (&mut self.a, 0),
-                            Party::B => (&mut self.b, 1),
-                        };
-                        let accepted = accept(&self.w, channel, state, key);
+                        let key = self.w.keys[usize::from(to == Party::B)].clone();
+                        let (registry, now) = (self.w.registry.clone(), self.w.now);
+                        let (channel, store) = self.side(to);
+                        let accepted = channel.accept(state, &registry, store, &key, 0, now);
                         if let Ok(accepted) = accepted {
                             self.record(&accepted.countersigned);
                             self.in_flight.push(Message::Countersigned {
@@ -135,11 +158,9 @@ impl Sides {
                         }
                     }
                     Message::Countersigned { to, state } => {
-                        let channel = match to {
-                            Party::A => &mut self.a,
-                            Party::B => &mut self.b,
-                        };
-                        let _ = confirm(&self.w, channel, state);
+                        let (registry, now) = (self.w.registry.clone(), self.w.now);
+                        let (channel, store) = self.side(to);
+                        let _ = channel.confirm(state, &registry, store, now);
                     }
                 }
             }
@@ -173,7 +194,11 @@ proptest! {
     ) {
         let w = World::new("idea-test", 2);
         let (open, a, b) = w.channel(1, 0, 1, 1_000_000);
-        let mut sides = Sides { w, open, a, b, in_flight: Vec::new(), fully_signed: BTreeMap::new(), next_debt: 0 };
+        let mut sides = Sides {
+            w, open, a, b,
+            stores: [MemoryChannelStore::default(), MemoryChannelStore::default()],
+            in_flight: Vec::new(), fully_signed: BTreeMap::new(), next_debt: 0,
+        };
         for op in ops {
             sides.step(op);
         }

@@ -15,7 +15,7 @@ use common::{World, accept, confirm, eur, later};
 use idea_proto::{Duration, Money, TransactionId};
 use proptest::prelude::*;
 use te_contract::Codec;
-use te_contract::channel::{Debt, Party};
+use te_contract::channel::{Debt, MemoryChannelStore, Party};
 use te_contract::clearing::{ClearingReport, DEFAULT_PERIOD, Obligation, Pool, Source, clear};
 use te_contract::wallet::Wallets;
 use te_contract::{AvatarId, DebtId};
@@ -137,7 +137,15 @@ fn cleared_channel_debts_are_recorded_as_paid_in_the_channel() {
         interval: 0,
         token: None,
     };
-    let p = a.propose(vec![debt], vec![], &w.keys[0], 0).unwrap();
+    let p = a
+        .propose(
+            vec![debt],
+            vec![],
+            &mut MemoryChannelStore::default(),
+            &w.keys[0],
+            0,
+        )
+        .unwrap();
     let acc = accept(&w, &mut b, p, 1).unwrap();
     confirm(&w, &mut a, acc.countersigned).unwrap();
     let o = open.body();
@@ -158,7 +166,15 @@ fn cleared_channel_debts_are_recorded_as_paid_in_the_channel() {
     let payment = report.channel_payment(&o.channel, o.a).unwrap();
     assert_eq!((payment.payer, payment.amount), (Party::B, 250));
     // The debtor records its payment; the channel is square.
-    let p = b.propose(vec![], vec![payment], &w.keys[1], 0).unwrap();
+    let p = b
+        .propose(
+            vec![],
+            vec![payment],
+            &mut MemoryChannelStore::default(),
+            &w.keys[1],
+            0,
+        )
+        .unwrap();
     let acc = accept(&w, &mut a, p, 0).unwrap();
     confirm(&w, &mut b, acc.countersigned).unwrap();
     assert_eq!(b.totals().net_owed_by_a().unwrap(), 0);

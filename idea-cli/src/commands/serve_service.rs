@@ -132,6 +132,10 @@ pub(crate) struct ServiceArgs {
     /// the channel and the TE node clears its net (needs --te-node).
     #[arg(long, value_name = "MINOR", requires = "te_node")]
     pub(crate) channel_credit_limit: Option<i64>,
+    /// agent: keep the channels in this journal file (created if missing) and go on with those it holds
+    /// after a restart — every state is written and synced before the agent relies on it or sends it.
+    #[arg(long, value_name = "FILE", requires = "channel_credit_limit")]
+    pub(crate) channel_journal: Option<std::path::PathBuf>,
     /// agent: our certificate chain (PEM) for mutual TLS (IEC 62351-3) to --router and --iec104-meter, with
     /// --device-key and --device-ca; without it they are reached in the clear.
     #[arg(long, value_name = "FILE", requires_all = ["device_key", "device_ca"])]
@@ -900,8 +904,17 @@ pub(crate) fn run(
                     agent.add_behaviour(b).map_err(|e| e.to_string())?;
                 }
                 if let Some(limit) = args.channel_credit_limit {
+                    let keeper = match &args.channel_journal {
+                        Some(path) => {
+                            let journal = idea_agent::channel_journal::FileJournal::open(path)
+                                .map_err(|e| format!("--channel-journal {e}"))?;
+                            idea_agent::ChannelKeeper::with_journal(limit, Box::new(journal))
+                                .map_err(|e| format!("--channel-journal: {e}"))?
+                        }
+                        None => idea_agent::ChannelKeeper::new(limit),
+                    };
                     agent
-                        .add_behaviour(Box::new(idea_agent::ChannelKeeper::new(limit)))
+                        .add_behaviour(Box::new(keeper))
                         .map_err(|e| e.to_string())?;
                 }
                 let now = fipa_acl::mqtt::system_now();

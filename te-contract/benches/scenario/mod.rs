@@ -255,7 +255,13 @@ pub fn build(n: usize) -> Scenario {
             .settle_to_channel(contract.body(), 0, &token, &registry, open.body(), now)
             .unwrap();
         let proposal = seller_view
-            .propose(debt.into_iter().collect(), Vec::new(), &sk, 0)
+            .propose(
+                debt.into_iter().collect(),
+                Vec::new(),
+                &mut MemoryChannelStore::default(),
+                &sk,
+                0,
+            )
             .unwrap();
         let countersigned = buyer_view
             .accept(

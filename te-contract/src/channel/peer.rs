@@ -9,23 +9,31 @@ use idea_proto::{EnvelopeSigner, Money, Timestamp};
 use std::collections::HashSet;
 
 /// Where a side keeps the states it signed. [`Channel`] saves a state before it acknowledges it (by
-/// countersigning) and before it relies on it (as its latest), so a crash never leaves a side having
-/// acknowledged a state it cannot produce at a close.
+/// countersigning), before it relies on it (as its latest), and each proposal of its own before it hands it
+/// out, so a crash never leaves a side having acknowledged a state it cannot produce at a close, nor having
+/// signed a proposal it does not know of after a restart ([`Channel::restore`] reads them back).
 pub trait ChannelStore {
-    /// Makes `state` durable; returns only when it is.
+    /// Makes `state` (signed by both sides) durable; returns only when it is.
     fn save_state(&mut self, state: &Signed<ChannelState>) -> Result<()>;
+    /// Makes our own `proposal` (signed by us alone) durable; returns only when it is.
+    fn save_proposal(&mut self, proposal: &Signed<ChannelState>) -> Result<()>;
 }
 
-/// A store that keeps every saved state in memory (tests, simulations).
+/// A store that keeps every saved state and proposal in memory (tests, simulations).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryChannelStore {
-    /// The states saved, in order.
+    /// The states and proposals saved, in order.
     pub saved: Vec<Signed<ChannelState>>,
 }
 
 impl ChannelStore for MemoryChannelStore {
     fn save_state(&mut self, state: &Signed<ChannelState>) -> Result<()> {
         self.saved.push(state.clone());
+        Ok(())
+    }
+
+    fn save_proposal(&mut self, proposal: &Signed<ChannelState>) -> Result<()> {
+        self.saved.push(proposal.clone());
         Ok(())
     }
 }
@@ -111,6 +119,89 @@ impl Channel {
         })
     }
 
+    /// Side `me` of the channel `open` as a restart finds it: `saved` is what a [`ChannelStore`] of this side
+    /// kept, in the order it was saved. Every state signed by both is checked as [`Channel::accept`] checks a
+    /// proposal (signatures at `now`, counters one after another, totals that follow by the debts and
+    /// payments added, ids and tokens counted once) and becomes the latest; our own proposals for the counter
+    /// after the last of those are known again (the other side may still countersign one:
+    /// [`Channel::confirm`] takes it), none of them pending. Anything else — a gap, a state that does not
+    /// follow, two different states for one counter, a proposal that is not ours — is an error naming it: a
+    /// store that does not replay is not guessed at.
+    pub fn restore(
+        deployment: DeploymentId,
+        open: Signed<ChannelOpen>,
+        me: AvatarId,
+        saved: impl IntoIterator<Item = Signed<ChannelState>>,
+        keys: &impl KeyResolver,
+        now: Timestamp,
+    ) -> Result<Channel> {
+        let mut channel = Channel::new(deployment, open, me, keys, now)?;
+        let id = channel.open().channel;
+        for state in saved {
+            let body = state.body();
+            if body.channel != id {
+                return Err(Error::channel(id, "a saved state of another channel"));
+            }
+            let latest = channel.totals.counter;
+            let both = state.signatures().len() == 2;
+            if body.counter <= latest {
+                // Our proposal overtaken by a state both signed, or the latest saved twice (a retry after a
+                // crash), is harmless; a different state for a counter both signed is not.
+                if !both || channel.latest.as_ref() == Some(&state) {
+                    continue;
+                }
+                return Err(Error::channel(
+                    id,
+                    format!("two different saved states for counter {}", body.counter),
+                ));
+            }
+            if body.counter != latest.saturating_add(1) {
+                return Err(Error::channel(
+                    id,
+                    format!("saved state {} follows state {latest}", body.counter),
+                ));
+            }
+            let expected = next_state(
+                channel.open.body(),
+                &channel.totals,
+                body.proposer,
+                body.debts.clone(),
+                body.payments.clone(),
+            )?;
+            if expected != *body {
+                return Err(Error::channel(
+                    id,
+                    format!(
+                        "saved state {} does not follow state {latest} by the debts and payments it adds",
+                        body.counter
+                    ),
+                ));
+            }
+            channel.check(body)?;
+            if both {
+                state.verify(keys, &channel.deployment, now)?;
+                channel.adopt(state);
+            } else {
+                if body.proposer != channel.me || state.signatures().len() != 1 {
+                    return Err(Error::channel(
+                        id,
+                        format!("saved proposal {} is not ours", body.counter),
+                    ));
+                }
+                state.verify_partial(keys, &channel.deployment, now)?;
+                if !channel.signed_next.contains(&state) {
+                    channel.signed_next.push(state);
+                }
+            }
+        }
+        Ok(channel)
+    }
+
+    /// The channel's opening as both sides signed it (what a side keeps to restore the channel).
+    pub fn signed_open(&self) -> &Signed<ChannelOpen> {
+        &self.open
+    }
+
     /// The channel's opening.
     pub fn open(&self) -> &ChannelOpen {
         self.open.body()
@@ -156,13 +247,14 @@ impl Channel {
         Ok(Money::new(room, self.open().currency))
     }
 
-    /// Proposes the next state adding `debts` and `payments`, signed with our key `key_version`. One
-    /// proposal at a time; refused if it breaks a rule (see [`Channel::accept`]) or would take what we are
-    /// owed past the credit limit.
+    /// Proposes the next state adding `debts` and `payments`, signed with our key `key_version` and saved in
+    /// `store` before it is returned. One proposal at a time; refused if it breaks a rule (see
+    /// [`Channel::accept`]) or would take what we are owed past the credit limit.
     pub fn propose(
         &mut self,
         debts: Vec<Debt>,
         payments: Vec<Payment>,
+        store: &mut impl ChannelStore,
         key: &impl EnvelopeSigner,
         key_version: u32,
     ) -> Result<Signed<ChannelState>> {
@@ -186,6 +278,7 @@ impl Channel {
         self.check(&next)?;
         let mut signed = Signed::new(self.deployment.clone(), next);
         signed.sign(open.avatar(self.me), key_version, key)?;
+        store.save_proposal(&signed)?;
         self.pending = Some(signed.clone());
         self.signed_next.push(signed.clone());
         Ok(signed)
