@@ -37,7 +37,7 @@ use crate::error::Error;
 use crate::message::{AclMessage, Expression};
 use crate::sl0::{Content, ContentElement, Formula, Term};
 use idea_proto::wire::AnyMessage;
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
 /// The ontology name, as `:ontology` carries it.
 pub const ONTOLOGY: &str = "idea-energy";
@@ -100,40 +100,6 @@ fn to_term(value: &Value, symbol: &str) -> Term {
     }
 }
 
-fn from_term(term: &Term) -> Result<Value, Error> {
-    Ok(match term {
-        Term::Frame { params, .. } => {
-            let mut map = Map::new();
-            for (k, v) in params {
-                map.insert(k.replace('-', "_"), from_term(v)?);
-            }
-            Value::Object(map)
-        }
-        Term::Function { args, .. } if args.is_empty() => Value::Object(Map::new()),
-        Term::Sequence(items) | Term::Set(items) => {
-            Value::Array(items.iter().map(from_term).collect::<Result<_, _>>()?)
-        }
-        Term::String(s) => Value::String(
-            String::from_utf8(s.clone()).map_err(|_| invalid("a string is not UTF-8"))?,
-        ),
-        Term::Number(n) => {
-            let number = n
-                .parse::<i64>()
-                .map(Number::from)
-                .or_else(|_| n.parse::<u64>().map(Number::from))
-                .ok()
-                .or_else(|| n.parse::<f64>().ok().and_then(Number::from_f64))
-                .ok_or_else(|| invalid(format!("{n} is not a number IDEA messages use")))?;
-            Value::Number(number)
-        }
-        Term::Word(w) if w == "true" => Value::Bool(true),
-        Term::Word(w) if w == "false" => Value::Bool(false),
-        Term::Word(w) if w == "null" => Value::Null,
-        Term::Word(w) => Value::String(w.clone()),
-        other => return Err(invalid(format!("{other} has no place in an IDEA message"))),
-    })
-}
-
 /// The SL0 content of `message` in `form`.
 pub fn to_content(message: &AnyMessage, form: ContentForm) -> Content {
     let args = match form {
@@ -181,10 +147,8 @@ pub fn from_content(content: &Content) -> Result<AnyMessage, Error> {
                 .iter()
                 .find(|t| concept_name(t).eq_ignore_ascii_case(concept))
                 .ok_or_else(|| invalid(format!("{concept} is not an idea-energy concept")))?;
-            let mut wrapped = Map::new();
-            wrapped.insert("type".to_owned(), Value::String((*type_name).to_owned()));
-            wrapped.insert("message".to_owned(), from_term(frame)?);
-            serde_json::from_value(Value::Object(wrapped)).map_err(|e| invalid(e.to_string()))
+            serde::Deserialize::deserialize(crate::energy_de::Tagged { type_name, frame })
+                .map_err(|e: crate::energy_de::DeError| invalid(e.to_string()))
         }
         _ => Err(invalid(
             "expected a concept frame, or a type name and protobuf bytes",

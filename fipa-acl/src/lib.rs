@@ -46,6 +46,7 @@ mod bit_efficient;
 mod datetime;
 pub mod directory;
 pub mod energy;
+mod energy_de;
 mod error;
 mod expression;
 mod message;
