@@ -1111,6 +1111,84 @@ fn an_agent_process_links_to_its_cells_devices_and_one_that_does_not_answer_stop
     assert!(stderr.contains("--meter HOST:PORT or"), "{stderr}");
 }
 
+/// A cell whose interface device is a DER (Table 3): the agent process serves the DER's IEEE 2030.5 server
+/// (`--der-listen`, mutual TLS with the agent's certificate) and links to it and the connection meter before
+/// it trades; the DER enrolled with `--der-enrol` registers and finds its program (the caps of the agent's
+/// setpoints come as `DERControl` events there — `idea-agent`'s `tests/device_links.rs` follows one onto the
+/// simulated DER). A DER given with a router is refused: one interface device.
+#[test]
+fn an_agent_process_serves_its_der_over_2030_5() {
+    use common::sep2::{certs, der_client, device_lfdi};
+    let scratch = Scratch::new("serve-agent-der");
+    let key = scratch.file("a1.key", "01".repeat(32));
+    let cell1 = scratch.settings("cell-1");
+    let address = free_address();
+    let (_broker, _, _) = start(&["serve", "mqtt-broker", "--listen", &address]);
+    let (_df, directory) = directory(&scratch, &address);
+    let meter = free_address();
+    let (_meter, first, _) = start(&["serve", "modbus-meter", "--listen", &meter]);
+    assert!(first.contains("serving modbus-meter"), "{first}");
+    let der = free_address();
+    let path = |name: &str| certs().join(name).display().to_string();
+    let enrolment = format!("{}=424242", device_lfdi());
+    let agent_args = |interface: &[&str]| {
+        let mut args = vec![
+            "serve".to_owned(),
+            "agent".to_owned(),
+            "--broker".to_owned(),
+            address.clone(),
+            "--signing-key".to_owned(),
+            key.clone(),
+            "--directory".to_owned(),
+            directory.clone(),
+            "--settings".to_owned(),
+            cell1.clone(),
+            "--meter".to_owned(),
+            meter.clone(),
+            "--der-enrol".to_owned(),
+            enrolment.clone(),
+            "--der-rating-w".to_owned(),
+            "10000".to_owned(),
+            "--device-cert".to_owned(),
+            path("server.pem"),
+            "--device-key".to_owned(),
+            path("server.key"),
+            "--device-ca".to_owned(),
+            path("ca.pem"),
+        ];
+        args.extend(interface.iter().map(|a| (*a).to_owned()));
+        args
+    };
+    let args = agent_args(&["--der-listen", &der]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_agent, first, _) = start(&args);
+    assert!(
+        first.contains("devices: DER (IEEE 2030.5 DERControl events, rated 10000 W)")
+            && first.contains(&format!("the DER's 2030.5 server on {der} (mutual TLS)")),
+        "{first}"
+    );
+    let mut client = der_client(der.clone(), Some(424_242));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(client.step(ieee2030_5::net::system_clock()()))
+        .unwrap();
+    assert_eq!(client.end_device(), Some("/edev/0"), "the DER registered");
+
+    // A DER and a router at once: refused before anything starts.
+    let router = free_address();
+    let args = agent_args(&["--der-listen", &free_address(), "--router", &router]);
+    let out = Command::new(env!("CARGO_BIN_EXE_idea"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("one interface device"), "{stderr}");
+}
+
 /// TE-04 as processes: a TE node that enrolled cell 1's meter (`--meters`), the meter (`idea serve
 /// modbus-meter`) and its gateway (`idea serve meter-gateway`): the gateway registers the meter and its
 /// signed readings reach the node, which records them in its ledger; a gateway whose key was not enrolled is

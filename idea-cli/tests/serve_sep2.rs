@@ -5,50 +5,9 @@
 
 mod common;
 
+use common::sep2::{certs, der_client, device_lfdi};
 use common::serve;
-use ieee2030_5::net::{ClientConfig, Connection, DerClient, RustlsConnector, tls};
-use ieee2030_5::scheduler::{EventState, ModeSet, SchedulerEvent};
-use std::path::PathBuf;
-use std::sync::Arc;
-
-fn certs() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ieee2030-5/tests/certs")
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(certs().join(name)).unwrap()
-}
-
-/// The LFDI of the test device's certificate.
-fn device_lfdi() -> ieee2030_5::primitives::HexBinary160 {
-    tls::Identity::from_pem(&read("device.pem"), &read("device.key"))
-        .unwrap()
-        .lfdi()
-}
-
-/// Our DER client with the test device's certificate, for the server at `address`.
-fn der_client(address: String, pin: Option<u32>) -> DerClient {
-    let device = tls::Identity::from_pem(&read("device.pem"), &read("device.key")).unwrap();
-    let lfdi = device.lfdi();
-    let config = tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
-    let connector = RustlsConnector {
-        address,
-        server_name: "localhost".try_into().unwrap(),
-        config: Arc::new(config),
-    };
-    DerClient::new(
-        Connection::new(connector, "localhost"),
-        ClientConfig {
-            lfdi,
-            pin,
-            dcap: "/dcap".into(),
-            server: "demo".into(),
-            device_category: None,
-            supported: ModeSet::all(),
-            seed: 1,
-        },
-    )
-}
+use ieee2030_5::scheduler::{EventState, SchedulerEvent};
 
 #[test]
 fn a_device_registers_and_receives_the_demonstration_event() {

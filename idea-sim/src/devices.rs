@@ -448,6 +448,34 @@ pub struct Sep2Registration {
     pub empty: bool,
 }
 
+/// The TLS of an IEEE 2030.5 server from its files: serving (mutual TLS, clients certified by
+/// `files.client_ca`), and delivering notifications to `https://` subscribers with the same identity.
+///
+/// # Errors
+/// A file that cannot be read or holds no usable certificate or key.
+pub fn sep2_tls(
+    files: &ServerTls,
+) -> Result<
+    (
+        Arc<ieee2030_5::net::tls::ServerConfig>,
+        Arc<ieee2030_5::net::tls::ClientConfig>,
+    ),
+    String,
+> {
+    use ieee2030_5::net::tls::{Identity, client_config, server_config, trust_anchors};
+    let read = |p: &std::path::Path| idea_proto::pem::read(p);
+    let (cert, key, ca) = (
+        read(&files.cert)?,
+        read(&files.key)?,
+        read(&files.client_ca)?,
+    );
+    let identity = || Identity::from_pem(&cert, &key).map_err(|e| e.to_string());
+    let anchors = || trust_anchors(&ca).map_err(|e| e.to_string());
+    let serving = server_config(identity()?, anchors()?).map_err(|e| e.to_string())?;
+    let notifying = client_config(identity()?, anchors()?).map_err(|e| e.to_string())?;
+    Ok((Arc::new(serving), Arc::new(notifying)))
+}
+
 /// Serves an IEEE 2030.5 DER server on `listener` until the task is dropped (it holds no measurements, so
 /// of the faults only `silent` applies): one function set assignment
 /// with one DER program (primacy 1), a `DefaultDERControl` (maximum active power 100 %), and an event a
@@ -479,24 +507,8 @@ pub async fn sep2_server(
     // TLS both ways: serving, and delivering notifications to `https://` subscribers with the same identity.
     let (tls, notify_tls) = match tls {
         Some(files) => {
-            use ieee2030_5::net::tls::{Identity, client_config, server_config, trust_anchors};
-            let read = |p: &std::path::Path| idea_proto::pem::read(p);
-            let (cert, key, ca) = (
-                read(&files.cert)?,
-                read(&files.key)?,
-                read(&files.client_ca)?,
-            );
-            let serving = server_config(
-                Identity::from_pem(&cert, &key).map_err(|e| e.to_string())?,
-                trust_anchors(&ca).map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
-            let notifying = client_config(
-                Identity::from_pem(&cert, &key).map_err(|e| e.to_string())?,
-                trust_anchors(&ca).map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
-            (Some(Arc::new(serving)), Some(Arc::new(notifying)))
+            let (serving, notifying) = sep2_tls(files)?;
+            (Some(serving), Some(notifying))
         }
         None => (None, None),
     };

@@ -150,6 +150,25 @@ pub(crate) struct ServiceArgs {
     /// agent, meter-gateway: the Modbus unit --hub and --meter answer as [default: 1].
     #[arg(long, value_name = "UNIT")]
     pub(crate) device_unit: Option<u8>,
+    /// agent: the cell's interface device is a DER (Table 3: a generator's power supply regulator) that this
+    /// agent manages through an IEEE 2030.5 server it serves here: each setpoint becomes a `DERControl` event
+    /// capping the DER at the setpoint's export (needs --der-enrol and a meter). With --device-cert,
+    /// --device-key and --device-ca it is served over mutual TLS (the certificate is the server's; the CA
+    /// certifies the DER), else over plain HTTP (local testing only).
+    #[arg(long, value_name = "HOST:PORT", value_parser = crate::address::socket_address)]
+    pub(crate) der_listen: Option<std::net::SocketAddr>,
+    /// agent: the DER that registers with --der-listen, LFDI=PIN.
+    #[arg(
+        long,
+        value_name = "LFDI=PIN",
+        requires = "der_listen",
+        value_parser = crate::commands::serve::parse_enrolment
+    )]
+    pub(crate) der_enrol: Option<(ieee2030_5::primitives::HexBinary160, u32)>,
+    /// agent: the DER's active power rating, W (its caps are shares of it) [default: the cell's export
+    /// limit].
+    #[arg(long, value_name = "W", requires = "der_listen")]
+    pub(crate) der_rating_w: Option<f64>,
     /// load-shedding: the loads it may shed (TOML `[[load]]` tables: relay, meter, cell, order) [default: the
     /// demonstration complex's].
     #[arg(long, value_name = "FILE")]
@@ -205,6 +224,7 @@ impl ServiceArgs {
             || self.iec104_meter.is_some()
             || self.device_unit.is_some()
             || self.device_cert.is_some()
+            || self.der_listen.is_some()
     }
 
     /// How to reach an IEC 104 device at `address`: in the clear, or over mutual TLS with --device-cert.
@@ -233,6 +253,7 @@ impl ServiceArgs {
     fn cell_link(
         &self,
         settings: &OwnerSettings,
+        der: Option<idea_agent::device::DerControls>,
     ) -> Result<Option<idea_agent::device::link::CellLinkConfig>, String> {
         use idea_agent::device::link::{CellLinkConfig, ConnectionMeter, InterfaceDevice};
         if !self.devices_given() {
@@ -243,20 +264,22 @@ impl ServiceArgs {
         // Watts of a cell's limits: exact in an f64.
         #[allow(clippy::cast_precision_loss)]
         let max_w = limits.max_export.w().max(limits.max_import.w()) as f64;
-        let interface = match (&self.hub, self.router) {
-            (Some(address), None) => InterfaceDevice::Hub {
+        let interface = match (&self.hub, self.router, der) {
+            (Some(address), None, None) => InterfaceDevice::Hub {
                 address: address.clone(),
                 unit,
             },
-            (None, Some(address)) => InterfaceDevice::Router {
+            (None, Some(address), None) => InterfaceDevice::Router {
                 address,
                 port: self.router_port.unwrap_or(1),
                 max_w,
                 config: self.iec104_config(address)?,
             },
+            (None, None, Some(controls)) => InterfaceDevice::Der(controls),
             _ => {
                 return Err(
-                    "the agent's devices need the interface device: --hub HOST:PORT or --router HOST:PORT"
+                    "the agent's devices need one interface device: --hub HOST:PORT, --router HOST:PORT or \
+                     --der-listen HOST:PORT"
                         .into(),
                 );
             }
@@ -332,7 +355,7 @@ impl ServiceArgs {
             }
         } else if self.devices_given() && kind != "agent" {
             return refused(
-                "--hub, --router, --router-port, --meter, --iec104-meter, --device-unit and --device-cert",
+                "--hub, --router, --router-port, --der-listen, --meter, --iec104-meter, --device-unit and --device-cert",
                 "agent (--meter and --device-unit: agent and meter-gateway)",
             );
         }
@@ -937,10 +960,24 @@ pub(crate) fn run(
                 }
                 // The cell's devices, reached before anything is served: one that does not answer ends the
                 // command here.
-                let link_config = args.cell_link(agent.settings())?;
+                let der = match args.der_listen {
+                    Some(address) => Some(serve_der(args, address, agent.settings()).await?),
+                    None => None,
+                };
+                let link_config = args.cell_link(agent.settings(), der)?;
                 let devices = match &link_config {
                     Some(config) => {
-                        let described = describe_devices(config);
+                        let mut described = describe_devices(config);
+                        if let Some(address) = args.der_listen {
+                            described.push_str(&format!(
+                                " — the DER's 2030.5 server on {address} ({})",
+                                if args.device_cert.is_some() {
+                                    "mutual TLS"
+                                } else {
+                                    "plain HTTP: no authentication, local testing only"
+                                }
+                            ));
+                        }
                         let link = idea_agent::device::link::CellLink::open(config.clone())
                             .await
                             .map_err(|e| format!("the devices of {name}: {e}"))?;
@@ -1153,6 +1190,72 @@ pub(crate) fn run(
     })
 }
 
+/// Serves the IEEE 2030.5 server of the agent's DER on `address`: one function set assignment with one DER
+/// program for the cell, the DER of --der-enrol registered to it; over mutual TLS with --device-cert.
+async fn serve_der(
+    args: &ServiceArgs,
+    address: std::net::SocketAddr,
+    settings: &OwnerSettings,
+) -> Result<idea_agent::device::DerControls, String> {
+    let (lfdi, pin) = args
+        .der_enrol
+        .ok_or("--der-listen needs the DER that registers with it: --der-enrol LFDI=PIN")?;
+    // Watts of a cell's limit: exact in an f64.
+    #[allow(clippy::cast_precision_loss)]
+    let rating_w = args
+        .der_rating_w
+        .unwrap_or(settings.cell.limits.max_export.w() as f64);
+    if !(rating_w.is_finite() && rating_w > 0.0) {
+        return Err(format!("--der-rating-w {rating_w}: a rating above 0 W"));
+    }
+    let tls = match (&args.device_cert, &args.device_key, &args.device_ca) {
+        (Some(cert), Some(key), Some(client_ca)) => {
+            let files = idea_sim::devices::ServerTls {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: client_ca.clone(),
+            };
+            Some(
+                idea_sim::devices::sep2_tls(&files)
+                    .map_err(|e| format!("--device-cert: {e}"))?
+                    .0,
+            )
+        }
+        _ => None,
+    };
+    let clock = ieee2030_5::net::system_clock();
+    let now = clock();
+    let mut core = ieee2030_5::server::Server::new(60);
+    let fsa = core.add_fsa(settings.cell.id.as_str());
+    let program = core.add_program(
+        fsa,
+        ieee2030_5::resources::DERProgram {
+            description: Some(format!(
+                "IDEA transactions of {}",
+                settings.cell.id.as_str()
+            )),
+            primacy: 1,
+            ..Default::default()
+        },
+    );
+    core.enrol(lfdi, pin, &[fsa], now);
+    let server = std::sync::Arc::new(std::sync::Mutex::new(core));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("--der-listen {address}: {e}"))?;
+    tokio::spawn(ieee2030_5::net::serve(
+        listener,
+        tls,
+        std::sync::Arc::clone(&server),
+        clock,
+    ));
+    Ok(idea_agent::device::DerControls {
+        server,
+        program,
+        rating_w,
+    })
+}
+
 /// The agent's devices as its start line names them.
 fn describe_devices(config: &idea_agent::device::link::CellLinkConfig) -> String {
     use idea_agent::device::link::{ConnectionMeter, InterfaceDevice};
@@ -1170,6 +1273,10 @@ fn describe_devices(config: &idea_agent::device::link::CellLinkConfig) -> String
             } else {
                 ""
             }
+        ),
+        InterfaceDevice::Der(controls) => format!(
+            "DER (IEEE 2030.5 DERControl events, rated {} W)",
+            controls.rating_w
         ),
         _ => "an interface device".to_owned(),
     };

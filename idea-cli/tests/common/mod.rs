@@ -244,3 +244,51 @@ pub(crate) fn pymodbus_sunspec_server(
     }
     (Served(child), served, address)
 }
+
+/// The IEEE 2030.5 test identities (`ieee2030-5/tests/certs`) and a DER client holding the device's.
+pub(crate) mod sep2 {
+    use ieee2030_5::net::{ClientConfig, Connection, DerClient, RustlsConnector, tls};
+    use ieee2030_5::scheduler::ModeSet;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    pub(crate) fn certs() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ieee2030-5/tests/certs")
+    }
+
+    pub(crate) fn read(name: &str) -> Vec<u8> {
+        std::fs::read(certs().join(name)).unwrap()
+    }
+
+    /// The LFDI of the test device's certificate.
+    pub(crate) fn device_lfdi() -> ieee2030_5::primitives::HexBinary160 {
+        tls::Identity::from_pem(&read("device.pem"), &read("device.key"))
+            .unwrap()
+            .lfdi()
+    }
+
+    /// Our DER client with the test device's certificate, for the server at `address`.
+    pub(crate) fn der_client(address: String, pin: Option<u32>) -> DerClient {
+        let device = tls::Identity::from_pem(&read("device.pem"), &read("device.key")).unwrap();
+        let lfdi = device.lfdi();
+        let config =
+            tls::client_config(device, tls::trust_anchors(&read("ca.pem")).unwrap()).unwrap();
+        let connector = RustlsConnector {
+            address,
+            server_name: "localhost".try_into().unwrap(),
+            config: Arc::new(config),
+        };
+        DerClient::new(
+            Connection::new(connector, "localhost"),
+            ClientConfig {
+                lfdi,
+                pin,
+                dcap: "/dcap".into(),
+                server: "demo".into(),
+                device_category: None,
+                supported: ModeSet::all(),
+                seed: 1,
+            },
+        )
+    }
+}

@@ -13,6 +13,8 @@ use crate::primitives::HexBinary160;
 use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
+/// The rustls configurations [`server_config`] and [`client_config`] make, named for those who hold them.
+pub use rustls::{ClientConfig, ServerConfig};
 use rustls::{RootCertStore, SupportedCipherSuite};
 use std::sync::Arc;
 
