@@ -99,6 +99,15 @@ struct ChannelSide {
     pending_until: Option<Timestamp>,
 }
 
+impl ChannelSide {
+    /// The channel is no longer used (its intervals are paid wallet to wallet): logged with `why`.
+    fn break_off(&mut self, cx: &mut Context<'_>, why: String) {
+        self.broken = true;
+        let peer = self.peer.clone();
+        cx.log("TE-09", "channel-broken", None, Some(&peer), why);
+    }
+}
+
 /// An interval the node verified, as this agent heard it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Heard {
@@ -291,13 +300,8 @@ impl ChannelKeeper {
         let open = side.channel.open().channel;
         let entry = JournalEntry::Open(Box::new(side.channel.signed_open().clone()));
         if let Err(e) = journal.append(&entry) {
-            side.broken = true;
-            let peer = side.peer.clone();
-            cx.log(
-                "TE-09",
-                "channel-broken",
-                None,
-                Some(&peer),
+            side.break_off(
+                cx,
                 format!("channel {open} cannot be kept ({e}); its intervals are paid through the wallets"),
             );
         }
@@ -1065,13 +1069,8 @@ impl Behaviour for ChannelKeeper {
                     return;
                 };
                 if let Some(side) = side_of_channel(&mut self.sides, channel) {
-                    side.broken = true;
-                    let peer = side.peer.clone();
-                    cx.log(
-                        "TE-09",
-                        "channel-broken",
-                        None,
-                        Some(&peer),
+                    side.break_off(
+                        cx,
                         format!("{reason}; later intervals are paid through the wallets"),
                     );
                 }

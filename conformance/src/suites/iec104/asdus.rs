@@ -149,3 +149,12 @@ pub(super) fn scaled_setpoint(ca: u16, ioa: u32, value: i16) -> Asdu {
         vec![Element::Sva(value), Element::Qos(0)],
     )
 }
+
+/// The fixed instant the time-tagged ASDUs carry (clock synchronisation, time-tagged commands): a run is
+/// reproducible, and the station only confirms or refuses it.
+pub(super) fn fixed_time() -> Option<Cp56Time2a> {
+    "2026-12-03T12:00:00Z"
+        .parse::<idea_proto::Timestamp>()
+        .ok()
+        .and_then(Cp56Time2a::from_timestamp)
+}

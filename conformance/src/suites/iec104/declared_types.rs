@@ -161,12 +161,7 @@ fn declared_commands_known(s: &mut Session, pics: &Pics) -> Verdict {
     if commands.is_empty() {
         return Verdict::NotApplicable("the PICS declares no process command types (45–64)".into());
     }
-    // A fixed instant for the time-tagged commands: the run is reproducible, and the object does not exist.
-    let Some(time) = "2026-12-03T12:00:00Z"
-        .parse::<idea_proto::Timestamp>()
-        .ok()
-        .and_then(Cp56Time2a::from_timestamp)
-    else {
+    let Some(time) = asdus::fixed_time() else {
         return Verdict::Error("cannot form the CP56Time2a".into());
     };
     let common = ca(pics);

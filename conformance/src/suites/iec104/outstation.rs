@@ -7,7 +7,7 @@ use super::timers;
 use crate::case::{Applicability, Maturity, TestCase};
 use crate::pics::{Iec104Pics, Pics};
 use crate::verdict::Verdict;
-use iec104::{Apdu, Asdu, Cp56Time2a, UFunction};
+use iec104::{Apdu, Asdu, UFunction};
 use std::time::Duration;
 
 const NG_R6: &str = "NG-R6";
@@ -852,12 +852,7 @@ fn closes_on_unacknowledged_frames(s: &mut Session, pics: &Pics) -> Verdict {
 
 fn clock_synchronisation(s: &mut Session, pics: &Pics) -> Verdict {
     let common = ca(pics);
-    // A fixed instant: the run is reproducible, and the station only confirms it.
-    let Some(time) = "2026-12-03T12:00:00Z"
-        .parse::<idea_proto::Timestamp>()
-        .ok()
-        .and_then(Cp56Time2a::from_timestamp)
-    else {
+    let Some(time) = asdus::fixed_time() else {
         return Verdict::Error("cannot form the CP56Time2a".into());
     };
     started(s, |s| {
