@@ -52,7 +52,7 @@ pub fn submission_payload(from: &str, submission: &TeSubmission) -> Vec<u8> {
 }
 
 /// Splits a submission payload into the submitter's name and the submission bytes.
-fn split_payload(payload: &[u8]) -> Option<(String, &[u8])> {
+pub fn split_payload(payload: &[u8]) -> Option<(String, &[u8])> {
     let len = usize::from(u16::from_be_bytes([*payload.first()?, *payload.get(1)?]));
     let name = payload.get(2..2usize.checked_add(len)?)?;
     let rest = payload.get(2usize.checked_add(len)?..)?;
@@ -118,8 +118,11 @@ async fn forward(
     }
 }
 
-/// A client subscribed to `topic`: the client and the payloads received.
-pub(crate) async fn subscribe(
+/// A client subscribed to `topic`: the client and the payloads received (at most [`MAX_TE_PAYLOAD`] each).
+///
+/// # Errors
+/// [`crate::Error::Link`] when the broker cannot be reached or does not acknowledge the subscription.
+pub async fn subscribe(
     client_id: &str,
     host: &str,
     port: u16,

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client_tls;
+pub mod demo_text;
 pub mod iec104_client;
 pub mod ledger_check;
 pub mod modbus_client;

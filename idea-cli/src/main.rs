@@ -41,6 +41,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the demonstration complex: prosumer cells whose agents trade on the P2P market, hold their
+    /// connections at the contracted flows with their hubs and settle at the TE node on their meters' signed
+    /// readings — every byte over loopback sockets, in simulated time — and check it (exit 1 naming a check
+    /// that failed).
+    Demo(Box<commands::demo::DemoArgs>),
     /// List the IDEA requirement catalogue (IDs quoted by reports and certificates).
     ///
     /// Each requirement shows how it is verified: `test` (conformance test cases check it) or `declared`
@@ -137,6 +142,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<String, Failure> {
     match command {
         Command::Serve(_) => Err(Failure::Usage("idea serve runs until interrupted".into())),
+        Command::Demo(args) => commands::demo::run(*args),
         Command::Requirements { json, area } => {
             commands::requirements::run(json, area).map_err(Failure::Usage)
         }

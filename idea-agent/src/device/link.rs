@@ -149,6 +149,8 @@ pub struct CellLink {
     intervals: IntervalMeter,
     period: std::time::Duration,
     cell: CellId,
+    last_sample: Option<MeterSample>,
+    failure: Option<String>,
 }
 
 impl std::fmt::Debug for CellLink {
@@ -183,14 +185,14 @@ impl CellLink {
             intervals: IntervalMeter::new(config.cell.clone(), config.meter_id),
             period: config.period,
             cell: config.cell,
+            last_sample: None,
+            failure: None,
         })
     }
 
     /// Runs the link until `commands` closes or `reports` is dropped: each setpoint is handed to the
-    /// interface device (a device that refuses it is the command failing), and every period the meter is
-    /// read, the intervals that ended are reported, the device is stepped (the hub's storage, the router's
-    /// port) and the stored energy, where there is storage, reported. A step that fails is logged and tried
-    /// again next period.
+    /// interface device ([`CellLink::command_at`]), and every period the link is stepped
+    /// ([`CellLink::step_at`]) at the clock's time.
     pub async fn run(
         mut self,
         mut commands: mpsc::Receiver<SetpointCommand>,
@@ -200,58 +202,63 @@ impl CellLink {
         let mut tick = tokio::time::interval(self.period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let out = tokio::select! {
                 command = commands.recv() => {
                     let Some(command) = command else { return };
-                    let result = match &mut self.actuator {
-                        Actuator::Hub(hub) => hub.accept().await,
-                        Actuator::Router(router) => router.accept().await,
-                        Actuator::Der(der) => der.post(&command, clock.now()).map(|_| ()),
-                    };
-                    if result.is_ok() {
-                        self.controller.command(&command);
-                        self.intervals.expect(&command);
-                    }
-                    let report = DeviceReport::CommandResult { id: command.transaction_id, result };
-                    if reports.send(report).await.is_err() {
-                        return;
-                    }
+                    vec![self.command_at(&command, clock.now()).await]
                 }
-                _ = tick.tick() => {
-                    if !self.step(&reports, clock.now()).await {
-                        return;
-                    }
+                _ = tick.tick() => self.step_at(clock.now()).await,
+            };
+            for report in out {
+                if reports.send(report).await.is_err() {
+                    return;
                 }
             }
         }
     }
 
-    /// One period: the meter read, ended intervals reported, the device stepped, the stored energy
-    /// reported. False when `reports` was dropped.
-    async fn step(
+    /// Hands `command` to the interface device at `now` (a device that refuses it is the command failing):
+    /// the command's result, for the agent. What a caller that owns simulated time drives in lockstep.
+    pub async fn command_at(
         &mut self,
-        reports: &mpsc::Sender<DeviceReport>,
+        command: &SetpointCommand,
         now: idea_proto::Timestamp,
-    ) -> bool {
+    ) -> DeviceReport {
+        let result = match &mut self.actuator {
+            Actuator::Hub(hub) => hub.accept().await,
+            Actuator::Router(router) => router.accept().await,
+            Actuator::Der(der) => der.post(command, now).map(|_| ()),
+        };
+        if result.is_ok() {
+            self.controller.command(command);
+            self.intervals.expect(command);
+        }
+        DeviceReport::CommandResult {
+            id: command.transaction_id,
+            result,
+        }
+    }
+
+    /// One period at `now`: the meter read, the intervals that ended reported, the device stepped (the hub's
+    /// storage, the router's port) and the stored energy, where there is storage, reported. A step that
+    /// fails is logged (and, with [`CellLink::last_failure`], kept) and tried again next period.
+    pub async fn step_at(&mut self, now: idea_proto::Timestamp) -> Vec<DeviceReport> {
+        let mut reports = Vec::new();
         let sample = match self.meter.sample().await {
             Ok(s) => s,
             Err(e) => {
                 log::warn!("{}: {e}", self.cell);
-                return true;
+                self.failure = Some(e.to_string());
+                return reports;
             }
         };
-        for report in self
-            .intervals
-            .reading(now, sample.import_wh, sample.export_wh)
-        {
-            if reports
-                .send(DeviceReport::Measurement(report))
-                .await
-                .is_err()
-            {
-                return false;
-            }
-        }
+        self.last_sample = Some(sample);
+        reports.extend(
+            self.intervals
+                .reading(now, sample.import_wh, sample.export_wh)
+                .into_iter()
+                .map(DeviceReport::Measurement),
+        );
         let stepped = match &mut self.actuator {
             Actuator::Hub(hub) => hub.step(&mut self.controller, now, sample.import_w).await,
             Actuator::Router(router) => {
@@ -264,19 +271,28 @@ impl CellLink {
                 Ok(())
             }
         };
+        self.failure = stepped.as_ref().err().map(ToString::to_string);
         if let Err(e) = stepped {
             log::warn!("{}: {e}", self.cell);
         }
         if let Actuator::Hub(hub) = &mut self.actuator
             && let Some(stored) = hub.stored_wh().await
-            && reports
-                .send(DeviceReport::StoredEnergy(stored))
-                .await
-                .is_err()
         {
-            return false;
+            reports.push(DeviceReport::StoredEnergy(stored));
         }
-        true
+        reports
+    }
+
+    /// The connection meter's last reading: power into the cell (W), energy imported and exported so far
+    /// (Wh).
+    pub fn last_reading(&self) -> Option<(f64, f64, f64)> {
+        self.last_sample
+            .map(|s| (s.import_w, s.import_wh, s.export_wh))
+    }
+
+    /// Why the last step could not read the meter or drive the device, if it could not.
+    pub fn last_failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 }
 

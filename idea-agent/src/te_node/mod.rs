@@ -206,7 +206,8 @@ pub enum TeNotice {
         /// The contract.
         transaction: TransactionId,
     },
-    /// UC-08: the intervals a meter reading completed, for the meter to sign and submit back.
+    /// UC-08: the intervals a meter reading completed in which a recorded contract delivers at the meter's
+    /// cell, for the meter to sign and submit back (an interval nothing settles in is not asked for).
     TokensToSign {
         /// The submitter of the reading.
         to: String,
@@ -746,6 +747,23 @@ impl TeNode {
         }
     }
 
+    /// Whether a recorded contract delivered at `cell` has an interval starting at `start`.
+    fn settles_at(&self, cell: &CellId, start: Timestamp) -> bool {
+        self.by_cell.get(cell).is_some_and(|ids| {
+            ids.iter().any(|id| {
+                self.contracts.get(id).is_some_and(|c| {
+                    c.signed
+                        .body()
+                        .transaction
+                        .terms
+                        .window
+                        .interval_at(start)
+                        .is_some()
+                })
+            })
+        })
+    }
+
     fn read_meter(
         &mut self,
         from: &str,
@@ -765,6 +783,13 @@ impl TeNode {
         match series.accept(signed, &Trusted::new(&self.registry, verified), now) {
             Ok(tokens) => {
                 self.entry(Entry::signed(signed, now));
+                // Only the intervals a recorded contract at the meter's cell delivers in are worth a
+                // signature: a token of any other interval would settle nothing.
+                let cell = self.registry.metered_cell(&meter).cloned();
+                let tokens: Vec<DeliveryToken> = tokens
+                    .into_iter()
+                    .filter(|t| cell.as_ref().is_some_and(|c| self.settles_at(c, t.start)))
+                    .collect();
                 if !tokens.is_empty() {
                     self.notify(TeNotice::TokensToSign {
                         to: from.to_owned(),

@@ -2,6 +2,7 @@
 
 pub(crate) mod conform;
 pub(crate) mod decode;
+pub(crate) mod demo;
 pub(crate) mod iec104;
 pub(crate) mod ledger;
 pub(crate) mod modbus;

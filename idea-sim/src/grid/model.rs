@@ -178,6 +178,7 @@ impl Microgrid {
                 x_pu: l.x_ohm / z_base,
                 p_from_w: 0.0,
                 q_from_var: 0.0,
+                loss_w: 0.0,
             });
         }
         for t in &spec.transformers {
@@ -190,6 +191,7 @@ impl Microgrid {
                 x_pu: t.x_pu * scale,
                 p_from_w: 0.0,
                 q_from_var: 0.0,
+                loss_w: 0.0,
             });
         }
         let (island_of, count) = islands(names.len(), &branches);
@@ -269,8 +271,8 @@ impl Microgrid {
                 rating_w: d.kw * 1000.0,
                 min_w: d.min_kw * 1000.0,
                 ramp_w_per_s: d.ramp_kw_per_s * 1000.0,
-                running: false,
-                setpoint_w: 0.0,
+                running: d.run_kw.is_some(),
+                setpoint_w: d.run_kw.unwrap_or(0.0) * 1000.0,
                 p_w: 0.0,
             });
         }
@@ -990,6 +992,7 @@ impl Microgrid {
                     if let Some(x) = self.branches.get_mut(br) {
                         x.p_from_w = 0.0;
                         x.q_from_var = 0.0;
+                        x.loss_w = 0.0;
                     }
                 }
                 return Ok(None);
@@ -1017,10 +1020,11 @@ impl Microgrid {
                 bus.vm_pu = *v;
             }
         }
-        for (br, (fp, fq)) in branches.iter().zip(&flow.branch_flows) {
+        for (br, (fp, fq, loss)) in branches.iter().zip(&flow.branch_flows) {
             if let Some(x) = self.branches.get_mut(*br) {
                 x.p_from_w = *fp;
                 x.q_from_var = *fq;
+                x.loss_w = *loss;
             }
         }
         Ok(Some((flow.slack_p_w, flow.slack_q_var)))

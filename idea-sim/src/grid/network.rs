@@ -37,6 +37,8 @@ pub struct NetBranch {
     pub p_from_w: f64,
     /// Reactive power into the branch at the from end, var.
     pub q_from_var: f64,
+    /// Active power lost in the branch (what enters it at both ends), W.
+    pub loss_w: f64,
 }
 
 /// Groups buses into islands: connected components over the branches. Returns each bus's island and the
@@ -89,8 +91,8 @@ pub fn islands(buses: usize, branches: &[NetBranch]) -> (Vec<usize>, usize) {
 pub struct IslandFlow {
     /// Voltage per bus of the island, in the order given.
     pub vm_pu: Vec<f64>,
-    /// Flows per branch of the island `(p_from_w, q_from_var)`, in the order given.
-    pub branch_flows: Vec<(f64, f64)>,
+    /// Flows per branch of the island `(p_from_w, q_from_var, loss_w)`, in the order given.
+    pub branch_flows: Vec<(f64, f64, f64)>,
     /// What the slack delivers, W.
     pub slack_p_w: f64,
     /// What the slack delivers, var.
@@ -174,7 +176,13 @@ pub fn solve_island(
         branch_flows: solved
             .branches
             .iter()
-            .map(|b| (b.p_from_mw * 1e6, b.q_from_mvar * 1e6))
+            .map(|b| {
+                (
+                    b.p_from_mw * 1e6,
+                    b.q_from_mvar * 1e6,
+                    (b.p_from_mw + b.p_to_mw) * 1e6,
+                )
+            })
             .collect(),
         slack_p_w: solved.slack_p_mw * 1e6,
         slack_q_var: solved.slack_q_mvar * 1e6,
@@ -195,6 +203,7 @@ mod tests {
             x_pu: 0.01,
             p_from_w: 0.0,
             q_from_var: 0.0,
+            loss_w: 0.0,
         }
     }
 

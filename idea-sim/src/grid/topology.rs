@@ -226,6 +226,9 @@ pub struct DieselSpec {
     /// Lowest output while running, kW.
     #[serde(default)]
     pub min_kw: f64,
+    /// Running from the start at this output, kW (a CHP led by its heat demand); stopped when absent.
+    #[serde(default)]
+    pub run_kw: Option<f64>,
 }
 
 /// A battery (grid-following) or an energy hub (grid-forming).
@@ -533,6 +536,9 @@ impl Topology {
             positive(format!("{f}.ramp_kw_per_s"), d.ramp_kw_per_s)?;
             if !(0.0..=d.kw).contains(&d.min_kw) {
                 return Err(topology(format!("{f}.min_kw"), "between 0 and kw"));
+            }
+            if d.run_kw.is_some_and(|r| !(d.min_kw..=d.kw).contains(&r)) {
+                return Err(topology(format!("{f}.run_kw"), "between min_kw and kw"));
             }
         }
         for (kind, list) in [("battery", &self.batteries), ("hub", &self.hubs)] {

@@ -1,0 +1,510 @@
+//! The complex, built and driven in lockstep: the plant's model stepped to the next control instant, each
+//! cell's devices read and driven over Modbus, every party's deadlines handled, then rounds of messages over
+//! the broker until nobody has anything left to say at that instant. Simulated time moves only when the
+//! complex is quiet, so a run does the same thing at any speed.
+
+use crate::cell::{Cell, settings};
+use crate::error::{Result, no_answer};
+use crate::keys;
+use crate::plant::Plant;
+use crate::wire::{Sent, Wire};
+use fipa_acl::AgentIdentifier;
+use fipa_acl::mqtt::EmbeddedBroker;
+use idea_agent::device::MeterGateway;
+use idea_agent::te_link::{notice_payload, read_notice, split_payload, submission_payload};
+use idea_agent::{
+    Admission, Agent, AgentConfig, Event, MarketConfig, MarketParticipant, MarketService, Output,
+    Peer, TeIdentity, TeNode, TeNotice,
+};
+use idea_proto::{
+    CellRef, Currency, Duration, Money, PublicKey, ServiceId, SetpointCommand, SigningKey,
+    Timestamp, ToleranceBand, UserId,
+};
+use idea_sim::fault::Faults;
+use idea_sim::physical::Binding;
+use te_contract::ledger::{Ledger, SqliteStore};
+use te_contract::registry::{AvatarKind, Registration};
+use te_contract::{AvatarId, DeploymentId, Signed};
+
+/// The market's ACL name.
+pub(crate) const MARKET: &str = "market@idea";
+/// The TE node's name (its TE inbox).
+pub(crate) const TE_NODE: &str = "te@idea";
+/// The market's service.
+pub(crate) const SERVICE: &str = "p2p-market";
+/// The deployment every object of a run is signed for.
+pub(crate) const DEPLOYMENT: &str = "idea-demo";
+/// The settlement period, s.
+pub const PERIOD_S: u32 = 900;
+/// Between control steps: devices read and driven, deadlines handled.
+pub const CONTROL_STEP: Duration = Duration::from_secs(10);
+/// Between a meter gateway's signed readings.
+pub(crate) const READING_EVERY_S: u64 = 60;
+const READING_EVERY_MS: i64 = 60_000;
+/// What each cell's wallet holds at the start, minor units (EUR cents).
+pub(crate) const OPENING_BALANCE_MINOR: i64 = 10_000;
+/// The penalty price beyond the tolerance band, minor units per kWh.
+pub(crate) const PENALTY_PER_KWH: i64 = 40;
+/// The most rounds of messages at one instant (a conversation loop would be a defect: it ends the run).
+const MAX_ROUNDS: usize = 64;
+
+/// The currency of the complex.
+pub(crate) fn eur() -> Result<Currency> {
+    Ok(Currency::new("EUR", 2)?)
+}
+
+/// The tolerance band of the market's contracts: 10 % or 20 Wh, whichever is more.
+pub(crate) fn tolerance() -> ToleranceBand {
+    ToleranceBand {
+        relative_bp: 1000,
+        absolute: idea_proto::Energy::from_wh(20),
+    }
+}
+
+/// The registrar of a run: its avatar, key and the registry's genesis.
+#[derive(Debug, Clone)]
+pub(crate) struct Registrar {
+    /// Its avatar.
+    pub(crate) avatar: AvatarId,
+    /// Its key.
+    pub(crate) key: SigningKey,
+    /// The registry's genesis.
+    pub(crate) genesis: Timestamp,
+}
+
+/// The complex, running.
+pub(crate) struct Complex {
+    pub(crate) seed: u64,
+    pub(crate) now: Timestamp,
+    pub(crate) plant: Plant,
+    pub(crate) wire: Wire,
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) market: MarketService,
+    pub(crate) node: TeNode,
+    node_key: SigningKey,
+    ledger: Ledger<SqliteStore>,
+    pub(crate) registrar: Registrar,
+    /// The agents' events since the caller last took them.
+    pub(crate) events: Vec<Event>,
+    /// Every setpoint an agent commanded, with its cell's bus.
+    pub(crate) commands: Vec<(String, SetpointCommand)>,
+    /// Refusals the ledger or a party met that the run reports.
+    pub(crate) troubles: Vec<String>,
+    _broker: EmbeddedBroker,
+}
+
+impl std::fmt::Debug for Complex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Complex")
+            .field("now", &self.now)
+            .field("cells", &self.cells)
+            .finish_non_exhaustive()
+    }
+}
+
+fn deployment() -> Result<DeploymentId> {
+    Ok(DeploymentId::new(DEPLOYMENT)?)
+}
+
+/// A registration of `avatar` signed by the registrar and by the avatar's key.
+fn registration(
+    registrar: &Registrar,
+    avatar: AvatarId,
+    kind: AvatarKind,
+    key: &SigningKey,
+) -> Result<Signed<Registration>> {
+    let mut r = Signed::new(
+        deployment()?,
+        Registration {
+            registrar: registrar.avatar,
+            avatar,
+            kind,
+            key: PublicKey::from(key),
+            at: registrar.genesis,
+        },
+    );
+    r.sign(registrar.avatar, 0, &registrar.key)?;
+    r.sign(avatar, 0, key)?;
+    Ok(r)
+}
+
+/// What a cell's agent is to its peers.
+fn peer_of(agent: &Agent, key: &SigningKey, avatar: AvatarId) -> Peer {
+    let cell = &agent.settings().cell;
+    Peer {
+        agent: agent.me().clone(),
+        cell: Some(CellRef::new(cell.id.clone(), cell.cell_type)),
+        key: PublicKey::from(key),
+        avatar: Some(avatar),
+    }
+}
+
+impl Complex {
+    /// Builds the complex for the cells on `buses` from `start`: the plant and its devices on sockets, the
+    /// embedded broker, the TE node over its ledger at `ledger_path`, the market, and each cell's agent,
+    /// device link and meter gateway, every party connected to the broker.
+    pub(crate) async fn build(
+        seed: u64,
+        start: Timestamp,
+        buses: &[String],
+        ledger_path: &std::path::Path,
+    ) -> Result<Complex> {
+        let mut plant = Plant::new(seed, start, buses)?;
+        let broker = EmbeddedBroker::start().map_err(|e| no_answer(format!("the broker: {e}")))?;
+        let mut wire = Wire::new(broker.addr().port(), TE_NODE);
+        let registrar_key = keys::signing_key(seed, "registrar");
+        let node_key = keys::signing_key(seed, "te-node");
+        let mut node =
+            TeNode::registrar(deployment()?, registrar_key.clone(), Admission::Open, start)
+                .with_ledger_entries()
+                .with_clearing_period(Duration::from_secs(u64::from(PERIOD_S)))?;
+        let registrar = Registrar {
+            avatar: idea_agent::te_node::avatar_of_key(&PublicKey::from(&registrar_key)),
+            key: registrar_key,
+            genesis: start,
+        };
+        let _ = std::fs::remove_file(ledger_path);
+        let ledger = Ledger::open(SqliteStore::open(ledger_path)?)?;
+        let market_key = keys::signing_key(seed, "market");
+        let mut market = MarketService::new(MarketConfig {
+            me: AgentIdentifier::new(MARKET),
+            key: market_key.clone(),
+            service: ServiceId::new(SERVICE)?,
+            operator: UserId::new("market-operator")?,
+            currency: eur()?,
+            period_s: PERIOD_S,
+            gate_closure: Duration::from_mins(5),
+            tolerance: tolerance(),
+            penalty_per_kwh: PENALTY_PER_KWH,
+            deployment: deployment()?,
+        });
+        let market_peer = Peer {
+            agent: AgentIdentifier::new(MARKET),
+            cell: None,
+            key: PublicKey::from(&market_key),
+            avatar: None,
+        };
+        let fine = Faults::default();
+        let mut agents = Vec::with_capacity(buses.len());
+        for bus in buses {
+            let settings = settings(bus)?;
+            let role = settings.cell.id.as_str().to_owned();
+            let key = keys::signing_key(seed, &role);
+            let avatar = keys::avatar(seed, &role);
+            node.register(
+                &registration(
+                    &registrar,
+                    avatar,
+                    AvatarKind::Agent(settings.cell.agent.clone()),
+                    &key,
+                )?,
+                start,
+            )?;
+            let meter_role = format!("meter:{bus}.meter");
+            let meter_key = keys::signing_key(seed, &meter_role);
+            let meter_avatar = keys::avatar(seed, &meter_role);
+            node.register(
+                &registration(
+                    &registrar,
+                    meter_avatar,
+                    AvatarKind::Meter {
+                        meter: idea_proto::MeterId::new(format!("{bus}.meter"))?,
+                        cell: settings.cell.id.clone(),
+                    },
+                    &meter_key,
+                )?,
+                start,
+            )?;
+            node.add_meter(
+                meter_avatar,
+                te_contract::meter::MeterConfig {
+                    max_power_w: 30_000,
+                    reading_interval: Duration::from_secs(READING_EVERY_S),
+                    period_s: PERIOD_S,
+                },
+            )?;
+            let name = format!("{role}@idea");
+            node.bind_agent(avatar, name.clone());
+            node.deposit(avatar, Money::new(OPENING_BALANCE_MINOR, eur()?), start)?;
+            let mut agent = Agent::new(AgentConfig {
+                me: AgentIdentifier::new(name),
+                key: key.clone(),
+                settings,
+                id_seed: keys::id_seed(seed, &role),
+                te: Some(TeIdentity {
+                    deployment: deployment()?,
+                    avatar,
+                    key_version: 0,
+                }),
+            });
+            agent.add_behaviour(Box::new(MarketParticipant::new(AgentIdentifier::new(
+                MARKET,
+            ))))?;
+            agent.add_peer(market_peer.clone())?;
+            market.add_peer(peer_of(&agent, &key, avatar))?;
+            let gateway = MeterGateway::new(deployment()?, meter_avatar, meter_key, 0);
+            agents.push((bus.clone(), agent, key, avatar, gateway));
+        }
+        // Every cell knows every other: a seller sends its buyer the contract, a buyer its seller.
+        let peers: Vec<Peer> = agents
+            .iter()
+            .map(|(_, a, k, av, _)| peer_of(a, k, *av))
+            .collect();
+        let mut cells = Vec::with_capacity(agents.len());
+        for (bus, mut agent, _, _, gateway) in agents {
+            for p in &peers {
+                if p.agent != *agent.me() {
+                    agent.add_peer(p.clone())?;
+                }
+            }
+            let hub = plant
+                .serve_modbus(Binding::Hub(format!("{bus}.hub")), &fine)
+                .await?;
+            let meter = plant
+                .serve_modbus(Binding::Meter(format!("{bus}.meter")), &fine)
+                .await?;
+            let cell = Cell::open(&bus, agent, &hub, &meter, gateway).await?;
+            wire.join_acl(&cell.name).await?;
+            wire.join_te(&cell.name).await?;
+            wire.join_te(&cell.gateway_name).await?;
+            cells.push(cell);
+        }
+        wire.join_acl(MARKET).await?;
+        wire.join_te(TE_NODE).await?;
+        let mut complex = Complex {
+            seed,
+            now: start,
+            plant,
+            wire,
+            cells,
+            market,
+            node,
+            node_key,
+            ledger,
+            registrar,
+            events: Vec::new(),
+            commands: Vec::new(),
+            troubles: Vec::new(),
+            _broker: broker,
+        };
+        // The registrations and deposits into the ledger; the devices read once.
+        complex.commit_entries()?;
+        for cell in &mut complex.cells {
+            cell.step(start).await;
+        }
+        Ok(complex)
+    }
+
+    /// Moves the complex to `until`: the model stepped there, then every cell's devices, every deadline, the
+    /// meters' readings when due, and the messages that follow, until quiet.
+    pub(crate) async fn advance(&mut self, until: Timestamp) -> Result<()> {
+        self.plant.step_until(until)?;
+        self.now = self.plant.now();
+        let now = self.now;
+        for cell in &mut self.cells {
+            cell.step(now).await;
+        }
+        if now.unix_ms().rem_euclid(READING_EVERY_MS) == 0 {
+            self.read_meters().await;
+        }
+        self.settle().await
+    }
+
+    /// Every party's deadlines that passed, then rounds of messages until quiet, repeated while handling
+    /// them sets deadlines that have passed too.
+    pub(crate) async fn settle(&mut self) -> Result<()> {
+        for _ in 0..MAX_ROUNDS {
+            let fired = self.handle_timeouts();
+            let spoke = self.rounds().await?;
+            if !fired && !spoke {
+                return Ok(());
+            }
+        }
+        Err(no_answer(format!(
+            "the complex did not quiet down at {} (a conversation that never ends)",
+            self.now
+        )))
+    }
+
+    fn handle_timeouts(&mut self) -> bool {
+        let now = self.now;
+        let mut fired = false;
+        if self.market.poll_timeout().is_some_and(|t| t <= now) {
+            self.market.handle_timeout(now);
+            fired = true;
+        }
+        if self.node.poll_timeout().is_some_and(|t| t <= now) {
+            self.node.handle_timeout(now);
+            fired = true;
+        }
+        for cell in &mut self.cells {
+            if cell.agent.poll_timeout().is_some_and(|t| t <= now) {
+                cell.agent.handle_timeout(now);
+                fired = true;
+            }
+        }
+        fired
+    }
+
+    /// Each meter gateway reads its meter over Modbus and signs the reading for the TE node.
+    async fn read_meters(&mut self) {
+        let now = self.now;
+        for cell in &mut self.cells {
+            match cell.registers.read_wh().await {
+                Ok((import_wh, export_wh)) => match cell.gateway.reading(now, import_wh, export_wh)
+                {
+                    Ok(s) => cell.gateway_out.push(s),
+                    Err(e) => self.troubles.push(format!("{}: {e}", cell.gateway_name)),
+                },
+                Err(e) => self.troubles.push(format!("{}: {e}", cell.gateway_name)),
+            }
+        }
+    }
+
+    /// Commits what the TE node accepted to the ledger (before any notice it caused is sent).
+    fn commit_entries(&mut self) -> Result<()> {
+        let entries: Vec<_> = std::iter::from_fn(|| self.node.poll_entry()).collect();
+        if !entries.is_empty() {
+            self.ledger.submit_all(entries)?;
+            self.ledger.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Rounds of messages at this instant until nobody has anything to send; whether anything moved.
+    async fn rounds(&mut self) -> Result<bool> {
+        let now = self.now;
+        let mut moved = false;
+        for _ in 0..MAX_ROUNDS {
+            let mut sent = Sent::default();
+            let mut acted = false;
+            while let Some(m) = self.market.poll_transmit() {
+                self.wire.send_acl(MARKET, &m, &mut sent).await?;
+            }
+            self.commit_entries()?;
+            while let Some(notice) = self.node.poll_notice() {
+                let to = notice.to().to_owned();
+                self.wire
+                    .send_te(
+                        TE_NODE,
+                        &to,
+                        notice_payload(&notice, &self.node_key),
+                        &mut sent,
+                    )
+                    .await?;
+            }
+            for cell in &mut self.cells {
+                while let Some(out) = cell.agent.poll_transmit() {
+                    match out {
+                        Output::Acl(m) => self.wire.send_acl(&cell.name, &m, &mut sent).await?,
+                        Output::Te(s) => {
+                            let payload = submission_payload(&cell.name, &s);
+                            self.wire
+                                .send_te(&cell.name, TE_NODE, payload, &mut sent)
+                                .await?;
+                        }
+                        Output::Command(c) => {
+                            self.commands.push((cell.bus.clone(), c.clone()));
+                            let report = cell.link.command_at(&c, now).await;
+                            cell.report(report, now);
+                            acted = true;
+                        }
+                        _ => {}
+                    }
+                }
+                self.events
+                    .extend(std::iter::from_fn(|| cell.agent.poll_event()));
+                for s in std::mem::take(&mut cell.gateway_out) {
+                    let payload = submission_payload(&cell.gateway_name, &s);
+                    self.wire
+                        .send_te(&cell.gateway_name, TE_NODE, payload, &mut sent)
+                        .await?;
+                }
+            }
+            if sent.is_empty() && !acted {
+                return Ok(moved);
+            }
+            moved = true;
+            let (acl, te) = self.wire.deliver(&sent).await?;
+            for (to, inbox) in acl {
+                if to == MARKET {
+                    self.market.handle_acl_batch(inbox.messages, now);
+                } else if let Some(cell) = self.cells.iter_mut().find(|c| c.name == to) {
+                    cell.agent.handle_acl_batch(inbox.messages, now);
+                    for e in inbox.undecodable {
+                        cell.agent.handle_undecodable(&e, now);
+                    }
+                }
+            }
+            for (to, payloads) in te {
+                if to == TE_NODE {
+                    let batch = payloads
+                        .iter()
+                        .filter_map(|p| split_payload(p).map(|(from, b)| (from, b.to_vec())))
+                        .collect();
+                    self.node.handle_bytes_batch(batch, now);
+                    continue;
+                }
+                let node_key = PublicKey::from(&self.node_key);
+                for payload in payloads {
+                    let Some(notice) = read_notice(&payload, &node_key) else {
+                        self.troubles
+                            .push(format!("{to}: a TE notice that is not the node's"));
+                        continue;
+                    };
+                    self.hear(&to, &notice, now);
+                }
+            }
+        }
+        Err(no_answer(format!(
+            "messages kept flowing at {now} for {MAX_ROUNDS} rounds"
+        )))
+    }
+
+    /// A notice of the TE node reaches agent or gateway `to`.
+    fn hear(&mut self, to: &str, notice: &TeNotice, now: Timestamp) {
+        if let Some(cell) = self.cells.iter_mut().find(|c| c.name == to) {
+            if let Err(e) = cell.agent.handle_te_notice(notice, now) {
+                cell.agent
+                    .handle_undecodable(&format!("TE notice: {e}"), now);
+            }
+            return;
+        }
+        let Some(cell) = self.cells.iter_mut().find(|c| c.gateway_name == to) else {
+            return;
+        };
+        match notice {
+            TeNotice::TokensToSign { tokens, .. } => {
+                for token in tokens {
+                    match cell.gateway.sign_token(token) {
+                        Ok(signed) => cell.gateway_out.push(signed),
+                        Err(e) => self
+                            .troubles
+                            .push(format!("{}: token refused: {e}", cell.gateway_name)),
+                    }
+                }
+            }
+            TeNotice::Refused { reason, .. } => self.troubles.push(format!(
+                "the TE node refused {}: {reason}",
+                cell.gateway_name
+            )),
+            _ => {}
+        }
+    }
+
+    /// Leaves the broker and gives back the TE node (its book, wallets and contracts) for the report.
+    pub(crate) async fn finish(mut self) -> Result<TeNode> {
+        self.commit_entries()?;
+        let names: Vec<String> = self
+            .cells
+            .iter()
+            .flat_map(|c| [c.name.clone(), c.gateway_name.clone()])
+            .chain([MARKET.to_owned(), TE_NODE.to_owned()])
+            .collect();
+        for n in names {
+            self.wire.leave(&n).await;
+        }
+        drop(self.ledger);
+        Ok(self.node)
+    }
+}

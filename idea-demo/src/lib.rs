@@ -1,0 +1,219 @@
+//! The IDEA demonstration complex (DEMO): prosumer cells whose agents trade energy on the P2P market, settle
+//! it at the TE node on their meters' signed readings, and hold their connections at the contracted flows
+//! with their battery hubs — on a simulated microgrid, every protocol byte between an agent, a service and a
+//! device crossing a real socket on 127.0.0.1, in simulated time faster than real. What `idea demo` runs.
+//!
+//! What it does:
+//! - The complex (`data/complex.toml`, `data/cells/`): the public network behind a 25 kVA energy router, a
+//!   0.4 kV common bus, four prosumer cells — a CHP or PV, three loads behind relays and a 5 kW / 10 kWh
+//!   battery hub each — and a 48 V DC mesh, simulated by `idea-sim`; each cell's hub and connection meter
+//!   served over Modbus/SunSpec; the embedded MQTT broker; the P2P market and the TE node (its SQLite ledger)
+//!   from `idea-agent`; each cell's agent, its device link and its meter gateway.
+//! - A conductor that owns simulated time: the model is stepped to the next control instant (every 10 s),
+//!   then the devices are read and driven, every deadline handled and messages exchanged in rounds until the
+//!   complex is quiet. Each round waits until every recipient has received what was sent to it and hands
+//!   inboxes over ordered by sender, so the same seed gives the same run — the same `--json` bytes — at any
+//!   speed, although every message crosses the broker.
+//! - Scenario S1 (DEMO-S1): grid-connected, its first half without transactions, its second half with the
+//!   cells ordering on the market before each period from what their own meters and hubs measured.
+//! - Self-checks ([`Check`]): the energy balance closes in every interval; every settled amount is the
+//!   contract price times the meter-verified energy, less the penalty beyond the band, and agrees with what
+//!   the simulated meter counted; the ledger verifies read-only; every wallet moved by what it settled; no
+//!   cell passed its connection limits and no device was commanded beyond its rating.
+//! - [`RunReport`]: per scenario, per interval, per cell — the data `--json` writes.
+//!
+//! What it does not do (yet): scenarios S2 (isolated) and S3 (plug & play), fault injection, the live page
+//! and generated grids of N cells (issue 24 lists them).
+//!
+//! ```no_run
+//! # async fn demo() -> idea_demo::Result<()> {
+//! let options = idea_demo::Options {
+//!     hours: 2.0,
+//!     ..idea_demo::Options::default()
+//! };
+//! let report = idea_demo::run(&options, &mut |_| {}).await?;
+//! assert!(report.passed, "every check of every scenario");
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
+mod cell;
+mod checks;
+mod complex;
+mod error;
+mod keys;
+mod outcome;
+mod plant;
+mod report;
+mod scenario;
+pub mod trader;
+mod wire;
+
+pub use complex::{CONTROL_STEP, PERIOD_S};
+pub use error::{Error, Result};
+pub use plant::{CellPhysics, SystemPhysics};
+pub use report::{
+    CellInterval, CellMoney, Check, IntervalRecord, LedgerSummary, RunReport, ScenarioReport,
+    Timing, TradeRecord,
+};
+pub use scenario::Scenario;
+
+use idea_proto::Timestamp;
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// The scenarios, in order (all of them by default).
+    pub scenarios: Vec<Scenario>,
+    /// The seed identities and clouds are drawn from.
+    pub seed: u64,
+    /// Simulated hours per scenario.
+    pub hours: f64,
+    /// Simulated time per real time; 0 runs as fast as it computes.
+    pub speed: f64,
+    /// Where each scenario's ledger is kept (`SCENARIO.sqlite`); a temporary file, removed at the end, when
+    /// absent.
+    pub ledger_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            scenarios: Scenario::ALL.to_vec(),
+            seed: 1,
+            hours: 4.0,
+            speed: 0.0,
+            ledger_dir: None,
+        }
+    }
+}
+
+/// The fewest and most simulated hours a scenario runs: enough for a traded period to settle, at most a day.
+pub const HOURS: (f64, f64) = (1.5, 24.0);
+
+impl Options {
+    /// Checks the options.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the option out of range.
+    pub fn check(&self) -> Result<()> {
+        if !(self.hours.is_finite() && (HOURS.0..=HOURS.1).contains(&self.hours)) {
+            return Err(error::usage(
+                "--hours",
+                format!("{}: between {} and {}", self.hours, HOURS.0, HOURS.1),
+            ));
+        }
+        if !(self.speed.is_finite() && self.speed >= 0.0) {
+            return Err(error::usage(
+                "--speed",
+                format!("{}: 0 or more", self.speed),
+            ));
+        }
+        if self.scenarios.is_empty() {
+            return Err(error::usage("--scenario", "no scenario to run"));
+        }
+        Ok(())
+    }
+
+    /// A scenario's simulated duration, whole settlement periods, s.
+    fn duration_s(&self) -> u64 {
+        let period = f64::from(PERIOD_S);
+        // Checked: at most a day.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let periods = (self.hours * 3600.0 / period).round() as u64;
+        periods.saturating_mul(u64::from(PERIOD_S))
+    }
+
+    /// Where `scenario`'s ledger goes.
+    fn ledger_path(&self, scenario: Scenario) -> std::path::PathBuf {
+        match &self.ledger_dir {
+            Some(dir) => dir.join(format!("{}.sqlite", scenario.name())),
+            None => {
+                static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::env::temp_dir().join(format!(
+                    "idea-demo-{}-{}-{n}.sqlite",
+                    scenario.name(),
+                    std::process::id()
+                ))
+            }
+        }
+    }
+}
+
+/// What a run tells as it goes.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// A scenario began.
+    Started {
+        /// Its name.
+        scenario: &'static str,
+        /// What it shows.
+        title: &'static str,
+        /// Simulated start.
+        start: Timestamp,
+        /// Simulated end.
+        end: Timestamp,
+    },
+    /// A settlement interval ended.
+    Interval {
+        /// The scenario.
+        scenario: &'static str,
+        /// What happened in it.
+        record: &'a IntervalRecord,
+        /// Orders placed for the period after next.
+        orders: usize,
+        /// Contracts the TE node has recorded so far.
+        contracts: usize,
+    },
+    /// A scenario ended and checked itself.
+    Finished {
+        /// Its report.
+        report: &'a ScenarioReport,
+    },
+}
+
+/// When each scenario starts: a June day from 09:00 UTC, the sun climbing and the loads at work.
+fn start_of(_scenario: Scenario) -> Result<Timestamp> {
+    Ok("2026-06-21T09:00:00Z".parse()?)
+}
+
+/// Runs the scenarios of `options` one after the other, telling `progress` as they go.
+///
+/// # Errors
+/// [`Error::Usage`] for options out of range; [`Error::NoAnswer`] when a party or device stopped answering
+/// over its socket; otherwise what kept the complex from being built. A check that fails is not an error: it
+/// is a verdict in the report.
+pub async fn run(options: &Options, progress: &mut dyn FnMut(Progress<'_>)) -> Result<RunReport> {
+    options.check()?;
+    let wall = std::time::Instant::now();
+    let mut scenarios = Vec::with_capacity(options.scenarios.len());
+    let mut timing = Timing::default();
+    let mut simulated_s = 0.0;
+    for scenario in &options.scenarios {
+        let began = std::time::Instant::now();
+        let report = scenario::run(*scenario, options, start_of(*scenario)?, progress).await?;
+        timing
+            .scenarios_s
+            .push((scenario.name().into(), began.elapsed().as_secs_f64()));
+        // A day's seconds: exact in an f64.
+        #[allow(clippy::cast_precision_loss)]
+        let s = options.duration_s() as f64;
+        simulated_s += s;
+        scenarios.push(report);
+    }
+    timing.speedup = simulated_s / wall.elapsed().as_secs_f64().max(1e-9);
+    Ok(RunReport {
+        seed: options.seed,
+        passed: scenarios.iter().all(|s| s.passed),
+        scenarios,
+        timing,
+    })
+}

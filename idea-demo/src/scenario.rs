@@ -1,0 +1,245 @@
+//! The reference scenarios (DEMO-S1..S3) as the conductor runs them: when each starts, which cells take
+//! part, when they trade, and the interval loop that records what happened and orders for the next period.
+
+use crate::complex::{Complex, PERIOD_S, SERVICE};
+use crate::error::{Result, usage};
+use crate::report::{CellInterval, IntervalRecord, ScenarioReport, rounded_cell, rounded_system};
+use crate::{Options, Progress};
+use idea_agent::MarketParticipant;
+use idea_proto::{Duration, Timestamp, UserId};
+use std::collections::BTreeMap;
+
+/// A reference scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Scenario {
+    /// DEMO-S1: grid-connected, first without transactions, then with transactions and flows between the
+    /// prosumers.
+    S1,
+}
+
+impl Scenario {
+    /// Every scenario, in the order `idea demo` runs them.
+    pub const ALL: [Scenario; 1] = [Scenario::S1];
+
+    /// Its name on the command line (`s1`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::S1 => "s1",
+        }
+    }
+
+    /// The requirement it demonstrates.
+    pub fn requirement(self) -> &'static str {
+        match self {
+            Scenario::S1 => "DEMO-S1",
+        }
+    }
+
+    /// What it shows.
+    pub fn title(self) -> &'static str {
+        match self {
+            Scenario::S1 => {
+                "grid-connected: first without transactions, then with transactions and flows between prosumers"
+            }
+        }
+    }
+
+    /// The scenario named `name`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Usage`] for a name that is not a scenario.
+    pub fn from_name(name: &str) -> Result<Scenario> {
+        Scenario::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                usage(
+                    "--scenario",
+                    format!(
+                        "{name}: one of {}",
+                        Scenario::ALL.map(Scenario::name).join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// The cells taking part, by bus.
+    fn buses(self) -> Vec<String> {
+        (1..=4).map(|n| format!("cell{n}")).collect()
+    }
+
+    /// When trading begins: S1 runs its first half without transactions.
+    fn trading_from(self, start: Timestamp, end: Timestamp) -> Timestamp {
+        let half_s = end.duration_since(start).map_or(0, |d| d.as_ms() / 2000);
+        let period = u64::from(PERIOD_S);
+        start
+            .checked_add(Duration::from_secs(
+                half_s.saturating_sub(half_s.checked_rem(period).unwrap_or(0)),
+            ))
+            .unwrap_or(start)
+    }
+}
+
+/// What the interval loop recorded, for the checks.
+pub(crate) struct Recorded {
+    /// The intervals as reported.
+    pub(crate) intervals: Vec<IntervalRecord>,
+    /// The complex's physics per interval, unrounded.
+    pub(crate) raw_system: Vec<crate::plant::SystemPhysics>,
+    /// Each cell's physics per interval, unrounded.
+    pub(crate) raw_cells: Vec<Vec<crate::plant::CellPhysics>>,
+    /// Every setpoint commanded: the cell id, its bus and the command.
+    pub(crate) commands: Vec<(String, String, idea_proto::SetpointCommand)>,
+    /// When trading began.
+    pub(crate) trading_from: Timestamp,
+}
+
+/// The relays that keep the fifth cell's installation off until it joins (scenario S3).
+const CELL5_RELAYS: [&str; 5] = [
+    "cell5.house.relay",
+    "cell5.heat-pump.relay",
+    "cell5.ev.relay",
+    "cell5.pv.relay",
+    "cell5.hub.relay",
+];
+
+/// How long before the end the last order is placed: its period, its measurement and a clearing run fit.
+const LAST_ORDER_BEFORE_END: Duration = Duration::from_mins(45);
+
+fn period() -> Duration {
+    Duration::from_secs(u64::from(PERIOD_S))
+}
+
+fn is_boundary(t: Timestamp) -> bool {
+    t.unix_ms()
+        .rem_euclid(i64::from(PERIOD_S).saturating_mul(1000))
+        == 0
+}
+
+/// Runs `scenario` with `options`, telling `progress` as it goes.
+pub(crate) async fn run(
+    scenario: Scenario,
+    options: &Options,
+    start: Timestamp,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<ScenarioReport> {
+    let end = start.checked_add(Duration::from_secs(options.duration_s()))?;
+    let ledger_path = options.ledger_path(scenario);
+    let buses = scenario.buses();
+    let mut c = Complex::build(options.seed, start, &buses, &ledger_path).await?;
+    for relay in CELL5_RELAYS {
+        c.plant.switch(relay, false)?;
+    }
+    let trading_from = scenario.trading_from(start, end);
+    let last_order = end.checked_sub(LAST_ORDER_BEFORE_END)?;
+    let operator = UserId::new("market-operator")?;
+    let service = idea_proto::ServiceId::new(SERVICE)?;
+    let wall = std::time::Instant::now();
+    let mut intervals = Vec::new();
+    let mut raw_system = Vec::new();
+    let mut raw_cells = Vec::new();
+    let mut setpoints: BTreeMap<(String, Timestamp), i64> = BTreeMap::new();
+    let mut commands: Vec<(String, String, idea_proto::SetpointCommand)> = Vec::new();
+    let mut t = start;
+    progress(Progress::Started {
+        scenario: scenario.name(),
+        title: scenario.title(),
+        start,
+        end,
+    });
+    while t < end {
+        t = t.checked_add(crate::complex::CONTROL_STEP)?;
+        c.advance(t).await?;
+        for (bus, command) in c.commands.drain(..) {
+            setpoints.insert((bus.clone(), command.from), command.setpoint.active.w());
+            commands.push((command.cell.as_str().to_owned(), bus, command));
+        }
+        if !is_boundary(t) {
+            continue;
+        }
+        let interval_start = t.checked_sub(period())?;
+        let (cells, system) = c.plant.close_interval();
+        let phase = if interval_start >= trading_from {
+            "with-transactions"
+        } else {
+            "without-transactions"
+        };
+        let record = IntervalRecord {
+            start: interval_start,
+            phase: phase.into(),
+            system: rounded_system(&system),
+            cells: c
+                .cells
+                .iter()
+                .zip(&cells)
+                .map(|(cell, p)| CellInterval {
+                    cell: cell.agent.settings().cell.id.as_str().to_owned(),
+                    physics: rounded_cell(p),
+                    setpoint_w: setpoints.get(&(cell.bus.clone(), interval_start)).copied(),
+                })
+                .collect(),
+        };
+        raw_system.push(system);
+        raw_cells.push(cells);
+        // Orders for the period after the one starting now (the market's gate closes 5 minutes before it).
+        let next = t.checked_add(period())?;
+        let trade = next >= trading_from && next <= last_order;
+        let mut orders = 0usize;
+        for cell in &mut c.cells {
+            let Some(measured) = cell.period_ended(10_000.0, PERIOD_S) else {
+                continue;
+            };
+            if !trade {
+                continue;
+            }
+            if let Some((side, wh)) = crate::trader::order(&measured) {
+                let (service, operator) = (service.clone(), operator.clone());
+                let placed = cell
+                    .agent
+                    .with_behaviour::<MarketParticipant, _>(t, |b, cx| {
+                        b.place(cx, service, operator, side, next, wh)
+                    });
+                if let Some(Ok(_)) = placed {
+                    orders = orders.saturating_add(1);
+                }
+            }
+        }
+        c.settle().await?;
+        progress(Progress::Interval {
+            scenario: scenario.name(),
+            record: &record,
+            orders,
+            contracts: c.node.contracts().len(),
+        });
+        intervals.push(record);
+        pace(options.speed, wall, start, t).await;
+    }
+    let recorded = Recorded {
+        intervals,
+        raw_system,
+        raw_cells,
+        commands,
+        trading_from,
+    };
+    let report =
+        crate::outcome::conclude(scenario, options, c, recorded, &ledger_path, start, end).await?;
+    progress(Progress::Finished { report: &report });
+    Ok(report)
+}
+
+/// Waits so that simulated time runs no faster than `speed` × real time (`0`: as fast as it computes).
+async fn pace(speed: f64, wall: std::time::Instant, start: Timestamp, now: Timestamp) {
+    if !(speed.is_finite() && speed > 0.0) {
+        return;
+    }
+    let Some(simulated) = now.duration_since(start) else {
+        return;
+    };
+    // Milliseconds of a run: exact in an f64.
+    #[allow(clippy::cast_precision_loss)]
+    let due = std::time::Duration::from_secs_f64(simulated.as_ms() as f64 / 1000.0 / speed);
+    if let Some(wait) = due.checked_sub(wall.elapsed()) {
+        tokio::time::sleep(wait).await;
+    }
+}

@@ -1,0 +1,164 @@
+//! The reference scenarios run end to end over loopback sockets: each checks itself, and the tests read the
+//! report for what the scenario is meant to show.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::float_cmp
+)]
+
+use idea_demo::{Options, Progress, RunReport, Scenario};
+
+fn short(scenario: Scenario) -> Options {
+    Options {
+        scenarios: vec![scenario],
+        hours: 2.0,
+        ..Options::default()
+    }
+}
+
+fn failed(report: &RunReport) -> Vec<String> {
+    report
+        .scenarios
+        .iter()
+        .flat_map(|s| s.checks.iter().filter(|c| !c.passed))
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect()
+}
+
+/// DEMO-S1: two hours grid-connected — the first without transactions, the second with the cells trading
+/// on the market — and every check passes: the energy balance, the settled amounts against the terms and the
+/// meters, the ledger read-only, the wallets, the limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s1_trades_only_in_its_second_half_and_every_check_passes() {
+    let mut seen = Vec::new();
+    let report = idea_demo::run(&short(Scenario::S1), &mut |p| {
+        if let Progress::Interval { record, .. } = p {
+            seen.push(record.phase.clone());
+        }
+    })
+    .await
+    .unwrap();
+    assert!(report.passed, "{:#?}", failed(&report));
+    let s1 = &report.scenarios[0];
+    assert_eq!(s1.scenario, "s1");
+    assert_eq!(s1.intervals.len(), 8, "two hours of 15-minute intervals");
+    assert_eq!(seen.len(), 8, "progress told every interval");
+    assert_eq!(
+        s1.intervals
+            .iter()
+            .filter(|i| i.phase == "without-transactions")
+            .count(),
+        4
+    );
+    assert_eq!(s1.cells, ["cell-1", "cell-2", "cell-3", "cell-4"]);
+    let names: Vec<&str> = s1.checks.iter().map(|c| c.name.as_str()).collect();
+    for check in [
+        "energy-balance",
+        "ledger-verifies",
+        "settlement-amounts",
+        "money-settled",
+        "limits",
+        "trades-settled",
+    ] {
+        assert!(names.contains(&check), "{check} missing from {names:?}");
+    }
+    // Trades happened, each settled, the seller's wallet up and the buyer's down by the amount.
+    assert!(!s1.trades.is_empty());
+    let trading_from = s1.intervals[4].start;
+    for t in &s1.trades {
+        assert!(t.start >= trading_from, "{t:?}");
+        assert!(
+            t.amount_minor.is_some() && t.delivered_wh.is_some(),
+            "{t:?}"
+        );
+        assert_ne!(t.seller, t.buyer);
+    }
+    let moved: i64 = s1
+        .money
+        .iter()
+        .map(|m| m.closing_minor - m.opening_minor)
+        .sum();
+    assert_eq!(moved, 0, "money only changed hands");
+    // Without transactions no setpoint is commanded; with them, the traders' connections are held.
+    for i in &s1.intervals[..4] {
+        assert!(i.cells.iter().all(|c| c.setpoint_w.is_none()), "{i:?}");
+    }
+    assert!(
+        s1.intervals[4..]
+            .iter()
+            .any(|i| i.cells.iter().any(|c| c.setpoint_w.is_some()))
+    );
+    assert!(
+        s1.ledger.settlements >= 1 && s1.ledger.clearings >= 1,
+        "{:?}",
+        s1.ledger
+    );
+    assert!(
+        s1.messages > 100,
+        "messages crossed the broker: {}",
+        s1.messages
+    );
+}
+
+/// The same seed gives the same report byte for byte (wall-clock timing aside), run after run and at another
+/// speed, although every message crosses the broker and every device answers over a socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_gives_the_same_report_at_any_speed() {
+    let as_json = |mut r: RunReport| {
+        r.timing = idea_demo::Timing::default();
+        serde_json::to_string_pretty(&r).unwrap()
+    };
+    let options = Options {
+        seed: 7,
+        hours: 1.5,
+        ..short(Scenario::S1)
+    };
+    let first = as_json(idea_demo::run(&options, &mut |_| {}).await.unwrap());
+    let paced = Options {
+        speed: 1500.0,
+        ..options.clone()
+    };
+    let second = as_json(idea_demo::run(&paced, &mut |_| {}).await.unwrap());
+    assert!(first == second, "the two runs differ");
+    let other_seed = Options { seed: 8, ..options };
+    let third = as_json(idea_demo::run(&other_seed, &mut |_| {}).await.unwrap());
+    assert_ne!(first, third, "another seed, other keys and clouds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_out_of_range_are_refused_naming_the_option() {
+    for (options, option) in [
+        (
+            Options {
+                hours: 1.0,
+                ..Options::default()
+            },
+            "--hours",
+        ),
+        (
+            Options {
+                speed: -1.0,
+                ..Options::default()
+            },
+            "--speed",
+        ),
+        (
+            Options {
+                scenarios: Vec::new(),
+                ..Options::default()
+            },
+            "--scenario",
+        ),
+    ] {
+        match idea_demo::run(&options, &mut |_| {}).await {
+            Err(idea_demo::Error::Usage { option: o, .. }) => assert_eq!(o, option),
+            other => panic!("{option}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        Scenario::from_name("s9"),
+        Err(idea_demo::Error::Usage { .. })
+    ));
+}
