@@ -50,6 +50,8 @@ pub(crate) struct Cell {
     pub(crate) stored_wh: Option<i64>,
     /// At the last period boundary: the meter's net import so far and the stored energy, Wh.
     boundary: Option<(f64, f64)>,
+    /// Whether the owner has asked the load-shedding service to shed (and not yet to restore).
+    pub(crate) shed: bool,
     /// What the meter gateway signed and has yet to submit.
     pub(crate) gateway_out: Vec<idea_agent::TeSubmission>,
 }
@@ -104,6 +106,7 @@ impl Cell {
             stored_wh: None,
             boundary: None,
             gateway_out: Vec::new(),
+            shed: false,
         })
     }
 

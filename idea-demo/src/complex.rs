@@ -6,11 +6,14 @@
 use crate::cell::{Cell, settings};
 use crate::error::{Result, no_answer};
 use crate::keys;
+use crate::operator::Operator;
 use crate::plant::Plant;
+use crate::shedding::{SHEDDING, Shedding};
 use crate::wire::{Sent, Wire};
 use fipa_acl::AgentIdentifier;
 use fipa_acl::mqtt::EmbeddedBroker;
 use idea_agent::device::MeterGateway;
+use idea_agent::load_shedding::LoadSheddingClient;
 use idea_agent::te_link::{notice_payload, read_notice, split_payload, submission_payload};
 use idea_agent::{
     Admission, Agent, AgentConfig, Event, MarketConfig, MarketParticipant, MarketService, Output,
@@ -84,6 +87,10 @@ pub(crate) struct Complex {
     node_key: SigningKey,
     ledger: Ledger<SqliteStore>,
     pub(crate) registrar: Registrar,
+    /// The load-shedding service and its devices' MQTT side.
+    pub(crate) shedding: Shedding,
+    /// The community's operator at the energy router (IEC 104).
+    pub(crate) operator: Operator,
     /// The agents' events since the caller last took them.
     pub(crate) events: Vec<Event>,
     /// Every setpoint an agent commanded, with its cell's bus.
@@ -241,6 +248,15 @@ impl Complex {
                 MARKET,
             ))))?;
             agent.add_peer(market_peer.clone())?;
+            agent.add_behaviour(Box::new(LoadSheddingClient::new(AgentIdentifier::new(
+                SHEDDING,
+            ))))?;
+            agent.add_peer(Peer {
+                agent: AgentIdentifier::new(SHEDDING),
+                cell: None,
+                key: PublicKey::from(&keys::signing_key(seed, "load-shedding")),
+                avatar: None,
+            })?;
             market.add_peer(peer_of(&agent, &key, avatar))?;
             let gateway = MeterGateway::new(deployment()?, meter_avatar, meter_key, 0);
             agents.push((bus.clone(), agent, key, avatar, gateway));
@@ -271,6 +287,44 @@ impl Complex {
         }
         wire.join_acl(MARKET).await?;
         wire.join_te(TE_NODE).await?;
+        // The load-shedding service over the cells' loads, each cell's agent its peer.
+        let cell_ids: Vec<String> = cells
+            .iter()
+            .map(|c| c.agent.settings().cell.id.as_str().to_owned())
+            .collect();
+        let mut shedding = Shedding::open(
+            plant.grid(),
+            broker.addr().port(),
+            keys::signing_key(seed, "load-shedding"),
+            &cell_ids,
+            &fine,
+        )
+        .await?;
+        for p in &peers {
+            shedding.service.add_peer(p.clone())?;
+        }
+        wire.join_acl(SHEDDING).await?;
+        // The energy router over IEC 104, and the operator connected to it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| no_answer(format!("a port for the router: {e}")))?;
+        let router_address = listener
+            .local_addr()
+            .map_err(|e| no_answer(format!("the router's port: {e}")))?;
+        let router_measures = idea_sim::devices::MeasureOnDemand::default();
+        let router = idea_sim::devices::iec104_router(
+            listener,
+            &idea_sim::devices::Iec104Station {
+                on_demand: Some(router_measures.clone()),
+                ..idea_sim::devices::Iec104Station::default()
+            },
+            plant.grid().clone(),
+            "router",
+            &fine,
+        )
+        .await?;
+        plant.keep(router);
+        let operator = Operator::open(router_address, router_measures).await?;
         let mut complex = Complex {
             seed,
             now: start,
@@ -282,6 +336,8 @@ impl Complex {
             node_key,
             ledger,
             registrar,
+            shedding,
+            operator,
             events: Vec::new(),
             commands: Vec::new(),
             troubles: Vec::new(),
@@ -381,6 +437,9 @@ impl Complex {
             while let Some(m) = self.market.poll_transmit() {
                 self.wire.send_acl(MARKET, &m, &mut sent).await?;
             }
+            while let Some(m) = self.shedding.service.poll_transmit() {
+                self.wire.send_acl(SHEDDING, &m, &mut sent).await?;
+            }
             self.commit_entries()?;
             while let Some(notice) = self.node.poll_notice() {
                 let to = notice.to().to_owned();
@@ -429,6 +488,11 @@ impl Complex {
             for (to, inbox) in acl {
                 if to == MARKET {
                     self.market.handle_acl_batch(inbox.messages, now);
+                } else if to == SHEDDING {
+                    for m in inbox.messages {
+                        self.shedding.service.handle_acl(m);
+                    }
+                    self.shedding.send_commands().await?;
                 } else if let Some(cell) = self.cells.iter_mut().find(|c| c.name == to) {
                     cell.agent.handle_acl_batch(inbox.messages, now);
                     for e in inbox.undecodable {
@@ -499,11 +563,12 @@ impl Complex {
             .cells
             .iter()
             .flat_map(|c| [c.name.clone(), c.gateway_name.clone()])
-            .chain([MARKET.to_owned(), TE_NODE.to_owned()])
+            .chain([MARKET.to_owned(), TE_NODE.to_owned(), SHEDDING.to_owned()])
             .collect();
         for n in names {
             self.wire.leave(&n).await;
         }
+        self.shedding.close().await;
         drop(self.ledger);
         Ok(self.node)
     }

@@ -24,6 +24,9 @@ pub enum Error {
     /// A party or device did not answer over its socket in time (a broker, a device, a service).
     #[error("no answer: {0}")]
     NoAnswer(String),
+    /// A device or party refused what the complex asked of it (a command, a registration).
+    #[error("refused: {0}")]
+    Refused(String),
     /// The simulated plant failed.
     #[error("the simulation: {0}")]
     Sim(#[from] idea_sim::Error),

@@ -48,15 +48,18 @@ mod checks;
 mod complex;
 mod error;
 mod keys;
+mod operator;
 mod outcome;
 mod plant;
 mod report;
 mod scenario;
+mod shedding;
 pub mod trader;
 mod wire;
 
 pub use complex::{CONTROL_STEP, PERIOD_S};
 pub use error::{Error, Result};
+pub use operator::RouterReading;
 pub use plant::{CellPhysics, SystemPhysics};
 pub use report::{
     CellInterval, CellMoney, Check, IntervalRecord, LedgerSummary, RunReport, ScenarioReport,
@@ -180,11 +183,6 @@ pub enum Progress<'a> {
     },
 }
 
-/// When each scenario starts: a June day from 09:00 UTC, the sun climbing and the loads at work.
-fn start_of(_scenario: Scenario) -> Result<Timestamp> {
-    Ok("2026-06-21T09:00:00Z".parse()?)
-}
-
 /// Runs the scenarios of `options` one after the other, telling `progress` as they go.
 ///
 /// # Errors
@@ -199,7 +197,7 @@ pub async fn run(options: &Options, progress: &mut dyn FnMut(Progress<'_>)) -> R
     let mut simulated_s = 0.0;
     for scenario in &options.scenarios {
         let began = std::time::Instant::now();
-        let report = scenario::run(*scenario, options, start_of(*scenario)?, progress).await?;
+        let report = scenario::run(*scenario, options, scenario.start()?, progress).await?;
         timing
             .scenarios_s
             .push((scenario.name().into(), began.elapsed().as_secs_f64()));

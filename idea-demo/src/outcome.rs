@@ -22,6 +22,9 @@ pub(crate) async fn conclude(
     end: Timestamp,
 ) -> Result<ScenarioReport> {
     let Recorded {
+        frequency,
+        open_relays,
+        switched,
         intervals,
         raw_system,
         raw_cells,
@@ -88,7 +91,7 @@ pub(crate) async fn conclude(
         raw_cells.get(i)?.get(k).map(|p| p.export_wh)
     };
     let mut checks_run = vec![
-        checks::energy_balance(&raw_system),
+        checks::energy_balance(scenario.requirement(), &raw_system),
         checks::ledger_verifies(&evidence),
         checks::settlements(&evidence, &contracts, &counted_export),
     ];
@@ -160,6 +163,15 @@ pub(crate) async fn conclude(
         peak_router_w,
     ));
     checks_run.push(trading_check(scenario, &trades, &intervals, trading_from));
+    checks_run.push(checks::relays(
+        scenario.requirement(),
+        &open_relays,
+        &switched,
+    ));
+    if scenario.isolated() {
+        checks_run.push(checks::island_held(&raw_system));
+        checks_run.push(checks::frequency_norms(&frequency));
+    }
     if !troubles.is_empty() {
         troubles.dedup();
         checks_run.push(crate::report::Check::new(
@@ -215,8 +227,13 @@ fn trading_check(
         .filter(|i| i.cells.iter().any(|c| c.setpoint_w.is_some()))
         .count();
     let passed = early == 0 && !trades.is_empty() && unsettled.is_empty() && flows > 0;
+    let when = if intervals.first().is_some_and(|i| i.start < trading_from) {
+        "in the second half"
+    } else {
+        "throughout"
+    };
     let detail = format!(
-        "{} contracts recorded and settled in the second half, {early} before it; flows commanded in {flows} intervals{}",
+        "{} contracts recorded and settled {when}, {early} before; flows commanded in {flows} intervals{}",
         trades.len(),
         if unsettled.is_empty() {
             String::new()

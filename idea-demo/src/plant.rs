@@ -92,6 +92,8 @@ pub(crate) struct Plant {
     cells: Vec<CellElements>,
     sums: Sums,
     tasks: Vec<idea_sim::Tasks>,
+    /// The common bus's frequency at every step, `(s since the start, Hz)`, once asked for.
+    trace: Option<Vec<(f64, f64)>>,
 }
 
 impl std::fmt::Debug for Plant {
@@ -148,9 +150,20 @@ impl Plant {
             cells: elements,
             sums: Sums::default(),
             tasks: Vec::new(),
+            trace: None,
         };
         plant.open_interval();
         Ok(plant)
+    }
+
+    /// The shared model (for the devices bound to it).
+    pub(crate) fn grid(&self) -> &SharedGrid {
+        &self.grid
+    }
+
+    /// Keeps `tasks` (a device's serving tasks) running as long as the plant.
+    pub(crate) fn keep(&mut self, tasks: idea_sim::Tasks) {
+        self.tasks.push(tasks);
     }
 
     /// The model's time.
@@ -189,6 +202,31 @@ impl Plant {
         Ok(address)
     }
 
+    /// Records the common bus's frequency at every step from now on.
+    pub(crate) fn record_frequency(&mut self) {
+        self.trace.get_or_insert_with(Vec::new);
+    }
+
+    /// The frequency recorded so far.
+    pub(crate) fn frequency_trace(&self) -> &[(f64, f64)] {
+        self.trace.as_deref().unwrap_or_default()
+    }
+
+    /// Relays open now and why: `(relay, tripped by overcurrent)`.
+    pub(crate) fn open_relays(&self) -> Vec<(String, bool)> {
+        lock(&self.grid)
+            .relays
+            .iter()
+            .filter(|r| !r.closed)
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.cause == idea_sim::grid::TripCause::Overcurrent,
+                )
+            })
+            .collect()
+    }
+
     /// Opens or closes relay `name` in the model (an owner switching an installation on or off by hand).
     pub(crate) fn switch(&mut self, name: &str, close: bool) -> Result<()> {
         lock(&self.grid).command_relay(name, close)?;
@@ -201,6 +239,9 @@ impl Plant {
         while model.now() < until {
             model.step()?;
             account(&model, self.common, &self.cells, &mut self.sums);
+            if let Some(trace) = &mut self.trace {
+                trace.push((model.elapsed_s(), model.bus_frequency_hz(self.common)));
+            }
         }
         Ok(())
     }

@@ -67,6 +67,10 @@ pub struct IntervalRecord {
     pub phase: String,
     /// What the complex did in it.
     pub system: SystemPhysics,
+    /// The router as the operator read it over IEC 104 at the interval's end.
+    pub router: crate::operator::RouterReading,
+    /// The loads shed at the interval's end (their relays open).
+    pub shed: Vec<String>,
     /// What each cell did in it.
     pub cells: Vec<CellInterval>,
 }

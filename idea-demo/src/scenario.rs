@@ -16,16 +16,20 @@ pub enum Scenario {
     /// DEMO-S1: grid-connected, first without transactions, then with transactions and flows between the
     /// prosumers.
     S1,
+    /// DEMO-S2: isolated — the router opened over IEC 104, the hubs form the frequency, the cells balance
+    /// each other through transactions and flows, and load shedding acts when the balance cannot be kept.
+    S2,
 }
 
 impl Scenario {
     /// Every scenario, in the order `idea demo` runs them.
-    pub const ALL: [Scenario; 1] = [Scenario::S1];
+    pub const ALL: [Scenario; 2] = [Scenario::S1, Scenario::S2];
 
     /// Its name on the command line (`s1`).
     pub fn name(self) -> &'static str {
         match self {
             Scenario::S1 => "s1",
+            Scenario::S2 => "s2",
         }
     }
 
@@ -33,6 +37,7 @@ impl Scenario {
     pub fn requirement(self) -> &'static str {
         match self {
             Scenario::S1 => "DEMO-S1",
+            Scenario::S2 => "DEMO-S2",
         }
     }
 
@@ -41,6 +46,9 @@ impl Scenario {
         match self {
             Scenario::S1 => {
                 "grid-connected: first without transactions, then with transactions and flows between prosumers"
+            }
+            Scenario::S2 => {
+                "isolated: the hubs form the frequency, the cells balance each other through transactions and flows, load shedding when the balance cannot be kept"
             }
         }
     }
@@ -69,8 +77,26 @@ impl Scenario {
         (1..=4).map(|n| format!("cell{n}")).collect()
     }
 
+    /// When it starts: S1 on a June morning, S2 from a June afternoon into the evening, the sun going and the
+    /// loads rising.
+    pub(crate) fn start(self) -> Result<Timestamp> {
+        Ok(match self {
+            Scenario::S1 => "2026-06-21T09:00:00Z",
+            Scenario::S2 => "2026-06-21T14:00:00Z",
+        }
+        .parse()?)
+    }
+
+    /// Whether the complex runs isolated from the public network.
+    pub(crate) fn isolated(self) -> bool {
+        self == Scenario::S2
+    }
+
     /// When trading begins: S1 runs its first half without transactions.
     fn trading_from(self, start: Timestamp, end: Timestamp) -> Timestamp {
+        if self != Scenario::S1 {
+            return start;
+        }
         let half_s = end.duration_since(start).map_or(0, |d| d.as_ms() / 2000);
         let period = u64::from(PERIOD_S);
         start
@@ -83,6 +109,12 @@ impl Scenario {
 
 /// What the interval loop recorded, for the checks.
 pub(crate) struct Recorded {
+    /// The common bus's frequency at every step while isolated, `(s, Hz)`.
+    pub(crate) frequency: Vec<(f64, f64)>,
+    /// The relays open at the end: `(relay, tripped by overcurrent)`.
+    pub(crate) open_relays: Vec<(String, bool)>,
+    /// The relays the load-shedding service switched: `(relay, closed)`.
+    pub(crate) switched: Vec<(String, bool)>,
     /// The intervals as reported.
     pub(crate) intervals: Vec<IntervalRecord>,
     /// The complex's physics per interval, unrounded.
@@ -131,6 +163,12 @@ pub(crate) async fn run(
     for relay in CELL5_RELAYS {
         c.plant.switch(relay, false)?;
     }
+    if scenario.isolated() {
+        // The community's operator opens the router over IEC 104: the hubs form the island from now on.
+        c.operator.set_enabled(false).await?;
+        c.plant.record_frequency();
+    }
+    c.settle().await?;
     let trading_from = scenario.trading_from(start, end);
     let last_order = end.checked_sub(LAST_ORDER_BEFORE_END)?;
     let operator = UserId::new("market-operator")?;
@@ -160,6 +198,17 @@ pub(crate) async fn run(
         }
         let interval_start = t.checked_sub(period())?;
         let (cells, system) = c.plant.close_interval();
+        // The loads' meters and relays publish their state for the load-shedding service; the operator
+        // reads the router over IEC 104.
+        c.shedding.publish_states().await?;
+        let router = c.operator.read().await?;
+        let shed: Vec<String> = c
+            .plant
+            .open_relays()
+            .into_iter()
+            .map(|(r, _)| r)
+            .filter(|r| !r.starts_with("cell5."))
+            .collect();
         let phase = if interval_start >= trading_from {
             "with-transactions"
         } else {
@@ -169,6 +218,8 @@ pub(crate) async fn run(
             start: interval_start,
             phase: phase.into(),
             system: rounded_system(&system),
+            router,
+            shed,
             cells: c
                 .cells
                 .iter()
@@ -190,6 +241,9 @@ pub(crate) async fn run(
             let Some(measured) = cell.period_ended(10_000.0, PERIOD_S) else {
                 continue;
             };
+            if scenario.isolated() {
+                ask_shedding(cell, &measured, t);
+            }
             if !trade {
                 continue;
             }
@@ -216,6 +270,9 @@ pub(crate) async fn run(
         pace(options.speed, wall, start, t).await;
     }
     let recorded = Recorded {
+        frequency: c.plant.frequency_trace().to_vec(),
+        open_relays: c.plant.open_relays(),
+        switched: c.shedding.switched.clone(),
         intervals,
         raw_system,
         raw_cells,
@@ -226,6 +283,27 @@ pub(crate) async fn run(
         crate::outcome::conclude(scenario, options, c, recorded, &ledger_path, start, end).await?;
     progress(Progress::Finished { report: &report });
     Ok(report)
+}
+
+/// The owner's shedding policy reaches the cell's agent: it asks the load-shedding service to shed or to
+/// restore.
+fn ask_shedding(cell: &mut crate::cell::Cell, measured: &crate::trader::Measured, now: Timestamp) {
+    use crate::trader::Shedding;
+    use idea_agent::load_shedding::LoadSheddingClient;
+    let asked = match crate::trader::shedding(measured, cell.shed) {
+        Some(Shedding::Shed(w)) => cell
+            .agent
+            .with_behaviour::<LoadSheddingClient, _>(now, |b, cx| b.shed(cx, w))
+            .map(|r| r.map(|()| true)),
+        Some(Shedding::Restore) => cell
+            .agent
+            .with_behaviour::<LoadSheddingClient, _>(now, |b, cx| b.restore(cx))
+            .map(|r| r.map(|()| false)),
+        None => None,
+    };
+    if let Some(Ok(shed)) = asked {
+        cell.shed = shed;
+    }
 }
 
 /// Waits so that simulated time runs no faster than `speed` × real time (`0`: as fast as it computes).

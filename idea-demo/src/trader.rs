@@ -66,6 +66,40 @@ pub fn order(m: &Measured) -> Option<(Side, i64)> {
     (wh >= MIN_ORDER_WH).then_some((side, wh))
 }
 
+/// Below this share of its capacity a cell that cannot keep its balance asks the load-shedding service.
+pub const SHED_SOC: f64 = 0.3;
+/// Above this share again it asks for its loads back.
+pub const RESTORE_SOC: f64 = 0.5;
+/// The least a cell asks to shed, W.
+pub const MIN_SHED_W: i64 = 500;
+
+/// What a cell asks of the load-shedding service at a period boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shedding {
+    /// Shed at least this much of its load, W.
+    Shed(i64),
+    /// Restore what was shed.
+    Restore,
+}
+
+/// The owner's shedding policy (S2): with its storage low and still short, a cell sheds what it lacked over
+/// the last period; with its storage recovered, it takes its loads back.
+pub fn shedding(m: &Measured, shed: bool) -> Option<Shedding> {
+    if m.capacity_wh <= 0.0 || m.period_s == 0 {
+        return None;
+    }
+    let soc = m.stored_wh / m.capacity_wh;
+    let hours = f64::from(m.period_s) / 3600.0;
+    let lacking_w = (m.import_wh + m.storage_wh) / hours;
+    if !shed && soc < SHED_SOC && lacking_w > 0.0 {
+        // A cell's power: far inside i64.
+        #[allow(clippy::cast_possible_truncation)]
+        let w = ((lacking_w / 100.0).ceil() as i64).saturating_mul(100);
+        return Some(Shedding::Shed(w.max(MIN_SHED_W)));
+    }
+    (shed && soc > RESTORE_SOC).then_some(Shedding::Restore)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -101,6 +135,26 @@ mod tests {
         assert_eq!(
             order(&measured(-200.0, 700.0, 0.4)),
             Some((Side::Buyer, 400))
+        );
+    }
+
+    #[test]
+    fn a_cell_short_with_low_storage_sheds_what_it_lacked_and_restores_once_recovered() {
+        // 750 Wh imported in the period, the storage gave 250: it lacked 1 kWh, 4 kW over a quarter hour.
+        assert_eq!(
+            shedding(&measured(750.0, 250.0, 0.2), false),
+            Some(Shedding::Shed(4000))
+        );
+        assert_eq!(shedding(&measured(750.0, 250.0, 0.2), true), None, "once");
+        assert_eq!(shedding(&measured(750.0, 250.0, 0.4), false), None);
+        assert_eq!(
+            shedding(&measured(0.0, 0.0, 0.6), true),
+            Some(Shedding::Restore)
+        );
+        assert_eq!(
+            shedding(&measured(-500.0, 0.0, 0.1), false),
+            None,
+            "not short"
         );
     }
 

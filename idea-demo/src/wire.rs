@@ -23,6 +23,90 @@ struct TeConnection {
     inbox: mpsc::Receiver<Vec<u8>>,
 }
 
+/// A subscription to a topic filter: what arrives, with its topic.
+pub(crate) struct Subscription {
+    client: rumqttc::AsyncClient,
+    inbox: mpsc::Receiver<(String, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// Subscribes `client_id` to `filter` on the broker at 127.0.0.1:`port`; returns once acknowledged.
+    pub(crate) async fn open(port: u16, client_id: &str, filter: &str) -> Result<Subscription> {
+        let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
+        options.set_keep_alive(Duration::from_secs(30));
+        options.set_max_packet_size(64 * 1024, 64 * 1024);
+        let (client, mut events) = rumqttc::AsyncClient::new(options, 64);
+        let (tx, inbox) = mpsc::channel(1024);
+        let (acked_tx, acked) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let mut acked_tx = Some(acked_tx);
+            loop {
+                match events.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                        if tx
+                            .send((p.topic.clone(), p.payload.to_vec()))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
+                        if let Some(a) = acked_tx.take() {
+                            let _ = a.send(());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) if tx.is_closed() => return,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        });
+        client
+            .subscribe(filter, rumqttc::QoS::AtLeastOnce)
+            .await
+            .map_err(|e| no_answer(format!("the broker, subscribing {filter}: {e}")))?;
+        tokio::time::timeout(DELIVERY_TIMEOUT, acked)
+            .await
+            .map_err(|_| no_answer(format!("the broker did not acknowledge {filter}")))?
+            .map_err(|_| no_answer("the subscription's connection ended"))?;
+        Ok(Subscription { client, inbox })
+    }
+
+    /// Publishes `payload` to `topic` from this subscription's client (QoS 1, not retained).
+    pub(crate) async fn publish(&self, topic: String, payload: Vec<u8>) -> Result<()> {
+        self.client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+            .await
+            .map_err(|e| no_answer(format!("the broker: {e}")))
+    }
+
+    /// Waits for `n` messages; returns them with their topics, ordered by topic (each topic's own in order).
+    pub(crate) async fn take(&mut self, n: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            match tokio::time::timeout(DELIVERY_TIMEOUT, self.inbox.recv()).await {
+                Ok(Some(m)) => out.push(m),
+                Ok(None) => return Err(no_answer("a subscription's connection ended")),
+                Err(_) => return Err(no_answer("published states did not arrive in time")),
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Leaves the broker.
+    pub(crate) async fn close(self) {
+        let _ = self.client.disconnect().await;
+    }
+}
+
 /// What one round sent to each recipient: how many messages to wait for.
 #[derive(Debug, Default)]
 pub(crate) struct Sent {

@@ -297,9 +297,24 @@ async fn serve_iec104<H: CommandHandler + Send + 'static>(
         None => tasks.spawn("the IEC 104 server", Arc::clone(&server).run(listener)),
     };
     let faults = faults.clone();
+    let on_demand = match &station.on_demand {
+        Some(handle) => Some(handle.take().ok_or_else(|| {
+            crate::Error::Device("a measure-on-demand handle serves one station".into())
+        })?),
+        None => None,
+    };
     tasks.spawn::<_, std::convert::Infallible>("the device's measurements", async move {
         let mut last: BTreeMap<u32, Vec<Element>> = BTreeMap::new();
+        let mut on_demand = on_demand;
         loop {
+            let ack = match on_demand.as_mut() {
+                Some(requests) => match requests.recv().await {
+                    Some(ack) => Some(ack),
+                    // Nobody can ask any more: the station keeps what it last measured.
+                    None => std::future::pending().await,
+                },
+                None => None,
+            };
             if !faults.stale() {
                 for (name, elements) in measure() {
                     if let Some(address) = profile.entry(&name).map(|e| e.ioa)
@@ -310,7 +325,12 @@ async fn serve_iec104<H: CommandHandler + Send + 'static>(
                     }
                 }
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            match ack {
+                Some(ack) => {
+                    let _ = ack.send(());
+                }
+                None => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
         }
     });
     Ok(tasks)
@@ -411,6 +431,51 @@ impl Default for ModbusAt {
     }
 }
 
+/// An IEC 104 device's measurements taken when its caller asks rather than every 100 ms of real time: what a
+/// caller that owns simulated time uses so that what the station reports follows the model's steps, never
+/// the wall clock (a run reproducible at any speed). One station per handle.
+#[derive(Debug, Clone)]
+pub struct MeasureOnDemand {
+    requests: tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
+    taken: Arc<
+        std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<tokio::sync::oneshot::Sender<()>>>>,
+    >,
+}
+
+impl Default for MeasureOnDemand {
+    fn default() -> MeasureOnDemand {
+        let (requests, receiver) = tokio::sync::mpsc::channel(4);
+        MeasureOnDemand {
+            requests,
+            taken: Arc::new(std::sync::Mutex::new(Some(receiver))),
+        }
+    }
+}
+
+impl MeasureOnDemand {
+    /// The station measures the model now (reporting what moved beyond its deadband); returns once its
+    /// database holds the measurement.
+    ///
+    /// # Errors
+    /// [`crate::Error::Device`] when the station is not serving.
+    pub async fn measure(&self) -> crate::Result<()> {
+        let (ack, done) = tokio::sync::oneshot::channel();
+        self.requests
+            .send(ack)
+            .await
+            .map_err(|_| crate::Error::Device("the station's measurements stopped".into()))?;
+        done.await
+            .map_err(|_| crate::Error::Device("the station's measurements stopped".into()))
+    }
+
+    fn take(&self) -> Option<tokio::sync::mpsc::Receiver<tokio::sync::oneshot::Sender<()>>> {
+        self.taken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
 /// How an IEC 104 device's controlled station is set up: TLS, its link parameters, its select timeout.
 #[derive(Debug, Clone, Default)]
 pub struct Iec104Station {
@@ -420,6 +485,8 @@ pub struct Iec104Station {
     pub link: iec104::link::LinkParams,
     /// How long a selection stays valid (select-before-operate); the station's default (10 s) when `None`.
     pub select_timeout: Option<std::time::Duration>,
+    /// Measurements taken when asked; every 100 ms of real time when `None`.
+    pub on_demand: Option<MeasureOnDemand>,
 }
 
 /// The TLS files of a served device (`idea serve iec104-router`, `idea serve sep2-server`): the server's

@@ -78,12 +78,88 @@ pub fn relay_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
     }))
 }
 
-/// Publishes the devices' states and takes relay commands until the task is dropped.
+/// Publishes the devices' states when asked: what a caller that owns simulated time uses to publish at the
+/// instants it chooses (a run reproducible at any speed), and what [`run`] calls every period.
+pub struct StatePublisher {
+    client: AsyncClient,
+    grid: SharedGrid,
+    devices: MqttDevices,
+    faults: Faults,
+    last: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl std::fmt::Debug for StatePublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatePublisher")
+            .field("devices", &self.devices)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StatePublisher {
+    /// The device names published, meters first, in the order they are published.
+    pub fn names(&self) -> Vec<String> {
+        self.devices
+            .meters
+            .iter()
+            .chain(&self.devices.relays)
+            .cloned()
+            .collect()
+    }
+
+    /// Publishes every device's state once (retained, QoS 1) — frozen while `stale`, nothing while
+    /// `silent`. Returns how many states were published.
+    ///
+    /// # Errors
+    /// [`crate::Error::Device`] when the client can no longer publish.
+    pub async fn publish(&mut self) -> crate::Result<usize> {
+        if self.faults.silent() {
+            return Ok(0);
+        }
+        let all: Vec<(String, serde_json::Value)> = self
+            .devices
+            .meters
+            .iter()
+            .filter_map(|m| Some((m.clone(), meter_state(&self.grid, m)?)))
+            .chain(
+                self.devices
+                    .relays
+                    .iter()
+                    .filter_map(|r| Some((r.clone(), relay_state(&self.grid, r)?))),
+            )
+            .collect();
+        let mut published = 0usize;
+        for (name, state) in all {
+            let state = match self.last.get(&name) {
+                Some(frozen) if self.faults.stale() => frozen.clone(),
+                _ => state,
+            };
+            self.last.insert(name.clone(), state.clone());
+            let topic = format!("{}/{name}/state", self.devices.prefix.trim_end_matches('/'));
+            self.client
+                .publish(topic, QoS::AtLeastOnce, true, state.to_string())
+                .await
+                .map_err(|e| crate::Error::Device(format!("MQTT publish: {e}")))?;
+            published = published.saturating_add(1);
+        }
+        Ok(published)
+    }
+}
+
+/// Connects the devices to their broker: the publisher of their states, and the task that takes relay
+/// commands (it runs until dropped; commands reach the model as they arrive).
 ///
 /// # Errors
 /// [`crate::Error::UnknownElement`] at once for a meter or relay the model does not have;
 /// [`crate::Error::Device`] when the subscription cannot be sent.
-pub async fn run(grid: SharedGrid, devices: MqttDevices, faults: Faults) -> crate::Result<()> {
+pub async fn connect(
+    grid: SharedGrid,
+    devices: MqttDevices,
+    faults: Faults,
+) -> crate::Result<(
+    StatePublisher,
+    impl std::future::Future<Output = crate::Result<()>>,
+)> {
     {
         let model = lock(&grid);
         for m in &devices.meters {
@@ -94,7 +170,9 @@ pub async fn run(grid: SharedGrid, devices: MqttDevices, faults: Faults) -> crat
         }
     }
     let (host, port) = devices.broker.clone();
-    let mut options = MqttOptions::new(format!("idea-sim-{}", std::process::id()), host, port);
+    static CLIENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut options = MqttOptions::new(format!("idea-sim-{}-{n}", std::process::id()), host, port);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(64 * 1024, 64 * 1024);
     let (client, mut events) = AsyncClient::new(options, 64);
@@ -105,83 +183,72 @@ pub async fn run(grid: SharedGrid, devices: MqttDevices, faults: Faults) -> crat
             .await
             .map_err(|e| crate::Error::Device(format!("MQTT subscribe: {e}")))?;
     }
-    let publisher = client.clone();
-    let (states_grid, states_faults, states) = (grid.clone(), faults.clone(), devices.clone());
+    let publisher = StatePublisher {
+        client,
+        grid: grid.clone(),
+        devices: devices.clone(),
+        faults: faults.clone(),
+        last: std::collections::BTreeMap::new(),
+    };
+    let commands = async move {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if faults.silent() {
+                        continue;
+                    }
+                    let Some(relay) = devices
+                        .relays
+                        .iter()
+                        .find(|r| p.topic == format!("{prefix}/{r}/set"))
+                    else {
+                        continue;
+                    };
+                    if p.payload.len() > MAX_COMMAND_BYTES {
+                        log::warn!(
+                            "relay {relay}: a command of {} bytes dropped",
+                            p.payload.len()
+                        );
+                        continue;
+                    }
+                    match serde_json::from_slice::<RelayCommand>(&p.payload) {
+                        Ok(c) => {
+                            let _ = lock(&grid).command_relay(relay, c.close);
+                        }
+                        Err(e) => {
+                            log::warn!("relay {relay}: a command that does not parse dropped: {e}")
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    // rumqttc reconnects on the next poll; pace the attempts.
+                    log::warn!("MQTT devices: {e}; reconnecting");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    };
+    Ok((publisher, commands))
+}
+
+/// Publishes the devices' states every `period` and takes relay commands until the task is dropped.
+///
+/// # Errors
+/// [`crate::Error::UnknownElement`] at once for a meter or relay the model does not have;
+/// [`crate::Error::Device`] when the subscription cannot be sent.
+pub async fn run(grid: SharedGrid, devices: MqttDevices, faults: Faults) -> crate::Result<()> {
+    let period = devices.period;
+    let (mut publisher, commands) = connect(grid, devices, faults).await?;
     // A JoinSet aborts its tasks when dropped: publishing ends with this function.
     let mut publishing = tokio::task::JoinSet::new();
     publishing.spawn(async move {
-        let mut last: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
         loop {
-            tokio::time::sleep(states.period).await;
-            if states_faults.silent() {
-                continue;
-            }
-            let all = states
-                .meters
-                .iter()
-                .filter_map(|m| Some((m, meter_state(&states_grid, m)?)))
-                .chain(
-                    states
-                        .relays
-                        .iter()
-                        .filter_map(|r| Some((r, relay_state(&states_grid, r)?))),
-                );
-            for (name, state) in all.collect::<Vec<_>>() {
-                let state = if states_faults.stale() {
-                    match last.get(name) {
-                        Some(frozen) => frozen.clone(),
-                        None => state,
-                    }
-                } else {
-                    state
-                };
-                last.insert(name.clone(), state.clone());
-                let topic = format!("{}/{name}/state", states.prefix.trim_end_matches('/'));
-                if publisher
-                    .publish(topic, QoS::AtLeastOnce, true, state.to_string())
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+            tokio::time::sleep(period).await;
+            if publisher.publish().await.is_err() {
+                return;
             }
         }
     });
-    loop {
-        match events.poll().await {
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                if faults.silent() {
-                    continue;
-                }
-                let Some(relay) = devices
-                    .relays
-                    .iter()
-                    .find(|r| p.topic == format!("{prefix}/{r}/set"))
-                else {
-                    continue;
-                };
-                if p.payload.len() > MAX_COMMAND_BYTES {
-                    log::warn!(
-                        "relay {relay}: a command of {} bytes dropped",
-                        p.payload.len()
-                    );
-                    continue;
-                }
-                match serde_json::from_slice::<RelayCommand>(&p.payload) {
-                    Ok(c) => {
-                        let _ = lock(&grid).command_relay(relay, c.close);
-                    }
-                    Err(e) => {
-                        log::warn!("relay {relay}: a command that does not parse dropped: {e}")
-                    }
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                // rumqttc reconnects on the next poll; pace the attempts.
-                log::warn!("MQTT devices: {e}; reconnecting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
+    commands.await
 }

@@ -7,7 +7,9 @@
 //! ([`crate::registry::AvatarKind::Meter`]) and that meter's avatar signed it with a key valid at
 //! settlement. Within the tolerance band the contracted quantity is paid in full. Outside it the buyer pays
 //! for what was delivered, up to the contracted quantity, and the seller owes the penalty price on each Wh of
-//! deviation beyond the band; the two are netted into one amount and a discrepancy is recorded. Each token and each (contract, interval) settles once.
+//! deviation beyond the band; the two are netted into one amount and a discrepancy is recorded. Each (contract, interval) settles once. Where several contracts deliver at the same point in
+//! the same interval, the token's energy is allocated among them in proportion to what each contracted
+//! ([`allocate`]) and each settles on its share; a token is never allocated beyond what it counted.
 
 use crate::channel::{ChannelOpen, Debt};
 use crate::clearing::{Obligation, Pool, Source};
@@ -21,7 +23,7 @@ use crate::registry::Registry;
 use crate::signed::{Body, KeyResolver, MessageKind, Signed};
 use crate::wallet::Wallets;
 use idea_proto::{CellId, Duration, Energy, Money, Timestamp, TransactionId};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The longest dispute reason, bytes.
 pub const MAX_REASON_LEN: usize = 2048;
@@ -35,7 +37,8 @@ pub struct DeliveryCheck {
     pub interval: u32,
     /// Contracted, Wh.
     pub contracted_wh: i64,
-    /// Delivered (the token's export), Wh.
+    /// Delivered: what the token counted at the delivery point, or this contract's share of it when several
+    /// contracts deliver there in the interval ([`allocate`]), Wh.
     pub delivered_wh: i64,
     /// The deviation settled without penalty, Wh.
     pub allowance_wh: i64,
@@ -286,7 +289,8 @@ pub enum Payout {
 pub struct SettlementBook {
     deployment: DeploymentId,
     dispute_period: Duration,
-    tokens: HashSet<[u8; 16]>,
+    /// Energy allocated so far from each token, Wh.
+    tokens: HashMap<[u8; 16], i64>,
     settled: HashSet<(TransactionId, u32)>,
     discrepancies: BTreeMap<DebtId, Discrepancy>,
 }
@@ -297,7 +301,7 @@ impl SettlementBook {
         SettlementBook {
             deployment,
             dispute_period,
-            tokens: HashSet::new(),
+            tokens: HashMap::new(),
             settled: HashSet::new(),
             discrepancies: BTreeMap::new(),
         }
@@ -384,6 +388,18 @@ impl SettlementBook {
         now: Timestamp,
     ) -> Result<(DeliveryCheck, Option<Obligation>)> {
         let check = self.verify_new(contract, interval, token, meters, now)?;
+        self.pay_into(contract, interval, check, pool, now)
+    }
+
+    /// Records `check` and owes its amount at the next clearing of `pool`.
+    fn pay_into(
+        &mut self,
+        contract: &Contract,
+        interval: u32,
+        check: DeliveryCheck,
+        pool: &mut Pool,
+        now: Timestamp,
+    ) -> Result<(DeliveryCheck, Option<Obligation>)> {
         let (from, to, amount) = match check.amount.minor_units {
             0 => {
                 self.record(check.clone(), now)?;
@@ -403,15 +419,40 @@ impl SettlementBook {
         Ok((check, Some(obligation)))
     }
 
+    /// As [`SettlementBook::settle_to_pool`], for one of several contracts delivered at the same point in the
+    /// same interval: it settles on `share_wh` of what the token counted (its part from [`allocate`]), and is
+    /// refused if the token's allocations would pass what it counted.
+    #[allow(clippy::too_many_arguments)]
+    pub fn settle_share_to_pool(
+        &mut self,
+        contract: &Contract,
+        interval: u32,
+        token: &Signed<DeliveryToken>,
+        share_wh: i64,
+        meters: &impl MeterBindings,
+        pool: &mut Pool,
+        now: Timestamp,
+    ) -> Result<(DeliveryCheck, Option<Obligation>)> {
+        let check = self.verify_share(contract, interval, token, share_wh, meters, now)?;
+        self.pay_into(contract, interval, check, pool, now)
+    }
+
     /// Takes back a settlement a verified ledger records (a node rebuilt from its ledger after a restart):
     /// its token and interval count as settled, its discrepancy is recorded. Nothing is verified again —
     /// the ledger's verification checked the meter's token — but an interval or a token seen twice is
     /// refused.
     pub fn restore(&mut self, check: DeliveryCheck, at: Timestamp) -> Result<()> {
-        if self.tokens.contains(&check.token.body().id) {
+        let body = check.token.body();
+        let counted = body.export_wh.max(body.import_wh);
+        let allocated = self.tokens.get(&body.id).copied().unwrap_or(0);
+        if self.tokens.contains_key(&body.id)
+            && allocated
+                .checked_add(check.delivered_wh)
+                .is_none_or(|a| a > counted)
+        {
             return Err(Error::Duplicate {
                 what: "meter token",
-                id: crate::hex(&check.token.body().id),
+                id: crate::hex(&body.id),
             });
         }
         if self.settled.contains(&(check.contract, check.interval)) {
@@ -432,23 +473,58 @@ impl SettlementBook {
         now: Timestamp,
     ) -> Result<DeliveryCheck> {
         let id = token.body().id;
-        if self.tokens.contains(&id) {
+        if self.tokens.contains_key(&id) {
             return Err(Error::Duplicate {
                 what: "meter token",
                 id: crate::hex(&id),
             });
         }
+        self.not_settled(contract, interval)?;
+        verify_delivery(contract, interval, token, meters, &self.deployment, now)
+    }
+
+    fn not_settled(&self, contract: &Contract, interval: u32) -> Result<()> {
         if self.settled.contains(&(contract.id(), interval)) {
             return Err(Error::Duplicate {
                 what: "settled interval",
                 id: format!("{} #{interval}", contract.id()),
             });
         }
-        verify_delivery(contract, interval, token, meters, &self.deployment, now)
+        Ok(())
+    }
+
+    /// Verifies a contract's share of a token: the token valid for the contract's delivery point, the share
+    /// within what the token counted less what other contracts took of it.
+    fn verify_share(
+        &self,
+        contract: &Contract,
+        interval: u32,
+        token: &Signed<DeliveryToken>,
+        share_wh: i64,
+        meters: &impl MeterBindings,
+        now: Timestamp,
+    ) -> Result<DeliveryCheck> {
+        self.not_settled(contract, interval)?;
+        let whole = verify_delivery(contract, interval, token, meters, &self.deployment, now)?;
+        let allocated = self.tokens.get(&token.body().id).copied().unwrap_or(0);
+        let after = allocated
+            .checked_add(share_wh)
+            .ok_or(Error::Overflow("token allocation"))?;
+        if share_wh < 0 || after > whole.delivered_wh {
+            return Err(Error::invalid(
+                "share",
+                format!(
+                    "{share_wh} Wh more of a token that counted {} Wh, {allocated} Wh of it already allocated",
+                    whole.delivered_wh
+                ),
+            ));
+        }
+        assess(contract, interval, token, share_wh)
     }
 
     fn record(&mut self, check: DeliveryCheck, now: Timestamp) -> Result<()> {
-        self.tokens.insert(check.token.body().id);
+        let allocated = self.tokens.entry(check.token.body().id).or_insert(0);
+        *allocated = allocated.saturating_add(check.delivered_wh);
         self.settled.insert((check.contract, check.interval));
         if check.is_discrepancy() {
             let id = discrepancy_id(&check.contract, check.interval);
@@ -571,6 +647,59 @@ impl SettlementBook {
             .ok_or_else(|| Error::invalid("dispute", "none was filed"))?;
         Ok(outcome.insert(resolution))
     }
+}
+
+/// TE-04: the energy `counted_wh` a meter counted at one delivery point in one interval, allocated among the
+/// contracts delivered there in proportion to what each `contracted` (Wh), rounded to the watt-hour by
+/// largest remainder (ties to the earlier contract), so the shares add up to exactly what was counted. With
+/// nothing contracted, or a negative figure, the energy is split evenly.
+pub fn allocate(counted_wh: i64, contracted: &[i64]) -> Vec<i64> {
+    let n = contracted.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let counted = i128::from(counted_wh.max(0));
+    let weights: Vec<i128> = if contracted.iter().all(|c| *c > 0) {
+        contracted.iter().map(|c| i128::from(*c)).collect()
+    } else {
+        vec![1; n]
+    };
+    let total: i128 = weights.iter().sum();
+    let mut shares: Vec<(i128, i128, usize)> = weights
+        .iter()
+        .enumerate()
+        .map(|(k, w)| {
+            let exact = counted.saturating_mul(*w);
+            (
+                exact.checked_div(total).unwrap_or(0),
+                exact.checked_rem(total).unwrap_or(0),
+                k,
+            )
+        })
+        .collect();
+    let given: i128 = shares.iter().map(|(q, _, _)| *q).sum();
+    let mut left = counted.saturating_sub(given);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| {
+        let (ra, rb) = (
+            shares.get(*a).map_or(0, |s| s.1),
+            shares.get(*b).map_or(0, |s| s.1),
+        );
+        rb.cmp(&ra).then(a.cmp(b))
+    });
+    for k in order {
+        if left <= 0 {
+            break;
+        }
+        if let Some(s) = shares.get_mut(k) {
+            s.0 = s.0.saturating_add(1);
+            left = left.saturating_sub(1);
+        }
+    }
+    shares
+        .into_iter()
+        .map(|(q, _, _)| i64::try_from(q).unwrap_or(i64::MAX))
+        .collect()
 }
 
 /// The id of what one interval of a contract settles as: the debt in a channel, or the transfer due at

@@ -616,3 +616,87 @@ fn settling_into_the_pool_makes_an_obligation_paid_at_the_next_clearing() {
     );
     assert!(pool.is_empty());
 }
+
+/// TE-04: the counted energy is shared in proportion to what each contract at the point contracted, rounded
+/// by largest remainder so the shares add up to exactly what was counted; with nothing contracted, evenly.
+#[test]
+fn a_counted_interval_is_allocated_in_proportion_and_adds_up() {
+    use te_contract::settlement::allocate;
+    assert_eq!(allocate(750, &[500, 300]), [469, 281]);
+    assert_eq!(allocate(800, &[500, 300]), [500, 300]);
+    assert_eq!(allocate(10, &[1, 1, 1]), [4, 3, 3], "ties to the earlier");
+    assert_eq!(allocate(7, &[0, 0]), [4, 3], "nothing contracted: evenly");
+    assert_eq!(
+        allocate(-5, &[100, 100]),
+        [0, 0],
+        "a negative count allocates nothing"
+    );
+    assert!(allocate(100, &[]).is_empty());
+    for (counted, contracted) in [
+        (1_234, vec![7, 13, 17]),
+        (1, vec![5, 5]),
+        (999_999, vec![3; 7]),
+    ] {
+        let shares = allocate(counted, &contracted);
+        assert_eq!(shares.iter().sum::<i64>(), counted, "{contracted:?}");
+    }
+}
+
+/// Two contracts deliver at the pv meter in the same interval: one token settles both, each on its share;
+/// a third share beyond what the token counted is refused, and each (contract, interval) still settles once.
+#[test]
+fn one_token_settles_every_contract_at_its_point_on_its_share() {
+    use te_contract::clearing::Pool;
+    let w = World::new("idea-test", 2);
+    let first = contract(&w);
+    let second = Contract {
+        transaction: transaction(2),
+        ..contract(&w)
+    };
+    let mut book = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    let mut pool = Pool::new(Duration::from_mins(15), later(15)).unwrap();
+    // 500 Wh contracted twice, 800 counted: 400 each, 20 % short, beyond the 25 Wh band.
+    let counted = token(0, 800);
+    let shares = te_contract::settlement::allocate(800, &[500, 500]);
+    let mut checks = Vec::new();
+    for (c, share) in [(&first, shares[0]), (&second, shares[1])] {
+        let (check, _) = book
+            .settle_share_to_pool(c, 0, &counted, share, &pv_meter(), &mut pool, later(16))
+            .unwrap();
+        checks.push(check);
+    }
+    assert_eq!(checks[0].delivered_wh + checks[1].delivered_wh, 800);
+    assert!(
+        checks.iter().all(|c| c.is_discrepancy()),
+        "each 100 Wh short"
+    );
+    let third = Contract {
+        transaction: transaction(3),
+        ..contract(&w)
+    };
+    match book.settle_share_to_pool(&third, 0, &counted, 1, &pv_meter(), &mut pool, later(16)) {
+        Err(Error::Invalid { field, .. }) => assert_eq!(field, "share"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        book.settle_share_to_pool(&first, 0, &counted, 0, &pv_meter(), &mut pool, later(17)),
+        Err(Error::Duplicate {
+            what: "settled interval",
+            ..
+        })
+    ));
+    // A ledger replaying both takes them back; a third record on the same token beyond it is refused.
+    let mut rebuilt = SettlementBook::new(w.deployment.clone(), Duration::from_mins(60));
+    for c in &checks {
+        rebuilt.restore(c.clone(), later(16)).unwrap();
+    }
+    let mut beyond = checks[0].clone();
+    beyond.contract = third.id();
+    assert!(matches!(
+        rebuilt.restore(beyond, later(16)),
+        Err(Error::Duplicate {
+            what: "meter token",
+            ..
+        })
+    ));
+}

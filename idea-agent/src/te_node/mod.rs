@@ -817,16 +817,28 @@ impl TeNode {
                 now,
             );
         };
-        let candidates = self.by_cell.get(&cell).cloned().unwrap_or_default();
+        // Every contract delivered at the cell in the token's interval: one settles on the whole token,
+        // several each on its share of it (TE-04, `te_contract::settlement::allocate`).
+        let group: Vec<(TransactionId, Contract, u32)> = self
+            .by_cell
+            .get(&cell)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|id| {
+                let contract = self.contracts.get(&id).map(|c| c.signed.body().clone())?;
+                let interval = contract
+                    .transaction
+                    .terms
+                    .window
+                    .interval_at(token.body().start)?;
+                Some((id, contract, interval))
+            })
+            .collect();
+        let shares = shares_of(&group, token.body());
         let mut settled_any = false;
-        for id in candidates {
-            let Some(contract) = self.contracts.get(&id).map(|c| c.signed.body().clone()) else {
-                continue;
-            };
+        for (k, (id, contract, interval)) in group.into_iter().enumerate() {
             let window = contract.transaction.terms.window;
-            let Some(interval) = window.interval_at(token.body().start) else {
-                continue;
-            };
             let pool = match self.pool.as_mut() {
                 Some(pool) => pool,
                 None => match Pool::new(self.clearing_period, now) {
@@ -834,14 +846,16 @@ impl TeNode {
                     Err(e) => return self.refuse(from, Some(id), e.to_string(), now),
                 },
             };
-            match self.settlement.settle_to_pool(
-                &contract,
-                interval,
-                token,
-                &Trusted::new(&self.registry, verified),
-                pool,
-                now,
-            ) {
+            let trusted = Trusted::new(&self.registry, verified);
+            let settled = match shares.get(k).copied().flatten() {
+                Some(share) => self
+                    .settlement
+                    .settle_share_to_pool(&contract, interval, token, share, &trusted, pool, now),
+                None => self
+                    .settlement
+                    .settle_to_pool(&contract, interval, token, &trusted, pool, now),
+            };
+            match settled {
                 Ok((check, obligation)) => {
                     self.entry(check.ledger_entry(now));
                     settled_any = true;
@@ -1132,4 +1146,39 @@ impl TeNode {
     pub fn poll_notice(&mut self) -> Option<TeNotice> {
         self.notices.pop_front()
     }
+}
+
+/// Each contract's share of a token where several contracts measured by the same register of the same
+/// meter deliver in the token's interval (`None`: the contract is alone there and settles on the whole).
+fn shares_of(group: &[(TransactionId, Contract, u32)], token: &DeliveryToken) -> Vec<Option<i64>> {
+    use te_contract::contract::Flow;
+    let flow = |c: &Contract| c.delivery_point().flow;
+    group
+        .iter()
+        .map(|(_, contract, _)| {
+            let mine = flow(contract);
+            let members: Vec<&(TransactionId, Contract, u32)> =
+                group.iter().filter(|(_, c, _)| flow(c) == mine).collect();
+            if members.len() < 2 {
+                return None;
+            }
+            let contracted: Vec<i64> = members
+                .iter()
+                .map(|(_, c, i)| {
+                    c.transaction
+                        .terms
+                        .contracted_energy(*i)
+                        .map_or(0, |e| e.wh())
+                })
+                .collect();
+            let counted = match mine {
+                Flow::Export => token.export_wh,
+                Flow::Import => token.import_wh,
+            };
+            let position = members.iter().position(|(id, _, _)| *id == contract.id())?;
+            te_contract::settlement::allocate(counted, &contracted)
+                .get(position)
+                .copied()
+        })
+        .collect()
 }

@@ -154,6 +154,7 @@ impl StationTimers {
                 .select_timeout
                 .map(|v| seconds("select-timeout", v))
                 .transpose()?,
+            on_demand: None,
         })
     }
 }

@@ -649,6 +649,17 @@ impl Microgrid {
                 let Former::Hub(slack) = island.former else {
                     continue;
                 };
+                // Each hub's setpoint (its device's WSet) schedules it on top of droop and restoration.
+                for (k, m) in members.iter().enumerate() {
+                    if let Some(hub) = self.hubs.get(*m) {
+                        let scheduled = if hub.storage.enabled {
+                            hub.storage.setpoint_w
+                        } else {
+                            0.0
+                        };
+                        dynamics.set_dispatch_w(k, scheduled);
+                    }
+                }
                 // What the island needs from its hubs: the slack hub's physical output plus the others'.
                 let others: f64 = members
                     .iter()

@@ -98,6 +98,8 @@ struct HubState {
     settings: HubSettings,
     output_w: f64,
     reference_w: f64,
+    /// The power scheduled for it on top of its reference (tertiary dispatch), W.
+    dispatch_w: f64,
 }
 
 /// The frequency of an isolated microgrid and the hubs that form it, stepped by the caller: the swing
@@ -164,6 +166,7 @@ impl FrequencyDynamics {
             settings,
             output_w,
             reference_w: output_w,
+            dispatch_w: 0.0,
         });
         Ok(self.hubs.len() - 1)
     }
@@ -186,6 +189,17 @@ impl FrequencyDynamics {
     /// What hub `index` delivers, W (negative: it charges).
     pub fn hub_output_w(&self, index: usize) -> Option<f64> {
         self.hubs.get(index).map(|h| h.output_w)
+    }
+
+    /// Schedules `dispatch_w` for hub `index` on top of its droop and restoration (tertiary control: a cell
+    /// holding its connection at a contracted flow moves its hub's operating point; the other hubs' droop
+    /// and restoration take up the difference). Out of range or not finite, it is ignored.
+    pub fn set_dispatch_w(&mut self, index: usize, dispatch_w: f64) {
+        if let Some(h) = self.hubs.get_mut(index)
+            && dispatch_w.is_finite()
+        {
+            h.dispatch_w = dispatch_w.clamp(-h.rating_w, h.rating_w);
+        }
     }
 
     /// Whether hub `index` is at its rating (it can no longer balance).
@@ -229,7 +243,7 @@ impl FrequencyDynamics {
         }
         for h in &mut self.hubs {
             let s = h.settings;
-            let target = (h.reference_w + h.rating_w * s.droop_response(f, f0))
+            let target = (h.reference_w + h.dispatch_w + h.rating_w * s.droop_response(f, f0))
                 .clamp(-h.rating_w, h.rating_w);
             let tau = s.converter_time_constant_s.max(dt_s);
             h.output_w += (target - h.output_w) * (dt_s / tau).min(1.0);
