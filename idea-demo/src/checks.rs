@@ -448,6 +448,51 @@ pub(crate) fn relays(
     Check::new("relays", requirement, problems.is_empty(), detail)
 }
 
+/// S3: the cell that joined registered at the directory and the TE node over the network, was offered
+/// every running service — the market and load shedding — and traded, its contracts settled.
+pub(crate) fn newcomer(
+    n: &crate::scenario::Newcomer,
+    trades: &[crate::report::TradeRecord],
+) -> Check {
+    let running = [
+        idea_agent::directory::MARKET_SERVICE,
+        idea_agent::load_shedding::SERVICE_TYPE,
+    ];
+    let missing: Vec<&str> = running
+        .iter()
+        .filter(|s| !n.services.iter().any(|k| k == *s))
+        .copied()
+        .collect();
+    let step = |what: &str| n.steps.iter().any(|s| s.starts_with(what));
+    let (registered, te) = (step("registered"), step("te-registered"));
+    let mine: Vec<&crate::report::TradeRecord> = trades
+        .iter()
+        .filter(|t| t.seller == n.cell || t.buyer == n.cell)
+        .collect();
+    let settled = mine.iter().filter(|t| t.amount_minor.is_some()).count();
+    let passed =
+        missing.is_empty() && registered && te && !mine.is_empty() && settled == mine.len();
+    let detail = format!(
+        "{} joined at {}: {} at the directory, {} at the TE node, offered {}{}; {} contracts, {settled} settled",
+        n.cell,
+        n.at.map_or_else(String::new, |t| t.to_string()),
+        if registered {
+            "registered"
+        } else {
+            "NOT registered"
+        },
+        if te { "registered" } else { "NOT registered" },
+        n.services.join(", "),
+        if missing.is_empty() {
+            String::new()
+        } else {
+            format!(" (not offered: {})", missing.join(", "))
+        },
+        mine.len()
+    );
+    Check::new("newcomer-served", "DEMO-S3", passed, detail)
+}
+
 /// The island held: isolated from the network in every interval, its common bus energised by the hubs.
 pub(crate) fn island_held(intervals: &[SystemPhysics]) -> Check {
     let connected = intervals.iter().filter(|s| s.grid_connected).count();

@@ -16,12 +16,13 @@ use idea_agent::device::MeterGateway;
 use idea_agent::load_shedding::LoadSheddingClient;
 use idea_agent::te_link::{notice_payload, read_notice, split_payload, submission_payload};
 use idea_agent::{
-    Admission, Agent, AgentConfig, Event, MarketConfig, MarketParticipant, MarketService, Output,
-    Peer, TeIdentity, TeNode, TeNotice,
+    AclService, Admission, Agent, AgentConfig, DirectoryConfig, DirectoryService, Event,
+    MarketConfig, MarketParticipant, MarketService, Output, Peer, PlugAndPlay, TeIdentity, TeNode,
+    TeNotice,
 };
 use idea_proto::{
-    CellRef, Currency, Duration, Money, PublicKey, ServiceId, SetpointCommand, SigningKey,
-    Timestamp, ToleranceBand, UserId,
+    Currency, Duration, Money, PublicKey, ServiceId, SetpointCommand, SigningKey, Timestamp,
+    ToleranceBand, UserId,
 };
 use idea_sim::fault::Faults;
 use idea_sim::physical::Binding;
@@ -29,6 +30,8 @@ use te_contract::ledger::{Ledger, SqliteStore};
 use te_contract::registry::{AvatarKind, Registration};
 use te_contract::{AvatarId, DeploymentId, Signed};
 
+/// The directory's ACL name.
+pub(crate) const DIRECTORY: &str = "df@idea";
 /// The market's ACL name.
 pub(crate) const MARKET: &str = "market@idea";
 /// The TE node's name (its TE inbox).
@@ -82,6 +85,8 @@ pub(crate) struct Complex {
     pub(crate) plant: Plant,
     pub(crate) wire: Wire,
     pub(crate) cells: Vec<Cell>,
+    pub(crate) directory: DirectoryService,
+    directory_peer: Peer,
     pub(crate) market: MarketService,
     pub(crate) node: TeNode,
     node_key: SigningKey,
@@ -135,25 +140,25 @@ fn registration(
     Ok(r)
 }
 
-/// What a cell's agent is to its peers.
-fn peer_of(agent: &Agent, key: &SigningKey, avatar: AvatarId) -> Peer {
-    let cell = &agent.settings().cell;
-    Peer {
-        agent: agent.me().clone(),
-        cell: Some(CellRef::new(cell.id.clone(), cell.cell_type)),
-        key: PublicKey::from(key),
-        avatar: Some(avatar),
-    }
+/// How a cell's avatars come into the TE registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Enrolment {
+    /// Registered by the registrar when the complex is built.
+    AtGenesis,
+    /// Registering itself over the network when it joins (AUX-01), its meter enrolled first.
+    OverTheNetwork,
 }
 
 impl Complex {
-    /// Builds the complex for the cells on `buses` from `start`: the plant and its devices on sockets, the
-    /// embedded broker, the TE node over its ledger at `ledger_path`, the market, and each cell's agent,
-    /// device link and meter gateway, every party connected to the broker.
+    /// Builds the complex on the model of the cells on `buses` from `start`: the plant and its devices on
+    /// sockets, the embedded broker, the directory, the TE node over its ledger at `ledger_path`, the market,
+    /// the load-shedding service and the router with its operator — then the cells on `joined`, each with its
+    /// agent, device link and meter gateway, registered at genesis and joining through the directory.
     pub(crate) async fn build(
         seed: u64,
         start: Timestamp,
         buses: &[String],
+        joined: &[String],
         ledger_path: &std::path::Path,
     ) -> Result<Complex> {
         let mut plant = Plant::new(seed, start, buses)?;
@@ -161,10 +166,9 @@ impl Complex {
         let mut wire = Wire::new(broker.addr().port(), TE_NODE);
         let registrar_key = keys::signing_key(seed, "registrar");
         let node_key = keys::signing_key(seed, "te-node");
-        let mut node =
-            TeNode::registrar(deployment()?, registrar_key.clone(), Admission::Open, start)
-                .with_ledger_entries()
-                .with_clearing_period(Duration::from_secs(u64::from(PERIOD_S)))?;
+        let node = TeNode::registrar(deployment()?, registrar_key.clone(), Admission::Open, start)
+            .with_ledger_entries()
+            .with_clearing_period(Duration::from_secs(u64::from(PERIOD_S)))?;
         let registrar = Registrar {
             avatar: idea_agent::te_node::avatar_of_key(&PublicKey::from(&registrar_key)),
             key: registrar_key,
@@ -172,10 +176,22 @@ impl Complex {
         };
         let _ = std::fs::remove_file(ledger_path);
         let ledger = Ledger::open(SqliteStore::open(ledger_path)?)?;
-        let market_key = keys::signing_key(seed, "market");
+        // The directory: every cell and service registers there and hears of the others (PROP-02).
+        let directory_key = keys::signing_key(seed, "directory");
+        let directory = DirectoryService::new(DirectoryConfig {
+            me: AgentIdentifier::new(DIRECTORY),
+            key: directory_key.clone(),
+            admission: Admission::Open,
+        });
+        let directory_peer = Peer {
+            agent: AgentIdentifier::new(DIRECTORY),
+            cell: None,
+            key: PublicKey::from(&directory_key),
+            avatar: None,
+        };
         let mut market = MarketService::new(MarketConfig {
             me: AgentIdentifier::new(MARKET),
-            key: market_key.clone(),
+            key: keys::signing_key(seed, "market"),
             service: ServiceId::new(SERVICE)?,
             operator: UserId::new("market-operator")?,
             currency: eur()?,
@@ -185,113 +201,13 @@ impl Complex {
             penalty_per_kwh: PENALTY_PER_KWH,
             deployment: deployment()?,
         });
-        let market_peer = Peer {
-            agent: AgentIdentifier::new(MARKET),
-            cell: None,
-            key: PublicKey::from(&market_key),
-            avatar: None,
-        };
+        market.join_directory(directory_peer.clone());
         let fine = Faults::default();
-        let mut agents = Vec::with_capacity(buses.len());
-        for bus in buses {
-            let settings = settings(bus)?;
-            let role = settings.cell.id.as_str().to_owned();
-            let key = keys::signing_key(seed, &role);
-            let avatar = keys::avatar(seed, &role);
-            node.register(
-                &registration(
-                    &registrar,
-                    avatar,
-                    AvatarKind::Agent(settings.cell.agent.clone()),
-                    &key,
-                )?,
-                start,
-            )?;
-            let meter_role = format!("meter:{bus}.meter");
-            let meter_key = keys::signing_key(seed, &meter_role);
-            let meter_avatar = keys::avatar(seed, &meter_role);
-            node.register(
-                &registration(
-                    &registrar,
-                    meter_avatar,
-                    AvatarKind::Meter {
-                        meter: idea_proto::MeterId::new(format!("{bus}.meter"))?,
-                        cell: settings.cell.id.clone(),
-                    },
-                    &meter_key,
-                )?,
-                start,
-            )?;
-            node.add_meter(
-                meter_avatar,
-                te_contract::meter::MeterConfig {
-                    max_power_w: 30_000,
-                    reading_interval: Duration::from_secs(READING_EVERY_S),
-                    period_s: PERIOD_S,
-                },
-            )?;
-            let name = format!("{role}@idea");
-            node.bind_agent(avatar, name.clone());
-            node.deposit(avatar, Money::new(OPENING_BALANCE_MINOR, eur()?), start)?;
-            let mut agent = Agent::new(AgentConfig {
-                me: AgentIdentifier::new(name),
-                key: key.clone(),
-                settings,
-                id_seed: keys::id_seed(seed, &role),
-                te: Some(TeIdentity {
-                    deployment: deployment()?,
-                    avatar,
-                    key_version: 0,
-                }),
-            });
-            agent.add_behaviour(Box::new(MarketParticipant::new(AgentIdentifier::new(
-                MARKET,
-            ))))?;
-            agent.add_peer(market_peer.clone())?;
-            agent.add_behaviour(Box::new(LoadSheddingClient::new(AgentIdentifier::new(
-                SHEDDING,
-            ))))?;
-            agent.add_peer(Peer {
-                agent: AgentIdentifier::new(SHEDDING),
-                cell: None,
-                key: PublicKey::from(&keys::signing_key(seed, "load-shedding")),
-                avatar: None,
-            })?;
-            market.add_peer(peer_of(&agent, &key, avatar))?;
-            let gateway = MeterGateway::new(deployment()?, meter_avatar, meter_key, 0);
-            agents.push((bus.clone(), agent, key, avatar, gateway));
-        }
-        // Every cell knows every other: a seller sends its buyer the contract, a buyer its seller.
-        let peers: Vec<Peer> = agents
+        // The load-shedding service over the loads of every cell on the model.
+        let cell_ids = buses
             .iter()
-            .map(|(_, a, k, av, _)| peer_of(a, k, *av))
-            .collect();
-        let mut cells = Vec::with_capacity(agents.len());
-        for (bus, mut agent, _, _, gateway) in agents {
-            for p in &peers {
-                if p.agent != *agent.me() {
-                    agent.add_peer(p.clone())?;
-                }
-            }
-            let hub = plant
-                .serve_modbus(Binding::Hub(format!("{bus}.hub")), &fine)
-                .await?;
-            let meter = plant
-                .serve_modbus(Binding::Meter(format!("{bus}.meter")), &fine)
-                .await?;
-            let cell = Cell::open(&bus, agent, &hub, &meter, gateway).await?;
-            wire.join_acl(&cell.name).await?;
-            wire.join_te(&cell.name).await?;
-            wire.join_te(&cell.gateway_name).await?;
-            cells.push(cell);
-        }
-        wire.join_acl(MARKET).await?;
-        wire.join_te(TE_NODE).await?;
-        // The load-shedding service over the cells' loads, each cell's agent its peer.
-        let cell_ids: Vec<String> = cells
-            .iter()
-            .map(|c| c.agent.settings().cell.id.as_str().to_owned())
-            .collect();
+            .map(|b| settings(b).map(|s| s.cell.id.as_str().to_owned()))
+            .collect::<Result<Vec<String>>>()?;
         let mut shedding = Shedding::open(
             plant.grid(),
             broker.addr().port(),
@@ -300,10 +216,11 @@ impl Complex {
             &fine,
         )
         .await?;
-        for p in &peers {
-            shedding.service.add_peer(p.clone())?;
+        shedding.service.join_directory(directory_peer.clone());
+        for name in [DIRECTORY, MARKET, SHEDDING] {
+            wire.join_acl(name).await?;
         }
-        wire.join_acl(SHEDDING).await?;
+        wire.join_te(TE_NODE).await?;
         // The energy router over IEC 104, and the operator connected to it.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -330,7 +247,9 @@ impl Complex {
             now: start,
             plant,
             wire,
-            cells,
+            cells: Vec::new(),
+            directory,
+            directory_peer,
             market,
             node,
             node_key,
@@ -343,12 +262,135 @@ impl Complex {
             troubles: Vec::new(),
             _broker: broker,
         };
-        // The registrations and deposits into the ledger; the devices read once.
-        complex.commit_entries()?;
-        for cell in &mut complex.cells {
-            cell.step(start).await;
+        for bus in joined {
+            complex.add_cell(bus, Enrolment::AtGenesis).await?;
         }
+        complex.commit_entries()?;
+        complex.settle().await?;
         Ok(complex)
+    }
+
+    /// Connects the cell on `bus` now: its devices served, its agent with its device link and its meter's
+    /// gateway on the broker, joining through the directory. Registered by the registrar at genesis, or — a
+    /// cell that joins during the run — registering its avatar at the TE node over the network, its meter
+    /// enrolled by the registrar and then registering itself.
+    pub(crate) async fn add_cell(&mut self, bus: &str, enrolment: Enrolment) -> Result<()> {
+        let seed = self.seed;
+        let now = self.now;
+        let settings = settings(bus)?;
+        let role = settings.cell.id.as_str().to_owned();
+        let key = keys::signing_key(seed, &role);
+        let avatar = keys::avatar(seed, &role);
+        let meter_id = idea_proto::MeterId::new(format!("{bus}.meter"))?;
+        let meter_role = format!("meter:{bus}.meter");
+        let meter_key = keys::signing_key(seed, &meter_role);
+        let meter_avatar = keys::avatar(seed, &meter_role);
+        let meter_config = te_contract::meter::MeterConfig {
+            max_power_w: 30_000,
+            reading_interval: Duration::from_secs(READING_EVERY_S),
+            period_s: PERIOD_S,
+        };
+        let name = format!("{role}@idea");
+        match enrolment {
+            Enrolment::AtGenesis => {
+                let registrar = &self.registrar;
+                self.node.register(
+                    &registration(
+                        registrar,
+                        avatar,
+                        AvatarKind::Agent(settings.cell.agent.clone()),
+                        &key,
+                    )?,
+                    now,
+                )?;
+                self.node.register(
+                    &registration(
+                        registrar,
+                        meter_avatar,
+                        AvatarKind::Meter {
+                            meter: meter_id.clone(),
+                            cell: settings.cell.id.clone(),
+                        },
+                        &meter_key,
+                    )?,
+                    now,
+                )?;
+                self.node.add_meter(meter_avatar, meter_config)?;
+                self.node.bind_agent(avatar, name.clone());
+                self.node
+                    .deposit(avatar, Money::new(OPENING_BALANCE_MINOR, eur()?), now)?;
+            }
+            Enrolment::OverTheNetwork => {
+                // The operator enrols the new cell's meter; the gateway registers it itself below.
+                self.node.enrol_meter(idea_agent::te_node::EnrolledMeter {
+                    key: PublicKey::from(&meter_key),
+                    meter: meter_id.clone(),
+                    cell: settings.cell.id.clone(),
+                    config: meter_config,
+                })?;
+            }
+        }
+        let cell_id = settings.cell.id.clone();
+        let mut agent = Agent::new(AgentConfig {
+            me: AgentIdentifier::new(name),
+            key,
+            settings,
+            id_seed: keys::id_seed(seed, &role),
+            te: Some(TeIdentity {
+                deployment: deployment()?,
+                avatar,
+                key_version: 0,
+            }),
+        });
+        agent.add_behaviour(Box::new(PlugAndPlay::new(self.directory_peer.clone())))?;
+        agent.add_behaviour(Box::new(MarketParticipant::discovering()))?;
+        agent.add_behaviour(Box::new(LoadSheddingClient::discovering()))?;
+        let fine = Faults::default();
+        let hub = self
+            .plant
+            .serve_modbus(Binding::Hub(format!("{bus}.hub")), &fine)
+            .await?;
+        let meter = self
+            .plant
+            .serve_modbus(Binding::Meter(format!("{bus}.meter")), &fine)
+            .await?;
+        let gateway = MeterGateway::new(deployment()?, meter_avatar, meter_key.clone(), 0);
+        let mut cell = Cell::open(bus, agent, &hub, &meter, gateway).await?;
+        self.wire.join_acl(&cell.name).await?;
+        self.wire.join_te(&cell.name).await?;
+        self.wire.join_te(&cell.gateway_name).await?;
+        if enrolment == Enrolment::OverTheNetwork {
+            let registrar = PublicKey::from(&self.registrar.key);
+            cell.agent.register_at_te(&registrar, now)?;
+            cell.gateway_out
+                .push(idea_agent::te_node::meter_registration_submission(
+                    &deployment()?,
+                    &registrar,
+                    meter_id,
+                    cell_id,
+                    &meter_key,
+                    now,
+                ));
+        }
+        if let Some(joined) = cell
+            .agent
+            .with_behaviour::<PlugAndPlay, _>(now, |p, cx| p.join(cx))
+        {
+            joined?;
+        }
+        cell.step(now).await;
+        self.cells.push(cell);
+        Ok(())
+    }
+
+    /// Pays the opening balance into the wallet of the cell on `bus` (its owner funding it once the TE node
+    /// registered its avatar).
+    pub(crate) fn fund(&mut self, bus: &str) -> Result<()> {
+        let role = settings(bus)?.cell.id.as_str().to_owned();
+        let avatar = keys::avatar(self.seed, &role);
+        self.node
+            .deposit(avatar, Money::new(OPENING_BALANCE_MINOR, eur()?), self.now)?;
+        Ok(())
     }
 
     /// Moves the complex to `until`: the model stepped there, then every cell's devices, every deadline, the
@@ -387,6 +429,10 @@ impl Complex {
         let mut fired = false;
         if self.market.poll_timeout().is_some_and(|t| t <= now) {
             self.market.handle_timeout(now);
+            fired = true;
+        }
+        if self.directory.poll_timeout().is_some_and(|t| t <= now) {
+            self.directory.handle_timeout(now);
             fired = true;
         }
         if self.node.poll_timeout().is_some_and(|t| t <= now) {
@@ -434,6 +480,9 @@ impl Complex {
         for _ in 0..MAX_ROUNDS {
             let mut sent = Sent::default();
             let mut acted = false;
+            while let Some(m) = self.directory.poll_transmit() {
+                self.wire.send_acl(DIRECTORY, &m, &mut sent).await?;
+            }
             while let Some(m) = self.market.poll_transmit() {
                 self.wire.send_acl(MARKET, &m, &mut sent).await?;
             }
@@ -486,7 +535,9 @@ impl Complex {
             moved = true;
             let (acl, te) = self.wire.deliver(&sent).await?;
             for (to, inbox) in acl {
-                if to == MARKET {
+                if to == DIRECTORY {
+                    AclService::handle_acl_batch(&mut self.directory, inbox.messages, now);
+                } else if to == MARKET {
                     self.market.handle_acl_batch(inbox.messages, now);
                 } else if to == SHEDDING {
                     for m in inbox.messages {
@@ -563,7 +614,7 @@ impl Complex {
             .cells
             .iter()
             .flat_map(|c| [c.name.clone(), c.gateway_name.clone()])
-            .chain([MARKET.to_owned(), TE_NODE.to_owned(), SHEDDING.to_owned()])
+            .chain([DIRECTORY, MARKET, TE_NODE, SHEDDING].map(str::to_owned))
             .collect();
         for n in names {
             self.wire.leave(&n).await;

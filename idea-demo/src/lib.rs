@@ -12,18 +12,29 @@
 //! - A conductor that owns simulated time: the model is stepped to the next control instant (every 10 s),
 //!   then the devices are read and driven, every deadline handled and messages exchanged in rounds until the
 //!   complex is quiet. Each round waits until every recipient has received what was sent to it and hands
-//!   inboxes over ordered by sender, so the same seed gives the same run — the same `--json` bytes — at any
-//!   speed, although every message crosses the broker.
+//!   inboxes over ordered by sender, and the devices measure when the conductor asks, so the same seed gives
+//!   the same run — the same `--json` bytes — at any speed, although every message crosses a socket.
+//! - The cells join through the directory (plug & play): the market and the load-shedding service are
+//!   offered to them there, and they to each other. The operator reaches the 25 kVA energy router over
+//!   IEC 104; the load-shedding service reaches the loads' meters and relays over MQTT.
 //! - Scenario S1 (DEMO-S1): grid-connected, its first half without transactions, its second half with the
 //!   cells ordering on the market before each period from what their own meters and hubs measured.
+//! - Scenario S2 (DEMO-S2): isolated — the operator opens the router over IEC 104, the hubs form the
+//!   frequency (each cell's setpoint dispatched on its hub's droop), the cells trade, and a cell whose
+//!   storage runs low asks the load-shedding service to open its loads.
+//! - Scenario S3 (DEMO-S3): a fifth prosumer switches on during the run, registers at the directory and, over
+//!   the network, at the TE node (its meter enrolled, then registering itself), is offered every running
+//!   service and trades.
 //! - Self-checks ([`Check`]): the energy balance closes in every interval; every settled amount is the
-//!   contract price times the meter-verified energy, less the penalty beyond the band, and agrees with what
-//!   the simulated meter counted; the ledger verifies read-only; every wallet moved by what it settled; no
-//!   cell passed its connection limits and no device was commanded beyond its rating.
+//!   contract price times the meter-verified energy (shared where several contracts deliver at one point),
+//!   less the penalty beyond the band, and agrees with what the simulated meter counted; the ledger verifies
+//!   read-only; every wallet moved by what it settled; no cell passed its connection limits and no setpoint
+//!   went beyond them; no relay tripped and every load off was shed by the service; in S2 the island held and
+//!   its frequency met the hub's norms (NG-H2); in S3 the newcomer was served and traded.
 //! - [`RunReport`]: per scenario, per interval, per cell — the data `--json` writes.
 //!
-//! What it does not do (yet): scenarios S2 (isolated) and S3 (plug & play), fault injection, the live page
-//! and generated grids of N cells (issue 24 lists them).
+//! What it does not do (yet): fault injection, the live page and generated grids of N cells (issue 24 lists
+//! them); the DC mesh's converters stay idle.
 //!
 //! ```no_run
 //! # async fn demo() -> idea_demo::Result<()> {

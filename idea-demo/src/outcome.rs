@@ -22,6 +22,7 @@ pub(crate) async fn conclude(
     end: Timestamp,
 ) -> Result<ScenarioReport> {
     let Recorded {
+        newcomer,
         frequency,
         open_relays,
         switched,
@@ -168,6 +169,9 @@ pub(crate) async fn conclude(
         &open_relays,
         &switched,
     ));
+    if let Some(n) = &newcomer {
+        checks_run.push(checks::newcomer(n, &trades));
+    }
     if scenario.isolated() {
         checks_run.push(checks::island_held(&raw_system));
         checks_run.push(checks::frequency_norms(&frequency));

@@ -19,17 +19,21 @@ pub enum Scenario {
     /// DEMO-S2: isolated — the router opened over IEC 104, the hubs form the frequency, the cells balance
     /// each other through transactions and flows, and load shedding acts when the balance cannot be kept.
     S2,
+    /// DEMO-S3: a fifth prosumer joins plug & play during the run — registers at the directory and the TE
+    /// node, is offered every running service — and trades within it.
+    S3,
 }
 
 impl Scenario {
     /// Every scenario, in the order `idea demo` runs them.
-    pub const ALL: [Scenario; 2] = [Scenario::S1, Scenario::S2];
+    pub const ALL: [Scenario; 3] = [Scenario::S1, Scenario::S2, Scenario::S3];
 
     /// Its name on the command line (`s1`).
     pub fn name(self) -> &'static str {
         match self {
             Scenario::S1 => "s1",
             Scenario::S2 => "s2",
+            Scenario::S3 => "s3",
         }
     }
 
@@ -38,6 +42,7 @@ impl Scenario {
         match self {
             Scenario::S1 => "DEMO-S1",
             Scenario::S2 => "DEMO-S2",
+            Scenario::S3 => "DEMO-S3",
         }
     }
 
@@ -49,6 +54,9 @@ impl Scenario {
             }
             Scenario::S2 => {
                 "isolated: the hubs form the frequency, the cells balance each other through transactions and flows, load shedding when the balance cannot be kept"
+            }
+            Scenario::S3 => {
+                "plug & play: a fifth prosumer joins during the run, is offered every running service and trades"
             }
         }
     }
@@ -74,7 +82,26 @@ impl Scenario {
 
     /// The cells taking part, by bus.
     fn buses(self) -> Vec<String> {
+        let cells = if self == Scenario::S3 { 5 } else { 4 };
+        (1..=cells).map(|n| format!("cell{n}")).collect()
+    }
+
+    /// The cells connected from the start.
+    fn joined(self) -> Vec<String> {
         (1..=4).map(|n| format!("cell{n}")).collect()
+    }
+
+    /// When the fifth cell joins (S3): a third of the way in, on a period boundary.
+    fn joins_at(self, start: Timestamp, end: Timestamp) -> Option<Timestamp> {
+        if self != Scenario::S3 {
+            return None;
+        }
+        let third_s = end.duration_since(start).map_or(0, |d| d.as_ms() / 3000);
+        let period = u64::from(PERIOD_S);
+        let at = third_s
+            .saturating_sub(third_s.checked_rem(period).unwrap_or(0))
+            .max(period);
+        start.checked_add(Duration::from_secs(at)).ok()
     }
 
     /// When it starts: S1 on a June morning, S2 from a June afternoon into the evening, the sun going and the
@@ -83,6 +110,7 @@ impl Scenario {
         Ok(match self {
             Scenario::S1 => "2026-06-21T09:00:00Z",
             Scenario::S2 => "2026-06-21T14:00:00Z",
+            Scenario::S3 => "2026-06-21T09:00:00Z",
         }
         .parse()?)
     }
@@ -115,6 +143,9 @@ pub(crate) struct Recorded {
     pub(crate) open_relays: Vec<(String, bool)>,
     /// The relays the load-shedding service switched: `(relay, closed)`.
     pub(crate) switched: Vec<(String, bool)>,
+    /// S3: what the cell that joined during the run went through: its events of joining (the directory's
+    /// registration, the TE node's, each service offered) and the services its agent knows at the end.
+    pub(crate) newcomer: Option<Newcomer>,
     /// The intervals as reported.
     pub(crate) intervals: Vec<IntervalRecord>,
     /// The complex's physics per interval, unrounded.
@@ -125,6 +156,19 @@ pub(crate) struct Recorded {
     pub(crate) commands: Vec<(String, String, idea_proto::SetpointCommand)>,
     /// When trading began.
     pub(crate) trading_from: Timestamp,
+}
+
+/// The cell that joined during the run (S3).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Newcomer {
+    /// Its cell id.
+    pub(crate) cell: String,
+    /// When it joined.
+    pub(crate) at: Option<Timestamp>,
+    /// Its agent's joining events, `what`: `registered`, `te-registered`, `service-offered`.
+    pub(crate) steps: Vec<String>,
+    /// The service types its agent was offered, as it knows them at the end.
+    pub(crate) services: Vec<String>,
 }
 
 /// The relays that keep the fifth cell's installation off until it joins (scenario S3).
@@ -159,7 +203,20 @@ pub(crate) async fn run(
     let end = start.checked_add(Duration::from_secs(options.duration_s()))?;
     let ledger_path = options.ledger_path(scenario);
     let buses = scenario.buses();
-    let mut c = Complex::build(options.seed, start, &buses, &ledger_path).await?;
+    let mut c = Complex::build(
+        options.seed,
+        start,
+        &buses,
+        &scenario.joined(),
+        &ledger_path,
+    )
+    .await?;
+    let joins_at = scenario.joins_at(start, end);
+    let mut newcomer = joins_at.map(|at| Newcomer {
+        cell: "cell-5".into(),
+        at: Some(at),
+        ..Newcomer::default()
+    });
     for relay in CELL5_RELAYS {
         c.plant.switch(relay, false)?;
     }
@@ -233,6 +290,17 @@ pub(crate) async fn run(
         };
         raw_system.push(system);
         raw_cells.push(cells);
+        if joins_at == Some(t) {
+            join_fifth_cell(&mut c).await?;
+        }
+        for e in c.events.drain(..) {
+            if let Some(n) = newcomer.as_mut()
+                && e.agent == "cell-5@idea"
+                && matches!(e.what, "registered" | "te-registered" | "service-offered")
+            {
+                n.steps.push(format!("{} {}", e.what, e.detail));
+            }
+        }
         // Orders for the period after the one starting now (the market's gate closes 5 minutes before it).
         let next = t.checked_add(period())?;
         let trade = next >= trading_from && next <= last_order;
@@ -269,7 +337,20 @@ pub(crate) async fn run(
         intervals.push(record);
         pace(options.speed, wall, start, t).await;
     }
+    if let Some(n) = newcomer.as_mut()
+        && let Some(cell) = c.cells.iter().find(|x| x.name == "cell-5@idea")
+    {
+        n.services = cell
+            .agent
+            .services()
+            .iter()
+            .filter_map(|o| o.description.service_type.clone())
+            .collect();
+        n.services.sort();
+        n.services.dedup();
+    }
     let recorded = Recorded {
+        newcomer,
         frequency: c.plant.frequency_trace().to_vec(),
         open_relays: c.plant.open_relays(),
         switched: c.shedding.switched.clone(),
@@ -283,6 +364,18 @@ pub(crate) async fn run(
         crate::outcome::conclude(scenario, options, c, recorded, &ledger_path, start, end).await?;
     progress(Progress::Finished { report: &report });
     Ok(report)
+}
+
+/// S3: the fifth prosumer's owner switches its installation on, and its agent joins plug & play — the
+/// directory, the TE node (its avatar and its meter registering over the network), its wallet funded.
+async fn join_fifth_cell(c: &mut Complex) -> Result<()> {
+    for relay in CELL5_RELAYS {
+        c.plant.switch(relay, true)?;
+    }
+    c.add_cell("cell5", crate::complex::Enrolment::OverTheNetwork)
+        .await?;
+    c.settle().await?;
+    c.fund("cell5")
 }
 
 /// The owner's shedding policy reaches the cell's agent: it asks the load-shedding service to shed or to

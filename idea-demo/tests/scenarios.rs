@@ -140,6 +140,45 @@ async fn s2_holds_the_island_trades_and_sheds_when_the_balance_cannot_be_kept() 
     assert!(s2.intervals[0].shed.is_empty(), "nothing shed at the start");
 }
 
+/// DEMO-S3: a fifth prosumer switches on a third of the way in; its agent registers at the directory and,
+/// over the network, at the TE node (its meter too), is offered the market and load shedding, and trades —
+/// every contract of it settled on its own meter's tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_a_fifth_prosumer_joins_plug_and_play_and_trades() {
+    let options = Options {
+        scenarios: vec![Scenario::S3],
+        hours: 3.0,
+        ..Options::default()
+    };
+    let report = idea_demo::run(&options, &mut |_| {}).await.unwrap();
+    assert!(report.passed, "{:#?}", failed(&report));
+    let s3 = &report.scenarios[0];
+    let newcomer = s3
+        .checks
+        .iter()
+        .find(|c| c.name == "newcomer-served")
+        .expect("the newcomer's check");
+    assert!(newcomer.passed, "{}", newcomer.detail);
+    assert_eq!(s3.cells.len(), 5);
+    let joined = s3
+        .intervals
+        .iter()
+        .position(|i| i.cells.iter().any(|c| c.cell == "cell-5"))
+        .expect("cell-5 appears in the intervals");
+    assert_eq!(joined, 4, "it joins at 10:00, a third of the way in");
+    assert!(s3.intervals[..joined].iter().all(|i| i.cells.len() == 4));
+    assert!(
+        s3.trades
+            .iter()
+            .any(|t| (t.seller == "cell-5" || t.buyer == "cell-5") && t.amount_minor.is_some())
+    );
+    let money = s3.money.iter().find(|m| m.cell == "cell-5").unwrap();
+    assert_eq!(
+        money.closing_minor - money.opening_minor,
+        money.settled_minor
+    );
+}
+
 /// The same seed gives the same report byte for byte (wall-clock timing aside), run after run and at another
 /// speed, although every message crosses the broker and every device answers over a socket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +190,7 @@ async fn the_same_seed_gives_the_same_report_at_any_speed() {
     let options = Options {
         seed: 7,
         hours: 1.5,
-        scenarios: vec![Scenario::S1, Scenario::S2],
+        scenarios: vec![Scenario::S1, Scenario::S3],
         ..Options::default()
     };
     let first = as_json(idea_demo::run(&options, &mut |_| {}).await.unwrap());

@@ -7,7 +7,8 @@ use std::io::Write;
 /// `idea demo` arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
-    /// One scenario only: s1 (grid-connected, first without then with transactions). All by default.
+    /// One scenario only: s1 (grid-connected, first without then with transactions), s2 (isolated, the hubs
+    /// forming the frequency, load shedding), s3 (a fifth prosumer joins plug & play). All by default.
     #[arg(long, value_name = "NAME")]
     scenario: Option<String>,
     /// The seed every key, id and cloud is drawn from: the same seed gives the same run.
