@@ -1,7 +1,8 @@
-//! A bounded HTTP/JSON listener (feature `http`) behind the SDK's interfaces — the owner's (AG-08,
-//! [`crate::owner_http`]) and the TE node operator's ([`crate::te_node::operator`]): one request per
-//! connection, every answer a JSON body; with a token, every request must carry `Authorization: Bearer TOKEN`
-//! (compared in constant time) or gets 401.
+//! A bounded HTTP listener (feature `http`) behind the SDK's interfaces — the owner's (AG-08,
+//! [`crate::owner_http`]) and the TE node operator's ([`crate::te_node::operator`]), every answer a JSON
+//! body ([`serve_json`]); and pages with their data, as the demonstration's live page ([`serve_pages`]). One
+//! request per connection; with a token, every request must carry `Authorization: Bearer TOKEN` (compared in
+//! constant time) or gets 401.
 //!
 //! Bounded like every listener of the SDK: at most [`MAX_CONNECTIONS`] at once and
 //! [`MAX_CONNECTIONS_PER_ADDRESS`] from one address, headers within [`HEADER_TIMEOUT`], a body within
@@ -49,12 +50,33 @@ pub type JsonAnswer = (u16, serde_json::Value);
 pub type JsonRoutes =
     Arc<dyn Fn(JsonRequest) -> Pin<Box<dyn Future<Output = JsonAnswer> + Send>> + Send + Sync>;
 
+/// A route's answer of any kind: the status, the content type and the body.
+pub type PageAnswer = (u16, &'static str, Bytes);
+
+/// What answers the requests of [`serve_pages`].
+pub type PageRoutes =
+    Arc<dyn Fn(JsonRequest) -> Pin<Box<dyn Future<Output = PageAnswer> + Send>> + Send + Sync>;
+
+/// A JSON answer as a page answer.
+pub fn json_page(status: u16, body: &serde_json::Value) -> PageAnswer {
+    (
+        status,
+        "application/json",
+        Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+    )
+}
+
 fn respond(status: u16, body: &serde_json::Value) -> hyper::Response<Full<Bytes>> {
-    let text = serde_json::to_vec(body).unwrap_or_default();
+    let (status, kind, body) = json_page(status, body);
+    respond_page(status, kind, body)
+}
+
+fn respond_page(status: u16, kind: &'static str, body: Bytes) -> hyper::Response<Full<Bytes>> {
     hyper::Response::builder()
         .status(status)
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(text)))
+        .header(hyper::header::CONTENT_TYPE, kind)
+        .header(hyper::header::CACHE_CONTROL, "no-store")
+        .body(Full::new(body))
         .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
 }
 
@@ -70,7 +92,7 @@ fn same_token(given: &[u8], expected: &[u8]) -> bool {
 
 async fn handle(
     request: hyper::Request<Incoming>,
-    routes: JsonRoutes,
+    routes: PageRoutes,
     token: Option<Arc<str>>,
 ) -> hyper::Response<Full<Bytes>> {
     if let Some(token) = &token {
@@ -112,14 +134,33 @@ async fn handle(
             );
         }
     };
-    let (status, body) = routes(JsonRequest { method, path, body }).await;
-    respond(status, &body)
+    let (status, kind, body) = routes(JsonRequest { method, path, body }).await;
+    respond_page(status, kind, body)
 }
 
-/// Serves `routes` on `listener` until the task is dropped; `what` names the interface in the log.
+/// Serves `routes` on `listener` until the task is dropped, every answer JSON; `what` names the interface
+/// in the log.
 pub async fn serve_json(
     listener: TcpListener,
     routes: JsonRoutes,
+    token: Option<String>,
+    what: &'static str,
+) {
+    let pages: PageRoutes = Arc::new(move |request| {
+        let answer = routes(request);
+        Box::pin(async move {
+            let (status, body) = answer.await;
+            json_page(status, &body)
+        })
+    });
+    serve_pages(listener, pages, token, what).await;
+}
+
+/// Serves `routes` on `listener` until the task is dropped, each answer of the content type its route
+/// gives; `what` names the interface in the log.
+pub async fn serve_pages(
+    listener: TcpListener,
+    routes: PageRoutes,
     token: Option<String>,
     what: &'static str,
 ) {

@@ -138,6 +138,13 @@ impl Cell {
         }
     }
 
+    /// The setpoint its link holds the connection at now (net export, W), if any.
+    pub(crate) fn link_setpoint(&self, now: Timestamp) -> Option<i64> {
+        // A cell's setpoint in watts: far inside i64.
+        #[allow(clippy::cast_possible_truncation)]
+        self.link.setpoint_at(now).map(|w| w.round() as i64)
+    }
+
     /// At a period boundary: what the period just ended measured (none at the first boundary, or while the
     /// devices have not answered).
     pub(crate) fn period_ended(&mut self, capacity_wh: f64, period_s: u32) -> Option<Measured> {

@@ -32,9 +32,11 @@
 //!   went beyond them; no relay tripped and every load off was shed by the service; in S2 the island held and
 //!   its frequency met the hub's norms (NG-H2); in S3 the newcomer was served and traded.
 //! - [`RunReport`]: per scenario, per interval, per cell — the data `--json` writes.
+//! - The live page ([`serve_ui`], [`Live`]): one self-contained HTML file and the complex's state as JSON,
+//!   kept up to date at every control step.
 //!
-//! What it does not do (yet): fault injection, the live page and generated grids of N cells (issue 24 lists
-//! them); the DC mesh's converters stay idle.
+//! What it does not do (yet): fault injection and generated grids of N cells (issue 24 lists them); the DC
+//! mesh's converters stay idle.
 //!
 //! ```no_run
 //! # async fn demo() -> idea_demo::Result<()> {
@@ -59,6 +61,7 @@ mod checks;
 mod complex;
 mod error;
 mod keys;
+mod live;
 mod operator;
 mod outcome;
 mod plant;
@@ -70,6 +73,10 @@ mod wire;
 
 pub use complex::{CONTROL_STEP, PERIOD_S};
 pub use error::{Error, Result};
+pub use live::{
+    Live, LiveBranch, LiveCell, LiveOrder, LiveState, LiveTrade, LiveVerdict, MAX_POINTS, MAX_ROWS,
+    PAGE, serve_ui,
+};
 pub use operator::RouterReading;
 pub use plant::{CellPhysics, SystemPhysics};
 pub use report::{
@@ -81,7 +88,7 @@ pub use scenario::Scenario;
 use idea_proto::Timestamp;
 
 /// What to run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The scenarios, in order (all of them by default).
     pub scenarios: Vec<Scenario>,
@@ -94,6 +101,8 @@ pub struct Options {
     /// Where each scenario's ledger is kept (`SCENARIO.sqlite`); a temporary file, removed at the end, when
     /// absent.
     pub ledger_dir: Option<std::path::PathBuf>,
+    /// Where the live page's state is kept up to date, if a page is served ([`serve_ui`]).
+    pub live: Option<Live>,
 }
 
 impl Default for Options {
@@ -104,6 +113,7 @@ impl Default for Options {
             hours: 4.0,
             speed: 0.0,
             ledger_dir: None,
+            live: None,
         }
     }
 }
@@ -202,6 +212,14 @@ pub enum Progress<'a> {
 /// is a verdict in the report.
 pub async fn run(options: &Options, progress: &mut dyn FnMut(Progress<'_>)) -> Result<RunReport> {
     options.check()?;
+    if let Some(live) = &options.live {
+        live.update(|s| {
+            *s = LiveState {
+                seed: options.seed,
+                ..LiveState::default()
+            };
+        });
+    }
     let wall = std::time::Instant::now();
     let mut scenarios = Vec::with_capacity(options.scenarios.len());
     let mut timing = Timing::default();
@@ -219,6 +237,9 @@ pub async fn run(options: &Options, progress: &mut dyn FnMut(Progress<'_>)) -> R
         scenarios.push(report);
     }
     timing.speedup = simulated_s / wall.elapsed().as_secs_f64().max(1e-9);
+    if let Some(live) = &options.live {
+        live.update(|s| s.done = true);
+    }
     Ok(RunReport {
         seed: options.seed,
         passed: scenarios.iter().all(|s| s.passed),

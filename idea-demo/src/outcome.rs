@@ -207,6 +207,15 @@ pub(crate) async fn conclude(
         checks: checks_run,
         passed,
     };
+    if let Some(live) = &options.live {
+        live.update(|s| {
+            s.finished.push(crate::live::LiveVerdict {
+                scenario: report.scenario.clone(),
+                passed: report.passed,
+                checks: report.checks.clone(),
+            });
+        });
+    }
     if options.ledger_dir.is_none() {
         let _ = std::fs::remove_file(ledger_path);
     }

@@ -202,6 +202,118 @@ impl Plant {
         Ok(address)
     }
 
+    /// Each cell now: `(bus, generation W, load W, hub W, import W, state of charge, loads shed)`.
+    pub(crate) fn cells_now(&self) -> Vec<(String, f64, f64, f64, f64, f64, usize)> {
+        let model = lock(&self.grid);
+        self.cells
+            .iter()
+            .map(|e| {
+                let bus = model
+                    .buses
+                    .get(e.bus)
+                    .map_or_else(String::new, |b| b.name.clone());
+                let generation = e
+                    .pvs
+                    .iter()
+                    .filter_map(|k| model.pvs.get(*k).map(|x| x.p_w))
+                    .chain(
+                        e.diesels
+                            .iter()
+                            .filter_map(|k| model.diesels.get(*k).map(|x| x.p_w)),
+                    )
+                    .chain(
+                        e.ders
+                            .iter()
+                            .filter_map(|k| model.ders.get(*k).map(|x| x.p_w)),
+                    )
+                    .sum();
+                let load = e
+                    .loads
+                    .iter()
+                    .filter_map(|k| model.loads.get(*k).map(|x| -x.p_w))
+                    .sum();
+                let hub = model.hubs.get(e.hub);
+                let prefix = format!("{bus}.");
+                let shed = model
+                    .relays
+                    .iter()
+                    .filter(|r| !r.closed && r.name.starts_with(&prefix))
+                    .count();
+                (
+                    bus,
+                    generation,
+                    load,
+                    hub.map_or(0.0, |h| h.storage.p_w),
+                    model.meters.get(e.meter).map_or(0.0, |m| m.p_w),
+                    hub.map_or(0.0, |h| h.storage.soc),
+                    shed,
+                )
+            })
+            .collect()
+    }
+
+    /// Every branch now: lines (AC and DC), the routers' ports, the converters.
+    pub(crate) fn branches_now(&self) -> Vec<crate::live::LiveBranch> {
+        let model = lock(&self.grid);
+        let bus = |b: usize| {
+            model
+                .buses
+                .get(b)
+                .map_or_else(String::new, |x| x.name.clone())
+        };
+        let dc = |b: usize| model.buses.get(b).is_some_and(|x| x.dc);
+        let mut out: Vec<crate::live::LiveBranch> = model
+            .branches
+            .iter()
+            .map(|b| crate::live::LiveBranch {
+                name: b.name.clone(),
+                kind: if dc(b.from) { "dc-line" } else { "line" },
+                from: bus(b.from),
+                to: bus(b.to),
+                p_w: b.p_from_w,
+            })
+            .collect();
+        for r in &model.routers {
+            if let (Some(first), Some(last)) = (r.ports.first(), r.ports.last()) {
+                out.push(crate::live::LiveBranch {
+                    name: r.name.clone(),
+                    kind: "router",
+                    from: bus(*first),
+                    to: bus(*last),
+                    p_w: r.p_w.last().copied().unwrap_or(0.0),
+                });
+            }
+        }
+        for c in &model.converters {
+            out.push(crate::live::LiveBranch {
+                name: c.name.clone(),
+                kind: "converter",
+                from: bus(c.from),
+                to: bus(c.to),
+                p_w: c.p_to_w,
+            });
+        }
+        out
+    }
+
+    /// The common bus's frequency, and the lowest and highest voltage of the common and the cells' buses.
+    pub(crate) fn frequency_and_voltage_now(&self) -> (f64, f64, f64) {
+        let model = lock(&self.grid);
+        let (mut lo, mut hi) = (model.bus_vm_pu(self.common), model.bus_vm_pu(self.common));
+        for e in &self.cells {
+            let v = model.bus_vm_pu(e.bus);
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        (model.bus_frequency_hz(self.common), lo, hi)
+    }
+
+    /// Whether the network feeds the complex through an enabled router now.
+    pub(crate) fn grid_connected_now(&self) -> bool {
+        let model = lock(&self.grid);
+        model.grid.as_ref().is_some_and(|g| g.connected) && model.routers.iter().all(|r| r.enabled)
+    }
+
     /// Records the common bus's frequency at every step from now on.
     pub(crate) fn record_frequency(&mut self) {
         self.trace.get_or_insert_with(Vec::new);

@@ -237,6 +237,19 @@ pub(crate) async fn run(
     let mut setpoints: BTreeMap<(String, Timestamp), i64> = BTreeMap::new();
     let mut commands: Vec<(String, String, idea_proto::SetpointCommand)> = Vec::new();
     let mut t = start;
+    if let Some(live) = &options.live {
+        live.update(|s| {
+            s.scenario = scenario.name().into();
+            s.title = scenario.title().into();
+            s.start = Some(start);
+            s.end = Some(end);
+            s.frequency.clear();
+            s.voltage.clear();
+            s.orders.clear();
+            s.trades.clear();
+        });
+        c.show(live, start);
+    }
     progress(Progress::Started {
         scenario: scenario.name(),
         title: scenario.title(),
@@ -246,6 +259,9 @@ pub(crate) async fn run(
     while t < end {
         t = t.checked_add(crate::complex::CONTROL_STEP)?;
         c.advance(t).await?;
+        if let Some(live) = &options.live {
+            c.show(live, start);
+        }
         for (bus, command) in c.commands.drain(..) {
             setpoints.insert((bus.clone(), command.from), command.setpoint.active.w());
             commands.push((command.cell.as_str().to_owned(), bus, command));
@@ -293,7 +309,25 @@ pub(crate) async fn run(
         if joins_at == Some(t) {
             join_fifth_cell(&mut c).await?;
         }
-        for e in c.events.drain(..) {
+        let events: Vec<idea_agent::Event> = c.events.drain(..).collect();
+        if let Some(live) = &options.live {
+            let trades = c.live_trades();
+            live.update(|s| {
+                for e in events.iter().filter(|e| e.what == "order-placed") {
+                    crate::live::push_bounded(
+                        &mut s.orders,
+                        crate::live::LiveOrder {
+                            at: Some(e.at),
+                            cell: e.agent.trim_end_matches("@idea").to_owned(),
+                            order: e.detail.clone(),
+                        },
+                        crate::live::MAX_ROWS,
+                    );
+                }
+                s.trades = trades;
+            });
+        }
+        for e in events {
             if let Some(n) = newcomer.as_mut()
                 && e.agent == "cell-5@idea"
                 && matches!(e.what, "registered" | "te-registered" | "service-offered")

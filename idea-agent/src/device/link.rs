@@ -290,6 +290,11 @@ impl CellLink {
             .map(|s| (s.import_w, s.import_wh, s.export_wh))
     }
 
+    /// The setpoint in force at `now` (net export at the connection, W), if any.
+    pub fn setpoint_at(&self, now: idea_proto::Timestamp) -> Option<f64> {
+        self.controller.target(now)
+    }
+
     /// Why the last step could not read the meter or drive the device, if it could not.
     pub fn last_failure(&self) -> Option<&str> {
         self.failure.as_deref()

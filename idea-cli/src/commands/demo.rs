@@ -26,6 +26,11 @@ pub(crate) struct DemoArgs {
     /// Keeps each scenario's ledger (SQLite) in this directory, for `idea ledger verify`.
     #[arg(long, value_name = "DIR")]
     ledger_dir: Option<std::path::PathBuf>,
+    /// Serves the live page at this address (HOST:PORT): the grid with the power on each branch, frequency
+    /// and voltage, each cell's balance, storage and money, the orders and trades, the checks. It stays up
+    /// after the run until interrupted; with `--speed 60` an hour takes a minute to watch.
+    #[arg(long, value_name = "ADDR")]
+    ui: Option<std::net::SocketAddr>,
 }
 
 /// Runs `idea demo`: prints each interval as it ends, then each scenario's summary; exit 1 naming the checks
@@ -41,6 +46,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<String, Failure> {
         hours: args.hours,
         speed: args.speed,
         ledger_dir: args.ledger_dir.clone(),
+        live: args.ui.map(|_| idea_demo::Live::default()),
     };
     options.check().map_err(failure)?;
     if let Some(dir) = &args.ledger_dir {
@@ -52,6 +58,13 @@ pub(crate) fn run(args: DemoArgs) -> Result<String, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Usage(format!("the runtime: {e}")))?;
+    if let (Some(address), Some(live)) = (args.ui, options.live.clone()) {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(address))
+            .map_err(|e| Failure::Usage(format!("--ui {address}: {e}")))?;
+        runtime.spawn(idea_demo::serve_ui(listener, live));
+        eprintln!("the live page: http://{address}/");
+    }
     let mut stdout = std::io::stdout();
     let report = runtime
         .block_on(idea_demo::run(&options, &mut |p| {
@@ -83,6 +96,12 @@ pub(crate) fn run(args: DemoArgs) -> Result<String, Failure> {
             .map_err(|e| Failure::Usage(format!("the report: {e}")))?;
         std::fs::write(path, json + "\n")
             .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(address) = args.ui {
+        eprintln!(
+            "the run is over; the page stays at http://{address}/ until interrupted (Ctrl-C)"
+        );
+        let _ = runtime.block_on(tokio::signal::ctrl_c());
     }
     let failed: Vec<String> = report
         .scenarios
