@@ -629,39 +629,15 @@ fn a_signed_certificate_holds_until_its_evidence_changes() {
     assert!(err.contains("signature does not verify"), "{err}");
 }
 
-/// Headless Chromium (Debian's `chromium`, installed by `.ci/run`), with the flags this machine's closed
-/// network needs. Without it the test fails, unless `IDEA_SKIP_BROWSER=1` asks to skip, visibly.
+#[path = "../../test-support/chromium.rs"]
+mod browser;
+
 fn chromium() -> Option<PathBuf> {
-    let path = PathBuf::from("/usr/bin/chromium");
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var_os("IDEA_SKIP_BROWSER").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: the HTML report in a browser (IDEA_SKIP_BROWSER=1)");
-        return None;
-    }
-    panic!(
-        "/usr/bin/chromium is missing: `.ci/run` installs it (Debian's chromium), or set IDEA_SKIP_BROWSER=1"
-    );
+    browser::chromium("the HTML report")
 }
 
-fn headless(browser: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=3000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .unwrap()
+fn headless(chromium: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
+    browser::headless(chromium, profile, 3000, args)
 }
 
 /// The HTML report a lab hands to a vendor, loaded in a real browser: the run's figures are on the page, and

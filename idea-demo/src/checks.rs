@@ -21,6 +21,12 @@ pub(crate) const BALANCE_SHARE: f64 = 0.002;
 /// watt-hours, rounded down, at each reading).
 pub(crate) const TOKEN_WH: i64 = 2;
 
+/// An estimated token (its boundaries interpolated across missing readings) may be this share of what the
+/// meter counted away from it, plus [`ESTIMATE_WH`].
+pub(crate) const ESTIMATE_SHARE: f64 = 0.25;
+/// The absolute part of an estimate's reach, Wh.
+pub(crate) const ESTIMATE_WH: f64 = 50.0;
+
 /// Energy balance closes in every interval: generation + network + storage = load + losses.
 pub(crate) fn energy_balance(requirement: &str, intervals: &[SystemPhysics]) -> Check {
     let mut worst: Option<(usize, f64, f64)> = None;
@@ -291,7 +297,13 @@ pub(crate) fn settlements(
                 // Watt-hours of one interval: exact in an f64.
                 #[allow(clippy::cast_precision_loss)]
                 Some(counted)
-                    if (counted - token.export_wh as f64).abs() <= TOKEN_WH as f64 + 1.0 => {}
+                    if (counted - token.export_wh as f64).abs()
+                        <= if token.estimated {
+                            // Interpolated across missing readings: within the estimate's reach.
+                            ESTIMATE_SHARE * counted.abs() + ESTIMATE_WH
+                        } else {
+                            TOKEN_WH as f64 + 1.0
+                        } => {}
                 Some(counted) => problems.push(format!(
                     "{}/{}: the token says {} Wh exported, the meter counted {counted:.1} Wh",
                     s.contract, s.interval, token.export_wh

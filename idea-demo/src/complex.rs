@@ -102,6 +102,10 @@ pub(crate) struct Complex {
     pub(crate) commands: Vec<(String, SetpointCommand)>,
     /// Refusals the ledger or a party met that the run reports.
     pub(crate) troubles: Vec<String>,
+    /// The fault injected, while it acts: from, until (none: to the end).
+    pub(crate) fault: Option<(crate::fault::Fault, Timestamp, Option<Timestamp>)>,
+    /// What the run saw of the fault.
+    pub(crate) seen: crate::fault::Observed,
     _broker: EmbeddedBroker,
 }
 
@@ -260,6 +264,8 @@ impl Complex {
             events: Vec::new(),
             commands: Vec::new(),
             troubles: Vec::new(),
+            fault: None,
+            seen: crate::fault::Observed::default(),
             _broker: broker,
         };
         for bus in joined {
@@ -448,10 +454,22 @@ impl Complex {
         fired
     }
 
+    /// Whether `fault` acts now.
+    pub(crate) fn faulting(&self, fault: crate::fault::Fault) -> bool {
+        self.fault.is_some_and(|(f, from, until)| {
+            f == fault && self.now >= from && until.is_none_or(|u| self.now < u)
+        })
+    }
+
     /// Each meter gateway reads its meter over Modbus and signs the reading for the TE node.
     async fn read_meters(&mut self) {
         let now = self.now;
+        let missing = self.faulting(crate::fault::Fault::MeterMissing);
         for cell in &mut self.cells {
+            if missing && cell.bus == "cell3" {
+                self.seen.readings_missed = self.seen.readings_missed.saturating_add(1);
+                continue;
+            }
             match cell.registers.read_wh().await {
                 Ok((import_wh, export_wh)) => match cell.gateway.reading(now, import_wh, export_wh)
                 {
@@ -476,6 +494,7 @@ impl Complex {
     /// Rounds of messages at this instant until nobody has anything to send; whether anything moved.
     async fn rounds(&mut self) -> Result<bool> {
         let now = self.now;
+        let silent = self.faulting(crate::fault::Fault::CounterpartySilent);
         let mut moved = false;
         for _ in 0..MAX_ROUNDS {
             let mut sent = Sent::default();
@@ -505,6 +524,13 @@ impl Complex {
                 while let Some(out) = cell.agent.poll_transmit() {
                     match out {
                         Output::Acl(m) => self.wire.send_acl(&cell.name, &m, &mut sent).await?,
+                        Output::Te(s)
+                            if silent
+                                && cell.bus == "cell4"
+                                && matches!(s, idea_agent::TeSubmission::RecordContract(_)) =>
+                        {
+                            self.seen.swallowed = self.seen.swallowed.saturating_add(1);
+                        }
                         Output::Te(s) => {
                             let payload = submission_payload(&cell.name, &s);
                             self.wire

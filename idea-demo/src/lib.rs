@@ -35,8 +35,11 @@
 //! - The live page ([`serve_ui`], [`Live`]): one self-contained HTML file and the complex's state as JSON,
 //!   kept up to date at every control step.
 //!
-//! What it does not do (yet): fault injection and generated grids of N cells (issue 24 lists them); the DC
-//! mesh's converters stay idle.
+//! - Faults ([`Fault`], `--fault`): a counterparty that stops countersigning, missing meter readings, a PV
+//!   inverter that trips in the island — each with its written expected outcome, checked.
+//!
+//! What it does not do (yet): the faults of a device that stops answering and of a lost MQTT connection,
+//! and generated grids of N cells (issue 24 lists them); the DC mesh's converters stay idle.
 //!
 //! ```no_run
 //! # async fn demo() -> idea_demo::Result<()> {
@@ -60,6 +63,7 @@ mod cell;
 mod checks;
 mod complex;
 mod error;
+mod fault;
 mod keys;
 mod live;
 mod operator;
@@ -73,6 +77,7 @@ mod wire;
 
 pub use complex::{CONTROL_STEP, PERIOD_S};
 pub use error::{Error, Result};
+pub use fault::{FAULTS, Fault};
 pub use live::{
     Live, LiveBranch, LiveCell, LiveOrder, LiveState, LiveTrade, LiveVerdict, MAX_POINTS, MAX_ROWS,
     PAGE, serve_ui,
@@ -103,6 +108,8 @@ pub struct Options {
     pub ledger_dir: Option<std::path::PathBuf>,
     /// Where the live page's state is kept up to date, if a page is served ([`serve_ui`]).
     pub live: Option<Live>,
+    /// A fault to inject (in its own scenario, which must be among `scenarios`).
+    pub fault: Option<Fault>,
 }
 
 impl Default for Options {
@@ -114,6 +121,7 @@ impl Default for Options {
             speed: 0.0,
             ledger_dir: None,
             live: None,
+            fault: None,
         }
     }
 }
@@ -141,6 +149,18 @@ impl Options {
         }
         if self.scenarios.is_empty() {
             return Err(error::usage("--scenario", "no scenario to run"));
+        }
+        if let Some(f) = self.fault
+            && !self.scenarios.contains(&f.scenario())
+        {
+            return Err(error::usage(
+                "--fault",
+                format!(
+                    "{} strikes in {}, which this run does not include",
+                    f.name(),
+                    f.scenario().name()
+                ),
+            ));
         }
         Ok(())
     }

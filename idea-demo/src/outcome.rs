@@ -51,6 +51,7 @@ pub(crate) async fn conclude(
         .collect();
     let messages = c.wire.carried;
     let mut troubles = std::mem::take(&mut c.troubles);
+    let seen = std::mem::take(&mut c.seen);
     let peak_router_w = raw_system
         .iter()
         .map(|s| s.peak_router_w)
@@ -169,6 +170,27 @@ pub(crate) async fn conclude(
         &open_relays,
         &switched,
     ));
+    if let Some(fault) = options.fault.filter(|f| f.scenario() == scenario) {
+        let after = seen.from;
+        let cell2 = cells_of.iter().position(|(bus, _, _)| bus == "cell2");
+        let generation_after = cell2.map(|k| {
+            intervals
+                .iter()
+                .zip(&raw_cells)
+                .filter(|(i, _)| after.is_some_and(|f| i.start >= f))
+                .filter_map(|(_, cells)| cells.get(k).map(|p| p.generation_wh))
+                .sum::<f64>()
+        });
+        let shed = intervals.last().map_or(0, |i| i.shed.len());
+        checks_run.push(crate::fault::check(
+            fault,
+            &seen,
+            &trades,
+            &evidence.settlements,
+            generation_after,
+            shed,
+        ));
+    }
     if let Some(n) = &newcomer {
         checks_run.push(checks::newcomer(n, &trades));
     }

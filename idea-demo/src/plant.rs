@@ -314,6 +314,18 @@ impl Plant {
         model.grid.as_ref().is_some_and(|g| g.connected) && model.routers.iter().all(|r| r.enabled)
     }
 
+    /// Trips the PV array `name`: it gives nothing from now on (an inverter that tripped and stays off).
+    pub(crate) fn trip_pv(&mut self, name: &str) -> Result<()> {
+        let mut model = lock(&self.grid);
+        let pv = model
+            .pvs
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| missing(format!("no PV {name}")))?;
+        pv.peak_w = 0.0;
+        Ok(())
+    }
+
     /// Records the common bus's frequency at every step from now on.
     pub(crate) fn record_frequency(&mut self) {
         self.trace.get_or_insert_with(Vec::new);

@@ -227,6 +227,12 @@ pub(crate) async fn run(
     }
     c.settle().await?;
     let trading_from = scenario.trading_from(start, end);
+    if let Some(fault) = options.fault.filter(|f| f.scenario() == scenario) {
+        let (from, until) = fault.window(start, end, trading_from);
+        c.fault = Some((fault, from, until));
+        c.seen.from = Some(from);
+        c.seen.until = until;
+    }
     let last_order = end.checked_sub(LAST_ORDER_BEFORE_END)?;
     let operator = UserId::new("market-operator")?;
     let service = idea_proto::ServiceId::new(SERVICE)?;
@@ -258,6 +264,11 @@ pub(crate) async fn run(
     });
     while t < end {
         t = t.checked_add(crate::complex::CONTROL_STEP)?;
+        if let Some((crate::fault::Fault::PvDrop, from, _)) = c.fault
+            && t == from
+        {
+            c.plant.trip_pv("cell2.pv")?;
+        }
         c.advance(t).await?;
         if let Some(live) = &options.live {
             c.show(live, start);
@@ -326,6 +337,15 @@ pub(crate) async fn run(
                 }
                 s.trades = trades;
             });
+        }
+        for e in &events {
+            if c.seen.from.is_some_and(|f| e.at >= f)
+                && matches!(e.what, "expired" | "commitment-released" | "failed")
+            {
+                c.seen
+                    .events
+                    .push((e.agent.clone(), e.what.to_owned(), e.counterparty.clone()));
+            }
         }
         for e in events {
             if let Some(n) = newcomer.as_mut()

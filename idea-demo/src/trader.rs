@@ -83,7 +83,8 @@ pub enum Shedding {
 }
 
 /// The owner's shedding policy (S2): with its storage low and still short, a cell sheds what it lacked over
-/// the last period; with its storage recovered, it takes its loads back.
+/// the last period — again each period while that lasts; with its storage recovered, it takes its loads
+/// back.
 pub fn shedding(m: &Measured, shed: bool) -> Option<Shedding> {
     if m.capacity_wh <= 0.0 || m.period_s == 0 {
         return None;
@@ -91,7 +92,7 @@ pub fn shedding(m: &Measured, shed: bool) -> Option<Shedding> {
     let soc = m.stored_wh / m.capacity_wh;
     let hours = f64::from(m.period_s) / 3600.0;
     let lacking_w = (m.import_wh + m.storage_wh) / hours;
-    if !shed && soc < SHED_SOC && lacking_w > 0.0 {
+    if soc < SHED_SOC && lacking_w > 0.0 {
         // A cell's power: far inside i64.
         #[allow(clippy::cast_possible_truncation)]
         let w = ((lacking_w / 100.0).ceil() as i64).saturating_mul(100);
@@ -145,7 +146,11 @@ mod tests {
             shedding(&measured(750.0, 250.0, 0.2), false),
             Some(Shedding::Shed(4000))
         );
-        assert_eq!(shedding(&measured(750.0, 250.0, 0.2), true), None, "once");
+        assert_eq!(
+            shedding(&measured(750.0, 250.0, 0.2), true),
+            Some(Shedding::Shed(4000)),
+            "again while still short"
+        );
         assert_eq!(shedding(&measured(750.0, 250.0, 0.4), false), None);
         assert_eq!(
             shedding(&measured(0.0, 0.0, 0.6), true),

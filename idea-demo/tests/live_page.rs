@@ -10,41 +10,13 @@
 )]
 
 use idea_demo::{Live, Options, Scenario};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-/// Headless Chromium. Without it the test fails, unless `IDEA_SKIP_BROWSER=1` asks to skip, visibly.
-fn chromium() -> Option<PathBuf> {
-    let path = PathBuf::from("/usr/bin/chromium");
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var_os("IDEA_SKIP_BROWSER").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: the live page in a browser (IDEA_SKIP_BROWSER=1)");
-        return None;
-    }
-    panic!(
-        "/usr/bin/chromium is missing: `.ci/run` installs it (Debian's chromium), or set IDEA_SKIP_BROWSER=1"
-    );
-}
+#[path = "../../test-support/chromium.rs"]
+mod browser;
 
-fn headless(browser: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=4000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .unwrap()
+fn headless(chromium: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
+    browser::headless(chromium, profile, 4000, args)
 }
 
 fn euros(minor: i64) -> String {
@@ -54,7 +26,9 @@ fn euros(minor: i64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_page_shows_the_run_in_a_browser() {
-    let Some(browser) = chromium() else { return };
+    let Some(browser) = browser::chromium("the live page") else {
+        return;
+    };
     let live = Live::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());

@@ -252,3 +252,74 @@ async fn options_out_of_range_are_refused_naming_the_option() {
         Err(idea_demo::Error::Usage { .. })
     ));
 }
+
+/// Runs `fault` in its scenario (four hours) and returns the report.
+async fn with_fault(fault: idea_demo::Fault) -> RunReport {
+    let options = Options {
+        scenarios: vec![fault.scenario()],
+        fault: Some(fault),
+        ..Options::default()
+    };
+    idea_demo::run(&options, &mut |_| {}).await.unwrap()
+}
+
+/// The fault's own check passed, and so did every other check of its scenario.
+fn fault_and_the_rest_pass(report: &RunReport, fault: idea_demo::Fault) -> String {
+    let s = &report.scenarios[0];
+    let own = s
+        .checks
+        .iter()
+        .find(|c| c.name == format!("fault-{}", fault.name()))
+        .unwrap_or_else(|| panic!("no check of {}", fault.name()));
+    assert!(own.passed, "{}", own.detail);
+    assert!(report.passed, "{:#?}", failed(report));
+    own.detail.clone()
+}
+
+/// A counterparty that stops countersigning: nothing with it is recorded afterwards, the sellers'
+/// transactions with it expire and release their commitments, the others trade on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counterparty_that_stops_countersigning_leaves_nothing_recorded_or_owed() {
+    let fault = idea_demo::Fault::CounterpartySilent;
+    let report = with_fault(fault).await;
+    let detail = fault_and_the_rest_pass(&report, fault);
+    assert!(detail.contains("0 recorded with cell-4"), "{detail}");
+}
+
+/// A meter gateway that misses half an hour of readings: the intervals across the gap settle on estimated
+/// tokens, every contract still settles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_meter_readings_settle_on_estimated_tokens() {
+    let fault = idea_demo::Fault::MeterMissing;
+    let report = with_fault(fault).await;
+    let detail = fault_and_the_rest_pass(&report, fault);
+    assert!(detail.contains("30 readings missed"), "{detail}");
+}
+
+/// A PV inverter that trips in the island: the island holds, its frequency meets the norms, loads are shed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pv_drop_in_the_island_is_met_by_load_shedding() {
+    let fault = idea_demo::Fault::PvDrop;
+    let report = with_fault(fault).await;
+    fault_and_the_rest_pass(&report, fault);
+    let last = report.scenarios[0].intervals.last().unwrap();
+    assert!(!last.shed.is_empty());
+}
+
+#[test]
+fn a_fault_must_strike_in_a_scenario_of_the_run() {
+    let options = Options {
+        scenarios: vec![Scenario::S1],
+        fault: Some(idea_demo::Fault::PvDrop),
+        ..Options::default()
+    };
+    match options.check() {
+        Err(idea_demo::Error::Usage { option, .. }) => assert_eq!(option, "--fault"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        idea_demo::Fault::from_name("meter-missing").unwrap(),
+        idea_demo::Fault::MeterMissing
+    );
+    assert!(idea_demo::Fault::from_name("gremlins").is_err());
+}

@@ -31,14 +31,34 @@ pub(crate) struct DemoArgs {
     /// after the run until interrupted; with `--speed 60` an hour takes a minute to watch.
     #[arg(long, value_name = "ADDR")]
     ui: Option<std::net::SocketAddr>,
+    /// Injects a fault in the scenario it belongs to (that scenario only, unless --scenario names it) and
+    /// checks its written expected outcome beside every other check; --list-faults names them.
+    #[arg(long, value_name = "NAME")]
+    fault: Option<String>,
+    /// Lists the faults: name, where it strikes, the expected outcome the run checks.
+    #[arg(long)]
+    list_faults: bool,
 }
 
 /// Runs `idea demo`: prints each interval as it ends, then each scenario's summary; exit 1 naming the checks
 /// that failed.
 pub(crate) fn run(args: DemoArgs) -> Result<String, Failure> {
-    let scenarios = match &args.scenario {
-        Some(name) => vec![idea_demo::Scenario::from_name(name).map_err(failure)?],
-        None => idea_demo::Scenario::ALL.to_vec(),
+    if args.list_faults {
+        return Ok(idea_demo::FAULTS
+            .iter()
+            .map(|(_, name, what, outcome)| format!("{name}\n  {what}\n  expected: {outcome}\n"))
+            .collect());
+    }
+    let fault = args
+        .fault
+        .as_deref()
+        .map(idea_demo::Fault::from_name)
+        .transpose()
+        .map_err(failure)?;
+    let scenarios = match (&args.scenario, fault) {
+        (Some(name), _) => vec![idea_demo::Scenario::from_name(name).map_err(failure)?],
+        (None, Some(f)) => vec![f.scenario()],
+        (None, None) => idea_demo::Scenario::ALL.to_vec(),
     };
     let options = idea_demo::Options {
         scenarios,
@@ -47,6 +67,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<String, Failure> {
         speed: args.speed,
         ledger_dir: args.ledger_dir.clone(),
         live: args.ui.map(|_| idea_demo::Live::default()),
+        fault,
     };
     options.check().map_err(failure)?;
     if let Some(dir) = &args.ledger_dir {
