@@ -51,6 +51,9 @@ const READING_EVERY_MS: i64 = 60_000;
 pub(crate) const OPENING_BALANCE_MINOR: i64 = 10_000;
 /// The penalty price beyond the tolerance band, minor units per kWh.
 pub(crate) const PENALTY_PER_KWH: i64 = 40;
+/// How long a cell's link waits for each answer of its hub and meter (loopback: a device that has not
+/// answered in this long is not going to).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
 /// The most rounds of messages at one instant (a conversation loop would be a defect: it ends the run).
 const MAX_ROUNDS: usize = 64;
 
@@ -106,6 +109,8 @@ pub(crate) struct Complex {
     pub(crate) fault: Option<(crate::fault::Fault, Timestamp, Option<Timestamp>)>,
     /// What the run saw of the fault.
     pub(crate) seen: crate::fault::Observed,
+    /// Each cell's hub's fault switches, by bus.
+    hub_faults: Vec<(String, Faults)>,
     _broker: EmbeddedBroker,
 }
 
@@ -164,6 +169,7 @@ impl Complex {
         buses: &[String],
         joined: &[String],
         ledger_path: &std::path::Path,
+        fault: Option<(crate::fault::Fault, Timestamp, Option<Timestamp>)>,
     ) -> Result<Complex> {
         let mut plant = Plant::new(seed, start, buses)?;
         let broker = EmbeddedBroker::start().map_err(|e| no_answer(format!("the broker: {e}")))?;
@@ -264,8 +270,9 @@ impl Complex {
             events: Vec::new(),
             commands: Vec::new(),
             troubles: Vec::new(),
-            fault: None,
+            fault,
             seen: crate::fault::Observed::default(),
+            hub_faults: Vec::new(),
             _broker: broker,
         };
         for bus in joined {
@@ -352,16 +359,27 @@ impl Complex {
         agent.add_behaviour(Box::new(MarketParticipant::discovering()))?;
         agent.add_behaviour(Box::new(LoadSheddingClient::discovering()))?;
         let fine = Faults::default();
+        // The hub the device-silent fault strikes sits behind the gate that silences it.
+        let hub_faults = match self.fault {
+            Some((crate::fault::Fault::DeviceSilent, ..))
+                if bus == crate::fault::SILENT_HUB_CELL =>
+            {
+                Faults::switchable(&[idea_sim::fault::Fault::Silent])
+            }
+            _ => Faults::default(),
+        };
         let hub = self
             .plant
-            .serve_modbus(Binding::Hub(format!("{bus}.hub")), &fine)
+            .serve_modbus(Binding::Hub(format!("{bus}.hub")), &hub_faults)
             .await?;
+        self.hub_faults.push((bus.to_owned(), hub_faults));
         let meter = self
             .plant
             .serve_modbus(Binding::Meter(format!("{bus}.meter")), &fine)
             .await?;
         let gateway = MeterGateway::new(deployment()?, meter_avatar, meter_key.clone(), 0);
         let mut cell = Cell::open(bus, agent, &hub, &meter, gateway).await?;
+        cell.link.set_request_timeout(REQUEST_TIMEOUT);
         self.wire.join_acl(&cell.name).await?;
         self.wire.join_te(&cell.name).await?;
         self.wire.join_te(&cell.gateway_name).await?;
@@ -452,6 +470,13 @@ impl Complex {
             }
         }
         fired
+    }
+
+    /// Turns the silent fault of the hub on `bus` on or off (its hub must have been served switchable).
+    pub(crate) fn silence_hub(&self, bus: &str, silent: bool) {
+        if let Some((_, f)) = self.hub_faults.iter().find(|(b, _)| b == bus) {
+            f.set(idea_sim::fault::Fault::Silent, silent);
+        }
     }
 
     /// Whether `fault` acts now.

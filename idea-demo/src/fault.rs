@@ -18,10 +18,24 @@ pub enum Fault {
     MeterMissing,
     /// An hour into S2, cell-2's PV inverter trips: its array gives nothing for the rest of the run.
     PvDrop,
+    /// In S1's trading, cell-3's energy hub stops answering over Modbus for 30 minutes.
+    DeviceSilent,
 }
 
+/// The cell whose hub the device-silent fault silences.
+pub(crate) const SILENT_HUB_CELL: &str = "cell3";
+
 /// What each fault is, where it strikes and what the run must show.
-pub const FAULTS: [(Fault, &str, &str, &str); 3] = [
+pub const FAULTS: [(Fault, &str, &str, &str); 4] = [
+    (
+        Fault::DeviceSilent,
+        "device-silent",
+        "S1: cell-3's energy hub stops answering over Modbus for 30 minutes of the trading",
+        "the agent's setpoint for the interval is not taken: its transaction fails with the device's reason \
+         and its commitment is released (safe degradation: the connection is left to itself); the contract \
+         stays on record and settles on what the meter measured, with a discrepancy where that fell outside \
+         the band; every other check passes",
+    ),
     (
         Fault::CounterpartySilent,
         "counterparty-silent",
@@ -73,7 +87,7 @@ impl Fault {
     /// The scenario it strikes in.
     pub fn scenario(self) -> Scenario {
         match self {
-            Fault::CounterpartySilent | Fault::MeterMissing => Scenario::S1,
+            Fault::CounterpartySilent | Fault::MeterMissing | Fault::DeviceSilent => Scenario::S1,
             Fault::PvDrop => Scenario::S2,
         }
     }
@@ -99,6 +113,10 @@ impl Fault {
             Fault::CounterpartySilent => (mid(trading_from, end), None),
             Fault::MeterMissing => {
                 let from = plus(trading_from, 20);
+                (from, Some(plus(from, 30)))
+            }
+            Fault::DeviceSilent => {
+                let from = plus(trading_from, 25);
                 (from, Some(plus(from, 30)))
             }
             Fault::PvDrop => (plus(start, 60), None),
@@ -177,6 +195,25 @@ pub(crate) fn check(
                     "{} readings missed; {} settled intervals rest on estimated tokens; {unsettled} contracts unsettled",
                     seen.readings_missed,
                     estimated.len()
+                ),
+            )
+        }
+        Fault::DeviceSilent => {
+            let failed = seen
+                .events
+                .iter()
+                .filter(|(agent, what, _)| agent == "cell-3@idea" && what == "failed")
+                .count();
+            let released = seen
+                .events
+                .iter()
+                .filter(|(agent, what, _)| agent == "cell-3@idea" && what == "commitment-released")
+                .count();
+            let unsettled = trades.iter().filter(|t| t.amount_minor.is_none()).count();
+            (
+                failed > 0 && released > 0 && unsettled == 0,
+                format!(
+                    "cell-3's transactions failed on its silent hub: {failed}, commitments released: {released}; {unsettled} contracts unsettled"
                 ),
             )
         }

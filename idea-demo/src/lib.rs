@@ -35,11 +35,12 @@
 //! - The live page ([`serve_ui`], [`Live`]): one self-contained HTML file and the complex's state as JSON,
 //!   kept up to date at every control step.
 //!
-//! - Faults ([`Fault`], `--fault`): a counterparty that stops countersigning, missing meter readings, a PV
-//!   inverter that trips in the island — each with its written expected outcome, checked.
+//! - Faults ([`Fault`], `--fault`): a hub that stops answering, a counterparty that stops countersigning,
+//!   missing meter readings, a PV inverter that trips in the island — each with its written expected
+//!   outcome, checked.
 //!
-//! What it does not do (yet): the faults of a device that stops answering and of a lost MQTT connection,
-//! and generated grids of N cells (issue 24 lists them); the DC mesh's converters stay idle.
+//! What it does not do (yet): the fault of a lost MQTT connection, and generated grids of N cells (issue 24
+//! lists them); the DC mesh's converters stay idle.
 //!
 //! ```no_run
 //! # async fn demo() -> idea_demo::Result<()> {

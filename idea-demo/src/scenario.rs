@@ -203,12 +203,18 @@ pub(crate) async fn run(
     let end = start.checked_add(Duration::from_secs(options.duration_s()))?;
     let ledger_path = options.ledger_path(scenario);
     let buses = scenario.buses();
+    let trading_from = scenario.trading_from(start, end);
+    let fault = options.fault.filter(|f| f.scenario() == scenario).map(|f| {
+        let (from, until) = f.window(start, end, trading_from);
+        (f, from, until)
+    });
     let mut c = Complex::build(
         options.seed,
         start,
         &buses,
         &scenario.joined(),
         &ledger_path,
+        fault,
     )
     .await?;
     let joins_at = scenario.joins_at(start, end);
@@ -226,10 +232,7 @@ pub(crate) async fn run(
         c.plant.record_frequency();
     }
     c.settle().await?;
-    let trading_from = scenario.trading_from(start, end);
-    if let Some(fault) = options.fault.filter(|f| f.scenario() == scenario) {
-        let (from, until) = fault.window(start, end, trading_from);
-        c.fault = Some((fault, from, until));
+    if let Some((_, from, until)) = fault {
         c.seen.from = Some(from);
         c.seen.until = until;
     }
@@ -264,10 +267,19 @@ pub(crate) async fn run(
     });
     while t < end {
         t = t.checked_add(crate::complex::CONTROL_STEP)?;
-        if let Some((crate::fault::Fault::PvDrop, from, _)) = c.fault
-            && t == from
-        {
-            c.plant.trip_pv("cell2.pv")?;
+        match c.fault {
+            Some((crate::fault::Fault::PvDrop, from, _)) if t == from => {
+                c.plant.trip_pv("cell2.pv")?;
+            }
+            Some((crate::fault::Fault::DeviceSilent, from, until)) => {
+                if t == from {
+                    c.silence_hub(crate::fault::SILENT_HUB_CELL, true);
+                }
+                if until == Some(t) {
+                    c.silence_hub(crate::fault::SILENT_HUB_CELL, false);
+                }
+            }
+            _ => {}
         }
         c.advance(t).await?;
         if let Some(live) = &options.live {

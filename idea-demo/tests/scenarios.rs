@@ -323,3 +323,13 @@ fn a_fault_must_strike_in_a_scenario_of_the_run() {
     );
     assert!(idea_demo::Fault::from_name("gremlins").is_err());
 }
+
+/// A hub that stops answering over Modbus: the agent's setpoint is not taken, its transaction fails and its
+/// commitment is released; the contract still settles on the meter's tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_hub_fails_its_delivery_safely_and_the_contract_still_settles() {
+    let fault = idea_demo::Fault::DeviceSilent;
+    let report = with_fault(fault).await;
+    let detail = fault_and_the_rest_pass(&report, fault);
+    assert!(!detail.contains("failed on its silent hub: 0"), "{detail}");
+}

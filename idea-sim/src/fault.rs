@@ -369,6 +369,25 @@ impl Faults {
         faults
     }
 
+    /// Faults the caller turns on and off itself ([`Faults::set`]) — a caller that owns simulated time
+    /// switches them at the simulated instants it chooses — with whatever the device needs in front of it
+    /// for `faults` (the gate of a silent device, the frame rewriting).
+    pub fn switchable(faults: &[Fault]) -> Faults {
+        let f = Faults::default();
+        for fault in faults {
+            if *fault == Fault::Silent || fault.rewrites_frames() {
+                f.0.gated.store(true, Ordering::Relaxed);
+            }
+            if fault.is_iec104() {
+                f.0.iec104.store(true, Ordering::Relaxed);
+            }
+            if fault.is_modbus() && fault.rewrites_frames() {
+                f.0.modbus.store(true, Ordering::Relaxed);
+            }
+        }
+        f
+    }
+
     /// Whether the device's listener must sit behind a gate (a silent fault is planned).
     pub fn gated(&self) -> bool {
         self.0.gated.load(Ordering::Relaxed)

@@ -94,6 +94,9 @@ pub(crate) fn link_error(what: &str, e: impl std::fmt::Display) -> crate::Error 
     crate::Error::Link(format!("{what}: {e}"))
 }
 
+/// How long after a failed step the interface device is tried again.
+pub const DEVICE_RETRY: idea_proto::Duration = idea_proto::Duration::from_secs(60);
+
 /// The interface device, open.
 enum Actuator {
     Hub(HubActuator),
@@ -151,6 +154,8 @@ pub struct CellLink {
     cell: CellId,
     last_sample: Option<MeterSample>,
     failure: Option<String>,
+    /// When the interface device that did not answer is tried again.
+    retry_at: Option<idea_proto::Timestamp>,
 }
 
 impl std::fmt::Debug for CellLink {
@@ -187,6 +192,7 @@ impl CellLink {
             cell: config.cell,
             last_sample: None,
             failure: None,
+            retry_at: None,
         })
     }
 
@@ -241,7 +247,8 @@ impl CellLink {
 
     /// One period at `now`: the meter read, the intervals that ended reported, the device stepped (the hub's
     /// storage, the router's port) and the stored energy, where there is storage, reported. A step that
-    /// fails is logged (and, with [`CellLink::last_failure`], kept) and tried again next period.
+    /// fails is logged (and, with [`CellLink::last_failure`], kept); the device is tried again
+    /// [`DEVICE_RETRY`] later (the meter is still read every period).
     pub async fn step_at(&mut self, now: idea_proto::Timestamp) -> Vec<DeviceReport> {
         let mut reports = Vec::new();
         let sample = match self.meter.sample().await {
@@ -259,8 +266,27 @@ impl CellLink {
                 .into_iter()
                 .map(DeviceReport::Measurement),
         );
+        // A device that did not answer is tried again after DEVICE_RETRY, not every period: a silent
+        // device costs a timeout a minute, not one a period.
+        if self.retry_at.is_some_and(|at| now < at) {
+            return reports;
+        }
         let stepped = match &mut self.actuator {
-            Actuator::Hub(hub) => hub.step(&mut self.controller, now, sample.import_w).await,
+            Actuator::Hub(hub) => {
+                match hub.step(&mut self.controller, now, sample.import_w).await {
+                    Ok(()) => match hub.stored_wh().await {
+                        Some(stored) => {
+                            reports.push(DeviceReport::StoredEnergy(stored));
+                            Ok(())
+                        }
+                        None => Err(link_error(
+                            self.cell.as_ref(),
+                            "the hub's storage did not answer",
+                        )),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
             Actuator::Router(router) => {
                 router
                     .step(&mut self.controller, now, sample.import_w)
@@ -272,15 +298,25 @@ impl CellLink {
             }
         };
         self.failure = stepped.as_ref().err().map(ToString::to_string);
-        if let Err(e) = stepped {
-            log::warn!("{}: {e}", self.cell);
-        }
-        if let Actuator::Hub(hub) = &mut self.actuator
-            && let Some(stored) = hub.stored_wh().await
-        {
-            reports.push(DeviceReport::StoredEnergy(stored));
-        }
+        self.retry_at = match &stepped {
+            Ok(()) => None,
+            Err(e) => {
+                log::warn!("{}: {e}", self.cell);
+                now.checked_add(DEVICE_RETRY).ok()
+            }
+        };
         reports
+    }
+
+    /// How long the link waits for each answer of its hub and SunSpec meter (1 s unless set): a demanding
+    /// deployment on a fast network waits less, so a silent device is noticed sooner.
+    pub fn set_request_timeout(&mut self, timeout: std::time::Duration) {
+        if let Actuator::Hub(hub) = &mut self.actuator {
+            hub.set_timeout(timeout);
+        }
+        if let Meter::SunSpec(m) = &mut self.meter {
+            m.set_timeout(timeout);
+        }
     }
 
     /// The connection meter's last reading: power into the cell (W), energy imported and exported so far

@@ -41,6 +41,11 @@ impl SunSpecDevice {
         })
     }
 
+    /// How long each request waits for its answer.
+    pub(crate) fn set_timeout(&mut self, timeout: std::time::Duration) {
+        self.client.set_timeout(timeout);
+    }
+
     /// Reads model `id` afresh and returns it.
     pub(crate) async fn read(&mut self, id: u16) -> crate::Result<&mut Model> {
         let (address, len) = self
@@ -136,6 +141,11 @@ impl HubActuator {
             charge,
             discharge,
         ))
+    }
+
+    /// How long each request to the hub waits for its answer.
+    pub(crate) fn set_timeout(&mut self, timeout: std::time::Duration) {
+        self.hub.set_timeout(timeout);
     }
 
     /// A setpoint arrived: the hub is enabled (a hub that refuses is the command failing).
