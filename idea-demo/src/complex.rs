@@ -111,6 +111,8 @@ pub(crate) struct Complex {
     pub(crate) seen: crate::fault::Observed,
     /// Each cell's hub's fault switches, by bus.
     hub_faults: Vec<(String, Faults)>,
+    /// The agent whose broker connections are cut, while they are.
+    cut: Option<String>,
     _broker: EmbeddedBroker,
 }
 
@@ -273,6 +275,7 @@ impl Complex {
             fault,
             seen: crate::fault::Observed::default(),
             hub_faults: Vec::new(),
+            cut: None,
             _broker: broker,
         };
         for bus in joined {
@@ -479,6 +482,36 @@ impl Complex {
         }
     }
 
+    /// Cuts agent `name`'s connections to the broker: what is sent to it or by it is lost until
+    /// [`Complex::reconnect`].
+    pub(crate) fn cut_off(&mut self, name: &str) {
+        self.wire.cut(name);
+        self.cut = Some(name.to_owned());
+    }
+
+    /// Connects the agent cut off again (its FIPA-ACL and TE inboxes, as when it joined).
+    pub(crate) async fn reconnect(&mut self) -> Result<()> {
+        if let Some(name) = self.cut.take() {
+            self.wire.join_acl(&name).await?;
+            self.wire.join_te(&name).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts what a round lost: expected for the party cut off, a trouble for anyone else.
+    fn account_lost(&mut self, sent: &mut Sent) {
+        for (party, n) in std::mem::take(&mut sent.lost) {
+            if self.cut.as_deref() == Some(party.as_str()) {
+                self.seen.messages_lost = self.seen.messages_lost.saturating_add(n);
+            } else {
+                self.troubles.push(format!(
+                    "{n} messages to or from {party}, who is not on the broker"
+                ));
+            }
+        }
+        self.troubles.append(&mut sent.refused);
+    }
+
     /// Whether `fault` acts now.
     pub(crate) fn faulting(&self, fault: crate::fault::Fault) -> bool {
         self.fault.is_some_and(|(f, from, until)| {
@@ -580,6 +613,7 @@ impl Complex {
                         .await?;
                 }
             }
+            self.account_lost(&mut sent);
             if sent.is_empty() && !acted {
                 return Ok(moved);
             }

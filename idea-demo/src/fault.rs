@@ -20,13 +20,18 @@ pub enum Fault {
     PvDrop,
     /// In S1's trading, cell-3's energy hub stops answering over Modbus for 30 minutes.
     DeviceSilent,
+    /// In S1's trading, cell-2's agent loses its connections to the MQTT broker for 30 minutes.
+    MqttLost,
 }
 
 /// The cell whose hub the device-silent fault silences.
 pub(crate) const SILENT_HUB_CELL: &str = "cell3";
 
+/// The agent whose broker connections the mqtt-lost fault cuts.
+pub(crate) const CUT_AGENT: &str = "cell-2@idea";
+
 /// What each fault is, where it strikes and what the run must show.
-pub const FAULTS: [(Fault, &str, &str, &str); 4] = [
+pub const FAULTS: [(Fault, &str, &str, &str); 5] = [
     (
         Fault::DeviceSilent,
         "device-silent",
@@ -51,6 +56,15 @@ pub const FAULTS: [(Fault, &str, &str, &str); 4] = [
         "the intervals whose boundaries fall in the gap are settled on tokens estimated from the readings \
          around it (flagged estimated, TE-04), within the interpolation's reach of what the meter counted; \
          every contract still settles and every other check passes",
+    ),
+    (
+        Fault::MqttLost,
+        "mqtt-lost",
+        "S1: cell-2's agent loses its connections to the MQTT broker for 30 minutes of the trading",
+        "what is sent to cell-2 and what it puts out while cut off is lost (counted, both ways); no contract \
+         with cell-2 is agreed while it is cut off, and conversations the others had open with it expire; \
+         its devices, reached over Modbus, keep holding what it contracted before; once reconnected it \
+         trades again; every contract settles and every other check passes",
     ),
     (
         Fault::PvDrop,
@@ -87,7 +101,10 @@ impl Fault {
     /// The scenario it strikes in.
     pub fn scenario(self) -> Scenario {
         match self {
-            Fault::CounterpartySilent | Fault::MeterMissing | Fault::DeviceSilent => Scenario::S1,
+            Fault::CounterpartySilent
+            | Fault::MeterMissing
+            | Fault::DeviceSilent
+            | Fault::MqttLost => Scenario::S1,
             Fault::PvDrop => Scenario::S2,
         }
     }
@@ -119,6 +136,10 @@ impl Fault {
                 let from = plus(trading_from, 25);
                 (from, Some(plus(from, 30)))
             }
+            Fault::MqttLost => {
+                let from = plus(trading_from, 10);
+                (from, Some(plus(from, 30)))
+            }
             Fault::PvDrop => (plus(start, 60), None),
         }
     }
@@ -137,6 +158,8 @@ pub(crate) struct Observed {
     pub(crate) swallowed: usize,
     /// Readings the fault swallowed.
     pub(crate) readings_missed: usize,
+    /// Messages lost to and from a party cut off the broker.
+    pub(crate) messages_lost: usize,
 }
 
 /// The fault's expected outcome, checked.
@@ -214,6 +237,38 @@ pub(crate) fn check(
                 failed > 0 && released > 0 && unsettled == 0,
                 format!(
                     "cell-3's transactions failed on its silent hub: {failed}, commitments released: {released}; {unsettled} contracts unsettled"
+                ),
+            )
+        }
+        Fault::MqttLost => {
+            let with_cut = |t: &&TradeRecord| t.seller == "cell-2" || t.buyer == "cell-2";
+            let until = seen.until;
+            // Agreed while cut off: delivered in a period whose gate closed in the outage.
+            let during = trades
+                .iter()
+                .filter(with_cut)
+                .filter(|t| {
+                    from.is_some_and(|f| t.start > f) && until.is_some_and(|u| t.start <= u)
+                })
+                .count();
+            let after = trades
+                .iter()
+                .filter(with_cut)
+                .filter(|t| until.is_some_and(|u| t.start > u))
+                .count();
+            let expired = seen
+                .events
+                .iter()
+                .filter(|(agent, what, with)| {
+                    agent != CUT_AGENT && what == "expired" && with.as_deref() == Some(CUT_AGENT)
+                })
+                .count();
+            let unsettled = trades.iter().filter(|t| t.amount_minor.is_none()).count();
+            (
+                seen.messages_lost > 0 && during == 0 && after > 0 && unsettled == 0,
+                format!(
+                    "{} messages lost to and from cell-2 while cut off; {during} contracts with it agreed then; {expired} conversations with it expired at the others; {after} contracts with it after it reconnected; {unsettled} contracts unsettled",
+                    seen.messages_lost
                 ),
             )
         }

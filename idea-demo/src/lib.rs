@@ -36,11 +36,12 @@
 //!   kept up to date at every control step.
 //!
 //! - Faults ([`Fault`], `--fault`): a hub that stops answering, a counterparty that stops countersigning,
-//!   missing meter readings, a PV inverter that trips in the island — each with its written expected
-//!   outcome, checked.
+//!   missing meter readings, an agent cut off the MQTT broker, a PV inverter that trips in the island — each
+//!   with its written expected outcome, checked. Messages lost to a party off the broker are a failed check
+//!   (`no-refusals`) unless the fault cut it off.
 //!
-//! What it does not do (yet): the fault of a lost MQTT connection, and generated grids of N cells (issue 24
-//! lists them); the DC mesh's converters stay idle.
+//! What it does not do (yet): generated grids of N cells (the scale benchmark of issue 24); the DC mesh's
+//! converters stay idle.
 //!
 //! ```no_run
 //! # async fn demo() -> idea_demo::Result<()> {

@@ -271,6 +271,14 @@ pub(crate) async fn run(
             Some((crate::fault::Fault::PvDrop, from, _)) if t == from => {
                 c.plant.trip_pv("cell2.pv")?;
             }
+            Some((crate::fault::Fault::MqttLost, from, until)) => {
+                if t == from {
+                    c.cut_off(crate::fault::CUT_AGENT);
+                }
+                if until == Some(t) {
+                    c.reconnect().await?;
+                }
+            }
             Some((crate::fault::Fault::DeviceSilent, from, until)) => {
                 if t == from {
                     c.silence_hub(crate::fault::SILENT_HUB_CELL, true);

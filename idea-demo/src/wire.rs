@@ -112,11 +112,18 @@ impl Subscription {
 pub(crate) struct Sent {
     acl: BTreeMap<String, usize>,
     te: BTreeMap<String, usize>,
-    /// Messages to a party that is not on the wire (nobody would ever receive them).
-    pub(crate) undeliverable: usize,
+    /// Messages lost because a party was not on the wire, by that party: sent to it, or put out by it.
+    pub(crate) lost: BTreeMap<String, usize>,
+    /// Messages the wire refused to carry, said why.
+    pub(crate) refused: Vec<String>,
 }
 
 impl Sent {
+    fn lose(&mut self, party: &str) {
+        let n = self.lost.entry(party.to_owned()).or_default();
+        *n = n.saturating_add(1);
+    }
+
     /// Nothing was sent.
     pub(crate) fn is_empty(&self) -> bool {
         self.acl.is_empty() && self.te.is_empty()
@@ -198,6 +205,13 @@ impl Wire {
         Ok(())
     }
 
+    /// Cuts `name`'s connections without a goodbye (a lost connection: the sockets close, the broker
+    /// forgets its subscriptions); [`Wire::join_acl`] and [`Wire::join_te`] connect it again.
+    pub(crate) fn cut(&mut self, name: &str) {
+        drop(self.acl.remove(name));
+        drop(self.te.remove(name));
+    }
+
     /// Leaves the broker: `name`'s connections close.
     pub(crate) async fn leave(&mut self, name: &str) {
         if let Some(t) = self.acl.remove(name) {
@@ -211,7 +225,7 @@ impl Wire {
     /// Publishes `m` from `from`'s connection to the inbox of each of its receivers.
     pub(crate) async fn send_acl(&self, from: &str, m: &AclMessage, sent: &mut Sent) -> Result<()> {
         let Some(transport) = self.acl.get(from) else {
-            sent.undeliverable = sent.undeliverable.saturating_add(1);
+            sent.lose(from);
             return Ok(());
         };
         transport
@@ -223,7 +237,7 @@ impl Wire {
                 let n = sent.acl.entry(r.name.clone()).or_default();
                 *n = n.saturating_add(1);
             } else {
-                sent.undeliverable = sent.undeliverable.saturating_add(1);
+                sent.lose(&r.name);
             }
         }
         Ok(())
@@ -237,12 +251,19 @@ impl Wire {
         payload: Vec<u8>,
         sent: &mut Sent,
     ) -> Result<()> {
-        let (Some(connection), true) = (self.te.get(from), self.te.contains_key(to)) else {
-            sent.undeliverable = sent.undeliverable.saturating_add(1);
+        let Some(connection) = self.te.get(from) else {
+            sent.lose(from);
             return Ok(());
         };
+        if !self.te.contains_key(to) {
+            sent.lose(to);
+            return Ok(());
+        }
         if payload.len() > MAX_TE_PAYLOAD {
-            sent.undeliverable = sent.undeliverable.saturating_add(1);
+            sent.refused.push(format!(
+                "{from}'s TE message to {to} is {} bytes, over the wire's {MAX_TE_PAYLOAD}",
+                payload.len()
+            ));
             return Ok(());
         }
         connection

@@ -333,3 +333,21 @@ async fn a_silent_hub_fails_its_delivery_safely_and_the_contract_still_settles()
     let detail = fault_and_the_rest_pass(&report, fault);
     assert!(!detail.contains("failed on its silent hub: 0"), "{detail}");
 }
+
+/// An agent that loses its broker connections for half an hour: what goes to it or from it is lost, nothing
+/// is agreed with it meanwhile, the others' conversations with it expire, and once reconnected it trades.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_cut_off_the_broker_trades_again_once_reconnected() {
+    let fault = idea_demo::Fault::MqttLost;
+    let report = with_fault(fault).await;
+    let detail = fault_and_the_rest_pass(&report, fault);
+    assert!(
+        detail.contains(" 0 contracts with it agreed then"),
+        "{detail}"
+    );
+    assert!(!detail.starts_with("0 messages lost"), "{detail}");
+    assert!(
+        !detail.contains(" 0 contracts with it after it reconnected"),
+        "{detail}"
+    );
+}
