@@ -33,8 +33,13 @@ pub fn demo_started(
     )
 }
 
+/// Up to this many cells, an interval's line shows each; beyond, their sums.
+const CELLS_SHOWN_APART: usize = 6;
+/// The most cells a summary table lists.
+const ROWS_SHOWN: usize = 12;
+
 /// One interval's line: frequency, voltage, the network's exchange, each cell's net import, state of charge
-/// and commanded setpoint, and the contracts recorded so far.
+/// and commanded setpoint (their sums for many cells), and the contracts recorded so far.
 pub fn demo_interval(record: &IntervalRecord, contracts: usize) -> String {
     let s = &record.system;
     let mut out = format!(
@@ -50,7 +55,35 @@ pub fn demo_interval(record: &IntervalRecord, contracts: usize) -> String {
         s.voltage_pu.1,
         s.network_wh / 1000.0
     );
-    for c in &record.cells {
+    if record.cells.len() > CELLS_SHOWN_APART {
+        // Many cells (the scale run): the sums, not each.
+        let net: f64 = record
+            .cells
+            .iter()
+            .map(|c| c.physics.import_wh - c.physics.export_wh)
+            .sum();
+        let held = record
+            .cells
+            .iter()
+            .filter(|c| c.setpoint_w.is_some())
+            .count();
+        // A count of cells: exact in an f64.
+        #[allow(clippy::cast_precision_loss)]
+        let soc =
+            record.cells.iter().map(|c| c.physics.soc).sum::<f64>() / record.cells.len() as f64;
+        let _ = write!(
+            out,
+            " {} cells net {:>+7.2} kWh, mean SoC {:>3.0}%, {held} holding a contracted flow ",
+            record.cells.len(),
+            net / 1000.0,
+            soc * 100.0
+        );
+    }
+    for c in record
+        .cells
+        .iter()
+        .filter(|_| record.cells.len() <= CELLS_SHOWN_APART)
+    {
         let _ = write!(
             out,
             " {} {:>+5.2} kWh {:>3.0}%",
@@ -76,7 +109,7 @@ pub fn demo_summary(r: &ScenarioReport, ledger_file: Option<&std::path::Path>) -
         "\n  {:<8} {:>10} {:>10} {:>11} {:>8} {:>8} {:>9} {:>6}",
         "CELL", "GEN kWh", "LOAD kWh", "IMPORT kWh", "SOLD Wh", "BOUGHT", "MONEY", "SOC %"
     );
-    for (k, cell) in r.cells.iter().enumerate() {
+    for (k, cell) in r.cells.iter().enumerate().take(ROWS_SHOWN) {
         let of = |f: &dyn Fn(&idea_demo::CellInterval) -> f64| -> f64 {
             r.intervals
                 .iter()
@@ -117,6 +150,13 @@ pub fn demo_summary(r: &ScenarioReport, ledger_file: Option<&std::path::Path>) -
             bought,
             euros(money),
             soc
+        );
+    }
+    if r.cells.len() > ROWS_SHOWN {
+        let _ = writeln!(
+            out,
+            "  … and {} more cells (--json FILE has every one)",
+            r.cells.len().saturating_sub(ROWS_SHOWN)
         );
     }
     let traded: i64 = r.trades.iter().map(|t| t.contracted_wh).sum();
@@ -163,5 +203,29 @@ pub fn demo_summary(r: &ScenarioReport, ledger_file: Option<&std::path::Path>) -
         );
     }
     out.push('\n');
+    out
+}
+
+/// Where each scenario's real time went: its phases, the longest first, with their shares.
+pub fn demo_phases(timing: &idea_demo::Timing) -> String {
+    let mut out = String::new();
+    for (scenario, phases) in &timing.phases_s {
+        let total: f64 = phases.iter().map(|(_, s)| s).sum();
+        let _ = writeln!(
+            out,
+            "\n  where {}'s {:.1} s went:",
+            scenario.to_uppercase(),
+            total
+        );
+        for (phase, s) in phases {
+            let _ = writeln!(
+                out,
+                "    {:<40} {:>8.2} s {:>5.1} %",
+                phase,
+                s,
+                100.0 * s / total.max(1e-9)
+            );
+        }
+    }
     out
 }

@@ -68,6 +68,9 @@ fn idea_demo_refuses_what_it_cannot_run_with_exit_2() {
         &["demo", "--scenario", "s9"][..],
         &["demo", "--hours", "0.5"],
         &["demo", "--speed=-3"],
+        &["demo", "--cells", "0"],
+        &["demo", "--cells", "20000"],
+        &["demo", "--cells", "8", "--scenario", "s1"],
     ] {
         let out = idea(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -75,4 +78,24 @@ fn idea_demo_refuses_what_it_cannot_run_with_exit_2() {
         assert!(stderr.starts_with("idea: "), "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     }
+}
+
+/// The scale run from the command line: the cells' sums per interval instead of each cell, a summary of the
+/// first dozen, every check, and where the time went.
+#[test]
+fn idea_demo_cells_runs_a_generated_feeder_and_says_where_the_time_went() {
+    let out = idea(&["demo", "--cells", "16", "--hours", "1.5"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("SCALE — scale"), "{stdout}");
+    assert!(stdout.contains(" 16 cells net "), "{stdout}");
+    assert!(stdout.contains("… and 4 more cells"), "{stdout}");
+    assert!(stdout.contains("settlement-amounts   pass"), "{stdout}");
+    assert!(stdout.contains("where SCALE's"), "{stdout}");
+    assert!(stdout.contains("devices (Modbus)"), "{stdout}");
+    assert!(stdout.contains("every check of SCALE passed"), "{stdout}");
 }

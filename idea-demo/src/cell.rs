@@ -5,34 +5,12 @@
 
 use crate::error::Result;
 use crate::trader::Measured;
+use idea_agent::Agent;
 use idea_agent::device::MeterGateway;
 use idea_agent::device::gateway_link::MeterRegisters;
 use idea_agent::device::link::{CellLink, CellLinkConfig, ConnectionMeter, InterfaceDevice};
 use idea_agent::runtime::DeviceReport;
-use idea_agent::{Agent, OwnerSettings};
 use idea_proto::{CellId, MeterId, Timestamp};
-
-/// The owner settings of the complex's cells (`data/cells/`), by cell bus.
-pub(crate) const SETTINGS: &[(&str, &str)] = &[
-    ("cell1", include_str!("../data/cells/cell1.toml")),
-    ("cell2", include_str!("../data/cells/cell2.toml")),
-    ("cell3", include_str!("../data/cells/cell3.toml")),
-    ("cell4", include_str!("../data/cells/cell4.toml")),
-    ("cell5", include_str!("../data/cells/cell5.toml")),
-];
-
-/// The owner settings of the cell on bus `bus`.
-pub(crate) fn settings(bus: &str) -> Result<OwnerSettings> {
-    let text = SETTINGS
-        .iter()
-        .find(|(b, _)| *b == bus)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| crate::error::usage("cell", format!("no settings for {bus}")))?;
-    OwnerSettings::from_toml(text).map_err(|e| crate::Error::Data {
-        file: format!("data/cells/{bus}.toml"),
-        reason: e.to_string(),
-    })
-}
 
 /// A cell of the complex, running.
 pub(crate) struct Cell {

@@ -3,10 +3,12 @@
 //! the broker until nobody has anything left to say at that instant. Simulated time moves only when the
 //! complex is quiet, so a run does the same thing at any speed.
 
-use crate::cell::{Cell, settings};
+use crate::cell::Cell;
 use crate::error::{Result, no_answer};
 use crate::keys;
+use crate::layout::Layout;
 use crate::operator::Operator;
+use crate::phases::{Phases, phase};
 use crate::plant::Plant;
 use crate::shedding::{SHEDDING, Shedding};
 use crate::wire::{Sent, Wire};
@@ -42,11 +44,6 @@ pub(crate) const SERVICE: &str = "p2p-market";
 pub(crate) const DEPLOYMENT: &str = "idea-demo";
 /// The settlement period, s.
 pub const PERIOD_S: u32 = 900;
-/// Between control steps: devices read and driven, deadlines handled.
-pub const CONTROL_STEP: Duration = Duration::from_secs(10);
-/// Between a meter gateway's signed readings.
-pub(crate) const READING_EVERY_S: u64 = 60;
-const READING_EVERY_MS: i64 = 60_000;
 /// What each cell's wallet holds at the start, minor units (EUR cents).
 pub(crate) const OPENING_BALANCE_MINOR: i64 = 10_000;
 /// The penalty price beyond the tolerance band, minor units per kWh.
@@ -84,6 +81,8 @@ pub(crate) struct Registrar {
 /// The complex, running.
 pub(crate) struct Complex {
     pub(crate) seed: u64,
+    /// What it is built on.
+    pub(crate) layout: Layout,
     pub(crate) now: Timestamp,
     pub(crate) plant: Plant,
     pub(crate) wire: Wire,
@@ -113,6 +112,10 @@ pub(crate) struct Complex {
     hub_faults: Vec<(String, Faults)>,
     /// The agent whose broker connections are cut, while they are.
     cut: Option<String>,
+    /// Where the real time went.
+    pub(crate) phases: Phases,
+    /// Each cell's index in `cells` by its agent's and its meter gateway's names.
+    named: std::collections::HashMap<String, usize>,
     _broker: EmbeddedBroker,
 }
 
@@ -168,13 +171,15 @@ impl Complex {
     pub(crate) async fn build(
         seed: u64,
         start: Timestamp,
-        buses: &[String],
+        (layout, buses): (Layout, &[String]),
         joined: &[String],
         ledger_path: &std::path::Path,
         fault: Option<(crate::fault::Fault, Timestamp, Option<Timestamp>)>,
     ) -> Result<Complex> {
-        let mut plant = Plant::new(seed, start, buses)?;
-        let broker = EmbeddedBroker::start().map_err(|e| no_answer(format!("the broker: {e}")))?;
+        let mut plant = Plant::new(seed, start, &layout.topology, buses)?;
+        // Three connections per cell (its agent's ACL and TE inboxes, its meter gateway's) and the services'.
+        let broker = EmbeddedBroker::start_for(buses.len().saturating_mul(3).saturating_add(64))
+            .map_err(|e| no_answer(format!("the broker: {e}")))?;
         let mut wire = Wire::new(broker.addr().port(), TE_NODE);
         let registrar_key = keys::signing_key(seed, "registrar");
         let node_key = keys::signing_key(seed, "te-node");
@@ -218,13 +223,13 @@ impl Complex {
         // The load-shedding service over the loads of every cell on the model.
         let cell_ids = buses
             .iter()
-            .map(|b| settings(b).map(|s| s.cell.id.as_str().to_owned()))
+            .map(|b| layout.settings(b).map(|s| s.cell.id.as_str().to_owned()))
             .collect::<Result<Vec<String>>>()?;
         let mut shedding = Shedding::open(
             plant.grid(),
             broker.addr().port(),
             keys::signing_key(seed, "load-shedding"),
-            &cell_ids,
+            (&layout.loads, &cell_ids),
             &fine,
         )
         .await?;
@@ -256,6 +261,7 @@ impl Complex {
         let operator = Operator::open(router_address, router_measures).await?;
         let mut complex = Complex {
             seed,
+            layout,
             now: start,
             plant,
             wire,
@@ -276,6 +282,8 @@ impl Complex {
             seen: crate::fault::Observed::default(),
             hub_faults: Vec::new(),
             cut: None,
+            phases: Phases::default(),
+            named: std::collections::HashMap::new(),
             _broker: broker,
         };
         for bus in joined {
@@ -293,7 +301,7 @@ impl Complex {
     pub(crate) async fn add_cell(&mut self, bus: &str, enrolment: Enrolment) -> Result<()> {
         let seed = self.seed;
         let now = self.now;
-        let settings = settings(bus)?;
+        let settings = self.layout.settings(bus)?;
         let role = settings.cell.id.as_str().to_owned();
         let key = keys::signing_key(seed, &role);
         let avatar = keys::avatar(seed, &role);
@@ -303,7 +311,7 @@ impl Complex {
         let meter_avatar = keys::avatar(seed, &meter_role);
         let meter_config = te_contract::meter::MeterConfig {
             max_power_w: 30_000,
-            reading_interval: Duration::from_secs(READING_EVERY_S),
+            reading_interval: self.layout.reading_every,
             period_s: PERIOD_S,
         };
         let name = format!("{role}@idea");
@@ -406,6 +414,9 @@ impl Complex {
             joined?;
         }
         cell.step(now).await;
+        self.named.insert(cell.name.clone(), self.cells.len());
+        self.named
+            .insert(cell.gateway_name.clone(), self.cells.len());
         self.cells.push(cell);
         Ok(())
     }
@@ -413,7 +424,7 @@ impl Complex {
     /// Pays the opening balance into the wallet of the cell on `bus` (its owner funding it once the TE node
     /// registered its avatar).
     pub(crate) fn fund(&mut self, bus: &str) -> Result<()> {
-        let role = settings(bus)?.cell.id.as_str().to_owned();
+        let role = self.layout.settings(bus)?.cell.id.as_str().to_owned();
         let avatar = keys::avatar(self.seed, &role);
         self.node
             .deposit(avatar, Money::new(OPENING_BALANCE_MINOR, eur()?), self.now)?;
@@ -423,15 +434,19 @@ impl Complex {
     /// Moves the complex to `until`: the model stepped there, then every cell's devices, every deadline, the
     /// meters' readings when due, and the messages that follow, until quiet.
     pub(crate) async fn advance(&mut self, until: Timestamp) -> Result<()> {
+        let t = std::time::Instant::now();
         self.plant.step_until(until)?;
         self.now = self.plant.now();
         let now = self.now;
-        for cell in &mut self.cells {
-            cell.step(now).await;
-        }
-        if now.unix_ms().rem_euclid(READING_EVERY_MS) == 0 {
+        let t = self.phases.add(phase::MODEL, t);
+        // Every cell's devices at once: each link talks only to its own cell's devices.
+        futures_util::future::join_all(self.cells.iter_mut().map(|c| c.step(now))).await;
+        let t = self.phases.add(phase::DEVICES, t);
+        let reading_every_ms = i64::try_from(self.layout.reading_every.as_ms()).unwrap_or(i64::MAX);
+        if now.unix_ms().rem_euclid(reading_every_ms.max(1)) == 0 {
             self.read_meters().await;
         }
+        self.phases.add(phase::READINGS, t);
         self.settle().await
     }
 
@@ -439,7 +454,9 @@ impl Complex {
     /// them sets deadlines that have passed too.
     pub(crate) async fn settle(&mut self) -> Result<()> {
         for _ in 0..MAX_ROUNDS {
+            let t = std::time::Instant::now();
             let fired = self.handle_timeouts();
+            self.phases.add(phase::TIMERS, t);
             let spoke = self.rounds().await?;
             if !fired && !spoke {
                 return Ok(());
@@ -523,12 +540,17 @@ impl Complex {
     async fn read_meters(&mut self) {
         let now = self.now;
         let missing = self.faulting(crate::fault::Fault::MeterMissing);
-        for cell in &mut self.cells {
-            if missing && cell.bus == "cell3" {
-                self.seen.readings_missed = self.seen.readings_missed.saturating_add(1);
-                continue;
-            }
-            match cell.registers.read_wh().await {
+        let reading = self
+            .cells
+            .iter_mut()
+            .filter(|cell| !(missing && cell.bus == "cell3"))
+            .map(|cell| async move {
+                let read = cell.registers.read_wh().await;
+                (cell, read)
+            });
+        // Every gateway at once: each reads its own meter.
+        for (cell, read) in futures_util::future::join_all(reading).await {
+            match read {
                 Ok((import_wh, export_wh)) => match cell.gateway.reading(now, import_wh, export_wh)
                 {
                     Ok(s) => cell.gateway_out.push(s),
@@ -536,6 +558,9 @@ impl Complex {
                 },
                 Err(e) => self.troubles.push(format!("{}: {e}", cell.gateway_name)),
             }
+        }
+        if missing {
+            self.seen.readings_missed = self.seen.readings_missed.saturating_add(1);
         }
     }
 
@@ -557,6 +582,7 @@ impl Complex {
         for _ in 0..MAX_ROUNDS {
             let mut sent = Sent::default();
             let mut acted = false;
+            let mut t = std::time::Instant::now();
             while let Some(m) = self.directory.poll_transmit() {
                 self.wire.send_acl(DIRECTORY, &m, &mut sent).await?;
             }
@@ -566,7 +592,9 @@ impl Complex {
             while let Some(m) = self.shedding.service.poll_transmit() {
                 self.wire.send_acl(SHEDDING, &m, &mut sent).await?;
             }
+            t = self.phases.add(phase::SENDING, t);
             self.commit_entries()?;
+            t = self.phases.add(phase::TE, t);
             while let Some(notice) = self.node.poll_notice() {
                 let to = notice.to().to_owned();
                 self.wire
@@ -597,7 +625,9 @@ impl Complex {
                         }
                         Output::Command(c) => {
                             self.commands.push((cell.bus.clone(), c.clone()));
+                            t = self.phases.add(phase::SENDING, t);
                             let report = cell.link.command_at(&c, now).await;
+                            t = self.phases.add(phase::DEVICES, t);
                             cell.report(report, now);
                             acted = true;
                         }
@@ -614,26 +644,33 @@ impl Complex {
                 }
             }
             self.account_lost(&mut sent);
+            t = self.phases.add(phase::SENDING, t);
             if sent.is_empty() && !acted {
                 return Ok(moved);
             }
             moved = true;
             let (acl, te) = self.wire.deliver(&sent).await?;
+            t = self.phases.add(phase::DELIVERY, t);
             for (to, inbox) in acl {
                 if to == DIRECTORY {
                     AclService::handle_acl_batch(&mut self.directory, inbox.messages, now);
+                    t = self.phases.add(phase::DIRECTORY, t);
                 } else if to == MARKET {
                     self.market.handle_acl_batch(inbox.messages, now);
+                    t = self.phases.add(phase::MARKET, t);
                 } else if to == SHEDDING {
                     for m in inbox.messages {
                         self.shedding.service.handle_acl(m);
                     }
                     self.shedding.send_commands().await?;
-                } else if let Some(cell) = self.cells.iter_mut().find(|c| c.name == to) {
+                    t = self.phases.add(phase::SHEDDING, t);
+                } else if let Some(cell) = self.named.get(&to).and_then(|k| self.cells.get_mut(*k))
+                {
                     cell.agent.handle_acl_batch(inbox.messages, now);
                     for e in inbox.undecodable {
                         cell.agent.handle_undecodable(&e, now);
                     }
+                    t = self.phases.add(phase::AGENTS, t);
                 }
             }
             for (to, payloads) in te {
@@ -655,6 +692,7 @@ impl Complex {
                     self.hear(&to, &notice, now);
                 }
             }
+            self.phases.add(phase::TE, t);
         }
         Err(no_answer(format!(
             "messages kept flowing at {now} for {MAX_ROUNDS} rounds"
@@ -663,16 +701,16 @@ impl Complex {
 
     /// A notice of the TE node reaches agent or gateway `to`.
     fn hear(&mut self, to: &str, notice: &TeNotice, now: Timestamp) {
-        if let Some(cell) = self.cells.iter_mut().find(|c| c.name == to) {
+        let Some(cell) = self.named.get(to).and_then(|k| self.cells.get_mut(*k)) else {
+            return;
+        };
+        if cell.name == to {
             if let Err(e) = cell.agent.handle_te_notice(notice, now) {
                 cell.agent
                     .handle_undecodable(&format!("TE notice: {e}"), now);
             }
             return;
         }
-        let Some(cell) = self.cells.iter_mut().find(|c| c.gateway_name == to) else {
-            return;
-        };
         match notice {
             TeNotice::TokensToSign { tokens, .. } => {
                 for token in tokens {

@@ -40,8 +40,14 @@
 //!   with its written expected outcome, checked. Messages lost to a party off the broker are a failed check
 //!   (`no-refusals`) unless the fault cut it off.
 //!
-//! What it does not do (yet): generated grids of N cells (the scale benchmark of issue 24); the DC mesh's
-//! converters stay idle.
+//! - The scale run ([`Scenario::Scale`], `--cells N`): N generated cells — copies of the complex's four in
+//!   turn — on a generated feeder of laterals, grid-connected, trading every period with the same services
+//!   and checks; the model steps, the devices are driven once a minute and the gateways sign a reading per
+//!   period; [`Timing::phases_s`] says where the real time went.
+//!
+//! What it does not do (yet): reach 1,000 cells for a day in a minute — every agent subscribes to every
+//! directory description (quadratic in the cells at joining), each cell's devices cost a Modbus exchange or
+//! three a minute, and each round of messages waits on the broker; the DC mesh's converters stay idle.
 //!
 //! ```no_run
 //! # async fn demo() -> idea_demo::Result<()> {
@@ -67,9 +73,11 @@ mod complex;
 mod error;
 mod fault;
 mod keys;
+mod layout;
 mod live;
 mod operator;
 mod outcome;
+mod phases;
 mod plant;
 mod report;
 mod scenario;
@@ -77,9 +85,10 @@ mod shedding;
 pub mod trader;
 mod wire;
 
-pub use complex::{CONTROL_STEP, PERIOD_S};
+pub use complex::PERIOD_S;
 pub use error::{Error, Result};
 pub use fault::{FAULTS, Fault};
+pub use layout::MAX_CELLS;
 pub use live::{
     Live, LiveBranch, LiveCell, LiveOrder, LiveState, LiveTrade, LiveVerdict, MAX_POINTS, MAX_ROWS,
     PAGE, serve_ui,
@@ -112,6 +121,8 @@ pub struct Options {
     pub live: Option<Live>,
     /// A fault to inject (in its own scenario, which must be among `scenarios`).
     pub fault: Option<Fault>,
+    /// The cells of the generated feeder the scale run ([`Scenario::Scale`]) trades on (4 when absent).
+    pub cells: Option<usize>,
 }
 
 impl Default for Options {
@@ -124,6 +135,7 @@ impl Default for Options {
             ledger_dir: None,
             live: None,
             fault: None,
+            cells: None,
         }
     }
 }
@@ -151,6 +163,14 @@ impl Options {
         }
         if self.scenarios.is_empty() {
             return Err(error::usage("--scenario", "no scenario to run"));
+        }
+        if let Some(n) = self.cells
+            && !(1..=MAX_CELLS).contains(&n)
+        {
+            return Err(error::usage(
+                "--cells",
+                format!("{n}: between 1 and {MAX_CELLS}"),
+            ));
         }
         if let Some(f) = self.fault
             && !self.scenarios.contains(&f.scenario())
@@ -248,10 +268,12 @@ pub async fn run(options: &Options, progress: &mut dyn FnMut(Progress<'_>)) -> R
     let mut simulated_s = 0.0;
     for scenario in &options.scenarios {
         let began = std::time::Instant::now();
-        let report = scenario::run(*scenario, options, scenario.start()?, progress).await?;
+        let (report, phases) =
+            scenario::run(*scenario, options, scenario.start()?, progress).await?;
         timing
             .scenarios_s
             .push((scenario.name().into(), began.elapsed().as_secs_f64()));
+        timing.phases_s.push((scenario.name().into(), phases));
         // A day's seconds: exact in an f64.
         #[allow(clippy::cast_precision_loss)]
         let s = options.duration_s() as f64;

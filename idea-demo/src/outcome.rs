@@ -50,6 +50,23 @@ pub(crate) async fn conclude(
         })
         .collect();
     let messages = c.wire.carried;
+    // Ratings from the topology: the hubs' converters and the router, W.
+    let hub_rating_w = c
+        .layout
+        .topology
+        .hubs
+        .iter()
+        .map(|h| h.kw)
+        .fold(0.0, f64::max)
+        * 1000.0;
+    let router_rating_w = c
+        .layout
+        .topology
+        .routers
+        .iter()
+        .map(|r| r.kva)
+        .fold(0.0, f64::max)
+        * 1000.0;
     let mut troubles = std::mem::take(&mut c.troubles);
     let seen = std::mem::take(&mut c.seen);
     let peak_router_w = raw_system
@@ -160,8 +177,8 @@ pub(crate) async fn conclude(
         &cells_for_limits,
         &raw_cells,
         &commands,
-        5_000.0,
-        25_000.0,
+        hub_rating_w,
+        router_rating_w,
         peak_router_w,
     ));
     checks_run.push(trading_check(scenario, &trades, &intervals, trading_from));

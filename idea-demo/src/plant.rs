@@ -10,9 +10,6 @@ use idea_sim::fault::Faults;
 use idea_sim::grid::{Microgrid, SharedGrid, Topology, lock};
 use idea_sim::physical::Binding;
 
-/// The complex's topology (`data/complex.toml`).
-pub(crate) const COMPLEX_TOPOLOGY: &str = include_str!("../data/complex.toml");
-
 /// The model's elements of one cell, by index (everything on the cell's bus).
 #[derive(Debug, Clone)]
 struct CellElements {
@@ -118,11 +115,15 @@ fn index_of<'a>(mut names: impl Iterator<Item = &'a String>, name: &str) -> Resu
 }
 
 impl Plant {
-    /// The complex's model from `start`, its clouds drawn from `seed`; `cells` names each cell's bus
+    /// The model of `topology` from `start`, its clouds drawn from `seed`; `cells` names each cell's bus
     /// (`cell1`…): its meter is `BUS.meter` and its hub `BUS.hub`.
-    pub(crate) fn new(seed: u64, start: Timestamp, cells: &[String]) -> Result<Plant> {
-        let topology = Topology::from_toml(COMPLEX_TOPOLOGY)?;
-        let model = Microgrid::new(&topology, seed, start)?;
+    pub(crate) fn new(
+        seed: u64,
+        start: Timestamp,
+        topology: &Topology,
+        cells: &[String],
+    ) -> Result<Plant> {
+        let model = Microgrid::new(topology, seed, start)?;
         let common = index_of(model.buses.iter().map(|b| &b.name), "common")?;
         let mut elements = Vec::with_capacity(cells.len());
         for cell in cells {

@@ -25,6 +25,9 @@ pub struct Timing {
     pub scenarios_s: Vec<(String, f64)>,
     /// Simulated seconds per real second, over the whole run.
     pub speedup: f64,
+    /// Per scenario: where its time went — each phase of the conductor's loop with its seconds, the
+    /// longest first.
+    pub phases_s: Vec<(String, Vec<(String, f64)>)>,
 }
 
 /// One scenario's run.

@@ -3,6 +3,8 @@
 
 use crate::complex::{Complex, PERIOD_S, SERVICE};
 use crate::error::{Result, usage};
+use crate::layout::Layout;
+use crate::phases::phase;
 use crate::report::{CellInterval, IntervalRecord, ScenarioReport, rounded_cell, rounded_system};
 use crate::{Options, Progress};
 use idea_agent::MarketParticipant;
@@ -22,6 +24,9 @@ pub enum Scenario {
     /// DEMO-S3: a fifth prosumer joins plug & play during the run — registers at the directory and the TE
     /// node, is offered every running service — and trades within it.
     S3,
+    /// The scale run (`idea demo --cells N`, TE-07): N generated cells on a generated feeder, grid-connected,
+    /// trading from the first period to the last with the same services and checks.
+    Scale,
 }
 
 impl Scenario {
@@ -34,6 +39,7 @@ impl Scenario {
             Scenario::S1 => "s1",
             Scenario::S2 => "s2",
             Scenario::S3 => "s3",
+            Scenario::Scale => "scale",
         }
     }
 
@@ -43,6 +49,7 @@ impl Scenario {
             Scenario::S1 => "DEMO-S1",
             Scenario::S2 => "DEMO-S2",
             Scenario::S3 => "DEMO-S3",
+            Scenario::Scale => "TE-07",
         }
     }
 
@@ -57,6 +64,9 @@ impl Scenario {
             }
             Scenario::S3 => {
                 "plug & play: a fifth prosumer joins during the run, is offered every running service and trades"
+            }
+            Scenario::Scale => {
+                "scale: generated cells on a generated feeder, trading every period with the same services and checks"
             }
         }
     }
@@ -80,15 +90,35 @@ impl Scenario {
             })
     }
 
+    /// What it is built on: the demonstration complex, or a feeder of `cells` generated cells.
+    fn layout(self, cells: usize) -> Result<Layout> {
+        if self == Scenario::Scale {
+            Layout::feeder(cells)
+        } else {
+            Layout::complex()
+        }
+    }
+
     /// The cells taking part, by bus.
-    fn buses(self) -> Vec<String> {
-        let cells = if self == Scenario::S3 { 5 } else { 4 };
-        (1..=cells).map(|n| format!("cell{n}")).collect()
+    fn buses(self, layout: &Layout) -> Vec<String> {
+        match self {
+            Scenario::Scale => layout.cell_buses(),
+            Scenario::S3 => (1..=5).map(|n| format!("cell{n}")).collect(),
+            _ => (1..=4).map(|n| format!("cell{n}")).collect(),
+        }
     }
 
     /// The cells connected from the start.
-    fn joined(self) -> Vec<String> {
-        (1..=4).map(|n| format!("cell{n}")).collect()
+    fn joined(self, layout: &Layout) -> Vec<String> {
+        match self {
+            Scenario::Scale => layout.cell_buses(),
+            _ => (1..=4).map(|n| format!("cell{n}")).collect(),
+        }
+    }
+
+    /// Whether the fifth cell of the complex waits behind open relays until it joins.
+    fn fifth_cell_waits(self) -> bool {
+        self != Scenario::Scale
     }
 
     /// When the fifth cell joins (S3): a third of the way in, on a period boundary.
@@ -111,6 +141,7 @@ impl Scenario {
             Scenario::S1 => "2026-06-21T09:00:00Z",
             Scenario::S2 => "2026-06-21T14:00:00Z",
             Scenario::S3 => "2026-06-21T09:00:00Z",
+            Scenario::Scale => "2026-06-21T00:00:00Z",
         }
         .parse()?)
     }
@@ -199,10 +230,13 @@ pub(crate) async fn run(
     options: &Options,
     start: Timestamp,
     progress: &mut dyn FnMut(Progress<'_>),
-) -> Result<ScenarioReport> {
+) -> Result<(ScenarioReport, Vec<(String, f64)>)> {
+    let began = std::time::Instant::now();
     let end = start.checked_add(Duration::from_secs(options.duration_s()))?;
     let ledger_path = options.ledger_path(scenario);
-    let buses = scenario.buses();
+    let layout = scenario.layout(options.cells.unwrap_or(4))?;
+    let buses = scenario.buses(&layout);
+    let joined = scenario.joined(&layout);
     let trading_from = scenario.trading_from(start, end);
     let fault = options.fault.filter(|f| f.scenario() == scenario).map(|f| {
         let (from, until) = f.window(start, end, trading_from);
@@ -211,20 +245,23 @@ pub(crate) async fn run(
     let mut c = Complex::build(
         options.seed,
         start,
-        &buses,
-        &scenario.joined(),
+        (layout, &buses),
+        &joined,
         &ledger_path,
         fault,
     )
     .await?;
+    c.phases.add_rest(phase::BUILD, began);
     let joins_at = scenario.joins_at(start, end);
     let mut newcomer = joins_at.map(|at| Newcomer {
         cell: "cell-5".into(),
         at: Some(at),
         ..Newcomer::default()
     });
-    for relay in CELL5_RELAYS {
-        c.plant.switch(relay, false)?;
+    if scenario.fifth_cell_waits() {
+        for relay in CELL5_RELAYS {
+            c.plant.switch(relay, false)?;
+        }
     }
     if scenario.isolated() {
         // The community's operator opens the router over IEC 104: the hubs form the island from now on.
@@ -266,7 +303,7 @@ pub(crate) async fn run(
         end,
     });
     while t < end {
-        t = t.checked_add(crate::complex::CONTROL_STEP)?;
+        t = t.checked_add(c.layout.control_step)?;
         match c.fault {
             Some((crate::fault::Fault::PvDrop, from, _)) if t == from => {
                 c.plant.trip_pv("cell2.pv")?;
@@ -301,17 +338,20 @@ pub(crate) async fn run(
             continue;
         }
         let interval_start = t.checked_sub(period())?;
+        let clock = std::time::Instant::now();
         let (cells, system) = c.plant.close_interval();
+        let clock = c.phases.add(phase::MODEL, clock);
         // The loads' meters and relays publish their state for the load-shedding service; the operator
         // reads the router over IEC 104.
         c.shedding.publish_states().await?;
         let router = c.operator.read().await?;
+        c.phases.add(phase::FIELD, clock);
         let shed: Vec<String> = c
             .plant
             .open_relays()
             .into_iter()
             .map(|(r, _)| r)
-            .filter(|r| !r.starts_with("cell5."))
+            .filter(|r| !(scenario.fifth_cell_waits() && r.starts_with("cell5.")))
             .collect();
         let phase = if interval_start >= trading_from {
             "with-transactions"
@@ -379,6 +419,7 @@ pub(crate) async fn run(
         let next = t.checked_add(period())?;
         let trade = next >= trading_from && next <= last_order;
         let mut orders = 0usize;
+        let clock = std::time::Instant::now();
         for cell in &mut c.cells {
             let Some(measured) = cell.period_ended(10_000.0, PERIOD_S) else {
                 continue;
@@ -401,6 +442,7 @@ pub(crate) async fn run(
                 }
             }
         }
+        c.phases.add(phase::ORDERS, clock);
         c.settle().await?;
         progress(Progress::Interval {
             scenario: scenario.name(),
@@ -434,10 +476,13 @@ pub(crate) async fn run(
         commands,
         trading_from,
     };
+    let mut phases = std::mem::take(&mut c.phases);
+    let clock = std::time::Instant::now();
     let report =
         crate::outcome::conclude(scenario, options, c, recorded, &ledger_path, start, end).await?;
+    phases.add(phase::CHECKS, clock);
     progress(Progress::Finished { report: &report });
-    Ok(report)
+    Ok((report, phases.seconds()))
 }
 
 /// S3: the fifth prosumer's owner switches its installation on, and its agent joins plug & play — the

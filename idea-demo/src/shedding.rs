@@ -7,7 +7,7 @@
 use crate::error::{Result, no_answer};
 use crate::wire::Subscription;
 use fipa_acl::AgentIdentifier;
-use idea_agent::load_shedding::{LoadSheddingService, loads_from_toml};
+use idea_agent::load_shedding::{LoadSheddingService, SheddableLoad};
 use idea_proto::SigningKey;
 use idea_sim::fault::Faults;
 use idea_sim::grid::{SharedGrid, lock};
@@ -16,8 +16,6 @@ use std::time::Duration;
 
 /// The service's ACL name.
 pub(crate) const SHEDDING: &str = "load-shedding@idea";
-/// The loads it may open (`data/load-shedding.toml`).
-pub(crate) const LOADS: &str = include_str!("../data/load-shedding.toml");
 /// The devices' topic prefix.
 const PREFIX: &str = "idea/devices";
 /// How long a relay may take to switch after its command was published (real time).
@@ -41,18 +39,19 @@ impl std::fmt::Debug for Shedding {
 }
 
 impl Shedding {
-    /// The service over the loads of the cells `cells` (cell ids), its devices on the broker at
+    /// The service over `loads` of the cells `cells` (cell ids), its devices on the broker at
     /// 127.0.0.1:`port` bound to `grid`.
     pub(crate) async fn open(
         grid: &SharedGrid,
         port: u16,
         key: SigningKey,
-        cells: &[String],
+        (loads, cells): (&[SheddableLoad], &[String]),
         faults: &Faults,
     ) -> Result<Shedding> {
-        let loads: Vec<_> = loads_from_toml(LOADS)?
-            .into_iter()
+        let loads: Vec<SheddableLoad> = loads
+            .iter()
             .filter(|l| cells.iter().any(|c| c == l.cell.as_str()))
+            .cloned()
             .collect();
         let service = LoadSheddingService::new(AgentIdentifier::new(SHEDDING), key, loads);
         let names = service.devices();

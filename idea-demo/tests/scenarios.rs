@@ -351,3 +351,82 @@ async fn an_agent_cut_off_the_broker_trades_again_once_reconnected() {
         "{detail}"
     );
 }
+
+/// TE-07, the scale run: 30 generated cells (more than 64 relays on the load-shedding service's MQTT side)
+/// on a generated feeder trade from the first period, with every check passing, and the run says where its
+/// time went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_generated_cells_trade_on_a_generated_feeder_and_every_check_passes() {
+    let options = Options {
+        scenarios: vec![Scenario::Scale],
+        cells: Some(30),
+        hours: 1.5,
+        ..Options::default()
+    };
+    let report = idea_demo::run(&options, &mut |_| {}).await.unwrap();
+    assert!(report.passed, "{:#?}", failed(&report));
+    let s = &report.scenarios[0];
+    assert_eq!(s.scenario, "scale");
+    assert_eq!(s.requirement, "TE-07");
+    assert_eq!(s.cells.len(), 30);
+    assert_eq!(s.cells[29], "cell-30");
+    assert_eq!(s.intervals.len(), 6);
+    assert!(s.intervals.iter().all(|i| i.phase == "with-transactions"));
+    assert!(s.intervals.iter().all(|i| i.cells.len() == 30));
+    // Generated cells copy the complex's four in turn: cell-5 generates as cell-1 does (its CHP).
+    let generation = |k: usize| -> f64 {
+        s.intervals
+            .iter()
+            .map(|i| i.cells[k].physics.generation_wh)
+            .sum()
+    };
+    assert!((generation(0) - generation(4)).abs() < 1e-6);
+    assert!(!s.trades.is_empty(), "generated cells trade");
+    assert!(
+        s.trades.iter().any(|t| t.seller != "cell-1"
+            && t.seller != "cell-2"
+            && t.seller != "cell-3"
+            && t.seller != "cell-4"),
+        "beyond the first four"
+    );
+    let names: Vec<&str> = s.checks.iter().map(|c| c.name.as_str()).collect();
+    for check in [
+        "energy-balance",
+        "ledger-verifies",
+        "settlement-amounts",
+        "money-settled",
+        "limits",
+    ] {
+        assert!(names.contains(&check), "{check} in {names:?}");
+    }
+    let (scenario, phases) = &report.timing.phases_s[0];
+    assert_eq!(scenario, "scale");
+    for phase in [
+        "build",
+        "model",
+        "devices (Modbus)",
+        "directory",
+        "agents",
+        "checks",
+    ] {
+        assert!(
+            phases.iter().any(|(p, s)| p == phase && *s > 0.0),
+            "{phase} in {phases:?}"
+        );
+    }
+}
+
+#[test]
+fn a_scale_run_needs_one_to_ten_thousand_cells() {
+    for cells in [0, idea_demo::MAX_CELLS + 1] {
+        let options = Options {
+            scenarios: vec![Scenario::Scale],
+            cells: Some(cells),
+            ..Options::default()
+        };
+        match options.check() {
+            Err(idea_demo::Error::Usage { option, .. }) => assert_eq!(option, "--cells"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -177,12 +177,15 @@ pub async fn connect(
     options.set_max_packet_size(64 * 1024, 64 * 1024);
     let (client, mut events) = AsyncClient::new(options, 64);
     let prefix = devices.prefix.trim_end_matches('/').to_owned();
-    for r in &devices.relays {
+    // One subscription for every relay's commands: the event loop is not polled before the caller runs the
+    // returned future, so one request per relay would fill the client's queue and wait forever.
+    if !devices.relays.is_empty() {
         client
-            .subscribe(format!("{prefix}/{r}/set"), QoS::AtLeastOnce)
+            .subscribe(format!("{prefix}/+/set"), QoS::AtLeastOnce)
             .await
             .map_err(|e| crate::Error::Device(format!("MQTT subscribe: {e}")))?;
     }
+    let relays: std::collections::BTreeSet<String> = devices.relays.iter().cloned().collect();
     let publisher = StatePublisher {
         client,
         grid: grid.clone(),
@@ -197,10 +200,12 @@ pub async fn connect(
                     if faults.silent() {
                         continue;
                     }
-                    let Some(relay) = devices
-                        .relays
-                        .iter()
-                        .find(|r| p.topic == format!("{prefix}/{r}/set"))
+                    let Some(relay) = p
+                        .topic
+                        .strip_prefix(prefix.as_str())
+                        .and_then(|t| t.strip_prefix('/'))
+                        .and_then(|t| t.strip_suffix("/set"))
+                        .and_then(|r| relays.get(r))
                     else {
                         continue;
                     };

@@ -18,20 +18,32 @@ fn transport(reason: impl Into<String>) -> Error {
     }
 }
 
+/// The most connections a broker takes unless told otherwise.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+
 impl EmbeddedBroker {
     /// Starts a broker on a free port of 127.0.0.1 and waits until it accepts connections.
     pub fn start() -> Result<EmbeddedBroker, Error> {
+        EmbeddedBroker::start_for(DEFAULT_MAX_CONNECTIONS)
+    }
+
+    /// As [`EmbeddedBroker::start`], taking up to `max_connections` connections at a time (at least 1).
+    pub fn start_for(max_connections: usize) -> Result<EmbeddedBroker, Error> {
         // rumqttd binds the address it is given and does not report the port it got, so find a free one
         // first (another process could take it in between; then startup fails with a clear error).
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| transport(format!("no free port: {e}")))?
             .port();
-        EmbeddedBroker::start_on(SocketAddr::from(([127, 0, 0, 1], port)))
+        EmbeddedBroker::listen(SocketAddr::from(([127, 0, 0, 1], port)), max_connections)
     }
 
     /// Starts a broker listening on `addr` and waits until it accepts connections.
     pub fn start_on(addr: SocketAddr) -> Result<EmbeddedBroker, Error> {
+        EmbeddedBroker::listen(addr, DEFAULT_MAX_CONNECTIONS)
+    }
+
+    fn listen(addr: SocketAddr, max_connections: usize) -> Result<EmbeddedBroker, Error> {
         let connections = rumqttd::ConnectionSettings {
             connection_timeout_ms: 5_000,
             max_payload_size: 4 << 20,
@@ -48,7 +60,7 @@ impl EmbeddedBroker {
             connections,
         };
         let router = rumqttd::RouterConfig {
-            max_connections: 1_000,
+            max_connections: max_connections.max(1),
             max_outgoing_packet_count: 1_000,
             max_segment_size: 16 << 20,
             max_segment_count: 10,

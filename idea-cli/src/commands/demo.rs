@@ -14,9 +14,13 @@ pub(crate) struct DemoArgs {
     /// The seed every key, id and cloud is drawn from: the same seed gives the same run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Simulated hours per scenario (1.5 to 24).
-    #[arg(long, default_value_t = 4.0)]
-    hours: f64,
+    /// Simulated hours per scenario (1.5 to 24; 4 by default, 24 with --cells).
+    #[arg(long)]
+    hours: Option<f64>,
+    /// The scale run instead of the scenarios: N generated cells (copies of the complex's four in turn) on a
+    /// generated feeder, trading every period with the same services and checks.
+    #[arg(long, value_name = "N")]
+    cells: Option<usize>,
     /// Simulated time per real time (0: as fast as it computes).
     #[arg(long, default_value_t = 0.0)]
     speed: f64,
@@ -55,15 +59,23 @@ pub(crate) fn run(args: DemoArgs) -> Result<String, Failure> {
         .map(idea_demo::Fault::from_name)
         .transpose()
         .map_err(failure)?;
-    let scenarios = match (&args.scenario, fault) {
-        (Some(name), _) => vec![idea_demo::Scenario::from_name(name).map_err(failure)?],
-        (None, Some(f)) => vec![f.scenario()],
-        (None, None) => idea_demo::Scenario::ALL.to_vec(),
+    if args.cells.is_some() && (args.scenario.is_some() || fault.is_some()) {
+        return Err(Failure::Usage(
+            "--cells runs the scale scenario alone: without --scenario or --fault".into(),
+        ));
+    }
+    let scenarios = match (&args.scenario, fault, args.cells) {
+        (_, _, Some(_)) => vec![idea_demo::Scenario::Scale],
+        (Some(name), _, None) => vec![idea_demo::Scenario::from_name(name).map_err(failure)?],
+        (None, Some(f), None) => vec![f.scenario()],
+        (None, None, None) => idea_demo::Scenario::ALL.to_vec(),
     };
+    let default_hours = if args.cells.is_some() { 24.0 } else { 4.0 };
     let options = idea_demo::Options {
         scenarios,
         seed: args.seed,
-        hours: args.hours,
+        hours: args.hours.unwrap_or(default_hours),
+        cells: args.cells,
         speed: args.speed,
         ledger_dir: args.ledger_dir.clone(),
         live: args.ui.map(|_| idea_demo::Live::default()),
@@ -112,6 +124,11 @@ pub(crate) fn run(args: DemoArgs) -> Result<String, Failure> {
             let _ = stdout.flush();
         }))
         .map_err(failure)?;
+    if args.cells.is_some() {
+        let mut stdout = std::io::stdout();
+        let _ = stdout.write_all(idea_cli::demo_text::demo_phases(&report.timing).as_bytes());
+        let _ = stdout.flush();
+    }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::Usage(format!("the report: {e}")))?;

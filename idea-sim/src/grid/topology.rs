@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 
 /// Largest number of buses, and of elements of each kind, a topology may hold.
-pub const MAX_ITEMS: usize = 2_000;
+pub const MAX_ITEMS: usize = 65_536;
 /// Largest topology file, bytes.
 pub const MAX_TOPOLOGY_BYTES: usize = 1 << 20;
 
