@@ -19,6 +19,10 @@ const FREQUENCY_HZ: u32 = 1201;
 const ENABLED: u32 = 1301;
 /// The enable command (C_SC_NA_1, select-before-operate).
 const SET_ENABLE: u32 = 5001;
+/// The mode command (C_SE_NB_1: 1–5 for NG-R1..R5).
+const SET_MODE: u32 = 5000;
+/// The first IOA of the per-port active-power limit, kW (C_SE_NC_1; port 0 faces the network).
+const P_LIMIT_KW: u32 = 5300;
 /// How long an answer may take.
 const WITHIN: Duration = Duration::from_secs(10);
 
@@ -111,11 +115,28 @@ impl Operator {
     /// Connects (`true`) or disconnects the router from the network: select, then execute.
     pub(crate) async fn set_enabled(&self, on: bool) -> Result<()> {
         for select in [true, false] {
+            self.command(45, SET_ENABLE, if on { 1.0 } else { 0.0 }, select)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Puts the router in NG-R4 — flows both ways, the export into the network limited — with `limit_kw` as
+    /// the network port's limit (`C_SE_NB_1` `set_mode`, `C_SE_NC_1` `p_limit_kw`): how a community of
+    /// prosumers runs grid-connected, its surplus flowing out instead of the router giving up forming.
+    pub(crate) async fn set_bidirectional(&self, limit_kw: f64) -> Result<()> {
+        self.command(49, SET_MODE, 4.0, false).await?;
+        self.command(50, P_LIMIT_KW, limit_kw, false).await
+    }
+
+    /// Sends one command (`type_id` at `ioa`, `select` for the select step) and waits for its confirmation.
+    async fn command(&self, type_id: u8, ioa: u32, value: f64, select: bool) -> Result<()> {
+        {
             let command = Command {
-                type_id: 45,
+                type_id,
                 common_address: COMMON_ADDRESS,
-                ioa: SET_ENABLE,
-                value: if on { 1.0 } else { 0.0 },
+                ioa,
+                value,
                 select,
                 qualifier: 0,
                 time: None,
@@ -127,10 +148,10 @@ impl Operator {
                 .client
                 .command(asdu, WITHIN)
                 .await
-                .map_err(|e| no_answer(format!("the router's set_enable: {e}")))?;
+                .map_err(|e| no_answer(format!("the router's command at IOA {ioa}: {e}")))?;
             if !outcome.confirmed {
                 return Err(crate::Error::Refused(format!(
-                    "the router refused set_enable {on} ({})",
+                    "the router refused {value} at IOA {ioa} ({})",
                     if select { "select" } else { "execute" }
                 )));
             }

@@ -263,6 +263,17 @@ pub(crate) async fn run(
             c.plant.switch(relay, false)?;
         }
     }
+    if !scenario.isolated() {
+        // The community's operator runs the router both ways over IEC 104, up to its rating.
+        let rating_kw = c
+            .layout
+            .topology
+            .routers
+            .iter()
+            .map(|r| r.kva)
+            .fold(0.0, f64::max);
+        c.operator.set_bidirectional(rating_kw).await?;
+    }
     if scenario.isolated() {
         // The community's operator opens the router over IEC 104: the hubs form the island from now on.
         c.operator.set_enabled(false).await?;
