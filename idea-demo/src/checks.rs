@@ -392,8 +392,10 @@ pub(crate) fn limits(
             }
         }
     }
+    let by_id: BTreeMap<&str, &idea_proto::PowerCell> =
+        cells.iter().map(|(n, c)| (n.as_str(), c)).collect();
     for (cell_id, bus, c) in commands {
-        let Some((_, cell)) = cells.iter().find(|(n, _)| n == cell_id) else {
+        let Some(cell) = by_id.get(cell_id.as_str()) else {
             problems.push(format!("{bus}: a setpoint for a cell not in the run"));
             continue;
         };

@@ -92,6 +92,11 @@ pub(crate) async fn conclude(
         .iter()
         .map(|r| (r.signed.body().id().to_string(), r.signed.body().clone()))
         .collect();
+    let cell_index: BTreeMap<&str, usize> = cells_of
+        .iter()
+        .enumerate()
+        .map(|(k, (_, id, _))| (id.as_str(), k))
+        .collect();
     let interval_index = |at: Timestamp| {
         intervals
             .iter()
@@ -105,7 +110,7 @@ pub(crate) async fn conclude(
             .interval_start(interval)
             .ok()?;
         let seller = avatar_of.get(&contract.seller)?;
-        let k = cells_of.iter().position(|(_, id, _)| id == seller)?;
+        let k = *cell_index.get(seller.as_str())?;
         let i = interval_index(at)?;
         raw_cells.get(i)?.get(k).map(|p| p.export_wh)
     };
@@ -117,14 +122,17 @@ pub(crate) async fn conclude(
     // Trades and what each cell's settled intervals came to.
     let mut trades = Vec::new();
     let mut settled: BTreeMap<String, i64> = BTreeMap::new();
+    // Each contract's settlement (its first, as recorded), by contract id.
+    let mut settlement_of: BTreeMap<String, &te_contract::settlement::DeliveryCheck> =
+        BTreeMap::new();
+    for s in &evidence.settlements {
+        settlement_of.entry(s.contract.to_string()).or_insert(s);
+    }
     for (id, contract) in &contracts {
         let seller = avatar_of.get(&contract.seller).cloned().unwrap_or_default();
         let buyer = avatar_of.get(&contract.buyer).cloned().unwrap_or_default();
         let terms = &contract.transaction.terms;
-        let s = evidence
-            .settlements
-            .iter()
-            .find(|s| s.contract.to_string() == *id);
+        let s = settlement_of.get(id).copied();
         if let Some(s) = s {
             let a = s.amount.minor_units;
             let to_seller = settled.entry(seller.clone()).or_default();
