@@ -58,7 +58,16 @@ pub struct Agent {
     next_key: Option<SigningKey>,
     /// What the TE node settled, per transaction (UC-10).
     settlements: std::collections::BTreeMap<TransactionId, Settlement>,
+    /// Messages from agents not known yet, held while the directory is asked who they are (with
+    /// [`crate::PlugAndPlay::following`]), each with the time it is refused if no answer came.
+    parked: std::collections::VecDeque<(Timestamp, AclMessage)>,
 }
+
+/// The most messages an agent holds while it looks their senders up in the directory.
+pub const MAX_PARKED: usize = 1024;
+/// How long a message from an agent being looked up waits for the directory's answer before it is refused
+/// as from an unknown agent.
+pub const LOOKUP_TIMEOUT: idea_proto::Duration = idea_proto::Duration::from_secs(30);
 
 /// What the TE node settled of one transaction so far, from this agent's side: the intervals it verified and
 /// what they come to, and what clearing runs have paid of it.
@@ -134,6 +143,7 @@ impl Agent {
             te: config.te,
             next_key: None,
             settlements: std::collections::BTreeMap::new(),
+            parked: std::collections::VecDeque::new(),
         }
     }
 
@@ -356,8 +366,13 @@ impl Agent {
     /// signature that does not verify it gets `not-understood`; otherwise the first behaviour that wants it
     /// handles it, and a message no behaviour wants gets `not-understood`. Nothing is answered to a
     /// `not-understood`, `refuse` or `failure` (two agents cannot loop).
+    ///
+    /// With [`crate::PlugAndPlay::following`], a message from an agent not known yet is held while the
+    /// directory is asked for it (AG-09 still holds: what the directory does not know, or does not answer
+    /// for within [`LOOKUP_TIMEOUT`], is refused), and handled in order once its sender is known.
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
         self.handle_checked(m, None, now);
+        self.replay_parked(now);
     }
 
     /// Many messages in the order they arrived (a runtime's inbox drained at once), their signatures
@@ -374,9 +389,90 @@ impl Agent {
             let verdict = checked.still_valid(&self.peers);
             self.handle_checked(m, verdict, now);
         }
+        self.replay_parked(now);
+    }
+
+    /// Holds `m` from `sender`, not known yet, while the directory is asked for it; gives `m` back when it
+    /// cannot be held (no lookups by this agent, too many held, the directory not reachable).
+    fn park(&mut self, sender: &str, m: AclMessage, now: Timestamp) -> Option<AclMessage> {
+        if self.parked.len() >= MAX_PARKED {
+            return Some(m);
+        }
+        // Behind a message of the same sender already held: in order, after it.
+        let behind = self
+            .parked
+            .iter()
+            .any(|(_, p)| p.sender.as_ref().is_some_and(|s| s.name == sender));
+        let asked = behind
+            || self
+                .with_behaviour::<crate::PlugAndPlay, _>(now, |p, cx| {
+                    p.looks_up() && p.look_up(cx, sender)
+                })
+                .unwrap_or(false);
+        if !asked {
+            return Some(m);
+        }
+        if !behind {
+            self.log(
+                now,
+                "AG-09",
+                "sender-looked-up",
+                None,
+                Some(sender),
+                format!("{} held while the directory is asked", m.performative),
+            );
+        }
+        let until = now.checked_add(LOOKUP_TIMEOUT).unwrap_or(now);
+        self.parked.push_back((until, m));
+        None
+    }
+
+    /// Handles, in order, the held messages whose senders the directory has now answered for (found or
+    /// not) or whose wait ran out; the others wait on.
+    fn replay_parked(&mut self, now: Timestamp) {
+        if self.parked.is_empty() {
+            return;
+        }
+        let not_found = self
+            .behaviours
+            .get_mut::<crate::PlugAndPlay>()
+            .map(crate::PlugAndPlay::take_not_found)
+            .unwrap_or_default();
+        for (until, m) in std::mem::take(&mut self.parked) {
+            let sender = m.sender.as_ref().map(|s| s.name.as_str()).unwrap_or("");
+            let answered =
+                self.peers.get(sender).is_some() || not_found.iter().any(|n| n == sender);
+            if answered || until <= now {
+                self.handle_known_or_refused(m, None, now);
+            } else {
+                self.parked.push_back((until, m));
+            }
+        }
     }
 
     fn handle_checked(
+        &mut self,
+        m: AclMessage,
+        verdict: Option<Result<(), signing::SignatureFault>>,
+        now: Timestamp,
+    ) {
+        let unknown = m
+            .sender
+            .as_ref()
+            .map(|s| s.name.clone())
+            .filter(|name| self.peers.get(name).is_none());
+        let m = match unknown {
+            Some(name) => match self.park(&name, m, now) {
+                Some(m) => m,
+                None => return,
+            },
+            None => m,
+        };
+        self.handle_known_or_refused(m, verdict, now);
+    }
+
+    /// A message handled as it is: refused if its sender is unknown, checked against its key otherwise.
+    fn handle_known_or_refused(
         &mut self,
         m: AclMessage,
         verdict: Option<Result<(), signing::SignatureFault>>,
@@ -924,13 +1020,20 @@ impl Agent {
         let behaviours = self.behaviours.iter().filter_map(|b| b.poll_timeout());
         let lifecycles = self.transactions.poll_timeout();
         let commands = self.next_command_at();
-        behaviours.chain(lifecycles).chain(commands).min()
+        // Held in arrival order with one wait each: the first is the earliest.
+        let parked = self.parked.front().map(|(until, _)| *until);
+        behaviours
+            .chain(lifecycles)
+            .chain(commands)
+            .chain(parked)
+            .min()
     }
 
     /// Time has reached `now`: behaviours act on their deadlines, lifecycles expire or fail (and their
     /// commitments are released), and each recorded or executing delivery is commanded for the interval
     /// that started (UC-05, UC-09).
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.replay_parked(now);
         for behaviour in self.behaviours.iter_mut() {
             if behaviour.poll_timeout().is_some_and(|t| t <= now) {
                 let mut cx = context!(self, now);

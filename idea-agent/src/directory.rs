@@ -22,9 +22,12 @@
 //!   with the template of interest. The answer is `agree`, then an `inform` `(result … (sequence …))` with
 //!   every description matching now, then one `inform` per later change: the new or modified description,
 //!   or — for an agent that deregistered (AUX-09) — its bare `(df-agent-description :name …)` without
-//!   services. `cancel` in the conversation ends the subscription.
+//!   services. `cancel` in the conversation ends the subscription. An agent may hold a few subscriptions
+//!   at once, one per conversation ([`MAX_SUBSCRIPTIONS_PER_AGENT`]) — e.g. one per service type it follows
+//!   — and hears of every departure once.
 //! - **Deregister**, **modify** and **search** are the facilitator's; deregistering ends the agent's
-//!   subscription and frees its name.
+//!   subscriptions and frees its name. A `search` for a name (`(df-agent-description :name …)`, at most one
+//!   result) is how an agent that follows only some service types looks up an agent it has not heard of.
 //!
 //! Every reply is signed by the directory's key; agents know that key as they know the TE node's. The
 //! registrations, subscriptions and pending replies are bounded ([`MAX_REGISTRATIONS`]).
@@ -51,6 +54,8 @@ pub const TE_NODE_SERVICE: &str = "idea-te-node";
 pub const MAX_REGISTRATIONS: usize = MAX_PEERS;
 /// The most services one description may list.
 pub const MAX_SERVICES: usize = 16;
+/// The most subscriptions one agent holds at once (one per template it follows).
+pub const MAX_SUBSCRIPTIONS_PER_AGENT: usize = 8;
 /// The most replies and notifications waiting to be taken.
 pub const MAX_PENDING_REPLIES: usize = 1 << 20;
 
@@ -178,7 +183,8 @@ pub struct DirectoryService {
     config: DirectoryConfig,
     df: DirectoryFacilitator,
     keys: BTreeMap<String, PublicKey>,
-    subscriptions: BTreeMap<String, Subscription>,
+    /// Subscriptions by subscriber and conversation (an agent may follow a few templates at once).
+    subscriptions: BTreeMap<(String, String), Subscription>,
     outbox: VecDeque<AclMessage>,
     /// When each leased registration runs out (SC00023 `:lease-time`); one without a lease holds until the
     /// agent deregisters.
@@ -249,7 +255,7 @@ impl DirectoryService {
             // Already gone from the directory is as good as taken out.
             let _ = self.df.directory_mut().deregister(&gone);
             self.keys.remove(&name);
-            self.subscriptions.remove(&name);
+            self.drop_subscriptions(&name);
             log::info!("directory: the lease of {name} ran out");
             self.notify(&gone);
         }
@@ -275,9 +281,18 @@ impl DirectoryService {
         self.keys.iter().map(|(n, k)| (n.as_str(), k))
     }
 
-    /// The agents subscribed.
+    /// The agents subscribed (each once, however many templates it follows).
     pub fn subscribers(&self) -> impl Iterator<Item = &str> {
-        self.subscriptions.keys().map(String::as_str)
+        self.subscriptions
+            .keys()
+            .map(|(name, _)| name.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+    }
+
+    /// Ends every subscription of `name`.
+    fn drop_subscriptions(&mut self, name: &str) {
+        self.subscriptions.retain(|(n, _), _| n != name);
     }
 
     fn push(&mut self, m: AclMessage) {
@@ -444,7 +459,7 @@ impl DirectoryService {
             "deregister" => {
                 self.leases.remove(sender);
                 self.keys.remove(sender);
-                self.subscriptions.remove(sender);
+                self.drop_subscriptions(sender);
                 self.notify(&DfAgentDescription {
                     name: asked.description.name.clone(),
                     ..DfAgentDescription::default()
@@ -454,15 +469,23 @@ impl DirectoryService {
         }
     }
 
-    /// Tells every subscriber whose template `d` matches (a departure: whose template names it or any agent).
+    /// Tells every subscription whose template `d` matches; a departure, every subscriber once (whatever it
+    /// follows, it may have looked the agent up).
     fn notify(&mut self, d: &DfAgentDescription) {
         let leaving = d.services.is_empty();
         let mut out = Vec::new();
-        for (name, s) in &self.subscriptions {
+        let mut told: Option<&str> = None;
+        for ((name, _), s) in &self.subscriptions {
             if d.name.as_ref().is_some_and(|n| &n.name == name) {
                 continue;
             }
-            if leaving || d.matches(&s.template) {
+            if leaving {
+                // Keys are ordered by subscriber: its subscriptions are consecutive.
+                if told != Some(name.as_str()) {
+                    told = Some(name.as_str());
+                    out.push(self.result(s, vec![d.to_term()]));
+                }
+            } else if d.matches(&s.template) {
                 out.push(self.result(s, vec![d.to_term()]));
             }
         }
@@ -491,6 +514,17 @@ impl DirectoryService {
             self.refuse(&m, "unrecognised-value subscription");
             return;
         };
+        let conversation = crate::behaviour::conversation_of(&m).unwrap_or_default();
+        let key = (sender.to_owned(), conversation);
+        let held = self
+            .subscriptions
+            .range((sender.to_owned(), String::new())..)
+            .take_while(|((n, _), _)| n == sender)
+            .count();
+        if held >= MAX_SUBSCRIPTIONS_PER_AGENT && !self.subscriptions.contains_key(&key) {
+            self.refuse(&m, "too-many-subscriptions");
+            return;
+        }
         let agree = m.reply(Performative::Agree, self.config.me.clone());
         self.push(agree);
         let subscription = Subscription {
@@ -508,15 +542,15 @@ impl DirectoryService {
             .collect();
         let first = self.result(&subscription, found);
         self.push(first);
-        self.subscriptions.insert(sender.to_owned(), subscription);
+        self.subscriptions.insert(key, subscription);
     }
 
     fn cancel(&mut self, sender: &str, m: &AclMessage) {
-        let same = self
-            .subscriptions
-            .get(sender)
-            .is_some_and(|s| s.opening.conversation_id == m.conversation_id);
-        if !same {
+        let key = (
+            sender.to_owned(),
+            crate::behaviour::conversation_of(m).unwrap_or_default(),
+        );
+        if !self.subscriptions.contains_key(&key) {
             self.push(not_understood(
                 m,
                 &self.config.me,
@@ -524,7 +558,7 @@ impl DirectoryService {
             ));
             return;
         }
-        self.subscriptions.remove(sender);
+        self.subscriptions.remove(&key);
         let mut done = m.reply(Performative::Inform, self.config.me.clone());
         done.content = Some(
             Content::one(ContentElement::Formula(Formula::Done(Action {

@@ -106,7 +106,9 @@ pub mod te_link;
 pub mod te_node;
 mod transactions;
 
-pub use agent::{Agent, AgentConfig, MAX_SETTLEMENTS, MEASUREMENT_GRACE, Settlement};
+pub use agent::{
+    Agent, AgentConfig, LOOKUP_TIMEOUT, MAX_PARKED, MAX_SETTLEMENTS, MEASUREMENT_GRACE, Settlement,
+};
 pub use arbitrator::{Arbitrator, ArbitratorService, SectionConfig, Verdict};
 pub use behaviour::{
     Behaviour, Behaviours, Context, MAX_BEHAVIOURS, MAX_PEERS, MAX_PENDING_OUTPUTS, Output, Peer,
@@ -118,7 +120,7 @@ pub use directory::{Admission, DirectoryConfig, DirectoryService};
 pub use error::{Error, Result};
 pub use event::{Event, MAX_PENDING_EVENTS};
 pub use market::{MarketConfig, MarketParticipant, MarketService};
-pub use membership::{Membership, PlugAndPlay, Services};
+pub use membership::{MAX_LOOKUPS, Membership, PlugAndPlay, Services};
 pub use p2p::{BuyOrder, CONTRACT_PARAM, MAX_NEGOTIATIONS, P2pBuyer, P2pSeller};
 pub use service::AclService;
 pub use settings::OwnerSettings;

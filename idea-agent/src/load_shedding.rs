@@ -216,9 +216,7 @@ impl LoadSheddingService {
     /// One incoming message.
     pub fn handle_acl(&mut self, m: AclMessage) {
         if let Some(directory) = self.directory.as_mut().filter(|d| d.wants(&m)) {
-            if let Some(reply) = directory.handle(&m, &mut self.peers) {
-                self.outbox.push_back(reply);
-            }
+            self.outbox.extend(directory.handle(&m, &mut self.peers));
             return;
         }
         let answerable = m.performative != Performative::NotUnderstood;

@@ -10,7 +10,8 @@
 //!    side) and the market's operator, one interval of energy at the agent's limit price;
 //! 2. market → agent `accept-proposal` (the order is in the book) or `reject-proposal` with the reason;
 //! 3. at gate closure, market → each matched agent `inform` with the matched P2P `energy-transaction` and the
-//!    unsigned contract in `:X-idea-contract`; an order left unmatched gets `failure` `((not-matched))`;
+//!    unsigned contract in `:X-idea-contract` and the counterparty's agent in `:X-idea-counterparty`; an order
+//!    left unmatched gets `failure` `((not-matched))`;
 //! 4. seller → buyer `inform` with the contract signed by the seller in `:X-idea-contract`; the buyer
 //!    countersigns and submits it (as in the bilateral route).
 
@@ -34,6 +35,8 @@ use te_contract::{Codec, OrderId, Signed};
 
 /// The protocol the market's messages name.
 pub const MARKET_PROTOCOL: &str = "fipa-propose";
+/// The user parameter of a match naming the counterparty's agent (`:X-idea-counterparty`).
+pub const COUNTERPARTY_PARAM: &str = "idea-counterparty";
 /// The most orders the market holds for one period.
 pub const MAX_ORDERS_PER_PERIOD: usize = 1 << 16;
 /// The most orders one agent places in one period.
@@ -213,9 +216,7 @@ impl MarketService {
         now: Timestamp,
     ) {
         if let Some(directory) = self.membership.as_mut().filter(|d| d.wants(&m)) {
-            if let Some(reply) = directory.handle(&m, &mut self.peers) {
-                self.outbox.push_back(reply);
-            }
+            self.outbox.extend(directory.handle(&m, &mut self.peers));
             return;
         }
         let peer = match signing::admit_checked(&m, &self.peers, &self.config.me, verdict) {
@@ -399,10 +400,11 @@ impl MarketService {
             };
             matched.insert(m.bid);
             matched.insert(m.offer);
-            for (order, side) in [(m.offer, "seller"), (m.bid, "buyer")] {
+            for (order, other, side) in [(m.offer, m.bid, "seller"), (m.bid, m.offer, "buyer")] {
                 let Some((agent, request)) = book.owners.get(&order) else {
                     continue;
                 };
+                let counterparty = book.owners.get(&other).map(|(a, _)| a.clone());
                 let mut inform =
                     AclMessage::new(Performative::Inform).to(AgentIdentifier::new(agent.clone()));
                 inform.protocol = Some(MARKET_PROTOCOL.to_owned());
@@ -420,6 +422,14 @@ impl MarketService {
                 inform
                     .user_params
                     .push(("idea-side".to_owned(), Expression::Word(side.to_owned())));
+                if let Some(counterparty) = counterparty {
+                    // Who the other side's agent is: an agent that follows only the services it uses has
+                    // not heard of it (it looks it up in the directory when that agent writes).
+                    inform.user_params.push((
+                        COUNTERPARTY_PARAM.to_owned(),
+                        Expression::String(counterparty.into_bytes()),
+                    ));
+                }
                 self.outbox.push_back(inform);
             }
         }
@@ -657,7 +667,18 @@ impl MarketParticipant {
                 } else {
                     seller
                 };
-                cx.peers.of_cell(&other.cell).map(|p| p.agent.name.clone())
+                // The agent known for that cell, else the one the market names (the TE node checks the
+                // contract's signatures against the cells' avatars whoever relays it).
+                cx.peers
+                    .of_cell(&other.cell)
+                    .map(|p| p.agent.name.clone())
+                    .or_else(|| {
+                        m.user_params
+                            .iter()
+                            .find(|(n, _)| n == COUNTERPARTY_PARAM)
+                            .and_then(|(_, v)| v.as_text())
+                            .map(std::borrow::Cow::into_owned)
+                    })
             }
             Parties::PeerToOperator { .. } => None,
         };

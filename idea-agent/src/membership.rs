@@ -1,6 +1,7 @@
-//! A member's side of the directory ([`crate::directory`]): register, subscribe to every description, and
-//! turn the directory's results into peers joining and leaving — shared by the agents' [`PlugAndPlay`]
-//! behaviour and the service applications (the market learns its traders this way).
+//! A member's side of the directory ([`crate::directory`]): register, subscribe — to every description, or
+//! ([`PlugAndPlay::following`]) only to the providers of some service types, looking other agents up by name
+//! when they first write — and turn the directory's results into peers joining and leaving; shared by the
+//! agents' [`PlugAndPlay`] behaviour and the service applications (the market learns its traders this way).
 
 use crate::behaviour::{Behaviour, Context, MAX_PEERS, Peer, conversation_of};
 use crate::directory::{IDENTITY_SERVICE, Identity, ONTOLOGY, P2P_SERVICE};
@@ -36,6 +37,8 @@ pub enum Change {
     /// The directory no longer holds this member (its lease ran out before the renewal came): register
     /// again.
     Lapsed(String),
+    /// A [`Membership::look_up`] found no agent of that name (or the directory refused the search).
+    NotFound(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +49,21 @@ enum State {
     Leaving,
 }
 
+/// The most lookups ([`Membership::look_up`]) one member has waiting at once.
+pub const MAX_LOOKUPS: usize = 256;
+
 /// A member of one directory.
 #[derive(Debug, Clone)]
 pub struct Membership {
     directory: Peer,
     conversation: Option<String>,
     state: State,
+    /// The service types it follows; empty: every description.
+    follows: Vec<String>,
+    /// The lookups waiting for the directory's answer: their conversation, and the name asked.
+    lookups: BTreeMap<String, String>,
+    /// How many lookups it has asked (their conversations are numbered).
+    asked: u64,
 }
 
 fn results(m: &AclMessage) -> Vec<DfAgentDescription> {
@@ -70,6 +82,49 @@ fn results(m: &AclMessage) -> Vec<DfAgentDescription> {
         .collect()
 }
 
+/// The SC00023 `search` of `template`, with at most `max_results` results if given.
+fn search(template: &DfAgentDescription, max_results: Option<u32>) -> Term {
+    let constraints = max_results
+        .map(|n| ("max-results", Term::Number(n.to_string())))
+        .into_iter();
+    Term::Function {
+        symbol: "search".into(),
+        args: vec![
+            template.to_term(),
+            Term::frame("search-constraints", constraints),
+        ],
+    }
+}
+
+/// Whether conversation `c` is the subscription `subscription` or one of its per-type subscriptions.
+fn in_subscription(c: &str, subscription: &str) -> bool {
+    c.strip_prefix(subscription)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+}
+
+/// What one description in a directory result says: an agent (re)joined with its identity and services, or
+/// — a description without services — left.
+fn change_of(d: DfAgentDescription) -> Option<Change> {
+    let name = d.name.clone()?;
+    if d.services.is_empty() {
+        return Some(Change::Left(name.name));
+    }
+    match Identity::of(&d) {
+        Ok(identity) => Some(Change::Joined {
+            peer: Box::new(identity.peer(name)),
+            services: d
+                .services
+                .into_iter()
+                .filter(|s| s.service_type.as_deref() != Some(IDENTITY_SERVICE))
+                .collect(),
+        }),
+        Err(e) => {
+            log::info!("directory: {} ignored: {e}", name.name);
+            None
+        }
+    }
+}
+
 impl Membership {
     /// A member of the directory `directory` (its identifier and key), not registered yet.
     pub fn new(directory: Peer) -> Membership {
@@ -77,7 +132,76 @@ impl Membership {
             directory,
             conversation: None,
             state: State::Idle,
+            follows: Vec::new(),
+            lookups: BTreeMap::new(),
+            asked: 0,
         }
+    }
+
+    /// Follows only the descriptions offering a service of one of `types` (one subscription each) instead
+    /// of every description; agents it has not heard of are looked up by name when needed
+    /// ([`Membership::look_up`]). At scale this is the difference between each member reading every
+    /// other's description (quadratic in the members) and reading the few it deals with.
+    pub fn following(mut self, types: &[&str]) -> Membership {
+        self.follows = types.iter().map(|t| (*t).to_owned()).collect();
+        self
+    }
+
+    /// Whether it follows only some service types (and looks other agents up by name).
+    pub fn looks_up(&self) -> bool {
+        !self.follows.is_empty()
+    }
+
+    /// SC00023 `search` for the agent named `name` (at most one result), unless that name is already being
+    /// looked up, the member is not registered, or [`MAX_LOOKUPS`] are waiting.
+    pub fn look_up(&mut self, name: &str) -> Option<AclMessage> {
+        let conversation = self.conversation.clone()?;
+        if self.state != State::Member
+            || self.lookups.len() >= MAX_LOOKUPS
+            || self.lookups.values().any(|n| n == name)
+        {
+            return None;
+        }
+        self.asked = self.asked.wrapping_add(1);
+        let lookup = format!("{conversation}-lookup-{}", self.asked);
+        self.lookups.insert(lookup.clone(), name.to_owned());
+        let template = DfAgentDescription {
+            name: Some(AgentIdentifier::new(name)),
+            ..DfAgentDescription::default()
+        };
+        Some(self.message(search(&template, Some(1)), Performative::Request, lookup))
+    }
+
+    /// Whether `name` is being looked up.
+    pub fn is_looking_up(&self, name: &str) -> bool {
+        self.lookups.values().any(|n| n == name)
+    }
+
+    /// The subscriptions to send once registered: one to every description, or one per service type
+    /// followed.
+    fn subscriptions(&self, subscription: &str) -> Vec<AclMessage> {
+        if self.follows.is_empty() {
+            let all = search(&DfAgentDescription::default(), None);
+            return vec![self.message(all, Performative::Subscribe, subscription.to_owned())];
+        }
+        self.follows
+            .iter()
+            .enumerate()
+            .map(|(k, kind)| {
+                let template = DfAgentDescription {
+                    services: vec![ServiceDescription {
+                        service_type: Some(kind.clone()),
+                        ..ServiceDescription::default()
+                    }],
+                    ..DfAgentDescription::default()
+                };
+                self.message(
+                    search(&template, None),
+                    Performative::Subscribe,
+                    format!("{subscription}-{k}"),
+                )
+            })
+            .collect()
     }
 
     /// The directory.
@@ -178,12 +302,15 @@ impl Membership {
                 .is_some_and(|o| o == ONTOLOGY)
     }
 
-    /// Takes a message from the directory: the changes it brings, and a message to send back (the
-    /// subscription, once registered).
-    pub fn handle(&mut self, m: &AclMessage) -> (Vec<Change>, Option<AclMessage>) {
+    /// Takes a message from the directory: the changes it brings, and the messages to send back (the
+    /// subscriptions, once registered).
+    pub fn handle(&mut self, m: &AclMessage) -> (Vec<Change>, Vec<AclMessage>) {
         let Some(conversation) = self.conversation.clone() else {
-            return (Vec::new(), None);
+            return (Vec::new(), Vec::new());
         };
+        if let Some(asked) = conversation_of(m).and_then(|c| self.lookups.get(&c).cloned()) {
+            return (self.answer(m, asked), Vec::new());
+        }
         let subscription = format!("{conversation}-subscription");
         let leaving = format!("{conversation}-leave");
         let modifying = format!("{conversation}-modify");
@@ -194,69 +321,74 @@ impl Membership {
         match (m.performative.performative(), theirs) {
             (Some(Performative::Inform), Some(c)) if c == conversation => {
                 if self.state != State::Registering {
-                    return (Vec::new(), None);
+                    return (Vec::new(), Vec::new());
                 }
                 self.state = State::Member;
-                let search = Term::Function {
-                    symbol: "search".into(),
-                    args: vec![
-                        DfAgentDescription::default().to_term(),
-                        Term::frame::<&str>("search-constraints", []),
-                    ],
-                };
-                let subscribe = self.message(search, Performative::Subscribe, subscription);
-                (vec![Change::Registered], Some(subscribe))
+                (vec![Change::Registered], self.subscriptions(&subscription))
             }
             (Some(Performative::Refuse | Performative::Failure), Some(c)) if c == conversation => {
                 self.state = State::Idle;
-                (vec![Change::Refused(content())], None)
+                self.lookups.clear();
+                (vec![Change::Refused(content())], Vec::new())
             }
-            (Some(Performative::Inform), Some(c)) if c == subscription => {
-                let changes = results(m)
-                    .into_iter()
-                    .filter_map(|d| {
-                        let name = d.name.clone()?;
-                        if d.services.is_empty() {
-                            return Some(Change::Left(name.name));
-                        }
-                        match Identity::of(&d) {
-                            Ok(identity) => Some(Change::Joined {
-                                peer: Box::new(identity.peer(name)),
-                                services: d
-                                    .services
-                                    .into_iter()
-                                    .filter(|s| s.service_type.as_deref() != Some(IDENTITY_SERVICE))
-                                    .collect(),
-                            }),
-                            Err(e) => {
-                                log::info!("directory: {} ignored: {e}", name.name);
-                                None
-                            }
-                        }
-                    })
-                    .collect();
-                (changes, None)
-            }
+            (Some(Performative::Inform), Some(c)) if in_subscription(&c, &subscription) => (
+                results(m).into_iter().filter_map(change_of).collect(),
+                Vec::new(),
+            ),
             (Some(Performative::Inform), Some(c)) if c == leaving => {
                 self.state = State::Idle;
-                (vec![Change::Deregistered], None)
+                self.lookups.clear();
+                (vec![Change::Deregistered], Vec::new())
             }
             (Some(Performative::Inform), Some(c)) if c == modifying => {
-                (vec![Change::Modified], None)
+                (vec![Change::Modified], Vec::new())
             }
-            (Some(Performative::Inform), Some(c)) if c == renewing => (vec![Change::Renewed], None),
+            (Some(Performative::Inform), Some(c)) if c == renewing => {
+                (vec![Change::Renewed], Vec::new())
+            }
             (Some(Performative::Refuse | Performative::Failure), Some(c))
                 if c == renewing && self.state == State::Member =>
             {
                 self.state = State::Idle;
-                (vec![Change::Lapsed(content())], None)
+                self.lookups.clear();
+                (vec![Change::Lapsed(content())], Vec::new())
             }
             (Some(Performative::Refuse | Performative::Failure), Some(c))
-                if c == subscription || c == modifying =>
+                if in_subscription(&c, &subscription) || c == modifying =>
             {
-                (vec![Change::Refused(content())], None)
+                (vec![Change::Refused(content())], Vec::new())
             }
-            _ => (Vec::new(), None),
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// The directory's answer to the lookup of `asked`: the agent found, or that it was not.
+    fn answer(&mut self, m: &AclMessage, asked: String) -> Vec<Change> {
+        match m.performative.performative() {
+            // The search is under way: its result follows.
+            Some(Performative::Agree) => Vec::new(),
+            Some(Performative::Inform) => {
+                if let Some(c) = conversation_of(m) {
+                    self.lookups.remove(&c);
+                }
+                let found: Vec<Change> = results(m)
+                    .into_iter()
+                    .filter(|d| d.name.as_ref().is_some_and(|n| n.name == asked))
+                    .filter_map(change_of)
+                    .filter(|c| matches!(c, Change::Joined { .. }))
+                    .collect();
+                if found.is_empty() {
+                    vec![Change::NotFound(asked)]
+                } else {
+                    found
+                }
+            }
+            _ => {
+                if let Some(c) = conversation_of(m) {
+                    self.lookups.remove(&c);
+                }
+                vec![Change::NotFound(asked)]
+            }
         }
     }
 }
@@ -354,10 +486,10 @@ impl CellDirectory {
         &mut self,
         m: &AclMessage,
         peers: &mut crate::behaviour::Peers,
-    ) -> Option<AclMessage> {
+    ) -> Vec<AclMessage> {
         if crate::signing::verify(m, &self.membership.directory().key).is_err() {
             log::warn!("{}: a directory message that does not verify", self.who);
-            return None;
+            return Vec::new();
         }
         let (changes, reply) = self.membership.handle(m);
         for change in changes {
@@ -471,20 +603,56 @@ pub struct PlugAndPlay {
     lease: Option<idea_proto::Duration>,
     /// When the lease is renewed next.
     renew_at: Option<Timestamp>,
+    /// Names looked up and not found, for the agent to take.
+    not_found: Vec<String>,
 }
 
 impl PlugAndPlay {
     /// The behaviour's name.
     pub const NAME: &'static str = "plug-and-play";
 
-    /// Plug & play with the directory `directory` (its identifier and key, from the deployment).
+    /// Plug & play with the directory `directory` (its identifier and key, from the deployment), following
+    /// every description in it.
     pub fn new(directory: Peer) -> PlugAndPlay {
         PlugAndPlay {
             membership: Membership::new(directory),
             rotated: false,
             lease: None,
             renew_at: None,
+            not_found: Vec::new(),
         }
+    }
+
+    /// Follows only the providers of services of `types` (e.g. the market and load shedding) instead of
+    /// every agent; a message from an agent not known yet waits while the agent looks its sender up in the
+    /// directory ([`crate::Agent`] does this), so each agent reads the descriptions of those it deals with,
+    /// not of the whole deployment. A peer's key rotation (AUX-06) reaches such an agent only if it follows
+    /// the peer's service type or looks it up again.
+    pub fn following(mut self, types: &[&str]) -> PlugAndPlay {
+        self.membership = self.membership.following(types);
+        self
+    }
+
+    /// Whether it looks agents up by name (it follows only some service types).
+    pub fn looks_up(&self) -> bool {
+        self.membership.looks_up()
+    }
+
+    /// Asks the directory for the agent named `name`; whether that lookup is under way (asked now or
+    /// before). Not while unregistered, nor beyond [`MAX_LOOKUPS`] at once.
+    pub fn look_up(&mut self, cx: &mut Context<'_>, name: &str) -> bool {
+        if self.membership.is_looking_up(name) {
+            return true;
+        }
+        let Some(m) = self.membership.look_up(name) else {
+            return false;
+        };
+        cx.send(m).is_ok()
+    }
+
+    /// The names the directory did not know since the last call (the agent refuses what they sent).
+    pub fn take_not_found(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.not_found)
     }
 
     /// Registers for `lease` at a time (SC00023 `:lease-time`), renewed at half of it: a cell whose agent
@@ -618,17 +786,17 @@ impl Behaviour for PlugAndPlay {
 
     fn on_message(&mut self, cx: &mut Context<'_>, m: AclMessage) {
         let directory = self.membership.directory().agent.name.clone();
-        let (changes, reply) = self.membership.handle(&m);
-        if let Some(reply) = reply
-            && let Err(e) = cx.send(reply)
-        {
-            cx.log(
-                "AUX-01",
-                "subscription-failed",
-                None,
-                Some(&directory),
-                e.to_string(),
-            );
+        let (changes, replies) = self.membership.handle(&m);
+        for reply in replies {
+            if let Err(e) = cx.send(reply) {
+                cx.log(
+                    "AUX-01",
+                    "subscription-failed",
+                    None,
+                    Some(&directory),
+                    e.to_string(),
+                );
+            }
         }
         for change in changes {
             match change {
@@ -715,6 +883,16 @@ impl Behaviour for PlugAndPlay {
                     if cx.peers.remove(&name).is_some() {
                         cx.log("AUX-09", "peer-left", None, Some(&name), "deregistered");
                     }
+                }
+                Change::NotFound(name) => {
+                    cx.log(
+                        "AG-09",
+                        "peer-not-found",
+                        None,
+                        Some(&name),
+                        "the directory holds no agent of this name",
+                    );
+                    self.not_found.push(name);
                 }
                 Change::Modified => self.rotated = true,
                 Change::Deregistered => {

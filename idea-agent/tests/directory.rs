@@ -151,18 +151,24 @@ impl World {
     }
 }
 
-#[test]
-fn a_cell_that_connects_is_offered_every_service_and_trades_with_no_manual_step() {
-    let now = t("2026-12-02T10:00:00Z");
+/// The directory and the market, and cells 1–3 made by `agent`, joined and quiet at `now`.
+fn three_cells_joined(agent: fn(u8) -> Agent, now: Timestamp) -> World {
     let mut market = market_service();
     market.join_directory(df_peer());
     let mut w = World::new(vec![Box::new(directory(Admission::Open)), Box::new(market)]);
     for n in 1..=3 {
-        let mut a = cell_agent(n);
+        let mut a = agent(n);
         join(&mut a, now);
         w.agents.push(a);
     }
     w.pump(now);
+    w
+}
+
+#[test]
+fn a_cell_that_connects_is_offered_every_service_and_trades_with_no_manual_step() {
+    let now = t("2026-12-02T10:00:00Z");
+    let mut w = three_cells_joined(cell_agent, now);
     for n in 1..=3 {
         let name = format!("cell-{n}@idea");
         let whats = w.trace.whats(&name);
@@ -677,4 +683,192 @@ fn a_service_application_updated_in_the_directory_reaches_every_cell() {
     let whats: Vec<(&str, &str)> = events.iter().map(|e| (e.step, e.what)).collect();
     assert_eq!(whats, [("AUX-07", "peer-updated")], "{events:?}");
     assert_eq!(market.poll_timeout(), None, "no book open yet");
+}
+
+/// Agent `n` that follows only the market's providers in the directory and looks other cells up by name.
+fn following_agent(n: u8) -> Agent {
+    let mut a = te_agent(n);
+    a.add_behaviour(Box::new(
+        PlugAndPlay::new(df_peer()).following(&[MARKET_SERVICE]),
+    ))
+    .unwrap();
+    a.add_behaviour(Box::new(MarketParticipant::discovering()))
+        .unwrap();
+    a.handle_stored_energy(8_000, t("2026-12-02T10:00:00Z"));
+    a
+}
+
+#[test]
+fn agents_that_follow_only_services_look_their_counterparty_up_when_it_writes_and_trade() {
+    let now = t("2026-12-02T10:00:00Z");
+    let mut w = three_cells_joined(following_agent, now);
+    // Each knows the directory and the market, and no other cell: nobody read everybody's description.
+    for n in 1..=3 {
+        let name = format!("cell-{n}@idea");
+        let peers: Vec<String> = w
+            .agent(&name)
+            .peers()
+            .iter()
+            .map(|p| p.agent.name.clone())
+            .collect();
+        assert_eq!(peers, ["df@idea", "market@idea"], "{name}");
+    }
+    let to_cells_from_df = w
+        .trace
+        .messages
+        .iter()
+        .filter(|m| m.sender.as_ref().is_some_and(|s| s.name == "df@idea"))
+        .filter(|m| m.receivers.iter().any(|r| r.name.starts_with("cell-")))
+        .filter(|m| {
+            m.content
+                .as_deref()
+                .unwrap_or_default()
+                .windows(7)
+                .any(|w| w == b"cell-1@")
+        })
+        .filter(|m| !m.receivers.iter().any(|r| r.name == "cell-1@idea"))
+        .count();
+    assert_eq!(to_cells_from_df, 0, "no cell was told of cell-1");
+
+    // cell-1 sells, cell-2 buys; the market matches them at gate closure and names each one's counterparty.
+    let place = |w: &mut World, name: &str, side: Side, wh: i64| {
+        w.agent(name)
+            .with_behaviour::<MarketParticipant, _>(now, |p, cx| {
+                p.place(
+                    cx,
+                    ServiceId::new("p2p-market").unwrap(),
+                    UserId::new("market-operator").unwrap(),
+                    side,
+                    t("2026-12-02T11:00:00Z"),
+                    wh,
+                )
+            })
+            .unwrap()
+            .unwrap();
+    };
+    place(&mut w, "cell-1@idea", Side::Seller, 600);
+    place(&mut w, "cell-2@idea", Side::Buyer, 500);
+    w.pump(now);
+    let closes = t("2026-12-02T10:55:00Z");
+    for s in &mut w.services {
+        if s.poll_timeout().is_some_and(|d| d <= closes) {
+            s.handle_timeout(closes);
+        }
+    }
+    w.pump(closes);
+    // The seller's signed contract reached a buyer that had never heard of it: held, looked up, then
+    // countersigned and submitted.
+    let looked_up = w.trace.events.iter().any(|e| {
+        e.agent == "cell-2@idea"
+            && e.what == "sender-looked-up"
+            && e.counterparty.as_deref() == Some("cell-1@idea")
+    });
+    assert!(looked_up, "{:?}", w.trace.whats("cell-2@idea"));
+    assert!(
+        w.trace.whats("cell-2@idea").contains(&"contract-submitted"),
+        "{:?}",
+        w.trace.whats("cell-2@idea")
+    );
+    assert!(w.agent("cell-2@idea").peers().get("cell-1@idea").is_some());
+    assert!(
+        w.trace.te.iter().any(|(who, s)| who == "cell-2@idea"
+            && matches!(s, idea_agent::TeSubmission::RecordContract(_)))
+    );
+    // cell-3 took no part and still knows no cell.
+    assert_eq!(w.agent("cell-3@idea").peers().iter().count(), 2);
+
+    // A message from an agent the directory does not hold is held, looked up, and refused as unknown.
+    let ghost_key = SigningKey::from_bytes(&[66; 32]);
+    let mut m = AclMessage::new(Performative::QueryRef).to(AgentIdentifier::new("cell-3@idea"));
+    m.sender = Some(AgentIdentifier::new("ghost@idea"));
+    m.content = Some(b"((price))".to_vec().into());
+    signing::sign(&mut m, &ghost_key);
+    w.deliver(m, closes);
+    w.pump(closes);
+    let cell3 = w.trace.whats("cell-3@idea");
+    assert!(cell3.contains(&"sender-looked-up"), "{cell3:?}");
+    assert!(cell3.contains(&"peer-not-found"), "{cell3:?}");
+    assert!(cell3.contains(&"refused-unknown-agent"), "{cell3:?}");
+    let refused = w.replies_to("ghost@idea");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].performative, Performative::Refuse);
+    assert_eq!(
+        refused[0].content.as_deref(),
+        Some(&b"((unknown-agent))"[..])
+    );
+}
+
+#[test]
+fn an_agent_may_follow_several_templates_and_hears_of_a_departure_once() {
+    let now = t("2026-12-02T10:00:00Z");
+    let mut df = directory(Admission::Open);
+    let key = SigningKey::from_bytes(&[5; 32]);
+    df.handle_acl(
+        registration("cell-9@idea", &description_of("cell-9@idea", &key), &key),
+        now,
+    );
+    let _ = answers(&mut df);
+    // Subscriptions written out, one per conversation, as a member following some service types sends them.
+    let subscribe = |conversation: &str, kind: &str| {
+        let mut m = AclMessage::new(Performative::Subscribe).to(df_id());
+        m.sender = Some(AgentIdentifier::new("cell-9@idea"));
+        m.conversation_id = Some(fipa_acl::Expression::String(
+            conversation.as_bytes().to_vec(),
+        ));
+        m.content = Some(
+            format!(
+                "((action (agent-identifier :name df@idea) (search (df-agent-description :services (set (service-description :type {kind}))) (search-constraints))))"
+            )
+            .into_bytes()
+            .into(),
+        );
+        signing::sign(&mut m, &key);
+        m
+    };
+    for k in 0..8 {
+        df.handle_acl(subscribe(&format!("s-{k}"), "a"), now);
+    }
+    assert!(
+        answers(&mut df)
+            .iter()
+            .all(|(p, _)| *p != Performative::Refuse)
+    );
+    assert_eq!(df.subscribers().collect::<Vec<_>>(), ["cell-9@idea"]);
+    df.handle_acl(subscribe("s-8", "b"), now);
+    let refused = answers(&mut df);
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].0, Performative::Refuse);
+    assert!(
+        refused[0].1.contains("too-many-subscriptions"),
+        "{refused:?}"
+    );
+    // The same conversation again replaces its subscription, within the bound.
+    df.handle_acl(subscribe("s-7", "b"), now);
+    assert!(
+        answers(&mut df)
+            .iter()
+            .all(|(p, _)| *p != Performative::Refuse)
+    );
+
+    // Another agent registers and leaves: cell-9 follows "a" eight times but hears of the departure once.
+    let other = SigningKey::from_bytes(&[6; 32]);
+    df.handle_acl(
+        registration(
+            "cell-8@idea",
+            &description_of("cell-8@idea", &other),
+            &other,
+        ),
+        now,
+    );
+    let _ = answers(&mut df);
+    let mut leave = Membership::new(df_peer());
+    let _ = leave.register(&description_of("cell-8@idea", &other), "c8".into());
+    let mut m = leave.deregister(&AgentIdentifier::new("cell-8@idea"));
+    m.sender = Some(AgentIdentifier::new("cell-8@idea"));
+    signing::sign(&mut m, &other);
+    df.handle_acl(m, now);
+    let told: Vec<_> = std::iter::from_fn(|| df.poll_transmit())
+        .filter(|m| m.receivers.iter().any(|r| r.name == "cell-9@idea"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:#?}");
 }

@@ -366,7 +366,14 @@ impl Complex {
                 key_version: 0,
             }),
         });
-        agent.add_behaviour(Box::new(PlugAndPlay::new(self.directory_peer.clone())))?;
+        // Each agent follows the services it uses and looks up the cells it trades with when they first
+        // write: no agent reads every other's description (quadratic in the cells).
+        agent.add_behaviour(Box::new(
+            PlugAndPlay::new(self.directory_peer.clone()).following(&[
+                idea_agent::directory::MARKET_SERVICE,
+                idea_agent::load_shedding::SERVICE_TYPE,
+            ]),
+        ))?;
         agent.add_behaviour(Box::new(MarketParticipant::discovering()))?;
         agent.add_behaviour(Box::new(LoadSheddingClient::discovering()))?;
         let fine = Faults::default();
@@ -540,10 +547,12 @@ impl Complex {
     async fn read_meters(&mut self) {
         let now = self.now;
         let missing = self.faulting(crate::fault::Fault::MeterMissing);
+        let skipped = |cell: &Cell| missing && cell.bus == crate::fault::MISSING_METER_CELL;
+        let missed = self.cells.iter().filter(|c| skipped(c)).count();
         let reading = self
             .cells
             .iter_mut()
-            .filter(|cell| !(missing && cell.bus == "cell3"))
+            .filter(|cell| !skipped(cell))
             .map(|cell| async move {
                 let read = cell.registers.read_wh().await;
                 (cell, read)
@@ -559,9 +568,7 @@ impl Complex {
                 Err(e) => self.troubles.push(format!("{}: {e}", cell.gateway_name)),
             }
         }
-        if missing {
-            self.seen.readings_missed = self.seen.readings_missed.saturating_add(1);
-        }
+        self.seen.readings_missed = self.seen.readings_missed.saturating_add(missed);
     }
 
     /// Commits what the TE node accepted to the ledger (before any notice it caused is sent).
@@ -612,7 +619,7 @@ impl Complex {
                         Output::Acl(m) => self.wire.send_acl(&cell.name, &m, &mut sent).await?,
                         Output::Te(s)
                             if silent
-                                && cell.bus == "cell4"
+                                && cell.bus == crate::fault::SILENT_COUNTERPARTY_BUS
                                 && matches!(s, idea_agent::TeSubmission::RecordContract(_)) =>
                         {
                             self.seen.swallowed = self.seen.swallowed.saturating_add(1);

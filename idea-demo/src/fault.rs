@@ -30,6 +30,14 @@ pub(crate) const SILENT_HUB_CELL: &str = "cell3";
 /// The agent whose broker connections the mqtt-lost fault cuts.
 pub(crate) const CUT_AGENT: &str = "cell-2@idea";
 
+/// The cell (its bus) whose meter gateway the meter-missing fault silences.
+pub(crate) const MISSING_METER_CELL: &str = "cell3";
+
+/// The cell that stops countersigning in the counterparty-silent fault: its bus, its id and its agent.
+pub(crate) const SILENT_COUNTERPARTY_BUS: &str = "cell4";
+const SILENT_COUNTERPARTY: &str = "cell-4";
+const SILENT_COUNTERPARTY_AGENT: &str = "cell-4@idea";
+
 /// What each fault is, where it strikes and what the run must show.
 pub const FAULTS: [(Fault, &str, &str, &str); 5] = [
     (
@@ -177,26 +185,28 @@ pub(crate) fn check(
         Fault::CounterpartySilent => {
             let after: Vec<&TradeRecord> = trades
                 .iter()
-                .filter(|t| t.seller == "cell-4" || t.buyer == "cell-4")
+                .filter(|t| t.seller == SILENT_COUNTERPARTY || t.buyer == SILENT_COUNTERPARTY)
                 .filter(|t| from.is_some_and(|f| t.start > f))
                 .collect();
             let expired = seen
                 .events
                 .iter()
                 .filter(|(agent, what, with)| {
-                    agent != "cell-4@idea"
+                    agent != SILENT_COUNTERPARTY_AGENT
                         && what == "expired"
-                        && with.as_deref() == Some("cell-4@idea")
+                        && with.as_deref() == Some(SILENT_COUNTERPARTY_AGENT)
                 })
                 .count();
             let released = seen
                 .events
                 .iter()
-                .filter(|(agent, what, _)| agent != "cell-4@idea" && what == "commitment-released")
+                .filter(|(agent, what, _)| {
+                    agent != SILENT_COUNTERPARTY_AGENT && what == "commitment-released"
+                })
                 .count();
             let others = trades
                 .iter()
-                .filter(|t| t.seller != "cell-4" && t.buyer != "cell-4")
+                .filter(|t| t.seller != SILENT_COUNTERPARTY && t.buyer != SILENT_COUNTERPARTY)
                 .filter(|t| from.is_some_and(|f| t.start > f))
                 .count();
             (

@@ -27,6 +27,12 @@ const COMPLEX_SETTINGS: &[(&str, &str)] = &[
 
 /// The most cells a generated feeder holds.
 pub const MAX_CELLS: usize = 10_000;
+/// The generated feeder's step, s: the model, every cell's devices and the agents' flows move once a
+/// simulated minute (the reference complex every ten seconds, to show its control). Coarser steps were
+/// measured and refused: at 180 s or 300 s each cell's link holds its contracted flow a step late after the
+/// loads change, and a third to a half of the money settled went to penalties; a step must also divide the
+/// settlement period, or flows start late.
+pub(crate) const FEEDER_STEP_S: u32 = 60;
 /// Cells along one lateral of a generated feeder.
 const CELLS_PER_LATERAL: usize = 10;
 /// The router's rating per generated cell, kVA (the complex's 25 kVA for four cells).
@@ -54,7 +60,36 @@ fn data(file: &str, reason: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Copies the elements of `template` that `on` takes onto `out`, each changed by `moved` (renamed onto its
+/// new cell's bus).
+fn copy_onto<T: Clone>(
+    template: &[T],
+    out: &mut Vec<T>,
+    on: impl Fn(&T) -> bool,
+    moved: impl Fn(&mut T),
+) {
+    for element in template.iter().filter(|e| on(e)) {
+        let mut element = element.clone();
+        moved(&mut element);
+        out.push(element);
+    }
+}
+
 impl Layout {
+    /// The energy router's rating, kVA (the largest router's, 0 without one).
+    pub(crate) fn router_kva(&self) -> f64 {
+        self.topology
+            .routers
+            .iter()
+            .map(|r| r.kva)
+            .fold(0.0, f64::max)
+    }
+
+    /// The largest energy hub's converter rating, kW.
+    pub(crate) fn hub_kw(&self) -> f64 {
+        self.topology.hubs.iter().map(|h| h.kw).fold(0.0, f64::max)
+    }
+
     /// The demonstration complex: readings every minute, control every 10 s, the model in 100 ms steps.
     pub(crate) fn complex() -> Result<Layout> {
         Ok(Layout {
@@ -87,7 +122,7 @@ impl Layout {
         let template = &complex.topology;
         let mut t = Topology {
             name: format!("a generated feeder of {cells} cells (idea demo --cells)"),
-            step_ms: 60_000,
+            step_ms: FEEDER_STEP_S.saturating_mul(1000),
             buses: template
                 .buses
                 .iter()
@@ -150,34 +185,42 @@ impl Layout {
             });
             let rename = |name: &str| name.replacen(&format!("{from}."), &format!("{to}."), 1);
             let mine = |name: &str| name.starts_with(&format!("{from}."));
-            for l in template.loads.iter().filter(|l| l.bus == from) {
-                t.loads.push(idea_sim::grid::topology::LoadSpec {
-                    name: rename(&l.name),
-                    bus: to.clone(),
-                    ..l.clone()
-                });
-            }
-            for p in template.pvs.iter().filter(|p| p.bus == from) {
-                t.pvs.push(idea_sim::grid::topology::PvSpec {
-                    name: rename(&p.name),
-                    bus: to.clone(),
-                    ..p.clone()
-                });
-            }
-            for d in template.diesels.iter().filter(|d| d.bus == from) {
-                t.diesels.push(idea_sim::grid::topology::DieselSpec {
-                    name: rename(&d.name),
-                    bus: to.clone(),
-                    ..d.clone()
-                });
-            }
-            for h in template.hubs.iter().filter(|h| h.bus == from) {
-                t.hubs.push(idea_sim::grid::topology::StorageSpec {
-                    name: rename(&h.name),
-                    bus: to.clone(),
-                    ..h.clone()
-                });
-            }
+            copy_onto(
+                &template.loads,
+                &mut t.loads,
+                |l| l.bus == from,
+                |l| {
+                    l.name = rename(&l.name);
+                    l.bus.clone_from(&to);
+                },
+            );
+            copy_onto(
+                &template.pvs,
+                &mut t.pvs,
+                |p| p.bus == from,
+                |p| {
+                    p.name = rename(&p.name);
+                    p.bus.clone_from(&to);
+                },
+            );
+            copy_onto(
+                &template.diesels,
+                &mut t.diesels,
+                |d| d.bus == from,
+                |d| {
+                    d.name = rename(&d.name);
+                    d.bus.clone_from(&to);
+                },
+            );
+            copy_onto(
+                &template.hubs,
+                &mut t.hubs,
+                |h| h.bus == from,
+                |h| {
+                    h.name = rename(&h.name);
+                    h.bus.clone_from(&to);
+                },
+            );
             t.meters.push(MeterSpec {
                 name: format!("{to}.meter"),
                 branch: Some(format!("feeder{k}")),
@@ -221,7 +264,7 @@ impl Layout {
             topology: t,
             settings,
             loads,
-            control_step: Duration::from_secs(60),
+            control_step: Duration::from_secs(u64::from(FEEDER_STEP_S)),
             reading_every: Duration::from_secs(u64::from(crate::complex::PERIOD_S)),
         })
     }

@@ -51,22 +51,8 @@ pub(crate) async fn conclude(
         .collect();
     let messages = c.wire.carried;
     // Ratings from the topology: the hubs' converters and the router, W.
-    let hub_rating_w = c
-        .layout
-        .topology
-        .hubs
-        .iter()
-        .map(|h| h.kw)
-        .fold(0.0, f64::max)
-        * 1000.0;
-    let router_rating_w = c
-        .layout
-        .topology
-        .routers
-        .iter()
-        .map(|r| r.kva)
-        .fold(0.0, f64::max)
-        * 1000.0;
+    let hub_rating_w = c.layout.hub_kw() * 1000.0;
+    let router_rating_w = c.layout.router_kva() * 1000.0;
     let mut troubles = std::mem::take(&mut c.troubles);
     let seen = std::mem::take(&mut c.seen);
     let peak_router_w = raw_system

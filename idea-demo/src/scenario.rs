@@ -265,13 +265,7 @@ pub(crate) async fn run(
     }
     if !scenario.isolated() {
         // The community's operator runs the router both ways over IEC 104, up to its rating.
-        let rating_kw = c
-            .layout
-            .topology
-            .routers
-            .iter()
-            .map(|r| r.kva)
-            .fold(0.0, f64::max);
+        let rating_kw = c.layout.router_kva();
         c.operator.set_bidirectional(rating_kw).await?;
     }
     if scenario.isolated() {

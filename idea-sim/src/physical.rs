@@ -92,6 +92,9 @@ pub struct ModelDevice {
     /// registers read these plus what the model has integrated since, so they never read 0 — SunSpec's
     /// "not accumulated" for an `acc32` — and never step back.
     energy_base: (f64, f64),
+    /// The register image when the setpoints were last applied to the model: a tick that changes nothing
+    /// (no reversion fired) has nothing to apply.
+    applied: Vec<u16>,
 }
 
 /// The profile with the model in place of its stand-in behaviour; for a router, ports cut to the model's.
@@ -162,6 +165,7 @@ impl ModelDevice {
             faults,
             relay_command: None,
             energy_base: (0.0, 0.0),
+            applied: Vec::new(),
         };
         if let Binding::Meter(_) = &device.binding {
             device.energy_base = (
@@ -486,9 +490,20 @@ impl ModelDevice {
                 }
             }
         }
-        for (point, v) in values {
-            self.put(&point, v);
+        if let Err(e) = self
+            .registers
+            .put_scaled_all(values.iter().map(|(p, v)| (p.as_str(), *v)))
+        {
+            log::debug!("{}: {e}", self.binding.element());
         }
+        self.remember_applied();
+    }
+
+    /// Notes the register image as applied (what [`Registers::tick`] compares with).
+    fn remember_applied(&mut self) {
+        self.applied.clear();
+        self.applied
+            .extend_from_slice(self.registers.register_image());
     }
 }
 
@@ -562,8 +577,12 @@ impl Registers for ModelDevice {
     }
 
     fn tick(&mut self, now: Instant) {
-        // Reversion may return setpoints to their defaults: the model follows.
+        // Reversion may return setpoints to their defaults: the model follows. A tick that changed no
+        // register (the common case: servers tick every 50 ms) has nothing to apply.
         self.registers.tick(now);
-        self.push(false);
+        if self.registers.register_image() != self.applied.as_slice() {
+            self.push(false);
+            self.remember_applied();
+        }
     }
 }

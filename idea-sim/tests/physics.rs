@@ -661,3 +661,37 @@ async fn a_meter_and_a_relay_over_mqtt() {
     );
     serving.abort();
 }
+
+/// A model hub whose client goes quiet past its reversion timeout (SunSpec 64901 `RvrtTms`) returns its
+/// setpoint to the default on its own: the server's tick, with no request arriving, applies the change to the
+/// model — and a tick that changes nothing leaves the model alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_hub_left_alone_past_its_reversion_timeout_returns_to_zero() {
+    let text = include_str!("topologies/hub-beside-the-network.toml");
+    let grid = model(text, MIDNIGHT);
+    let (mut client, _tasks) = serve(&grid, Binding::Hub("hub".into()), &Faults::default()).await;
+    write(&mut client, 64901, &[("RvrtTms", 1.0), ("WSet", 3000.0)]).await;
+    assert_eq!(
+        lock(&grid).hub_mut("hub").unwrap().storage.setpoint_w,
+        3000.0
+    );
+    // Quiet ticks before the timeout change nothing the model sees.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        lock(&grid).hub_mut("hub").unwrap().storage.setpoint_w,
+        3000.0
+    );
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if lock(&grid).hub_mut("hub").unwrap().storage.setpoint_w == 0.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the hub did not revert within 5 s of a 1 s timeout"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let device = scan(&mut client).await;
+    assert_eq!(value(&device, 64901, "WSet"), 0.0);
+}

@@ -275,6 +275,41 @@ fn reversion_timeout_returns_setpoints_to_defaults() {
     assert_eq!(point(&mut hub, "64901.St"), 3.0, "state says reverted");
 }
 
+/// A client that writes the setpoint first and the timeout in a request of its own still arms the timer.
+#[test]
+fn a_timeout_written_after_the_setpoint_arms_the_reversion() {
+    let mut hub = device("modbus-hub");
+    let t0 = Instant::now();
+    hub.registers_mut().tick(t0);
+    write_scaled(&mut hub, "64901.WSet", 2000.0);
+    hub.registers_mut().tick(t0 + Duration::from_millis(30));
+    write_scaled(&mut hub, "64901.RvrtTms", 5.0);
+    hub.registers_mut().tick(t0 + Duration::from_millis(60));
+    assert_eq!(point(&mut hub, "64901.RvrtRem"), 5.0);
+    hub.registers_mut().tick(t0 + Duration::from_secs(6));
+    assert_eq!(point(&mut hub, "64901.WSet"), 0.0, "reverted");
+}
+
+/// The device side sets many measurements at once (a model's pull): each is set, the map is refreshed, and
+/// a point it does not have is named while the others still take their values.
+#[test]
+fn measurements_put_together_land_in_the_map_and_a_bad_one_is_named() {
+    let mut meter = device("modbus-meter");
+    let put = meter.registers_mut().put_scaled_all([
+        ("203.W", 1234.0),
+        ("203.Hz", 50.02),
+        ("203.NoSuchPoint", 1.0),
+        ("203.TotWhImp", 5678.0),
+    ]);
+    let err = put.unwrap_err().to_string();
+    assert!(err.contains("NoSuchPoint"), "{err}");
+    let read = scan(&mut meter);
+    let m = read.model(203).unwrap();
+    assert_eq!(m.get_scaled("W").unwrap(), Some(1234.0));
+    assert!((m.get_scaled("Hz").unwrap().unwrap() - 50.02).abs() < 1e-9);
+    assert_eq!(m.get_scaled("TotWhImp").unwrap(), Some(5678.0));
+}
+
 #[test]
 fn read_write_multiple_and_device_identification() {
     let mut relay = device("modbus-relay");

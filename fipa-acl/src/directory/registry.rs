@@ -128,7 +128,23 @@ impl<D: Named + Clone> Table<D> {
         Ok(())
     }
 
-    fn search(&self, matches: impl Fn(&D) -> bool, max_results: Option<usize>) -> Vec<D> {
+    /// The descriptions `matches` takes, at most `max_results`; a template naming an agent (`name`) looks
+    /// only at that agent's entry.
+    fn search(
+        &self,
+        name: Option<&str>,
+        matches: impl Fn(&D) -> bool,
+        max_results: Option<usize>,
+    ) -> Vec<D> {
+        if let Some(name) = name {
+            return self
+                .0
+                .get(name)
+                .filter(|d| matches(d) && max_results != Some(0))
+                .cloned()
+                .into_iter()
+                .collect();
+        }
         self.0
             .values()
             .filter(|d| matches(d))
@@ -177,7 +193,9 @@ impl Directory {
         template: &DfAgentDescription,
         max_results: Option<usize>,
     ) -> Vec<DfAgentDescription> {
-        self.df.search(|d| df_matches(template, d), max_results)
+        let name = template.name.as_ref().map(|n| n.name.as_str());
+        self.df
+            .search(name, |d| df_matches(template, d), max_results)
     }
 
     /// Registers an agent with the AMS.
@@ -201,7 +219,9 @@ impl Directory {
         template: &AmsAgentDescription,
         max_results: Option<usize>,
     ) -> Vec<AmsAgentDescription> {
-        self.ams.search(|d| ams_matches(template, d), max_results)
+        let name = template.name.as_ref().map(|n| n.name.as_str());
+        self.ams
+            .search(name, |d| ams_matches(template, d), max_results)
     }
 
     /// How many DF registrations there are.

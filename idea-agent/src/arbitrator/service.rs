@@ -77,7 +77,7 @@ impl ArbitratorService {
     /// One incoming message: a question, a release, or the directory's news.
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
         if let Some(directory) = self.directory.as_mut().filter(|d| d.wants(&m)) {
-            if let Some(reply) = directory.handle(&m, &mut self.peers) {
+            for reply in directory.handle(&m, &mut self.peers) {
                 self.push(reply);
             }
             return;

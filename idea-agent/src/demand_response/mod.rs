@@ -343,9 +343,7 @@ impl DemandResponseService {
     /// One incoming message: the directory's news, an answer in one of its conversations, or not understood.
     pub fn handle_acl(&mut self, m: AclMessage, now: Timestamp) {
         if let Some(directory) = self.directory.as_mut().filter(|d| d.wants(&m)) {
-            if let Some(reply) = directory.handle(&m, &mut self.peers) {
-                self.outbox.push_back(reply);
-            }
+            self.outbox.extend(directory.handle(&m, &mut self.peers));
             return;
         }
         if let Err(answer) = signing::admit(&m, &self.peers, &self.config.me) {

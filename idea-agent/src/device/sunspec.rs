@@ -46,12 +46,12 @@ impl SunSpecDevice {
         self.client.set_timeout(timeout);
     }
 
-    /// Reads model `id` afresh and returns it.
+    /// Reads model `id` afresh — its `ID` and `L` and the `L` registers after them — and returns it.
     pub(crate) async fn read(&mut self, id: u16) -> crate::Result<&mut Model> {
         let (address, len) = self
             .device
             .model(id)
-            .map(|m| (m.address(), m.len()))
+            .map(|m| (m.address(), m.len().saturating_add(2)))
             .ok_or_else(|| link_error(&self.name, format!("no SunSpec model {id}")))?;
         let mut values = Vec::with_capacity(usize::from(len));
         let mut at = address;
@@ -95,6 +95,60 @@ impl SunSpecDevice {
             .map_err(|e| link_error(&self.name, e))
     }
 
+    /// Writes `points` (scaled values) of model `id`, then reads the whole model: the written registers are
+    /// checked against what the device holds, and the model comes back fresh — one request fewer than a
+    /// verified write followed by a read.
+    pub(crate) async fn write_and_read(
+        &mut self,
+        id: u16,
+        points: &[(&str, f64)],
+    ) -> crate::Result<&mut Model> {
+        let name = self.name.clone();
+        let model = self
+            .device
+            .model_mut(id)
+            .ok_or_else(|| link_error(&name, format!("no SunSpec model {id}")))?;
+        for (point, value) in points {
+            model
+                .set_scaled(point, *value)
+                .map_err(|e| link_error(&name, format!("{id}.{point}: {e}")))?;
+        }
+        let writes = model.take_writes();
+        for w in &writes {
+            match self
+                .client
+                .write_multiple_registers(w.address, &w.registers)
+                .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(code)) => {
+                    return Err(link_error(
+                        &name,
+                        format!("exception {code:?} writing {}", w.address),
+                    ));
+                }
+                Err(e) => return Err(link_error(&name, e)),
+            }
+        }
+        let model = self.read(id).await?;
+        for w in &writes {
+            let start = usize::from(w.address.saturating_sub(model.address()));
+            let held = model
+                .registers()
+                .get(start..start.saturating_add(w.registers.len()));
+            if held != Some(w.registers.as_slice()) {
+                return Err(link_error(
+                    &name,
+                    format!(
+                        "wrote {:?} at {}, the device holds {held:?}",
+                        w.registers, w.address
+                    ),
+                ));
+            }
+        }
+        Ok(model)
+    }
+
     /// The connection meter's sample (SunSpec 203).
     pub(crate) async fn sample(&mut self) -> crate::Result<MeterSample> {
         let name = self.name.clone();
@@ -120,6 +174,9 @@ pub(crate) struct HubActuator {
     hub: SunSpecDevice,
     /// What the hub was last told, W (NaN: nothing yet).
     storage_w: f64,
+    /// Whether the hub's model was read back with the last setpoint written (its state of charge is
+    /// current without another read).
+    fresh: bool,
 }
 
 impl HubActuator {
@@ -137,6 +194,7 @@ impl HubActuator {
             HubActuator {
                 hub,
                 storage_w: f64::NAN,
+                fresh: false,
             },
             charge,
             discharge,
@@ -166,16 +224,21 @@ impl HubActuator {
         let wanted = controller.update(now, import_w);
         if (wanted - self.storage_w).abs() >= 1.0 || self.storage_w.is_nan() {
             self.hub
-                .write(HUB_MODEL, &[("WSet", wanted.round())])
+                .write_and_read(HUB_MODEL, &[("WSet", wanted.round())])
                 .await?;
             self.storage_w = wanted;
+            self.fresh = true;
         }
         Ok(())
     }
 
-    /// The energy the hub's storage holds, Wh.
+    /// The energy the hub's storage holds, Wh (read afresh unless the last step just read it).
     pub(crate) async fn stored_wh(&mut self) -> Option<i64> {
-        let h = self.hub.read(HUB_MODEL).await.ok()?;
+        let h = if std::mem::take(&mut self.fresh) {
+            self.hub.device.model_mut(HUB_MODEL)?
+        } else {
+            self.hub.read(HUB_MODEL).await.ok()?
+        };
         let (soc, capacity) = (scaled(h, "SoC")?, scaled(h, "WHRtg")?);
         // A percentage of a rating in Wh: far inside i64.
         #[allow(clippy::cast_possible_truncation)]

@@ -922,6 +922,27 @@ impl Microgrid {
                 *slot += x;
             }
         };
+        // What relays hold open (few, usually none) and which hubs and router ports form an island, each
+        // found once here rather than per element: a feeder of thousands of cells has thousands of relays.
+        let open: Vec<ElementRef> = self
+            .relays
+            .iter()
+            .filter(|r| !r.closed)
+            .map(|r| r.element)
+            .collect();
+        let mut forming_hub = vec![false; self.hubs.len()];
+        let mut forming_port: Vec<(usize, usize)> = Vec::new();
+        for island in &self.islands {
+            match island.former {
+                Former::Hub(k) => {
+                    if let Some(f) = forming_hub.get_mut(k) {
+                        *f = true;
+                    }
+                }
+                Former::Router { router, port } => forming_port.push((router, port)),
+                _ => {}
+            }
+        }
         let refs: Vec<ElementRef> = (0..self.loads.len())
             .map(ElementRef::Load)
             .chain((0..self.pvs.len()).map(ElementRef::Pv))
@@ -931,7 +952,7 @@ impl Microgrid {
             .collect();
         for e in refs {
             let bus = self.element_bus(e);
-            if self.disconnected(e) || !is_live(bus) {
+            if open.contains(&e) || !is_live(bus) {
                 self.zero(e);
                 continue;
             }
@@ -941,8 +962,8 @@ impl Microgrid {
             add(&mut q, bus, if dc { 0.0 } else { eq });
         }
         for (k, h) in self.hubs.iter().enumerate() {
-            let slack = self.islands.iter().any(|i| i.former == Former::Hub(k));
-            if !slack && !self.disconnected(ElementRef::Hub(k)) {
+            let slack = forming_hub.get(k).copied().unwrap_or(false);
+            if !slack && !open.contains(&ElementRef::Hub(k)) {
                 add(&mut p, h.storage.bus, h.storage.p_w);
             }
         }
@@ -954,10 +975,7 @@ impl Microgrid {
                 .zip(&unit.q_var)
                 .enumerate()
             {
-                let slack = self
-                    .islands
-                    .iter()
-                    .any(|i| i.former == Former::Router { router: r, port });
+                let slack = forming_port.contains(&(r, port));
                 if !slack {
                     add(&mut p, *bus, *pw);
                     add(&mut q, *bus, *qv);

@@ -112,6 +112,31 @@ impl SimulatedDevice {
         Ok(())
     }
 
+    /// Sets several points' engineering values from the device side at once (a model's measurements), the
+    /// register map refreshed once; every point is tried, and the first failure is returned with its name.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an unknown point or a value it cannot hold (the others are still set).
+    pub fn put_scaled_all<'a>(
+        &mut self,
+        values: impl IntoIterator<Item = (&'a str, f64)>,
+    ) -> Result<(), Error> {
+        let mut first = None;
+        for (point, value) in values {
+            self.exact.remove(point);
+            if let Err(e) = self.store_scaled(point, value) {
+                first.get_or_insert(e);
+            }
+        }
+        self.refresh();
+        first.map_or(Ok(()), Err)
+    }
+
+    /// The holding registers as a client reads them, from the `SunS` marker on.
+    pub fn register_image(&self) -> &[u16] {
+        &self.map
+    }
+
     /// Sets a point without copying it into the flat map: callers [`refresh`](Self::refresh) once after.
     fn store_scaled(&mut self, point: &str, value: f64) -> Result<(), Error> {
         let at = PointRef::parse(point)?;
@@ -360,11 +385,13 @@ impl SimulatedDevice {
                         return Err(ExceptionCode::IllegalDataValue);
                     }
                 }
+                // A setpoint with a default, or the timeout itself (a client may write it after the
+                // setpoint, in a request of its own), (re)arms the reversion timer.
                 if self
                     .profile
                     .reversion
                     .as_ref()
-                    .is_some_and(|r| r.defaults.contains_key(&name))
+                    .is_some_and(|r| r.defaults.contains_key(&name) || r.timeout == name)
                 {
                     touched_setpoint = true;
                 }
@@ -422,6 +449,18 @@ impl Registers for SimulatedDevice {
     }
 
     fn tick(&mut self, now: Instant) {
+        // A device with no behaviour over time — nothing followed, integrated or adopted, no reversion
+        // armed — has nothing to update (a model-driven device's registers are set from outside).
+        let p = &self.profile;
+        let idle = p.follow.is_empty()
+            && p.integrate.is_empty()
+            && p.curve_adoption.is_empty()
+            && !self.reversion_pending
+            && self.reversion_deadline.is_none();
+        if idle {
+            self.last_tick = Some(now);
+            return;
+        }
         if self
             .last_tick
             .is_none_or(|last| now.saturating_duration_since(last) >= TICK)

@@ -144,11 +144,18 @@ impl Catalog {
     /// # Errors
     /// Never for the shipped files (a test reads them all); the signature keeps the reading honest.
     pub fn builtin() -> Result<Self, Error> {
-        let mut catalog = Self::new();
-        for (file, text) in SHIPPED {
-            catalog.insert(ModelDef::from_json(file, text)?);
-        }
-        Ok(catalog)
+        // Parsed once per process: every simulated device and scanner starts from it, and the models are
+        // shared (`Arc`), so a copy costs a map of pointers, not the JSON again.
+        static BUILTIN: std::sync::OnceLock<Result<Catalog, Error>> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let mut catalog = Self::new();
+                for (file, text) in SHIPPED {
+                    catalog.insert(ModelDef::from_json(file, text)?);
+                }
+                Ok(catalog)
+            })
+            .clone()
     }
 
     /// Adds every `model_*.json` file of a directory (the SunSpec repository's `json/` layout).
