@@ -430,22 +430,46 @@ impl Agent {
     /// Handles, in order, the held messages whose senders the directory has now answered for (found or
     /// not) or whose wait ran out; the others wait on.
     fn replay_parked(&mut self, now: Timestamp) {
-        if self.parked.is_empty() {
-            return;
-        }
+        // Taken on every pass, held messages or not: the list never outlives the answers it records.
         let not_found = self
             .behaviours
             .get_mut::<crate::PlugAndPlay>()
             .map(crate::PlugAndPlay::take_not_found)
             .unwrap_or_default();
+        if self.parked.is_empty() {
+            return;
+        }
+        let sender_of = |m: &AclMessage| {
+            m.sender
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default()
+        };
+        // A sender whose first held message waited out LOOKUP_TIMEOUT is given up on, and everything
+        // held from it goes together: what it sent later is not left waiting on a lookup no one makes.
+        let mut timed_out: Vec<String> = Vec::new();
+        for (until, m) in &self.parked {
+            let sender = sender_of(m);
+            if *until <= now
+                && self.peers.get(&sender).is_none()
+                && !not_found.contains(&sender)
+                && !timed_out.contains(&sender)
+            {
+                timed_out.push(sender);
+            }
+        }
         for (until, m) in std::mem::take(&mut self.parked) {
-            let sender = m.sender.as_ref().map(|s| s.name.as_str()).unwrap_or("");
-            let answered =
-                self.peers.get(sender).is_some() || not_found.iter().any(|n| n == sender);
-            if answered || until <= now {
+            let sender = sender_of(&m);
+            let answered = self.peers.get(&sender).is_some() || not_found.contains(&sender);
+            if answered || timed_out.contains(&sender) {
                 self.handle_known_or_refused(m, None, now);
             } else {
                 self.parked.push_back((until, m));
+            }
+        }
+        if let Some(p) = self.behaviours.get_mut::<crate::PlugAndPlay>() {
+            for name in &timed_out {
+                p.give_up(name);
             }
         }
     }

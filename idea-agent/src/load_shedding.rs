@@ -488,7 +488,7 @@ impl crate::Behaviour for LoadSheddingClient {
 pub mod link {
     use super::LoadSheddingService;
     use fipa_acl::mqtt::MqttTransport;
-    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    use rumqttc::{Event, MqttOptions, Packet, QoS};
 
     /// Where the devices publish: the broker and the topic prefix (`idea/devices`).
     #[derive(Debug, Clone)]
@@ -520,7 +520,7 @@ pub mod link {
         );
         options.set_keep_alive(std::time::Duration::from_secs(30));
         options.set_max_packet_size(64 * 1024, 64 * 1024);
-        let (client, mut events) = AsyncClient::new(options, 64);
+        let (client, mut events) = fipa_acl::mqtt::client(options, 64);
         for device in service.devices() {
             client
                 .subscribe(format!("{}/{device}/state", bus.prefix), QoS::AtLeastOnce)

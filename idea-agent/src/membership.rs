@@ -177,6 +177,13 @@ impl Membership {
         self.lookups.values().any(|n| n == name)
     }
 
+    /// Stops waiting for the directory's answer about `name` (it did not come in time): a late answer is
+    /// ignored, and a later message from `name` asks again. Without this an unanswered lookup would hold
+    /// its place among the [`MAX_LOOKUPS`] for good.
+    pub fn give_up(&mut self, name: &str) {
+        self.lookups.retain(|_, n| n != name);
+    }
+
     /// The subscriptions to send once registered: one to every description, or one per service type
     /// followed.
     fn subscriptions(&self, subscription: &str) -> Vec<AclMessage> {
@@ -653,6 +660,11 @@ impl PlugAndPlay {
     /// The names the directory did not know since the last call (the agent refuses what they sent).
     pub fn take_not_found(&mut self) -> Vec<String> {
         std::mem::take(&mut self.not_found)
+    }
+
+    /// Stops waiting for the directory's answer about `name` ([`Membership::give_up`]).
+    pub fn give_up(&mut self, name: &str) {
+        self.membership.give_up(name);
     }
 
     /// Registers for `lease` at a time (SC00023 `:lease-time`), renewed at half of it: a cell whose agent

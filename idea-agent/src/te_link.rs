@@ -128,7 +128,7 @@ pub async fn subscribe(
     port: u16,
     topic: &str,
 ) -> crate::Result<(AsyncClient, mpsc::Receiver<Vec<u8>>)> {
-    let (client, events) = AsyncClient::new(options(client_id, host, port), 64);
+    let (client, events) = fipa_acl::mqtt::client(options(client_id, host, port), 64);
     let (tx, rx) = mpsc::channel(256);
     let (sub_tx, sub_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(forward(events, tx, sub_tx));

@@ -872,3 +872,54 @@ fn an_agent_may_follow_several_templates_and_hears_of_a_departure_once() {
         .collect();
     assert_eq!(told.len(), 1, "{told:#?}");
 }
+
+/// A lookup the directory never answers: the held message is refused when LOOKUP_TIMEOUT runs out —
+/// with what the same sender sent after it — and the next message from that sender asks again.
+#[test]
+fn a_lookup_left_unanswered_times_out_and_the_next_message_asks_again() {
+    let now = t("2026-12-02T10:00:00Z");
+    let mut w = three_cells_joined(following_agent, now);
+    let ghost_key = SigningKey::from_bytes(&[66; 32]);
+    let from_ghost = |n: u8| {
+        let mut m = AclMessage::new(Performative::QueryRef).to(AgentIdentifier::new("cell-3@idea"));
+        m.sender = Some(AgentIdentifier::new("ghost@idea"));
+        m.content = Some(format!("((price {n}))").into_bytes().into());
+        signing::sign(&mut m, &ghost_key);
+        m
+    };
+    // What cell-3 asks the directory is lost on the way: no answer ever comes.
+    let searches = |a: &mut Agent| {
+        let mut n = 0;
+        while let Some(out) = a.poll_transmit() {
+            if let Output::Acl(m) = out
+                && m.receivers.iter().any(|r| r.name == "df@idea")
+                && m.performative == Performative::Request
+            {
+                n += 1;
+            }
+        }
+        n
+    };
+    let cell3 = w.agent("cell-3@idea");
+    cell3.handle_acl(from_ghost(1), now);
+    let later = now.checked_add(Duration::from_secs(5)).unwrap();
+    cell3.handle_acl(from_ghost(2), later);
+    assert_eq!(searches(cell3), 1, "one lookup for both messages");
+    let due = cell3.poll_timeout().unwrap();
+    assert_eq!(due, now.checked_add(idea_agent::LOOKUP_TIMEOUT).unwrap());
+    cell3.handle_timeout(due);
+    // Both refused as unknown, in the order they came, not one at its own deadline five seconds later.
+    let mut refusals = Vec::new();
+    while let Some(out) = cell3.poll_transmit() {
+        if let Output::Acl(m) = out {
+            assert!(m.receivers.iter().any(|r| r.name == "ghost@idea"));
+            refusals.push(m.performative);
+        }
+    }
+    assert_eq!(refusals, [Performative::Refuse, Performative::Refuse]);
+    assert!(cell3.poll_timeout().is_none_or(|t| t > due));
+    // The lookup was given up: the ghost's next message is looked up again.
+    let again = due.checked_add(Duration::from_secs(60)).unwrap();
+    cell3.handle_acl(from_ghost(3), again);
+    assert_eq!(searches(cell3), 1, "a new lookup");
+}

@@ -41,7 +41,7 @@ impl Subscription {
         let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
         options.set_keep_alive(Duration::from_secs(30));
         options.set_max_packet_size(64 * 1024, 64 * 1024);
-        let (client, mut events) = rumqttc::AsyncClient::new(options, 64);
+        let (client, mut events) = fipa_acl::mqtt::client(options, 64);
         let (tx, inbox) = mpsc::channel(1024);
         let (acked_tx, acked) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {

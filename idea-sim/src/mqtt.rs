@@ -176,6 +176,10 @@ pub async fn connect(
     options.set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(64 * 1024, 64 * 1024);
     let (client, mut events) = AsyncClient::new(options, 64);
+    // TCP_NODELAY, as `fipa_acl::mqtt::client` sets it: a relay's command must not wait on Nagle's algorithm.
+    let mut network = events.network_options();
+    network.set_tcp_nodelay(true);
+    events.set_network_options(network);
     let prefix = devices.prefix.trim_end_matches('/').to_owned();
     // One subscription for every relay's commands: the event loop is not polled before the caller runs the
     // returned future, so one request per relay would fill the client's queue and wait forever.

@@ -92,9 +92,10 @@ pub struct ModelDevice {
     /// registers read these plus what the model has integrated since, so they never read 0 — SunSpec's
     /// "not accumulated" for an `acc32` — and never step back.
     energy_base: (f64, f64),
-    /// The register image when the setpoints were last applied to the model: a tick that changes nothing
-    /// (no reversion fired) has nothing to apply.
-    applied: Vec<u16>,
+    /// The register image when device and model were last in step — setpoints pushed to the model or
+    /// measurements pulled from it: a tick that leaves the image as it was (no reversion fired) has nothing
+    /// to push.
+    in_step: Vec<u16>,
 }
 
 /// The profile with the model in place of its stand-in behaviour; for a router, ports cut to the model's.
@@ -165,7 +166,7 @@ impl ModelDevice {
             faults,
             relay_command: None,
             energy_base: (0.0, 0.0),
-            applied: Vec::new(),
+            in_step: Vec::new(),
         };
         if let Binding::Meter(_) = &device.binding {
             device.energy_base = (
@@ -496,13 +497,13 @@ impl ModelDevice {
         {
             log::debug!("{}: {e}", self.binding.element());
         }
-        self.remember_applied();
+        self.remember_in_step();
     }
 
-    /// Notes the register image as applied (what [`Registers::tick`] compares with).
-    fn remember_applied(&mut self) {
-        self.applied.clear();
-        self.applied
+    /// Notes the register image as in step with the model (what [`Registers::tick`] compares with).
+    fn remember_in_step(&mut self) {
+        self.in_step.clear();
+        self.in_step
             .extend_from_slice(self.registers.register_image());
     }
 }
@@ -580,9 +581,9 @@ impl Registers for ModelDevice {
         // Reversion may return setpoints to their defaults: the model follows. A tick that changed no
         // register (the common case: servers tick every 50 ms) has nothing to apply.
         self.registers.tick(now);
-        if self.registers.register_image() != self.applied.as_slice() {
+        if self.registers.register_image() != self.in_step.as_slice() {
             self.push(false);
-            self.remember_applied();
+            self.remember_in_step();
         }
     }
 }

@@ -6,7 +6,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 /// An MQTT 3.1.1 broker (rumqttd) running on threads of this process, listening on 127.0.0.1. It runs until
-/// the process ends (rumqttd has no shutdown).
+/// the process ends (rumqttd has no shutdown). The workspace builds rumqttd patched to set `TCP_NODELAY` on
+/// every connection it accepts (`vendor/rumqttd/PATCHED.md`): without it a client that publishes and
+/// subscribes on one connection waits up to 40 ms for a message forwarded to it behind an unanswered `PUBACK`.
 #[derive(Debug, Clone, Copy)]
 pub struct EmbeddedBroker {
     addr: SocketAddr,

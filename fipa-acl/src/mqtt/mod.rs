@@ -15,6 +15,21 @@ mod transport;
 pub use broker::EmbeddedBroker;
 pub use transport::{MqttTransport, TransportOptions, inbox_topic};
 
+/// An MQTT client for `options` with at most `capacity` requests queued, its socket with `TCP_NODELAY`:
+/// every client in the workspace is made here. MQTT packets are small and a conversation waits on each
+/// answer, so Nagle's algorithm (RFC 896) holding a packet back until the previous one is acknowledged —
+/// rumqttc's default — costs a delayed acknowledgement, tens of milliseconds, per exchange.
+pub fn client(
+    options: rumqttc::MqttOptions,
+    capacity: usize,
+) -> (rumqttc::AsyncClient, rumqttc::EventLoop) {
+    let (client, mut events) = rumqttc::AsyncClient::new(options, capacity);
+    let mut network = events.network_options();
+    network.set_tcp_nodelay(true);
+    events.set_network_options(network);
+    (client, events)
+}
+
 /// The current time, from the system clock: the one place this crate reads it, for adapters that drive the
 /// sans-IO protocol machines.
 pub fn system_now() -> idea_proto::Timestamp {

@@ -120,7 +120,7 @@ impl MqttTransport {
         mqtt.set_clean_session(true);
         let max = options.limits.max_size.saturating_add(1024);
         mqtt.set_max_packet_size(max, max);
-        let (client, events) = AsyncClient::new(mqtt, 64);
+        let (client, events) = super::client(mqtt, 64);
         let (tx, inbox) = mpsc::channel(256);
         let (subscribed_tx, subscribed) = oneshot::channel();
         tokio::spawn(drive(events, tx, Some(subscribed_tx), options.limits));
