@@ -351,7 +351,8 @@ impl Faults {
         self.0.iec104.load(Ordering::Relaxed)
     }
 
-    /// Faults for the plans given: each is spawned into `tasks` to turn on at its time.
+    /// Faults for the plans given: those planned without a delay are on at once, the others spawned into
+    /// `tasks` to turn on at their time.
     pub fn planned(plans: &[FaultPlan], tasks: &mut crate::Tasks) -> Faults {
         let faults = Faults::default();
         for plan in plans {
@@ -364,7 +365,13 @@ impl Faults {
             if plan.fault.is_modbus() && plan.fault.rewrites_frames() {
                 faults.0.modbus.store(true, Ordering::Relaxed);
             }
-            tasks.spawn("a fault's schedule", faults.clone().apply(*plan));
+            if plan.after.is_zero() {
+                // On from the start: set now, before the device answers anyone — a task spawned to set it
+                // may first run after the first requests were answered without it.
+                faults.set(plan.fault, true);
+            } else {
+                tasks.spawn("a fault's schedule", faults.clone().apply(*plan));
+            }
         }
         faults
     }
@@ -582,6 +589,34 @@ async fn relay(mut client: TcpStream, mut device: TcpStream, faults: &Faults) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A fault planned without a delay is on before the device answers anything — not when a spawned task
+    /// first runs (a conformance run once read three clean answers from a `trailing-byte` device); one with a
+    /// delay is off until its time.
+    #[tokio::test]
+    async fn a_fault_without_a_delay_is_on_at_once_and_one_with_a_delay_at_its_time() {
+        let mut tasks = crate::Tasks::default();
+        let plans = [
+            "trailing-byte".parse::<FaultPlan>().unwrap(),
+            "stale@0.2".parse::<FaultPlan>().unwrap(),
+        ];
+        let faults = Faults::planned(&plans, &mut tasks);
+        assert!(faults.is_on(Fault::TrailingByte));
+        assert!(!faults.is_on(Fault::Stale));
+        assert_eq!(tasks.len(), 1, "only the delayed fault waits on a task");
+        let waited = std::time::Instant::now();
+        while !faults.is_on(Fault::Stale) {
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "stale never came on"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            waited.elapsed() >= Duration::from_millis(150),
+            "stale came on early"
+        );
+    }
 
     #[test]
     fn plans_parse_with_and_without_a_delay() {

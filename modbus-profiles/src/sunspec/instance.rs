@@ -266,8 +266,14 @@ impl Model {
     /// # Errors
     /// As [`put`](Self::put), and when its scale factor is not implemented.
     pub fn put_scaled(&mut self, path: &str, value: f64) -> Result<(), Error> {
-        let raw = self.raw_for(path, value)?;
-        self.put(path, &raw)
+        // Found once (a simulated device puts every measurement before each answer): the point, then its raw
+        // value from the scale factor found with it.
+        let (kind, size, offset, scale) = {
+            let found = self.locate(path)?;
+            (found.def.kind, found.def.size, found.offset, found.scale)
+        };
+        let raw = raw_value(path, kind, scale, value)?;
+        self.store(kind, size, offset, &raw)
     }
 
     /// The writes the points [`set`](Self::set) since the last call need: overlapping and adjacent ranges
@@ -469,39 +475,7 @@ impl Model {
 
     fn raw_for(&self, path: &str, value: f64) -> Result<Value, Error> {
         let point = self.point(path)?;
-        let invalid = |reason: String| Error::Invalid {
-            field: "point",
-            reason: format!("{path}: {reason}"),
-        };
-        let sf = point
-            .scale
-            .ok_or_else(|| invalid("its scale factor is not implemented".into()))?;
-        if matches!(point.def.kind, PointType::Float32 | PointType::Float64) {
-            return Ok(Value::Float(value));
-        }
-        let sf = i32::from(sf.unwrap_or(0));
-        let raw = if sf < 0 {
-            value * 10f64.powi(sf.saturating_neg())
-        } else {
-            value / 10f64.powi(sf)
-        }
-        .round();
-        if !raw.is_finite() || raw.abs() >= 9.2e18 {
-            return Err(invalid(format!("{value} is out of range")));
-        }
-        #[allow(clippy::cast_possible_truncation)]
-        let raw = raw as i64;
-        Ok(match u64::try_from(raw) {
-            Ok(u)
-                if !matches!(
-                    point.def.kind,
-                    PointType::Int16 | PointType::Int32 | PointType::Int64 | PointType::Sunssf
-                ) =>
-            {
-                Value::Uint(u)
-            }
-            _ => Value::Int(raw),
-        })
+        raw_value(path, point.def.kind, point.scale, value)
     }
 
     /// Finds a point by path; the path may start with the model's name (`DERVoltVar.Ena`).
@@ -596,6 +570,47 @@ struct Located<'a> {
     offset: usize,
     scale: Option<Option<i16>>,
     sync_group: Option<(usize, usize)>,
+}
+
+/// The raw value of an engineering `value` for a point of type `kind` with scale factor `scale` (`None`: not
+/// implemented; `Some(None)`: the point has none): `round(value / 10^sf)`, floats as they are.
+fn raw_value(
+    path: &str,
+    kind: PointType,
+    scale: Option<Option<i16>>,
+    value: f64,
+) -> Result<Value, Error> {
+    let invalid = |reason: String| Error::Invalid {
+        field: "point",
+        reason: format!("{path}: {reason}"),
+    };
+    let sf = scale.ok_or_else(|| invalid("its scale factor is not implemented".into()))?;
+    if matches!(kind, PointType::Float32 | PointType::Float64) {
+        return Ok(Value::Float(value));
+    }
+    let sf = i32::from(sf.unwrap_or(0));
+    let raw = if sf < 0 {
+        value * 10f64.powi(sf.saturating_neg())
+    } else {
+        value / 10f64.powi(sf)
+    }
+    .round();
+    if !raw.is_finite() || raw.abs() >= 9.2e18 {
+        return Err(invalid(format!("{value} is out of range")));
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let raw = raw as i64;
+    Ok(match u64::try_from(raw) {
+        Ok(u)
+            if !matches!(
+                kind,
+                PointType::Int16 | PointType::Int32 | PointType::Int64 | PointType::Sunssf
+            ) =>
+        {
+            Value::Uint(u)
+        }
+        _ => Value::Int(raw),
+    })
 }
 
 fn parse_segment(segment: &str) -> Option<(&str, Option<usize>)> {
