@@ -270,8 +270,9 @@ pub async fn run(options: &Options, progress: &mut dyn FnMut(Progress<'_>)) -> R
     let mut simulated_s = 0.0;
     for scenario in &options.scenarios {
         let began = std::time::Instant::now();
-        let (report, phases) =
-            scenario::run(*scenario, options, scenario.start()?, progress).await?;
+        let (report, phases) = scenario::run(*scenario, options, scenario.start()?, progress)
+            .await
+            .map_err(out_of_descriptors)?;
         timing
             .scenarios_s
             .push((scenario.name().into(), began.elapsed().as_secs_f64()));
@@ -292,4 +293,35 @@ pub async fn run(options: &Options, progress: &mut dyn FnMut(Progress<'_>)) -> R
         scenarios,
         timing,
     })
+}
+
+/// A run that ran out of file descriptors says so, and what to do: every cell holds about fourteen loopback
+/// sockets — its agent's and meter gateway's MQTT connections, its links' Modbus connections, and the
+/// broker's and devices' ends of them all — so a few thousand cells pass a common limit of 20,000.
+fn out_of_descriptors(e: Error) -> Error {
+    match e {
+        Error::NoAnswer(what) if what.contains("(os error 24)") => Error::NoAnswer(format!(
+            "{what} — out of file descriptors: each cell holds about 14 sockets; raise the limit \
+             (`ulimit -n`) or run fewer cells"
+        )),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_descriptors_says_what_to_do_and_other_errors_pass_unchanged() {
+        let out = out_of_descriptors(Error::NoAnswer(
+            "cell1427's devices: Too many open files (os error 24)".into(),
+        ));
+        assert!(
+            matches!(&out, Error::NoAnswer(w) if w.ends_with("raise the limit (`ulimit -n`) or run fewer cells")),
+            "{out}"
+        );
+        let other = out_of_descriptors(Error::NoAnswer("the broker did not answer".into()));
+        assert!(matches!(&other, Error::NoAnswer(w) if w == "the broker did not answer"));
+    }
 }
