@@ -732,19 +732,7 @@ fn agents_that_follow_only_services_look_their_counterparty_up_when_it_writes_an
 
     // cell-1 sells, cell-2 buys; the market matches them at gate closure and names each one's counterparty.
     let place = |w: &mut World, name: &str, side: Side, wh: i64| {
-        w.agent(name)
-            .with_behaviour::<MarketParticipant, _>(now, |p, cx| {
-                p.place(
-                    cx,
-                    ServiceId::new("p2p-market").unwrap(),
-                    UserId::new("market-operator").unwrap(),
-                    side,
-                    t("2026-12-02T11:00:00Z"),
-                    wh,
-                )
-            })
-            .unwrap()
-            .unwrap();
+        place_on_market(w.agent(name), side, wh, now).unwrap();
     };
     place(&mut w, "cell-1@idea", Side::Seller, 600);
     place(&mut w, "cell-2@idea", Side::Buyer, 500);

@@ -116,18 +116,7 @@ impl World {
         wh: i64,
         now: Timestamp,
     ) -> idea_agent::Result<TransactionId> {
-        self.agents[i]
-            .with_behaviour::<MarketParticipant, _>(now, |p, cx| {
-                p.place(
-                    cx,
-                    ServiceId::new("p2p-market").unwrap(),
-                    UserId::new("market-operator").unwrap(),
-                    side,
-                    t("2026-12-02T11:00:00Z"),
-                    wh,
-                )
-            })
-            .unwrap()
+        place_on_market(&mut self.agents[i], side, wh, now)
     }
 
     /// Moves messages (through the string representation), TE submissions and notices until quiet.

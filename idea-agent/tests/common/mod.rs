@@ -312,3 +312,25 @@ pub async fn transport(port: u16, me: &AgentIdentifier) -> fipa_acl::mqtt::MqttT
     .await
     .unwrap()
 }
+
+/// `agent` places a `side` order of `wh` for the 11:00 interval of 2026-12-02 on the `p2p-market` service of
+/// `market-operator`, at `now`.
+pub fn place_on_market(
+    agent: &mut Agent,
+    side: idea_proto::Side,
+    wh: i64,
+    now: Timestamp,
+) -> idea_agent::Result<idea_proto::TransactionId> {
+    agent
+        .with_behaviour::<idea_agent::MarketParticipant, _>(now, |p, cx| {
+            p.place(
+                cx,
+                idea_proto::ServiceId::new("p2p-market").unwrap(),
+                idea_proto::UserId::new("market-operator").unwrap(),
+                side,
+                "2026-12-02T11:00:00Z".parse().unwrap(),
+                wh,
+            )
+        })
+        .unwrap()
+}
