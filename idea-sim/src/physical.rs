@@ -9,7 +9,7 @@ use crate::fault::{Fault, Faults};
 use crate::grid::{SharedGrid, TripCause, lock};
 use modbus_profiles::frame::{DeviceIdObject, ExceptionCode};
 use modbus_profiles::server::{Registers, Table};
-use modbus_profiles::simulator::{Profile, SimulatedDevice};
+use modbus_profiles::simulator::{DeviceSlot, Profile, SimulatedDevice};
 use modbus_profiles::sunspec::{Catalog, PointType};
 use std::time::Instant;
 
@@ -96,7 +96,38 @@ pub struct ModelDevice {
     /// measurements pulled from it: a tick that leaves the image as it was (no reversion fired) has nothing
     /// to push.
     in_step: Vec<u16>,
+    /// The points [`pull`](Self::pull) puts, in its order, each found in the map once (`None`: not in it).
+    measured: Vec<(String, Option<DeviceSlot>)>,
 }
+
+/// A three-phase meter's per-phase points (SunSpec 203): current, voltage, power, apparent power, reactive
+/// power, power factor.
+const METER_PHASES: [[&str; 6]; 3] = [
+    [
+        "203.AphA",
+        "203.PhVphA",
+        "203.WphA",
+        "203.VAphA",
+        "203.VARphA",
+        "203.PFphA",
+    ],
+    [
+        "203.AphB",
+        "203.PhVphB",
+        "203.WphB",
+        "203.VAphB",
+        "203.VARphB",
+        "203.PFphB",
+    ],
+    [
+        "203.AphC",
+        "203.PhVphC",
+        "203.WphC",
+        "203.VAphC",
+        "203.VARphC",
+        "203.PFphC",
+    ],
+];
 
 /// The profile with the model in place of its stand-in behaviour; for a router, ports cut to the model's.
 fn profile_for(binding: &Binding, ports: Option<usize>) -> Result<Profile> {
@@ -167,6 +198,7 @@ impl ModelDevice {
             relay_command: None,
             energy_base: (0.0, 0.0),
             in_step: Vec::new(),
+            measured: Vec::new(),
         };
         if let Binding::Meter(_) = &device.binding {
             device.energy_base = (
@@ -362,15 +394,28 @@ impl ModelDevice {
         if self.faults.stale() {
             return;
         }
-        let name = self.binding.element().to_owned();
+        let name = self.binding.element();
         let base = self.energy_base;
-        let mut values: Vec<(String, f64)> = Vec::new();
-        let mut put = |point: &str, v: f64| values.push((point.to_owned(), v));
+        // The points are put in the same order every time: each is found in the map once, and looked up
+        // by name again only if the order changes (a router's ports, a point the model stops having).
+        let mut values: Vec<f64> = Vec::with_capacity(self.measured.len());
+        let mut renamed: Option<Vec<String>> = None;
+        let measured = &self.measured;
+        let mut put = |point: &str, v: f64| {
+            let i = values.len();
+            if renamed.is_none() && measured.get(i).is_none_or(|(known, _)| known != point) {
+                renamed = Some(measured.iter().take(i).map(|(n, _)| n.clone()).collect());
+            }
+            if let Some(names) = &mut renamed {
+                names.push(point.to_owned());
+            }
+            values.push(v);
+        };
         {
             let mut model = lock(&self.grid);
             match &self.binding {
                 Binding::Router(_) => {
-                    if let Ok(r) = model.router_mut(&name) {
+                    if let Ok(r) = model.router_mut(name) {
                         let state = if !r.enabled {
                             0.0
                         } else if r.limiting {
@@ -386,7 +431,7 @@ impl ModelDevice {
                     }
                 }
                 Binding::Hub(_) => {
-                    if let Ok(h) = model.hub_mut(&name) {
+                    if let Ok(h) = model.hub_mut(name) {
                         let (bus, p, soc, enabled) = (
                             h.storage.bus,
                             h.storage.p_w,
@@ -401,7 +446,7 @@ impl ModelDevice {
                     }
                 }
                 Binding::Port(_) | Binding::Rectiverter(_) => {
-                    if let Ok(c) = model.converter_mut(&name) {
+                    if let Ok(c) = model.converter_mut(name) {
                         let c = c.clone();
                         let (v_from, v_to) = (model.bus_volts(c.from), model.bus_volts(c.to));
                         let a_to = model.current_a(c.to, c.p_to_w, 0.0);
@@ -424,7 +469,7 @@ impl ModelDevice {
                     }
                 }
                 Binding::Meter(_) => {
-                    if let Ok(m) = model.meter(&name) {
+                    if let Ok(m) = model.meter(name) {
                         let m = m.clone();
                         let va = m.p_w.hypot(m.q_var);
                         let amps = model.current_a(m.bus, m.p_w, m.q_var);
@@ -438,26 +483,24 @@ impl ModelDevice {
                         put("203.PhV", phase);
                         put("203.PPV", line);
                         put("203.Hz", model.bus_frequency_hz(m.bus));
-                        for ph in ["A", "B", "C"] {
-                            put(&format!("203.Aph{ph}"), amps);
-                            put(&format!("203.PhVph{ph}"), phase);
-                            put(&format!("203.Wph{ph}"), m.p_w / 3.0);
-                            put(&format!("203.VAph{ph}"), va / 3.0);
-                            put(&format!("203.VARph{ph}"), m.q_var / 3.0);
-                            put(
-                                &format!("203.PFph{ph}"),
-                                if va > 0.0 { m.p_w.abs() / va } else { 1.0 },
-                            );
+                        let pf = if va > 0.0 { m.p_w.abs() / va } else { 1.0 };
+                        for [a, v, w, s, q, f] in METER_PHASES {
+                            put(a, amps);
+                            put(v, phase);
+                            put(w, m.p_w / 3.0);
+                            put(s, va / 3.0);
+                            put(q, m.q_var / 3.0);
+                            put(f, pf);
                         }
-                        for pair in ["AB", "BC", "CA"] {
-                            put(&format!("203.PhVph{pair}"), line);
+                        for pair in ["203.PhVphAB", "203.PhVphBC", "203.PhVphCA"] {
+                            put(pair, line);
                         }
                         put("203.TotWhImp", (base.0 + m.import_wh).floor());
                         put("203.TotWhExp", (base.1 + m.export_wh).floor());
                     }
                 }
                 Binding::Relay(_) => {
-                    if let Ok(r) = model.relay(&name) {
+                    if let Ok(r) = model.relay(name) {
                         let closed = if r.closed { 1.0 } else { 0.0 };
                         put("64904.Pos", closed);
                         put("64904.Cmd", closed);
@@ -475,7 +518,7 @@ impl ModelDevice {
                     }
                 }
                 Binding::Der(_) => {
-                    if let Ok(d) = model.der_mut(&name) {
+                    if let Ok(d) = model.der_mut(name) {
                         let (bus, p, q) = (d.bus, d.p_w, d.q_var);
                         let va = p.hypot(q);
                         let amps = model.current_a(bus, p, q);
@@ -491,10 +534,35 @@ impl ModelDevice {
                 }
             }
         }
-        if let Err(e) = self
-            .registers
-            .put_scaled_all(values.iter().map(|(p, v)| (p.as_str(), *v)))
-        {
+        if renamed.is_none() && values.len() < self.measured.len() {
+            renamed = Some(
+                self.measured
+                    .iter()
+                    .take(values.len())
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            );
+        }
+        if let Some(names) = renamed {
+            let registers = &self.registers;
+            let element = self.binding.element();
+            self.measured = names
+                .into_iter()
+                .map(|point| {
+                    let slot = registers
+                        .slot(&point)
+                        .map_err(|e| log::debug!("{element}: {point}: {e}"))
+                        .ok();
+                    (point, slot)
+                })
+                .collect();
+        }
+        let found = self
+            .measured
+            .iter()
+            .zip(values)
+            .filter_map(|((_, slot), v)| Some((slot.as_ref()?, v)));
+        if let Err(e) = self.registers.put_scaled_slots(found) {
             log::debug!("{}: {e}", self.binding.element());
         }
         self.remember_in_step();
@@ -577,11 +645,16 @@ impl Registers for ModelDevice {
         self.registers.identification()
     }
 
+    fn poll_timeout(&self, now: Instant) -> Option<Instant> {
+        self.registers.poll_timeout(now)
+    }
+
     fn tick(&mut self, now: Instant) {
-        // Reversion may return setpoints to their defaults: the model follows. A tick that changed no
-        // register (the common case: servers tick every 50 ms) has nothing to apply.
+        // Reversion may return setpoints to their defaults: the model follows. A tick of registers that had
+        // nothing to do over time changes none, and one that changed none has nothing to apply.
+        let idle = self.registers.poll_timeout(now).is_none();
         self.registers.tick(now);
-        if self.registers.register_image() != self.in_step.as_slice() {
+        if !idle && self.registers.register_image() != self.in_step.as_slice() {
             self.push(false);
             self.remember_in_step();
         }

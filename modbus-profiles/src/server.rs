@@ -70,6 +70,14 @@ pub trait Registers {
     fn tick(&mut self, now: Instant) {
         let _ = now;
     }
+
+    /// When the behaviour behind the registers next needs a [`tick`](Self::tick) if no request comes
+    /// first: `None` while nothing changes with time alone (no reversion timer armed, no measurement
+    /// following a setpoint), and servers then tick only before requests. The default asks for `now`:
+    /// ticked at the server's own pace (every 50 ms over TCP).
+    fn poll_timeout(&self, now: Instant) -> Option<Instant> {
+        Some(now)
+    }
 }
 
 /// Whether a response is owed.

@@ -466,3 +466,70 @@ async fn pipelining_is_refused_over_rtu_and_beyond_its_bound() {
         })
     ));
 }
+
+/// Registers that want ticks only after a write, counting those they get.
+#[derive(Debug, Default)]
+struct TickCounter {
+    armed: bool,
+    ticks: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl modbus_profiles::server::Registers for TickCounter {
+    fn read(
+        &mut self,
+        _table: modbus_profiles::server::Table,
+        _address: u16,
+        out: &mut [u16],
+    ) -> Result<(), ExceptionCode> {
+        out.fill(0);
+        Ok(())
+    }
+
+    fn write(&mut self, _address: u16, _values: &[u16]) -> Result<(), ExceptionCode> {
+        self.armed = true;
+        Ok(())
+    }
+
+    fn tick(&mut self, _now: std::time::Instant) {
+        self.ticks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn poll_timeout(&self, now: std::time::Instant) -> Option<std::time::Instant> {
+        self.armed.then_some(now)
+    }
+}
+
+#[tokio::test]
+async fn registers_that_want_no_ticks_get_them_only_with_requests_until_a_request_arms_them() {
+    use std::sync::atomic::Ordering;
+    let ticks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let registers = TickCounter {
+        armed: false,
+        ticks: Arc::clone(&ticks),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(serve_tcp(
+        listener,
+        Arc::new(Mutex::new(Server::new(1, registers))),
+    ));
+    let mut client = Client::connect(&address, 1).await.unwrap();
+    // Quiet registers: the ticker's first tick, then one before each request, nothing in between.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let idle = ticks.load(Ordering::Relaxed);
+    assert!(idle <= 1, "{idle} ticks while quiet");
+    client.read_holding_registers(0, 2).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(ticks.load(Ordering::Relaxed), idle + 1);
+    // A write arms them: the ticker wakes and ticks every 50 ms again.
+    client
+        .write_multiple_registers(0, &[1])
+        .await
+        .unwrap()
+        .unwrap();
+    let armed = ticks.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = ticks.load(Ordering::Relaxed) - armed;
+    assert!(after >= 4, "{after} ticks in 500 ms once armed");
+}

@@ -319,6 +319,48 @@ fn scale_factors_and_repeating_groups() {
 }
 
 #[test]
+fn a_point_found_once_is_put_as_by_its_path_and_reads_its_scale_factor_each_time() {
+    let mut vv = model(705, &[("NCrv", 3), ("NPt", 4)]);
+    vv.put("V_SF", &Value::Int(-2)).unwrap();
+    let slot = vv.slot("Crv[2].Pt[3].V").unwrap();
+    vv.put_scaled_slot(&slot, 106.25).unwrap();
+    assert_eq!(vv.get("Crv[2].Pt[3].V").unwrap(), Value::Uint(10625));
+    // The scale factor in force is read at each put, not when the point was found.
+    vv.put("V_SF", &Value::Int(-1)).unwrap();
+    vv.put_scaled_slot(&slot, 106.25).unwrap();
+    assert_eq!(vv.get("Crv[2].Pt[3].V").unwrap(), Value::Uint(1063));
+    // A scale factor not implemented refuses the value, as a put by path does.
+    vv.put("DeptRef_SF", &Value::Absent).unwrap();
+    let var = vv.slot("Crv[0].Pt[0].Var").unwrap();
+    let by_slot = vv.put_scaled_slot(&var, 1.0).unwrap_err().to_string();
+    let by_path = vv
+        .put_scaled("Crv[0].Pt[0].Var", 1.0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        by_slot.contains("scale factor is not implemented"),
+        "{by_slot}"
+    );
+    assert!(
+        by_path.contains("scale factor is not implemented"),
+        "{by_path}"
+    );
+    // Another model refuses the slot and keeps its registers.
+    let mut other = model(705, &[("NCrv", 1), ("NPt", 4)]);
+    let before = other.registers().to_vec();
+    let err = other.put_scaled_slot(&slot, 1.0).unwrap_err().to_string();
+    assert!(err.contains("not of this model"), "{err}");
+    assert_eq!(other.registers(), before.as_slice());
+    // A path that does not exist is refused when it is looked for.
+    assert!(
+        vv.slot("Crv[3].Pt[0].V")
+            .unwrap_err()
+            .to_string()
+            .contains("3 instances")
+    );
+}
+
+#[test]
 fn writes_mark_points_and_sync_groups_go_together() {
     let mut ctl = Model::new(catalog().get(704).unwrap().clone(), 40100, &[]).unwrap();
     ctl.put("PF_SF", &Value::Int(-3)).unwrap();

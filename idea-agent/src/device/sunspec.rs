@@ -5,6 +5,7 @@
 use super::ConnectionController;
 use super::link::{MeterSample, link_error};
 use idea_proto::Timestamp;
+use modbus_profiles::frame::{ExceptionCode, Request, Response};
 use modbus_profiles::net::Client;
 use modbus_profiles::sunspec::{Catalog, Device, Model};
 use tokio::net::TcpStream;
@@ -21,7 +22,13 @@ pub(crate) struct SunSpecDevice {
     client: Client<TcpStream>,
     device: Device,
     name: String,
+    /// Whether the device takes read/write multiple registers (function 0x17); `None` until it has been
+    /// tried.
+    read_write: Option<bool>,
 }
+
+/// Registers one read/write multiple registers request may write (Modbus Application Protocol 6.17).
+const MAX_READ_WRITE: usize = 121;
 
 impl SunSpecDevice {
     /// Connects to `address` and scans its SunSpec map.
@@ -38,6 +45,7 @@ impl SunSpecDevice {
             client,
             device,
             name: address.to_owned(),
+            read_write: None,
         })
     }
 
@@ -96,8 +104,11 @@ impl SunSpecDevice {
     }
 
     /// Writes `points` (scaled values) of model `id`, then reads the whole model: the written registers are
-    /// checked against what the device holds, and the model comes back fresh — one request fewer than a
-    /// verified write followed by a read.
+    /// checked against what the device holds, and the model comes back fresh. A write that fits one request
+    /// and a model that fits one read go together as one read/write multiple registers request (function
+    /// 0x17, Modbus Application Protocol 6.17: the write is done before the read) while the device takes
+    /// it; one that answers exception 1 (illegal function), or does not answer it before it ever answered
+    /// one, gets a write (0x10) then a read (0x03) from then on.
     pub(crate) async fn write_and_read(
         &mut self,
         id: u16,
@@ -114,23 +125,87 @@ impl SunSpecDevice {
                 .map_err(|e| link_error(&name, format!("{id}.{point}: {e}")))?;
         }
         let writes = model.take_writes();
-        for w in &writes {
-            match self
-                .client
-                .write_multiple_registers(w.address, &w.registers)
-                .await
+        let (address, len) = (model.address(), model.len().saturating_add(2));
+        let together = match writes.as_slice() {
+            [w] if self.read_write != Some(false)
+                && len <= MAX_READ
+                && w.registers.len() <= MAX_READ_WRITE =>
             {
-                Ok(Ok(())) => {}
-                Ok(Err(code)) => {
+                Some(w)
+            }
+            _ => None,
+        };
+        let mut read = None;
+        if let Some(w) = together {
+            let request = Request::ReadWriteMultipleRegisters {
+                read_address: address,
+                read_count: len,
+                write_address: w.address,
+                values: w.registers.clone(),
+            };
+            match self.client.request(&request).await {
+                Ok(Response::ReadWriteMultipleRegisters(values))
+                    if values.len() == usize::from(len) =>
+                {
+                    self.read_write = Some(true);
+                    read = Some(values);
+                }
+                Ok(Response::Exception {
+                    code: ExceptionCode::IllegalFunction,
+                    ..
+                }) => {
+                    self.read_write = Some(false);
+                }
+                Ok(Response::Exception { code, .. }) => {
                     return Err(link_error(
                         &name,
                         format!("exception {code:?} writing {}", w.address),
                     ));
                 }
-                Err(e) => return Err(link_error(&name, e)),
+                Ok(other) => {
+                    return Err(link_error(
+                        &name,
+                        format!("a read/write of {len} registers answered with {other:?}"),
+                    ));
+                }
+                Err(e) => {
+                    // Never answered: if it never took the request, the next write goes the long way.
+                    if self.read_write.is_none() {
+                        self.read_write = Some(false);
+                    }
+                    return Err(link_error(&name, e));
+                }
             }
         }
-        let model = self.read(id).await?;
+        let model = match read {
+            Some(values) => {
+                let model = self
+                    .device
+                    .model_mut(id)
+                    .ok_or_else(|| link_error(&name, format!("no SunSpec model {id}")))?;
+                model.load(address, &values);
+                model
+            }
+            None => {
+                for w in &writes {
+                    match self
+                        .client
+                        .write_multiple_registers(w.address, &w.registers)
+                        .await
+                    {
+                        Ok(Ok(())) => {}
+                        Ok(Err(code)) => {
+                            return Err(link_error(
+                                &name,
+                                format!("exception {code:?} writing {}", w.address),
+                            ));
+                        }
+                        Err(e) => return Err(link_error(&name, e)),
+                    }
+                }
+                self.read(id).await?
+            }
+        };
         for w in &writes {
             let start = usize::from(w.address.saturating_sub(model.address()));
             let held = model
@@ -243,5 +318,127 @@ impl HubActuator {
         // A percentage of a rating in Wh: far inside i64.
         #[allow(clippy::cast_possible_truncation)]
         Some((soc / 100.0 * capacity).round() as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use modbus_profiles::server::{Handled, Server};
+    use modbus_profiles::simulator::{Profile, SimulatedDevice};
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// How the test hub treats function 0x17.
+    #[derive(Clone, Copy)]
+    enum ReadWrite {
+        Served,
+        Refused,
+        Ignored,
+    }
+
+    /// A simulated hub on a loopback port, one request at a time, that notes each request's function code.
+    async fn hub(
+        read_write: ReadWrite,
+    ) -> (
+        String,
+        Arc<Mutex<Vec<u8>>>,
+        Arc<Mutex<Server<SimulatedDevice>>>,
+    ) {
+        let catalog = Catalog::builtin().unwrap();
+        let device =
+            SimulatedDevice::new(Profile::builtin("modbus-hub").unwrap(), &catalog, 40000).unwrap();
+        let core = Arc::new(Mutex::new(Server::new(1, device)));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (server, functions) = (Arc::clone(&core), Arc::clone(&seen));
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut out = Vec::new();
+            loop {
+                let mut header = [0u8; 7];
+                if stream.read_exact(&mut header).await.is_err() {
+                    return;
+                }
+                let len = usize::from(u16::from_be_bytes([header[4], header[5]]));
+                let mut pdu = vec![0u8; len.saturating_sub(1).max(1)];
+                stream.read_exact(&mut pdu).await.unwrap();
+                functions.lock().unwrap().push(pdu[0]);
+                let adu = [header.as_slice(), &pdu].concat();
+                match (pdu[0], read_write) {
+                    (0x17, ReadWrite::Ignored) => continue,
+                    (0x17, ReadWrite::Refused) => {
+                        out = header.to_vec();
+                        out[4..6].copy_from_slice(&3u16.to_be_bytes());
+                        out.extend([0x97, 0x01]);
+                    }
+                    _ => {
+                        let handled = server.lock().unwrap().handle_tcp(&adu, &mut out);
+                        assert_eq!(handled, Handled::Reply);
+                    }
+                }
+                stream.write_all(&out).await.unwrap();
+            }
+        });
+        (address, seen, core)
+    }
+
+    fn held_wset(core: &Mutex<Server<SimulatedDevice>>) -> Option<f64> {
+        core.lock()
+            .unwrap()
+            .registers()
+            .scaled("64901.WSet")
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_setpoint_and_the_model_read_back_go_as_one_read_write_request() {
+        let (address, seen, core) = hub(ReadWrite::Served).await;
+        let mut hub = SunSpecDevice::open(&address, 1).await.unwrap();
+        seen.lock().unwrap().clear();
+        for wset in [1500.0, -2500.0] {
+            let model = hub
+                .write_and_read(HUB_MODEL, &[("WSet", wset)])
+                .await
+                .unwrap();
+            assert_eq!(scaled(model, "WSet"), Some(wset));
+            assert_eq!(held_wset(&core), Some(wset));
+        }
+        assert_eq!(*seen.lock().unwrap(), [0x17, 0x17]);
+    }
+
+    #[tokio::test]
+    async fn a_device_that_refuses_read_write_gets_a_write_then_a_read_from_then_on() {
+        let (address, seen, core) = hub(ReadWrite::Refused).await;
+        let mut hub = SunSpecDevice::open(&address, 1).await.unwrap();
+        seen.lock().unwrap().clear();
+        for wset in [1500.0, -2500.0] {
+            let model = hub
+                .write_and_read(HUB_MODEL, &[("WSet", wset)])
+                .await
+                .unwrap();
+            assert_eq!(scaled(model, "WSet"), Some(wset));
+            assert_eq!(held_wset(&core), Some(wset));
+        }
+        assert_eq!(*seen.lock().unwrap(), [0x17, 0x10, 0x03, 0x10, 0x03]);
+    }
+
+    #[tokio::test]
+    async fn a_device_that_never_answered_read_write_is_not_asked_it_again() {
+        let (address, seen, core) = hub(ReadWrite::Ignored).await;
+        let mut hub = SunSpecDevice::open(&address, 1).await.unwrap();
+        hub.set_timeout(std::time::Duration::from_millis(200));
+        seen.lock().unwrap().clear();
+        let first = hub.write_and_read(HUB_MODEL, &[("WSet", 1500.0)]).await;
+        assert!(first.is_err(), "an unanswered request is an error");
+        assert_eq!(held_wset(&core), Some(0.0), "nothing was written");
+        let model = hub
+            .write_and_read(HUB_MODEL, &[("WSet", 1500.0)])
+            .await
+            .unwrap();
+        assert_eq!(scaled(model, "WSet"), Some(1500.0));
+        assert_eq!(*seen.lock().unwrap(), [0x17, 0x10, 0x03]);
     }
 }

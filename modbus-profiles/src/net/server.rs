@@ -5,6 +5,7 @@ use crate::Error;
 use crate::frame::{Request, RtuFrame};
 use crate::server::{Handled, Registers, Server, be16};
 use idea_proto::admission::{AcceptBackoff, Admission, AdmissionLimits};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -69,7 +70,8 @@ pub async fn serve_tcp_with<R: Registers + Send + 'static>(
     server: Shared<R>,
     limits: TcpLimits,
 ) -> Result<(), Error> {
-    let ticker = tokio::spawn(tick(Arc::clone(&server)));
+    let wake = Arc::new(TickerWake::default());
+    let ticker = tokio::spawn(tick(Arc::clone(&server), Arc::clone(&wake)));
     let _ticker = AbortOnDrop(ticker);
     let admission = Admission::new(limits.admission);
     let mut backoff = AcceptBackoff::default();
@@ -95,9 +97,10 @@ pub async fn serve_tcp_with<R: Registers + Send + 'static>(
         };
         let _ = stream.set_nodelay(true);
         let server = Arc::clone(&server);
+        let wake = Arc::clone(&wake);
         tokio::spawn(async move {
             let _permit = permit;
-            if let Err(why) = connection(stream, server, limits).await {
+            if let Err(why) = connection(stream, server, limits, &wake).await {
                 log::info!("{peer}: closed: {why}");
             }
         });
@@ -113,15 +116,45 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn tick<R: Registers>(server: Shared<R>) {
+/// How a connection wakes the ticker that went quiet.
+#[derive(Debug, Default)]
+struct TickerWake {
+    /// Set (under the server's lock) while the registers asked for no tick.
+    quiet: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl TickerWake {
+    /// After a request, under the server's lock: wakes the ticker if it is quiet and the registers now want
+    /// ticks (a write armed a reversion timer).
+    fn after_request<R: Registers>(&self, registers: &R) {
+        if self.quiet.load(Ordering::Relaxed) && registers.poll_timeout(Instant::now()).is_some() {
+            self.quiet.store(false, Ordering::Relaxed);
+            self.notify.notify_one();
+        }
+    }
+}
+
+/// Ticks the registers every [`TICK_EVERY`] while they have behaviour over time
+/// ([`Registers::poll_timeout`]), and sleeps while they have none until a request gives them some.
+async fn tick<R: Registers>(server: Shared<R>, wake: Arc<TickerWake>) {
     let mut interval = tokio::time::interval(TICK_EVERY);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        server
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .registers_mut()
-            .tick(Instant::now());
+        let quiet = {
+            let mut core = server.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            core.registers_mut().tick(now);
+            let quiet = core.registers().poll_timeout(now).is_none();
+            // Under the lock, so a request handled after this sees it and wakes the ticker.
+            wake.quiet.store(quiet, Ordering::Relaxed);
+            quiet
+        };
+        if quiet {
+            wake.notify.notified().await;
+            interval.reset();
+        }
     }
 }
 
@@ -131,6 +164,7 @@ async fn connection<R: Registers>(
     mut stream: TcpStream,
     server: Shared<R>,
     limits: TcpLimits,
+    wake: &TickerWake,
 ) -> Result<(), String> {
     let mut buffer = Vec::with_capacity(1024);
     let mut out = Vec::with_capacity(MAX_TCP_ADU);
@@ -181,6 +215,9 @@ async fn connection<R: Registers>(
                 }
                 buffer.drain(..total);
                 completed = completed.saturating_add(1);
+            }
+            if completed > 0 {
+                wake.after_request(core.registers());
             }
         }
         // The clock of an incomplete request starts with its first byte.

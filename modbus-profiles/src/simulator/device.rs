@@ -4,12 +4,28 @@ use super::profile::{Bound, PointRef, Profile};
 use crate::Error;
 use crate::frame::{DeviceIdObject, ExceptionCode};
 use crate::server::{Registers, Table};
-use crate::sunspec::{Access, Catalog, Device, Model, PointType, SUNS, Value};
+use crate::sunspec::{Access, Catalog, Device, Model, PointSlot, PointType, SUNS, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Shortest interval between two behaviour updates.
 const TICK: Duration = Duration::from_millis(20);
+
+/// A point of a [`SimulatedDevice`] found once ([`SimulatedDevice::slot`]), to be put many times without its
+/// name being looked up ([`SimulatedDevice::put_scaled_slots`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSlot {
+    point: String,
+    model: u16,
+    slot: PointSlot,
+}
+
+impl DeviceSlot {
+    /// The point's name, `"701.W"`.
+    pub fn point(&self) -> &str {
+        &self.point
+    }
+}
 
 /// A profile's device, with its register map and behaviour.
 #[derive(Debug)]
@@ -130,6 +146,73 @@ impl SimulatedDevice {
         }
         self.refresh();
         first.map_or(Ok(()), Err)
+    }
+
+    /// The point `"MODEL.PATH"`, found once to be put many times with
+    /// [`put_scaled_slots`](Self::put_scaled_slots).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an unknown point.
+    pub fn slot(&self, point: &str) -> Result<DeviceSlot, Error> {
+        let at = PointRef::parse(point)?;
+        let slot = self
+            .device
+            .model(at.model)
+            .ok_or_else(|| Error::Invalid {
+                field: "point",
+                reason: format!("no model {}", at.model),
+            })?
+            .slot(&at.path)?;
+        Ok(DeviceSlot {
+            point: point.to_owned(),
+            model: at.model,
+            slot,
+        })
+    }
+
+    /// [`put_scaled_all`](Self::put_scaled_all) at points found before: every point is tried, the map is
+    /// refreshed once, and the first failure is returned with its point's name.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a value a point cannot hold, or a slot of another device (the others are still
+    /// set).
+    pub fn put_scaled_slots<'a>(
+        &mut self,
+        values: impl IntoIterator<Item = (&'a DeviceSlot, f64)>,
+    ) -> Result<(), Error> {
+        let mut first = None;
+        for (slot, value) in values {
+            if !self.exact.is_empty() {
+                self.exact.remove(&slot.point);
+            }
+            let stored = match self.device.model_mut(slot.model) {
+                Some(model) => model.put_scaled_slot(&slot.slot, value),
+                None => Err(Error::Invalid {
+                    field: "point",
+                    reason: format!("no model {}", slot.model),
+                }),
+            };
+            if let Err(e) = stored {
+                first.get_or_insert(Error::Invalid {
+                    field: "point",
+                    reason: format!("{}: {e}", slot.point),
+                });
+            }
+        }
+        self.refresh();
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Whether the device has no behaviour over time now — nothing followed, integrated or adopted, no
+    /// reversion armed — so a tick has nothing to update (a model-driven device's registers are set from
+    /// outside).
+    fn idle(&self) -> bool {
+        let p = &self.profile;
+        p.follow.is_empty()
+            && p.integrate.is_empty()
+            && p.curve_adoption.is_empty()
+            && !self.reversion_pending
+            && self.reversion_deadline.is_none()
     }
 
     /// The holding registers as a client reads them, from the `SunS` marker on.
@@ -449,15 +532,7 @@ impl Registers for SimulatedDevice {
     }
 
     fn tick(&mut self, now: Instant) {
-        // A device with no behaviour over time — nothing followed, integrated or adopted, no reversion
-        // armed — has nothing to update (a model-driven device's registers are set from outside).
-        let p = &self.profile;
-        let idle = p.follow.is_empty()
-            && p.integrate.is_empty()
-            && p.curve_adoption.is_empty()
-            && !self.reversion_pending
-            && self.reversion_deadline.is_none();
-        if idle {
+        if self.idle() {
             self.last_tick = Some(now);
             return;
         }
@@ -468,6 +543,18 @@ impl Registers for SimulatedDevice {
         {
             self.tick_at(Some(now));
         }
+    }
+
+    /// `None` while [idle](Self::idle); otherwise the next tick after the last ([`TICK`]), or `now`.
+    fn poll_timeout(&self, now: Instant) -> Option<Instant> {
+        if self.idle() {
+            return None;
+        }
+        Some(
+            self.last_tick
+                .and_then(|last| last.checked_add(TICK))
+                .map_or(now, |next| next.max(now)),
+        )
     }
 }
 

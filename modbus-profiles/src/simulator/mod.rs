@@ -19,7 +19,7 @@
 mod device;
 mod profile;
 
-pub use device::SimulatedDevice;
+pub use device::{DeviceSlot, SimulatedDevice};
 pub use profile::{
     Bound, Follow, Integrate, Limit, ModelSpec, PointRef, Profile, Reversion, SHIPPED,
 };

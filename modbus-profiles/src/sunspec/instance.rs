@@ -55,6 +55,30 @@ pub struct Point<'a> {
     pub scale: Option<Option<i16>>,
 }
 
+/// A point found once in a model, to be put again and again without its path being looked up: a simulated
+/// device's measurements, set before every answer. It belongs to the model that found it ([`Model::slot`]);
+/// another model refuses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointSlot {
+    model: u16,
+    len: usize,
+    kind: PointType,
+    size: u16,
+    offset: usize,
+    scale: ScaleSource,
+}
+
+/// Where a point's scale factor comes from, found with the point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScaleSource {
+    Unscaled,
+    Fixed(i16),
+    /// A scale factor point at this offset.
+    At(usize, PointType),
+    /// The scale factor point named is not in the model.
+    Missing,
+}
+
 impl Point<'_> {
     /// The value as stored (no scaling).
     pub fn value(&self) -> Value {
@@ -276,6 +300,43 @@ impl Model {
         self.store(kind, size, offset, &raw)
     }
 
+    /// The point at `path`, found once to be put many times with [`put_scaled_slot`](Self::put_scaled_slot).
+    ///
+    /// # Errors
+    /// As [`point`](Self::point).
+    pub fn slot(&self, path: &str) -> Result<PointSlot, Error> {
+        let found = self.locate(path)?;
+        Ok(PointSlot {
+            model: self.id(),
+            len: self.regs.len(),
+            kind: found.def.kind,
+            size: found.def.size,
+            offset: found.offset,
+            scale: found.scale_source,
+        })
+    }
+
+    /// [`put_scaled`](Self::put_scaled) at a point found before: the scale factor in force is read now.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a slot another model found, a scale factor not implemented, or a value the
+    /// point's type cannot hold.
+    pub fn put_scaled_slot(&mut self, slot: &PointSlot, value: f64) -> Result<(), Error> {
+        if slot.model != self.id() || slot.len != self.regs.len() {
+            return Err(Error::Invalid {
+                field: "point",
+                reason: format!(
+                    "a slot of model {}, not of this model {}",
+                    slot.model,
+                    self.id()
+                ),
+            });
+        }
+        let scale = self.scale_value(slot.scale);
+        let raw = raw_value("slot", slot.kind, scale, value)?;
+        self.store(slot.kind, slot.size, slot.offset, &raw)
+    }
+
     /// The writes the points [`set`](Self::set) since the last call need: overlapping and adjacent ranges
     /// merged, each at most [`MAX_WRITE`] registers.
     pub fn take_writes(&mut self) -> Vec<RegisterWrite> {
@@ -437,12 +498,17 @@ impl Model {
         def: &PointDef,
         scopes: &[(&GroupDef, &GroupLayout)],
     ) -> Option<Option<i16>> {
-        match &def.scale {
-            ScaleFactor::None => Some(None),
-            ScaleFactor::Fixed(sf) => Some(Some(i16::from(*sf))),
-            ScaleFactor::Point(name) => {
-                let (p, at) = find_in_scopes(scopes, name)?;
-                match value::decode(p.kind, self.regs.get(at..at.checked_add(1)?)?) {
+        self.scale_value(scale_source(def, scopes))
+    }
+
+    /// The scale factor in force: `Some(None)` for an unscaled point, `None` when not implemented.
+    fn scale_value(&self, source: ScaleSource) -> Option<Option<i16>> {
+        match source {
+            ScaleSource::Unscaled => Some(None),
+            ScaleSource::Fixed(sf) => Some(Some(sf)),
+            ScaleSource::Missing => None,
+            ScaleSource::At(at, kind) => {
+                match value::decode(kind, self.regs.get(at..at.checked_add(1)?)?) {
                     Value::Int(sf) if (-10..=10).contains(&sf) => i16::try_from(sf).ok().map(Some),
                     _ => None,
                 }
@@ -555,11 +621,12 @@ impl Model {
             .copied()
             .flatten()
             .ok_or_else(|| invalid("beyond the model's length".into()))?;
-        let scale = self.scale_of(def, &scopes);
+        let scale_source = scale_source(def, &scopes);
         Ok(Located {
             def,
             offset,
-            scale,
+            scale: self.scale_value(scale_source),
+            scale_source,
             sync_group,
         })
     }
@@ -569,6 +636,7 @@ struct Located<'a> {
     def: &'a PointDef,
     offset: usize,
     scale: Option<Option<i16>>,
+    scale_source: ScaleSource,
     sync_group: Option<(usize, usize)>,
 }
 
@@ -617,6 +685,18 @@ fn parse_segment(segment: &str) -> Option<(&str, Option<usize>)> {
     match segment.split_once('[') {
         None => Some((segment, None)),
         Some((name, rest)) => Some((name, Some(rest.strip_suffix(']')?.parse().ok()?))),
+    }
+}
+
+/// Where `def`'s scale factor is read from, seen from `scopes` (innermost last).
+fn scale_source(def: &PointDef, scopes: &[(&GroupDef, &GroupLayout)]) -> ScaleSource {
+    match &def.scale {
+        ScaleFactor::None => ScaleSource::Unscaled,
+        ScaleFactor::Fixed(sf) => ScaleSource::Fixed(i16::from(*sf)),
+        ScaleFactor::Point(name) => match find_in_scopes(scopes, name) {
+            Some((p, at)) => ScaleSource::At(at, p.kind),
+            None => ScaleSource::Missing,
+        },
     }
 }
 

@@ -35,7 +35,7 @@ mod value;
 pub use catalog::Catalog;
 pub use curve::curve_at;
 pub use device::{BASES, Device, END_MODEL, SUNS};
-pub use instance::{MAX_WRITE, Model, Point, RegisterWrite};
+pub use instance::{MAX_WRITE, Model, Point, PointSlot, RegisterWrite};
 pub use model::{
     Access, GroupCount, GroupDef, MAX_GROUP_DEPTH, ModelDef, PointDef, PointType, ScaleFactor,
     Symbol,

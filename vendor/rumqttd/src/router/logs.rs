@@ -58,15 +58,24 @@ pub struct DataLog {
     pub native: Slab<Data<PublishData>>,
     /// Map of subscription filter name to filter index
     filter_indexes: HashMap<Filter, FilterIdx>,
+    /// The filters with a wildcard (`+`, `#`): the only ones a topic has to be matched against one by one;
+    /// a filter without one matches its own topic only (IDEA SDK patch, see PATCHED.md)
+    wildcard_filters: Vec<(Filter, FilterIdx)>,
     retained_publishes: HashMap<Topic, PublishData>,
     /// List of filters associated with a topic
     publish_filters: HashMap<Topic, Vec<FilterIdx>>,
+}
+
+/// Whether an MQTT filter has a wildcard level (`+` or `#`).
+fn has_wildcard(filter: &str) -> bool {
+    filter.split('/').any(|level| level == "+" || level == "#")
 }
 
 impl DataLog {
     pub fn new(config: RouterConfig) -> io::Result<DataLog> {
         let mut native = Slab::new();
         let mut filter_indexes = HashMap::new();
+        let mut wildcard_filters = Vec::new();
         let retained_publishes = HashMap::new();
         let publish_filters = HashMap::new();
 
@@ -77,6 +86,9 @@ impl DataLog {
                 // Add commitlog to datalog and add datalog index to filter to
                 // datalog index map
                 let idx = native.insert(data);
+                if has_wildcard(&filter) {
+                    wildcard_filters.push((filter.clone(), idx));
+                }
                 filter_indexes.insert(filter, idx);
             }
         }
@@ -86,6 +98,7 @@ impl DataLog {
             native,
             publish_filters,
             filter_indexes,
+            wildcard_filters,
             retained_publishes,
         })
     }
@@ -128,12 +141,17 @@ impl DataLog {
         match &self.publish_filters.get(topic) {
             Some(v) => Some(v.to_vec()),
             None => {
-                let v: Vec<usize> = self
-                    .filter_indexes
+                let mut v: Vec<usize> = self
+                    .wildcard_filters
                     .iter()
                     .filter(|(filter, _)| matches(topic, filter))
                     .map(|(_, filter_idx)| *filter_idx)
                     .collect();
+                if let Some(idx) = self.filter_indexes.get(topic) {
+                    if matches(topic, topic) {
+                        v.push(*idx);
+                    }
+                }
 
                 if !v.is_empty() {
                     self.publish_filters.insert(topic.to_owned(), v.clone());
@@ -159,8 +177,15 @@ impl DataLog {
                 self.filter_indexes.insert(filter.to_owned(), idx);
 
                 // Match new filter to existing topics and add to publish_filters if it matches
-                for (topic, filters) in publish_filters.iter_mut() {
-                    if matches(topic, filter) {
+                if has_wildcard(filter) {
+                    self.wildcard_filters.push((filter.to_owned(), idx));
+                    for (topic, filters) in publish_filters.iter_mut() {
+                        if matches(topic, filter) {
+                            filters.push(idx);
+                        }
+                    }
+                } else if let Some(filters) = publish_filters.get_mut(filter) {
+                    if matches(filter, filter) {
                         filters.push(idx);
                     }
                 }
@@ -456,6 +481,39 @@ mod test {
         data.next_native_offset("topic/+");
 
         assert_eq!(data.publish_filters.get("topic/a").unwrap().len(), 2);
+    }
+
+    /// IDEA SDK patch: filters without a wildcard are found by lookup, and still match as `matches` says.
+    #[test]
+    fn exact_and_wildcard_filters_match_new_and_known_topics() {
+        let config = RouterConfig {
+            max_segment_size: 1024,
+            max_connections: 10,
+            max_segment_count: 10,
+            max_outgoing_packet_count: 1024,
+            custom_segment: None,
+            initialized_filters: Some(vec!["warm/+".to_owned(), "warm/x".to_owned()]),
+            shared_subscriptions_strategy: Strategy::RoundRobin,
+        };
+        let mut data = DataLog::new(config).unwrap();
+        let sorted = |mut v: Vec<usize>| {
+            v.sort_unstable();
+            v
+        };
+        let (exact, _) = data.next_native_offset("a/b");
+        let (plus, _) = data.next_native_offset("a/+");
+        let (hash, _) = data.next_native_offset("#");
+        let (dollar, _) = data.next_native_offset("$SYS/x");
+        assert_eq!(sorted(data.matches("a/b").unwrap()), sorted(vec![exact, plus, hash]));
+        assert_eq!(sorted(data.matches("a/c").unwrap()), sorted(vec![plus, hash]));
+        // A topic starting with `$` matches no filter, not even its own.
+        assert!(!data.matches("$SYS/x").unwrap().contains(&dollar));
+        // A filter subscribed after its topic was first published joins the topic's list.
+        let (late, _) = data.next_native_offset("a/c");
+        assert_eq!(sorted(data.matches("a/c").unwrap()), sorted(vec![plus, hash, late]));
+        // Filters set up with the router are classified too.
+        assert_eq!(data.matches("warm/x").unwrap().len(), 3);
+        assert_eq!(data.matches("warm/y").unwrap().len(), 2);
     }
 
     #[test]
