@@ -96,6 +96,8 @@ pub struct ModelDevice {
     /// measurements pulled from it: a tick that leaves the image as it was (no reversion fired) has nothing
     /// to push.
     in_step: Vec<u16>,
+    /// Where the element sits in its list of the model (checked by name at each use: the lists are public).
+    at: Option<usize>,
     /// The points [`pull`](Self::pull) puts, in its order, each found in the map once (`None`: not in it).
     measured: Vec<(String, Option<DeviceSlot>)>,
 }
@@ -199,6 +201,7 @@ impl ModelDevice {
             energy_base: (0.0, 0.0),
             in_step: Vec::new(),
             measured: Vec::new(),
+            at: None,
         };
         if let Binding::Meter(_) = &device.binding {
             device.energy_base = (
@@ -253,7 +256,7 @@ impl ModelDevice {
                     })
                     .collect();
                 let mut model = lock(&self.grid);
-                if let Ok(r) = model.router_mut(&name) {
+                if let Some(r) = element(&mut model.routers, &name, &mut self.at, |x| &x.name) {
                     r.enabled = enabled;
                     // The profile's symbols keep Mode within 1..=5.
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -287,7 +290,8 @@ impl ModelDevice {
                 ]
                 .map(|p| self.get(&format!("64901.{p}")));
                 let mut model = lock(&self.grid);
-                if let Ok(h) = model.hub_mut(&name) {
+                if let Some(h) = element(&mut model.hubs, &name, &mut self.at, |x| &x.storage.name)
+                {
                     let [ena, form, wset, cha, dis, droop] = values;
                     h.storage.enabled = on(ena);
                     h.grid_forming = on(form);
@@ -308,7 +312,7 @@ impl ModelDevice {
                 let [ena, wset, wmax, varset] =
                     ["Ena", "WSet", "WMax", "VarSet"].map(|p| self.get(&format!("{model_id}.{p}")));
                 let mut model = lock(&self.grid);
-                if let Ok(c) = model.converter_mut(&name) {
+                if let Some(c) = element(&mut model.converters, &name, &mut self.at, |x| &x.name) {
                     c.enabled = on(ena);
                     c.setpoint_w = wset.unwrap_or(0.0);
                     c.max_w = wmax.unwrap_or(c.rating_w);
@@ -349,7 +353,7 @@ impl ModelDevice {
                     })
                     .collect();
                 let mut model = lock(&self.grid);
-                if let Ok(d) = model.der_mut(&name) {
+                if let Some(d) = element(&mut model.ders, &name, &mut self.at, |x| &x.name) {
                     // SunSpec 711's over-frequency deadband (Hz) and droop (p.u.) as the 1547 droop.
                     d.freq_watt = match fw {
                         (Some(deadband_hz), Some(droop), response) if fw_on && droop > 0.0 => {
@@ -415,7 +419,7 @@ impl ModelDevice {
             let mut model = lock(&self.grid);
             match &self.binding {
                 Binding::Router(_) => {
-                    if let Ok(r) = model.router_mut(name) {
+                    if let Some(r) = element(&mut model.routers, name, &mut self.at, |x| &x.name) {
                         let state = if !r.enabled {
                             0.0
                         } else if r.limiting {
@@ -431,7 +435,9 @@ impl ModelDevice {
                     }
                 }
                 Binding::Hub(_) => {
-                    if let Ok(h) = model.hub_mut(name) {
+                    if let Some(h) =
+                        element(&mut model.hubs, name, &mut self.at, |x| &x.storage.name)
+                    {
                         let (bus, p, soc, enabled) = (
                             h.storage.bus,
                             h.storage.p_w,
@@ -446,7 +452,8 @@ impl ModelDevice {
                     }
                 }
                 Binding::Port(_) | Binding::Rectiverter(_) => {
-                    if let Ok(c) = model.converter_mut(name) {
+                    if let Some(c) = element(&mut model.converters, name, &mut self.at, |x| &x.name)
+                    {
                         let c = c.clone();
                         let (v_from, v_to) = (model.bus_volts(c.from), model.bus_volts(c.to));
                         let a_to = model.current_a(c.to, c.p_to_w, 0.0);
@@ -469,7 +476,7 @@ impl ModelDevice {
                     }
                 }
                 Binding::Meter(_) => {
-                    if let Ok(m) = model.meter(name) {
+                    if let Some(m) = element(&mut model.meters, name, &mut self.at, |x| &x.name) {
                         let m = m.clone();
                         let va = m.p_w.hypot(m.q_var);
                         let amps = model.current_a(m.bus, m.p_w, m.q_var);
@@ -500,7 +507,7 @@ impl ModelDevice {
                     }
                 }
                 Binding::Relay(_) => {
-                    if let Ok(r) = model.relay(name) {
+                    if let Some(r) = element(&mut model.relays, name, &mut self.at, |x| &x.name) {
                         let closed = if r.closed { 1.0 } else { 0.0 };
                         put("64904.Pos", closed);
                         put("64904.Cmd", closed);
@@ -518,7 +525,7 @@ impl ModelDevice {
                     }
                 }
                 Binding::Der(_) => {
-                    if let Ok(d) = model.der_mut(name) {
+                    if let Some(d) = element(&mut model.ders, name, &mut self.at, |x| &x.name) {
                         let (bus, p, q) = (d.bus, d.p_w, d.q_var);
                         let va = p.hypot(q);
                         let amps = model.current_a(bus, p, q);
@@ -574,6 +581,25 @@ impl ModelDevice {
         self.in_step
             .extend_from_slice(self.registers.register_image());
     }
+}
+
+/// The element named `name` in `items`: found at `hint` while it is still there — one name compared, not a scan
+/// of every element (a feeder of 1,000 cells has thousands) — and looked for otherwise.
+fn element<'a, T>(
+    items: &'a mut [T],
+    name: &str,
+    hint: &mut Option<usize>,
+    name_of: impl Fn(&T) -> &str,
+) -> Option<&'a mut T> {
+    let at = match *hint {
+        Some(i) if items.get(i).is_some_and(|x| name_of(x) == name) => i,
+        _ => {
+            let i = items.iter().position(|x| name_of(x) == name)?;
+            *hint = Some(i);
+            i
+        }
+    };
+    items.get_mut(at)
 }
 
 /// Line-to-neutral voltage at an AC bus (the DC voltage at a DC bus), V.
