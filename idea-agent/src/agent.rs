@@ -1029,6 +1029,12 @@ impl Agent {
         Some(out)
     }
 
+    /// How many outputs [`poll_transmit`](Self::poll_transmit) has queued: a conductor driving many agents
+    /// asks only those with something to send.
+    pub fn pending_output(&self) -> usize {
+        self.outbox.queue.len()
+    }
+
     /// The next event of the log.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop()

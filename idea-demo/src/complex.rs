@@ -11,7 +11,7 @@ use crate::operator::Operator;
 use crate::phases::{Phases, phase};
 use crate::plant::Plant;
 use crate::shedding::{SHEDDING, Shedding};
-use crate::wire::{Sent, Wire};
+use crate::wire::{AclInbox, Sent, Wire};
 use fipa_acl::AgentIdentifier;
 use fipa_acl::mqtt::EmbeddedBroker;
 use idea_agent::device::MeterGateway;
@@ -28,6 +28,7 @@ use idea_proto::{
 };
 use idea_sim::fault::Faults;
 use idea_sim::physical::Binding;
+use std::collections::BTreeMap;
 use te_contract::ledger::{Ledger, SqliteStore};
 use te_contract::registry::{AvatarKind, Registration};
 use te_contract::{AvatarId, DeploymentId, Signed};
@@ -613,8 +614,29 @@ impl Complex {
                     )
                     .await?;
             }
-            for cell in &mut self.cells {
-                while let Some(out) = cell.agent.poll_transmit() {
+            // Sealed (signed) by each agent, the agents with something to send spread over the cores; sent
+            // in the cells' order.
+            let mut sealed: Vec<Vec<Output>> = self.cells.iter().map(|_| Vec::new()).collect();
+            {
+                let mut busy: Vec<(usize, &mut Cell)> = self
+                    .cells
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(_, c)| c.agent.pending_output() > 0)
+                    .collect();
+                let drained = crate::parallel::map_each(&mut busy, |(_, cell)| {
+                    std::iter::from_fn(|| cell.agent.poll_transmit()).collect::<Vec<_>>()
+                });
+                for ((k, _), out) in busy.iter().zip(drained) {
+                    if let Some(slot) = sealed.get_mut(*k) {
+                        *slot = out;
+                    }
+                }
+            }
+            for (cell, sealed) in self.cells.iter_mut().zip(sealed) {
+                let mut sealed = sealed.into_iter();
+                // What a device report makes the agent send comes after what it had queued, as it would.
+                while let Some(out) = sealed.next().or_else(|| cell.agent.poll_transmit()) {
                     match out {
                         Output::Acl(m) => self.wire.send_acl(&cell.name, &m, &mut sent).await?,
                         Output::Te(s)
@@ -658,6 +680,7 @@ impl Complex {
             moved = true;
             let (acl, te) = self.wire.deliver(&sent).await?;
             t = self.phases.add(phase::DELIVERY, t);
+            let mut for_cells: BTreeMap<usize, Vec<AclInbox>> = BTreeMap::new();
             for (to, inbox) in acl {
                 if to == DIRECTORY {
                     AclService::handle_acl_batch(&mut self.directory, inbox.messages, now);
@@ -671,15 +694,37 @@ impl Complex {
                     }
                     self.shedding.send_commands().await?;
                     t = self.phases.add(phase::SHEDDING, t);
-                } else if let Some(cell) = self.named.get(&to).and_then(|k| self.cells.get_mut(*k))
-                {
+                } else if let Some(k) = self.named.get(&to) {
+                    for_cells.entry(*k).or_default().push(inbox);
+                }
+            }
+            // Each agent handles its own inbox: the agents spread over the cores.
+            let mut work: Vec<(&mut Cell, Vec<AclInbox>)> = self
+                .cells
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(k, c)| Some((c, for_cells.remove(&k)?)))
+                .collect();
+            crate::parallel::map_each(&mut work, |(cell, inboxes)| {
+                for inbox in std::mem::take(inboxes) {
                     cell.agent.handle_acl_batch(inbox.messages, now);
                     for e in inbox.undecodable {
                         cell.agent.handle_undecodable(&e, now);
                     }
-                    t = self.phases.add(phase::AGENTS, t);
                 }
-            }
+            });
+            drop(work);
+            t = self.phases.add(phase::AGENTS, t);
+            // The node's notices are read (their signatures checked) over the cores, then heard in order.
+            let node_key = PublicKey::from(&self.node_key);
+            let mut to_read: Vec<&[u8]> = te
+                .iter()
+                .filter(|(to, _)| to.as_str() != TE_NODE)
+                .flat_map(|(_, payloads)| payloads.iter().map(Vec::as_slice))
+                .collect();
+            let mut notices =
+                crate::parallel::map_each(&mut to_read, |p| read_notice(p, &node_key)).into_iter();
+            drop(to_read);
             for (to, payloads) in te {
                 if to == TE_NODE {
                     let batch = payloads
@@ -689,9 +734,8 @@ impl Complex {
                     self.node.handle_bytes_batch(batch, now);
                     continue;
                 }
-                let node_key = PublicKey::from(&self.node_key);
-                for payload in payloads {
-                    let Some(notice) = read_notice(&payload, &node_key) else {
+                for _ in &payloads {
+                    let Some(notice) = notices.next().flatten() else {
                         self.troubles
                             .push(format!("{to}: a TE notice that is not the node's"));
                         continue;

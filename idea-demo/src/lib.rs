@@ -79,6 +79,7 @@ mod layout;
 mod live;
 mod operator;
 mod outcome;
+mod parallel;
 mod phases;
 mod plant;
 mod report;

@@ -352,6 +352,27 @@ async fn an_agent_cut_off_the_broker_trades_again_once_reconnected() {
     );
 }
 
+/// The scale run is reproducible too, with enough cells that the conductor spreads the agents' work over the
+/// cores (sealing what they send, handling what they received, reading the node's notices).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scale_run_over_many_cores_gives_the_same_report_twice() {
+    let as_json = |mut r: RunReport| {
+        r.timing = idea_demo::Timing::default();
+        serde_json::to_string_pretty(&r).unwrap()
+    };
+    let options = Options {
+        scenarios: vec![Scenario::Scale],
+        cells: Some(96),
+        hours: 1.5,
+        ..Options::default()
+    };
+    let first = idea_demo::run(&options, &mut |_| {}).await.unwrap();
+    assert!(first.passed, "{:#?}", failed(&first));
+    assert!(!first.scenarios[0].trades.is_empty(), "the cells trade");
+    let second = idea_demo::run(&options, &mut |_| {}).await.unwrap();
+    assert!(as_json(first) == as_json(second), "the two runs differ");
+}
+
 /// TE-07, the scale run: 30 generated cells (more than 64 relays on the load-shedding service's MQTT side)
 /// on a generated feeder trade from the first period, with every check passing, and the run says where its
 /// time went.

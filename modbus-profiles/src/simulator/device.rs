@@ -545,7 +545,8 @@ impl Registers for SimulatedDevice {
         }
     }
 
-    /// `None` while [idle](Self::idle); otherwise the next tick after the last ([`TICK`]), or `now`.
+    /// `None` while the device has no behaviour over time (nothing followed, integrated or adopted, no
+    /// reversion armed); otherwise 20 ms after the last tick, or `now`.
     fn poll_timeout(&self, now: Instant) -> Option<Instant> {
         if self.idle() {
             return None;
