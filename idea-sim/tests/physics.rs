@@ -173,6 +173,33 @@ async fn the_meter_integrates_the_simulated_flow() {
     assert!((value(&d, 203, "W") - flow).abs() <= 1.0);
 }
 
+/// A device finds its model element where it was last, and again by name when the model's lists change (they
+/// are public): a meter moved along the list still reads its own flow, and one taken out of the model keeps
+/// its last reading.
+#[tokio::test]
+async fn a_device_follows_its_element_when_the_models_lists_change() {
+    let grid = model(METERED, MIDNIGHT);
+    let (mut client, _tasks) = serve(
+        &grid,
+        Binding::Meter("house.meter".into()),
+        &Faults::default(),
+    )
+    .await;
+    steps(&grid, 10);
+    let own = lock(&grid).meter("house.meter").unwrap().p_w;
+    assert!((value(&scan(&mut client).await, 203, "W") - own).abs() <= 1.0);
+    {
+        let mut g = lock(&grid);
+        let mut other = g.meter("house.meter").unwrap().clone();
+        other.name = "other.meter".into();
+        other.p_w = own + 5000.0;
+        g.meters.insert(0, other);
+    }
+    assert!((value(&scan(&mut client).await, 203, "W") - own).abs() <= 1.0);
+    lock(&grid).meters.retain(|m| m.name != "house.meter");
+    assert!((value(&scan(&mut client).await, 203, "W") - own).abs() <= 1.0);
+}
+
 const RELAYED: &str = include_str!("topologies/shop-behind-a-relay.toml");
 
 /// An overload trips the relay within its curve's operate time ±5 %; the relay reports the trip over Modbus
