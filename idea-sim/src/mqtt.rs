@@ -13,7 +13,8 @@
 //! ignored.
 
 use crate::fault::Faults;
-use crate::grid::{SharedGrid, TripCause, lock};
+use crate::grid::elements::{Meter, Relay};
+use crate::grid::{Microgrid, SharedGrid, TripCause, lock, position_at};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde::Deserialize;
 use std::time::Duration;
@@ -45,8 +46,11 @@ struct RelayCommand {
 /// The JSON state of meter `name`, if the model has it.
 pub fn meter_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
     let model = lock(grid);
-    let m = model.meter(name).ok()?;
-    Some(serde_json::json!({
+    Some(meter_json(&model, model.meter(name).ok()?))
+}
+
+fn meter_json(model: &Microgrid, m: &Meter) -> serde_json::Value {
+    serde_json::json!({
         "kind": "meter",
         "at": model.now().unix_ms(),
         "p_w": m.p_w,
@@ -56,14 +60,17 @@ pub fn meter_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
         "hz": model.bus_frequency_hz(m.bus),
         "import_wh": m.import_wh,
         "export_wh": m.export_wh,
-    }))
+    })
 }
 
 /// The JSON state of relay `name`, if the model has it.
 pub fn relay_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
     let model = lock(grid);
-    let r = model.relay(name).ok()?;
-    Some(serde_json::json!({
+    Some(relay_json(&model, model.relay(name).ok()?))
+}
+
+fn relay_json(model: &Microgrid, r: &Relay) -> serde_json::Value {
+    serde_json::json!({
         "kind": "relay",
         "at": model.now().unix_ms(),
         "closed": r.closed,
@@ -75,7 +82,7 @@ pub fn relay_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
         "operations": r.operations,
         "a": r.current_a,
         "pickup_a": r.overcurrent.pickup_a,
-    }))
+    })
 }
 
 /// Publishes the devices' states when asked: what a caller that owns simulated time uses to publish at the
@@ -86,6 +93,8 @@ pub struct StatePublisher {
     devices: MqttDevices,
     faults: Faults,
     last: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Where each device (meters, then relays) was last found in the model's lists.
+    at: Vec<Option<usize>>,
 }
 
 impl std::fmt::Debug for StatePublisher {
@@ -116,18 +125,23 @@ impl StatePublisher {
         if self.faults.silent() {
             return Ok(0);
         }
-        let all: Vec<(String, serde_json::Value)> = self
-            .devices
-            .meters
-            .iter()
-            .filter_map(|m| Some((m.clone(), meter_state(&self.grid, m)?)))
-            .chain(
-                self.devices
-                    .relays
-                    .iter()
-                    .filter_map(|r| Some((r.clone(), relay_state(&self.grid, r)?))),
-            )
-            .collect();
+        // Every state read under one lock, each device found where it was last.
+        let all: Vec<(String, serde_json::Value)> = {
+            let model = lock(&self.grid);
+            let (meters, relays) = (&self.devices.meters, &self.devices.relays);
+            self.at
+                .resize(meters.len().saturating_add(relays.len()), None);
+            let (meters_at, relays_at) = self.at.split_at_mut(meters.len());
+            let metered = meters.iter().zip(meters_at).filter_map(|(name, at)| {
+                let i = position_at(&model.meters, name, at, |m| &m.name)?;
+                Some((name.clone(), meter_json(&model, model.meters.get(i)?)))
+            });
+            let switched = relays.iter().zip(relays_at).filter_map(|(name, at)| {
+                let i = position_at(&model.relays, name, at, |r| &r.name)?;
+                Some((name.clone(), relay_json(&model, model.relays.get(i)?)))
+            });
+            metered.chain(switched).collect()
+        };
         let mut published = 0usize;
         for (name, state) in all {
             let state = match self.last.get(&name) {
@@ -196,6 +210,7 @@ pub async fn connect(
         devices: devices.clone(),
         faults: faults.clone(),
         last: std::collections::BTreeMap::new(),
+        at: Vec::new(),
     };
     let commands = async move {
         loop {

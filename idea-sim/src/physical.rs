@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::fault::{Fault, Faults};
-use crate::grid::{SharedGrid, TripCause, lock};
+use crate::grid::{SharedGrid, TripCause, lock, position_at};
 use modbus_profiles::frame::{DeviceIdObject, ExceptionCode};
 use modbus_profiles::server::{Registers, Table};
 use modbus_profiles::simulator::{DeviceSlot, Profile, SimulatedDevice};
@@ -583,22 +583,14 @@ impl ModelDevice {
     }
 }
 
-/// The element named `name` in `items`: found at `hint` while it is still there — one name compared, not a scan
-/// of every element (a feeder of 1,000 cells has thousands) — and looked for otherwise.
+/// The element named `name` in `items`, found where it was last ([`position_at`]).
 fn element<'a, T>(
     items: &'a mut [T],
     name: &str,
     hint: &mut Option<usize>,
     name_of: impl Fn(&T) -> &str,
 ) -> Option<&'a mut T> {
-    let at = match *hint {
-        Some(i) if items.get(i).is_some_and(|x| name_of(x) == name) => i,
-        _ => {
-            let i = items.iter().position(|x| name_of(x) == name)?;
-            *hint = Some(i);
-            i
-        }
-    };
+    let at = position_at(items, name, hint, name_of)?;
     items.get_mut(at)
 }
 

@@ -49,3 +49,21 @@ pub fn lock(grid: &SharedGrid) -> std::sync::MutexGuard<'_, Microgrid> {
     grid.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Where the element named `name` sits in one of the model's lists: at `hint` while it is still there — one
+/// name compared, not a scan of every element (a feeder of 1,000 cells has thousands) — and looked for, `hint`
+/// updated, otherwise. The lists are public, so a remembered place is always checked.
+pub(crate) fn position_at<T>(
+    items: &[T],
+    name: &str,
+    hint: &mut Option<usize>,
+    name_of: impl Fn(&T) -> &str,
+) -> Option<usize> {
+    match *hint {
+        Some(i) if items.get(i).is_some_and(|x| name_of(x) == name) => Some(i),
+        _ => {
+            *hint = items.iter().position(|x| name_of(x) == name);
+            *hint
+        }
+    }
+}
