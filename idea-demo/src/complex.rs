@@ -491,13 +491,15 @@ impl Complex {
             self.node.handle_timeout(now);
             fired = true;
         }
-        for cell in &mut self.cells {
-            if cell.agent.poll_timeout().is_some_and(|t| t <= now) {
+        // Each agent's deadlines are its own: the agents spread over the cores.
+        let agents_fired = crate::parallel::map_each(&mut self.cells, |cell| {
+            let due = cell.agent.poll_timeout().is_some_and(|t| t <= now);
+            if due {
                 cell.agent.handle_timeout(now);
-                fired = true;
             }
-        }
-        fired
+            due
+        });
+        fired || agents_fired.contains(&true)
     }
 
     /// Turns the silent fault of the hub on `bus` on or off (its hub must have been served switchable).
