@@ -10,6 +10,7 @@ use crate::layout::Layout;
 use crate::operator::Operator;
 use crate::phases::{Phases, phase};
 use crate::plant::Plant;
+use crate::shards::Shards;
 use crate::shedding::{SHEDDING, Shedding};
 use crate::wire::{AclInbox, Sent, Wire};
 use fipa_acl::AgentIdentifier;
@@ -118,6 +119,8 @@ pub(crate) struct Complex {
     /// Each cell's index in `cells` by its agent's and its meter gateway's names.
     named: std::collections::HashMap<String, usize>,
     _broker: EmbeddedBroker,
+    /// Where the cells' devices are served and their links driven (last: stopped after everything else).
+    shards: Shards,
 }
 
 impl std::fmt::Debug for Complex {
@@ -286,6 +289,7 @@ impl Complex {
             phases: Phases::default(),
             named: std::collections::HashMap::new(),
             _broker: broker,
+            shards: Shards::per_core()?,
         };
         for bus in joined {
             complex.add_cell(bus, Enrolment::AtGenesis).await?;
@@ -387,17 +391,25 @@ impl Complex {
             }
             _ => Faults::default(),
         };
-        let hub = self
-            .plant
-            .serve_modbus(Binding::Hub(format!("{bus}.hub")), &hub_faults)
-            .await?;
-        self.hub_faults.push((bus.to_owned(), hub_faults));
-        let meter = self
-            .plant
-            .serve_modbus(Binding::Meter(format!("{bus}.meter")), &fine)
-            .await?;
         let gateway = MeterGateway::new(deployment()?, meter_avatar, meter_key.clone(), 0);
-        let mut cell = Cell::open(bus, agent, &hub, &meter, gateway).await?;
+        // Its devices served and its links opened on its shard, where they are driven from now on.
+        let index = self.cells.len();
+        let grid = self.plant.grid().clone();
+        let (mut cell, hub_tasks, meter_tasks) = self.shards.run_on(index, async {
+            let (hub, hub_tasks) = Plant::serve_modbus(
+                grid.clone(),
+                Binding::Hub(format!("{bus}.hub")),
+                &hub_faults,
+            )
+            .await?;
+            let (meter, meter_tasks) =
+                Plant::serve_modbus(grid, Binding::Meter(format!("{bus}.meter")), &fine).await?;
+            let cell = Cell::open(bus, agent, &hub, &meter, gateway).await?;
+            Ok::<_, crate::error::Error>((cell, hub_tasks, meter_tasks))
+        })?;
+        self.plant.keep(hub_tasks);
+        self.plant.keep(meter_tasks);
+        self.hub_faults.push((bus.to_owned(), hub_faults));
         cell.link.set_request_timeout(REQUEST_TIMEOUT);
         self.wire.join_acl(&cell.name).await?;
         self.wire.join_te(&cell.name).await?;
@@ -421,7 +433,7 @@ impl Complex {
         {
             joined?;
         }
-        cell.step(now).await;
+        self.shards.run_on(index, cell.step(now));
         self.named.insert(cell.name.clone(), self.cells.len());
         self.named
             .insert(cell.gateway_name.clone(), self.cells.len());
@@ -447,8 +459,11 @@ impl Complex {
         self.now = self.plant.now();
         let now = self.now;
         let t = self.phases.add(phase::MODEL, t);
-        // Every cell's devices at once: each link talks only to its own cell's devices.
-        futures_util::future::join_all(self.cells.iter_mut().map(|c| c.step(now))).await;
+        // Every cell's devices at once, on their shards: each link talks only to its own cell's devices.
+        self.shards
+            .run_each(self.cells.iter_mut().enumerate(), async |c| {
+                c.step(now).await
+            });
         let t = self.phases.add(phase::DEVICES, t);
         let reading_every_ms = i64::try_from(self.layout.reading_every.as_ms()).unwrap_or(i64::MAX);
         if now.unix_ms().rem_euclid(reading_every_ms.max(1)) == 0 {
@@ -552,16 +567,18 @@ impl Complex {
         let missing = self.faulting(crate::fault::Fault::MeterMissing);
         let skipped = |cell: &Cell| missing && cell.bus == crate::fault::MISSING_METER_CELL;
         let missed = self.cells.iter().filter(|c| skipped(c)).count();
-        let reading = self
-            .cells
-            .iter_mut()
-            .filter(|cell| !skipped(cell))
-            .map(|cell| async move {
-                let read = cell.registers.read_wh().await;
-                (cell, read)
+        // Every gateway at once, on its cell's shard: each reads its own meter.
+        let reads = self
+            .shards
+            .run_each(self.cells.iter_mut().enumerate(), async |cell| {
+                if skipped(cell) {
+                    None
+                } else {
+                    Some(cell.registers.read_wh().await)
+                }
             });
-        // Every gateway at once: each reads its own meter.
-        for (cell, read) in futures_util::future::join_all(reading).await {
+        for (cell, read) in self.cells.iter_mut().zip(reads) {
+            let Some(read) = read else { continue };
             match read {
                 Ok((import_wh, export_wh)) => match cell.gateway.reading(now, import_wh, export_wh)
                 {
@@ -635,10 +652,10 @@ impl Complex {
                     }
                 }
             }
-            for (cell, sealed) in self.cells.iter_mut().zip(sealed) {
-                let mut sealed = sealed.into_iter();
-                // What a device report makes the agent send comes after what it had queued, as it would.
-                while let Some(out) = sealed.next().or_else(|| cell.agent.poll_transmit()) {
+            // The setpoints the agents command, by cell: sent to the devices together once every cell spoke.
+            let mut commanded: BTreeMap<usize, Vec<SetpointCommand>> = BTreeMap::new();
+            for (index, (cell, sealed)) in self.cells.iter_mut().zip(sealed).enumerate() {
+                for out in sealed {
                     match out {
                         Output::Acl(m) => self.wire.send_acl(&cell.name, &m, &mut sent).await?,
                         Output::Te(s)
@@ -656,11 +673,7 @@ impl Complex {
                         }
                         Output::Command(c) => {
                             self.commands.push((cell.bus.clone(), c.clone()));
-                            t = self.phases.add(phase::SENDING, t);
-                            let report = cell.link.command_at(&c, now).await;
-                            t = self.phases.add(phase::DEVICES, t);
-                            cell.report(report, now);
-                            acted = true;
+                            commanded.entry(index).or_default().push(c);
                         }
                         _ => {}
                     }
@@ -674,8 +687,33 @@ impl Complex {
                         .await?;
                 }
             }
-            self.account_lost(&mut sent);
             t = self.phases.add(phase::SENDING, t);
+            if !commanded.is_empty() {
+                // Each cell's devices take its commands on its shard, the cells at once; each agent hears
+                // how they went, and what that makes it send goes in the next round.
+                let work = self
+                    .cells
+                    .iter_mut()
+                    .enumerate()
+                    .filter_map(|(k, cell)| Some((k, (k, cell, commanded.remove(&k)?))));
+                let results = self.shards.run_each(work, async |(k, cell, commands)| {
+                    let mut reports = Vec::with_capacity(commands.len());
+                    for c in commands.iter() {
+                        reports.push(cell.link.command_at(c, now).await);
+                    }
+                    (*k, reports)
+                });
+                for (k, reports) in results {
+                    if let Some(cell) = self.cells.get_mut(k) {
+                        for report in reports {
+                            cell.report(report, now);
+                        }
+                    }
+                }
+                acted = true;
+                t = self.phases.add(phase::DEVICES, t);
+            }
+            self.account_lost(&mut sent);
             if sent.is_empty() && !acted {
                 return Ok(moved);
             }

@@ -84,6 +84,7 @@ mod phases;
 mod plant;
 mod report;
 mod scenario;
+mod shards;
 mod shedding;
 pub mod trader;
 mod wire;

@@ -172,12 +172,13 @@ impl Plant {
         lock(&self.grid).now()
     }
 
-    /// Serves `binding` over Modbus TCP on a free port of 127.0.0.1 behind `faults`; returns its address.
+    /// Serves `binding` over Modbus TCP on a free port of 127.0.0.1 behind `faults`, on the runtime it is
+    /// called on; returns its address and the serving tasks (for [`Plant::keep`]).
     pub(crate) async fn serve_modbus(
-        &mut self,
+        grid: SharedGrid,
         binding: Binding,
         faults: &Faults,
-    ) -> Result<String> {
+    ) -> Result<(String, idea_sim::Tasks)> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| Error::Io {
@@ -191,16 +192,9 @@ impl Plant {
                 reason: e.to_string(),
             })?
             .to_string();
-        let (_, tasks) = modbus_model_device(
-            listener,
-            binding,
-            self.grid.clone(),
-            ModbusAt::default(),
-            faults,
-        )
-        .await?;
-        self.tasks.push(tasks);
-        Ok(address)
+        let (_, tasks) =
+            modbus_model_device(listener, binding, grid, ModbusAt::default(), faults).await?;
+        Ok((address, tasks))
     }
 
     /// Each cell now: `(bus, generation W, load W, hub W, import W, state of charge, loads shed)`.
