@@ -20,7 +20,7 @@ use fipa_acl::sl0::{Content, ContentElement, Term};
 use fipa_acl::{AclMessage, AgentIdentifier, Performative};
 use idea_proto::{CellId, SigningKey};
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// The loads of the demonstration complex (idea-sim's `demo-microgrid`).
 pub const DEMO_LOADS: &str = include_str!("../data/load-shedding.toml");
@@ -91,6 +91,9 @@ pub struct LoadSheddingService {
     me: AgentIdentifier,
     key: SigningKey,
     loads: Vec<SheddableLoad>,
+    /// The loads each device name belongs to (as a meter or a relay), by index in `loads`: a device's
+    /// state is applied without scanning every load (thousands on a large feeder).
+    by_device: HashMap<String, Vec<usize>>,
     state: BTreeMap<String, LoadState>,
     /// The relays this service opened, per cell.
     shed: BTreeMap<CellId, BTreeSet<String>>,
@@ -107,10 +110,18 @@ impl LoadSheddingService {
         key: SigningKey,
         loads: Vec<SheddableLoad>,
     ) -> LoadSheddingService {
+        let mut by_device: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, l) in loads.iter().enumerate() {
+            by_device.entry(l.meter.clone()).or_default().push(k);
+            if l.relay != l.meter {
+                by_device.entry(l.relay.clone()).or_default().push(k);
+            }
+        }
         LoadSheddingService {
             me,
             key,
             loads,
+            by_device,
             state: BTreeMap::new(),
             shed: BTreeMap::new(),
             peers: Peers::default(),
@@ -162,7 +173,10 @@ impl LoadSheddingService {
 
     /// A device's published state (`idea_sim::mqtt`'s JSON): a meter's `p_w`, a relay's `closed`.
     pub fn handle_device_state(&mut self, device: &str, state: &serde_json::Value) {
-        for l in &self.loads {
+        let Some(loads) = self.by_device.get(device) else {
+            return;
+        };
+        for l in loads.iter().filter_map(|k| self.loads.get(*k)) {
             if l.meter == device
                 && let Some(p) = state.get("p_w").and_then(serde_json::Value::as_f64)
             {
