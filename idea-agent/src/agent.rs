@@ -1098,7 +1098,7 @@ impl Agent {
 
     /// The transactions between recording and completion: those commanded at each interval start.
     fn delivering(&self) -> impl Iterator<Item = (&TransactionId, &crate::Tracked)> {
-        self.transactions.iter().filter(|(_, t)| {
+        self.transactions.not_ended().filter(|(_, t)| {
             matches!(
                 t.lifecycle.state(),
                 S::Recorded | S::Commanded | S::Executing | S::Measured

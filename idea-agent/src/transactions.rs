@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::event::{Event, EventQueue};
 use idea_proto::{EnergyTransaction, Lifecycle, Side, Timestamp, TransactionId, TransactionState};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The most transactions an agent keeps (open and ended); the oldest ended ones are forgotten first.
 pub const MAX_TRANSACTIONS: usize = 1 << 14;
@@ -32,6 +32,10 @@ pub const DECISION_GRACE: idea_proto::Duration = idea_proto::Duration::from_secs
 #[derive(Debug, Clone, Default)]
 pub struct Transactions {
     map: BTreeMap<TransactionId, Tracked>,
+    /// The transactions that may not have ended: every one that has not is here (a final state is never
+    /// left), and one that has leaves at the next [`Transactions::handle_timeout`]. Deadlines and deliveries
+    /// are looked for among these, not in the whole history the agent keeps.
+    open: BTreeSet<TransactionId>,
 }
 
 impl Transactions {
@@ -58,6 +62,7 @@ impl Transactions {
             match oldest_ended {
                 Some(id) => {
                     self.map.remove(&id);
+                    self.open.remove(&id);
                 }
                 None => {
                     return Err(Error::Full {
@@ -68,6 +73,7 @@ impl Transactions {
             }
         }
         let lifecycle = Lifecycle::open(transaction.id, now, reply_by);
+        self.open.insert(transaction.id);
         self.map.insert(
             transaction.id,
             Tracked {
@@ -93,11 +99,17 @@ impl Transactions {
 
     /// How many transactions in `service` are not yet at a final state.
     pub fn open_in(&self, service: &idea_proto::ServiceId) -> usize {
-        self.iter()
-            .filter(|(_, t)| {
-                &t.transaction.service == service && !t.lifecycle.state().is_terminal()
-            })
+        self.not_ended()
+            .filter(|(_, t)| &t.transaction.service == service)
             .count()
+    }
+
+    /// Every transaction not yet at a final state, by id.
+    pub fn not_ended(&self) -> impl Iterator<Item = (&TransactionId, &Tracked)> {
+        self.open
+            .iter()
+            .filter_map(|id| Some((id, self.map.get(id)?)))
+            .filter(|(_, t)| !t.lifecycle.state().is_terminal())
     }
 
     /// Every transaction, by id.
@@ -117,9 +129,8 @@ impl Transactions {
 
     /// The earliest lifecycle deadline.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.map
-            .values()
-            .filter_map(|t| t.lifecycle.poll_timeout())
+        self.not_ended()
+            .filter_map(|(_, t)| t.lifecycle.poll_timeout())
             .min()
     }
 
@@ -129,13 +140,19 @@ impl Transactions {
         now: Timestamp,
     ) -> Vec<(TransactionId, TransactionState)> {
         let mut changed = Vec::new();
-        for (id, t) in &mut self.map {
+        let map = &mut self.map;
+        self.open.retain(|id| {
+            let Some(t) = map.get_mut(id) else {
+                return false;
+            };
             let before = t.lifecycle.state();
             t.lifecycle.handle_timeout(now);
-            if t.lifecycle.state() != before {
-                changed.push((*id, t.lifecycle.state()));
+            let after = t.lifecycle.state();
+            if after != before {
+                changed.push((*id, after));
             }
-        }
+            !after.is_terminal()
+        });
         changed
     }
 }
@@ -176,4 +193,79 @@ pub(crate) fn advance(
         detail,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use idea_proto::{
+        CellId, CellRef, Currency, DeliveryWindow, Energy, EnergyPrice, Parties, PowerCellType,
+        Profile, ServiceId, Subject, Terms, TermsSpec, ToleranceBand, TransactionSpec,
+    };
+
+    fn offer(n: u8) -> EnergyTransaction {
+        let eur = Currency::new("EUR", 2).unwrap();
+        let cell = |name: &str, kind| CellRef::new(CellId::new(name).unwrap(), kind);
+        EnergyTransaction::new(TransactionSpec {
+            id: TransactionId::from_bytes([n; 16]),
+            service: ServiceId::new("p2p-market").unwrap(),
+            subject: Subject::Energy,
+            parties: Parties::PeerToPeer {
+                seller: cell("seller", PowerCellType::StochasticGenerator),
+                buyer: cell("buyer", PowerCellType::PassiveConsumer),
+            },
+            terms: Terms::new(TermsSpec {
+                window: DeliveryWindow::new("2026-12-02T11:00:00Z".parse().unwrap(), 900, 1)
+                    .unwrap(),
+                profile: Profile::Energy(vec![Energy::from_wh(100)]),
+                price: EnergyPrice::new(20, eur),
+                tolerance: ToleranceBand::default(),
+                penalty: EnergyPrice::new(40, eur),
+            })
+            .unwrap(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn ended_transactions_are_kept_but_no_longer_looked_at_for_deadlines() {
+        let t0: Timestamp = "2026-12-02T10:00:00Z".parse().unwrap();
+        let at = |s: u64| t0.checked_add(idea_proto::Duration::from_secs(s)).unwrap();
+        let mut ts = Transactions::default();
+        // Three offers answered by 10:01, 10:02 and 10:05.
+        for (n, by) in [(1u8, 60u64), (2, 120), (3, 300)] {
+            ts.open(offer(n), "peer".into(), Side::Seller, t0, Some(at(by)))
+                .unwrap();
+        }
+        assert_eq!(ts.poll_timeout(), Some(at(60)));
+        let service = ServiceId::new("p2p-market").unwrap();
+        assert_eq!(ts.open_in(&service), 3);
+        // At 10:02 the first two expire: they stay in the history, the next deadline is the third's.
+        let expired = ts.handle_timeout(at(120));
+        assert_eq!(
+            expired,
+            vec![
+                (
+                    TransactionId::from_bytes([1; 16]),
+                    TransactionState::Expired
+                ),
+                (
+                    TransactionId::from_bytes([2; 16]),
+                    TransactionState::Expired
+                ),
+            ]
+        );
+        assert_eq!(ts.len(), 3, "ended transactions are kept");
+        assert_eq!(ts.poll_timeout(), Some(at(300)));
+        assert_eq!(ts.open_in(&service), 1);
+        let open: Vec<_> = ts.not_ended().map(|(id, _)| *id).collect();
+        assert_eq!(open, vec![TransactionId::from_bytes([3; 16])]);
+        // Nothing fires twice; the last one expires in its turn and none is left open.
+        assert!(ts.handle_timeout(at(200)).is_empty());
+        assert_eq!(ts.handle_timeout(at(300)).len(), 1);
+        assert_eq!(ts.poll_timeout(), None);
+        assert_eq!(ts.not_ended().count(), 0);
+        assert_eq!(ts.iter().count(), 3);
+    }
 }
