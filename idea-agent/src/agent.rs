@@ -1098,7 +1098,8 @@ impl Agent {
 
     /// The transactions between recording and completion: those commanded at each interval start.
     fn delivering(&self) -> impl Iterator<Item = (&TransactionId, &crate::Tracked)> {
-        self.transactions.not_ended().filter(|(_, t)| {
+        // Only states before the final ones.
+        self.transactions.maybe_open().filter(|(_, t)| {
             matches!(
                 t.lifecycle.state(),
                 S::Recorded | S::Commanded | S::Executing | S::Measured

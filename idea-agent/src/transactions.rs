@@ -106,10 +106,16 @@ impl Transactions {
 
     /// Every transaction not yet at a final state, by id.
     pub fn not_ended(&self) -> impl Iterator<Item = (&TransactionId, &Tracked)> {
+        self.maybe_open()
+            .filter(|(_, t)| !t.lifecycle.state().is_terminal())
+    }
+
+    /// The transactions that may not have ended (see `open`): every one that has not, and perhaps some that
+    /// ended since the last [`Transactions::handle_timeout`].
+    pub(crate) fn maybe_open(&self) -> impl Iterator<Item = (&TransactionId, &Tracked)> {
         self.open
             .iter()
             .filter_map(|id| Some((id, self.map.get(id)?)))
-            .filter(|(_, t)| !t.lifecycle.state().is_terminal())
     }
 
     /// Every transaction, by id.
@@ -129,7 +135,8 @@ impl Transactions {
 
     /// The earliest lifecycle deadline.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.not_ended()
+        // A final state has no deadline.
+        self.maybe_open()
             .filter_map(|(_, t)| t.lifecycle.poll_timeout())
             .min()
     }

@@ -47,7 +47,7 @@
 //!   and checks; the model steps, the devices are driven once a minute and the gateways sign a reading per
 //!   period; [`Timing::phases_s`] says where the real time went.
 //!
-//! What it does not do (yet): reach 1,000 cells for a day in a minute (106–109 s measured) — each cell's
+//! What it does not do (yet): reach 1,000 cells for a day in a minute (103–109 s measured) — each cell's
 //! devices cost two Modbus requests a simulated minute, every message is signed and verified, and each round
 //! of messages waits on the broker; the DC mesh's converters stay idle.
 //!

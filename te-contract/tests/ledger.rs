@@ -162,6 +162,20 @@ fn tampering_anywhere_is_found() {
         matches!(err, Error::BadSignature { .. } | Error::Decode { .. }),
         "{err:?}"
     );
+    // The same in the middle of the chain, so the next link breaks too: the bad signature, met first, is
+    // what is reported (the walk verifies signatures in batches, and the batch is settled first).
+    let mut store = clean.clone();
+    assert!(
+        store.entries_mut().len() > 3,
+        "an entry follows the one changed"
+    );
+    // A byte of the last signature (the last thing in a signed entry's body).
+    let last = store.entries_mut()[2].entry.body.len() - 10;
+    store.entries_mut()[2].entry.body[last] ^= 1;
+    let e = store.entries_mut()[2].clone();
+    store.entries_mut()[2].hash = entry_hash(&e.prev, e.seq, &e.entry);
+    let err = run(&store).unwrap_err();
+    assert!(matches!(err, Error::BadSignature { .. }), "{err:?}");
     // Entries swapped.
     let mut store = clean.clone();
     store.entries_mut().swap(0, 1);

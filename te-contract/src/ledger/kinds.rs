@@ -6,7 +6,7 @@ use super::{Entry, RecordKind, decode};
 use crate::error::Result;
 use crate::id::DeploymentId;
 use crate::registry::{KeyRotation, Registration, Registry, Revocation};
-use crate::signed::Body;
+use crate::signed::{Body, SignatureCheck};
 use std::marker::PhantomData;
 
 /// The check of the entries of one kind.
@@ -21,6 +21,21 @@ pub trait EntryKind: Send + Sync {
         registry: &mut Registry,
         deployment: &DeploymentId,
     ) -> Result<u64>;
+
+    /// As [`EntryKind::check`], except that the signature checks it would verify last — checks that need
+    /// nothing but their own arithmetic, the registry left as it would have been — may be appended to
+    /// `deferred` unverified, for the caller to verify with others in a batch. The chain's walk
+    /// ([`super::verify`]) does, and reports an invalid one as this entry's fault. By default, `check`.
+    fn check_deferring(
+        &self,
+        entry: &Entry,
+        registry: &mut Registry,
+        deployment: &DeploymentId,
+        deferred: &mut Vec<SignatureCheck>,
+    ) -> Result<u64> {
+        let _ = deferred;
+        self.check(entry, registry, deployment)
+    }
 }
 
 /// An object its signers signed: decoded (its key must be its own), and every signature verified.
@@ -51,6 +66,19 @@ impl<T: Body> EntryKind for SignedKind<T> {
     ) -> Result<u64> {
         let object = decode::<T>(entry)?;
         object.verify(&*registry, deployment, entry.at)?;
+        Ok(object.signatures().len() as u64)
+    }
+
+    fn check_deferring(
+        &self,
+        entry: &Entry,
+        registry: &mut Registry,
+        deployment: &DeploymentId,
+        deferred: &mut Vec<SignatureCheck>,
+    ) -> Result<u64> {
+        let object = decode::<T>(entry)?;
+        // The deployment, the signers and their keys now; the signatures' arithmetic with the batch.
+        deferred.extend(object.checks(&*registry, deployment, entry.at)?);
         Ok(object.signatures().len() as u64)
     }
 }
