@@ -6,7 +6,7 @@ use super::{Entry, RecordKind, decode};
 use crate::error::Result;
 use crate::id::DeploymentId;
 use crate::registry::{KeyRotation, Registration, Registry, Revocation};
-use crate::signed::{Body, SignatureCheck};
+use crate::signed::{Body, SignatureCheck, verify_checks};
 use std::marker::PhantomData;
 
 /// The check of the entries of one kind.
@@ -64,9 +64,10 @@ impl<T: Body> EntryKind for SignedKind<T> {
         registry: &mut Registry,
         deployment: &DeploymentId,
     ) -> Result<u64> {
-        let object = decode::<T>(entry)?;
-        object.verify(&*registry, deployment, entry.at)?;
-        Ok(object.signatures().len() as u64)
+        let mut checks = Vec::new();
+        let signatures = self.check_deferring(entry, registry, deployment, &mut checks)?;
+        verify_checks(&checks)?;
+        Ok(signatures)
     }
 
     fn check_deferring(

@@ -409,11 +409,7 @@ impl Deferred {
     /// Verifies every check waiting, as one batch; the error of the first invalid one (the error the entry
     /// carrying it would have given, verified alone).
     fn verify(&mut self) -> Result<()> {
-        let checks = std::mem::take(&mut self.checks);
-        match crate::verify::first_invalid(&checks).and_then(|i| checks.get(i)) {
-            None => Ok(()),
-            Some(bad) => bad.verify(),
-        }
+        crate::signed::verify_checks(&std::mem::take(&mut self.checks))
     }
 
     /// The walk meets `e`: an earlier entry's invalid signature comes first, else `e`.
