@@ -106,6 +106,8 @@ async fn forward(
                     let _ = s.send(());
                 }
             }
+            // This side said goodbye: the broker closing the connection next is no trouble to report.
+            Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(e) => {
                 if tx.is_closed() {

@@ -51,16 +51,21 @@ fn wait_for_within(
     secs: u64,
 ) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut seen = Vec::new();
     loop {
         let left = deadline
             .checked_duration_since(Instant::now())
             .unwrap_or_default();
-        let line = lines
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no event with {needle} in {secs} s"));
+        let line = lines.recv_timeout(left).unwrap_or_else(|_| {
+            panic!(
+                "no event with {needle} in {secs} s; the events seen meanwhile:\n{}",
+                seen.join("\n")
+            )
+        });
         if line.contains(needle) {
             return serde_json::from_str(&line).unwrap();
         }
+        seen.push(line);
     }
 }
 

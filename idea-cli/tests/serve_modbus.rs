@@ -418,6 +418,70 @@ fn a_device_binds_to_an_element_of_a_topology_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--start` sets the simulated calendar: a roof under a cloudless sky gives nothing at midnight and its
+/// power at noon, whatever the hour the device is started. A start that is not RFC 3339 is a usage error, and
+/// a device with no simulated microgrid refuses it.
+#[test]
+fn the_simulated_calendar_starts_where_asked() {
+    let dir = common::scratch_dir("serve-start", "roof");
+    let file = dir.join("roof.toml");
+    std::fs::write(
+        &file,
+        "name = \"roof\"\n[sun]\nsunrise_h = 6.0\nsunset_h = 18.0\npeak_w_per_m2 = 1000.0\ncloudiness = 0.0\n\
+         [grid]\nbus = \"n\"\n[[bus]]\nname = \"n\"\nkv = 0.4\n[[pv]]\nname = \"roof\"\nbus = \"n\"\nkwp = 5.0\n\
+         [[meter]]\nname = \"m\"\nelement = \"roof\"\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let power_at = |start: &str| {
+        let (_served, address) = serve(
+            "modbus-meter",
+            &["--topology", path, "--element", "m", "--start", start],
+        );
+        let (ok, stdout, stderr) = scan(&[&address, "--json"]);
+        assert!(ok, "{stderr}");
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let meter = json["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == 203)
+            .unwrap()
+            .clone();
+        meter["points"]["W"].as_f64().unwrap()
+    };
+    let midnight = power_at("2026-06-21T00:00:00Z");
+    let noon = power_at("2026-06-21T12:00:00Z");
+    assert!(midnight.abs() < 1.0, "{midnight} W at midnight");
+    assert!(noon.abs() > 1_000.0, "{noon} W at noon from 5 kWp");
+    let (code, _, stderr) = idea_code(&[
+        "serve",
+        "modbus-meter",
+        "--listen",
+        "127.0.0.1:0",
+        "--start",
+        "yesterday",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("'--start <RFC3339>'") && stderr.contains("expected a digit"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = idea_code(&[
+        "serve",
+        "sep2-server",
+        "--listen",
+        "127.0.0.1:0",
+        "--start",
+        "2026-06-21T00:00:00Z",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("does not take --topology, --element, --seed, --speed or --start"),
+        "{stderr}"
+    );
+}
+
 /// `idea serve mqtt-devices`: a broker on the address, the demonstration complex's meters and relays
 /// publishing their state (IOT-05).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

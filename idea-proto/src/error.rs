@@ -22,7 +22,7 @@ pub enum Error {
         reason: String,
     },
     /// A field is missing or holds a value the domain does not allow.
-    #[error("{field}: {reason}")]
+    #[error("{}", field_and_reason(.field, .reason))]
     InvalidField {
         /// Path of the field, e.g. `terms.window.start_unix_ms`.
         field: String,
@@ -82,6 +82,16 @@ pub enum Error {
         /// The type the envelope declares.
         found: String,
     },
+}
+
+/// `field: reason`, or the reason alone for a value that is not a field of anything (a timestamp parsed on its
+/// own).
+fn field_and_reason(field: &str, reason: &str) -> String {
+    if field.is_empty() {
+        reason.to_owned()
+    } else {
+        format!("{field}: {reason}")
+    }
 }
 
 impl Error {

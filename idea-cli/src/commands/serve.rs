@@ -85,6 +85,10 @@ pub(crate) struct ServeArgs {
     /// Devices: how many times faster than real time the simulation runs [default: 1].
     #[arg(long)]
     pub(crate) speed: Option<f64>,
+    /// Devices: where the simulated calendar starts, RFC 3339 (the sun, the load curves and the clouds follow
+    /// it) [default: now]. A fixed start makes a device's behaviour the same at any hour of the day.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_start)]
+    pub(crate) start: Option<idea_proto::Timestamp>,
     /// A fault the device shows, NAME or NAME@SECONDS (after that many seconds); repeatable. See
     /// --list-faults.
     #[arg(long, value_name = "NAME[@SECONDS]")]
@@ -178,6 +182,11 @@ pub(crate) fn serve_kinds() -> clap::builder::PossibleValuesParser {
 }
 
 /// An LFDI: 40 hex digits.
+/// `--start`: an RFC 3339 instant.
+pub(crate) fn parse_start(text: &str) -> Result<idea_proto::Timestamp, String> {
+    text.parse().map_err(|e: idea_proto::Error| e.to_string())
+}
+
 pub(crate) fn parse_lfdi(text: &str) -> Result<ieee2030_5::primitives::HexBinary160, String> {
     ieee2030_5::primitives::HexBinary160::parse(text).map_err(|e| e.to_string())
 }
@@ -270,7 +279,7 @@ impl ServeOptions {
         }
         if self.model && kind == "sep2-server" {
             return refused(
-                "--topology, --element, --seed or --speed",
+                "--topology, --element, --seed, --speed or --start",
                 "devices on the simulated microgrid",
             );
         }
@@ -328,6 +337,8 @@ pub(crate) struct Plant {
     element: Option<String>,
     seed: u64,
     speed: f64,
+    /// The simulated calendar's start; `None` starts it at the wall clock's now.
+    start: Option<idea_proto::Timestamp>,
 }
 
 pub(crate) fn serve(
@@ -353,7 +364,10 @@ pub(crate) fn serve(
     runtime.block_on(async {
         let mut fault_tasks = idea_sim::Tasks::default();
         let faults = idea_sim::fault::Faults::planned(plans, &mut fault_tasks);
-        let start = crate::output::wall_clock()?;
+        let start = match plant.start {
+            Some(start) => start,
+            None => crate::output::wall_clock()?,
+        };
         let (grid, mut clock) = if kind == "sep2-server" {
             (None, idea_sim::Tasks::default())
         } else {
@@ -544,6 +558,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         element,
         seed,
         speed,
+        start,
         fault,
         list_faults,
         verbose: _,
@@ -564,6 +579,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
             || element.is_some()
             || seed.is_some()
             || speed.is_some()
+            || start.is_some()
             || !fault.is_empty()
             || *list_faults
             || station.any();
@@ -619,7 +635,11 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         unit: unit.is_some(),
         tls: tls.is_some(),
         enrol: !enrol.is_empty() || *in_band || *empty || !aggregator.is_empty(),
-        model: topology.is_some() || element.is_some() || seed.is_some() || speed.is_some(),
+        model: topology.is_some()
+            || element.is_some()
+            || seed.is_some()
+            || speed.is_some()
+            || start.is_some(),
         stale: fault
             .iter()
             .any(|p| p.fault == idea_sim::fault::Fault::Stale),
@@ -663,6 +683,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
         element: element.clone(),
         seed: seed.unwrap_or(1),
         speed,
+        start: *start,
     };
     let sep2 = Sep2Setup {
         registration: idea_sim::devices::Sep2Registration {
