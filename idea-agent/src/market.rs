@@ -517,7 +517,15 @@ struct Placed {
 pub struct MarketParticipant {
     market: Option<AgentIdentifier>,
     placed: BTreeMap<String, Placed>,
+    /// Contracts a seller signed that came before this agent heard of their match from the market, by
+    /// transaction: MQTT keeps each sender's messages in order, not two senders' between them, so the
+    /// seller's contract may overtake the market's match. At most [`MAX_EARLY_CONTRACTS`], the oldest
+    /// dropped first.
+    early: VecDeque<(String, AclMessage)>,
 }
+
+/// The most contracts a buyer keeps that came before their match.
+pub const MAX_EARLY_CONTRACTS: usize = 64;
 
 impl MarketParticipant {
     /// The behaviour's name.
@@ -527,7 +535,7 @@ impl MarketParticipant {
     pub fn new(market: AgentIdentifier) -> MarketParticipant {
         MarketParticipant {
             market: Some(market),
-            placed: BTreeMap::new(),
+            ..MarketParticipant::default()
         }
     }
 
@@ -766,8 +774,45 @@ impl MarketParticipant {
                 Expression::String(contract.to_bytes()),
             ));
             let _ = cx.send(inform);
+        } else if let Some(k) = self.early.iter().position(|(t, _)| *t == id.to_string())
+            && let Some((t, contract)) = self.early.remove(k)
+        {
+            on_contract(cx, &contract, &t);
         }
     }
+}
+
+/// The seller's signed contract `m` for transaction `rest` (as text): countersigned and sent to the TE node
+/// if this agent bought that match from the message's sender. `false` when it knows no such purchase (yet).
+fn on_contract(cx: &mut Context<'_>, m: &AclMessage, rest: &str) -> bool {
+    let Some((id, seller)) = cx
+        .transactions
+        .iter()
+        .find(|(id, t)| id.to_string() == rest && t.side == Side::Buyer)
+        .map(|(id, t)| (*id, t.counterparty.clone()))
+    else {
+        return false;
+    };
+    if m.sender.as_ref().map(|s| s.name.as_str()) != Some(seller.as_str()) {
+        return true;
+    }
+    match countersign(cx, m, &id, &seller) {
+        Ok(()) => cx.log(
+            "UC-04",
+            "contract-submitted",
+            Some(id),
+            Some(&seller),
+            "signed by both avatars, sent to the TE node",
+        ),
+        Err(reason) => cx.log(
+            "UC-04",
+            "contract-not-signed",
+            Some(id),
+            Some(&seller),
+            reason,
+        ),
+    }
+    true
 }
 
 impl Behaviour for MarketParticipant {
@@ -789,34 +834,13 @@ impl Behaviour for MarketParticipant {
         let Some(c) = conversation_of(&m) else { return };
         let from_market = m.sender.as_ref() == self.market.as_ref();
         if let Some(rest) = c.strip_prefix("contract-") {
-            // The seller's signed contract of a match this agent bought.
-            let Some(id) = cx
-                .transactions
-                .iter()
-                .find(|(id, t)| id.to_string() == rest && t.side == Side::Buyer)
-                .map(|(id, t)| (*id, t.counterparty.clone()))
-            else {
-                return;
-            };
-            let (id, seller) = id;
-            if m.sender.as_ref().map(|s| s.name.as_str()) != Some(seller.as_str()) {
-                return;
-            }
-            match countersign(cx, &m, &id, &seller) {
-                Ok(()) => cx.log(
-                    "UC-04",
-                    "contract-submitted",
-                    Some(id),
-                    Some(&seller),
-                    "signed by both avatars, sent to the TE node",
-                ),
-                Err(reason) => cx.log(
-                    "UC-04",
-                    "contract-not-signed",
-                    Some(id),
-                    Some(&seller),
-                    reason,
-                ),
+            // The seller's signed contract of a match this agent bought; kept until the match comes if it
+            // came first.
+            if !on_contract(cx, &m, rest) && m.sender.is_some() {
+                if self.early.len() >= MAX_EARLY_CONTRACTS {
+                    self.early.pop_front();
+                }
+                self.early.push_back((rest.to_owned(), m));
             }
             return;
         }

@@ -121,6 +121,13 @@ impl World {
 
     /// Moves messages (through the string representation), TE submissions and notices until quiet.
     fn pump(&mut self, now: Timestamp) {
+        self.pump_holding(now, None);
+    }
+
+    /// As [`World::pump`], holding back what the market sends to agent `late` until everything else is
+    /// quiet: a broker keeps each sender's messages in order, not two senders' between them.
+    fn pump_holding(&mut self, now: Timestamp, mut late: Option<&str>) {
+        let mut held: Vec<AclMessage> = Vec::new();
         for _ in 0..100 {
             let mut mail = Vec::new();
             for a in &mut self.agents {
@@ -146,9 +153,20 @@ impl World {
                 }
             }
             if mail.is_empty() {
-                return;
+                if held.is_empty() {
+                    return;
+                }
+                mail = std::mem::take(&mut held);
+                late = None;
             }
             for m in mail {
+                if let Some(late) = late
+                    && m.sender.as_ref() == Some(&market_id())
+                    && m.receivers.iter().any(|r| r.name == late)
+                {
+                    held.push(m);
+                    continue;
+                }
                 let mut wire = Vec::new();
                 m.encode_string(&mut wire).unwrap();
                 let (m, _) = AclMessage::decode_string(&wire).unwrap();
@@ -251,6 +269,32 @@ fn orders_cleared_by_the_market_end_in_contracts_recorded_at_the_te_node() {
     }
     let _ = s2;
     assert_eq!(w.node.refusals().count(), 0);
+}
+
+/// The seller's signed contract overtakes the market's match on its way to the buyer: the buyer keeps it until
+/// the match comes, then countersigns it, and the contract is recorded at the TE node all the same.
+#[test]
+fn a_contract_that_comes_before_its_match_is_kept_until_the_match() {
+    let mut w = World::new(vec![trader(1, 18, 30), trader(2, 18, 30)]);
+    let now = t("2026-12-02T10:00:00Z");
+    w.place(0, Side::Seller, 500, now).unwrap();
+    w.place(1, Side::Buyer, 500, now).unwrap();
+    w.pump(now);
+    let closes = w.market.poll_timeout().unwrap();
+    w.market.handle_timeout(closes);
+    w.pump_holding(closes, Some("cell-2@idea"));
+    assert_eq!(w.node.contracts().len(), 1, "{:?}", w.events);
+    for a in &w.agents {
+        for (_, t) in a.transactions().iter() {
+            assert_eq!(t.lifecycle.state(), TransactionState::Recorded);
+        }
+    }
+    let submitted = w
+        .events
+        .iter()
+        .filter(|e| e.agent == "cell-2@idea" && e.what == "contract-submitted")
+        .count();
+    assert_eq!(submitted, 1, "{:?}", w.events);
 }
 
 #[test]
