@@ -66,11 +66,11 @@ const HUB_PICS: &str = "[device]\nvendor = \"IDEA SDK\"\nmodel = \"reference ene
     [modbus.follow]\nmodel = 64901\nsetpoint = \"WSet\"\nmeasurement = \"W\"\nvalue = 1500.0\nrest = 0.0\n\
     within_s = 5.0\n";
 
-/// A summer evening in the demonstration complex: no sun, the cells import about 13 kW through the router, so
-/// cell 1's hub exporting 1.5 kW is carried. (Around noon the cells export; the router, in NG-R1, takes
-/// nothing back from them, so the hub then forms the island and delivers what it needs, not its setpoint —
-/// the device does right, and the case would depend on the hour it ran.)
-const EVENING: &str = "2026-06-21T20:00:00Z";
+/// On a summer evening (`common::EVENING`): the cells import about 13 kW through the router, so cell 1's hub
+/// exporting 1.5 kW is carried. (Around noon the cells export; the router, in NG-R1, takes nothing back from
+/// them, so the hub then forms the island and delivers what it needs, not its setpoint — the device does
+/// right, and the case would depend on the hour it ran.)
+const EVENING: &str = common::EVENING;
 
 #[test]
 fn the_hub_takes_a_setpoint_refuses_one_beyond_its_limits_and_follows_it() {
