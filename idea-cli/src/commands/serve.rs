@@ -181,12 +181,12 @@ pub(crate) fn serve_kinds() -> clap::builder::PossibleValuesParser {
     )
 }
 
-/// An LFDI: 40 hex digits.
 /// `--start`: an RFC 3339 instant.
 pub(crate) fn parse_start(text: &str) -> Result<idea_proto::Timestamp, String> {
     text.parse().map_err(|e: idea_proto::Error| e.to_string())
 }
 
+/// An LFDI: 40 hex digits.
 pub(crate) fn parse_lfdi(text: &str) -> Result<ieee2030_5::primitives::HexBinary160, String> {
     ieee2030_5::primitives::HexBinary160::parse(text).map_err(|e| e.to_string())
 }
