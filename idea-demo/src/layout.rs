@@ -219,6 +219,7 @@ impl Layout {
                 |h| {
                     h.name = rename(&h.name);
                     h.bus.clone_from(&to);
+                    h.connection_meter = h.connection_meter.as_deref().map(rename);
                 },
             );
             t.meters.push(MeterSpec {

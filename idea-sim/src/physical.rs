@@ -131,12 +131,22 @@ const METER_PHASES: [[&str; 6]; 3] = [
     ],
 ];
 
-/// The profile with the model in place of its stand-in behaviour; for a router, ports cut to the model's.
-fn profile_for(binding: &Binding, ports: Option<usize>) -> Result<Profile> {
+/// The profile with the model in place of its stand-in behaviour; for a router, ports cut to the model's;
+/// for a hub with a connection sensor (`sensor`), holding its connection allowed (SunSpec 64901 `ConnCtl`).
+fn profile_for(binding: &Binding, ports: Option<usize>, sensor: bool) -> Result<Profile> {
     let mut profile =
         Profile::builtin(binding.profile_name()).map_err(|e| Error::Device(e.to_string()))?;
     profile.follow.clear();
     profile.integrate.clear();
+    if sensor {
+        for l in profile
+            .limits
+            .iter_mut()
+            .filter(|l| l.point == "64901.ConnCtl")
+        {
+            l.max = Some(modbus_profiles::simulator::Bound::Value(1.0));
+        }
+    }
     if let Binding::Der(_) = binding {
         // The model's DER has a PV array and no battery: the storage capacity model would be a claim it
         // cannot keep.
@@ -175,12 +185,16 @@ impl ModelDevice {
         faults: Faults,
         base: u16,
     ) -> Result<ModelDevice> {
+        let mut sensor = false;
         let ports = {
             let mut model = lock(&grid);
             let name = binding.element();
             match &binding {
                 Binding::Router(_) => Some(model.router_mut(name)?.ports.len()),
-                Binding::Hub(_) => model.hub_mut(name).map(|_| None)?,
+                Binding::Hub(_) => {
+                    sensor = model.hub_mut(name)?.connection.is_some();
+                    None
+                }
                 Binding::Port(_) | Binding::Rectiverter(_) => {
                     model.converter_mut(name).map(|_| None)?
                 }
@@ -190,7 +204,7 @@ impl ModelDevice {
             }
         };
         let catalog = Catalog::builtin().map_err(|e| Error::Device(e.to_string()))?;
-        let registers = SimulatedDevice::new(profile_for(&binding, ports)?, &catalog, base)
+        let registers = SimulatedDevice::new(profile_for(&binding, ports, sensor)?, &catalog, base)
             .map_err(|e| Error::Device(e.to_string()))?;
         let mut device = ModelDevice {
             registers,
@@ -287,12 +301,20 @@ impl ModelDevice {
                     "WMaxChaRte",
                     "WMaxDisChaRte",
                     "DroopHz",
+                    "ConnCtl",
+                    "ConnWSet",
                 ]
                 .map(|p| self.get(&format!("64901.{p}")));
                 let mut model = lock(&self.grid);
                 if let Some(h) = element(&mut model.hubs, &name, &mut self.at, |x| &x.storage.name)
                 {
-                    let [ena, form, wset, cha, dis, droop] = values;
+                    let [ena, form, wset, cha, dis, droop, hold, export] = values;
+                    // Holding the connection needs a sensor (the profile refuses HOLD without one).
+                    h.hold_export_w = if on(hold) && h.connection.is_some() {
+                        Some(export.unwrap_or(0.0))
+                    } else {
+                        None
+                    };
                     h.storage.enabled = on(ena);
                     h.grid_forming = on(form);
                     h.storage.setpoint_w = wset.unwrap_or(0.0);
@@ -438,12 +460,19 @@ impl ModelDevice {
                     if let Some(h) =
                         element(&mut model.hubs, name, &mut self.at, |x| &x.storage.name)
                     {
-                        let (bus, p, soc, enabled) = (
+                        let (bus, p, soc, enabled, connection) = (
                             h.storage.bus,
                             h.storage.p_w,
                             h.storage.soc,
                             h.storage.enabled,
+                            h.connection,
                         );
+                        // Its connection sensor's reading, exporting positive; none without a sensor.
+                        if let Some(export) = connection
+                            .and_then(|(m, sign)| model.meters.get(m).map(|m| -sign * m.p_w))
+                        {
+                            put("64901.ConnW", export);
+                        }
                         put("64901.W", p);
                         put("64901.SoC", soc * 100.0);
                         put("64901.Hz", model.bus_frequency_hz(bus));

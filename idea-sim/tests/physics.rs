@@ -722,3 +722,150 @@ async fn a_model_hub_left_alone_past_its_reversion_timeout_returns_to_zero() {
     let device = scan(&mut client).await;
     assert_eq!(value(&device, 64901, "WSet"), 0.0);
 }
+
+const HOLDING: &str = include_str!("topologies/cell-holding-its-connection.toml");
+
+/// NG-P1 over Modbus: a hub with a connection sensor, told to hold its cell's connection at an export
+/// (SunSpec 64901 `ConnCtl` HOLD, `ConnWSet`), sets its battery power itself from what the sensor measures —
+/// no client in the loop — and holds the export as the load steps; its `ConnW` reads what the meter measures;
+/// within its discharge limit it gives what it can; OFF returns the battery to `WSet`.
+#[tokio::test]
+async fn a_hub_holds_its_connection_at_the_export_asked_as_the_load_changes() {
+    let grid = model(HOLDING, MIDNIGHT);
+    let (mut client, _tasks) = serve(&grid, Binding::Hub("hub".into()), &Faults::default()).await;
+    steps(&grid, 5);
+    let before = scan(&mut client).await;
+    assert!(
+        (value(&before, 64901, "ConnW") + 3000.0).abs() <= 20.0,
+        "a 3 kW load imports 3 kW: {}",
+        value(&before, 64901, "ConnW")
+    );
+    write(
+        &mut client,
+        64901,
+        &[("ConnWSet", 1000.0), ("ConnCtl", 1.0)],
+    )
+    .await;
+    steps(&grid, 10);
+    let meter_export = |g: &SharedGrid| -lock(g).meter("cell.meter").unwrap().p_w;
+    assert!(
+        (meter_export(&grid) - 1000.0).abs() <= 5.0,
+        "1 kW exported: {} W",
+        meter_export(&grid)
+    );
+    let held = scan(&mut client).await;
+    assert!((value(&held, 64901, "ConnW") - meter_export(&grid)).abs() <= 1.0);
+    assert!(
+        (value(&held, 64901, "W") - 4000.0).abs() <= 20.0,
+        "the battery gives the 3 kW load and the 1 kW export: {}",
+        value(&held, 64901, "W")
+    );
+    // The load grows by 500 W: the hub follows without being told.
+    lock(&grid).step_load("cell.load", 500.0).unwrap();
+    steps(&grid, 10);
+    assert!(
+        (meter_export(&grid) - 1000.0).abs() <= 5.0,
+        "still 1 kW: {} W",
+        meter_export(&grid)
+    );
+    // A discharge limit below what holding needs caps the battery: the export falls short.
+    write(&mut client, 64901, &[("WMaxDisChaRte", 4000.0)]).await;
+    steps(&grid, 10);
+    let w = value(&scan(&mut client).await, 64901, "W");
+    assert!((w - 4000.0).abs() <= 1.0, "{w} W at a 4 kW limit");
+    assert!(meter_export(&grid) < 600.0, "{}", meter_export(&grid));
+    // OFF: the battery follows WSet (0) again.
+    write(&mut client, 64901, &[("ConnCtl", 0.0)]).await;
+    steps(&grid, 5);
+    assert!(value(&scan(&mut client).await, 64901, "W").abs() <= 1.0);
+    assert!((meter_export(&grid) + 3500.0).abs() <= 20.0);
+}
+
+/// A hub without a connection sensor refuses to hold a connection: the write of `ConnCtl` HOLD is an
+/// illegal data value (Modbus exception 3), and its `ConnW` is not implemented.
+#[tokio::test]
+async fn a_hub_without_a_connection_sensor_refuses_to_hold_one() {
+    let text = include_str!("topologies/hub-beside-the-network.toml");
+    let grid = model(text, MIDNIGHT);
+    let (mut client, _tasks) = serve(&grid, Binding::Hub("hub".into()), &Faults::default()).await;
+    let mut device = scan(&mut client).await;
+    let m = device.model_mut(64901).unwrap();
+    assert_eq!(m.get_scaled("ConnW").unwrap(), None, "not implemented");
+    let address = m.address();
+    m.set_scaled("ConnCtl", 1.0).unwrap();
+    let writes = m.take_writes();
+    let w = &writes[0];
+    let answer = client
+        .write_multiple_registers(w.address, &w.registers)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        Err(modbus_profiles::frame::ExceptionCode::IllegalDataValue),
+        "written at {} (model at {address})",
+        w.address
+    );
+    assert_eq!(lock(&grid).hub_mut("hub").unwrap().hold_export_w, None);
+}
+
+/// The topology checks a hub's connection sensor: it must be a meter of a line or transformer that ends at
+/// the hub's bus.
+#[test]
+fn a_connection_sensor_must_measure_a_branch_at_the_hubs_bus() {
+    let start = Timestamp::from_unix_secs(MIDNIGHT).unwrap();
+    let build = |text: &str| {
+        let topology = Topology::from_toml(text)?;
+        Microgrid::new(&topology, 11, start).map(|_| ())
+    };
+    build(HOLDING).unwrap();
+    let missing = HOLDING.replace(
+        "connection_meter = \"cell.meter\"",
+        "connection_meter = \"nowhere.meter\"",
+    );
+    assert!(
+        build(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("connection_meter"),
+        "{:?}",
+        build(&missing)
+    );
+    let of_the_load = HOLDING.replace("branch = \"service\"", "element = \"cell.load\"");
+    let e = build(&of_the_load).unwrap_err().to_string();
+    assert!(e.contains("a meter of a line or transformer"), "{e}");
+    // A second bus beyond the cell, the hub on it: the service line does not end there.
+    let beyond = format!(
+        "{}\n[[bus]]\nname = \"shed\"\nkv = 0.4\n[[line]]\nname = \"yard\"\nfrom = \"cell\"\nto = \"shed\"\nr_ohm = 0.01\nx_ohm = 0.002\n",
+        HOLDING.replace("bus = \"cell\"\nkw = 5.0", "bus = \"shed\"\nkw = 5.0")
+    );
+    let e = build(&beyond).unwrap_err().to_string();
+    assert!(e.contains("ends at the hub's bus"), "{e}");
+}
+
+/// A hub holding its connection whose client goes quiet past the reversion timeout stops holding it
+/// (`ConnCtl` returns to OFF, SunSpec 64901 `RvrtTms`): a lost agent never leaves a battery chasing an old
+/// contract.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_left_alone_past_its_reversion_timeout_stops_holding_its_connection() {
+    let grid = model(HOLDING, MIDNIGHT);
+    let (mut client, _tasks) = serve(&grid, Binding::Hub("hub".into()), &Faults::default()).await;
+    write(
+        &mut client,
+        64901,
+        &[("RvrtTms", 1.0), ("ConnWSet", 500.0), ("ConnCtl", 1.0)],
+    )
+    .await;
+    assert_eq!(
+        lock(&grid).hub_mut("hub").unwrap().hold_export_w,
+        Some(500.0)
+    );
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while lock(&grid).hub_mut("hub").unwrap().hold_export_w.is_some() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the hub still held its connection 5 s after a 1 s timeout"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(value(&scan(&mut client).await, 64901, "ConnCtl"), 0.0);
+}

@@ -162,6 +162,34 @@ pub struct Hub {
     pub grid_forming: bool,
     /// Its control settings.
     pub settings: ng_control::hub::HubSettings,
+    /// Its connection sensor: the meter at its cell's connection, by index, and the sign that turns that
+    /// meter's import into the flow into the hub's bus (`None`: it has none).
+    pub connection: Option<(usize, f64)>,
+    /// The net export it holds at its connection while it does (SunSpec 64901 `ConnCtl` HOLD), W; negative
+    /// imports.
+    pub hold_export_w: Option<f64>,
+}
+
+impl Hub {
+    /// How fast a hub holding its connection closes the gap between the export held and the export measured:
+    /// the time constant of its local regulation, s (a model step longer than this closes it at once).
+    pub const CONNECTION_TAU_S: f64 = 1.0;
+
+    /// The battery power that holds the connection over the next `dt_s`, W (positive discharges), given the
+    /// connection's import over the last step `import_w`: what it delivers now plus the share of the gap the
+    /// step closes, within its charge and discharge limits. `None` while it holds nothing.
+    pub fn holding_w(&self, import_w: f64, dt_s: f64) -> Option<f64> {
+        let export_w = self.hold_export_w?;
+        if !import_w.is_finite() {
+            return None;
+        }
+        let gain = (dt_s / Self::CONNECTION_TAU_S).clamp(0.0, 1.0);
+        let s = &self.storage;
+        Some((s.p_w + gain * (export_w + import_w)).clamp(
+            -s.max_charge_w.min(s.rating_w),
+            s.max_discharge_w.min(s.rating_w),
+        ))
+    }
 }
 
 /// A DER inverter with a PV array and the IEEE 1547 volt-var function.

@@ -286,6 +286,8 @@ impl Microgrid {
                 storage: storage(s, bus(&s.bus, "hub")?),
                 grid_forming: true,
                 settings: HubSettings::defaults(),
+                connection: None,
+                hold_export_w: None,
             });
         }
         let (curve, response) = Der::default_volt_var();
@@ -407,6 +409,32 @@ impl Microgrid {
                 import_wh: 0.0,
                 export_wh: 0.0,
             });
+        }
+        // Each hub's connection sensor: a meter of a branch that ends at the hub's bus.
+        for (h, s) in model.hubs.iter_mut().zip(&spec.hubs) {
+            let Some(name) = &s.connection_meter else {
+                continue;
+            };
+            let field = || format!("hub {:?}.connection_meter", s.name);
+            let k = model
+                .meters
+                .iter()
+                .position(|m| m.name == *name)
+                .ok_or_else(|| topology(field(), "no such meter"))?;
+            let sign = match model.meters.get(k).map(|m| m.at) {
+                Some(Metered::Branch(b)) => match model.branches.get(b) {
+                    Some(x) if x.to == h.storage.bus => 1.0,
+                    Some(x) if x.from == h.storage.bus => -1.0,
+                    _ => {
+                        return Err(topology(
+                            field(),
+                            "a meter of a branch that ends at the hub's bus",
+                        ));
+                    }
+                },
+                _ => return Err(topology(field(), "a meter of a line or transformer")),
+            };
+            h.connection = Some((k, sign));
         }
         for r in &spec.relays {
             let curve = RelayCurve::from_name(&r.curve)
@@ -760,6 +788,25 @@ impl Microgrid {
         for b in &mut self.batteries {
             b.ramp(dt);
             b.p_w = b.ramped_w;
+        }
+        // A hub holding its connection sets its own battery power from what its sensor measured over the last
+        // step (NG-P1) — while it follows the grid: a hub forming an island is that island's balance.
+        for k in 0..self.hubs.len() {
+            let forming = self.islands.iter().any(|i| {
+                i.dynamics
+                    .as_ref()
+                    .is_some_and(|(_, members)| members.contains(&k))
+            });
+            let import = self
+                .hubs
+                .get(k)
+                .and_then(|h| h.connection)
+                .and_then(|(m, sign)| self.meters.get(m).map(|m| sign * m.p_w));
+            if let (Some(h), Some(import), false) = (self.hubs.get_mut(k), import, forming)
+                && let Some(w) = h.holding_w(import, dt)
+            {
+                h.storage.setpoint_w = w;
+            }
         }
         for h in &mut self.hubs {
             h.storage.ramp(dt);

@@ -252,6 +252,11 @@ pub struct StorageSpec {
     /// Fastest change of its output when following a setpoint, kW/s (absent: at once).
     #[serde(default)]
     pub ramp_kw_per_s: Option<f64>,
+    /// A hub's connection sensor: the meter at its cell's connection (one measuring a line or transformer),
+    /// whose flow the hub can hold at a setpoint (SunSpec 64901 `ConnCtl`, NG-P1). Absent: it has none.
+    /// Batteries have none.
+    #[serde(default)]
+    pub connection_meter: Option<String>,
 }
 
 /// A DER inverter with a PV array.
@@ -552,6 +557,26 @@ impl Topology {
                 share(format!("{f}.soc"), s.soc)?;
                 if let Some(r) = s.ramp_kw_per_s {
                     positive(format!("{f}.ramp_kw_per_s"), r)?;
+                }
+                if let Some(m) = &s.connection_meter {
+                    if kind != "hub" {
+                        return Err(topology(
+                            format!("{f}.connection_meter"),
+                            "only a hub has a connection sensor",
+                        ));
+                    }
+                    match self.meters.iter().find(|x| x.name == *m) {
+                        Some(x) if x.branch.is_some() => {}
+                        Some(_) => {
+                            return Err(topology(
+                                format!("{f}.connection_meter"),
+                                "a meter of a line or transformer",
+                            ));
+                        }
+                        None => {
+                            return Err(topology(format!("{f}.connection_meter"), "no such meter"));
+                        }
+                    }
                 }
             }
         }
