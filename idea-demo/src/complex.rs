@@ -459,11 +459,20 @@ impl Complex {
         self.now = self.plant.now();
         let now = self.now;
         let t = self.phases.add(phase::MODEL, t);
-        // Every cell's devices at once, on their shards: each link talks only to its own cell's devices.
-        self.shards
-            .run_each(self.cells.iter_mut().enumerate(), async |c| {
-                c.step(now).await
-            });
+        // Every cell's devices that are due at once, on their shards: each link talks only to its own cell's
+        // devices.
+        let every = self.layout.links_every_step
+            || now
+                .unix_ms()
+                .rem_euclid(i64::from(PERIOD_S).saturating_mul(1000))
+                == 0;
+        self.shards.run_each(
+            self.cells
+                .iter_mut()
+                .enumerate()
+                .filter(|(_, c)| every || c.link.due(now)),
+            async |c| c.step(now).await,
+        );
         let t = self.phases.add(phase::DEVICES, t);
         let reading_every_ms = i64::try_from(self.layout.reading_every.as_ms()).unwrap_or(i64::MAX);
         if now.unix_ms().rem_euclid(reading_every_ms.max(1)) == 0 {

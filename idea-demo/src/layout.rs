@@ -49,6 +49,11 @@ pub(crate) struct Layout {
     pub(crate) loads: Vec<SheddableLoad>,
     /// Between control steps: devices read and driven, deadlines handled.
     pub(crate) control_step: Duration,
+    /// Whether every cell's link is stepped at every control step (its meter and hub read): the reference
+    /// complex does, to show its devices live; a generated feeder steps a link only when its hub must be told
+    /// a new setpoint or a device tried again, and at each period boundary for the readings the owners order
+    /// from — its hubs hold their connections themselves (NG-P1).
+    pub(crate) links_every_step: bool,
     /// Between a meter gateway's signed readings.
     pub(crate) reading_every: Duration,
 }
@@ -102,6 +107,7 @@ impl Layout {
             loads: loads_from_toml(COMPLEX_LOADS)
                 .map_err(|e| data("data/load-shedding.toml", e))?,
             control_step: Duration::from_secs(10),
+            links_every_step: true,
             reading_every: Duration::from_secs(60),
         })
     }
@@ -266,6 +272,7 @@ impl Layout {
             settings,
             loads,
             control_step: Duration::from_secs(u64::from(FEEDER_STEP_S)),
+            links_every_step: false,
             reading_every: Duration::from_secs(u64::from(crate::complex::PERIOD_S)),
         })
     }

@@ -55,10 +55,8 @@ impl ConnectionController {
             .map(|(_, (_, w))| *w)
     }
 
-    /// One control step at `now` with the connection meter's power `import_w` (positive into the cell):
-    /// the storage power to ask for, W (positive discharges). Without a setpoint in force the storage is left
-    /// at rest.
-    pub fn update(&mut self, now: Timestamp, import_w: f64) -> f64 {
+    /// Drops the setpoints that lapsed by `now`.
+    pub fn lapse(&mut self, now: Timestamp) {
         while let Some((&from, &(until, _))) = self.setpoints.iter().next() {
             if until <= now {
                 self.setpoints.remove(&from);
@@ -66,6 +64,13 @@ impl ConnectionController {
                 break;
             }
         }
+    }
+
+    /// One control step at `now` with the connection meter's power `import_w` (positive into the cell):
+    /// the storage power to ask for, W (positive discharges). Without a setpoint in force the storage is left
+    /// at rest.
+    pub fn update(&mut self, now: Timestamp, import_w: f64) -> f64 {
+        self.lapse(now);
         self.storage_w = match self.target(now) {
             Some(export_w) if import_w.is_finite() => {
                 let error = export_w + import_w;

@@ -1,8 +1,9 @@
 //! The device link (feature `devices`): the cell's interface device (Table 3) and its connection meter, wired
 //! to a running agent — setpoints in; command results, interval measurements (UC-08) and the stored energy
 //! out ([`DeviceReport`]). The interface device is one of:
-//! - an energy hub over Modbus/SunSpec (model 64901), whose storage the [`ConnectionController`] drives to hold
-//!   the connection at the setpoint;
+//! - an energy hub over Modbus/SunSpec (model 64901) that holds the connection at the setpoint itself
+//!   (`ConnCtl`, NG-P1) where it has a connection sensor, or whose storage the [`ConnectionController`]
+//!   drives to hold it;
 //! - an energy router over IEC 104 (NG-R6), whose port toward the cell carries the setpoint;
 //! - a DER behind an IEEE 2030.5 server, capped at the setpoint's export by `DERControl` events;
 //!
@@ -306,6 +307,19 @@ impl CellLink {
             }
         };
         reports
+    }
+
+    /// Whether the link must be stepped at `now` for the cell's connection to be held: always where the link
+    /// closes the loop itself; where the hub holds the connection (NG-P1), only when the setpoint in force
+    /// changed since the hub was told, or a device that failed is to be tried again. A caller that owns
+    /// simulated time steps such a link only then — and whenever it wants readings.
+    pub fn due(&self, now: idea_proto::Timestamp) -> bool {
+        match &self.actuator {
+            Actuator::Hub(hub) if hub.holds() => {
+                hub.behind(&self.controller, now) || self.retry_at.is_some_and(|at| at <= now)
+            }
+            _ => true,
+        }
     }
 
     /// How long the link waits for each answer of its hub and SunSpec meter (1 s unless set): a demanding

@@ -244,11 +244,18 @@ pub(crate) fn scaled(model: &Model, point: &str) -> Option<f64> {
     model.get_scaled(point).ok().flatten()
 }
 
-/// The energy hub as the cell's actuator: the controller's storage power written to `WSet`.
+/// The energy hub as the cell's actuator. A hub with a connection sensor (its `ConnW` implemented) holds the
+/// connection itself: the setpoint in force is written to `ConnWSet` with `ConnCtl` HOLD when it changes, and
+/// the hub regulates its battery locally (NG-P1). Any other hub gets the controller's storage power in `WSet`
+/// at every step.
 pub(crate) struct HubActuator {
     hub: SunSpecDevice,
     /// What the hub was last told, W (NaN: nothing yet).
     storage_w: f64,
+    /// Whether the hub holds the connection itself.
+    holds: bool,
+    /// The export the hub was last told to hold, W (`Some(None)`: to hold nothing; `None`: nothing told yet).
+    held: Option<Option<f64>>,
     /// Whether the hub's model was read back with the last setpoint written (its state of charge is
     /// current without another read).
     fresh: bool,
@@ -258,17 +265,20 @@ impl HubActuator {
     /// Opens the hub and reads its charge and discharge rates (the controller's bounds).
     pub(crate) async fn open(address: &str, unit: u8) -> crate::Result<(HubActuator, f64, f64)> {
         let mut hub = SunSpecDevice::open(address, unit).await?;
-        let (charge, discharge) = {
+        let (charge, discharge, holds) = {
             let h = hub.read(HUB_MODEL).await?;
             (
                 scaled(h, "WMaxChaRte").unwrap_or(0.0),
                 scaled(h, "WMaxDisChaRte").unwrap_or(0.0),
+                scaled(h, "ConnW").is_some(),
             )
         };
         Ok((
             HubActuator {
                 hub,
                 storage_w: f64::NAN,
+                holds,
+                held: None,
                 fresh: false,
             },
             charge,
@@ -289,13 +299,43 @@ impl HubActuator {
             .map_err(|e| e.to_string())
     }
 
-    /// One control step: the storage power the controller wants, written when it moved by a watt or more.
+    /// Whether the hub holds the connection itself (it has a connection sensor).
+    pub(crate) fn holds(&self) -> bool {
+        self.holds
+    }
+
+    /// Whether the hub holding the connection has yet to be told the setpoint `controller` has in force at
+    /// `now`.
+    pub(crate) fn behind(&self, controller: &ConnectionController, now: Timestamp) -> bool {
+        self.holds && self.held != Some(controller.target(now).map(f64::round))
+    }
+
+    /// One control step. A hub that holds the connection is told the setpoint in force when it changed (the
+    /// first time also to leave `WSet` at rest); any other gets the storage power the controller wants,
+    /// written when it moved by a watt or more.
     pub(crate) async fn step(
         &mut self,
         controller: &mut ConnectionController,
         now: Timestamp,
         import_w: f64,
     ) -> crate::Result<()> {
+        if self.holds {
+            controller.lapse(now);
+            let target = controller.target(now).map(f64::round);
+            if self.held != Some(target) {
+                let mut points = match target {
+                    Some(w) => vec![("ConnCtl", 1.0), ("ConnWSet", w)],
+                    None => vec![("ConnCtl", 0.0)],
+                };
+                if self.held.is_none() {
+                    points.push(("WSet", 0.0));
+                }
+                self.hub.write_and_read(HUB_MODEL, &points).await?;
+                self.held = Some(target);
+                self.fresh = true;
+            }
+            return Ok(());
+        }
         let wanted = controller.update(now, import_w);
         if (wanted - self.storage_w).abs() >= 1.0 || self.storage_w.is_nan() {
             self.hub

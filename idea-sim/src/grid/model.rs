@@ -789,20 +789,16 @@ impl Microgrid {
             b.ramp(dt);
             b.p_w = b.ramped_w;
         }
-        // A hub holding its connection sets its own battery power from what its sensor measured over the last
-        // step (NG-P1) — while it follows the grid: a hub forming an island is that island's balance.
+        // A hub holding its connection sets its own setpoint from what its sensor measured over the last step
+        // (NG-P1): the battery power it follows, or — forming an island with others — its dispatch on the
+        // droop, the island's balance still its own.
         for k in 0..self.hubs.len() {
-            let forming = self.islands.iter().any(|i| {
-                i.dynamics
-                    .as_ref()
-                    .is_some_and(|(_, members)| members.contains(&k))
-            });
             let import = self
                 .hubs
                 .get(k)
                 .and_then(|h| h.connection)
                 .and_then(|(m, sign)| self.meters.get(m).map(|m| sign * m.p_w));
-            if let (Some(h), Some(import), false) = (self.hubs.get_mut(k), import, forming)
+            if let (Some(h), Some(import)) = (self.hubs.get_mut(k), import)
                 && let Some(w) = h.holding_w(import, dt)
             {
                 h.storage.setpoint_w = w;
