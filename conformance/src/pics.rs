@@ -296,7 +296,7 @@ mod tests {
         let suite = crate::suites::modbus_device::modbus_device();
         let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
         suite.check_pics(&pics).unwrap();
-        assert_eq!(pics.modbus.unwrap().holding_registers, Some([40000, 40098]));
+        assert_eq!(pics.modbus.unwrap().holding_registers, Some([40000, 40101]));
         let suite = crate::suites::iec104::Controlling::new();
         let pics = Pics::from_toml("template", suite.pics_template()).unwrap();
         suite.check_pics(&pics).unwrap();

@@ -506,3 +506,142 @@ async fn a_router_that_stops_answering_fails_the_command() {
     assert!(!link.is_finished(), "the link goes on");
     link.abort();
 }
+
+/// A grid-connected cell whose hub has a connection sensor: a 3 kW load, the hub's sensor the connection
+/// meter on the service cable.
+const HUB_WITH_A_SENSOR: &str = r#"
+name = "a cell whose hub holds its connection"
+step_ms = 1000
+[grid]
+bus = "street"
+[[bus]]
+name = "street"
+kv = 0.4
+[[bus]]
+name = "cell"
+kv = 0.4
+[[line]]
+name = "service"
+from = "street"
+to = "cell"
+r_ohm = 0.02
+x_ohm = 0.005
+[[load]]
+name = "cell.load"
+bus = "cell"
+kw = 3.0
+pf = 1.0
+curve = "flat"
+[[hub]]
+name = "cell.hub"
+bus = "cell"
+kw = 5.0
+kwh = 10.0
+connection_meter = "cell.meter"
+[[meter]]
+name = "cell.meter"
+branch = "service"
+"#;
+
+/// Serves `binding` of `grid` over Modbus TCP on a loopback port; returns its address.
+async fn modbus_device(
+    grid: &SharedGrid,
+    binding: idea_sim::physical::Binding,
+    keep: &mut Vec<idea_sim::Tasks>,
+) -> String {
+    let (listener, address) = listener().await;
+    let (_, tasks) = idea_sim::devices::modbus_model_device(
+        listener,
+        binding,
+        grid.clone(),
+        idea_sim::devices::ModbusAt::default(),
+        &Faults::default(),
+    )
+    .await
+    .unwrap();
+    keep.push(tasks);
+    address.to_string()
+}
+
+/// NG-P1 in lockstep: a hub with a connection sensor is told the setpoint in force once, when it starts
+/// (`ConnCtl` HOLD, `ConnWSet`), and holds the connection at it itself as the load changes — the link is due
+/// again only when the setpoint lapses; then the hub is told to hold nothing.
+#[tokio::test]
+async fn a_hub_with_a_connection_sensor_is_told_the_setpoint_once_and_holds_it_itself() {
+    let topology = Topology::from_toml(HUB_WITH_A_SENSOR).unwrap();
+    let grid: SharedGrid = Arc::new(Mutex::new(
+        idea_sim::grid::Microgrid::new(&topology, 1, t(NOON)).unwrap(),
+    ));
+    let mut keep = Vec::new();
+    let hub = modbus_device(
+        &grid,
+        idea_sim::physical::Binding::Hub("cell.hub".into()),
+        &mut keep,
+    )
+    .await;
+    let meter = modbus_device(
+        &grid,
+        idea_sim::physical::Binding::Meter("cell.meter".into()),
+        &mut keep,
+    )
+    .await;
+    let mut link = idea_agent::device::link::CellLink::open(CellLinkConfig {
+        interface: InterfaceDevice::Hub {
+            address: hub,
+            unit: 1,
+        },
+        meter: ConnectionMeter::SunSpec {
+            address: meter,
+            unit: 1,
+        },
+        period: StdDuration::from_secs(1),
+        cell: CellId::new("cell-1").unwrap(),
+        meter_id: MeterId::new("cell.meter").unwrap(),
+    })
+    .await
+    .unwrap();
+    let step_model = |n: usize| {
+        let mut g = lock(&grid);
+        for _ in 0..n {
+            g.step().unwrap();
+        }
+        g.now()
+    };
+    let held = || lock(&grid).hub_mut("cell.hub").unwrap().hold_export_w;
+    let export = || -lock(&grid).meter("cell.meter").unwrap().p_w;
+    let now = step_model(5);
+    assert!(link.due(now), "the hub has not been told anything yet");
+    link.step_at(now).await;
+    assert!(!link.due(now), "nothing in force, and the hub told so");
+    assert_eq!(held(), None);
+    let (from, until) = (
+        now.checked_add(Duration::from_secs(10)).unwrap(),
+        now.checked_add(Duration::from_secs(70)).unwrap(),
+    );
+    let report = link.command_at(&setpoint(1000, from, until), now).await;
+    assert!(
+        matches!(report, DeviceReport::CommandResult { result: Ok(()), .. }),
+        "{report:?}"
+    );
+    assert!(!link.due(now), "the setpoint has not started");
+    let now = step_model(10);
+    assert!(link.due(now), "the setpoint started");
+    link.step_at(now).await;
+    assert_eq!(held(), Some(1000.0));
+    assert!(!link.due(now));
+    // The hub holds 1 kW of export on its own, through a load step, the link not stepped.
+    step_model(10);
+    assert!((export() - 1000.0).abs() <= 5.0, "{} W", export());
+    lock(&grid).step_load("cell.load", 800.0).unwrap();
+    let now = step_model(10);
+    assert!((export() - 1000.0).abs() <= 5.0, "{} W", export());
+    assert!(!link.due(now));
+    assert_eq!(link.setpoint_at(now), Some(1000.0));
+    // The setpoint lapses: the link is due, and the hub is told to hold nothing.
+    let now = step_model(40);
+    assert!(now >= until);
+    assert!(link.due(now));
+    link.step_at(now).await;
+    assert_eq!(held(), None);
+    assert!(!link.due(now));
+}

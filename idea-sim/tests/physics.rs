@@ -869,3 +869,43 @@ async fn a_hub_left_alone_past_its_reversion_timeout_stops_holding_its_connectio
     }
     assert_eq!(value(&scan(&mut client).await, 64901, "ConnCtl"), 0.0);
 }
+
+/// In an island two hubs form, a hub holding its connection shifts its dispatch on the droop until its cell
+/// exports what was asked — the other cell's hub, forming with it, takes the difference — and the island's
+/// frequency stays within the hub's norms.
+#[tokio::test]
+async fn a_hub_forming_an_island_holds_its_connection_through_its_dispatch() {
+    let grid = model(
+        include_str!("topologies/two-cells-in-an-island.toml"),
+        MIDNIGHT,
+    );
+    let (mut client, _tasks) = serve(&grid, Binding::Hub("a.hub".into()), &Faults::default()).await;
+    steps(&grid, 20);
+    let export = |g: &SharedGrid| -lock(g).meter("a.meter").unwrap().p_w;
+    assert!(
+        export(&grid).abs() <= 100.0,
+        "each cell about balanced by its own hub: {}",
+        export(&grid)
+    );
+    write(
+        &mut client,
+        64901,
+        &[("ConnWSet", 1500.0), ("ConnCtl", 1.0)],
+    )
+    .await;
+    steps(&grid, 300);
+    assert!(
+        (export(&grid) - 1500.0).abs() <= 30.0,
+        "cell a exports 1.5 kW: {} W",
+        export(&grid)
+    );
+    let g = lock(&grid);
+    let f = g.bus_frequency_hz(0);
+    assert!((f - 50.0).abs() <= 0.5, "{f} Hz");
+    let b = g.hubs.iter().find(|h| h.storage.name == "b.hub").unwrap();
+    assert!(
+        b.storage.p_w < 1000.0,
+        "b's hub gives less than its load: {}",
+        b.storage.p_w
+    );
+}

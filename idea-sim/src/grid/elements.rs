@@ -175,9 +175,10 @@ impl Hub {
     /// the time constant of its local regulation, s (a model step longer than this closes it at once).
     pub const CONNECTION_TAU_S: f64 = 1.0;
 
-    /// The battery power that holds the connection over the next `dt_s`, W (positive discharges), given the
-    /// connection's import over the last step `import_w`: what it delivers now plus the share of the gap the
-    /// step closes, within its charge and discharge limits. `None` while it holds nothing.
+    /// The setpoint that holds the connection over the next `dt_s`, W (positive discharges), given the
+    /// connection's import over the last step `import_w`: the setpoint moved by the share of the gap the step
+    /// closes (integral action — following the grid, the battery power; forming an island, the dispatch on
+    /// the droop), within its charge and discharge limits. `None` while it holds nothing.
     pub fn holding_w(&self, import_w: f64, dt_s: f64) -> Option<f64> {
         let export_w = self.hold_export_w?;
         if !import_w.is_finite() {
@@ -185,7 +186,7 @@ impl Hub {
         }
         let gain = (dt_s / Self::CONNECTION_TAU_S).clamp(0.0, 1.0);
         let s = &self.storage;
-        Some((s.p_w + gain * (export_w + import_w)).clamp(
+        Some((s.setpoint_w + gain * (export_w + import_w)).clamp(
             -s.max_charge_w.min(s.rating_w),
             s.max_discharge_w.min(s.rating_w),
         ))
