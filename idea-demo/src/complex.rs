@@ -576,27 +576,29 @@ impl Complex {
         let missing = self.faulting(crate::fault::Fault::MeterMissing);
         let skipped = |cell: &Cell| missing && cell.bus == crate::fault::MISSING_METER_CELL;
         let missed = self.cells.iter().filter(|c| skipped(c)).count();
-        // Every gateway at once, on its cell's shard: each reads its own meter.
-        let reads = self
+        // Every gateway at once, on its cell's shard: each reads its own meter and signs the reading.
+        let troubles = self
             .shards
             .run_each(self.cells.iter_mut().enumerate(), async |cell| {
                 if skipped(cell) {
-                    None
-                } else {
-                    Some(cell.registers.read_wh().await)
+                    return None;
+                }
+                let signed = match cell.registers.read_wh().await {
+                    Ok((import_wh, export_wh)) => cell
+                        .gateway
+                        .reading(now, import_wh, export_wh)
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match signed {
+                    Ok(s) => {
+                        cell.gateway_out.push(s);
+                        None
+                    }
+                    Err(e) => Some(format!("{}: {e}", cell.gateway_name)),
                 }
             });
-        for (cell, read) in self.cells.iter_mut().zip(reads) {
-            let Some(read) = read else { continue };
-            match read {
-                Ok((import_wh, export_wh)) => match cell.gateway.reading(now, import_wh, export_wh)
-                {
-                    Ok(s) => cell.gateway_out.push(s),
-                    Err(e) => self.troubles.push(format!("{}: {e}", cell.gateway_name)),
-                },
-                Err(e) => self.troubles.push(format!("{}: {e}", cell.gateway_name)),
-            }
-        }
+        self.troubles.extend(troubles.into_iter().flatten());
         self.seen.readings_missed = self.seen.readings_missed.saturating_add(missed);
     }
 

@@ -553,8 +553,13 @@ impl Microgrid {
     }
 
     /// Whether a relay holds this element open.
-    fn disconnected(&self, e: ElementRef) -> bool {
-        self.relays.iter().any(|r| r.element == e && !r.closed)
+    /// The elements open relays hold off their buses (few, usually none).
+    fn held_off(&self) -> Vec<ElementRef> {
+        self.relays
+            .iter()
+            .filter(|r| !r.closed)
+            .map(|r| r.element)
+            .collect()
     }
 
     /// A bus's voltage, p.u. (0 de-energised).
@@ -1209,6 +1214,8 @@ impl Microgrid {
 
     /// The hubs of island `k` that can form it: enabled, grid forming, with charge, connected.
     fn capable_hubs(&self, k: usize) -> Vec<usize> {
+        // Open relays found once, not scanned for every hub (a feeder has thousands of each).
+        let off = self.held_off();
         self.hubs
             .iter()
             .enumerate()
@@ -1217,7 +1224,7 @@ impl Microgrid {
                     && h.grid_forming
                     && h.storage.enabled
                     && h.storage.soc > 0.0
-                    && !self.disconnected(ElementRef::Hub(*i))
+                    && !off.contains(&ElementRef::Hub(*i))
             })
             .map(|(i, _)| i)
             .collect()
@@ -1226,10 +1233,10 @@ impl Microgrid {
     /// Makes `former` form island `k`: frequency dynamics started when hubs take over, ended otherwise; a
     /// change is logged.
     fn set_former(&mut self, k: usize, former: Former) -> Result<()> {
-        let capable = self.capable_hubs(k);
         let nominal = self.nominal_hz;
         let mut dynamics = None;
         if let Former::Hub(_) = former {
+            let capable = self.capable_hubs(k);
             let same = self
                 .islands
                 .get(k)
