@@ -27,11 +27,12 @@ const COMPLEX_SETTINGS: &[(&str, &str)] = &[
 
 /// The most cells a generated feeder holds.
 pub const MAX_CELLS: usize = 10_000;
-/// The generated feeder's step, s: the model, every cell's devices and the agents' flows move once a
-/// simulated minute (the reference complex every ten seconds, to show its control). Coarser steps were
-/// measured and refused: at 180 s or 300 s each cell's link holds its contracted flow a step late after the
-/// loads change, and a third to a half of the money settled went to penalties; a step must also divide the
-/// settlement period, or flows start late.
+/// The generated feeder's step, s: the model and the agents' deadlines move once a simulated minute (the
+/// reference complex every ten seconds, to show its control), each hub holding its cell's connection at every
+/// model step. Coarser steps were measured and refused when the links still closed the loop over Modbus: at
+/// 180 s or 300 s each link held its contracted flow a step late after the loads changed, and a third to a
+/// half of the money settled went to penalties; a step must also divide the settlement period, or flows
+/// start late.
 pub(crate) const FEEDER_STEP_S: u32 = 60;
 /// Cells along one lateral of a generated feeder.
 const CELLS_PER_LATERAL: usize = 10;
@@ -115,8 +116,9 @@ impl Layout {
     /// A generated feeder of `cells` cells (`cell1`…): from the common bus behind the router, laterals of ten
     /// junctions, each junction feeding one cell over its service cable. Cell `k` is a copy of the complex's
     /// cell `(k − 1) mod 4 + 1` — its source, three loads with their meters and relays, its hub and
-    /// connection meter, its owner's settings — renamed. Grid-connected only (no DC mesh): the model steps,
-    /// the devices are driven and the meters read once a minute, the gateways sign a reading per period.
+    /// connection meter, its owner's settings — renamed. Grid-connected only (no DC mesh): the model steps
+    /// once a minute, each hub holds its connection itself, the links read the devices at period boundaries
+    /// (and tell a hub a setpoint when it starts or lapses), the gateways sign a reading per period.
     pub(crate) fn feeder(cells: usize) -> Result<Layout> {
         if !(1..=MAX_CELLS).contains(&cells) {
             return Err(crate::error::usage(
