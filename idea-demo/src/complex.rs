@@ -461,11 +461,7 @@ impl Complex {
         let t = self.phases.add(phase::MODEL, t);
         // Every cell's devices that are due at once, on their shards: each link talks only to its own cell's
         // devices.
-        let every = self.layout.links_every_step
-            || now
-                .unix_ms()
-                .rem_euclid(i64::from(PERIOD_S).saturating_mul(1000))
-                == 0;
+        let every = self.layout.links_every_step || crate::scenario::is_boundary(now);
         self.shards.run_each(
             self.cells
                 .iter_mut()

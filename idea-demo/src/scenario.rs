@@ -218,7 +218,8 @@ fn period() -> Duration {
     Duration::from_secs(u64::from(PERIOD_S))
 }
 
-fn is_boundary(t: Timestamp) -> bool {
+/// Whether `t` is a settlement period boundary.
+pub(crate) fn is_boundary(t: Timestamp) -> bool {
     t.unix_ms()
         .rem_euclid(i64::from(PERIOD_S).saturating_mul(1000))
         == 0

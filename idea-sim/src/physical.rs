@@ -309,12 +309,8 @@ impl ModelDevice {
                 if let Some(h) = element(&mut model.hubs, &name, &mut self.at, |x| &x.storage.name)
                 {
                     let [ena, form, wset, cha, dis, droop, hold, export] = values;
-                    // Holding the connection needs a sensor (the profile refuses HOLD without one).
-                    h.hold_export_w = if on(hold) && h.connection.is_some() {
-                        Some(export.unwrap_or(0.0))
-                    } else {
-                        None
-                    };
+                    // Only a hub with a sensor takes HOLD: its profile refuses it otherwise.
+                    h.hold_export_w = on(hold).then(|| export.unwrap_or(0.0));
                     h.storage.enabled = on(ena);
                     h.grid_forming = on(form);
                     h.storage.setpoint_w = wset.unwrap_or(0.0);

@@ -410,31 +410,32 @@ impl Microgrid {
                 export_wh: 0.0,
             });
         }
-        // Each hub's connection sensor: a meter of a branch that ends at the hub's bus.
+        // Each hub's connection sensor (the topology checked that it names a meter of a branch): that meter,
+        // oriented toward the hub's bus, which its branch must end at.
         for (h, s) in model.hubs.iter_mut().zip(&spec.hubs) {
             let Some(name) = &s.connection_meter else {
                 continue;
             };
-            let field = || format!("hub {:?}.connection_meter", s.name);
-            let k = model
-                .meters
-                .iter()
-                .position(|m| m.name == *name)
-                .ok_or_else(|| topology(field(), "no such meter"))?;
-            let sign = match model.meters.get(k).map(|m| m.at) {
-                Some(Metered::Branch(b)) => match model.branches.get(b) {
-                    Some(x) if x.to == h.storage.bus => 1.0,
-                    Some(x) if x.from == h.storage.bus => -1.0,
-                    _ => {
-                        return Err(topology(
-                            field(),
-                            "a meter of a branch that ends at the hub's bus",
-                        ));
-                    }
-                },
-                _ => return Err(topology(field(), "a meter of a line or transformer")),
-            };
-            h.connection = Some((k, sign));
+            let bus = h.storage.bus;
+            let sensor =
+                model
+                    .meters
+                    .iter()
+                    .position(|m| m.name == *name)
+                    .and_then(|k| match model.meters.get(k)?.at {
+                        Metered::Branch(b) => match model.branches.get(b)? {
+                            x if x.to == bus => Some((k, 1.0)),
+                            x if x.from == bus => Some((k, -1.0)),
+                            _ => None,
+                        },
+                        Metered::Element(_) => None,
+                    });
+            h.connection = Some(sensor.ok_or_else(|| {
+                topology(
+                    format!("hub {:?}.connection_meter", s.name),
+                    "a meter of a branch that ends at the hub's bus",
+                )
+            })?);
         }
         for r in &spec.relays {
             let curve = RelayCurve::from_name(&r.curve)
@@ -552,7 +553,6 @@ impl Microgrid {
         .unwrap_or((0.0, 0.0))
     }
 
-    /// Whether a relay holds this element open.
     /// The elements open relays hold off their buses (few, usually none).
     fn held_off(&self) -> Vec<ElementRef> {
         self.relays
