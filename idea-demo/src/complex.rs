@@ -167,6 +167,18 @@ pub(crate) enum Enrolment {
     OverTheNetwork,
 }
 
+/// A cell enrolled and its agent made, for its shard to serve its devices and open its links: the agent
+/// and the gateway are taken from here into the cell.
+struct Unopened {
+    bus: String,
+    agent: Option<Agent>,
+    gateway: Option<MeterGateway>,
+    /// The gate of its hub's faults.
+    hub_faults: Faults,
+    /// Its meter and the meter's key, for a gateway that registers over the network.
+    meter: (idea_proto::MeterId, SigningKey),
+}
+
 impl Complex {
     /// Builds the complex on the model of the cells on `buses` from `start`: the plant and its devices on
     /// sockets, the embedded broker, the directory, the TE node over its ledger at `ledger_path`, the market,
@@ -291,9 +303,7 @@ impl Complex {
             _broker: broker,
             shards: Shards::per_core()?,
         };
-        for bus in joined {
-            complex.add_cell(bus, Enrolment::AtGenesis).await?;
-        }
+        complex.add_cells(joined, Enrolment::AtGenesis).await?;
         complex.commit_entries()?;
         complex.settle().await?;
         Ok(complex)
@@ -304,6 +314,104 @@ impl Complex {
     /// cell that joins during the run — registering its avatar at the TE node over the network, its meter
     /// enrolled by the registrar and then registering itself.
     pub(crate) async fn add_cell(&mut self, bus: &str, enrolment: Enrolment) -> Result<()> {
+        self.add_cells(&[bus.to_owned()], enrolment).await
+    }
+
+    /// Connects the cells on `buses` as [`Complex::add_cell`] does one, in their order: each registered and
+    /// its agent made on the conductor, then their devices served and linked on their shards, all their
+    /// parties connected to the broker, and each agent started — the waiting on sockets done for all of them
+    /// at once.
+    pub(crate) async fn add_cells(&mut self, buses: &[String], enrolment: Enrolment) -> Result<()> {
+        let now = self.now;
+        let first = self.cells.len();
+        let mut unopened = Vec::with_capacity(buses.len());
+        for bus in buses {
+            unopened.push(self.enrol(bus, enrolment)?);
+        }
+        // Its devices served and its links opened on its shard, where they are driven from now on.
+        let grid = self.plant.grid().clone();
+        let opened = self.shards.run_each(
+            unopened
+                .iter_mut()
+                .enumerate()
+                .map(|(k, u)| (first.saturating_add(k), u)),
+            async |u| {
+                let agent = u.agent.take()?;
+                let gateway = u.gateway.take()?;
+                Some(
+                    async {
+                        let (hub, hub_tasks) = Plant::serve_modbus(
+                            grid.clone(),
+                            Binding::Hub(format!("{}.hub", u.bus)),
+                            &u.hub_faults,
+                        )
+                        .await?;
+                        let (meter, meter_tasks) = Plant::serve_modbus(
+                            grid.clone(),
+                            Binding::Meter(format!("{}.meter", u.bus)),
+                            &Faults::default(),
+                        )
+                        .await?;
+                        let cell = Cell::open(&u.bus, agent, &hub, &meter, gateway).await?;
+                        Ok::<_, crate::error::Error>((cell, hub_tasks, meter_tasks))
+                    }
+                    .await,
+                )
+            },
+        );
+        let mut cells = Vec::with_capacity(opened.len());
+        for (u, opened) in unopened.into_iter().zip(opened) {
+            let (mut cell, hub_tasks, meter_tasks) =
+                opened.ok_or_else(|| no_answer(format!("{}: opened twice", u.bus)))??;
+            self.plant.keep(hub_tasks);
+            self.plant.keep(meter_tasks);
+            self.hub_faults.push((u.bus.clone(), u.hub_faults));
+            cell.link.set_request_timeout(REQUEST_TIMEOUT);
+            cells.push((cell, u.meter));
+        }
+        let names: Vec<String> = cells.iter().map(|(c, _)| c.name.clone()).collect();
+        let te: Vec<String> = cells
+            .iter()
+            .flat_map(|(c, _)| [c.name.clone(), c.gateway_name.clone()])
+            .collect();
+        self.wire.join_many(&names, &te).await?;
+        for (mut cell, (meter_id, meter_key)) in cells {
+            if enrolment == Enrolment::OverTheNetwork {
+                let registrar = PublicKey::from(&self.registrar.key);
+                cell.agent.register_at_te(&registrar, now)?;
+                let cell_id = cell.agent.settings().cell.id.clone();
+                cell.gateway_out
+                    .push(idea_agent::te_node::meter_registration_submission(
+                        &deployment()?,
+                        &registrar,
+                        meter_id,
+                        cell_id,
+                        &meter_key,
+                        now,
+                    ));
+            }
+            if let Some(joined) = cell
+                .agent
+                .with_behaviour::<PlugAndPlay, _>(now, |p, cx| p.join(cx))
+            {
+                joined?;
+            }
+            self.named.insert(cell.name.clone(), self.cells.len());
+            self.named
+                .insert(cell.gateway_name.clone(), self.cells.len());
+            self.cells.push(cell);
+        }
+        // Each link's first reading, on its shard.
+        self.shards
+            .run_each(self.cells.iter_mut().enumerate().skip(first), async |c| {
+                c.step(now).await
+            });
+        Ok(())
+    }
+
+    /// The cell on `bus` registered (at genesis) or its meter enrolled (over the network), its agent made with
+    /// its behaviours and its meter's gateway: what its shard opens next.
+    fn enrol(&mut self, bus: &str, enrolment: Enrolment) -> Result<Unopened> {
         let seed = self.seed;
         let now = self.now;
         let settings = self.layout.settings(bus)?;
@@ -359,7 +467,6 @@ impl Complex {
                 })?;
             }
         }
-        let cell_id = settings.cell.id.clone();
         let mut agent = Agent::new(AgentConfig {
             me: AgentIdentifier::new(name),
             key,
@@ -381,7 +488,6 @@ impl Complex {
         ))?;
         agent.add_behaviour(Box::new(MarketParticipant::discovering()))?;
         agent.add_behaviour(Box::new(LoadSheddingClient::discovering()))?;
-        let fine = Faults::default();
         // The hub the device-silent fault strikes sits behind the gate that silences it.
         let hub_faults = match self.fault {
             Some((crate::fault::Fault::DeviceSilent, ..))
@@ -392,53 +498,13 @@ impl Complex {
             _ => Faults::default(),
         };
         let gateway = MeterGateway::new(deployment()?, meter_avatar, meter_key.clone(), 0);
-        // Its devices served and its links opened on its shard, where they are driven from now on.
-        let index = self.cells.len();
-        let grid = self.plant.grid().clone();
-        let (mut cell, hub_tasks, meter_tasks) = self.shards.run_on(index, async {
-            let (hub, hub_tasks) = Plant::serve_modbus(
-                grid.clone(),
-                Binding::Hub(format!("{bus}.hub")),
-                &hub_faults,
-            )
-            .await?;
-            let (meter, meter_tasks) =
-                Plant::serve_modbus(grid, Binding::Meter(format!("{bus}.meter")), &fine).await?;
-            let cell = Cell::open(bus, agent, &hub, &meter, gateway).await?;
-            Ok::<_, crate::error::Error>((cell, hub_tasks, meter_tasks))
-        })?;
-        self.plant.keep(hub_tasks);
-        self.plant.keep(meter_tasks);
-        self.hub_faults.push((bus.to_owned(), hub_faults));
-        cell.link.set_request_timeout(REQUEST_TIMEOUT);
-        self.wire.join_acl(&cell.name).await?;
-        self.wire.join_te(&cell.name).await?;
-        self.wire.join_te(&cell.gateway_name).await?;
-        if enrolment == Enrolment::OverTheNetwork {
-            let registrar = PublicKey::from(&self.registrar.key);
-            cell.agent.register_at_te(&registrar, now)?;
-            cell.gateway_out
-                .push(idea_agent::te_node::meter_registration_submission(
-                    &deployment()?,
-                    &registrar,
-                    meter_id,
-                    cell_id,
-                    &meter_key,
-                    now,
-                ));
-        }
-        if let Some(joined) = cell
-            .agent
-            .with_behaviour::<PlugAndPlay, _>(now, |p, cx| p.join(cx))
-        {
-            joined?;
-        }
-        self.shards.run_on(index, cell.step(now));
-        self.named.insert(cell.name.clone(), self.cells.len());
-        self.named
-            .insert(cell.gateway_name.clone(), self.cells.len());
-        self.cells.push(cell);
-        Ok(())
+        Ok(Unopened {
+            bus: bus.to_owned(),
+            agent: Some(agent),
+            gateway: Some(gateway),
+            hub_faults,
+            meter: (meter_id, meter_key),
+        })
     }
 
     /// Pays the opening balance into the wallet of the cell on `bus` (its owner funding it once the TE node

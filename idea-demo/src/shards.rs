@@ -8,12 +8,10 @@
 //! conductor's thread and the servers on the shared runtime's workers; the devices phase of a 1,000-cell,
 //! two-hour run fell from 4.2–4.3 s to 3.5 s, and to 2.6 s with [`WINDOW`].
 //!
-//! A shard's runtime runs only while the conductor has work for it ([`Shards::run_each`],
-//! [`Shards::run_on`]): between steps its devices wait, as the conductor would have made them wait anyway.
+//! A shard's runtime runs only while the conductor has work for it ([`Shards::run_each`]): between steps its devices wait, as the conductor would have made them wait anyway.
 //! What a shard runs never depends on the other shards, so results do not depend on which ran first.
 
 use crate::error::{Result, no_answer};
-use std::future::Future;
 
 /// How many of a shard's cells talk to their devices at once. All of them at once was measured slower: with
 /// a thousand cells, two thousand connections in flight at the same time keep evicting one another's state
@@ -58,26 +56,6 @@ impl Shards {
     /// The number of the shard of the cell at `index`.
     fn shard_of(&self, index: usize) -> usize {
         index.checked_rem(self.runtimes.len()).unwrap_or(0)
-    }
-
-    /// The shard of the cell at `index`.
-    fn of(&self, index: usize) -> &tokio::runtime::Runtime {
-        // `new` makes at least one, and `shard_of` is below their number.
-        #[allow(clippy::indexing_slicing)]
-        &self.runtimes[self.shard_of(index)]
-    }
-
-    /// Runs `work` to its end on the shard of the cell at `index` (on a thread of its own: the caller may be
-    /// inside another runtime, which cannot block on this one).
-    pub(crate) fn run_on<R: Send>(&self, index: usize, work: impl Future<Output = R> + Send) -> R {
-        let runtime = self.of(index);
-        std::thread::scope(|scope| {
-            match scope.spawn(move || runtime.block_on(work)).join() {
-                Ok(r) => r,
-                // A panic there is a bug of the conductor's: raised here as it would have been in place.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })
     }
 
     /// Runs `work` on every item, each given with the index of the cell it belongs to and run on that
@@ -175,29 +153,38 @@ mod tests {
     fn a_socket_opened_on_a_shard_is_served_there_on_later_runs() {
         let shards = Shards::new(2).expect("runtimes");
         // A listener and its client both opened on shard 1, used in a later run of shard 1.
-        let (listener, mut client) = shards.run_on(1, async {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let c = tokio::net::TcpStream::connect(l.local_addr().expect("addr"))
-                .await
-                .expect("connect");
-            (l, c)
-        });
-        let echoed = shards.run_on(1, async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let server = tokio::spawn(async move {
-                let (mut s, _) = listener.accept().await.expect("accept");
+        let (listener, mut client) = shards
+            .run_each([(1, ())], async |_| {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                let c = tokio::net::TcpStream::connect(l.local_addr().expect("addr"))
+                    .await
+                    .expect("connect");
+                (Some(l), c)
+            })
+            .pop()
+            .expect("opened");
+        let mut sockets = [(listener, &mut client)];
+        let echoed = shards
+            .run_each([(1, &mut sockets)], async |sockets| {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let [(listener, client)] = sockets;
+                let listener = listener.take().expect("a listener");
+                let server = tokio::spawn(async move {
+                    let (mut s, _) = listener.accept().await.expect("accept");
+                    let mut b = [0u8; 4];
+                    s.read_exact(&mut b).await.expect("read");
+                    s.write_all(&b).await.expect("write");
+                });
+                client.write_all(b"ping").await.expect("send");
                 let mut b = [0u8; 4];
-                s.read_exact(&mut b).await.expect("read");
-                s.write_all(&b).await.expect("write");
-            });
-            client.write_all(b"ping").await.expect("send");
-            let mut b = [0u8; 4];
-            client.read_exact(&mut b).await.expect("answer");
-            server.await.expect("served");
-            b
-        });
+                client.read_exact(&mut b).await.expect("answer");
+                server.await.expect("served");
+                b
+            })
+            .pop()
+            .expect("echoed");
         assert_eq!(&echoed, b"ping");
     }
 }

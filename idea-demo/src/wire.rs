@@ -17,6 +17,10 @@ use tokio::sync::mpsc;
 /// How long a round waits for what was sent to arrive before the recipient counts as not answering.
 pub(crate) const DELIVERY_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How many parties connect to the broker at once when many join together: enough to keep both cores busy
+/// while each waits on its acknowledgements, few enough to stay well inside the listener's backlog.
+const JOINING_AT_ONCE: usize = 32;
+
 /// A TE party's connection: its client and what arrives in its TE inbox.
 struct TeConnection {
     client: rumqttc::AsyncClient,
@@ -174,34 +178,56 @@ impl Wire {
 
     /// Connects `name` to its FIPA-ACL inbox.
     pub(crate) async fn join_acl(&mut self, name: &str) -> Result<()> {
-        let transport = MqttTransport::connect(
-            &self.host,
-            self.port,
-            fipa_acl::AgentIdentifier::new(name),
-            TransportOptions::default(),
-        )
-        .await
-        .map_err(|e| no_answer(format!("the broker, for {name}: {e}")))?;
-        self.acl.insert(name.to_owned(), transport);
-        Ok(())
+        self.join_many(&[name.to_owned()], &[]).await
     }
 
     /// Connects `name` to its TE inbox (a client of its own).
     pub(crate) async fn join_te(&mut self, name: &str) -> Result<()> {
-        let client_id = format!(
-            "te-{}",
-            name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-        );
-        let (client, inbox) = subscribe(
-            &client_id,
-            &self.host,
-            self.port,
-            &inbox_topic(TE_PREFIX, name),
-        )
-        .await
-        .map_err(|e| no_answer(format!("the broker, for {name}'s TE inbox: {e}")))?;
-        self.te
-            .insert(name.to_owned(), TeConnection { client, inbox });
+        self.join_many(&[], &[name.to_owned()]).await
+    }
+
+    /// Connects each of `acl` to its FIPA-ACL inbox and each of `te` to its TE inbox, [`JOINING_AT_ONCE`] of
+    /// them at a time: a connection waits on the broker's acknowledgements, not on this machine's cores.
+    pub(crate) async fn join_many(&mut self, acl: &[String], te: &[String]) -> Result<()> {
+        use futures_util::StreamExt;
+        let (host, port) = (self.host.as_str(), self.port);
+        let transports: Vec<Result<MqttTransport>> = futures_util::stream::iter(acl)
+            .map(|name| async move {
+                MqttTransport::connect(
+                    host,
+                    port,
+                    fipa_acl::AgentIdentifier::new(name),
+                    TransportOptions::default(),
+                )
+                .await
+                .map_err(|e| no_answer(format!("the broker, for {name}: {e}")))
+            })
+            .buffered(JOINING_AT_ONCE)
+            .collect()
+            .await;
+        let connections: Vec<Result<TeConnection>> = futures_util::stream::iter(te)
+            .map(|name| async move {
+                let client_id = format!(
+                    "te-{}",
+                    name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                );
+                let (client, inbox) =
+                    subscribe(&client_id, host, port, &inbox_topic(TE_PREFIX, name))
+                        .await
+                        .map_err(|e| {
+                            no_answer(format!("the broker, for {name}'s TE inbox: {e}"))
+                        })?;
+                Ok(TeConnection { client, inbox })
+            })
+            .buffered(JOINING_AT_ONCE)
+            .collect()
+            .await;
+        for (name, transport) in acl.iter().zip(transports) {
+            self.acl.insert(name.clone(), transport?);
+        }
+        for (name, connection) in te.iter().zip(connections) {
+            self.te.insert(name.clone(), connection?);
+        }
         Ok(())
     }
 

@@ -467,7 +467,10 @@ impl<P: Protocol + Clone + Send + 'static> Server<P> {
                 ),
             };
 
-            time::sleep(delay).await;
+            // IDEA SDK patch: no timer between two accepts when no delay is configured (see PATCHED.md).
+            if !delay.is_zero() {
+                time::sleep(delay).await;
+            }
         }
     }
 }
