@@ -233,8 +233,9 @@ pub fn verify(m: &AclMessage, key: &PublicKey) -> Result<(), SignatureFault> {
 
 /// The verdict on each message's signature under its sender's key in `peers` — `None` for a message whose
 /// sender is not a peer (it is refused as a stranger, unchecked). The signatures are checked together first
-/// (`te_contract::verify::verify_batch`, about three times cheaper each in a large batch), one by one only
-/// when the batch fails; the verdicts are those of [`verify`].
+/// (`te_contract::verify::verify_batch_on_cores`: about three times cheaper each in a large batch, and a
+/// large batch split over the cores), one by one only when the batch fails; the verdicts are those of
+/// [`verify`].
 pub fn verify_all(
     messages: &[AclMessage],
     peers: &crate::Peers,
@@ -253,7 +254,7 @@ pub fn verify_all(
             Err(fault) => Err(fault),
         }));
     }
-    if !te_contract::verify::verify_batch(&checks) {
+    if !te_contract::verify::verify_batch_on_cores(&checks) {
         for (c, &i) in checks.iter().zip(&checked) {
             if !te_contract::verify::verify_one(c)
                 && let Some(v) = verdicts.get_mut(i)

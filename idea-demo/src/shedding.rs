@@ -92,9 +92,10 @@ impl Shedding {
     /// The meters and relays publish their state; the service reads what arrived over its subscription.
     pub(crate) async fn publish_states(&mut self) -> Result<()> {
         let n = self.publisher.publish().await?;
+        let prefix = format!("{PREFIX}/");
         for (topic, payload) in self.subscription.take(n).await? {
             let Some(device) = topic
-                .strip_prefix(&format!("{PREFIX}/"))
+                .strip_prefix(&prefix)
                 .and_then(|t| t.strip_suffix("/state"))
             else {
                 continue;

@@ -16,7 +16,7 @@ use crate::fault::Faults;
 use crate::grid::elements::{Meter, Relay};
 use crate::grid::{Microgrid, SharedGrid, TripCause, lock, position_at};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The largest command payload taken, bytes.
@@ -49,18 +49,36 @@ pub fn meter_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
     Some(meter_json(&model, model.meter(name).ok()?))
 }
 
+/// A meter's state as published: the fields in the order the module documentation lists them.
+#[derive(Serialize)]
+struct MeterState {
+    kind: &'static str,
+    at: i64,
+    p_w: f64,
+    q_var: f64,
+    v: f64,
+    a: f64,
+    hz: f64,
+    import_wh: f64,
+    export_wh: f64,
+}
+
 fn meter_json(model: &Microgrid, m: &Meter) -> serde_json::Value {
-    serde_json::json!({
-        "kind": "meter",
-        "at": model.now().unix_ms(),
-        "p_w": m.p_w,
-        "q_var": m.q_var,
-        "v": model.bus_volts(m.bus),
-        "a": model.current_a(m.bus, m.p_w, m.q_var),
-        "hz": model.bus_frequency_hz(m.bus),
-        "import_wh": m.import_wh,
-        "export_wh": m.export_wh,
-    })
+    serde_json::to_value(meter_fields(model, m)).unwrap_or_default()
+}
+
+fn meter_fields(model: &Microgrid, m: &Meter) -> MeterState {
+    MeterState {
+        kind: "meter",
+        at: model.now().unix_ms(),
+        p_w: m.p_w,
+        q_var: m.q_var,
+        v: model.bus_volts(m.bus),
+        a: model.current_a(m.bus, m.p_w, m.q_var),
+        hz: model.bus_frequency_hz(m.bus),
+        import_wh: m.import_wh,
+        export_wh: m.export_wh,
+    }
 }
 
 /// The JSON state of relay `name`, if the model has it.
@@ -69,20 +87,36 @@ pub fn relay_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
     Some(relay_json(&model, model.relay(name).ok()?))
 }
 
+/// A relay's state as published: the fields in the order the module documentation lists them.
+#[derive(Serialize)]
+struct RelayState {
+    kind: &'static str,
+    at: i64,
+    closed: bool,
+    cause: &'static str,
+    operations: u32,
+    a: f64,
+    pickup_a: f64,
+}
+
 fn relay_json(model: &Microgrid, r: &Relay) -> serde_json::Value {
-    serde_json::json!({
-        "kind": "relay",
-        "at": model.now().unix_ms(),
-        "closed": r.closed,
-        "cause": match r.cause {
+    serde_json::to_value(relay_fields(model, r)).unwrap_or_default()
+}
+
+fn relay_fields(model: &Microgrid, r: &Relay) -> RelayState {
+    RelayState {
+        kind: "relay",
+        at: model.now().unix_ms(),
+        closed: r.closed,
+        cause: match r.cause {
             TripCause::None => "none",
             TripCause::Overcurrent => "overcurrent",
             TripCause::Command => "command",
         },
-        "operations": r.operations,
-        "a": r.current_a,
-        "pickup_a": r.overcurrent.pickup_a,
-    })
+        operations: r.operations,
+        a: r.current_a,
+        pickup_a: r.overcurrent.pickup_a,
+    }
 }
 
 /// Publishes the devices' states when asked: what a caller that owns simulated time uses to publish at the
@@ -92,7 +126,8 @@ pub struct StatePublisher {
     grid: SharedGrid,
     devices: MqttDevices,
     faults: Faults,
-    last: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The state each device last published, as published (what a stale device repeats).
+    last: std::collections::HashMap<String, String>,
     /// Where each device (meters, then relays) was last found in the model's lists.
     at: Vec<Option<usize>>,
 }
@@ -125,8 +160,8 @@ impl StatePublisher {
         if self.faults.silent() {
             return Ok(0);
         }
-        // Every state read under one lock, each device found where it was last.
-        let all: Vec<(String, serde_json::Value)> = {
+        // Every state read and serialised under one lock, each device found where it was last.
+        let all: Vec<(String, String)> = {
             let model = lock(&self.grid);
             let (meters, relays) = (&self.devices.meters, &self.devices.relays);
             self.at
@@ -134,24 +169,33 @@ impl StatePublisher {
             let (meters_at, relays_at) = self.at.split_at_mut(meters.len());
             let metered = meters.iter().zip(meters_at).filter_map(|(name, at)| {
                 let i = position_at(&model.meters, name, at, |m| &m.name)?;
-                Some((name.clone(), meter_json(&model, model.meters.get(i)?)))
+                let state = meter_fields(&model, model.meters.get(i)?);
+                Some((name.clone(), serde_json::to_string(&state).ok()?))
             });
             let switched = relays.iter().zip(relays_at).filter_map(|(name, at)| {
                 let i = position_at(&model.relays, name, at, |r| &r.name)?;
-                Some((name.clone(), relay_json(&model, model.relays.get(i)?)))
+                let state = relay_fields(&model, model.relays.get(i)?);
+                Some((name.clone(), serde_json::to_string(&state).ok()?))
             });
             metered.chain(switched).collect()
         };
         let mut published = 0usize;
+        let stale = self.faults.stale();
         for (name, state) in all {
-            let state = match self.last.get(&name) {
-                Some(frozen) if self.faults.stale() => frozen.clone(),
-                _ => state,
+            let state = match self.last.get_mut(&name) {
+                Some(frozen) if stale => frozen.clone(),
+                Some(last) => {
+                    last.clone_from(&state);
+                    state
+                }
+                None => {
+                    self.last.insert(name.clone(), state.clone());
+                    state
+                }
             };
-            self.last.insert(name.clone(), state.clone());
             let topic = format!("{}/{name}/state", self.devices.prefix.trim_end_matches('/'));
             self.client
-                .publish(topic, QoS::AtLeastOnce, true, state.to_string())
+                .publish(topic, QoS::AtLeastOnce, true, state)
                 .await
                 .map_err(|e| crate::Error::Device(format!("MQTT publish: {e}")))?;
             published = published.saturating_add(1);
@@ -209,7 +253,7 @@ pub async fn connect(
         grid: grid.clone(),
         devices: devices.clone(),
         faults: faults.clone(),
-        last: std::collections::BTreeMap::new(),
+        last: std::collections::HashMap::new(),
         at: Vec::new(),
     };
     let commands = async move {

@@ -219,6 +219,40 @@ pub fn verify_batch<C: Verifiable>(checks: &[C]) -> bool {
         .is_identity()
 }
 
+/// Below twice this many signatures, [`verify_batch_on_cores`] stays on the calling thread: a part smaller than
+/// this is not worth a thread.
+const PER_CORE_AT_LEAST: usize = 64;
+
+/// [`verify_batch`] with a large batch split in parts verified side by side, one per core, on scoped threads
+/// joined before it returns: the same verdict on every input (the batch holds exactly when every part
+/// does), in about half the time on two cores when they are otherwise idle — for a caller such as an audit
+/// of a whole ledger; a caller whose other cores are busy gains nothing and pays for the threads. How the
+/// batch is split never changes a verdict, since each part's verdict is that of its signatures one by one.
+pub fn verify_batch_on_cores<C: Verifiable + Sync>(checks: &[C]) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let parts = cores.min(checks.len() / PER_CORE_AT_LEAST);
+    if parts < 2 {
+        return verify_batch(checks);
+    }
+    let size = checks.len().div_ceil(parts);
+    std::thread::scope(|scope| {
+        let mut chunks = checks.chunks(size);
+        let mine = chunks.next().unwrap_or_default();
+        let others: Vec<_> = chunks
+            .map(|part| scope.spawn(move || verify_batch(part)))
+            .collect();
+        let mut valid = verify_batch(mine);
+        for other in others {
+            match other.join() {
+                Ok(part) => valid &= part,
+                // Verifying never panics on its input; a panic there is raised here as it would have been.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        valid
+    })
+}
+
 /// The first signature in `checks` that is not valid, checking the batch together first and one by one only
 /// when the batch fails; `None` when all are valid.
 pub fn first_invalid<C: Verifiable>(checks: &[C]) -> Option<usize> {

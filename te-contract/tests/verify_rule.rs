@@ -217,3 +217,33 @@ proptest! {
         prop_assert_eq!(first_invalid(&checks), singles.iter().position(|v| !v));
     }
 }
+
+/// A batch large enough to be split over the cores gives the verdict of the whole: valid when every signature
+/// is, and invalid when a single bad one sits in any part — the first, the last, or where two parts meet.
+#[test]
+fn a_batch_split_over_the_cores_gives_the_verdict_of_the_whole() {
+    use te_contract::verify::verify_batch_on_cores;
+    let keys: Vec<RawKey> = (0..4).map(RawKey::new).collect();
+    let honest: Vec<SignatureCheck> = (0..300usize)
+        .map(|i| keys[i % 4].check(Make::Honest, i as u8))
+        .collect();
+    assert!(verify_batch_on_cores(&honest));
+    assert!(verify_batch(&honest));
+    for bad in [0, 149, 150, 151, 299] {
+        for make in [Make::WrongDigest, Make::MixedOrderR, Make::NonCanonicalS] {
+            let mut checks = honest.clone();
+            checks[bad] = keys[bad % 4].check(make, bad as u8);
+            let alone = verify_one(&checks[bad]);
+            assert_eq!(
+                verify_batch_on_cores(&checks),
+                alone,
+                "{make:?} at {bad} of {}",
+                checks.len()
+            );
+            assert_eq!(verify_batch_on_cores(&checks), verify_batch(&checks));
+        }
+    }
+    // Too few to split: the same as the batch on one thread.
+    assert!(verify_batch_on_cores(&honest[..100]));
+    assert!(verify_batch_on_cores::<SignatureCheck>(&[]));
+}
