@@ -328,7 +328,8 @@ impl Complex {
         for bus in buses {
             unopened.push(self.enrol(bus, enrolment)?);
         }
-        // Its devices served and its links opened on its shard, where they are driven from now on.
+        // Each cell's devices served and its links opened on its shard, where they are driven from now on;
+        // the shards side by side.
         let grid = self.plant.grid().clone();
         let opened = self.shards.run_each(
             unopened
