@@ -8,7 +8,8 @@
 //! conductor's thread and the servers on the shared runtime's workers; the devices phase of a 1,000-cell,
 //! two-hour run fell from 4.2–4.3 s to 3.5 s, and to 2.6 s with [`WINDOW`].
 //!
-//! A shard's runtime runs only while the conductor has work for it ([`Shards::run_each`]): between steps its devices wait, as the conductor would have made them wait anyway.
+//! A shard's runtime runs only while the conductor has work for it ([`Shards::run_each`]): between steps its
+//! devices wait, as the conductor would have made them wait anyway.
 //! What a shard runs never depends on the other shards, so results do not depend on which ran first.
 
 use crate::error::{Result, no_answer};

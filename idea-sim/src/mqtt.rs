@@ -46,7 +46,7 @@ struct RelayCommand {
 /// The JSON state of meter `name`, if the model has it.
 pub fn meter_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
     let model = lock(grid);
-    Some(meter_json(&model, model.meter(name).ok()?))
+    serde_json::to_value(meter_fields(&model, model.meter(name).ok()?)).ok()
 }
 
 /// A meter's state as published: the fields in the order the module documentation lists them.
@@ -61,10 +61,6 @@ struct MeterState {
     hz: f64,
     import_wh: f64,
     export_wh: f64,
-}
-
-fn meter_json(model: &Microgrid, m: &Meter) -> serde_json::Value {
-    serde_json::to_value(meter_fields(model, m)).unwrap_or_default()
 }
 
 fn meter_fields(model: &Microgrid, m: &Meter) -> MeterState {
@@ -84,7 +80,7 @@ fn meter_fields(model: &Microgrid, m: &Meter) -> MeterState {
 /// The JSON state of relay `name`, if the model has it.
 pub fn relay_state(grid: &SharedGrid, name: &str) -> Option<serde_json::Value> {
     let model = lock(grid);
-    Some(relay_json(&model, model.relay(name).ok()?))
+    serde_json::to_value(relay_fields(&model, model.relay(name).ok()?)).ok()
 }
 
 /// A relay's state as published: the fields in the order the module documentation lists them.
@@ -97,10 +93,6 @@ struct RelayState {
     operations: u32,
     a: f64,
     pickup_a: f64,
-}
-
-fn relay_json(model: &Microgrid, r: &Relay) -> serde_json::Value {
-    serde_json::to_value(relay_fields(model, r)).unwrap_or_default()
 }
 
 fn relay_fields(model: &Microgrid, r: &Relay) -> RelayState {
